@@ -1,0 +1,2 @@
+// @x/quorum: Majority math, quorum calls, read and write quorums, and read repair.
+export {};

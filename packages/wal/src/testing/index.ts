@@ -1,0 +1,2 @@
+// Test doubles for @x/wal.
+export {};

@@ -1,0 +1,51 @@
+#!/usr/bin/env node
+// Package hygiene for every workspace package (DESIGN.md §9):
+//   1. it builds alone: with every dist/ removed, `turbo run build --filter=<name>` succeeds, which
+//      proves its dependencies are declared (pnpm's strict node_modules does the rest);
+//   2. publint --strict reports nothing;
+//   3. attw on the packed tarball reports nothing (ESM-only profile: these packages ship ESM only).
+// Exits non-zero on the first failing package, naming it.
+import { execFileSync } from 'node:child_process';
+import { readdirSync, readFileSync, rmSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+
+const root = new URL('..', import.meta.url).pathname;
+const dirs = ['packages', 'apps'].flatMap((group) =>
+  readdirSync(join(root, group), { withFileTypes: true })
+    .filter((d) => d.isDirectory() && existsSync(join(root, group, d.name, 'package.json')))
+    .map((d) => join(group, d.name)),
+);
+
+const run = (cmd, args, cwd = root) => execFileSync(cmd, args, { cwd, stdio: 'inherit' });
+
+const only = process.argv.includes('--only')
+  ? process.argv[process.argv.indexOf('--only') + 1]
+  : undefined;
+for (const dir of dirs) {
+  const pkg = JSON.parse(readFileSync(join(root, dir, 'package.json'), 'utf8'));
+  if (only && pkg.name !== only) continue;
+  console.log(`\n== ${pkg.name} (${dir})`);
+  for (const d of dirs) rmSync(join(root, d, 'dist'), { recursive: true, force: true });
+  run('pnpm', [
+    'exec',
+    'turbo',
+    'run',
+    'build',
+    `--filter=${pkg.name}`,
+    '--force',
+    '--output-logs=errors-only',
+  ]);
+  if (pkg.private) {
+    console.log(`${pkg.name}: private app, builds alone; publint and attw skipped (not published)`);
+    continue;
+  }
+  run('pnpm', ['exec', 'publint', '--strict'], join(root, dir));
+  run(
+    'pnpm',
+    ['exec', 'attw', '--pack', '.', '--profile', 'esm-only', '--format', 'table-flipped'],
+    join(root, dir),
+  );
+}
+// Leave every package built, as `pnpm build` would.
+run('pnpm', ['exec', 'turbo', 'run', 'build', '--output-logs=errors-only']);
+console.log('\nall packages: build alone, publint clean, attw clean');
