@@ -1,2 +1,10 @@
-// @x/high-water-mark: High-water-mark tracking for leader and followers, and a request waiting list keyed by log index.
-export {};
+// @x/high-water-mark: which log entries may be seen. The leader's high-water mark, the follower's
+// applicable index, and the Request Waiting List.
+export { LeaderHighWaterMark } from './leader-high-water-mark.js';
+export type { LeaderHighWaterMarkOptions } from './leader-high-water-mark.js';
+export { FollowerHighWaterMark } from './follower-high-water-mark.js';
+export type { GenerationOf } from './generation-of.js';
+export { RequestWaitingList } from './request-waiting-list.js';
+export type { ResultForArgument } from './request-waiting-list.js';
+export { RequestAbandonedError } from './request-abandoned-error.js';
+export type { RequestOutcome } from './request-abandoned-error.js';
