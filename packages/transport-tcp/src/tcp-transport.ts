@@ -1,0 +1,546 @@
+import {
+  createServer as createNetServer,
+  connect as netConnect,
+  type Server,
+  type Socket,
+} from 'node:net';
+import {
+  createServer as createTlsServer,
+  connect as tlsConnect,
+  type PeerCertificate,
+} from 'node:tls';
+import { backoffDelayMs, type BackoffOptions } from './backoff.js';
+import { UnknownPeerError, TransportClosedError, type HandshakeRejection } from './errors.js';
+import { DEFAULT_MAX_FRAME_BYTES } from './frame.js';
+import type { ReceiveProgress } from './handshake.js';
+import { createCounters, type TransportCounters, type TransportMetrics } from './metrics.js';
+import { nodeTimers } from './node-clock.js';
+import { nodeRandom, secureRandomBytes } from './node-random.js';
+import { PeerChannel, type ChannelContext } from './peer-channel.js';
+import { silentLogger, type Logger, type Random, type Timers } from './ports.js';
+import { TcpConnection, type ConnectionContext } from './tcp-connection.js';
+import type {
+  MessageHandler,
+  Reply,
+  RequestHandler,
+  UndeliveredHandler,
+  UndeliveredMessage,
+} from './types.js';
+
+/** Where a peer listens. */
+export interface PeerAddress {
+  host: string;
+  port: number;
+}
+
+/** Mutual TLS: every node presents a certificate signed by `ca` and requires one from its peer. */
+export interface TlsOptions {
+  /** This node's private key (PEM). */
+  key: string | Buffer;
+  /** This node's certificate chain (PEM). */
+  cert: string | Buffer;
+  /** The cluster's certificate authority (PEM); peer certificates must chain to it. */
+  ca: string | Buffer | (string | Buffer)[];
+  /**
+   * Checks the dialed peer's certificate against its host name. Default: no host-name check,
+   * because peer identity is the node id proven by the HMAC handshake and the certificate proves
+   * membership of the cluster CA. Pass `tls.checkServerIdentity` to also check host names.
+   */
+  checkServerIdentity?: (host: string, cert: PeerCertificate) => Error | undefined;
+}
+
+/** Configuration of a {@link TcpTransport}. Durations are in milliseconds, sizes in bytes. */
+export interface TcpTransportOptions {
+  /** This node's id; at most 255 UTF-8 bytes. */
+  nodeId: string;
+  /** The cluster's id; a peer with a different one is refused. */
+  clusterId: string;
+  /** The shared cluster secret for HMAC-SHA256 challenge-response; it never crosses the wire. */
+  secret: string | Uint8Array;
+  /**
+   * Every other node of the cluster by id, with its address if known. Only these ids may connect.
+   * Addresses of peers with a higher id are needed (this node dials them); others may be undefined.
+   */
+  peers: Record<string, PeerAddress | undefined>;
+  /** Where to listen. Default host `127.0.0.1`, port 0 (any free port; see {@link TcpTransport.address}). */
+  listen?: { host?: string; port?: number };
+  /** Timers for request, handshake and close timeouts and reconnect delays. Default: Node timers. */
+  timers?: Timers;
+  /** Source of reconnect jitter. Default: `Math.random`. */
+  random?: Random;
+  /** Random bytes for nonces and the incarnation id. Default: `crypto.randomBytes`. */
+  randomBytes?: (length: number) => Uint8Array;
+  /** Logger; default silent. */
+  logger?: Logger;
+  /** Mutual TLS; default plain TCP. */
+  tls?: TlsOptions;
+  /** Largest payload of one frame, checked before allocating. Default 16 MiB. */
+  maxFrameBytes?: number;
+  /** Time allowed for a new connection to authenticate. Default 5,000 ms. */
+  handshakeTimeoutMs?: number;
+  /** Default per-request timeout. Default 5,000 ms. */
+  requestTimeoutMs?: number;
+  /** Requests written and awaiting responses, per peer. Default 256. */
+  maxInFlightRequests?: number;
+  /** Messages queued or awaiting acknowledgement, per peer. Default 100,000. */
+  maxQueuedMessages?: number;
+  /** Payload bytes queued or awaiting acknowledgement, per peer. Default 64 MiB. */
+  maxQueuedBytes?: number;
+  /** Connections that have not yet authenticated; more are refused at once. Default 64. */
+  maxPendingHandshakes?: number;
+  /** Reconnect backoff. */
+  reconnect?: BackoffOptions;
+  /** How long {@link TcpTransport.close} waits for peers to close their side. Default 2,000 ms. */
+  closeTimeoutMs?: number;
+}
+
+/** Options of one request. */
+export interface RequestOptions {
+  /** Time to wait for the response, in milliseconds; default the transport's `requestTimeoutMs`. */
+  timeoutMs?: number;
+}
+
+/** Connection lifecycle and security events. */
+export type TransportEvent =
+  | { kind: 'peer-connected'; peer: string }
+  | { kind: 'peer-disconnected'; peer: string; reason: string }
+  | {
+      kind: 'handshake-rejected';
+      reason: HandshakeRejection;
+      detail: string;
+      /** The claimed or dialed peer id, when known. */
+      peer: string | undefined;
+      remoteAddress: string | undefined;
+    }
+  | { kind: 'reconnect-scheduled'; peer: string; attempt: number; delayMs: number };
+
+interface DialState {
+  address: PeerAddress | undefined;
+  connection: TcpConnection | undefined;
+  timer: unknown;
+  attempt: number;
+  dialedBefore: boolean;
+}
+
+/**
+ * Framed, authenticated peer messaging over one TCP connection per peer pair (Single Socket
+ * Channel) with many requests in flight on it (Request Pipeline).
+ *
+ * The node with the lexicographically lower id dials; the other accepts. One-way messages and
+ * requests to a peer travel in order on that single connection; while it is down they wait in a
+ * bounded queue and are sent once it is back.
+ */
+export class TcpTransport {
+  private readonly counters = createCounters();
+  private readonly channels = new Map<string, PeerChannel>();
+  private readonly dialStates = new Map<string, DialState>();
+  private readonly active = new Map<string, TcpConnection>();
+  private readonly connections = new Set<TcpConnection>();
+  private readonly eventListeners = new Set<(event: TransportEvent) => void>();
+  private messageHandler: MessageHandler | undefined;
+  private requestHandler: RequestHandler | undefined;
+  private undeliveredHandler: UndeliveredHandler | undefined;
+  private closing: Promise<void> | undefined;
+  /** Accepted connections still in their handshake, bounded by `maxPendingHandshakes`. */
+  private readonly handshaking = new Set<TcpConnection>();
+  private readonly timers: Timers;
+  private readonly random: Random;
+  private readonly logger: Logger;
+  private readonly requestTimeoutMs: number;
+  private readonly maxFrameBytes: number;
+  private readonly connectionContext: ConnectionContext;
+
+  private constructor(
+    private readonly options: TcpTransportOptions,
+    private readonly server: Server,
+  ) {
+    this.timers = options.timers ?? nodeTimers;
+    this.random = options.random ?? nodeRandom;
+    this.logger = options.logger ?? silentLogger;
+    this.requestTimeoutMs = options.requestTimeoutMs ?? 5000;
+    this.maxFrameBytes = options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
+    const randomBytes = options.randomBytes ?? secureRandomBytes;
+    const channelContext: ChannelContext = {
+      timers: this.timers,
+      maxQueuedMessages: options.maxQueuedMessages ?? 100_000,
+      maxQueuedBytes: options.maxQueuedBytes ?? 64 * 1024 * 1024,
+      maxInFlightRequests: options.maxInFlightRequests ?? 256,
+      deliverMessage: (from, type, payload) => this.deliverMessage(from, type, payload),
+      handleRequest: (from, type, payload) => {
+        if (this.requestHandler === undefined) throw new Error('no request handler registered');
+        return this.requestHandler(from, type, payload);
+      },
+      reportUndelivered: (peer, messages) => this.reportUndelivered(peer, messages),
+      countTimeout: () => {
+        this.counters.requestsTimedOut += 1;
+      },
+      countLateResponse: () => {
+        this.counters.lateResponses += 1;
+      },
+    };
+    for (const [peer, address] of Object.entries(options.peers)) {
+      if (peer === options.nodeId) continue;
+      this.channels.set(peer, new PeerChannel(peer, channelContext));
+      if (peer > options.nodeId) {
+        this.dialStates.set(peer, {
+          address,
+          connection: undefined,
+          timer: undefined,
+          attempt: 0,
+          dialedBefore: false,
+        });
+      }
+    }
+    this.connectionContext = {
+      nodeId: options.nodeId,
+      clusterId: options.clusterId,
+      secret:
+        typeof options.secret === 'string' ? Buffer.from(options.secret, 'utf8') : options.secret,
+      incarnation: randomBytes(8),
+      timers: this.timers,
+      logger: this.logger,
+      counters: this.counters,
+      handshakeTimeoutMs: options.handshakeTimeoutMs ?? 5000,
+      maxFrameBytes: this.maxFrameBytes,
+      randomBytes,
+      isKnownPeer: (nodeId) => this.channels.has(nodeId),
+      channel: (nodeId) => this.channels.get(nodeId)!,
+      retireConnection: (peer) => this.active.get(peer)?.destroy('replaced by a new connection'),
+      authenticated: (connection, peer, incarnation, remote) =>
+        this.onAuthenticated(connection, peer, incarnation, remote),
+      rejected: (connection, reason, detail) => this.onRejected(connection, reason, detail),
+      closed: (connection, reason) => this.onClosed(connection, reason),
+    };
+    const onSocket = (socket: Socket): void => this.accept(socket);
+    server.on(options.tls === undefined ? 'connection' : 'secureConnection', onSocket);
+    server.on('tlsClientError', (error: Error, socket: Socket) => {
+      this.noteRejection('tls', error.message, undefined, socket.remoteAddress);
+      socket.destroy();
+    });
+  }
+
+  /**
+   * Starts listening and dialing the peers this node is responsible for.
+   *
+   * @throws when the listen address cannot be bound (e.g. `EADDRINUSE`), or on invalid options
+   */
+  static async start(options: TcpTransportOptions): Promise<TcpTransport> {
+    if (Buffer.byteLength(options.nodeId) === 0 || Buffer.byteLength(options.nodeId) > 255) {
+      throw new RangeError('nodeId must be 1 to 255 UTF-8 bytes');
+    }
+    const handshakeTimeoutMs = options.handshakeTimeoutMs ?? 5000;
+    const server =
+      options.tls === undefined
+        ? createNetServer({ noDelay: true })
+        : createTlsServer({
+            key: options.tls.key,
+            cert: options.tls.cert,
+            ca: options.tls.ca,
+            requestCert: true,
+            rejectUnauthorized: true,
+            handshakeTimeout: handshakeTimeoutMs,
+          });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(options.listen?.port ?? 0, options.listen?.host ?? '127.0.0.1', () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    const transport = new TcpTransport(options, server);
+    for (const peer of transport.dialStates.keys()) transport.dial(peer);
+    return transport;
+  }
+
+  /** The address this node listens on (with the real port when started on port 0). */
+  get address(): PeerAddress {
+    const bound = this.server.address();
+    if (bound === null || typeof bound === 'string')
+      throw new TransportClosedError('not listening');
+    return { host: bound.address, port: bound.port };
+  }
+
+  /** This node's id. */
+  get nodeId(): string {
+    return this.options.nodeId;
+  }
+
+  /**
+   * Sets (or changes) where a peer listens. Only matters for peers this node dials (higher ids);
+   * dials at once if not yet connected.
+   *
+   * @throws {@link UnknownPeerError} for an id not in `peers`
+   */
+  setPeerAddress(peer: string, address: PeerAddress): void {
+    if (!this.channels.has(peer)) throw new UnknownPeerError(peer);
+    const state = this.dialStates.get(peer);
+    if (state === undefined) return;
+    state.address = address;
+    if (state.connection === undefined && !this.closing) {
+      if (state.timer !== undefined) this.timers.clearTimeout(state.timer);
+      state.timer = undefined;
+      this.dial(peer);
+    }
+  }
+
+  /**
+   * Sends a one-way message, in order with everything else sent to `to`. Never throws for
+   * connectivity: when the message cannot be delivered (queue bound reached, connection lost
+   * after writing, transport closed) it is reported to the {@link TcpTransport.onUndelivered}
+   * handler. The transport keeps a reference to `payload` until written: do not modify it.
+   *
+   * @param type - unsigned 16-bit message-type tag
+   * @throws {@link UnknownPeerError} when `to` is not a configured peer; RangeError for a bad
+   *   `type` or a payload larger than `maxFrameBytes`
+   */
+  send(to: string, type: number, payload: Uint8Array): void {
+    this.channelFor(to, type, payload).send(type, payload);
+  }
+
+  /** Sets the single handler for inbound one-way messages. The handler owns `payload`. */
+  onMessage(handler: MessageHandler): void {
+    this.messageHandler = handler;
+  }
+
+  /**
+   * Sends a request and resolves with the peer's response. Requests to a peer are pipelined on its
+   * connection: up to `maxInFlightRequests` await responses at once; more wait in the queue.
+   *
+   * @throws (rejects) {@link TransportTimeoutError} after `timeoutMs` (outcome unknown),
+   *   {@link ConnectionLostError} when the connection dropped after writing it (outcome unknown),
+   *   {@link QueueFullError} (definite: not sent), {@link RemoteHandlerError} (the peer's handler
+   *   failed), {@link TransportClosedError} (definite: not sent); throws synchronously like `send`
+   *   for an unknown peer or bad arguments
+   */
+  request(
+    to: string,
+    type: number,
+    payload: Uint8Array,
+    options: RequestOptions = {},
+  ): Promise<Reply> {
+    const channel = this.channelFor(to, type, payload);
+    return channel.request(type, payload, options.timeoutMs ?? this.requestTimeoutMs);
+  }
+
+  /** Sets the single handler that answers inbound requests. */
+  onRequest(handler: RequestHandler): void {
+    this.requestHandler = handler;
+  }
+
+  /** Sets the handler told about one-way messages that were dropped or may have been lost. */
+  onUndelivered(handler: UndeliveredHandler): void {
+    this.undeliveredHandler = handler;
+  }
+
+  /** Adds a listener for connection events; returns a function that removes it. */
+  onEvent(listener: (event: TransportEvent) => void): () => void {
+    this.eventListeners.add(listener);
+    return () => this.eventListeners.delete(listener);
+  }
+
+  /** True while an authenticated connection to `peer` is open. */
+  isConnected(peer: string): boolean {
+    return this.active.has(peer);
+  }
+
+  /** A snapshot of counters and per-peer gauges (queue depth, in-flight requests). */
+  metrics(): TransportMetrics {
+    const peers: TransportMetrics['peers'] = {};
+    for (const [peer, channel] of this.channels)
+      peers[peer] = {
+        connected: channel.connected,
+        ...channel.stats(),
+        socketBufferedBytes: this.active.get(peer)?.bufferedBytes ?? 0,
+      };
+    const counters: TransportCounters = {
+      ...this.counters,
+      handshakesRejected: { ...this.counters.handshakesRejected },
+    };
+    return { ...counters, openConnections: this.connections.size, peers };
+  }
+
+  /**
+   * Graceful close: stops accepting and reconnecting, writes what is queued on open connections,
+   * half-closes them and waits up to `closeTimeoutMs` for peers to close their side, then rejects
+   * every pending request and reports every one-way message not acknowledged as undelivered.
+   * Leaves no sockets, servers or timers behind. Idempotent.
+   */
+  close(): Promise<void> {
+    this.closing ??= this.shutDown();
+    return this.closing;
+  }
+
+  private async shutDown(): Promise<void> {
+    const serverClosed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    for (const state of this.dialStates.values()) {
+      if (state.timer !== undefined) this.timers.clearTimeout(state.timer);
+      state.timer = undefined;
+    }
+    for (const connection of this.connections) connection.end();
+    const allClosed = Promise.all([...this.connections].map((connection) => connection.closed));
+    let timer: unknown;
+    const timedOut = new Promise<void>((resolve) => {
+      timer = this.timers.setTimeout(resolve, this.options.closeTimeoutMs ?? 2000);
+    });
+    await Promise.race([allClosed, timedOut]);
+    this.timers.clearTimeout(timer);
+    for (const connection of this.connections) connection.destroy('transport closed');
+    await allClosed;
+    for (const channel of this.channels.values()) channel.close();
+    await serverClosed;
+  }
+
+  private channelFor(to: string, type: number, payload: Uint8Array): PeerChannel {
+    const channel = this.channels.get(to);
+    if (channel === undefined) throw new UnknownPeerError(to);
+    if (!Number.isInteger(type) || type < 0 || type > 0xffff) {
+      throw new RangeError(`message type must be an unsigned 16-bit integer, got ${type}`);
+    }
+    if (payload.byteLength > this.maxFrameBytes) {
+      throw new RangeError(
+        `payload of ${payload.byteLength} bytes exceeds maxFrameBytes ${this.maxFrameBytes}`,
+      );
+    }
+    return channel;
+  }
+
+  private dial(peer: string): void {
+    const state = this.dialStates.get(peer)!;
+    if (this.closing !== undefined || state.connection !== undefined) return;
+    const address = state.address;
+    if (address === undefined) return;
+    if (state.dialedBefore) this.counters.reconnects += 1;
+    state.dialedBefore = true;
+    const tls = this.options.tls;
+    const socket =
+      tls === undefined
+        ? netConnect({ host: address.host, port: address.port, noDelay: true })
+        : tlsConnect({
+            host: address.host,
+            port: address.port,
+            key: tls.key,
+            cert: tls.cert,
+            ca: tls.ca,
+            checkServerIdentity: tls.checkServerIdentity ?? (() => undefined),
+          });
+    const connection = new TcpConnection(socket, 'dialer', this.connectionContext, peer);
+    state.connection = connection;
+    this.connections.add(connection);
+    socket.once(tls === undefined ? 'connect' : 'secureConnect', () => connection.start());
+  }
+
+  private accept(socket: Socket): void {
+    const limit = this.options.maxPendingHandshakes ?? 64;
+    if (this.closing !== undefined) {
+      socket.destroy();
+      return;
+    }
+    if (this.handshaking.size >= limit) {
+      this.noteRejection(
+        'too-many-pending',
+        `${limit} handshakes pending`,
+        undefined,
+        socket.remoteAddress,
+      );
+      socket.destroy();
+      return;
+    }
+    const connection = new TcpConnection(socket, 'acceptor', this.connectionContext);
+    this.connections.add(connection);
+    this.handshaking.add(connection);
+  }
+
+  private onAuthenticated(
+    connection: TcpConnection,
+    peer: string,
+    incarnation: string,
+    remote: ReceiveProgress,
+  ): void {
+    this.handshaking.delete(connection);
+    this.counters.handshakesCompleted += 1;
+    // The acceptor already retired any older connection; this covers every other path.
+    const previous = this.active.get(peer);
+    if (previous !== undefined && previous !== connection)
+      previous.destroy('replaced by a new connection');
+    this.active.set(peer, connection);
+    const state = this.dialStates.get(peer);
+    if (state !== undefined) state.attempt = 0;
+    this.logger.info({ peer, role: connection.role }, 'peer connected');
+    this.channels.get(peer)!.attach(connection, incarnation, remote);
+    this.emit({ kind: 'peer-connected', peer });
+  }
+
+  private onRejected(connection: TcpConnection, reason: HandshakeRejection, detail: string): void {
+    this.noteRejection(reason, detail, connection.peer, undefined);
+  }
+
+  private noteRejection(
+    reason: HandshakeRejection,
+    detail: string,
+    peer: string | undefined,
+    remoteAddress: string | undefined,
+  ): void {
+    this.counters.handshakesRejected[reason] += 1;
+    this.logger.warn({ reason, detail, peer, remoteAddress }, 'handshake rejected');
+    this.emit({ kind: 'handshake-rejected', reason, detail, peer, remoteAddress });
+  }
+
+  private onClosed(connection: TcpConnection, reason: string): void {
+    this.handshaking.delete(connection);
+    this.connections.delete(connection);
+    const peer = connection.peer;
+    if (peer !== undefined && this.active.get(peer) === connection) {
+      this.active.delete(peer);
+      this.channels.get(peer)!.detach(reason);
+      this.logger.info({ peer, reason }, 'peer disconnected');
+      this.emit({ kind: 'peer-disconnected', peer, reason });
+    }
+    if (connection.role !== 'dialer' || peer === undefined) return;
+    const state = this.dialStates.get(peer);
+    if (state === undefined || state.connection !== connection) return;
+    state.connection = undefined;
+    if (this.closing === undefined) this.scheduleReconnect(peer, state);
+  }
+
+  private scheduleReconnect(peer: string, state: DialState): void {
+    const delayMs = backoffDelayMs(state.attempt, this.random, this.options.reconnect);
+    state.attempt += 1;
+    this.emit({ kind: 'reconnect-scheduled', peer, attempt: state.attempt, delayMs });
+    state.timer = this.timers.setTimeout(() => {
+      state.timer = undefined;
+      this.dial(peer);
+    }, delayMs);
+  }
+
+  private deliverMessage(from: string, type: number, payload: Uint8Array): void {
+    const handler = this.messageHandler;
+    if (handler === undefined) return;
+    try {
+      handler(from, type, payload);
+    } catch (error) {
+      this.counters.handlerErrors += 1;
+      this.logger.error({ from, type, error }, 'message handler threw');
+    }
+  }
+
+  private reportUndelivered(peer: string, messages: UndeliveredMessage[]): void {
+    this.counters.messagesUndelivered += messages.length;
+    try {
+      this.undeliveredHandler?.(peer, messages);
+    } catch (error) {
+      this.counters.handlerErrors += 1;
+      this.logger.error({ peer, error }, 'undelivered handler threw');
+    }
+  }
+
+  private emit(event: TransportEvent): void {
+    for (const listener of this.eventListeners) {
+      try {
+        listener(event);
+      } catch (error) {
+        this.counters.handlerErrors += 1;
+        this.logger.error({ event: event.kind, error }, 'event listener threw');
+      }
+    }
+  }
+}
