@@ -1,2 +1,9 @@
-// Test doubles for @x/wal.
-export {};
+export {
+  FaultFileSystem,
+  type FaultFileSystemOptions,
+  type FaultFileSystemStats,
+  type FaultRule,
+  type FileOperation,
+  type Random,
+} from './fault-file-system.js';
+export { seededRandom } from './seeded-random.js';
