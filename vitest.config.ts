@@ -4,7 +4,7 @@ import { defineConfig } from 'vitest/config';
 // summary. The JSON report feeds the `N passed, N failed` line that .ci/run prints.
 export default defineConfig({
   test: {
-    projects: ['packages/*', 'apps/*', 'tools'],
+    projects: ['packages/*', 'apps/*', 'docs', 'tools', 'deploy', 'scripts/release'],
     reporters: ['default', ['json', { outputFile: '.vitest-results.json' }]],
   },
 });

@@ -3,7 +3,8 @@
 //   1. it builds alone: with every dist/ removed, `turbo run build --filter=<name>` succeeds, which
 //      proves its dependencies are declared (pnpm's strict node_modules does the rest);
 //   2. publint --strict reports nothing;
-//   3. attw on the packed tarball reports nothing (ESM-only profile: these packages ship ESM only).
+// attw on each packed tarball runs in the release checks (scripts/release/release-checks.mjs), which
+// pack every package anyway, so it is not repeated here.
 // Exits non-zero on the first failing package, naming it.
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync, rmSync, existsSync } from 'node:fs';
@@ -36,16 +37,11 @@ for (const dir of dirs) {
     '--output-logs=errors-only',
   ]);
   if (pkg.private) {
-    console.log(`${pkg.name}: private app, builds alone; publint and attw skipped (not published)`);
+    console.log(`${pkg.name}: private app, builds alone; publint skipped (not published)`);
     continue;
   }
   run('pnpm', ['exec', 'publint', '--strict'], join(root, dir));
-  run(
-    'pnpm',
-    ['exec', 'attw', '--pack', '.', '--profile', 'esm-only', '--format', 'table-flipped'],
-    join(root, dir),
-  );
 }
 // Leave every package built, as `pnpm build` would.
 run('pnpm', ['exec', 'turbo', 'run', 'build', '--output-logs=errors-only']);
-console.log('\nall packages: build alone, publint clean, attw clean');
+console.log('\nall packages: build alone, publint clean');

@@ -37,7 +37,10 @@ const ioModules = [
   'child_process',
 ];
 
-/** The flat-config block that enforces the rule. */
+/**
+ * The flat-config block that enforces the rule.
+ * @type {import('eslint').Linter.Config}
+ */
 export const determinismConfig = {
   name: 'x/determinism',
   files: ['packages/*/src/**/*.ts'],

@@ -1,2 +1,66 @@
-// @x/chaos: Real-process fault testing of a kv-node cluster with linearizability checking.
-export {};
+// @x/chaos: real-process fault testing of a kv-node cluster with linearizability checking.
+export type { ChaosResult } from './chaos-result.js';
+export type { CheckReport } from './checks.js';
+export {
+  checkLinearizable,
+  checkNoFailedWriteVisible,
+  checkSetReads,
+  checkStateHashes,
+  checkWriteAfterHeal,
+  stateHash,
+} from './checks.js';
+export type {
+  ClusterView,
+  EtcdJsonClientOptions,
+  KeyValue,
+  RangeOptions,
+} from './etcd-json-client.js';
+export { EtcdJsonClient } from './etcd-json-client.js';
+export type { KvClusterOptions, KvNodeSpec } from './kv-cluster.js';
+export { faketimeAvailable, KvCluster, killEverySpawnedNode, nodePaths } from './kv-cluster.js';
+export { isDefiniteFailure, KvRequestError } from './kv-request-error.js';
+export type {
+  LinkProxyOptions,
+  LinkProxyStatistics,
+  ProxyTarget,
+  SocketAddress,
+} from './link-proxy.js';
+export { LinkProxy } from './link-proxy.js';
+export type { LinkRule } from './link-rule.js';
+export { describeRule, passRule } from './link-rule.js';
+export type { Availability, FaultMeasure, FaultWindow } from './measures.js';
+export {
+  availability,
+  failoverTimes,
+  faultMeasures,
+  majoritySideAvailability,
+  percentile,
+} from './measures.js';
+export type {
+  Fault,
+  FaultKind,
+  NemesisSchedule,
+  NodeSelector,
+  PartitionShape,
+  ScheduledFault,
+  ScheduleOptions,
+} from './nemesis-schedule.js';
+export {
+  allFaultKinds,
+  blockedLinks,
+  describeFault,
+  faultDurationMs,
+  generateSchedule,
+  largestMinority,
+  selectNodes,
+} from './nemesis-schedule.js';
+export type { OperationSample } from './operation-sample.js';
+export type { RegisterWorkloadOptions, RegisterWorkloadResult } from './register-workload.js';
+export { runRegisterWorkload } from './register-workload.js';
+export type { ChaosOptions, PeerRouting } from './run-chaos.js';
+export { runChaos } from './run-chaos.js';
+export type { Random } from './seeded-random.js';
+export { freshSeed, SeededRandom } from './seeded-random.js';
+export type { SetWorkloadOptions, SetWorkloadResult } from './set-workload.js';
+export { runSetWorkload } from './set-workload.js';
+export { formatSummary } from './summary-table.js';

@@ -1,2 +1,58 @@
 // @x/leader-follower: Leader election and log replication composed from the pattern packages, with Raft-grade safety.
-export {};
+export { LeaderFollowerCore } from './leader-follower-core.js';
+export { SafetyViolationError } from './safety-violation-error.js';
+export type { ReplicationState } from './follower-progress.js';
+export type { EntryKind, HardState, LogEntry, Snapshot } from './log-entry.js';
+export type {
+  AppendRequest,
+  AppendResponse,
+  Heartbeat,
+  HeartbeatResponse,
+  Message,
+  NodeId,
+  OutboundMessage,
+  SnapshotChunk,
+  SnapshotResponse,
+  TimeoutNow,
+  VoteRequest,
+  VoteResponse,
+} from './messages.js';
+export type {
+  CoreOptions,
+  CoreStatus,
+  FollowerStatus,
+  ProposalRefusal,
+  ProposalResult,
+  Random,
+  ReadPermit,
+  ReadRefusal,
+  Ready,
+  Role,
+} from './core-types.js';
+export { LeaderFollowerNode } from './leader-follower-node.js';
+export type {
+  Clock,
+  LeaderFollowerNodeOptions,
+  Logger,
+  NodeFollowerStatus,
+  NodeStatus,
+  StateMachine,
+  Timers,
+  Transport,
+} from './leader-follower-node.js';
+export {
+  IndeterminateOutcomeError,
+  LeaderFollowerError,
+  NoQuorumError,
+  NodeStoppedError,
+  NotLeaderError,
+  ProposalDroppedError,
+  ProposalTooLargeError,
+} from './errors.js';
+export {
+  MESSAGE_TYPES,
+  MessageDecodeError,
+  decodeMessage,
+  encodeMessage,
+} from './message-codec.js';
+export { SnapshotCorruptionError } from './snapshot-file.js';

@@ -1,0 +1,33 @@
+import type { CheckReport } from './checks.js';
+import type { Availability, FaultMeasure, FaultWindow } from './measures.js';
+import type { NemesisSchedule } from './nemesis-schedule.js';
+
+/** Everything a chaos run found, as written to `result.json`. */
+export interface ChaosResult {
+  readonly seed: number;
+  readonly nodeCount: number;
+  /** Length of the faulty part of the run, in milliseconds. */
+  readonly durationMs: number;
+  /** True only if every check passed. */
+  readonly passed: boolean;
+  readonly checks: readonly CheckReport[];
+  readonly schedule: NemesisSchedule;
+  /** The faults as applied (leader selectors resolved), with their windows. */
+  readonly faults: readonly FaultWindow[];
+  readonly measures: {
+    readonly operations: { readonly ok: number; readonly fail: number; readonly info: number };
+    /** Successful operations per second over the workload. */
+    readonly okPerSecond: number;
+    readonly faults: readonly FaultMeasure[];
+    /** Milliseconds from each leader fault to the next successful write. */
+    readonly failoverMs: readonly number[];
+    readonly failoverP50Ms: number | undefined;
+    readonly failoverP99Ms: number | undefined;
+    /** Operations sent to the majority side while a minority without the leader was cut off. */
+    readonly majoritySideDuringMinorityPartition: Availability;
+  };
+  /** Things a reader should know: skipped faults, routing mode, unexpected exits. */
+  readonly notices: readonly string[];
+  /** Folder holding result.json, history.jsonl, logs/ and, on a failure, timeline.html. */
+  readonly runDirectory: string;
+}

@@ -1,0 +1,67 @@
+import { describe, expect, it } from 'vitest';
+import { parseCommandLine, UsageError } from './cli-options.js';
+
+describe('parseCommandLine', () => {
+  it('fills in defaults', () => {
+    const parsed = parseCommandLine([], '/kv/cli.js');
+    expect(parsed).toMatchObject({
+      kind: 'run',
+      json: false,
+      options: {
+        kvNodeCli: '/kv/cli.js',
+        nodeCount: 3,
+        durationMs: 60_000,
+        resultsDirectory: 'results',
+        registerWorkers: 10,
+        setWorkers: 2,
+        peerRouting: 'per-link',
+        extraNodeArgs: [],
+      },
+    });
+    expect(parsed.kind === 'run' && parsed.options.seed).toBe(undefined);
+  });
+
+  it('reads every flag', () => {
+    const parsed = parseCommandLine(
+      [
+        '--nodes=5',
+        '--duration=30',
+        '--seed=42',
+        '--faults=kill,pause,partition',
+        '--node-arg=--unsafe-x',
+        '--node-arg=--y',
+        '--election-timeout=1000',
+        '--peer-routing=shared',
+        '--json',
+        '--unsafe-serializable-reads',
+      ],
+      '/kv/cli.js',
+    );
+    expect(parsed).toMatchObject({
+      kind: 'run',
+      json: true,
+      options: {
+        nodeCount: 5,
+        durationMs: 30_000,
+        seed: 42,
+        kinds: ['kill', 'pause', 'partition'],
+        extraNodeArgs: ['--unsafe-x', '--y'],
+        electionTimeoutMs: 1000,
+        peerRouting: 'shared',
+        unsafeSerializableReads: true,
+      },
+    });
+  });
+
+  it('rejects bad input naming the flag', () => {
+    expect(() => parseCommandLine(['--nodes=2'], '')).toThrow(/--nodes/);
+    expect(() => parseCommandLine(['--faults=meteor'], '')).toThrow(/unknown kind "meteor"/);
+    expect(() => parseCommandLine(['--seed=-1'], '')).toThrow(/--seed/);
+    expect(() => parseCommandLine(['--peer-routing=carrier-pigeon'], '')).toThrow(UsageError);
+    expect(() => parseCommandLine(['--bogus'], '')).toThrow(UsageError);
+  });
+
+  it('asks for help', () => {
+    expect(parseCommandLine(['--help'], '')).toEqual({ kind: 'help' });
+  });
+});

@@ -1,0 +1,144 @@
+import { parseArgs } from 'node:util';
+import type { FaultKind } from './nemesis-schedule.js';
+import { allFaultKinds } from './nemesis-schedule.js';
+import type { ChaosOptions } from './run-chaos.js';
+
+/** The usage text of the `chaos` command. */
+export const usage = `Usage: chaos [options]
+
+Starts a kv-node cluster on loopback with every peer link through a fault-injecting proxy, runs
+register and set workloads while a seeded nemesis kills, pauses and partitions nodes, heals,
+and checks linearizability, durability and convergence. Exit 0: every check passed; 1: a check
+failed; 2: bad usage; 3: the cluster could not be run.
+
+  --nodes <n>               cluster size (default 3)
+  --duration <seconds>      length of the faulty part (default 60)
+  --seed <n>                nemesis seed (default: random; printed, so a run can be repeated)
+  --faults <kinds>          comma-separated: ${allFaultKinds.join(', ')}
+                            (default: all)
+  --clients <n>             register workers (default 10; at most 6 share a key)
+  --set-clients <n>         set workload workers (default 2)
+  --request-timeout <ms>    client timeout; later answers count as unknown (default 3000)
+  --heartbeat-interval <ms> passed to kv-node
+  --election-timeout <ms>   passed to kv-node
+  --node-arg <flag>         extra kv-node flag for every node (repeatable), e.g. an unsafe
+                            test-only option to show the checker catches it
+  --peer-routing <mode>     per-link (default: a proxy listener per directed link) |
+                            shared (one per node; dialer found from its handshake) |
+                            direct (no proxy: partition, delay and drop are skipped)
+  --unsafe-serializable-reads
+                            register reads are served locally (possibly stale) but checked
+                            as linearizable: a run that must fail, to show the checker bites
+  --kv-node <path>          kv-node's CLI (default: apps/kv-node/dist/cli.js)
+  --results <dir>           parent folder of the run's results (default: results)
+  --keep-data               keep node data directories after a passing run
+  --json                    print the result as JSON on stdout instead of the table
+  --help                    this text
+`;
+
+/** What the command line asked for. */
+export type ParsedCommandLine =
+  | { readonly kind: 'help' }
+  | {
+      readonly kind: 'run';
+      readonly options: Omit<ChaosOptions, 'log' | 'signal' | 'seed'> & { readonly seed?: number };
+      readonly json: boolean;
+    };
+
+function positiveInteger(flag: string, text: string | undefined, fallback: number): number {
+  if (text === undefined) return fallback;
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < 0) {
+    throw new UsageError(`--${flag}: "${text}" is not a non-negative integer`);
+  }
+  return value;
+}
+
+/** A command line the `chaos` command cannot run; the message names the flag. */
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
+/**
+ * Parses the `chaos` command line.
+ * @throws UsageError naming the bad flag.
+ */
+export function parseCommandLine(
+  args: readonly string[],
+  defaultKvNodeCli: string,
+): ParsedCommandLine {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: [...args],
+      strict: true,
+      allowPositionals: false,
+      options: {
+        nodes: { type: 'string' },
+        duration: { type: 'string' },
+        seed: { type: 'string' },
+        faults: { type: 'string' },
+        clients: { type: 'string' },
+        'set-clients': { type: 'string' },
+        'request-timeout': { type: 'string' },
+        'heartbeat-interval': { type: 'string' },
+        'election-timeout': { type: 'string' },
+        'node-arg': { type: 'string', multiple: true },
+        'peer-routing': { type: 'string' },
+        'kv-node': { type: 'string' },
+        results: { type: 'string' },
+        'keep-data': { type: 'boolean' },
+        'unsafe-serializable-reads': { type: 'boolean' },
+        json: { type: 'boolean' },
+        help: { type: 'boolean' },
+      },
+    });
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  const values = parsed.values;
+  if (values.help === true) return { kind: 'help' };
+  const nodeCount = positiveInteger('nodes', values.nodes, 3);
+  if (nodeCount < 3 || nodeCount > 9) throw new UsageError('--nodes: must be 3 to 9');
+  const kinds =
+    values.faults === undefined
+      ? undefined
+      : values.faults.split(',').map((kind) => {
+          const trimmed = kind.trim() as FaultKind;
+          if (!allFaultKinds.includes(trimmed)) {
+            throw new UsageError(
+              `--faults: unknown kind "${kind}" (known: ${allFaultKinds.join(', ')})`,
+            );
+          }
+          return trimmed;
+        });
+  const routing = values['peer-routing'] ?? 'per-link';
+  if (routing !== 'shared' && routing !== 'per-link' && routing !== 'direct') {
+    throw new UsageError(`--peer-routing: "${routing}" is not shared, per-link or direct`);
+  }
+  const optional = (flag: 'heartbeat-interval' | 'election-timeout'): number | undefined =>
+    values[flag] === undefined ? undefined : positiveInteger(flag, values[flag], 0);
+  const heartbeatIntervalMs = optional('heartbeat-interval');
+  const electionTimeoutMs = optional('election-timeout');
+  return {
+    kind: 'run',
+    json: values.json === true,
+    options: {
+      kvNodeCli: values['kv-node'] ?? defaultKvNodeCli,
+      nodeCount,
+      durationMs: positiveInteger('duration', values.duration, 60) * 1000,
+      ...(values.seed === undefined ? {} : { seed: positiveInteger('seed', values.seed, 0) }),
+      ...(kinds === undefined ? {} : { kinds }),
+      resultsDirectory: values.results ?? 'results',
+      registerWorkers: positiveInteger('clients', values.clients, 10),
+      setWorkers: positiveInteger('set-clients', values['set-clients'], 2),
+      requestTimeoutMs: positiveInteger('request-timeout', values['request-timeout'], 3000),
+      ...(heartbeatIntervalMs === undefined ? {} : { heartbeatIntervalMs }),
+      ...(electionTimeoutMs === undefined ? {} : { electionTimeoutMs }),
+      extraNodeArgs: values['node-arg'] ?? [],
+      peerRouting: routing,
+      keepData: values['keep-data'] === true,
+      ...(values['unsafe-serializable-reads'] === true ? { unsafeSerializableReads: true } : {}),
+    },
+  };
+}

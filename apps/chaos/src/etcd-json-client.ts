@@ -1,0 +1,253 @@
+import type { IncomingMessage } from 'node:http';
+import { Agent, request } from 'node:http';
+import { KvRequestError } from './kv-request-error.js';
+
+/** One key-value pair as a range returns it, decoded to UTF-8 text. */
+export interface KeyValue {
+  readonly key: string;
+  readonly value: string;
+  readonly modRevision: number;
+}
+
+/** Options of {@link EtcdJsonClient}. */
+export interface EtcdJsonClientOptions {
+  /** Base URL of one node's client API, e.g. `http://127.0.0.1:2379`. */
+  readonly endpoint: string;
+  /** Per-request timeout in milliseconds; past it the outcome is indeterminate (default 2000). */
+  readonly timeoutMs?: number;
+  /** Keep-alive connection pool (default: a private one). */
+  readonly agent?: Agent;
+}
+
+/** Options of {@link EtcdJsonClient.range}. */
+export interface RangeOptions {
+  /** Read every key starting with the key given (etcd's prefix range). */
+  readonly prefix?: boolean;
+  /** Read locally, without the leader's quorum round (may be stale). */
+  readonly serializable?: boolean;
+}
+
+/** The member a node believes leads, from `GET /v1/cluster`. */
+export interface ClusterView {
+  readonly memberId: string;
+  readonly name: string;
+  readonly role: string;
+  readonly leaderId: string | undefined;
+  readonly generation: number;
+  readonly members: readonly { readonly id: string; readonly name: string }[];
+}
+
+/** Socket errors raised before a request can have reached the server. */
+const neverSentCodes = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EADDRNOTAVAIL', 'EHOSTUNREACH']);
+
+const base64 = (text: string): string => Buffer.from(text, 'utf8').toString('base64');
+const fromBase64 = (text: string | undefined): string =>
+  Buffer.from(text ?? '', 'base64').toString('utf8');
+
+/** etcd's prefix range end: the key with its last byte incremented. */
+function prefixEnd(prefix: string): string {
+  const bytes = Buffer.from(prefix, 'utf8');
+  for (let index = bytes.length - 1; index >= 0; index--) {
+    if ((bytes[index] as number) < 0xff) {
+      const end = bytes.subarray(0, index + 1);
+      end[index] = (bytes[index] as number) + 1;
+      return end.toString('base64');
+    }
+  }
+  return Buffer.from([0]).toString('base64');
+}
+
+/**
+ * A minimal client of one node's etcd v3 JSON gateway (`/v3/kv/range`, `/v3/kv/put`,
+ * `/v3/kv/txn`) over keep-alive HTTP, which classifies every failure as definite or not
+ * (see {@link KvRequestError}).
+ */
+export class EtcdJsonClient {
+  readonly endpoint: string;
+  private readonly timeoutMs: number;
+  private readonly agent: Agent;
+  private readonly ownsAgent: boolean;
+
+  constructor(options: EtcdJsonClientOptions) {
+    this.endpoint = options.endpoint.replace(/\/$/, '');
+    this.timeoutMs = options.timeoutMs ?? 2000;
+    this.ownsAgent = options.agent === undefined;
+    this.agent = options.agent ?? new Agent({ keepAlive: true, maxSockets: 64 });
+  }
+
+  /**
+   * Reads one key (or a prefix): linearizable unless `serializable`.
+   * @throws KvRequestError on any failure.
+   */
+  async range(key: string, options: RangeOptions = {}): Promise<KeyValue[]> {
+    const body: Record<string, unknown> = { key: base64(key) };
+    if (options.prefix === true) body.range_end = prefixEnd(key);
+    if (options.serializable === true) body.serializable = true;
+    const response = (await this.post('/v3/kv/range', body)) as {
+      kvs?: { key?: string; value?: string; mod_revision?: string }[];
+    };
+    return (response.kvs ?? []).map((kv) => ({
+      key: fromBase64(kv.key),
+      value: fromBase64(kv.value),
+      modRevision: Number(kv.mod_revision ?? 0),
+    }));
+  }
+
+  /** Reads every key with serializable reads: this node's local state. @throws KvRequestError */
+  rangeAll(): Promise<KeyValue[]> {
+    return this.post('/v3/kv/range', {
+      key: Buffer.from([0]).toString('base64'),
+      range_end: Buffer.from([0]).toString('base64'),
+      serializable: true,
+    }).then((response) =>
+      (
+        (response as { kvs?: { key?: string; value?: string; mod_revision?: string }[] }).kvs ?? []
+      ).map((kv) => ({
+        key: fromBase64(kv.key),
+        value: fromBase64(kv.value),
+        modRevision: Number(kv.mod_revision ?? 0),
+      })),
+    );
+  }
+
+  /** Writes a key. @throws KvRequestError on any failure. */
+  async put(key: string, value: string): Promise<void> {
+    await this.post('/v3/kv/put', { key: base64(key), value: base64(value) });
+  }
+
+  /**
+   * Compare-and-set through a transaction: writes `replacement` if the key's value is `expected`.
+   * Resolves true if it was written, false if the comparison failed (definitely not written).
+   * @throws KvRequestError on any failure.
+   */
+  async compareAndSet(key: string, expected: string, replacement: string): Promise<boolean> {
+    const response = (await this.post('/v3/kv/txn', {
+      compare: [{ key: base64(key), target: 'VALUE', result: 'EQUAL', value: base64(expected) }],
+      success: [{ request_put: { key: base64(key), value: base64(replacement) } }],
+    })) as { succeeded?: boolean };
+    return response.succeeded === true;
+  }
+
+  /** This node's view of the cluster (`GET /v1/cluster`). @throws KvRequestError */
+  async cluster(): Promise<ClusterView> {
+    const view = (await this.send('GET', '/v1/cluster', undefined)) as {
+      member_id?: string;
+      name?: string;
+      role?: string;
+      leader_id?: string | null;
+      generation?: number;
+      members?: { id: string; name: string }[];
+    };
+    return {
+      memberId: view.member_id ?? '',
+      name: view.name ?? '',
+      role: view.role ?? 'unknown',
+      leaderId: view.leader_id ?? undefined,
+      generation: view.generation ?? 0,
+      members: view.members ?? [],
+    };
+  }
+
+  /** Closes idle keep-alive connections (only of a private agent). */
+  close(): void {
+    if (this.ownsAgent) this.agent.destroy();
+  }
+
+  private post(path: string, body: unknown): Promise<unknown> {
+    return this.send('POST', path, JSON.stringify(body));
+  }
+
+  private send(method: string, path: string, body: string | undefined): Promise<unknown> {
+    return new Promise((resolve, reject) => {
+      let sent = false;
+      const outgoing = request(
+        `${this.endpoint}${path}`,
+        {
+          method,
+          agent: this.agent,
+          headers: body === undefined ? {} : { 'content-type': 'application/json' },
+        },
+        (response) => {
+          readBody(response).then(
+            (text) => {
+              clearTimeout(timer);
+              const status = response.statusCode ?? 0;
+              let parsed: unknown;
+              try {
+                parsed = text === '' ? {} : JSON.parse(text);
+              } catch {
+                parsed = undefined;
+              }
+              if (status === 200 && parsed !== undefined) {
+                resolve(parsed);
+                return;
+              }
+              const envelope = (parsed ?? {}) as {
+                definite?: boolean;
+                reason?: string;
+                message?: string;
+              };
+              // Only the server may say an error is definite; a 504 or a garbled answer is not.
+              const definite =
+                envelope.definite === true || (status >= 400 && status < 500 && status !== 408);
+              reject(
+                new KvRequestError(
+                  `${method} ${path}: HTTP ${status} ${envelope.message ?? text.slice(0, 200)}`,
+                  definite,
+                  status,
+                  envelope.reason,
+                ),
+              );
+            },
+            (error: unknown) => {
+              clearTimeout(timer);
+              reject(new KvRequestError(`${method} ${path}: ${String(error)}`, false));
+            },
+          );
+        },
+      );
+      const timer = setTimeout(() => {
+        outgoing.destroy(
+          new KvRequestError(
+            `${method} ${path}: timed out after ${this.timeoutMs} ms`,
+            false,
+            undefined,
+            'timeout',
+          ),
+        );
+      }, this.timeoutMs);
+      outgoing.on('finish', () => {
+        sent = true;
+      });
+      outgoing.on('error', (error: NodeJS.ErrnoException) => {
+        clearTimeout(timer);
+        if (error instanceof KvRequestError) {
+          reject(error);
+          return;
+        }
+        const code = error.code ?? 'unknown';
+        // A refused connection never carried the request; anything else might have.
+        const definite = !sent && neverSentCodes.has(code);
+        reject(
+          new KvRequestError(
+            `${method} ${path}: ${code} ${error.message}`,
+            definite,
+            undefined,
+            code,
+          ),
+        );
+      });
+      outgoing.end(body);
+    });
+  }
+}
+
+function readBody(response: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    response.on('data', (chunk: Buffer) => chunks.push(chunk));
+    response.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    response.on('error', reject);
+    response.on('aborted', () => reject(new Error('response aborted')));
+  });
+}

@@ -1,0 +1,238 @@
+import type { ChildProcess } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+
+/** One kv-node member as the cluster starts it. */
+export interface KvNodeSpec {
+  readonly index: number;
+  readonly name: string;
+  readonly clientUrl: string;
+  /** Where the process listens for peers (the proxy forwards here). */
+  readonly listenPeerUrl: string;
+  /** This member's `--initial-advertise-peer-urls` (proxy addresses, or the listen URL). */
+  readonly advertisedPeerUrls: readonly string[];
+  /**
+   * This member's `--initial-cluster`. Every member must list the same URLs per member (member
+   * ids are hashed from them, sorted), but the order may differ: a member dials a peer's first
+   * URL, which is how each member is given its own proxy listener per directed link.
+   */
+  readonly initialCluster: string;
+  readonly dataDir: string;
+  readonly logFile: string;
+  /** Flags this member gets in addition to the common ones. */
+  readonly extraArgs: readonly string[];
+}
+
+/** Options of {@link KvCluster}. */
+export interface KvClusterOptions {
+  /** Path of kv-node's built CLI (`apps/kv-node/dist/cli.js`). */
+  readonly cliPath: string;
+  readonly nodes: readonly KvNodeSpec[];
+  readonly clusterToken: string;
+  /** Flags for every member (e.g. timeouts, an unsafe test-only option). */
+  readonly commonArgs: readonly string[];
+}
+
+const everySpawnedGroup = new Set<number>();
+
+/**
+ * Sends SIGKILL to the process group of every kv-node started by this process and not yet
+ * reaped. Synchronous, so it is safe in an `exit` handler.
+ */
+export function killEverySpawnedNode(): void {
+  for (const pid of everySpawnedGroup) {
+    try {
+      process.kill(-pid, 'SIGKILL');
+    } catch {
+      // Already gone.
+    }
+  }
+  everySpawnedGroup.clear();
+}
+
+/**
+ * The environment of a node: ours without `KV_NODE_*` variables (kv-node reads every flag from
+ * them, so a stray one would change or break its configuration), with monotonic clocks exempt
+ * from faketime.
+ */
+function nodeEnvironment(): NodeJS.ProcessEnv {
+  const environment: NodeJS.ProcessEnv = { FAKETIME_DONT_FAKE_MONOTONIC: '1' };
+  for (const [name, value] of Object.entries(process.env)) {
+    if (!name.startsWith('KV_NODE_')) environment[name] = value;
+  }
+  return environment;
+}
+
+/** Whether Debian's `faketime` (libfaketime) is on the PATH. */
+export function faketimeAvailable(): boolean {
+  try {
+    execFileSync('faketime', ['-f', '+0s', 'true'], { stdio: 'ignore', timeout: 5000 });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** A faketime offset spec (`+30s`, `-2.5s`) for an offset in milliseconds. */
+export function faketimeSpec(offsetMs: number): string {
+  return `${offsetMs >= 0 ? '+' : '-'}${Math.abs(offsetMs) / 1000}s`;
+}
+
+/**
+ * Starts, kills, pauses and restarts kv-node processes through kv-node's CLI. Each process runs
+ * in its own process group (so a kill takes any children with it); its stdout and stderr are
+ * appended to its log file.
+ */
+export class KvCluster {
+  private readonly processes = new Map<number, ChildProcess>();
+  private readonly exits = new Map<number, Promise<void>>();
+  private readonly paused = new Set<number>();
+  /** Unexpected exits (not caused by {@link KvCluster.kill}), for the result. */
+  readonly unexpectedExits: { node: string; code: number | null; signal: string | null }[] = [];
+  private readonly expectedExit = new Set<number>();
+
+  constructor(private readonly options: KvClusterOptions) {}
+
+  get nodes(): readonly KvNodeSpec[] {
+    return this.options.nodes;
+  }
+
+  /** The flags node `index` is started with. */
+  argumentsOf(index: number): string[] {
+    const node = this.spec(index);
+    return [
+      '--name',
+      node.name,
+      '--data-dir',
+      node.dataDir,
+      '--listen-client-urls',
+      node.clientUrl,
+      '--advertise-client-urls',
+      node.clientUrl,
+      '--listen-peer-urls',
+      node.listenPeerUrl,
+      '--initial-advertise-peer-urls',
+      node.advertisedPeerUrls.join(','),
+      '--initial-cluster',
+      node.initialCluster,
+      '--initial-cluster-token',
+      this.options.clusterToken,
+      '--initial-cluster-state',
+      'new',
+      ...this.options.commonArgs,
+      ...node.extraArgs,
+    ];
+  }
+
+  /**
+   * Starts node `index` (again). With `faketimeOffsetMs`, under `faketime` with its wall clock
+   * shifted by that much (monotonic clocks untouched).
+   * @throws Error if it is already running.
+   */
+  start(index: number, options: { faketimeOffsetMs?: number } = {}): void {
+    if (this.processes.has(index)) throw new Error(`node ${this.spec(index).name} is running`);
+    const node = this.spec(index);
+    mkdirSync(node.dataDir, { recursive: true });
+    mkdirSync(dirname(node.logFile), { recursive: true });
+    const log = openSync(node.logFile, 'a');
+    writeSync(
+      log,
+      `\n=== chaos: starting ${node.name}${options.faketimeOffsetMs === undefined ? '' : ` under faketime ${faketimeSpec(options.faketimeOffsetMs)}`}\n`,
+    );
+    const nodeArgs = [this.options.cliPath, ...this.argumentsOf(index)];
+    const [command, args] =
+      options.faketimeOffsetMs === undefined
+        ? [process.execPath, nodeArgs]
+        : [
+            'faketime',
+            ['-f', faketimeSpec(options.faketimeOffsetMs), process.execPath, ...nodeArgs],
+          ];
+    const child = spawn(command, args, {
+      detached: true,
+      stdio: ['ignore', log, log],
+      env: nodeEnvironment(),
+    });
+    closeSync(log);
+    const pid = child.pid;
+    if (pid !== undefined) everySpawnedGroup.add(pid);
+    this.processes.set(index, child);
+    this.exits.set(
+      index,
+      new Promise<void>((resolve) => {
+        const onExit = (code: number | null, signal: NodeJS.Signals | null): void => {
+          if (pid !== undefined) everySpawnedGroup.delete(pid);
+          if (this.processes.get(index) === child) this.processes.delete(index);
+          this.paused.delete(index);
+          if (!this.expectedExit.delete(index)) {
+            this.unexpectedExits.push({ node: node.name, code, signal });
+          }
+          resolve();
+        };
+        child.once('exit', onExit);
+        child.once('error', () => onExit(null, null));
+      }),
+    );
+  }
+
+  /** Whether node `index` has a live process. */
+  isRunning(index: number): boolean {
+    return this.processes.has(index);
+  }
+
+  /** Whether node `index` is stopped with SIGSTOP. */
+  isPaused(index: number): boolean {
+    return this.paused.has(index);
+  }
+
+  /** SIGKILLs node `index`'s process group and resolves once it has exited. */
+  async kill(index: number): Promise<void> {
+    const child = this.processes.get(index);
+    if (child?.pid === undefined) return;
+    this.expectedExit.add(index);
+    try {
+      process.kill(-child.pid, 'SIGKILL');
+    } catch {
+      // Already exiting.
+    }
+    await this.exits.get(index);
+  }
+
+  /** SIGSTOPs node `index` (a process pause, like a long GC or a stopped VM). */
+  pause(index: number): void {
+    const child = this.processes.get(index);
+    if (child?.pid === undefined) return;
+    process.kill(-child.pid, 'SIGSTOP');
+    this.paused.add(index);
+  }
+
+  /** SIGCONTs node `index` if it is paused. */
+  resume(index: number): void {
+    const child = this.processes.get(index);
+    if (child?.pid === undefined || !this.paused.has(index)) return;
+    process.kill(-child.pid, 'SIGCONT');
+    this.paused.delete(index);
+  }
+
+  /** Kills every node (paused ones too) and waits until all have exited. */
+  async stopAll(): Promise<void> {
+    await Promise.all([...this.processes.keys()].map((index) => this.kill(index)));
+  }
+
+  private spec(index: number): KvNodeSpec {
+    const node = this.options.nodes[index];
+    if (node === undefined) throw new RangeError(`no node ${index}`);
+    return node;
+  }
+}
+
+/** The conventional data and log paths of node `name` under a run's folder. */
+export function nodePaths(
+  runDirectory: string,
+  name: string,
+): { dataDir: string; logFile: string } {
+  return {
+    dataDir: join(runDirectory, 'data', name),
+    logFile: join(runDirectory, 'logs', `${name}.log`),
+  };
+}

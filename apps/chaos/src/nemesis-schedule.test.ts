@@ -1,0 +1,168 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import {
+  blockedLinks,
+  describeFault,
+  faultDurationMs,
+  generateSchedule,
+  largestMinority,
+} from './nemesis-schedule.js';
+
+describe('generateSchedule', () => {
+  it('gives the same schedule for the same seed', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 0x7fffffff }), fc.constantFrom(3, 5), (seed, nodes) => {
+        const options = { seed, nodeCount: nodes, durationMs: 60_000 };
+        expect(generateSchedule(options)).toEqual(generateSchedule(options));
+      }),
+      { numRuns: 100 },
+    );
+  });
+
+  it('gives different schedules for different seeds', () => {
+    const first = generateSchedule({ seed: 1, nodeCount: 3, durationMs: 60_000 });
+    const second = generateSchedule({ seed: 2, nodeCount: 3, durationMs: 60_000 });
+    expect(first.steps).not.toEqual(second.steps);
+  });
+
+  it('keeps faults apart, inside the run and within their bounds', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 0x7fffffff }),
+        fc.constantFrom(3, 5, 7),
+        (seed, nodes) => {
+          const schedule = generateSchedule({ seed, nodeCount: nodes, durationMs: 60_000 });
+          expect(schedule.steps.length).toBeGreaterThan(3);
+          let previousEnd = 0;
+          for (const { atMs, fault } of schedule.steps) {
+            expect(atMs).toBeGreaterThan(previousEnd);
+            previousEnd = atMs + faultDurationMs(fault);
+            expect(previousEnd).toBeLessThanOrEqual(60_000);
+            if (fault.kind === 'pause') {
+              expect(fault.durationMs).toBeGreaterThanOrEqual(1000);
+              expect(fault.durationMs).toBeLessThanOrEqual(5000);
+            }
+            if (fault.kind === 'kill' && fault.nodes.kind === 'nodes') {
+              // Never more than a minority down at once, so the cluster can make progress.
+              expect(fault.nodes.indexes.length).toBeLessThanOrEqual(largestMinority(nodes));
+            }
+            if (fault.kind === 'partition' && fault.shape.kind === 'ring') {
+              expect(nodes).toBeGreaterThanOrEqual(5);
+            }
+          }
+        },
+      ),
+      { numRuns: 100 },
+    );
+  });
+
+  it('draws only the kinds asked for', () => {
+    const schedule = generateSchedule({
+      seed: 9,
+      nodeCount: 3,
+      durationMs: 120_000,
+      kinds: ['kill-leader'],
+    });
+    expect(schedule.steps.length).toBeGreaterThan(10);
+    for (const { fault } of schedule.steps) {
+      expect(fault).toMatchObject({ kind: 'kill', nodes: { kind: 'leader' } });
+    }
+  });
+
+  it('covers every fault family over a few seeds', () => {
+    const seen = new Set<string>();
+    for (let seed = 0; seed < 20; seed++) {
+      for (const { fault } of generateSchedule({ seed, nodeCount: 5, durationMs: 60_000 }).steps) {
+        seen.add(fault.kind === 'partition' ? `partition:${fault.shape.kind}` : fault.kind);
+      }
+    }
+    expect([...seen].sort()).toEqual([
+      'clock-offset',
+      'kill',
+      'link-delay',
+      'link-drop',
+      'partition:isolate',
+      'partition:one-way',
+      'partition:ring',
+      'pause',
+    ]);
+  });
+
+  it('rejects clusters too small to lose a node', () => {
+    expect(() => generateSchedule({ seed: 1, nodeCount: 2, durationMs: 1000 })).toThrow(RangeError);
+    expect(() => generateSchedule({ seed: 1, nodeCount: 3, durationMs: 1000, kinds: [] })).toThrow(
+      RangeError,
+    );
+  });
+});
+
+describe('blockedLinks', () => {
+  it('isolates a node both ways', () => {
+    const links = blockedLinks({ kind: 'isolate', nodes: { kind: 'nodes', indexes: [1] } }, 3, 0);
+    expect(links).toEqual([
+      [0, 1],
+      [1, 0],
+      [1, 2],
+      [2, 1],
+    ]);
+  });
+
+  it('isolates the current leader', () => {
+    expect(blockedLinks({ kind: 'isolate', nodes: { kind: 'leader' } }, 3, 2)).toEqual([
+      [0, 2],
+      [1, 2],
+      [2, 0],
+      [2, 1],
+    ]);
+    expect(blockedLinks({ kind: 'isolate', nodes: { kind: 'leader' } }, 3, undefined)).toEqual([]);
+  });
+
+  it('splits a minority from the majority', () => {
+    const links = blockedLinks(
+      { kind: 'isolate', nodes: { kind: 'nodes', indexes: [0, 3] } },
+      5,
+      undefined,
+    );
+    expect(links).toHaveLength(2 * 2 * 3);
+  });
+
+  it('blocks one direction only', () => {
+    const shape = { kind: 'one-way', nodes: { kind: 'nodes', indexes: [0] } } as const;
+    expect(blockedLinks({ ...shape, blocked: 'inbound' }, 3, undefined)).toEqual([
+      [1, 0],
+      [2, 0],
+    ]);
+    expect(blockedLinks({ ...shape, blocked: 'outbound' }, 3, undefined)).toEqual([
+      [0, 1],
+      [0, 2],
+    ]);
+  });
+
+  it('leaves each node only its ring neighbours', () => {
+    const links = blockedLinks({ kind: 'ring', order: [0, 1, 2, 3, 4] }, 5, undefined);
+    const open = (from: number, to: number) =>
+      !links.some(([left, right]) => left === from && right === to);
+    expect(open(0, 1) && open(0, 4) && open(2, 3)).toBe(true);
+    expect(open(0, 2) || open(1, 3) || open(4, 2)).toBe(false);
+    expect(links).toHaveLength(10);
+  });
+});
+
+describe('describeFault', () => {
+  it('names nodes and durations', () => {
+    const names = ['n1', 'n2', 'n3'];
+    expect(describeFault({ kind: 'kill', nodes: { kind: 'leader' }, downMs: 1500 }, names)).toBe(
+      'kill -9 the leader, restart after 1500 ms',
+    );
+    expect(
+      describeFault(
+        {
+          kind: 'partition',
+          shape: { kind: 'one-way', nodes: { kind: 'nodes', indexes: [2] }, blocked: 'inbound' },
+          durationMs: 2000,
+        },
+        names,
+      ),
+    ).toBe('partition (one-way: n3 hears no one) for 2000 ms');
+  });
+});

@@ -1,0 +1,296 @@
+import { SeededRandom } from './seeded-random.js';
+
+/**
+ * Which nodes a fault hits: fixed nodes (indexes into the cluster, chosen when the schedule is
+ * generated), or whichever node leads when the fault starts.
+ */
+export type NodeSelector =
+  { readonly kind: 'nodes'; readonly indexes: readonly number[] } | { readonly kind: 'leader' };
+
+/** How a partition cuts the cluster. */
+export type PartitionShape =
+  /** The selected nodes are cut off from every other node, both ways. */
+  | { readonly kind: 'isolate'; readonly nodes: NodeSelector }
+  /** The selected node can receive from no one but still sends (or the reverse). */
+  | {
+      readonly kind: 'one-way';
+      readonly nodes: NodeSelector;
+      readonly blocked: 'inbound' | 'outbound';
+    }
+  /** Each node talks only to its two neighbours on a ring: overlapping majorities, no full one. */
+  | { readonly kind: 'ring'; readonly order: readonly number[] };
+
+/** One fault of a nemesis schedule; every duration is in milliseconds. */
+export type Fault =
+  | { readonly kind: 'kill'; readonly nodes: NodeSelector; readonly downMs: number }
+  | { readonly kind: 'pause'; readonly nodes: NodeSelector; readonly durationMs: number }
+  | { readonly kind: 'partition'; readonly shape: PartitionShape; readonly durationMs: number }
+  | {
+      readonly kind: 'link-delay';
+      readonly nodes: NodeSelector;
+      readonly delayMs: number;
+      readonly jitterMs: number;
+      readonly durationMs: number;
+    }
+  | {
+      readonly kind: 'link-drop';
+      readonly nodes: NodeSelector;
+      readonly probability: number;
+      readonly durationMs: number;
+    }
+  | {
+      readonly kind: 'clock-offset';
+      readonly nodes: NodeSelector;
+      readonly offsetMs: number;
+      readonly durationMs: number;
+    };
+
+/** The kinds of fault a schedule may draw from. */
+export type FaultKind =
+  'kill' | 'kill-leader' | 'pause' | 'partition' | 'link-delay' | 'link-drop' | 'clock-offset';
+
+/** Every fault kind, in the order the generator draws them. */
+export const allFaultKinds: readonly FaultKind[] = [
+  'kill',
+  'kill-leader',
+  'pause',
+  'partition',
+  'link-delay',
+  'link-drop',
+  'clock-offset',
+];
+
+/** A fault and when it starts, in milliseconds after the workload starts. */
+export interface ScheduledFault {
+  readonly atMs: number;
+  readonly fault: Fault;
+}
+
+/** A whole run's faults; reproducible from `seed`. */
+export interface NemesisSchedule {
+  readonly seed: number;
+  readonly nodeCount: number;
+  readonly durationMs: number;
+  readonly steps: readonly ScheduledFault[];
+}
+
+/** Options of {@link generateSchedule}. */
+export interface ScheduleOptions {
+  readonly seed: number;
+  /** Cluster size (at least 3). */
+  readonly nodeCount: number;
+  /** Length of the faulty part of the run in milliseconds; every fault ends before it does. */
+  readonly durationMs: number;
+  /** Fault kinds to draw from (default: all). */
+  readonly kinds?: readonly FaultKind[];
+  /** Quiet time before the first fault (default 3000 ms). */
+  readonly warmupMs?: number;
+  /** Quiet time between faults, drawn uniformly (default [1500, 3000] ms). */
+  readonly quietMs?: readonly [number, number];
+}
+
+/** The longest a fault of `fault` takes, in milliseconds (a kill: the time the node is down). */
+export function faultDurationMs(fault: Fault): number {
+  return fault.kind === 'kill' ? fault.downMs : fault.durationMs;
+}
+
+/**
+ * Generates a nemesis schedule: non-overlapping faults separated by quiet time, drawn from a
+ * generator seeded with `options.seed`. The same options always give the same schedule.
+ * @throws RangeError if `nodeCount` is below 3 or no fault kind is enabled.
+ */
+export function generateSchedule(options: ScheduleOptions): NemesisSchedule {
+  const { seed, nodeCount, durationMs } = options;
+  if (nodeCount < 3) throw new RangeError('a nemesis schedule needs at least 3 nodes');
+  const kinds = options.kinds ?? allFaultKinds;
+  if (kinds.length === 0) throw new RangeError('no fault kind enabled');
+  const random = new SeededRandom(seed);
+  const [quietMin, quietMax] = options.quietMs ?? [1500, 3000];
+  const steps: ScheduledFault[] = [];
+  let atMs = options.warmupMs ?? 3000;
+  for (;;) {
+    const fault = drawFault(random, random.pick(kinds), nodeCount);
+    if (atMs + faultDurationMs(fault) > durationMs) break;
+    steps.push({ atMs, fault });
+    atMs += faultDurationMs(fault) + random.integer(quietMin, quietMax);
+  }
+  return { seed, nodeCount, durationMs, steps };
+}
+
+/** The largest minority of `nodeCount` nodes: losing it leaves a majority. */
+export function largestMinority(nodeCount: number): number {
+  return Math.floor((nodeCount - 1) / 2);
+}
+
+function drawNodes(random: SeededRandom, nodeCount: number, count: number): NodeSelector {
+  const indexes = random
+    .shuffle(Array.from({ length: nodeCount }, (_, index) => index))
+    .slice(0, count)
+    .sort((left, right) => left - right);
+  return { kind: 'nodes', indexes };
+}
+
+function drawOneOrLeader(random: SeededRandom, nodeCount: number): NodeSelector {
+  return random.next() < 0.5 ? { kind: 'leader' } : drawNodes(random, nodeCount, 1);
+}
+
+function drawFault(random: SeededRandom, kind: FaultKind, nodeCount: number): Fault {
+  const minority = largestMinority(nodeCount);
+  switch (kind) {
+    case 'kill': {
+      const choice = random.integer(0, 2);
+      const nodes =
+        choice === 0
+          ? drawNodes(random, nodeCount, 1)
+          : choice === 1
+            ? drawNodes(random, nodeCount, random.integer(1, minority))
+            : ({ kind: 'leader' } as const);
+      return { kind: 'kill', nodes, downMs: random.integer(1000, 4000) };
+    }
+    case 'kill-leader':
+      return { kind: 'kill', nodes: { kind: 'leader' }, downMs: random.integer(1000, 3000) };
+    case 'pause':
+      return {
+        kind: 'pause',
+        nodes: drawOneOrLeader(random, nodeCount),
+        durationMs: random.integer(1000, 5000),
+      };
+    case 'partition':
+      return {
+        kind: 'partition',
+        shape: drawShape(random, nodeCount),
+        durationMs: random.integer(2000, 6000),
+      };
+    case 'link-delay':
+      return {
+        kind: 'link-delay',
+        nodes: drawOneOrLeader(random, nodeCount),
+        delayMs: random.integer(20, 200),
+        jitterMs: random.integer(0, 100),
+        durationMs: random.integer(2000, 6000),
+      };
+    case 'link-drop':
+      return {
+        kind: 'link-drop',
+        nodes: drawOneOrLeader(random, nodeCount),
+        probability: random.integer(5, 30) / 100,
+        durationMs: random.integer(2000, 6000),
+      };
+    case 'clock-offset':
+      return {
+        kind: 'clock-offset',
+        nodes: drawNodes(random, nodeCount, 1),
+        offsetMs: (random.next() < 0.5 ? -1 : 1) * random.integer(1000, 60_000),
+        durationMs: random.integer(3000, 8000),
+      };
+  }
+}
+
+function drawShape(random: SeededRandom, nodeCount: number): PartitionShape {
+  // A ring over 3 nodes connects everyone, so it is drawn only from 5 nodes up.
+  const shapes = nodeCount >= 5 ? 5 : 4;
+  switch (random.integer(0, shapes - 1)) {
+    case 0:
+      return { kind: 'isolate', nodes: drawNodes(random, nodeCount, 1) };
+    case 1:
+      return { kind: 'isolate', nodes: { kind: 'leader' } };
+    case 2:
+      return {
+        kind: 'isolate',
+        nodes: drawNodes(random, nodeCount, random.integer(1, largestMinority(nodeCount))),
+      };
+    case 3:
+      return {
+        kind: 'one-way',
+        nodes: drawOneOrLeader(random, nodeCount),
+        blocked: random.next() < 0.5 ? 'inbound' : 'outbound',
+      };
+    default:
+      return {
+        kind: 'ring',
+        order: random.shuffle(Array.from({ length: nodeCount }, (_, index) => index)),
+      };
+  }
+}
+
+/** The nodes a selector names, given the current leader (undefined if none is known). */
+export function selectNodes(selector: NodeSelector, leaderIndex: number | undefined): number[] {
+  if (selector.kind === 'nodes') return [...selector.indexes];
+  return leaderIndex === undefined ? [] : [leaderIndex];
+}
+
+/**
+ * The directed links (as [from, to] node indexes) a partition blocks.
+ * @param leaderIndex the current leader, for leader selectors (none known: nothing is blocked).
+ */
+export function blockedLinks(
+  shape: PartitionShape,
+  nodeCount: number,
+  leaderIndex: number | undefined,
+): [number, number][] {
+  const all = Array.from({ length: nodeCount }, (_, index) => index);
+  const links: [number, number][] = [];
+  switch (shape.kind) {
+    case 'isolate': {
+      const inside = new Set(selectNodes(shape.nodes, leaderIndex));
+      for (const from of all) {
+        for (const to of all) {
+          if (from !== to && inside.has(from) !== inside.has(to)) links.push([from, to]);
+        }
+      }
+      return links;
+    }
+    case 'one-way': {
+      for (const node of selectNodes(shape.nodes, leaderIndex)) {
+        for (const other of all) {
+          if (other === node) continue;
+          links.push(shape.blocked === 'inbound' ? [other, node] : [node, other]);
+        }
+      }
+      return links;
+    }
+    case 'ring': {
+      const position = new Map(shape.order.map((node, place) => [node, place]));
+      for (const from of all) {
+        for (const to of all) {
+          if (from === to) continue;
+          const distance = Math.abs((position.get(from) ?? 0) - (position.get(to) ?? 0));
+          if (Math.min(distance, nodeCount - distance) > 1) links.push([from, to]);
+        }
+      }
+      return links;
+    }
+  }
+}
+
+function describeSelector(selector: NodeSelector, names: readonly string[]): string {
+  return selector.kind === 'leader'
+    ? 'the leader'
+    : selector.indexes.map((index) => names[index] ?? `#${index}`).join('+');
+}
+
+/** One line describing a fault, for progress output and results. */
+export function describeFault(fault: Fault, names: readonly string[]): string {
+  switch (fault.kind) {
+    case 'kill':
+      return `kill -9 ${describeSelector(fault.nodes, names)}, restart after ${fault.downMs} ms`;
+    case 'pause':
+      return `SIGSTOP ${describeSelector(fault.nodes, names)} for ${fault.durationMs} ms`;
+    case 'partition': {
+      const shape = fault.shape;
+      const what =
+        shape.kind === 'isolate'
+          ? `isolate ${describeSelector(shape.nodes, names)}`
+          : shape.kind === 'one-way'
+            ? `one-way: ${describeSelector(shape.nodes, names)} ${shape.blocked === 'inbound' ? 'hears no one' : 'reaches no one'}`
+            : `ring ${shape.order.map((index) => names[index] ?? `#${index}`).join('-')}`;
+      return `partition (${what}) for ${fault.durationMs} ms`;
+    }
+    case 'link-delay':
+      return `delay links of ${describeSelector(fault.nodes, names)} by ${fault.delayMs}±${fault.jitterMs} ms for ${fault.durationMs} ms`;
+    case 'link-drop':
+      return `drop ${Math.round(fault.probability * 100)}% on links of ${describeSelector(fault.nodes, names)} for ${fault.durationMs} ms`;
+    case 'clock-offset':
+      return `clock of ${describeSelector(fault.nodes, names)} off by ${fault.offsetMs} ms for ${fault.durationMs} ms`;
+  }
+}

@@ -1,0 +1,685 @@
+import type { HistoryEvent } from '@x/linearizability';
+import { HistoryRecorder, registerModel, renderHtmlReport } from '@x/linearizability';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { Agent } from 'node:http';
+import { join } from 'node:path';
+import type { ChaosResult } from './chaos-result.js';
+import type { CheckReport } from './checks.js';
+import {
+  checkLinearizable,
+  checkNoFailedWriteVisible,
+  checkSetReads,
+  checkStateHashes,
+  checkWriteAfterHeal,
+  stateHash,
+} from './checks.js';
+import { EtcdJsonClient } from './etcd-json-client.js';
+import { freePort } from './free-port.js';
+import type { KvNodeSpec } from './kv-cluster.js';
+import { faketimeAvailable, KvCluster, nodePaths } from './kv-cluster.js';
+import { LinkProxy } from './link-proxy.js';
+import type { LinkRule } from './link-rule.js';
+import { passRule } from './link-rule.js';
+import type { FaultWindow } from './measures.js';
+import { failoverTimes, faultMeasures, majoritySideAvailability, percentile } from './measures.js';
+import { memberIdOf } from './member-id.js';
+import type { Fault, FaultKind, NemesisSchedule } from './nemesis-schedule.js';
+import {
+  blockedLinks,
+  describeFault,
+  faultDurationMs,
+  generateSchedule,
+  selectNodes,
+} from './nemesis-schedule.js';
+import type { OperationSample } from './operation-sample.js';
+import { runRegisterWorkload } from './register-workload.js';
+import { SeededRandom } from './seeded-random.js';
+import { runSetWorkload } from './set-workload.js';
+
+/**
+ * How peer connections reach the proxy.
+ * - `per-link` (default): one proxy listener per directed link. Each member is listed in
+ *   `--initial-cluster` with one URL per peer that dials it (so member ids, hashed from the
+ *   sorted URLs, agree everywhere), and each node lists a peer's URLs starting with its own
+ *   link's listener, since a node dials a peer's first URL.
+ * - `shared`: one proxy listener per node, advertised as its peer URL; the proxy recognises the
+ *   dialer from its node id (the member name) in the handshake's first bytes.
+ * - `direct`: no proxy; partition, delay and drop faults are skipped.
+ */
+export type PeerRouting = 'shared' | 'per-link' | 'direct';
+
+/** Options of {@link runChaos}. */
+export interface ChaosOptions {
+  /** kv-node's built CLI, e.g. `apps/kv-node/dist/cli.js`. */
+  readonly kvNodeCli: string;
+  readonly nodeCount: number;
+  /** Length of the faulty part, in milliseconds (the heal and checks come after). */
+  readonly durationMs: number;
+  readonly seed: number;
+  /** Fault kinds to draw from (default: all). */
+  readonly kinds?: readonly FaultKind[];
+  /** Parent folder of the run's folder (e.g. `results/`). */
+  readonly resultsDirectory: string;
+  /** Register workers (default 10) and workers per key (default 5, at most 6). */
+  readonly registerWorkers?: number;
+  readonly workersPerKey?: number;
+  /** Set workload workers (default 2). */
+  readonly setWorkers?: number;
+  /** Client request timeout in milliseconds (default 3000); past it an operation is `info`. */
+  readonly requestTimeoutMs?: number;
+  readonly heartbeatIntervalMs?: number;
+  readonly electionTimeoutMs?: number;
+  /** Extra flags for every node (e.g. a deliberately unsafe option for the checker-bites test). */
+  readonly extraNodeArgs?: readonly string[];
+  readonly peerRouting?: PeerRouting;
+  /** Deliberately unsafe: register reads are serializable but checked as linearizable. */
+  readonly unsafeSerializableReads?: boolean;
+  /** Keep data directories after a passing run (default: deleted). */
+  readonly keepData?: boolean;
+  /** Progress lines for the terminal. */
+  readonly log?: (line: string) => void;
+  /** Aborts the run (Ctrl-C): faults stop, nodes are killed, the result is a failure. */
+  readonly signal?: AbortSignal;
+}
+
+const sleep = (ms: number): Promise<void> =>
+  new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
+
+const clusterToken = 'chaos-cluster';
+
+/**
+ * Runs one chaos test: starts a kv-node cluster with its peer links through the proxy, runs the
+ * register and set workloads while applying the seeded nemesis schedule, heals everything, waits
+ * for convergence, checks, and writes the results under `resultsDirectory`. Every node started is
+ * killed before it returns or throws.
+ * @throws Error if the cluster cannot be started (no leader within 30 s) or the run is aborted
+ *   before it has a result.
+ */
+export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
+  const log = options.log ?? (() => undefined);
+  const routing = options.peerRouting ?? 'per-link';
+  const schedule = generateSchedule({
+    seed: options.seed,
+    nodeCount: options.nodeCount,
+    durationMs: options.durationMs,
+    ...(options.kinds === undefined ? {} : { kinds: options.kinds }),
+  });
+  const names = Array.from(
+    { length: options.nodeCount },
+    (_, index) => `node-${String.fromCharCode(97 + index)}`,
+  );
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+  const runDirectory = join(
+    options.resultsDirectory,
+    `${stamp}-seed${options.seed}-n${options.nodeCount}`,
+  );
+  mkdirSync(runDirectory, { recursive: true });
+  log(
+    `seed ${options.seed}: ${schedule.steps.length} faults over ${options.durationMs} ms on ${options.nodeCount} nodes (${routing} peer routing)`,
+  );
+  for (const step of schedule.steps)
+    log(`  at ${(step.atMs / 1000).toFixed(1)} s: ${describeFault(step.fault, names)}`);
+  writeFileSync(join(runDirectory, 'schedule.json'), `${JSON.stringify(schedule, null, 2)}\n`);
+
+  const notices: string[] = [];
+  const clientPorts = await Promise.all(names.map(() => freePort()));
+  const peerPorts = await Promise.all(names.map(() => freePort()));
+  const markers = new Map<string, Uint8Array[]>();
+  const proxy =
+    routing === 'direct'
+      ? undefined
+      : await LinkProxy.start({
+          targets: names.map((name, index) => ({
+            name,
+            host: '127.0.0.1',
+            port: peerPorts[index] as number,
+          })),
+          random: new SeededRandom(options.seed ^ 0x5eed),
+          ...(routing === 'shared' ? { sourceMarkers: markers } : {}),
+        });
+  const urlOf = (port: number): string => `http://127.0.0.1:${port}`;
+  /** The URLs member `name` is known by, the one `viewer` dials first. */
+  const peerUrlsOf = (name: string, index: number, viewer: string): string[] => {
+    if (proxy === undefined) return [urlOf(peerPorts[index] as number)];
+    if (routing === 'shared') return [urlOf(proxy.sharedAddress(name).port)];
+    const dialers = names.filter((other) => other !== name);
+    const first = dialers.includes(viewer) ? [viewer] : [];
+    return [...first, ...dialers.filter((other) => other !== viewer)].map((dialer) =>
+      urlOf(proxy.linkAddress(dialer, name).port),
+    );
+  };
+  const specs: KvNodeSpec[] = names.map((name, index) => ({
+    index,
+    name,
+    clientUrl: urlOf(clientPorts[index] as number),
+    listenPeerUrl: urlOf(peerPorts[index] as number),
+    advertisedPeerUrls: peerUrlsOf(name, index, name),
+    initialCluster: names
+      .flatMap((member, memberIndex) =>
+        peerUrlsOf(member, memberIndex, name).map((url) => `${member}=${url}`),
+      )
+      .join(','),
+    ...nodePaths(runDirectory, name),
+    extraArgs: [],
+  }));
+  for (const spec of specs) {
+    markers.set(spec.name, [
+      Buffer.from(spec.name),
+      Buffer.from(memberIdOf(spec.advertisedPeerUrls, clusterToken)),
+    ]);
+  }
+  const commonArgs = [
+    ...(options.heartbeatIntervalMs === undefined
+      ? []
+      : ['--heartbeat-interval', String(options.heartbeatIntervalMs)]),
+    ...(options.electionTimeoutMs === undefined
+      ? []
+      : ['--election-timeout', String(options.electionTimeoutMs)]),
+    ...(options.extraNodeArgs ?? []),
+  ];
+  const cluster = new KvCluster({
+    cliPath: options.kvNodeCli,
+    nodes: specs,
+    clusterToken,
+    commonArgs,
+  });
+  const agent = new Agent({ keepAlive: true, maxSockets: 256 });
+  const timeoutMs = options.requestTimeoutMs ?? 3000;
+  const clients = specs.map(
+    (spec) => new EtcdJsonClient({ endpoint: spec.clientUrl, timeoutMs, agent }),
+  );
+  const control = specs.map(
+    (spec) => new EtcdJsonClient({ endpoint: spec.clientUrl, timeoutMs: 1000, agent }),
+  );
+  const faketime =
+    schedule.steps.some((step) => step.fault.kind === 'clock-offset') && faketimeAvailable();
+  try {
+    for (let index = 0; index < specs.length; index++) cluster.start(index);
+    log(`starting ${names.join(', ')}; logs in ${join(runDirectory, 'logs')}`);
+    const leader = await waitForLeader(control, cluster, 30_000, options.signal);
+    if (leader === undefined) {
+      const exits = cluster.unexpectedExits.map(
+        (exit) =>
+          `${exit.node} exited with code ${exit.code} (${lastLogLine(join(runDirectory, 'logs', `${exit.node}.log`))})`,
+      );
+      throw new Error(
+        exits.length > 0
+          ? `the cluster did not start: ${exits.join('; ')}`
+          : `no leader within 30 s; see the node logs in ${join(runDirectory, 'logs')}`,
+      );
+    }
+    log(`leader: ${names[leader]}`);
+    return await runWorkloadAndFaults({
+      options,
+      schedule,
+      names,
+      cluster,
+      proxy,
+      clients,
+      control,
+      runDirectory,
+      notices,
+      faketime,
+      log,
+    });
+  } finally {
+    await cluster.stopAll();
+    await proxy?.close();
+    agent.destroy();
+    for (const exit of cluster.unexpectedExits)
+      log(`note: ${exit.node} exited by itself (code ${exit.code}, signal ${exit.signal})`);
+  }
+}
+
+interface RunContext {
+  readonly options: ChaosOptions;
+  readonly schedule: NemesisSchedule;
+  readonly names: readonly string[];
+  readonly cluster: KvCluster;
+  readonly proxy: LinkProxy | undefined;
+  readonly clients: readonly EtcdJsonClient[];
+  readonly control: readonly EtcdJsonClient[];
+  readonly runDirectory: string;
+  readonly notices: string[];
+  readonly faketime: boolean;
+  readonly log: (line: string) => void;
+}
+
+async function runWorkloadAndFaults(context: RunContext): Promise<ChaosResult> {
+  const { options, schedule, names, cluster, proxy, clients, control, runDirectory, notices, log } =
+    context;
+  const start = performance.now();
+  const now = (): number => performance.now() - start;
+  const recorder = new HistoryRecorder({ clock: { now } });
+  const samples: OperationSample[] = [];
+  const onSample = (sample: OperationSample): void => {
+    samples.push(sample);
+  };
+  let stopping = false;
+  const random = new SeededRandom(options.seed ^ 0x0c11e47);
+  const registerRun = runRegisterWorkload({
+    clients,
+    recorder,
+    random,
+    workers: options.registerWorkers ?? 10,
+    workersPerKey: options.workersPerKey ?? 5,
+    ...(options.unsafeSerializableReads === true ? { unsafeSerializableReads: true } : {}),
+    now,
+    stopping: () => stopping,
+    onSample,
+  });
+  const setRun = runSetWorkload({
+    clients,
+    workers: options.setWorkers ?? 2,
+    now,
+    stopping: () => stopping,
+    onSample,
+  });
+  const progress = setInterval(() => {
+    const counts = { ok: 0, fail: 0, info: 0 };
+    for (const sample of samples) counts[sample.outcome]++;
+    log(
+      `[${(now() / 1000).toFixed(0)} s] ok ${counts.ok}, fail ${counts.fail}, info ${counts.info}`,
+    );
+  }, 5000);
+  const applied: AppliedFault[] = [];
+  let aborted = false;
+  try {
+    for (const step of schedule.steps) {
+      await sleep(step.atMs - now());
+      if (options.signal?.aborted === true) {
+        aborted = true;
+        break;
+      }
+      applied.push(await applyFault(context, step.fault, now));
+    }
+    if (!aborted) await sleep(schedule.durationMs - now());
+  } finally {
+    // The final heal: every link passes, every node runs.
+    proxy?.healAll();
+    for (let index = 0; index < names.length; index++) {
+      cluster.resume(index);
+      if (!cluster.isRunning(index)) cluster.start(index);
+    }
+  }
+  const healAtMs = now();
+  log(`[${(healAtMs / 1000).toFixed(0)} s] healed everything; probing for a write`);
+  const writeAfterHealMs = await probeWrite(control, 15_000);
+  // A little traffic after the heal, so the histories show the cluster working again.
+  await sleep(2000);
+  stopping = true;
+  clearInterval(progress);
+  const [register, set] = await Promise.all([registerRun, setRun]);
+  log(`workload stopped after ${(now() / 1000).toFixed(0)} s; waiting for convergence`);
+
+  const converged = await waitForConvergence(control, 20_000);
+  // Final linearizable reads of every register key join the history: a lost write shows there.
+  for (const [index, key] of register.keys.entries()) {
+    const client = clients[index % clients.length] as EtcdJsonClient;
+    const pending = recorder.invoke(`final-${index}`, { op: 'read', key });
+    try {
+      const kvs = await client.range(key);
+      pending.ok(kvs[0] === undefined ? null : Number(kvs[0].value));
+    } catch {
+      pending.info();
+    }
+  }
+  const setKeysByNode = new Map<string, Set<string> | Error>();
+  const hashes = new Map<string, string | Error>();
+  for (const [index, name] of names.entries()) {
+    const state = converged[index];
+    if (state instanceof Error || state === undefined) {
+      setKeysByNode.set(name, state ?? new Error('no final read'));
+      hashes.set(name, state ?? new Error('no final read'));
+    } else {
+      setKeysByNode.set(
+        name,
+        new Set(state.filter((kv) => kv.key.startsWith('s/')).map((kv) => kv.key)),
+      );
+      hashes.set(name, stateHash(state));
+    }
+  }
+
+  const events: readonly HistoryEvent[] = recorder.events;
+  log(`checking ${events.length} history events`);
+  const linearizability = checkLinearizable(events);
+  const checks: CheckReport[] = [
+    linearizability.report,
+    checkNoFailedWriteVisible(events),
+    ...checkSetReads(set, setKeysByNode),
+    checkStateHashes(hashes),
+    checkWriteAfterHeal(writeAfterHealMs),
+  ];
+  if (aborted) checks.push({ name: 'completed', passed: false, detail: 'the run was aborted' });
+  for (const exit of cluster.unexpectedExits) {
+    notices.push(
+      `${exit.node} exited by itself (code ${exit.code}, signal ${exit.signal}); see its log`,
+    );
+  }
+  const windows: FaultWindow[] = await Promise.all(
+    applied.map(async ({ window, failover }) => {
+      const failoverMs = await failover;
+      return failoverMs === undefined ? window : { ...window, failoverMs };
+    }),
+  );
+  const failover = failoverTimes(windows);
+  const counts = { ok: 0, fail: 0, info: 0 };
+  for (const sample of samples) counts[sample.outcome]++;
+  const result: ChaosResult = {
+    seed: options.seed,
+    nodeCount: options.nodeCount,
+    durationMs: options.durationMs,
+    passed: checks.every((check) => check.passed),
+    checks,
+    schedule,
+    faults: windows,
+    measures: {
+      operations: counts,
+      okPerSecond: counts.ok / (healAtMs / 1000),
+      faults: faultMeasures(samples, windows),
+      failoverMs: failover,
+      failoverP50Ms: percentile(failover, 50),
+      failoverP99Ms: percentile(failover, 99),
+      majoritySideDuringMinorityPartition: majoritySideAvailability(samples, windows),
+    },
+    notices,
+    runDirectory,
+  };
+  writeFileSync(join(runDirectory, 'result.json'), `${JSON.stringify(result, null, 2)}\n`);
+  writeFileSync(join(runDirectory, 'history.jsonl'), recorder.toJsonLines());
+  writeFileSync(join(runDirectory, 'samples.json'), JSON.stringify(samples));
+  writeFileSync(
+    join(runDirectory, 'set.json'),
+    `${JSON.stringify({ acknowledged: set.acknowledged.length, failed: set.failed, indeterminate: set.indeterminate }, null, 2)}\n`,
+  );
+  if (linearizability.result.outcome === 'not-linearizable') {
+    writeFileSync(join(runDirectory, 'timeline.txt'), `${linearizability.result.timeline}\n`);
+    writeFileSync(
+      join(runDirectory, 'timeline.html'),
+      renderHtmlReport(linearizability.result, {
+        model: registerModel(),
+        title: `chaos seed ${options.seed}: key ${linearizability.result.key}`,
+      }),
+    );
+  }
+  if (result.passed && options.keepData !== true) {
+    rmSync(join(runDirectory, 'data'), { recursive: true, force: true });
+  }
+  return result;
+}
+
+/** Applies one fault, waits for its duration, undoes it, and returns its window. */
+async function applyFault(
+  context: RunContext,
+  fault: Fault,
+  now: () => number,
+): Promise<AppliedFault> {
+  const { cluster, proxy, names, control, log } = context;
+  const leader = await findLeader(control, cluster);
+  const description = describeFault(fault, names);
+  const startMs = now();
+  const window = (affectedNodes: number[], extra: { skipped?: string } = {}): FaultWindow => ({
+    description: `${description}${leader === undefined ? '' : ` [leader ${names[leader]}]`}`,
+    kind: fault.kind,
+    startMs,
+    endMs: now(),
+    affectedNodes,
+    leaderLost: false,
+    ...extra,
+  });
+  const skip = (reason: string): AppliedFault => {
+    log(`[${(startMs / 1000).toFixed(1)} s] skipped: ${description}: ${reason}`);
+    context.notices.push(`skipped "${description}": ${reason}`);
+    return { window: window([], { skipped: reason }) };
+  };
+  const durationMs = faultDurationMs(fault);
+  const targets =
+    fault.kind === 'partition'
+      ? fault.shape.kind === 'ring'
+        ? names.map((_, index) => index)
+        : selectNodes(fault.shape.nodes, leader)
+      : selectNodes(fault.nodes, leader);
+  if (targets.length === 0) return skip('no leader known');
+  const leaderLost =
+    leader !== undefined &&
+    targets.includes(leader) &&
+    (fault.kind === 'kill' ||
+      fault.kind === 'pause' ||
+      fault.kind === 'clock-offset' ||
+      (fault.kind === 'partition' && fault.shape.kind !== 'ring'));
+  let failover: Promise<number | undefined> | undefined;
+  const startFailoverProbe = (): void => {
+    if (!leaderLost) return;
+    const spared = names.map((_, index) => index).filter((index) => !targets.includes(index));
+    failover = probeFailover(control, spared, now, startMs + durationMs + 5000).then((atMs) =>
+      atMs === undefined ? undefined : atMs - startMs,
+    );
+  };
+  log(
+    `[${(startMs / 1000).toFixed(1)} s] ${description} -> ${targets.map((index) => names[index]).join(', ')}`,
+  );
+  switch (fault.kind) {
+    case 'kill': {
+      await Promise.all(targets.map((index) => cluster.kill(index)));
+      startFailoverProbe();
+      await sleep(durationMs);
+      for (const index of targets) cluster.start(index);
+      break;
+    }
+    case 'pause': {
+      for (const index of targets) cluster.pause(index);
+      startFailoverProbe();
+      await sleep(durationMs);
+      for (const index of targets) cluster.resume(index);
+      break;
+    }
+    case 'partition': {
+      if (proxy === undefined) return skip('no proxy (direct peer routing)');
+      const links = blockedLinks(fault.shape, names.length, leader);
+      setRules(proxy, names, links, { kind: 'blackhole' });
+      startFailoverProbe();
+      await sleep(durationMs);
+      setRules(proxy, names, links, passRule);
+      break;
+    }
+    case 'link-delay':
+    case 'link-drop': {
+      if (proxy === undefined) return skip('no proxy (direct peer routing)');
+      const links = linksOf(targets, names.length);
+      const rule: LinkRule =
+        fault.kind === 'link-delay'
+          ? { kind: 'delay', delayMs: fault.delayMs, jitterMs: fault.jitterMs }
+          : { kind: 'drop', probability: fault.probability };
+      setRules(proxy, names, links, rule);
+      await sleep(durationMs);
+      setRules(proxy, names, links, passRule);
+      break;
+    }
+    case 'clock-offset': {
+      if (!context.faketime) return skip('faketime is not installed (apt-get install faketime)');
+      for (const index of targets) {
+        await cluster.kill(index);
+        cluster.start(index, { faketimeOffsetMs: fault.offsetMs });
+      }
+      startFailoverProbe();
+      await sleep(durationMs);
+      for (const index of targets) {
+        await cluster.kill(index);
+        cluster.start(index);
+      }
+      break;
+    }
+  }
+  return {
+    window: {
+      ...window(targets),
+      leaderLost,
+      ...(fault.kind === 'partition' &&
+      fault.shape.kind === 'isolate' &&
+      !leaderLost &&
+      leader !== undefined
+        ? { followerMinorityIsolated: true }
+        : {}),
+    },
+    ...(failover === undefined ? {} : { failover }),
+  };
+}
+
+/** A fault as applied, with its failover probe still running if it took the leader away. */
+interface AppliedFault {
+  readonly window: FaultWindow;
+  readonly failover?: Promise<number | undefined>;
+}
+
+/**
+ * Measures a failover: every 100 ms, a put to the next of the `spared` nodes (each with a short
+ * timeout, so a request stuck on the lost leader does not hold the probe up). Resolves with
+ * `now()` at the first success, or undefined at `untilMs`.
+ */
+async function probeFailover(
+  probes: readonly EtcdJsonClient[],
+  spared: readonly number[],
+  now: () => number,
+  untilMs: number,
+): Promise<number | undefined> {
+  if (spared.length === 0) return undefined;
+  let succeededAt: number | undefined;
+  const attempts: Promise<void>[] = [];
+  for (let attempt = 0; succeededAt === undefined && now() < untilMs; attempt++) {
+    const client = probes[spared[attempt % spared.length] as number] as EtcdJsonClient;
+    attempts.push(
+      client.put('chaos/failover-probe', String(attempt)).then(
+        () => {
+          succeededAt ??= now();
+        },
+        () => undefined,
+      ),
+    );
+    await sleep(100);
+  }
+  await Promise.all(attempts);
+  return succeededAt;
+}
+
+function linksOf(nodes: readonly number[], nodeCount: number): [number, number][] {
+  const links: [number, number][] = [];
+  for (const node of nodes) {
+    for (let other = 0; other < nodeCount; other++) {
+      if (other === node) continue;
+      links.push([node, other], [other, node]);
+    }
+  }
+  return links;
+}
+
+function setRules(
+  proxy: LinkProxy,
+  names: readonly string[],
+  links: readonly [number, number][],
+  rule: LinkRule,
+): void {
+  for (const [from, to] of links) proxy.setRule(names[from] as string, names[to] as string, rule);
+}
+
+/** The index of the node that leads (as the highest-generation leader claims), if any. */
+async function findLeader(
+  control: readonly EtcdJsonClient[],
+  cluster: KvCluster,
+): Promise<number | undefined> {
+  const views = await Promise.all(
+    control.map((client, index) =>
+      cluster.isRunning(index) && !cluster.isPaused(index)
+        ? client.cluster().then(
+            (view) => ({ index, view }),
+            () => undefined,
+          )
+        : Promise.resolve(undefined),
+    ),
+  );
+  let best: { index: number; generation: number } | undefined;
+  for (const entry of views) {
+    if (entry?.view.role !== 'leader') continue;
+    if (best === undefined || entry.view.generation > best.generation) {
+      best = { index: entry.index, generation: entry.view.generation };
+    }
+  }
+  return best?.index;
+}
+
+async function waitForLeader(
+  control: readonly EtcdJsonClient[],
+  cluster: KvCluster,
+  timeoutMs: number,
+  signal: AbortSignal | undefined,
+): Promise<number | undefined> {
+  const deadline = performance.now() + timeoutMs;
+  while (performance.now() < deadline && signal?.aborted !== true) {
+    // A node that exits while the cluster forms will not come back by itself: fail at once.
+    if (cluster.unexpectedExits.length > 0) return undefined;
+    const leader = await findLeader(control, cluster);
+    if (leader !== undefined) {
+      // A leader that cannot commit yet is no use: wait for a write to succeed.
+      try {
+        await (control[leader] as EtcdJsonClient).put('chaos/ready', 'yes');
+        return leader;
+      } catch {
+        // Not yet.
+      }
+    }
+    await sleep(200);
+  }
+  return undefined;
+}
+
+/** Milliseconds until a put succeeds on some node, trying them in turn; undefined if none did. */
+async function probeWrite(
+  control: readonly EtcdJsonClient[],
+  timeoutMs: number,
+): Promise<number | undefined> {
+  const start = performance.now();
+  for (let attempt = 0; performance.now() - start < timeoutMs; attempt++) {
+    const client = control[attempt % control.length] as EtcdJsonClient;
+    try {
+      await client.put('chaos/heal-probe', String(attempt));
+      return performance.now() - start;
+    } catch {
+      await sleep(50);
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Polls every node's whole state (serializable reads) until all are equal or the time is up;
+ * returns the last reads.
+ */
+async function waitForConvergence(
+  control: readonly EtcdJsonClient[],
+  timeoutMs: number,
+): Promise<(Awaited<ReturnType<EtcdJsonClient['rangeAll']>> | Error)[]> {
+  const deadline = performance.now() + timeoutMs;
+  for (;;) {
+    const states = await Promise.all(
+      control.map((client) =>
+        client
+          .rangeAll()
+          .catch((error: unknown) => (error instanceof Error ? error : new Error(String(error)))),
+      ),
+    );
+    const hashes = new Set(
+      states.map((state) => (state instanceof Error ? 'error' : stateHash(state))),
+    );
+    if ((hashes.size === 1 && !hashes.has('error')) || performance.now() > deadline) return states;
+    await sleep(250);
+  }
+}
+
+/** The last non-empty line of a log file, for an error message. */
+function lastLogLine(path: string): string {
+  try {
+    const lines = readFileSync(path, 'utf8').trim().split('\n');
+    return (lines[lines.length - 1] ?? '').slice(0, 300);
+  } catch {
+    return 'no log';
+  }
+}

@@ -1,0 +1,153 @@
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/** Misbehaviours a test can switch on. */
+export interface FakeEtcdFaults {
+  /** Reads answer with the value the key had before its last write (a stale read). */
+  staleReads?: boolean;
+  /** Writes are applied but answered with a definite error (a lying server). */
+  applyThenFailDefinitely?: boolean;
+  /** Answers every request with this HTTP status and a JSON error envelope. */
+  errorStatus?: { status: number; definite: boolean };
+  /** Never answers (the client must time out). */
+  hang?: boolean;
+}
+
+/**
+ * An in-process stand-in for kv-node's etcd v3 JSON gateway over one Map: just enough of
+ * /v3/kv/range, /v3/kv/put, /v3/kv/txn and /v1/cluster for the chaos clients. Test-only.
+ */
+export class FakeEtcdServer {
+  readonly data = new Map<string, { value: string; modRevision: number }>();
+  readonly previous = new Map<string, string>();
+  faults: FakeEtcdFaults = {};
+  requests = 0;
+  private revision = 1;
+  private readonly hanging = new Set<ServerResponse>();
+
+  private constructor(
+    private readonly server: Server,
+    readonly port: number,
+  ) {}
+
+  static async start(): Promise<FakeEtcdServer> {
+    const holder: { fake?: FakeEtcdServer } = {};
+    const server = createServer((request, response) => holder.fake?.handle(request, response));
+    server.keepAliveTimeout = 5000;
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    holder.fake = new FakeEtcdServer(server, (server.address() as AddressInfo).port);
+    return holder.fake;
+  }
+
+  get endpoint(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  async close(): Promise<void> {
+    for (const response of this.hanging) response.destroy();
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  private handle(request: IncomingMessage, response: ServerResponse): void {
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => chunks.push(chunk));
+    request.on('end', () => {
+      this.requests++;
+      if (this.faults.hang === true) {
+        this.hanging.add(response);
+        return;
+      }
+      const body =
+        chunks.length === 0
+          ? {}
+          : (JSON.parse(Buffer.concat(chunks).toString()) as Record<string, unknown>);
+      const error = this.faults.errorStatus;
+      if (error !== undefined) {
+        this.reply(response, error.status, {
+          error: 'injected',
+          message: 'injected',
+          definite: error.definite,
+        });
+        return;
+      }
+      this.reply(response, 200, this.route(request.url ?? '', body, response));
+    });
+  }
+
+  private route(url: string, body: Record<string, unknown>, response: ServerResponse): unknown {
+    const decode = (field: unknown): string =>
+      Buffer.from(typeof field === 'string' ? field : '', 'base64').toString();
+    const encode = (text: string): string => Buffer.from(text).toString('base64');
+    const header = { revision: String(this.revision) };
+    const write = (key: string, value: string): void => {
+      const old = this.data.get(key);
+      if (old !== undefined) this.previous.set(key, old.value);
+      this.data.set(key, { value, modRevision: ++this.revision });
+    };
+    switch (url) {
+      case '/v3/kv/range': {
+        const key = decode(body.key);
+        const end = body.range_end === undefined ? undefined : decode(body.range_end);
+        const matching = [...this.data].filter(([candidate]) =>
+          end === undefined
+            ? candidate === key
+            : end === '\u0000'
+              ? candidate >= key
+              : candidate >= key && candidate < end,
+        );
+        const kvs = matching.map(([candidate, entry]) => {
+          const value =
+            this.faults.staleReads === true
+              ? (this.previous.get(candidate) ?? entry.value)
+              : entry.value;
+          return {
+            key: encode(candidate),
+            value: encode(value),
+            mod_revision: String(entry.modRevision),
+          };
+        });
+        return kvs.length === 0 ? { header } : { header, kvs, count: String(kvs.length) };
+      }
+      case '/v3/kv/put': {
+        write(decode(body.key), decode(body.value));
+        if (this.faults.applyThenFailDefinitely === true) {
+          response.statusCode = 503;
+          return { error: 'no leader', definite: true };
+        }
+        return { header };
+      }
+      case '/v3/kv/txn': {
+        const compare = (body.compare as { key: string; value: string }[])[0];
+        const put = (body.success as { request_put: { key: string; value: string } }[])[0];
+        const current = this.data.get(decode(compare?.key));
+        const succeeded = current !== undefined && current.value === decode(compare?.value);
+        if (succeeded && put !== undefined)
+          write(decode(put.request_put.key), decode(put.request_put.value));
+        return succeeded ? { header, succeeded: true } : { header };
+      }
+      case '/v1/cluster':
+        return {
+          member_id: '1',
+          name: 'fake',
+          role: 'leader',
+          leader_id: '1',
+          generation: 1,
+          members: [{ id: '1', name: 'fake' }],
+        };
+      default:
+        response.statusCode = 404;
+        return { error: 'not found', definite: true };
+    }
+  }
+
+  private reply(response: ServerResponse, status: number, body: unknown): void {
+    const text = JSON.stringify(body);
+    response.writeHead(response.statusCode !== 200 ? response.statusCode : status, {
+      'content-type': 'application/json',
+      'content-length': Buffer.byteLength(text),
+    });
+    response.end(text);
+  }
+}

@@ -1,0 +1,168 @@
+/**
+ * kv-node against etcd 3.4 on the same machine, one after the other, with the same kv-bench
+ * workloads over the v3 JSON API (run `pnpm build` first; needs `etcd` on the PATH, e.g. Debian's
+ * etcd-server). Each system runs as 3 members on loopback. Output: one JSON object per run.
+ *
+ * Environment: SECONDS_PER_RUN (default 10), WORKLOADS (comma-separated "workload:clients"),
+ * SYSTEMS (comma-separated subset of "kv-node,etcd-3.4"), WARMUP_SECONDS (default 5, a mixed run
+ * that is not reported).
+ */
+
+import type { ChildProcess } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+const seconds = process.env.SECONDS_PER_RUN ?? '10';
+const workloads = (
+  process.env.WORKLOADS ?? 'put:64,put:1,range:64,range-serializable:64,txn-cas:64'
+)
+  .split(',')
+  .map((item) => {
+    const [workload, clients] = item.split(':');
+    return { workload: workload as string, clients: Number(clients) };
+  });
+const kvNodeCli = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
+const benchScript = fileURLToPath(new URL('./kv-bench.js', import.meta.url));
+
+interface System {
+  name: string;
+  start(
+    root: string,
+    index: number,
+    clientUrl: string,
+    peerUrl: string,
+    initialCluster: string,
+  ): ChildProcess;
+}
+
+const systems: System[] = [
+  {
+    name: 'kv-node',
+    start: (root, index, clientUrl, peerUrl, initialCluster) =>
+      spawn(
+        process.execPath,
+        [
+          kvNodeCli,
+          '--name',
+          `m${index}`,
+          '--data-dir',
+          `${root}/m${index}`,
+          '--listen-client-urls',
+          clientUrl,
+          '--listen-peer-urls',
+          peerUrl,
+          '--initial-cluster',
+          initialCluster,
+          '--log-level',
+          'error',
+        ],
+        { stdio: 'ignore' },
+      ),
+  },
+  {
+    name: 'etcd-3.4',
+    start: (root, index, clientUrl, peerUrl, initialCluster) =>
+      spawn(
+        'etcd',
+        [
+          '--name',
+          `m${index}`,
+          '--data-dir',
+          `${root}/m${index}`,
+          '--listen-client-urls',
+          clientUrl,
+          '--advertise-client-urls',
+          clientUrl,
+          '--listen-peer-urls',
+          peerUrl,
+          '--initial-advertise-peer-urls',
+          peerUrl,
+          '--initial-cluster',
+          initialCluster,
+          '--initial-cluster-token',
+          'bench',
+          '--initial-cluster-state',
+          'new',
+        ],
+        { stdio: 'ignore' },
+      ),
+  },
+];
+
+async function ready(clientUrl: string): Promise<void> {
+  for (let attempt = 0; attempt < 300; attempt++) {
+    try {
+      const response = await fetch(`${clientUrl}/v3/kv/put`, {
+        method: 'POST',
+        body: JSON.stringify({ key: 'cmVhZHk=', value: 'MQ==' }),
+      });
+      await response.arrayBuffer();
+      if (response.status === 200) return;
+    } catch {
+      // not up yet
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`${clientUrl} never became ready`);
+}
+
+const only = process.env.SYSTEMS?.split(',');
+for (const system of systems.filter(
+  (candidate) => only === undefined || only.includes(candidate.name),
+)) {
+  const root = await mkdtemp(`${tmpdir()}/kv-compare-`);
+  const base = 42379;
+  const members = [0, 1, 2].map((index) => ({
+    index,
+    clientUrl: `http://127.0.0.1:${base + 10 * index}`,
+    peerUrl: `http://127.0.0.1:${base + 10 * index + 1}`,
+  }));
+  const initialCluster = members.map((member) => `m${member.index}=${member.peerUrl}`).join(',');
+  const children = members.map((member) =>
+    system.start(root, member.index, member.clientUrl, member.peerUrl, initialCluster),
+  );
+  const stop = (): void => {
+    for (const child of children) child.kill('SIGKILL');
+  };
+  process.once('SIGINT', stop);
+  try {
+    for (const member of members) await ready(member.clientUrl);
+    // The same warm-up for both systems (JIT, heap growth, connections), not measured.
+    await run(process.execPath, [
+      benchScript,
+      '--endpoints',
+      members.map((member) => member.clientUrl).join(','),
+      '--workload',
+      'mixed',
+      '--clients',
+      '64',
+      '--duration',
+      process.env.WARMUP_SECONDS ?? '5',
+    ]);
+    for (const { workload, clients } of workloads) {
+      const { stdout } = await run(process.execPath, [
+        benchScript,
+        '--endpoints',
+        members.map((member) => member.clientUrl).join(','),
+        '--workload',
+        workload,
+        '--clients',
+        String(clients),
+        '--duration',
+        seconds,
+        '--value-size',
+        '100',
+      ]);
+      console.log(JSON.stringify({ system: system.name, ...JSON.parse(stdout) }));
+    }
+  } finally {
+    stop();
+    process.off('SIGINT', stop);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    await rm(root, { recursive: true, force: true });
+  }
+}

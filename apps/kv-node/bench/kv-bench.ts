@@ -1,0 +1,272 @@
+/**
+ * kv-bench: a closed-loop load generator for the etcd v3 JSON API over HTTP keep-alive, so it
+ * drives kv-node and a real etcd (3.4's gateway) alike.
+ *
+ *   node dist-bench/kv-bench.js --endpoints http://127.0.0.1:2379 --workload put --clients 64
+ *
+ * Workloads: put, range (linearizable), range-serializable, txn-cas (compare-and-swap on each
+ * client's own key), mixed (half puts, half linearizable ranges). Each client sends one request,
+ * waits for the answer, and sends the next. Output: one JSON object on stdout.
+ */
+
+import { Agent, request } from 'node:http';
+import { parseArgs } from 'node:util';
+
+type Workload = 'put' | 'range' | 'range-serializable' | 'txn-cas' | 'mixed';
+const WORKLOADS: readonly Workload[] = ['put', 'range', 'range-serializable', 'txn-cas', 'mixed'];
+
+/** Benchmark settings. */
+export interface BenchOptions {
+  endpoints: string[];
+  workload: Workload;
+  clients: number;
+  /** Keep-alive connections per endpoint (shared by the clients using it). */
+  connections: number;
+  durationSeconds: number;
+  valueBytes: number;
+  /** Distinct keys written and read. */
+  keys: number;
+}
+
+/** Benchmark result. */
+export interface BenchResult {
+  workload: Workload;
+  endpoints: number;
+  clients: number;
+  connections: number;
+  valueBytes: number;
+  durationSeconds: number;
+  requests: number;
+  errors: number;
+  throughput: number;
+  latencyMs: { p50: number; p90: number; p99: number; max: number; mean: number };
+}
+
+const b64 = (text: string): string => Buffer.from(text).toString('base64');
+
+class Client {
+  readonly #agents: Agent[];
+  readonly #endpoints: URL[];
+
+  constructor(endpoints: string[], connections: number) {
+    this.#endpoints = endpoints.map((endpoint) => new URL(endpoint));
+    this.#agents = this.#endpoints.map(
+      () => new Agent({ keepAlive: true, maxSockets: connections, maxFreeSockets: connections }),
+    );
+  }
+
+  post(
+    endpointIndex: number,
+    path: string,
+    body: string,
+  ): Promise<{ status: number; body: string }> {
+    const index = endpointIndex % this.#endpoints.length;
+    const endpoint = this.#endpoints[index] as URL;
+    return new Promise((resolve, reject) => {
+      const outgoing = request(
+        {
+          host: endpoint.hostname,
+          port: endpoint.port,
+          path,
+          method: 'POST',
+          agent: this.#agents[index],
+          headers: {
+            'content-type': 'application/json',
+            'content-length': Buffer.byteLength(body),
+          },
+        },
+        (response) => {
+          const chunks: Buffer[] = [];
+          response.on('data', (chunk: Buffer) => chunks.push(chunk));
+          response.on('end', () =>
+            resolve({ status: response.statusCode ?? 0, body: Buffer.concat(chunks).toString() }),
+          );
+          response.on('error', reject);
+        },
+      );
+      outgoing.on('error', reject);
+      outgoing.end(body);
+    });
+  }
+
+  close(): void {
+    for (const agent of this.#agents) agent.destroy();
+  }
+}
+
+function percentile(sorted: Float64Array, fraction: number): number {
+  if (sorted.length === 0) return 0;
+  const index = Math.min(sorted.length - 1, Math.ceil(fraction * sorted.length) - 1);
+  return Math.round((sorted[Math.max(0, index)] as number) * 1000) / 1000;
+}
+
+/** Runs one benchmark and returns its result. */
+export async function runBench(options: BenchOptions): Promise<BenchResult> {
+  const client = new Client(options.endpoints, options.connections);
+  const value = b64('x'.repeat(options.valueBytes));
+  const keyOf = (index: number): string => b64(`bench/key-${String(index).padStart(8, '0')}`);
+  try {
+    if (options.workload !== 'put') {
+      // Fill the keys that reads will find.
+      for (let index = 0; index < options.keys; index += 64) {
+        await Promise.all(
+          Array.from({ length: Math.min(64, options.keys - index) }, (_, offset) =>
+            client.post(0, '/v3/kv/put', JSON.stringify({ key: keyOf(index + offset), value })),
+          ),
+        );
+      }
+    }
+    const casValues = new Map<number, string>();
+    if (options.workload === 'txn-cas') {
+      for (let clientIndex = 0; clientIndex < options.clients; clientIndex++) {
+        casValues.set(clientIndex, b64('0'));
+        await client.post(
+          clientIndex,
+          '/v3/kv/put',
+          JSON.stringify({ key: b64(`bench/cas-${clientIndex}`), value: b64('0') }),
+        );
+      }
+    }
+    let latencies = new Float64Array(1 << 16);
+    let requests = 0;
+    let errors = 0;
+    const record = (milliseconds: number): void => {
+      if (requests === latencies.length) {
+        const grown = new Float64Array(latencies.length * 2);
+        grown.set(latencies);
+        latencies = grown;
+      }
+      latencies[requests++] = milliseconds;
+    };
+    const started = performance.now();
+    const deadline = started + options.durationSeconds * 1000;
+    let sequence = 0;
+    const oneRequest = async (clientIndex: number): Promise<boolean> => {
+      const key = keyOf(sequence++ % options.keys);
+      const workload =
+        options.workload === 'mixed' ? (sequence % 2 === 0 ? 'put' : 'range') : options.workload;
+      switch (workload) {
+        case 'put':
+          return ok(await client.post(clientIndex, '/v3/kv/put', JSON.stringify({ key, value })));
+        case 'range':
+          return ok(await client.post(clientIndex, '/v3/kv/range', JSON.stringify({ key })));
+        case 'range-serializable':
+          return ok(
+            await client.post(
+              clientIndex,
+              '/v3/kv/range',
+              JSON.stringify({ key, serializable: true }),
+            ),
+          );
+        case 'txn-cas': {
+          const casKey = b64(`bench/cas-${clientIndex}`);
+          const next = b64(String(sequence));
+          const response = await client.post(
+            clientIndex,
+            '/v3/kv/txn',
+            JSON.stringify({
+              compare: [
+                {
+                  target: 'VALUE',
+                  result: 'EQUAL',
+                  key: casKey,
+                  value: casValues.get(clientIndex),
+                },
+              ],
+              success: [{ request_put: { key: casKey, value: next } }],
+            }),
+          );
+          if (!ok(response) || !(JSON.parse(response.body) as { succeeded?: boolean }).succeeded) {
+            return false;
+          }
+          casValues.set(clientIndex, next);
+          return true;
+        }
+      }
+    };
+    await Promise.all(
+      Array.from({ length: options.clients }, async (_, clientIndex) => {
+        while (performance.now() < deadline) {
+          const before = performance.now();
+          let succeeded = false;
+          try {
+            succeeded = await oneRequest(clientIndex);
+          } catch {
+            succeeded = false;
+          }
+          if (succeeded) record(performance.now() - before);
+          else errors++;
+        }
+      }),
+    );
+    const elapsedSeconds = (performance.now() - started) / 1000;
+    const sorted = latencies.slice(0, requests).sort();
+    let sum = 0;
+    for (const latency of sorted) sum += latency;
+    return {
+      workload: options.workload,
+      endpoints: options.endpoints.length,
+      clients: options.clients,
+      connections: options.connections,
+      valueBytes: options.valueBytes,
+      durationSeconds: Math.round(elapsedSeconds * 100) / 100,
+      requests,
+      errors,
+      throughput: Math.round(requests / elapsedSeconds),
+      latencyMs: {
+        p50: percentile(sorted, 0.5),
+        p90: percentile(sorted, 0.9),
+        p99: percentile(sorted, 0.99),
+        max: percentile(sorted, 1),
+        mean: requests === 0 ? 0 : Math.round((sum / requests) * 1000) / 1000,
+      },
+    };
+  } finally {
+    client.close();
+  }
+}
+
+function ok(response: { status: number }): boolean {
+  return response.status === 200;
+}
+
+function parseOptions(argv: string[]): BenchOptions {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      endpoints: { type: 'string', default: 'http://127.0.0.1:2379' },
+      workload: { type: 'string', default: 'put' },
+      clients: { type: 'string', default: '64' },
+      connections: { type: 'string', default: '' },
+      duration: { type: 'string', default: '10' },
+      'value-size': { type: 'string', default: '100' },
+      keys: { type: 'string', default: '10000' },
+    },
+    strict: true,
+  });
+  const workload = values.workload as Workload;
+  if (!WORKLOADS.includes(workload)) {
+    throw new Error(`--workload must be one of ${WORKLOADS.join(', ')}`);
+  }
+  const clients = Number(values.clients);
+  return {
+    endpoints: values.endpoints.split(',').filter((endpoint) => endpoint !== ''),
+    workload,
+    clients,
+    connections: values.connections === '' ? clients : Number(values.connections),
+    durationSeconds: Number(values.duration),
+    valueBytes: Number(values['value-size']),
+    keys: Number(values.keys),
+  };
+}
+
+const isMain = process.argv[1]?.endsWith('kv-bench.js') === true;
+if (isMain) {
+  runBench(parseOptions(process.argv.slice(2))).then(
+    (result) => console.log(JSON.stringify(result)),
+    (error: unknown) => {
+      console.error(error instanceof Error ? error.message : error);
+      process.exitCode = 1;
+    },
+  );
+}

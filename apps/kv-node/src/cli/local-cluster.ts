@@ -1,0 +1,173 @@
+/**
+ * `kv-node cluster --nodes N`: runs N members as child processes on 127.0.0.1, prints where they
+ * are, and stops them all on Ctrl-C. A member that exits is reported, never restarted silently.
+ */
+
+import type { ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { startDashboardServer } from '../dashboard/dashboard-server.js';
+import { HttpClusterStatusSource } from '../dashboard/http-status-source.js';
+import { createSignalDemoControl } from '../dashboard/signal-demo-control.js';
+import type { LocalMemberPlan } from './local-cluster-plan.js';
+import { clusterBanner, planLocalCluster } from './local-cluster-plan.js';
+
+/** Options of {@link runLocalCluster}. */
+export interface LocalClusterOptions {
+  nodes: number;
+  basePort: number;
+  dataDir: string;
+  /** The kv-node entry script to run each member with. */
+  cliPath: string;
+  extraArgs: string[];
+  out: { write(text: string): unknown };
+}
+
+const READY_TIMEOUT_MS = 30_000;
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+async function isReady(member: LocalMemberPlan): Promise<boolean> {
+  try {
+    const response = await fetch(`${member.clientUrl}/readyz`, {
+      signal: AbortSignal.timeout(1000),
+    });
+    await response.arrayBuffer();
+    return response.ok;
+  } catch {
+    return false;
+  }
+}
+
+async function leaderOf(member: LocalMemberPlan): Promise<string | undefined> {
+  try {
+    const response = await fetch(`${member.clientUrl}/v1/cluster`, {
+      signal: AbortSignal.timeout(1000),
+    });
+    const status = (await response.json()) as {
+      leader_id: string | null;
+      members: { id: string; name: string }[];
+    };
+    return status.members.find((candidate) => candidate.id === status.leader_id)?.name;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Runs the cluster until Ctrl-C (resolves with the exit code). */
+export async function runLocalCluster(options: LocalClusterOptions): Promise<number> {
+  const members = planLocalCluster({
+    nodes: options.nodes,
+    basePort: options.basePort,
+    dataDir: options.dataDir,
+    extraArgs: ['--log-format', 'text', ...options.extraArgs],
+  });
+  const children = new Map<string, ChildProcess>();
+  let stopping = false;
+  let failedAtStart = false;
+  let startupDone = false;
+
+  const stopAll = async (): Promise<void> => {
+    stopping = true;
+    const running = [...children.values()].filter((child) => child.exitCode === null);
+    // A member paused from the dashboard cannot handle SIGTERM until it is resumed.
+    for (const child of running) child.kill('SIGCONT');
+    for (const child of running) child.kill('SIGTERM');
+    const deadline = Date.now() + 10_000;
+    while (running.some((child) => child.exitCode === null && child.signalCode === null)) {
+      if (Date.now() > deadline) {
+        for (const child of running) if (child.exitCode === null) child.kill('SIGKILL');
+        break;
+      }
+      await sleep(50);
+    }
+  };
+
+  const startMember = (member: LocalMemberPlan): void => {
+    mkdirSync(member.dataDir, { recursive: true });
+    const child = spawn(process.execPath, [options.cliPath, ...member.args], {
+      stdio: ['ignore', 'inherit', 'inherit'],
+    });
+    children.set(member.name, child);
+    child.on('exit', (code, signal) => {
+      if (stopping) return;
+      failedAtStart ||= !startupDone;
+      options.out.write(
+        `\n${member.name} exited (${signal ?? `code ${code}`}); it is not restarted. ` +
+          'Ctrl-C stops the others.\n',
+      );
+    });
+  };
+  for (const member of members) startMember(member);
+
+  const runningChild = (name: string): ChildProcess | undefined => {
+    const child = children.get(name);
+    return child !== undefined && child.exitCode === null && child.signalCode === null
+      ? child
+      : undefined;
+  };
+  // The launcher serves the dashboard itself, so the page survives killing any member (demo mode).
+  const dashboard = await startDashboardServer({
+    port: options.basePort - 1,
+    title: 'kv-node local cluster',
+    statusSource: new HttpClusterStatusSource({
+      members: members.map(({ name, clientUrl }) => ({ name, clientUrl })),
+    }),
+    demo: createSignalDemoControl({
+      pidOf: (name) => runningChild(name)?.pid,
+      restart: (name) => {
+        if (runningChild(name) !== undefined)
+          return Promise.reject(new Error(`${name} is running; kill it first`));
+        const member = members.find((candidate) => candidate.name === name);
+        if (member === undefined) return Promise.reject(new Error(`no member ${name}`));
+        options.out.write(`\n${name} restarted from the dashboard\n`);
+        startMember(member);
+        return Promise.resolve();
+      },
+    }),
+  });
+
+  let interrupted = false;
+  const onSignal = (): void => {
+    if (interrupted) return;
+    interrupted = true;
+    options.out.write('\nstopping every member...\n');
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    const started = Date.now();
+    while (!interrupted && !failedAtStart) {
+      const ready = await Promise.all(members.map(isReady));
+      if (ready.every(Boolean)) break;
+      if (Date.now() - started > READY_TIMEOUT_MS) {
+        options.out.write('the cluster did not become ready in 30 s; stopping it\n');
+        failedAtStart = true;
+        break;
+      }
+      await sleep(200);
+    }
+    startupDone = true;
+    if (!interrupted && !failedAtStart) {
+      const leader = await leaderOf(members[0] as LocalMemberPlan);
+      options.out.write(clusterBanner(members, leader, options.dataDir, dashboard.url));
+    }
+    while (!interrupted && !failedAtStart) {
+      await sleep(200);
+      if (
+        [...children.values()].every(
+          (child) => child.exitCode !== null || child.signalCode !== null,
+        )
+      )
+        break;
+    }
+  } finally {
+    await dashboard.close();
+    await stopAll();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+  return failedAtStart ? 1 : 0;
+}

@@ -1,0 +1,104 @@
+/**
+ * The replicated command: one write to the key-value store, with an optional client request id
+ * for the idempotent receiver. Encoded compactly in binary (no JSON per log entry).
+ *
+ * Layout: format byte, kind byte, request id (length-prefixed UTF-8; empty for none), then the
+ * request body.
+ */
+
+import type { DeleteRangeRequest, PutRequest, TxnRequest } from '../store/kv-types.js';
+import { BinaryReader, MalformedEncodingError } from './binary-reader.js';
+import { BinaryWriter } from './binary-writer.js';
+import {
+  decodeDeleteRange,
+  decodePut,
+  decodeTxn,
+  encodeDeleteRange,
+  encodePut,
+  encodeTxn,
+} from './request-codec.js';
+
+/** A write to apply through the replicated log. */
+export type KvCommand =
+  | { type: 'put'; request: PutRequest; requestId?: string }
+  | { type: 'deleteRange'; request: DeleteRangeRequest; requestId?: string }
+  | { type: 'txn'; request: TxnRequest; requestId?: string };
+
+/** A decoded command and a fingerprint of its body (to tell a retry from a reused request id). */
+export interface DecodedCommand {
+  command: KvCommand;
+  /** FNV-1a hash of the body bytes (everything after the request id). */
+  bodyFingerprint: number;
+}
+
+const FORMAT = 1;
+const KIND_PUT = 1;
+const KIND_DELETE_RANGE = 2;
+const KIND_TXN = 3;
+
+/** FNV-1a, 32 bits: cheap, and enough to catch a request id reused for a different request. */
+function fingerprint(bytes: Uint8Array, start: number): number {
+  let hash = 0x811c9dc5;
+  for (let index = start; index < bytes.length; index++) {
+    hash = Math.imul(hash ^ (bytes[index] as number), 0x01000193);
+  }
+  return hash >>> 0;
+}
+
+/** Encodes a command for the log. */
+export function encodeCommand(command: KvCommand): Uint8Array {
+  const writer = new BinaryWriter(64);
+  writer.writeByte(FORMAT);
+  switch (command.type) {
+    case 'put':
+      writer.writeByte(KIND_PUT);
+      writer.writeUtf8(command.requestId ?? '');
+      encodePut(writer, command.request);
+      break;
+    case 'deleteRange':
+      writer.writeByte(KIND_DELETE_RANGE);
+      writer.writeUtf8(command.requestId ?? '');
+      encodeDeleteRange(writer, command.request);
+      break;
+    case 'txn':
+      writer.writeByte(KIND_TXN);
+      writer.writeUtf8(command.requestId ?? '');
+      encodeTxn(writer, command.request);
+      break;
+  }
+  return writer.finish();
+}
+
+/**
+ * Decodes a command from the log.
+ *
+ * @throws MalformedEncodingError if the bytes are not a command of this format.
+ */
+export function decodeCommand(bytes: Uint8Array): DecodedCommand {
+  const reader = new BinaryReader(bytes);
+  const format = reader.readByte();
+  if (format !== FORMAT) throw new MalformedEncodingError(`unknown command format ${format}`);
+  const kind = reader.readByte();
+  const requestId = reader.readUtf8();
+  const bodyStart = reader.offset;
+  let command: KvCommand;
+  switch (kind) {
+    case KIND_PUT:
+      command = { type: 'put', request: decodePut(reader) };
+      break;
+    case KIND_DELETE_RANGE:
+      command = { type: 'deleteRange', request: decodeDeleteRange(reader) };
+      break;
+    case KIND_TXN:
+      command = { type: 'txn', request: decodeTxn(reader) };
+      break;
+    default:
+      throw new MalformedEncodingError(`unknown command kind ${kind}`);
+  }
+  if (!reader.atEnd) throw new MalformedEncodingError(`trailing bytes after command`);
+  if (requestId !== '') command.requestId = requestId;
+  return {
+    command,
+    bodyFingerprint: requestId === '' ? 0 : fingerprint(bytes, bodyStart),
+  };
+}

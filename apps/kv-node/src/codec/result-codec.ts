@@ -1,0 +1,150 @@
+/**
+ * Binary encoding of store results, so the idempotency table (which remembers first results) can
+ * travel inside snapshots.
+ */
+
+import type {
+  DeleteRangeResult,
+  KeyValue,
+  PutResult,
+  RangeResult,
+  ResponseOp,
+  TxnResult,
+} from '../store/kv-types.js';
+import type { BinaryReader } from './binary-reader.js';
+import { MalformedEncodingError } from './binary-reader.js';
+import type { BinaryWriter } from './binary-writer.js';
+
+const OP_RANGE = 1;
+const OP_PUT = 2;
+const OP_DELETE_RANGE = 3;
+const OP_TXN = 4;
+
+function encodeKeyValue(writer: BinaryWriter, kv: KeyValue): void {
+  writer.writeByteString(kv.key);
+  writer.writeByteString(kv.value);
+  writer.writeVarint(kv.createRevision);
+  writer.writeVarint(kv.modRevision);
+  writer.writeVarint(kv.version);
+}
+
+function decodeKeyValue(reader: BinaryReader): KeyValue {
+  return {
+    key: reader.readByteString(),
+    value: reader.readByteString(),
+    createRevision: reader.readVarint(),
+    modRevision: reader.readVarint(),
+    version: reader.readVarint(),
+  };
+}
+
+function encodeKeyValues(writer: BinaryWriter, kvs: readonly KeyValue[]): void {
+  writer.writeVarint(kvs.length);
+  for (const kv of kvs) encodeKeyValue(writer, kv);
+}
+
+function decodeKeyValues(reader: BinaryReader): KeyValue[] {
+  const count = reader.readVarint();
+  const kvs: KeyValue[] = [];
+  for (let index = 0; index < count; index++) kvs.push(decodeKeyValue(reader));
+  return kvs;
+}
+
+function encodeRangeResult(writer: BinaryWriter, result: RangeResult): void {
+  encodeKeyValues(writer, result.kvs);
+  writer.writeByte(result.more ? 1 : 0);
+  writer.writeVarint(result.count);
+  writer.writeVarint(result.revision);
+}
+
+function decodeRangeResult(reader: BinaryReader): RangeResult {
+  return {
+    kvs: decodeKeyValues(reader),
+    more: reader.readByte() === 1,
+    count: reader.readVarint(),
+    revision: reader.readVarint(),
+  };
+}
+
+function encodePutResult(writer: BinaryWriter, result: PutResult): void {
+  writer.writeVarint(result.revision);
+  if (result.prevKv === undefined) {
+    writer.writeByte(0);
+  } else {
+    writer.writeByte(1);
+    encodeKeyValue(writer, result.prevKv);
+  }
+}
+
+function decodePutResult(reader: BinaryReader): PutResult {
+  const revision = reader.readVarint();
+  return reader.readByte() === 1 ? { revision, prevKv: decodeKeyValue(reader) } : { revision };
+}
+
+function encodeDeleteRangeResult(writer: BinaryWriter, result: DeleteRangeResult): void {
+  writer.writeVarint(result.deleted);
+  encodeKeyValues(writer, result.prevKvs);
+  writer.writeVarint(result.revision);
+}
+
+function decodeDeleteRangeResult(reader: BinaryReader): DeleteRangeResult {
+  return {
+    deleted: reader.readVarint(),
+    prevKvs: decodeKeyValues(reader),
+    revision: reader.readVarint(),
+  };
+}
+
+function encodeTxnResult(writer: BinaryWriter, result: TxnResult): void {
+  writer.writeByte(result.succeeded ? 1 : 0);
+  writer.writeVarint(result.responses.length);
+  for (const response of result.responses) encodeResponseOp(writer, response);
+  writer.writeVarint(result.revision);
+}
+
+function decodeTxnResult(reader: BinaryReader): TxnResult {
+  const succeeded = reader.readByte() === 1;
+  const count = reader.readVarint();
+  const responses: ResponseOp[] = [];
+  for (let index = 0; index < count; index++) responses.push(decodeResponseOp(reader));
+  return { succeeded, responses, revision: reader.readVarint() };
+}
+
+/** Writes the result of one operation. */
+export function encodeResponseOp(writer: BinaryWriter, response: ResponseOp): void {
+  switch (response.type) {
+    case 'range':
+      writer.writeByte(OP_RANGE);
+      encodeRangeResult(writer, response.result);
+      return;
+    case 'put':
+      writer.writeByte(OP_PUT);
+      encodePutResult(writer, response.result);
+      return;
+    case 'deleteRange':
+      writer.writeByte(OP_DELETE_RANGE);
+      encodeDeleteRangeResult(writer, response.result);
+      return;
+    case 'txn':
+      writer.writeByte(OP_TXN);
+      encodeTxnResult(writer, response.result);
+      return;
+  }
+}
+
+/** Reads the result of one operation. */
+export function decodeResponseOp(reader: BinaryReader): ResponseOp {
+  const tag = reader.readByte();
+  switch (tag) {
+    case OP_RANGE:
+      return { type: 'range', result: decodeRangeResult(reader) };
+    case OP_PUT:
+      return { type: 'put', result: decodePutResult(reader) };
+    case OP_DELETE_RANGE:
+      return { type: 'deleteRange', result: decodeDeleteRangeResult(reader) };
+    case OP_TXN:
+      return { type: 'txn', result: decodeTxnResult(reader) };
+    default:
+      throw new MalformedEncodingError(`unknown result tag ${tag}`);
+  }
+}

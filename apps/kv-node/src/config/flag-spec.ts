@@ -1,0 +1,287 @@
+/**
+ * Every command-line flag of `kv-node`, with etcd's names where they mean the same thing. The same
+ * table drives flag parsing, `KV_NODE_*` environment variables, config files and `--help`.
+ */
+
+/** How a flag's text value is read. */
+export type FlagKind = 'string' | 'integer' | 'boolean' | 'urls' | 'enum';
+
+/** One flag. */
+export interface FlagSpec {
+  /** Name without the leading dashes, as etcd spells it. */
+  name: string;
+  kind: FlagKind;
+  /** Default as text ('' for none); `{name}` is replaced by the value of --name. */
+  defaultValue: string;
+  description: string;
+  /** Allowed values of an enum flag. */
+  values?: readonly string[];
+  /** Help section. */
+  section: 'member' | 'clustering' | 'security' | 'limits' | 'logging';
+}
+
+/** The flags, in help order. */
+export const FLAG_SPECS: readonly FlagSpec[] = [
+  {
+    name: 'name',
+    kind: 'string',
+    defaultValue: 'default',
+    section: 'member',
+    description: 'Human-readable name of this member; must appear in --initial-cluster.',
+  },
+  {
+    name: 'data-dir',
+    kind: 'string',
+    defaultValue: '{name}.kv',
+    section: 'member',
+    description: 'Directory of the write-ahead log, generation and snapshots.',
+  },
+  {
+    name: 'listen-client-urls',
+    kind: 'urls',
+    defaultValue: 'http://127.0.0.1:2379',
+    section: 'member',
+    description: 'URLs to serve the client HTTP API on (comma-separated).',
+  },
+  {
+    name: 'listen-peer-urls',
+    kind: 'urls',
+    defaultValue: 'http://127.0.0.1:2380',
+    section: 'member',
+    description: 'URL to listen for peers on (http:// plain TCP, https:// TLS).',
+  },
+  {
+    name: 'heartbeat-interval',
+    kind: 'integer',
+    defaultValue: '100',
+    section: 'member',
+    description: 'Milliseconds between leader heartbeats.',
+  },
+  {
+    name: 'election-timeout',
+    kind: 'integer',
+    defaultValue: '1000',
+    section: 'member',
+    description:
+      'Milliseconds without a heartbeat before a follower starts an election (randomized up to 2x).',
+  },
+  {
+    name: 'snapshot-count',
+    kind: 'integer',
+    defaultValue: '100000',
+    section: 'member',
+    description: 'Applied entries between snapshots (after which older log segments are deleted).',
+  },
+  {
+    name: 'advertise-client-urls',
+    kind: 'urls',
+    defaultValue: '',
+    section: 'clustering',
+    description: 'Client URLs to tell other members and clients (default: --listen-client-urls).',
+  },
+  {
+    name: 'initial-advertise-peer-urls',
+    kind: 'urls',
+    defaultValue: '',
+    section: 'clustering',
+    description: 'Peer URL of this member as others reach it (default: --listen-peer-urls).',
+  },
+  {
+    name: 'initial-cluster',
+    kind: 'string',
+    defaultValue: '',
+    section: 'clustering',
+    description:
+      'Initial members, name=peerURL,... (default: {name}=<initial-advertise-peer-urls>).',
+  },
+  {
+    name: 'initial-cluster-token',
+    kind: 'string',
+    defaultValue: 'kv-cluster',
+    section: 'clustering',
+    description: 'Cluster token: distinguishes clusters and seeds the cluster id.',
+  },
+  {
+    name: 'initial-cluster-state',
+    kind: 'enum',
+    defaultValue: 'new',
+    values: ['new', 'existing'],
+    section: 'clustering',
+    description: "'new' to form a cluster, 'existing' to join one (the data dir must then exist).",
+  },
+  {
+    name: 'peer-secret-file',
+    kind: 'string',
+    defaultValue: '',
+    section: 'security',
+    description: 'File holding the shared secret that authenticates peer connections.',
+  },
+  {
+    name: 'cert-file',
+    kind: 'string',
+    defaultValue: '',
+    section: 'security',
+    description: 'TLS certificate of the client port (then serve https).',
+  },
+  {
+    name: 'key-file',
+    kind: 'string',
+    defaultValue: '',
+    section: 'security',
+    description: 'TLS key of the client port.',
+  },
+  {
+    name: 'trusted-ca-file',
+    kind: 'string',
+    defaultValue: '',
+    section: 'security',
+    description: 'CA for client certificates (with --client-cert-auth).',
+  },
+  {
+    name: 'client-cert-auth',
+    kind: 'boolean',
+    defaultValue: 'false',
+    section: 'security',
+    description: 'Require client certificates signed by --trusted-ca-file.',
+  },
+  {
+    name: 'peer-cert-file',
+    kind: 'string',
+    defaultValue: '',
+    section: 'security',
+    description: 'TLS certificate for https:// peer URLs.',
+  },
+  {
+    name: 'peer-key-file',
+    kind: 'string',
+    defaultValue: '',
+    section: 'security',
+    description: 'TLS key for https:// peer URLs.',
+  },
+  {
+    name: 'peer-trusted-ca-file',
+    kind: 'string',
+    defaultValue: '',
+    section: 'security',
+    description: 'CA that signs peer certificates.',
+  },
+  {
+    name: 'max-request-bytes',
+    kind: 'integer',
+    defaultValue: '1572864',
+    section: 'limits',
+    description: 'Largest client request body in bytes.',
+  },
+  {
+    name: 'max-txn-ops',
+    kind: 'integer',
+    defaultValue: '128',
+    section: 'limits',
+    description: "Most operations in each of a txn's compare/success/failure lists.",
+  },
+  {
+    name: 'max-key-bytes',
+    kind: 'integer',
+    defaultValue: '1536',
+    section: 'limits',
+    description: 'Longest key in bytes.',
+  },
+  {
+    name: 'max-value-bytes',
+    kind: 'integer',
+    defaultValue: '1048576',
+    section: 'limits',
+    description: 'Longest value in bytes.',
+  },
+  {
+    name: 'request-timeout',
+    kind: 'integer',
+    defaultValue: '10000',
+    section: 'limits',
+    description: 'Milliseconds to receive a whole request before answering 408.',
+  },
+  {
+    name: 'log-level',
+    kind: 'enum',
+    defaultValue: 'info',
+    values: ['debug', 'info', 'warn', 'error'],
+    section: 'logging',
+    description: 'Least severe level logged.',
+  },
+  {
+    name: 'log-format',
+    kind: 'enum',
+    defaultValue: 'json',
+    values: ['json', 'text'],
+    section: 'logging',
+    description: "'json' (one pino object per line) or 'text' (human-readable).",
+  },
+  {
+    name: 'config-file',
+    kind: 'string',
+    defaultValue: '',
+    section: 'member',
+    description: 'JSON or flat YAML file of flag: value pairs (flags and env override it).',
+  },
+];
+
+/**
+ * etcd flags that kv-node deliberately does not implement; rejected with a message rather than
+ * silently ignored, so an etcd configuration never half-applies.
+ */
+export const UNSUPPORTED_ETCD_FLAGS: readonly string[] = [
+  'wal-dir',
+  'max-snapshots',
+  'max-wals',
+  'quota-backend-bytes',
+  'backend-batch-limit',
+  'backend-batch-interval',
+  'auto-compaction-retention',
+  'auto-compaction-mode',
+  'enable-v2',
+  'enable-pprof',
+  'listen-metrics-urls',
+  'discovery',
+  'discovery-srv',
+  'discovery-fallback',
+  'discovery-proxy',
+  'discovery-srv-name',
+  'strict-reconfig-check',
+  'pre-vote',
+  'auto-tls',
+  'peer-auto-tls',
+  'peer-client-cert-auth',
+  'proxy',
+  'proxy-failure-wait',
+  'proxy-refresh-interval',
+  'proxy-dial-timeout',
+  'proxy-write-timeout',
+  'proxy-read-timeout',
+  'force-new-cluster',
+  'cors',
+  'host-whitelist',
+  'logger',
+  'log-outputs',
+  'debug',
+  'grpc-keepalive-min-time',
+  'grpc-keepalive-interval',
+  'grpc-keepalive-timeout',
+  'metrics',
+  'enable-grpc-gateway',
+  'initial-election-tick-advance',
+  'auth-token',
+  'bcrypt-cost',
+  'cipher-suites',
+  'client-crl-file',
+  'peer-crl-file',
+  'peer-cert-allowed-cn',
+  'peer-cert-allowed-hostname',
+  'unsafe-no-fsync',
+  'socket-reuse-port',
+  'socket-reuse-address',
+];
+
+/** The environment variable of a flag: `KV_NODE_` + upper snake case. */
+export function envNameOf(flag: string): string {
+  return `KV_NODE_${flag.toUpperCase().replace(/-/g, '_')}`;
+}

@@ -1,0 +1,46 @@
+import { FLAG_SPECS, envNameOf } from './flag-spec.js';
+
+const SECTION_TITLES = {
+  member: 'Member',
+  clustering: 'Clustering',
+  security: 'Security',
+  limits: 'Limits',
+  logging: 'Logging',
+} as const;
+
+/** The `--help` text: usage, every flag with its default and environment variable, examples. */
+export function helpText(): string {
+  const lines = [
+    'Usage:',
+    '  kv-node [flags]                 run one member of a replicated key-value cluster',
+    '  kv-node cluster --nodes 3       run a local cluster of N members under ./.kv-data/',
+    '  kv-node --help | --version',
+    '',
+    "Flags use etcd's names and meanings. Each can also be set with an environment variable",
+    '(shown) or in a --config-file; flags override the environment, which overrides the file.',
+  ];
+  for (const [section, title] of Object.entries(SECTION_TITLES)) {
+    lines.push('', `${title}:`);
+    for (const spec of FLAG_SPECS.filter((candidate) => candidate.section === section)) {
+      const value = spec.kind === 'boolean' ? '' : ` <${spec.values?.join('|') ?? spec.kind}>`;
+      lines.push(`  --${spec.name}${value}`);
+      lines.push(`      ${spec.description}`);
+      const defaultText = spec.defaultValue === '' ? '' : `default ${spec.defaultValue}; `;
+      lines.push(`      (${defaultText}env ${envNameOf(spec.name)})`);
+    }
+  }
+  lines.push(
+    '',
+    'Local cluster (kv-node cluster):',
+    '  --nodes <n>           members to start (default 3)',
+    '  --base-port <port>    first client port (default 2379); member i uses base+10i and base+10i+1',
+    "  --data-dir <dir>      parent of the members' data directories (default ./.kv-data)",
+    '',
+    'Example: three members on one machine',
+    '  kv-node --name a --data-dir a.kv --listen-client-urls http://127.0.0.1:2379 \\',
+    '    --listen-peer-urls http://127.0.0.1:2380 \\',
+    '    --initial-cluster a=http://127.0.0.1:2380,b=http://127.0.0.1:2390,c=http://127.0.0.1:2400',
+    '',
+  );
+  return lines.join('\n');
+}

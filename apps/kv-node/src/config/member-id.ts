@@ -1,0 +1,29 @@
+import { createHash } from 'node:crypto';
+
+function first8BytesAsDecimal(digest: Buffer): string {
+  return digest.readBigUInt64BE(0).toString(10);
+}
+
+/**
+ * A member id as etcd computes it for initial members: the first 8 bytes (big-endian) of the
+ * SHA-1 of the sorted peer URLs concatenated with the cluster token, as a decimal string.
+ */
+export function memberIdOf(peerUrls: readonly string[], clusterToken: string): string {
+  const hash = createHash('sha1');
+  hash.update([...peerUrls].sort().join(''));
+  hash.update(clusterToken);
+  return first8BytesAsDecimal(hash.digest());
+}
+
+/**
+ * A cluster id as etcd computes it: the first 8 bytes of the SHA-1 of the member ids (sorted,
+ * each as 8 big-endian bytes), as a decimal string.
+ */
+export function clusterIdOf(memberIds: readonly string[]): string {
+  const sorted = [...memberIds]
+    .map(BigInt)
+    .sort((left, right) => (left < right ? -1 : left > right ? 1 : 0));
+  const bytes = Buffer.alloc(8 * sorted.length);
+  sorted.forEach((id, index) => bytes.writeBigUInt64BE(id, index * 8));
+  return first8BytesAsDecimal(createHash('sha1').update(bytes).digest());
+}

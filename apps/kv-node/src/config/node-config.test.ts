@@ -1,0 +1,218 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError } from './config-error.js';
+import { clusterIdOf, memberIdOf } from './member-id.js';
+import type { ConfigInputs, NodeConfig } from './node-config.js';
+import { resolveConfig } from './node-config.js';
+
+function resolve(
+  argv: string[],
+  env: Record<string, string> = {},
+  files: Record<string, string> = {},
+) {
+  const inputs: ConfigInputs = {
+    argv,
+    env,
+    readFile: (path) => {
+      const text = files[path];
+      if (text === undefined) throw Object.assign(new Error(`ENOENT: ${path}`), { code: 'ENOENT' });
+      return text;
+    },
+  };
+  return resolveConfig(inputs);
+}
+
+function config(
+  argv: string[],
+  env: Record<string, string> = {},
+  files: Record<string, string> = {},
+): NodeConfig {
+  const result = resolve(argv, env, files);
+  if (result.kind !== 'config') throw new Error(`got ${result.kind}`);
+  return result.config;
+}
+
+function flagAtFault(action: () => unknown): string {
+  try {
+    action();
+  } catch (error) {
+    if (error instanceof ConfigError) return error.flag;
+    throw error;
+  }
+  throw new Error('no ConfigError');
+}
+
+const cluster = 'a=http://127.0.0.1:2380,b=http://127.0.0.1:2390,c=http://127.0.0.1:2400';
+
+describe('node configuration', () => {
+  it('has defaults that bind to 127.0.0.1 and form a one-member cluster', () => {
+    const defaults = config([]);
+    expect(defaults.name).toBe('default');
+    expect(defaults.dataDir).toBe('default.kv');
+    expect(defaults.listenClientUrls.map(String)).toEqual(['http://127.0.0.1:2379/']);
+    expect(defaults.listenPeerUrl.hostname).toBe('127.0.0.1');
+    expect(defaults.members).toEqual([
+      { name: 'default', id: defaults.memberId, peerUrls: ['http://127.0.0.1:2380'] },
+    ]);
+    expect(defaults.heartbeatIntervalMs).toBe(100);
+    expect(defaults.electionTimeoutMs).toBe(1000);
+    expect(defaults.limits).toEqual({
+      maxRequestBytes: 1572864,
+      maxTxnOps: 128,
+      maxKeyBytes: 1536,
+      maxValueBytes: 1048576,
+    });
+  });
+
+  it("accepts etcd's flags in --flag value, --flag=value and -flag value forms", () => {
+    const parsed = config([
+      '--name=b',
+      '--data-dir',
+      '/tmp/b',
+      '-listen-client-urls',
+      'http://127.0.0.1:2389',
+      '--listen-peer-urls=http://127.0.0.1:2390',
+      '--initial-cluster',
+      cluster,
+      '--initial-cluster-token',
+      'prod',
+      '--initial-cluster-state',
+      'existing',
+      '--heartbeat-interval',
+      '50',
+      '--election-timeout=500',
+      '--snapshot-count',
+      '1000',
+    ]);
+    expect(parsed).toMatchObject({
+      name: 'b',
+      dataDir: '/tmp/b',
+      advertiseClientUrls: ['http://127.0.0.1:2389'],
+      advertisePeerUrls: ['http://127.0.0.1:2390'],
+      clusterToken: 'prod',
+      clusterState: 'existing',
+      heartbeatIntervalMs: 50,
+      electionTimeoutMs: 500,
+      snapshotCount: 1000,
+    });
+    expect(parsed.members.map((member) => member.name)).toEqual(['a', 'b', 'c']);
+    expect(parsed.memberId).toBe(parsed.members[1]?.id);
+  });
+
+  it('computes member and cluster ids like etcd: stable, distinct, token-dependent', () => {
+    const a = memberIdOf(['http://127.0.0.1:2380'], 'prod');
+    expect(a).toMatch(/^\d+$/);
+    expect(memberIdOf(['http://127.0.0.1:2380'], 'prod')).toBe(a);
+    expect(memberIdOf(['http://127.0.0.1:2380'], 'test')).not.toBe(a);
+    const b = memberIdOf(['http://127.0.0.1:2390'], 'prod');
+    expect(clusterIdOf([a, b])).toBe(clusterIdOf([b, a]));
+  });
+
+  it('takes flags over KV_NODE_* variables over the config file', () => {
+    const files = {
+      'node.yaml':
+        "# etcd-style\nname: 'a'\ninitial-cluster: a=http://127.0.0.1:2380\nsnapshot-count: 7\nheartbeat-interval: 10\n",
+      'node.json': JSON.stringify({ name: 'a', 'snapshot-count': 9 }),
+    };
+    expect(config(['--config-file', 'node.yaml'], {}, files).snapshotCount).toBe(7);
+    expect(config(['--config-file', 'node.json'], {}, files).snapshotCount).toBe(9);
+    expect(
+      config(['--config-file', 'node.yaml'], { KV_NODE_SNAPSHOT_COUNT: '8' }, files).snapshotCount,
+    ).toBe(8);
+    expect(
+      config(
+        ['--config-file', 'node.yaml', '--snapshot-count', '6'],
+        { KV_NODE_SNAPSHOT_COUNT: '8' },
+        files,
+      ).snapshotCount,
+    ).toBe(6);
+    expect(config([], { KV_NODE_CONFIG_FILE: 'node.yaml' }, files).heartbeatIntervalMs).toBe(10);
+  });
+
+  it('answers --help and --version', () => {
+    expect(resolve(['--help'])).toEqual({ kind: 'help' });
+    expect(resolve(['-h'])).toEqual({ kind: 'help' });
+    expect(resolve(['--version'])).toEqual({ kind: 'version' });
+  });
+
+  it('rejects invalid configuration naming the flag', () => {
+    const cases: [string[], string][] = [
+      [['--heartbeat-interval', 'abc'], 'heartbeat-interval'],
+      [['--election-timeout', '400'], 'election-timeout'],
+      [['--listen-client-urls', 'ftp://127.0.0.1:1'], 'listen-client-urls'],
+      [['--listen-client-urls', 'http://127.0.0.1'], 'listen-client-urls'],
+      [['--listen-peer-urls', 'http://127.0.0.1:1,http://127.0.0.1:2'], 'listen-peer-urls'],
+      [['--name', 'x', '--initial-cluster', cluster], 'initial-cluster'],
+      [['--name', 'a', '--initial-cluster', 'a'], 'initial-cluster'],
+      [
+        [
+          '--name',
+          'a',
+          '--initial-cluster',
+          cluster,
+          '--listen-peer-urls',
+          'http://127.0.0.1:9999',
+        ],
+        'initial-advertise-peer-urls',
+      ],
+      [['--initial-cluster-state', 'maybe'], 'initial-cluster-state'],
+      [['--name', 'bad name'], 'name'],
+      [['--data-dir'], 'data-dir'],
+      [['--cert-file', 'c.pem'], 'key-file'],
+      [['--cert-file', 'c.pem', '--key-file', 'k.pem'], 'listen-client-urls'],
+      [['--listen-peer-urls', 'https://127.0.0.1:2380'], 'listen-peer-urls'],
+      [['--client-cert-auth'], 'client-cert-auth'],
+      [['--config-file', 'missing.yaml'], 'config-file'],
+      [['--log-format', 'xml'], 'log-format'],
+    ];
+    for (const [argv, flag] of cases) {
+      expect(
+        flagAtFault(() => config(argv)),
+        argv.join(' '),
+      ).toBe(flag);
+    }
+  });
+
+  it('rejects unknown flags, and etcd flags it does not support, with a message', () => {
+    expect(() => config(['--quota-backend-bytes', '8'])).toThrow(
+      '--quota-backend-bytes: is an etcd flag that kv-node does not support (command line)',
+    );
+    expect(() => config(['--colour', 'red'])).toThrow('--colour: unknown flag');
+    expect(flagAtFault(() => config([], { KV_NODE_SNAPSHOTCOUNT: '1' }))).toBe('snapshotcount');
+    expect(flagAtFault(() => config(['--config-file', 'f'], {}, { f: 'enable-v2: true' }))).toBe(
+      'enable-v2',
+    );
+    expect(
+      flagAtFault(() =>
+        config(['--config-file', 'f'], {}, { f: 'client-transport-security:\n  cert-file: x' }),
+      ),
+    ).toBe('client-transport-security');
+  });
+
+  it('configures TLS for clients and peers from https:// URLs and files', () => {
+    const tls = config([
+      '--listen-client-urls',
+      'https://127.0.0.1:2379',
+      '--cert-file',
+      'c.pem',
+      '--key-file',
+      'k.pem',
+      '--trusted-ca-file',
+      'ca.pem',
+      '--client-cert-auth',
+      '--listen-peer-urls',
+      'https://127.0.0.1:2380',
+      '--peer-cert-file',
+      'pc.pem',
+      '--peer-key-file',
+      'pk.pem',
+    ]);
+    expect(tls.clientTls).toEqual({
+      certFile: 'c.pem',
+      keyFile: 'k.pem',
+      trustedCaFile: 'ca.pem',
+      clientCertAuth: true,
+    });
+    expect(tls.peerTls).toEqual({ certFile: 'pc.pem', keyFile: 'pk.pem' });
+    expect(tls.members[0]?.peerUrls).toEqual(['https://127.0.0.1:2380']);
+  });
+});

@@ -1,0 +1,336 @@
+/**
+ * The validated configuration of one node, resolved from defaults, a config file, `KV_NODE_*`
+ * environment variables and flags (highest precedence last).
+ */
+
+import type { ApiLimits } from '../http/api-limits.js';
+import { ConfigError } from './config-error.js';
+import { FLAG_SPECS } from './flag-spec.js';
+import type { FlagSpec } from './flag-spec.js';
+import { clusterIdOf, memberIdOf } from './member-id.js';
+import type { Settings } from './settings-sources.js';
+import { parseArguments, parseConfigFile, readEnvironment } from './settings-sources.js';
+
+/** One member of the initial cluster. */
+export interface MemberConfig {
+  name: string;
+  /** etcd-style member id (decimal uint64). */
+  id: string;
+  peerUrls: string[];
+}
+
+/** TLS files of a port. */
+export interface TlsFiles {
+  certFile: string;
+  keyFile: string;
+  trustedCaFile?: string;
+}
+
+/** Everything a node needs to start. */
+export interface NodeConfig {
+  name: string;
+  dataDir: string;
+  listenClientUrls: URL[];
+  advertiseClientUrls: string[];
+  listenPeerUrl: URL;
+  advertisePeerUrls: string[];
+  members: MemberConfig[];
+  memberId: string;
+  clusterToken: string;
+  clusterId: string;
+  clusterState: 'new' | 'existing';
+  heartbeatIntervalMs: number;
+  electionTimeoutMs: number;
+  snapshotCount: number;
+  peerSecretFile?: string;
+  clientTls?: TlsFiles & { clientCertAuth: boolean };
+  peerTls?: TlsFiles;
+  limits: ApiLimits;
+  requestTimeoutMs: number;
+  logLevel: 'debug' | 'info' | 'warn' | 'error';
+  logFormat: 'json' | 'text';
+}
+
+/** A resolved command line: a node configuration, or a request for help or the version. */
+export type ConfigResult =
+  | { kind: 'help' }
+  | { kind: 'version' }
+  | { kind: 'config'; config: NodeConfig; positionals: string[] };
+
+const specs = new Map(FLAG_SPECS.map((spec) => [spec.name, spec]));
+
+class SettingsView {
+  readonly #settings: Settings;
+
+  constructor(settings: Settings) {
+    this.#settings = settings;
+  }
+
+  text(name: string): string {
+    const spec = specs.get(name) as FlagSpec;
+    const value = this.#settings.get(name) ?? spec.defaultValue;
+    return value.replace('{name}', this.#settings.get('name') ?? 'default');
+  }
+
+  has(name: string): boolean {
+    return this.#settings.has(name) && this.#settings.get(name) !== '';
+  }
+
+  integer(name: string, minimum: number): number {
+    const text = this.text(name);
+    const value = /^\d+$/.test(text) ? Number(text) : Number.NaN;
+    if (!Number.isSafeInteger(value) || value < minimum) {
+      throw new ConfigError(name, `must be an integer >= ${minimum}, got "${text}"`);
+    }
+    return value;
+  }
+
+  boolean(name: string): boolean {
+    const text = this.text(name);
+    if (text === 'true' || text === '1') return true;
+    if (text === 'false' || text === '0' || text === '') return false;
+    throw new ConfigError(name, `must be true or false, got "${text}"`);
+  }
+
+  choice<T extends string>(name: string): T {
+    const text = this.text(name);
+    const values = specs.get(name)?.values ?? [];
+    if (!values.includes(text)) {
+      throw new ConfigError(name, `must be one of ${values.join(', ')}, got "${text}"`);
+    }
+    return text as T;
+  }
+
+  urls(name: string, fallback?: string): URL[] {
+    const text = this.has(name) || fallback === undefined ? this.text(name) : fallback;
+    return parseUrlList(name, text);
+  }
+
+  optional(name: string): string | undefined {
+    return this.has(name) ? this.text(name) : undefined;
+  }
+}
+
+function parseUrl(flag: string, text: string): URL {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new ConfigError(flag, `"${text}" is not a URL (expected http://host:port)`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new ConfigError(flag, `"${text}" must use http:// or https://`);
+  }
+  if (url.port === '' || url.hostname === '') {
+    throw new ConfigError(flag, `"${text}" must name a host and a port`);
+  }
+  if (url.pathname !== '/' || url.search !== '' || url.username !== '') {
+    throw new ConfigError(flag, `"${text}" must be scheme://host:port only`);
+  }
+  return url;
+}
+
+function parseUrlList(flag: string, text: string): URL[] {
+  const parts = text
+    .split(',')
+    .map((part) => part.trim())
+    .filter((part) => part !== '');
+  if (parts.length === 0) throw new ConfigError(flag, 'needs at least one URL');
+  return parts.map((part) => parseUrl(flag, part));
+}
+
+function origin(url: URL): string {
+  return `${url.protocol}//${url.host}`;
+}
+
+function parseInitialCluster(text: string, token: string): MemberConfig[] {
+  const byName = new Map<string, string[]>();
+  for (const entry of text
+    .split(',')
+    .map((part) => part.trim())
+    .filter((part) => part !== '')) {
+    const equals = entry.indexOf('=');
+    if (equals <= 0) {
+      throw new ConfigError('initial-cluster', `"${entry}" must be name=peerURL`);
+    }
+    const name = entry.slice(0, equals);
+    const url = origin(parseUrl('initial-cluster', entry.slice(equals + 1)));
+    byName.set(name, [...(byName.get(name) ?? []), url]);
+  }
+  if (byName.size === 0) throw new ConfigError('initial-cluster', 'names no members');
+  const members = [...byName].map(([name, peerUrls]) => ({
+    name,
+    id: memberIdOf(peerUrls, token),
+    peerUrls,
+  }));
+  const urls = members.flatMap((member) => member.peerUrls);
+  const duplicate = urls.find((url, index) => urls.indexOf(url) !== index);
+  if (duplicate !== undefined) {
+    throw new ConfigError('initial-cluster', `peer URL ${duplicate} is listed twice`);
+  }
+  return members;
+}
+
+/** Merges sources (later ones win) and validates the result. @throws ConfigError naming the flag. */
+export function buildConfig(...sources: Settings[]): NodeConfig {
+  const merged: Settings = new Map();
+  for (const source of sources) for (const [name, value] of source) merged.set(name, value);
+  const view = new SettingsView(merged);
+  const name = view.text('name');
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/.test(name)) {
+    throw new ConfigError('name', `"${name}" must be 1-63 letters, digits, '.', '_' or '-'`);
+  }
+  const listenClientUrls = view.urls('listen-client-urls');
+  const peerUrls = view.urls('listen-peer-urls');
+  if (peerUrls.length !== 1) {
+    throw new ConfigError('listen-peer-urls', 'kv-node listens for peers on exactly one URL');
+  }
+  const listenPeerUrl = peerUrls[0] as URL;
+  const advertiseClientUrls = view
+    .urls('advertise-client-urls', listenClientUrls.map(origin).join(','))
+    .map(origin);
+  const advertisePeerUrls = view
+    .urls('initial-advertise-peer-urls', origin(listenPeerUrl))
+    .map(origin);
+  const clusterToken = view.text('initial-cluster-token');
+  if (clusterToken === '') throw new ConfigError('initial-cluster-token', 'must not be empty');
+  const members = parseInitialCluster(
+    view.has('initial-cluster')
+      ? view.text('initial-cluster')
+      : `${name}=${advertisePeerUrls.join(`,${name}=`)}`,
+    clusterToken,
+  );
+  const self = members.find((member) => member.name === name);
+  if (self === undefined) {
+    throw new ConfigError('initial-cluster', `does not list this member's --name "${name}"`);
+  }
+  if ([...self.peerUrls].sort().join(',') !== [...advertisePeerUrls].sort().join(',')) {
+    throw new ConfigError(
+      'initial-advertise-peer-urls',
+      `${advertisePeerUrls.join(',')} differs from ${name}'s entry in --initial-cluster (${self.peerUrls.join(',')})`,
+    );
+  }
+  const heartbeatIntervalMs = view.integer('heartbeat-interval', 1);
+  const electionTimeoutMs = view.integer('election-timeout', 1);
+  if (electionTimeoutMs < 5 * heartbeatIntervalMs) {
+    throw new ConfigError(
+      'election-timeout',
+      `${electionTimeoutMs} ms must be at least 5 times --heartbeat-interval (${heartbeatIntervalMs} ms)`,
+    );
+  }
+  const clientTls = tlsFiles(view, 'cert-file', 'key-file', 'trusted-ca-file');
+  const clientCertAuth = view.boolean('client-cert-auth');
+  if (clientCertAuth && clientTls?.trustedCaFile === undefined) {
+    throw new ConfigError(
+      'client-cert-auth',
+      'needs --trusted-ca-file (and --cert-file, --key-file)',
+    );
+  }
+  const httpsClients = listenClientUrls.some((url) => url.protocol === 'https:');
+  if (httpsClients !== (clientTls !== undefined)) {
+    throw new ConfigError(
+      'listen-client-urls',
+      httpsClients
+        ? 'https:// needs --cert-file and --key-file'
+        : '--cert-file needs https:// client URLs',
+    );
+  }
+  const peerTls = tlsFiles(view, 'peer-cert-file', 'peer-key-file', 'peer-trusted-ca-file');
+  const peerSchemes = new Set(
+    [listenPeerUrl, ...members.flatMap((member) => member.peerUrls.map((url) => new URL(url)))].map(
+      (url) => url.protocol,
+    ),
+  );
+  if (peerSchemes.size > 1) {
+    throw new ConfigError('initial-cluster', 'peer URLs must all be http:// or all https://');
+  }
+  if (peerSchemes.has('https:') !== (peerTls !== undefined)) {
+    throw new ConfigError(
+      'listen-peer-urls',
+      peerTls === undefined
+        ? 'https:// peer URLs need --peer-cert-file and --peer-key-file'
+        : '--peer-cert-file needs https:// peer URLs',
+    );
+  }
+  const peerSecretFile = view.optional('peer-secret-file');
+  return {
+    name,
+    dataDir: view.text('data-dir'),
+    listenClientUrls,
+    advertiseClientUrls,
+    listenPeerUrl,
+    advertisePeerUrls,
+    members,
+    memberId: self.id,
+    clusterToken,
+    clusterId: clusterIdOf(members.map((member) => member.id)),
+    clusterState: view.choice('initial-cluster-state'),
+    heartbeatIntervalMs,
+    electionTimeoutMs,
+    snapshotCount: view.integer('snapshot-count', 1),
+    ...(peerSecretFile === undefined ? {} : { peerSecretFile }),
+    ...(clientTls === undefined ? {} : { clientTls: { ...clientTls, clientCertAuth } }),
+    ...(peerTls === undefined ? {} : { peerTls }),
+    limits: {
+      maxRequestBytes: view.integer('max-request-bytes', 1024),
+      maxTxnOps: view.integer('max-txn-ops', 1),
+      maxKeyBytes: view.integer('max-key-bytes', 1),
+      maxValueBytes: view.integer('max-value-bytes', 0),
+    },
+    requestTimeoutMs: view.integer('request-timeout', 100),
+    logLevel: view.choice('log-level'),
+    logFormat: view.choice('log-format'),
+  };
+}
+
+function tlsFiles(view: SettingsView, cert: string, key: string, ca: string): TlsFiles | undefined {
+  const certFile = view.optional(cert);
+  const keyFile = view.optional(key);
+  const trustedCaFile = view.optional(ca);
+  if (certFile === undefined && keyFile === undefined) {
+    if (trustedCaFile !== undefined) throw new ConfigError(ca, `needs --${cert} and --${key}`);
+    return undefined;
+  }
+  if (certFile === undefined) throw new ConfigError(cert, `is required with --${key}`);
+  if (keyFile === undefined) throw new ConfigError(key, `is required with --${cert}`);
+  return { certFile, keyFile, ...(trustedCaFile === undefined ? {} : { trustedCaFile }) };
+}
+
+/** Where {@link resolveConfig} reads from. */
+export interface ConfigInputs {
+  argv: readonly string[];
+  env: Readonly<Record<string, string | undefined>>;
+  /** Reads a config file as UTF-8; throws Node-style errors. */
+  readFile(path: string): string;
+}
+
+/**
+ * Resolves the command line, environment and config file into a validated configuration.
+ *
+ * @throws ConfigError naming the flag at fault.
+ */
+export function resolveConfig(inputs: ConfigInputs): ConfigResult {
+  const parsed = parseArguments(inputs.argv);
+  if (parsed.help) return { kind: 'help' };
+  if (parsed.version) return { kind: 'version' };
+  const environment = readEnvironment(inputs.env);
+  const configPath = parsed.settings.get('config-file') ?? environment.get('config-file');
+  let fileSettings: Settings = new Map();
+  if (configPath !== undefined && configPath !== '') {
+    let text: string;
+    try {
+      text = inputs.readFile(configPath);
+    } catch (error) {
+      throw new ConfigError(
+        'config-file',
+        `cannot read ${configPath}: ${(error as Error).message}`,
+      );
+    }
+    fileSettings = parseConfigFile(text, configPath);
+  }
+  return {
+    kind: 'config',
+    config: buildConfig(fileSettings, environment, parsed.settings),
+    positionals: parsed.positionals,
+  };
+}

@@ -1,0 +1,345 @@
+/**
+ * The dashboard's HTTP routes, all under `/ui`: the page, its bundle, the live stream of cluster
+ * views (server-sent events) and, in demo mode, the fault-injection actions. Mounted in front of
+ * another request listener: {@link DashboardHandler.handle} answers `/ui` requests and returns
+ * `false` for everything else.
+ *
+ * Routes:
+ * - `GET /ui` redirects to `/ui/`; `GET /ui/` is the page.
+ * - `GET /ui/assets/app.js`, `app.css` (and their source maps): the bundle.
+ * - `GET /ui/events`: `text/event-stream` of `view` events, each a {@link ClusterView}.
+ * - `GET /ui/api/view`: the latest {@link ClusterView} as JSON.
+ * - `POST /ui/api/demo/{kill|restart|pause|resume|partition|heal}` with `{"node":"name"}`
+ *   (demo mode only): answers a {@link DemoActionResult}.
+ */
+
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ClusterStatusSource } from './cluster-status-source.js';
+import type { ClusterView, DemoAction, DemoActionResult, InjectedFault } from './cluster-view.js';
+import { ClusterObserver } from './cluster-observer.js';
+import { dashboardHtml, missingBundleHtml } from './dashboard-html.js';
+import type { Clock, Timers } from './dashboard-ports.js';
+import type { DemoControl } from './demo-control.js';
+import { monotonicClock, unrefTimers, wallClock } from './node-timers-adapter.js';
+import { SseHub, encodeEvent } from './sse-hub.js';
+import { StaticAssets, defaultDashboardAssetsDirectory } from './static-assets.js';
+
+/** Options of {@link createDashboardHandler}. */
+export interface DashboardOptions {
+  /** Where the cluster's state is read from. */
+  statusSource: ClusterStatusSource;
+  /** The demo actions; without it the page shows no buttons and the action routes answer 404. */
+  demo?: DemoControl;
+  /** Pause between samples of the cluster, in ms (default 500). */
+  pollIntervalMs?: number;
+  /** The heading of the page (default `kv-node cluster`). */
+  title?: string;
+  /** Directory of the built bundle (default: {@link defaultDashboardAssetsDirectory}). */
+  assetsDirectory?: string;
+  /** Most event streams open at once (default 32). */
+  maxStreams?: number;
+  /** Timers for polling (default: Node timers that do not keep the process alive). */
+  timers?: Timers;
+  /** Monotonic clock for rates (default `performance.now`). */
+  clock?: Clock;
+  /** Wall clock for displayed times (default `Date.now`). */
+  wallClock?: Clock;
+}
+
+/** The dashboard mounted in an HTTP server. */
+export interface DashboardHandler {
+  /**
+   * Answers the request if its path is `/ui` or under `/ui/` and returns `true`; returns `false`
+   * without touching the request otherwise.
+   */
+  handle(request: IncomingMessage, response: ServerResponse): boolean;
+  /** Stops polling and ends every event stream; call before closing the HTTP server. */
+  close(): void;
+}
+
+const DEMO_ACTIONS: ReadonlySet<string> = new Set<DemoAction>([
+  'kill',
+  'restart',
+  'pause',
+  'resume',
+  'partition',
+  'heal',
+]);
+
+const MAX_ACTION_BODY_BYTES = 1024;
+
+const PAGE_SECURITY_HEADERS = {
+  'content-security-policy':
+    "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+};
+
+function sendText(
+  response: ServerResponse,
+  status: number,
+  body: string,
+  headers: Record<string, string> = {},
+): void {
+  response.writeHead(status, {
+    'content-type': 'text/plain; charset=utf-8',
+    'cache-control': 'no-store',
+    ...headers,
+  });
+  response.end(body);
+}
+
+function sendJson(response: ServerResponse, status: number, value: unknown): void {
+  response.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'cache-control': 'no-store',
+  });
+  response.end(JSON.stringify(value));
+}
+
+/** Reads a small body; `undefined` when it is larger than `limit` bytes. */
+function readSmallBody(request: IncomingMessage, limit: number): Promise<string | undefined> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    request.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        resolve(undefined);
+        request.resume();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    request.once('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    request.once('error', reject);
+  });
+}
+
+/**
+ * Demo actions change the cluster, so a page on another site must not be able to trigger them:
+ * a JSON content type forces a CORS preflight (which nothing here answers), and a browser's
+ * Origin, when sent, must name this very host.
+ */
+function isSameOriginJson(request: IncomingMessage): boolean {
+  const contentType = request.headers['content-type'] ?? '';
+  if (!contentType.toLowerCase().startsWith('application/json')) return false;
+  const origin = request.headers.origin;
+  if (origin === undefined) return true;
+  try {
+    return new URL(origin).host === request.headers.host;
+  } catch {
+    return false;
+  }
+}
+
+function parseNodeName(body: string): string | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(body);
+  } catch {
+    return undefined;
+  }
+  if (typeof value !== 'object' || value === null) return undefined;
+  const node = (value as Record<string, unknown>)['node'];
+  return typeof node === 'string' && node.length > 0 && node.length <= 128 ? node : undefined;
+}
+
+/** Updates the faults the page lists after a successful demo action. */
+function recordFault(faults: Map<string, InjectedFault>, action: DemoAction, node: string): void {
+  switch (action) {
+    case 'kill':
+      faults.set(node, 'killed');
+      break;
+    case 'pause':
+      faults.set(node, 'paused');
+      break;
+    case 'partition':
+      faults.set(node, 'partitioned');
+      break;
+    case 'restart':
+    case 'resume':
+      faults.delete(node);
+      break;
+    case 'heal':
+      for (const [name, fault] of faults) if (fault === 'partitioned') faults.delete(name);
+      break;
+  }
+}
+
+/**
+ * Creates the dashboard: starts sampling the cluster at once and returns the `/ui` request
+ * handler.
+ */
+export function createDashboardHandler(options: DashboardOptions): DashboardHandler {
+  const demo = options.demo;
+  const faults = new Map<string, InjectedFault>();
+  const observer = new ClusterObserver({
+    injectedFaults: () => Object.fromEntries(faults),
+    source: options.statusSource,
+    intervalMs: options.pollIntervalMs ?? 500,
+    demo: demo !== undefined,
+    timers: options.timers ?? unrefTimers,
+    clock: options.clock ?? monotonicClock,
+    wallClock: options.wallClock ?? wallClock,
+  });
+  const streams = new SseHub(options.maxStreams ?? 32);
+  const assets = new StaticAssets(options.assetsDirectory ?? defaultDashboardAssetsDirectory());
+  const page = dashboardHtml(options.title ?? 'kv-node cluster');
+  observer.subscribe((view) => streams.broadcast(encodeEvent('view', view)));
+  observer.start();
+
+  const latestView = async (): Promise<ClusterView> => observer.latest ?? observer.refresh();
+
+  async function serveAsset(name: string, method: string, response: ServerResponse) {
+    const asset = await assets.get(name);
+    if (asset === undefined) {
+      sendText(response, 404, `no asset ${name}\n`);
+      return;
+    }
+    response.writeHead(200, {
+      'content-type': asset.contentType,
+      'content-length': String(asset.body.length),
+      // The bundle is not content-hashed: revalidate so a rebuilt node never serves a stale page.
+      'cache-control': 'no-cache',
+      'x-content-type-options': 'nosniff',
+    });
+    response.end(method === 'HEAD' ? undefined : asset.body);
+  }
+
+  async function runDemoAction(
+    action: string,
+    request: IncomingMessage,
+    response: ServerResponse,
+  ): Promise<void> {
+    if (demo === undefined) {
+      sendJson(response, 404, {
+        ok: false,
+        message: 'demo mode is off: it is available when kv-node runs as `kv-node cluster`',
+      } satisfies DemoActionResult);
+      return;
+    }
+    if (!DEMO_ACTIONS.has(action)) {
+      sendJson(response, 404, { ok: false, message: `no demo action ${action}` });
+      return;
+    }
+    if (!isSameOriginJson(request)) {
+      sendJson(response, 403, {
+        ok: false,
+        message: 'demo actions need a same-origin request with content-type application/json',
+      });
+      return;
+    }
+    const body = await readSmallBody(request, MAX_ACTION_BODY_BYTES);
+    const node = body === undefined ? undefined : parseNodeName(body);
+    if (action !== 'heal' && node === undefined) {
+      sendJson(response, 400, { ok: false, message: 'the body must be {"node":"<member name>"}' });
+      return;
+    }
+    const target = node ?? '';
+    try {
+      switch (action as DemoAction) {
+        case 'kill':
+          await demo.kill(target);
+          break;
+        case 'restart':
+          await demo.restart(target);
+          break;
+        case 'pause':
+          await demo.pause(target);
+          break;
+        case 'resume':
+          await demo.resume(target);
+          break;
+        case 'partition':
+          await demo.partition(target);
+          break;
+        case 'heal':
+          await demo.heal();
+          break;
+      }
+    } catch (error) {
+      sendJson(response, 409, {
+        ok: false,
+        message: error instanceof Error ? error.message : String(error),
+      } satisfies DemoActionResult);
+      return;
+    }
+    recordFault(faults, action as DemoAction, target);
+    const message = action === 'heal' ? 'healed every partition' : `${action}: ${target}`;
+    sendJson(response, 200, { ok: true, message } satisfies DemoActionResult);
+    // Show the effect at once rather than at the next poll.
+    void observer.refresh();
+  }
+
+  async function route(request: IncomingMessage, response: ServerResponse, path: string) {
+    const method = request.method ?? 'GET';
+    const readOnly = method === 'GET' || method === 'HEAD';
+    if (path.startsWith('/ui/api/demo/')) {
+      if (method !== 'POST') {
+        sendText(response, 405, 'use POST\n', { allow: 'POST' });
+        return;
+      }
+      await runDemoAction(path.slice('/ui/api/demo/'.length), request, response);
+      return;
+    }
+    if (!readOnly) {
+      sendText(response, 405, `method ${method} not allowed on ${path}\n`, { allow: 'GET, HEAD' });
+      return;
+    }
+    if (path === '/ui') {
+      const query = request.url?.includes('?') ? request.url.slice(request.url.indexOf('?')) : '';
+      response.writeHead(308, { location: `/ui/${query}` });
+      response.end();
+      return;
+    }
+    if (path === '/ui/' || path === '/ui/index.html') {
+      if ((await assets.get('app.js')) === undefined) {
+        response.writeHead(503, { 'content-type': 'text/html; charset=utf-8' });
+        response.end(missingBundleHtml());
+        return;
+      }
+      response.writeHead(200, {
+        'content-type': 'text/html; charset=utf-8',
+        'cache-control': 'no-cache',
+        ...PAGE_SECURITY_HEADERS,
+      });
+      response.end(method === 'HEAD' ? undefined : page);
+      return;
+    }
+    if (path.startsWith('/ui/assets/')) {
+      await serveAsset(path.slice('/ui/assets/'.length), method, response);
+      return;
+    }
+    if (path === '/ui/events') {
+      streams.open(request, response, observer.latest && encodeEvent('view', observer.latest));
+      return;
+    }
+    if (path === '/ui/api/view') {
+      sendJson(response, 200, await latestView());
+      return;
+    }
+    sendText(response, 404, `no dashboard route ${path}\n`);
+  }
+
+  return {
+    handle(request, response) {
+      const target = request.url ?? '/';
+      const query = target.indexOf('?');
+      const path = query < 0 ? target : target.slice(0, query);
+      if (path !== '/ui' && !path.startsWith('/ui/')) return false;
+      route(request, response, path).catch((error: unknown) => {
+        if (!response.headersSent) {
+          sendText(response, 500, `dashboard error: ${(error as Error).message}\n`);
+        } else {
+          response.destroy();
+        }
+      });
+      return true;
+    },
+    close() {
+      observer.close();
+      streams.close();
+    },
+  };
+}

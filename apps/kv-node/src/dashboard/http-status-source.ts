@@ -1,0 +1,168 @@
+/**
+ * A status source that asks every member for its own status (`GET /v1/cluster`) over HTTP, for
+ * a process that knows every member's client URL: the local cluster launcher, or a test.
+ */
+
+import type { ClusterStatusSource } from './cluster-status-source.js';
+import type { DashboardRole, NodeView } from './cluster-view.js';
+
+/** A member the source polls. */
+export interface PolledMember {
+  name: string;
+  /** Base URL of the member's client API, e.g. `http://127.0.0.1:2379`. */
+  clientUrl: string;
+}
+
+/** Options of {@link HttpClusterStatusSource}. */
+export interface HttpClusterStatusSourceOptions {
+  members: readonly PolledMember[];
+  /**
+   * Longest wait for one member's answer, in ms (default 800). A paused (SIGSTOP) member never
+   * answers; it is shown as unreachable after this long.
+   */
+  timeoutMs?: number;
+  /** The fetch to use (default: the global one). */
+  fetch?: typeof fetch;
+}
+
+/** What this source reads from a member's `/v1/cluster` answer. */
+interface MemberReport {
+  name: string;
+  role: DashboardRole;
+  generation: number;
+  lastIndex: number;
+  highWaterMark: number;
+  lowWaterMark: number | null;
+  appliedIndex: number;
+  /** The member's view of the others (lag and heartbeat age are known only to a leader). */
+  peers: Map<string, { lag: number | null; heartbeatAgeMs: number | null }>;
+}
+
+const ROLES = new Set<string>(['leader', 'follower', 'candidate', 'unknown']);
+
+function numberOrNull(value: unknown): number | null {
+  return typeof value === 'number' && Number.isFinite(value) ? value : null;
+}
+
+/** Reads a `/v1/cluster` body; `undefined` when it is not the expected shape. */
+export function parseClusterReport(body: unknown): MemberReport | undefined {
+  if (typeof body !== 'object' || body === null) return undefined;
+  const record = body as Record<string, unknown>;
+  const generation = numberOrNull(record['generation']);
+  const lastIndex = numberOrNull(record['last_log_index']);
+  const highWaterMark = numberOrNull(record['commit_index']);
+  const appliedIndex = numberOrNull(record['applied_index']);
+  const name = record['name'];
+  const role = record['role'];
+  if (
+    typeof name !== 'string' ||
+    typeof role !== 'string' ||
+    generation === null ||
+    lastIndex === null ||
+    highWaterMark === null ||
+    appliedIndex === null
+  ) {
+    return undefined;
+  }
+  const peers = new Map<string, { lag: number | null; heartbeatAgeMs: number | null }>();
+  const members = Array.isArray(record['members']) ? (record['members'] as unknown[]) : [];
+  for (const member of members) {
+    if (typeof member !== 'object' || member === null) continue;
+    const fields = member as Record<string, unknown>;
+    if (typeof fields['name'] !== 'string') continue;
+    peers.set(fields['name'], {
+      lag: numberOrNull(fields['lag']),
+      heartbeatAgeMs: numberOrNull(fields['last_contact_ago_ms']),
+    });
+  }
+  return {
+    name,
+    role: ROLES.has(role) ? (role as DashboardRole) : 'unknown',
+    generation,
+    lastIndex,
+    highWaterMark,
+    lowWaterMark: numberOrNull(record['low_water_mark']),
+    appliedIndex,
+    peers,
+  };
+}
+
+/**
+ * Polls every member's `GET /v1/cluster` in parallel. Each row shows what the member says of
+ * itself; lag and heartbeat age come from the leader with the highest generation, the only
+ * member that knows them. A member that does not answer in time is `unreachable`.
+ */
+export class HttpClusterStatusSource implements ClusterStatusSource {
+  readonly #members: readonly PolledMember[];
+  readonly #timeoutMs: number;
+  readonly #fetch: typeof fetch;
+
+  /** @param options the members to poll and the per-member timeout. */
+  constructor(options: HttpClusterStatusSourceOptions) {
+    this.#members = options.members;
+    this.#timeoutMs = options.timeoutMs ?? 800;
+    this.#fetch = options.fetch ?? fetch;
+  }
+
+  /** Asks every member at once; never rejects. */
+  async sample(): Promise<NodeView[]> {
+    const reports = await Promise.all(this.#members.map((member) => this.#report(member)));
+    let leader: MemberReport | undefined;
+    for (const report of reports) {
+      if (
+        report?.role === 'leader' &&
+        (leader === undefined || report.generation > leader.generation)
+      ) {
+        leader = report;
+      }
+    }
+    return this.#members.map((member, index): NodeView => {
+      const report = reports[index];
+      const seenByLeader = leader?.peers.get(member.name);
+      if (report === undefined) {
+        return {
+          name: member.name,
+          role: 'unreachable',
+          generation: null,
+          lastIndex: null,
+          highWaterMark: null,
+          lowWaterMark: null,
+          appliedIndex: null,
+          lagBehindLeader: null,
+          heartbeatAgeMs: seenByLeader?.heartbeatAgeMs ?? null,
+          clientUrl: member.clientUrl,
+        };
+      }
+      return {
+        name: member.name,
+        role: report.role,
+        generation: report.generation,
+        lastIndex: report.lastIndex,
+        highWaterMark: report.highWaterMark,
+        lowWaterMark: report.lowWaterMark,
+        appliedIndex: report.appliedIndex,
+        lagBehindLeader:
+          seenByLeader?.lag ??
+          (leader === undefined ? null : Math.max(0, leader.lastIndex - report.lastIndex)),
+        heartbeatAgeMs: seenByLeader?.heartbeatAgeMs ?? null,
+        clientUrl: member.clientUrl,
+      };
+    });
+  }
+
+  async #report(member: PolledMember): Promise<MemberReport | undefined> {
+    try {
+      const response = await this.#fetch(`${member.clientUrl}/v1/cluster`, {
+        signal: AbortSignal.timeout(this.#timeoutMs),
+      });
+      if (!response.ok) {
+        await response.arrayBuffer();
+        return undefined;
+      }
+      return parseClusterReport(await response.json());
+    } catch {
+      // Down, paused or partitioned: the row says unreachable, which is the point of the page.
+      return undefined;
+    }
+  }
+}

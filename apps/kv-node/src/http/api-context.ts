@@ -1,0 +1,25 @@
+import type { Logger } from '../logging/logger.js';
+import type { NodeMetrics } from '../metrics/node-metrics.js';
+import type { ApiLimits } from './api-limits.js';
+import type { KvBackend } from './kv-backend.js';
+
+/** Callbacks on real or virtual time. */
+export interface Timers {
+  setTimeout(callback: () => void, delayMs: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+/** What every route handler needs. */
+export interface ApiContext {
+  backend: KvBackend;
+  limits: ApiLimits;
+  metrics: NodeMetrics;
+  logger: Logger;
+  timers: Timers;
+  /** Longest wait for a write or linearizable read before answering 504 / 503, in ms. */
+  operationTimeoutMs: number;
+  /** This server's version, reported by `/v3/maintenance/status` and `--version`. */
+  version: string;
+  /** Whether the node is shutting down (new requests get 503). */
+  isShuttingDown(): boolean;
+}

@@ -1,0 +1,98 @@
+/** One HTTP request and its response, with the helpers every route uses. */
+
+import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import { ApiError, badRequest } from './api-error.js';
+import { readBody } from './request-body.js';
+
+function parseRequestUrl(target: string): URL {
+  try {
+    return new URL(target, 'http://localhost');
+  } catch {
+    // An unparsable request target is routed nowhere (404) rather than crashing the handler.
+    return new URL('http://localhost/\u0000invalid');
+  }
+}
+
+/** A request in flight: the parsed URL, body readers and response writers. */
+export class Exchange {
+  /** The Node request. */
+  readonly request: IncomingMessage;
+  /** The Node response. */
+  readonly response: ServerResponse;
+  /** The parsed request URL (path and query). */
+  readonly url: URL;
+  /** The status sent, once sent. */
+  status = 0;
+
+  /**
+   * @param request the Node request.
+   * @param response the Node response.
+   */
+  constructor(request: IncomingMessage, response: ServerResponse) {
+    this.request = request;
+    this.response = response;
+    this.url = parseRequestUrl(request.url ?? '/');
+    const raw = request.url ?? '/';
+    const query = raw.indexOf('?');
+    this.rawPath = query < 0 ? raw : raw.slice(0, query);
+  }
+
+  /**
+   * The request path exactly as sent (still percent-encoded, dot segments kept): keys are taken
+   * from it, because URL normalization would turn the key `a/../b` into `b`.
+   */
+  readonly rawPath: string;
+
+  /** The body as bytes. @throws ApiError (413) over `maxBytes`. */
+  async readRaw(maxBytes: number): Promise<Buffer> {
+    return readBody(this.request, maxBytes);
+  }
+
+  /** The body parsed as JSON (an empty body is `{}`, as etcd's gateway treats it). */
+  async readJson(maxBytes: number): Promise<unknown> {
+    const body = await this.readRaw(maxBytes);
+    if (body.length === 0) return {};
+    try {
+      return JSON.parse(body.toString('utf8')) as unknown;
+    } catch (error) {
+      throw badRequest(`malformed JSON: ${(error as Error).message}`, 'body');
+    }
+  }
+
+  /** A single request header's value. */
+  header(name: string): string | undefined {
+    const value = this.request.headers[name];
+    return Array.isArray(value) ? value[0] : value;
+  }
+
+  /** Sends a JSON body. */
+  json(status: number, body: unknown, headers: OutgoingHttpHeaders = {}): void {
+    this.send(status, JSON.stringify(body), { 'content-type': 'application/json', ...headers });
+  }
+
+  /** Sends a body as is. */
+  send(status: number, body: string | Buffer, headers: OutgoingHttpHeaders = {}): void {
+    if (this.response.headersSent) return;
+    this.status = status;
+    this.response.writeHead(status, {
+      'content-length': Buffer.byteLength(body),
+      ...headers,
+    });
+    this.response.end(body);
+  }
+
+  /** Sends the error envelope; closes the connection if the request body may be unread. */
+  error(error: ApiError): void {
+    const headers: OutgoingHttpHeaders = {};
+    if (error.details.retryAfterSeconds !== undefined) {
+      headers['retry-after'] = String(error.details.retryAfterSeconds);
+    }
+    if (!this.request.complete) headers.connection = 'close';
+    this.json(error.details.status, error, headers);
+    if (!this.request.complete) {
+      this.response.once('finish', () => this.request.socket.destroySoon());
+    }
+  }
+}
+
+export { ApiError };

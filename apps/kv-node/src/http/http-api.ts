@@ -1,0 +1,201 @@
+/**
+ * The HTTP API of a node: routing, error envelope, metrics per route, and a Node HTTP server with
+ * limits against slow clients (request and header timeouts).
+ */
+
+import type { IncomingMessage, RequestListener, Server, ServerResponse } from 'node:http';
+import { createServer } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
+import { silentLogger } from '../logging/logger.js';
+import type { Logger } from '../logging/logger.js';
+import type { NodeMetrics } from '../metrics/node-metrics.js';
+import type { ApiContext, Timers } from './api-context.js';
+import { ApiError, GrpcCode } from './api-error.js';
+import type { ApiLimits } from './api-limits.js';
+import { DEFAULT_API_LIMITS } from './api-limits.js';
+import { Exchange } from './exchange.js';
+import type { KvBackend } from './kv-backend.js';
+import { dashboard, health, livez, metrics, readyz } from './ops-routes.js';
+import {
+  REST_KEY_PREFIX,
+  restCluster,
+  restDelete,
+  restGet,
+  restList,
+  restPut,
+} from './rest-routes.js';
+import { v3DeleteRange, v3MemberList, v3Put, v3Range, v3Status, v3Txn } from './v3-routes.js';
+
+type Handler = (context: ApiContext, exchange: Exchange) => Promise<void>;
+
+interface Route {
+  /** Pattern for metrics labels. */
+  pattern: string;
+  methods: Record<string, Handler>;
+}
+
+const exactRoutes = new Map<string, Route>([
+  ['/v3/kv/range', { pattern: '/v3/kv/range', methods: { POST: v3Range } }],
+  ['/v3/kv/put', { pattern: '/v3/kv/put', methods: { POST: v3Put } }],
+  ['/v3/kv/deleterange', { pattern: '/v3/kv/deleterange', methods: { POST: v3DeleteRange } }],
+  ['/v3/kv/txn', { pattern: '/v3/kv/txn', methods: { POST: v3Txn } }],
+  ['/v3/maintenance/status', { pattern: '/v3/maintenance/status', methods: { POST: v3Status } }],
+  [
+    '/v3/cluster/member/list',
+    { pattern: '/v3/cluster/member/list', methods: { POST: v3MemberList } },
+  ],
+  ['/v1/kv', { pattern: '/v1/kv', methods: { GET: restList } }],
+  ['/v1/cluster', { pattern: '/v1/cluster', methods: { GET: restCluster } }],
+  ['/health', { pattern: '/health', methods: { GET: health } }],
+  ['/readyz', { pattern: '/readyz', methods: { GET: readyz } }],
+  ['/livez', { pattern: '/livez', methods: { GET: livez } }],
+  ['/metrics', { pattern: '/metrics', methods: { GET: metrics } }],
+  ['/dashboard', { pattern: '/dashboard', methods: { GET: dashboard } }],
+]);
+
+const keyRoute: Route = {
+  pattern: '/v1/kv/{key}',
+  methods: { GET: restGet, PUT: restPut, DELETE: restDelete },
+};
+
+function findRoute(pathname: string, rawPath: string): Route | undefined {
+  if (rawPath.startsWith(REST_KEY_PREFIX)) return keyRoute;
+  return exactRoutes.get(pathname);
+}
+
+/** Options of {@link createApiHandler}. */
+export interface HttpApiOptions {
+  backend: KvBackend;
+  metrics: NodeMetrics;
+  limits?: ApiLimits;
+  logger?: Logger;
+  timers?: Timers;
+  /** Longest wait for a write or linearizable read, in ms. Default 7,000 (etcd: 5 s + 2 x election). */
+  operationTimeoutMs?: number;
+  /** Reported by `/v3/maintenance/status`. */
+  version?: string;
+  /** Whether the node is shutting down; new requests then get 503. */
+  isShuttingDown?: () => boolean;
+}
+
+/** A request listener serving the whole API. */
+export function createApiHandler(options: HttpApiOptions): RequestListener {
+  const context: ApiContext = {
+    backend: options.backend,
+    metrics: options.metrics,
+    limits: options.limits ?? DEFAULT_API_LIMITS,
+    logger: options.logger ?? silentLogger,
+    timers: options.timers ?? {
+      setTimeout: (callback, delayMs) => setTimeout(callback, delayMs),
+      clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
+    },
+    operationTimeoutMs: options.operationTimeoutMs ?? 7000,
+    version: options.version ?? '0.0.0',
+    isShuttingDown: options.isShuttingDown ?? (() => false),
+  };
+  return (request: IncomingMessage, response: ServerResponse) => {
+    void handle(context, request, response);
+  };
+}
+
+async function handle(
+  context: ApiContext,
+  request: IncomingMessage,
+  response: ServerResponse,
+): Promise<void> {
+  const started = process.hrtime.bigint();
+  const exchange = new Exchange(request, response);
+  const method = request.method ?? 'GET';
+  const route = findRoute(exchange.url.pathname, exchange.rawPath);
+  try {
+    if (route === undefined) {
+      throw new ApiError(`no route ${exchange.url.pathname}`, {
+        reason: 'route_not_found',
+        status: 404,
+        grpcCode: GrpcCode.notFound,
+        definite: true,
+      });
+    }
+    const handler = route.methods[method];
+    if (handler === undefined) {
+      response.setHeader('allow', Object.keys(route.methods).join(', '));
+      throw new ApiError(`method ${method} not allowed on ${route.pattern}`, {
+        reason: 'method_not_allowed',
+        status: 405,
+        grpcCode: GrpcCode.unimplemented,
+        definite: true,
+      });
+    }
+    await handler(context, exchange);
+  } catch (error) {
+    if (error instanceof ApiError) {
+      exchange.error(error);
+    } else {
+      context.logger.error({ err: error, path: exchange.url.pathname }, 'request failed');
+      exchange.error(
+        new ApiError(`internal error: ${(error as Error).message}`, {
+          reason: 'internal',
+          status: 500,
+          grpcCode: GrpcCode.internal,
+          // Unknown failures on a write route may come after the write was proposed.
+          definite: method === 'GET',
+        }),
+      );
+    }
+  } finally {
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    context.metrics.requestDuration.observe(
+      { route: route?.pattern ?? 'unknown', method, status: String(exchange.status) },
+      seconds,
+    );
+  }
+}
+
+/** TLS material for the client port. */
+export interface ServerTls {
+  cert: Buffer;
+  key: Buffer;
+  /** CA to verify client certificates against (then clients must present one). */
+  ca?: Buffer;
+}
+
+/** Options of {@link createHttpServer}. */
+export interface HttpServerOptions {
+  /** Longest time to receive a whole request, in ms (slow clients get 408). Default 10,000. */
+  requestTimeoutMs?: number;
+  /** Longest time to receive the request headers, in ms. Default 5,000. */
+  headersTimeoutMs?: number;
+  /** Idle keep-alive connections close after this many ms. Default 30,000. */
+  keepAliveTimeoutMs?: number;
+  tls?: ServerTls;
+}
+
+/** A Node HTTP (or HTTPS) server running `listener`, hardened against slow clients. */
+export function createHttpServer(
+  listener: RequestListener,
+  options: HttpServerOptions = {},
+): Server {
+  const requestTimeout = options.requestTimeoutMs ?? 10_000;
+  const headersTimeout = Math.min(options.headersTimeoutMs ?? 5000, requestTimeout);
+  const common = {
+    requestTimeout,
+    headersTimeout,
+    keepAliveTimeout: options.keepAliveTimeoutMs ?? 30_000,
+    // How often Node checks the two timeouts above; the default (30 s) would let a slow client
+    // hold a connection far longer than the timeout says.
+    connectionsCheckingInterval: Math.max(100, Math.min(1000, requestTimeout / 4)),
+    noDelay: true,
+  };
+  if (options.tls !== undefined) {
+    return createTlsServer(
+      {
+        ...common,
+        cert: options.tls.cert,
+        key: options.tls.key,
+        ...(options.tls.ca === undefined ? {} : { ca: options.tls.ca, requestCert: true }),
+      },
+      listener,
+    );
+  }
+  return createServer(common, listener);
+}

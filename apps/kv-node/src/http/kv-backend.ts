@@ -1,0 +1,68 @@
+/**
+ * The port between the HTTP API and the replicated node: write through the log, make a read
+ * linearizable, read the local store, report status. The real implementation wraps
+ * `@x/leader-follower` and forwards to the leader when this node is a follower; tests use a
+ * double that applies to one state machine.
+ */
+
+import type { KvCommand } from '../codec/command-codec.js';
+import type { KvStore } from '../store/kv-store.js';
+import type { ApplyOutcome } from '../store/kv-state-machine.js';
+
+/** The role of a node in its cluster. */
+export type NodeRole = 'leader' | 'follower' | 'candidate' | 'unknown';
+
+/** One member of the cluster as this node sees it. */
+export interface MemberStatus {
+  /** Member id: a 64-bit unsigned integer as a decimal string (etcd's form). */
+  id: string;
+  name: string;
+  peerUrls: string[];
+  clientUrls: string[];
+  role: NodeRole;
+  /** Highest log index known to be stored on the member (from the leader's view). */
+  matchIndex?: number;
+  /** Entries the member is behind the leader's last index. */
+  lag?: number;
+  /** Milliseconds since the leader last heard from the member. */
+  lastContactAgoMs?: number;
+}
+
+/** The status of this node. */
+export interface NodeStatus {
+  clusterId: string;
+  memberId: string;
+  name: string;
+  role: NodeRole;
+  /** The current generation (Raft's term). */
+  generation: number;
+  /** Member id of the leader this node follows, if any. */
+  leaderId: string | undefined;
+  /** Last index of the local log. */
+  lastLogIndex: number;
+  /** High-water mark (Raft's commit index). */
+  commitIndex: number;
+  /** Index of the last entry applied to the local store. */
+  appliedIndex: number;
+  members: MemberStatus[];
+}
+
+/**
+ * What the HTTP API needs from the node.
+ *
+ * Methods reject with {@link ApiError} for classified failures: 503 `unavailable` when the write
+ * or read definitely did not happen, 504 `indeterminate` when a write's outcome is unknown.
+ */
+export interface KvBackend {
+  /** The local store: reads of it are serializable (possibly stale on a follower). */
+  readonly store: KvStore;
+  /** Replicates a write, waits until it is applied, and resolves with the outcome. */
+  write(command: KvCommand): Promise<ApplyOutcome>;
+  /**
+   * Resolves once the local store reflects every write acknowledged (anywhere in the cluster)
+   * before the call, so a read made right after is linearizable.
+   */
+  linearizableRead(): Promise<void>;
+  /** A snapshot of this node's view of the cluster. */
+  status(): NodeStatus;
+}

@@ -1,0 +1,128 @@
+/**
+ * Writes and linearizable reads as the routes use them: with a deadline, metrics, and the
+ * idempotent receiver's outcomes turned into responses.
+ */
+
+import type { KvCommand } from '../codec/command-codec.js';
+import type { CommandResult } from '../store/idempotency-table.js';
+import type { ApiContext } from './api-context.js';
+import { ApiError, GrpcCode, badRequest, indeterminate, unavailable } from './api-error.js';
+import type { Exchange } from './exchange.js';
+
+/** Longest accepted `Idempotency-Key`. */
+const MAX_IDEMPOTENCY_KEY_LENGTH = 256;
+
+/** Resolves or rejects like `promise`, or rejects with `onTimeout()` after `timeoutMs`. */
+function withDeadline<T>(
+  context: ApiContext,
+  promise: Promise<T>,
+  onTimeout: () => Error,
+): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const handle = context.timers.setTimeout(() => reject(onTimeout()), context.operationTimeoutMs);
+    promise.then(
+      (value) => {
+        context.timers.clearTimeout(handle);
+        resolve(value);
+      },
+      (error: unknown) => {
+        context.timers.clearTimeout(handle);
+        reject(error instanceof Error ? error : new Error(String(error)));
+      },
+    );
+  });
+}
+
+/**
+ * The request id for the idempotent receiver, from the `Idempotency-Key` header.
+ *
+ * @throws ApiError (400) if the header is empty, too long or not printable ASCII.
+ */
+export function idempotencyKey(exchange: Exchange): string | undefined {
+  const value = exchange.header('idempotency-key');
+  if (value === undefined) return undefined;
+  if (
+    value.length === 0 ||
+    value.length > MAX_IDEMPOTENCY_KEY_LENGTH ||
+    !/^[\x21-\x7e]+$/.test(value)
+  ) {
+    throw badRequest(
+      `Idempotency-Key must be 1-${MAX_IDEMPOTENCY_KEY_LENGTH} printable ASCII characters`,
+      'Idempotency-Key',
+    );
+  }
+  return value;
+}
+
+/**
+ * Replicates a write and returns its result. Marks a replayed retry with the
+ * `Idempotent-Replayed: true` response header.
+ *
+ * @throws ApiError 503 (definitely not applied), 504 (outcome unknown), 422 (idempotency key
+ *   reused for a different request).
+ */
+export async function replicateWrite(
+  context: ApiContext,
+  exchange: Exchange,
+  command: KvCommand,
+): Promise<CommandResult> {
+  if (context.isShuttingDown()) throw unavailable('this node is shutting down', 'shutting_down');
+  const metrics = context.metrics;
+  metrics.proposalsPending.inc();
+  try {
+    const outcome = await withDeadline(context, context.backend.write(command), () =>
+      indeterminate('etcdserver: request timed out'),
+    );
+    if (outcome.status === 'rejected') {
+      throw new ApiError(
+        `Idempotency-Key "${outcome.requestId}" was already used for a different request`,
+        {
+          reason: 'idempotency_key_reused',
+          status: 422,
+          grpcCode: GrpcCode.failedPrecondition,
+          definite: true,
+          field: 'Idempotency-Key',
+        },
+      );
+    }
+    if (outcome.status === 'replayed') exchange.response.setHeader('idempotent-replayed', 'true');
+    metrics.proposalsCommitted.inc();
+    return outcome.result;
+  } catch (error) {
+    const reason = error instanceof ApiError ? error.details.reason : 'internal';
+    if (reason !== 'idempotency_key_reused') metrics.proposalsFailed.inc({ reason });
+    if (error instanceof ApiError) throw error;
+    // Unknown failure while a write was in flight: it may have been applied.
+    context.logger.error({ err: error }, 'write failed');
+    throw new ApiError(`internal error: ${(error as Error).message}`, {
+      reason: 'internal',
+      status: 500,
+      grpcCode: GrpcCode.internal,
+      definite: false,
+    });
+  } finally {
+    metrics.proposalsPending.dec();
+  }
+}
+
+/**
+ * Waits until a read of the local store is linearizable.
+ *
+ * @throws ApiError 503 when that cannot be established in time (a read changes nothing, so a
+ *   failed read is always definite).
+ */
+export async function linearize(context: ApiContext): Promise<void> {
+  if (context.isShuttingDown()) throw unavailable('this node is shutting down', 'shutting_down');
+  try {
+    await withDeadline(context, context.backend.linearizableRead(), () =>
+      unavailable('etcdserver: request timed out waiting for a read barrier'),
+    );
+  } catch (error) {
+    if (error instanceof ApiError) {
+      // Reads never have an unknown outcome.
+      if (error.details.definite) throw error;
+      throw unavailable(error.message);
+    }
+    throw unavailable(`read barrier failed: ${(error as Error).message}`);
+  }
+}

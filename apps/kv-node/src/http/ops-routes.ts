@@ -1,0 +1,56 @@
+/** Operational routes: health (etcd's shape), readiness, liveness and Prometheus metrics. */
+
+import type { ApiContext } from './api-context.js';
+import type { Exchange } from './exchange.js';
+import { DASHBOARD_HTML } from './dashboard-page.js';
+import { linearize } from './kv-operations.js';
+
+/**
+ * GET /health: `{"health":"true","reason":""}` when this node has a leader and can complete a
+ * linearizable read in time, else 503 with `"health":"false"` and the reason, like etcd.
+ */
+export async function health(context: ApiContext, exchange: Exchange): Promise<void> {
+  const status = context.backend.status();
+  if (status.leaderId === undefined) {
+    exchange.json(503, { health: 'false', reason: 'RAFT NO LEADER' });
+    return;
+  }
+  try {
+    await linearize(context);
+    exchange.json(200, { health: 'true', reason: '' });
+  } catch (error) {
+    exchange.json(503, { health: 'false', reason: (error as Error).message });
+  }
+}
+
+/** GET /readyz: 200 when this node knows a leader and is not shutting down, else 503. */
+export function readyz(context: ApiContext, exchange: Exchange): Promise<void> {
+  const status = context.backend.status();
+  const ready = status.leaderId !== undefined && !context.isShuttingDown();
+  exchange.send(ready ? 200 : 503, ready ? 'ok\n' : 'not ready\n', {
+    'content-type': 'text/plain; charset=utf-8',
+  });
+  return Promise.resolve();
+}
+
+/** GET /livez: 200 while the process serves HTTP. */
+export function livez(_context: ApiContext, exchange: Exchange): Promise<void> {
+  exchange.send(200, 'ok\n', { 'content-type': 'text/plain; charset=utf-8' });
+  return Promise.resolve();
+}
+
+/** GET /metrics: the Prometheus text format. */
+export async function metrics(context: ApiContext, exchange: Exchange): Promise<void> {
+  const status = context.backend.status();
+  context.metrics.hasLeader.set(status.leaderId === undefined ? 0 : 1);
+  context.metrics.isLeader.set(status.role === 'leader' ? 1 : 0);
+  context.metrics.keys.set(context.backend.store.size);
+  const registry = context.metrics.registry;
+  exchange.send(200, await registry.metrics(), { 'content-type': registry.contentType });
+}
+
+/** GET /dashboard: the cluster dashboard page. */
+export function dashboard(_context: ApiContext, exchange: Exchange): Promise<void> {
+  exchange.send(200, DASHBOARD_HTML, { 'content-type': 'text/html; charset=utf-8' });
+  return Promise.resolve();
+}

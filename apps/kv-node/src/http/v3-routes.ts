@@ -1,0 +1,145 @@
+/** The etcd v3 JSON gateway routes (POST, bodies and responses in etcd 3.4's gateway shapes). */
+
+import type { ApiContext } from './api-context.js';
+import { ApiError, GrpcCode } from './api-error.js';
+import {
+  decodeDeleteRange,
+  decodePut,
+  decodeRange,
+  decodeTxn,
+  deleteRangeResponseJson,
+  isReadOnlyTxn,
+  putResponseJson,
+  rangeResponseJson,
+  responseHeader,
+  txnResponseJson,
+} from './etcd-json.js';
+import type { HeaderSource } from './etcd-json.js';
+import type { Exchange } from './exchange.js';
+import { idempotencyKey, linearize, replicateWrite } from './kv-operations.js';
+
+function headerSource(context: ApiContext): HeaderSource {
+  const status = context.backend.status();
+  return { clusterId: status.clusterId, memberId: status.memberId, generation: status.generation };
+}
+
+function withRequestId<T extends object>(
+  command: T,
+  requestId: string | undefined,
+): T & { requestId?: string } {
+  return requestId === undefined ? command : { ...command, requestId };
+}
+
+/** POST /v3/kv/range */
+export async function v3Range(context: ApiContext, exchange: Exchange): Promise<void> {
+  const decoded = decodeRange(
+    await exchange.readJson(context.limits.maxRequestBytes),
+    context.limits,
+  );
+  if (!decoded.serializable) await linearize(context);
+  const store = context.backend.store;
+  if (decoded.revision > store.revision) {
+    throw new ApiError('etcdserver: mvcc: required revision is a future revision', {
+      reason: 'future_revision',
+      status: 400,
+      grpcCode: GrpcCode.outOfRange,
+      definite: true,
+      field: 'revision',
+    });
+  }
+  if (decoded.revision > 0 && decoded.revision < store.revision) {
+    // No history is kept: every past revision counts as compacted, as in etcd after compaction.
+    throw new ApiError('etcdserver: mvcc: required revision has been compacted', {
+      reason: 'compacted',
+      status: 400,
+      grpcCode: GrpcCode.outOfRange,
+      definite: true,
+      field: 'revision',
+    });
+  }
+  exchange.json(200, rangeResponseJson(headerSource(context), store.range(decoded.request)));
+}
+
+/** POST /v3/kv/put */
+export async function v3Put(context: ApiContext, exchange: Exchange): Promise<void> {
+  const requestId = idempotencyKey(exchange);
+  const request = decodePut(
+    await exchange.readJson(context.limits.maxRequestBytes),
+    context.limits,
+  );
+  const result = await replicateWrite(
+    context,
+    exchange,
+    withRequestId({ type: 'put' as const, request }, requestId),
+  );
+  if (result.type !== 'put') throw new Error(`put answered with ${result.type}`);
+  exchange.json(200, putResponseJson(headerSource(context), result.result));
+}
+
+/** POST /v3/kv/deleterange */
+export async function v3DeleteRange(context: ApiContext, exchange: Exchange): Promise<void> {
+  const requestId = idempotencyKey(exchange);
+  const request = decodeDeleteRange(
+    await exchange.readJson(context.limits.maxRequestBytes),
+    context.limits,
+  );
+  const result = await replicateWrite(
+    context,
+    exchange,
+    withRequestId({ type: 'deleteRange' as const, request }, requestId),
+  );
+  if (result.type !== 'deleteRange') throw new Error(`delete answered with ${result.type}`);
+  exchange.json(200, deleteRangeResponseJson(headerSource(context), result.result));
+}
+
+/** POST /v3/kv/txn; read-only transactions take a read barrier instead of a log entry. */
+export async function v3Txn(context: ApiContext, exchange: Exchange): Promise<void> {
+  const requestId = idempotencyKey(exchange);
+  const request = decodeTxn(
+    await exchange.readJson(context.limits.maxRequestBytes),
+    context.limits,
+  );
+  if (isReadOnlyTxn(request)) {
+    await linearize(context);
+    exchange.json(200, txnResponseJson(headerSource(context), context.backend.store.txn(request)));
+    return;
+  }
+  const result = await replicateWrite(
+    context,
+    exchange,
+    withRequestId({ type: 'txn' as const, request }, requestId),
+  );
+  if (result.type !== 'txn') throw new Error(`txn answered with ${result.type}`);
+  exchange.json(200, txnResponseJson(headerSource(context), result.result));
+}
+
+/** POST /v3/maintenance/status */
+export async function v3Status(context: ApiContext, exchange: Exchange): Promise<void> {
+  await exchange.readJson(context.limits.maxRequestBytes);
+  const status = context.backend.status();
+  const header = responseHeader(headerSource(context), context.backend.store.revision);
+  const body: Record<string, unknown> = { header, version: context.version };
+  const nonZero = (name: string, value: number | string | undefined): void => {
+    if (value !== undefined && value !== 0 && value !== '0') body[name] = String(value);
+  };
+  nonZero('leader', status.leaderId);
+  nonZero('raft_index', status.commitIndex);
+  nonZero('raft_term', status.generation);
+  nonZero('raft_applied_index', status.appliedIndex);
+  exchange.json(200, body);
+}
+
+/** POST /v3/cluster/member/list */
+export async function v3MemberList(context: ApiContext, exchange: Exchange): Promise<void> {
+  await exchange.readJson(context.limits.maxRequestBytes);
+  const status = context.backend.status();
+  exchange.json(200, {
+    header: responseHeader(headerSource(context), context.backend.store.revision),
+    members: status.members.map((member) => ({
+      ID: member.id,
+      name: member.name,
+      peerURLs: member.peerUrls,
+      ...(member.clientUrls.length === 0 ? {} : { clientURLs: member.clientUrls }),
+    })),
+  });
+}

@@ -1,0 +1,42 @@
+/**
+ * A tiny human-readable formatter for pino's JSON lines (so `--log-format text` needs no
+ * pino-pretty): `2026-01-02T03:04:05.678Z INFO  node-1: message key=value ...`.
+ */
+
+const LEVEL_NAMES: Record<number, string> = {
+  10: 'TRACE',
+  20: 'DEBUG',
+  30: 'INFO ',
+  40: 'WARN ',
+  50: 'ERROR',
+  60: 'FATAL',
+};
+
+/** Fields pino adds that the prefix already shows or that add noise. */
+const PREFIX_FIELDS = new Set(['level', 'time', 'msg', 'pid', 'hostname', 'name']);
+
+function formatValue(value: unknown): string {
+  if (typeof value === 'string') return /^[^\s"=]+$/.test(value) ? value : JSON.stringify(value);
+  if (typeof value === 'object' && value !== null && 'message' in value && 'stack' in value) {
+    return JSON.stringify((value as { message: unknown }).message);
+  }
+  return JSON.stringify(value) ?? 'undefined';
+}
+
+/** Formats one pino JSON line (with or without its newline); other text passes through. */
+export function formatLogLine(line: string): string {
+  let record: Record<string, unknown>;
+  try {
+    record = JSON.parse(line) as Record<string, unknown>;
+  } catch {
+    return line.endsWith('\n') ? line : `${line}\n`;
+  }
+  const time = typeof record.time === 'number' ? new Date(record.time).toISOString() : '';
+  const level = LEVEL_NAMES[record.level as number] ?? String(record.level);
+  const name = typeof record.name === 'string' ? `${record.name}: ` : '';
+  const fields = Object.entries(record)
+    .filter(([key]) => !PREFIX_FIELDS.has(key))
+    .map(([key, value]) => `${key}=${formatValue(value)}`);
+  const message = typeof record.msg === 'string' ? record.msg : '';
+  return `${[time, level, `${name}${message}`, ...fields].filter((part) => part !== '').join(' ')}\n`;
+}

@@ -1,0 +1,116 @@
+/**
+ * The node's data directory: locked for the life of the process, and stamped with the cluster
+ * and member it belongs to, so that a directory from another cluster is refused instead of
+ * silently mixed in.
+ */
+
+import { mkdir, open, readFile, rename } from 'node:fs/promises';
+import { NodeFileSystem } from '@x/wal';
+
+/** Who a data directory belongs to. */
+export interface DataDirectoryIdentity {
+  clusterId: string;
+  memberId: string;
+  name: string;
+}
+
+/** Why a data directory cannot be used; the message says what to do. */
+export class DataDirectoryError extends Error {
+  /** @param message what is wrong and what to do. */
+  constructor(message: string) {
+    super(message);
+    this.name = 'DataDirectoryError';
+  }
+}
+
+/** A data directory this process has locked. */
+export interface OpenDataDirectory {
+  path: string;
+  /** Whether it held no identity before (a brand-new member). */
+  fresh: boolean;
+  release(): Promise<void>;
+}
+
+const IDENTITY_FILE = 'member.json';
+
+async function writeDurably(directory: string, name: string, text: string): Promise<void> {
+  const temporary = `${directory}/${name}.tmp`;
+  const handle = await open(temporary, 'w');
+  try {
+    await handle.writeFile(text);
+    await handle.datasync();
+  } finally {
+    await handle.close();
+  }
+  await rename(temporary, `${directory}/${name}`);
+  const directoryHandle = await open(directory, 'r');
+  try {
+    await directoryHandle.sync();
+  } finally {
+    await directoryHandle.close();
+  }
+}
+
+/**
+ * Creates (if needed), locks and checks the data directory.
+ *
+ * @throws DataDirectoryError when another process holds it, or it belongs to another cluster or
+ *   member, or `existing` cluster state is asked for without data.
+ */
+export async function openDataDirectory(
+  path: string,
+  identity: DataDirectoryIdentity,
+  clusterState: 'new' | 'existing',
+): Promise<OpenDataDirectory> {
+  await mkdir(path, { recursive: true });
+  const fileSystem = new NodeFileSystem();
+  let lock: { release(): Promise<void> };
+  try {
+    lock = await fileSystem.lockDirectory(path);
+  } catch (error) {
+    throw new DataDirectoryError(
+      `data directory ${path} is locked by another process (${(error as Error).message}); ` +
+        'is another kv-node running with this --data-dir?',
+    );
+  }
+  try {
+    let stored: DataDirectoryIdentity | undefined;
+    try {
+      stored = JSON.parse(
+        await readFile(`${path}/${IDENTITY_FILE}`, 'utf8'),
+      ) as DataDirectoryIdentity;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
+        throw new DataDirectoryError(
+          `data directory ${path} has an unreadable ${IDENTITY_FILE}: ${(error as Error).message}`,
+        );
+      }
+    }
+    if (stored === undefined) {
+      if (clusterState === 'existing') {
+        throw new DataDirectoryError(
+          `--initial-cluster-state existing needs this member's data in ${path}; ` +
+            'adding members to a running cluster is not supported',
+        );
+      }
+      await writeDurably(path, IDENTITY_FILE, `${JSON.stringify(identity, null, 2)}\n`);
+      return { path, fresh: true, release: () => lock.release() };
+    }
+    if (stored.clusterId !== identity.clusterId) {
+      throw new DataDirectoryError(
+        `data directory ${path} belongs to cluster ${stored.clusterId}, not ${identity.clusterId} ` +
+          '(check --initial-cluster and --initial-cluster-token, or use another --data-dir)',
+      );
+    }
+    if (stored.memberId !== identity.memberId || stored.name !== identity.name) {
+      throw new DataDirectoryError(
+        `data directory ${path} belongs to member ${stored.name} (${stored.memberId}), ` +
+          `not ${identity.name} (${identity.memberId})`,
+      );
+    }
+    return { path, fresh: false, release: () => lock.release() };
+  } catch (error) {
+    await lock.release();
+    throw error;
+  }
+}

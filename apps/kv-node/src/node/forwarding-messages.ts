@@ -1,0 +1,152 @@
+/**
+ * Wire format of forwarded requests between a follower and the leader, carried on the peer
+ * transport under kv-node's reserved message types.
+ */
+
+import type { ErrorReason } from '../http/api-error.js';
+import { ApiError } from '../http/api-error.js';
+import { BinaryReader } from '../codec/binary-reader.js';
+import { BinaryWriter } from '../codec/binary-writer.js';
+import { decodeResponseOp, encodeResponseOp } from '../codec/result-codec.js';
+import type { ApplyOutcome } from '../store/kv-state-machine.js';
+import { MalformedEncodingError } from '../codec/binary-reader.js';
+import { KV_NODE_MESSAGE_TYPE_BASE } from './transport.js';
+
+/** Message types of the forwarding protocol. */
+export const ForwardingType = {
+  writeRequest: KV_NODE_MESSAGE_TYPE_BASE + 1,
+  writeResponse: KV_NODE_MESSAGE_TYPE_BASE + 2,
+  readRequest: KV_NODE_MESSAGE_TYPE_BASE + 3,
+  readResponse: KV_NODE_MESSAGE_TYPE_BASE + 4,
+} as const;
+
+const APPLIED = 0;
+const REPLAYED = 1;
+const REJECTED = 2;
+const FAILED = 3;
+
+function writeError(writer: BinaryWriter, error: ApiError): void {
+  writer.writeUtf8(error.details.reason);
+  writer.writeUtf8(error.message);
+  writer.writeByte(error.details.definite ? 1 : 0);
+  writer.writeVarint(error.details.status);
+  writer.writeVarint(error.details.grpcCode);
+  writer.writeVarint(error.details.retryAfterSeconds ?? 0);
+}
+
+function readError(reader: BinaryReader): ApiError {
+  const reason = reader.readUtf8() as ErrorReason;
+  const message = reader.readUtf8();
+  const definite = reader.readByte() === 1;
+  const status = reader.readVarint();
+  const grpcCode = reader.readVarint();
+  const retryAfterSeconds = reader.readVarint();
+  return new ApiError(message, {
+    reason,
+    status,
+    grpcCode,
+    definite,
+    ...(retryAfterSeconds === 0 ? {} : { retryAfterSeconds }),
+  });
+}
+
+/** A request: its correlation id and (for writes) the encoded command. */
+export function encodeRequest(correlationId: number, command?: Uint8Array): Uint8Array {
+  const writer = new BinaryWriter(16 + (command?.byteLength ?? 0));
+  writer.writeVarint(correlationId);
+  if (command !== undefined) writer.writeBytes(command);
+  return writer.finish();
+}
+
+/** Decodes {@link encodeRequest}. @throws MalformedEncodingError */
+export function decodeRequest(
+  payload: Uint8Array,
+  withCommand: boolean,
+): { correlationId: number; command: Uint8Array | undefined } {
+  const reader = new BinaryReader(payload);
+  const correlationId = reader.readVarint();
+  const command = withCommand ? reader.readBytes() : undefined;
+  return { correlationId, command };
+}
+
+/** The answer to a forwarded write. */
+export function encodeWriteResponse(
+  correlationId: number,
+  outcome: ApplyOutcome | ApiError,
+): Uint8Array {
+  const writer = new BinaryWriter(64);
+  writer.writeVarint(correlationId);
+  if (outcome instanceof ApiError) {
+    writer.writeByte(FAILED);
+    writeError(writer, outcome);
+  } else if (outcome.status === 'rejected') {
+    writer.writeByte(REJECTED);
+    writer.writeUtf8(outcome.requestId);
+  } else {
+    writer.writeByte(outcome.status === 'applied' ? APPLIED : REPLAYED);
+    encodeResponseOp(writer, outcome.result);
+  }
+  return writer.finish();
+}
+
+/** Decodes {@link encodeWriteResponse}. @throws MalformedEncodingError */
+export function decodeWriteResponse(payload: Uint8Array): {
+  correlationId: number;
+  outcome: ApplyOutcome | ApiError;
+} {
+  const reader = new BinaryReader(payload);
+  const correlationId = reader.readVarint();
+  const status = reader.readByte();
+  switch (status) {
+    case FAILED:
+      return { correlationId, outcome: readError(reader) };
+    case REJECTED:
+      return {
+        correlationId,
+        outcome: {
+          status: 'rejected',
+          reason: 'idempotency_key_reused',
+          requestId: reader.readUtf8(),
+        },
+      };
+    case APPLIED:
+    case REPLAYED: {
+      const result = decodeResponseOp(reader);
+      if (result.type === 'range') throw new MalformedEncodingError('range result for a write');
+      return {
+        correlationId,
+        outcome: { status: status === APPLIED ? 'applied' : 'replayed', result },
+      };
+    }
+    default:
+      throw new MalformedEncodingError(`unknown write status ${status}`);
+  }
+}
+
+/** The answer to a forwarded read barrier: the index to wait for, or an error. */
+export function encodeReadResponse(correlationId: number, outcome: number | ApiError): Uint8Array {
+  const writer = new BinaryWriter(32);
+  writer.writeVarint(correlationId);
+  if (outcome instanceof ApiError) {
+    writer.writeByte(FAILED);
+    writeError(writer, outcome);
+  } else {
+    writer.writeByte(APPLIED);
+    writer.writeVarint(outcome);
+  }
+  return writer.finish();
+}
+
+/** Decodes {@link encodeReadResponse}. @throws MalformedEncodingError */
+export function decodeReadResponse(payload: Uint8Array): {
+  correlationId: number;
+  outcome: number | ApiError;
+} {
+  const reader = new BinaryReader(payload);
+  const correlationId = reader.readVarint();
+  const status = reader.readByte();
+  return {
+    correlationId,
+    outcome: status === FAILED ? readError(reader) : reader.readVarint(),
+  };
+}

@@ -1,0 +1,262 @@
+/**
+ * Runs one kv-node member: data directory, replica, leader forwarding, HTTP API; and its graceful
+ * shutdown on SIGTERM/SIGINT (stop taking requests, hand over leadership, finish in-flight
+ * requests, close the log).
+ */
+
+import { readFileSync } from 'node:fs';
+import type { Server } from 'node:http';
+import type { NodeConfig } from '../config/node-config.js';
+import { createLogger } from '../logging/create-logger.js';
+import type { Logger } from '../logging/logger.js';
+import type { RequestListener } from 'node:http';
+import { createDashboardHandler } from '../dashboard/dashboard-handler.js';
+import { statusSourceFromNodeStatus } from '../dashboard/node-status-source.js';
+import { createApiHandler, createHttpServer } from '../http/http-api.js';
+import type { ServerTls } from '../http/http-api.js';
+import { NodeMetrics } from '../metrics/node-metrics.js';
+import { VERSION } from '../version.js';
+import { openDataDirectory } from './data-directory.js';
+import { LeaderForwarding } from './leader-forwarding.js';
+import type { ReplicaStarter } from './replica-runtime.js';
+import { ReplicatedBackend } from './replicated-backend.js';
+import { startReplica } from './start-replica.js';
+import { StartupError } from './startup-error.js';
+import { SwitchableBackend } from './switchable-backend.js';
+import { KvStore } from '../store/kv-store.js';
+
+export { StartupError };
+
+/** A started member. */
+export interface RunningNode {
+  /** Resolves with an error if the node stops on its own (fail-stop). */
+  failed: Promise<Error>;
+  /** Graceful shutdown. */
+  stop(): Promise<void>;
+}
+
+const timers = {
+  setTimeout: (callback: () => void, delayMs: number): unknown => setTimeout(callback, delayMs),
+  clearTimeout: (handle: unknown): void => clearTimeout(handle as NodeJS.Timeout),
+};
+
+function readFileFor(flag: string, path: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (error) {
+    throw new StartupError(`--${flag}: cannot read ${path}: ${(error as Error).message}`);
+  }
+}
+
+function listen(server: Server, url: URL): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onError = (error: NodeJS.ErrnoException): void => {
+      reject(
+        new StartupError(
+          error.code === 'EADDRINUSE'
+            ? `--listen-client-urls: ${url.origin} is already in use`
+            : `--listen-client-urls: cannot listen on ${url.origin}: ${error.message}`,
+        ),
+      );
+    };
+    server.once('error', onError);
+    server.listen(Number(url.port), url.hostname.replace(/^\[|\]$/g, ''), () => {
+      server.off('error', onError);
+      resolve();
+    });
+  });
+}
+
+function closeServer(server: Server, graceMs: number): Promise<void> {
+  return new Promise((resolve) => {
+    const force = setTimeout(() => server.closeAllConnections(), graceMs);
+    server.close(() => {
+      clearTimeout(force);
+      resolve();
+    });
+    server.closeIdleConnections();
+  });
+}
+
+/**
+ * Starts a member.
+ *
+ * @throws StartupError (or DataDirectoryError) with an operator-facing message.
+ */
+export async function startNode(
+  config: NodeConfig,
+  logger: Logger,
+  replicaStarter: ReplicaStarter = startReplica,
+): Promise<RunningNode> {
+  const clientTls: ServerTls | undefined =
+    config.clientTls === undefined
+      ? undefined
+      : {
+          cert: readFileFor('cert-file', config.clientTls.certFile),
+          key: readFileFor('key-file', config.clientTls.keyFile),
+          ...(config.clientTls.clientCertAuth && config.clientTls.trustedCaFile !== undefined
+            ? { ca: readFileFor('trusted-ca-file', config.clientTls.trustedCaFile) }
+            : {}),
+        };
+  let peerSecret: string;
+  if (config.peerSecretFile === undefined) {
+    peerSecret = `kv-node:${config.clusterToken}`;
+    if (
+      !config.members.every((member) =>
+        member.peerUrls.every((url) => /\/\/(127\.|localhost|\[::1\])/.test(url)),
+      )
+    ) {
+      logger.warn(
+        {},
+        'no --peer-secret-file: peers authenticate with a secret derived from the cluster token; set one for any non-loopback deployment',
+      );
+    }
+  } else {
+    peerSecret = readFileFor('peer-secret-file', config.peerSecretFile).toString('utf8').trim();
+    if (peerSecret.length < 16) {
+      throw new StartupError(
+        `--peer-secret-file: ${config.peerSecretFile} must hold at least 16 characters`,
+      );
+    }
+  }
+  const dataDirectory = await openDataDirectory(
+    config.dataDir,
+    { clusterId: config.clusterId, memberId: config.memberId, name: config.name },
+    config.clusterState,
+  );
+  const metrics = new NodeMetrics();
+  const servers: Server[] = [];
+  let shuttingDown = false;
+  const backend = new SwitchableBackend(new KvStore(), () => ({
+    clusterId: config.clusterId,
+    memberId: config.memberId,
+    name: config.name,
+    role: 'unknown',
+    generation: 0,
+    leaderId: undefined,
+    lastLogIndex: 0,
+    commitIndex: 0,
+    appliedIndex: 0,
+    members: config.members.map((member) => ({
+      id: member.id,
+      name: member.name,
+      peerUrls: member.peerUrls,
+      clientUrls: member.id === config.memberId ? config.advertiseClientUrls : [],
+      role: 'unknown',
+    })),
+  }));
+  const apiHandler = createApiHandler({
+    backend,
+    metrics,
+    limits: config.limits,
+    logger,
+    timers,
+    version: VERSION,
+    isShuttingDown: () => shuttingDown,
+  });
+  // Each member serves its own view of the cluster at /ui (the launcher serves the whole cluster).
+  const dashboard = createDashboardHandler({
+    statusSource: statusSourceFromNodeStatus(() => backend.status()),
+    title: `kv-node ${config.name}`,
+  });
+  const handler: RequestListener = (request, response) => {
+    if (!dashboard.handle(request, response)) apiHandler(request, response);
+  };
+  let runtime: Awaited<ReturnType<ReplicaStarter>> | undefined;
+  let forwarding: LeaderForwarding | undefined;
+  try {
+    // Bind the client port first: a conflict then fails at once, before the log is opened.
+    for (const url of config.listenClientUrls) {
+      const server = createHttpServer(handler, {
+        requestTimeoutMs: config.requestTimeoutMs,
+        ...(clientTls === undefined ? {} : { tls: clientTls }),
+      });
+      servers.push(server);
+      await listen(server, url);
+    }
+    runtime = await replicaStarter({ config, logger, metrics, peerSecret });
+    forwarding = new LeaderForwarding({
+      transport: runtime.nodeTransport,
+      replica: runtime.replica,
+      timers,
+      logger,
+      timeoutMs: 5000,
+      now: () => performance.now(),
+      onRoundTrip: (peer, seconds) => metrics.peerRoundTrip.observe({ peer }, seconds),
+    });
+    backend.setTarget(new ReplicatedBackend(runtime.replica, forwarding));
+  } catch (error) {
+    dashboard.close();
+    for (const server of servers) server.close();
+    await runtime?.close().catch(() => undefined);
+    await dataDirectory.release();
+    throw error;
+  }
+  const started = runtime;
+  logger.info(
+    {
+      clientUrls: config.advertiseClientUrls,
+      peerUrl: config.listenPeerUrl.origin,
+      members: config.members.map((member) => member.name),
+      memberId: config.memberId,
+      clusterId: config.clusterId,
+    },
+    'serving clients',
+  );
+  let stopping: Promise<void> | undefined;
+  const stop = (): Promise<void> => {
+    stopping ??= (async () => {
+      shuttingDown = true;
+      logger.info({}, 'shutting down: handing over leadership, finishing requests');
+      await started.transferLeadership().catch((error: unknown) => {
+        logger.warn({ err: error }, 'leadership transfer failed');
+      });
+      dashboard.close();
+      await Promise.all(servers.map((server) => closeServer(server, 5000)));
+      forwarding?.close();
+      await started.close();
+      await dataDirectory.release();
+      logger.info({}, 'stopped');
+    })();
+    return stopping;
+  };
+  return { failed: started.failed, stop };
+}
+
+/**
+ * Runs a member until SIGTERM/SIGINT or a fatal error; resolves with the exit code. Startup
+ * failures (locked or foreign data directory, port in use) print one clear line and exit 1.
+ */
+export async function runNode(config: NodeConfig): Promise<number> {
+  const logger = createLogger({
+    name: config.name,
+    level: config.logLevel,
+    format: config.logFormat,
+  });
+  let node: RunningNode;
+  try {
+    node = await startNode(config, logger);
+  } catch (error) {
+    logger.error({ err: error }, 'cannot start');
+    process.stderr.write(`kv-node: cannot start: ${(error as Error).message}\n`);
+    return 1;
+  }
+  return new Promise<number>((resolve) => {
+    let signals = 0;
+    const onSignal = (signal: NodeJS.Signals): void => {
+      signals++;
+      if (signals > 1) {
+        logger.warn({ signal }, 'second signal: exiting at once');
+        process.exit(1);
+      }
+      logger.info({ signal }, 'signal received');
+      void node.stop().then(() => resolve(0));
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+    void node.failed.then((error) => {
+      logger.error({ err: error }, 'fatal: the node stops');
+      void node.stop().finally(() => resolve(1));
+    });
+  });
+}

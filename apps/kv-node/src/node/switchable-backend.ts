@@ -1,0 +1,53 @@
+/**
+ * A backend that answers 503 until the replica has started, so the client port can be bound
+ * first: a port conflict then fails startup at once, before any log is opened.
+ */
+
+import type { KvCommand } from '../codec/command-codec.js';
+import { unavailable } from '../http/api-error.js';
+import type { KvBackend, NodeStatus } from '../http/kv-backend.js';
+import type { KvStore } from '../store/kv-store.js';
+import type { ApplyOutcome } from '../store/kv-state-machine.js';
+
+/** Delegates to a backend set later; before that, every call fails with 503 "starting". */
+export class SwitchableBackend implements KvBackend {
+  #target: KvBackend | undefined;
+  readonly #startingStore: KvStore;
+  readonly #startingStatus: () => NodeStatus;
+
+  /**
+   * @param startingStore an (empty) store to show while starting.
+   * @param startingStatus the status to report while starting.
+   */
+  constructor(startingStore: KvStore, startingStatus: () => NodeStatus) {
+    this.#startingStore = startingStore;
+    this.#startingStatus = startingStatus;
+  }
+
+  /** Switches every later call to `target`. */
+  setTarget(target: KvBackend): void {
+    this.#target = target;
+  }
+
+  /** The target's store, or the starting store. */
+  get store(): KvStore {
+    return this.#target?.store ?? this.#startingStore;
+  }
+
+  /** Forwards to the target; 503 while starting. */
+  write(command: KvCommand): Promise<ApplyOutcome> {
+    if (this.#target === undefined) return Promise.reject(unavailable('this node is starting'));
+    return this.#target.write(command);
+  }
+
+  /** Forwards to the target; 503 while starting. */
+  linearizableRead(): Promise<void> {
+    if (this.#target === undefined) return Promise.reject(unavailable('this node is starting'));
+    return this.#target.linearizableRead();
+  }
+
+  /** The target's status, or the starting status. */
+  status(): NodeStatus {
+    return this.#target?.status() ?? this.#startingStatus();
+  }
+}

@@ -1,0 +1,343 @@
+/**
+ * The key-value store that the replicated log's entries are applied to: byte keys in order, a
+ * cluster revision, per-key create/mod revision and version, and etcd's put, range, delete-range
+ * and transaction semantics. Pure and synchronous: the same requests in the same order give the
+ * same state and results on every replica.
+ */
+
+import type { ByteString } from './byte-string.js';
+import type {
+  Compare,
+  DeleteRangeRequest,
+  DeleteRangeResult,
+  KeyValue,
+  PutRequest,
+  PutResult,
+  RangeRequest,
+  RangeResult,
+  RequestOp,
+  ResponseOp,
+  TxnRequest,
+  TxnResult,
+} from './kv-types.js';
+import type { EntryHeader, PackedEntry } from './packed-entry.js';
+import { isWellFormedEntry, packEntry, unpackHeader, valueOf } from './packed-entry.js';
+import { SortedKeyMap } from './sorted-key-map.js';
+
+/** A key's value and metadata (the store keeps them packed; see `packed-entry.ts`). */
+export interface StoredValue {
+  value: ByteString;
+  createRevision: number;
+  modRevision: number;
+  version: number;
+}
+
+/** Tracks whether a write transaction has changed anything, which decides its revision. */
+interface WriteContext {
+  changed: boolean;
+}
+
+/** The first revision of an empty store, as in etcd. */
+export const INITIAL_REVISION = 1;
+
+/**
+ * Visits the keys a request addresses: just `key` when `rangeEnd` is empty, every key `>= key`
+ * when it is `"\0"`, otherwise `[key, rangeEnd)`.
+ */
+function visitRange(
+  keys: SortedKeyMap<PackedEntry>,
+  key: ByteString,
+  rangeEnd: ByteString,
+  visit: (key: ByteString, stored: PackedEntry) => boolean | void,
+): void {
+  if (rangeEnd === '') {
+    const stored = keys.get(key);
+    if (stored !== undefined) visit(key, stored);
+    return;
+  }
+  if (rangeEnd === '\0') {
+    keys.scan(key, undefined, visit);
+    return;
+  }
+  if (rangeEnd <= key) return;
+  keys.scan(key, rangeEnd, visit);
+}
+
+function keyValue(
+  key: ByteString,
+  stored: PackedEntry,
+  withValue = true,
+  header: EntryHeader = unpackHeader(stored),
+): KeyValue {
+  return {
+    key,
+    value: withValue ? valueOf(stored, header) : '',
+    createRevision: header.createRevision,
+    modRevision: header.modRevision,
+    version: header.version,
+  };
+}
+
+function compareNumbers(left: number, right: number): number {
+  return left < right ? -1 : left > right ? 1 : 0;
+}
+
+function compareByteStrings(left: ByteString, right: ByteString): number {
+  return left < right ? -1 : left > right ? 1 : 0;
+}
+
+function holds(compare: Compare, stored: PackedEntry | undefined): boolean {
+  let order: number;
+  if (compare.target === 'value') {
+    // As in etcd: a value comparison against a missing key always fails, because an empty value
+    // and no value cannot be told apart.
+    if (stored === undefined) return false;
+    order = compareByteStrings(valueOf(stored), compare.operand);
+  } else {
+    const header = stored === undefined ? undefined : unpackHeader(stored);
+    const field =
+      header === undefined
+        ? 0
+        : compare.target === 'version'
+          ? header.version
+          : compare.target === 'create'
+            ? header.createRevision
+            : header.modRevision;
+    order = compareNumbers(field, compare.operand);
+  }
+  switch (compare.result) {
+    case 'equal':
+      return order === 0;
+    case 'not_equal':
+      return order !== 0;
+    case 'greater':
+      return order > 0;
+    case 'less':
+      return order < 0;
+  }
+}
+
+function sortKeyValues(kvs: KeyValue[], request: RangeRequest): void {
+  let order = request.sortOrder;
+  // etcd's rule: a non-key target with no order means ascending.
+  if (order === 'none' && request.sortTarget !== 'key') order = 'ascend';
+  if (order === 'none') return;
+  if (request.sortTarget === 'key') {
+    if (order === 'descend') kvs.reverse();
+    return;
+  }
+  const sign = order === 'ascend' ? 1 : -1;
+  const target = request.sortTarget;
+  kvs.sort((left, right) => {
+    switch (target) {
+      case 'version':
+        return sign * compareNumbers(left.version, right.version);
+      case 'create':
+        return sign * compareNumbers(left.createRevision, right.createRevision);
+      case 'mod':
+        return sign * compareNumbers(left.modRevision, right.modRevision);
+      case 'value':
+        return sign * compareByteStrings(left.value, right.value);
+    }
+  });
+}
+
+function passesFilters(header: EntryHeader, request: RangeRequest): boolean {
+  return !(
+    (request.minModRevision > 0 && header.modRevision < request.minModRevision) ||
+    (request.maxModRevision > 0 && header.modRevision > request.maxModRevision) ||
+    (request.minCreateRevision > 0 && header.createRevision < request.minCreateRevision) ||
+    (request.maxCreateRevision > 0 && header.createRevision > request.maxCreateRevision)
+  );
+}
+
+/**
+ * An in-memory key-value store with etcd's revision model (no history: every read sees the latest
+ * revision).
+ */
+export class KvStore {
+  readonly #keys = new SortedKeyMap<PackedEntry>();
+  #revision = INITIAL_REVISION;
+
+  /** The store revision: starts at 1 and grows by one per write transaction that changes a key. */
+  get revision(): number {
+    return this.#revision;
+  }
+
+  /** Number of keys stored. */
+  get size(): number {
+    return this.#keys.size;
+  }
+
+  /** Reads a key or range at the current revision. */
+  range(request: RangeRequest): RangeResult {
+    return this.#range(request, { changed: false });
+  }
+
+  /** Sets a key in its own write transaction. */
+  put(request: PutRequest): PutResult {
+    const context: WriteContext = { changed: false };
+    const result = this.#put(request, context);
+    this.#commit(context);
+    return result;
+  }
+
+  /** Deletes a key or range in its own write transaction. */
+  deleteRange(request: DeleteRangeRequest): DeleteRangeResult {
+    const context: WriteContext = { changed: false };
+    const result = this.#deleteRange(request, context);
+    this.#commit(context);
+    result.revision = this.#revision;
+    return result;
+  }
+
+  /** Evaluates the comparisons and applies one branch atomically, at a single new revision. */
+  txn(request: TxnRequest): TxnResult {
+    const context: WriteContext = { changed: false };
+    const result = this.#txn(request, context);
+    this.#commit(context);
+    result.revision = this.#revision;
+    return result;
+  }
+
+  /**
+   * Visits every key and its packed entry (see `packed-entry.ts`) in key order: the snapshot
+   * writes them as they are.
+   */
+  forEachPacked(visit: (key: ByteString, packed: PackedEntry) => void): void {
+    this.#keys.scan('', undefined, (key, packed) => {
+      visit(key, packed);
+    });
+  }
+
+  /**
+   * Replaces the whole state (for snapshot restore) with `keys` (strictly ascending) and their
+   * packed entries, at `revision`.
+   *
+   * @throws RangeError if the keys are not strictly ascending or an entry is malformed.
+   */
+  loadPacked(revision: number, keys: readonly ByteString[], packed: readonly PackedEntry[]): void {
+    const malformed = packed.findIndex((entry) => !isWellFormedEntry(entry));
+    if (malformed >= 0) throw new RangeError(`malformed entry for key #${malformed}`);
+    this.#keys.load(keys, packed);
+    this.#revision = revision;
+  }
+
+  /** The stored value and metadata of `key`, unpacked, if present. */
+  stored(key: ByteString): StoredValue | undefined {
+    const packed = this.#keys.get(key);
+    if (packed === undefined) return undefined;
+    const header = unpackHeader(packed);
+    return {
+      value: valueOf(packed, header),
+      createRevision: header.createRevision,
+      modRevision: header.modRevision,
+      version: header.version,
+    };
+  }
+
+  #visibleRevision(context: WriteContext): number {
+    return context.changed ? this.#revision + 1 : this.#revision;
+  }
+
+  #commit(context: WriteContext): void {
+    if (context.changed) this.#revision++;
+  }
+
+  #range(request: RangeRequest, context: WriteContext): RangeResult {
+    const revision = this.#visibleRevision(context);
+    let count = 0;
+    if (request.countOnly) {
+      visitRange(this.#keys, request.key, request.rangeEnd, () => {
+        count++;
+      });
+      return { kvs: [], more: false, count, revision };
+    }
+    const filtered =
+      request.minModRevision > 0 ||
+      request.maxModRevision > 0 ||
+      request.minCreateRevision > 0 ||
+      request.maxCreateRevision > 0;
+    // Keys come out of the tree ascending, which is what 'none' and 'ascend by key' want.
+    const sorted = !(
+      request.sortTarget === 'key' &&
+      (request.sortOrder === 'none' || request.sortOrder === 'ascend')
+    );
+    // Like etcd: fetch one more than the limit to learn whether there are more, unless sorting or
+    // filtering needs every key first.
+    const fetchLimit = filtered || sorted || request.limit <= 0 ? Infinity : request.limit + 1;
+    const kvs: KeyValue[] = [];
+    visitRange(this.#keys, request.key, request.rangeEnd, (key, stored) => {
+      count++;
+      if (kvs.length >= fetchLimit) return;
+      const header = unpackHeader(stored);
+      if (passesFilters(header, request)) {
+        kvs.push(keyValue(key, stored, !request.keysOnly, header));
+      }
+    });
+    if (sorted) sortKeyValues(kvs, request);
+    let more = false;
+    if (request.limit > 0 && kvs.length > request.limit) {
+      kvs.length = request.limit;
+      more = true;
+    }
+    return { kvs, more, count, revision };
+  }
+
+  #put(request: PutRequest, context: WriteContext): PutResult {
+    const revision = this.#revision + 1;
+    context.changed = true;
+    const previous = this.#keys.upsert(request.key, (stored) => {
+      if (stored === undefined) return packEntry(revision, revision, 1, request.value);
+      const header = unpackHeader(stored);
+      return packEntry(header.createRevision, revision, header.version + 1, request.value);
+    });
+    return previous !== undefined && request.prevKv
+      ? { prevKv: keyValue(request.key, previous), revision }
+      : { revision };
+  }
+
+  #deleteRange(request: DeleteRangeRequest, context: WriteContext): DeleteRangeResult {
+    const doomed: ByteString[] = [];
+    const prevKvs: KeyValue[] = [];
+    visitRange(this.#keys, request.key, request.rangeEnd, (key, stored) => {
+      doomed.push(key);
+      if (request.prevKv) prevKvs.push(keyValue(key, stored));
+    });
+    for (const key of doomed) this.#keys.delete(key);
+    if (doomed.length > 0) context.changed = true;
+    return { deleted: doomed.length, prevKvs, revision: this.#visibleRevision(context) };
+  }
+
+  #txn(request: TxnRequest, context: WriteContext): TxnResult {
+    const succeeded = request.compare.every((compare) => this.#compareHolds(compare));
+    const branch = succeeded ? request.success : request.failure;
+    const responses = branch.map((op) => this.#apply(op, context));
+    return { succeeded, responses, revision: this.#visibleRevision(context) };
+  }
+
+  #apply(op: RequestOp, context: WriteContext): ResponseOp {
+    switch (op.type) {
+      case 'range':
+        return { type: 'range', result: this.#range(op.request, context) };
+      case 'put':
+        return { type: 'put', result: this.#put(op.request, context) };
+      case 'deleteRange':
+        return { type: 'deleteRange', result: this.#deleteRange(op.request, context) };
+      case 'txn':
+        return { type: 'txn', result: this.#txn(op.request, context) };
+    }
+  }
+
+  #compareHolds(compare: Compare): boolean {
+    if (compare.rangeEnd === '') return holds(compare, this.#keys.get(compare.key));
+    let matched = 0;
+    let allHold = true;
+    visitRange(this.#keys, compare.key, compare.rangeEnd, (_key, stored) => {
+      matched++;
+      allHold = holds(compare, stored);
+      return allHold;
+    });
+    return matched === 0 ? holds(compare, undefined) : allHold;
+  }
+}

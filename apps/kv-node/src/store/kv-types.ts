@@ -1,0 +1,156 @@
+/**
+ * The key-value model, in etcd's terms: requests and results of the store, independent of any wire
+ * format. Keys and values are byte strings (see `byte-string.ts`).
+ */
+
+import type { ByteString } from './byte-string.js';
+
+/** One stored key with its metadata, as a range returns it. */
+export interface KeyValue {
+  key: ByteString;
+  /** Empty when the range asked for keys only. */
+  value: ByteString;
+  /** Revision of the put that created the key (since its last delete). */
+  createRevision: number;
+  /** Revision of the last put to the key. */
+  modRevision: number;
+  /** Number of puts since the key was created; 1 after the first. */
+  version: number;
+}
+
+/** Order of a range's results. */
+export type SortOrder = 'none' | 'ascend' | 'descend';
+/** Field a range's results are sorted by. */
+export type SortTarget = 'key' | 'version' | 'create' | 'mod' | 'value';
+
+/**
+ * A read of one key or a key range.
+ *
+ * `rangeEnd` empty: just `key`. `rangeEnd` `"\0"`: every key `>= key`. Otherwise `[key, rangeEnd)`.
+ */
+export interface RangeRequest {
+  key: ByteString;
+  rangeEnd: ByteString;
+  /** Most keys to return; 0 for no limit. */
+  limit: number;
+  keysOnly: boolean;
+  countOnly: boolean;
+  sortOrder: SortOrder;
+  sortTarget: SortTarget;
+  /** Filters on revisions; 0 disables each. */
+  minModRevision: number;
+  maxModRevision: number;
+  minCreateRevision: number;
+  maxCreateRevision: number;
+}
+
+/** Result of a range. */
+export interface RangeResult {
+  kvs: KeyValue[];
+  /** Whether keys beyond the limit matched. */
+  more: boolean;
+  /** Number of keys in the range (before limit and filters, as etcd counts). */
+  count: number;
+  /** Store revision the read observed. */
+  revision: number;
+}
+
+/** Sets a key's value. */
+export interface PutRequest {
+  key: ByteString;
+  value: ByteString;
+  /** Return the key's previous value. */
+  prevKv: boolean;
+}
+
+/** Result of a put. */
+export interface PutResult {
+  prevKv?: KeyValue;
+  /** Store revision after the put. */
+  revision: number;
+}
+
+/** Deletes one key or a key range (same `rangeEnd` rules as {@link RangeRequest}). */
+export interface DeleteRangeRequest {
+  key: ByteString;
+  rangeEnd: ByteString;
+  /** Return the deleted keys and their values. */
+  prevKv: boolean;
+}
+
+/** Result of a delete. */
+export interface DeleteRangeResult {
+  deleted: number;
+  prevKvs: KeyValue[];
+  /** Store revision after the delete (unchanged when nothing was deleted). */
+  revision: number;
+}
+
+/** Field a transaction comparison reads. */
+export type CompareTarget = 'version' | 'create' | 'mod' | 'value';
+/** How a comparison relates the stored field (left) to the operand (right). */
+export type CompareResult = 'equal' | 'not_equal' | 'greater' | 'less';
+
+/** One guard of a transaction; with a `rangeEnd` every key in the range must satisfy it. */
+export type Compare =
+  | {
+      target: 'version' | 'create' | 'mod';
+      result: CompareResult;
+      key: ByteString;
+      rangeEnd: ByteString;
+      operand: number;
+    }
+  | {
+      target: 'value';
+      result: CompareResult;
+      key: ByteString;
+      rangeEnd: ByteString;
+      operand: ByteString;
+    };
+
+/** One operation of a transaction branch. */
+export type RequestOp =
+  | { type: 'range'; request: RangeRequest }
+  | { type: 'put'; request: PutRequest }
+  | { type: 'deleteRange'; request: DeleteRangeRequest }
+  | { type: 'txn'; request: TxnRequest };
+
+/** Result of one transaction operation. */
+export type ResponseOp =
+  | { type: 'range'; result: RangeResult }
+  | { type: 'put'; result: PutResult }
+  | { type: 'deleteRange'; result: DeleteRangeResult }
+  | { type: 'txn'; result: TxnResult };
+
+/** If every comparison holds, apply `success`, else `failure`; atomically, at one revision. */
+export interface TxnRequest {
+  compare: Compare[];
+  success: RequestOp[];
+  failure: RequestOp[];
+}
+
+/** Result of a transaction. */
+export interface TxnResult {
+  succeeded: boolean;
+  responses: ResponseOp[];
+  /** Store revision after the transaction. */
+  revision: number;
+}
+
+/** A default range request for `key` (one key), to spread overrides onto. */
+export function rangeRequest(key: ByteString, overrides: Partial<RangeRequest> = {}): RangeRequest {
+  return {
+    key,
+    rangeEnd: '',
+    limit: 0,
+    keysOnly: false,
+    countOnly: false,
+    sortOrder: 'none',
+    sortTarget: 'key',
+    minModRevision: 0,
+    maxModRevision: 0,
+    minCreateRevision: 0,
+    maxCreateRevision: 0,
+    ...overrides,
+  };
+}

@@ -1,0 +1,33 @@
+/** kv-bench drives the v3 JSON API: a short run of each workload against the in-process API. */
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runBench } from '../bench/kv-bench.js';
+import type { TestApi } from './support/api-server.js';
+import { startTestApi } from './support/api-server.js';
+
+let api: TestApi;
+beforeAll(async () => {
+  api = await startTestApi();
+});
+afterAll(async () => {
+  await api.close();
+});
+
+describe('kv-bench', () => {
+  for (const workload of ['put', 'range', 'range-serializable', 'txn-cas', 'mixed'] as const) {
+    it(`runs the ${workload} workload without errors`, async () => {
+      const result = await runBench({
+        endpoints: [api.baseUrl],
+        workload,
+        clients: 4,
+        connections: 2,
+        durationSeconds: 0.2,
+        valueBytes: 100,
+        keys: 50,
+      });
+      expect(result.errors).toBe(0);
+      expect(result.requests).toBeGreaterThan(0);
+      expect(result.latencyMs.p99).toBeGreaterThanOrEqual(result.latencyMs.p50);
+    });
+  }
+});

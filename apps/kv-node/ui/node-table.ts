@@ -1,0 +1,112 @@
+/** The table of nodes: one row per node, updated in place on every view. */
+
+import type { ClusterView, NodeDemoAction, NodeView } from '../src/dashboard/cluster-view.js';
+import { NODE_DEMO_ACTIONS } from '../src/dashboard/cluster-view.js';
+import { element, setText } from './dom.js';
+import { formatAge, formatCount } from './format.js';
+
+/** Called when a demo button is pressed. */
+export type DemoActionHandler = (action: NodeDemoAction, node: string) => void;
+
+type Field = Exclude<keyof NodeView, 'clientUrl'>;
+
+const FIELDS: readonly Field[] = [
+  'name',
+  'role',
+  'generation',
+  'lastIndex',
+  'highWaterMark',
+  'lowWaterMark',
+  'appliedIndex',
+  'lagBehindLeader',
+  'heartbeatAgeMs',
+];
+
+function cellText(node: NodeView, field: Field): string {
+  switch (field) {
+    case 'name':
+      return node.name;
+    case 'role':
+      return node.role;
+    case 'heartbeatAgeMs':
+      return formatAge(node.heartbeatAgeMs);
+    default:
+      return formatCount(node[field]);
+  }
+}
+
+/** Renders views into the `<tbody>` of the nodes table. */
+export class NodeTable {
+  readonly #body: HTMLTableSectionElement;
+  readonly #onAction: DemoActionHandler;
+  readonly #rows = new Map<string, HTMLTableRowElement>();
+
+  /**
+   * @param body the table body to fill.
+   * @param onAction called with the action and node when a demo button is pressed.
+   */
+  constructor(body: HTMLTableSectionElement, onAction: DemoActionHandler) {
+    this.#body = body;
+    this.#onAction = onAction;
+  }
+
+  /** Shows `view`: adds rows for new nodes, updates the others, removes the vanished. */
+  render(view: ClusterView): void {
+    const seen = new Set<string>();
+    for (const node of view.nodes) {
+      seen.add(node.name);
+      const row = this.#rows.get(node.name) ?? this.#addRow(node.name);
+      row.dataset['role'] = node.role;
+      row.classList.toggle('is-leader', node.name === view.leader);
+      const fault = view.injectedFaults[node.name];
+      if (fault === undefined) delete row.dataset['fault'];
+      else row.dataset['fault'] = fault;
+      for (const field of FIELDS) {
+        const cell = row.querySelector(`[data-field="${field}"]`);
+        if (cell !== null) setText(cell, cellText(node, field));
+      }
+      const faultLabel = row.querySelector('[data-field="fault"]');
+      if (faultLabel !== null) setText(faultLabel, fault ?? '');
+    }
+    for (const [name, row] of this.#rows) {
+      if (seen.has(name)) continue;
+      row.remove();
+      this.#rows.delete(name);
+    }
+    // Keep the rows in the order the server sends them.
+    view.nodes.forEach((node, index) => {
+      const row = this.#rows.get(node.name);
+      if (row !== undefined && this.#body.children[index] !== row) {
+        this.#body.insertBefore(row, this.#body.children[index] ?? null);
+      }
+    });
+  }
+
+  #addRow(name: string): HTMLTableRowElement {
+    const row = element('tr', { 'data-node': name });
+    for (const field of FIELDS) {
+      const cell = element('td', { 'data-field': field });
+      if (field === 'name') {
+        const label = element('span', { 'data-field': 'name' });
+        const fault = element('span', { 'data-field': 'fault', class: 'fault' });
+        cell.removeAttribute('data-field');
+        cell.append(label, fault);
+      }
+      row.append(cell);
+    }
+    const actions = element('td', { class: 'demo-only actions' });
+    for (const action of NODE_DEMO_ACTIONS) {
+      const button = element(
+        'button',
+        { type: 'button', 'data-action': action, 'data-node': name },
+        action,
+      );
+      button.addEventListener('click', () => this.#onAction(action, name));
+      actions.append(button);
+    }
+    row.append(actions);
+    this.#body.append(row);
+    this.#rows.set(name, row);
+    return row;
+  }
+}

@@ -1,0 +1,118 @@
+import type { HardState, LogEntry, Snapshot } from './log-entry.js';
+import type { NodeId, OutboundMessage } from './messages.js';
+import type { ReplicationState } from './follower-progress.js';
+
+/** Uniform random numbers in [0, 1); seeded in simulation. */
+export interface Random {
+  next(): number;
+}
+
+/** A server's role. A pre-candidate is asking whether it could win before disturbing anyone. */
+export type Role = 'follower' | 'pre-candidate' | 'candidate' | 'leader';
+
+/** Options of the deterministic core. Times are in ticks (the driver decides how long a tick is). */
+export interface CoreOptions {
+  /** This server's id. */
+  readonly id: NodeId;
+  /** Every voting member, this server included. Membership is static. */
+  readonly members: readonly NodeId[];
+  /** Source of election-timeout jitter. */
+  readonly random: Random;
+  /** Ticks without a leader before a follower campaigns; randomized in [t, 2t). Default 10. */
+  readonly electionTimeoutTicks?: number;
+  /** Ticks between leader heartbeats. Default 1. */
+  readonly heartbeatIntervalTicks?: number;
+  /** Appends in flight per follower before the leader waits for answers. Default 64. */
+  readonly maxInflightAppends?: number;
+  /** Upper bound on command bytes per append message (at least one entry is sent). Default 1 MiB. */
+  readonly maxAppendBytes?: number;
+  /** Snapshot bytes per chunk message. Default 256 KiB. */
+  readonly snapshotChunkBytes?: number;
+  /** Durable voting state from the last run. */
+  readonly hardState?: HardState;
+  /** The latest durable snapshot; the log starts right after it. */
+  readonly snapshot?: Snapshot;
+  /** Durable entries after the snapshot, in order. */
+  readonly entries?: readonly LogEntry[];
+}
+
+/** Why a proposal was refused at once (a definite error: the entry was not appended). */
+export type ProposalRefusal = 'not-leader' | 'leadership-transfer';
+
+/** The result of `propose`: where the entry went, or why it was refused. */
+export type ProposalResult =
+  | { readonly accepted: true; readonly index: number; readonly generation: number }
+  | {
+      readonly accepted: false;
+      readonly reason: ProposalRefusal;
+      readonly leaderId: NodeId | undefined;
+    };
+
+/** A linearizable read that may be served once the state machine has applied `index`. */
+export interface ReadPermit {
+  readonly requestId: number;
+  readonly index: number;
+}
+
+/** A linearizable read that cannot be confirmed here (definite: nothing was changed). */
+export interface ReadRefusal {
+  readonly requestId: number;
+  readonly reason: 'not-leader' | 'leadership-lost';
+  readonly leaderId: NodeId | undefined;
+}
+
+/**
+ * Everything the driver must do after feeding inputs, in this order:
+ * 1. send `messagesToSendNow` (the leader's appends may go before its own fsync);
+ * 2. persist `snapshotToInstall`, then `hardState`, then `entriesToPersist` (if the first entry's
+ *    index is at or below the last stored index, the stored suffix from there is replaced);
+ * 3. only when step 2 is durable: send `messagesAfterPersist`, report `persisted()`;
+ * 4. restore `snapshotToInstall` into the state machine, apply `committedEntries` in order;
+ * 5. serve each permitted read once the state machine has applied its index.
+ */
+export interface Ready {
+  readonly hardState: HardState | undefined;
+  readonly entriesToPersist: readonly LogEntry[];
+  readonly snapshotToInstall: Snapshot | undefined;
+  readonly messagesToSendNow: readonly OutboundMessage[];
+  readonly messagesAfterPersist: readonly OutboundMessage[];
+  readonly committedEntries: readonly LogEntry[];
+  readonly readsPermitted: readonly ReadPermit[];
+  readonly readsRefused: readonly ReadRefusal[];
+}
+
+/** The leader's view of one follower, for operators. */
+export interface FollowerStatus {
+  readonly id: NodeId;
+  readonly matchIndex: number;
+  readonly nextIndex: number;
+  /** Entries the follower is behind the leader's last index. */
+  readonly lag: number;
+  readonly state: ReplicationState;
+  readonly inflightAppends: number;
+  /** Ticks since the follower last answered. */
+  readonly ticksSinceResponse: number;
+}
+
+/** A server's state, for operators and tests. */
+export interface CoreStatus {
+  readonly id: NodeId;
+  readonly role: Role;
+  readonly generation: number;
+  readonly votedFor: NodeId | undefined;
+  readonly leaderId: NodeId | undefined;
+  readonly lastIndex: number;
+  readonly lastGeneration: number;
+  /** Highest index stored durably on this server. */
+  readonly durableIndex: number;
+  readonly highWaterMark: number;
+  /** Highest index dropped from the in-memory log (covered by a snapshot). */
+  readonly lowWaterMark: number;
+  readonly snapshotIndex: number;
+  readonly appliedIndex: number;
+  /** Ticks since this server last heard from a leader (followers) or ran check-quorum (leader). */
+  readonly ticksSinceLeaderContact: number;
+  readonly transferTarget: NodeId | undefined;
+  /** Per-follower replication, on the leader only (empty elsewhere). */
+  readonly followers: readonly FollowerStatus[];
+}

@@ -1,0 +1,760 @@
+import { FileGenerationStore } from '@x/generation-clock';
+import { WriteAheadLog } from '@x/wal';
+import type { FileSystem, WriteAheadLogOptions } from '@x/wal';
+import type { CoreStatus, FollowerStatus, Random, Ready } from './core-types.js';
+import {
+  IndeterminateOutcomeError,
+  NoQuorumError,
+  NodeStoppedError,
+  NotLeaderError,
+  ProposalDroppedError,
+  ProposalTooLargeError,
+} from './errors.js';
+import { LeaderFollowerCore } from './leader-follower-core.js';
+import type { HardState, LogEntry, Snapshot } from './log-entry.js';
+import { decodeMessage, encodeMessage } from './message-codec.js';
+import type { NodeId, OutboundMessage } from './messages.js';
+import { SnapshotFile } from './snapshot-file.js';
+
+/** Monotonic time in milliseconds (never wall time). */
+export interface Clock {
+  now(): number;
+}
+
+/** Callbacks on (real or virtual) time. Handles are opaque. */
+export interface Timers {
+  setTimeout(callback: () => void, delayMs: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+/** A pino-compatible logger subset; the default is a no-op. */
+export interface Logger {
+  debug(fields: Record<string, unknown>, message: string): void;
+  info(fields: Record<string, unknown>, message: string): void;
+  warn(fields: Record<string, unknown>, message: string): void;
+  error(fields: Record<string, unknown>, message: string): void;
+}
+
+/** One-way, per-peer ordered, lossy messaging (implemented by @x/transport-tcp and @x/simulation). */
+export interface Transport {
+  send(to: string, type: number, payload: Uint8Array): void;
+  onMessage(handler: (from: string, type: number, payload: Uint8Array) => void): void;
+}
+
+/** The user's replicated state machine. Called in log order, from one logical thread. */
+export interface StateMachine {
+  /** Applies a committed command; the return value resolves the proposer's promise. */
+  apply(index: number, command: Uint8Array): unknown;
+  /** A copy of the whole state, as of the last applied index. */
+  snapshot(): Uint8Array;
+  /** Replaces the whole state with a snapshot that covers everything through `index`. */
+  restore(snapshot: Uint8Array, index: number): void;
+}
+
+/** Options of {@link LeaderFollowerNode.open}. Times are in milliseconds. */
+export interface LeaderFollowerNodeOptions {
+  readonly id: NodeId;
+  /** Every member, this node included. Static. */
+  readonly members: readonly NodeId[];
+  readonly transport: Transport;
+  readonly stateMachine: StateMachine;
+  readonly fileSystem: FileSystem;
+  /** Directory for the log, the vote and snapshots; locked while open. */
+  readonly dataDirectory: string;
+  readonly clock: Clock;
+  readonly timers: Timers;
+  /** Election-timeout jitter. */
+  readonly random: Random;
+  readonly logger?: Logger;
+  /** Called once if storage fails: the node has stopped and the process should exit (fail-stop). */
+  readonly onFatalError?: (error: unknown) => void;
+  /** One tick; heartbeats go every tick. Default 100. */
+  readonly tickMs?: number;
+  /** Election timeout in ticks, randomized in [t, 2t). Default 10 (1000-2000 ms at 100 ms ticks). */
+  readonly electionTimeoutTicks?: number;
+  /** Largest command accepted. Default 1 MiB. */
+  readonly maxCommandBytes?: number;
+  /** How long a proposal may wait before it fails as indeterminate. Default 5000. */
+  readonly proposalTimeoutMs?: number;
+  /** How long a linearizable read may wait for confirmation. Default 5000. */
+  readonly readTimeoutMs?: number;
+  /** Take a snapshot once this many entries were applied since the last one. Default 10000. */
+  readonly snapshotEveryEntries?: number;
+  /** Entries kept in the log below a snapshot, to spare slightly-behind followers a snapshot. Default 1000. */
+  readonly retainEntriesAfterSnapshot?: number;
+  /** Appends in flight per follower. Default 64. */
+  readonly maxInflightAppends?: number;
+  /** Command bytes per append message. Default 1 MiB. */
+  readonly maxAppendBytes?: number;
+  /** Snapshot bytes per message. Default 256 KiB. */
+  readonly snapshotChunkBytes?: number;
+  /**
+   * Write-ahead log tuning: segment size, and durability (anything but the default `group` is
+   * unsafe outside tests).
+   */
+  readonly wal?: Pick<WriteAheadLogOptions, 'durability' | 'maxSegmentBytes' | 'syncIntervalMs'>;
+}
+
+/** The leader's view of one follower, with its last answer's age in milliseconds. */
+export interface NodeFollowerStatus extends FollowerStatus {
+  /** Milliseconds (to the tick) since the follower last answered. */
+  readonly lastResponseAgeMs: number;
+}
+
+/** A node's status for operators: the core's view plus times in milliseconds. */
+export interface NodeStatus extends CoreStatus {
+  readonly followers: readonly NodeFollowerStatus[];
+  /** Milliseconds since this node last heard from a leader (0 on the leader). */
+  readonly lastHeartbeatAgeMs: number;
+  /** Proposals waiting to be applied here. */
+  readonly pendingProposals: number;
+}
+
+interface PendingProposal {
+  readonly generation: number;
+  readonly resolve: (result: unknown) => void;
+  readonly reject: (error: Error) => void;
+  readonly timer: unknown;
+}
+
+interface PendingRead {
+  readonly resolve: () => void;
+  readonly reject: (error: Error) => void;
+  readonly timer: unknown;
+  index: number;
+}
+
+const ENTRY_TYPE_EMPTY = 0;
+const ENTRY_TYPE_COMMAND = 1;
+const LOG_DIRECTORY_PREFIX = 'log-';
+
+const silentLogger: Logger = {
+  debug: () => undefined,
+  info: () => undefined,
+  warn: () => undefined,
+  error: () => undefined,
+};
+
+/**
+ * A replicated-log server: binds the deterministic {@link LeaderFollowerCore} to a write-ahead
+ * log (group commit), a transport, timers and a state machine.
+ *
+ * Storage layout in `dataDirectory`: `generation` (generation and vote, replaced atomically by
+ * @x/generation-clock's file store), `snapshot` (the latest snapshot, replaced atomically) and
+ * `log-<firstIndex>/` (the write-ahead log; entries are records with their index, generation and
+ * kind). Installing a snapshot from the leader starts a fresh `log-<snapshotIndex + 1>/`.
+ */
+export class LeaderFollowerNode {
+  private readonly core: LeaderFollowerCore;
+  private readonly logger: Logger;
+  private readonly tickMs: number;
+  private readonly maxCommandBytes: number;
+  private readonly proposalTimeoutMs: number;
+  private readonly readTimeoutMs: number;
+  private readonly snapshotEveryEntries: number;
+  private readonly retainEntriesAfterSnapshot: number;
+  private readonly proposals = new Map<number, PendingProposal>();
+  private readonly reads = new Map<number, PendingRead>();
+  /** Permitted reads waiting for the state machine to reach their index, in index order. */
+  private readsAwaitingApply: number[] = [];
+  private nextReadId = 1;
+  private appliedIndex: number;
+  private snapshotIndex: number;
+  private snapshotting = false;
+  private tickTimer: unknown;
+  private flushScheduled = false;
+  private completionTail: Promise<void> = Promise.resolve();
+  private hardStateTail: Promise<void> = Promise.resolve();
+  /** Snapshot-file writes, one at a time. */
+  private snapshotFileTail: Promise<void> = Promise.resolve();
+  /** Set while storage is being rebuilt (snapshot install): later writes wait for it. */
+  private storageTail: Promise<void> | undefined;
+  private started = false;
+  private stopped: Error | undefined;
+  private lastLeaderContact: number;
+  private lastRole: CoreStatus['role'] = 'follower';
+
+  private constructor(
+    private readonly options: LeaderFollowerNodeOptions,
+    private wal: WriteAheadLog,
+    private readonly generationStore: FileGenerationStore,
+    private readonly snapshotFile: SnapshotFile,
+    initial: { hardState: HardState; snapshot: Snapshot | undefined; entries: LogEntry[] },
+  ) {
+    this.logger = options.logger ?? silentLogger;
+    this.tickMs = options.tickMs ?? 100;
+    this.maxCommandBytes = options.maxCommandBytes ?? 1024 * 1024;
+    this.proposalTimeoutMs = options.proposalTimeoutMs ?? 5000;
+    this.readTimeoutMs = options.readTimeoutMs ?? 5000;
+    this.snapshotEveryEntries = options.snapshotEveryEntries ?? 10_000;
+    this.retainEntriesAfterSnapshot = options.retainEntriesAfterSnapshot ?? 1000;
+    this.appliedIndex = initial.snapshot?.index ?? 0;
+    this.snapshotIndex = this.appliedIndex;
+    this.lastLeaderContact = options.clock.now();
+    this.core = new LeaderFollowerCore({
+      id: options.id,
+      members: options.members,
+      random: options.random,
+      hardState: initial.hardState,
+      entries: initial.entries,
+      ...(initial.snapshot === undefined ? {} : { snapshot: initial.snapshot }),
+      ...(options.electionTimeoutTicks === undefined
+        ? {}
+        : { electionTimeoutTicks: options.electionTimeoutTicks }),
+      ...(options.maxInflightAppends === undefined
+        ? {}
+        : { maxInflightAppends: options.maxInflightAppends }),
+      ...(options.maxAppendBytes === undefined ? {} : { maxAppendBytes: options.maxAppendBytes }),
+      ...(options.snapshotChunkBytes === undefined
+        ? {}
+        : { snapshotChunkBytes: options.snapshotChunkBytes }),
+    });
+  }
+
+  /**
+   * Opens the node's storage and recovers: restores the state machine from the latest snapshot
+   * and loads the log after it. Does not start ticking or receiving; call {@link start}.
+   * @throws WalLockedError when another process holds the data directory; corruption errors from
+   *   the log, the generation file or the snapshot file.
+   */
+  static async open(options: LeaderFollowerNodeOptions): Promise<LeaderFollowerNode> {
+    const fileSystem = options.fileSystem;
+    const directory = options.dataDirectory;
+    await fileSystem.mkdir(directory);
+    const generationStore = new FileGenerationStore({ fileSystem, directory });
+    const snapshotFile = new SnapshotFile(fileSystem, directory);
+    const saved = await generationStore.load();
+    const snapshot = await snapshotFile.load();
+    const snapshotIndex = snapshot?.index ?? 0;
+    const logDirectories = (await fileSystem.readdir(directory))
+      .filter((name) => name.startsWith(LOG_DIRECTORY_PREFIX))
+      .map((name) => Number(name.slice(LOG_DIRECTORY_PREFIX.length)))
+      .filter((first) => Number.isSafeInteger(first))
+      .sort((a, b) => a - b);
+    const newest = logDirectories.at(-1);
+    const walOptions = walOptionsOf(options);
+    let wal: WriteAheadLog | undefined;
+    let walFirstIndex = snapshotIndex + 1;
+    if (newest !== undefined) {
+      wal = await WriteAheadLog.open(`${directory}/${LOG_DIRECTORY_PREFIX}${newest}`, {
+        ...walOptions,
+        firstIndex: newest,
+      });
+      walFirstIndex = newest;
+      if (wal.lastIndex < snapshotIndex || wal.firstIndex > snapshotIndex + 1) {
+        // The log does not continue the snapshot (a crash during a snapshot install): start afresh.
+        await wal.close();
+        wal = undefined;
+        walFirstIndex = snapshotIndex + 1;
+      }
+    }
+    wal ??= await openFreshLog(fileSystem, directory, walFirstIndex, walOptions);
+    const openedLog = wal;
+    try {
+      return await LeaderFollowerNode.recover(options, openedLog, walFirstIndex, {
+        generationStore,
+        snapshotFile,
+        saved,
+        snapshot,
+      });
+    } catch (error) {
+      // Do not leave an abandoned log running (and failing) behind a failed start.
+      await openedLog.close().catch(() => undefined);
+      throw error;
+    }
+  }
+
+  private static async recover(
+    options: LeaderFollowerNodeOptions,
+    wal: WriteAheadLog,
+    walFirstIndex: number,
+    stored: {
+      generationStore: FileGenerationStore;
+      snapshotFile: SnapshotFile;
+      saved: { generation: number; votedFor?: string } | undefined;
+      snapshot: Snapshot | undefined;
+    },
+  ): Promise<LeaderFollowerNode> {
+    const { fileSystem, dataDirectory: directory } = options;
+    const { generationStore, snapshotFile, saved, snapshot } = stored;
+    const snapshotIndex = snapshot?.index ?? 0;
+    await removeOtherLogs(fileSystem, directory, walFirstIndex);
+    const entries: LogEntry[] = [];
+    if (wal.lastIndex > snapshotIndex) {
+      for await (const record of wal.entries(Math.max(wal.firstIndex, snapshotIndex + 1))) {
+        entries.push({
+          index: record.index,
+          generation: record.generation,
+          kind: record.type === ENTRY_TYPE_EMPTY ? 'empty' : 'command',
+          command: record.payload,
+        });
+      }
+    }
+    if (wal.recovery.tornTail !== undefined) {
+      options.logger?.info({ ...wal.recovery.tornTail }, 'torn tail repaired');
+    }
+    if (snapshot !== undefined) options.stateMachine.restore(snapshot.data, snapshot.index);
+    const hardState: HardState = {
+      generation: saved?.generation ?? 0,
+      votedFor: saved?.votedFor,
+    };
+    return new LeaderFollowerNode(options, wal, generationStore, snapshotFile, {
+      hardState,
+      snapshot,
+      entries,
+    });
+  }
+
+  /** Starts ticking and handling peer messages. */
+  start(): void {
+    if (this.started || this.stopped !== undefined) return;
+    this.started = true;
+    this.options.transport.onMessage((from, type, payload) => this.receive(from, type, payload));
+    this.scheduleTick();
+  }
+
+  /**
+   * Replicates `command` and resolves with the state machine's result once it is applied here.
+   * Rejects with {@link NotLeaderError} or {@link ProposalTooLargeError} (definite, nothing was
+   * appended), {@link ProposalDroppedError} (definite: another leader's entry took its place) or
+   * {@link IndeterminateOutcomeError} (timeout or stop: it may still be applied).
+   */
+  propose(command: Uint8Array): Promise<unknown> {
+    if (this.stopped !== undefined) return Promise.reject(new NodeStoppedError('node stopped'));
+    if (command.length > this.maxCommandBytes) {
+      return Promise.reject(new ProposalTooLargeError(command.length, this.maxCommandBytes));
+    }
+    const result = this.core.propose(command);
+    if (!result.accepted) {
+      return Promise.reject(
+        new NotLeaderError(result.reason === 'not-leader' ? result.leaderId : undefined),
+      );
+    }
+    this.scheduleFlush();
+    return new Promise<unknown>((resolve, reject) => {
+      const timer = this.options.timers.setTimeout(() => {
+        if (this.proposals.get(result.index)?.generation !== result.generation) return;
+        this.proposals.delete(result.index);
+        this.logger.info({ index: result.index }, 'proposal outcome indeterminate');
+        reject(new IndeterminateOutcomeError(`proposal at ${result.index} timed out`));
+      }, this.proposalTimeoutMs);
+      const replaced = this.proposals.get(result.index);
+      if (replaced !== undefined) {
+        // Our earlier entry at this index was truncated here, but another server may still hold
+        // it and a later leader could still commit it: its outcome is unknown.
+        this.settleProposal(result.index, replaced);
+        replaced.reject(new IndeterminateOutcomeError(`entry at ${result.index} was replaced`));
+      }
+      this.proposals.set(result.index, { generation: result.generation, resolve, reject, timer });
+    });
+  }
+
+  /**
+   * Resolves when the local state machine may serve a read. `linearizable` (default): leadership
+   * was confirmed by a majority after this call and everything committed before it is applied;
+   * rejects with {@link NotLeaderError} on a follower, {@link NoQuorumError} when no majority
+   * answers in time. `serializable`: resolves at once on any node; the read may be stale.
+   */
+  readBarrier(consistency: 'linearizable' | 'serializable' = 'linearizable'): Promise<void> {
+    if (this.stopped !== undefined) return Promise.reject(new NodeStoppedError('node stopped'));
+    if (consistency === 'serializable') return Promise.resolve();
+    if (this.core.role !== 'leader') {
+      return Promise.reject(new NotLeaderError(this.core.knownLeader));
+    }
+    const requestId = this.nextReadId++;
+    const promise = new Promise<void>((resolve, reject) => {
+      const timer = this.options.timers.setTimeout(() => {
+        if (!this.reads.delete(requestId)) return;
+        reject(new NoQuorumError('leadership not confirmed in time'));
+      }, this.readTimeoutMs);
+      this.reads.set(requestId, { resolve, reject, timer, index: -1 });
+    });
+    this.core.readIndex(requestId);
+    this.scheduleFlush();
+    return promise;
+  }
+
+  /** This node's role (cheap; {@link status} has everything). */
+  get role(): CoreStatus['role'] {
+    return this.core.role;
+  }
+
+  /** The highest generation this node has seen. */
+  get generation(): number {
+    return this.core.currentGeneration;
+  }
+
+  /** The high-water mark (commit index) as this node knows it. */
+  get highWaterMark(): number {
+    return this.core.committedIndex;
+  }
+
+  /** Highest log index durable on this node. */
+  get durableIndex(): number {
+    return this.core.durableLogIndex;
+  }
+
+  /** Highest index covered by a snapshot and dropped from the log. */
+  get lowWaterMark(): number {
+    return this.core.lowWaterMark;
+  }
+
+  /** Highest index applied to the state machine. */
+  get appliedThrough(): number {
+    return this.appliedIndex;
+  }
+
+  /** Role, generation, leader, indexes, per-follower progress and heartbeat age. */
+  status(): NodeStatus {
+    const core = this.core.status();
+    const now = this.options.clock.now();
+    return {
+      ...core,
+      followers: core.followers.map((follower) => ({
+        ...follower,
+        lastResponseAgeMs: follower.ticksSinceResponse * this.tickMs,
+      })),
+      appliedIndex: this.appliedIndex,
+      lastHeartbeatAgeMs: core.role === 'leader' ? 0 : Math.max(0, now - this.lastLeaderContact),
+      pendingProposals: this.proposals.size,
+    };
+  }
+
+  /**
+   * Hands leadership to `to` (or the most caught-up follower). Resolves with the target once the
+   * hand-over is started; proposals are refused while it runs.
+   * @throws NotLeaderError when this node is not the leader.
+   */
+  transferLeadership(to?: NodeId): Promise<NodeId> {
+    const target = this.core.transferLeadership(to);
+    if (target === undefined) return Promise.reject(new NotLeaderError(this.core.knownLeader));
+    this.scheduleFlush();
+    return Promise.resolve(target);
+  }
+
+  /** Stops timers, fails what is pending (proposals as indeterminate) and closes the log. */
+  async close(): Promise<void> {
+    if (this.stopped === undefined) this.stop(new NodeStoppedError('node closed'));
+    await this.completionTail.catch(() => undefined);
+    await this.hardStateTail.catch(() => undefined);
+    await this.wal.close();
+  }
+
+  // ---------------------------------------------------------------------------------------------
+
+  private receive(from: string, type: number, payload: Uint8Array): void {
+    if (this.stopped !== undefined) return;
+    let message;
+    try {
+      message = decodeMessage(type, payload);
+    } catch (error) {
+      this.logger.warn({ from, type, error: String(error) }, 'dropped a malformed message');
+      return;
+    }
+    if (message === undefined) return;
+    if (message.kind === 'append' || message.kind === 'heartbeat') {
+      this.lastLeaderContact = this.options.clock.now();
+    }
+    try {
+      this.core.step(from, message);
+    } catch (error) {
+      this.fail(error); // a safety violation: this server's state cannot be trusted
+      return;
+    }
+    this.scheduleFlush();
+  }
+
+  private scheduleTick(): void {
+    this.tickTimer = this.options.timers.setTimeout(() => {
+      if (this.stopped !== undefined) return;
+      this.core.tick();
+      if (this.core.role === 'leader') this.lastLeaderContact = this.options.clock.now();
+      this.flush();
+      this.scheduleTick();
+    }, this.tickMs);
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    queueMicrotask(() => this.flush());
+  }
+
+  /** Hands every Ready to storage, the network and the state machine, in order. */
+  private flush(): void {
+    this.flushScheduled = false;
+    if (this.stopped !== undefined) return;
+    this.noticeRoleChange();
+    try {
+      while (this.core.hasReady()) {
+        const ready = this.core.takeReady();
+        for (const outbound of ready.messagesToSendNow) this.send(outbound);
+        const durable = this.persist(ready);
+        this.completionTail = this.completionTail
+          .then(() => durable)
+          .then(() => this.complete(ready))
+          .catch((error: unknown) => this.fail(error));
+      }
+    } catch (error) {
+      this.fail(error);
+    }
+  }
+
+  private noticeRoleChange(): void {
+    const role = this.core.role;
+    if (role === this.lastRole) return;
+    const fields = { id: this.options.id, generation: this.core.status().generation };
+    if (role === 'leader') this.logger.info(fields, 'leader elected');
+    else if (this.lastRole === 'leader') this.logger.info(fields, 'stale leader stepped down');
+    this.lastRole = role;
+  }
+
+  /** Starts making the Ready durable; WAL writes are issued now, in order (group commit). */
+  private persist(ready: Ready): Promise<void> {
+    if (ready.snapshotToInstall !== undefined || this.storageTail !== undefined) {
+      const previous = this.storageTail ?? Promise.resolve();
+      const next = previous.then(() => this.persistSerially(ready));
+      this.storageTail = next;
+      void next.then(
+        () => {
+          if (this.storageTail === next) this.storageTail = undefined;
+        },
+        () => undefined,
+      );
+      return next;
+    }
+    const steps: Promise<unknown>[] = [];
+    if (ready.hardState !== undefined) steps.push(this.saveHardState(ready.hardState));
+    if (ready.entriesToPersist.length > 0) steps.push(this.appendEntries(ready.entriesToPersist));
+    if (steps.length === 0) return Promise.resolve();
+    return Promise.all(steps).then(() => undefined);
+  }
+
+  private async persistSerially(ready: Ready): Promise<void> {
+    const snapshot = ready.snapshotToInstall;
+    if (snapshot !== undefined) {
+      await this.saveSnapshot(snapshot);
+      const old = this.wal;
+      await old.close();
+      this.wal = await openFreshLog(
+        this.options.fileSystem,
+        this.options.dataDirectory,
+        snapshot.index + 1,
+        walOptionsOf(this.options),
+      );
+      await removeOtherLogs(
+        this.options.fileSystem,
+        this.options.dataDirectory,
+        snapshot.index + 1,
+      );
+    }
+    const steps: Promise<unknown>[] = [];
+    if (ready.hardState !== undefined) steps.push(this.saveHardState(ready.hardState));
+    if (ready.entriesToPersist.length > 0) steps.push(this.appendEntries(ready.entriesToPersist));
+    await Promise.all(steps);
+  }
+
+  private saveSnapshot(snapshot: Snapshot): Promise<void> {
+    this.snapshotFileTail = this.snapshotFileTail.then(() => this.snapshotFile.save(snapshot));
+    return this.snapshotFileTail;
+  }
+
+  private saveHardState(hardState: HardState): Promise<void> {
+    const state =
+      hardState.votedFor === undefined
+        ? { generation: hardState.generation }
+        : { generation: hardState.generation, votedFor: hardState.votedFor };
+    this.hardStateTail = this.hardStateTail.then(() => this.generationStore.save(state));
+    return this.hardStateTail;
+  }
+
+  private appendEntries(entries: readonly LogEntry[]): Promise<number> {
+    const first = entries[0];
+    if (first !== undefined && first.index <= this.wal.lastIndex) {
+      // A conflicting suffix: the WAL makes the truncation durable before the appends that follow.
+      this.logger.info({ from: first.index }, 'divergent suffix truncated');
+      void this.wal.truncateSuffix(first.index).catch((error: unknown) => this.fail(error));
+    }
+    return this.wal.appendAll(
+      entries.map((entry) => ({
+        index: entry.index,
+        generation: entry.generation,
+        type: entry.kind === 'empty' ? ENTRY_TYPE_EMPTY : ENTRY_TYPE_COMMAND,
+        payload: entry.command,
+      })),
+    );
+  }
+
+  /** After the Ready is durable: answer peers, apply, serve reads. */
+  private complete(ready: Ready): void {
+    if (this.stopped !== undefined) return;
+    for (const outbound of ready.messagesAfterPersist) this.send(outbound);
+    const last = ready.entriesToPersist[ready.entriesToPersist.length - 1];
+    if (last !== undefined) this.core.persisted(last.index, last.generation);
+    const snapshot = ready.snapshotToInstall;
+    if (snapshot !== undefined) {
+      this.options.stateMachine.restore(snapshot.data, snapshot.index);
+      this.appliedIndex = snapshot.index;
+      this.snapshotIndex = snapshot.index;
+      this.logger.info({ index: snapshot.index }, 'snapshot installed from leader');
+      // Proposals covered by someone else's snapshot: we cannot tell whether they were applied.
+      for (const [index, proposal] of this.proposals) {
+        if (index > snapshot.index) continue;
+        this.settleProposal(index, proposal);
+        proposal.reject(new IndeterminateOutcomeError(`outcome at ${index} covered by a snapshot`));
+      }
+    }
+    for (const entry of ready.committedEntries) this.applyEntry(entry);
+    if (ready.committedEntries.length > 0 || snapshot !== undefined) {
+      this.core.applied(this.appliedIndex);
+    }
+    for (const permit of ready.readsPermitted) {
+      const read = this.reads.get(permit.requestId);
+      if (read === undefined) continue;
+      read.index = permit.index;
+      this.readsAwaitingApply.push(permit.requestId);
+    }
+    for (const refusal of ready.readsRefused) {
+      const read = this.reads.get(refusal.requestId);
+      if (read === undefined) continue;
+      this.reads.delete(refusal.requestId);
+      this.options.timers.clearTimeout(read.timer);
+      read.reject(new NotLeaderError(refusal.leaderId));
+    }
+    this.serveReads();
+    this.maybeSnapshot();
+    if (this.core.hasReady()) this.scheduleFlush();
+  }
+
+  private applyEntry(entry: LogEntry): void {
+    let result: unknown;
+    if (entry.kind === 'command')
+      result = this.options.stateMachine.apply(entry.index, entry.command);
+    this.appliedIndex = entry.index;
+    const proposal = this.proposals.get(entry.index);
+    if (proposal === undefined) return;
+    this.settleProposal(entry.index, proposal);
+    if (proposal.generation === entry.generation) proposal.resolve(result);
+    else proposal.reject(new ProposalDroppedError(`slot ${entry.index} went to another leader`));
+  }
+
+  private settleProposal(index: number, proposal: PendingProposal): void {
+    this.proposals.delete(index);
+    this.options.timers.clearTimeout(proposal.timer);
+  }
+
+  private serveReads(): void {
+    if (this.readsAwaitingApply.length === 0) return;
+    const waiting: number[] = [];
+    for (const requestId of this.readsAwaitingApply) {
+      const read = this.reads.get(requestId);
+      if (read === undefined) continue;
+      if (read.index > this.appliedIndex) {
+        waiting.push(requestId);
+        continue;
+      }
+      this.reads.delete(requestId);
+      this.options.timers.clearTimeout(read.timer);
+      read.resolve();
+    }
+    this.readsAwaitingApply = waiting;
+  }
+
+  /** Low-water mark: snapshot once enough entries were applied, then release the log below it. */
+  private maybeSnapshot(): void {
+    if (this.snapshotting || this.appliedIndex - this.snapshotIndex < this.snapshotEveryEntries) {
+      return;
+    }
+    const index = this.appliedIndex;
+    const generation = this.core.generationAt(index);
+    if (generation === undefined) return;
+    const snapshot: Snapshot = {
+      index,
+      generation,
+      data: this.options.stateMachine.snapshot(),
+    };
+    this.snapshotting = true;
+    void this.saveSnapshot(snapshot)
+      .then(async () => {
+        this.snapshotting = false;
+        if (this.stopped !== undefined) return;
+        this.snapshotIndex = index;
+        this.core.snapshotTaken(snapshot, this.retainEntriesAfterSnapshot);
+        this.logger.info({ index }, 'snapshot taken');
+        await this.wal.releaseBelow(Math.max(1, index - this.retainEntriesAfterSnapshot));
+      })
+      .catch((error: unknown) => this.fail(error));
+  }
+
+  private send(outbound: OutboundMessage): void {
+    const { type, payload } = encodeMessage(outbound.message);
+    this.options.transport.send(outbound.to, type, payload);
+  }
+
+  /** Fail-stop (DESIGN.md §6): after a storage error nothing more is written, sent or answered. */
+  private fail(error: unknown): void {
+    if (this.stopped !== undefined) return;
+    this.logger.error({ error: String(error) }, 'storage failed; stopping');
+    this.stop(error instanceof Error ? error : new Error(String(error)));
+    this.options.onFatalError?.(error);
+  }
+
+  private stop(reason: Error): void {
+    this.stopped = reason;
+    if (this.tickTimer !== undefined) this.options.timers.clearTimeout(this.tickTimer);
+    for (const [index, proposal] of this.proposals) {
+      this.options.timers.clearTimeout(proposal.timer);
+      proposal.reject(new IndeterminateOutcomeError(`node stopped with ${index} in flight`));
+    }
+    this.proposals.clear();
+    for (const read of this.reads.values()) {
+      this.options.timers.clearTimeout(read.timer);
+      read.reject(new NodeStoppedError('node stopped'));
+    }
+    this.reads.clear();
+    this.readsAwaitingApply = [];
+  }
+}
+
+function walOptionsOf(options: LeaderFollowerNodeOptions): WriteAheadLogOptions {
+  return {
+    ...options.wal,
+    fileSystem: options.fileSystem,
+    ...(options.logger === undefined ? {} : { logger: options.logger }),
+  };
+}
+
+async function openFreshLog(
+  fileSystem: FileSystem,
+  directory: string,
+  firstIndex: number,
+  options: WriteAheadLogOptions,
+): Promise<WriteAheadLog> {
+  const path = `${directory}/${LOG_DIRECTORY_PREFIX}${firstIndex}`;
+  await removeDirectory(fileSystem, path);
+  await fileSystem.mkdir(path);
+  await fileSystem.syncDirectory(directory);
+  return WriteAheadLog.open(path, { ...options, firstIndex });
+}
+
+async function removeOtherLogs(
+  fileSystem: FileSystem,
+  directory: string,
+  keepFirstIndex: number,
+): Promise<void> {
+  for (const name of await fileSystem.readdir(directory)) {
+    if (
+      name.startsWith(LOG_DIRECTORY_PREFIX) &&
+      name !== `${LOG_DIRECTORY_PREFIX}${keepFirstIndex}`
+    ) {
+      await removeDirectory(fileSystem, `${directory}/${name}`);
+    }
+  }
+}
+
+/** Deletes a log directory's files (the directory itself stays, empty, if the port cannot remove it). */
+async function removeDirectory(fileSystem: FileSystem, path: string): Promise<void> {
+  if (!(await fileSystem.exists(path))) return;
+  for (const name of await fileSystem.readdir(path)) await fileSystem.unlink(`${path}/${name}`);
+  await fileSystem.syncDirectory(path);
+}

@@ -1,0 +1,37 @@
+/**
+ * What a log entry carries. `empty` is the entry a new leader appends in its own generation so
+ * that earlier entries can be committed (DESIGN.md §5 rule 3); `command` is a client's command.
+ */
+export type EntryKind = 'empty' | 'command';
+
+/** One entry of the replicated log. */
+export interface LogEntry {
+  /** Position in the log, starting at 1. */
+  readonly index: number;
+  /** Generation (term) of the leader that appended the entry. */
+  readonly generation: number;
+  /** Whether this is a leader's empty entry or a client command. */
+  readonly kind: EntryKind;
+  /** The client's command bytes; empty for `empty` entries. The log never copies or changes them. */
+  readonly command: Uint8Array;
+}
+
+/** The durable voting state: it must be persisted before any message that depends on it is sent. */
+export interface HardState {
+  /** The highest generation this server has seen. */
+  readonly generation: number;
+  /** Whom this server voted for in `generation`, if anyone. */
+  readonly votedFor: string | undefined;
+}
+
+/** A point-in-time copy of the state machine: everything up to and including `index`. */
+export interface Snapshot {
+  /** Index of the last entry the snapshot covers (the low-water mark once installed). */
+  readonly index: number;
+  /** Generation of the entry at `index`. */
+  readonly generation: number;
+  /** The state machine's serialized state. */
+  readonly data: Uint8Array;
+}
+
+export const EMPTY_COMMAND = new Uint8Array(0);

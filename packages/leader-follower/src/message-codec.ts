@@ -1,0 +1,318 @@
+import type { EntryKind, LogEntry } from './log-entry.js';
+import type { Message } from './messages.js';
+
+/**
+ * Transport message-type tags (unsigned 16-bit) used by leader-follower messages. Other users of
+ * the same transport must pick different tags.
+ */
+export const MESSAGE_TYPES = {
+  'vote-request': 0x4c01,
+  'vote-response': 0x4c02,
+  append: 0x4c03,
+  'append-response': 0x4c04,
+  heartbeat: 0x4c05,
+  'heartbeat-response': 0x4c06,
+  'snapshot-chunk': 0x4c07,
+  'snapshot-response': 0x4c08,
+  'timeout-now': 0x4c09,
+} as const satisfies Record<Message['kind'], number>;
+
+/** Thrown when a payload is not a well-formed leader-follower message. */
+export class MessageDecodeError extends Error {
+  override readonly name = 'MessageDecodeError';
+}
+
+const TWO_TO_32 = 4294967296;
+const ENTRY_HEADER_BYTES = 8 + 1 + 4; // generation, kind, command length
+
+const KIND_CODES: Record<EntryKind, number> = { empty: 0, command: 1 };
+const KINDS: readonly EntryKind[] = ['empty', 'command'];
+
+/** A cursor over a payload; numbers above 2^32 are written as two big-endian 32-bit halves. */
+class Writer {
+  readonly bytes: Uint8Array;
+  private readonly view: DataView;
+  private offset = 0;
+
+  constructor(size: number) {
+    this.bytes = new Uint8Array(size);
+    this.view = new DataView(this.bytes.buffer);
+  }
+
+  u8(value: number): void {
+    this.view.setUint8(this.offset, value);
+    this.offset += 1;
+  }
+
+  u32(value: number): void {
+    this.view.setUint32(this.offset, value);
+    this.offset += 4;
+  }
+
+  u64(value: number): void {
+    this.view.setUint32(this.offset, Math.floor(value / TWO_TO_32));
+    this.view.setUint32(this.offset + 4, value >>> 0);
+    this.offset += 8;
+  }
+
+  raw(data: Uint8Array): void {
+    this.bytes.set(data, this.offset);
+    this.offset += data.length;
+  }
+}
+
+class Reader {
+  private readonly view: DataView;
+  private offset = 0;
+
+  constructor(private readonly bytes: Uint8Array) {
+    this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  }
+
+  private need(count: number): void {
+    if (this.offset + count > this.bytes.length) {
+      throw new MessageDecodeError(`payload truncated at byte ${this.offset}`);
+    }
+  }
+
+  u8(): number {
+    this.need(1);
+    const value = this.view.getUint8(this.offset);
+    this.offset += 1;
+    return value;
+  }
+
+  u32(): number {
+    this.need(4);
+    const value = this.view.getUint32(this.offset);
+    this.offset += 4;
+    return value;
+  }
+
+  u64(): number {
+    this.need(8);
+    const value =
+      this.view.getUint32(this.offset) * TWO_TO_32 + this.view.getUint32(this.offset + 4);
+    this.offset += 8;
+    if (!Number.isSafeInteger(value)) throw new MessageDecodeError('number beyond 2^53');
+    return value;
+  }
+
+  /** A view into the payload (no copy: the receiver owns the payload). */
+  view_(length: number): Uint8Array {
+    this.need(length);
+    const data = this.bytes.subarray(this.offset, this.offset + length);
+    this.offset += length;
+    return data;
+  }
+
+  rest(): Uint8Array {
+    return this.view_(this.bytes.length - this.offset);
+  }
+
+  end(): void {
+    if (this.offset !== this.bytes.length) {
+      throw new MessageDecodeError(`${this.bytes.length - this.offset} trailing bytes`);
+    }
+  }
+}
+
+/**
+ * Encodes a message for the wire: returns its type tag and a freshly allocated payload. Entries
+ * are laid out back to back (generation, kind, length, bytes); their indexes are implicit.
+ */
+export function encodeMessage(message: Message): { type: number; payload: Uint8Array } {
+  const type = MESSAGE_TYPES[message.kind];
+  switch (message.kind) {
+    case 'vote-request': {
+      const w = new Writer(8 + 1 + 8 + 8);
+      w.u64(message.generation);
+      w.u8((message.preVote ? 1 : 0) | (message.leadershipTransfer ? 2 : 0));
+      w.u64(message.lastLogIndex);
+      w.u64(message.lastLogGeneration);
+      return { type, payload: w.bytes };
+    }
+    case 'vote-response': {
+      const w = new Writer(8 + 1);
+      w.u64(message.generation);
+      w.u8((message.preVote ? 1 : 0) | (message.granted ? 2 : 0));
+      return { type, payload: w.bytes };
+    }
+    case 'append': {
+      let size = 8 * 4 + 4;
+      for (const entry of message.entries) size += ENTRY_HEADER_BYTES + entry.command.length;
+      const w = new Writer(size);
+      w.u64(message.generation);
+      w.u64(message.prevIndex);
+      w.u64(message.prevGeneration);
+      w.u64(message.highWaterMark);
+      w.u32(message.entries.length);
+      for (const entry of message.entries) {
+        w.u64(entry.generation);
+        w.u8(KIND_CODES[entry.kind]);
+        w.u32(entry.command.length);
+        w.raw(entry.command);
+      }
+      return { type, payload: w.bytes };
+    }
+    case 'append-response': {
+      const w = new Writer(8 + 1 + 8 * 3);
+      w.u64(message.generation);
+      w.u8(message.rejected ? 1 : 0);
+      w.u64(message.index);
+      w.u64(message.hintIndex);
+      w.u64(message.hintGeneration);
+      return { type, payload: w.bytes };
+    }
+    case 'heartbeat': {
+      const w = new Writer(8 * 3);
+      w.u64(message.generation);
+      w.u64(message.highWaterMark);
+      w.u64(message.readRound);
+      return { type, payload: w.bytes };
+    }
+    case 'heartbeat-response': {
+      const w = new Writer(8 * 2);
+      w.u64(message.generation);
+      w.u64(message.readRound);
+      return { type, payload: w.bytes };
+    }
+    case 'snapshot-chunk': {
+      const w = new Writer(8 * 5 + message.data.length);
+      w.u64(message.generation);
+      w.u64(message.snapshotIndex);
+      w.u64(message.snapshotGeneration);
+      w.u64(message.offset);
+      w.u64(message.totalBytes);
+      w.raw(message.data);
+      return { type, payload: w.bytes };
+    }
+    case 'snapshot-response': {
+      const w = new Writer(8 + 1 + 8 * 3);
+      w.u64(message.generation);
+      w.u8(message.rejected ? 1 : 0);
+      w.u64(message.snapshotIndex);
+      w.u64(message.nextOffset);
+      w.u64(message.installedIndex);
+      return { type, payload: w.bytes };
+    }
+    case 'timeout-now': {
+      const w = new Writer(8);
+      w.u64(message.generation);
+      return { type, payload: w.bytes };
+    }
+  }
+}
+
+/**
+ * Decodes a payload received with `type`. Returns undefined for a type that is not a
+ * leader-follower message. Entry commands are views into `payload` (not copies).
+ * @throws MessageDecodeError when the payload is malformed.
+ */
+export function decodeMessage(type: number, payload: Uint8Array): Message | undefined {
+  const r = new Reader(payload);
+  let message: Message;
+  switch (type) {
+    case MESSAGE_TYPES['vote-request']: {
+      const generation = r.u64();
+      const flags = r.u8();
+      message = {
+        kind: 'vote-request',
+        generation,
+        preVote: (flags & 1) !== 0,
+        leadershipTransfer: (flags & 2) !== 0,
+        lastLogIndex: r.u64(),
+        lastLogGeneration: r.u64(),
+      };
+      break;
+    }
+    case MESSAGE_TYPES['vote-response']: {
+      const generation = r.u64();
+      const flags = r.u8();
+      message = {
+        kind: 'vote-response',
+        generation,
+        preVote: (flags & 1) !== 0,
+        granted: (flags & 2) !== 0,
+      };
+      break;
+    }
+    case MESSAGE_TYPES.append: {
+      const generation = r.u64();
+      const prevIndex = r.u64();
+      const prevGeneration = r.u64();
+      const highWaterMark = r.u64();
+      const count = r.u32();
+      if (count > payload.length) throw new MessageDecodeError(`bad entry count ${count}`);
+      const entries: LogEntry[] = new Array<LogEntry>(count);
+      for (let i = 0; i < count; i++) {
+        const entryGeneration = r.u64();
+        const kind = KINDS[r.u8()];
+        if (kind === undefined) throw new MessageDecodeError('unknown entry kind');
+        const command = r.view_(r.u32());
+        entries[i] = { index: prevIndex + 1 + i, generation: entryGeneration, kind, command };
+      }
+      message = { kind: 'append', generation, prevIndex, prevGeneration, entries, highWaterMark };
+      break;
+    }
+    case MESSAGE_TYPES['append-response']: {
+      const generation = r.u64();
+      const rejected = (r.u8() & 1) !== 0;
+      message = {
+        kind: 'append-response',
+        generation,
+        rejected,
+        index: r.u64(),
+        hintIndex: r.u64(),
+        hintGeneration: r.u64(),
+      };
+      break;
+    }
+    case MESSAGE_TYPES.heartbeat:
+      message = {
+        kind: 'heartbeat',
+        generation: r.u64(),
+        highWaterMark: r.u64(),
+        readRound: r.u64(),
+      };
+      break;
+    case MESSAGE_TYPES['heartbeat-response']:
+      message = { kind: 'heartbeat-response', generation: r.u64(), readRound: r.u64() };
+      break;
+    case MESSAGE_TYPES['snapshot-chunk']: {
+      message = {
+        kind: 'snapshot-chunk',
+        generation: r.u64(),
+        snapshotIndex: r.u64(),
+        snapshotGeneration: r.u64(),
+        offset: r.u64(),
+        totalBytes: r.u64(),
+        data: r.rest(),
+      };
+      if (message.offset + message.data.length > message.totalBytes) {
+        throw new MessageDecodeError('snapshot chunk beyond its total size');
+      }
+      break;
+    }
+    case MESSAGE_TYPES['snapshot-response']: {
+      const generation = r.u64();
+      const rejected = (r.u8() & 1) !== 0;
+      message = {
+        kind: 'snapshot-response',
+        generation,
+        rejected,
+        snapshotIndex: r.u64(),
+        nextOffset: r.u64(),
+        installedIndex: r.u64(),
+      };
+      break;
+    }
+    case MESSAGE_TYPES['timeout-now']:
+      message = { kind: 'timeout-now', generation: r.u64() };
+      break;
+    default:
+      return undefined;
+  }
+  r.end();
+  return message;
+}

@@ -1,0 +1,300 @@
+import { LeaderFollowerCore } from '../leader-follower-core.js';
+import type { CoreOptions, ReadPermit, ReadRefusal, Ready } from '../core-types.js';
+import type { HardState, LogEntry, Snapshot } from '../log-entry.js';
+import type { Message, NodeId } from '../messages.js';
+import { seededRandom } from './seeded-random.js';
+
+/** What one server has on "disk" in the in-test network. */
+export interface StoredState {
+  hardState: HardState;
+  snapshot: Snapshot | undefined;
+  entries: LogEntry[];
+}
+
+interface InFlight {
+  readonly from: NodeId;
+  readonly to: NodeId;
+  readonly message: Message;
+}
+
+interface HeldReady {
+  readonly ready: Ready;
+}
+
+/**
+ * A tiny network of cores with no I/O, for scenario tests in the style of etcd's raft tests:
+ * messages are queued and delivered by `deliver()`; "disks" are arrays; persistence can be held
+ * back per server to test what may happen before an fsync completes.
+ */
+export class CoreNetwork {
+  readonly cores = new Map<NodeId, LeaderFollowerCore>();
+  readonly storage = new Map<NodeId, StoredState>();
+  /** Entries each server applied, in order (reset on restart, from the snapshot index). */
+  readonly applied = new Map<NodeId, LogEntry[]>();
+  readonly readsPermitted = new Map<NodeId, ReadPermit[]>();
+  readonly readsRefused = new Map<NodeId, ReadRefusal[]>();
+  /** Every message ever delivered, for assertions about traffic. */
+  readonly delivered: InFlight[] = [];
+  queue: InFlight[] = [];
+  private readonly blocked = new Set<string>();
+  private readonly holdingPersistence = new Set<NodeId>();
+  private readonly held = new Map<NodeId, HeldReady[]>();
+  private readonly down = new Set<NodeId>();
+  private readonly random;
+  /** When set, a message is dropped with this probability (uses the network's random). */
+  dropRate = 0;
+  /** When set, a message for which this returns true is dropped. */
+  dropWhen: ((message: InFlight) => boolean) | undefined;
+  duplicateRate = 0;
+  reorder = false;
+
+  constructor(
+    readonly ids: readonly NodeId[],
+    private readonly options: Partial<CoreOptions> = {},
+    seed = 1,
+  ) {
+    this.random = seededRandom(seed);
+    for (const id of ids) {
+      this.storage.set(id, {
+        hardState: { generation: 0, votedFor: undefined },
+        snapshot: undefined,
+        entries: [],
+      });
+      this.start(id);
+    }
+  }
+
+  core(id: NodeId): LeaderFollowerCore {
+    const core = this.cores.get(id);
+    if (core === undefined) throw new Error(`no core ${id}`);
+    return core;
+  }
+
+  /** (Re)creates a server from what it stored. */
+  start(id: NodeId): void {
+    const stored = this.storage.get(id);
+    if (stored === undefined) throw new Error(`no storage ${id}`);
+    const core = new LeaderFollowerCore({
+      electionTimeoutTicks: 10,
+      ...this.options,
+      id,
+      members: this.ids,
+      random: seededRandom(this.random.int(1 << 30) + 1),
+      hardState: stored.hardState,
+      ...(stored.snapshot === undefined ? {} : { snapshot: stored.snapshot }),
+      entries: stored.entries.slice(),
+    });
+    this.cores.set(id, core);
+    this.applied.set(id, []);
+    this.down.delete(id);
+    this.held.delete(id);
+  }
+
+  /** Crash: in-memory state and held (unpersisted) Readies are lost. */
+  crash(id: NodeId): void {
+    this.down.add(id);
+    this.held.delete(id);
+    this.queue = this.queue.filter((m) => m.to !== id && m.from !== id);
+  }
+
+  isDown(id: NodeId): boolean {
+    return this.down.has(id);
+  }
+
+  /** Drops messages in both directions between the two groups. */
+  partition(...groups: NodeId[][]): void {
+    for (const a of groups) {
+      for (const b of groups) {
+        if (a === b) continue;
+        for (const x of a) for (const y of b) this.blocked.add(`${x}->${y}`);
+      }
+    }
+  }
+
+  isolate(id: NodeId): void {
+    this.partition(
+      [id],
+      this.ids.filter((other) => other !== id),
+    );
+  }
+
+  cut(from: NodeId, to: NodeId): void {
+    this.blocked.add(`${from}->${to}`);
+  }
+
+  heal(): void {
+    this.blocked.clear();
+  }
+
+  holdPersistence(id: NodeId): void {
+    this.holdingPersistence.add(id);
+  }
+
+  /** Completes every held Ready of `id` (its fsync finishes) and stops holding. */
+  releasePersistence(id: NodeId): void {
+    this.holdingPersistence.delete(id);
+    const held = this.held.get(id) ?? [];
+    this.held.delete(id);
+    for (const { ready } of held) this.completePersistence(id, ready);
+  }
+
+  tick(id: NodeId, times = 1): void {
+    for (let i = 0; i < times; i++) if (!this.down.has(id)) this.core(id).tick();
+  }
+
+  tickAll(times = 1): void {
+    for (let i = 0; i < times; i++) for (const id of this.ids) this.tick(id);
+  }
+
+  /** Handles Readies and delivers messages until the network is quiet (or the step bound). */
+  deliver(maxMessages = 100_000): void {
+    for (let count = 0; count < maxMessages; count++) {
+      this.processReadies();
+      const next = this.takeNextMessage();
+      if (next === undefined) {
+        this.processReadies();
+        if (this.queue.length === 0) return;
+        continue;
+      }
+      if (this.down.has(next.to) || this.blocked.has(`${next.from}->${next.to}`)) continue;
+      if (this.dropWhen?.(next) === true) continue;
+      this.delivered.push(next);
+      this.core(next.to).step(next.from, next.message);
+    }
+    throw new Error('network did not quiesce');
+  }
+
+  /** Ticks everyone and delivers, `rounds` times. */
+  run(rounds: number): void {
+    for (let i = 0; i < rounds; i++) {
+      this.tickAll();
+      this.deliver();
+    }
+  }
+
+  /** Ticks `id` until it campaigns, then delivers; returns the leader after. */
+  elect(id: NodeId): void {
+    const core = this.core(id);
+    for (let i = 0; i < 100 && core.role === 'follower'; i++) core.tick();
+    this.deliver();
+  }
+
+  /** Ticks everyone (live) until some server leads, delivering as it goes. */
+  runUntilLeader(maxRounds = 200): NodeId {
+    for (let i = 0; i < maxRounds; i++) {
+      const leader = this.leader();
+      if (leader !== undefined) {
+        const generation = this.core(leader).status().generation;
+        const followers = this.ids.filter((id) => {
+          const status = this.core(id).status();
+          return id !== leader && status.leaderId === leader && status.generation === generation;
+        });
+        if (followers.length + 1 >= Math.floor(this.ids.length / 2) + 1) return leader;
+      }
+      this.tickAll();
+      this.deliver();
+    }
+    throw new Error('no leader emerged');
+  }
+
+  /** Ticks everyone (live) and delivers until `done()` holds. */
+  runUntil(done: () => boolean, maxRounds = 500): void {
+    for (let i = 0; i < maxRounds && !done(); i++) {
+      this.tickAll();
+      this.deliver();
+    }
+    if (!done()) throw new Error('condition not reached');
+  }
+
+  /** Ticks everyone (live) until some server becomes leader, committed or not. */
+  runUntilLeaderElected(maxRounds = 200): NodeId {
+    for (let i = 0; i < maxRounds; i++) {
+      const leader = this.leader();
+      if (leader !== undefined) return leader;
+      this.tickAll();
+      this.deliver();
+    }
+    throw new Error('no leader emerged');
+  }
+
+  leader(): NodeId | undefined {
+    let found: NodeId | undefined;
+    let generation = -1;
+    for (const id of this.ids) {
+      if (this.down.has(id)) continue;
+      const status = this.core(id).status();
+      if (status.role === 'leader' && status.generation > generation) {
+        found = id;
+        generation = status.generation;
+      }
+    }
+    return found;
+  }
+
+  private takeNextMessage(): InFlight | undefined {
+    if (this.queue.length === 0) return undefined;
+    if (this.reorder && this.queue.length > 1) {
+      const index = this.random.int(this.queue.length);
+      const [message] = this.queue.splice(index, 1);
+      return message;
+    }
+    return this.queue.shift();
+  }
+
+  private processReadies(): void {
+    for (const id of this.ids) {
+      if (this.down.has(id)) continue;
+      const core = this.core(id);
+      while (core.hasReady()) this.handleReady(id, core.takeReady());
+    }
+  }
+
+  private handleReady(id: NodeId, ready: Ready): void {
+    for (const outbound of ready.messagesToSendNow) this.enqueue(id, outbound.to, outbound.message);
+    if (this.holdingPersistence.has(id)) {
+      const list = this.held.get(id) ?? [];
+      list.push({ ready });
+      this.held.set(id, list);
+      return;
+    }
+    this.completePersistence(id, ready);
+  }
+
+  private completePersistence(id: NodeId, ready: Ready): void {
+    if (this.down.has(id)) return;
+    const stored = this.storage.get(id);
+    const core = this.core(id);
+    if (stored === undefined) return;
+    if (ready.snapshotToInstall !== undefined) {
+      stored.snapshot = ready.snapshotToInstall;
+      stored.entries = [];
+      this.applied.set(id, []);
+    }
+    if (ready.hardState !== undefined) stored.hardState = ready.hardState;
+    const first = ready.entriesToPersist[0];
+    if (first !== undefined) {
+      const keep = stored.entries.findIndex((entry) => entry.index >= first.index);
+      if (keep >= 0) stored.entries.length = keep;
+      stored.entries.push(...ready.entriesToPersist);
+      const last = ready.entriesToPersist[ready.entriesToPersist.length - 1];
+      if (last !== undefined) core.persisted(last.index, last.generation);
+    }
+    for (const outbound of ready.messagesAfterPersist) {
+      this.enqueue(id, outbound.to, outbound.message);
+    }
+    const applied = this.applied.get(id) ?? [];
+    for (const entry of ready.committedEntries) applied.push(entry);
+    const lastCommitted = ready.committedEntries[ready.committedEntries.length - 1];
+    if (lastCommitted !== undefined) core.applied(lastCommitted.index);
+    this.readsPermitted.set(id, [...(this.readsPermitted.get(id) ?? []), ...ready.readsPermitted]);
+    this.readsRefused.set(id, [...(this.readsRefused.get(id) ?? []), ...ready.readsRefused]);
+  }
+
+  private enqueue(from: NodeId, to: NodeId, message: Message): void {
+    if (this.dropRate > 0 && this.random.next() < this.dropRate) return;
+    this.queue.push({ from, to, message });
+    if (this.duplicateRate > 0 && this.random.next() < this.duplicateRate) {
+      this.queue.push({ from, to, message });
+    }
+  }
+}

@@ -1,0 +1,163 @@
+import {
+  NodeUnavailableError,
+  type ClientContext,
+  type ClientOperation,
+  type NodePorts,
+  type OperationOutcome,
+} from '@x/simulation';
+import { LeaderFollowerError, NotLeaderError } from '../errors.js';
+import { LeaderFollowerNode, type LeaderFollowerNodeOptions } from '../leader-follower-node.js';
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+type Command =
+  | { op: 'write'; key: string; value: number }
+  | { op: 'cas'; key: string; expected: number; value: number };
+
+/** What every server of a simulated cluster reports, for invariants shared across nodes. */
+export interface ClusterRecord {
+  /** index -> the command text applied there, by whichever server applied it first. */
+  readonly applied: Map<number, string>;
+  readonly violations: string[];
+}
+
+/** A key-value register replicated by a LeaderFollowerNode: the system under test in simulations. */
+export class RegisterServer {
+  readonly values = new Map<string, number>();
+
+  private constructor(
+    readonly name: string,
+    readonly node: LeaderFollowerNode,
+  ) {}
+
+  static async create(
+    ports: NodePorts,
+    record: ClusterRecord,
+    tuning: Partial<LeaderFollowerNodeOptions> = {},
+  ): Promise<RegisterServer> {
+    const values = new Map<string, number>();
+    const node = await LeaderFollowerNode.open({
+      id: ports.name,
+      members: [ports.name, ...ports.peers].sort(),
+      transport: ports.transport,
+      fileSystem: ports.fs,
+      dataDirectory: '/data',
+      clock: ports.clock,
+      timers: ports.timers,
+      random: ports.random,
+      logger: ports.logger,
+      onFatalError: (error) => ports.halt(error),
+      snapshotEveryEntries: 200,
+      retainEntriesAfterSnapshot: 20,
+      proposalTimeoutMs: 1500,
+      readTimeoutMs: 1500,
+      // Small segments: more segment rolls and releases, and cheap fsyncs in the simulated disk.
+      wal: { maxSegmentBytes: 64 * 1024 },
+      ...tuning,
+      stateMachine: {
+        apply: (index, command) => {
+          const text = decoder.decode(command);
+          const earlier = record.applied.get(index);
+          if (earlier === undefined) record.applied.set(index, text);
+          else if (earlier !== text) {
+            record.violations.push(`${ports.name} applied ${index}: ${text}, another ${earlier}`);
+          }
+          const parsed = JSON.parse(text) as Command;
+          const current = values.get(parsed.key);
+          if (parsed.op === 'write') {
+            values.set(parsed.key, parsed.value);
+            return true;
+          }
+          if (current !== parsed.expected) return false;
+          values.set(parsed.key, parsed.value);
+          return true;
+        },
+        snapshot: () => encoder.encode(JSON.stringify([...values])),
+        restore: (snapshot) => {
+          values.clear();
+          for (const [key, value] of JSON.parse(decoder.decode(snapshot)) as [string, number][]) {
+            values.set(key, value);
+          }
+        },
+      },
+    });
+    const server = new RegisterServer(ports.name, node);
+    // The state machine closes over `values`; expose the same map.
+    Object.defineProperty(server, 'values', { value: values });
+    node.start();
+    return server;
+  }
+
+  /** `paddingBytes` makes the command longer: multi-sector WAL writes can be torn at power loss. */
+  async write(key: string, value: number, paddingBytes = 0): Promise<void> {
+    const command = { op: 'write', key, value, padding: '.'.repeat(paddingBytes) };
+    await this.node.propose(encoder.encode(JSON.stringify(command)));
+  }
+
+  async cas(key: string, expected: number, value: number): Promise<boolean> {
+    const command = { op: 'cas', key, expected, value };
+    return (await this.node.propose(encoder.encode(JSON.stringify(command)))) === true;
+  }
+
+  async read(key: string): Promise<number | null> {
+    await this.node.readBarrier();
+    return this.values.get(key) ?? null;
+  }
+}
+
+/**
+ * Executes one register operation the way a client library would: at the last known leader,
+ * following one not-leader redirect. Definite errors are `fail`, anything else `info`.
+ */
+export function registerExecutor(): (
+  operation: ClientOperation,
+  context: ClientContext<RegisterServer>,
+) => Promise<OperationOutcome> {
+  let leaderGuess: string | undefined;
+  return async (operation, context) => {
+    const names = context.nodes.map((node) => node.name);
+    let target =
+      leaderGuess !== undefined && names.includes(leaderGuess)
+        ? leaderGuess
+        : context.random.pick(names);
+    const key = operation.key ?? 'x';
+    for (let attempt = 0; ; attempt++) {
+      try {
+        if (operation.op === 'read') {
+          const value = await context.call(target, (server) => server.read(key));
+          leaderGuess = target;
+          return { type: 'ok', value };
+        }
+        if (operation.op === 'write') {
+          const padding =
+            context.random.next() < 0.3 ? Math.floor(context.random.next() * 3000) : 0;
+          await context.call(target, (server) =>
+            server.write(key, operation.value as number, padding),
+          );
+          leaderGuess = target;
+          return { type: 'ok' };
+        }
+        const [expected, value] = operation.value as [number, number];
+        const swapped = await context.call(target, (server) => server.cas(key, expected, value));
+        leaderGuess = target;
+        return swapped ? { type: 'ok' } : { type: 'fail' };
+      } catch (error) {
+        if (error instanceof NotLeaderError && attempt === 0) {
+          target = error.leaderId ?? context.random.pick(names);
+          leaderGuess = error.leaderId;
+          continue;
+        }
+        if (error instanceof NodeUnavailableError) {
+          leaderGuess = undefined;
+          return { type: 'fail', error };
+        }
+        if (error instanceof LeaderFollowerError && error.definite) {
+          if (error instanceof NotLeaderError) leaderGuess = error.leaderId;
+          return { type: 'fail', error };
+        }
+        return { type: 'info', error };
+      }
+    }
+  };
+}

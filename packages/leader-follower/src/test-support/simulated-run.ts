@@ -1,0 +1,152 @@
+import {
+  injectRandomFaults,
+  registerOperations,
+  runWorkload,
+  simulate,
+  simulationSeeds,
+  SometimesCounters,
+  type Cluster,
+  type SimulationReport,
+} from '@x/simulation';
+import type { LeaderFollowerNodeOptions } from '../leader-follower-node.js';
+import { RegisterServer, registerExecutor, type ClusterRecord } from './simulated-register.js';
+
+/** The "sometimes" events a randomized seed set must hit (counted from node logs). */
+export const SOMETIMES_EVENTS = [
+  'leader elected',
+  'stale leader stepped down',
+  'divergent suffix truncated',
+  'torn tail repaired',
+  'snapshot installed from leader',
+  'snapshot taken',
+  'proposal outcome indeterminate',
+  'storage failed; stopping',
+] as const;
+
+/** Options of one randomized run. */
+export interface RandomizedRunOptions {
+  seed: number | string;
+  nodes: number;
+  /** Virtual ms of client load with faults. */
+  durationMs: number;
+  sometimes?: SometimesCounters;
+  tuning?: Partial<LeaderFollowerNodeOptions>;
+}
+
+/** Cluster-wide invariants checked after every simulation step. */
+export function installInvariants(cluster: Cluster<RegisterServer>, record: ClusterRecord): void {
+  const leaderOfGeneration = new Map<number, string>();
+  const highWaterMarks = new Map<string, number>();
+  const durable = new Map<string, number>();
+  cluster.invariant('leader-follower safety', (c) => {
+    if (record.violations.length > 0) throw new Error(record.violations.join('; '));
+    for (const node of c.liveNodes) {
+      const server = node.instance;
+      if (server === undefined) continue;
+      const status = server.node;
+      durable.set(node.name, status.durableIndex);
+      if (status.role === 'leader') {
+        const other = leaderOfGeneration.get(status.generation);
+        if (other !== undefined && other !== node.name) {
+          throw new Error(`two leaders in generation ${status.generation}: ${other}, ${node.name}`);
+        }
+        leaderOfGeneration.set(status.generation, node.name);
+        const copies = [...durable.values()].sort((a, b) => b - a);
+        const onMajority = copies[Math.floor(c.nodes.length / 2)] ?? 0;
+        if (status.highWaterMark > onMajority && status.highWaterMark > status.lowWaterMark) {
+          throw new Error(`${node.name} high-water mark ${status.highWaterMark} > ${onMajority}`);
+        }
+      }
+      const key = `${node.name}/${node.incarnation}`;
+      if (status.highWaterMark < (highWaterMarks.get(key) ?? 0)) {
+        throw new Error(`${key} high-water mark went back`);
+      }
+      highWaterMarks.set(key, status.highWaterMark);
+    }
+    return true;
+  });
+}
+
+/** One seeded randomized run: client load under random faults, then recovery and checks. */
+export function runRandomized(options: RandomizedRunOptions): Promise<SimulationReport> {
+  const record: ClusterRecord = { applied: new Map(), violations: [] };
+  const sometimes = options.sometimes;
+  return simulate(
+    {
+      seed: options.seed,
+      nodes: options.nodes,
+      createNode: (ports) => RegisterServer.create(ports, record, options.tuning),
+      network: { lossRate: 0.01, duplicateRate: 0.01 },
+      // A storage error while opening is fail-stop, like a crash; the harness restarts the node.
+      onStartFailure: 'crash',
+      // A SATA-SSD-like flush (2-10 ms) keeps writes unsynced long enough for power losses to
+      // tear them; page-cache operations stay fast.
+      diskLatency: (operation, random) =>
+        operation === 'datasync' || operation === 'syncDirectory'
+          ? random.between(2, 10)
+          : random.between(0.005, 0.05),
+      ...(sometimes === undefined
+        ? {}
+        : { sometimes, onLog: (entry) => sometimes.hit(entry.message) }),
+    },
+    async (cluster) => {
+      installInvariants(cluster, record);
+      await cluster.start();
+      injectRandomFaults(cluster, {
+        untilMs: cluster.now + options.durationMs,
+        meanIntervalMs: 400,
+        weights: { 'disk-error': 0.2 },
+      });
+      await runWorkload(cluster, {
+        clients: 3,
+        durationMs: options.durationMs,
+        thinkTimeMs: 40,
+        timeoutMs: 2_000,
+        generate: registerOperations(['x', 'y']),
+        execute: registerExecutor(),
+      });
+      // Recovery: everyone converges on the same applied state.
+      await cluster.runUntil(() => converged(cluster), 30_000);
+      cluster.assertLinearizable();
+    },
+  );
+}
+
+function converged(cluster: Cluster<RegisterServer>): boolean {
+  const nodes = cluster.nodes.map((node) => node.instance?.node);
+  const leader = nodes.find((node) => node?.role === 'leader');
+  if (leader === undefined) return false;
+  return nodes.every((node) => node !== undefined && node.appliedThrough === leader.highWaterMark);
+}
+
+/**
+ * Runs a seed set and asserts every "sometimes" event was hit across it. `LF_SIM_SEEDS` (count)
+ * and `LF_SIM_FIRST` override the set for soaks (`LF_SIM_PROGRESS=1` prints each passed seed);
+ * `SIM_SEED` replays one seed.
+ */
+export async function runSeedSet(
+  first: number,
+  count: number,
+  nodes: number,
+  durationMs = 30_000,
+): Promise<{ seeds: number; sometimes: SometimesCounters }> {
+  const soakCount = process.env['LF_SIM_SEEDS'];
+  const soakFirst = process.env['LF_SIM_FIRST'];
+  const seeds = simulationSeeds(
+    soakCount === undefined ? count : Number(soakCount),
+    soakFirst === undefined ? first : Number(soakFirst),
+  );
+  const sometimes = new SometimesCounters([...SOMETIMES_EVENTS]);
+  const progress = process.env['LF_SIM_PROGRESS'] !== undefined;
+  for (const seed of seeds) {
+    await runRandomized({ seed, nodes, durationMs, sometimes });
+    if (progress) console.log(`seed ${seed} passed (${nodes} nodes)`);
+  }
+  if (seeds.length > 1) sometimes.assertAllHit();
+  return { seeds: seeds.length, sometimes };
+}
+
+/** Test timeout for a seed set: 15 minutes, or 5 s per seed for longer soaks. */
+export function seedSetTimeoutMs(count: number): number {
+  return Math.max(900_000, Number(process.env['LF_SIM_SEEDS'] ?? count) * 5_000);
+}
