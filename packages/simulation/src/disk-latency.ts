@@ -1,21 +1,11 @@
+import type { FileOperation } from '@x/wal/testing';
 import type { SeededRandom } from './seeded-random.js';
 
-/** A file-system operation name, as @x/wal's FaultFileSystem reports it to its delay hook. */
-export type DiskOperation =
-  | 'open'
-  | 'size'
-  | 'read'
-  | 'write'
-  | 'datasync'
-  | 'truncate'
-  | 'close'
-  | 'readdir'
-  | 'mkdir'
-  | 'exists'
-  | 'rename'
-  | 'unlink'
-  | 'syncDirectory'
-  | 'lockDirectory';
+/**
+ * A file-system operation name, as @x/wal's FaultFileSystem reports it to its delay hook. The same
+ * union as `FileOperation` of `@x/wal/testing`, named here for the simulation's own vocabulary.
+ */
+export type DiskOperation = FileOperation;
 
 /** Draws the virtual milliseconds one disk operation takes. */
 export type DiskLatency = (operation: DiskOperation, random: SeededRandom) => number;
