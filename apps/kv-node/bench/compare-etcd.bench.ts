@@ -5,7 +5,10 @@
  *
  * Environment: SECONDS_PER_RUN (default 10), WORKLOADS (comma-separated "workload:clients"),
  * SYSTEMS (comma-separated subset of "kv-node,etcd-3.4"), WARMUP_SECONDS (default 5, a mixed run
- * that is not reported).
+ * that is not reported), BASE_PORT (default 42379; members use BASE_PORT + 10 * i and + 1),
+ * KV_NODE_CLI (the kv-node entry point; default ../dist/cli.js), KV_NODE_FLAGS (node flags for
+ * the kv-node members, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"; members are then stopped with
+ * SIGTERM so that profiles get written).
  */
 
 import type { ChildProcess } from 'node:child_process';
@@ -25,7 +28,9 @@ const workloads = (
     const [workload, clients] = item.split(':');
     return { workload: workload as string, clients: Number(clients) };
   });
-const kvNodeCli = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
+const kvNodeCli =
+  process.env.KV_NODE_CLI ?? fileURLToPath(new URL('../dist/cli.js', import.meta.url));
+const kvNodeFlags = (process.env.KV_NODE_FLAGS ?? '').split(' ').filter((flag) => flag !== '');
 const benchScript = fileURLToPath(new URL('./kv-bench.js', import.meta.url));
 
 interface System {
@@ -46,6 +51,7 @@ const systems: System[] = [
       spawn(
         process.execPath,
         [
+          ...kvNodeFlags,
           kvNodeCli,
           '--name',
           `m${index}`,
@@ -115,7 +121,7 @@ for (const system of systems.filter(
   (candidate) => only === undefined || only.includes(candidate.name),
 )) {
   const root = await mkdtemp(`${tmpdir()}/kv-compare-`);
-  const base = 42379;
+  const base = Number(process.env.BASE_PORT ?? 42379);
   const members = [0, 1, 2].map((index) => ({
     index,
     clientUrl: `http://127.0.0.1:${base + 10 * index}`,
@@ -127,6 +133,26 @@ for (const system of systems.filter(
   );
   const stop = (): void => {
     for (const child of children) child.kill('SIGKILL');
+  };
+  /** A graceful stop when profiling (a SIGKILLed process writes no profile). */
+  const stopGracefully = async (): Promise<void> => {
+    await Promise.all(
+      children.map(
+        (child) =>
+          new Promise<void>((resolve) => {
+            if (child.exitCode !== null || child.signalCode !== null) {
+              resolve();
+              return;
+            }
+            const force = setTimeout(() => child.kill('SIGKILL'), 15_000);
+            child.once('exit', () => {
+              clearTimeout(force);
+              resolve();
+            });
+            child.kill('SIGTERM');
+          }),
+      ),
+    );
   };
   process.once('SIGINT', stop);
   try {
@@ -160,6 +186,7 @@ for (const system of systems.filter(
       console.log(JSON.stringify({ system: system.name, ...JSON.parse(stdout) }));
     }
   } finally {
+    if (system.name === 'kv-node' && kvNodeFlags.length > 0) await stopGracefully();
     stop();
     process.off('SIGINT', stop);
     await new Promise((resolve) => setTimeout(resolve, 500));

@@ -158,6 +158,31 @@ describe('FaultFileSystem', () => {
     expect(fs.durableFileContent('/data/a')).toEqual(bytes(0, 8));
   });
 
+  it('makes exactly the writes and truncations before a datasync durable, in order', async () => {
+    const fs = await freshFs();
+    const file = await fs.open('/data/a', 'create');
+    await fs.syncDirectory('/data');
+    await file.write(filled(4, 1), 0, 4, 0);
+    await file.datasync();
+    await file.write(filled(4, 2), 0, 4, 2);
+    await file.truncate(3);
+    await file.write(bytes(7), 0, 1, 5);
+    await file.datasync();
+    await file.write(filled(2, 9), 0, 2, 0);
+    expect(fs.durableFileContent('/data/a')).toEqual(bytes(1, 1, 2, 0, 0, 7));
+    expect(fs.fileContent('/data/a')).toEqual(bytes(9, 9, 2, 0, 0, 7));
+  });
+
+  it('keeps a flipped bit through a later sync of an unsynced write over it', async () => {
+    const fs = await freshFs();
+    const file = await fs.open('/data/a', 'create');
+    await fs.syncDirectory('/data');
+    await file.write(bytes(0, 0), 0, 2, 0);
+    fs.flipBit('/data/a', 1, 0);
+    await file.datasync();
+    expect(fs.durableFileContent('/data/a')).toEqual(bytes(0, 1));
+  });
+
   it('awaits the delay hook before each operation', async () => {
     const seen: string[] = [];
     const fs = new FaultFileSystem({

@@ -62,12 +62,10 @@ export interface FaultFileSystemStats {
 type PendingChange =
   { kind: 'write'; position: number; bytes: Uint8Array } | { kind: 'truncate'; length: number };
 
-/** File contents, shared by every name (in either namespace) and handle that refers to it. */
-class Inode {
+/** A growable byte array with a length: the contents of a file, either as written or as durable. */
+class Bytes {
   data = new Uint8Array(64);
   size = 0;
-  durable = new Uint8Array(0);
-  pending: PendingChange[] = [];
 
   content(): Uint8Array {
     return this.data.subarray(0, this.size);
@@ -89,15 +87,31 @@ class Inode {
     this.data.set(bytes, position);
   }
 
+  apply(change: PendingChange): void {
+    if (change.kind === 'truncate') this.resize(change.length);
+    else this.write(change.bytes, change.position);
+  }
+}
+
+/** File contents, shared by every name (in either namespace) and handle that refers to it. */
+class Inode extends Bytes {
+  /**
+   * What survives a crash. Kept up to date by replaying the changes a sync makes durable, so a
+   * datasync costs the bytes written since the last one, not the size of the file (a log that
+   * syncs every append would otherwise copy itself each time).
+   */
+  durable = new Bytes();
+  pending: PendingChange[] = [];
+
   sync(): void {
-    this.durable = this.content().slice();
+    for (const change of this.pending) this.durable.apply(change);
     this.pending = [];
   }
 
   /** Power loss: keep the durable bytes, then a random subset of the unsynced changes. */
   crash(random: Random, sectorSize: number): void {
-    const survivor = new Inode();
-    survivor.write(this.durable, 0);
+    const survivor = new Bytes();
+    survivor.write(this.durable.content(), 0);
     for (const change of this.pending) {
       const roll = random.next();
       if (change.kind === 'truncate') {
@@ -121,7 +135,9 @@ class Inode {
     }
     this.data = survivor.data;
     this.size = survivor.size;
-    this.sync();
+    this.durable = new Bytes();
+    this.durable.write(this.content(), 0);
+    this.pending = [];
   }
 }
 
@@ -280,7 +296,7 @@ export class FaultFileSystem implements FileSystem {
 
   /** What `path` would hold after a crash that dropped every unsynced change, or `undefined`. */
   durableFileContent(path: string): Uint8Array | undefined {
-    return this.lookup(this.durable, path)?.durable.slice();
+    return this.lookup(this.durable, path)?.durable.content().slice();
   }
 
   /** Paths of every file in the current namespace, sorted. */
@@ -296,13 +312,22 @@ export class FaultFileSystem implements FileSystem {
     if (position >= inode.size)
       throw new RangeError(`flipBit: ${path} has only ${inode.size} bytes`);
     inode.data[position]! ^= 1 << bit;
-    if (position < inode.durable.length) inode.durable[position]! ^= 1 << bit;
+    if (position < inode.durable.size) inode.durable.data[position]! ^= 1 << bit;
+    // An unsynced write of this byte would restore it on the next sync: flip it there too.
+    const write = inode.pending.findLast(
+      (change) =>
+        change.kind === 'write' &&
+        change.position <= position &&
+        position < change.position + change.bytes.length,
+    );
+    if (write?.kind === 'write') write.bytes[position - write.position]! ^= 1 << bit;
   }
 
   /** Corrupts data at rest: overwrites bytes of `path` at `position`, in both current and durable state. */
   overwrite(path: string, position: number, bytes: Uint8Array): void {
     const inode = this.requireInode(path);
     inode.write(bytes, position);
+    inode.pending.push({ kind: 'write', position, bytes: bytes.slice() });
     inode.sync();
   }
 
