@@ -1,7 +1,8 @@
 import { defineConfig } from 'tsup';
 
 export default defineConfig({
-  entry: ['src/index.ts', 'src/cli.ts'],
+  // Named entries: `dist/link-proxy.js` beside `dist/cli.js`, not under `dist/cli/`.
+  entry: { index: 'src/index.ts', cli: 'src/cli.ts', 'link-proxy': 'src/cli/link-proxy.ts' },
   format: ['esm'],
   target: 'node20',
   platform: 'node',

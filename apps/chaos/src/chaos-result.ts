@@ -19,10 +19,17 @@ export interface ChaosResult {
     /** Successful operations per second over the workload. */
     readonly okPerSecond: number;
     readonly faults: readonly FaultMeasure[];
-    /** Milliseconds from each leader fault to the next successful write. */
+    /**
+     * Milliseconds from each fault that took the leader away (killed, paused, cut off, restarted)
+     * to the first successful write on a node the fault spared.
+     */
     readonly failoverMs: readonly number[];
     readonly failoverP50Ms: number | undefined;
     readonly failoverP99Ms: number | undefined;
+    /** The same, for leader kills (SIGKILL) only: the failover measure. */
+    readonly leaderKillFailoverMs: readonly number[];
+    readonly leaderKillFailoverP50Ms: number | undefined;
+    readonly leaderKillFailoverP99Ms: number | undefined;
     /** Operations sent to the majority side while a minority without the leader was cut off. */
     readonly majoritySideDuringMinorityPartition: Availability;
   };

@@ -21,8 +21,10 @@ failed; 2: bad usage; 3: the cluster could not be run.
   --request-timeout <ms>    client timeout; later answers count as unknown (default 3000)
   --heartbeat-interval <ms> passed to kv-node
   --election-timeout <ms>   passed to kv-node
-  --node-arg <flag>         extra kv-node flag for every node (repeatable), e.g. an unsafe
-                            test-only option to show the checker catches it
+  --kv-node-arg <flag>      extra kv-node flag for every node (repeatable), e.g. an unsafe
+                            test-only option to show the checker catches it; a flag with a
+                            value takes two: --kv-node-arg=--flag --kv-node-arg=value
+                            (--node-arg is the same)
   --peer-routing <mode>     per-link (default: a proxy listener per directed link) |
                             shared (one per node; dialer found from its handshake) |
                             direct (no proxy: partition, delay and drop are skipped)
@@ -84,6 +86,7 @@ export function parseCommandLine(
         'heartbeat-interval': { type: 'string' },
         'election-timeout': { type: 'string' },
         'node-arg': { type: 'string', multiple: true },
+        'kv-node-arg': { type: 'string', multiple: true },
         'peer-routing': { type: 'string' },
         'kv-node': { type: 'string' },
         results: { type: 'string' },
@@ -135,7 +138,7 @@ export function parseCommandLine(
       requestTimeoutMs: positiveInteger('request-timeout', values['request-timeout'], 3000),
       ...(heartbeatIntervalMs === undefined ? {} : { heartbeatIntervalMs }),
       ...(electionTimeoutMs === undefined ? {} : { electionTimeoutMs }),
-      extraNodeArgs: values['node-arg'] ?? [],
+      extraNodeArgs: [...(values['node-arg'] ?? []), ...(values['kv-node-arg'] ?? [])],
       peerRouting: routing,
       keepData: values['keep-data'] === true,
       ...(values['unsafe-serializable-reads'] === true ? { unsafeSerializableReads: true } : {}),

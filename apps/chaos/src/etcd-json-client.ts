@@ -34,7 +34,18 @@ export interface ClusterView {
   readonly role: string;
   readonly leaderId: string | undefined;
   readonly generation: number;
-  readonly members: readonly { readonly id: string; readonly name: string }[];
+  readonly members: readonly ClusterMember[];
+}
+
+/** One member as a node's cluster view lists it. */
+export interface ClusterMember {
+  readonly id: string;
+  readonly name: string;
+  /**
+   * On the leader's view: milliseconds since this follower last answered (undefined when the
+   * node does not say, e.g. on a follower's view).
+   */
+  readonly lastContactAgoMs: number | undefined;
 }
 
 /** Socket errors raised before a request can have reached the server. */
@@ -136,7 +147,7 @@ export class EtcdJsonClient {
       role?: string;
       leader_id?: string | null;
       generation?: number;
-      members?: { id: string; name: string }[];
+      members?: { id?: string; name?: string; last_contact_ago_ms?: number | null }[];
     };
     return {
       memberId: view.member_id ?? '',
@@ -144,7 +155,12 @@ export class EtcdJsonClient {
       role: view.role ?? 'unknown',
       leaderId: view.leader_id ?? undefined,
       generation: view.generation ?? 0,
-      members: view.members ?? [],
+      members: (view.members ?? []).map((member) => ({
+        id: member.id ?? '',
+        name: member.name ?? '',
+        lastContactAgoMs:
+          typeof member.last_contact_ago_ms === 'number' ? member.last_contact_ago_ms : undefined,
+      })),
     };
   }
 

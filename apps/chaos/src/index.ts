@@ -10,24 +10,25 @@ export {
   stateHash,
 } from './checks.js';
 export type {
+  ClusterMember,
   ClusterView,
   EtcdJsonClientOptions,
   KeyValue,
   RangeOptions,
 } from './etcd-json-client.js';
 export { EtcdJsonClient } from './etcd-json-client.js';
-export type { KvClusterOptions, KvNodeSpec } from './kv-cluster.js';
+export type { KvClusterOptions, KvNodeSpec, WallClockFault } from './kv-cluster.js';
 export { faketimeAvailable, KvCluster, killEverySpawnedNode, nodePaths } from './kv-cluster.js';
 export { isDefiniteFailure, KvRequestError } from './kv-request-error.js';
+// The peer-link proxy lives in kv-node (its local cluster partitions through it too).
 export type {
   LinkProxyOptions,
   LinkProxyStatistics,
+  LinkRule,
   ProxyTarget,
   SocketAddress,
-} from './link-proxy.js';
-export { LinkProxy } from './link-proxy.js';
-export type { LinkRule } from './link-rule.js';
-export { describeRule, passRule } from './link-rule.js';
+} from '@x/kv-node/link-proxy';
+export { describeRule, LinkProxy, passRule } from '@x/kv-node/link-proxy';
 export type { Availability, FaultMeasure, FaultWindow } from './measures.js';
 export {
   availability,

@@ -3,7 +3,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { KvNodeSpec } from './kv-cluster.js';
-import { faketimeSpec, KvCluster, killEverySpawnedNode, nodePaths } from './kv-cluster.js';
+import {
+  faketimeAvailable,
+  faketimeSpec,
+  KvCluster,
+  killEverySpawnedNode,
+  nodePaths,
+} from './kv-cluster.js';
 
 const directory = mkdtempSync(join(tmpdir(), 'chaos-cluster-'));
 afterAll(() => {
@@ -11,12 +17,17 @@ afterAll(() => {
   rmSync(directory, { recursive: true, force: true });
 });
 
-// Stands in for kv-node's CLI: prints its arguments and runs until killed (or exits if told to).
+// Stands in for kv-node's CLI: prints its arguments and its clocks (wall clock ahead of ours,
+// and how far each clock moved over a 300 ms timer), then runs until killed (or exits if told to).
 const cliPath = join(directory, 'fake-cli.mjs');
 writeFileSync(
   cliPath,
   `console.log('args ' + JSON.stringify(process.argv.slice(2)));
 if (process.argv.includes('--exit-at-once')) process.exit(3);
+const wall = Date.now();
+const monotonic = performance.now();
+const ahead = wall - Number(process.argv[process.argv.indexOf('--started-at') + 1]);
+setTimeout(() => console.log('clocks ' + JSON.stringify({ ahead, wall: Date.now() - wall, monotonic: performance.now() - monotonic })), 300);
 setInterval(() => {}, 1000);\n`,
 );
 
@@ -84,8 +95,40 @@ describe('KvCluster', () => {
     expect(cluster.unexpectedExits).toHaveLength(1);
   });
 
+  it.runIf(faketimeAvailable())(
+    'shifts and speeds up a wall clock under libfaketime, leaving the monotonic clock',
+    async () => {
+      const cluster = new KvCluster({
+        cliPath,
+        nodes: [spec(0, ['--started-at', String(Date.now())])],
+        clusterToken: 'chaos',
+        commonArgs: [],
+      });
+      cluster.start(0, { wallClock: { offsetMs: 600_000, rate: 2 } });
+      const logFile = nodePaths(directory, 'n1').logFile;
+      const clocks = (): string | undefined =>
+        readFileSync(logFile, 'utf8')
+          .split('\n')
+          .find((line) => line.startsWith('clocks '));
+      await eventually(() => clocks() !== undefined);
+      const seen = JSON.parse((clocks() as string).slice('clocks '.length)) as {
+        ahead: number;
+        wall: number;
+        monotonic: number;
+      };
+      await cluster.stopAll();
+      expect(seen.ahead).toBeGreaterThan(500_000);
+      // Twice as fast on the wall clock; the 300 ms timer itself ran on the real monotonic clock.
+      expect(seen.wall).toBeGreaterThan(1.5 * seen.monotonic);
+      expect(seen.monotonic).toBeGreaterThanOrEqual(299);
+      expect(seen.monotonic).toBeLessThan(5000);
+    },
+  );
+
   it('spells faketime offsets', () => {
     expect(faketimeSpec(30_000)).toBe('+30s');
     expect(faketimeSpec(-2500)).toBe('-2.5s');
+    expect(faketimeSpec(-2500, 1)).toBe('-2.5s');
+    expect(faketimeSpec(4000, 0.5)).toBe('+4s x0.5');
   });
 });

@@ -1,6 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
 import { execFileSync, spawn } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 
 /** One kv-node member as the cluster starts it. */
@@ -53,30 +53,88 @@ export function killEverySpawnedNode(): void {
 
 /**
  * The environment of a node: ours without `KV_NODE_*` variables (kv-node reads every flag from
- * them, so a stray one would change or break its configuration), with monotonic clocks exempt
- * from faketime.
+ * them, so a stray one would change or break its configuration); with `wallClock`, libfaketime
+ * preloaded to shift (and speed up or slow down) its wall clock.
+ *
+ * Monotonic clocks stay exempt from faketime (`FAKETIME_DONT_FAKE_MONOTONIC=1`). kv-node times
+ * every timeout on the monotonic clock, and so do libuv's timers under Node's event loop; faking
+ * CLOCK_MONOTONIC at another rate would stretch or shrink every timer, which is a different fault
+ * (a slow or fast machine) from the one tested here: a wrong wall clock, which a correct node must
+ * shrug off.
  */
-function nodeEnvironment(): NodeJS.ProcessEnv {
-  const environment: NodeJS.ProcessEnv = { FAKETIME_DONT_FAKE_MONOTONIC: '1' };
+function nodeEnvironment(wallClock: WallClockFault | undefined): NodeJS.ProcessEnv {
+  const environment: NodeJS.ProcessEnv = {};
   for (const [name, value] of Object.entries(process.env)) {
     if (!name.startsWith('KV_NODE_')) environment[name] = value;
+  }
+  if (wallClock !== undefined) {
+    const library = libfaketimePath();
+    if (library === undefined) throw new Error('libfaketime is not installed');
+    environment.LD_PRELOAD = library;
+    environment.FAKETIME = faketimeSpec(wallClock.offsetMs, wallClock.rate);
+    environment.FAKETIME_DONT_FAKE_MONOTONIC = '1';
   }
   return environment;
 }
 
-/** Whether Debian's `faketime` (libfaketime) is on the PATH. */
+/**
+ * Where Debian's `faketime` package puts libfaketime (the thread-safe build first: Node calls the
+ * clock from several threads), or undefined if it is not installed. The library is preloaded
+ * into the node directly rather than through the `faketime` wrapper, which forks: the node would
+ * be its grandchild, still holding its data directory's lock for a moment after the wrapper has
+ * exited, so a restart right after a kill would find the directory locked.
+ */
+export function libfaketimePath(): string | undefined {
+  const folders = [
+    `/usr/lib/${process.arch === 'arm64' ? 'aarch64' : 'x86_64'}-linux-gnu/faketime`,
+    '/usr/lib/faketime',
+    '/usr/local/lib/faketime',
+  ];
+  for (const folder of folders) {
+    for (const file of ['libfaketimeMT.so.1', 'libfaketime.so.1']) {
+      if (existsSync(join(folder, file))) return join(folder, file);
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Whether wall-clock faults can run here: libfaketime is installed and, preloaded into Node with
+ * a 100 s offset, does shift `Date.now()`.
+ */
 export function faketimeAvailable(): boolean {
+  if (libfaketimePath() === undefined) return false;
   try {
-    execFileSync('faketime', ['-f', '+0s', 'true'], { stdio: 'ignore', timeout: 5000 });
-    return true;
+    const before = Date.now();
+    const output = execFileSync(
+      process.execPath,
+      ['-e', 'process.stdout.write(String(Date.now()))'],
+      {
+        env: nodeEnvironment({ offsetMs: 100_000 }),
+        encoding: 'utf8',
+        timeout: 10_000,
+      },
+    );
+    return Number(output) - before > 50_000;
   } catch {
     return false;
   }
 }
 
-/** A faketime offset spec (`+30s`, `-2.5s`) for an offset in milliseconds. */
-export function faketimeSpec(offsetMs: number): string {
-  return `${offsetMs >= 0 ? '+' : '-'}${Math.abs(offsetMs) / 1000}s`;
+/**
+ * A faketime spec for a wall clock `offsetMs` milliseconds off (`+30s`, `-2.5s`) and, unless
+ * `rate` is 1, running `rate` times as fast as real time (`+30s x2`).
+ */
+export function faketimeSpec(offsetMs: number, rate = 1): string {
+  const offset = `${offsetMs >= 0 ? '+' : '-'}${Math.abs(offsetMs) / 1000}s`;
+  return rate === 1 ? offset : `${offset} x${rate}`;
+}
+
+/** A wall-clock fault for one node: see {@link faketimeSpec}. */
+export interface WallClockFault {
+  readonly offsetMs: number;
+  /** Speed relative to real time (default 1). */
+  readonly rate?: number;
 }
 
 /**
@@ -126,32 +184,28 @@ export class KvCluster {
   }
 
   /**
-   * Starts node `index` (again). With `faketimeOffsetMs`, under `faketime` with its wall clock
-   * shifted by that much (monotonic clocks untouched).
+   * Starts node `index` (again). With `wallClock`, under libfaketime with its wall clock shifted
+   * (and sped up or slowed down) that way; monotonic clocks untouched.
    * @throws Error if it is already running.
    */
-  start(index: number, options: { faketimeOffsetMs?: number } = {}): void {
+  start(index: number, options: { wallClock?: WallClockFault } = {}): void {
     if (this.processes.has(index)) throw new Error(`node ${this.spec(index).name} is running`);
     const node = this.spec(index);
     mkdirSync(node.dataDir, { recursive: true });
     mkdirSync(dirname(node.logFile), { recursive: true });
+    const wallClock = options.wallClock;
+    const environment = nodeEnvironment(wallClock);
     const log = openSync(node.logFile, 'a');
+    const spec =
+      wallClock === undefined ? undefined : faketimeSpec(wallClock.offsetMs, wallClock.rate);
     writeSync(
       log,
-      `\n=== chaos: starting ${node.name}${options.faketimeOffsetMs === undefined ? '' : ` under faketime ${faketimeSpec(options.faketimeOffsetMs)}`}\n`,
+      `\n=== chaos: starting ${node.name}${spec === undefined ? '' : ` under faketime ${spec}`}\n`,
     );
-    const nodeArgs = [this.options.cliPath, ...this.argumentsOf(index)];
-    const [command, args] =
-      options.faketimeOffsetMs === undefined
-        ? [process.execPath, nodeArgs]
-        : [
-            'faketime',
-            ['-f', faketimeSpec(options.faketimeOffsetMs), process.execPath, ...nodeArgs],
-          ];
-    const child = spawn(command, args, {
+    const child = spawn(process.execPath, [this.options.cliPath, ...this.argumentsOf(index)], {
       detached: true,
       stdio: ['ignore', log, log],
-      env: nodeEnvironment(),
+      env: environment,
     });
     closeSync(log);
     const pid = child.pid;

@@ -63,6 +63,13 @@ describe('measures', () => {
     expect(failoverTimes([{ ...window(0, 1, [], 900), skipped: 'no leader known' }])).toEqual([]);
   });
 
+  it('picks the failovers of the fault kinds asked for', () => {
+    const killed = { ...window(0, 50, [0], 700), kind: 'kill' };
+    const paused = { ...window(100, 200, [0], 900), kind: 'pause' };
+    expect(failoverTimes([killed, paused])).toEqual([700, 900]);
+    expect(failoverTimes([killed, paused], ['kill'])).toEqual([700]);
+  });
+
   it('sums majority-side availability over follower-minority partitions only', () => {
     const isolated = { ...window(100, 200, [1]), followerMinorityIsolated: true };
     expect(majoritySideAvailability(samples, [isolated, window(0, 1000, [])])).toEqual({

@@ -19,6 +19,11 @@ export interface FaultWindow {
    * fault spared succeeded (undefined if none did while it lasted and shortly after).
    */
   readonly failoverMs?: number;
+  /**
+   * Milliseconds from the end of the fault until the cluster was whole again (every node up,
+   * agreeing on a leader in touch with every follower); absent if it was not within 15 s.
+   */
+  readonly recoveredAfterMs?: number;
   /** A minority without the leader was cut off from the rest (both ways). */
   readonly followerMinorityIsolated?: boolean;
   /** The fault was skipped (e.g. no faketime on this host); it has no measures. */
@@ -101,10 +106,19 @@ export function majoritySideAvailability(
   return { ok, total, ratio: total === 0 ? 1 : ok / total };
 }
 
-/** The failover times measured during the faults that took the leader away, in milliseconds. */
-export function failoverTimes(windows: readonly FaultWindow[]): number[] {
+/**
+ * The failover times measured during the faults that took the leader away, in milliseconds; with
+ * `kinds`, only during faults of those kinds (`['kill']`: leader kills, the issue's measure).
+ */
+export function failoverTimes(
+  windows: readonly FaultWindow[],
+  kinds?: readonly string[],
+): number[] {
   return windows.flatMap((window) =>
-    window.leaderLost && window.skipped === undefined && window.failoverMs !== undefined
+    window.leaderLost &&
+    window.skipped === undefined &&
+    window.failoverMs !== undefined &&
+    (kinds === undefined || kinds.includes(window.kind))
       ? [window.failoverMs]
       : [],
   );

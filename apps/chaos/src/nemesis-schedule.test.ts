@@ -85,6 +85,7 @@ describe('generateSchedule', () => {
       'partition:one-way',
       'partition:ring',
       'pause',
+      'stale-leader',
     ]);
   });
 
@@ -164,5 +165,38 @@ describe('describeFault', () => {
         names,
       ),
     ).toBe('partition (one-way: n3 hears no one) for 2000 ms');
+    expect(
+      describeFault(
+        {
+          kind: 'clock-offset',
+          nodes: { kind: 'nodes', indexes: [0] },
+          offsetMs: -5000,
+          rate: 2,
+          durationMs: 4000,
+        },
+        names,
+      ),
+    ).toBe('clock of n1 off by -5000 ms running at x2 for 4000 ms');
+    expect(
+      describeFault({ kind: 'stale-leader', pauseMs: 5000, isolatedAfterWakeMs: 2500 }, names),
+    ).toBe('SIGSTOP and cut off the leader for 5000 ms, heal 2500 ms after it wakes');
+  });
+
+  it('gives a stale leader time to be replaced before it wakes, and time awake after', () => {
+    const schedule = generateSchedule({
+      seed: 3,
+      nodeCount: 3,
+      durationMs: 60_000,
+      kinds: ['stale-leader'],
+    });
+    expect(schedule.steps.length).toBeGreaterThan(3);
+    for (const { fault } of schedule.steps) {
+      if (fault.kind !== 'stale-leader') throw new Error(`unexpected ${fault.kind}`);
+      // Twice the default election timeout, so a new leader is elected while it sleeps.
+      expect(fault.pauseMs).toBeGreaterThanOrEqual(4000);
+      // Longer than a check-quorum period, so it acts as leader for a while after waking.
+      expect(fault.isolatedAfterWakeMs).toBeGreaterThanOrEqual(2000);
+      expect(faultDurationMs(fault)).toBe(fault.pauseMs + fault.isolatedAfterWakeMs);
+    }
   });
 });

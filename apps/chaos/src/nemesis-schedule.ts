@@ -41,13 +41,38 @@ export type Fault =
   | {
       readonly kind: 'clock-offset';
       readonly nodes: NodeSelector;
+      /** Shift of the node's wall clock (Date), in milliseconds; negative is behind. */
       readonly offsetMs: number;
+      /**
+       * Speed of the node's wall clock relative to real time (1 = normal, 2 = twice as fast);
+       * absent in schedules from before rates were drawn, meaning 1.
+       */
+      readonly rate?: number;
       readonly durationMs: number;
+    }
+  /**
+   * The process-pause scenario: SIGSTOP the leader and cut it off from every peer (both ways);
+   * SIGCONT it after `pauseMs` and heal `isolatedAfterWakeMs` later. It wakes believing it still
+   * leads (it has heard nothing since), while a new leader has been elected and has committed
+   * writes; clients keep talking to it. It must neither serve stale reads nor overwrite newer
+   * writes.
+   */
+  | {
+      readonly kind: 'stale-leader';
+      readonly pauseMs: number;
+      readonly isolatedAfterWakeMs: number;
     };
 
 /** The kinds of fault a schedule may draw from. */
 export type FaultKind =
-  'kill' | 'kill-leader' | 'pause' | 'partition' | 'link-delay' | 'link-drop' | 'clock-offset';
+  | 'kill'
+  | 'kill-leader'
+  | 'pause'
+  | 'partition'
+  | 'link-delay'
+  | 'link-drop'
+  | 'clock-offset'
+  | 'stale-leader';
 
 /** Every fault kind, in the order the generator draws them. */
 export const allFaultKinds: readonly FaultKind[] = [
@@ -58,6 +83,7 @@ export const allFaultKinds: readonly FaultKind[] = [
   'link-delay',
   'link-drop',
   'clock-offset',
+  'stale-leader',
 ];
 
 /** A fault and when it starts, in milliseconds after the workload starts. */
@@ -91,7 +117,14 @@ export interface ScheduleOptions {
 
 /** The longest a fault of `fault` takes, in milliseconds (a kill: the time the node is down). */
 export function faultDurationMs(fault: Fault): number {
-  return fault.kind === 'kill' ? fault.downMs : fault.durationMs;
+  switch (fault.kind) {
+    case 'kill':
+      return fault.downMs;
+    case 'stale-leader':
+      return fault.pauseMs + fault.isolatedAfterWakeMs;
+    default:
+      return fault.durationMs;
+  }
 }
 
 /**
@@ -181,7 +214,17 @@ function drawFault(random: SeededRandom, kind: FaultKind, nodeCount: number): Fa
         kind: 'clock-offset',
         nodes: drawNodes(random, nodeCount, 1),
         offsetMs: (random.next() < 0.5 ? -1 : 1) * random.integer(1000, 60_000),
+        // From half speed to twice as fast: drift far beyond any real oscillator's.
+        rate: random.pick([0.5, 0.9, 1, 1.1, 2]),
         durationMs: random.integer(3000, 8000),
+      };
+    case 'stale-leader':
+      // Long enough for the majority to elect a new leader (at most twice the 1 s default
+      // election timeout, plus a retry) and commit writes while the old one sleeps.
+      return {
+        kind: 'stale-leader',
+        pauseMs: random.integer(4000, 6000),
+        isolatedAfterWakeMs: random.integer(2000, 3000),
       };
   }
 }
@@ -291,6 +334,8 @@ export function describeFault(fault: Fault, names: readonly string[]): string {
     case 'link-drop':
       return `drop ${Math.round(fault.probability * 100)}% on links of ${describeSelector(fault.nodes, names)} for ${fault.durationMs} ms`;
     case 'clock-offset':
-      return `clock of ${describeSelector(fault.nodes, names)} off by ${fault.offsetMs} ms for ${fault.durationMs} ms`;
+      return `clock of ${describeSelector(fault.nodes, names)} off by ${fault.offsetMs} ms${fault.rate === undefined || fault.rate === 1 ? '' : ` running at x${fault.rate}`} for ${fault.durationMs} ms`;
+    case 'stale-leader':
+      return `SIGSTOP and cut off the leader for ${fault.pauseMs} ms, heal ${fault.isolatedAfterWakeMs} ms after it wakes`;
   }
 }

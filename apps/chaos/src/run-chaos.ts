@@ -1,5 +1,7 @@
 import type { HistoryEvent } from '@x/linearizability';
 import { HistoryRecorder, registerModel, renderHtmlReport } from '@x/linearizability';
+import type { LinkRule } from '@x/kv-node/link-proxy';
+import { LinkProxy, passRule } from '@x/kv-node/link-proxy';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent } from 'node:http';
 import { join } from 'node:path';
@@ -13,13 +15,11 @@ import {
   checkWriteAfterHeal,
   stateHash,
 } from './checks.js';
+import { isClusterWhole } from './cluster-recovery.js';
 import { EtcdJsonClient } from './etcd-json-client.js';
 import { freePort } from './free-port.js';
 import type { KvNodeSpec } from './kv-cluster.js';
 import { faketimeAvailable, KvCluster, nodePaths } from './kv-cluster.js';
-import { LinkProxy } from './link-proxy.js';
-import type { LinkRule } from './link-rule.js';
-import { passRule } from './link-rule.js';
 import type { FaultWindow } from './measures.js';
 import { failoverTimes, faultMeasures, majoritySideAvailability, percentile } from './measures.js';
 import { memberIdOf } from './member-id.js';
@@ -84,6 +84,9 @@ export interface ChaosOptions {
 
 const sleep = (ms: number): Promise<void> =>
   new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
+
+/** How long a fault's recovery is waited for before the schedule goes on regardless. */
+const recoveryLimitMs = 15_000;
 
 const clusterToken = 'chaos-cluster';
 
@@ -285,13 +288,44 @@ async function runWorkloadAndFaults(context: RunContext): Promise<ChaosResult> {
   const applied: AppliedFault[] = [];
   let aborted = false;
   try {
-    for (const step of schedule.steps) {
-      await sleep(step.atMs - now());
+    // A fault is over once the cluster has recovered from it (a restarted node can take seconds
+    // to replay its log), not when its nemesis action is undone: the quiet time before the next
+    // fault starts then, so no fault lands on a cluster still recovering from the previous one
+    // unless the schedule itself combines them. The schedule shifts later by the recovery time;
+    // faults that no longer fit in the run are left out, with a notice.
+    let shiftMs = 0;
+    for (const [stepIndex, step] of schedule.steps.entries()) {
+      const faultMs = faultDurationMs(step.fault);
+      if (step.atMs + shiftMs + faultMs > schedule.durationMs) {
+        const left = schedule.steps.length - stepIndex;
+        notices.push(
+          `${left} of ${schedule.steps.length} faults not reached: recoveries took ${Math.round(shiftMs)} ms of the run`,
+        );
+        break;
+      }
+      await sleep(step.atMs + shiftMs - now());
       if (options.signal?.aborted === true) {
         aborted = true;
         break;
       }
-      applied.push(await applyFault(context, step.fault, now));
+      const fault = await applyFault(context, step.fault, now);
+      const recoveredAfterMs = await waitUntilRecovered(
+        control,
+        cluster,
+        recoveryLimitMs,
+        options.signal,
+      );
+      if (recoveredAfterMs === undefined) {
+        notices.push(
+          `the cluster had not recovered ${recoveryLimitMs} ms after "${fault.window.description}"`,
+        );
+      }
+      applied.push(
+        recoveredAfterMs === undefined
+          ? fault
+          : { ...fault, window: { ...fault.window, recoveredAfterMs } },
+      );
+      shiftMs = Math.max(shiftMs, now() - (step.atMs + faultMs));
     }
     if (!aborted) await sleep(schedule.durationMs - now());
   } finally {
@@ -363,6 +397,7 @@ async function runWorkloadAndFaults(context: RunContext): Promise<ChaosResult> {
     }),
   );
   const failover = failoverTimes(windows);
+  const failoverAfterKills = failoverTimes(windows, ['kill']);
   const counts = { ok: 0, fail: 0, info: 0 };
   for (const sample of samples) counts[sample.outcome]++;
   const result: ChaosResult = {
@@ -380,6 +415,9 @@ async function runWorkloadAndFaults(context: RunContext): Promise<ChaosResult> {
       failoverMs: failover,
       failoverP50Ms: percentile(failover, 50),
       failoverP99Ms: percentile(failover, 99),
+      leaderKillFailoverMs: failoverAfterKills,
+      leaderKillFailoverP50Ms: percentile(failoverAfterKills, 50),
+      leaderKillFailoverP99Ms: percentile(failoverAfterKills, 99),
       majoritySideDuringMinorityPartition: majoritySideAvailability(samples, windows),
     },
     notices,
@@ -438,7 +476,9 @@ async function applyFault(
       ? fault.shape.kind === 'ring'
         ? names.map((_, index) => index)
         : selectNodes(fault.shape.nodes, leader)
-      : selectNodes(fault.nodes, leader);
+      : fault.kind === 'stale-leader'
+        ? selectNodes({ kind: 'leader' }, leader)
+        : selectNodes(fault.nodes, leader);
   if (targets.length === 0) return skip('no leader known');
   const leaderLost =
     leader !== undefined &&
@@ -446,6 +486,7 @@ async function applyFault(
     (fault.kind === 'kill' ||
       fault.kind === 'pause' ||
       fault.kind === 'clock-offset' ||
+      fault.kind === 'stale-leader' ||
       (fault.kind === 'partition' && fault.shape.kind !== 'ring'));
   let failover: Promise<number | undefined> | undefined;
   const startFailoverProbe = (): void => {
@@ -499,7 +540,7 @@ async function applyFault(
       if (!context.faketime) return skip('faketime is not installed (apt-get install faketime)');
       for (const index of targets) {
         await cluster.kill(index);
-        cluster.start(index, { faketimeOffsetMs: fault.offsetMs });
+        cluster.start(index, { wallClock: { offsetMs: fault.offsetMs, rate: fault.rate ?? 1 } });
       }
       startFailoverProbe();
       await sleep(durationMs);
@@ -507,6 +548,24 @@ async function applyFault(
         await cluster.kill(index);
         cluster.start(index);
       }
+      break;
+    }
+    case 'stale-leader': {
+      if (proxy === undefined) return skip('no proxy (direct peer routing)');
+      const isolated = blockedLinks(
+        { kind: 'isolate', nodes: { kind: 'nodes', indexes: targets } },
+        names.length,
+        leader,
+      );
+      // Cut off as it falls asleep: the new leader's messages would otherwise wait in its
+      // socket buffers and depose it the moment it wakes, hiding what it does on its own.
+      for (const index of targets) cluster.pause(index);
+      setRules(proxy, names, isolated, { kind: 'blackhole' });
+      startFailoverProbe();
+      await sleep(fault.pauseMs);
+      for (const index of targets) cluster.resume(index);
+      await sleep(fault.isolatedAfterWakeMs);
+      setRules(proxy, names, isolated, passRule);
       break;
     }
   }
@@ -627,6 +686,33 @@ async function waitForLeader(
       }
     }
     await sleep(200);
+  }
+  return undefined;
+}
+
+/**
+ * Waits until the cluster is whole again: every node runs (none paused), answers, and names the
+ * same leader, which in turn has heard from every follower within the last second (when it
+ * reports that). A restarted node passes only once it serves clients and has heard from the
+ * leader. Resolves with the milliseconds waited, or undefined after `timeoutMs` or an abort.
+ */
+async function waitUntilRecovered(
+  control: readonly EtcdJsonClient[],
+  cluster: KvCluster,
+  timeoutMs: number,
+  signal: AbortSignal | undefined,
+): Promise<number | undefined> {
+  const start = performance.now();
+  while (performance.now() - start < timeoutMs && signal?.aborted !== true) {
+    const views = await Promise.all(
+      control.map((client, index) =>
+        cluster.isRunning(index) && !cluster.isPaused(index)
+          ? client.cluster().catch(() => undefined)
+          : Promise.resolve(undefined),
+      ),
+    );
+    if (isClusterWhole(views)) return performance.now() - start;
+    await sleep(100);
   }
   return undefined;
 }

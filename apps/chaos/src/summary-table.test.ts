@@ -26,6 +26,9 @@ const result: ChaosResult = {
     failoverMs: [1000, 2000],
     failoverP50Ms: 1000,
     failoverP99Ms: 2000,
+    leaderKillFailoverMs: [1500],
+    leaderKillFailoverP50Ms: 1500,
+    leaderKillFailoverP99Ms: 1500,
     majoritySideDuringMinorityPartition: { ok: 5, total: 5, ratio: 1 },
   },
   notices: ['skipped "clock": no faketime'],
@@ -40,6 +43,7 @@ describe('formatSummary', () => {
     expect(text).toMatch(/write-after-heal\s+FAIL\s+no write succeeded/);
     expect(text).toContain('90 ok, 5 fail, 5 info; 1.5 ok/s');
     expect(text).toContain('n=2 p50=1000 ms p99=2000 ms');
+    expect(text).toContain('of which leader kills: n=1 p50=1500 ms p99=1500 ms');
     expect(text).toContain('majority side while a follower minority was partitioned: 100.00% of 5');
     expect(text).toContain(' 90.00% of    10 | 100.00% of     5  isolate node-b');
     expect(text).toContain('notice: skipped "clock": no faketime');

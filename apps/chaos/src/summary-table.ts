@@ -21,12 +21,18 @@ export function formatSummary(result: ChaosResult): string {
   lines.push(
     `operations: ${measures.operations.ok} ok, ${measures.operations.fail} fail, ${measures.operations.info} info; ${measures.okPerSecond.toFixed(1)} ok/s`,
   );
+  const spread = (values: readonly number[], p50: number | undefined, p99: number | undefined) =>
+    `n=${values.length}` +
+    (p50 === undefined ? '' : ` p50=${Math.round(p50)} ms p99=${Math.round(p99 ?? 0)} ms`);
   lines.push(
-    `failover (leader lost -> first successful probe write on a spared node): n=${measures.failoverMs.length}` +
-      (measures.failoverP50Ms === undefined
-        ? ''
-        : ` p50=${Math.round(measures.failoverP50Ms)} ms p99=${Math.round(measures.failoverP99Ms ?? 0)} ms`),
+    `failover (leader lost -> first successful probe write on a spared node): ${spread(measures.failoverMs, measures.failoverP50Ms, measures.failoverP99Ms)}`,
   );
+  const kills = measures.leaderKillFailoverMs;
+  if (kills.length > 0) {
+    lines.push(
+      `  of which leader kills: ${spread(kills, measures.leaderKillFailoverP50Ms, measures.leaderKillFailoverP99Ms)}`,
+    );
+  }
   const majority = measures.majoritySideDuringMinorityPartition;
   if (majority.total > 0) {
     lines.push(

@@ -1,8 +1,21 @@
-// Shows the checker bites on the real system, under leader pauses and isolation:
-// - with kv-node's deliberately unsafe, test-only option (linearizable reads served locally by
-//   whoever believes it leads, without the quorum round), when kv-node's --help lists it;
-// - with serializable reads (served locally, possibly stale) checked as linearizable reads.
-// Both runs must be reported non-linearizable. Runs only with CHAOS_SUITE=1.
+// Shows the checker bites on the real system: kv-node started with its deliberately unsafe,
+// test-only option (the leader answers linearizable reads locally, without the quorum round) is
+// reported non-linearizable under the process-pause scenario. Runs only with CHAOS_SUITE=1.
+//
+// Why it bites every time: each `stale-leader` fault SIGSTOPs the leader and cuts it off from its
+// peers at once, for 4-6 s. The majority elects a new leader within about 2 s (the election
+// timeout is randomized in [1, 2) s) and commits writes to the same keys. Clients keep sending to
+// the old leader; their requests wait in its socket buffers. On SIGCONT the old leader still
+// believes it leads: it has heard nothing since it fell asleep (being cut off, no message from
+// the new generation reaches it), and its check-quorum step-down comes only after one to two
+// election timeouts, since its followers answered just before the pause. Node runs the queued
+// HTTP requests in the first turn of its event loop, before any timer, so the reads that waited
+// during the pause are answered from its stale state right away, after newer writes were
+// acknowledged elsewhere: a stale read, which the checker must report.
+//
+// When kv-node lacks the option (a build from before it), the client-side variant takes its
+// place: the same schedule with reads sent as serializable (served locally, possibly stale) but
+// recorded as linearizable.
 import { afterAll, describe, expect, it } from 'vitest';
 import { killEverySpawnedNode } from '../src/kv-cluster.js';
 import { runChaos } from '../src/run-chaos.js';
@@ -10,49 +23,48 @@ import { formatSummary } from '../src/summary-table.js';
 import { kvNodeCli, kvNodeHasFlag, suiteEnabled } from './kv-node-cli.js';
 
 const unsafeFlag = process.env.CHAOS_UNSAFE_FLAG ?? '--unsafe-local-linearizable-reads';
+const kvNodeIsUnsafeCapable = suiteEnabled && kvNodeHasFlag(unsafeFlag);
 
 afterAll(() => killEverySpawnedNode());
 
-/** Runs a schedule of leader pauses and isolations and returns the linearizability verdict. */
+/** Runs stale-leader faults and returns the linearizability verdict. */
 async function runUnsafely(options: {
   extraNodeArgs?: string[];
   unsafeSerializableReads?: boolean;
-  resultsDirectory: string;
 }): Promise<boolean | undefined> {
   const result = await runChaos({
     kvNodeCli,
     nodeCount: 3,
-    durationMs: 30_000,
+    // Room for two faults after the 3 s warm-up.
+    durationMs: 24_000,
     seed: 7,
-    kinds: ['pause', 'partition'],
-    // Many readers per key make a stale read likely to be seen.
+    kinds: ['stale-leader'],
+    // Four readers per node, all keys shared across nodes.
     registerWorkers: 12,
     workersPerKey: 6,
+    resultsDirectory: 'results/checker-bites',
     ...options,
     log: (line) => process.stderr.write(`${line}\n`),
   });
   process.stderr.write(`${formatSummary(result)}\n`);
+  expect(result.faults.filter((fault) => fault.skipped === undefined).length).toBeGreaterThan(0);
   return result.checks.find((check) => check.name === 'linearizable')?.passed;
 }
 
 describe.runIf(suiteEnabled)('the checker bites', () => {
-  it.runIf(suiteEnabled && kvNodeHasFlag(unsafeFlag))(
-    `reports kv-node ${unsafeFlag} as not linearizable under leader pauses and isolation`,
+  it.runIf(kvNodeIsUnsafeCapable)(
+    `reports kv-node ${unsafeFlag} as not linearizable when a paused, cut-off leader wakes`,
     async () => {
-      const passed = await runUnsafely({
-        extraNodeArgs: [unsafeFlag],
-        resultsDirectory: 'results/checker-bites',
-      });
-      expect(passed).toBe(false);
+      expect(await runUnsafely({ extraNodeArgs: [unsafeFlag] })).toBe(false);
     },
     180_000,
   );
 
-  it('reports serializable reads checked as linearizable as not linearizable', async () => {
-    const passed = await runUnsafely({
-      unsafeSerializableReads: true,
-      resultsDirectory: 'results/checker-bites',
-    });
-    expect(passed).toBe(false);
-  }, 180_000);
+  it.runIf(!kvNodeIsUnsafeCapable)(
+    'reports serializable reads checked as linearizable as not linearizable',
+    async () => {
+      expect(await runUnsafely({ unsafeSerializableReads: true })).toBe(false);
+    },
+    180_000,
+  );
 });

@@ -1,6 +1,8 @@
 // The CI chaos suite (issue 9): four random 60 s schedules, two on 3 nodes and two on 5, with
-// kill, pause and partition faults, against real kv-node processes. About 5 minutes, so it runs
-// only with CHAOS_SUITE=1 (`pnpm --filter @x/chaos run test:ci-suite`); kv-node must be built.
+// kill, pause, partition, stale-leader and clock faults, against real kv-node processes. About
+// 5 minutes, so it runs only with CHAOS_SUITE=1 (`pnpm --filter @x/chaos run test:ci-suite`);
+// kv-node must be built. Clock faults need Debian's faketime; without it they are skipped with a
+// notice in the summary.
 import { existsSync, mkdirSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { formatSummary } from '../src/summary-table.js';
@@ -33,7 +35,7 @@ describe.runIf(suiteEnabled)('chaos CI suite against real kv-node processes', ()
           nodeCount,
           durationMs,
           seed,
-          kinds: ['kill', 'kill-leader', 'pause', 'partition'],
+          kinds: ['kill', 'kill-leader', 'pause', 'partition', 'stale-leader', 'clock-offset'],
           resultsDirectory: 'results/ci-suite',
           log: (line) => process.stderr.write(`${line}\n`),
         });

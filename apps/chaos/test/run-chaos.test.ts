@@ -33,7 +33,15 @@ describe('runChaos against stand-in nodes', () => {
       });
       expect(lines[0]).toMatch(/^seed 9: \d+ faults/);
       // Seed 9 draws one fault: kill -9 the leader (the stand-in's leader is node-a), restart.
-      expect(result.faults).toMatchObject([{ kind: 'kill', affectedNodes: [0], leaderLost: true }]);
+      expect(result.faults).toMatchObject([
+        {
+          kind: 'kill',
+          affectedNodes: [0],
+          leaderLost: true,
+          // The restarted node was waited for before the run went on.
+          recoveredAfterMs: expect.any(Number) as number,
+        },
+      ]);
       expect(result.measures.failoverMs).toHaveLength(1);
       expect(result.checks.map((check) => check.name)).toEqual([
         'linearizable',

@@ -6,7 +6,7 @@
  * Environment: SECONDS_PER_RUN (default 10), WORKLOADS (comma-separated "workload:clients"),
  * SYSTEMS (comma-separated subset of "kv-node,etcd-3.4"), WARMUP_SECONDS (default 5, a mixed run
  * that is not reported), BASE_PORT (default 42379; members use BASE_PORT + 10 * i and + 1),
- * KV_NODE_CLI (the kv-node entry point; default ../dist/cli.js), KV_NODE_FLAGS (node flags for
+ * BENCH_KV_NODE_CLI (the kv-node entry point; default ../dist/cli.js), BENCH_KV_NODE_FLAGS (node flags for
  * the kv-node members, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"; members are then stopped with
  * SIGTERM so that profiles get written).
  */
@@ -29,8 +29,10 @@ const workloads = (
     return { workload: workload as string, clients: Number(clients) };
   });
 const kvNodeCli =
-  process.env.KV_NODE_CLI ?? fileURLToPath(new URL('../dist/cli.js', import.meta.url));
-const kvNodeFlags = (process.env.KV_NODE_FLAGS ?? '').split(' ').filter((flag) => flag !== '');
+  process.env.BENCH_KV_NODE_CLI ?? fileURLToPath(new URL('../dist/cli.js', import.meta.url));
+const kvNodeFlags = (process.env.BENCH_KV_NODE_FLAGS ?? '')
+  .split(' ')
+  .filter((flag) => flag !== '');
 const benchScript = fileURLToPath(new URL('./kv-bench.js', import.meta.url));
 
 interface System {

@@ -141,7 +141,10 @@ describe('a 3-process cluster', { timeout: 60_000 }, () => {
       expect(await (await call(member, 'GET', '/metrics')).text()).toContain(
         'kv_server_has_leader 1',
       );
-      expect((await call(member, 'GET', '/dashboard')).status).toBe(200);
+      // The old page moved to the live dashboard.
+      const moved = await fetch(`${member.clientUrl}/dashboard`, { redirect: 'manual' });
+      expect(moved.status).toBe(308);
+      expect(moved.headers.get('location')).toBe('/ui/');
     }
   });
 

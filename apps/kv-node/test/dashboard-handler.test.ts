@@ -8,6 +8,7 @@ import { createDashboardHandler } from '../src/dashboard/dashboard-handler.js';
 import type { DashboardHandler } from '../src/dashboard/dashboard-handler.js';
 import { startDashboardServer } from '../src/dashboard/dashboard-server.js';
 import type { RunningDashboardServer } from '../src/dashboard/dashboard-server.js';
+import { InjectedFaults } from '../src/dashboard/injected-faults.js';
 import { createSignalDemoControl } from '../src/dashboard/signal-demo-control.js';
 import { statusSourceFromNodeStatus } from '../src/dashboard/node-status-source.js';
 import { createApiHandler, createHttpServer } from '../src/http/http-api.js';
@@ -101,11 +102,19 @@ describe('dashboard routes with demo mode', () => {
     expect(view.injectedFaults).toEqual({ 'node-2': 'killed' });
 
     const partition = await post('partition', { node: 'node-3' });
-    expect(partition.status).toBe(409);
-    expect(((await partition.json()) as { message: string }).message).toContain('not available');
+    expect(partition.status).toBe(200);
+    expect(await partition.json()).toEqual({ ok: true, message: 'partition: node-3' });
+    const partitioned = (await (await fetch(`${base}/ui/api/view`)).json()) as ClusterView;
+    expect(partitioned.injectedFaults).toEqual({ 'node-2': 'killed', 'node-3': 'partitioned' });
+    expect(partitioned.nodes.find((node) => node.name === 'node-3')?.role).toBe('follower');
 
     expect((await post('restart', { node: 'node-2' })).status).toBe(200);
-    expect((await post('heal', {})).status).toBe(200);
+    const healed = await post('heal', {});
+    expect(healed.status).toBe(200);
+    expect(await healed.json()).toEqual({ ok: true, message: 'healed every partition' });
+    expect(cluster.actions).toEqual(['kill node-2', 'partition node-3', 'restart node-2', 'heal']);
+    const after = (await (await fetch(`${base}/ui/api/view`)).json()) as ClusterView;
+    expect(after.injectedFaults).toEqual({});
     expect((await post('explode', { node: 'node-1' })).status).toBe(404);
     expect((await post('kill', {})).status).toBe(400);
     expect((await post('kill', { node: 'node-1' }, { origin: 'http://evil.example' })).status).toBe(
@@ -210,6 +219,41 @@ describe('createSignalDemoControl', () => {
     await expect(control.partition('node-1')).rejects.toThrow('partition is not available');
     await expect(control.heal()).rejects.toThrow('partition is not available');
   });
+
+  it('leaves partition and heal to the launcher that has a proxy', async () => {
+    const done: string[] = [];
+    const control = createSignalDemoControl({
+      pidOf: () => undefined,
+      restart: () => Promise.resolve(),
+      partition: (name) => {
+        done.push(`partition ${name}`);
+        return Promise.resolve();
+      },
+      heal: () => {
+        done.push('heal');
+        return Promise.resolve();
+      },
+    });
+    await control.partition('node-2');
+    await control.heal();
+    expect(done).toEqual(['partition node-2', 'heal']);
+  });
+});
+
+describe('InjectedFaults', () => {
+  it('keeps a partition through a kill and a restart, until heal', () => {
+    const faults = new InjectedFaults();
+    faults.record('partition', 'node-1');
+    faults.record('pause', 'node-2');
+    expect(faults.current()).toEqual({ 'node-1': 'partitioned', 'node-2': 'paused' });
+    faults.record('kill', 'node-1');
+    expect(faults.current()).toEqual({ 'node-1': 'killed', 'node-2': 'paused' });
+    faults.record('restart', 'node-1');
+    faults.record('resume', 'node-2');
+    expect(faults.current()).toEqual({ 'node-1': 'partitioned' });
+    faults.record('heal', '');
+    expect(faults.current()).toEqual({});
+  });
 });
 
 describe('dashboard wired into the kv-node HTTP server (the lead’s wiring)', () => {
@@ -234,8 +278,13 @@ describe('dashboard wired into the kv-node HTTP server (the lead’s wiring)', (
       );
       expect(view.nodes.find((node) => node.name === status.name)).toMatchObject({
         generation: status.generation,
+        lowWaterMark: status.lowWaterMark,
         appliedIndex: status.appliedIndex,
       });
+      // The old page's address leads to this dashboard.
+      const moved = await fetch(`${base}/dashboard`, { redirect: 'manual' });
+      expect(moved.status).toBe(308);
+      expect(moved.headers.get('location')).toBe('/ui/');
       const cluster = (await (await fetch(`${base}/v1/cluster`)).json()) as { name: string };
       expect(cluster.name).toBe(status.name);
       expect((await fetch(`${base}/ui/`)).status).toBe(200);

@@ -124,6 +124,7 @@ describe('nodeViewsFromStatus', () => {
     lastLogIndex: 42,
     commitIndex: 41,
     appliedIndex: 40,
+    lowWaterMark: 30,
     members: [
       {
         id: '11',
@@ -149,7 +150,7 @@ describe('nodeViewsFromStatus', () => {
   };
 
   it('shows the local node in full and only what it knows of the others', () => {
-    const [self, other] = nodeViewsFromStatus(status, { lowWaterMark: 30 });
+    const [self, other] = nodeViewsFromStatus(status);
     expect(self).toEqual({
       name: 'node-1',
       role: 'leader',
@@ -185,6 +186,7 @@ function clusterBody(name: string, role: string, generation: number, lastIndex: 
     last_log_index: lastIndex,
     commit_index: lastIndex - 1,
     applied_index: lastIndex - 1,
+    low_water_mark: lastIndex - 10,
     members: [
       { name: 'a', lag: 0, last_contact_ago_ms: 0 },
       { name: 'b', lag: 3, last_contact_ago_ms: 90 },
@@ -216,15 +218,34 @@ describe('HttpClusterStatusSource', () => {
       fetch: fakeFetch,
     });
     const [a, b, c] = await source.sample();
-    expect(a).toMatchObject({ role: 'leader', generation: 5, lastIndex: 20, lagBehindLeader: 0 });
+    expect(a).toMatchObject({
+      role: 'leader',
+      generation: 5,
+      lastIndex: 20,
+      lowWaterMark: 10,
+      lagBehindLeader: 0,
+    });
     expect(b).toMatchObject({
       role: 'follower',
       lastIndex: 17,
       highWaterMark: 16,
+      lowWaterMark: 7,
+      appliedIndex: 16,
       lagBehindLeader: 3,
       heartbeatAgeMs: 90,
     });
-    expect(c).toMatchObject({ role: 'unreachable', generation: null, heartbeatAgeMs: 1500 });
+    expect(c).toMatchObject({
+      role: 'unreachable',
+      generation: null,
+      lowWaterMark: null,
+      heartbeatAgeMs: 1500,
+    });
+  });
+
+  it('shows an unknown low-water mark for a node that does not report one', () => {
+    const { low_water_mark: _omitted, ...older } = clusterBody('a', 'follower', 1, 2);
+    expect(parseClusterReport(older)?.lowWaterMark).toBe(null);
+    expect(parseClusterReport(clusterBody('a', 'follower', 1, 12))?.lowWaterMark).toBe(2);
   });
 
   it('rejects answers that are not a cluster status', () => {

@@ -190,9 +190,9 @@ describe('operational routes', () => {
     expect(healthy.status).toBe(200);
     expect(await healthy.json()).toEqual({ health: 'true', reason: '' });
     expect((await call('GET', '/readyz')).status).toBe(200);
-    const page = await call('GET', '/dashboard');
-    expect(page.headers.get('content-type')).toContain('text/html');
-    expect(await page.text()).toContain('/v1/cluster');
+    const moved = await fetch(`${api.baseUrl}/dashboard`, { redirect: 'manual' });
+    expect(moved.status).toBe(308);
+    expect(moved.headers.get('location')).toBe('/ui/');
     const metrics = await (await call('GET', '/metrics')).text();
     for (const name of [
       'kv_http_request_duration_seconds_bucket{le="0.001",route="/health",method="GET",status="200"}',

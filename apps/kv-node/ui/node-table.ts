@@ -22,6 +22,15 @@ const FIELDS: readonly Field[] = [
   'heartbeatAgeMs',
 ];
 
+/** What each demo button does, shown on hover. */
+const ACTION_TITLES: Readonly<Record<NodeDemoAction, string>> = {
+  kill: 'SIGKILL: a crash, nothing flushed',
+  restart: 'start the killed node again on its data directory',
+  pause: 'SIGSTOP: frozen like a long GC pause, sockets kept open',
+  resume: 'SIGCONT: wake the paused node',
+  partition: 'cut the node off from its peers, both ways (clients still reach it)',
+};
+
 function cellText(node: NodeView, field: Field): string {
   switch (field) {
     case 'name':
@@ -98,7 +107,7 @@ export class NodeTable {
     for (const action of NODE_DEMO_ACTIONS) {
       const button = element(
         'button',
-        { type: 'button', 'data-action': action, 'data-node': name },
+        { type: 'button', 'data-action': action, 'data-node': name, title: ACTION_TITLES[action] },
         action,
       );
       button.addEventListener('click', () => this.#onAction(action, name));

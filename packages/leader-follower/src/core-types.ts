@@ -1,4 +1,4 @@
-import type { HardState, LogEntry, Snapshot } from './log-entry.js';
+import type { HardState, LogEntry, SnapshotMetadata } from './log-entry.js';
 import type { NodeId, OutboundMessage } from './messages.js';
 import type { ReplicationState } from './follower-progress.js';
 
@@ -31,7 +31,7 @@ export interface CoreOptions {
   /** Durable voting state from the last run. */
   readonly hardState?: HardState;
   /** The latest durable snapshot; the log starts right after it. */
-  readonly snapshot?: Snapshot;
+  readonly snapshot?: SnapshotMetadata;
   /** Durable entries after the snapshot, in order. */
   readonly entries?: readonly LogEntry[];
 }
@@ -62,10 +62,42 @@ export interface ReadRefusal {
 }
 
 /**
+ * A leader asks its driver to send one chunk of its durable snapshot: read `length` bytes at
+ * `offset` of the snapshot through `snapshotIndex` and send them to `to` as a `snapshot-chunk`
+ * message with these fields. When the driver's snapshot is no longer that one (a newer snapshot
+ * replaced it), it drops the request: the leader moves the follower to the newer snapshot.
+ */
+export interface SnapshotChunkToSend {
+  readonly to: NodeId;
+  readonly generation: number;
+  readonly snapshotIndex: number;
+  readonly snapshotGeneration: number;
+  readonly offset: number;
+  readonly length: number;
+  readonly totalBytes: number;
+}
+
+/**
+ * A follower received the next chunk of a leader's snapshot: write `data` at `offset` of the
+ * incoming snapshot (offset 0 starts it afresh). The chunk need not be durable on its own: the
+ * whole snapshot is made durable when it is installed.
+ */
+export interface SnapshotChunkToStore {
+  readonly snapshotIndex: number;
+  readonly snapshotGeneration: number;
+  readonly offset: number;
+  readonly totalBytes: number;
+  readonly data: Uint8Array;
+}
+
+/**
  * Everything the driver must do after feeding inputs, in this order:
- * 1. send `messagesToSendNow` (the leader's appends may go before its own fsync);
- * 2. persist `snapshotToInstall`, then `hardState`, then `entriesToPersist` (if the first entry's
- *    index is at or below the last stored index, the stored suffix from there is replaced);
+ * 1. send `messagesToSendNow` (the leader's appends may go before its own fsync), and the
+ *    `snapshotChunksToSend`, read from its durable snapshot;
+ * 2. persist `snapshotChunksToStore` (in order), then `snapshotToInstall` (the incoming snapshot,
+ *    now complete, becomes the durable snapshot and the log restarts after it), then `hardState`,
+ *    then `entriesToPersist` (if the first entry's index is at or below the last stored index,
+ *    the stored suffix from there is replaced);
  * 3. only when step 2 is durable: send `messagesAfterPersist`, report `persisted()`;
  * 4. restore `snapshotToInstall` into the state machine, apply `committedEntries` in order;
  * 5. serve each permitted read once the state machine has applied its index.
@@ -73,7 +105,9 @@ export interface ReadRefusal {
 export interface Ready {
   readonly hardState: HardState | undefined;
   readonly entriesToPersist: readonly LogEntry[];
-  readonly snapshotToInstall: Snapshot | undefined;
+  readonly snapshotChunksToStore: readonly SnapshotChunkToStore[];
+  readonly snapshotToInstall: SnapshotMetadata | undefined;
+  readonly snapshotChunksToSend: readonly SnapshotChunkToSend[];
   readonly messagesToSendNow: readonly OutboundMessage[];
   readonly messagesAfterPersist: readonly OutboundMessage[];
   readonly committedEntries: readonly LogEntry[];

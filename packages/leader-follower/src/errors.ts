@@ -10,13 +10,23 @@ export abstract class LeaderFollowerError extends Error {
   abstract readonly definite: boolean;
 }
 
-/** This server is not the leader; `leaderId` names the leader when known. Definite. */
+/**
+ * This server is not the leader; `leaderId` names the leader when known. Definite. `reason` is
+ * `leadership-transfer` while this leader hands over and refuses new proposals.
+ */
 export class NotLeaderError extends LeaderFollowerError {
   override readonly name = 'NotLeaderError';
   readonly definite = true;
-  constructor(readonly leaderId: NodeId | undefined) {
+  constructor(
+    readonly leaderId: NodeId | undefined,
+    readonly reason: 'not-leader' | 'leadership-transfer' = 'not-leader',
+  ) {
     super(
-      leaderId === undefined ? 'not the leader; leader unknown' : `not the leader; try ${leaderId}`,
+      reason === 'leadership-transfer'
+        ? 'leadership is being transferred'
+        : leaderId === undefined
+          ? 'not the leader; leader unknown'
+          : `not the leader; try ${leaderId}`,
     );
   }
 }

@@ -2,7 +2,7 @@
 export { LeaderFollowerCore } from './leader-follower-core.js';
 export { SafetyViolationError } from './safety-violation-error.js';
 export type { ReplicationState } from './follower-progress.js';
-export type { EntryKind, HardState, LogEntry, Snapshot } from './log-entry.js';
+export type { EntryKind, HardState, LogEntry, Snapshot, SnapshotMetadata } from './log-entry.js';
 export type {
   AppendRequest,
   AppendResponse,
@@ -28,6 +28,8 @@ export type {
   ReadRefusal,
   Ready,
   Role,
+  SnapshotChunkToSend,
+  SnapshotChunkToStore,
 } from './core-types.js';
 export { LeaderFollowerNode } from './leader-follower-node.js';
 export type {
@@ -35,6 +37,7 @@ export type {
   LeaderFollowerNodeOptions,
   Logger,
   NodeFollowerStatus,
+  NodeObserver,
   NodeStatus,
   StateMachine,
   Timers,

@@ -134,7 +134,7 @@ export function runSeed(
         const snapshot = { index: applied, generation, data: new Uint8Array([applied & 255, 1]) };
         stored.snapshot = snapshot;
         stored.entries = stored.entries.filter((e) => e.index > applied);
-        core.snapshotTaken(snapshot, random.int(3));
+        core.snapshotTaken({ index: applied, generation, sizeBytes: 2 }, random.int(3));
       }
     }
     network.dropRate = random.next() < 0.1 ? 0.2 : 0.02;

@@ -632,7 +632,7 @@ describe('replication', () => {
     for (let i = 0; i < 10; i++) a.propose(bytes(`c${i}`));
     network.deliver();
     const snapshot = { index: 8, generation: 1, data: bytes('state-through-8') };
-    a.snapshotTaken(snapshot);
+    network.snapshotTaken('a', snapshot);
     expect(a.status().lowWaterMark).toBe(8);
     network.start('c');
     network.run(10);

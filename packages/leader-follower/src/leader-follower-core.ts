@@ -1,6 +1,6 @@
 import { FollowerProgress } from './follower-progress.js';
 import { EMPTY_COMMAND } from './log-entry.js';
-import type { HardState, LogEntry, Snapshot } from './log-entry.js';
+import type { HardState, LogEntry, SnapshotMetadata } from './log-entry.js';
 import { LeaderHighWaterMark } from '@x/high-water-mark';
 import { majority } from '@x/quorum';
 import type {
@@ -28,13 +28,16 @@ import type {
   ReadRefusal,
   Ready,
   Role,
+  SnapshotChunkToSend,
+  SnapshotChunkToStore,
 } from './core-types.js';
 
+/** A snapshot a follower is receiving; its bytes go to the driver's storage as they arrive. */
 interface IncomingSnapshot {
   readonly leaderGeneration: number;
   readonly index: number;
   readonly generation: number;
-  readonly buffer: Uint8Array;
+  readonly totalBytes: number;
   received: number;
 }
 
@@ -65,7 +68,7 @@ export class LeaderFollowerCore {
   private highWaterMark: number;
   private durableIndex: number;
   private appliedIndex: number;
-  private latestSnapshot: Snapshot | undefined;
+  private latestSnapshot: SnapshotMetadata | undefined;
 
   private electionElapsed = 0;
   private heartbeatElapsed = 0;
@@ -84,7 +87,9 @@ export class LeaderFollowerCore {
   private persistedHardState: HardState;
   private handedOutIndex: number;
   private applyCursor: number;
-  private snapshotToInstall: Snapshot | undefined;
+  private snapshotToInstall: SnapshotMetadata | undefined;
+  private snapshotChunksToStore: SnapshotChunkToStore[] = [];
+  private snapshotChunksToSend: SnapshotChunkToSend[] = [];
   private messagesToSendNow: OutboundMessage[] = [];
   private messagesAfterPersist: OutboundMessage[] = [];
   private readsPermitted: ReadPermit[] = [];
@@ -258,9 +263,9 @@ export class LeaderFollowerCore {
   /**
    * The driver took a durable snapshot of the state machine. Entries up to
    * `snapshot.index - retainEntries` are dropped (the low-water mark moves); followers behind it
-   * will be sent this snapshot.
+   * will be sent this snapshot, read by the driver chunk by chunk (see `snapshotChunksToSend`).
    */
-  snapshotTaken(snapshot: Snapshot, retainEntries = 0): void {
+  snapshotTaken(snapshot: SnapshotMetadata, retainEntries = 0): void {
     if (snapshot.index > this.appliedIndex) {
       throw new Error(`snapshot at ${snapshot.index} is beyond applied ${this.appliedIndex}`);
     }
@@ -312,6 +317,8 @@ export class LeaderFollowerCore {
       this.hardStateChanged() ||
       this.handedOutIndex < this.log.lastIndex ||
       this.snapshotToInstall !== undefined ||
+      this.snapshotChunksToStore.length > 0 ||
+      this.snapshotChunksToSend.length > 0 ||
       this.messagesToSendNow.length > 0 ||
       this.messagesAfterPersist.length > 0 ||
       this.applyCursor < this.highWaterMark ||
@@ -355,7 +362,9 @@ export class LeaderFollowerCore {
     const ready: Ready = {
       hardState,
       entriesToPersist,
+      snapshotChunksToStore: this.snapshotChunksToStore,
       snapshotToInstall: this.snapshotToInstall,
+      snapshotChunksToSend: this.snapshotChunksToSend,
       messagesToSendNow,
       messagesAfterPersist,
       committedEntries,
@@ -363,6 +372,8 @@ export class LeaderFollowerCore {
       readsRefused: this.readsRefused,
     };
     this.snapshotToInstall = undefined;
+    this.snapshotChunksToStore = [];
+    this.snapshotChunksToSend = [];
     this.messagesToSendNow = [];
     this.messagesAfterPersist = [];
     this.readsPermitted = [];
@@ -712,7 +723,7 @@ export class LeaderFollowerCore {
       incoming.leaderGeneration === chunk.generation &&
       incoming.index === chunk.snapshotIndex &&
       incoming.generation === chunk.snapshotGeneration &&
-      incoming.buffer.length === chunk.totalBytes;
+      incoming.totalBytes === chunk.totalBytes;
     if (!sameSnapshot) {
       incoming = undefined;
       this.incomingSnapshot = undefined;
@@ -721,7 +732,7 @@ export class LeaderFollowerCore {
           leaderGeneration: chunk.generation,
           index: chunk.snapshotIndex,
           generation: chunk.snapshotGeneration,
-          buffer: new Uint8Array(chunk.totalBytes),
+          totalBytes: chunk.totalBytes,
           received: 0,
         };
         this.incomingSnapshot = incoming;
@@ -731,11 +742,21 @@ export class LeaderFollowerCore {
       this.sendSnapshotResponse(from, chunk.snapshotIndex, 0, 0, true);
       return;
     }
-    if (chunk.offset === incoming.received && chunk.data.length > 0) {
-      incoming.buffer.set(chunk.data, chunk.offset);
+    if (
+      chunk.offset === incoming.received &&
+      chunk.data.length > 0 &&
+      chunk.offset + chunk.data.length <= incoming.totalBytes
+    ) {
+      this.snapshotChunksToStore.push({
+        snapshotIndex: incoming.index,
+        snapshotGeneration: incoming.generation,
+        offset: chunk.offset,
+        totalBytes: incoming.totalBytes,
+        data: chunk.data,
+      });
       incoming.received += chunk.data.length;
     }
-    if (incoming.received < incoming.buffer.length) {
+    if (incoming.received < incoming.totalBytes) {
       this.sendSnapshotResponse(from, chunk.snapshotIndex, incoming.received, 0, false);
       return;
     }
@@ -743,13 +764,13 @@ export class LeaderFollowerCore {
     const installedIndex = this.installSnapshot({
       index: incoming.index,
       generation: incoming.generation,
-      data: incoming.buffer,
+      sizeBytes: incoming.totalBytes,
     });
     this.sendSnapshotResponse(from, chunk.snapshotIndex, incoming.received, installedIndex, false);
   }
 
   /** Installs a leader's snapshot; returns the index the follower now matches through. */
-  private installSnapshot(snapshot: Snapshot): number {
+  private installSnapshot(snapshot: SnapshotMetadata): number {
     if (snapshot.index <= this.highWaterMark) return this.highWaterMark;
     if (this.log.matches(snapshot.index, snapshot.generation)) {
       // We already hold the entries; just learn that they are committed.
@@ -898,18 +919,23 @@ export class LeaderFollowerCore {
     this.sendSnapshotChunk(peer, progress, snapshot);
   }
 
-  private sendSnapshotChunk(peer: NodeId, progress: FollowerProgress, snapshot: Snapshot): void {
+  /** Asks the driver to read the follower's next chunk from the durable snapshot and send it. */
+  private sendSnapshotChunk(
+    peer: NodeId,
+    progress: FollowerProgress,
+    snapshot: SnapshotMetadata,
+  ): void {
     const offset = progress.snapshotOffset;
-    const end = Math.min(offset + this.snapshotChunkBytes, snapshot.data.length);
+    const end = Math.min(offset + this.snapshotChunkBytes, snapshot.sizeBytes);
     progress.ticksSinceSnapshotProgress = 0;
-    this.send(peer, {
-      kind: 'snapshot-chunk',
+    this.snapshotChunksToSend.push({
+      to: peer,
       generation: this.generation,
       snapshotIndex: snapshot.index,
       snapshotGeneration: snapshot.generation,
       offset,
-      totalBytes: snapshot.data.length,
-      data: snapshot.data.subarray(offset, end),
+      length: Math.max(0, end - offset),
+      totalBytes: snapshot.sizeBytes,
     });
   }
 

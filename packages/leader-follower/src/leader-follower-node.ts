@@ -1,7 +1,14 @@
 import { FileGenerationStore } from '@x/generation-clock';
 import { WriteAheadLog } from '@x/wal';
 import type { FileSystem, WriteAheadLogOptions } from '@x/wal';
-import type { CoreStatus, FollowerStatus, Random, Ready } from './core-types.js';
+import type {
+  CoreStatus,
+  FollowerStatus,
+  Random,
+  Ready,
+  SnapshotChunkToSend,
+  SnapshotChunkToStore,
+} from './core-types.js';
 import {
   IndeterminateOutcomeError,
   NoQuorumError,
@@ -11,7 +18,7 @@ import {
   ProposalTooLargeError,
 } from './errors.js';
 import { LeaderFollowerCore } from './leader-follower-core.js';
-import type { HardState, LogEntry, Snapshot } from './log-entry.js';
+import type { HardState, LogEntry, Snapshot, SnapshotMetadata } from './log-entry.js';
 import { decodeMessage, encodeMessage } from './message-codec.js';
 import type { NodeId, OutboundMessage } from './messages.js';
 import { SnapshotFile } from './snapshot-file.js';
@@ -51,6 +58,24 @@ export interface StateMachine {
   restore(snapshot: Uint8Array, index: number): void;
 }
 
+/**
+ * Hooks a node calls as it works, for metrics and operators' tools (a library never depends on a
+ * metrics client). Every hook is optional, called synchronously, and must not throw or call back
+ * into the node. Durations are in milliseconds on the node's {@link Clock}.
+ */
+export interface NodeObserver {
+  /** Entries appended to the local log became durable; `durationMs` from append to fdatasync. */
+  logSynced?(entryCount: number, durationMs: number): void;
+  /** The state machine applied the command at `index` in `durationMs`. */
+  commandApplied?(index: number, durationMs: number): void;
+  /** The state machine now stands at `index` (entries applied or a snapshot installed). */
+  appliedThrough?(index: number): void;
+  /** The leader this node knows of changed; `undefined` while no leader is known. */
+  leaderChanged?(leaderId: NodeId | undefined, generation: number): void;
+  /** A snapshot through `index` of `sizeBytes` was made durable, taken here or installed from the leader. */
+  snapshotSaved?(index: number, sizeBytes: number, source: 'taken' | 'installed'): void;
+}
+
 /** Options of {@link LeaderFollowerNode.open}. Times are in milliseconds. */
 export interface LeaderFollowerNodeOptions {
   readonly id: NodeId;
@@ -66,6 +91,8 @@ export interface LeaderFollowerNodeOptions {
   /** Election-timeout jitter. */
   readonly random: Random;
   readonly logger?: Logger;
+  /** Hooks for metrics (fsync and apply durations, leader changes, applied index). */
+  readonly observer?: NodeObserver;
   /** Called once if storage fails: the node has stopped and the process should exit (fail-stop). */
   readonly onFatalError?: (error: unknown) => void;
   /** One tick; heartbeats go every tick. Default 100. */
@@ -118,7 +145,7 @@ interface PendingProposal {
 }
 
 interface PendingRead {
-  readonly resolve: () => void;
+  readonly resolve: (index: number) => void;
   readonly reject: (error: Error) => void;
   readonly timer: unknown;
   index: number;
@@ -127,6 +154,8 @@ interface PendingRead {
 const ENTRY_TYPE_EMPTY = 0;
 const ENTRY_TYPE_COMMAND = 1;
 const LOG_DIRECTORY_PREFIX = 'log-';
+
+const noObserver: NodeObserver = {};
 
 const silentLogger: Logger = {
   debug: () => undefined,
@@ -147,6 +176,7 @@ const silentLogger: Logger = {
 export class LeaderFollowerNode {
   private readonly core: LeaderFollowerCore;
   private readonly logger: Logger;
+  private readonly observer: NodeObserver;
   private readonly tickMs: number;
   private readonly maxCommandBytes: number;
   private readonly proposalTimeoutMs: number;
@@ -161,27 +191,39 @@ export class LeaderFollowerNode {
   private appliedIndex: number;
   private snapshotIndex: number;
   private snapshotting = false;
+  /** Readies whose applies wait on the completion chain; later applies must wait too. */
+  private deferredApplies = 0;
   private tickTimer: unknown;
   private flushScheduled = false;
   private completionTail: Promise<void> = Promise.resolve();
   private hardStateTail: Promise<void> = Promise.resolve();
-  /** Snapshot-file writes, one at a time. */
-  private snapshotFileTail: Promise<void> = Promise.resolve();
+  /** Snapshot-file work (saves, chunk reads and writes, installs), one at a time, in order. */
+  private snapshotFileTail: Promise<unknown> = Promise.resolve();
+  /** The snapshot the file holds now (chunk requests for another one are dropped). */
+  private savedSnapshot: SnapshotMetadata | undefined;
+  /** Installed snapshots' bytes, from their durable install until the state machine restores them. */
+  private readonly snapshotsToRestore = new Map<number, Snapshot>();
   /** Set while storage is being rebuilt (snapshot install): later writes wait for it. */
   private storageTail: Promise<void> | undefined;
   private started = false;
   private stopped: Error | undefined;
   private lastLeaderContact: number;
   private lastRole: CoreStatus['role'] = 'follower';
+  private lastLeader: NodeId | undefined;
 
   private constructor(
     private readonly options: LeaderFollowerNodeOptions,
     private wal: WriteAheadLog,
     private readonly generationStore: FileGenerationStore,
     private readonly snapshotFile: SnapshotFile,
-    initial: { hardState: HardState; snapshot: Snapshot | undefined; entries: LogEntry[] },
+    initial: {
+      hardState: HardState;
+      snapshot: SnapshotMetadata | undefined;
+      entries: LogEntry[];
+    },
   ) {
     this.logger = options.logger ?? silentLogger;
+    this.observer = options.observer ?? noObserver;
     this.tickMs = options.tickMs ?? 100;
     this.maxCommandBytes = options.maxCommandBytes ?? 1024 * 1024;
     this.proposalTimeoutMs = options.proposalTimeoutMs ?? 5000;
@@ -191,6 +233,7 @@ export class LeaderFollowerNode {
     this.appliedIndex = initial.snapshot?.index ?? 0;
     this.snapshotIndex = this.appliedIndex;
     this.lastLeaderContact = options.clock.now();
+    this.savedSnapshot = initial.snapshot;
     this.core = new LeaderFollowerCore({
       id: options.id,
       members: options.members,
@@ -225,6 +268,7 @@ export class LeaderFollowerNode {
     const snapshotFile = new SnapshotFile(fileSystem, directory);
     const saved = await generationStore.load();
     const snapshot = await snapshotFile.load();
+    await snapshotFile.discardIncoming();
     const snapshotIndex = snapshot?.index ?? 0;
     const logDirectories = (await fileSystem.readdir(directory))
       .filter((name) => name.startsWith(LOG_DIRECTORY_PREFIX))
@@ -298,9 +342,10 @@ export class LeaderFollowerNode {
       generation: saved?.generation ?? 0,
       votedFor: saved?.votedFor,
     };
+    // Only the metadata is kept: the bytes stay in the snapshot file.
     return new LeaderFollowerNode(options, wal, generationStore, snapshotFile, {
       hardState,
-      snapshot,
+      snapshot: snapshot === undefined ? undefined : SnapshotFile.metadataOf(snapshot),
       entries,
     });
   }
@@ -327,7 +372,9 @@ export class LeaderFollowerNode {
     const result = this.core.propose(command);
     if (!result.accepted) {
       return Promise.reject(
-        new NotLeaderError(result.reason === 'not-leader' ? result.leaderId : undefined),
+        result.reason === 'not-leader'
+          ? new NotLeaderError(result.leaderId)
+          : new NotLeaderError(undefined, 'leadership-transfer'),
       );
     }
     this.scheduleFlush();
@@ -350,19 +397,21 @@ export class LeaderFollowerNode {
   }
 
   /**
-   * Resolves when the local state machine may serve a read. `linearizable` (default): leadership
-   * was confirmed by a majority after this call and everything committed before it is applied;
-   * rejects with {@link NotLeaderError} on a follower, {@link NoQuorumError} when no majority
-   * answers in time. `serializable`: resolves at once on any node; the read may be stale.
+   * Resolves when the local state machine may serve a read, with the read's log index (the
+   * high-water mark the read must observe; the state machine has applied at least that far).
+   * `linearizable` (default): leadership was confirmed by a majority after this call and
+   * everything committed before it is applied; rejects with {@link NotLeaderError} on a follower,
+   * {@link NoQuorumError} when no majority answers in time. `serializable`: resolves at once on
+   * any node with the applied index; the read may be stale.
    */
-  readBarrier(consistency: 'linearizable' | 'serializable' = 'linearizable'): Promise<void> {
+  readBarrier(consistency: 'linearizable' | 'serializable' = 'linearizable'): Promise<number> {
     if (this.stopped !== undefined) return Promise.reject(new NodeStoppedError('node stopped'));
-    if (consistency === 'serializable') return Promise.resolve();
+    if (consistency === 'serializable') return Promise.resolve(this.appliedIndex);
     if (this.core.role !== 'leader') {
       return Promise.reject(new NotLeaderError(this.core.knownLeader));
     }
     const requestId = this.nextReadId++;
-    const promise = new Promise<void>((resolve, reject) => {
+    const promise = new Promise<number>((resolve, reject) => {
       const timer = this.options.timers.setTimeout(() => {
         if (!this.reads.delete(requestId)) return;
         reject(new NoQuorumError('leadership not confirmed in time'));
@@ -377,6 +426,11 @@ export class LeaderFollowerNode {
   /** This node's role (cheap; {@link status} has everything). */
   get role(): CoreStatus['role'] {
     return this.core.role;
+  }
+
+  /** The leader this node knows of, if any (itself when leading). */
+  get leaderId(): NodeId | undefined {
+    return this.core.knownLeader;
   }
 
   /** The highest generation this node has seen. */
@@ -489,11 +543,25 @@ export class LeaderFollowerNode {
       while (this.core.hasReady()) {
         const ready = this.core.takeReady();
         for (const outbound of ready.messagesToSendNow) this.send(outbound);
+        for (const chunk of ready.snapshotChunksToSend) this.sendSnapshotChunk(chunk);
+        // Decided before persist() starts a snapshot install (which sets storageTail).
+        const applyNow = this.mayApplyNow(ready);
         const durable = this.persist(ready);
         this.completionTail = this.completionTail
           .then(() => durable)
-          .then(() => this.complete(ready))
+          .then(() => this.afterPersist(ready))
           .catch((error: unknown) => this.fail(error));
+        if (applyNow) {
+          this.applyCommitted(ready);
+        } else {
+          this.deferredApplies++;
+          this.completionTail = this.completionTail
+            .then(() => {
+              this.deferredApplies--;
+              this.applyCommitted(ready);
+            })
+            .catch((error: unknown) => this.fail(error));
+        }
       }
     } catch (error) {
       this.fail(error);
@@ -501,6 +569,11 @@ export class LeaderFollowerNode {
   }
 
   private noticeRoleChange(): void {
+    const leader = this.core.knownLeader;
+    if (leader !== this.lastLeader) {
+      this.lastLeader = leader;
+      this.observer.leaderChanged?.(leader, this.core.currentGeneration);
+    }
     const role = this.core.role;
     if (role === this.lastRole) return;
     const fields = { id: this.options.id, generation: this.core.status().generation };
@@ -524,16 +597,61 @@ export class LeaderFollowerNode {
       return next;
     }
     const steps: Promise<unknown>[] = [];
+    if (ready.snapshotChunksToStore.length > 0) {
+      steps.push(this.storeSnapshotChunks(ready.snapshotChunksToStore));
+    }
     if (ready.hardState !== undefined) steps.push(this.saveHardState(ready.hardState));
     if (ready.entriesToPersist.length > 0) steps.push(this.appendEntries(ready.entriesToPersist));
     if (steps.length === 0) return Promise.resolve();
     return Promise.all(steps).then(() => undefined);
   }
 
+  /** Writes received snapshot chunks to the incoming snapshot file, after earlier file work. */
+  private storeSnapshotChunks(chunks: readonly SnapshotChunkToStore[]): Promise<unknown> {
+    this.snapshotFileTail = this.snapshotFileTail.then(async () => {
+      for (const chunk of chunks) await this.snapshotFile.writeIncoming(chunk.offset, chunk.data);
+    });
+    return this.snapshotFileTail;
+  }
+
+  /**
+   * Reads a chunk of the durable snapshot and sends it (after earlier file work, so a snapshot
+   * being replaced is never read half old, half new). A request for a snapshot the file no
+   * longer holds is dropped; the core moves the follower on to the newer snapshot.
+   */
+  private sendSnapshotChunk(chunk: SnapshotChunkToSend): void {
+    this.snapshotFileTail = this.snapshotFileTail.then(async () => {
+      if (this.stopped !== undefined || this.savedSnapshot?.index !== chunk.snapshotIndex) return;
+      const data = await this.snapshotFile.readRange(chunk.offset, chunk.length);
+      if (this.stopped !== undefined) return;
+      this.send({
+        to: chunk.to,
+        message: {
+          kind: 'snapshot-chunk',
+          generation: chunk.generation,
+          snapshotIndex: chunk.snapshotIndex,
+          snapshotGeneration: chunk.snapshotGeneration,
+          offset: chunk.offset,
+          totalBytes: chunk.totalBytes,
+          data,
+        },
+      });
+    });
+    this.snapshotFileTail.catch((error: unknown) => this.fail(error));
+  }
+
   private async persistSerially(ready: Ready): Promise<void> {
+    if (ready.snapshotChunksToStore.length > 0) {
+      await this.storeSnapshotChunks(ready.snapshotChunksToStore);
+    }
     const snapshot = ready.snapshotToInstall;
     if (snapshot !== undefined) {
-      await this.saveSnapshot(snapshot);
+      this.snapshotFileTail = this.snapshotFileTail.then(async () => {
+        const installed = await this.snapshotFile.installIncoming(snapshot);
+        this.savedSnapshot = snapshot;
+        this.snapshotsToRestore.set(snapshot.index, installed);
+      });
+      await this.snapshotFileTail;
       const old = this.wal;
       await old.close();
       this.wal = await openFreshLog(
@@ -554,9 +672,22 @@ export class LeaderFollowerNode {
     await Promise.all(steps);
   }
 
-  private saveSnapshot(snapshot: Snapshot): Promise<void> {
-    this.snapshotFileTail = this.snapshotFileTail.then(() => this.snapshotFile.save(snapshot));
-    return this.snapshotFileTail;
+  private saveSnapshot(snapshot: Snapshot): Promise<SnapshotMetadata> {
+    const saved = this.snapshotFileTail.then(() => {
+      // Never move the file back: a leader's newer snapshot may have been installed meanwhile.
+      const current = this.savedSnapshot;
+      if (current !== undefined && current.index >= snapshot.index) return current;
+      return this.snapshotFile.save(snapshot);
+    });
+    // The caller handles a failed save (fail-stop); the tail only orders later file work, so it
+    // must not carry the rejection again, unobserved.
+    this.snapshotFileTail = saved.then(
+      (metadata) => {
+        this.savedSnapshot = metadata;
+      },
+      () => undefined,
+    );
+    return saved;
   }
 
   private saveHardState(hardState: HardState): Promise<void> {
@@ -575,7 +706,8 @@ export class LeaderFollowerNode {
       this.logger.info({ from: first.index }, 'divergent suffix truncated');
       void this.wal.truncateSuffix(first.index).catch((error: unknown) => this.fail(error));
     }
-    return this.wal.appendAll(
+    const started = this.options.clock.now();
+    const durable = this.wal.appendAll(
       entries.map((entry) => ({
         index: entry.index,
         generation: entry.generation,
@@ -583,30 +715,67 @@ export class LeaderFollowerNode {
         payload: entry.command,
       })),
     );
+    if (this.observer.logSynced === undefined) return durable;
+    return durable.then((lastIndex) => {
+      this.observer.logSynced?.(entries.length, this.options.clock.now() - started);
+      return lastIndex;
+    });
   }
 
-  /** After the Ready is durable: answer peers, apply, serve reads. */
-  private complete(ready: Ready): void {
+  /**
+   * Whether a Ready's committed entries may be applied at once instead of after its persistence:
+   * they are durable here already, no snapshot install is under way and no earlier apply waits
+   * (applies stay in log order). On a leader this is the usual case, so commits are applied
+   * without waiting for the fsync of entries proposed since (which would add an fsync of latency).
+   */
+  private mayApplyNow(ready: Ready): boolean {
+    if (
+      ready.snapshotToInstall !== undefined ||
+      this.storageTail !== undefined ||
+      this.deferredApplies > 0
+    ) {
+      return false;
+    }
+    const last = ready.committedEntries[ready.committedEntries.length - 1];
+    // The core's durable index, not the log's: it already excludes a suffix being replaced.
+    return last === undefined || last.index <= this.core.durableLogIndex;
+  }
+
+  /** After the Ready is durable: answer peers, report durability, install a snapshot. */
+  private afterPersist(ready: Ready): void {
     if (this.stopped !== undefined) return;
     for (const outbound of ready.messagesAfterPersist) this.send(outbound);
     const last = ready.entriesToPersist[ready.entriesToPersist.length - 1];
     if (last !== undefined) this.core.persisted(last.index, last.generation);
     const snapshot = ready.snapshotToInstall;
     if (snapshot !== undefined) {
-      this.options.stateMachine.restore(snapshot.data, snapshot.index);
+      const installed = this.snapshotsToRestore.get(snapshot.index);
+      this.snapshotsToRestore.delete(snapshot.index);
+      if (installed === undefined) throw new Error(`snapshot ${snapshot.index} was not installed`);
+      this.options.stateMachine.restore(installed.data, snapshot.index);
       this.appliedIndex = snapshot.index;
       this.snapshotIndex = snapshot.index;
       this.logger.info({ index: snapshot.index }, 'snapshot installed from leader');
+      this.observer.snapshotSaved?.(snapshot.index, snapshot.sizeBytes, 'installed');
       // Proposals covered by someone else's snapshot: we cannot tell whether they were applied.
       for (const [index, proposal] of this.proposals) {
         if (index > snapshot.index) continue;
         this.settleProposal(index, proposal);
         proposal.reject(new IndeterminateOutcomeError(`outcome at ${index} covered by a snapshot`));
       }
-    }
-    for (const entry of ready.committedEntries) this.applyEntry(entry);
-    if (ready.committedEntries.length > 0 || snapshot !== undefined) {
       this.core.applied(this.appliedIndex);
+      this.observer.appliedThrough?.(this.appliedIndex);
+    }
+    if (this.core.hasReady()) this.scheduleFlush();
+  }
+
+  /** Applies a Ready's committed entries (in log order, durable here) and serves its reads. */
+  private applyCommitted(ready: Ready): void {
+    if (this.stopped !== undefined) return;
+    for (const entry of ready.committedEntries) this.applyEntry(entry);
+    if (ready.committedEntries.length > 0) {
+      this.core.applied(this.appliedIndex);
+      this.observer.appliedThrough?.(this.appliedIndex);
     }
     for (const permit of ready.readsPermitted) {
       const read = this.reads.get(permit.requestId);
@@ -628,8 +797,15 @@ export class LeaderFollowerNode {
 
   private applyEntry(entry: LogEntry): void {
     let result: unknown;
-    if (entry.kind === 'command')
-      result = this.options.stateMachine.apply(entry.index, entry.command);
+    if (entry.kind === 'command') {
+      if (this.observer.commandApplied === undefined) {
+        result = this.options.stateMachine.apply(entry.index, entry.command);
+      } else {
+        const started = this.options.clock.now();
+        result = this.options.stateMachine.apply(entry.index, entry.command);
+        this.observer.commandApplied(entry.index, this.options.clock.now() - started);
+      }
+    }
     this.appliedIndex = entry.index;
     const proposal = this.proposals.get(entry.index);
     if (proposal === undefined) return;
@@ -655,7 +831,7 @@ export class LeaderFollowerNode {
       }
       this.reads.delete(requestId);
       this.options.timers.clearTimeout(read.timer);
-      read.resolve();
+      read.resolve(read.index);
     }
     this.readsAwaitingApply = waiting;
   }
@@ -675,12 +851,13 @@ export class LeaderFollowerNode {
     };
     this.snapshotting = true;
     void this.saveSnapshot(snapshot)
-      .then(async () => {
+      .then(async (metadata) => {
         this.snapshotting = false;
         if (this.stopped !== undefined) return;
         this.snapshotIndex = index;
-        this.core.snapshotTaken(snapshot, this.retainEntriesAfterSnapshot);
-        this.logger.info({ index }, 'snapshot taken');
+        this.core.snapshotTaken(metadata, this.retainEntriesAfterSnapshot);
+        this.logger.info({ index, bytes: metadata.sizeBytes }, 'snapshot taken');
+        this.observer.snapshotSaved?.(index, metadata.sizeBytes, 'taken');
         await this.wal.releaseBelow(Math.max(1, index - this.retainEntriesAfterSnapshot));
       })
       .catch((error: unknown) => this.fail(error));

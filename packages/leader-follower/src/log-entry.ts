@@ -24,6 +24,19 @@ export interface HardState {
   readonly votedFor: string | undefined;
 }
 
+/**
+ * A durable snapshot as the core knows it: what it covers and how many bytes it has. The bytes
+ * themselves stay on disk; the driver reads and writes them (the core holds no snapshot data).
+ */
+export interface SnapshotMetadata {
+  /** Index of the last entry the snapshot covers (the low-water mark once installed). */
+  readonly index: number;
+  /** Generation of the entry at `index`. */
+  readonly generation: number;
+  /** Size in bytes of the snapshot as it is transferred to followers (the whole stored file). */
+  readonly sizeBytes: number;
+}
+
 /** A point-in-time copy of the state machine: everything up to and including `index`. */
 export interface Snapshot {
   /** Index of the last entry the snapshot covers (the low-water mark once installed). */

@@ -34,3 +34,39 @@ describe('SnapshotFile', () => {
     await expect(file.load()).rejects.toThrow(SnapshotCorruptionError);
   });
 });
+
+describe('SnapshotFile transfer', () => {
+  it('sends the file in ranges and installs the received copy only once it checks out', async () => {
+    const fs = new FaultFileSystem({ random: seededRandom(4) });
+    const leader = new SnapshotFile(fs, '/leader');
+    const metadata = await leader.save(snapshot);
+    expect(metadata).toEqual(SnapshotFile.metadataOf(snapshot));
+    const follower = new SnapshotFile(fs, '/follower');
+    await fs.mkdir('/follower');
+    for (let offset = 0; offset < metadata.sizeBytes; offset += 5) {
+      await follower.writeIncoming(offset, await leader.readRange(offset, 5));
+    }
+    await expect(follower.installIncoming({ ...metadata, index: 41 })).rejects.toThrow(
+      SnapshotCorruptionError,
+    );
+    expect(await follower.installIncoming(metadata)).toEqual(snapshot);
+    fs.crash();
+    expect(await new SnapshotFile(fs, '/follower').load()).toEqual(snapshot);
+  });
+
+  it('starts an incoming snapshot afresh at offset 0 and refuses a damaged one', async () => {
+    const fs = new FaultFileSystem({ random: seededRandom(5) });
+    const leader = new SnapshotFile(fs, '/leader');
+    const metadata = await leader.save(snapshot);
+    const follower = new SnapshotFile(fs, '/follower');
+    await fs.mkdir('/follower');
+    await follower.writeIncoming(0, new Uint8Array(100).fill(7));
+    const bytes = await leader.readRange(0, metadata.sizeBytes);
+    await follower.writeIncoming(0, bytes);
+    expect((await follower.installIncoming(metadata)).index).toBe(42);
+    bytes.set([(bytes.at(-1) ?? 0) ^ 1], bytes.length - 1);
+    await follower.writeIncoming(0, bytes);
+    await expect(follower.installIncoming(metadata)).rejects.toThrow(SnapshotCorruptionError);
+    expect(await follower.load()).toEqual(snapshot);
+  });
+});

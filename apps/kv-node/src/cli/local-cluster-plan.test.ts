@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { memberIdOf } from '../config/member-id.js';
 import { resolveConfig } from '../config/node-config.js';
 import { clusterBanner, planLocalCluster } from './local-cluster-plan.js';
 
@@ -13,6 +14,24 @@ describe('local cluster plan', () => {
       ['node-2', 'http://127.0.0.1:2389', 'http://127.0.0.1:2390', './.kv-data/node-2'],
       ['node-3', 'http://127.0.0.1:2399', 'http://127.0.0.1:2400', './.kv-data/node-3'],
     ]);
+  });
+
+  it('has each member listen for peers behind its advertised peer URL, where the proxy listens', () => {
+    expect(plan.map((member) => member.listenPeerUrl)).toEqual([
+      'http://127.0.0.1:2381',
+      'http://127.0.0.1:2391',
+      'http://127.0.0.1:2401',
+    ]);
+  });
+
+  it('keeps the member ids of a cluster without the proxy (existing data directories open)', () => {
+    for (const member of plan) {
+      const result = resolveConfig({ argv: member.args, env: {}, readFile: () => '' });
+      if (result.kind !== 'config') throw new Error(result.kind);
+      expect(result.config.memberId).toBe(memberIdOf([member.peerUrl], 'kv-local'));
+      expect(result.config.listenPeerUrl.href).toBe(`${member.listenPeerUrl}/`);
+      expect(result.config.advertisePeerUrls).toEqual([member.peerUrl]);
+    }
   });
 
   it('produces flags that every member accepts as a valid configuration', () => {

@@ -4,7 +4,13 @@
 export interface LocalMemberPlan {
   name: string;
   clientUrl: string;
+  /**
+   * The peer URL the member is known by (in `--initial-cluster`, so its member id): the
+   * launcher's proxy listens here and forwards to {@link LocalMemberPlan.listenPeerUrl}.
+   */
   peerUrl: string;
+  /** Where the member really listens for its peers (only the proxy dials it). */
+  listenPeerUrl: string;
   dataDir: string;
   /** Flags to start the member with. */
   args: string[];
@@ -13,7 +19,10 @@ export interface LocalMemberPlan {
 /** Options of {@link planLocalCluster}. */
 export interface LocalClusterPlanOptions {
   nodes: number;
-  /** Client port of the first member; member i (0-based) uses base + 10i (client) and +1 (peer). */
+  /**
+   * Client port of the first member; member i (0-based) uses base + 10i (client), +1 (its peer
+   * URL, where the proxy listens) and +2 (where the member listens for the proxy).
+   */
   basePort: number;
   /** Parent directory of the members' data directories. */
   dataDir: string;
@@ -21,12 +30,16 @@ export interface LocalClusterPlanOptions {
   extraArgs?: readonly string[];
 }
 
+/** The `--initial-cluster-token` of every local cluster (part of each member id's hash). */
+export const LOCAL_CLUSTER_TOKEN = 'kv-local';
+
 /** Member names, URLs, data directories and flags for a local cluster on 127.0.0.1. */
 export function planLocalCluster(options: LocalClusterPlanOptions): LocalMemberPlan[] {
   const members = Array.from({ length: options.nodes }, (_, index) => ({
     name: `node-${index + 1}`,
     clientUrl: `http://127.0.0.1:${options.basePort + 10 * index}`,
     peerUrl: `http://127.0.0.1:${options.basePort + 10 * index + 1}`,
+    listenPeerUrl: `http://127.0.0.1:${options.basePort + 10 * index + 2}`,
     dataDir: `${options.dataDir.replace(/\/+$/, '')}/node-${index + 1}`,
   }));
   const initialCluster = members.map((member) => `${member.name}=${member.peerUrl}`).join(',');
@@ -40,11 +53,15 @@ export function planLocalCluster(options: LocalClusterPlanOptions): LocalMemberP
       '--listen-client-urls',
       member.clientUrl,
       '--listen-peer-urls',
+      member.listenPeerUrl,
+      // Advertised as before the proxy existed: member ids (hashed from peer URLs), the peer
+      // URLs /v1/cluster shows and existing data directories stay the same.
+      '--initial-advertise-peer-urls',
       member.peerUrl,
       '--initial-cluster',
       initialCluster,
       '--initial-cluster-token',
-      'kv-local',
+      LOCAL_CLUSTER_TOKEN,
       ...(options.extraArgs ?? []),
     ],
   }));
@@ -77,7 +94,7 @@ export function clusterBanner(
       `  curl -X POST ${second.clientUrl}/v3/kv/range -d '{"key":"aGVsbG8="}'`,
       `  curl ${first.clientUrl}/v1/cluster`,
       '',
-      `Dashboard: ${dashboardUrl}  (kill, pause, restart members from the page)`,
+      `Dashboard: ${dashboardUrl}  (kill, pause, partition, restart members from the page)`,
       'Ctrl-C stops every member. Nothing is restarted automatically.',
       '',
     );

@@ -1,6 +1,7 @@
 /**
  * `kv-node cluster --nodes N`: runs N members as child processes on 127.0.0.1, prints where they
  * are, and stops them all on Ctrl-C. A member that exits is reported, never restarted silently.
+ * Peer links run through the launcher's proxy, so the dashboard can partition a member.
  */
 
 import type { ChildProcess } from 'node:child_process';
@@ -11,6 +12,8 @@ import { HttpClusterStatusSource } from '../dashboard/http-status-source.js';
 import { createSignalDemoControl } from '../dashboard/signal-demo-control.js';
 import type { LocalMemberPlan } from './local-cluster-plan.js';
 import { clusterBanner, planLocalCluster } from './local-cluster-plan.js';
+import { startLocalPeerProxy } from './local-peer-proxy.js';
+import type { LinkProxy } from './link-proxy.js';
 
 /** Options of {@link runLocalCluster}. */
 export interface LocalClusterOptions {
@@ -64,6 +67,16 @@ export async function runLocalCluster(options: LocalClusterOptions): Promise<num
     dataDir: options.dataDir,
     extraArgs: ['--log-format', 'text', ...options.extraArgs],
   });
+  let proxy: LinkProxy;
+  try {
+    // Before any member starts: a taken peer port fails here, with nothing to clean up.
+    proxy = await startLocalPeerProxy(members, { next: Math.random });
+  } catch (error) {
+    options.out.write(
+      `kv-node cluster: cannot listen on the members' peer ports: ${(error as Error).message}\n`,
+    );
+    return 1;
+  }
   const children = new Map<string, ChildProcess>();
   let stopping = false;
   let failedAtStart = false;
@@ -109,25 +122,47 @@ export async function runLocalCluster(options: LocalClusterOptions): Promise<num
       : undefined;
   };
   // The launcher serves the dashboard itself, so the page survives killing any member (demo mode).
-  const dashboard = await startDashboardServer({
-    port: options.basePort - 1,
-    title: 'kv-node local cluster',
-    statusSource: new HttpClusterStatusSource({
-      members: members.map(({ name, clientUrl }) => ({ name, clientUrl })),
-    }),
-    demo: createSignalDemoControl({
-      pidOf: (name) => runningChild(name)?.pid,
-      restart: (name) => {
-        if (runningChild(name) !== undefined)
-          return Promise.reject(new Error(`${name} is running; kill it first`));
-        const member = members.find((candidate) => candidate.name === name);
-        if (member === undefined) return Promise.reject(new Error(`no member ${name}`));
-        options.out.write(`\n${name} restarted from the dashboard\n`);
-        startMember(member);
-        return Promise.resolve();
-      },
-    }),
-  });
+  let dashboard: Awaited<ReturnType<typeof startDashboardServer>>;
+  try {
+    dashboard = await startDashboardServer({
+      port: options.basePort - 1,
+      title: 'kv-node local cluster',
+      statusSource: new HttpClusterStatusSource({
+        members: members.map(({ name, clientUrl }) => ({ name, clientUrl })),
+      }),
+      demo: createSignalDemoControl({
+        pidOf: (name) => runningChild(name)?.pid,
+        restart: (name) => {
+          if (runningChild(name) !== undefined)
+            return Promise.reject(new Error(`${name} is running; kill it first`));
+          const member = members.find((candidate) => candidate.name === name);
+          if (member === undefined) return Promise.reject(new Error(`no member ${name}`));
+          options.out.write(`\n${name} restarted from the dashboard\n`);
+          startMember(member);
+          return Promise.resolve();
+        },
+        partition: (name) => {
+          if (!members.some((member) => member.name === name)) {
+            return Promise.reject(new Error(`no member ${name}`));
+          }
+          proxy.isolate(name);
+          // The members log lost connections; this says why.
+          options.out.write(`\n${name} partitioned from its peers from the dashboard\n`);
+          return Promise.resolve();
+        },
+        heal: () => {
+          proxy.healAll();
+          options.out.write('\nevery partition healed from the dashboard\n');
+          return Promise.resolve();
+        },
+      }),
+    });
+  } catch (error) {
+    // The members are already running: never leave them behind.
+    await stopAll();
+    await proxy.close();
+    throw error;
+  }
 
   let interrupted = false;
   const onSignal = (): void => {
@@ -166,6 +201,7 @@ export async function runLocalCluster(options: LocalClusterOptions): Promise<num
   } finally {
     await dashboard.close();
     await stopAll();
+    await proxy.close();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }

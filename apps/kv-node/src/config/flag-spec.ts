@@ -17,7 +17,7 @@ export interface FlagSpec {
   /** Allowed values of an enum flag. */
   values?: readonly string[];
   /** Help section. */
-  section: 'member' | 'clustering' | 'security' | 'limits' | 'logging';
+  section: 'member' | 'clustering' | 'security' | 'limits' | 'logging' | 'testing';
 }
 
 /** The flags, in help order. */
@@ -215,6 +215,15 @@ export const FLAG_SPECS: readonly FlagSpec[] = [
     values: ['json', 'text'],
     section: 'logging',
     description: "'json' (one pino object per line) or 'text' (human-readable).",
+  },
+  {
+    name: 'unsafe-local-linearizable-reads',
+    kind: 'boolean',
+    defaultValue: 'false',
+    section: 'testing',
+    description:
+      'UNSAFE, for testing a linearizability checker only: the leader serves linearizable reads ' +
+      'without confirming its leadership with a quorum, so reads may be stale after a leader change.',
   },
   {
     name: 'config-file',

@@ -6,6 +6,7 @@ const SECTION_TITLES = {
   security: 'Security',
   limits: 'Limits',
   logging: 'Logging',
+  testing: 'Testing (unsafe: never in production)',
 } as const;
 
 /** The `--help` text: usage, every flag with its default and environment variable, examples. */

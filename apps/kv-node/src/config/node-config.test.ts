@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from './config-error.js';
+import { helpText } from './help-text.js';
 import { clusterIdOf, memberIdOf } from './member-id.js';
 import type { ConfigInputs, NodeConfig } from './node-config.js';
 import { resolveConfig } from './node-config.js';
@@ -186,6 +187,27 @@ describe('node configuration', () => {
         config(['--config-file', 'f'], {}, { f: 'client-transport-security:\n  cert-file: x' }),
       ),
     ).toBe('client-transport-security');
+  });
+
+  it('reads --unsafe-local-linearizable-reads from flags, KV_NODE_* and the config file, off by default', () => {
+    expect(config([]).unsafeLocalLinearizableReads).toBe(false);
+    expect(config(['--unsafe-local-linearizable-reads']).unsafeLocalLinearizableReads).toBe(true);
+    expect(config(['--unsafe-local-linearizable-reads=false']).unsafeLocalLinearizableReads).toBe(
+      false,
+    );
+    expect(
+      config([], { KV_NODE_UNSAFE_LOCAL_LINEARIZABLE_READS: 'true' }).unsafeLocalLinearizableReads,
+    ).toBe(true);
+    expect(
+      config(['--config-file', 'f'], {}, { f: 'unsafe-local-linearizable-reads: true' })
+        .unsafeLocalLinearizableReads,
+    ).toBe(true);
+    expect(
+      flagAtFault(() => config([], { KV_NODE_UNSAFE_LOCAL_LINEARIZABLE_READS: 'maybe' })),
+    ).toBe('unsafe-local-linearizable-reads');
+    const help = helpText();
+    expect(help).toContain('--unsafe-local-linearizable-reads');
+    expect(help).toMatch(/Testing \(unsafe[^\n]*\n\s+--unsafe-local-linearizable-reads\n\s+UNSAFE/);
   });
 
   it('configures TLS for clients and peers from https:// URLs and files', () => {

@@ -49,6 +49,11 @@ export interface NodeConfig {
   requestTimeoutMs: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
   logFormat: 'json' | 'text';
+  /**
+   * UNSAFE, tests only (`--unsafe-local-linearizable-reads`): the leader serves linearizable
+   * reads without the quorum round (DESIGN.md §5 rule 7 broken on purpose).
+   */
+  unsafeLocalLinearizableReads: boolean;
 }
 
 /** A resolved command line: a node configuration, or a request for help or the version. */
@@ -280,6 +285,7 @@ export function buildConfig(...sources: Settings[]): NodeConfig {
     requestTimeoutMs: view.integer('request-timeout', 100),
     logLevel: view.choice('log-level'),
     logFormat: view.choice('log-format'),
+    unsafeLocalLinearizableReads: view.boolean('unsafe-local-linearizable-reads'),
   };
 }
 

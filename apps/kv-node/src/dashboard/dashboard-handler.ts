@@ -15,11 +15,12 @@
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ClusterStatusSource } from './cluster-status-source.js';
-import type { ClusterView, DemoAction, DemoActionResult, InjectedFault } from './cluster-view.js';
+import type { ClusterView, DemoAction, DemoActionResult } from './cluster-view.js';
 import { ClusterObserver } from './cluster-observer.js';
 import { dashboardHtml, missingBundleHtml } from './dashboard-html.js';
 import type { Clock, Timers } from './dashboard-ports.js';
 import type { DemoControl } from './demo-control.js';
+import { InjectedFaults } from './injected-faults.js';
 import { monotonicClock, unrefTimers, wallClock } from './node-timers-adapter.js';
 import { SseHub, encodeEvent } from './sse-hub.js';
 import { StaticAssets, defaultDashboardAssetsDirectory } from './static-assets.js';
@@ -145,37 +146,15 @@ function parseNodeName(body: string): string | undefined {
   return typeof node === 'string' && node.length > 0 && node.length <= 128 ? node : undefined;
 }
 
-/** Updates the faults the page lists after a successful demo action. */
-function recordFault(faults: Map<string, InjectedFault>, action: DemoAction, node: string): void {
-  switch (action) {
-    case 'kill':
-      faults.set(node, 'killed');
-      break;
-    case 'pause':
-      faults.set(node, 'paused');
-      break;
-    case 'partition':
-      faults.set(node, 'partitioned');
-      break;
-    case 'restart':
-    case 'resume':
-      faults.delete(node);
-      break;
-    case 'heal':
-      for (const [name, fault] of faults) if (fault === 'partitioned') faults.delete(name);
-      break;
-  }
-}
-
 /**
  * Creates the dashboard: starts sampling the cluster at once and returns the `/ui` request
  * handler.
  */
 export function createDashboardHandler(options: DashboardOptions): DashboardHandler {
   const demo = options.demo;
-  const faults = new Map<string, InjectedFault>();
+  const faults = new InjectedFaults();
   const observer = new ClusterObserver({
-    injectedFaults: () => Object.fromEntries(faults),
+    injectedFaults: () => faults.current(),
     source: options.statusSource,
     intervalMs: options.pollIntervalMs ?? 500,
     demo: demo !== undefined,
@@ -265,7 +244,7 @@ export function createDashboardHandler(options: DashboardOptions): DashboardHand
       } satisfies DemoActionResult);
       return;
     }
-    recordFault(faults, action as DemoAction, target);
+    faults.record(action as DemoAction, target);
     const message = action === 'heal' ? 'healed every partition' : `${action}: ${target}`;
     sendJson(response, 200, { ok: true, message } satisfies DemoActionResult);
     // Show the effect at once rather than at the next poll.

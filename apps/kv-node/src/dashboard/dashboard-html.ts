@@ -46,7 +46,8 @@ export function dashboardHtml(title: string): string {
       </thead>
       <tbody></tbody>
     </table>
-    <p class="demo-only"><button type="button" id="heal">heal all partitions</button>
+    <p class="demo-only"><button type="button" id="heal"
+      title="end every partition: links reconnect and cut-off nodes catch up">heal all partitions</button>
       <span id="demo-message" role="status"></span></p>
   </section>
   <section>

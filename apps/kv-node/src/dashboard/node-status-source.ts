@@ -4,33 +4,23 @@ import type { NodeStatus } from '../http/kv-backend.js';
 import type { ClusterStatusSource } from './cluster-status-source.js';
 import type { NodeView } from './cluster-view.js';
 
-/** Extra figures a node knows about itself that {@link NodeStatus} does not carry. */
-export interface LocalNodeExtras {
-  /** The local low-water mark (index of the latest snapshot), if known. */
-  lowWaterMark?: number;
-}
-
 /**
  * Adapts a node's status to the dashboard. The local node is shown in full; the other members
  * only with what this node knows of them: their role, and, when this node leads, their lag and
  * heartbeat age. Their generation and indexes show as unknown (`null`): only they know them.
  *
  * @param status returns the node's status now (e.g. `() => backend.status()`); must not throw.
- * @param extras optional figures about the local node.
  */
-export function statusSourceFromNodeStatus(
-  status: () => NodeStatus,
-  extras: () => LocalNodeExtras = () => ({}),
-): ClusterStatusSource {
+export function statusSourceFromNodeStatus(status: () => NodeStatus): ClusterStatusSource {
   return {
     sample(): Promise<NodeView[]> {
-      return Promise.resolve(nodeViewsFromStatus(status(), extras()));
+      return Promise.resolve(nodeViewsFromStatus(status()));
     },
   };
 }
 
 /** The dashboard rows for one node's status (exported for tests and the HTTP source). */
-export function nodeViewsFromStatus(status: NodeStatus, extras: LocalNodeExtras = {}): NodeView[] {
+export function nodeViewsFromStatus(status: NodeStatus): NodeView[] {
   const leaderName = status.members.find((member) => member.id === status.leaderId)?.name;
   return status.members.map((member): NodeView => {
     const isSelf = member.id === status.memberId;
@@ -41,7 +31,7 @@ export function nodeViewsFromStatus(status: NodeStatus, extras: LocalNodeExtras 
       generation: isSelf ? status.generation : null,
       lastIndex: isSelf ? status.lastLogIndex : null,
       highWaterMark: isSelf ? status.commitIndex : null,
-      lowWaterMark: isSelf ? (extras.lowWaterMark ?? null) : null,
+      lowWaterMark: isSelf ? status.lowWaterMark : null,
       appliedIndex: isSelf ? status.appliedIndex : null,
       lagBehindLeader: member.lag ?? null,
       heartbeatAgeMs: member.lastContactAgoMs ?? null,

@@ -17,7 +17,7 @@ export interface SignalDemoControlOptions {
 }
 
 const PARTITION_UNSUPPORTED =
-  'partition is not available: kv-node connects its members directly, with no proxy between them to cut';
+  'partition is not available: this launcher has no proxy on the peer links to cut';
 
 /**
  * A demo control that sends SIGKILL (kill), SIGSTOP (pause) and SIGCONT (resume) to a member's

@@ -315,10 +315,18 @@ function int64(value: number): string | undefined {
   return value === 0 ? undefined : String(value);
 }
 
-/** Drops `undefined` members so JSON.stringify omits them (and keeps field order). */
+/**
+ * Drops `undefined` members so JSON.stringify omits them (and keeps field order). Copies into a
+ * fresh object rather than deleting: `delete` turns an object into a slow dictionary, and these
+ * are built for every response.
+ */
 function compact(body: Record<string, unknown>): JsonBody {
-  for (const name of Object.keys(body)) if (body[name] === undefined) delete body[name];
-  return body;
+  const result: JsonBody = {};
+  for (const name in body) {
+    const value = body[name];
+    if (value !== undefined) result[name] = value;
+  }
+  return result;
 }
 
 /** The `header` of a top-level response. */

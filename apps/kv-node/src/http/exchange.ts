@@ -4,6 +4,12 @@ import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:
 import { ApiError, badRequest } from './api-error.js';
 import { readBody } from './request-body.js';
 
+/**
+ * Paths that URL parsing leaves exactly as sent (no dot segments, percent escapes, backslashes,
+ * or a leading `//` that would be read as a host): the common case, routed without a `URL`.
+ */
+const PLAIN_PATH = /^\/(?!\/)[A-Za-z0-9_\-/]*$/;
+
 function parseRequestUrl(target: string): URL {
   try {
     return new URL(target, 'http://localhost');
@@ -19,10 +25,9 @@ export class Exchange {
   readonly request: IncomingMessage;
   /** The Node response. */
   readonly response: ServerResponse;
-  /** The parsed request URL (path and query). */
-  readonly url: URL;
   /** The status sent, once sent. */
   status = 0;
+  #url: URL | undefined;
 
   /**
    * @param request the Node request.
@@ -31,10 +36,25 @@ export class Exchange {
   constructor(request: IncomingMessage, response: ServerResponse) {
     this.request = request;
     this.response = response;
-    this.url = parseRequestUrl(request.url ?? '/');
     const raw = request.url ?? '/';
     const query = raw.indexOf('?');
     this.rawPath = query < 0 ? raw : raw.slice(0, query);
+  }
+
+  /** The parsed request URL (path and query), parsed on first use. */
+  get url(): URL {
+    this.#url ??= parseRequestUrl(this.request.url ?? '/');
+    return this.#url;
+  }
+
+  /**
+   * The request path as URL parsing normalizes it (dot segments resolved), for routing; without
+   * parsing when the path is plain.
+   */
+  get pathname(): string {
+    return this.#url === undefined && PLAIN_PATH.test(this.rawPath)
+      ? this.rawPath
+      : this.url.pathname;
   }
 
   /**

@@ -106,10 +106,10 @@ async function handle(
   const started = process.hrtime.bigint();
   const exchange = new Exchange(request, response);
   const method = request.method ?? 'GET';
-  const route = findRoute(exchange.url.pathname, exchange.rawPath);
+  const route = findRoute(exchange.pathname, exchange.rawPath);
   try {
     if (route === undefined) {
-      throw new ApiError(`no route ${exchange.url.pathname}`, {
+      throw new ApiError(`no route ${exchange.pathname}`, {
         reason: 'route_not_found',
         status: 404,
         grpcCode: GrpcCode.notFound,
@@ -131,7 +131,7 @@ async function handle(
     if (error instanceof ApiError) {
       exchange.error(error);
     } else {
-      context.logger.error({ err: error, path: exchange.url.pathname }, 'request failed');
+      context.logger.error({ err: error, path: exchange.pathname }, 'request failed');
       exchange.error(
         new ApiError(`internal error: ${(error as Error).message}`, {
           reason: 'internal',

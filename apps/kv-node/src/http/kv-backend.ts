@@ -44,6 +44,11 @@ export interface NodeStatus {
   commitIndex: number;
   /** Index of the last entry applied to the local store. */
   appliedIndex: number;
+  /**
+   * Low-water mark: the index of the latest snapshot, below which log entries were released
+   * (a follower further behind is sent the snapshot).
+   */
+  lowWaterMark: number;
   members: MemberStatus[];
 }
 

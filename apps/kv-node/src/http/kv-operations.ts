@@ -8,25 +8,38 @@ import type { CommandResult } from '../store/idempotency-table.js';
 import type { ApiContext } from './api-context.js';
 import { ApiError, GrpcCode, badRequest, indeterminate, unavailable } from './api-error.js';
 import type { Exchange } from './exchange.js';
+import { SharedDeadlines } from './shared-deadlines.js';
 
 /** Longest accepted `Idempotency-Key`. */
 const MAX_IDEMPOTENCY_KEY_LENGTH = 256;
 
-/** Resolves or rejects like `promise`, or rejects with `onTimeout()` after `timeoutMs`. */
+/** One set of shared deadlines per API (they all have the context's operation timeout). */
+const deadlinesOf = new WeakMap<ApiContext, SharedDeadlines>();
+
+/**
+ * Resolves or rejects like `promise`, or rejects with `onTimeout()` once the operation timeout
+ * has passed (at most a tenth of it later; see {@link SharedDeadlines}).
+ */
 function withDeadline<T>(
   context: ApiContext,
   promise: Promise<T>,
   onTimeout: () => Error,
 ): Promise<T> {
+  let deadlines = deadlinesOf.get(context);
+  if (deadlines === undefined) {
+    deadlines = new SharedDeadlines(context.timers, context.operationTimeoutMs);
+    deadlinesOf.set(context, deadlines);
+  }
+  const shared = deadlines;
   return new Promise<T>((resolve, reject) => {
-    const handle = context.timers.setTimeout(() => reject(onTimeout()), context.operationTimeoutMs);
+    const cancel = shared.start(() => reject(onTimeout()));
     promise.then(
       (value) => {
-        context.timers.clearTimeout(handle);
+        cancel();
         resolve(value);
       },
       (error: unknown) => {
-        context.timers.clearTimeout(handle);
+        cancel();
         reject(error instanceof Error ? error : new Error(String(error)));
       },
     );

@@ -2,7 +2,6 @@
 
 import type { ApiContext } from './api-context.js';
 import type { Exchange } from './exchange.js';
-import { DASHBOARD_HTML } from './dashboard-page.js';
 import { linearize } from './kv-operations.js';
 
 /**
@@ -49,8 +48,8 @@ export async function metrics(context: ApiContext, exchange: Exchange): Promise<
   exchange.send(200, await registry.metrics(), { 'content-type': registry.contentType });
 }
 
-/** GET /dashboard: the cluster dashboard page. */
+/** GET /dashboard: the old page's address; the live dashboard is at `/ui/` (308 redirect). */
 export function dashboard(_context: ApiContext, exchange: Exchange): Promise<void> {
-  exchange.send(200, DASHBOARD_HTML, { 'content-type': 'text/html; charset=utf-8' });
+  exchange.send(308, '', { location: '/ui/' });
   return Promise.resolve();
 }

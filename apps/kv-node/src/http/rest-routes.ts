@@ -230,7 +230,10 @@ export async function restList(context: ApiContext, exchange: Exchange): Promise
   });
 }
 
-/** GET /v1/cluster: every member's role, generation, indexes, lag and heartbeat age. */
+/**
+ * GET /v1/cluster: every member's role, generation, indexes (the low-water mark is the latest
+ * snapshot's), lag and heartbeat age.
+ */
 export function restCluster(context: ApiContext, exchange: Exchange): Promise<void> {
   const status = context.backend.status();
   exchange.json(200, {
@@ -243,6 +246,7 @@ export function restCluster(context: ApiContext, exchange: Exchange): Promise<vo
     last_log_index: status.lastLogIndex,
     commit_index: status.commitIndex,
     applied_index: status.appliedIndex,
+    low_water_mark: status.lowWaterMark,
     revision: context.backend.store.revision,
     keys: context.backend.store.size,
     members: status.members.map((member) => ({

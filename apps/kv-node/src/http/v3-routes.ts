@@ -17,10 +17,10 @@ import {
 import type { HeaderSource } from './etcd-json.js';
 import type { Exchange } from './exchange.js';
 import { idempotencyKey, linearize, replicateWrite } from './kv-operations.js';
+import { responseHeaderSource } from './response-header-source.js';
 
 function headerSource(context: ApiContext): HeaderSource {
-  const status = context.backend.status();
-  return { clusterId: status.clusterId, memberId: status.memberId, generation: status.generation };
+  return responseHeaderSource(context.backend);
 }
 
 function withRequestId<T extends object>(

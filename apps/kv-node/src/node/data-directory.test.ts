@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DataDirectoryError, openDataDirectory } from './data-directory.js';
@@ -43,5 +43,16 @@ describe('data directory', () => {
 
   it("refuses 'existing' without data", async () => {
     await expect(openDataDirectory(`${root}/b`, identity, 'existing')).rejects.toThrow(/existing/);
+  });
+
+  it('refuses a directory in the older wal/ + snap/ layout instead of ignoring its data', async () => {
+    await (await openDataDirectory(`${root}/a`, identity, 'new')).release();
+    await mkdir(`${root}/a/wal`);
+    await expect(openDataDirectory(`${root}/a`, identity, 'existing')).rejects.toThrow(
+      /older kv-node data layout/,
+    );
+    // A refused open releases its lock.
+    await rm(`${root}/a/wal`, { recursive: true });
+    await (await openDataDirectory(`${root}/a`, identity, 'existing')).release();
   });
 });

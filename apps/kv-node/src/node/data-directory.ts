@@ -2,9 +2,14 @@
  * The node's data directory: locked for the life of the process, and stamped with the cluster
  * and member it belongs to, so that a directory from another cluster is refused instead of
  * silently mixed in.
+ *
+ * Layout: `member.json` (this identity), `generation` (generation and vote), `snapshot` (the
+ * latest snapshot; `snapshot.incoming` while one is received from the leader) and
+ * `log-<firstIndex>/` (the write-ahead log's segments), the last three written by
+ * `@x/leader-follower`'s node.
  */
 
-import { mkdir, open, readFile, rename } from 'node:fs/promises';
+import { access, mkdir, open, readFile, rename } from 'node:fs/promises';
 import { NodeFileSystem } from '@x/wal';
 
 /** Who a data directory belongs to. */
@@ -32,6 +37,17 @@ export interface OpenDataDirectory {
 }
 
 const IDENTITY_FILE = 'member.json';
+/** Directories of the layout before kv-node ran `@x/leader-follower`'s node (`wal/`, `snap/`). */
+const OLD_LAYOUT_DIRECTORIES = ['wal', 'snap'];
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await access(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 async function writeDurably(directory: string, name: string, text: string): Promise<void> {
   const temporary = `${directory}/${name}.tmp`;
@@ -107,6 +123,14 @@ export async function openDataDirectory(
         `data directory ${path} belongs to member ${stored.name} (${stored.memberId}), ` +
           `not ${identity.name} (${identity.memberId})`,
       );
+    }
+    for (const name of OLD_LAYOUT_DIRECTORIES) {
+      if (await exists(`${path}/${name}`)) {
+        throw new DataDirectoryError(
+          `data directory ${path} has ${name}/ from an older kv-node data layout, which this ` +
+            'version cannot read; start the member with an empty --data-dir',
+        );
+      }
     }
     return { path, fresh: false, release: () => lock.release() };
   } catch (error) {

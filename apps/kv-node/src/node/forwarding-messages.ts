@@ -18,7 +18,23 @@ export const ForwardingType = {
   writeResponse: KV_NODE_MESSAGE_TYPE_BASE + 2,
   readRequest: KV_NODE_MESSAGE_TYPE_BASE + 3,
   readResponse: KV_NODE_MESSAGE_TYPE_BASE + 4,
+  /** Several writes in one message: what a follower sends (one message per event-loop turn). */
+  writeBatchRequest: KV_NODE_MESSAGE_TYPE_BASE + 5,
+  /** Answers to several forwarded writes in one message. */
+  writeBatchResponse: KV_NODE_MESSAGE_TYPE_BASE + 6,
 } as const;
+
+/** One forwarded write in a batch: its correlation id and encoded command. */
+export interface ForwardedWrite {
+  correlationId: number;
+  command: Uint8Array;
+}
+
+/** One answer in a batch of write answers. */
+export interface WriteAnswer {
+  correlationId: number;
+  outcome: ApplyOutcome | ApiError;
+}
 
 const APPLIED = 0;
 const REPLAYED = 1;
@@ -69,12 +85,8 @@ export function decodeRequest(
   return { correlationId, command };
 }
 
-/** The answer to a forwarded write. */
-export function encodeWriteResponse(
-  correlationId: number,
-  outcome: ApplyOutcome | ApiError,
-): Uint8Array {
-  const writer = new BinaryWriter(64);
+function writeWriteAnswer(writer: BinaryWriter, answer: WriteAnswer): void {
+  const { correlationId, outcome } = answer;
   writer.writeVarint(correlationId);
   if (outcome instanceof ApiError) {
     writer.writeByte(FAILED);
@@ -86,15 +98,9 @@ export function encodeWriteResponse(
     writer.writeByte(outcome.status === 'applied' ? APPLIED : REPLAYED);
     encodeResponseOp(writer, outcome.result);
   }
-  return writer.finish();
 }
 
-/** Decodes {@link encodeWriteResponse}. @throws MalformedEncodingError */
-export function decodeWriteResponse(payload: Uint8Array): {
-  correlationId: number;
-  outcome: ApplyOutcome | ApiError;
-} {
-  const reader = new BinaryReader(payload);
+function readWriteAnswer(reader: BinaryReader): WriteAnswer {
   const correlationId = reader.readVarint();
   const status = reader.readByte();
   switch (status) {
@@ -121,6 +127,75 @@ export function decodeWriteResponse(payload: Uint8Array): {
     default:
       throw new MalformedEncodingError(`unknown write status ${status}`);
   }
+}
+
+/** The answer to a forwarded write. */
+export function encodeWriteResponse(
+  correlationId: number,
+  outcome: ApplyOutcome | ApiError,
+): Uint8Array {
+  const writer = new BinaryWriter(64);
+  writeWriteAnswer(writer, { correlationId, outcome });
+  return writer.finish();
+}
+
+/** Decodes {@link encodeWriteResponse}. @throws MalformedEncodingError */
+export function decodeWriteResponse(payload: Uint8Array): WriteAnswer {
+  const reader = new BinaryReader(payload);
+  const answer = readWriteAnswer(reader);
+  if (!reader.atEnd) throw new MalformedEncodingError('trailing bytes after a write answer');
+  return answer;
+}
+
+/** Several forwarded writes: a count, then each correlation id and command. */
+export function encodeWriteBatchRequest(writes: readonly ForwardedWrite[]): Uint8Array {
+  let capacity = 8;
+  for (const write of writes) capacity += 16 + write.command.byteLength;
+  const writer = new BinaryWriter(capacity);
+  writer.writeVarint(writes.length);
+  for (const write of writes) {
+    writer.writeVarint(write.correlationId);
+    writer.writeBytes(write.command);
+  }
+  return writer.finish();
+}
+
+/**
+ * Decodes {@link encodeWriteBatchRequest}; the commands are views of `payload`.
+ *
+ * @throws MalformedEncodingError
+ */
+export function decodeWriteBatchRequest(payload: Uint8Array): ForwardedWrite[] {
+  const reader = new BinaryReader(payload);
+  const count = reader.readVarint();
+  // Every write takes at least two bytes: a count beyond that is malformed, not a huge array.
+  if (count > payload.byteLength) throw new MalformedEncodingError(`bad write count ${count}`);
+  const writes: ForwardedWrite[] = [];
+  for (let index = 0; index < count; index++) {
+    const correlationId = reader.readVarint();
+    writes.push({ correlationId, command: reader.readBytes() });
+  }
+  if (!reader.atEnd) throw new MalformedEncodingError('trailing bytes after a write batch');
+  return writes;
+}
+
+/** Several answers to forwarded writes in one message. */
+export function encodeWriteBatchResponse(answers: readonly WriteAnswer[]): Uint8Array {
+  const writer = new BinaryWriter(8 + 48 * answers.length);
+  writer.writeVarint(answers.length);
+  for (const answer of answers) writeWriteAnswer(writer, answer);
+  return writer.finish();
+}
+
+/** Decodes {@link encodeWriteBatchResponse}. @throws MalformedEncodingError */
+export function decodeWriteBatchResponse(payload: Uint8Array): WriteAnswer[] {
+  const reader = new BinaryReader(payload);
+  const count = reader.readVarint();
+  if (count > payload.byteLength) throw new MalformedEncodingError(`bad answer count ${count}`);
+  const answers: WriteAnswer[] = [];
+  for (let index = 0; index < count; index++) answers.push(readWriteAnswer(reader));
+  if (!reader.atEnd) throw new MalformedEncodingError('trailing bytes after write answers');
+  return answers;
 }
 
 /** The answer to a forwarded read barrier: the index to wait for, or an error. */

@@ -7,6 +7,7 @@ import { rangeRequest } from '../store/kv-types.js';
 import type { ApplyOutcome } from '../store/kv-state-machine.js';
 import { KvStateMachine } from '../store/kv-state-machine.js';
 import { ApplyTracker } from './apply-tracker.js';
+import { decodeWriteResponse, encodeRequest } from './forwarding-messages.js';
 import { LeaderForwarding } from './leader-forwarding.js';
 import type { LocalReplica } from './local-replica.js';
 import { ReplicatedBackend } from './replicated-backend.js';
@@ -198,5 +199,41 @@ describe('leader forwarding', () => {
     const barriers = network.delivered.filter((type) => type === 0xff03).length - before;
     expect(barriers).toBeGreaterThanOrEqual(1);
     expect(barriers).toBeLessThanOrEqual(2);
+  });
+
+  it('sends the writes forwarded in one turn as one message and answers them in one', async () => {
+    const { a, b, network } = twoNodes();
+    const outcomes = await Promise.all(
+      Array.from({ length: 20 }, (_, index) => b.backend.write(put(`k${index}`, 'v'))),
+    );
+    expect(outcomes.every((outcome) => outcome.status === 'applied')).toBe(true);
+    expect(a.replica.store.size).toBe(20);
+    expect(network.delivered.filter((type) => type === 0xff05)).toHaveLength(1);
+    expect(network.delivered.filter((type) => type === 0xff06)).toHaveLength(1);
+  });
+
+  it('still serves a single forwarded write from a member that does not batch', async () => {
+    const { a, network } = twoNodes();
+    const answers: Uint8Array[] = [];
+    network.handlers.set('b', (_from, type, payload) => {
+      if (type === 0xff02) answers.push(payload);
+    });
+    network.handlers.get('a')!('b', 0xff01, encodeRequest(7, encodeCommand(put('k', 'v'))));
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(answers).toHaveLength(1);
+    expect(decodeWriteResponse(answers[0]!)).toMatchObject({
+      correlationId: 7,
+      outcome: { status: 'applied' },
+    });
+    expect(a.replica.store.size).toBe(1);
+  });
+
+  it('ignores malformed write batches', async () => {
+    const { a, b, network } = twoNodes();
+    network.handlers.get('a')!('b', 0xff05, Uint8Array.of(0xff, 0xff, 0xff, 0x7f));
+    network.handlers.get('a')!('b', 0xff05, Uint8Array.of(2, 1, 0));
+    network.handlers.get('b')!('a', 0xff06, Uint8Array.of(3, 1));
+    expect(await b.backend.write(put('k', 'v'))).toMatchObject({ status: 'applied' });
+    expect(a.replica.store.size).toBe(1);
   });
 });

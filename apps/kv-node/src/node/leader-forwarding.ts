@@ -3,6 +3,9 @@
  * transport, so that a client may talk to any node.
  *
  * A write travels as its encoded command; the leader proposes it and answers with the outcome.
+ * Writes forwarded in the same event-loop turn travel in one message with one timeout, and the
+ * leader proposes them together (one log append, one fsync) and answers those applied together in
+ * one message: under load, per-request costs (framing, timers, dispatch) are paid per batch.
  * A read travels as a read-barrier request (Raft's ReadIndex from a follower): the leader
  * confirms its leadership with a quorum and answers with its high-water mark; the follower waits
  * until it has applied that index and then reads locally. A lost message means a timeout: 504
@@ -13,13 +16,18 @@ import type { Logger } from '../logging/logger.js';
 import type { Timers } from '../http/api-context.js';
 import { ApiError, GrpcCode, indeterminate, unavailable } from '../http/api-error.js';
 import type { ApplyOutcome } from '../store/kv-state-machine.js';
+import type { ForwardedWrite, WriteAnswer } from './forwarding-messages.js';
 import {
   ForwardingType,
   decodeReadResponse,
   decodeRequest,
+  decodeWriteBatchRequest,
+  decodeWriteBatchResponse,
   decodeWriteResponse,
   encodeReadResponse,
   encodeRequest,
+  encodeWriteBatchRequest,
+  encodeWriteBatchResponse,
   encodeWriteResponse,
 } from './forwarding-messages.js';
 import type { LocalReplica } from './local-replica.js';
@@ -29,6 +37,22 @@ interface Pending {
   resolve(payload: Uint8Array): void;
   reject(error: Error): void;
   handle: unknown;
+}
+
+/** Writes forwarded to one leader in this turn, sent together with one shared timeout. */
+interface WriteBatch {
+  leader: string;
+  writes: ForwardedWrite[];
+  /** Writes of the batch not yet answered (the timer is cleared at zero). */
+  outstanding: number;
+  handle: unknown;
+  started: number | undefined;
+}
+
+interface PendingWrite {
+  batch: WriteBatch;
+  resolve(outcome: ApplyOutcome): void;
+  reject(error: Error): void;
 }
 
 /** Options of {@link LeaderForwarding}. */
@@ -54,6 +78,11 @@ function toApiError(error: unknown, fallback: () => ApiError): ApiError {
 export class LeaderForwarding {
   readonly #options: LeaderForwardingOptions;
   readonly #pending = new Map<number, Pending>();
+  readonly #pendingWrites = new Map<number, PendingWrite>();
+  /** Writes waiting for the end of this turn, by leader. */
+  readonly #unsent = new Map<string, WriteBatch>();
+  /** Answers to peers' writes waiting for the end of this microtask run, by peer. */
+  readonly #unsentAnswers = new Map<string, WriteAnswer[]>();
   #nextCorrelationId = 1;
 
   /** @param options see {@link LeaderForwardingOptions}. */
@@ -68,14 +97,25 @@ export class LeaderForwarding {
     });
   }
 
-  /** Forwards an encoded write command to `leader`; resolves with the outcome once applied. */
-  async forwardWrite(leader: string, command: Uint8Array): Promise<ApplyOutcome> {
-    const payload = await this.#request(leader, ForwardingType.writeRequest, command, () =>
-      indeterminate(`no answer from the leader ${leader} in time`),
-    );
-    const { outcome } = decodeWriteResponse(payload);
-    if (outcome instanceof ApiError) throw outcome;
-    return outcome;
+  /**
+   * Forwards an encoded write command to `leader`; resolves with the outcome once applied. Writes
+   * forwarded in the same event-loop turn go in one message.
+   */
+  forwardWrite(leader: string, command: Uint8Array): Promise<ApplyOutcome> {
+    let batch = this.#unsent.get(leader);
+    if (batch === undefined) {
+      batch = { leader, writes: [], outstanding: 0, handle: undefined, started: undefined };
+      this.#unsent.set(leader, batch);
+      // After the poll phase, so that requests read from many client sockets in this turn join.
+      if (this.#unsent.size === 1) setImmediate(this.#sendWrites);
+    }
+    const correlationId = this.#nextCorrelationId++;
+    batch.writes.push({ correlationId, command });
+    batch.outstanding++;
+    const owner = batch;
+    return new Promise<ApplyOutcome>((resolve, reject) => {
+      this.#pendingWrites.set(correlationId, { batch: owner, resolve, reject });
+    });
   }
 
   /** Asks `leader` for a read barrier; resolves with the index to wait for before reading. */
@@ -90,18 +130,73 @@ export class LeaderForwarding {
 
   /** Fails every request in flight (on shutdown) with a 503 or 504 as appropriate. */
   close(): void {
+    const shuttingDown = (): ApiError =>
+      new ApiError('this node is shutting down; a forwarded request may have been applied', {
+        reason: 'indeterminate',
+        status: 504,
+        grpcCode: GrpcCode.deadlineExceeded,
+        definite: false,
+      });
     for (const [correlationId, pending] of this.#pending) {
       this.#options.timers.clearTimeout(pending.handle);
-      pending.reject(
-        new ApiError('this node is shutting down; a forwarded request may have been applied', {
-          reason: 'indeterminate',
-          status: 504,
-          grpcCode: GrpcCode.deadlineExceeded,
-          definite: false,
-        }),
-      );
+      pending.reject(shuttingDown());
       this.#pending.delete(correlationId);
     }
+    this.#unsent.clear();
+    for (const [correlationId, pending] of this.#pendingWrites) {
+      if (pending.batch.handle !== undefined) {
+        this.#options.timers.clearTimeout(pending.batch.handle);
+        pending.batch.handle = undefined;
+      }
+      pending.reject(shuttingDown());
+      this.#pendingWrites.delete(correlationId);
+    }
+  }
+
+  /** Sends this turn's forwarded writes, one message per leader, each batch with one timer. */
+  readonly #sendWrites = (): void => {
+    const batches = [...this.#unsent.values()];
+    this.#unsent.clear();
+    for (const batch of batches) {
+      batch.started = this.#options.now?.();
+      batch.handle = this.#options.timers.setTimeout(
+        () => this.#expire(batch),
+        this.#options.timeoutMs,
+      );
+      this.#options.transport.send(
+        batch.leader,
+        ForwardingType.writeBatchRequest,
+        encodeWriteBatchRequest(batch.writes),
+      );
+      // The commands are encoded; only the count of unanswered writes matters from now on.
+      batch.writes = [];
+    }
+  };
+
+  /** The batch timed out: its unanswered writes may or may not have been applied. */
+  #expire(batch: WriteBatch): void {
+    batch.handle = undefined;
+    for (const [correlationId, pending] of this.#pendingWrites) {
+      if (pending.batch !== batch) continue;
+      this.#pendingWrites.delete(correlationId);
+      pending.reject(indeterminate(`no answer from the leader ${batch.leader} in time`));
+    }
+  }
+
+  #answerWrite(answer: WriteAnswer, observeRoundTrip: boolean): void {
+    const pending = this.#pendingWrites.get(answer.correlationId);
+    if (pending === undefined) return; // answered after its timeout
+    this.#pendingWrites.delete(answer.correlationId);
+    const batch = pending.batch;
+    if (--batch.outstanding === 0 && batch.handle !== undefined) {
+      this.#options.timers.clearTimeout(batch.handle);
+      batch.handle = undefined;
+    }
+    if (observeRoundTrip && batch.started !== undefined && this.#options.now !== undefined) {
+      this.#options.onRoundTrip?.(batch.leader, (this.#options.now() - batch.started) / 1000);
+    }
+    if (answer.outcome instanceof ApiError) pending.reject(answer.outcome);
+    else pending.resolve(answer.outcome);
   }
 
   #request(
@@ -133,9 +228,25 @@ export class LeaderForwarding {
 
   #receive(from: string, type: number, payload: Uint8Array): void {
     switch (type) {
+      case ForwardingType.writeBatchRequest: {
+        // Proposed in one synchronous run, so they share one log append and one fsync.
+        for (const write of decodeWriteBatchRequest(payload)) {
+          void this.#serveWrite(from, write.correlationId, write.command, true);
+        }
+        return;
+      }
+      case ForwardingType.writeBatchResponse: {
+        let first = true;
+        for (const answer of decodeWriteBatchResponse(payload)) {
+          this.#answerWrite(answer, first);
+          first = false;
+        }
+        return;
+      }
       case ForwardingType.writeRequest: {
+        // A single forwarded write, as members before write batching send it.
         const { correlationId, command } = decodeRequest(payload, true);
-        void this.#serveWrite(from, correlationId, command as Uint8Array);
+        void this.#serveWrite(from, correlationId, command as Uint8Array, false);
         return;
       }
       case ForwardingType.readRequest: {
@@ -144,11 +255,10 @@ export class LeaderForwarding {
         return;
       }
       case ForwardingType.writeResponse:
+        this.#answerWrite(decodeWriteResponse(payload), true);
+        return;
       case ForwardingType.readResponse: {
-        const correlationId =
-          type === ForwardingType.writeResponse
-            ? decodeWriteResponse(payload).correlationId
-            : decodeReadResponse(payload).correlationId;
+        const { correlationId } = decodeReadResponse(payload);
         const pending = this.#pending.get(correlationId);
         if (pending === undefined) return; // answered after its timeout
         this.#pending.delete(correlationId);
@@ -161,7 +271,12 @@ export class LeaderForwarding {
     }
   }
 
-  async #serveWrite(from: string, correlationId: number, command: Uint8Array): Promise<void> {
+  async #serveWrite(
+    from: string,
+    correlationId: number,
+    command: Uint8Array,
+    batched: boolean,
+  ): Promise<void> {
     let outcome: ApplyOutcome | ApiError;
     const replica = this.#options.replica;
     if (!replica.isLeader()) {
@@ -180,12 +295,34 @@ export class LeaderForwarding {
         );
       }
     }
-    this.#options.transport.send(
-      from,
-      ForwardingType.writeResponse,
-      encodeWriteResponse(correlationId, outcome),
-    );
+    if (!batched) {
+      this.#options.transport.send(
+        from,
+        ForwardingType.writeResponse,
+        encodeWriteResponse(correlationId, outcome),
+      );
+      return;
+    }
+    // Writes applied together resolve in one microtask run: answer them in one message.
+    let answers = this.#unsentAnswers.get(from);
+    if (answers === undefined) {
+      answers = [];
+      this.#unsentAnswers.set(from, answers);
+      if (this.#unsentAnswers.size === 1) queueMicrotask(this.#sendAnswers);
+    }
+    answers.push({ correlationId, outcome });
   }
+
+  readonly #sendAnswers = (): void => {
+    for (const [peer, answers] of this.#unsentAnswers) {
+      this.#options.transport.send(
+        peer,
+        ForwardingType.writeBatchResponse,
+        encodeWriteBatchResponse(answers),
+      );
+    }
+    this.#unsentAnswers.clear();
+  };
 
   async #serveRead(from: string, correlationId: number): Promise<void> {
     let outcome: number | ApiError;

@@ -1,11 +1,22 @@
-import type { NodeStatus } from '../http/kv-backend.js';
+import type { LeaderFollowerNode } from '@x/leader-follower';
+import {
+  IndeterminateOutcomeError,
+  NoQuorumError,
+  NodeStoppedError,
+  NotLeaderError,
+  ProposalDroppedError,
+  ProposalTooLargeError,
+} from '@x/leader-follower';
+import { indeterminate, tooLarge, unavailable } from '../http/api-error.js';
+import type { MemberStatus, NodeRole, NodeStatus } from '../http/kv-backend.js';
 import type { KvStore } from '../store/kv-store.js';
 import type { ApplyOutcome } from '../store/kv-state-machine.js';
+import type { ApplyTracker } from './apply-tracker.js';
 
 /**
  * This node's replica of the log as the rest of kv-node sees it: the leader proposes and
  * confirms reads here; followers only report who leads. Implemented over `@x/leader-follower`'s
- * driver.
+ * {@link LeaderFollowerNode} by {@link LeaderFollowerReplica}.
  *
  * Failures reject with an `ApiError`: 503 (definite) when not leader or without quorum, 504
  * (indeterminate) when the outcome of a proposal is unknown.
@@ -28,4 +39,176 @@ export interface LocalReplica {
   waitForApplied(index: number): Promise<void>;
   /** This node's view of the cluster. */
   status(): NodeStatus;
+}
+
+/** The part of {@link LeaderFollowerNode} the adapter calls (narrow, so tests can fake it). */
+export type ReplicaNode = Pick<
+  LeaderFollowerNode,
+  | 'role'
+  | 'leaderId'
+  | 'highWaterMark'
+  | 'propose'
+  | 'readBarrier'
+  | 'status'
+  | 'transferLeadership'
+>;
+
+/** A member of the cluster as {@link LeaderFollowerReplica} reports it. */
+export interface ReplicaMember {
+  name: string;
+  /** etcd-style member id (decimal string). */
+  id: string;
+  peerUrls: string[];
+  clientUrls: string[];
+}
+
+/** Options of {@link LeaderFollowerReplica}. */
+export interface LeaderFollowerReplicaOptions {
+  node: ReplicaNode;
+  store: KvStore;
+  /** Fed by the node's `appliedThrough` hook. */
+  tracker: ApplyTracker;
+  /** This member's name (its node id on the transport). */
+  name: string;
+  clusterId: string;
+  members: ReplicaMember[];
+  /**
+   * UNSAFE, tests only: the leader answers linearizable reads from local state without the
+   * quorum round (DESIGN.md §5 rule 7 broken on purpose, so a deposed leader may serve stale
+   * reads). Exists so the chaos tool can show that its linearizability checker notices.
+   */
+  unsafeLocalLinearizableReads: boolean;
+}
+
+/**
+ * kv-node's {@link LocalReplica} over a {@link LeaderFollowerNode}: maps the library's typed
+ * errors to the HTTP API's errors (definite 503, indeterminate 504) and its status to
+ * {@link NodeStatus}.
+ */
+export class LeaderFollowerReplica implements LocalReplica {
+  readonly #options: LeaderFollowerReplicaOptions;
+  readonly #node: ReplicaNode;
+  readonly #idByName: Map<string, string>;
+
+  /** @param options see {@link LeaderFollowerReplicaOptions}. */
+  constructor(options: LeaderFollowerReplicaOptions) {
+    this.#options = options;
+    this.#node = options.node;
+    this.#idByName = new Map(options.members.map((member) => [member.name, member.id]));
+  }
+
+  /** The local store. */
+  get store(): KvStore {
+    return this.#options.store;
+  }
+
+  /** Whether this member leads now. */
+  isLeader(): boolean {
+    return this.#node.role === 'leader';
+  }
+
+  /** Name of the member this one follows, if known. */
+  leaderName(): string | undefined {
+    return this.#node.leaderId;
+  }
+
+  /** Proposes a command; resolves with its outcome once it is committed and applied here. */
+  async propose(command: Uint8Array): Promise<ApplyOutcome> {
+    let outcome: unknown;
+    try {
+      outcome = await this.#node.propose(command);
+    } catch (error) {
+      throw toApiError(error);
+    }
+    if (outcome === undefined) throw new Error('the state machine returned no outcome');
+    return outcome as ApplyOutcome;
+  }
+
+  /** Confirms leadership with a quorum; resolves with the index a read must wait for. */
+  async readBarrier(): Promise<number> {
+    if (this.#options.unsafeLocalLinearizableReads && this.#node.role === 'leader') {
+      // Deliberately unsafe (see the option): no quorum round, so a deposed leader may answer.
+      return this.#node.highWaterMark;
+    }
+    try {
+      return await this.#node.readBarrier('linearizable');
+    } catch (error) {
+      throw toApiError(error);
+    }
+  }
+
+  /** Resolves once `index` is applied here. */
+  waitForApplied(index: number): Promise<void> {
+    return this.#options.tracker.waitFor(index);
+  }
+
+  /** This member's view of the cluster. */
+  status(): NodeStatus {
+    const node = this.#node.status();
+    const role: NodeRole =
+      node.role === 'leader' ? 'leader' : node.role === 'follower' ? 'follower' : 'candidate';
+    const followers = new Map(node.followers.map((follower) => [follower.id, follower]));
+    const self = this.#options.name;
+    const members: MemberStatus[] = this.#options.members.map((member) => {
+      const follower = followers.get(member.name);
+      const base: MemberStatus = {
+        id: member.id,
+        name: member.name,
+        peerUrls: member.peerUrls,
+        clientUrls: member.clientUrls,
+        role:
+          member.name === node.leaderId
+            ? 'leader'
+            : member.name === self
+              ? role
+              : node.role === 'leader'
+                ? 'follower'
+                : 'unknown',
+      };
+      if (member.name === self && node.role === 'leader') {
+        return { ...base, matchIndex: node.durableIndex, lag: 0, lastContactAgoMs: 0 };
+      }
+      if (follower === undefined) return base;
+      return {
+        ...base,
+        matchIndex: follower.matchIndex,
+        lag: follower.lag,
+        lastContactAgoMs: follower.lastResponseAgeMs,
+      };
+    });
+    return {
+      clusterId: this.#options.clusterId,
+      memberId: this.#idByName.get(self) ?? '0',
+      name: self,
+      role,
+      generation: node.generation,
+      leaderId: node.leaderId === undefined ? undefined : this.#idByName.get(node.leaderId),
+      lastLogIndex: node.lastIndex,
+      commitIndex: node.highWaterMark,
+      appliedIndex: node.appliedIndex,
+      lowWaterMark: node.snapshotIndex,
+      members,
+    };
+  }
+}
+
+/** Maps `@x/leader-follower`'s errors (DESIGN.md §5 rule 8) to the HTTP API's. */
+export function toApiError(error: unknown): unknown {
+  if (error instanceof NotLeaderError) {
+    return error.reason === 'leadership-transfer'
+      ? unavailable('etcdserver: leadership is being transferred')
+      : unavailable('etcdserver: not leader', 'no_leader');
+  }
+  if (error instanceof NodeStoppedError) {
+    return unavailable('this node is shutting down', 'shutting_down');
+  }
+  if (error instanceof ProposalDroppedError) {
+    return unavailable('etcdserver: leadership changed; the write was not applied');
+  }
+  if (error instanceof NoQuorumError) {
+    return unavailable('etcdserver: leadership not confirmed by a quorum in time', 'no_leader');
+  }
+  if (error instanceof ProposalTooLargeError) return tooLarge(error.message);
+  if (error instanceof IndeterminateOutcomeError) return indeterminate(error.message);
+  return error;
 }

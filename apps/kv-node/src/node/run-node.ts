@@ -137,6 +137,7 @@ export async function startNode(
     lastLogIndex: 0,
     commitIndex: 0,
     appliedIndex: 0,
+    lowWaterMark: 0,
     members: config.members.map((member) => ({
       id: member.id,
       name: member.name,

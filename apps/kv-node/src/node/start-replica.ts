@@ -1,16 +1,37 @@
 /**
  * Starts this member's replica of the log: the peer transport (`@x/transport-tcp`), shared
- * between replication and leader forwarding, and the replica driver over `@x/wal`.
+ * between replication and leader forwarding, and `@x/leader-follower`'s node over `@x/wal`'s
+ * Node file system, with real clock, timers and randomness, its hooks feeding kv-node's metrics.
+ *
+ * Data directory layout (DESIGN.md §6): `member.json` (cluster and member identity, see
+ * data-directory.ts), `generation` (generation and vote), `snapshot` (the latest snapshot),
+ * `log-<firstIndex>/` (the write-ahead log's segments).
  */
 
 import { readFileSync } from 'node:fs';
 import { TcpTransport } from '@x/transport-tcp';
 import type { PeerAddress } from '@x/transport-tcp';
+import { LeaderFollowerNode } from '@x/leader-follower';
+import { NodeFileSystem } from '@x/wal';
 import { KvStateMachine } from '../store/kv-state-machine.js';
-import { ReplicaDriver } from './replica/replica-driver.js';
+import { ApplyTracker } from './apply-tracker.js';
+import { LeaderFollowerReplica } from './local-replica.js';
 import type { ReplicaRuntime, ReplicaStartOptions } from './replica-runtime.js';
 import { StartupError } from './startup-error.js';
 import { splitTransport } from './transport.js';
+
+/**
+ * Entries kept in the log below a snapshot so that slightly lagging followers need no snapshot
+ * (etcd keeps 5,000), at most one snapshot interval.
+ */
+const MAX_RETAINED_ENTRIES = 5000;
+
+const clock = { now: (): number => performance.now() };
+
+const timers = {
+  setTimeout: (callback: () => void, delayMs: number): unknown => setTimeout(callback, delayMs),
+  clearTimeout: (handle: unknown): void => clearTimeout(handle as NodeJS.Timeout),
+};
 
 function addressOf(url: string): PeerAddress {
   const parsed = new URL(url);
@@ -65,42 +86,109 @@ export async function startReplica(options: ReplicaStartOptions): Promise<Replic
         : `--listen-peer-urls: cannot listen on ${config.listenPeerUrl.origin}: ${(error as Error).message}`,
     );
   }
-  const { replication, node } = splitTransport(tcp);
-  let driver: ReplicaDriver;
+  const { replication, node: nodeTransport } = splitTransport(tcp);
+  const machine = new KvStateMachine();
+  const tracker = new ApplyTracker();
+  let reportFailure: (error: Error) => void = () => undefined;
+  const failed = new Promise<Error>((resolve) => {
+    reportFailure = resolve;
+  });
+  let node: LeaderFollowerNode;
   try {
-    driver = await ReplicaDriver.open({
-      name: config.name,
-      clusterId: config.clusterId,
-      members: config.members.map((member) => ({
-        name: member.name,
-        id: member.id,
-        peerUrls: member.peerUrls,
-        clientUrls: member.id === config.memberId ? config.advertiseClientUrls : [],
-      })),
-      dataDir: config.dataDir,
+    node = await LeaderFollowerNode.open({
+      id: config.name,
+      members: config.members.map((member) => member.name),
       transport: replication,
-      stateMachine: new KvStateMachine(),
+      stateMachine: machine,
+      fileSystem: new NodeFileSystem(),
+      dataDirectory: config.dataDir,
+      clock,
+      timers,
+      random: { next: () => Math.random() },
+      logger,
+      observer: {
+        logSynced: (_entries, durationMs) => metrics.fsyncDuration.observe(durationMs / 1000),
+        commandApplied: (_index, durationMs) => metrics.applyDuration.observe(durationMs / 1000),
+        appliedThrough: (index) => tracker.applied(index),
+        leaderChanged: (leader, generation) => {
+          logger.info({ leader: leader ?? null, generation }, 'leader changed');
+          if (leader !== undefined) metrics.leaderChanges.inc();
+          metrics.hasLeader.set(leader === undefined ? 0 : 1);
+        },
+      },
+      onFatalError: (error) => {
+        logger.error({ err: error }, 'replica failed; stopping');
+        reportFailure(error instanceof Error ? error : new Error(String(error)));
+      },
       tickMs: config.heartbeatIntervalMs,
       electionTimeoutTicks: Math.max(
         2,
         Math.round(config.electionTimeoutMs / config.heartbeatIntervalMs),
       ),
-      snapshotCount: config.snapshotCount,
-      logger,
-      metrics,
+      snapshotEveryEntries: config.snapshotCount,
+      retainEntriesAfterSnapshot: Math.min(MAX_RETAINED_ENTRIES, config.snapshotCount),
+      // The HTTP layer enforces the request limits; this only guards the log against a bug.
+      maxCommandBytes: 2 * config.limits.maxRequestBytes,
     });
   } catch (error) {
     await tcp.close();
     throw error;
   }
+  tracker.applied(node.appliedThrough);
+  metrics.hasLeader.set(0);
+  node.start();
+  logger.info(
+    {
+      snapshotIndex: node.lowWaterMark,
+      lastIndex: node.status().lastIndex,
+      generation: node.generation,
+    },
+    'replica recovered',
+  );
+  if (config.unsafeLocalLinearizableReads) {
+    logger.warn(
+      { flag: '--unsafe-local-linearizable-reads' },
+      'UNSAFE: the leader answers linearizable reads without confirming leadership with a quorum; ' +
+        'reads may be stale after a leader change. For testing the linearizability checker only.',
+    );
+  }
+  const replica = new LeaderFollowerReplica({
+    node,
+    store: machine.store,
+    tracker,
+    name: config.name,
+    clusterId: config.clusterId,
+    members: config.members.map((member) => ({
+      name: member.name,
+      id: member.id,
+      peerUrls: member.peerUrls,
+      clientUrls: member.id === config.memberId ? config.advertiseClientUrls : [],
+    })),
+    unsafeLocalLinearizableReads: config.unsafeLocalLinearizableReads,
+  });
   return {
-    replica: driver,
-    nodeTransport: node,
-    failed: driver.failed,
-    transferLeadership: () => driver.transferLeadership(),
+    replica,
+    nodeTransport,
+    failed,
+    transferLeadership: () =>
+      handOverLeadership(node, config.heartbeatIntervalMs, 2 * config.electionTimeoutMs),
     close: async () => {
-      await driver.close();
+      await node.close();
       await tcp.close();
     },
   };
+}
+
+/** Hands leadership to the most caught-up follower; resolves once another member leads or `giveUpMs` passed. */
+async function handOverLeadership(
+  node: LeaderFollowerNode,
+  pollMs: number,
+  giveUpMs: number,
+): Promise<void> {
+  if (node.role !== 'leader') return;
+  await node.transferLeadership();
+  const deadline = clock.now() + giveUpMs;
+  while (node.role === 'leader' && clock.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, pollMs));
+  }
 }

@@ -137,4 +137,24 @@ describe('KvStateMachine', () => {
       { numRuns: 200 },
     );
   });
+
+  it('streams the same snapshot bytes in chunks, as the state was when asked', () => {
+    const machine = new KvStateMachine();
+    for (let index = 1; index <= 500; index++) {
+      machine.apply(index, putCommand(`key-${index % 300}`, 'v'.repeat(index % 50), `id-${index}`));
+    }
+    const whole = machine.snapshot();
+    const chunks = machine.snapshotChunks(1000);
+    // Writes after the call do not reach the chunks.
+    machine.apply(501, putCommand('late', 'x'));
+    const collected = [...chunks];
+    expect(collected.length).toBeGreaterThan(5);
+    for (const chunk of collected.slice(0, -1))
+      expect(chunk.byteLength).toBeGreaterThanOrEqual(1000);
+    expect(Buffer.concat(collected)).toEqual(Buffer.from(whole));
+    const restored = new KvStateMachine();
+    restored.restore(Buffer.concat(collected), 500);
+    expect(restored.snapshot()).toEqual(whole);
+    expect(restored.store.size).toBe(300);
+  });
 });

@@ -25,6 +25,49 @@ export type ApplyOutcome =
 const SNAPSHOT_MAGIC = 0x4b56534e; // "KVSN"
 const SNAPSHOT_FORMAT = 1;
 
+/** The state captured for a snapshot (references only; every member is immutable). */
+interface SnapshotView {
+  revision: number;
+  keys: ByteString[];
+  packed: PackedEntry[];
+  remembered: [string, RememberedResult][];
+}
+
+/**
+ * Encodes a snapshot view: magic, format, revision, key count, each key and its packed entry (as
+ * the store keeps it: metadata varints, then the value), then the idempotency table. Yields a
+ * chunk whenever `chunkBytes` is reached.
+ */
+function* encodeSnapshot(
+  view: SnapshotView,
+  chunkBytes: number,
+  initialCapacity: number,
+): Generator<Uint8Array> {
+  const capacity = (): number =>
+    Number.isFinite(chunkBytes) ? chunkBytes + 4096 : Math.max(64, initialCapacity);
+  let writer = new BinaryWriter(capacity());
+  writer.writeVarint(SNAPSHOT_MAGIC);
+  writer.writeByte(SNAPSHOT_FORMAT);
+  writer.writeVarint(view.revision);
+  writer.writeVarint(view.keys.length);
+  for (let index = 0; index < view.keys.length; index++) {
+    writer.writeByteString(view.keys[index] as ByteString);
+    writer.writeByteString(view.packed[index] as PackedEntry);
+    if (writer.length >= chunkBytes) {
+      yield writer.finish();
+      writer = new BinaryWriter(capacity());
+    }
+  }
+  writer.writeVarint(view.remembered.length);
+  for (const [requestId, remembered] of view.remembered) {
+    writer.writeUtf8(requestId);
+    writer.writeVarint(remembered.revision);
+    writer.writeVarint(remembered.bodyFingerprint);
+    encodeResponseOp(writer, remembered.result);
+  }
+  yield writer.finish();
+}
+
 /**
  * The key-value state machine. Deterministic: replicas that apply the same commands in the same
  * order reach the same state and return the same outcomes.
@@ -92,28 +135,35 @@ export class KvStateMachine {
 
   /** The whole state (keys, revision, idempotency table) as bytes. */
   snapshot(): Uint8Array {
+    const view = this.#snapshotView();
     let estimate = 64;
-    this.store.forEachPacked((key, packed) => {
-      estimate += key.length + packed.length + 8;
-    });
-    const writer = new BinaryWriter(estimate);
-    writer.writeVarint(SNAPSHOT_MAGIC);
-    writer.writeByte(SNAPSHOT_FORMAT);
-    writer.writeVarint(this.store.revision);
-    writer.writeVarint(this.store.size);
-    // Entries go out packed as the store keeps them (metadata varints, then the value).
-    this.store.forEachPacked((key, packed) => {
-      writer.writeByteString(key);
-      writer.writeByteString(packed);
-    });
-    writer.writeVarint(this.#idempotency.size);
-    this.#idempotency.forEach((requestId, remembered) => {
-      writer.writeUtf8(requestId);
-      writer.writeVarint(remembered.revision);
-      writer.writeVarint(remembered.bodyFingerprint);
-      encodeResponseOp(writer, remembered.result);
-    });
-    return writer.finish();
+    for (let index = 0; index < view.keys.length; index++) {
+      estimate += (view.keys[index] as ByteString).length + (view.packed[index] as string).length;
+      estimate += 8;
+    }
+    for (const [requestId] of view.remembered) estimate += 3 * requestId.length + 96;
+    // One chunk sized up front: no doubling copies of a buffer that may be 100+ MB.
+    const [only] = encodeSnapshot(view, Infinity, estimate);
+    return only as Uint8Array;
+  }
+
+  /**
+   * The same bytes as {@link KvStateMachine.snapshot}, as a sequence of chunks of about
+   * `chunkBytes` each, encoded lazily as the sequence is consumed. The state is captured when this
+   * is called (about 8 bytes per key), so applying more commands meanwhile does not change what
+   * the chunks hold; a writer can stream a snapshot of any size to disk holding one chunk at a
+   * time instead of the whole encoding.
+   *
+   * @param chunkBytes target size of each chunk in bytes (default 1 MiB); the last one is smaller.
+   */
+  snapshotChunks(chunkBytes = 1 << 20): Iterable<Uint8Array> {
+    return encodeSnapshot(this.#snapshotView(), Math.max(64, chunkBytes), 0);
+  }
+
+  #snapshotView(): SnapshotView {
+    const remembered: [string, RememberedResult][] = [];
+    this.#idempotency.forEach((requestId, entry) => remembered.push([requestId, entry]));
+    return { ...this.store.packedView(), remembered };
   }
 
   /**

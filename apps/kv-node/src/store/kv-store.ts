@@ -211,6 +211,21 @@ export class KvStore {
   }
 
   /**
+   * Every key and its packed entry, in key order, as two parallel arrays of references: a
+   * consistent view at this revision that later writes do not change (strings are immutable), for
+   * about 8 bytes per key instead of a copy of the data.
+   */
+  packedView(): { revision: number; keys: ByteString[]; packed: PackedEntry[] } {
+    const keys: ByteString[] = [];
+    const packed: PackedEntry[] = [];
+    this.#keys.scan('', undefined, (key, entry) => {
+      keys.push(key);
+      packed.push(entry);
+    });
+    return { revision: this.#revision, keys, packed };
+  }
+
+  /**
    * Replaces the whole state (for snapshot restore) with `keys` (strictly ascending) and their
    * packed entries, at `revision`.
    *

@@ -1,7 +1,8 @@
 /**
  * A pretend 3-node cluster for dashboard tests: a status source and a demo control over the same
- * state. Killing the leader makes the cluster leaderless for one sample, then elects the first
- * live node in a higher generation, like a failover.
+ * state. Killing, pausing or partitioning the leader makes the cluster leaderless for one sample,
+ * then elects the first live, connected node in a higher generation, like a failover. A
+ * partitioned node stays in its generation and falls behind; healed, it catches up.
  */
 
 import type { ClusterStatusSource } from '../../src/dashboard/cluster-status-source.js';
@@ -11,6 +12,9 @@ import type { DemoControl } from '../../src/dashboard/demo-control.js';
 interface FakeNode {
   name: string;
   state: 'running' | 'killed' | 'paused';
+  partitioned: boolean;
+  /** The generation the node is in (a partitioned node misses the elections). */
+  generation: number;
   lastIndex: number;
 }
 
@@ -23,7 +27,13 @@ export class FakeCluster implements ClusterStatusSource, DemoControl {
   #electionPending = false;
 
   constructor(names: readonly string[] = ['node-1', 'node-2', 'node-3']) {
-    this.nodes = names.map((name) => ({ name, state: 'running', lastIndex: 100 }));
+    this.nodes = names.map((name) => ({
+      name,
+      state: 'running',
+      partitioned: false,
+      generation: 1,
+      lastIndex: 100,
+    }));
     this.leader = names[0];
   }
 
@@ -31,14 +41,22 @@ export class FakeCluster implements ClusterStatusSource, DemoControl {
     if (this.#electionPending && this.leader === undefined) {
       this.#electionPending = false;
     } else if (this.leader === undefined) {
-      const next = this.nodes.find((candidate) => candidate.state === 'running');
+      const next = this.nodes.find(FakeCluster.#connected);
       if (next !== undefined) {
         this.generation++;
         this.leader = next.name;
       }
     }
-    for (const entry of this.nodes) if (entry.state === 'running') entry.lastIndex += 3;
+    for (const entry of this.nodes) {
+      if (!FakeCluster.#connected(entry)) continue;
+      entry.lastIndex += 3;
+      entry.generation = this.generation;
+    }
     const leaderIndex = this.nodes.find((entry) => entry.name === this.leader)?.lastIndex ?? 0;
+    // A node that rejoined catches up with the leader at once.
+    for (const entry of this.nodes) {
+      if (FakeCluster.#connected(entry)) entry.lastIndex = Math.max(entry.lastIndex, leaderIndex);
+    }
     return Promise.resolve(
       this.nodes.map((entry): NodeView => {
         if (entry.state !== 'running') {
@@ -58,17 +76,22 @@ export class FakeCluster implements ClusterStatusSource, DemoControl {
         return {
           name: entry.name,
           role: entry.name === this.leader ? 'leader' : 'follower',
-          generation: this.generation,
+          generation: entry.generation,
           lastIndex: entry.lastIndex,
           highWaterMark: entry.lastIndex - 1,
           lowWaterMark: 50,
           appliedIndex: entry.lastIndex - 1,
           lagBehindLeader: Math.max(0, leaderIndex - entry.lastIndex),
-          heartbeatAgeMs: entry.name === this.leader ? 0 : 40,
+          // The leader has not heard from a node cut off from it for a while.
+          heartbeatAgeMs: entry.name === this.leader ? 0 : entry.partitioned ? 3000 : 40,
           clientUrl: null,
         };
       }),
     );
+  }
+
+  static #connected(this: void, entry: FakeNode): boolean {
+    return entry.state === 'running' && !entry.partitioned;
   }
 
   #find(name: string): FakeNode {
@@ -79,11 +102,16 @@ export class FakeCluster implements ClusterStatusSource, DemoControl {
 
   #stop(name: string, state: 'killed' | 'paused'): Promise<void> {
     this.#find(name).state = state;
+    this.#loseLeader(name);
+    return Promise.resolve();
+  }
+
+  /** The leader that stops or is cut off loses its leadership (check-quorum). */
+  #loseLeader(name: string): void {
     if (this.leader === name) {
       this.leader = undefined;
       this.#electionPending = true;
     }
-    return Promise.resolve();
   }
 
   kill(name: string): Promise<void> {
@@ -110,11 +138,14 @@ export class FakeCluster implements ClusterStatusSource, DemoControl {
 
   partition(name: string): Promise<void> {
     this.actions.push(`partition ${name}`);
-    return Promise.reject(new Error('partition is not available in this fake'));
+    this.#find(name).partitioned = true;
+    this.#loseLeader(name);
+    return Promise.resolve();
   }
 
   heal(): Promise<void> {
     this.actions.push('heal');
+    for (const entry of this.nodes) entry.partitioned = false;
     return Promise.resolve();
   }
 }

@@ -65,6 +65,8 @@ export class DirectBackend implements KvBackend {
       lastLogIndex: this.#index,
       commitIndex: this.#index,
       appliedIndex: this.#index,
+      // No log is ever released here: there is no snapshot.
+      lowWaterMark: 0,
       members: [
         {
           id: '10276657743932975437',

@@ -51,6 +51,8 @@ export class SingleReplica implements LocalReplica {
       lastLogIndex: this.#index,
       commitIndex: this.#index,
       appliedIndex: this.#index,
+      // No log is ever released here: there is no snapshot.
+      lowWaterMark: 0,
       members: config.members.map((member) => ({
         id: member.id,
         name: member.name,

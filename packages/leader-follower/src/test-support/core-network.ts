@@ -1,6 +1,6 @@
 import { LeaderFollowerCore } from '../leader-follower-core.js';
 import type { CoreOptions, ReadPermit, ReadRefusal, Ready } from '../core-types.js';
-import type { HardState, LogEntry, Snapshot } from '../log-entry.js';
+import type { HardState, LogEntry, Snapshot, SnapshotMetadata } from '../log-entry.js';
 import type { Message, NodeId } from '../messages.js';
 import { seededRandom } from './seeded-random.js';
 
@@ -9,6 +9,16 @@ export interface StoredState {
   hardState: HardState;
   snapshot: Snapshot | undefined;
   entries: LogEntry[];
+  /** The snapshot being received from a leader, written chunk by chunk. */
+  incoming?: Uint8Array | undefined;
+}
+
+function metadataOf(snapshot: Snapshot): SnapshotMetadata {
+  return {
+    index: snapshot.index,
+    generation: snapshot.generation,
+    sizeBytes: snapshot.data.length,
+  };
 }
 
 interface InFlight {
@@ -81,13 +91,21 @@ export class CoreNetwork {
       members: this.ids,
       random: seededRandom(this.random.int(1 << 30) + 1),
       hardState: stored.hardState,
-      ...(stored.snapshot === undefined ? {} : { snapshot: stored.snapshot }),
+      ...(stored.snapshot === undefined ? {} : { snapshot: metadataOf(stored.snapshot) }),
       entries: stored.entries.slice(),
     });
     this.cores.set(id, core);
     this.applied.set(id, []);
     this.down.delete(id);
     this.held.delete(id);
+  }
+
+  /** Stores `snapshot` as server `id`'s durable snapshot and tells its core (the driver's job). */
+  snapshotTaken(id: NodeId, snapshot: Snapshot, retainEntries = 0): void {
+    const stored = this.storage.get(id);
+    if (stored === undefined) throw new Error(`no storage ${id}`);
+    stored.snapshot = snapshot;
+    this.core(id).snapshotTaken(metadataOf(snapshot), retainEntries);
   }
 
   /** Crash: in-memory state and held (unpersisted) Readies are lost. */
@@ -251,6 +269,20 @@ export class CoreNetwork {
 
   private handleReady(id: NodeId, ready: Ready): void {
     for (const outbound of ready.messagesToSendNow) this.enqueue(id, outbound.to, outbound.message);
+    const snapshot = this.storage.get(id)?.snapshot;
+    for (const chunk of ready.snapshotChunksToSend) {
+      // A request for a snapshot this server no longer holds is dropped, as a driver does.
+      if (snapshot?.index !== chunk.snapshotIndex) continue;
+      this.enqueue(id, chunk.to, {
+        kind: 'snapshot-chunk',
+        generation: chunk.generation,
+        snapshotIndex: chunk.snapshotIndex,
+        snapshotGeneration: chunk.snapshotGeneration,
+        offset: chunk.offset,
+        totalBytes: chunk.totalBytes,
+        data: snapshot.data.slice(chunk.offset, chunk.offset + chunk.length),
+      });
+    }
     if (this.holdingPersistence.has(id)) {
       const list = this.held.get(id) ?? [];
       list.push({ ready });
@@ -265,8 +297,18 @@ export class CoreNetwork {
     const stored = this.storage.get(id);
     const core = this.core(id);
     if (stored === undefined) return;
-    if (ready.snapshotToInstall !== undefined) {
-      stored.snapshot = ready.snapshotToInstall;
+    for (const chunk of ready.snapshotChunksToStore) {
+      if (chunk.offset === 0 || stored.incoming?.length !== chunk.totalBytes) {
+        stored.incoming = new Uint8Array(chunk.totalBytes);
+      }
+      stored.incoming.set(chunk.data, chunk.offset);
+    }
+    const installed = ready.snapshotToInstall;
+    if (installed !== undefined) {
+      const data = stored.incoming ?? new Uint8Array(0);
+      if (data.length !== installed.sizeBytes) throw new Error('installed an incomplete snapshot');
+      stored.snapshot = { index: installed.index, generation: installed.generation, data };
+      stored.incoming = undefined;
       stored.entries = [];
       this.applied.set(id, []);
     }

@@ -2,13 +2,26 @@ import type { Server, Socket } from 'node:net';
 import { connect, createServer } from 'node:net';
 import type { LinkRule } from './link-rule.js';
 import { passRule } from './link-rule.js';
-import type { Random } from './seeded-random.js';
+
+// The proxy's vocabulary travels with it, so `@x/kv-node/link-proxy` is the whole API.
+export type { LinkRule } from './link-rule.js';
+export { describeRule, passRule } from './link-rule.js';
+
+/** Uniform random numbers in [0, 1) (seeded in tests and chaos runs, for reproducible faults). */
+export interface Random {
+  next(): number;
+}
 
 /** Where a node really listens for its peers. */
 export interface ProxyTarget {
   readonly name: string;
   readonly host: string;
   readonly port: number;
+  /**
+   * Port of this node's shared listener (with `sourceMarkers`), e.g. the peer port the node
+   * advertises while it really listens on `port`. Default: a free port.
+   */
+  readonly sharedPort?: number;
 }
 
 /** A host and port to connect to. */
@@ -21,6 +34,11 @@ export interface SocketAddress {
 export interface LinkProxyOptions {
   /** Every node and its real peer address; one listener is opened per ordered pair. */
   readonly targets: readonly ProxyTarget[];
+  /**
+   * Whether to open the listener per ordered pair (default true). A cluster reached only
+   * through shared listeners (`sourceMarkers`) does not need them.
+   */
+  readonly linkListeners?: boolean;
   /** Host to listen on (default 127.0.0.1). */
   readonly host?: string;
   /** Decides which chunks a `drop` rule loses and the jitter of `delay`. */
@@ -132,6 +150,20 @@ export class LinkProxy {
     }
   }
 
+  /**
+   * Partitions `node` from every other node, both ways (`blackhole` on each link to and from
+   * it); its existing peer connections are cut at once. {@link LinkProxy.healAll} undoes it.
+   * @throws Error for a node that is not a target.
+   */
+  isolate(node: string): void {
+    if (!this.targets.has(node)) throw new Error(`no proxy target ${node}`);
+    for (const other of this.targets.keys()) {
+      if (other === node) continue;
+      this.setRule(node, other, { kind: 'blackhole' });
+      this.setRule(other, node, { kind: 'blackhole' });
+    }
+  }
+
   /** Every link back to `pass`; connections with discarded bytes are cut. */
   healAll(): void {
     for (const key of [...this.rules.keys()]) {
@@ -175,27 +207,33 @@ export class LinkProxy {
 
   private async listenAll(): Promise<void> {
     const names = this.options.targets.map((target) => target.name);
-    for (const from of names) {
-      for (const to of names) {
-        if (from === to) continue;
-        const address = await this.listen((socket) => this.accept(socket, from, to, undefined));
-        this.linkAddresses.set(linkKey(from, to), address);
+    if (this.options.linkListeners ?? true) {
+      for (const from of names) {
+        for (const to of names) {
+          if (from === to) continue;
+          const address = await this.listen(0, (socket) =>
+            this.accept(socket, from, to, undefined),
+          );
+          this.linkAddresses.set(linkKey(from, to), address);
+        }
       }
     }
     if (this.options.sourceMarkers === undefined) return;
-    for (const to of names) {
-      const address = await this.listen((socket) => this.identify(socket, to));
-      this.sharedAddresses.set(to, address);
+    for (const target of this.options.targets) {
+      const address = await this.listen(target.sharedPort ?? 0, (socket) =>
+        this.identify(socket, target.name),
+      );
+      this.sharedAddresses.set(target.name, address);
     }
   }
 
-  private listen(onConnection: (socket: Socket) => void): Promise<SocketAddress> {
+  private listen(port: number, onConnection: (socket: Socket) => void): Promise<SocketAddress> {
     const host = this.options.host ?? '127.0.0.1';
     const server = createServer({ noDelay: true }, onConnection);
     this.servers.push(server);
     return new Promise((resolve, reject) => {
       server.once('error', reject);
-      server.listen(0, host, () => {
+      server.listen(port, host, () => {
         server.off('error', reject);
         const bound = server.address();
         if (bound === null || typeof bound === 'string') {

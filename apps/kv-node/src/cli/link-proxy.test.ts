@@ -2,7 +2,18 @@ import type { AddressInfo, Server, Socket } from 'node:net';
 import { connect, createServer } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { LinkProxy } from './link-proxy.js';
-import { SeededRandom } from './seeded-random.js';
+import type { Random } from './link-proxy.js';
+
+/** A seeded generator (a linear congruential one is enough here), so any drop is reproducible. */
+function seededRandom(seed: number): Random {
+  let state = seed >>> 0;
+  return {
+    next() {
+      state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+      return state / 4294967296;
+    },
+  };
+}
 
 /** A tiny echo server standing in for node `b`'s peer port. */
 async function startEcho(): Promise<{ server: Server; port: number; sockets: Set<Socket> }> {
@@ -23,7 +34,9 @@ afterEach(async () => {
   for (const resource of opened.splice(0).reverse()) await resource.close();
 });
 
-async function setup(options: { markers?: boolean } = {}) {
+async function setup(
+  options: { markers?: boolean; linkListeners?: boolean; sharedPort?: number } = {},
+) {
   const echo = await startEcho();
   opened.push({
     close: () =>
@@ -35,9 +48,15 @@ async function setup(options: { markers?: boolean } = {}) {
   const proxy = await LinkProxy.start({
     targets: [
       { name: 'a', host: '127.0.0.1', port: 1 },
-      { name: 'b', host: '127.0.0.1', port: echo.port },
+      {
+        name: 'b',
+        host: '127.0.0.1',
+        port: echo.port,
+        ...(options.sharedPort === undefined ? {} : { sharedPort: options.sharedPort }),
+      },
     ],
-    random: new SeededRandom(7),
+    random: seededRandom(7),
+    ...(options.linkListeners === undefined ? {} : { linkListeners: options.linkListeners }),
     ...(options.markers === true
       ? {
           sourceMarkers: new Map([
@@ -196,5 +215,56 @@ describe('LinkProxy', () => {
     stranger.socket.end('only node-bbbb here');
     await eventually(() => stranger.closed());
     expect(proxy.statistics().unidentifiedConnections).toBe(1);
+  });
+
+  it('isolates a node both ways, and heals it', async () => {
+    const { proxy } = await setup();
+    const before = await dial(proxy.linkAddress('a', 'b').port);
+    proxy.isolate('b');
+    expect(proxy.ruleOf('a', 'b').kind).toBe('blackhole');
+    expect(proxy.ruleOf('b', 'a').kind).toBe('blackhole');
+    await eventually(() => before.closed());
+    expect(() => proxy.isolate('c')).toThrow(/no proxy target c/);
+    proxy.healAll();
+    expect(proxy.ruleOf('a', 'b').kind).toBe('pass');
+    const after = await dial(proxy.linkAddress('a', 'b').port);
+    after.socket.write('back');
+    await eventually(() => after.received() === 'back');
+  });
+
+  it('opens only shared listeners, on the ports asked for, when told to', async () => {
+    const free = await new Promise<number>((resolve) => {
+      const probe = createServer();
+      probe.listen(0, '127.0.0.1', () => {
+        const { port } = probe.address() as AddressInfo;
+        probe.close(() => resolve(port));
+      });
+    });
+    const { proxy } = await setup({ markers: true, linkListeners: false, sharedPort: free });
+    expect(proxy.sharedAddress('b').port).toBe(free);
+    expect(() => proxy.linkAddress('a', 'b')).toThrow(/no proxy link/);
+    const fromA = await dial(free);
+    fromA.socket.write('HELLO from node-aaaa');
+    await eventually(() => fromA.received() === 'HELLO from node-aaaa');
+  });
+
+  it('rejects the start when a shared port is taken, and leaves nothing listening', async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    opened.push({ close: () => new Promise<void>((resolve) => taken.close(() => resolve())) });
+    const port = (taken.address() as AddressInfo).port;
+    await expect(
+      LinkProxy.start({
+        targets: [
+          { name: 'a', host: '127.0.0.1', port: 1 },
+          { name: 'b', host: '127.0.0.1', port: 2, sharedPort: port },
+        ],
+        random: seededRandom(1),
+        sourceMarkers: new Map([
+          ['a', [Buffer.from('node-aaaa')]],
+          ['b', [Buffer.from('node-bbbb')]],
+        ]),
+      }),
+    ).rejects.toThrow(/EADDRINUSE/);
   });
 });
