@@ -89,6 +89,32 @@ describe('elections', () => {
   });
 });
 
+describe('ticks finer than the heartbeat interval', () => {
+  it('sends heartbeats every heartbeatIntervalTicks and stays stable with a fine-grained timeout', () => {
+    // 3 ticks per heartbeat, election timeout 30 ticks: the timeout has 30 possible values
+    // instead of 10, and heartbeats still arrive well inside it.
+    const network = new CoreNetwork(['a', 'b', 'c'], {
+      heartbeatIntervalTicks: 3,
+      electionTimeoutTicks: 30,
+    });
+    network.elect('a');
+    expect(network.leader()).toBe('a');
+    const a = network.core('a');
+    a.takeReady();
+    const heartbeatTicks: number[] = [];
+    for (let tick = 1; tick <= 12; tick++) {
+      a.tick();
+      const sent = messagesOfKind(a.takeReady().messagesToSendNow, 'heartbeat');
+      if (sent.length > 0) heartbeatTicks.push(tick);
+    }
+    expect(heartbeatTicks).toEqual([3, 6, 9, 12]);
+    const generation = a.status().generation;
+    network.run(100 * 30);
+    expect(network.leader()).toBe('a');
+    expect(a.status().generation).toBe(generation);
+  });
+});
+
 describe('rule 1: persist before responding', () => {
   it('sends a vote only after the vote and generation are persisted', () => {
     const b = follower('b');

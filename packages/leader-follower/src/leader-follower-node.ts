@@ -95,8 +95,13 @@ export interface LeaderFollowerNodeOptions {
   readonly observer?: NodeObserver;
   /** Called once if storage fails: the node has stopped and the process should exit (fail-stop). */
   readonly onFatalError?: (error: unknown) => void;
-  /** One tick; heartbeats go every tick. Default 100. */
+  /** One tick in milliseconds: the resolution of every timeout below. Default 100. */
   readonly tickMs?: number;
+  /**
+   * Ticks between leader heartbeats. Default 1. Shorter ticks with several per heartbeat give the
+   * randomized election timeout a finer grain, so two followers rarely time out on the same tick.
+   */
+  readonly heartbeatIntervalTicks?: number;
   /** Election timeout in ticks, randomized in [t, 2t). Default 10 (1000-2000 ms at 100 ms ticks). */
   readonly electionTimeoutTicks?: number;
   /** Largest command accepted. Default 1 MiB. */
@@ -194,6 +199,8 @@ export class LeaderFollowerNode {
   /** Readies whose applies wait on the completion chain; later applies must wait too. */
   private deferredApplies = 0;
   private tickTimer: unknown;
+  /** When the next tick is due on the clock (ms); ticks keep to this schedule. */
+  private nextTickAt = Number.NEGATIVE_INFINITY;
   private flushScheduled = false;
   private completionTail: Promise<void> = Promise.resolve();
   private hardStateTail: Promise<void> = Promise.resolve();
@@ -244,6 +251,9 @@ export class LeaderFollowerNode {
       ...(options.electionTimeoutTicks === undefined
         ? {}
         : { electionTimeoutTicks: options.electionTimeoutTicks }),
+      ...(options.heartbeatIntervalTicks === undefined
+        ? {}
+        : { heartbeatIntervalTicks: options.heartbeatIntervalTicks }),
       ...(options.maxInflightAppends === undefined
         ? {}
         : { maxInflightAppends: options.maxInflightAppends }),
@@ -519,13 +529,20 @@ export class LeaderFollowerNode {
   }
 
   private scheduleTick(): void {
+    // Ticks keep to a fixed schedule so that timer lateness does not add up: with short ticks a
+    // millisecond late on each would stretch every timeout by a tenth. A tick missed entirely (a
+    // busy or paused process) is skipped, never replayed in a burst, so a process that wakes
+    // hears its peers before its timeouts move on.
+    const now = this.options.clock.now();
+    const due = this.nextTickAt + this.tickMs;
+    this.nextTickAt = due >= now ? due : now + this.tickMs;
     this.tickTimer = this.options.timers.setTimeout(() => {
       if (this.stopped !== undefined) return;
       this.core.tick();
       if (this.core.role === 'leader') this.lastLeaderContact = this.options.clock.now();
       this.flush();
       this.scheduleTick();
-    }, this.tickMs);
+    }, this.nextTickAt - now);
   }
 
   private scheduleFlush(): void {

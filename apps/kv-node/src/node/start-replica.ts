@@ -15,6 +15,7 @@ import { LeaderFollowerNode } from '@x/leader-follower';
 import { NodeFileSystem } from '@x/wal';
 import { KvStateMachine } from '../store/kv-state-machine.js';
 import { ApplyTracker } from './apply-tracker.js';
+import { replicaTicks } from './replica-ticks.js';
 import { LeaderFollowerReplica } from './local-replica.js';
 import type { ReplicaRuntime, ReplicaStartOptions } from './replica-runtime.js';
 import { StartupError } from './startup-error.js';
@@ -124,11 +125,7 @@ export async function startReplica(options: ReplicaStartOptions): Promise<Replic
         logger.error({ err: error }, 'replica failed; stopping');
         reportFailure(error instanceof Error ? error : new Error(String(error)));
       },
-      tickMs: config.heartbeatIntervalMs,
-      electionTimeoutTicks: Math.max(
-        2,
-        Math.round(config.electionTimeoutMs / config.heartbeatIntervalMs),
-      ),
+      ...replicaTicks(config.heartbeatIntervalMs, config.electionTimeoutMs),
       snapshotEveryEntries: config.snapshotCount,
       retainEntriesAfterSnapshot: Math.min(MAX_RETAINED_ENTRIES, config.snapshotCount),
       // The HTTP layer enforces the request limits; this only guards the log against a bug.
