@@ -30,6 +30,18 @@ describe('EtcdJsonClient', () => {
     expect((await client.rangeAll()).map((kv) => kv.key).sort()).toEqual(['w', 'x', 'x/y']);
   });
 
+  it('reads every key in pages when the store is larger than one page', async () => {
+    const { server, client } = await setup();
+    const keys = Array.from({ length: 7 }, (_, index) => `k${index}`);
+    for (const key of keys) await client.put(key, `v-${key}`);
+    const before = server.requests;
+    const all = await client.rangeAll(3);
+    expect(all.map((kv) => kv.key)).toEqual(keys);
+    expect(all.map((kv) => kv.value)).toEqual(keys.map((key) => `v-${key}`));
+    // Pages of 3, 3 and 1 keys.
+    expect(server.requests - before).toBe(3);
+  });
+
   it('reads the cluster view', async () => {
     const { client } = await setup();
     expect(await client.cluster()).toMatchObject({ role: 'leader', leaderId: '1' });

@@ -104,21 +104,35 @@ export class EtcdJsonClient {
     }));
   }
 
-  /** Reads every key with serializable reads: this node's local state. @throws KvRequestError */
-  rangeAll(): Promise<KeyValue[]> {
-    return this.post('/v3/kv/range', {
-      key: Buffer.from([0]).toString('base64'),
-      range_end: Buffer.from([0]).toString('base64'),
-      serializable: true,
-    }).then((response) =>
-      (
-        (response as { kvs?: { key?: string; value?: string; mod_revision?: string }[] }).kvs ?? []
-      ).map((kv) => ({
-        key: fromBase64(kv.key),
-        value: fromBase64(kv.value),
-        modRevision: Number(kv.mod_revision ?? 0),
-      })),
-    );
+  /**
+   * Reads every key with serializable reads: this node's local state. Reads in pages of
+   * `pageSize` keys, each its own request within the timeout, so a large store (a long run's set
+   * workload leaves hundreds of thousands of keys) is read without one huge response. Meant for a
+   * quiet cluster: pages are read at different moments. @throws KvRequestError
+   */
+  async rangeAll(pageSize = 2000): Promise<KeyValue[]> {
+    const all: KeyValue[] = [];
+    let start = Buffer.from([0]);
+    for (;;) {
+      const response = (await this.post('/v3/kv/range', {
+        key: start.toString('base64'),
+        range_end: Buffer.from([0]).toString('base64'),
+        serializable: true,
+        limit: pageSize,
+      })) as { kvs?: { key?: string; value?: string; mod_revision?: string }[]; more?: boolean };
+      const kvs = response.kvs ?? [];
+      for (const kv of kvs) {
+        all.push({
+          key: fromBase64(kv.key),
+          value: fromBase64(kv.value),
+          modRevision: Number(kv.mod_revision ?? 0),
+        });
+      }
+      const last = kvs.at(-1)?.key;
+      if (response.more !== true || last === undefined) return all;
+      // The next page starts right after the last key: that key with a zero byte appended.
+      start = Buffer.concat([Buffer.from(last, 'base64'), Buffer.from([0])]);
+    }
   }
 
   /** Writes a key. @throws KvRequestError on any failure. */

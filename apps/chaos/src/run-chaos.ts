@@ -194,6 +194,10 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
   const control = specs.map(
     (spec) => new EtcdJsonClient({ endpoint: spec.clientUrl, timeoutMs: 1000, agent }),
   );
+  // Reading a whole store at the end is not a liveness probe: give each page time on a busy host.
+  const finalReaders = specs.map(
+    (spec) => new EtcdJsonClient({ endpoint: spec.clientUrl, timeoutMs: 10_000, agent }),
+  );
   const faketime =
     schedule.steps.some((step) => step.fault.kind === 'clock-offset') && faketimeAvailable();
   try {
@@ -220,6 +224,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       proxy,
       clients,
       control,
+      finalReaders,
       runDirectory,
       notices,
       faketime,
@@ -242,6 +247,8 @@ interface RunContext {
   readonly proxy: LinkProxy | undefined;
   readonly clients: readonly EtcdJsonClient[];
   readonly control: readonly EtcdJsonClient[];
+  /** Clients with a long timeout for reading whole stores after the heal. */
+  readonly finalReaders: readonly EtcdJsonClient[];
   readonly runDirectory: string;
   readonly notices: string[];
   readonly faketime: boolean;
@@ -346,7 +353,7 @@ async function runWorkloadAndFaults(context: RunContext): Promise<ChaosResult> {
   const [register, set] = await Promise.all([registerRun, setRun]);
   log(`workload stopped after ${(now() / 1000).toFixed(0)} s; waiting for convergence`);
 
-  const converged = await waitForConvergence(control, 20_000);
+  const converged = await waitForConvergence(context.finalReaders, 20_000);
   // Final linearizable reads of every register key join the history: a lost write shows there.
   for (const [index, key] of register.keys.entries()) {
     const client = clients[index % clients.length] as EtcdJsonClient;

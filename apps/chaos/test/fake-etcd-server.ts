@@ -97,6 +97,11 @@ export class FakeEtcdServer {
               ? candidate >= key
               : candidate >= key && candidate < end,
         );
+        // etcd answers in key order and honours `limit`, saying whether keys were left out.
+        matching.sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0));
+        const limit = Number(body.limit ?? 0);
+        const more = limit > 0 && matching.length > limit;
+        if (more) matching.length = limit;
         const kvs = matching.map(([candidate, entry]) => {
           const value =
             this.faults.staleReads === true
@@ -108,7 +113,9 @@ export class FakeEtcdServer {
             mod_revision: String(entry.modRevision),
           };
         });
-        return kvs.length === 0 ? { header } : { header, kvs, count: String(kvs.length) };
+        return kvs.length === 0
+          ? { header }
+          : { header, kvs, count: String(kvs.length), ...(more ? { more: true } : {}) };
       }
       case '/v3/kv/put': {
         write(decode(body.key), decode(body.value));
