@@ -9,11 +9,16 @@
  * BENCH_KV_NODE_CLI (the kv-node entry point; default ../dist/cli.js), BENCH_KV_NODE_FLAGS (node flags for
  * the kv-node members, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"; members are then stopped with
  * SIGTERM so that profiles get written).
+ *
+ * Each run also reports the CPU time the three members used during it (`memberCpuSeconds`, from
+ * /proc on Linux), `cpuMsPerRequest` and `writeSyscallsPerRequest` (the members' write, writev
+ * and pwrite calls: socket writes wake the peer that reads them): on a busy machine throughput
+ * swings with other load, while these costs per request stay comparable between paired runs.
  */
 
 import type { ChildProcess } from 'node:child_process';
 import { execFile, spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -101,6 +106,30 @@ const systems: System[] = [
   },
 ];
 
+/**
+ * User plus system CPU seconds and write system calls of the processes, or undefined where /proc
+ * is not available.
+ */
+async function processCosts(
+  children: ChildProcess[],
+): Promise<{ cpuSeconds: number; writeSyscalls: number } | undefined> {
+  try {
+    let ticks = 0;
+    let writeSyscalls = 0;
+    for (const child of children) {
+      const stat = await readFile(`/proc/${child.pid}/stat`, 'utf8');
+      // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      ticks += Number(fields[11]) + Number(fields[12]);
+      const io = await readFile(`/proc/${child.pid}/io`, 'utf8');
+      writeSyscalls += Number(/^syscw: (\d+)$/m.exec(io)?.[1] ?? Number.NaN);
+    }
+    return { cpuSeconds: ticks / 100, writeSyscalls }; // USER_HZ is 100 on Linux
+  } catch {
+    return undefined;
+  }
+}
+
 async function ready(clientUrl: string): Promise<void> {
   for (let attempt = 0; attempt < 300; attempt++) {
     try {
@@ -172,6 +201,7 @@ for (const system of systems.filter(
       process.env.WARMUP_SECONDS ?? '5',
     ]);
     for (const { workload, clients } of workloads) {
+      const costsBefore = await processCosts(children);
       const { stdout } = await run(process.execPath, [
         benchScript,
         '--endpoints',
@@ -185,7 +215,24 @@ for (const system of systems.filter(
         '--value-size',
         '100',
       ]);
-      console.log(JSON.stringify({ system: system.name, ...JSON.parse(stdout) }));
+      const costsAfter = await processCosts(children);
+      const result = JSON.parse(stdout) as { requests: number };
+      const costs =
+        costsBefore === undefined || costsAfter === undefined || result.requests === 0
+          ? {}
+          : {
+              memberCpuSeconds:
+                Math.round(100 * (costsAfter.cpuSeconds - costsBefore.cpuSeconds)) / 100,
+              cpuMsPerRequest:
+                Math.round(
+                  (1e6 * (costsAfter.cpuSeconds - costsBefore.cpuSeconds)) / result.requests,
+                ) / 1000,
+              writeSyscallsPerRequest:
+                Math.round(
+                  (1000 * (costsAfter.writeSyscalls - costsBefore.writeSyscalls)) / result.requests,
+                ) / 1000,
+            };
+      console.log(JSON.stringify({ system: system.name, ...result, ...costs }));
     }
   } finally {
     if (system.name === 'kv-node' && kvNodeFlags.length > 0) await stopGracefully();

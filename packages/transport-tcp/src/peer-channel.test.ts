@@ -42,6 +42,7 @@ function setup(overrides: Partial<ChannelContext> = {}) {
     maxQueuedMessages: 100,
     maxQueuedBytes: 1 << 20,
     maxInFlightRequests: 2,
+    acknowledgementDelayMs: 0,
     deliverMessage: () => {},
     handleRequest: (): Reply => ({ type: 0, payload: new Uint8Array(0) }),
     reportUndelivered: (_peer, messages) => undelivered.push(...messages),
@@ -144,6 +145,65 @@ describe('PeerChannel', () => {
     expect(write()).toEqual([[8, 5, 42]]);
     expect(channel.receiveProgress('peer-1')).toEqual({ knowsYou: true, lastSequence: 42 });
     expect(channel.receiveProgress('peer-2')).toEqual({ knowsYou: false, lastSequence: 0 });
+  });
+
+  it('lets a delayed acknowledgement ride on the next outbound data instead of its own write', () => {
+    const { channel, link, write, flushes, timers } = setup({ acknowledgementDelayMs: 10 });
+    channel.attach(link, 'peer-1', { knowsYou: false, lastSequence: 0 });
+    channel.receive(0, 1, 41, one);
+    channel.receive(0, 1, 42, one);
+    expect(flushes()).toBe(0); // no write of its own yet
+    expect(timers.pending).toBe(1);
+    channel.send(7, one); // a reply: the acknowledgement goes with it, ahead of it
+    expect(flushes()).toBe(1);
+    expect(write()).toEqual([
+      [8, 5, 42],
+      [0, 7, 0],
+    ]);
+    timers.advance(10); // nothing is due any more: the timer asks for no flush
+    expect(flushes()).toBe(1);
+    expect(write()).toEqual([]);
+  });
+
+  it('writes a delayed acknowledgement on its own once the delay passes without data', () => {
+    const { channel, link, write, flushes, timers } = setup({ acknowledgementDelayMs: 10 });
+    channel.attach(link, 'peer-1', { knowsYou: false, lastSequence: 0 });
+    channel.receive(0, 1, 41, one);
+    timers.advance(9);
+    expect(flushes()).toBe(0);
+    channel.receive(0, 1, 42, one); // the first message's timer covers this one too
+    expect(timers.pending).toBe(1);
+    timers.advance(1);
+    expect(flushes()).toBe(1);
+    expect(write()).toEqual([[8, 5, 42]]);
+  });
+
+  it('acknowledges at once after a burst of 256 messages or 256 KiB, without waiting', () => {
+    const { channel, link, write, flushes } = setup({
+      acknowledgementDelayMs: 10,
+      maxQueuedBytes: 1 << 30,
+    });
+    channel.attach(link, 'peer-1', { knowsYou: false, lastSequence: 0 });
+    for (let sequence = 0; sequence < 255; sequence += 1) channel.receive(0, 1, sequence, one);
+    expect(flushes()).toBe(0);
+    channel.receive(0, 1, 255, one);
+    expect(flushes()).toBe(1);
+    expect(write()).toEqual([[8, 5, 255]]);
+    channel.receive(0, 1, 256, new Uint8Array(256 * 1024));
+    expect(flushes()).toBe(2);
+    expect(write()).toEqual([[8, 5, 256]]);
+  });
+
+  it('cancels a pending acknowledgement and its timer when the connection goes', () => {
+    const { channel, link, write, flushes, timers } = setup({ acknowledgementDelayMs: 10 });
+    channel.attach(link, 'peer-1', { knowsYou: false, lastSequence: 0 });
+    channel.receive(0, 1, 41, one);
+    channel.detach('cut');
+    expect(timers.pending).toBe(0);
+    channel.attach(link, 'peer-1', { knowsYou: true, lastSequence: 0 });
+    expect(write()).toEqual([]); // the handshake carried the receive progress instead
+    expect(flushes()).toBe(0);
+    expect(channel.receiveProgress('peer-1')).toEqual({ knowsYou: true, lastSequence: 41 });
   });
 
   it('drops a response computed for a connection that has since been replaced', async () => {

@@ -24,6 +24,11 @@ export interface ChannelContext {
   readonly maxQueuedMessages: number;
   readonly maxQueuedBytes: number;
   readonly maxInFlightRequests: number;
+  /**
+   * How long an acknowledgement may wait for outbound data to ride on, in milliseconds. 0 sends
+   * it with the next flush, as its own write if nothing else is queued.
+   */
+  readonly acknowledgementDelayMs: number;
   deliverMessage(from: string, type: number, payload: Uint8Array): void;
   handleRequest(from: string, type: number, payload: Uint8Array): Reply | Promise<Reply>;
   reportUndelivered(peer: string, messages: UndeliveredMessage[]): void;
@@ -61,6 +66,13 @@ const EMPTY = new Uint8Array(0);
 const UINT32 = 0x1_0000_0000;
 
 /**
+ * An acknowledgement is written at once, without waiting for data to ride on, after this many
+ * one-way messages or payload bytes, so a fast sender's retained payloads stay small.
+ */
+const ACKNOWLEDGE_AT_ONCE_MESSAGES = 256;
+const ACKNOWLEDGE_AT_ONCE_BYTES = 256 * 1024;
+
+/**
  * All state kept for one peer: the ordered outbound queue (bounded, kept across reconnects),
  * one-way messages written but not yet acknowledged, requests awaiting responses (bounded
  * in-flight window), and how far the peer's one-way stream has been received.
@@ -90,6 +102,11 @@ export class PeerChannel {
   private hasReceived = false;
   private lastReceived = 0;
   private acknowledgementDue = false;
+  /** One-way messages and payload bytes received since the last acknowledgement was written. */
+  private unacknowledgedReceivedMessages = 0;
+  private unacknowledgedReceivedBytes = 0;
+  /** Fires `acknowledgementDelayMs` after a message arrives while no timer is pending. */
+  private acknowledgementTimer: unknown;
 
   constructor(
     /** The peer's node id. */
@@ -184,6 +201,8 @@ export class PeerChannel {
   drainInto(batch: FrameBatch, limitBytes: number): void {
     if (this.acknowledgementDue) {
       this.acknowledgementDue = false;
+      this.unacknowledgedReceivedMessages = 0;
+      this.unacknowledgedReceivedBytes = 0;
       batch.add(FrameFlags.control, ControlType.acknowledge, this.lastReceived, EMPTY);
     }
     while (batch.bytes < limitBytes) {
@@ -226,16 +245,53 @@ export class PeerChannel {
     if (flags === 0) {
       this.lastReceived = correlation;
       this.hasReceived = true;
-      if (!this.acknowledgementDue) {
-        this.acknowledgementDue = true;
-        this.link?.requestFlush();
-      }
+      this.noteReceived(payload.byteLength);
       this.context.deliverMessage(this.peer, type, payload);
     } else if (flags === FrameFlags.request) {
       this.answer(type, correlation, payload);
     } else {
       this.settleResponse(flags, type, correlation, payload);
     }
+  }
+
+  /**
+   * Makes an acknowledgement due. It is written with the next outbound data, which usually
+   * follows within a turn or two (replies, appends), rather than as a write of its own: on
+   * loopback and virtual machines every socket write that wakes the peer costs far more than the
+   * bytes. A timer (or a burst of messages) sends it alone when no data comes.
+   */
+  private noteReceived(bytes: number): void {
+    this.acknowledgementDue = true;
+    this.unacknowledgedReceivedMessages += 1;
+    this.unacknowledgedReceivedBytes += bytes;
+    const link = this.link;
+    if (link === undefined) return;
+    const delayMs = this.context.acknowledgementDelayMs;
+    if (
+      delayMs <= 0 ||
+      this.unacknowledgedReceivedMessages >= ACKNOWLEDGE_AT_ONCE_MESSAGES ||
+      this.unacknowledgedReceivedBytes >= ACKNOWLEDGE_AT_ONCE_BYTES
+    ) {
+      link.requestFlush();
+    } else if (this.acknowledgementTimer === undefined) {
+      // Not cleared when the acknowledgement rides on data: firing late with nothing due is
+      // cheaper than a clear and a new timer for every flush.
+      this.acknowledgementTimer = this.context.timers.setTimeout(
+        this.onAcknowledgementTimer,
+        delayMs,
+      );
+    }
+  }
+
+  private readonly onAcknowledgementTimer = (): void => {
+    this.acknowledgementTimer = undefined;
+    if (this.acknowledgementDue) this.link?.requestFlush();
+  };
+
+  private cancelAcknowledgementTimer(): void {
+    if (this.acknowledgementTimer === undefined) return;
+    this.context.timers.clearTimeout(this.acknowledgementTimer);
+    this.acknowledgementTimer = undefined;
   }
 
   /** The peer acknowledged every one-way message up to `sequence` (low 32 bits). */
@@ -282,6 +338,9 @@ export class PeerChannel {
     if (this.link === undefined) return;
     this.link = undefined;
     this.acknowledgementDue = false;
+    this.unacknowledgedReceivedMessages = 0;
+    this.unacknowledgedReceivedBytes = 0;
+    this.cancelAcknowledgementTimer();
     this.inFlight = 0;
     for (const [correlation, pending] of this.pending) {
       if (!pending.written) continue;

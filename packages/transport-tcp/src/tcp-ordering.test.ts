@@ -91,6 +91,31 @@ describe('ordering on the single socket channel', () => {
     }
   }, 30_000);
 
+  it('acknowledges one-way messages with the reply they provoke, or alone after the delay', async () => {
+    open = await startCluster(['a', 'b'], { acknowledgementDelayMs: 1000 });
+    const [a, b] = open as [TcpTransport, TcpTransport];
+    await waitConnected(open);
+    let echo = true;
+    b.onMessage((from, type, payload) => {
+      if (echo) b.send(from, type, payload);
+    });
+    const echoed: number[] = [];
+    a.onMessage((_from, _type, payload) => echoed.push(Buffer.from(payload).readUInt32BE(0)));
+    for (let sequence = 0; sequence < 3; sequence += 1) a.send('b', 1, numbered(sequence));
+    await waitFor(() => echoed.length === 3, 5000, 'echoes');
+    // b's acknowledgement went out with its first echo, long before its 1 s timer.
+    await waitFor(() => a.metrics().peers['b']!.unacknowledged === 0, 500, 'acknowledgement');
+    expect(echoed).toEqual([0, 1, 2]);
+
+    echo = false;
+    const start = performance.now();
+    for (let sequence = 3; sequence < 6; sequence += 1) a.send('b', 1, numbered(sequence));
+    await waitFor(() => a.metrics().peers['b']!.unacknowledged === 3, 1000, 'written');
+    await waitFor(() => a.metrics().peers['b']!.unacknowledged === 0, 5000, 'lone acknowledgement');
+    expect(performance.now() - start).toBeGreaterThanOrEqual(950);
+    expect(a.metrics().messagesUndelivered).toBe(0);
+  });
+
   it('reports unacknowledged messages as maybe delivered when the peer comes back as a new incarnation', async () => {
     let proxy: Awaited<ReturnType<typeof startCuttableProxy>> | undefined;
     open = await startCluster(['a', 'b'], {}, async (target) => {

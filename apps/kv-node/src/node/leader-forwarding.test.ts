@@ -236,4 +236,44 @@ describe('leader forwarding', () => {
     expect(await b.backend.write(put('k', 'v'))).toMatchObject({ status: 'applied' });
     expect(a.replica.store.size).toBe(1);
   });
+
+  it('sends forwarded writes in the socket write of a replication message to the leader', async () => {
+    const sent: string[] = [];
+    const { replication, node } = splitTransport({
+      send: (to, type) => sent.push(`${to}:${type.toString(16)}`),
+      onMessage: () => undefined,
+    });
+    const forwarding = new LeaderForwarding({
+      transport: node,
+      replica: new FakeReplica('b', { leader: 'a' }),
+      timers,
+      logger: silentLogger,
+      timeoutMs: 1000,
+    });
+    const settled: Promise<unknown>[] = [];
+    const forward = (): void => {
+      settled.push(forwarding.forwardWrite('a', encodeCommand(put('k', 'v'))).catch(() => {}));
+    };
+    const turnEnd = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+    forward();
+    forward();
+    expect(sent).toEqual([]); // waiting for the end of the turn
+    replication.send('a', 0x4c04, new Uint8Array(1));
+    expect(sent).toEqual(['a:ff05', 'a:4c04']); // the batch went first, into the same write
+    forward(); // the write to the leader is due this turn: no need to wait for its end
+    await Promise.resolve();
+    expect(sent).toEqual(['a:ff05', 'a:4c04', 'a:ff05']);
+    replication.send('c', 0x4c04, new Uint8Array(1)); // another peer: nothing of ours to send
+    expect(sent).toHaveLength(4);
+
+    await turnEnd();
+    forward(); // a new turn: batched until its end again
+    await Promise.resolve();
+    expect(sent).toHaveLength(4);
+    await turnEnd();
+    expect(sent.at(-1)).toBe('a:ff05');
+    forwarding.close();
+    await Promise.all(settled);
+  });
 });

@@ -6,6 +6,10 @@
  * Writes forwarded in the same event-loop turn travel in one message with one timeout, and the
  * leader proposes them together (one log append, one fsync) and answers those applied together in
  * one message: under load, per-request costs (framing, timers, dispatch) are paid per batch.
+ * The batch rides in the turn's one socket write to the leader: it is sent just before a
+ * replication message to the leader when there is one, and writes forwarded after such a message
+ * follow at the end of the current run, so they never cost a write (and a wake-up of the leader)
+ * of their own.
  * A read travels as a read-barrier request (Raft's ReadIndex from a follower): the leader
  * confirms its leadership with a quorum and answers with its high-water mark; the follower waits
  * until it has applied that index and then reads locally. A lost message means a timeout: 504
@@ -31,7 +35,7 @@ import {
   encodeWriteResponse,
 } from './forwarding-messages.js';
 import type { LocalReplica } from './local-replica.js';
-import type { Transport } from './transport.js';
+import type { NodeTransport } from './transport.js';
 
 interface Pending {
   resolve(payload: Uint8Array): void;
@@ -58,7 +62,7 @@ interface PendingWrite {
 /** Options of {@link LeaderForwarding}. */
 export interface LeaderForwardingOptions {
   /** kv-node's share of the peer transport. */
-  transport: Transport;
+  transport: NodeTransport;
   replica: LocalReplica;
   timers: Timers;
   logger: Logger;
@@ -81,6 +85,12 @@ export class LeaderForwarding {
   readonly #pendingWrites = new Map<number, PendingWrite>();
   /** Writes waiting for the end of this turn, by leader. */
   readonly #unsent = new Map<string, WriteBatch>();
+  #turnEndScheduled = false;
+  /**
+   * Peers the replication protocol sent to in this turn: the transport writes to them at the end
+   * of the turn anyway, so writes forwarded to them need not wait for the turn to end.
+   */
+  readonly #writeDue = new Set<string>();
   /** Answers to peers' writes waiting for the end of this microtask run, by peer. */
   readonly #unsentAnswers = new Map<string, WriteAnswer[]>();
   #nextCorrelationId = 1;
@@ -95,7 +105,24 @@ export class LeaderForwarding {
         options.logger.warn({ from, type, err: error }, 'dropped a malformed forwarding message');
       }
     });
+    options.transport.beforeReplicationSend?.(this.#beforeReplicationSend);
   }
+
+  /** A replication message to `to` is about to be queued: let this turn's writes go first. */
+  readonly #beforeReplicationSend = (to: string): void => {
+    const batch = this.#unsent.get(to);
+    if (batch !== undefined) {
+      this.#unsent.delete(to);
+      this.#sendBatch(batch);
+    }
+    if (this.#writeDue.has(to)) return;
+    if (this.#writeDue.size === 0) setImmediate(this.#clearWriteDue);
+    this.#writeDue.add(to);
+  };
+
+  readonly #clearWriteDue = (): void => {
+    this.#writeDue.clear();
+  };
 
   /**
    * Forwards an encoded write command to `leader`; resolves with the outcome once applied. Writes
@@ -106,8 +133,14 @@ export class LeaderForwarding {
     if (batch === undefined) {
       batch = { leader, writes: [], outstanding: 0, handle: undefined, started: undefined };
       this.#unsent.set(leader, batch);
-      // After the poll phase, so that requests read from many client sockets in this turn join.
-      if (this.#unsent.size === 1) setImmediate(this.#sendWrites);
+      if (this.#writeDue.has(leader)) {
+        // The transport writes to the leader at the end of this turn: join that write.
+        queueMicrotask(this.#sendWrites);
+      } else if (!this.#turnEndScheduled) {
+        // After the poll phase, so that requests read from many client sockets in this turn join.
+        this.#turnEndScheduled = true;
+        setImmediate(this.#sendWritesAtTurnEnd);
+      }
     }
     const correlationId = this.#nextCorrelationId++;
     batch.writes.push({ correlationId, command });
@@ -153,25 +186,33 @@ export class LeaderForwarding {
     }
   }
 
-  /** Sends this turn's forwarded writes, one message per leader, each batch with one timer. */
+  readonly #sendWritesAtTurnEnd = (): void => {
+    this.#turnEndScheduled = false;
+    this.#sendWrites();
+  };
+
+  /** Sends the forwarded writes not yet sent, one message per leader. */
   readonly #sendWrites = (): void => {
     const batches = [...this.#unsent.values()];
     this.#unsent.clear();
-    for (const batch of batches) {
-      batch.started = this.#options.now?.();
-      batch.handle = this.#options.timers.setTimeout(
-        () => this.#expire(batch),
-        this.#options.timeoutMs,
-      );
-      this.#options.transport.send(
-        batch.leader,
-        ForwardingType.writeBatchRequest,
-        encodeWriteBatchRequest(batch.writes),
-      );
-      // The commands are encoded; only the count of unanswered writes matters from now on.
-      batch.writes = [];
-    }
+    for (const batch of batches) this.#sendBatch(batch);
   };
+
+  /** Sends one batch of forwarded writes as one message with one timer. */
+  #sendBatch(batch: WriteBatch): void {
+    batch.started = this.#options.now?.();
+    batch.handle = this.#options.timers.setTimeout(
+      () => this.#expire(batch),
+      this.#options.timeoutMs,
+    );
+    this.#options.transport.send(
+      batch.leader,
+      ForwardingType.writeBatchRequest,
+      encodeWriteBatchRequest(batch.writes),
+    );
+    // The commands are encoded; only the count of unanswered writes matters from now on.
+    batch.writes = [];
+  }
 
   /** The batch timed out: its unanswered writes may or may not have been applied. */
   #expire(batch: WriteBatch): void {

@@ -95,6 +95,25 @@ describe('LeaderFollowerReplica', () => {
     expect(node.readBarrier).toHaveBeenCalledWith('linearizable');
   });
 
+  it('shares one quorum round among the reads of one turn, never one that started before a read', async () => {
+    let answer: (index: number) => void = () => {};
+    const node = fakeNode({
+      readBarrier: vi.fn(() => new Promise<number>((resolve) => (answer = resolve))),
+    });
+    const replica = replicaOver(node);
+    const firstTurn = [replica.readBarrier(), replica.readBarrier(), replica.readBarrier()];
+    expect(node.readBarrier).not.toHaveBeenCalled(); // started once the turn's input is read
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(node.readBarrier).toHaveBeenCalledTimes(1);
+    const later = replica.readBarrier(); // arrived after the round started: needs its own
+    answer(40);
+    await expect(Promise.all(firstTurn)).resolves.toEqual([40, 40, 40]);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(node.readBarrier).toHaveBeenCalledTimes(2);
+    answer(41);
+    await expect(later).resolves.toBe(41);
+  });
+
   it('with --unsafe-local-linearizable-reads, skips the barrier on the leader only', async () => {
     const leader = fakeNode();
     await expect(replicaOver(leader, true).readBarrier()).resolves.toBe(39);

@@ -2,13 +2,13 @@ import type { NodeConfig } from '../config/node-config.js';
 import type { Logger } from '../logging/logger.js';
 import type { NodeMetrics } from '../metrics/node-metrics.js';
 import type { LocalReplica } from './local-replica.js';
-import type { Transport } from './transport.js';
+import type { NodeTransport } from './transport.js';
 
 /** A running replica: the log, its driver and the peer transport. */
 export interface ReplicaRuntime {
   replica: LocalReplica;
   /** kv-node's share of the peer transport (for forwarding to the leader). */
-  nodeTransport: Transport;
+  nodeTransport: NodeTransport;
   /** Resolves (or rejects) when the replica stops on its own, e.g. after a log failure. */
   failed: Promise<Error>;
   /** Hands leadership to another member if this one leads; resolves when done or given up. */
