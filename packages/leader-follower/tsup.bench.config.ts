@@ -3,7 +3,12 @@ import { defineConfig } from 'tsup';
 // Benchmarks bundle the workspace packages from source (the "@x/source" condition), so they run
 // without building every dependency first.
 export default defineConfig({
-  entry: ['bench/replication.bench.ts', 'bench/replication-node.ts', 'bench/simulated.bench.ts'],
+  entry: [
+    'bench/replication.bench.ts',
+    'bench/replication-node.ts',
+    'bench/simulated.bench.ts',
+    'bench/payload-window.bench.ts',
+  ],
   format: ['esm'],
   platform: 'node',
   target: 'node20',

@@ -15,6 +15,10 @@
  * 32379), BENCH_KV_NODE_CLI (default ../dist/cli.js), BENCH_RESTART_FLAGS (node flags for the
  * restarted members, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"; they are then stopped with
  * SIGTERM so that profiles get written). Output: one JSON object on stdout; progress on stderr.
+ *
+ * Beside RSS, each point records every member's V8 heap (used and total), external memory and the
+ * old space from `/metrics` (prom-client's default process metrics), in MB, so that RSS can be
+ * explained: RSS ≈ heap total + external (buffers) + code and native allocations.
  */
 
 import type { ChildProcess } from 'node:child_process';
@@ -154,6 +158,36 @@ async function rssMegabytes(child: ChildProcess): Promise<number> {
   return Math.round(Number(match?.[1] ?? 0) / 102.4) / 10;
 }
 
+/** Memory of one member in MB, from its Prometheus metrics (heap, external) and /proc (RSS). */
+interface MemoryBreakdown {
+  rss: number;
+  heapUsed: number;
+  heapTotal: number;
+  external: number;
+  oldSpaceUsed: number;
+}
+
+function metricMegabytes(text: string, name: string): number {
+  const line = text.split('\n').find((candidate) => candidate.startsWith(name));
+  const bytes = Number(line?.slice(line.lastIndexOf(' ') + 1) ?? NaN);
+  return Math.round(bytes / 104857.6) / 10;
+}
+
+async function memoryOf(index: number): Promise<MemoryBreakdown> {
+  const child = children[index] as ChildProcess;
+  const text = (await call('GET', `${clientUrl(index)}/metrics`)).text;
+  return {
+    rss: await rssMegabytes(child),
+    heapUsed: metricMegabytes(text, 'nodejs_heap_size_used_bytes '),
+    heapTotal: metricMegabytes(text, 'nodejs_heap_size_total_bytes '),
+    external: metricMegabytes(text, 'nodejs_external_memory_bytes '),
+    oldSpaceUsed: metricMegabytes(text, 'nodejs_heap_space_size_used_bytes{space="old"} '),
+  };
+}
+
+const memoryOfAll = (): Promise<MemoryBreakdown[]> =>
+  Promise.all(names.map((_, index) => memoryOf(index)));
+
 /** Runs `work(i)` for i in [0, count) on `clients` concurrent workers. */
 async function concurrently(count: number, work: (item: number) => Promise<void>): Promise<void> {
   let next = 0;
@@ -215,7 +249,7 @@ try {
   progress(`loaded ${keyCount} keys in ${txns} txns in ${loadSeconds} s`);
   await Promise.all(names.map((_, index) => waitFor(() => serves(index, lastKey))));
   await new Promise((resolve) => setTimeout(resolve, 2000));
-  const rssAfterLoad = await Promise.all(children.map(rssMegabytes));
+  const memoryAfterLoad = await memoryOfAll();
 
   const tailStarted = performance.now();
   const { tail: tailSoFar } = await tailLength(0);
@@ -231,7 +265,7 @@ try {
   // Every member has applied the last put: a linearizable read on each.
   await Promise.all(names.map((_, index) => waitFor(() => serves(index, lastKey))));
   await new Promise((resolve) => setTimeout(resolve, 2000));
-  const rssAfterTail = await Promise.all(children.map(rssMegabytes));
+  const memoryAfterTail = await memoryOfAll();
   const logTail = await Promise.all(names.map((_, index) => tailLength(index)));
   progress(`log tails ${logTail.map((member) => member.tail).join(', ')}; restarting`);
 
@@ -257,7 +291,8 @@ try {
       servingSeconds[index] = seconds(restartStarted);
     }),
   );
-  const rssAfterRestart = await Promise.all(children.map(rssMegabytes));
+  const memoryAfterRestart = await memoryOfAll();
+  const rss = (memory: MemoryBreakdown[]): number[] => memory.map((member) => member.rss);
   console.log(
     JSON.stringify({
       benchmark: 'kv-node-memory-restart',
@@ -268,13 +303,16 @@ try {
       loadSeconds,
       tailPuts,
       tailSeconds,
-      rssAfterLoadMB: rssAfterLoad,
-      rssAfterTailMB: rssAfterTail,
+      rssAfterLoadMB: rss(memoryAfterLoad),
+      rssAfterTailMB: rss(memoryAfterTail),
       appliedIndex: logTail.map((member) => member.applied),
       logTailEntries: logTail.map((member) => member.tail),
       restartToReadySeconds: readySeconds,
       restartToServingSeconds: servingSeconds,
-      rssAfterRestartMB: rssAfterRestart,
+      rssAfterRestartMB: rss(memoryAfterRestart),
+      memoryAfterLoadMB: memoryAfterLoad,
+      memoryAfterTailMB: memoryAfterTail,
+      memoryAfterRestartMB: memoryAfterRestart,
     }),
   );
   if (restartFlags.length > 0) await stopGracefully();

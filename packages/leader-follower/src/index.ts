@@ -3,6 +3,7 @@ export { LeaderFollowerCore } from './leader-follower-core.js';
 export { SafetyViolationError } from './safety-violation-error.js';
 export type { ReplicationState } from './follower-progress.js';
 export type { EntryKind, HardState, LogEntry, Snapshot, SnapshotMetadata } from './log-entry.js';
+export { commandBytesOf, isHollowEntry } from './log-entry.js';
 export type {
   AppendRequest,
   AppendResponse,

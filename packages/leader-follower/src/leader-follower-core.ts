@@ -261,6 +261,19 @@ export class LeaderFollowerCore {
   }
 
   /**
+   * The payload window: the driver may drop from memory the command bytes of entries through
+   * `index`, oldest first, until at most `keepRecentBytes` of command bytes are held in the log.
+   * The entries stay, hollow (see {@link LogEntry.hollowCommandBytes}): appends that carry them
+   * must be refilled from the write-ahead log before they are sent. Clamped to the entries that
+   * are both applied and durable here, so a hollow entry can never be applied or persisted.
+   * Returns how many entries were hollowed.
+   */
+  releasePayloadsThrough(index: number, keepRecentBytes = 0): number {
+    const limit = Math.min(index, this.appliedIndex, this.applyCursor, this.durableIndex);
+    return this.log.dropPayloadsThrough(limit, keepRecentBytes);
+  }
+
+  /**
    * The driver took a durable snapshot of the state machine. Entries up to
    * `snapshot.index - retainEntries` are dropped (the low-water mark moves); followers behind it
    * will be sent this snapshot, read by the driver chunk by chunk (see `snapshotChunksToSend`).
@@ -350,6 +363,12 @@ export class LeaderFollowerCore {
       // Nothing may leave before a new generation or vote is durable (rule 1).
       messagesAfterPersist = messagesToSendNow.concat(messagesAfterPersist);
       messagesToSendNow = [];
+    }
+    if (this.applyCursor < this.highWaterMark && this.log.hollowThrough > this.applyCursor) {
+      // Payloads are only dropped once applied: a hollow entry to apply is a bug, so stop.
+      throw new Error(
+        `entry ${this.applyCursor + 1} is hollow but not applied (payloads dropped through ${this.log.hollowThrough})`,
+      );
     }
     const committedEntries =
       this.applyCursor < this.highWaterMark
@@ -444,12 +463,25 @@ export class LeaderFollowerCore {
     return this.log.compactedIndex;
   }
 
+  /** Bytes of command payload the in-memory log holds (hollow entries count nothing). */
+  get logPayloadBytes(): number {
+    return this.log.payloadBytes;
+  }
+
+  /** Entries the in-memory log holds (hollow ones included), from the low-water mark on. */
+  get logEntryCount(): number {
+    return this.log.lastIndex - this.log.compactedIndex;
+  }
+
   /** The generation of the entry at `index`, if the in-memory log holds it. */
   generationAt(index: number): number | undefined {
     return this.log.generationAt(index);
   }
 
-  /** The entry at `index`, if the in-memory log holds it (for tests and invariant checks). */
+  /**
+   * The entry at `index`, if the in-memory log holds it (for tests and invariant checks). It may
+   * be hollow (its command bytes dropped: see {@link LogEntry.hollowCommandBytes}).
+   */
   entryAt(index: number): LogEntry | undefined {
     return this.log.entryAt(index);
   }

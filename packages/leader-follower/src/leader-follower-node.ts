@@ -1,6 +1,6 @@
 import { FileGenerationStore } from '@x/generation-clock';
-import { WriteAheadLog } from '@x/wal';
-import type { FileSystem, WriteAheadLogOptions } from '@x/wal';
+import { WalClosedError, WriteAheadLog } from '@x/wal';
+import type { FileSystem, WalEntry, WriteAheadLogOptions } from '@x/wal';
 import type {
   CoreStatus,
   FollowerStatus,
@@ -18,9 +18,10 @@ import {
   ProposalTooLargeError,
 } from './errors.js';
 import { LeaderFollowerCore } from './leader-follower-core.js';
+import { isHollowEntry } from './log-entry.js';
 import type { HardState, LogEntry, Snapshot, SnapshotMetadata } from './log-entry.js';
 import { decodeMessage, encodeMessage } from './message-codec.js';
-import type { NodeId, OutboundMessage } from './messages.js';
+import type { AppendRequest, Message, NodeId, OutboundMessage } from './messages.js';
 import { SnapshotFile } from './snapshot-file.js';
 
 /** Monotonic time in milliseconds (never wall time). */
@@ -121,6 +122,15 @@ export interface LeaderFollowerNodeOptions {
   /** Snapshot bytes per message. Default 256 KiB. */
   readonly snapshotChunkBytes?: number;
   /**
+   * The payload window, in bytes: the in-memory log keeps the command bytes of at most this many
+   * bytes of the most recent entries once they are applied and durable, and drops the older
+   * ones' (entries not yet applied or durable always keep theirs). Appends to a follower that
+   * lags behind the window are refilled from the write-ahead log before they are sent. Default
+   * 16 MiB; 0 keeps no payload once applied and durable; `Infinity` keeps every payload until
+   * the snapshot compacts the log.
+   */
+  readonly payloadCacheBytes?: number;
+  /**
    * Write-ahead log tuning: segment size, and durability (anything but the default `group` is
    * unsafe outside tests).
    */
@@ -158,6 +168,7 @@ interface PendingRead {
 
 const ENTRY_TYPE_EMPTY = 0;
 const ENTRY_TYPE_COMMAND = 1;
+const DEFAULT_PAYLOAD_CACHE_BYTES = 16 * 1024 * 1024;
 const LOG_DIRECTORY_PREFIX = 'log-';
 
 const noObserver: NodeObserver = {};
@@ -188,7 +199,14 @@ export class LeaderFollowerNode {
   private readonly readTimeoutMs: number;
   private readonly snapshotEveryEntries: number;
   private readonly retainEntriesAfterSnapshot: number;
+  private readonly payloadCacheBytes: number;
   private readonly proposals = new Map<number, PendingProposal>();
+  /**
+   * Per peer, messages waiting behind an append whose entries are being read back from the log
+   * (a follower behind the payload window): the peer still gets its messages in order. Only
+   * present while such a refill is pending, so the common path sends synchronously.
+   */
+  private readonly refillQueues = new Map<NodeId, OutboundMessage[]>();
   private readonly reads = new Map<number, PendingRead>();
   /** Permitted reads waiting for the state machine to reach their index, in index order. */
   private readsAwaitingApply: number[] = [];
@@ -237,6 +255,10 @@ export class LeaderFollowerNode {
     this.readTimeoutMs = options.readTimeoutMs ?? 5000;
     this.snapshotEveryEntries = options.snapshotEveryEntries ?? 10_000;
     this.retainEntriesAfterSnapshot = options.retainEntriesAfterSnapshot ?? 1000;
+    this.payloadCacheBytes = options.payloadCacheBytes ?? DEFAULT_PAYLOAD_CACHE_BYTES;
+    if (!(this.payloadCacheBytes >= 0)) {
+      throw new RangeError(`payloadCacheBytes must be >= 0, got ${this.payloadCacheBytes}`);
+    }
     this.appliedIndex = initial.snapshot?.index ?? 0;
     this.snapshotIndex = this.appliedIndex;
     this.lastLeaderContact = options.clock.now();
@@ -466,6 +488,19 @@ export class LeaderFollowerNode {
   /** Highest index applied to the state machine. */
   get appliedThrough(): number {
     return this.appliedIndex;
+  }
+
+  /**
+   * Bytes of command payload the in-memory log holds now: bounded by `payloadCacheBytes` plus
+   * the entries not yet applied and durable.
+   */
+  get logPayloadBytes(): number {
+    return this.core.logPayloadBytes;
+  }
+
+  /** Entries the in-memory log holds (those whose payload was dropped included). */
+  get logEntryCount(): number {
+    return this.core.logEntryCount;
   }
 
   /** Role, generation, leader, indexes, per-follower progress and heartbeat age. */
@@ -717,6 +752,9 @@ export class LeaderFollowerNode {
   }
 
   private appendEntries(entries: readonly LogEntry[]): Promise<number> {
+    for (const entry of entries) {
+      if (isHollowEntry(entry)) throw new Error(`entry ${entry.index} to persist has no bytes`);
+    }
     const first = entries[0];
     if (first !== undefined && first.index <= this.wal.lastIndex) {
       // A conflicting suffix: the WAL makes the truncation durable before the appends that follow.
@@ -763,7 +801,10 @@ export class LeaderFollowerNode {
     if (this.stopped !== undefined) return;
     for (const outbound of ready.messagesAfterPersist) this.send(outbound);
     const last = ready.entriesToPersist[ready.entriesToPersist.length - 1];
-    if (last !== undefined) this.core.persisted(last.index, last.generation);
+    if (last !== undefined) {
+      this.core.persisted(last.index, last.generation);
+      this.releasePayloads();
+    }
     const snapshot = ready.snapshotToInstall;
     if (snapshot !== undefined) {
       const installed = this.snapshotsToRestore.get(snapshot.index);
@@ -792,6 +833,7 @@ export class LeaderFollowerNode {
     for (const entry of ready.committedEntries) this.applyEntry(entry);
     if (ready.committedEntries.length > 0) {
       this.core.applied(this.appliedIndex);
+      this.releasePayloads();
       this.observer.appliedThrough?.(this.appliedIndex);
     }
     for (const permit of ready.readsPermitted) {
@@ -813,6 +855,10 @@ export class LeaderFollowerNode {
   }
 
   private applyEntry(entry: LogEntry): void {
+    if (isHollowEntry(entry)) {
+      // Payloads are dropped only once applied: applying an empty command instead would diverge.
+      throw new Error(`entry ${entry.index} reached apply without its command bytes`);
+    }
     let result: unknown;
     if (entry.kind === 'command') {
       if (this.observer.commandApplied === undefined) {
@@ -880,9 +926,115 @@ export class LeaderFollowerNode {
       .catch((error: unknown) => this.fail(error));
   }
 
+  /**
+   * The payload window: lets the core drop the command bytes of applied, durable entries beyond
+   * the most recent `payloadCacheBytes`.
+   */
+  private releasePayloads(): void {
+    this.core.releasePayloadsThrough(this.appliedIndex, this.payloadCacheBytes);
+  }
+
+  /**
+   * Sends a message, in order per peer. An append carrying hollow entries (a follower behind the
+   * payload window) is first refilled from the write-ahead log; later messages to that peer wait
+   * in its refill queue meanwhile.
+   */
   private send(outbound: OutboundMessage): void {
+    const queue = this.refillQueues.get(outbound.to);
+    if (queue !== undefined) {
+      queue.push(outbound);
+      return;
+    }
+    if (!carriesHollowEntries(outbound.message)) {
+      this.sendEncoded(outbound);
+      return;
+    }
+    this.refillQueues.set(outbound.to, [outbound]);
+    this.drainRefillQueue(outbound.to).catch((error: unknown) => this.fail(error));
+  }
+
+  private sendEncoded(outbound: OutboundMessage): void {
     const { type, payload } = encodeMessage(outbound.message);
     this.options.transport.send(outbound.to, type, payload);
+  }
+
+  /** Sends a peer's queued messages in order, refilling hollow appends, then removes the queue. */
+  private async drainRefillQueue(to: NodeId): Promise<void> {
+    const queue = this.refillQueues.get(to);
+    try {
+      let outbound: OutboundMessage | undefined;
+      while ((outbound = queue?.shift()) !== undefined) {
+        if (this.stopped !== undefined) return;
+        const message = outbound.message;
+        if (message.kind !== 'append' || !carriesHollowEntries(message)) {
+          this.sendEncoded(outbound);
+          continue;
+        }
+        const filled = await this.refillAppend(message);
+        if (this.stopped !== undefined) return;
+        // No longer in the log: dropped, as a lossy network would; the leader retries or moves
+        // the follower on to the snapshot.
+        if (filled === undefined) {
+          this.logger.debug({ to, prevIndex: message.prevIndex }, 'append dropped: not in the log');
+          continue;
+        }
+        this.logger.debug({ to, prevIndex: message.prevIndex }, 'append refilled from the log');
+        this.sendEncoded({ to, message: filled });
+      }
+    } finally {
+      this.refillQueues.delete(to);
+    }
+  }
+
+  /**
+   * Reads the command bytes of an append's hollow entries back from the write-ahead log. Resolves
+   * with the complete append, or undefined when the log no longer holds those entries (released
+   * below a snapshot, truncated or replaced meanwhile). Rejects on an I/O or corruption error.
+   */
+  private async refillAppend(request: AppendRequest): Promise<AppendRequest | undefined> {
+    const entries = request.entries;
+    const first = entries.findIndex(isHollowEntry);
+    const last = entries.findLastIndex(isHollowEntry);
+    const from = entries[first]?.index ?? 0;
+    const to = entries[last]?.index ?? 0;
+    const wal = this.wal;
+    let records: WalEntry[];
+    try {
+      records = await wal.readRange(from, to);
+    } catch (error) {
+      // RangeError: no longer in the log. A log closed or replaced (snapshot install) meanwhile
+      // is not a storage failure either.
+      if (
+        error instanceof RangeError ||
+        error instanceof WalClosedError ||
+        wal !== this.wal ||
+        this.stopped !== undefined
+      ) {
+        return undefined;
+      }
+      throw error;
+    }
+    const filled = entries.slice();
+    for (let position = first; position <= last; position++) {
+      const entry = entries[position];
+      if (entry === undefined || !isHollowEntry(entry)) continue;
+      const record = records[entry.index - from];
+      if (record?.index !== entry.index || record.generation !== entry.generation) {
+        return undefined;
+      }
+      if (record.payload.length !== entry.hollowCommandBytes) {
+        throw new Error(
+          `entry ${entry.index} read back with ${record.payload.length} bytes, expected ${entry.hollowCommandBytes}`,
+        );
+      }
+      filled[position] = {
+        index: entry.index,
+        generation: entry.generation,
+        kind: entry.kind,
+        command: record.payload,
+      };
+    }
+    return { ...request, entries: filled };
   }
 
   /** Fail-stop (DESIGN.md §6): after a storage error nothing more is written, sent or answered. */
@@ -908,6 +1060,10 @@ export class LeaderFollowerNode {
     this.reads.clear();
     this.readsAwaitingApply = [];
   }
+}
+
+function carriesHollowEntries(message: Message): boolean {
+  return message.kind === 'append' && message.entries.some(isHollowEntry);
 }
 
 function walOptionsOf(options: LeaderFollowerNodeOptions): WriteAheadLogOptions {

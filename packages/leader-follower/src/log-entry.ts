@@ -12,8 +12,28 @@ export interface LogEntry {
   readonly generation: number;
   /** Whether this is a leader's empty entry or a client command. */
   readonly kind: EntryKind;
-  /** The client's command bytes; empty for `empty` entries. The log never copies or changes them. */
+  /**
+   * The client's command bytes; empty for `empty` entries and for hollow entries (see
+   * `hollowCommandBytes`). The log never copies or changes them.
+   */
   readonly command: Uint8Array;
+  /**
+   * Set only on a hollow entry: an applied, durable entry whose command bytes the in-memory log
+   * dropped to bound its memory (they are still in the write-ahead log until it is released).
+   * `command` is then empty and this is the real command's length in bytes. A hollow entry must
+   * be refilled from the write-ahead log before it is sent; it is never applied or persisted.
+   */
+  readonly hollowCommandBytes?: number;
+}
+
+/** True when `entry` is hollow: its command bytes are not in memory (see `hollowCommandBytes`). */
+export function isHollowEntry(entry: LogEntry): boolean {
+  return entry.hollowCommandBytes !== undefined;
+}
+
+/** The length in bytes of `entry`'s command, whether it is held in memory or hollow. */
+export function commandBytesOf(entry: LogEntry): number {
+  return entry.hollowCommandBytes ?? entry.command.length;
 }
 
 /** The durable voting state: it must be persisted before any message that depends on it is sent. */

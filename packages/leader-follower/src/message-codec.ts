@@ -120,6 +120,7 @@ class Reader {
 /**
  * Encodes a message for the wire: returns its type tag and a freshly allocated payload. Entries
  * are laid out back to back (generation, kind, length, bytes); their indexes are implicit.
+ * @throws Error when an append carries a hollow entry (its command bytes are not in memory).
  */
 export function encodeMessage(message: Message): { type: number; payload: Uint8Array } {
   const type = MESSAGE_TYPES[message.kind];
@@ -140,7 +141,15 @@ export function encodeMessage(message: Message): { type: number; payload: Uint8A
     }
     case 'append': {
       let size = 8 * 4 + 4;
-      for (const entry of message.entries) size += ENTRY_HEADER_BYTES + entry.command.length;
+      for (const entry of message.entries) {
+        // Sending a hollow entry would replicate an empty command in its place.
+        if (entry.hollowCommandBytes !== undefined) {
+          throw new Error(
+            `cannot encode hollow entry ${entry.index}: refill it from the log first`,
+          );
+        }
+        size += ENTRY_HEADER_BYTES + entry.command.length;
+      }
       const w = new Writer(size);
       w.u64(message.generation);
       w.u64(message.prevIndex);

@@ -1,5 +1,6 @@
 import { LeaderFollowerCore } from '../leader-follower-core.js';
 import type { CoreOptions, ReadPermit, ReadRefusal, Ready } from '../core-types.js';
+import { isHollowEntry } from '../log-entry.js';
 import type { HardState, LogEntry, Snapshot, SnapshotMetadata } from '../log-entry.js';
 import type { Message, NodeId } from '../messages.js';
 import { seededRandom } from './seeded-random.js';
@@ -57,6 +58,14 @@ export class CoreNetwork {
   dropWhen: ((message: InFlight) => boolean) | undefined;
   duplicateRate = 0;
   reorder = false;
+  /**
+   * When set, the payload window of every server (as a driver keeps it): applied, durable entries
+   * beyond these bytes go hollow, and appends are refilled from the "disk" before they are sent
+   * (dropped when the disk no longer holds the entry).
+   */
+  payloadWindowBytes: number | undefined;
+  /** Appends that were refilled from the "disk", and those dropped because it lacked an entry. */
+  readonly refills = { sent: 0, dropped: 0 };
 
   constructor(
     readonly ids: readonly NodeId[],
@@ -176,6 +185,9 @@ export class CoreNetwork {
       }
       if (this.down.has(next.to) || this.blocked.has(`${next.from}->${next.to}`)) continue;
       if (this.dropWhen?.(next) === true) continue;
+      if (next.message.kind === 'append' && next.message.entries.some(isHollowEntry)) {
+        throw new Error(`${next.from} sent a hollow entry to ${next.to}`);
+      }
       this.delivered.push(next);
       this.core(next.to).step(next.from, next.message);
     }
@@ -328,11 +340,39 @@ export class CoreNetwork {
     for (const entry of ready.committedEntries) applied.push(entry);
     const lastCommitted = ready.committedEntries[ready.committedEntries.length - 1];
     if (lastCommitted !== undefined) core.applied(lastCommitted.index);
+    if (this.payloadWindowBytes !== undefined) {
+      core.releasePayloadsThrough(core.status().appliedIndex, this.payloadWindowBytes);
+    }
     this.readsPermitted.set(id, [...(this.readsPermitted.get(id) ?? []), ...ready.readsPermitted]);
     this.readsRefused.set(id, [...(this.readsRefused.get(id) ?? []), ...ready.readsRefused]);
   }
 
-  private enqueue(from: NodeId, to: NodeId, message: Message): void {
+  /** What a driver does before sending an append with hollow entries: read them back from disk. */
+  private refill(from: NodeId, message: Message): Message | undefined {
+    if (message.kind !== 'append' || !message.entries.some(isHollowEntry)) return message;
+    const stored = this.storage.get(from)?.entries ?? [];
+    const firstStored = stored[0]?.index ?? 0;
+    const entries: LogEntry[] = [];
+    for (const entry of message.entries) {
+      if (!isHollowEntry(entry)) {
+        entries.push(entry);
+        continue;
+      }
+      const copy = stored[entry.index - firstStored];
+      if (copy?.index !== entry.index || copy.generation !== entry.generation) {
+        this.refills.dropped++;
+        return undefined;
+      }
+      if (copy.command.length !== entry.hollowCommandBytes) throw new Error('refill size mismatch');
+      entries.push(copy);
+    }
+    this.refills.sent++;
+    return { ...message, entries };
+  }
+
+  private enqueue(from: NodeId, to: NodeId, original: Message): void {
+    const message = this.refill(from, original);
+    if (message === undefined) return;
     if (this.dropRate > 0 && this.random.next() < this.dropRate) return;
     this.queue.push({ from, to, message });
     if (this.duplicateRate > 0 && this.random.next() < this.duplicateRate) {
