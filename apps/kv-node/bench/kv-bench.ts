@@ -39,6 +39,8 @@ export interface BenchResult {
   requests: number;
   errors: number;
   throughput: number;
+  /** CPU seconds (user + system) this load generator used while measuring. */
+  clientCpuSeconds: number;
   latencyMs: { p50: number; p90: number; p99: number; max: number; mean: number };
 }
 
@@ -139,6 +141,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
       latencies[requests++] = milliseconds;
     };
     const started = performance.now();
+    const cpuBefore = process.cpuUsage();
     const deadline = started + options.durationSeconds * 1000;
     let sequence = 0;
     const oneRequest = async (clientIndex: number): Promise<boolean> => {
@@ -200,6 +203,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
       }),
     );
     const elapsedSeconds = (performance.now() - started) / 1000;
+    const cpu = process.cpuUsage(cpuBefore);
     const sorted = latencies.slice(0, requests).sort();
     let sum = 0;
     for (const latency of sorted) sum += latency;
@@ -213,6 +217,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
       requests,
       errors,
       throughput: Math.round(requests / elapsedSeconds),
+      clientCpuSeconds: Math.round((cpu.user + cpu.system) / 1e4) / 100,
       latencyMs: {
         p50: percentile(sorted, 0.5),
         p90: percentile(sorted, 0.9),

@@ -14,7 +14,7 @@
  * Environment: KEYS, TXN_PUTS, SNAPSHOT_COUNT, TAIL, CLIENTS (default 32), BASE_PORT (default
  * 32379), BENCH_KV_NODE_CLI (default ../dist/cli.js), BENCH_RESTART_FLAGS (node flags for the
  * restarted members, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"; they are then stopped with
- * SIGTERM so that profiles get written). Output: one JSON object on stdout; progress on stderr.
+ * SIGTERM so that profiles get written), BENCH_KV_NODE_FLAGS (node flags for every member). Output: one JSON object on stdout; progress on stderr.
  *
  * Beside RSS, each point records every member's V8 heap (used and total), external memory and the
  * old space from `/metrics` (prom-client's default process metrics), in MB, so that RSS can be
@@ -41,9 +41,13 @@ const names = ['m1', 'm2', 'm3'];
 const clientUrl = (index: number): string => `http://127.0.0.1:${basePort + 10 * index}`;
 const peerUrl = (index: number): string => `http://127.0.0.1:${basePort + 10 * index + 1}`;
 const initialCluster = names.map((name, index) => `${name}=${peerUrl(index)}`).join(',');
-const restartFlags = (process.env.BENCH_RESTART_FLAGS ?? '')
+const memberFlags = (process.env.BENCH_KV_NODE_FLAGS ?? '')
   .split(' ')
   .filter((flag) => flag !== '');
+const restartFlags = [
+  ...memberFlags,
+  ...(process.env.BENCH_RESTART_FLAGS ?? '').split(' ').filter((flag) => flag !== ''),
+];
 const agent = new Agent({ keepAlive: true, maxSockets: clients });
 
 function progress(message: string): void {
@@ -152,11 +156,18 @@ async function tailLength(index: number): Promise<{ applied: number; tail: numbe
   return { applied, tail: applied - lowWaterMark };
 }
 
-async function rssMegabytes(child: ChildProcess): Promise<number> {
+async function rssMegabytes(child: ChildProcess, field = 'VmRSS'): Promise<number> {
   const status = await readFile(`/proc/${child.pid}/status`, 'utf8');
-  const match = /VmRSS:\s+(\d+) kB/.exec(status);
+  const match = new RegExp(`${field}:\\s+(\\d+) kB`).exec(status);
   return Math.round(Number(match?.[1] ?? 0) / 102.4) / 10;
 }
+
+/** The highest RSS each member has had since it started (the kernel's VmHWM). */
+const peakRssOfAll = (): Promise<number[]> =>
+  Promise.all(children.map((child) => rssMegabytes(child, 'VmHWM')));
+
+/** Idle time after the load before the settled reading: V8 shrinks an idle heap after 8 s. */
+const SETTLE_MS = 12_000;
 
 /** Memory of one member in MB, from its Prometheus metrics (heap, external) and /proc (RSS). */
 interface MemoryBreakdown {
@@ -219,7 +230,7 @@ const seconds = (since: number): number => Math.round((performance.now() - since
 const b64 = (text: string): string => Buffer.from(text).toString('base64');
 const keyOf = (index: number): string => b64(`key/${String(index).padStart(12, '0')}`);
 const value = b64('v'.repeat(100));
-let children = names.map((_, index) => start(index));
+let children = names.map((_, index) => start(index, memberFlags));
 const killAll = (): void => {
   for (const child of children) child.kill('SIGKILL');
 };
@@ -250,6 +261,8 @@ try {
   await Promise.all(names.map((_, index) => waitFor(() => serves(index, lastKey))));
   await new Promise((resolve) => setTimeout(resolve, 2000));
   const memoryAfterLoad = await memoryOfAll();
+  await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
+  const memorySettledAfterLoad = await memoryOfAll();
 
   const tailStarted = performance.now();
   const { tail: tailSoFar } = await tailLength(0);
@@ -266,6 +279,7 @@ try {
   await Promise.all(names.map((_, index) => waitFor(() => serves(index, lastKey))));
   await new Promise((resolve) => setTimeout(resolve, 2000));
   const memoryAfterTail = await memoryOfAll();
+  const peakRssBeforeRestart = await peakRssOfAll();
   const logTail = await Promise.all(names.map((_, index) => tailLength(index)));
   progress(`log tails ${logTail.map((member) => member.tail).join(', ')}; restarting`);
 
@@ -292,6 +306,7 @@ try {
     }),
   );
   const memoryAfterRestart = await memoryOfAll();
+  const peakRssOfRestart = await peakRssOfAll();
   const rss = (memory: MemoryBreakdown[]): number[] => memory.map((member) => member.rss);
   console.log(
     JSON.stringify({
@@ -304,18 +319,22 @@ try {
       tailPuts,
       tailSeconds,
       rssAfterLoadMB: rss(memoryAfterLoad),
+      rssSettledAfterLoadMB: rss(memorySettledAfterLoad),
       rssAfterTailMB: rss(memoryAfterTail),
       appliedIndex: logTail.map((member) => member.applied),
       logTailEntries: logTail.map((member) => member.tail),
       restartToReadySeconds: readySeconds,
       restartToServingSeconds: servingSeconds,
       rssAfterRestartMB: rss(memoryAfterRestart),
+      peakRssOfRestartMB: peakRssOfRestart,
+      peakRssBeforeRestartMB: peakRssBeforeRestart,
       memoryAfterLoadMB: memoryAfterLoad,
+      memorySettledAfterLoadMB: memorySettledAfterLoad,
       memoryAfterTailMB: memoryAfterTail,
       memoryAfterRestartMB: memoryAfterRestart,
     }),
   );
-  if (restartFlags.length > 0) await stopGracefully();
+  if (restartFlags.length > memberFlags.length) await stopGracefully();
 } finally {
   for (const child of children) child.kill('SIGKILL');
   agent.destroy();

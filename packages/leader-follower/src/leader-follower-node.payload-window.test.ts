@@ -4,50 +4,11 @@ import { NodeStoppedError } from './errors.js';
 import { LeaderFollowerNode, type LeaderFollowerNodeOptions } from './leader-follower-node.js';
 import { decodeMessage, encodeMessage } from './message-codec.js';
 import type { AppendRequest, Message } from './messages.js';
+import { ManualTime } from './test-support/manual-time.js';
+import { settle } from './test-support/node-event-loop.js';
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
-
-/** Timers and a clock the test moves by hand. */
-class ManualTime {
-  private current = 0;
-  private nextHandle = 1;
-  private readonly pending = new Map<number, { at: number; callback: () => void }>();
-
-  now(): number {
-    return this.current;
-  }
-
-  setTimeout(callback: () => void, delayMs: number): unknown {
-    const handle = this.nextHandle++;
-    this.pending.set(handle, { at: this.current + delayMs, callback });
-    return handle;
-  }
-
-  clearTimeout(handle: unknown): void {
-    this.pending.delete(handle as number);
-  }
-
-  /** Runs every timer due within `ms`, in time order. */
-  advance(ms: number): void {
-    const until = this.current + ms;
-    for (;;) {
-      let next: [number, { at: number; callback: () => void }] | undefined;
-      for (const entry of this.pending)
-        if (next === undefined || entry[1].at < next[1].at) next = entry;
-      if (next === undefined || next[1].at > until) break;
-      this.pending.delete(next[0]);
-      this.current = Math.max(this.current, next[1].at);
-      next[1].callback();
-    }
-    this.current = until;
-  }
-}
-
-/** Lets promise chains and in-memory disk operations run to completion. */
-async function settle(): Promise<void> {
-  for (let i = 0; i < 30; i++) await new Promise<void>((resolve) => setImmediate(resolve));
-}
 
 /**
  * Node `a` (real, leader) with two followers played by the test: `b` answers everything at once,

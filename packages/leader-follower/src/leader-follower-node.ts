@@ -19,10 +19,10 @@ import {
 } from './errors.js';
 import { LeaderFollowerCore } from './leader-follower-core.js';
 import { isHollowEntry } from './log-entry.js';
-import type { HardState, LogEntry, Snapshot, SnapshotMetadata } from './log-entry.js';
+import type { HardState, LogEntry, SnapshotData, SnapshotMetadata } from './log-entry.js';
 import { decodeMessage, encodeMessage } from './message-codec.js';
 import type { AppendRequest, Message, NodeId, OutboundMessage } from './messages.js';
-import { SnapshotFile } from './snapshot-file.js';
+import { SnapshotFile, type StoredSnapshot } from './snapshot-file.js';
 
 /** Monotonic time in milliseconds (never wall time). */
 export interface Clock {
@@ -53,10 +53,23 @@ export interface Transport {
 export interface StateMachine {
   /** Applies a committed command; the return value resolves the proposer's promise. */
   apply(index: number, command: Uint8Array): unknown;
-  /** A copy of the whole state, as of the last applied index. */
-  snapshot(): Uint8Array;
+  /**
+   * The whole state as of the last applied index: one buffer, or chunks that the node writes to
+   * disk one at a time as it iterates them, so that a large state is never held whole. Chunks
+   * may be produced lazily, but the state must be captured when this is called: commands
+   * applied while the node is still iterating must not change what the chunks hold.
+   */
+  snapshot(): SnapshotData;
   /** Replaces the whole state with a snapshot that covers everything through `index`. */
   restore(snapshot: Uint8Array, index: number): void;
+  /**
+   * Optional streaming form of {@link restore}: when present, the node hands the stored
+   * snapshot over as chunks read from disk (in order, about 1 MiB each) and never holds it
+   * whole. The checksum covers the whole snapshot, so the iteration throws
+   * `SnapshotCorruptionError` after the last chunk when it fails: replace the state only once
+   * the iteration has ended without error, and read it to the end (the node fails otherwise).
+   */
+  restoreChunks?(chunks: AsyncIterable<Uint8Array>, index: number): Promise<void>;
 }
 
 /**
@@ -214,6 +227,8 @@ export class LeaderFollowerNode {
   private appliedIndex: number;
   private snapshotIndex: number;
   private snapshotting = false;
+  /** Set while the state machine restores an installed snapshot (nothing may be applied). */
+  private restoring = false;
   /** Readies whose applies wait on the completion chain; later applies must wait too. */
   private deferredApplies = 0;
   private tickTimer: unknown;
@@ -226,8 +241,11 @@ export class LeaderFollowerNode {
   private snapshotFileTail: Promise<unknown> = Promise.resolve();
   /** The snapshot the file holds now (chunk requests for another one are dropped). */
   private savedSnapshot: SnapshotMetadata | undefined;
-  /** Installed snapshots' bytes, from their durable install until the state machine restores them. */
-  private readonly snapshotsToRestore = new Map<number, Snapshot>();
+  /**
+   * Installed snapshots, opened for reading, from their durable install until the state machine
+   * restores them.
+   */
+  private readonly snapshotsToRestore = new Map<number, StoredSnapshot>();
   /** Set while storage is being rebuilt (snapshot install): later writes wait for it. */
   private storageTail: Promise<void> | undefined;
   private started = false;
@@ -299,9 +317,30 @@ export class LeaderFollowerNode {
     const generationStore = new FileGenerationStore({ fileSystem, directory });
     const snapshotFile = new SnapshotFile(fileSystem, directory);
     const saved = await generationStore.load();
-    const snapshot = await snapshotFile.load();
-    await snapshotFile.discardIncoming();
-    const snapshotIndex = snapshot?.index ?? 0;
+    const snapshot = await snapshotFile.open();
+    try {
+      await snapshotFile.discardIncoming();
+      return await LeaderFollowerNode.openWithSnapshot(options, generationStore, snapshotFile, {
+        saved,
+        snapshot,
+      });
+    } finally {
+      await snapshot?.close();
+    }
+  }
+
+  private static async openWithSnapshot(
+    options: LeaderFollowerNodeOptions,
+    generationStore: FileGenerationStore,
+    snapshotFile: SnapshotFile,
+    stored: {
+      saved: { generation: number; votedFor?: string } | undefined;
+      snapshot: StoredSnapshot | undefined;
+    },
+  ): Promise<LeaderFollowerNode> {
+    const { fileSystem, dataDirectory: directory } = options;
+    const { saved, snapshot } = stored;
+    const snapshotIndex = snapshot?.metadata.index ?? 0;
     const logDirectories = (await fileSystem.readdir(directory))
       .filter((name) => name.startsWith(LOG_DIRECTORY_PREFIX))
       .map((name) => Number(name.slice(LOG_DIRECTORY_PREFIX.length)))
@@ -348,12 +387,12 @@ export class LeaderFollowerNode {
       generationStore: FileGenerationStore;
       snapshotFile: SnapshotFile;
       saved: { generation: number; votedFor?: string } | undefined;
-      snapshot: Snapshot | undefined;
+      snapshot: StoredSnapshot | undefined;
     },
   ): Promise<LeaderFollowerNode> {
     const { fileSystem, dataDirectory: directory } = options;
     const { generationStore, snapshotFile, saved, snapshot } = stored;
-    const snapshotIndex = snapshot?.index ?? 0;
+    const snapshotIndex = snapshot?.metadata.index ?? 0;
     await removeOtherLogs(fileSystem, directory, walFirstIndex);
     const entries: LogEntry[] = [];
     if (wal.lastIndex > snapshotIndex) {
@@ -369,7 +408,8 @@ export class LeaderFollowerNode {
     if (wal.recovery.tornTail !== undefined) {
       options.logger?.info({ ...wal.recovery.tornTail }, 'torn tail repaired');
     }
-    if (snapshot !== undefined) options.stateMachine.restore(snapshot.data, snapshot.index);
+    if (snapshot !== undefined)
+      await restoreStateMachine(options.stateMachine, snapshot, options.logger ?? silentLogger);
     const hardState: HardState = {
       generation: saved?.generation ?? 0,
       votedFor: saved?.votedFor,
@@ -377,7 +417,7 @@ export class LeaderFollowerNode {
     // Only the metadata is kept: the bytes stay in the snapshot file.
     return new LeaderFollowerNode(options, wal, generationStore, snapshotFile, {
       hardState,
-      snapshot: snapshot === undefined ? undefined : SnapshotFile.metadataOf(snapshot),
+      snapshot: snapshot?.metadata,
       entries,
     });
   }
@@ -536,6 +576,12 @@ export class LeaderFollowerNode {
     if (this.stopped === undefined) this.stop(new NodeStoppedError('node closed'));
     await this.completionTail.catch(() => undefined);
     await this.hardStateTail.catch(() => undefined);
+    await this.snapshotFileTail.catch(() => undefined);
+    // Installed snapshots the state machine never got to restore (stopped first).
+    for (const installed of this.snapshotsToRestore.values()) {
+      await installed.close().catch(() => undefined);
+    }
+    this.snapshotsToRestore.clear();
     await this.wal.close();
   }
 
@@ -724,7 +770,11 @@ export class LeaderFollowerNode {
     await Promise.all(steps);
   }
 
-  private saveSnapshot(snapshot: Snapshot): Promise<SnapshotMetadata> {
+  private saveSnapshot(snapshot: {
+    index: number;
+    generation: number;
+    data: SnapshotData;
+  }): Promise<SnapshotMetadata> {
     const saved = this.snapshotFileTail.then(() => {
       // Never move the file back: a leader's newer snapshot may have been installed meanwhile.
       const current = this.savedSnapshot;
@@ -787,7 +837,8 @@ export class LeaderFollowerNode {
     if (
       ready.snapshotToInstall !== undefined ||
       this.storageTail !== undefined ||
-      this.deferredApplies > 0
+      this.deferredApplies > 0 ||
+      this.restoring
     ) {
       return false;
     }
@@ -796,8 +847,11 @@ export class LeaderFollowerNode {
     return last === undefined || last.index <= this.core.durableLogIndex;
   }
 
-  /** After the Ready is durable: answer peers, report durability, install a snapshot. */
-  private afterPersist(ready: Ready): void {
+  /**
+   * After the Ready is durable: answer peers, report durability, install a snapshot (resolves
+   * once the state machine has restored it; later applies wait for that).
+   */
+  private async afterPersist(ready: Ready): Promise<void> {
     if (this.stopped !== undefined) return;
     for (const outbound of ready.messagesAfterPersist) this.send(outbound);
     const last = ready.entriesToPersist[ready.entriesToPersist.length - 1];
@@ -810,7 +864,14 @@ export class LeaderFollowerNode {
       const installed = this.snapshotsToRestore.get(snapshot.index);
       this.snapshotsToRestore.delete(snapshot.index);
       if (installed === undefined) throw new Error(`snapshot ${snapshot.index} was not installed`);
-      this.options.stateMachine.restore(installed.data, snapshot.index);
+      this.restoring = true;
+      try {
+        await restoreStateMachine(this.options.stateMachine, installed, this.logger);
+      } finally {
+        this.restoring = false;
+        await installed.close();
+      }
+      if (this.stopped !== undefined) return;
       this.appliedIndex = snapshot.index;
       this.snapshotIndex = snapshot.index;
       this.logger.info({ index: snapshot.index }, 'snapshot installed from leader');
@@ -907,11 +968,7 @@ export class LeaderFollowerNode {
     const index = this.appliedIndex;
     const generation = this.core.generationAt(index);
     if (generation === undefined) return;
-    const snapshot: Snapshot = {
-      index,
-      generation,
-      data: this.options.stateMachine.snapshot(),
-    };
+    const snapshot = { index, generation, data: this.options.stateMachine.snapshot() };
     this.snapshotting = true;
     void this.saveSnapshot(snapshot)
       .then(async (metadata) => {
@@ -1064,6 +1121,27 @@ export class LeaderFollowerNode {
 
 function carriesHollowEntries(message: Message): boolean {
   return message.kind === 'append' && message.entries.some(isHollowEntry);
+}
+
+/**
+ * Restores the state machine from a stored snapshot: streamed in chunks when it can take them,
+ * else read whole. Either way the checksum has been verified when this resolves.
+ */
+async function restoreStateMachine(
+  stateMachine: StateMachine,
+  stored: StoredSnapshot,
+  logger: Logger,
+): Promise<void> {
+  const index = stored.metadata.index;
+  if (stateMachine.restoreChunks === undefined) {
+    stateMachine.restore(await stored.readAll(), index);
+    return;
+  }
+  await stateMachine.restoreChunks(stored.chunks(), index);
+  if (!stored.verified) {
+    throw new Error(`the state machine did not read snapshot ${index} to its end`);
+  }
+  logger.debug({ index, bytes: stored.metadata.sizeBytes }, 'snapshot restored in chunks');
 }
 
 function walOptionsOf(options: LeaderFollowerNodeOptions): WriteAheadLogOptions {

@@ -57,6 +57,12 @@ export interface SnapshotMetadata {
   readonly sizeBytes: number;
 }
 
+/**
+ * A state machine's serialized state: one buffer, or a sequence of chunks that the node writes
+ * to disk one at a time as they are produced (so a large state is never held whole in memory).
+ */
+export type SnapshotData = Uint8Array | Iterable<Uint8Array>;
+
 /** A point-in-time copy of the state machine: everything up to and including `index`. */
 export interface Snapshot {
   /** Index of the last entry the snapshot covers (the low-water mark once installed). */

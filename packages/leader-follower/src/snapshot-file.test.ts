@@ -49,7 +49,10 @@ describe('SnapshotFile transfer', () => {
     await expect(follower.installIncoming({ ...metadata, index: 41 })).rejects.toThrow(
       SnapshotCorruptionError,
     );
-    expect(await follower.installIncoming(metadata)).toEqual(snapshot);
+    const installed = await follower.installIncoming(metadata);
+    expect(installed.metadata).toEqual(metadata);
+    expect(await installed.readAll()).toEqual(snapshot.data);
+    await installed.close();
     fs.crash();
     expect(await new SnapshotFile(fs, '/follower').load()).toEqual(snapshot);
   });
@@ -63,10 +66,103 @@ describe('SnapshotFile transfer', () => {
     await follower.writeIncoming(0, new Uint8Array(100).fill(7));
     const bytes = await leader.readRange(0, metadata.sizeBytes);
     await follower.writeIncoming(0, bytes);
-    expect((await follower.installIncoming(metadata)).index).toBe(42);
+    const installed = await follower.installIncoming(metadata);
+    expect(installed.metadata.index).toBe(42);
+    await installed.close();
     bytes.set([(bytes.at(-1) ?? 0) ^ 1], bytes.length - 1);
     await follower.writeIncoming(0, bytes);
     await expect(follower.installIncoming(metadata)).rejects.toThrow(SnapshotCorruptionError);
     expect(await follower.load()).toEqual(snapshot);
+  });
+});
+
+describe('SnapshotFile streaming', () => {
+  const chunked = (count: number, size: number): Uint8Array[] =>
+    Array.from({ length: count }, (_, i) => new Uint8Array(size).fill(i + 1));
+
+  it('saves chunks as they are produced and reads them back in chunks of any size', async () => {
+    const fs = new FaultFileSystem({ random: seededRandom(6) });
+    const file = new SnapshotFile(fs, '/data');
+    let produced = 0;
+    function* lazily(): Generator<Uint8Array> {
+      for (const chunk of chunked(5, 1000)) {
+        produced++;
+        yield chunk;
+      }
+    }
+    const metadata = await file.save({ index: 7, generation: 2, data: lazily() });
+    expect(produced).toBe(5);
+    expect(metadata).toEqual({ index: 7, generation: 2, sizeBytes: 28 + 5000 });
+    fs.crash();
+    const whole = await new SnapshotFile(fs, '/data').load();
+    expect(whole?.data).toEqual(
+      Uint8Array.from({ length: 5000 }, (_, i) => Math.floor(i / 1000) + 1),
+    );
+    const stored = await file.open();
+    const sizes: number[] = [];
+    for await (const chunk of stored?.chunks(1536) ?? []) sizes.push(chunk.length);
+    expect(sizes).toEqual([1536, 1536, 1536, 392]);
+    expect(stored?.verified).toBe(true);
+    await stored?.close();
+  });
+
+  it('saves the same file from one buffer or from chunks', async () => {
+    const fs = new FaultFileSystem({ random: seededRandom(7) });
+    const chunks = chunked(3, 10);
+    await new SnapshotFile(fs, '/a').save({ index: 1, generation: 1, data: chunks });
+    await new SnapshotFile(fs, '/b').save({
+      index: 1,
+      generation: 1,
+      data: Uint8Array.from(chunks.flatMap((chunk) => [...chunk])),
+    });
+    const a = await new SnapshotFile(fs, '/a').readRange(0, 100);
+    expect(await new SnapshotFile(fs, '/b').readRange(0, 100)).toEqual(a);
+  });
+
+  it('fails the last chunk of a damaged snapshot, so a reader never acts on it', async () => {
+    const fs = new FaultFileSystem({ random: seededRandom(8) });
+    const file = new SnapshotFile(fs, '/data');
+    await file.save({ index: 3, generation: 1, data: chunked(4, 100) });
+    fs.flipBit('/data/snapshot', 28 + 150);
+    const stored = await file.open();
+    const seen: number[] = [];
+    await expect(
+      (async () => {
+        for await (const chunk of stored?.chunks(100) ?? []) seen.push(chunk.length);
+      })(),
+    ).rejects.toThrow(SnapshotCorruptionError);
+    // Every chunk was read, the error came instead of the end of the iteration.
+    expect(seen).toEqual([100, 100, 100]);
+    expect(stored?.verified).toBe(false);
+    await stored?.close();
+  });
+
+  it('refuses a file whose size does not match its header', async () => {
+    const fs = new FaultFileSystem({ random: seededRandom(9) });
+    const file = new SnapshotFile(fs, '/data');
+    await file.save({ index: 3, generation: 1, data: chunked(2, 100) });
+    const handle = await fs.open('/data/snapshot', 'readwrite');
+    await handle.truncate(28 + 150);
+    await handle.close();
+    await expect(file.open()).rejects.toThrow(/expected 200 data bytes/);
+  });
+
+  it('keeps reading the snapshot it opened after a newer one replaces the file', async () => {
+    const fs = new FaultFileSystem({ random: seededRandom(10) });
+    const file = new SnapshotFile(fs, '/data');
+    await file.save({ index: 3, generation: 1, data: chunked(2, 100) });
+    const stored = await file.open();
+    await file.save({ index: 9, generation: 2, data: chunked(3, 100) });
+    expect(stored?.metadata.index).toBe(3);
+    expect((await stored?.readAll())?.length).toBe(200);
+    await stored?.close();
+    expect((await file.load())?.index).toBe(9);
+  });
+
+  it('an empty state round-trips', async () => {
+    const fs = new FaultFileSystem({ random: seededRandom(11) });
+    const file = new SnapshotFile(fs, '/data');
+    await file.save({ index: 1, generation: 1, data: [] });
+    expect(await file.load()).toEqual({ index: 1, generation: 1, data: new Uint8Array(0) });
   });
 });

@@ -9,6 +9,25 @@ export class MalformedEncodingError extends Error {
   }
 }
 
+/**
+ * Thrown when bytes end before what they encode does: with more bytes (a later chunk of a
+ * stream) the same read may succeed.
+ */
+export class TruncatedEncodingError extends MalformedEncodingError {
+  /** Bytes from the start of the buffer that the failed read needs (at least). */
+  readonly neededBytes: number;
+
+  /**
+   * @param message what was cut short and where.
+   * @param neededBytes bytes from the start of the buffer the read needs.
+   */
+  constructor(message: string, neededBytes: number) {
+    super(message);
+    this.name = 'TruncatedEncodingError';
+    this.neededBytes = neededBytes;
+  }
+}
+
 /** Reads what {@link BinaryWriter} wrote, checking bounds. */
 export class BinaryReader {
   readonly #buffer: Buffer;
@@ -31,7 +50,7 @@ export class BinaryReader {
 
   /** One byte. */
   readByte(): number {
-    if (this.#offset >= this.#buffer.length) throw this.#truncated();
+    if (this.#offset >= this.#buffer.length) throw this.#truncated(this.#offset + 1);
     return this.#buffer[this.#offset++] as number;
   }
 
@@ -77,14 +96,15 @@ export class BinaryReader {
   /** Moves past `length` bytes and returns the offset after them. */
   #take(length: number): number {
     const end = this.#offset + length;
-    if (end > this.#buffer.length) throw this.#truncated();
+    if (end > this.#buffer.length) throw this.#truncated(end);
     this.#offset = end;
     return end;
   }
 
-  #truncated(): MalformedEncodingError {
-    return new MalformedEncodingError(
+  #truncated(neededBytes: number): TruncatedEncodingError {
+    return new TruncatedEncodingError(
       `truncated at byte ${this.#offset} of ${this.#buffer.length}`,
+      neededBytes,
     );
   }
 }

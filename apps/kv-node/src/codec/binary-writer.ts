@@ -64,6 +64,15 @@ export class BinaryWriter {
     return this.#buffer.subarray(0, this.#length);
   }
 
+  /**
+   * The bytes written, in a buffer of their own of exactly their size: for bytes kept long (a
+   * log entry), which as a view would keep the whole internal buffer alive (for small writers a
+   * slab of Node's shared buffer pool, 8 KiB).
+   */
+  finishExact(): Uint8Array {
+    return Uint8Array.prototype.slice.call(this.#buffer, 0, this.#length);
+  }
+
   #reserve(extra: number): void {
     const needed = this.#length + extra;
     if (needed <= this.#buffer.length) return;

@@ -164,3 +164,14 @@ describe('varints', () => {
     );
   });
 });
+
+describe('encodeCommand buffers', () => {
+  it('returns a buffer of exactly the command, not a view of a larger pooled one', () => {
+    const encoded = encodeCommand({
+      type: 'put',
+      request: { key: 'k', value: 'v'.repeat(1300), prevKv: false },
+    });
+    expect(encoded.buffer.byteLength).toBe(encoded.byteLength);
+    expect(encoded.byteOffset).toBe(0);
+  });
+});

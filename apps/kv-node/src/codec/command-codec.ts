@@ -66,7 +66,8 @@ export function encodeCommand(command: KvCommand): Uint8Array {
       encodeTxn(writer, command.request);
       break;
   }
-  return writer.finish();
+  // Kept in the log until applied and replicated: not a view pinning a pooled slab.
+  return writer.finishExact();
 }
 
 /**

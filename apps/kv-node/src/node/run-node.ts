@@ -17,6 +17,7 @@ import type { ServerTls } from '../http/http-api.js';
 import { NodeMetrics } from '../metrics/node-metrics.js';
 import { VERSION } from '../version.js';
 import { openDataDirectory } from './data-directory.js';
+import { HeapGrowthPolicy } from './heap-growth.js';
 import { LeaderForwarding } from './leader-forwarding.js';
 import type { ReplicaStarter } from './replica-runtime.js';
 import { ReplicatedBackend } from './replicated-backend.js';
@@ -229,6 +230,15 @@ export async function startNode(
  * failures (locked or foreign data directory, port in use) print one clear line and exit 1.
  */
 export async function runNode(config: NodeConfig): Promise<number> {
+  const stopHeapPolicy = new HeapGrowthPolicy().watch();
+  try {
+    return await runUntilStopped(config);
+  } finally {
+    stopHeapPolicy?.();
+  }
+}
+
+async function runUntilStopped(config: NodeConfig): Promise<number> {
   const logger = createLogger({
     name: config.name,
     level: config.logLevel,

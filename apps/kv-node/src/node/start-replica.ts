@@ -104,7 +104,14 @@ export async function startReplica(options: ReplicaStartOptions): Promise<Replic
       id: config.name,
       members: config.members.map((member) => member.name),
       transport: replication,
-      stateMachine: machine,
+      // Snapshots stream to and from disk in chunks: a million keys encode to about 120 MB,
+      // which is never held whole.
+      stateMachine: {
+        apply: (index, command) => machine.apply(index, command),
+        snapshot: () => machine.snapshotChunks(),
+        restore: (snapshot, index) => machine.restore(snapshot, index),
+        restoreChunks: (chunks, index) => machine.restoreChunks(chunks, index),
+      },
       fileSystem: new NodeFileSystem(),
       dataDirectory: config.dataDir,
       clock,

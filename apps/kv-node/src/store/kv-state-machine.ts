@@ -3,15 +3,13 @@
  * answers retries from the idempotency table, and applies the rest to the {@link KvStore}.
  */
 
-import { BinaryReader, MalformedEncodingError } from '../codec/binary-reader.js';
-import { BinaryWriter } from '../codec/binary-writer.js';
+import { MalformedEncodingError } from '../codec/binary-reader.js';
 import { decodeCommand } from '../codec/command-codec.js';
-import { decodeResponseOp, encodeResponseOp } from '../codec/result-codec.js';
 import type { ByteString } from './byte-string.js';
 import type { CommandResult, IdempotencyLimits, RememberedResult } from './idempotency-table.js';
 import { DEFAULT_IDEMPOTENCY_LIMITS, IdempotencyTable } from './idempotency-table.js';
+import { encodeSnapshot, SnapshotDecoder, type SnapshotView } from './kv-snapshot-codec.js';
 import { KvStore } from './kv-store.js';
-import type { PackedEntry } from './packed-entry.js';
 
 /** What applying one command produced. */
 export type ApplyOutcome =
@@ -21,52 +19,6 @@ export type ApplyOutcome =
   | { status: 'replayed'; result: CommandResult }
   /** The request id was first used for a different request; nothing applied. */
   | { status: 'rejected'; reason: 'idempotency_key_reused'; requestId: string };
-
-const SNAPSHOT_MAGIC = 0x4b56534e; // "KVSN"
-const SNAPSHOT_FORMAT = 1;
-
-/** The state captured for a snapshot (references only; every member is immutable). */
-interface SnapshotView {
-  revision: number;
-  keys: ByteString[];
-  packed: PackedEntry[];
-  remembered: [string, RememberedResult][];
-}
-
-/**
- * Encodes a snapshot view: magic, format, revision, key count, each key and its packed entry (as
- * the store keeps it: metadata varints, then the value), then the idempotency table. Yields a
- * chunk whenever `chunkBytes` is reached.
- */
-function* encodeSnapshot(
-  view: SnapshotView,
-  chunkBytes: number,
-  initialCapacity: number,
-): Generator<Uint8Array> {
-  const capacity = (): number =>
-    Number.isFinite(chunkBytes) ? chunkBytes + 4096 : Math.max(64, initialCapacity);
-  let writer = new BinaryWriter(capacity());
-  writer.writeVarint(SNAPSHOT_MAGIC);
-  writer.writeByte(SNAPSHOT_FORMAT);
-  writer.writeVarint(view.revision);
-  writer.writeVarint(view.keys.length);
-  for (let index = 0; index < view.keys.length; index++) {
-    writer.writeByteString(view.keys[index] as ByteString);
-    writer.writeByteString(view.packed[index] as PackedEntry);
-    if (writer.length >= chunkBytes) {
-      yield writer.finish();
-      writer = new BinaryWriter(capacity());
-    }
-  }
-  writer.writeVarint(view.remembered.length);
-  for (const [requestId, remembered] of view.remembered) {
-    writer.writeUtf8(requestId);
-    writer.writeVarint(remembered.revision);
-    writer.writeVarint(remembered.bodyFingerprint);
-    encodeResponseOp(writer, remembered.result);
-  }
-  yield writer.finish();
-}
 
 /**
  * The key-value state machine. Deterministic: replicas that apply the same commands in the same
@@ -172,36 +124,31 @@ export class KvStateMachine {
    * @throws MalformedEncodingError if the bytes are not a snapshot of this format.
    */
   restore(snapshot: Uint8Array, index: number): void {
-    const reader = new BinaryReader(snapshot);
-    if (reader.readVarint() !== SNAPSHOT_MAGIC) throw new MalformedEncodingError('not a snapshot');
-    const format = reader.readByte();
-    if (format !== SNAPSHOT_FORMAT) {
-      throw new MalformedEncodingError(`unknown snapshot format ${format}`);
-    }
-    const revision = reader.readVarint();
-    const keyCount = reader.readVarint();
-    const keys: ByteString[] = [];
-    const packed: PackedEntry[] = [];
-    for (let count = 0; count < keyCount; count++) {
-      keys.push(reader.readByteString());
-      packed.push(reader.readByteString());
-    }
-    const remembered: [string, RememberedResult][] = [];
-    const rememberedCount = reader.readVarint();
-    for (let count = 0; count < rememberedCount; count++) {
-      const requestId = reader.readUtf8();
-      const rememberedAt = reader.readVarint();
-      const bodyFingerprint = reader.readVarint();
-      const result = decodeResponseOp(reader);
-      if (result.type === 'range')
-        throw new MalformedEncodingError('range result in idempotency table');
-      remembered.push([requestId, { revision: rememberedAt, bodyFingerprint, result }]);
-    }
-    if (!reader.atEnd) throw new MalformedEncodingError('trailing bytes after snapshot');
+    const decoder = new SnapshotDecoder();
+    decoder.push(snapshot);
+    this.#install(decoder.finish(), index);
+  }
+
+  /**
+   * Replaces the state with a snapshot read in chunks cut at any byte (as `@x/leader-follower`
+   * streams it from disk): never holds the whole encoding, and replaces nothing until the chunks
+   * have ended without error.
+   *
+   * @throws MalformedEncodingError if the bytes are not a snapshot of this format; whatever the
+   *   iteration throws (a failed checksum).
+   */
+  async restoreChunks(chunks: AsyncIterable<Uint8Array>, index: number): Promise<void> {
+    const decoder = new SnapshotDecoder();
+    for await (const chunk of chunks) decoder.push(chunk);
+    this.#install(decoder.finish(), index);
+  }
+
+  #install(view: SnapshotView, index: number): void {
     try {
-      this.store.loadPacked(revision, keys, packed);
+      this.store.loadPacked(view.revision, view.keys, view.packed);
       this.#idempotency.clear();
-      for (const [requestId, entry] of remembered) this.#idempotency.remember(requestId, entry);
+      for (const [requestId, entry] of view.remembered)
+        this.#idempotency.remember(requestId, entry);
     } catch (error) {
       throw new MalformedEncodingError(`snapshot keys: ${(error as Error).message}`);
     }

@@ -22,6 +22,20 @@ export interface ClusterRecord {
   readonly violations: string[];
 }
 
+function replaceValues(values: Map<string, number>, snapshot: Uint8Array): void {
+  values.clear();
+  for (const [key, value] of JSON.parse(decoder.decode(snapshot)) as [string, number][]) {
+    values.set(key, value);
+  }
+}
+
+/** `bytes` in chunks of `size`, cut lazily as the caller iterates. */
+function* chunksOf(bytes: Uint8Array, size: number): Generator<Uint8Array> {
+  for (let offset = 0; offset < bytes.length; offset += size) {
+    yield bytes.subarray(offset, offset + size);
+  }
+}
+
 /** A key-value register replicated by a LeaderFollowerNode: the system under test in simulations. */
 export class RegisterServer {
   readonly values = new Map<string, number>();
@@ -31,10 +45,16 @@ export class RegisterServer {
     readonly node: LeaderFollowerNode,
   ) {}
 
+  /**
+   * @param streamSnapshots when set, the state machine hands out its snapshots as small chunks
+   *   and restores them with `restoreChunks` (the streaming path kv-node uses); otherwise as one
+   *   buffer with `restore`.
+   */
   static async create(
     ports: NodePorts,
     record: ClusterRecord,
     tuning: Partial<LeaderFollowerNodeOptions> = {},
+    streamSnapshots = false,
   ): Promise<RegisterServer> {
     const values = new Map<string, number>();
     const node = await LeaderFollowerNode.open({
@@ -73,13 +93,21 @@ export class RegisterServer {
           values.set(parsed.key, parsed.value);
           return true;
         },
-        snapshot: () => encoder.encode(JSON.stringify([...values])),
-        restore: (snapshot) => {
-          values.clear();
-          for (const [key, value] of JSON.parse(decoder.decode(snapshot)) as [string, number][]) {
-            values.set(key, value);
-          }
+        snapshot: () => {
+          const bytes = encoder.encode(JSON.stringify([...values]));
+          return streamSnapshots ? chunksOf(bytes, 7) : bytes;
         },
+        restore: (snapshot) => replaceValues(values, snapshot),
+        ...(streamSnapshots
+          ? {
+              restoreChunks: async (chunks: AsyncIterable<Uint8Array>) => {
+                const received: number[] = [];
+                for await (const chunk of chunks) received.push(...chunk);
+                // Only once the iteration ended without error (the checksum held).
+                replaceValues(values, Uint8Array.from(received));
+              },
+            }
+          : {}),
       },
     });
     const server = new RegisterServer(ports.name, node);

@@ -22,6 +22,7 @@ export const SOMETIMES_EVENTS = [
   'proposal outcome indeterminate',
   'storage failed; stopping',
   'append refilled from the log',
+  'snapshot restored in chunks',
 ] as const;
 
 /** Options of one randomized run. */
@@ -75,11 +76,24 @@ export function installInvariants(cluster: Cluster<RegisterServer>, record: Clus
  * seeds run exactly as before the window existed). A string seed is hashed first.
  */
 export function payloadCacheBytesFor(seed: number | string): number | undefined {
-  let key = typeof seed === 'number' ? Math.abs(seed) : 0;
-  if (typeof seed === 'string') {
-    for (let i = 0; i < seed.length; i++) key = (key * 31 + seed.charCodeAt(i)) >>> 0;
-  }
-  return [0, undefined, 4096][key % 3];
+  return [0, undefined, 4096][seedKey(seed) % 3];
+}
+
+/**
+ * Whether a seed's state machines stream their snapshots in chunks (`restoreChunks`) or hand
+ * them over as one buffer: even and odd seeds (after {@link payloadCacheBytesFor}'s split by
+ * three, so every combination runs).
+ */
+export function streamsSnapshots(seed: number | string): boolean {
+  return Math.floor(seedKey(seed) / 3) % 2 === 0;
+}
+
+/** A non-negative integer per seed; a string seed is hashed. */
+function seedKey(seed: number | string): number {
+  if (typeof seed === 'number') return Math.abs(seed);
+  let key = 0;
+  for (let i = 0; i < seed.length; i++) key = (key * 31 + seed.charCodeAt(i)) >>> 0;
+  return key;
 }
 
 /** One seeded randomized run: client load under random faults, then recovery and checks. */
@@ -95,7 +109,8 @@ export function runRandomized(options: RandomizedRunOptions): Promise<Simulation
     {
       seed: options.seed,
       nodes: options.nodes,
-      createNode: (ports) => RegisterServer.create(ports, record, tuning),
+      createNode: (ports) =>
+        RegisterServer.create(ports, record, tuning, streamsSnapshots(options.seed)),
       network: { lossRate: 0.01, duplicateRate: 0.01 },
       // A storage error while opening is fail-stop, like a crash; the harness restarts the node.
       onStartFailure: 'crash',

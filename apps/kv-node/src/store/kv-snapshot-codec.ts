@@ -1,0 +1,160 @@
+/**
+ * The snapshot format of {@link KvStateMachine}: magic, format, revision, key count, each key and
+ * its packed entry (as the store keeps it: metadata varints, then the value), then the
+ * idempotency table. Encoded lazily in chunks and decoded from chunks cut at any byte, so a
+ * snapshot of any size passes to and from disk without ever being held whole.
+ */
+
+import {
+  BinaryReader,
+  MalformedEncodingError,
+  TruncatedEncodingError,
+} from '../codec/binary-reader.js';
+import { BinaryWriter } from '../codec/binary-writer.js';
+import { decodeResponseOp, encodeResponseOp } from '../codec/result-codec.js';
+import type { ByteString } from './byte-string.js';
+import type { RememberedResult } from './idempotency-table.js';
+import type { PackedEntry } from './packed-entry.js';
+
+const SNAPSHOT_MAGIC = 0x4b56534e; // "KVSN"
+const SNAPSHOT_FORMAT = 1;
+
+/** The state in a snapshot (references only; every member is immutable). */
+export interface SnapshotView {
+  revision: number;
+  keys: ByteString[];
+  packed: PackedEntry[];
+  remembered: [string, RememberedResult][];
+}
+
+/**
+ * Encodes a snapshot view, yielding a chunk whenever `chunkBytes` is reached (one chunk of
+ * `initialCapacity` to start with when `chunkBytes` is infinite).
+ */
+export function* encodeSnapshot(
+  view: SnapshotView,
+  chunkBytes: number,
+  initialCapacity: number,
+): Generator<Uint8Array> {
+  const capacity = (): number =>
+    Number.isFinite(chunkBytes) ? chunkBytes + 4096 : Math.max(64, initialCapacity);
+  let writer = new BinaryWriter(capacity());
+  writer.writeVarint(SNAPSHOT_MAGIC);
+  writer.writeByte(SNAPSHOT_FORMAT);
+  writer.writeVarint(view.revision);
+  writer.writeVarint(view.keys.length);
+  for (let index = 0; index < view.keys.length; index++) {
+    writer.writeByteString(view.keys[index] as ByteString);
+    writer.writeByteString(view.packed[index] as PackedEntry);
+    if (writer.length >= chunkBytes) {
+      yield writer.finish();
+      writer = new BinaryWriter(capacity());
+    }
+  }
+  writer.writeVarint(view.remembered.length);
+  for (const [requestId, remembered] of view.remembered) {
+    writer.writeUtf8(requestId);
+    writer.writeVarint(remembered.revision);
+    writer.writeVarint(remembered.bodyFingerprint);
+    encodeResponseOp(writer, remembered.result);
+  }
+  yield writer.finish();
+}
+
+type Stage = 'header' | 'keys' | 'remembered';
+
+/**
+ * Decodes a snapshot from chunks cut anywhere. Keys and entries become strings as soon as their
+ * bytes have arrived, so only the bytes of one unfinished record are kept between chunks (and
+ * the idempotency table at the end, which its own limits keep small).
+ */
+export class SnapshotDecoder {
+  #stage: Stage = 'header';
+  #revision = 0;
+  #keyCount = 0;
+  readonly #keys: ByteString[] = [];
+  readonly #packed: PackedEntry[] = [];
+  /** Undecoded bytes from earlier chunks. */
+  #unread: Buffer = Buffer.alloc(0);
+  /** Chunks received since the last attempt, and how many bytes the next attempt needs. */
+  #waiting: Buffer[] = [];
+  #waitingBytes = 0;
+  #neededBytes = 0;
+
+  /** Takes the next chunk of the snapshot. @throws MalformedEncodingError on bad bytes. */
+  push(chunk: Uint8Array): void {
+    this.#waiting.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+    this.#waitingBytes += chunk.byteLength;
+    // A record longer than a chunk is decoded once all of it is here, not retried per chunk.
+    if (this.#unread.length + this.#waitingBytes < this.#neededBytes) return;
+    this.#unread = Buffer.concat([this.#unread, ...this.#waiting]);
+    this.#waiting = [];
+    this.#waitingBytes = 0;
+    this.#decodeAvailable();
+  }
+
+  /**
+   * The decoded snapshot, once every chunk was pushed.
+   * @throws MalformedEncodingError if the bytes end early or do not decode.
+   */
+  finish(): SnapshotView {
+    this.#unread = Buffer.concat([this.#unread, ...this.#waiting]);
+    this.#waiting = [];
+    this.#decodeAvailable();
+    if (this.#stage !== 'remembered') {
+      throw new MalformedEncodingError(
+        `snapshot ends after ${this.#keys.length} of ${this.#keyCount} keys`,
+      );
+    }
+    const reader = new BinaryReader(this.#unread);
+    const remembered: [string, RememberedResult][] = [];
+    const rememberedCount = reader.readVarint();
+    for (let count = 0; count < rememberedCount; count++) {
+      const requestId = reader.readUtf8();
+      const rememberedAt = reader.readVarint();
+      const bodyFingerprint = reader.readVarint();
+      const result = decodeResponseOp(reader);
+      if (result.type === 'range') {
+        throw new MalformedEncodingError('range result in idempotency table');
+      }
+      remembered.push([requestId, { revision: rememberedAt, bodyFingerprint, result }]);
+    }
+    if (!reader.atEnd) throw new MalformedEncodingError('trailing bytes after snapshot');
+    return { revision: this.#revision, keys: this.#keys, packed: this.#packed, remembered };
+  }
+
+  /** Decodes every complete record in `#unread` and keeps the rest for the next chunk. */
+  #decodeAvailable(): void {
+    const reader = new BinaryReader(this.#unread);
+    let consumed = 0;
+    try {
+      if (this.#stage === 'header') {
+        if (reader.readVarint() !== SNAPSHOT_MAGIC) {
+          throw new MalformedEncodingError('not a snapshot');
+        }
+        const format = reader.readByte();
+        if (format !== SNAPSHOT_FORMAT) {
+          throw new MalformedEncodingError(`unknown snapshot format ${format}`);
+        }
+        this.#revision = reader.readVarint();
+        this.#keyCount = reader.readVarint();
+        consumed = reader.offset;
+        this.#stage = 'keys';
+      }
+      while (this.#stage === 'keys' && this.#keys.length < this.#keyCount) {
+        const key = reader.readByteString();
+        const packed = reader.readByteString();
+        this.#keys.push(key);
+        this.#packed.push(packed);
+        consumed = reader.offset;
+      }
+      this.#stage = 'remembered';
+      // The idempotency table is decoded in `finish`, from all the bytes that are left.
+      this.#neededBytes = Number.POSITIVE_INFINITY;
+    } catch (error) {
+      if (!(error instanceof TruncatedEncodingError)) throw error;
+      this.#neededBytes = error.neededBytes - consumed;
+    }
+    this.#unread = this.#unread.subarray(consumed);
+  }
+}
