@@ -645,6 +645,9 @@ export class LeaderFollowerNode {
         // Decided before persist() starts a snapshot install (which sets storageTail).
         const applyNow = this.mayApplyNow(ready);
         const durable = this.persist(ready);
+        // A storage error stops the node at once (fail-stop), not only once the completion
+        // chain, which may still wait for earlier work, reaches this Ready.
+        durable.catch((error: unknown) => this.fail(error));
         this.completionTail = this.completionTail
           .then(() => durable)
           .then(() => this.afterPersist(ready))
