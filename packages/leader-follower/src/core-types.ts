@@ -20,6 +20,15 @@ export interface CoreOptions {
   readonly random: Random;
   /** Ticks without a leader before a follower campaigns; randomized in [t, 2t). Default 10. */
   readonly electionTimeoutTicks?: number;
+  /**
+   * Whether the first election timeout after start is drawn from [h, t) ticks (h the heartbeat
+   * interval) instead of [t, 2t): a server that starts and hears no leader within a heartbeat
+   * or so campaigns early (etcd's initial election tick advance), so a restarted cluster elects
+   * a leader sooner. Safe: a server that hears from a leader follows it, and pre-vote keeps a
+   * server that starts beside a live leader from disrupting it (peers in a leader's lease
+   * refuse). Default false.
+   */
+  readonly advanceFirstElection?: boolean;
   /** Ticks between leader heartbeats. Default 1. */
   readonly heartbeatIntervalTicks?: number;
   /** Appends in flight per follower before the leader waits for answers. Default 64. */

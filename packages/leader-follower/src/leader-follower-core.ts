@@ -133,6 +133,11 @@ export class LeaderFollowerCore {
       );
     }
     this.resetRandomizedElectionTimeout();
+    if (options.advanceFirstElection === true) {
+      const shortest = Math.min(this.heartbeatIntervalTicks, this.electionTimeoutTicks - 1);
+      this.randomizedElectionTimeout =
+        shortest + Math.floor(this.random.next() * (this.electionTimeoutTicks - shortest));
+    }
   }
 
   // ---------------------------------------------------------------------------------------------

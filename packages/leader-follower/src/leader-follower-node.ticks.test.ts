@@ -54,6 +54,8 @@ describe('the tick schedule', () => {
       random: { next: () => 0 },
       tickMs: 10,
       electionTimeoutTicks: 20,
+      // The full first timeout, so that the campaign falls exactly at the twentieth tick.
+      advanceFirstElection: false,
     });
     node.start();
     while (node.role !== 'leader' && timers.now < 1000) await timers.fireNext();

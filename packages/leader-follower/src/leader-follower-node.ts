@@ -116,6 +116,12 @@ export interface LeaderFollowerNodeOptions {
    * randomized election timeout a finer grain, so two followers rarely time out on the same tick.
    */
   readonly heartbeatIntervalTicks?: number;
+  /**
+   * Whether this node, once started, campaigns after [heartbeat interval, election timeout)
+   * instead of [election timeout, 2x) when it hears no leader (see the core's option of the same
+   * name): a restarted cluster elects a leader about an election timeout sooner. Default true.
+   */
+  readonly advanceFirstElection?: boolean;
   /** Election timeout in ticks, randomized in [t, 2t). Default 10 (1000-2000 ms at 100 ms ticks). */
   readonly electionTimeoutTicks?: number;
   /** Largest command accepted. Default 1 MiB. */
@@ -288,6 +294,7 @@ export class LeaderFollowerNode {
       hardState: initial.hardState,
       entries: initial.entries,
       ...(initial.snapshot === undefined ? {} : { snapshot: initial.snapshot }),
+      advanceFirstElection: options.advanceFirstElection ?? true,
       ...(options.electionTimeoutTicks === undefined
         ? {}
         : { electionTimeoutTicks: options.electionTimeoutTicks }),

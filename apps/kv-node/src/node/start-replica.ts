@@ -27,6 +27,9 @@ import { splitTransport } from './transport.js';
  */
 const MAX_RETAINED_ENTRIES = 5000;
 
+/** The payload window of the in-memory log: 8 MiB (about 5,000 entries of 1.5 KiB). */
+const PAYLOAD_CACHE_BYTES = 8 * 1024 * 1024;
+
 const clock = { now: (): number => performance.now() };
 
 const timers = {
@@ -134,6 +137,9 @@ export async function startReplica(options: ReplicaStartOptions): Promise<Replic
       },
       ...replicaTicks(config.heartbeatIntervalMs, config.electionTimeoutMs),
       snapshotEveryEntries: config.snapshotCount,
+      // Command bytes of applied entries kept for followers a little behind (etcd keeps 5,000
+      // entries); a follower further behind is caught up from the log on disk.
+      payloadCacheBytes: PAYLOAD_CACHE_BYTES,
       retainEntriesAfterSnapshot: Math.min(MAX_RETAINED_ENTRIES, config.snapshotCount),
       // The HTTP layer enforces the request limits; this only guards the log against a bug.
       maxCommandBytes: 2 * config.limits.maxRequestBytes,
