@@ -31,7 +31,14 @@ async function expectServing(): Promise<void> {
 
 beforeAll(async () => {
   api = await startTestApi({
-    limits: { maxKeyBytes: 64, maxValueBytes: 1024, maxRequestBytes: 2048, maxTxnOps: 128 },
+    limits: {
+      maxKeyBytes: 64,
+      maxValueBytes: 1024,
+      maxRequestBytes: 2048,
+      maxTxnOps: 128,
+      maxTxnReadKeys: 10_000,
+      maxTxnReadBytes: 4 * 1024 * 1024,
+    },
     operationTimeoutMs: 300,
     server: { requestTimeoutMs: 600, headersTimeoutMs: 600 },
   });

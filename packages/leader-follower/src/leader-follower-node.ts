@@ -51,8 +51,15 @@ export interface Transport {
 
 /** The user's replicated state machine. Called in log order, from one logical thread. */
 export interface StateMachine {
-  /** Applies a committed command; the return value resolves the proposer's promise. */
-  apply(index: number, command: Uint8Array): unknown;
+  /**
+   * Applies a committed command; the return value resolves the proposer's promise.
+   *
+   * `awaited` is true when this node proposed the entry and its proposer still waits for the
+   * result (the promise of {@link LeaderFollowerNode.propose}), false on every other member and
+   * after the proposal timed out or was replaced. The state must not depend on it: it lets a
+   * state machine skip building a result nobody will read (every member applies every entry).
+   */
+  apply(index: number, command: Uint8Array, awaited: boolean): unknown;
   /**
    * The whole state as of the last applied index: one buffer, or chunks that the node writes to
    * disk one at a time as it iterates them, so that a large state is never held whole. Chunks
@@ -931,17 +938,18 @@ export class LeaderFollowerNode {
       throw new Error(`entry ${entry.index} reached apply without its command bytes`);
     }
     let result: unknown;
+    const proposal = this.proposals.get(entry.index);
     if (entry.kind === 'command') {
+      const awaited = proposal !== undefined && proposal.generation === entry.generation;
       if (this.observer.commandApplied === undefined) {
-        result = this.options.stateMachine.apply(entry.index, entry.command);
+        result = this.options.stateMachine.apply(entry.index, entry.command, awaited);
       } else {
         const started = this.options.clock.now();
-        result = this.options.stateMachine.apply(entry.index, entry.command);
+        result = this.options.stateMachine.apply(entry.index, entry.command, awaited);
         this.observer.commandApplied(entry.index, this.options.clock.now() - started);
       }
     }
     this.appliedIndex = entry.index;
-    const proposal = this.proposals.get(entry.index);
     if (proposal === undefined) return;
     this.settleProposal(entry.index, proposal);
     if (proposal.generation === entry.generation) proposal.resolve(result);

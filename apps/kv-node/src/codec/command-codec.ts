@@ -71,6 +71,14 @@ export function encodeCommand(command: KvCommand): Uint8Array {
 }
 
 /**
+ * Whether encoded command bytes hold a transaction, read from the kind byte without decoding
+ * (a leader decodes only transactions for its admission check).
+ */
+export function isTxnCommand(bytes: Uint8Array): boolean {
+  return bytes.length >= 2 && bytes[0] === FORMAT && bytes[1] === KIND_TXN;
+}
+
+/**
  * Decodes a command from the log.
  *
  * @throws MalformedEncodingError if the bytes are not a command of this format.

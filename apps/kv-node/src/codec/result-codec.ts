@@ -19,6 +19,8 @@ const OP_RANGE = 1;
 const OP_PUT = 2;
 const OP_DELETE_RANGE = 3;
 const OP_TXN = 4;
+/** A range of a write txn whose result was not materialized: only its revision. */
+const OP_RANGE_NOT_READ = 5;
 
 function encodeKeyValue(writer: BinaryWriter, kv: KeyValue): void {
   writer.writeByteString(kv.key);
@@ -117,6 +119,10 @@ export function encodeResponseOp(writer: BinaryWriter, response: ResponseOp): vo
       writer.writeByte(OP_RANGE);
       encodeRangeResult(writer, response.result);
       return;
+    case 'rangeNotRead':
+      writer.writeByte(OP_RANGE_NOT_READ);
+      writer.writeVarint(response.revision);
+      return;
     case 'put':
       writer.writeByte(OP_PUT);
       encodePutResult(writer, response.result);
@@ -138,6 +144,8 @@ export function decodeResponseOp(reader: BinaryReader): ResponseOp {
   switch (tag) {
     case OP_RANGE:
       return { type: 'range', result: decodeRangeResult(reader) };
+    case OP_RANGE_NOT_READ:
+      return { type: 'rangeNotRead', revision: reader.readVarint() };
     case OP_PUT:
       return { type: 'put', result: decodePutResult(reader) };
     case OP_DELETE_RANGE:

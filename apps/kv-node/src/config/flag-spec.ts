@@ -177,7 +177,22 @@ export const FLAG_SPECS: readonly FlagSpec[] = [
     kind: 'integer',
     defaultValue: '128',
     section: 'limits',
-    description: "Most operations in each of a txn's compare/success/failure lists.",
+    description:
+      "Operation budget of a txn, counted as etcd does (a level's longest list plus its nested txns').",
+  },
+  {
+    name: 'max-txn-read-keys',
+    kind: 'integer',
+    defaultValue: '10000',
+    section: 'limits',
+    description: 'Most keys the ranges of one write txn may visit (refused before the log).',
+  },
+  {
+    name: 'max-txn-read-bytes',
+    kind: 'integer',
+    defaultValue: '4194304',
+    section: 'limits',
+    description: 'Most key and value bytes the ranges of one write txn may return.',
   },
   {
     name: 'max-key-bytes',

@@ -59,6 +59,8 @@ describe('node configuration', () => {
     expect(defaults.limits).toEqual({
       maxRequestBytes: 1572864,
       maxTxnOps: 128,
+      maxTxnReadKeys: 10000,
+      maxTxnReadBytes: 4194304,
       maxKeyBytes: 1536,
       maxValueBytes: 1048576,
     });

@@ -279,6 +279,8 @@ export function buildConfig(...sources: Settings[]): NodeConfig {
     limits: {
       maxRequestBytes: view.integer('max-request-bytes', 1024),
       maxTxnOps: view.integer('max-txn-ops', 1),
+      maxTxnReadKeys: view.integer('max-txn-read-keys', 1),
+      maxTxnReadBytes: view.integer('max-txn-read-bytes', 1),
       maxKeyBytes: view.integer('max-key-bytes', 1),
       maxValueBytes: view.integer('max-value-bytes', 0),
     },

@@ -27,6 +27,8 @@ export type ErrorReason =
   | 'precondition_failed'
   | 'too_large'
   | 'too_many_operations'
+  | 'txn_reads_too_large'
+  | 'reads_not_returned'
   | 'duplicate_key'
   | 'idempotency_key_reused'
   | 'compacted'

@@ -176,6 +176,7 @@ function decodeRequestOp(
   path: string,
   limits: ApiLimits,
   depth: number,
+  opsBudget: number,
 ): RequestOp {
   const fields = new FieldReader(value, path);
   const range = fields.raw('request_range');
@@ -212,14 +213,46 @@ function decodeRequestOp(
   }
   return {
     type: 'txn',
-    request: decodeTxnFields(new FieldReader(txn, `${path}.request_txn`), limits, depth + 1),
+    request: decodeTxnFields(
+      new FieldReader(txn, `${path}.request_txn`),
+      limits,
+      depth + 1,
+      opsBudget,
+    ),
   };
 }
 
-/** Greatest nesting of `request_txn` accepted (etcd bounds it by request size only). */
-const MAX_TXN_DEPTH = 8;
+/**
+ * Greatest nesting of `request_txn` accepted. etcd has no such bound, but its operation budget
+ * (below) allows at most `maxTxnOps` nested levels (each level spends at least one operation on
+ * the next), so with the default of 128 this refuses nothing etcd accepts; it keeps recursion
+ * shallow when an operator raises `--max-txn-ops`.
+ */
+const MAX_TXN_DEPTH = 128;
 
-function decodeTxnFields(fields: FieldReader, limits: ApiLimits, depth: number): TxnRequest {
+function tooManyOperations(field: string): ApiError {
+  return new ApiError('etcdserver: too many operations in txn request', {
+    reason: 'too_many_operations',
+    status: 400,
+    grpcCode: GrpcCode.invalidArgument,
+    definite: true,
+    field,
+  });
+}
+
+/**
+ * Decodes one transaction level under etcd 3.4's operation budget (v3rpc `checkTxnRequest`):
+ * the longest of the level's compare, success and failure lists must fit `opsBudget`, and each
+ * transaction nested in success or failure is checked the same way against `opsBudget` minus
+ * that length. Nested transactions thus share one budget down every path, instead of each level
+ * getting the whole budget again.
+ */
+function decodeTxnFields(
+  fields: FieldReader,
+  limits: ApiLimits,
+  depth: number,
+  opsBudget: number,
+): TxnRequest {
   if (depth > MAX_TXN_DEPTH)
     throw badRequest('transactions nested too deeply', fields.fieldName('request_txn'));
   const lists = {
@@ -228,26 +261,33 @@ function decodeTxnFields(fields: FieldReader, limits: ApiLimits, depth: number):
     failure: fields.array('failure'),
   };
   fields.rejectUnknown();
-  for (const [name, list] of Object.entries(lists)) {
-    if (list.length > limits.maxTxnOps) {
-      throw new ApiError('etcdserver: too many operations in txn request', {
-        reason: 'too_many_operations',
-        status: 400,
-        grpcCode: GrpcCode.invalidArgument,
-        definite: true,
-        field: fields.fieldName(name),
-      });
-    }
-  }
+  let longest: keyof typeof lists = 'compare';
+  if (lists.success.length > lists[longest].length) longest = 'success';
+  if (lists.failure.length > lists[longest].length) longest = 'failure';
+  const levelOps = lists[longest].length;
+  if (levelOps > opsBudget) throw tooManyOperations(fields.fieldName(longest));
+  const nestedBudget = opsBudget - levelOps;
   const request: TxnRequest = {
     compare: lists.compare.map((value, index) =>
       decodeCompare(value, `${fields.fieldName('compare')}[${index}]`, limits),
     ),
     success: lists.success.map((value, index) =>
-      decodeRequestOp(value, `${fields.fieldName('success')}[${index}]`, limits, depth),
+      decodeRequestOp(
+        value,
+        `${fields.fieldName('success')}[${index}]`,
+        limits,
+        depth,
+        nestedBudget,
+      ),
     ),
     failure: lists.failure.map((value, index) =>
-      decodeRequestOp(value, `${fields.fieldName('failure')}[${index}]`, limits, depth),
+      decodeRequestOp(
+        value,
+        `${fields.fieldName('failure')}[${index}]`,
+        limits,
+        depth,
+        nestedBudget,
+      ),
     ),
   };
   checkNoOverlappingWrites(request.success, fields.fieldName('success'));
@@ -257,7 +297,7 @@ function decodeTxnFields(fields: FieldReader, limits: ApiLimits, depth: number):
 
 /** Decodes a `/v3/kv/txn` body. @throws ApiError (400/413) naming the field. */
 export function decodeTxn(body: unknown, limits: ApiLimits): TxnRequest {
-  return decodeTxnFields(new FieldReader(body), limits, 0);
+  return decodeTxnFields(new FieldReader(body), limits, 0, limits.maxTxnOps);
 }
 
 interface BranchWrites {
@@ -375,6 +415,10 @@ function deleteRangeBody(result: DeleteRangeResult, header: JsonBody): JsonBody 
 }
 
 function responseOpJson(response: ResponseOp): JsonBody {
+  if (response.type === 'rangeNotRead') {
+    // kv-operations answers such results with an error; showing one would fabricate a result.
+    throw new Error('a range that was not read reached the response encoder');
+  }
   // Inside a transaction etcd fills only the revision of each operation's header.
   const header = { revision: String(response.result.revision) };
   switch (response.type) {

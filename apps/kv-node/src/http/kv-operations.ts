@@ -5,6 +5,7 @@
 
 import type { KvCommand } from '../codec/command-codec.js';
 import type { CommandResult } from '../store/idempotency-table.js';
+import { hasUnreadRange } from '../store/idempotency-table.js';
 import type { ApiContext } from './api-context.js';
 import { ApiError, GrpcCode, badRequest, indeterminate, unavailable } from './api-error.js';
 import type { Exchange } from './exchange.js';
@@ -100,10 +101,14 @@ export async function replicateWrite(
     }
     if (outcome.status === 'replayed') exchange.response.setHeader('idempotent-replayed', 'true');
     metrics.proposalsCommitted.inc();
+    if (hasUnreadRange(outcome.result)) throw readsNotReturned(outcome.status, outcome.result);
     return outcome.result;
   } catch (error) {
     const reason = error instanceof ApiError ? error.details.reason : 'internal';
-    if (reason !== 'idempotency_key_reused') metrics.proposalsFailed.inc({ reason });
+    // A rejected key reuse changed nothing, and reads_not_returned was applied (and counted).
+    if (reason !== 'idempotency_key_reused' && reason !== 'reads_not_returned') {
+      metrics.proposalsFailed.inc({ reason });
+    }
     if (error instanceof ApiError) throw error;
     // Unknown failure while a write was in flight: it may have been applied.
     context.logger.error({ err: error }, 'write failed');
@@ -116,6 +121,31 @@ export async function replicateWrite(
   } finally {
     metrics.proposalsPending.dec();
   }
+}
+
+/**
+ * The answer to a write that was applied but whose ranges have no result to show: a replay (the
+ * idempotency table never keeps what a write read) or a transaction whose ranges outgrew the
+ * read budget between admission and apply. Never an empty result in their place.
+ */
+function readsNotReturned(status: 'applied' | 'replayed', result: CommandResult): ApiError {
+  const revision = result.result.revision;
+  const succeeded = result.type === 'txn' ? `, succeeded: ${String(result.result.succeeded)}` : '';
+  const why =
+    status === 'replayed'
+      ? 'this request was already applied; the results of its ranges are not kept for replays'
+      : 'this txn was applied, but its ranges matched more than the read budget by the time it ' +
+        'was applied, so their results are not returned';
+  return new ApiError(
+    `${why} (revision ${revision}${succeeded}): read the keys again with a range request`,
+    {
+      reason: 'reads_not_returned',
+      status: 409,
+      grpcCode: GrpcCode.failedPrecondition,
+      // Applied (not "maybe"): the client must read, not retry blindly.
+      definite: false,
+    },
+  );
 }
 
 /**

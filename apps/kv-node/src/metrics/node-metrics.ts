@@ -44,6 +44,11 @@ export class NodeMetrics {
   readonly isLeader: Gauge;
   /** Keys in the store. */
   readonly keys: Gauge;
+  /**
+   * Ranges of write transactions applied here, by outcome: `read` (materialized for a client
+   * waiting on this member) or `not_read` (no client waits here, or the read budget ran out).
+   */
+  readonly txnRanges: Counter<'outcome'>;
 
   /** @param options see {@link NodeMetricsOptions}. */
   constructor(options: NodeMetricsOptions = {}) {
@@ -106,6 +111,12 @@ export class NodeMetrics {
       registers,
     });
     this.keys = new Gauge({ name: 'kv_store_keys', help: 'Keys in the store.', registers });
+    this.txnRanges = new Counter({
+      name: 'kv_txn_ranges_applied_total',
+      help: 'Ranges of write txns applied here: read for a waiting client, or not_read.',
+      labelNames: ['outcome'],
+      registers,
+    });
     if (options.processMetrics !== false) collectDefaultMetrics({ register: this.registry });
   }
 }

@@ -118,7 +118,9 @@ function readWriteAnswer(reader: BinaryReader): WriteAnswer {
     case APPLIED:
     case REPLAYED: {
       const result = decodeResponseOp(reader);
-      if (result.type === 'range') throw new MalformedEncodingError('range result for a write');
+      if (result.type === 'range' || result.type === 'rangeNotRead') {
+        throw new MalformedEncodingError('range result for a write');
+      }
       return {
         correlationId,
         outcome: { status: status === APPLIED ? 'applied' : 'replayed', result },

@@ -12,6 +12,7 @@ import type { MemberStatus, NodeRole, NodeStatus } from '../http/kv-backend.js';
 import type { KvStore } from '../store/kv-store.js';
 import type { ApplyOutcome } from '../store/kv-state-machine.js';
 import type { ApplyTracker } from './apply-tracker.js';
+import type { WriteAdmission } from './write-admission.js';
 
 /**
  * This node's replica of the log as the rest of kv-node sees it: the leader proposes and
@@ -78,6 +79,11 @@ export interface LeaderFollowerReplicaOptions {
    * reads). Exists so the chaos tool can show that its linearizability checker notices.
    */
   unsafeLocalLinearizableReads: boolean;
+  /**
+   * Checks each command before this member, as leader, proposes it (see write-admission.ts);
+   * throws an `ApiError` to refuse it before it enters the log.
+   */
+  admission?: WriteAdmission;
 }
 
 /**
@@ -114,8 +120,14 @@ export class LeaderFollowerReplica implements LocalReplica {
     return this.#node.leaderId;
   }
 
-  /** Proposes a command; resolves with its outcome once it is committed and applied here. */
+  /**
+   * Proposes a command; resolves with its outcome once it is committed and applied here. The
+   * admission check runs first (when leading; otherwise the node refuses the proposal anyway).
+   */
   async propose(command: Uint8Array): Promise<ApplyOutcome> {
+    if (this.#options.admission !== undefined && this.#node.role === 'leader') {
+      this.#options.admission(command);
+    }
     let outcome: unknown;
     try {
       outcome = await this.#node.propose(command);

@@ -15,6 +15,7 @@ import { LeaderFollowerNode } from '@x/leader-follower';
 import { NodeFileSystem } from '@x/wal';
 import { KvStateMachine } from '../store/kv-state-machine.js';
 import { ApplyTracker } from './apply-tracker.js';
+import { txnReadAdmission } from './write-admission.js';
 import { replicaTicks } from './replica-ticks.js';
 import { LeaderFollowerReplica } from './local-replica.js';
 import type { ReplicaRuntime, ReplicaStartOptions } from './replica-runtime.js';
@@ -95,7 +96,17 @@ export async function startReplica(options: ReplicaStartOptions): Promise<Replic
     );
   }
   const { replication, node: nodeTransport } = splitTransport(tcp);
-  const machine = new KvStateMachine();
+  const txnReadLimits = {
+    maxKeys: config.limits.maxTxnReadKeys,
+    maxBytes: config.limits.maxTxnReadBytes,
+  };
+  const machine = new KvStateMachine(undefined, {
+    txnReadLimits,
+    onTxnRanges: (read, notRead) => {
+      if (read > 0) metrics.txnRanges.inc({ outcome: 'read' }, read);
+      if (notRead > 0) metrics.txnRanges.inc({ outcome: 'not_read' }, notRead);
+    },
+  });
   const tracker = new ApplyTracker();
   let reportFailure: (error: Error) => void = () => undefined;
   const failed = new Promise<Error>((resolve) => {
@@ -110,7 +121,8 @@ export async function startReplica(options: ReplicaStartOptions): Promise<Replic
       // Snapshots stream to and from disk in chunks: a million keys encode to about 120 MB,
       // which is never held whole.
       stateMachine: {
-        apply: (index, command) => machine.apply(index, command),
+        // Only the proposer reads a write txn's ranges: a client waits there and nowhere else.
+        apply: (index, command, awaited) => machine.apply(index, command, awaited),
         snapshot: () => machine.snapshotChunks(),
         restore: (snapshot, index) => machine.restore(snapshot, index),
         restoreChunks: (chunks, index) => machine.restoreChunks(chunks, index),
@@ -179,6 +191,7 @@ export async function startReplica(options: ReplicaStartOptions): Promise<Replic
       clientUrls: member.id === config.memberId ? config.advertiseClientUrls : [],
     })),
     unsafeLocalLinearizableReads: config.unsafeLocalLinearizableReads,
+    admission: txnReadAdmission(machine.store, txnReadLimits),
   });
   return {
     replica,

@@ -1,16 +1,55 @@
 /**
  * The idempotent receiver's memory: client request id -> the first result of that request, kept
  * in the replicated state so every replica (and every future leader) answers a retry the same way.
+ * It remembers what a write did, never what it read: the ranges of a write transaction are kept
+ * as `rangeNotRead` (see {@link retainedResult}), so an entry costs a few bytes per operation and
+ * a snapshot never carries range results.
  *
  * Bounded two ways, both deterministic because they depend only on applied entries: at most
  * `maxEntries` ids (oldest evicted first), and an id expires once the store revision has moved
  * `retainRevisions` past the revision it was recorded at.
  */
 
-import type { ResponseOp } from './kv-types.js';
+import type { ResponseOp, TxnResult } from './kv-types.js';
 
 /** The result of a replicated write command (a put, delete-range or txn result). */
-export type CommandResult = Exclude<ResponseOp, { type: 'range' }>;
+export type CommandResult = Exclude<ResponseOp, { type: 'range' } | { type: 'rangeNotRead' }>;
+
+function txnWithoutReads(result: TxnResult): TxnResult {
+  let copy: ResponseOp[] | undefined;
+  for (let index = 0; index < result.responses.length; index++) {
+    const response = result.responses[index] as ResponseOp;
+    let kept: ResponseOp = response;
+    if (response.type === 'range') {
+      kept = { type: 'rangeNotRead', revision: response.result.revision };
+    } else if (response.type === 'txn') {
+      const inner = txnWithoutReads(response.result);
+      if (inner !== response.result) kept = { type: 'txn', result: inner };
+    }
+    if (kept !== response) {
+      copy ??= result.responses.slice(0, index);
+    }
+    copy?.push(kept);
+  }
+  return copy === undefined ? result : { ...result, responses: copy };
+}
+
+/**
+ * What the table keeps of a result: the same result with every range of a transaction (at any
+ * nesting) replaced by `rangeNotRead`. Returns `result` itself when it holds no range.
+ */
+export function retainedResult(result: CommandResult): CommandResult {
+  if (result.type !== 'txn') return result;
+  const retained = txnWithoutReads(result.result);
+  return retained === result.result ? result : { type: 'txn', result: retained };
+}
+
+/** Whether a result holds a range that was not read (at any nesting). */
+export function hasUnreadRange(result: CommandResult | ResponseOp): boolean {
+  if (result.type === 'rangeNotRead') return true;
+  if (result.type !== 'txn') return false;
+  return result.result.responses.some(hasUnreadRange);
+}
 
 /** What the table remembers per request id. */
 export interface RememberedResult {
@@ -56,9 +95,13 @@ export class IdempotencyTable {
     return this.#entries.get(requestId);
   }
 
-  /** Remembers the first result of `requestId`. */
+  /** Remembers the first result of `requestId`, without what it read ({@link retainedResult}). */
   remember(requestId: string, remembered: RememberedResult): void {
-    this.#entries.set(requestId, remembered);
+    const result = retainedResult(remembered.result);
+    this.#entries.set(
+      requestId,
+      result === remembered.result ? remembered : { ...remembered, result },
+    );
   }
 
   /** Forgets entries beyond the bounds, given the store revision now. */

@@ -114,7 +114,7 @@ export class SnapshotDecoder {
       const rememberedAt = reader.readVarint();
       const bodyFingerprint = reader.readVarint();
       const result = decodeResponseOp(reader);
-      if (result.type === 'range') {
+      if (result.type === 'range' || result.type === 'rangeNotRead') {
         throw new MalformedEncodingError('range result in idempotency table');
       }
       remembered.push([requestId, { revision: rememberedAt, bodyFingerprint, result }]);

@@ -10,6 +10,32 @@ import type { CommandResult, IdempotencyLimits, RememberedResult } from './idemp
 import { DEFAULT_IDEMPOTENCY_LIMITS, IdempotencyTable } from './idempotency-table.js';
 import { encodeSnapshot, SnapshotDecoder, type SnapshotView } from './kv-snapshot-codec.js';
 import { KvStore } from './kv-store.js';
+import type { ResponseOp } from './kv-types.js';
+import type { TxnReadLimits } from './txn-read-budget.js';
+import { DEFAULT_TXN_READ_LIMITS, TxnReadBudget } from './txn-read-budget.js';
+
+/** Options of {@link KvStateMachine} besides the idempotency limits. */
+export interface KvStateMachineOptions {
+  /**
+   * Read budget of a write transaction applied where a client waits for it: its ranges stop
+   * being read once the budget is spent (the leader admits no transaction over it, but the state
+   * may have grown between admission and apply). Default {@link DEFAULT_TXN_READ_LIMITS}.
+   */
+  txnReadLimits?: TxnReadLimits;
+  /**
+   * Observes each applied write transaction that has ranges: how many were read (materialized)
+   * and how many were not (`rangeNotRead`). Must not throw.
+   */
+  onTxnRanges?: (read: number, notRead: number) => void;
+}
+
+function countRanges(responses: readonly ResponseOp[], counts: [number, number]): void {
+  for (const response of responses) {
+    if (response.type === 'range') counts[0]++;
+    else if (response.type === 'rangeNotRead') counts[1]++;
+    else if (response.type === 'txn') countRanges(response.result.responses, counts);
+  }
+}
 
 /** What applying one command produced. */
 export type ApplyOutcome =
@@ -28,11 +54,21 @@ export class KvStateMachine {
   /** The store; read it directly for local (serializable) reads. */
   readonly store = new KvStore();
   readonly #idempotency: IdempotencyTable;
+  readonly #txnReadLimits: TxnReadLimits;
+  readonly #onTxnRanges: ((read: number, notRead: number) => void) | undefined;
   #appliedIndex = 0;
 
-  /** @param limits bounds of the idempotency table. */
-  constructor(limits: IdempotencyLimits = DEFAULT_IDEMPOTENCY_LIMITS) {
+  /**
+   * @param limits bounds of the idempotency table.
+   * @param options see {@link KvStateMachineOptions}.
+   */
+  constructor(
+    limits: IdempotencyLimits = DEFAULT_IDEMPOTENCY_LIMITS,
+    options: KvStateMachineOptions = {},
+  ) {
     this.#idempotency = new IdempotencyTable(limits);
+    this.#txnReadLimits = options.txnReadLimits ?? DEFAULT_TXN_READ_LIMITS;
+    this.#onTxnRanges = options.onTxnRanges;
   }
 
   /** Log index of the last applied command (or restored snapshot). */
@@ -49,10 +85,16 @@ export class KvStateMachine {
    * Applies the command at log `index`. An empty command (a leader's no-op entry) changes nothing
    * and returns `undefined`.
    *
+   * The ranges of a write transaction are read only when `awaited` (a client waits on this
+   * member for the result), within the read budget; elsewhere they come back as `rangeNotRead`
+   * without visiting a key. What a range reads never changes the state, so every member still
+   * reaches the same state and the same idempotency table.
+   *
+   * @param awaited whether a client waits on this member for the outcome (the proposer).
    * @throws MalformedEncodingError if the command does not decode (a bug or corruption: the node
    *   must stop rather than diverge).
    */
-  apply(index: number, command: Uint8Array): ApplyOutcome | undefined {
+  apply(index: number, command: Uint8Array, awaited = true): ApplyOutcome | undefined {
     this.#appliedIndex = index;
     if (command.byteLength === 0) return undefined;
     const { command: decoded, bodyFingerprint } = decodeCommand(command);
@@ -73,9 +115,16 @@ export class KvStateMachine {
       case 'deleteRange':
         result = { type: 'deleteRange', result: this.store.deleteRange(decoded.request) };
         break;
-      case 'txn':
-        result = { type: 'txn', result: this.store.txn(decoded.request) };
+      case 'txn': {
+        const reads = awaited ? new TxnReadBudget(this.#txnReadLimits) : 'none';
+        result = { type: 'txn', result: this.store.txn(decoded.request, reads) };
+        if (this.#onTxnRanges !== undefined) {
+          const counts: [number, number] = [0, 0];
+          countRanges(result.result.responses, counts);
+          if (counts[0] + counts[1] > 0) this.#onTxnRanges(counts[0], counts[1]);
+        }
         break;
+      }
     }
     const revision = this.store.revision;
     if (requestId !== undefined) {

@@ -23,6 +23,7 @@ import type {
 import type { EntryHeader, PackedEntry } from './packed-entry.js';
 import { isWellFormedEntry, packEntry, unpackHeader, valueOf } from './packed-entry.js';
 import { SortedKeyMap } from './sorted-key-map.js';
+import type { TxnReadBudget, TxnReads } from './txn-read-budget.js';
 
 /** A key's value and metadata (the store keeps them packed; see `packed-entry.ts`). */
 export interface StoredValue {
@@ -171,7 +172,7 @@ export class KvStore {
 
   /** Reads a key or range at the current revision. */
   range(request: RangeRequest): RangeResult {
-    return this.#range(request, { changed: false });
+    return this.#range(request, { changed: false }, undefined) as RangeResult;
   }
 
   /** Sets a key in its own write transaction. */
@@ -191,13 +192,35 @@ export class KvStore {
     return result;
   }
 
-  /** Evaluates the comparisons and applies one branch atomically, at a single new revision. */
-  txn(request: TxnRequest): TxnResult {
+  /**
+   * Evaluates the comparisons and applies one branch atomically, at a single new revision.
+   *
+   * @param reads how its ranges are read (see {@link TxnReads}); what they read never changes
+   *   the state, so members that read differently still agree on it.
+   */
+  txn(request: TxnRequest, reads: TxnReads = 'all'): TxnResult {
     const context: WriteContext = { changed: false };
-    const result = this.#txn(request, context);
+    const result = this.#txn(request, context, reads);
     this.#commit(context);
     result.revision = this.#revision;
     return result;
+  }
+
+  /**
+   * Charges `budget` for every range of `request` (both branches, every nesting level) evaluated
+   * against the current state, stopping as soon as the budget is exceeded: a leader's admission
+   * check of a write transaction, at a cost bounded by the budget. Changes nothing.
+   */
+  chargeTxnReads(request: TxnRequest, budget: TxnReadBudget): void {
+    const charge = (ops: readonly RequestOp[]): void => {
+      for (const op of ops) {
+        if (budget.exceeded) return;
+        if (op.type === 'range') this.#range(op.request, { changed: false }, budget);
+        else if (op.type === 'txn') this.chargeTxnReads(op.request, budget);
+      }
+    };
+    charge(request.success);
+    charge(request.failure);
   }
 
   /**
@@ -259,14 +282,20 @@ export class KvStore {
     if (context.changed) this.#revision++;
   }
 
-  #range(request: RangeRequest, context: WriteContext): RangeResult {
+  /** A range, charged to `budget` if any: `undefined` once the budget is exceeded. */
+  #range(
+    request: RangeRequest,
+    context: WriteContext,
+    budget: TxnReadBudget | undefined,
+  ): RangeResult | undefined {
     const revision = this.#visibleRevision(context);
     let count = 0;
     if (request.countOnly) {
       visitRange(this.#keys, request.key, request.rangeEnd, () => {
+        if (budget !== undefined && !budget.chargeKey()) return false;
         count++;
       });
-      return { kvs: [], more: false, count, revision };
+      return budget?.exceeded === true ? undefined : { kvs: [], more: false, count, revision };
     }
     const filtered =
       request.minModRevision > 0 ||
@@ -283,13 +312,19 @@ export class KvStore {
     const fetchLimit = filtered || sorted || request.limit <= 0 ? Infinity : request.limit + 1;
     const kvs: KeyValue[] = [];
     visitRange(this.#keys, request.key, request.rangeEnd, (key, stored) => {
+      if (budget !== undefined && !budget.chargeKey()) return false;
       count++;
       if (kvs.length >= fetchLimit) return;
       const header = unpackHeader(stored);
       if (passesFilters(header, request)) {
-        kvs.push(keyValue(key, stored, !request.keysOnly, header));
+        const kv = keyValue(key, stored, !request.keysOnly, header);
+        if (budget !== undefined && !budget.chargeBytes(kv.key.length + kv.value.length)) {
+          return false;
+        }
+        kvs.push(kv);
       }
     });
+    if (budget?.exceeded === true) return undefined;
     if (sorted) sortKeyValues(kvs, request);
     let more = false;
     if (request.limit > 0 && kvs.length > request.limit) {
@@ -324,24 +359,34 @@ export class KvStore {
     return { deleted: doomed.length, prevKvs, revision: this.#visibleRevision(context) };
   }
 
-  #txn(request: TxnRequest, context: WriteContext): TxnResult {
+  #txn(request: TxnRequest, context: WriteContext, reads: TxnReads): TxnResult {
     const succeeded = request.compare.every((compare) => this.#compareHolds(compare));
     const branch = succeeded ? request.success : request.failure;
-    const responses = branch.map((op) => this.#apply(op, context));
+    const responses = branch.map((op) => this.#apply(op, context, reads));
     return { succeeded, responses, revision: this.#visibleRevision(context) };
   }
 
-  #apply(op: RequestOp, context: WriteContext): ResponseOp {
+  #apply(op: RequestOp, context: WriteContext, reads: TxnReads): ResponseOp {
     switch (op.type) {
       case 'range':
-        return { type: 'range', result: this.#range(op.request, context) };
+        return this.#readRange(op.request, context, reads);
       case 'put':
         return { type: 'put', result: this.#put(op.request, context) };
       case 'deleteRange':
         return { type: 'deleteRange', result: this.#deleteRange(op.request, context) };
       case 'txn':
-        return { type: 'txn', result: this.#txn(op.request, context) };
+        return { type: 'txn', result: this.#txn(op.request, context, reads) };
     }
+  }
+
+  /** A range inside a transaction, read as `reads` says (it never changes the state). */
+  #readRange(request: RangeRequest, context: WriteContext, reads: TxnReads): ResponseOp {
+    if (reads === 'none') return { type: 'rangeNotRead', revision: this.#visibleRevision(context) };
+    const budget = reads === 'all' ? undefined : reads;
+    const result = budget?.exceeded === true ? undefined : this.#range(request, context, budget);
+    return result === undefined
+      ? { type: 'rangeNotRead', revision: this.#visibleRevision(context) }
+      : { type: 'range', result };
   }
 
   #compareHolds(compare: Compare): boolean {

@@ -115,9 +115,15 @@ export type RequestOp =
   | { type: 'deleteRange'; request: DeleteRangeRequest }
   | { type: 'txn'; request: TxnRequest };
 
-/** Result of one transaction operation. */
+/**
+ * Result of one transaction operation. `rangeNotRead` stands for a range of a write transaction
+ * whose result was not materialized: on a member no client waits on, in the idempotency table
+ * (which never keeps what a write read), or once the transaction's read budget ran out at apply.
+ * It carries no keys and must never be shown to a client as if it were an (empty) result.
+ */
 export type ResponseOp =
   | { type: 'range'; result: RangeResult }
+  | { type: 'rangeNotRead'; revision: number }
   | { type: 'put'; result: PutResult }
   | { type: 'deleteRange'; result: DeleteRangeResult }
   | { type: 'txn'; result: TxnResult };
