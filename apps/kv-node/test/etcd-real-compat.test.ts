@@ -72,6 +72,61 @@ const steps: [string, unknown][] = [
   ],
 ];
 
+const oneKeyRange = { request_range: { key: b('foo') } };
+const ranges = (count: number): unknown[] => Array.from({ length: count }, () => oneKeyRange);
+const putOf = (key: string): unknown => ({ request_put: { key: b(key), value: b('v') } });
+const absentVersions = (count: number): unknown[] =>
+  Array.from({ length: count }, () => ({ key: b('absent'), target: 'VERSION', version: '0' }));
+
+/**
+ * etcd 3.4's txn operation budget (v3rpc checkTxnRequest): the longest list of a level against
+ * 128, each nested txn against 128 minus that. Accepted shapes answer 200 with the same body.
+ */
+const txnBudgetShapes: [string, unknown][] = [
+  ['129 ops at the top', { success: [putOf('t1'), ...ranges(128)] }],
+  ['128 ops at the top', { success: [putOf('t2'), ...ranges(127)] }],
+  [
+    '64 ops, then a nested txn of 64',
+    { success: [putOf('t3'), ...ranges(62), { request_txn: { success: ranges(64) } }] },
+  ],
+  [
+    '64 ops, then a nested txn of 65',
+    { success: [putOf('t4'), ...ranges(62), { request_txn: { success: ranges(65) } }] },
+  ],
+  [
+    '100 compares count too: nested 28',
+    { compare: absentVersions(100), success: [{ request_txn: { success: ranges(28) } }] },
+  ],
+  [
+    '100 compares count too: nested 29',
+    { compare: absentVersions(100), success: [{ request_txn: { success: ranges(29) } }] },
+  ],
+  [
+    'siblings do not share: 2 failure txns of 126 each',
+    { success: [putOf('t5')], failure: [1, 2].map(() => ({ request_txn: { failure: ranges(126) } })) },
+  ],
+  [
+    'siblings do not share: 2 failure txns of 127 each',
+    { success: [putOf('t6')], failure: [1, 2].map(() => ({ request_txn: { failure: ranges(127) } })) },
+  ],
+  ['an empty txn nested at budget 0', { success: [putOf('t7'), ...ranges(126), { request_txn: {} }] }],
+  [
+    "issue 23's probe: 1 put + 127 nested txns of 128 ranges",
+    { success: [putOf('t8'), ...Array.from({ length: 127 }, () => ({ request_txn: { success: ranges(128) } }))] },
+  ],
+  [
+    'a chain of 20 nested levels',
+    {
+      success: [
+        Array.from({ length: 19 }).reduce<unknown>(
+          (inner) => ({ request_txn: { success: [inner] } }),
+          { request_txn: { success: [oneKeyRange] } },
+        ),
+      ],
+    },
+  ],
+];
+
 /** Drops what differs by design (ids, term) and keeps etcd's own error fields. */
 function comparable(status: number, body: Record<string, unknown>): unknown {
   const withoutIds = JSON.parse(
@@ -147,6 +202,22 @@ describe.skipIf(!hasEtcd())('responses identical to a real etcd 3.4', { timeout:
         );
       }
       expect(answers[1], `${path} ${JSON.stringify(body)}`).toEqual(answers[0]);
+    }
+  });
+
+  it("counts a txn's operations across nesting as etcd does", async () => {
+    for (const [shape, body] of txnBudgetShapes) {
+      const answers = [];
+      for (const base of [etcdUrl, api.baseUrl]) {
+        const response = await fetch(`${base}/v3/kv/txn`, {
+          method: 'POST',
+          body: JSON.stringify(body),
+        });
+        answers.push(
+          comparable(response.status, (await response.json()) as Record<string, unknown>),
+        );
+      }
+      expect(answers[1], shape).toEqual(answers[0]);
     }
   });
 });
