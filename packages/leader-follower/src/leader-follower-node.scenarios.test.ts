@@ -123,6 +123,24 @@ describe('scenarios in the simulator', () => {
     });
   });
 
+  it('apply is awaited only on the proposer, while its proposal waits', async () => {
+    await withCluster(3, async (cluster) => {
+      const leader = await waitForLeader(cluster);
+      const before = cluster.names.map((name) => server(cluster, name).awaitedApplies);
+      for (let value = 1; value <= 5; value++) {
+        await mustSucceed(cluster, server(cluster, leader).write('x', value));
+      }
+      await cluster.runFor(500);
+      for (const [position, name] of cluster.names.entries()) {
+        const awaited = server(cluster, name).awaitedApplies - (before[position] as number);
+        // Every member applied the five writes; only the leader, which proposed them, awaited.
+        expect(awaited, name).toBe(name === leader ? 5 : 0);
+        expect(server(cluster, name).values.get('x')).toBe(5);
+      }
+      expect(server(cluster, others(cluster, leader)[0] ?? '').unawaitedApplies).toBeGreaterThanOrEqual(5);
+    });
+  });
+
   it('leader crash: a new leader within the timeout bound, no committed entry lost', async () => {
     await withCluster(3, async (cluster) => {
       const leader = await waitForLeader(cluster);

@@ -43,7 +43,18 @@ export class RegisterServer {
   private constructor(
     readonly name: string,
     readonly node: LeaderFollowerNode,
+    private readonly applies: { awaited: number; unawaited: number },
   ) {}
+
+  /** Commands this server applied with a local proposer waiting for the result. */
+  get awaitedApplies(): number {
+    return this.applies.awaited;
+  }
+
+  /** Commands this server applied that no local proposer waited for. */
+  get unawaitedApplies(): number {
+    return this.applies.unawaited;
+  }
 
   /**
    * @param streamSnapshots when set, the state machine hands out its snapshots as small chunks
@@ -57,6 +68,7 @@ export class RegisterServer {
     streamSnapshots = false,
   ): Promise<RegisterServer> {
     const values = new Map<string, number>();
+    const applies = { awaited: 0, unawaited: 0 };
     const node = await LeaderFollowerNode.open({
       id: ports.name,
       members: [ports.name, ...ports.peers].sort(),
@@ -76,7 +88,9 @@ export class RegisterServer {
       wal: { maxSegmentBytes: 64 * 1024 },
       ...tuning,
       stateMachine: {
-        apply: (index, command) => {
+        apply: (index, command, awaited) => {
+          if (awaited) applies.awaited++;
+          else applies.unawaited++;
           const text = decoder.decode(command);
           const earlier = record.applied.get(index);
           if (earlier === undefined) record.applied.set(index, text);
@@ -110,7 +124,7 @@ export class RegisterServer {
           : {}),
       },
     });
-    const server = new RegisterServer(ports.name, node);
+    const server = new RegisterServer(ports.name, node, applies);
     // The state machine closes over `values`; expose the same map.
     Object.defineProperty(server, 'values', { value: values });
     node.start();
