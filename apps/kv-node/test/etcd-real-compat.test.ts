@@ -103,16 +103,30 @@ const txnBudgetShapes: [string, unknown][] = [
   ],
   [
     'siblings do not share: 2 failure txns of 126 each',
-    { success: [putOf('t5')], failure: [1, 2].map(() => ({ request_txn: { failure: ranges(126) } })) },
+    {
+      success: [putOf('t5')],
+      failure: [1, 2].map(() => ({ request_txn: { failure: ranges(126) } })),
+    },
   ],
   [
     'siblings do not share: 2 failure txns of 127 each',
-    { success: [putOf('t6')], failure: [1, 2].map(() => ({ request_txn: { failure: ranges(127) } })) },
+    {
+      success: [putOf('t6')],
+      failure: [1, 2].map(() => ({ request_txn: { failure: ranges(127) } })),
+    },
   ],
-  ['an empty txn nested at budget 0', { success: [putOf('t7'), ...ranges(126), { request_txn: {} }] }],
+  [
+    'an empty txn nested at budget 0',
+    { success: [putOf('t7'), ...ranges(126), { request_txn: {} }] },
+  ],
   [
     "issue 23's probe: 1 put + 127 nested txns of 128 ranges",
-    { success: [putOf('t8'), ...Array.from({ length: 127 }, () => ({ request_txn: { success: ranges(128) } }))] },
+    {
+      success: [
+        putOf('t8'),
+        ...Array.from({ length: 127 }, () => ({ request_txn: { success: ranges(128) } })),
+      ],
+    },
   ],
   [
     'a chain of 20 nested levels',

@@ -103,129 +103,148 @@ afterAll(async () => {
 });
 
 describe('admission bounds what a write txn costs to apply (issue 23, finding 1)', () => {
-  it('refuses the nested txn (1 put + 127 txns of 128 ranges) with 400; nothing replicated', {
-    timeout: 60_000,
-  }, async () => {
-    const before = await markerRevisionOnEveryMember('before-nested');
-    const nested = {
-      success: [
-        { request_put: { key: b64('nested'), value: b64('v') } },
-        ...Array.from({ length: 127 }, () => ({
-          request_txn: { success: Array.from({ length: 128 }, () => unboundedRange) },
-        })),
-      ],
-    };
-    const response = await post(await cluster.leader(), '/v3/kv/txn', nested);
-    const body = (await response.json()) as Record<string, unknown>;
-    expect(response.status).toBe(400);
-    expect(body).toMatchObject({
-      error: 'etcdserver: too many operations in txn request',
-      code: 3,
-      reason: 'too_many_operations',
-    });
-    // The marker is the only write since: the txn never entered the log.
-    const after = await markerRevisionOnEveryMember('after-nested');
-    expect(after).toEqual(before.map((revision) => revision + 1));
-  });
-
-  it('refuses the flat txn (1 put + 127 unbounded ranges over 3,000 keys) at the leader', {
-    timeout: 60_000,
-  }, async () => {
-    const leader = await cluster.leader();
-    for (let first = 0; first < LOADED_KEYS; first += 125) {
-      const puts = Array.from({ length: 125 }, (_, offset) => ({
-        request_put: { key: b64(`load/${String(first + offset).padStart(5, '0')}`), value: b64('v') },
-      }));
-      expect((await post(leader, '/v3/kv/txn', { success: puts })).status).toBe(200);
-    }
-    const before = await markerRevisionOnEveryMember('before-flat');
-    const flat = {
-      success: [
-        { request_put: { key: b64('flat'), value: b64('v') } },
-        ...Array.from({ length: 127 }, () => unboundedRange),
-      ],
-    };
-    // Through a follower: the leader checks forwarded writes too.
-    const follower = cluster.members.find((member) => member !== leader) as ProcessMember;
-    for (const member of [leader, follower]) {
-      const response = await post(member, '/v3/kv/txn', flat);
+  it(
+    'refuses the nested txn (1 put + 127 txns of 128 ranges) with 400; nothing replicated',
+    {
+      timeout: 60_000,
+    },
+    async () => {
+      const before = await markerRevisionOnEveryMember('before-nested');
+      const nested = {
+        success: [
+          { request_put: { key: b64('nested'), value: b64('v') } },
+          ...Array.from({ length: 127 }, () => ({
+            request_txn: { success: Array.from({ length: 128 }, () => unboundedRange) },
+          })),
+        ],
+      };
+      const response = await post(await cluster.leader(), '/v3/kv/txn', nested);
       const body = (await response.json()) as Record<string, unknown>;
-      expect(response.status, JSON.stringify(body).slice(0, 300)).toBe(400);
-      expect(body).toMatchObject({ reason: 'txn_reads_too_large', code: 3, definite: true });
-      expect(String(body['error'])).toContain('--max-txn-read-keys');
-    }
-    const after = await markerRevisionOnEveryMember('after-flat');
-    expect(after).toEqual(before.map((revision) => revision + 1));
-  });
+      expect(response.status).toBe(400);
+      expect(body).toMatchObject({
+        error: 'etcdserver: too many operations in txn request',
+        code: 3,
+        reason: 'too_many_operations',
+      });
+      // The marker is the only write since: the txn never entered the log.
+      const after = await markerRevisionOnEveryMember('after-nested');
+      expect(after).toEqual(before.map((revision) => revision + 1));
+    },
+  );
 
-  it('answers ranges within the budget through a follower; only the proposer reads them', {
-    timeout: 60_000,
-  }, async () => {
-    const leader = await cluster.leader();
-    const follower = cluster.members.find((member) => member !== leader) as ProcessMember;
-    const countersBefore = await Promise.all(cluster.members.map(rangeCounters));
-    // Three ranges of 1,000 keys each (load/00xxx, load/01xxx, load/02xxx), read with a put.
-    const ranges = ['load/00', 'load/01', 'load/02'].map((prefix) => ({
-      request_range: {
-        key: b64(prefix),
-        // The prefix with its last character incremented: [load/00, load/01).
-        range_end: b64(prefix.slice(0, -1) + String.fromCharCode(prefix.charCodeAt(6) + 1)),
-        keys_only: true,
-      },
-    }));
-    const response = await post(follower, '/v3/kv/txn', {
-      success: [{ request_put: { key: b64('with-reads'), value: b64('v') } }, ...ranges],
-    });
-    expect(response.status).toBe(200);
-    const body = (await response.json()) as {
-      header: { revision: string };
-      responses: { response_range?: { kvs: unknown[]; count: string } }[];
-    };
-    const counts = body.responses.slice(1).map((each) => each.response_range?.count);
-    expect(counts).toEqual(['1000', '1000', '1000']);
-    expect(body.responses.slice(1).map((each) => each.response_range?.kvs.length)).toEqual([
-      1000, 1000, 1000,
-    ]);
-    const revision = Number(body.header.revision);
-    await retryUntil(
-      () => Promise.all(cluster.members.map(localRevision)),
-      (revisions) => revisions.every((each) => each >= revision),
-    );
-    const countersAfter = await Promise.all(cluster.members.map(rangeCounters));
-    const deltas = countersAfter.map((after, index) => ({
-      read: after.read - (countersBefore[index] as { read: number }).read,
-      notRead: after.notRead - (countersBefore[index] as { notRead: number }).notRead,
-    }));
-    // One member (the proposer) read the three ranges; the two others read none of them.
-    expect(deltas.map((each) => each.read).sort()).toEqual([0, 0, 3]);
-    expect(deltas.map((each) => each.notRead).sort()).toEqual([0, 3, 3]);
-  });
+  it(
+    'refuses the flat txn (1 put + 127 unbounded ranges over 3,000 keys) at the leader',
+    {
+      timeout: 60_000,
+    },
+    async () => {
+      const leader = await cluster.leader();
+      for (let first = 0; first < LOADED_KEYS; first += 125) {
+        const puts = Array.from({ length: 125 }, (_, offset) => ({
+          request_put: {
+            key: b64(`load/${String(first + offset).padStart(5, '0')}`),
+            value: b64('v'),
+          },
+        }));
+        expect((await post(leader, '/v3/kv/txn', { success: puts })).status).toBe(200);
+      }
+      const before = await markerRevisionOnEveryMember('before-flat');
+      const flat = {
+        success: [
+          { request_put: { key: b64('flat'), value: b64('v') } },
+          ...Array.from({ length: 127 }, () => unboundedRange),
+        ],
+      };
+      // Through a follower: the leader checks forwarded writes too.
+      const follower = cluster.members.find((member) => member !== leader) as ProcessMember;
+      for (const member of [leader, follower]) {
+        const response = await post(member, '/v3/kv/txn', flat);
+        const body = (await response.json()) as Record<string, unknown>;
+        expect(response.status, JSON.stringify(body).slice(0, 300)).toBe(400);
+        expect(body).toMatchObject({ reason: 'txn_reads_too_large', code: 3, definite: true });
+        expect(String(body['error'])).toContain('--max-txn-read-keys');
+      }
+      const after = await markerRevisionOnEveryMember('after-flat');
+      expect(after).toEqual(before.map((revision) => revision + 1));
+    },
+  );
 
-  it('a replay by Idempotency-Key returns no fabricated range results', {
-    timeout: 60_000,
-  }, async () => {
-    const leader = await cluster.leader();
-    const txn = {
-      success: [
-        { request_put: { key: b64('replayed'), value: b64('v') } },
-        { request_range: { key: b64('load/00000') } },
-      ],
-    };
-    const headers = { 'idempotency-key': 'admission-replay-1' };
-    const first = await post(leader, '/v3/kv/txn', txn, headers);
-    expect(first.status).toBe(200);
-    const firstBody = (await first.json()) as {
-      header: { revision: string };
-      responses: { response_range?: { kvs: unknown[] } }[];
-    };
-    expect(firstBody.responses[1]?.response_range?.kvs).toHaveLength(1);
-    for (const member of cluster.members) {
-      const again = await post(member, '/v3/kv/txn', txn, headers);
-      const body = (await again.json()) as Record<string, unknown>;
-      expect(again.status, JSON.stringify(body)).toBe(409);
-      expect(again.headers.get('idempotent-replayed')).toBe('true');
-      expect(body).toMatchObject({ reason: 'reads_not_returned', definite: false });
-      expect(String(body['error'])).toContain(`revision ${firstBody.header.revision}`);
-    }
-  });
+  it(
+    'answers ranges within the budget through a follower; only the proposer reads them',
+    {
+      timeout: 60_000,
+    },
+    async () => {
+      const leader = await cluster.leader();
+      const follower = cluster.members.find((member) => member !== leader) as ProcessMember;
+      const countersBefore = await Promise.all(cluster.members.map(rangeCounters));
+      // Three ranges of 1,000 keys each (load/00xxx, load/01xxx, load/02xxx), read with a put.
+      const ranges = ['load/00', 'load/01', 'load/02'].map((prefix) => ({
+        request_range: {
+          key: b64(prefix),
+          // The prefix with its last character incremented: [load/00, load/01).
+          range_end: b64(prefix.slice(0, -1) + String.fromCharCode(prefix.charCodeAt(6) + 1)),
+          keys_only: true,
+        },
+      }));
+      const response = await post(follower, '/v3/kv/txn', {
+        success: [{ request_put: { key: b64('with-reads'), value: b64('v') } }, ...ranges],
+      });
+      expect(response.status).toBe(200);
+      const body = (await response.json()) as {
+        header: { revision: string };
+        responses: { response_range?: { kvs: unknown[]; count: string } }[];
+      };
+      const counts = body.responses.slice(1).map((each) => each.response_range?.count);
+      expect(counts).toEqual(['1000', '1000', '1000']);
+      expect(body.responses.slice(1).map((each) => each.response_range?.kvs.length)).toEqual([
+        1000, 1000, 1000,
+      ]);
+      const revision = Number(body.header.revision);
+      await retryUntil(
+        () => Promise.all(cluster.members.map(localRevision)),
+        (revisions) => revisions.every((each) => each >= revision),
+      );
+      const countersAfter = await Promise.all(cluster.members.map(rangeCounters));
+      const deltas = countersAfter.map((after, index) => ({
+        read: after.read - (countersBefore[index] as { read: number }).read,
+        notRead: after.notRead - (countersBefore[index] as { notRead: number }).notRead,
+      }));
+      // One member (the proposer) read the three ranges; the two others read none of them.
+      expect(deltas.map((each) => each.read).sort()).toEqual([0, 0, 3]);
+      expect(deltas.map((each) => each.notRead).sort()).toEqual([0, 3, 3]);
+    },
+  );
+
+  it(
+    'a replay by Idempotency-Key returns no fabricated range results',
+    {
+      timeout: 60_000,
+    },
+    async () => {
+      const leader = await cluster.leader();
+      const txn = {
+        success: [
+          { request_put: { key: b64('replayed'), value: b64('v') } },
+          { request_range: { key: b64('load/00000') } },
+        ],
+      };
+      const headers = { 'idempotency-key': 'admission-replay-1' };
+      const first = await post(leader, '/v3/kv/txn', txn, headers);
+      expect(first.status).toBe(200);
+      const firstBody = (await first.json()) as {
+        header: { revision: string };
+        responses: { response_range?: { kvs: unknown[] } }[];
+      };
+      expect(firstBody.responses[1]?.response_range?.kvs).toHaveLength(1);
+      for (const member of cluster.members) {
+        const again = await post(member, '/v3/kv/txn', txn, headers);
+        const body = (await again.json()) as Record<string, unknown>;
+        expect(again.status, JSON.stringify(body)).toBe(409);
+        expect(again.headers.get('idempotent-replayed')).toBe('true');
+        expect(body).toMatchObject({ reason: 'reads_not_returned', definite: false });
+        expect(String(body['error'])).toContain(`revision ${firstBody.header.revision}`);
+      }
+    },
+  );
 });

@@ -137,7 +137,9 @@ describe('scenarios in the simulator', () => {
         expect(awaited, name).toBe(name === leader ? 5 : 0);
         expect(server(cluster, name).values.get('x')).toBe(5);
       }
-      expect(server(cluster, others(cluster, leader)[0] ?? '').unawaitedApplies).toBeGreaterThanOrEqual(5);
+      expect(
+        server(cluster, others(cluster, leader)[0] ?? '').unawaitedApplies,
+      ).toBeGreaterThanOrEqual(5);
     });
   });
 

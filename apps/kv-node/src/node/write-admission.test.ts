@@ -18,7 +18,11 @@ const everything: RequestOp = {
 function storeWith(keys: number, valueBytes: number): KvStore {
   const store = new KvStore();
   for (let index = 0; index < keys; index++) {
-    store.put({ key: `k${String(index).padStart(4, '0')}`, value: 'v'.repeat(valueBytes), prevKv: false });
+    store.put({
+      key: `k${String(index).padStart(4, '0')}`,
+      value: 'v'.repeat(valueBytes),
+      prevKv: false,
+    });
   }
   return store;
 }
@@ -91,7 +95,9 @@ describe('txnReadAdmission', () => {
       unsafeLocalLinearizableReads: false,
       admission: txnReadAdmission(store, limits),
     });
-    await expect(replica.propose(txnWith([everything, everything, everything]))).rejects.toMatchObject({
+    await expect(
+      replica.propose(txnWith([everything, everything, everything])),
+    ).rejects.toMatchObject({
       details: { reason: 'txn_reads_too_large' },
     });
     expect(propose).not.toHaveBeenCalled();

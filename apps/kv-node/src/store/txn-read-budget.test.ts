@@ -20,7 +20,11 @@ const putOp = (key: string, value = 'v'): RequestOp => ({
 function storeWith(keys: number, valueBytes = 10): KvStore {
   const store = new KvStore();
   for (let index = 0; index < keys; index++) {
-    store.put({ key: `k${String(index).padStart(5, '0')}`, value: 'x'.repeat(valueBytes), prevKv: false });
+    store.put({
+      key: `k${String(index).padStart(5, '0')}`,
+      value: 'x'.repeat(valueBytes),
+      prevKv: false,
+    });
   }
   return store;
 }
@@ -28,7 +32,8 @@ function storeWith(keys: number, valueBytes = 10): KvStore {
 /** The result with every range replaced as a member that reads nothing reports it. */
 function withoutReads(responses: readonly ResponseOp[]): ResponseOp[] {
   return responses.map((response) => {
-    if (response.type === 'range') return { type: 'rangeNotRead', revision: response.result.revision };
+    if (response.type === 'range')
+      return { type: 'rangeNotRead', revision: response.result.revision };
     if (response.type === 'txn') {
       return {
         type: 'txn',
@@ -40,14 +45,17 @@ function withoutReads(responses: readonly ResponseOp[]): ResponseOp[] {
 }
 
 const keyArb = fc.constantFrom('a', 'b', 'c', 'd', 'e');
-const opArb: fc.Arbitrary<RequestOp> = fc.letrec<{ op: RequestOp; txn: TxnRequest }>((tie) => ({
+const txnArb: fc.Arbitrary<TxnRequest> = fc.letrec<{ op: RequestOp; txn: TxnRequest }>((tie) => ({
   op: fc.oneof(
     { maxDepth: 3, depthIdentifier: 'txn' },
     keyArb.map((key) => putOp(key, key)),
-    fc.tuple(keyArb, fc.constantFrom('', '\0', 'd')).map(([key, rangeEnd]) =>
-      rangeOp({ key, rangeEnd }),
-    ),
-    keyArb.map((key): RequestOp => ({ type: 'deleteRange', request: { key, rangeEnd: '', prevKv: false } })),
+    fc
+      .tuple(keyArb, fc.constantFrom('', '\0', 'd'))
+      .map(([key, rangeEnd]) => rangeOp({ key, rangeEnd })),
+    keyArb.map((key): RequestOp => ({
+      type: 'deleteRange',
+      request: { key, rangeEnd: '', prevKv: false },
+    })),
     tie('txn').map((request): RequestOp => ({ type: 'txn', request })),
   ),
   txn: fc.record({
@@ -69,23 +77,27 @@ const opArb: fc.Arbitrary<RequestOp> = fc.letrec<{ op: RequestOp; txn: TxnReques
 describe('the ranges of a write txn', () => {
   it('never change the state: reading all, none or within a budget ends in the same store', () => {
     fc.assert(
-      fc.property(fc.array(opArb, { minLength: 1, maxLength: 12 }), fc.nat({ max: 8 }), (txns, maxKeys) => {
-        const stores = [new KvStore(), new KvStore(), new KvStore()];
-        for (const txn of txns) {
-          const all = (stores[0] as KvStore).txn(txn, 'all');
-          const none = (stores[1] as KvStore).txn(txn, 'none');
-          const budgeted = (stores[2] as KvStore).txn(
-            txn,
-            new TxnReadBudget({ maxKeys, maxBytes: 1 << 20 }),
-          );
-          // Same outcome and revision; only what the ranges read differs.
-          expect(none).toEqual({ ...all, responses: withoutReads(all.responses) });
-          expect({ ...budgeted, responses: withoutReads(budgeted.responses) }).toEqual(none);
-        }
-        const dump = (store: KvStore): unknown => [store.revision, store.packedView()];
-        expect(dump(stores[1] as KvStore)).toEqual(dump(stores[0] as KvStore));
-        expect(dump(stores[2] as KvStore)).toEqual(dump(stores[0] as KvStore));
-      }),
+      fc.property(
+        fc.array(txnArb, { minLength: 1, maxLength: 12 }),
+        fc.nat({ max: 8 }),
+        (txns, maxKeys) => {
+          const stores = [new KvStore(), new KvStore(), new KvStore()];
+          for (const txn of txns) {
+            const all = (stores[0] as KvStore).txn(txn, 'all');
+            const none = (stores[1] as KvStore).txn(txn, 'none');
+            const budgeted = (stores[2] as KvStore).txn(
+              txn,
+              new TxnReadBudget({ maxKeys, maxBytes: 1 << 20 }),
+            );
+            // Same outcome and revision; only what the ranges read differs.
+            expect(none).toEqual({ ...all, responses: withoutReads(all.responses) });
+            expect({ ...budgeted, responses: withoutReads(budgeted.responses) }).toEqual(none);
+          }
+          const dump = (store: KvStore): unknown => [store.revision, store.packedView()];
+          expect(dump(stores[1] as KvStore)).toEqual(dump(stores[0] as KvStore));
+          expect(dump(stores[2] as KvStore)).toEqual(dump(stores[0] as KvStore));
+        },
+      ),
       { numRuns: 300 },
     );
   });
@@ -94,7 +106,12 @@ describe('the ranges of a write txn', () => {
     const store = storeWith(100);
     const txn: TxnRequest = {
       compare: [],
-      success: [putOp('z'), rangeOp({ key: 'k', rangeEnd: 'k00060' }), rangeOp(), rangeOp({ key: 'k00001' })],
+      success: [
+        putOp('z'),
+        rangeOp({ key: 'k', rangeEnd: 'k00060' }),
+        rangeOp(),
+        rangeOp({ key: 'k00001' }),
+      ],
       failure: [],
     };
     const budget = new TxnReadBudget({ maxKeys: 100, maxBytes: 1 << 20 });
@@ -109,7 +126,9 @@ describe('the ranges of a write txn', () => {
     // The put applied all the same.
     expect(store.stored('z')?.value).toBe('v');
     const bytes = new TxnReadBudget({ maxKeys: 1000, maxBytes: 500 });
-    expect(store.txn({ ...txn, success: [rangeOp()] }, bytes).responses[0]?.type).toBe('rangeNotRead');
+    expect(store.txn({ ...txn, success: [rangeOp()] }, bytes).responses[0]?.type).toBe(
+      'rangeNotRead',
+    );
     expect(bytes.bytes).toBeGreaterThan(500);
   });
 
@@ -189,7 +208,11 @@ describe('KvStateMachine and the ranges of a write txn', () => {
     const twoRanges = (id: string): Uint8Array =>
       encodeCommand({
         type: 'txn',
-        request: { compare: [], success: [putOp('b'), rangeOp({ key: 'a', rangeEnd: '' }), rangeOp()], failure: [] },
+        request: {
+          compare: [],
+          success: [putOp('b'), rangeOp({ key: 'a', rangeEnd: '' }), rangeOp()],
+          failure: [],
+        },
         requestId: id,
       });
     machine.apply(1, twoRanges('x'), true);
