@@ -21,6 +21,13 @@ const OP_DELETE_RANGE = 3;
 const OP_TXN = 4;
 /** A range of a write txn whose result was not materialized: only its revision. */
 const OP_RANGE_NOT_READ = 5;
+/** A delete-range whose previous key-values are not kept: its count and revision. */
+const OP_DELETE_RANGE_PREV_NOT_READ = 6;
+
+/** The byte after a put result's revision: no previous key-value, one, or one not kept. */
+const PREV_NONE = 0;
+const PREV_PRESENT = 1;
+const PREV_NOT_READ = 2;
 
 function encodeKeyValue(writer: BinaryWriter, kv: KeyValue): void {
   writer.writeByteString(kv.key);
@@ -70,17 +77,29 @@ function decodeRangeResult(reader: BinaryReader): RangeResult {
 
 function encodePutResult(writer: BinaryWriter, result: PutResult): void {
   writer.writeVarint(result.revision);
-  if (result.prevKv === undefined) {
-    writer.writeByte(0);
+  if (result.prevNotRead === true) {
+    writer.writeByte(PREV_NOT_READ);
+  } else if (result.prevKv === undefined) {
+    writer.writeByte(PREV_NONE);
   } else {
-    writer.writeByte(1);
+    writer.writeByte(PREV_PRESENT);
     encodeKeyValue(writer, result.prevKv);
   }
 }
 
 function decodePutResult(reader: BinaryReader): PutResult {
   const revision = reader.readVarint();
-  return reader.readByte() === 1 ? { revision, prevKv: decodeKeyValue(reader) } : { revision };
+  const prev = reader.readByte();
+  switch (prev) {
+    case PREV_NONE:
+      return { revision };
+    case PREV_PRESENT:
+      return { revision, prevKv: decodeKeyValue(reader) };
+    case PREV_NOT_READ:
+      return { revision, prevNotRead: true };
+    default:
+      throw new MalformedEncodingError(`unknown previous key-value tag ${prev}`);
+  }
 }
 
 function encodeDeleteRangeResult(writer: BinaryWriter, result: DeleteRangeResult): void {
@@ -128,6 +147,12 @@ export function encodeResponseOp(writer: BinaryWriter, response: ResponseOp): vo
       encodePutResult(writer, response.result);
       return;
     case 'deleteRange':
+      if (response.result.prevNotRead === true) {
+        writer.writeByte(OP_DELETE_RANGE_PREV_NOT_READ);
+        writer.writeVarint(response.result.deleted);
+        writer.writeVarint(response.result.revision);
+        return;
+      }
       writer.writeByte(OP_DELETE_RANGE);
       encodeDeleteRangeResult(writer, response.result);
       return;
@@ -150,6 +175,14 @@ export function decodeResponseOp(reader: BinaryReader): ResponseOp {
       return { type: 'put', result: decodePutResult(reader) };
     case OP_DELETE_RANGE:
       return { type: 'deleteRange', result: decodeDeleteRangeResult(reader) };
+    case OP_DELETE_RANGE_PREV_NOT_READ: {
+      const deleted = reader.readVarint();
+      const revision = reader.readVarint();
+      return {
+        type: 'deleteRange',
+        result: { deleted, prevKvs: [], revision, prevNotRead: true },
+      };
+    }
     case OP_TXN:
       return { type: 'txn', result: decodeTxnResult(reader) };
     default:

@@ -400,6 +400,7 @@ function rangeBody(result: RangeResult, header: JsonBody): JsonBody {
 }
 
 function putBody(result: PutResult, header: JsonBody): JsonBody {
+  if (result.prevNotRead === true) throw new Error('a prev_kv not kept reached the encoder');
   return compact({
     header,
     prev_kv: result.prevKv === undefined ? undefined : keyValueJson(result.prevKv),
@@ -407,6 +408,7 @@ function putBody(result: PutResult, header: JsonBody): JsonBody {
 }
 
 function deleteRangeBody(result: DeleteRangeResult, header: JsonBody): JsonBody {
+  if (result.prevNotRead === true) throw new Error('prev_kvs not kept reached the encoder');
   return compact({
     header,
     deleted: int64(result.deleted),

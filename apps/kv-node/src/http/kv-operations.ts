@@ -5,7 +5,7 @@
 
 import type { KvCommand } from '../codec/command-codec.js';
 import type { CommandResult } from '../store/idempotency-table.js';
-import { hasUnreadRange } from '../store/idempotency-table.js';
+import { hasUnreadResult } from '../store/idempotency-table.js';
 import type { ApiContext } from './api-context.js';
 import { ApiError, GrpcCode, badRequest, indeterminate, unavailable } from './api-error.js';
 import type { Exchange } from './exchange.js';
@@ -101,7 +101,7 @@ export async function replicateWrite(
     }
     if (outcome.status === 'replayed') exchange.response.setHeader('idempotent-replayed', 'true');
     metrics.proposalsCommitted.inc();
-    if (hasUnreadRange(outcome.result)) throw readsNotReturned(outcome.status, outcome.result);
+    if (hasUnreadResult(outcome.result)) throw readsNotReturned(outcome.status, outcome.result);
     return outcome.result;
   } catch (error) {
     const reason = error instanceof ApiError ? error.details.reason : 'internal';
@@ -124,16 +124,17 @@ export async function replicateWrite(
 }
 
 /**
- * The answer to a write that was applied but whose ranges have no result to show: a replay (the
- * idempotency table never keeps what a write read) or a transaction whose ranges outgrew the
- * read budget between admission and apply. Never an empty result in their place.
+ * The answer to a write that was applied but has no complete result to show: a replay of a write
+ * that read something (ranges, `prev_kv`: the idempotency table never keeps what a write read)
+ * or a transaction whose ranges outgrew the read budget between admission and apply. Never an
+ * empty result in their place.
  */
 function readsNotReturned(status: 'applied' | 'replayed', result: CommandResult): ApiError {
   const revision = result.result.revision;
   const succeeded = result.type === 'txn' ? `, succeeded: ${String(result.result.succeeded)}` : '';
   const why =
     status === 'replayed'
-      ? 'this request was already applied; the results of its ranges are not kept for replays'
+      ? 'this request was already applied; what it read (ranges, prev_kv) is not kept for replays'
       : 'this txn was applied, but its ranges matched more than the read budget by the time it ' +
         'was applied, so their results are not returned';
   return new ApiError(

@@ -2,53 +2,85 @@
  * The idempotent receiver's memory: client request id -> the first result of that request, kept
  * in the replicated state so every replica (and every future leader) answers a retry the same way.
  * It remembers what a write did, never what it read: the ranges of a write transaction are kept
- * as `rangeNotRead` (see {@link retainedResult}), so an entry costs a few bytes per operation and
- * a snapshot never carries range results.
+ * as `rangeNotRead` and previous key-values are dropped (see {@link retainedResult}), so an entry
+ * costs a few bytes per operation and a snapshot never carries values read.
  *
  * Bounded two ways, both deterministic because they depend only on applied entries: at most
  * `maxEntries` ids (oldest evicted first), and an id expires once the store revision has moved
  * `retainRevisions` past the revision it was recorded at.
  */
 
-import type { ResponseOp, TxnResult } from './kv-types.js';
+import type { ResponseOp } from './kv-types.js';
 
 /** The result of a replicated write command (a put, delete-range or txn result). */
 export type CommandResult = Exclude<ResponseOp, { type: 'range' } | { type: 'rangeNotRead' }>;
 
-function txnWithoutReads(result: TxnResult): TxnResult {
-  let copy: ResponseOp[] | undefined;
-  for (let index = 0; index < result.responses.length; index++) {
-    const response = result.responses[index] as ResponseOp;
-    let kept: ResponseOp = response;
-    if (response.type === 'range') {
-      kept = { type: 'rangeNotRead', revision: response.result.revision };
-    } else if (response.type === 'txn') {
-      const inner = txnWithoutReads(response.result);
-      if (inner !== response.result) kept = { type: 'txn', result: inner };
+/** One operation's result without what it read, or the operation itself when it read nothing. */
+function withoutReads(response: ResponseOp): ResponseOp {
+  switch (response.type) {
+    case 'range':
+      return { type: 'rangeNotRead', revision: response.result.revision };
+    case 'rangeNotRead':
+      return response;
+    case 'put':
+      return response.result.prevKv === undefined
+        ? response
+        : { type: 'put', result: { revision: response.result.revision, prevNotRead: true } };
+    case 'deleteRange': {
+      const result = response.result;
+      return result.prevKvs.length === 0
+        ? response
+        : {
+            type: 'deleteRange',
+            result: {
+              deleted: result.deleted,
+              prevKvs: [],
+              revision: result.revision,
+              prevNotRead: true,
+            },
+          };
     }
-    if (kept !== response) {
-      copy ??= result.responses.slice(0, index);
+    case 'txn': {
+      let responses: ResponseOp[] | undefined;
+      const original = response.result.responses;
+      for (let index = 0; index < original.length; index++) {
+        const each = original[index] as ResponseOp;
+        const kept = withoutReads(each);
+        if (kept !== each) responses ??= original.slice(0, index);
+        responses?.push(kept);
+      }
+      return responses === undefined
+        ? response
+        : { type: 'txn', result: { ...response.result, responses } };
     }
-    copy?.push(kept);
   }
-  return copy === undefined ? result : { ...result, responses: copy };
 }
 
 /**
- * What the table keeps of a result: the same result with every range of a transaction (at any
- * nesting) replaced by `rangeNotRead`. Returns `result` itself when it holds no range.
+ * What the table keeps of a result: what the write did, not what it read. Every range of a
+ * transaction (at any nesting) becomes `rangeNotRead`, and previous key-values (`prev_kv`) are
+ * dropped and marked `prevNotRead`. Returns `result` itself when it read nothing.
  */
 export function retainedResult(result: CommandResult): CommandResult {
-  if (result.type !== 'txn') return result;
-  const retained = txnWithoutReads(result.result);
-  return retained === result.result ? result : { type: 'txn', result: retained };
+  return withoutReads(result) as CommandResult;
 }
 
-/** Whether a result holds a range that was not read (at any nesting). */
-export function hasUnreadRange(result: CommandResult | ResponseOp): boolean {
-  if (result.type === 'rangeNotRead') return true;
-  if (result.type !== 'txn') return false;
-  return result.result.responses.some(hasUnreadRange);
+/**
+ * Whether a result lacks something it read: a range not read, or a previous key-value not kept
+ * (at any nesting). Such a result must not be shown to a client as if it were complete.
+ */
+export function hasUnreadResult(result: ResponseOp): boolean {
+  switch (result.type) {
+    case 'rangeNotRead':
+      return true;
+    case 'range':
+      return false;
+    case 'put':
+    case 'deleteRange':
+      return result.result.prevNotRead === true;
+    case 'txn':
+      return result.result.responses.some(hasUnreadResult);
+  }
 }
 
 /** What the table remembers per request id. */

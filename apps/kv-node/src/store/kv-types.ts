@@ -66,6 +66,12 @@ export interface PutRequest {
 /** Result of a put. */
 export interface PutResult {
   prevKv?: KeyValue;
+  /**
+   * Set where the previous key-value was read but is not kept (the idempotency table keeps what
+   * a write did, never what it read): there was one, and `prevKv` is absent. Never shown to a
+   * client as "no previous key".
+   */
+  prevNotRead?: true;
   /** Store revision after the put. */
   revision: number;
 }
@@ -82,6 +88,8 @@ export interface DeleteRangeRequest {
 export interface DeleteRangeResult {
   deleted: number;
   prevKvs: KeyValue[];
+  /** Set where deleted key-values were read but are not kept (see {@link PutResult}). */
+  prevNotRead?: true;
   /** Store revision after the delete (unchanged when nothing was deleted). */
   revision: number;
 }

@@ -1,6 +1,10 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { BinaryReader } from '../codec/binary-reader.js';
+import { BinaryWriter } from '../codec/binary-writer.js';
 import { encodeCommand } from '../codec/command-codec.js';
+import { decodeResponseOp, encodeResponseOp } from '../codec/result-codec.js';
+import { hasUnreadResult, retainedResult } from './idempotency-table.js';
 import { KvStateMachine } from './kv-state-machine.js';
 import { KvStore } from './kv-store.js';
 import type { RequestOp, ResponseOp, TxnRequest } from './kv-types.js';
@@ -222,5 +226,103 @@ describe('KvStateMachine and the ranges of a write txn', () => {
       [1, 1],
       [0, 2],
     ]);
+  });
+});
+
+describe('the idempotency table keeps what a write did, not what it read', () => {
+  it('drops prev_kv of puts and deletes, and a replay says so instead of "no previous key"', () => {
+    const machine = new KvStateMachine();
+    machine.store.put({ key: 'a', value: 'big'.repeat(1000), prevKv: false });
+    const putWithPrev = encodeCommand({
+      type: 'put',
+      request: { key: 'a', value: 'new', prevKv: true },
+      requestId: 'p',
+    });
+    const first = machine.apply(1, putWithPrev, true);
+    expect(
+      first?.status === 'applied' &&
+        first.result.type === 'put' &&
+        first.result.result.prevKv?.value,
+    ).toBe('big'.repeat(1000));
+    const replay = machine.apply(2, putWithPrev, true);
+    expect(replay).toEqual({
+      status: 'replayed',
+      result: { type: 'put', result: { revision: 3, prevNotRead: true } },
+    });
+    expect(
+      replay !== undefined && replay.status === 'replayed' && hasUnreadResult(replay.result),
+    ).toBe(true);
+    const deleteWithPrev = encodeCommand({
+      type: 'deleteRange',
+      request: { key: 'a', rangeEnd: '\0', prevKv: true },
+      requestId: 'd',
+    });
+    machine.apply(3, deleteWithPrev, true);
+    const restored = new KvStateMachine();
+    restored.restore(machine.snapshot(), 3);
+    expect(restored.apply(4, deleteWithPrev, true)).toEqual({
+      status: 'replayed',
+      result: {
+        type: 'deleteRange',
+        result: { deleted: 1, prevKvs: [], revision: 4, prevNotRead: true },
+      },
+    });
+    // A write that read nothing replays its whole result.
+    const plain = encodeCommand({
+      type: 'put',
+      request: { key: 'b', value: '1', prevKv: false },
+      requestId: 'b',
+    });
+    const applied = machine.apply(4, plain, true);
+    const replayed = machine.apply(5, plain, true);
+    expect(replayed).toEqual({
+      status: 'replayed',
+      result: applied?.status === 'applied' ? applied.result : undefined,
+    });
+    expect(
+      replayed !== undefined && replayed.status === 'replayed' && hasUnreadResult(replayed.result),
+    ).toBe(false);
+  });
+
+  it('round-trips kept results through the result codec', () => {
+    const results = [
+      retainedResult({
+        type: 'txn',
+        result: {
+          succeeded: true,
+          revision: 9,
+          responses: [
+            { type: 'range', result: { kvs: [], more: false, count: 0, revision: 9 } },
+            {
+              type: 'put',
+              result: {
+                revision: 9,
+                prevKv: { key: 'k', value: 'v', createRevision: 2, modRevision: 3, version: 2 },
+              },
+            },
+            {
+              type: 'deleteRange',
+              result: {
+                deleted: 1,
+                prevKvs: [{ key: 'k', value: 'v', createRevision: 2, modRevision: 3, version: 2 }],
+                revision: 9,
+              },
+            },
+          ],
+        },
+      }),
+    ];
+    for (const result of results) {
+      const writer = new BinaryWriter(64);
+      encodeResponseOp(writer, result);
+      const decoded = decodeResponseOp(new BinaryReader(writer.finish()));
+      expect(decoded).toEqual(result);
+      expect(decoded.type === 'txn' && decoded.result.responses.map((each) => each.type)).toEqual([
+        'rangeNotRead',
+        'put',
+        'deleteRange',
+      ]);
+      expect(hasUnreadResult(decoded)).toBe(true);
+    }
   });
 });
