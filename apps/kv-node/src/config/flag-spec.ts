@@ -185,7 +185,7 @@ export const FLAG_SPECS: readonly FlagSpec[] = [
     kind: 'integer',
     defaultValue: '10000',
     section: 'limits',
-    description: 'Most keys the ranges of one write txn may visit (refused before the log).',
+    description: 'Most keys the ranges and range compares of one write txn may visit.',
   },
   {
     name: 'max-txn-read-bytes',

@@ -105,3 +105,39 @@ describe('txnReadAdmission', () => {
     expect(propose).toHaveBeenCalledTimes(1);
   });
 });
+
+describe('txnReadAdmission and comparisons over key ranges', () => {
+  it('charges the keys a range comparison may visit, at every level', () => {
+    const admit = txnReadAdmission(storeWith(400, 10), limits);
+    const rangeCompare = {
+      target: 'version' as const,
+      result: 'greater' as const,
+      key: '\0',
+      rangeEnd: '\0',
+      operand: 0,
+    };
+    const put: RequestOp = { type: 'put', request: { key: 'p', value: 'v', prevKv: false } };
+    const compares = (count: number): Uint8Array =>
+      encodeCommand({
+        type: 'txn',
+        request: {
+          compare: Array.from({ length: count }, () => rangeCompare),
+          success: [put],
+          failure: [],
+        },
+      });
+    expect(refusal(() => admit(compares(2)))).toBeUndefined();
+    expect(refusal(() => admit(compares(3)))?.details.reason).toBe('txn_reads_too_large');
+    const nested = encodeCommand({
+      type: 'txn',
+      request: {
+        compare: [rangeCompare, rangeCompare],
+        success: [
+          { type: 'txn', request: { compare: [rangeCompare], success: [put], failure: [] } },
+        ],
+        failure: [],
+      },
+    });
+    expect(refusal(() => admit(nested))?.details.reason).toBe('txn_reads_too_large');
+  });
+});

@@ -14,9 +14,9 @@ import { TxnReadBudget } from '../store/txn-read-budget.js';
 export type WriteAdmission = (command: Uint8Array) => void;
 
 /**
- * An admission check that refuses a write transaction whose ranges (both branches, every nesting
- * level, evaluated against `store` now) would visit more than `limits.maxKeys` keys or
- * materialize more than `limits.maxBytes` key and value bytes. Its cost is bounded by the same
+ * An admission check that refuses a write transaction whose ranges and range comparisons (both
+ * branches, every nesting level, evaluated against `store` now) would visit more than
+ * `limits.maxKeys` keys or materialize more than `limits.maxBytes` key and value bytes. Its cost is bounded by the same
  * limits: evaluation stops as soon as the budget is exceeded. Puts and deletes pass unchecked.
  *
  * @throws ApiError 400 `txn_reads_too_large` (definite: nothing entered the log).
@@ -34,8 +34,9 @@ export function txnReadAdmission(store: KvStore, limits: TxnReadLimits): WriteAd
         ? `visit more than ${limits.maxKeys} keys (--max-txn-read-keys)`
         : `read more than ${limits.maxBytes} bytes (--max-txn-read-bytes)`;
     throw new ApiError(
-      `the ranges of this write txn would ${over}; the ranges of a write txn are read as it ` +
-        'is applied, so they are bounded: read with a separate range request or a read-only txn',
+      `the ranges and range comparisons of this write txn would ${over}; a write txn is ` +
+        'applied on every member, so what it reads is bounded: read with a separate range ' +
+        'request or a read-only txn, and compare single keys',
       {
         reason: 'txn_reads_too_large',
         status: 400,

@@ -208,10 +208,17 @@ export class KvStore {
 
   /**
    * Charges `budget` for every range of `request` (both branches, every nesting level) evaluated
-   * against the current state, stopping as soon as the budget is exceeded: a leader's admission
-   * check of a write transaction, at a cost bounded by the budget. Changes nothing.
+   * against the current state, and one key for every key a comparison over a key range may
+   * visit, stopping as soon as the budget is exceeded: a leader's admission check of a write
+   * transaction, at a cost bounded by the budget. Changes nothing.
    */
   chargeTxnReads(request: TxnRequest, budget: TxnReadBudget): void {
+    for (const compare of request.compare) {
+      // Every member evaluates comparisons (they decide the branch), so they cannot be skipped
+      // where nobody waits; a range comparison visits up to every key in its range.
+      if (compare.rangeEnd === '' || budget.exceeded) continue;
+      visitRange(this.#keys, compare.key, compare.rangeEnd, () => budget.chargeKey());
+    }
     const charge = (ops: readonly RequestOp[]): void => {
       for (const op of ops) {
         if (budget.exceeded) return;

@@ -5,9 +5,15 @@
  * "Admission, not apply".
  */
 
-/** Bounds of the ranges of one write transaction (all its ranges together, both branches). */
+/**
+ * Bounds of the reads of one write transaction: all its ranges and comparisons over key ranges
+ * together, both branches, every nesting level.
+ */
 export interface TxnReadLimits {
-  /** Most keys the ranges may visit (a range visits every key in it, if only to count it). */
+  /**
+   * Most keys the ranges and range comparisons may visit (a range visits every key in it, if
+   * only to count it; a range comparison may visit every key in its range).
+   */
   maxKeys: number;
   /** Most key and value bytes the ranges may materialize into their results. */
   maxBytes: number;
