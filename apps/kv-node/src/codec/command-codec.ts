@@ -6,6 +6,8 @@
  * request body.
  */
 
+import type { AuthCommand } from '../auth/auth-command.js';
+import { decodeAuthCommand, encodeAuthCommand } from '../auth/auth-command.js';
 import type { DeleteRangeRequest, PutRequest, TxnRequest } from '../store/kv-types.js';
 import { BinaryReader, MalformedEncodingError } from './binary-reader.js';
 import { BinaryWriter } from './binary-writer.js';
@@ -22,7 +24,9 @@ import {
 export type KvCommand =
   | { type: 'put'; request: PutRequest; requestId?: string }
   | { type: 'deleteRange'; request: DeleteRangeRequest; requestId?: string }
-  | { type: 'txn'; request: TxnRequest; requestId?: string };
+  | { type: 'txn'; request: TxnRequest; requestId?: string }
+  /** A change to the auth state (see `auth/`); never remembered by the idempotency table. */
+  | { type: 'auth'; request: AuthCommand; requestId?: string };
 
 /** A decoded command and a fingerprint of its body (to tell a retry from a reused request id). */
 export interface DecodedCommand {
@@ -35,6 +39,8 @@ const FORMAT = 1;
 const KIND_PUT = 1;
 const KIND_DELETE_RANGE = 2;
 const KIND_TXN = 3;
+/** Auth commands; a separate range of kinds so KV kinds can grow without colliding. */
+const KIND_AUTH = 16;
 
 /** FNV-1a, 32 bits: cheap, and enough to catch a request id reused for a different request. */
 function fingerprint(bytes: Uint8Array, start: number): number {
@@ -64,6 +70,11 @@ export function encodeCommand(command: KvCommand): Uint8Array {
       writer.writeByte(KIND_TXN);
       writer.writeUtf8(command.requestId ?? '');
       encodeTxn(writer, command.request);
+      break;
+    case 'auth':
+      writer.writeByte(KIND_AUTH);
+      writer.writeUtf8(command.requestId ?? '');
+      encodeAuthCommand(writer, command.request);
       break;
   }
   // Kept in the log until applied and replicated: not a view pinning a pooled slab.
@@ -100,6 +111,9 @@ export function decodeCommand(bytes: Uint8Array): DecodedCommand {
       break;
     case KIND_TXN:
       command = { type: 'txn', request: decodeTxn(reader) };
+      break;
+    case KIND_AUTH:
+      command = { type: 'auth', request: decodeAuthCommand(reader) };
       break;
     default:
       throw new MalformedEncodingError(`unknown command kind ${kind}`);

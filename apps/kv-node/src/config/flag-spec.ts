@@ -145,6 +145,32 @@ export const FLAG_SPECS: readonly FlagSpec[] = [
     description: 'Require client certificates signed by --trusted-ca-file.',
   },
   {
+    name: 'auth-token',
+    kind: 'enum',
+    defaultValue: 'simple',
+    values: ['simple'],
+    section: 'security',
+    description:
+      "Auth token type: 'simple' (opaque tokens signed with a key in the replicated auth state, " +
+      'valid on every member; JWT is not supported).',
+  },
+  {
+    name: 'auth-token-ttl',
+    kind: 'integer',
+    defaultValue: '300',
+    section: 'security',
+    description: 'Seconds an auth token stays valid after it was issued.',
+  },
+  {
+    name: 'auth-scrypt-cost',
+    kind: 'integer',
+    defaultValue: '14',
+    section: 'security',
+    description:
+      'log2 N of the scrypt password hash (4-17; memory 8 KiB x 2^N per hash: 16 MiB at 14). ' +
+      "kv-node's counterpart of etcd's --bcrypt-cost.",
+  },
+  {
     name: 'peer-cert-file',
     kind: 'string',
     defaultValue: '',
@@ -293,7 +319,6 @@ export const UNSUPPORTED_ETCD_FLAGS: readonly string[] = [
   'metrics',
   'enable-grpc-gateway',
   'initial-election-tick-advance',
-  'auth-token',
   'bcrypt-cost',
   'cipher-suites',
   'client-crl-file',

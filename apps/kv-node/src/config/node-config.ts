@@ -3,6 +3,7 @@
  * environment variables and flags (highest precedence last).
  */
 
+import { MAX_SCRYPT_COST, MIN_SCRYPT_COST } from '../auth/password-hash.js';
 import type { ApiLimits } from '../http/api-limits.js';
 import { ConfigError } from './config-error.js';
 import { FLAG_SPECS } from './flag-spec.js';
@@ -44,6 +45,13 @@ export interface NodeConfig {
   snapshotCount: number;
   peerSecretFile?: string;
   clientTls?: TlsFiles & { clientCertAuth: boolean };
+  /** Client authentication (etcd's auth): token lifetime and password hash cost. */
+  auth: {
+    /** `--auth-token-ttl`, in seconds. */
+    tokenTtlSeconds: number;
+    /** `--auth-scrypt-cost`: log2 N of scrypt. */
+    scryptCost: number;
+  };
   peerTls?: TlsFiles;
   limits: ApiLimits;
   requestTimeoutMs: number;
@@ -276,6 +284,10 @@ export function buildConfig(...sources: Settings[]): NodeConfig {
     ...(peerSecretFile === undefined ? {} : { peerSecretFile }),
     ...(clientTls === undefined ? {} : { clientTls: { ...clientTls, clientCertAuth } }),
     ...(peerTls === undefined ? {} : { peerTls }),
+    auth: {
+      tokenTtlSeconds: view.integer('auth-token-ttl', 1),
+      scryptCost: scryptCost(view),
+    },
     limits: {
       maxRequestBytes: view.integer('max-request-bytes', 1024),
       maxTxnOps: view.integer('max-txn-ops', 1),
@@ -289,6 +301,18 @@ export function buildConfig(...sources: Settings[]): NodeConfig {
     logFormat: view.choice('log-format'),
     unsafeLocalLinearizableReads: view.boolean('unsafe-local-linearizable-reads'),
   };
+}
+
+function scryptCost(view: SettingsView): number {
+  view.choice('auth-token');
+  const cost = view.integer('auth-scrypt-cost', MIN_SCRYPT_COST);
+  if (cost > MAX_SCRYPT_COST) {
+    throw new ConfigError(
+      'auth-scrypt-cost',
+      `must be ${MIN_SCRYPT_COST}-${MAX_SCRYPT_COST} (2^${MAX_SCRYPT_COST} needs 128 MiB per hash), got ${cost}`,
+    );
+  }
+  return cost;
 }
 
 function tlsFiles(view: SettingsView, cert: string, key: string, ca: string): TlsFiles | undefined {

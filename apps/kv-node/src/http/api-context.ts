@@ -1,3 +1,4 @@
+import type { AuthGate } from '../auth/auth-gate.js';
 import type { Logger } from '../logging/logger.js';
 import type { NodeMetrics } from '../metrics/node-metrics.js';
 import type { ApiLimits } from './api-limits.js';
@@ -12,6 +13,8 @@ export interface Timers {
 /** What every route handler needs. */
 export interface ApiContext {
   backend: KvBackend;
+  /** Who a request comes from and what it may touch (see `auth/`). */
+  auth: AuthGate;
   limits: ApiLimits;
   metrics: NodeMetrics;
   logger: Logger;

@@ -9,12 +9,14 @@ export const GrpcCode = {
   invalidArgument: 3,
   deadlineExceeded: 4,
   notFound: 5,
+  permissionDenied: 7,
   failedPrecondition: 9,
   resourceExhausted: 8,
   outOfRange: 11,
   unimplemented: 12,
   internal: 13,
   unavailable: 14,
+  unauthenticated: 16,
 } as const;
 
 /** Machine-readable error reasons. */
@@ -38,6 +40,10 @@ export type ErrorReason =
   | 'indeterminate'
   | 'request_timeout'
   | 'shutting_down'
+  | 'auth_error'
+  | 'unauthenticated'
+  | 'permission_denied'
+  | 'auth_throttled'
   | 'internal';
 
 /** What an {@link ApiError} carries besides its message. */

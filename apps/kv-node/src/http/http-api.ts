@@ -6,6 +6,9 @@
 import type { IncomingMessage, RequestListener, Server, ServerResponse } from 'node:http';
 import { createServer } from 'node:http';
 import { createServer as createTlsServer } from 'node:https';
+import { AuthGate, DEFAULT_AUTH_GATE_OPTIONS } from '../auth/auth-gate.js';
+import type { AuthGateOptions } from '../auth/auth-gate.js';
+import { AUTH_ROUTES } from '../auth/auth-routes.js';
 import { silentLogger } from '../logging/logger.js';
 import type { Logger } from '../logging/logger.js';
 import type { NodeMetrics } from '../metrics/node-metrics.js';
@@ -51,6 +54,10 @@ const exactRoutes = new Map<string, Route>([
   ['/livez', { pattern: '/livez', methods: { GET: livez } }],
   ['/metrics', { pattern: '/metrics', methods: { GET: metrics } }],
   ['/dashboard', { pattern: '/dashboard', methods: { GET: dashboard } }],
+  ...AUTH_ROUTES.map(([path, handler]): [string, Route] => [
+    path,
+    { pattern: path, methods: { POST: handler } },
+  ]),
 ]);
 
 const keyRoute: Route = {
@@ -76,12 +83,15 @@ export interface HttpApiOptions {
   version?: string;
   /** Whether the node is shutting down; new requests then get 503. */
   isShuttingDown?: () => boolean;
+  /** Token lifetime, hash cost and certificate identities (default: etcd's defaults). */
+  auth?: AuthGateOptions;
 }
 
 /** A request listener serving the whole API. */
 export function createApiHandler(options: HttpApiOptions): RequestListener {
   const context: ApiContext = {
     backend: options.backend,
+    auth: new AuthGate(options.auth ?? DEFAULT_AUTH_GATE_OPTIONS),
     metrics: options.metrics,
     limits: options.limits ?? DEFAULT_API_LIMITS,
     logger: options.logger ?? silentLogger,

@@ -6,6 +6,7 @@
  */
 
 import type { KvCommand } from '../codec/command-codec.js';
+import type { AuthState } from '../auth/auth-state.js';
 import type { KvStore } from '../store/kv-store.js';
 import type { ApplyOutcome } from '../store/kv-state-machine.js';
 
@@ -61,6 +62,8 @@ export interface NodeStatus {
 export interface KvBackend {
   /** The local store: reads of it are serializable (possibly stale on a follower). */
   readonly store: KvStore;
+  /** The local auth state (users, roles, permissions); as fresh as {@link KvBackend.store}. */
+  readonly auth: AuthState;
   /** Replicates a write, waits until it is applied, and resolves with the outcome. */
   write(command: KvCommand): Promise<ApplyOutcome>;
   /**

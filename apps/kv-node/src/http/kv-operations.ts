@@ -3,6 +3,7 @@
  * idempotent receiver's outcomes turned into responses.
  */
 
+import type { AuthApplyResult, AuthCommand } from '../auth/auth-command.js';
 import type { KvCommand } from '../codec/command-codec.js';
 import type { CommandResult } from '../store/idempotency-table.js';
 import { hasUnreadResult } from '../store/idempotency-table.js';
@@ -99,6 +100,8 @@ export async function replicateWrite(
         },
       );
     }
+    if (outcome.status === 'auth')
+      throw new Error('a key-value write was answered as an auth command');
     if (outcome.status === 'replayed') exchange.response.setHeader('idempotent-replayed', 'true');
     metrics.proposalsCommitted.inc();
     if (hasUnreadResult(outcome.result)) throw readsNotReturned(outcome.status, outcome.result);
@@ -169,4 +172,25 @@ export async function linearize(context: ApiContext): Promise<void> {
     }
     throw unavailable(`read barrier failed: ${(error as Error).message}`);
   }
+}
+
+/**
+ * Replicates an auth command and returns its result (which may name an auth error: the caller
+ * turns it into etcd's response).
+ *
+ * @throws ApiError 503 (definitely not applied), 504 (outcome unknown).
+ */
+export async function replicateAuth(
+  context: ApiContext,
+  command: AuthCommand,
+): Promise<AuthApplyResult> {
+  if (context.isShuttingDown()) throw unavailable('this node is shutting down', 'shutting_down');
+  const outcome = await withDeadline(
+    context,
+    context.backend.write({ type: 'auth', request: command }),
+    () => indeterminate('etcdserver: request timed out'),
+  );
+  if (outcome.status !== 'auth')
+    throw new Error(`an auth command was answered as ${outcome.status}`);
+  return outcome.result;
 }

@@ -15,6 +15,7 @@ import {
 } from '../store/byte-string.js';
 import type { Compare, KeyValue, TxnRequest } from '../store/kv-types.js';
 import { rangeRequest } from '../store/kv-types.js';
+import type { PermissionNeed } from '../auth/request-permissions.js';
 import type { ApiContext } from './api-context.js';
 import { badRequest, keyNotFound, preconditionFailed, tooLarge } from './api-error.js';
 import type { Exchange } from './exchange.js';
@@ -85,6 +86,16 @@ function preconditions(exchange: Exchange, key: ByteString): Compare[] {
   return compares;
 }
 
+/**
+ * What a REST write of `key` needs: write access, and read access too when it has preconditions
+ * (their failure reveals the key's existence and ETag).
+ */
+function writeNeeds(key: ByteString, compares: readonly Compare[]): PermissionNeed[] {
+  const needs: PermissionNeed[] = [{ access: 'write', key, rangeEnd: '' }];
+  if (compares.length > 0) needs.push({ access: 'read', key, rangeEnd: '' });
+  return needs;
+}
+
 function failedPrecondition(exchange: Exchange, current: KeyValue | undefined): never {
   if (current !== undefined) exchange.response.setHeader('etag', etag(current.modRevision));
   throw preconditionFailed(
@@ -98,6 +109,7 @@ function failedPrecondition(exchange: Exchange, current: KeyValue | undefined): 
 export async function restGet(context: ApiContext, exchange: Exchange): Promise<void> {
   const key = keyFromPath(context, exchange);
   await readConsistently(context, exchange);
+  context.auth.authorize(context.backend.auth, exchange, [{ access: 'read', key, rangeEnd: '' }]);
   const result = context.backend.store.range(rangeRequest(key));
   const kv = result.kvs[0];
   if (kv === undefined) throw keyNotFound();
@@ -137,6 +149,7 @@ export async function restPut(context: ApiContext, exchange: Exchange): Promise<
       'value',
     );
   }
+  context.auth.authorize(context.backend.auth, exchange, writeNeeds(key, compares));
   const value = byteStringFromBytes(body);
   const put = { type: 'put' as const, request: { key, value, prevKv: false } };
   const existing = { type: 'range' as const, request: rangeRequest(key, { keysOnly: true }) };
@@ -176,6 +189,7 @@ export async function restDelete(context: ApiContext, exchange: Exchange): Promi
   const requestId = idempotencyKey(exchange);
   const compares = preconditions(exchange, key);
   await exchange.readRaw(context.limits.maxRequestBytes);
+  context.auth.authorize(context.backend.auth, exchange, writeNeeds(key, compares));
   const remove = { type: 'deleteRange' as const, request: { key, rangeEnd: '', prevKv: false } };
   const existing = { type: 'range' as const, request: rangeRequest(key, { keysOnly: true }) };
   const outcome = await replicateWrite(context, exchange, {
@@ -209,9 +223,14 @@ export async function restList(context: ApiContext, exchange: Exchange): Promise
     throw badRequest('limit must be a non-negative integer', 'limit');
   const keysOnly = params.get('keys_only') === 'true';
   await readConsistently(context, exchange);
+  const listed = {
+    key: prefix === '' ? '\0' : prefix,
+    rangeEnd: prefix === '' ? '\0' : prefixRangeEnd(prefix),
+  };
+  context.auth.authorize(context.backend.auth, exchange, [{ access: 'read', ...listed }]);
   const result = context.backend.store.range(
-    rangeRequest(prefix === '' ? '\0' : prefix, {
-      rangeEnd: prefix === '' ? '\0' : prefixRangeEnd(prefix),
+    rangeRequest(listed.key, {
+      rangeEnd: listed.rangeEnd,
       limit: Number(limitText),
       keysOnly,
     }),

@@ -1,5 +1,6 @@
 /** The etcd v3 JSON gateway routes (POST, bodies and responses in etcd 3.4's gateway shapes). */
 
+import { deleteRangeNeeds, putNeeds, rangeNeeds, txnNeeds } from '../auth/request-permissions.js';
 import type { ApiContext } from './api-context.js';
 import { ApiError, GrpcCode } from './api-error.js';
 import {
@@ -37,6 +38,7 @@ export async function v3Range(context: ApiContext, exchange: Exchange): Promise<
     context.limits,
   );
   if (!decoded.serializable) await linearize(context);
+  context.auth.authorize(context.backend.auth, exchange, rangeNeeds(decoded.request));
   const store = context.backend.store;
   if (decoded.revision > store.revision) {
     throw new ApiError('etcdserver: mvcc: required revision is a future revision', {
@@ -67,6 +69,7 @@ export async function v3Put(context: ApiContext, exchange: Exchange): Promise<vo
     await exchange.readJson(context.limits.maxRequestBytes),
     context.limits,
   );
+  context.auth.authorize(context.backend.auth, exchange, putNeeds(request));
   const result = await replicateWrite(
     context,
     exchange,
@@ -83,6 +86,7 @@ export async function v3DeleteRange(context: ApiContext, exchange: Exchange): Pr
     await exchange.readJson(context.limits.maxRequestBytes),
     context.limits,
   );
+  context.auth.authorize(context.backend.auth, exchange, deleteRangeNeeds(request));
   const result = await replicateWrite(
     context,
     exchange,
@@ -101,9 +105,11 @@ export async function v3Txn(context: ApiContext, exchange: Exchange): Promise<vo
   );
   if (isReadOnlyTxn(request)) {
     await linearize(context);
+    context.auth.authorize(context.backend.auth, exchange, txnNeeds(request));
     exchange.json(200, txnResponseJson(headerSource(context), context.backend.store.txn(request)));
     return;
   }
+  context.auth.authorize(context.backend.auth, exchange, txnNeeds(request));
   const result = await replicateWrite(
     context,
     exchange,

@@ -7,6 +7,7 @@ import type { ErrorReason } from '../http/api-error.js';
 import { ApiError } from '../http/api-error.js';
 import { BinaryReader } from '../codec/binary-reader.js';
 import { BinaryWriter } from '../codec/binary-writer.js';
+import { decodeAuthResult, encodeAuthResult } from '../auth/auth-command.js';
 import { decodeResponseOp, encodeResponseOp } from '../codec/result-codec.js';
 import type { ApplyOutcome } from '../store/kv-state-machine.js';
 import { MalformedEncodingError } from '../codec/binary-reader.js';
@@ -40,6 +41,8 @@ const APPLIED = 0;
 const REPLAYED = 1;
 const REJECTED = 2;
 const FAILED = 3;
+/** An auth command's result (see `auth/auth-command.ts`). */
+const AUTH_APPLIED = 4;
 
 function writeError(writer: BinaryWriter, error: ApiError): void {
   writer.writeUtf8(error.details.reason);
@@ -94,6 +97,9 @@ function writeWriteAnswer(writer: BinaryWriter, answer: WriteAnswer): void {
   } else if (outcome.status === 'rejected') {
     writer.writeByte(REJECTED);
     writer.writeUtf8(outcome.requestId);
+  } else if (outcome.status === 'auth') {
+    writer.writeByte(AUTH_APPLIED);
+    encodeAuthResult(writer, outcome.result);
   } else {
     writer.writeByte(outcome.status === 'applied' ? APPLIED : REPLAYED);
     encodeResponseOp(writer, outcome.result);
@@ -115,6 +121,8 @@ function readWriteAnswer(reader: BinaryReader): WriteAnswer {
           requestId: reader.readUtf8(),
         },
       };
+    case AUTH_APPLIED:
+      return { correlationId, outcome: { status: 'auth', result: decodeAuthResult(reader) } };
     case APPLIED:
     case REPLAYED: {
       const result = decodeResponseOp(reader);

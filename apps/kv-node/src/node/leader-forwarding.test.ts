@@ -54,6 +54,9 @@ class FakeReplica implements LocalReplica {
   get store() {
     return this.machine.store;
   }
+  get auth() {
+    return this.machine.auth;
+  }
   isLeader(): boolean {
     return this.cluster.leader === this.name;
   }

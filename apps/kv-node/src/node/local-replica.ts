@@ -9,6 +9,7 @@ import {
 } from '@x/leader-follower';
 import { indeterminate, tooLarge, unavailable } from '../http/api-error.js';
 import type { MemberStatus, NodeRole, NodeStatus } from '../http/kv-backend.js';
+import { AuthState } from '../auth/auth-state.js';
 import type { KvStore } from '../store/kv-store.js';
 import type { ApplyOutcome } from '../store/kv-state-machine.js';
 import type { ApplyTracker } from './apply-tracker.js';
@@ -25,6 +26,8 @@ import type { WriteAdmission } from './write-admission.js';
 export interface LocalReplica {
   /** The local store the state machine applies to. */
   readonly store: KvStore;
+  /** The local auth state the state machine applies auth commands to. */
+  readonly auth: AuthState;
   /** Whether this node is the leader now. */
   isLeader(): boolean;
   /** Name of the member this node believes leads, if any. */
@@ -67,6 +70,8 @@ export interface ReplicaMember {
 export interface LeaderFollowerReplicaOptions {
   node: ReplicaNode;
   store: KvStore;
+  /** The state machine's auth state (default: a fresh, disabled one). */
+  auth?: AuthState;
   /** Fed by the node's `appliedThrough` hook. */
   tracker: ApplyTracker;
   /** This member's name (its node id on the transport). */
@@ -94,6 +99,7 @@ export interface LeaderFollowerReplicaOptions {
 export class LeaderFollowerReplica implements LocalReplica {
   readonly #options: LeaderFollowerReplicaOptions;
   readonly #node: ReplicaNode;
+  readonly #auth: AuthState;
   readonly #idByName: Map<string, string>;
   /** The read barrier that reads arriving in this turn share, started at the end of the turn. */
   #turnBarrier: Promise<number> | undefined;
@@ -102,12 +108,18 @@ export class LeaderFollowerReplica implements LocalReplica {
   constructor(options: LeaderFollowerReplicaOptions) {
     this.#options = options;
     this.#node = options.node;
+    this.#auth = options.auth ?? new AuthState();
     this.#idByName = new Map(options.members.map((member) => [member.name, member.id]));
   }
 
   /** The local store. */
   get store(): KvStore {
     return this.#options.store;
+  }
+
+  /** The local auth state. */
+  get auth(): AuthState {
+    return this.#auth;
   }
 
   /** Whether this member leads now. */

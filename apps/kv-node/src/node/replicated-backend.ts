@@ -7,6 +7,7 @@ import type { KvCommand } from '../codec/command-codec.js';
 import { encodeCommand } from '../codec/command-codec.js';
 import { unavailable } from '../http/api-error.js';
 import type { KvBackend, NodeStatus } from '../http/kv-backend.js';
+import type { AuthState } from '../auth/auth-state.js';
 import type { KvStore } from '../store/kv-store.js';
 import type { ApplyOutcome } from '../store/kv-state-machine.js';
 import type { LeaderForwarding } from './leader-forwarding.js';
@@ -33,6 +34,11 @@ export class ReplicatedBackend implements KvBackend {
   /** The local store. */
   get store(): KvStore {
     return this.#replica.store;
+  }
+
+  /** The local auth state. */
+  get auth(): AuthState {
+    return this.#replica.auth;
   }
 
   /** Proposes locally when leading, else forwards to the leader. */

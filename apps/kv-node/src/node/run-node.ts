@@ -155,6 +155,12 @@ export async function startNode(
     timers,
     version: VERSION,
     isShuttingDown: () => shuttingDown,
+    auth: {
+      tokenTtlMs: config.auth.tokenTtlSeconds * 1000,
+      scryptCost: config.auth.scryptCost,
+      clientCertAuth: config.clientTls?.clientCertAuth ?? false,
+      now: () => Date.now(),
+    },
   });
   // Each member serves its own view of the cluster at /ui (the launcher serves the whole cluster).
   const dashboard = createDashboardHandler({

@@ -181,6 +181,7 @@ export async function startReplica(options: ReplicaStartOptions): Promise<Replic
   const replica = new LeaderFollowerReplica({
     node,
     store: machine.store,
+    auth: machine.auth,
     tracker,
     name: config.name,
     clusterId: config.clusterId,

@@ -6,6 +6,7 @@
 import type { KvCommand } from '../codec/command-codec.js';
 import { unavailable } from '../http/api-error.js';
 import type { KvBackend, NodeStatus } from '../http/kv-backend.js';
+import { AuthState } from '../auth/auth-state.js';
 import type { KvStore } from '../store/kv-store.js';
 import type { ApplyOutcome } from '../store/kv-state-machine.js';
 
@@ -13,6 +14,7 @@ import type { ApplyOutcome } from '../store/kv-state-machine.js';
 export class SwitchableBackend implements KvBackend {
   #target: KvBackend | undefined;
   readonly #startingStore: KvStore;
+  readonly #startingAuth = new AuthState();
   readonly #startingStatus: () => NodeStatus;
 
   /**
@@ -32,6 +34,11 @@ export class SwitchableBackend implements KvBackend {
   /** The target's store, or the starting store. */
   get store(): KvStore {
     return this.#target?.store ?? this.#startingStore;
+  }
+
+  /** The target's auth state, or an empty one (auth disabled) while starting. */
+  get auth(): AuthState {
+    return this.#target?.auth ?? this.#startingAuth;
   }
 
   /** Forwards to the target; 503 while starting. */

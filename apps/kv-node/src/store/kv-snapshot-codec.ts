@@ -1,7 +1,8 @@
 /**
  * The snapshot format of {@link KvStateMachine}: magic, format, revision, key count, each key and
  * its packed entry (as the store keeps it: metadata varints, then the value), then the
- * idempotency table. Encoded lazily in chunks and decoded from chunks cut at any byte, so a
+ * idempotency table, then (when present) the auth state as one length-prefixed record (a snapshot
+ * without it, from before auth existed, restores with auth disabled). Encoded lazily in chunks and decoded from chunks cut at any byte, so a
  * snapshot of any size passes to and from disk without ever being held whole.
  */
 
@@ -12,6 +13,7 @@ import {
 } from '../codec/binary-reader.js';
 import { BinaryWriter } from '../codec/binary-writer.js';
 import { decodeResponseOp, encodeResponseOp } from '../codec/result-codec.js';
+import { AuthState } from '../auth/auth-state.js';
 import type { ByteString } from './byte-string.js';
 import type { RememberedResult } from './idempotency-table.js';
 import type { PackedEntry } from './packed-entry.js';
@@ -25,6 +27,13 @@ export interface SnapshotView {
   keys: ByteString[];
   packed: PackedEntry[];
   remembered: [string, RememberedResult][];
+  /**
+   * The auth state, encoded when the view was taken (it is small and mutable); decoding yields
+   * `undefined` for a snapshot without one.
+   */
+  auth?: Uint8Array;
+  /** The decoded auth state (set by {@link SnapshotDecoder.finish} only). */
+  authState?: AuthState;
 }
 
 /**
@@ -58,6 +67,7 @@ export function* encodeSnapshot(
     writer.writeVarint(remembered.bodyFingerprint);
     encodeResponseOp(writer, remembered.result);
   }
+  if (view.auth !== undefined) writer.writeBytes(view.auth);
   yield writer.finish();
 }
 
@@ -119,8 +129,20 @@ export class SnapshotDecoder {
       }
       remembered.push([requestId, { revision: rememberedAt, bodyFingerprint, result }]);
     }
+    let authState: AuthState | undefined;
+    if (!reader.atEnd) {
+      const authReader = new BinaryReader(reader.readBytes());
+      authState = AuthState.decode(authReader);
+      if (!authReader.atEnd) throw new MalformedEncodingError('trailing bytes after auth state');
+    }
     if (!reader.atEnd) throw new MalformedEncodingError('trailing bytes after snapshot');
-    return { revision: this.#revision, keys: this.#keys, packed: this.#packed, remembered };
+    return {
+      revision: this.#revision,
+      keys: this.#keys,
+      packed: this.#packed,
+      remembered,
+      ...(authState === undefined ? {} : { authState }),
+    };
   }
 
   /** Decodes every complete record in `#unread` and keeps the rest for the next chunk. */

@@ -3,7 +3,10 @@
  * answers retries from the idempotency table, and applies the rest to the {@link KvStore}.
  */
 
+import type { AuthApplyResult } from '../auth/auth-command.js';
+import { AuthState } from '../auth/auth-state.js';
 import { MalformedEncodingError } from '../codec/binary-reader.js';
+import { BinaryWriter } from '../codec/binary-writer.js';
 import { decodeCommand } from '../codec/command-codec.js';
 import type { ByteString } from './byte-string.js';
 import type { CommandResult, IdempotencyLimits, RememberedResult } from './idempotency-table.js';
@@ -44,7 +47,9 @@ export type ApplyOutcome =
   /** A retry of a request id already applied: the first result, not applied again. */
   | { status: 'replayed'; result: CommandResult }
   /** The request id was first used for a different request; nothing applied. */
-  | { status: 'rejected'; reason: 'idempotency_key_reused'; requestId: string };
+  | { status: 'rejected'; reason: 'idempotency_key_reused'; requestId: string }
+  /** An auth command was applied to {@link KvStateMachine.auth} (or refused, see `error`). */
+  | { status: 'auth'; result: AuthApplyResult };
 
 /**
  * The key-value state machine. Deterministic: replicas that apply the same commands in the same
@@ -53,6 +58,8 @@ export type ApplyOutcome =
 export class KvStateMachine {
   /** The store; read it directly for local (serializable) reads. */
   readonly store = new KvStore();
+  /** Users, roles and permissions (see `auth/`): replicated like the keys, in snapshots too. */
+  readonly auth = new AuthState();
   readonly #idempotency: IdempotencyTable;
   readonly #txnReadLimits: TxnReadLimits;
   readonly #onTxnRanges: ((read: number, notRead: number) => void) | undefined;
@@ -98,6 +105,9 @@ export class KvStateMachine {
     this.#appliedIndex = index;
     if (command.byteLength === 0) return undefined;
     const { command: decoded, bodyFingerprint } = decodeCommand(command);
+    // Auth commands change no key and no revision, and are never retried by request id.
+    if (decoded.type === 'auth')
+      return { status: 'auth', result: this.auth.apply(decoded.request) };
     const requestId = decoded.requestId;
     if (requestId !== undefined) {
       const remembered = this.#idempotency.lookup(requestId);
@@ -143,6 +153,7 @@ export class KvStateMachine {
       estimate += 8;
     }
     for (const [requestId] of view.remembered) estimate += 3 * requestId.length + 96;
+    estimate += (view.auth?.byteLength ?? 0) + 8;
     // One chunk sized up front: no doubling copies of a buffer that may be 100+ MB.
     const [only] = encodeSnapshot(view, Infinity, estimate);
     return only as Uint8Array;
@@ -164,7 +175,9 @@ export class KvStateMachine {
   #snapshotView(): SnapshotView {
     const remembered: [string, RememberedResult][] = [];
     this.#idempotency.forEach((requestId, entry) => remembered.push([requestId, entry]));
-    return { ...this.store.packedView(), remembered };
+    const auth = new BinaryWriter(256);
+    this.auth.encode(auth);
+    return { ...this.store.packedView(), remembered, auth: auth.finishExact() };
   }
 
   /**
@@ -198,6 +211,7 @@ export class KvStateMachine {
       this.#idempotency.clear();
       for (const [requestId, entry] of view.remembered)
         this.#idempotency.remember(requestId, entry);
+      this.auth.replaceWith(view.authState ?? new AuthState());
     } catch (error) {
       throw new MalformedEncodingError(`snapshot keys: ${(error as Error).message}`);
     }

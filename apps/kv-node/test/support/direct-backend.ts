@@ -7,6 +7,7 @@ import type { KvCommand } from '../../src/codec/command-codec.js';
 import { encodeCommand } from '../../src/codec/command-codec.js';
 import { indeterminate, unavailable } from '../../src/http/api-error.js';
 import type { KvBackend, NodeStatus } from '../../src/http/kv-backend.js';
+import type { AuthState } from '../../src/auth/auth-state.js';
 import type { KvStore } from '../../src/store/kv-store.js';
 import type { ApplyOutcome } from '../../src/store/kv-state-machine.js';
 import { KvStateMachine } from '../../src/store/kv-state-machine.js';
@@ -23,6 +24,10 @@ export class DirectBackend implements KvBackend {
 
   get store(): KvStore {
     return this.machine.store;
+  }
+
+  get auth(): AuthState {
+    return this.machine.auth;
   }
 
   write(command: KvCommand): Promise<ApplyOutcome> {

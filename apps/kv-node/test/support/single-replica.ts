@@ -20,6 +20,9 @@ export class SingleReplica implements LocalReplica {
   get store() {
     return this.machine.store;
   }
+  get auth() {
+    return this.machine.auth;
+  }
   isLeader(): boolean {
     return true;
   }
