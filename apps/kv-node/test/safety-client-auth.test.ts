@@ -205,6 +205,15 @@ describe('client authentication through the JSON gateway', { timeout: 120_000 },
     expect(relogin.status).toBe(200);
     const roles = await post(first().clientUrl, '/v3/auth/user/get', { name: 'alice' }, rootToken);
     expect(roles.body.roles).toEqual(['alice-role']);
+
+    // The member dashboard and cluster status need no token and show cluster state, no keys.
+    for (const path of ['/ui/api/view', '/v1/cluster']) {
+      const response = await fetch(`${first().clientUrl}${path}`);
+      expect(response.status).toBe(200);
+      const text = await response.text();
+      expect(text).not.toContain('alice/');
+      expect(text).not.toContain('secret');
+    }
   });
 });
 

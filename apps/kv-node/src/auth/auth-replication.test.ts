@@ -64,8 +64,11 @@ describe('auth through the log', () => {
     await chunked.restoreChunks(
       (async function* () {
         for (const chunk of machine.snapshotChunks(64)) {
-          for (let start = 0; start < chunk.length; start += 7)
+          for (let start = 0; start < chunk.length; start += 7) {
+            // Cut anywhere, and arriving over time as from a disk.
+            await Promise.resolve();
             yield chunk.subarray(start, start + 7);
+          }
         }
       })(),
       5,
