@@ -1,8 +1,10 @@
 /**
  * The snapshot format of {@link KvStateMachine}: magic, format, revision, key count, each key and
  * its packed entry (as the store keeps it: metadata varints, then the value), then the
- * idempotency table, then (when present) the auth state as one length-prefixed record (a snapshot
- * without it, from before auth existed, restores with auth disabled). Encoded lazily in chunks and decoded from chunks cut at any byte, so a
+ * idempotency table, then (format 2) the auth state as one length-prefixed record. A format 1
+ * snapshot, from before auth existed, has no auth state and restores with auth disabled; in
+ * format 2 the record is required, so a snapshot cut short can never pass for one without auth.
+ * Encoded lazily in chunks and decoded from chunks cut at any byte, so a
  * snapshot of any size passes to and from disk without ever being held whole.
  */
 
@@ -19,7 +21,10 @@ import type { RememberedResult } from './idempotency-table.js';
 import type { PackedEntry } from './packed-entry.js';
 
 const SNAPSHOT_MAGIC = 0x4b56534e; // "KVSN"
-const SNAPSHOT_FORMAT = 1;
+/** Without the auth state (written before auth existed). */
+const FORMAT_WITHOUT_AUTH = 1;
+/** With the auth state (required). */
+const FORMAT_WITH_AUTH = 2;
 
 /** The state in a snapshot (references only; every member is immutable). */
 export interface SnapshotView {
@@ -49,7 +54,7 @@ export function* encodeSnapshot(
     Number.isFinite(chunkBytes) ? chunkBytes + 4096 : Math.max(64, initialCapacity);
   let writer = new BinaryWriter(capacity());
   writer.writeVarint(SNAPSHOT_MAGIC);
-  writer.writeByte(SNAPSHOT_FORMAT);
+  writer.writeByte(view.auth === undefined ? FORMAT_WITHOUT_AUTH : FORMAT_WITH_AUTH);
   writer.writeVarint(view.revision);
   writer.writeVarint(view.keys.length);
   for (let index = 0; index < view.keys.length; index++) {
@@ -80,6 +85,7 @@ type Stage = 'header' | 'keys' | 'remembered';
  */
 export class SnapshotDecoder {
   #stage: Stage = 'header';
+  #format = 0;
   #revision = 0;
   #keyCount = 0;
   readonly #keys: ByteString[] = [];
@@ -130,7 +136,7 @@ export class SnapshotDecoder {
       remembered.push([requestId, { revision: rememberedAt, bodyFingerprint, result }]);
     }
     let authState: AuthState | undefined;
-    if (!reader.atEnd) {
+    if (this.#format === FORMAT_WITH_AUTH) {
       const authReader = new BinaryReader(reader.readBytes());
       authState = AuthState.decode(authReader);
       if (!authReader.atEnd) throw new MalformedEncodingError('trailing bytes after auth state');
@@ -155,9 +161,10 @@ export class SnapshotDecoder {
           throw new MalformedEncodingError('not a snapshot');
         }
         const format = reader.readByte();
-        if (format !== SNAPSHOT_FORMAT) {
+        if (format !== FORMAT_WITHOUT_AUTH && format !== FORMAT_WITH_AUTH) {
           throw new MalformedEncodingError(`unknown snapshot format ${format}`);
         }
+        this.#format = format;
         this.#revision = reader.readVarint();
         this.#keyCount = reader.readVarint();
         consumed = reader.offset;
