@@ -58,6 +58,11 @@ export function tokenFromHeader(header: string | undefined): string | undefined 
   return /^bearer\s+/i.test(trimmed) ? trimmed.replace(/^bearer\s+/i, '') : trimmed;
 }
 
+/** `{ user }` to spread into a command, or nothing while auth is disabled. */
+export function asUser(user: string | undefined): { user?: string } {
+  return user === undefined ? {} : { user };
+}
+
 /** See the file comment. */
 export class AuthGate {
   readonly #options: AuthGateOptions;
@@ -101,27 +106,38 @@ export class AuthGate {
   }
 
   /**
-   * Refuses the request unless auth is disabled or its user may do all of `needs`.
+   * Refuses the request unless auth is disabled or its user may do all of `needs`; returns the
+   * user (`undefined` while auth is disabled), which a write carries into the log.
    *
    * @throws ApiError "permission denied" (403), or what {@link AuthGate.identify} throws.
    */
-  authorize(state: AuthState, exchange: Exchange, needs: readonly PermissionNeed[]): void {
+  authorize(
+    state: AuthState,
+    exchange: Exchange,
+    needs: readonly PermissionNeed[],
+  ): string | undefined {
     const user = this.identify(state, exchange);
-    if (user === undefined) return;
+    if (user === undefined) return undefined;
     for (const need of needs) {
       if (!state.isPermitted(user, need.access, need.key, need.rangeEnd)) {
         throw authError('permissionDenied');
       }
     }
+    return user;
   }
 
   /**
    * Refuses the request unless auth is disabled or it comes from a root user (etcd's
-   * `IsAdminPermitted`); `allowUser` is also let through (a user reading itself).
+   * `IsAdminPermitted`); `allow` is also let through (a user reading itself). Returns the
+   * user (`undefined` while auth is disabled), which the write carries into the log.
    */
-  authorizeAdmin(state: AuthState, exchange: Exchange, allow?: (user: string) => boolean): void {
+  authorizeAdmin(
+    state: AuthState,
+    exchange: Exchange,
+    allow?: (user: string) => boolean,
+  ): string | undefined {
     const user = this.identify(state, exchange);
-    if (user === undefined || state.isRoot(user) || allow?.(user) === true) return;
+    if (user === undefined || state.isRoot(user) || allow?.(user) === true) return user;
     throw authError('permissionDenied');
   }
 

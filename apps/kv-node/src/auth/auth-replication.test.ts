@@ -4,6 +4,7 @@ import { BinaryWriter } from '../codec/binary-writer.js';
 import { decodeCommand, encodeCommand } from '../codec/command-codec.js';
 import { decodeWriteResponse, encodeWriteResponse } from '../node/forwarding-messages.js';
 import { KvStateMachine } from '../store/kv-state-machine.js';
+import { rangeRequest } from '../store/kv-types.js';
 import { encodeSnapshot } from '../store/kv-snapshot-codec.js';
 import type { AuthCommand } from './auth-command.js';
 
@@ -36,10 +37,90 @@ describe('auth through the log', () => {
     expect(machine.auth.roleNames()).toEqual(['app']);
     expect(machine.store.revision).toBe(1);
     expect(machine.appliedIndex).toBe(5);
-    expect(machine.apply(6, auth({ op: 'roleAdd', name: 'app' }))).toEqual({
+    expect(
+      machine.apply(
+        6,
+        encodeCommand({ type: 'auth', user: 'root', request: { op: 'roleAdd', name: 'app' } }),
+      ),
+    ).toEqual({ status: 'auth', result: { authRevision: 5, error: 'roleAlreadyExist' } });
+  });
+
+  it('checks the user of every write again when applying it (a revocation in between wins)', () => {
+    const machine = new KvStateMachine();
+    setUp(machine);
+    // Without a user, management is refused once auth is enabled.
+    expect(
+      machine.apply(
+        6,
+        auth({ op: 'userAdd', name: 'alice', passwordHash: 'h', noPassword: false }),
+      ),
+    ).toMatchObject({ status: 'auth', result: { error: 'userEmpty' } });
+    machine.apply(
+      7,
+      encodeCommand({
+        type: 'auth',
+        user: 'root',
+        request: { op: 'userAdd', name: 'alice', passwordHash: 'h', noPassword: false },
+      }),
+    );
+    machine.apply(
+      8,
+      encodeCommand({
+        type: 'auth',
+        user: 'root',
+        request: {
+          op: 'roleGrantPermission',
+          name: 'app',
+          permission: { type: 'readwrite', key: 'app/', rangeEnd: 'app0' },
+        },
+      }),
+    );
+    machine.apply(
+      9,
+      encodeCommand({
+        type: 'auth',
+        user: 'root',
+        request: { op: 'userGrantRole', user: 'alice', role: 'app' },
+      }),
+    );
+    const put = (key: string, user?: string): Uint8Array =>
+      encodeCommand({
+        type: 'put',
+        request: { key, value: 'v', prevKv: false },
+        ...(user === undefined ? {} : { user }),
+      });
+    // Without a user (received while auth was off, applied after it was enabled): refused.
+    expect(machine.apply(10, put('app/1'))).toMatchObject({
       status: 'auth',
-      result: { authRevision: 5, error: 'roleAlreadyExist' },
+      result: { error: 'userEmpty' },
     });
+    expect(machine.auth.user('alice')?.roles).toEqual(['app']);
+    expect(machine.apply(11, put('app/1', 'alice'))?.status).toBe('applied');
+    expect(machine.apply(12, put('secret', 'alice'))).toMatchObject({
+      status: 'auth',
+      result: { error: 'permissionDenied' },
+    });
+    // Accepted by a member's gateway, then the role is revoked before the write applies.
+    const accepted = put('app/2', 'alice');
+    machine.apply(
+      13,
+      encodeCommand({
+        type: 'auth',
+        user: 'root',
+        request: { op: 'userRevokeRole', name: 'alice', role: 'app' },
+      }),
+    );
+    expect(machine.apply(14, accepted)).toMatchObject({
+      status: 'auth',
+      result: { error: 'permissionDenied' },
+    });
+    expect(machine.store.range(rangeRequest('app/2')).count).toBe(0);
+    expect(machine.store.range(rangeRequest('secret')).count).toBe(0);
+    // Management by a non-root user is refused on apply too.
+    expect(
+      machine.apply(15, encodeCommand({ type: 'auth', user: 'alice', request: { op: 'disable' } })),
+    ).toMatchObject({ status: 'auth', result: { error: 'permissionDenied' } });
+    expect(machine.auth.enabled).toBe(true);
   });
 
   it('decodes the command it encoded', () => {
@@ -50,6 +131,14 @@ describe('auth through the log', () => {
       rangeEnd: '\0',
     };
     expect(decodeCommand(auth(request)).command).toEqual({ type: 'auth', request });
+    const put = { type: 'put' as const, request: { key: 'k', value: 'v', prevKv: true } };
+    expect(decodeCommand(encodeCommand({ ...put, user: 'alice', requestId: 'r' })).command).toEqual(
+      {
+        ...put,
+        user: 'alice',
+        requestId: 'r',
+      },
+    );
   });
 
   it('keeps the auth state in snapshots, whole or in chunks', async () => {

@@ -65,17 +65,20 @@ async function change(
   context: ApiContext,
   exchange: Exchange,
   command: AuthCommand,
+  user: string | undefined,
 ): Promise<void> {
-  const result = await replicateAuth(context, command);
+  const result = await replicateAuth(context, command, user);
   if (result.error !== undefined) throw authError(result.error);
   exchange.json(200, { header: header(context) });
 }
 
 /** Parses the body, then refuses non-root callers (when auth is enabled). */
-async function adminFields(context: ApiContext, exchange: Exchange): Promise<FieldReader> {
+async function adminFields(
+  context: ApiContext,
+  exchange: Exchange,
+): Promise<{ fields: FieldReader; caller: string | undefined }> {
   const fields = await readFields(context, exchange);
-  context.auth.authorizeAdmin(context.backend.auth, exchange);
-  return fields;
+  return { fields, caller: context.auth.authorizeAdmin(context.backend.auth, exchange) };
 }
 
 /** POST /v3/auth/authenticate {name, password} -> {header, token} */
@@ -92,24 +95,29 @@ const authenticate: Handler = async (context, exchange) => {
 
 /** POST /v3/auth/enable: needs a `root` user holding the `root` role. */
 const enable: Handler = async (context, exchange) => {
-  const fields = await adminFields(context, exchange);
+  const { fields, caller } = await adminFields(context, exchange);
   fields.rejectUnknown();
-  await change(context, exchange, {
-    op: 'enable',
-    signingKey: randomBytes(32).toString('latin1'),
-  });
+  await change(
+    context,
+    exchange,
+    {
+      op: 'enable',
+      signingKey: randomBytes(32).toString('latin1'),
+    },
+    caller,
+  );
 };
 
 /** POST /v3/auth/disable */
 const disable: Handler = async (context, exchange) => {
-  const fields = await adminFields(context, exchange);
+  const { fields, caller } = await adminFields(context, exchange);
   fields.rejectUnknown();
-  await change(context, exchange, { op: 'disable' });
+  await change(context, exchange, { op: 'disable' }, caller);
 };
 
 /** POST /v3/auth/user/add {name, password, options: {no_password}} */
 const userAdd: Handler = async (context, exchange) => {
-  const fields = await adminFields(context, exchange);
+  const { fields, caller } = await adminFields(context, exchange);
   const user = name(fields, 'name');
   const password = text(fields, 'password', MAX_PASSWORD_BYTES);
   const options = fields.raw('options');
@@ -122,7 +130,7 @@ const userAdd: Handler = async (context, exchange) => {
   fields.rejectUnknown();
   if (user === '') throw authError('userEmpty', 'bad_request');
   const passwordHash = noPassword ? '' : await context.auth.hash(password);
-  await change(context, exchange, { op: 'userAdd', name: user, passwordHash, noPassword });
+  await change(context, exchange, { op: 'userAdd', name: user, passwordHash, noPassword }, caller);
 };
 
 /** POST /v3/auth/user/get {name} -> {header, roles} (root, or the user itself) */
@@ -153,48 +161,48 @@ const userList: Handler = async (context, exchange) => {
 
 /** POST /v3/auth/user/delete {name} */
 const userDelete: Handler = async (context, exchange) => {
-  const fields = await adminFields(context, exchange);
+  const { fields, caller } = await adminFields(context, exchange);
   const user = name(fields, 'name');
   fields.rejectUnknown();
-  await change(context, exchange, { op: 'userDelete', name: user });
+  await change(context, exchange, { op: 'userDelete', name: user }, caller);
 };
 
 /** POST /v3/auth/user/changepw {name, password} */
 const userChangePassword: Handler = async (context, exchange) => {
-  const fields = await adminFields(context, exchange);
+  const { fields, caller } = await adminFields(context, exchange);
   const user = name(fields, 'name');
   const password = text(fields, 'password', MAX_PASSWORD_BYTES);
   fields.rejectUnknown();
   if (context.backend.auth.user(user) === undefined) throw authError('userNotFound');
   const passwordHash = await context.auth.hash(password);
-  await change(context, exchange, { op: 'userChangePassword', name: user, passwordHash });
+  await change(context, exchange, { op: 'userChangePassword', name: user, passwordHash }, caller);
 };
 
 /** POST /v3/auth/user/grant {user, role} */
 const userGrantRole: Handler = async (context, exchange) => {
-  const fields = await adminFields(context, exchange);
+  const { fields, caller } = await adminFields(context, exchange);
   const user = name(fields, 'user');
   const role = name(fields, 'role');
   fields.rejectUnknown();
-  await change(context, exchange, { op: 'userGrantRole', user, role });
+  await change(context, exchange, { op: 'userGrantRole', user, role }, caller);
 };
 
 /** POST /v3/auth/user/revoke {name, role} */
 const userRevokeRole: Handler = async (context, exchange) => {
-  const fields = await adminFields(context, exchange);
+  const { fields, caller } = await adminFields(context, exchange);
   const user = name(fields, 'name');
   const role = name(fields, 'role');
   fields.rejectUnknown();
-  await change(context, exchange, { op: 'userRevokeRole', name: user, role });
+  await change(context, exchange, { op: 'userRevokeRole', name: user, role }, caller);
 };
 
 /** POST /v3/auth/role/add {name} */
 const roleAdd: Handler = async (context, exchange) => {
-  const fields = await adminFields(context, exchange);
+  const { fields, caller } = await adminFields(context, exchange);
   const role = name(fields, 'name');
   fields.rejectUnknown();
   if (role === '') throw authError('roleEmpty');
-  await change(context, exchange, { op: 'roleAdd', name: role });
+  await change(context, exchange, { op: 'roleAdd', name: role }, caller);
 };
 
 /** The gateway JSON of a permission (READ, 0, is omitted as a zero value). */
@@ -239,15 +247,15 @@ const roleList: Handler = async (context, exchange) => {
 
 /** POST /v3/auth/role/delete {role} */
 const roleDelete: Handler = async (context, exchange) => {
-  const fields = await adminFields(context, exchange);
+  const { fields, caller } = await adminFields(context, exchange);
   const role = name(fields, 'role');
   fields.rejectUnknown();
-  await change(context, exchange, { op: 'roleDelete', role });
+  await change(context, exchange, { op: 'roleDelete', role }, caller);
 };
 
 /** POST /v3/auth/role/grant {name, perm: {permType, key, range_end}} */
 const roleGrantPermission: Handler = async (context, exchange) => {
-  const fields = await adminFields(context, exchange);
+  const { fields, caller } = await adminFields(context, exchange);
   const role = name(fields, 'name');
   const perm = new FieldReader(fields.raw('perm') ?? {}, 'perm');
   const type = perm.enumeration('perm_type', PERMISSION_TYPE_NAMES, PERMISSION_TYPES);
@@ -255,21 +263,26 @@ const roleGrantPermission: Handler = async (context, exchange) => {
   const rangeEnd = bytesField(context, perm, 'range_end');
   perm.rejectUnknown();
   fields.rejectUnknown();
-  await change(context, exchange, {
-    op: 'roleGrantPermission',
-    name: role,
-    permission: { type, key, rangeEnd },
-  });
+  await change(
+    context,
+    exchange,
+    {
+      op: 'roleGrantPermission',
+      name: role,
+      permission: { type, key, rangeEnd },
+    },
+    caller,
+  );
 };
 
 /** POST /v3/auth/role/revoke {role, key, range_end} */
 const roleRevokePermission: Handler = async (context, exchange) => {
-  const fields = await adminFields(context, exchange);
+  const { fields, caller } = await adminFields(context, exchange);
   const role = name(fields, 'role');
   const key = bytesField(context, fields, 'key');
   const rangeEnd = bytesField(context, fields, 'range_end');
   fields.rejectUnknown();
-  await change(context, exchange, { op: 'roleRevokePermission', role, key, rangeEnd });
+  await change(context, exchange, { op: 'roleRevokePermission', role, key, rangeEnd }, caller);
 };
 
 /** Every auth route, by path (all POST, as in etcd's gateway). */

@@ -2,8 +2,9 @@
  * The replicated command: one write to the key-value store, with an optional client request id
  * for the idempotent receiver. Encoded compactly in binary (no JSON per log entry).
  *
- * Layout: format byte, kind byte, request id (length-prefixed UTF-8; empty for none), then the
- * request body.
+ * Layout: format byte, kind byte, request id (length-prefixed UTF-8; empty for none), the user
+ * (length-prefixed UTF-8, only when the kind byte has {@link USER_FLAG}), then the request body.
+ * The user, when auth is enabled, is checked again when the command is applied.
  */
 
 import type { AuthCommand } from '../auth/auth-command.js';
@@ -21,17 +22,24 @@ import {
 } from './request-codec.js';
 
 /** A write to apply through the replicated log. */
-export type KvCommand =
+export type KvCommand = (
   | { type: 'put'; request: PutRequest; requestId?: string }
   | { type: 'deleteRange'; request: DeleteRangeRequest; requestId?: string }
   | { type: 'txn'; request: TxnRequest; requestId?: string }
   /** A change to the auth state (see `auth/`); never remembered by the idempotency table. */
-  | { type: 'auth'; request: AuthCommand; requestId?: string };
+  | { type: 'auth'; request: AuthCommand; requestId?: string }
+) & {
+  /**
+   * The authenticated user the write is made as (absent when auth was disabled where it was
+   * received). While auth is enabled, applying checks the user's permissions again.
+   */
+  user?: string;
+};
 
 /** A decoded command and a fingerprint of its body (to tell a retry from a reused request id). */
 export interface DecodedCommand {
   command: KvCommand;
-  /** FNV-1a hash of the body bytes (everything after the request id). */
+  /** FNV-1a hash of the body bytes (everything after the request id, the user included). */
   bodyFingerprint: number;
 }
 
@@ -41,6 +49,8 @@ const KIND_DELETE_RANGE = 2;
 const KIND_TXN = 3;
 /** Auth commands; a separate range of kinds so KV kinds can grow without colliding. */
 const KIND_AUTH = 16;
+/** Set in the kind byte when a user name follows the request id. */
+const USER_FLAG = 0x40;
 
 /** FNV-1a, 32 bits: cheap, and enough to catch a request id reused for a different request. */
 function fingerprint(bytes: Uint8Array, start: number): number {
@@ -51,29 +61,31 @@ function fingerprint(bytes: Uint8Array, start: number): number {
   return hash >>> 0;
 }
 
+function writeHead(writer: BinaryWriter, kind: number, command: KvCommand): void {
+  writer.writeByte(command.user === undefined ? kind : kind | USER_FLAG);
+  writer.writeUtf8(command.requestId ?? '');
+  if (command.user !== undefined) writer.writeUtf8(command.user);
+}
+
 /** Encodes a command for the log. */
 export function encodeCommand(command: KvCommand): Uint8Array {
   const writer = new BinaryWriter(64);
   writer.writeByte(FORMAT);
   switch (command.type) {
     case 'put':
-      writer.writeByte(KIND_PUT);
-      writer.writeUtf8(command.requestId ?? '');
+      writeHead(writer, KIND_PUT, command);
       encodePut(writer, command.request);
       break;
     case 'deleteRange':
-      writer.writeByte(KIND_DELETE_RANGE);
-      writer.writeUtf8(command.requestId ?? '');
+      writeHead(writer, KIND_DELETE_RANGE, command);
       encodeDeleteRange(writer, command.request);
       break;
     case 'txn':
-      writer.writeByte(KIND_TXN);
-      writer.writeUtf8(command.requestId ?? '');
+      writeHead(writer, KIND_TXN, command);
       encodeTxn(writer, command.request);
       break;
     case 'auth':
-      writer.writeByte(KIND_AUTH);
-      writer.writeUtf8(command.requestId ?? '');
+      writeHead(writer, KIND_AUTH, command);
       encodeAuthCommand(writer, command.request);
       break;
   }
@@ -98,9 +110,11 @@ export function decodeCommand(bytes: Uint8Array): DecodedCommand {
   const reader = new BinaryReader(bytes);
   const format = reader.readByte();
   if (format !== FORMAT) throw new MalformedEncodingError(`unknown command format ${format}`);
-  const kind = reader.readByte();
+  const flaggedKind = reader.readByte();
+  const kind = flaggedKind & ~USER_FLAG;
   const requestId = reader.readUtf8();
   const bodyStart = reader.offset;
+  const user = (flaggedKind & USER_FLAG) === 0 ? undefined : reader.readUtf8();
   let command: KvCommand;
   switch (kind) {
     case KIND_PUT:
@@ -120,6 +134,7 @@ export function decodeCommand(bytes: Uint8Array): DecodedCommand {
   }
   if (!reader.atEnd) throw new MalformedEncodingError(`trailing bytes after command`);
   if (requestId !== '') command.requestId = requestId;
+  if (user !== undefined) command.user = user;
   return {
     command,
     bodyFingerprint: requestId === '' ? 0 : fingerprint(bytes, bodyStart),

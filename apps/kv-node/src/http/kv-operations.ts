@@ -4,6 +4,7 @@
  */
 
 import type { AuthApplyResult, AuthCommand } from '../auth/auth-command.js';
+import { authError } from '../auth/auth-errors.js';
 import type { KvCommand } from '../codec/command-codec.js';
 import type { CommandResult } from '../store/idempotency-table.js';
 import { hasUnreadResult } from '../store/idempotency-table.js';
@@ -100,8 +101,8 @@ export async function replicateWrite(
         },
       );
     }
-    if (outcome.status === 'auth')
-      throw new Error('a key-value write was answered as an auth command');
+    // Refused by the permission check on apply (the auth state changed since the gateway's check).
+    if (outcome.status === 'auth') throw authError(outcome.result.error ?? 'permissionDenied');
     if (outcome.status === 'replayed') exchange.response.setHeader('idempotent-replayed', 'true');
     metrics.proposalsCommitted.inc();
     if (hasUnreadResult(outcome.result)) throw readsNotReturned(outcome.status, outcome.result);
@@ -183,11 +184,16 @@ export async function linearize(context: ApiContext): Promise<void> {
 export async function replicateAuth(
   context: ApiContext,
   command: AuthCommand,
+  user: string | undefined,
 ): Promise<AuthApplyResult> {
   if (context.isShuttingDown()) throw unavailable('this node is shutting down', 'shutting_down');
   const outcome = await withDeadline(
     context,
-    context.backend.write({ type: 'auth', request: command }),
+    context.backend.write({
+      type: 'auth',
+      request: command,
+      ...(user === undefined ? {} : { user }),
+    }),
     () => indeterminate('etcdserver: request timed out'),
   );
   if (outcome.status !== 'auth')

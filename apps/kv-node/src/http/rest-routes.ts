@@ -15,6 +15,7 @@ import {
 } from '../store/byte-string.js';
 import type { Compare, KeyValue, TxnRequest } from '../store/kv-types.js';
 import { rangeRequest } from '../store/kv-types.js';
+import { asUser } from '../auth/auth-gate.js';
 import type { PermissionNeed } from '../auth/request-permissions.js';
 import type { ApiContext } from './api-context.js';
 import { badRequest, keyNotFound, preconditionFailed, tooLarge } from './api-error.js';
@@ -87,13 +88,14 @@ function preconditions(exchange: Exchange, key: ByteString): Compare[] {
 }
 
 /**
- * What a REST write of `key` needs: write access, and read access too when it has preconditions
- * (their failure reveals the key's existence and ETag).
+ * What a REST write of `key` needs: write and read access. Its txn compares or reads the key
+ * (to answer 201 or 200, 404, or the current ETag on 412), and etcd's rules make that a read.
  */
-function writeNeeds(key: ByteString, compares: readonly Compare[]): PermissionNeed[] {
-  const needs: PermissionNeed[] = [{ access: 'write', key, rangeEnd: '' }];
-  if (compares.length > 0) needs.push({ access: 'read', key, rangeEnd: '' });
-  return needs;
+function writeNeeds(key: ByteString): PermissionNeed[] {
+  return [
+    { access: 'write', key, rangeEnd: '' },
+    { access: 'read', key, rangeEnd: '' },
+  ];
 }
 
 function failedPrecondition(exchange: Exchange, current: KeyValue | undefined): never {
@@ -149,7 +151,7 @@ export async function restPut(context: ApiContext, exchange: Exchange): Promise<
       'value',
     );
   }
-  context.auth.authorize(context.backend.auth, exchange, writeNeeds(key, compares));
+  const user = context.auth.authorize(context.backend.auth, exchange, writeNeeds(key));
   const value = byteStringFromBytes(body);
   const put = { type: 'put' as const, request: { key, value, prevKv: false } };
   const existing = { type: 'range' as const, request: rangeRequest(key, { keysOnly: true }) };
@@ -166,6 +168,7 @@ export async function restPut(context: ApiContext, exchange: Exchange): Promise<
     type: 'txn',
     request,
     ...(requestId === undefined ? {} : { requestId }),
+    ...asUser(user),
   });
   if (outcome.type !== 'txn') throw new Error(`put answered with ${outcome.type}`);
   const result = outcome.result;
@@ -189,13 +192,14 @@ export async function restDelete(context: ApiContext, exchange: Exchange): Promi
   const requestId = idempotencyKey(exchange);
   const compares = preconditions(exchange, key);
   await exchange.readRaw(context.limits.maxRequestBytes);
-  context.auth.authorize(context.backend.auth, exchange, writeNeeds(key, compares));
+  const user = context.auth.authorize(context.backend.auth, exchange, writeNeeds(key));
   const remove = { type: 'deleteRange' as const, request: { key, rangeEnd: '', prevKv: false } };
   const existing = { type: 'range' as const, request: rangeRequest(key, { keysOnly: true }) };
   const outcome = await replicateWrite(context, exchange, {
     type: 'txn',
     request: { compare: compares, success: [remove], failure: [existing] },
     ...(requestId === undefined ? {} : { requestId }),
+    ...asUser(user),
   });
   if (outcome.type !== 'txn') throw new Error(`delete answered with ${outcome.type}`);
   const result = outcome.result;

@@ -1,5 +1,6 @@
 /** The etcd v3 JSON gateway routes (POST, bodies and responses in etcd 3.4's gateway shapes). */
 
+import { asUser } from '../auth/auth-gate.js';
 import { deleteRangeNeeds, putNeeds, rangeNeeds, txnNeeds } from '../auth/request-permissions.js';
 import type { ApiContext } from './api-context.js';
 import { ApiError, GrpcCode } from './api-error.js';
@@ -69,11 +70,11 @@ export async function v3Put(context: ApiContext, exchange: Exchange): Promise<vo
     await exchange.readJson(context.limits.maxRequestBytes),
     context.limits,
   );
-  context.auth.authorize(context.backend.auth, exchange, putNeeds(request));
+  const user = context.auth.authorize(context.backend.auth, exchange, putNeeds(request));
   const result = await replicateWrite(
     context,
     exchange,
-    withRequestId({ type: 'put' as const, request }, requestId),
+    withRequestId({ type: 'put' as const, request, ...asUser(user) }, requestId),
   );
   if (result.type !== 'put') throw new Error(`put answered with ${result.type}`);
   exchange.json(200, putResponseJson(headerSource(context), result.result));
@@ -86,11 +87,11 @@ export async function v3DeleteRange(context: ApiContext, exchange: Exchange): Pr
     await exchange.readJson(context.limits.maxRequestBytes),
     context.limits,
   );
-  context.auth.authorize(context.backend.auth, exchange, deleteRangeNeeds(request));
+  const user = context.auth.authorize(context.backend.auth, exchange, deleteRangeNeeds(request));
   const result = await replicateWrite(
     context,
     exchange,
-    withRequestId({ type: 'deleteRange' as const, request }, requestId),
+    withRequestId({ type: 'deleteRange' as const, request, ...asUser(user) }, requestId),
   );
   if (result.type !== 'deleteRange') throw new Error(`delete answered with ${result.type}`);
   exchange.json(200, deleteRangeResponseJson(headerSource(context), result.result));
@@ -109,11 +110,11 @@ export async function v3Txn(context: ApiContext, exchange: Exchange): Promise<vo
     exchange.json(200, txnResponseJson(headerSource(context), context.backend.store.txn(request)));
     return;
   }
-  context.auth.authorize(context.backend.auth, exchange, txnNeeds(request));
+  const user = context.auth.authorize(context.backend.auth, exchange, txnNeeds(request));
   const result = await replicateWrite(
     context,
     exchange,
-    withRequestId({ type: 'txn' as const, request }, requestId),
+    withRequestId({ type: 'txn' as const, request, ...asUser(user) }, requestId),
   );
   if (result.type !== 'txn') throw new Error(`txn answered with ${result.type}`);
   exchange.json(200, txnResponseJson(headerSource(context), result.result));

@@ -5,6 +5,7 @@
 
 import type { AuthApplyResult } from '../auth/auth-command.js';
 import { AuthState } from '../auth/auth-state.js';
+import { refusalOnApply } from '../auth/apply-authorization.js';
 import { MalformedEncodingError } from '../codec/binary-reader.js';
 import { BinaryWriter } from '../codec/binary-writer.js';
 import { decodeCommand } from '../codec/command-codec.js';
@@ -48,7 +49,10 @@ export type ApplyOutcome =
   | { status: 'replayed'; result: CommandResult }
   /** The request id was first used for a different request; nothing applied. */
   | { status: 'rejected'; reason: 'idempotency_key_reused'; requestId: string }
-  /** An auth command was applied to {@link KvStateMachine.auth} (or refused, see `error`). */
+  /**
+   * An auth command was applied to {@link KvStateMachine.auth} (or refused, see `error`), or a
+   * key-value write was refused by the auth check on apply (`error` says why; nothing applied).
+   */
   | { status: 'auth'; result: AuthApplyResult };
 
 /**
@@ -105,9 +109,15 @@ export class KvStateMachine {
     this.#appliedIndex = index;
     if (command.byteLength === 0) return undefined;
     const { command: decoded, bodyFingerprint } = decodeCommand(command);
+    // While auth is enabled, the user must still be allowed the write at this point of the log.
+    const refusal = refusalOnApply(this.auth, decoded);
+    if (refusal !== undefined) {
+      return { status: 'auth', result: { authRevision: this.auth.revision, error: refusal } };
+    }
     // Auth commands change no key and no revision, and are never retried by request id.
-    if (decoded.type === 'auth')
+    if (decoded.type === 'auth') {
       return { status: 'auth', result: this.auth.apply(decoded.request) };
+    }
     const requestId = decoded.requestId;
     if (requestId !== undefined) {
       const remembered = this.#idempotency.lookup(requestId);

@@ -1,0 +1,42 @@
+/**
+ * The check every member makes when it applies a write while auth is enabled (etcd's
+ * `authApplierV3`): the command's user must still be allowed what the command does, by the auth
+ * state as of this point in the log. The member that received the request checked it too, but
+ * against its own replica at that moment; between that check and this apply a permission may have
+ * been revoked, a user deleted, or auth enabled. Deterministic: it reads only the replicated state.
+ */
+
+import type { KvCommand } from '../codec/command-codec.js';
+import type { AuthErrorName } from './auth-errors.js';
+import type { AuthState } from './auth-state.js';
+import type { PermissionNeed } from './request-permissions.js';
+import { deleteRangeNeeds, putNeeds, txnNeeds } from './request-permissions.js';
+
+function needsOf(command: KvCommand): PermissionNeed[] | 'admin' {
+  switch (command.type) {
+    case 'put':
+      return putNeeds(command.request);
+    case 'deleteRange':
+      return deleteRangeNeeds(command.request);
+    case 'txn':
+      return txnNeeds(command.request);
+    case 'auth':
+      return 'admin';
+  }
+}
+
+/**
+ * Why `command` must not be applied now, or `undefined` when it may (always, while auth is
+ * disabled).
+ */
+export function refusalOnApply(state: AuthState, command: KvCommand): AuthErrorName | undefined {
+  if (!state.enabled) return undefined;
+  const user = command.user;
+  if (user === undefined || user === '') return 'userEmpty';
+  const needs = needsOf(command);
+  if (needs === 'admin') return state.isRoot(user) ? undefined : 'permissionDenied';
+  for (const need of needs) {
+    if (!state.isPermitted(user, need.access, need.key, need.rangeEnd)) return 'permissionDenied';
+  }
+  return undefined;
+}
