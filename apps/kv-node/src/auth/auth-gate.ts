@@ -5,10 +5,9 @@
  * whether it may touch the keys it names, password checks with throttling, and token issue.
  *
  * Checks read this member's replica of the auth state. Linearizable reads check after their read
- * barrier (so they see every change acknowledged before them); writes check the state as this
- * member has applied it when the request arrives, so a permission revoked a moment earlier may
- * still let one write through on a lagging follower (etcd closes that gap by re-checking the auth
- * revision on apply; documented as a known difference).
+ * barrier (so they see every change acknowledged before them). Writes are checked here first (a
+ * fast refusal), then carry their user into the log, where every member checks them again on
+ * apply (`apply-authorization.ts`), so a change of permissions in between cannot be outrun.
  */
 
 import type { TLSSocket } from 'node:tls';
