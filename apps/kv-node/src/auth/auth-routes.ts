@@ -16,7 +16,11 @@ import { responseHeaderSource } from '../http/response-header-source.js';
 import { base64FromByteString } from '../store/byte-string.js';
 import type { AuthCommand } from './auth-command.js';
 import { authError } from './auth-errors.js';
-import { MAX_AUTH_NAME_BYTES, MAX_PASSWORD_BYTES } from './auth-limits.js';
+import {
+  MAX_AUTH_NAME_BYTES,
+  MAX_PASSWORD_BYTES,
+  MAX_PERMISSION_KEY_BYTES,
+} from './auth-limits.js';
 import type { KeyPermission } from './key-permissions.js';
 import { PERMISSION_TYPES } from './key-permissions.js';
 
@@ -50,12 +54,10 @@ function name(fields: FieldReader, protoName: string): string {
 
 function bytesField(context: ApiContext, fields: FieldReader, protoName: string): string {
   const value = fields.bytes(protoName);
-  if (value.length > context.limits.maxKeyBytes) {
+  const limit = Math.min(context.limits.maxKeyBytes, MAX_PERMISSION_KEY_BYTES);
+  if (value.length > limit) {
     const field = fields.fieldName(protoName);
-    throw tooLarge(
-      `${field} is ${value.length} bytes; the limit is ${context.limits.maxKeyBytes}`,
-      field,
-    );
+    throw tooLarge(`${field} is ${value.length} bytes; the limit is ${limit}`, field);
   }
   return value;
 }

@@ -4,7 +4,11 @@ import { BinaryReader } from '../codec/binary-reader.js';
 import { BinaryWriter } from '../codec/binary-writer.js';
 import type { AuthCommand } from './auth-command.js';
 import { decodeAuthCommand, encodeAuthCommand } from './auth-command.js';
-import { MAX_PERMISSIONS_PER_ROLE, MAX_ROLES_PER_USER } from './auth-limits.js';
+import {
+  MAX_PERMISSION_BYTES,
+  MAX_PERMISSIONS_PER_ROLE,
+  MAX_ROLES_PER_USER,
+} from './auth-limits.js';
 import { AuthState } from './auth-state.js';
 
 const KEY = 'k'.repeat(32);
@@ -144,6 +148,49 @@ describe('AuthState', () => {
       state.apply({ op: 'userAdd', name: 'x'.repeat(257), passwordHash: 'h', noPassword: false })
         .error,
     ).toBe('invalidAuthMgmt');
+  });
+
+  it('bounds the bytes of all permissions together, and forgets what revokes free', () => {
+    const state = withRoot();
+    const big = (index: number): string => `${String(index).padStart(8, '0')}${'k'.repeat(4088)}`;
+    let granted = 0;
+    let refused: string | undefined;
+    for (let role = 0; refused === undefined; role++) {
+      state.apply({ op: 'roleAdd', name: `big${role}` });
+      for (let index = 0; index < MAX_PERMISSIONS_PER_ROLE && refused === undefined; index++) {
+        refused = state.apply({
+          op: 'roleGrantPermission',
+          name: `big${role}`,
+          permission: {
+            type: 'read',
+            key: big(granted),
+            rangeEnd: `${big(granted).slice(0, -1)}l`,
+          },
+        }).error;
+        if (refused === undefined) granted++;
+      }
+    }
+    expect(refused).toBe('tooManyPermissions');
+    expect(granted * 8192).toBeLessThanOrEqual(MAX_PERMISSION_BYTES);
+    expect((granted + 1) * 8192).toBeGreaterThan(MAX_PERMISSION_BYTES);
+    // Deleting a role frees its bytes; a snapshot round trip keeps the count.
+    expect(state.apply({ op: 'roleAdd', name: 'fresh0' }).error).toBeUndefined();
+    expect(
+      state.apply({
+        op: 'roleGrantPermission',
+        name: 'fresh0',
+        permission: { type: 'read', key: 'small', rangeEnd: '' },
+      }).error,
+    ).toBe('tooManyPermissions');
+    state.apply({ op: 'roleDelete', role: 'big0' });
+    const restored = AuthState.decode(new BinaryReader(encoded(state)));
+    restored.apply({ op: 'roleAdd', name: 'fresh' });
+    const retry = {
+      op: 'roleGrantPermission' as const,
+      name: 'fresh',
+      permission: { type: 'read' as const, key: 'small', rangeEnd: '' },
+    };
+    expect(restored.apply(retry).error).toBeUndefined();
   });
 
   const name = fc.constantFrom('root', 'alice', 'bob', 'r1', 'r2', '');

@@ -15,6 +15,7 @@ import type { AuthErrorName } from './auth-errors.js';
 import {
   MAX_AUTH_NAME_BYTES,
   MAX_PASSWORD_HASH_CHARS,
+  MAX_PERMISSION_BYTES,
   MAX_PERMISSION_KEY_BYTES,
   MAX_PERMISSIONS_PER_ROLE,
   MAX_ROLES,
@@ -53,6 +54,10 @@ function comparePermissions(a: KeyPermission, b: KeyPermission): number {
   return compareText(a.key, b.key) || compareText(a.rangeEnd, b.rangeEnd);
 }
 
+function permissionBytes(permission: KeyPermission): number {
+  return permission.key.length + permission.rangeEnd.length;
+}
+
 function nameTooLong(name: string): boolean {
   return Buffer.byteLength(name, 'utf8') > MAX_AUTH_NAME_BYTES;
 }
@@ -65,6 +70,8 @@ export class AuthState {
   readonly #users = new Map<string, AuthUser>();
   /** Roles with their permissions, sorted by key then range end (as etcd keeps them). */
   readonly #roles = new Map<string, KeyPermission[]>();
+  /** Bytes of every permission's key and range end (bounded by `MAX_PERMISSION_BYTES`). */
+  #permissionBytes = 0;
   /** Merged intervals per user and access, valid for {@link AuthState.revision}. */
   #cache = new Map<string, Record<Access, KeyInterval[]>>();
 
@@ -212,7 +219,10 @@ export class AuthState {
         return undefined;
       case 'roleDelete':
         if (this.#enabled && command.role === ROOT) return 'invalidAuthMgmt';
-        if (!this.#roles.delete(command.role)) return 'roleNotFound';
+        const deleted = this.#roles.get(command.role);
+        if (deleted === undefined) return 'roleNotFound';
+        for (const permission of deleted) this.#permissionBytes -= permissionBytes(permission);
+        this.#roles.delete(command.role);
         // etcd revokes a deleted role from every user holding it.
         for (const user of this.#users.values()) {
           if (user.roles.includes(command.role)) {
@@ -238,6 +248,10 @@ export class AuthState {
           return undefined;
         }
         if (permissions.length >= MAX_PERMISSIONS_PER_ROLE) return 'tooManyPermissions';
+        if (this.#permissionBytes + permissionBytes(granted) > MAX_PERMISSION_BYTES) {
+          return 'tooManyPermissions';
+        }
+        this.#permissionBytes += permissionBytes(granted);
         permissions.push({ ...granted });
         permissions.sort(comparePermissions);
         return undefined;
@@ -250,6 +264,7 @@ export class AuthState {
             permission.key === command.key && permission.rangeEnd === command.rangeEnd,
         );
         if (index < 0) return 'permissionNotGranted';
+        this.#permissionBytes -= permissionBytes(permissions[index] as KeyPermission);
         permissions.splice(index, 1);
         return undefined;
       }
@@ -318,7 +333,9 @@ export class AuthState {
       }
       const permissions: KeyPermission[] = [];
       for (let permission = 0; permission < permissionCount; permission++) {
-        permissions.push(decodePermission(reader));
+        const decoded = decodePermission(reader);
+        state.#permissionBytes += permissionBytes(decoded);
+        permissions.push(decoded);
       }
       state.#roles.set(name, permissions);
     }
@@ -334,6 +351,7 @@ export class AuthState {
     for (const [name, user] of other.#users) this.#users.set(name, user);
     this.#roles.clear();
     for (const [name, permissions] of other.#roles) this.#roles.set(name, permissions);
+    this.#permissionBytes = other.#permissionBytes;
     this.#cache = new Map();
   }
 }
