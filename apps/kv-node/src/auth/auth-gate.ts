@@ -105,7 +105,8 @@ export class AuthGate {
   }
 
   /**
-   * Refuses the request unless auth is disabled or its user may do all of `needs`; returns the
+   * Refuses the request unless auth is disabled or its user may do all of `needs()` (called only
+   * when auth is enabled, so requests cost nothing extra without auth); returns the
    * user (`undefined` while auth is disabled), which a write carries into the log.
    *
    * @throws ApiError "permission denied" (403), or what {@link AuthGate.identify} throws.
@@ -113,11 +114,11 @@ export class AuthGate {
   authorize(
     state: AuthState,
     exchange: Exchange,
-    needs: readonly PermissionNeed[],
+    needs: () => readonly PermissionNeed[],
   ): string | undefined {
     const user = this.identify(state, exchange);
     if (user === undefined) return undefined;
-    for (const need of needs) {
+    for (const need of needs()) {
       if (!state.isPermitted(user, need.access, need.key, need.rangeEnd)) {
         throw authError('permissionDenied');
       }

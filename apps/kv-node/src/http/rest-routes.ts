@@ -111,7 +111,9 @@ function failedPrecondition(exchange: Exchange, current: KeyValue | undefined): 
 export async function restGet(context: ApiContext, exchange: Exchange): Promise<void> {
   const key = keyFromPath(context, exchange);
   await readConsistently(context, exchange);
-  context.auth.authorize(context.backend.auth, exchange, [{ access: 'read', key, rangeEnd: '' }]);
+  context.auth.authorize(context.backend.auth, exchange, () => [
+    { access: 'read', key, rangeEnd: '' },
+  ]);
   const result = context.backend.store.range(rangeRequest(key));
   const kv = result.kvs[0];
   if (kv === undefined) throw keyNotFound();
@@ -151,7 +153,7 @@ export async function restPut(context: ApiContext, exchange: Exchange): Promise<
       'value',
     );
   }
-  const user = context.auth.authorize(context.backend.auth, exchange, writeNeeds(key));
+  const user = context.auth.authorize(context.backend.auth, exchange, () => writeNeeds(key));
   const value = byteStringFromBytes(body);
   const put = { type: 'put' as const, request: { key, value, prevKv: false } };
   const existing = { type: 'range' as const, request: rangeRequest(key, { keysOnly: true }) };
@@ -192,7 +194,7 @@ export async function restDelete(context: ApiContext, exchange: Exchange): Promi
   const requestId = idempotencyKey(exchange);
   const compares = preconditions(exchange, key);
   await exchange.readRaw(context.limits.maxRequestBytes);
-  const user = context.auth.authorize(context.backend.auth, exchange, writeNeeds(key));
+  const user = context.auth.authorize(context.backend.auth, exchange, () => writeNeeds(key));
   const remove = { type: 'deleteRange' as const, request: { key, rangeEnd: '', prevKv: false } };
   const existing = { type: 'range' as const, request: rangeRequest(key, { keysOnly: true }) };
   const outcome = await replicateWrite(context, exchange, {
@@ -231,7 +233,7 @@ export async function restList(context: ApiContext, exchange: Exchange): Promise
     key: prefix === '' ? '\0' : prefix,
     rangeEnd: prefix === '' ? '\0' : prefixRangeEnd(prefix),
   };
-  context.auth.authorize(context.backend.auth, exchange, [{ access: 'read', ...listed }]);
+  context.auth.authorize(context.backend.auth, exchange, () => [{ access: 'read', ...listed }]);
   const result = context.backend.store.range(
     rangeRequest(listed.key, {
       rangeEnd: listed.rangeEnd,

@@ -39,7 +39,7 @@ export async function v3Range(context: ApiContext, exchange: Exchange): Promise<
     context.limits,
   );
   if (!decoded.serializable) await linearize(context);
-  context.auth.authorize(context.backend.auth, exchange, rangeNeeds(decoded.request));
+  context.auth.authorize(context.backend.auth, exchange, () => rangeNeeds(decoded.request));
   const store = context.backend.store;
   if (decoded.revision > store.revision) {
     throw new ApiError('etcdserver: mvcc: required revision is a future revision', {
@@ -70,7 +70,7 @@ export async function v3Put(context: ApiContext, exchange: Exchange): Promise<vo
     await exchange.readJson(context.limits.maxRequestBytes),
     context.limits,
   );
-  const user = context.auth.authorize(context.backend.auth, exchange, putNeeds(request));
+  const user = context.auth.authorize(context.backend.auth, exchange, () => putNeeds(request));
   const result = await replicateWrite(
     context,
     exchange,
@@ -87,7 +87,9 @@ export async function v3DeleteRange(context: ApiContext, exchange: Exchange): Pr
     await exchange.readJson(context.limits.maxRequestBytes),
     context.limits,
   );
-  const user = context.auth.authorize(context.backend.auth, exchange, deleteRangeNeeds(request));
+  const user = context.auth.authorize(context.backend.auth, exchange, () =>
+    deleteRangeNeeds(request),
+  );
   const result = await replicateWrite(
     context,
     exchange,
@@ -106,11 +108,11 @@ export async function v3Txn(context: ApiContext, exchange: Exchange): Promise<vo
   );
   if (isReadOnlyTxn(request)) {
     await linearize(context);
-    context.auth.authorize(context.backend.auth, exchange, txnNeeds(request));
+    context.auth.authorize(context.backend.auth, exchange, () => txnNeeds(request));
     exchange.json(200, txnResponseJson(headerSource(context), context.backend.store.txn(request)));
     return;
   }
-  const user = context.auth.authorize(context.backend.auth, exchange, txnNeeds(request));
+  const user = context.auth.authorize(context.backend.auth, exchange, () => txnNeeds(request));
   const result = await replicateWrite(
     context,
     exchange,
