@@ -217,7 +217,7 @@ export class AuthState {
         if (this.#roles.size >= MAX_ROLES) return 'tooManyRoles';
         this.#roles.set(command.name, []);
         return undefined;
-      case 'roleDelete':
+      case 'roleDelete': {
         if (this.#enabled && command.role === ROOT) return 'invalidAuthMgmt';
         const deleted = this.#roles.get(command.role);
         if (deleted === undefined) return 'roleNotFound';
@@ -230,6 +230,7 @@ export class AuthState {
           }
         }
         return undefined;
+      }
       case 'roleGrantPermission': {
         const permissions = this.#roles.get(command.name);
         if (permissions === undefined) return 'roleNotFound';
