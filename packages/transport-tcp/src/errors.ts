@@ -144,3 +144,14 @@ export class FrameTooLargeError extends ProtocolError {
     this.maxBytes = maxBytes;
   }
 }
+
+/**
+ * An authenticated connection received a record that failed authentication: it was altered,
+ * replayed, reordered, truncated, or sealed with another key. Nothing of it was delivered; the
+ * connection is closed.
+ */
+export class IntegrityError extends ProtocolError {
+  constructor(message: string) {
+    super(message, 'INTEGRITY_FAILURE');
+  }
+}

@@ -22,6 +22,9 @@ export class FrameDecoder {
   private readonly partial: Buffer[] = [];
   private partialBytes = 0;
   private stopped = false;
+  /** Set by {@link FrameDecoder.handOff}: bytes after the current frame are kept, not dropped. */
+  private handingOff = false;
+  private remainder: Buffer[] = [];
 
   /**
    * @param maxPayloadBytes - the largest payload accepted; larger claims throw {@link FrameTooLargeError}
@@ -42,6 +45,23 @@ export class FrameDecoder {
     this.stopped = true;
     this.partial.length = 0;
     this.partialBytes = 0;
+  }
+
+  /**
+   * Stops after the frame being handled (call it from the frame handler) and keeps every byte
+   * after that frame for {@link FrameDecoder.takeRemainder}: the bytes that follow the handshake
+   * belong to another layer.
+   */
+  handOff(): void {
+    this.stopped = true;
+    this.handingOff = true;
+  }
+
+  /** The bytes that followed the frame during which {@link FrameDecoder.handOff} was called. */
+  takeRemainder(): Buffer[] {
+    const remainder = this.remainder;
+    this.remainder = [];
+    return remainder;
   }
 
   /** Bytes held for a frame not yet complete. */
@@ -78,7 +98,10 @@ export class FrameDecoder {
         chunk.readUInt32BE(offset + 8),
         chunk.subarray(offset + FRAME_HEADER_BYTES, end),
       );
-      if (this.stopped) return;
+      if (this.stopped) {
+        if (this.handingOff && end < length) this.remainder.push(chunk.subarray(end));
+        return;
+      }
       offset = end;
     }
     if (offset < length) {
@@ -115,7 +138,10 @@ export class FrameDecoder {
     this.partial.length = 0;
     this.partialBytes = 0;
     this.onFrame(header[5]!, header.readUInt16BE(6), header.readUInt32BE(8), payload);
-    if (this.stopped) return undefined;
+    if (this.stopped) {
+      if (this.handingOff && rest !== undefined) this.remainder.push(rest);
+      return undefined;
+    }
     return rest;
   }
 

@@ -1,5 +1,7 @@
 /**
- * The wire frame. Every frame is a fixed 12-byte big-endian header followed by the payload:
+ * The wire frame. Every frame is a fixed 12-byte big-endian header followed by the payload
+ * (handshake frames travel as they are; after the handshake frames travel inside sealed records,
+ * see `record.ts`):
  *
  * ```
  *  0               4       5       6               8                               12
@@ -12,8 +14,12 @@
 /** Bytes in a frame header. */
 export const FRAME_HEADER_BYTES = 12;
 
-/** The wire protocol version carried in every frame header and checked on every frame. */
-export const PROTOCOL_VERSION = 1;
+/**
+ * The wire protocol version carried in every frame header and checked on every frame. Version 2
+ * (the dialer proves first; every frame after the handshake is sealed in an AEAD record) and
+ * version 1 refuse each other at the first frame with `wrong-version`.
+ */
+export const PROTOCOL_VERSION = 2;
 
 /** The default maximum payload of one frame: 16 MiB. */
 export const DEFAULT_MAX_FRAME_BYTES = 16 * 1024 * 1024;

@@ -1,6 +1,11 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { ProtocolError } from './errors.js';
 
+/**
+ * The handshake protocol name and version, the first field of every MAC and key derivation. A
+ * peer of another version fails at the frame header (`wrong-version`) before any of this runs.
+ */
+export const HANDSHAKE_PROTOCOL = 'x-transport-tcp/2';
 /** Bytes in a handshake nonce. */
 export const NONCE_BYTES = 32;
 /** Bytes in an incarnation id (random per transport instance, so a restarted peer is recognised). */
@@ -10,7 +15,7 @@ export const PROOF_BYTES = 32;
 /** Largest handshake frame payload accepted before the peer is authenticated. */
 export const MAX_HANDSHAKE_PAYLOAD_BYTES = 1024;
 
-/** Dialer → acceptor: who I am, whom I expect, and my challenge. */
+/** Dialer → acceptor: who I am, whom I expect, and my nonce. */
 export interface Hello {
   clusterId: string;
   dialerId: string;
@@ -27,39 +32,77 @@ export interface ReceiveProgress {
   lastSequence: number;
 }
 
-/** Acceptor → dialer: my identity, my challenge and my proof of the secret. */
+/**
+ * Acceptor → dialer: my identity and my nonce. It carries no proof: the acceptor proves nothing
+ * to a caller that has not yet proven itself, so a stranger gets nothing to test guesses against.
+ */
 export interface Challenge {
   acceptorId: string;
   acceptorNonce: Uint8Array;
   acceptorIncarnation: Uint8Array;
+}
+
+/** Dialer → acceptor (`Proof`) or acceptor → dialer (`Welcome`): a proof of the secret and progress. */
+export interface Proof extends ReceiveProgress {
   proof: Uint8Array;
 }
 
-/** Dialer → acceptor: my proof of the secret. */
-export interface Proof extends ReceiveProgress {
-  proof: Uint8Array;
+/** Everything both sides said before the proofs; every proof and every session key is bound to it. */
+export interface Transcript {
+  clusterId: string;
+  dialerId: string;
+  acceptorId: string;
+  dialerNonce: Uint8Array;
+  dialerIncarnation: Uint8Array;
+  acceptorNonce: Uint8Array;
+  acceptorIncarnation: Uint8Array;
 }
 
 /** Which side computes a proof; part of the MAC input so one side's proof never passes as the other's. */
 export type HandshakeRole = 'dialer' | 'acceptor';
 
+/** The transcript of a hello and the challenge that answered it. */
+export function transcriptOf(hello: Hello, challenge: Challenge): Transcript {
+  return {
+    clusterId: hello.clusterId,
+    dialerId: hello.dialerId,
+    acceptorId: hello.acceptorId,
+    dialerNonce: hello.dialerNonce,
+    dialerIncarnation: hello.dialerIncarnation,
+    acceptorNonce: challenge.acceptorNonce,
+    acceptorIncarnation: challenge.acceptorIncarnation,
+  };
+}
+
+/** The transcript as bytes, prefixed with the protocol name (input of the MACs and of HKDF). */
+export function encodeTranscript(transcript: Transcript): Buffer {
+  const writer = new FieldWriter();
+  writer.string(HANDSHAKE_PROTOCOL);
+  writer.string(transcript.clusterId);
+  writer.string(transcript.dialerId);
+  writer.string(transcript.acceptorId);
+  writer.bytes(transcript.dialerNonce);
+  writer.bytes(transcript.dialerIncarnation);
+  writer.bytes(transcript.acceptorNonce);
+  writer.bytes(transcript.acceptorIncarnation);
+  return writer.finish();
+}
+
 /**
- * The HMAC-SHA256 proof that `role` knows the shared secret, bound to both ids, the cluster and
- * both nonces, so it cannot be replayed on another connection or reflected back.
+ * The HMAC-SHA256 proof that `role` knows the shared secret, bound to the whole transcript (both
+ * ids, the cluster, both nonces and incarnations) and to the progress the same message carries,
+ * so it cannot be replayed on another connection, reflected back, or have its progress rewritten.
  */
 export function computeProof(
   secret: Uint8Array,
   role: HandshakeRole,
-  hello: Pick<Hello, 'clusterId' | 'dialerId' | 'acceptorId' | 'dialerNonce'>,
-  acceptorNonce: Uint8Array,
+  transcript: Transcript,
+  progress: ReceiveProgress,
 ): Uint8Array {
   const writer = new FieldWriter();
-  writer.string(`x-transport-tcp/1 ${role}`);
-  writer.string(hello.clusterId);
-  writer.string(hello.dialerId);
-  writer.string(hello.acceptorId);
-  writer.bytes(hello.dialerNonce);
-  writer.bytes(acceptorNonce);
+  writer.string(role);
+  writer.bytes(encodeTranscript(transcript));
+  writer.progress(progress);
   return createHmac('sha256', secret).update(writer.finish()).digest();
 }
 
@@ -68,7 +111,7 @@ export function proofMatches(expected: Uint8Array, received: Uint8Array): boolea
   return expected.length === received.length && timingSafeEqual(expected, received);
 }
 
-/** Encodes a {@link Hello}. */
+/** Encodes a {@link Hello}. @throws RangeError for an id longer than 255 UTF-8 bytes */
 export function encodeHello(hello: Hello): Buffer {
   const writer = new FieldWriter();
   writer.string(hello.clusterId);
@@ -93,13 +136,12 @@ export function decodeHello(payload: Buffer): Hello {
   return hello;
 }
 
-/** Encodes a {@link Challenge}. */
+/** Encodes a {@link Challenge}. @throws RangeError for an id longer than 255 UTF-8 bytes */
 export function encodeChallenge(challenge: Challenge): Buffer {
   const writer = new FieldWriter();
   writer.string(challenge.acceptorId);
   writer.bytes(challenge.acceptorNonce);
   writer.bytes(challenge.acceptorIncarnation);
-  writer.bytes(challenge.proof);
   return writer.finish();
 }
 
@@ -110,13 +152,17 @@ export function decodeChallenge(payload: Buffer): Challenge {
     acceptorId: reader.string(),
     acceptorNonce: reader.bytes(NONCE_BYTES),
     acceptorIncarnation: reader.bytes(INCARNATION_BYTES),
-    proof: reader.bytes(PROOF_BYTES),
   };
   reader.end();
   return challenge;
 }
 
-/** Encodes a {@link Proof}. */
+/**
+ * Encodes a {@link Proof}: the dialer's proof message, and also the acceptor's welcome, sent once
+ * the dialer's proof checked out. The welcome carries the acceptor's receive progress only then,
+ * after any older connection from the same peer has been closed, so the progress cannot be
+ * overtaken by frames still arriving on that connection.
+ */
 export function encodeProof(proof: Proof): Buffer {
   const writer = new FieldWriter();
   writer.bytes(proof.proof);
@@ -124,31 +170,12 @@ export function encodeProof(proof: Proof): Buffer {
   return writer.finish();
 }
 
-/** Decodes a {@link Proof}; throws {@link ProtocolError} on malformed input. */
+/** Decodes a {@link Proof} (or a welcome); throws {@link ProtocolError} on malformed input. */
 export function decodeProof(payload: Buffer): Proof {
   const reader = new FieldReader(payload);
   const proof: Proof = { proof: reader.bytes(PROOF_BYTES), ...reader.progress() };
   reader.end();
   return proof;
-}
-
-/**
- * Encodes the acceptor's final handshake message, sent once the dialer's proof checked out. It
- * carries the acceptor's receive progress only now, after any older connection from the same peer
- * has been closed, so the progress cannot be overtaken by frames still arriving on that connection.
- */
-export function encodeWelcome(progress: ReceiveProgress): Buffer {
-  const writer = new FieldWriter();
-  writer.progress(progress);
-  return writer.finish();
-}
-
-/** Decodes the acceptor's welcome; throws {@link ProtocolError} on malformed input. */
-export function decodeWelcome(payload: Buffer): ReceiveProgress {
-  const reader = new FieldReader(payload);
-  const progress = reader.progress();
-  reader.end();
-  return progress;
 }
 
 class FieldWriter {

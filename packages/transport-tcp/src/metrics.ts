@@ -14,6 +14,11 @@ export interface TransportCounters {
   handshakesRejected: Record<HandshakeRejection, number>;
   /** Authenticated connections closed for breaking the protocol (oversized frame, bad flags...). */
   protocolErrors: number;
+  /**
+   * Authenticated connections closed because a record failed authentication: altered, replayed,
+   * reordered, truncated or sealed with another key. Nothing of such a record is delivered.
+   */
+  integrityFailures: number;
   /** One-way messages reported undelivered (queue full, lost with a connection, closed). */
   messagesUndelivered: number;
   requestsTimedOut: number;
@@ -68,6 +73,7 @@ export function createCounters(): TransportCounters {
       'too-many-pending': 0,
     },
     protocolErrors: 0,
+    integrityFailures: 0,
     messagesUndelivered: 0,
     requestsTimedOut: 0,
     lateResponses: 0,

@@ -301,6 +301,15 @@ export class PeerChannel {
   }
 
   /**
+   * What {@link PeerChannel.receiveProgress} would report for `peerIncarnation`, without changing
+   * anything: for a handshake message sent before the peer is authenticated.
+   */
+  peekReceiveProgress(peerIncarnation: string): ReceiveProgress {
+    if (this.receiveIncarnation !== peerIncarnation) return { knowsYou: false, lastSequence: 0 };
+    return { knowsYou: this.hasReceived, lastSequence: this.lastReceived };
+  }
+
+  /**
    * How far this side has received the peer's one-way stream, for the handshake. Call only once
    * the peer is authenticated: a new incarnation resets the record.
    */

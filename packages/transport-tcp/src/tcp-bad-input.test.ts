@@ -10,6 +10,7 @@ import {
   rawDial,
   startCluster,
   waitFor,
+  writeSealed,
 } from './tcp-test-support.js';
 
 // Two real nodes, b dials c. 'a' is a configured peer that only these tests impersonate with raw
@@ -122,10 +123,10 @@ describe('bad input leaves the server up and its state unchanged', () => {
 
     const peer = await rawDial(c.address.port, 'a', 'c');
     const protocolErrors = c.metrics().protocolErrors;
-    peer.write(encodeFrame(FrameFlags.control, 99, 0, Buffer.alloc(8)));
+    writeSealed(peer, encodeFrame(FrameFlags.control, 99, 0, Buffer.alloc(8)));
     await closedBy(peer);
     const badFlags = await rawDial(c.address.port, 'a', 'c');
-    badFlags.write(encodeFrame(0x40, 1, 0, Buffer.alloc(8)));
+    writeSealed(badFlags, encodeFrame(0x40, 1, 0, Buffer.alloc(8)));
     await closedBy(badFlags);
     expect(c.metrics().protocolErrors).toBe(protocolErrors + 2);
     await expectServerUnchanged();
@@ -182,11 +183,11 @@ describe('bad input leaves the server up and its state unchanged', () => {
     await expectServerUnchanged();
   });
 
-  it('wrong protocol version', async () => {
+  it('wrong protocol version (a version-1 peer, which proved second and sealed nothing)', async () => {
     const before = rejectedCount('wrong-version');
     const socket = await openRaw(c.address.port);
     const frame = encodeFrame(FrameFlags.control, ControlType.hello, 0, Buffer.alloc(10));
-    frame[4] = 2;
+    frame[4] = 1;
     socket.write(frame);
     await expectRejectedBy(socket, 'wrong-version', before);
     await expectServerUnchanged();

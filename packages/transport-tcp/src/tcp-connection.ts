@@ -1,5 +1,10 @@
 import type { Socket } from 'node:net';
-import { HandshakeError, ProtocolError, type HandshakeRejection } from './errors.js';
+import {
+  HandshakeError,
+  IntegrityError,
+  ProtocolError,
+  type HandshakeRejection,
+} from './errors.js';
 import { FrameBatch } from './frame-batch.js';
 import { FrameDecoder } from './frame-decoder.js';
 import {
@@ -14,20 +19,23 @@ import {
   decodeChallenge,
   decodeHello,
   decodeProof,
-  decodeWelcome,
   encodeChallenge,
   encodeHello,
   encodeProof,
-  encodeWelcome,
   MAX_HANDSHAKE_PAYLOAD_BYTES,
   NONCE_BYTES,
   proofMatches,
+  transcriptOf,
   type Hello,
   type ReceiveProgress,
+  type Transcript,
 } from './handshake.js';
 import type { TransportCounters } from './metrics.js';
 import type { PeerChannel } from './peer-channel.js';
 import type { Logger, Timers } from './ports.js';
+import { RecordOpener } from './record-opener.js';
+import { RecordSealer } from './record-sealer.js';
+import { deriveSessionKeys } from './session-keys.js';
 
 /** Bytes gathered per socket write before handing them to the kernel. */
 const BATCH_BYTES = 64 * 1024;
@@ -55,6 +63,8 @@ export interface ConnectionContext {
     remote: ReceiveProgress,
   ): void;
   rejected(connection: TcpConnection, reason: HandshakeRejection, detail: string): void;
+  /** An authenticated connection received a record that failed authentication. */
+  integrityFailure(connection: TcpConnection, detail: string): void;
   closed(connection: TcpConnection, reason: string): void;
 }
 
@@ -75,7 +85,14 @@ export class TcpConnection {
   /** The authenticated peer, or the peer dialed; undefined for an acceptor before the hello. */
   peer: string | undefined;
   private phase: Phase;
-  private readonly decoder: FrameDecoder;
+  /** Reads the plain handshake frames; hands the bytes after the last one to {@link opener}. */
+  private readonly handshakeDecoder: FrameDecoder;
+  /** Reads the frames inside authenticated records, once open. */
+  private decoder: FrameDecoder | undefined;
+  private opener: RecordOpener | undefined;
+  private sealer: RecordSealer | undefined;
+  /** True once the acceptor has read a well-formed hello (it is not an idle socket). */
+  private helloReceived = false;
   private readonly batch = new FrameBatch();
   private channel: PeerChannel | undefined;
   private handshakeTimer: unknown;
@@ -84,8 +101,7 @@ export class TcpConnection {
   /** Set by {@link TcpConnection.end}: nothing more is written, but reading goes on. */
   private ending = false;
   private hello: Hello | undefined;
-  private acceptorNonce: Uint8Array | undefined;
-  private peerIncarnation = '';
+  private transcript: Transcript | undefined;
   private readonly closedPromise: Promise<void>;
 
   constructor(
@@ -97,7 +113,7 @@ export class TcpConnection {
   ) {
     this.peer = dialedPeer;
     this.phase = role === 'dialer' ? 'connecting' : 'awaiting-hello';
-    this.decoder = new FrameDecoder(
+    this.handshakeDecoder = new FrameDecoder(
       MAX_HANDSHAKE_PAYLOAD_BYTES,
       (flags, type, correlation, payload) => this.onFrame(flags, type, correlation, payload),
     );
@@ -129,6 +145,16 @@ export class TcpConnection {
     this.hello = hello;
     this.phase = 'awaiting-challenge';
     this.writeControl(ControlType.hello, encodeHello(hello));
+  }
+
+  /** Acceptor: true once the caller sent a well-formed hello; idle sockets are evicted first. */
+  get startedHandshake(): boolean {
+    return this.helloReceived;
+  }
+
+  /** The remote IP address, when the socket still has one. */
+  get remoteAddress(): string | undefined {
+    return this.socket.remoteAddress;
   }
 
   /** Bytes written to the socket that it has not yet handed to the kernel. */
@@ -176,7 +202,9 @@ export class TcpConnection {
     if (this.phase === 'closed') return;
     const wasOpen = this.phase === 'open';
     this.phase = 'closed';
-    this.decoder.stop();
+    this.handshakeDecoder.stop();
+    this.decoder?.stop();
+    this.opener?.stop();
     this.cancelFlush();
     if (this.handshakeTimer !== undefined) this.context.timers.clearTimeout(this.handshakeTimer);
     this.handshakeTimer = undefined;
@@ -191,7 +219,16 @@ export class TcpConnection {
   private onData(chunk: Buffer): void {
     this.context.counters.bytesIn += chunk.length;
     try {
-      this.decoder.push(chunk);
+      if (this.opener !== undefined) {
+        this.opener.push(chunk);
+        return;
+      }
+      this.handshakeDecoder.push(chunk);
+      // The handshake may have ended inside this chunk: what follows it is sealed records.
+      const opener = this.opener as RecordOpener | undefined;
+      if (opener !== undefined) {
+        for (const rest of this.handshakeDecoder.takeRemainder()) opener.push(rest);
+      }
     } catch (error) {
       this.onProtocolError(error);
     }
@@ -204,6 +241,16 @@ export class TcpConnection {
       const code = error instanceof ProtocolError ? error.code : '';
       if (error instanceof HandshakeError) this.reject(error.reason, message);
       else this.reject(code === 'UNSUPPORTED_VERSION' ? 'wrong-version' : 'malformed', message);
+      return;
+    }
+    if (error instanceof IntegrityError) {
+      this.context.counters.integrityFailures += 1;
+      this.context.logger.warn(
+        { peer: this.peer, error: message },
+        'peer record failed authentication; closing connection',
+      );
+      this.context.integrityFailure(this, message);
+      this.destroy(`integrity failure: ${message}`);
       return;
     }
     this.context.counters.protocolErrors += 1;
@@ -251,7 +298,10 @@ export class TcpConnection {
     handle();
   }
 
-  /** Acceptor: check who is calling, then prove we know the secret and challenge them. */
+  /**
+   * Acceptor: check who is calling and answer with our nonce. Nothing here depends on the secret:
+   * the caller must prove itself first, so a stranger gets nothing to test guesses against.
+   */
   private onHello(hello: Hello): void {
     const context = this.context;
     if (hello.clusterId !== context.clusterId) {
@@ -270,21 +320,22 @@ export class TcpConnection {
       );
     }
     this.peer = hello.dialerId;
-    this.hello = hello;
-    this.acceptorNonce = context.randomBytes(NONCE_BYTES);
+    this.helloReceived = true;
+    const challenge = {
+      acceptorId: context.nodeId,
+      acceptorNonce: context.randomBytes(NONCE_BYTES),
+      acceptorIncarnation: context.incarnation,
+    };
+    this.transcript = transcriptOf(hello, challenge);
     this.phase = 'awaiting-proof';
-    this.writeControl(
-      ControlType.challenge,
-      encodeChallenge({
-        acceptorId: context.nodeId,
-        acceptorNonce: this.acceptorNonce,
-        acceptorIncarnation: context.incarnation,
-        proof: computeProof(context.secret, 'acceptor', hello, this.acceptorNonce),
-      }),
-    );
+    this.writeControl(ControlType.challenge, encodeChallenge(challenge));
   }
 
-  /** Dialer: the acceptor proved it knows the secret; prove we do too. */
+  /**
+   * Dialer: prove we know the secret, over the whole transcript and the progress we report. The
+   * progress is only peeked at: the acceptor is not authenticated yet, so it must not reset our
+   * record of its stream.
+   */
   private onChallenge(payload: Buffer): void {
     const challenge = decodeChallenge(payload);
     const hello = this.hello!;
@@ -294,51 +345,85 @@ export class TcpConnection {
         `expected ${hello.acceptorId}, reached ${challenge.acceptorId}`,
       );
     }
-    const expected = computeProof(this.context.secret, 'acceptor', hello, challenge.acceptorNonce);
-    if (!proofMatches(expected, challenge.proof)) {
-      throw new HandshakeError('bad-proof', `${hello.acceptorId} does not know the cluster secret`);
-    }
-    this.peerIncarnation = hex(challenge.acceptorIncarnation);
-    const progress = this.context.channel(hello.acceptorId).receiveProgress(this.peerIncarnation);
+    const transcript = transcriptOf(hello, challenge);
+    this.transcript = transcript;
+    const progress = this.context
+      .channel(hello.acceptorId)
+      .peekReceiveProgress(hex(challenge.acceptorIncarnation));
     this.phase = 'awaiting-welcome';
     this.writeControl(
       ControlType.proof,
       encodeProof({
-        proof: computeProof(this.context.secret, 'dialer', hello, challenge.acceptorNonce),
+        proof: computeProof(this.context.secret, 'dialer', transcript, progress),
         ...progress,
       }),
     );
   }
 
-  /** Acceptor: the dialer proved it knows the secret; the connection is authenticated. */
+  /** Acceptor: the dialer proved it knows the secret; prove we do too, and open. */
   private onProof(payload: Buffer): void {
     const proof = decodeProof(payload);
-    const hello = this.hello!;
-    const expected = computeProof(this.context.secret, 'dialer', hello, this.acceptorNonce!);
+    const transcript = this.transcript!;
+    const expected = computeProof(this.context.secret, 'dialer', transcript, proof);
     if (!proofMatches(expected, proof.proof)) {
-      throw new HandshakeError('bad-proof', `${hello.dialerId} does not know the cluster secret`);
+      throw new HandshakeError(
+        'bad-proof',
+        `${transcript.dialerId} does not know the cluster secret`,
+      );
     }
-    const peer = hello.dialerId;
-    const peerIncarnation = hex(hello.dialerIncarnation);
+    const peer = transcript.dialerId;
+    const peerIncarnation = hex(transcript.dialerIncarnation);
     this.context.retireConnection(peer);
     const progress = this.context.channel(peer).receiveProgress(peerIncarnation);
-    this.writeControl(ControlType.welcome, encodeWelcome(progress));
+    this.writeControl(
+      ControlType.welcome,
+      encodeProof({
+        proof: computeProof(this.context.secret, 'acceptor', transcript, progress),
+        ...progress,
+      }),
+    );
     this.open(peer, peerIncarnation, proof);
   }
 
-  /** Dialer: the acceptor accepted us. */
+  /** Dialer: the acceptor proved it knows the secret; the connection is authenticated. */
   private onWelcome(payload: Buffer): void {
-    const progress = decodeWelcome(payload);
-    this.open(this.hello!.acceptorId, this.peerIncarnation, progress);
+    const welcome = decodeProof(payload);
+    const transcript = this.transcript!;
+    const expected = computeProof(this.context.secret, 'acceptor', transcript, welcome);
+    if (!proofMatches(expected, welcome.proof)) {
+      throw new HandshakeError(
+        'bad-proof',
+        `${transcript.acceptorId} does not know the cluster secret`,
+      );
+    }
+    const peerIncarnation = hex(transcript.acceptorIncarnation);
+    this.context.channel(transcript.acceptorId).receiveProgress(peerIncarnation);
+    this.open(transcript.acceptorId, peerIncarnation, welcome);
   }
 
   private open(peer: string, peerIncarnation: string, remote: ReceiveProgress): void {
     if (this.handshakeTimer !== undefined) this.context.timers.clearTimeout(this.handshakeTimer);
     this.handshakeTimer = undefined;
     this.phase = 'open';
-    this.decoder.setMaxPayloadBytes(this.context.maxFrameBytes);
+    const keys = deriveSessionKeys(this.context.secret, this.transcript!);
+    const dialer = this.role === 'dialer';
+    this.sealer = new RecordSealer(dialer ? keys.dialerToAcceptor : keys.acceptorToDialer);
+    const decoder = new FrameDecoder(this.context.maxFrameBytes, (flags, type, correlation, body) =>
+      this.onFrame(flags, type, correlation, body),
+    );
+    this.decoder = decoder;
+    this.opener = new RecordOpener(
+      dialer ? keys.acceptorToDialer : keys.dialerToAcceptor,
+      (plain) => decoder.push(plain),
+    );
+    this.handshakeDecoder.handOff();
     this.channel = this.context.channel(peer);
     this.context.authenticated(this, peer, peerIncarnation, remote);
+  }
+
+  /** Refuses a connection still in its handshake (e.g. evicted by admission control). */
+  refuse(reason: HandshakeRejection, detail: string): void {
+    this.reject(reason, detail);
   }
 
   private reject(reason: HandshakeRejection, detail: string): void {
@@ -363,11 +448,21 @@ export class TcpConnection {
     }
   };
 
-  /** Writes chunks as one gathered write; returns what `socket.write` said about backpressure. */
-  private writeChunks(chunks: Buffer[], frames: number): boolean {
+  /**
+   * Seals chunks into records and writes them as one gathered write; returns what `socket.write`
+   * said about backpressure.
+   */
+  private writeChunks(plain: Buffer[], frames: number): boolean {
     const counters = this.context.counters;
     counters.framesOut += frames;
     let ok = true;
+    let chunks: Buffer[];
+    try {
+      chunks = this.sealer!.seal(plain);
+    } catch (error) {
+      this.destroy(`cannot seal: ${(error as Error).message}`);
+      return false;
+    }
     if (chunks.length === 1) {
       counters.bytesOut += chunks[0]!.length;
       return this.socket.write(chunks[0]!);

@@ -13,13 +13,16 @@ import {
   computeProof,
   decodeChallenge,
   decodeHello,
+  decodeProof,
   encodeChallenge,
   encodeHello,
   encodeProof,
-  encodeWelcome,
   INCARNATION_BYTES,
   NONCE_BYTES,
+  transcriptOf,
 } from './handshake.js';
+import { RecordSealer } from './record-sealer.js';
+import { deriveSessionKeys } from './session-keys.js';
 import { TcpTransport, type PeerAddress, type TcpTransportOptions } from './tcp-transport.js';
 
 /** The shared secret used by test clusters. */
@@ -125,10 +128,20 @@ export function frameReader(
   };
 }
 
+const sealers = new WeakMap<Socket, RecordSealer>();
+
+/** Writes `bytes` (whole frames) on a socket authenticated by {@link rawDial}, sealed as a record. */
+export function writeSealed(socket: Socket, bytes: Uint8Array): void {
+  const sealer = sealers.get(socket);
+  if (sealer === undefined) throw new Error('writeSealed: socket was not authenticated by rawDial');
+  for (const piece of sealer.seal([bytes])) socket.write(piece);
+}
+
 /**
  * Runs the dialer's side of the handshake by hand from `dialerId` to the acceptor `acceptorId`
  * listening on `port`, with `proofOverride` replacing the real proof. Resolves with the socket
- * after the welcome (or after sending the proof when the acceptor is expected to refuse).
+ * after the welcome (then {@link writeSealed} writes on it), or after sending the proof when the
+ * acceptor is expected to refuse.
  */
 export async function rawDial(
   port: number,
@@ -148,19 +161,19 @@ export async function rawDial(
   socket.write(encodeFrame(FrameFlags.control, ControlType.hello, 0, encodeHello(hello)));
   const first = await Promise.race([next(), closedBy(socket).then(() => undefined)]);
   if (first === undefined) return socket;
-  const challenge = decodeChallenge(first.payload);
+  const transcript = transcriptOf(hello, decodeChallenge(first.payload));
   const secret = Buffer.from(options.secret ?? TEST_SECRET);
-  const proof =
-    options.proofOverride ?? computeProof(secret, 'dialer', hello, challenge.acceptorNonce);
+  const progress = { knowsYou: false, lastSequence: 0 };
+  const proof = options.proofOverride ?? computeProof(secret, 'dialer', transcript, progress);
   socket.write(
-    encodeFrame(
-      FrameFlags.control,
-      ControlType.proof,
-      0,
-      encodeProof({ proof, knowsYou: false, lastSequence: 0 }),
-    ),
+    encodeFrame(FrameFlags.control, ControlType.proof, 0, encodeProof({ proof, ...progress })),
   );
-  if (options.proofOverride === undefined) await Promise.race([next(), closedBy(socket)]);
+  if (options.proofOverride === undefined) {
+    const welcome = await Promise.race([next(), closedBy(socket).then(() => undefined)]);
+    if (welcome !== undefined) {
+      sealers.set(socket, new RecordSealer(deriveSessionKeys(secret, transcript).dialerToAcceptor));
+    }
+  }
   return socket;
 }
 
@@ -180,27 +193,28 @@ export async function slowReaderPeer(
     const next = frameReader(socket);
     void (async () => {
       const hello = decodeHello((await next()).payload);
-      const acceptorNonce = randomBytes(NONCE_BYTES);
+      const challenge = {
+        acceptorId,
+        acceptorNonce: randomBytes(NONCE_BYTES),
+        acceptorIncarnation: randomBytes(INCARNATION_BYTES),
+      };
       socket.write(
-        encodeFrame(
-          FrameFlags.control,
-          ControlType.challenge,
-          0,
-          encodeChallenge({
-            acceptorId,
-            acceptorNonce,
-            acceptorIncarnation: randomBytes(INCARNATION_BYTES),
-            proof: computeProof(Buffer.from(TEST_SECRET), 'acceptor', hello, acceptorNonce),
-          }),
-        ),
+        encodeFrame(FrameFlags.control, ControlType.challenge, 0, encodeChallenge(challenge)),
       );
-      await next();
+      decodeProof((await next()).payload);
+      const progress = { knowsYou: false, lastSequence: 0 };
+      const proof = computeProof(
+        Buffer.from(TEST_SECRET),
+        'acceptor',
+        transcriptOf(hello, challenge),
+        progress,
+      );
       socket.write(
         encodeFrame(
           FrameFlags.control,
           ControlType.welcome,
           0,
-          encodeWelcome({ knowsYou: false, lastSequence: 0 }),
+          encodeProof({ proof, ...progress }),
         ),
       );
       socket.pause();

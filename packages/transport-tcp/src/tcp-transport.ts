@@ -17,6 +17,7 @@ import { createCounters, type TransportCounters, type TransportMetrics } from '.
 import { nodeTimers } from './node-clock.js';
 import { nodeRandom, secureRandomBytes } from './node-random.js';
 import { PeerChannel, type ChannelContext } from './peer-channel.js';
+import { PendingHandshakes } from './pending-handshakes.js';
 import { silentLogger, type Logger, type Random, type Timers } from './ports.js';
 import { TcpConnection, type ConnectionContext } from './tcp-connection.js';
 import type {
@@ -26,6 +27,9 @@ import type {
   UndeliveredHandler,
   UndeliveredMessage,
 } from './types.js';
+
+/** The default of {@link TcpTransportOptions.handshakeTimeoutMs}, in milliseconds. */
+const DEFAULT_HANDSHAKE_TIMEOUT_MS = 2000;
 
 /** Where a peer listens. */
 export interface PeerAddress {
@@ -76,7 +80,10 @@ export interface TcpTransportOptions {
   tls?: TlsOptions;
   /** Largest payload of one frame, checked before allocating. Default 16 MiB. */
   maxFrameBytes?: number;
-  /** Time allowed for a new connection to authenticate. Default 5,000 ms. */
+  /**
+   * Time allowed for a new connection to authenticate (two round trips of small messages).
+   * Short, because an unauthenticated connection holds a slot. Default 2,000 ms.
+   */
   handshakeTimeoutMs?: number;
   /** Default per-request timeout. Default 5,000 ms. */
   requestTimeoutMs?: number;
@@ -94,8 +101,18 @@ export interface TcpTransportOptions {
    * 0 acknowledges every read at once.
    */
   acknowledgementDelayMs?: number;
-  /** Connections that have not yet authenticated; more are refused at once. Default 64. */
+  /**
+   * Accepted connections that have not yet authenticated, held at once. At the bound a newcomer
+   * evicts the oldest idle one (see {@link TcpTransportOptions.maxPendingHandshakesPerAddress}).
+   * Default 64.
+   */
   maxPendingHandshakes?: number;
+  /**
+   * Of those, from one source IP address. A newcomer from an address at its bound evicts that
+   * address's oldest connection that has not sent a hello (else its oldest), so idle sockets
+   * never keep a real peer out, even from the same address. Default 8.
+   */
+  maxPendingHandshakesPerAddress?: number;
   /** Reconnect backoff. */
   reconnect?: BackoffOptions;
   /** How long {@link TcpTransport.close} waits for peers to close their side. Default 2,000 ms. */
@@ -118,6 +135,17 @@ export type TransportEvent =
       detail: string;
       /** The claimed or dialed peer id, when known. */
       peer: string | undefined;
+      remoteAddress: string | undefined;
+    }
+  | {
+      /**
+       * A record on an authenticated connection failed authentication (altered, replayed,
+       * reordered, truncated or sealed with another key). Nothing of it was delivered and the
+       * connection was closed; the dialer reconnects with fresh keys.
+       */
+      kind: 'integrity-failure';
+      peer: string;
+      detail: string;
       remoteAddress: string | undefined;
     }
   | { kind: 'reconnect-scheduled'; peer: string; attempt: number; delayMs: number };
@@ -149,8 +177,8 @@ export class TcpTransport {
   private requestHandler: RequestHandler | undefined;
   private undeliveredHandler: UndeliveredHandler | undefined;
   private closing: Promise<void> | undefined;
-  /** Accepted connections still in their handshake, bounded by `maxPendingHandshakes`. */
-  private readonly handshaking = new Set<TcpConnection>();
+  /** Accepted connections still in their handshake, bounded in total and per source address. */
+  private readonly handshaking: PendingHandshakes<TcpConnection>;
   private readonly timers: Timers;
   private readonly random: Random;
   private readonly logger: Logger;
@@ -167,6 +195,10 @@ export class TcpTransport {
     this.logger = options.logger ?? silentLogger;
     this.requestTimeoutMs = options.requestTimeoutMs ?? 5000;
     this.maxFrameBytes = options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
+    this.handshaking = new PendingHandshakes(
+      options.maxPendingHandshakes ?? 64,
+      options.maxPendingHandshakesPerAddress ?? 8,
+    );
     const randomBytes = options.randomBytes ?? secureRandomBytes;
     const channelContext: ChannelContext = {
       timers: this.timers,
@@ -209,7 +241,7 @@ export class TcpTransport {
       timers: this.timers,
       logger: this.logger,
       counters: this.counters,
-      handshakeTimeoutMs: options.handshakeTimeoutMs ?? 5000,
+      handshakeTimeoutMs: options.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS,
       maxFrameBytes: this.maxFrameBytes,
       randomBytes,
       isKnownPeer: (nodeId) => this.channels.has(nodeId),
@@ -218,6 +250,14 @@ export class TcpTransport {
       authenticated: (connection, peer, incarnation, remote) =>
         this.onAuthenticated(connection, peer, incarnation, remote),
       rejected: (connection, reason, detail) => this.onRejected(connection, reason, detail),
+      integrityFailure: (connection, detail) => {
+        this.emit({
+          kind: 'integrity-failure',
+          peer: connection.peer ?? '',
+          detail,
+          remoteAddress: connection.remoteAddress,
+        });
+      },
       closed: (connection, reason) => this.onClosed(connection, reason),
     };
     const onSocket = (socket: Socket): void => this.accept(socket);
@@ -237,7 +277,12 @@ export class TcpTransport {
     if (Buffer.byteLength(options.nodeId) === 0 || Buffer.byteLength(options.nodeId) > 255) {
       throw new RangeError('nodeId must be 1 to 255 UTF-8 bytes');
     }
-    const handshakeTimeoutMs = options.handshakeTimeoutMs ?? 5000;
+    const handshakeTimeoutMs = options.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS;
+    // Checked here so a bad bound fails start() rather than the first accepted connection.
+    new PendingHandshakes(
+      options.maxPendingHandshakes ?? 64,
+      options.maxPendingHandshakesPerAddress ?? 8,
+    );
     const server =
       options.tls === undefined
         ? createNetServer({ noDelay: true })
@@ -439,24 +484,19 @@ export class TcpTransport {
   }
 
   private accept(socket: Socket): void {
-    const limit = this.options.maxPendingHandshakes ?? 64;
-    if (this.closing !== undefined) {
-      socket.destroy();
-      return;
-    }
-    if (this.handshaking.size >= limit) {
-      this.noteRejection(
-        'too-many-pending',
-        `${limit} handshakes pending`,
-        undefined,
-        socket.remoteAddress,
-      );
+    const address = socket.remoteAddress;
+    if (this.closing !== undefined || address === undefined) {
       socket.destroy();
       return;
     }
     const connection = new TcpConnection(socket, 'acceptor', this.connectionContext);
     this.connections.add(connection);
-    this.handshaking.add(connection);
+    for (const evicted of this.handshaking.admit(address, connection)) {
+      evicted.refuse(
+        'too-many-pending',
+        `evicted for a newer connection: ${this.handshaking.countFrom(address)} pending from ${address}, ${this.handshaking.size} in all`,
+      );
+    }
   }
 
   private onAuthenticated(
@@ -465,7 +505,7 @@ export class TcpTransport {
     incarnation: string,
     remote: ReceiveProgress,
   ): void {
-    this.handshaking.delete(connection);
+    this.handshaking.remove(connection);
     this.counters.handshakesCompleted += 1;
     // The acceptor already retired any older connection; this covers every other path.
     const previous = this.active.get(peer);
@@ -480,7 +520,7 @@ export class TcpTransport {
   }
 
   private onRejected(connection: TcpConnection, reason: HandshakeRejection, detail: string): void {
-    this.noteRejection(reason, detail, connection.peer, undefined);
+    this.noteRejection(reason, detail, connection.peer, connection.remoteAddress);
   }
 
   private noteRejection(
@@ -495,7 +535,7 @@ export class TcpTransport {
   }
 
   private onClosed(connection: TcpConnection, reason: string): void {
-    this.handshaking.delete(connection);
+    this.handshaking.remove(connection);
     this.connections.delete(connection);
     const peer = connection.peer;
     if (peer !== undefined && this.active.get(peer) === connection) {
