@@ -100,15 +100,17 @@ describe('lifecycle, bounds and failure semantics', () => {
     await expect(a.request('z', 1, Buffer.alloc(1))).rejects.toBeInstanceOf(TransportClosedError);
   });
 
-  it('holds at most maxPendingHandshakes unauthenticated connections', async () => {
-    open = await startCluster(['a'], { maxPendingHandshakes: 2 });
+  it('holds at most maxPendingHandshakes unauthenticated connections, evicting the oldest idle one', async () => {
+    open = await startCluster(['a'], { maxPendingHandshakes: 2, handshakeTimeoutMs: 60_000 });
     const [a] = open as [TcpTransport];
     const idle = [await openRaw(a.address.port), await openRaw(a.address.port)];
     await waitFor(() => a.metrics().openConnections === 2, 2000, 'two pending handshakes');
-    const refused = await openRaw(a.address.port);
-    await closedBy(refused);
+    const newcomer = await openRaw(a.address.port);
+    await closedBy(idle[0]!);
     expect(a.metrics().handshakesRejected['too-many-pending']).toBe(1);
-    for (const socket of idle) socket.destroy();
+    expect(a.metrics().openConnections).toBe(2);
+    expect(newcomer.destroyed).toBe(false);
+    for (const socket of [...idle, newcomer]) socket.destroy();
     await waitFor(() => a.metrics().openConnections === 0, 2000, 'idle sockets to close');
   });
 
