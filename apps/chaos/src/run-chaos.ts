@@ -2,6 +2,7 @@ import type { HistoryEvent } from '@x/linearizability';
 import { HistoryRecorder, registerModel, renderHtmlReport } from '@x/linearizability';
 import type { LinkRule } from '@x/kv-node/link-proxy';
 import { LinkProxy, passRule } from '@x/kv-node/link-proxy';
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent } from 'node:http';
 import { join } from 'node:path';
@@ -171,7 +172,12 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       Buffer.from(memberIdOf(spec.advertisedPeerUrls, clusterToken)),
     ]);
   }
+  // Members of a cluster must share a random peer secret (kv-node refuses to derive one).
+  const peerSecretFile = join(runDirectory, 'peer-secret');
+  writeFileSync(peerSecretFile, `${randomBytes(32).toString('base64')}\n`, { mode: 0o600 });
   const commonArgs = [
+    '--peer-secret-file',
+    peerSecretFile,
     ...(options.heartbeatIntervalMs === undefined
       ? []
       : ['--heartbeat-interval', String(options.heartbeatIntervalMs)]),

@@ -18,7 +18,7 @@
 
 import type { ChildProcess } from 'node:child_process';
 import { execFile, spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -70,6 +70,8 @@ const systems: System[] = [
           peerUrl,
           '--initial-cluster',
           initialCluster,
+          '--peer-secret-file',
+          `${root}/peer-secret`,
           '--log-level',
           'error',
         ],
@@ -152,6 +154,8 @@ for (const system of systems.filter(
   (candidate) => only === undefined || only.includes(candidate.name),
 )) {
   const root = await mkdtemp(`${tmpdir()}/kv-compare-`);
+  // kv-node members share a random peer secret (never derived); etcd ignores the file.
+  await writeFile(`${root}/peer-secret`, 'compare-etcd-bench-peer-secret\n', { mode: 0o600 });
   const base = Number(process.env.BASE_PORT ?? 42379);
   const members = [0, 1, 2].map((index) => ({
     index,

@@ -23,7 +23,7 @@
 
 import type { ChildProcess } from 'node:child_process';
 import { spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { Agent, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -37,6 +37,8 @@ const cli =
   process.env.BENCH_KV_NODE_CLI ?? fileURLToPath(new URL('../dist/cli.js', import.meta.url));
 const basePort = Number(process.env.BASE_PORT ?? 32379);
 const root = await mkdtemp(`${tmpdir()}/kv-memory-`);
+// Members share a random peer secret (kv-node never derives one).
+await writeFile(`${root}/peer-secret`, 'memory-bench-peer-secret-0123456789\n', { mode: 0o600 });
 const names = ['m1', 'm2', 'm3'];
 const clientUrl = (index: number): string => `http://127.0.0.1:${basePort + 10 * index}`;
 const peerUrl = (index: number): string => `http://127.0.0.1:${basePort + 10 * index + 1}`;
@@ -70,6 +72,8 @@ function start(index: number, flags: readonly string[] = []): ChildProcess {
       peerUrl(index),
       '--initial-cluster',
       initialCluster,
+      '--peer-secret-file',
+      `${root}/peer-secret`,
       '--snapshot-count',
       String(snapshotCount),
       '--log-level',

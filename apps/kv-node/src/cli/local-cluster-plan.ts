@@ -30,6 +30,14 @@ export interface LocalClusterPlanOptions {
   extraArgs?: readonly string[];
 }
 
+/**
+ * Where a local cluster keeps its random peer secret: in its data directory, beside the members'
+ * directories (see `cluster-secret.ts`).
+ */
+export function localClusterSecretFile(dataDir: string): string {
+  return `${dataDir.replace(/\/+$/, '')}/peer-secret`;
+}
+
 /** The `--initial-cluster-token` of every local cluster (part of each member id's hash). */
 export const LOCAL_CLUSTER_TOKEN = 'kv-local';
 
@@ -62,6 +70,8 @@ export function planLocalCluster(options: LocalClusterPlanOptions): LocalMemberP
       initialCluster,
       '--initial-cluster-token',
       LOCAL_CLUSTER_TOKEN,
+      '--peer-secret-file',
+      localClusterSecretFile(options.dataDir),
       ...(options.extraArgs ?? []),
     ],
   }));

@@ -11,7 +11,8 @@ import { startDashboardServer } from '../dashboard/dashboard-server.js';
 import { HttpClusterStatusSource } from '../dashboard/http-status-source.js';
 import { createSignalDemoControl } from '../dashboard/signal-demo-control.js';
 import type { LocalMemberPlan } from './local-cluster-plan.js';
-import { clusterBanner, planLocalCluster } from './local-cluster-plan.js';
+import { clusterBanner, localClusterSecretFile, planLocalCluster } from './local-cluster-plan.js';
+import { ensurePeerSecretFile } from './cluster-secret.js';
 import { startLocalPeerProxy } from './local-peer-proxy.js';
 import type { LinkProxy } from './link-proxy.js';
 
@@ -67,6 +68,14 @@ export async function runLocalCluster(options: LocalClusterOptions): Promise<num
     dataDir: options.dataDir,
     extraArgs: ['--log-format', 'text', ...options.extraArgs],
   });
+  try {
+    ensurePeerSecretFile(localClusterSecretFile(options.dataDir));
+  } catch (error) {
+    options.out.write(
+      `kv-node cluster: cannot create the peer secret in ${options.dataDir}: ${(error as Error).message}\n`,
+    );
+    return 1;
+  }
   let proxy: LinkProxy;
   try {
     // Before any member starts: a taken peer port fails here, with nothing to clean up.

@@ -85,9 +85,12 @@ describe('node configuration', () => {
       '--election-timeout=500',
       '--snapshot-count',
       '1000',
+      '--peer-secret-file',
+      '/etc/kv/peer-secret',
     ]);
     expect(parsed).toMatchObject({
       name: 'b',
+      peerSecretFile: '/etc/kv/peer-secret',
       dataDir: '/tmp/b',
       advertiseClientUrls: ['http://127.0.0.1:2389'],
       advertisePeerUrls: ['http://127.0.0.1:2390'],

@@ -9,6 +9,7 @@ import { ConfigError } from './config-error.js';
 import { FLAG_SPECS } from './flag-spec.js';
 import type { FlagSpec } from './flag-spec.js';
 import { clusterIdOf, memberIdOf } from './member-id.js';
+import { checkPeerAuthentication } from './peer-security.js';
 import type { Settings } from './settings-sources.js';
 import { parseArguments, parseConfigFile, readEnvironment } from './settings-sources.js';
 
@@ -266,6 +267,14 @@ export function buildConfig(...sources: Settings[]): NodeConfig {
     );
   }
   const peerSecretFile = view.optional('peer-secret-file');
+  checkPeerAuthentication({
+    listenPeerUrl,
+    advertisePeerUrls,
+    memberPeerUrls: members.flatMap((member) => member.peerUrls),
+    memberCount: members.length,
+    hasSecretFile: peerSecretFile !== undefined,
+    hasPeerTls: peerTls !== undefined,
+  });
   return {
     name,
     dataDir: view.text('data-dir'),

@@ -17,6 +17,7 @@ import type { ServerTls } from '../http/http-api.js';
 import { NodeMetrics } from '../metrics/node-metrics.js';
 import { VERSION } from '../version.js';
 import { openDataDirectory } from './data-directory.js';
+import { resolvePeerSecret } from './peer-secret.js';
 import { HeapGrowthPolicy } from './heap-growth.js';
 import { LeaderForwarding } from './leader-forwarding.js';
 import type { ReplicaStarter } from './replica-runtime.js';
@@ -99,27 +100,7 @@ export async function startNode(
             ? { ca: readFileFor('trusted-ca-file', config.clientTls.trustedCaFile) }
             : {}),
         };
-  let peerSecret: string;
-  if (config.peerSecretFile === undefined) {
-    peerSecret = `kv-node:${config.clusterToken}`;
-    if (
-      !config.members.every((member) =>
-        member.peerUrls.every((url) => /\/\/(127\.|localhost|\[::1\])/.test(url)),
-      )
-    ) {
-      logger.warn(
-        {},
-        'no --peer-secret-file: peers authenticate with a secret derived from the cluster token; set one for any non-loopback deployment',
-      );
-    }
-  } else {
-    peerSecret = readFileFor('peer-secret-file', config.peerSecretFile).toString('utf8').trim();
-    if (peerSecret.length < 16) {
-      throw new StartupError(
-        `--peer-secret-file: ${config.peerSecretFile} must hold at least 16 characters`,
-      );
-    }
-  }
+  const peerSecret = resolvePeerSecret(config, logger);
   const dataDirectory = await openDataDirectory(
     config.dataDir,
     { clusterId: config.clusterId, memberId: config.memberId, name: config.name },

@@ -5,7 +5,8 @@
 
 import type { ChildProcess } from 'node:child_process';
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -86,6 +87,9 @@ export class ProcessCluster {
     extraArgs: string[] = [],
   ): Promise<ProcessCluster> {
     const root = await mkdtemp(`${tmpdir()}/kv-cluster-`);
+    // Members of a cluster share a random peer secret (kv-node never derives one).
+    const peerSecretFile = `${root}/peer-secret`;
+    await writeFile(peerSecretFile, `${randomBytes(32).toString('base64')}\n`, { mode: 0o600 });
     const ports: number[] = [];
     for (let index = 0; index < size * 2; index++) ports.push(await freePort());
     const planned = Array.from({ length: size }, (_, index) => ({
@@ -118,6 +122,8 @@ export class ProcessCluster {
         '500',
         '--log-level',
         'warn',
+        '--peer-secret-file',
+        peerSecretFile,
         ...extraArgs,
       ],
       process: undefined,
