@@ -38,6 +38,11 @@ export class NodeMetrics {
   readonly leaderChanges: Counter;
   /** Peer round-trip time in seconds (forwarded requests and replication acknowledgements). */
   readonly peerRoundTrip: Histogram<'peer'>;
+  /**
+   * Peer connections closed because a record failed authentication (altered, replayed,
+   * reordered or truncated on the wire, or sealed with another key): an on-path tamperer.
+   */
+  readonly peerIntegrityFailures: Counter<'peer'>;
   /** 1 when this node knows a leader, else 0. */
   readonly hasLeader: Gauge;
   /** 1 on the leader, else 0. */
@@ -98,6 +103,12 @@ export class NodeMetrics {
       help: 'Round-trip time to peers.',
       labelNames: ['peer'],
       buckets: LATENCY_BUCKETS,
+      registers,
+    });
+    this.peerIntegrityFailures = new Counter({
+      name: 'kv_network_peer_integrity_failures_total',
+      help: 'Peer connections closed because a record failed authentication (tampering on the wire).',
+      labelNames: ['peer'],
       registers,
     });
     this.hasLeader = new Gauge({

@@ -95,6 +95,9 @@ export async function startReplica(options: ReplicaStartOptions): Promise<Replic
         : `--listen-peer-urls: cannot listen on ${config.listenPeerUrl.origin}: ${(error as Error).message}`,
     );
   }
+  tcp.onEvent((event) => {
+    if (event.kind === 'integrity-failure') metrics.peerIntegrityFailures.inc({ peer: event.peer });
+  });
   const { replication, node: nodeTransport } = splitTransport(tcp);
   const txnReadLimits = {
     maxKeys: config.limits.maxTxnReadKeys,
