@@ -40,7 +40,9 @@ export function helpText(): string {
     'Example: three members on one machine',
     '  kv-node --name a --data-dir a.kv --listen-client-urls http://127.0.0.1:2379 \\',
     '    --listen-peer-urls http://127.0.0.1:2380 \\',
-    '    --initial-cluster a=http://127.0.0.1:2380,b=http://127.0.0.1:2390,c=http://127.0.0.1:2400',
+    '    --initial-cluster a=http://127.0.0.1:2380,b=http://127.0.0.1:2390,c=http://127.0.0.1:2400 \\',
+    '    --peer-secret-file peer-secret   # the same random file for b and c',
+    '  (create it once: head -c 32 /dev/urandom | base64 > peer-secret && chmod 600 peer-secret)',
     '',
   );
   return lines.join('\n');
