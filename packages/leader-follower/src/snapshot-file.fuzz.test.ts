@@ -31,7 +31,7 @@ async function writeFile(fs: FaultFileSystem, file: string, bytes: Uint8Array): 
 
 async function expectSameOrCorrupt<T>(
   read: () => Promise<T>,
-  check: (value: T) => void,
+  check: (value: T) => void | Promise<void>,
 ): Promise<void> {
   let value: T;
   try {
@@ -40,7 +40,7 @@ async function expectSameOrCorrupt<T>(
     expect(error).toBeInstanceOf(SnapshotCorruptionError);
     return;
   }
-  check(value);
+  await check(value);
 }
 
 describe('snapshot file under fuzzing', () => {
