@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { fuzzedBytes } from '../../../../tools/fuzz/byte-mutations.js';
 import { fuzzRuns, fuzzTimeoutMs } from '../../../../tools/fuzz/fuzz-runs.js';
 import { kvCommand, responseOp } from '../../test/support/kv-arbitraries.js';
-import { BinaryReader, MalformedEncodingError } from './binary-reader.js';
+import { BinaryReader, MalformedEncodingError, TruncatedEncodingError } from './binary-reader.js';
 import { BinaryWriter } from './binary-writer.js';
 import { decodeCommand, encodeCommand } from './command-codec.js';
 import { MAX_DECODED_TXN_DEPTH } from './request-codec.js';
@@ -62,6 +62,22 @@ describe('command codec under fuzzing', () => {
     expect(decodeCommand(nestedCommand(MAX_DECODED_TXN_DEPTH)).command.type).toBe('txn');
     for (const depth of [MAX_DECODED_TXN_DEPTH + 1, 200_000]) {
       expect(() => decodeCommand(nestedCommand(depth))).toThrow(MalformedEncodingError);
+    }
+  });
+});
+
+describe('declared lengths', () => {
+  it('fail fast with TruncatedEncodingError when a length or count is huge, allocating nothing', () => {
+    for (const declared of [2 ** 31, 2 ** 32 - 1, Number.MAX_SAFE_INTEGER]) {
+      const writer = new BinaryWriter(16);
+      writer.writeVarint(declared);
+      writer.writeByte(0x61);
+      const bytes = writer.finish();
+      expect(() => new BinaryReader(bytes).readByteString()).toThrow(TruncatedEncodingError);
+      expect(() => new BinaryReader(bytes).readBytes()).toThrow(TruncatedEncodingError);
+      expect(() => new BinaryReader(bytes).readUtf8()).toThrow(TruncatedEncodingError);
+      // A command whose request id claims that many bytes.
+      expect(() => decodeCommand(Uint8Array.of(1, 1, ...bytes))).toThrow(TruncatedEncodingError);
     }
   });
 });

@@ -116,6 +116,22 @@ describe('kv snapshot under fuzzing', () => {
     fuzzTimeoutMs(runs, 5),
   );
 
+  it('refuses huge declared key counts and lengths when the chunks end', async () => {
+    const writer = new BinaryWriter(64);
+    writer.writeVarint(0x4b56534e); // "KVSN"
+    writer.writeByte(1);
+    writer.writeVarint(1); // revision
+    writer.writeVarint(Number.MAX_SAFE_INTEGER); // keys
+    writer.writeVarint(2 ** 50); // the first key's length
+    writer.writeByteString('abc');
+    const bytes = writer.finish();
+    const machine = new KvStateMachine();
+    await expect(machine.restoreChunks(asChunks(chunksOf(bytes, [3, 9, 12])), 1)).rejects.toThrow(
+      MalformedEncodingError,
+    );
+    expect(() => machine.restore(bytes, 1)).toThrow(MalformedEncodingError);
+  });
+
   it('refuses a stored entry whose revisions are beyond 2^53', () => {
     for (const [createRevision, valid] of [
       [Number.MAX_SAFE_INTEGER, true],
