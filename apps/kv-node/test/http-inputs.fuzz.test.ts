@@ -153,6 +153,6 @@ describe('HTTP API inputs under fuzzing', () => {
       );
       expect(await send('GET', '/livez', {})).toBe(200);
     },
-    fuzzTimeoutMs(runs, 20),
+    fuzzTimeoutMs(runs, 50),
   );
 });

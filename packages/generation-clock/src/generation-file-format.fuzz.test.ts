@@ -71,7 +71,7 @@ describe('generation file under fuzzing', () => {
         { numRuns: storeRuns },
       );
     },
-    fuzzTimeoutMs(storeRuns, 10),
+    fuzzTimeoutMs(storeRuns, 30),
   );
 });
 

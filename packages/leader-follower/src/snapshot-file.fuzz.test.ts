@@ -103,6 +103,6 @@ describe('snapshot file under fuzzing', () => {
         { numRuns: runs },
       );
     },
-    fuzzTimeoutMs(runs, 10),
+    fuzzTimeoutMs(runs, 30),
   );
 });

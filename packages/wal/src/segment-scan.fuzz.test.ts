@@ -103,6 +103,6 @@ describe('segment scan and recovery under fuzzing', () => {
         { numRuns: runs },
       );
     },
-    fuzzTimeoutMs(runs, 20),
+    fuzzTimeoutMs(runs, 50),
   );
 });

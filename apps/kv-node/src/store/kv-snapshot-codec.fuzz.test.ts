@@ -113,7 +113,7 @@ describe('kv snapshot under fuzzing', () => {
         { numRuns: runs },
       );
     },
-    fuzzTimeoutMs(runs, 5),
+    fuzzTimeoutMs(runs, 20),
   );
 
   it('refuses huge declared key counts and lengths when the chunks end', async () => {
