@@ -12,7 +12,7 @@ import { fuzzRuns, fuzzTimeoutMs } from '../../../tools/fuzz/fuzz-runs.js';
 import type { TestApi } from './support/api-server.js';
 import { startTestApi } from './support/api-server.js';
 
-const runs = fuzzRuns(150);
+const runs = fuzzRuns(100);
 let api: TestApi;
 
 beforeAll(async () => {

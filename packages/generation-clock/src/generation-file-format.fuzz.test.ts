@@ -13,8 +13,8 @@ import { FileGenerationStore } from './file-generation-store.js';
 import { decodeGenerationState, encodeGenerationState } from './generation-file-format.js';
 import type { GenerationState } from './generation-state.js';
 
-const runs = fuzzRuns(2000);
-const storeRuns = fuzzRuns(300);
+const runs = fuzzRuns(1000);
+const storeRuns = fuzzRuns(150);
 
 const state: fc.Arbitrary<GenerationState> = fc.record(
   {

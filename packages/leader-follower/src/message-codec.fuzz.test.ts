@@ -16,7 +16,7 @@ import {
 } from './message-codec.js';
 import type { Message } from './messages.js';
 
-const runs = fuzzRuns(1500);
+const runs = fuzzRuns(500);
 const number = fc.oneof(
   fc.nat({ max: 1000 }),
   fc.constantFrom(0, 2 ** 32 - 1, 2 ** 32, Number.MAX_SAFE_INTEGER),

@@ -10,7 +10,7 @@ import { applyFuzzPlan, fuzzPlan } from '../../../tools/fuzz/byte-mutations.js';
 import { fuzzRuns, fuzzTimeoutMs } from '../../../tools/fuzz/fuzz-runs.js';
 import { SnapshotCorruptionError, SnapshotFile } from './snapshot-file.js';
 
-const runs = fuzzRuns(300);
+const runs = fuzzRuns(150);
 const directory = '/data';
 const path = `${directory}/snapshot`;
 

@@ -15,7 +15,7 @@ import { FaultFileSystem } from './testing/fault-file-system.js';
 import { seededRandom } from './testing/seeded-random.js';
 import { WriteAheadLog } from './write-ahead-log.js';
 
-const runs = fuzzRuns(200);
+const runs = fuzzRuns(100);
 const directory = '/w';
 
 async function replaceFile(fs: FaultFileSystem, path: string, bytes: Uint8Array): Promise<void> {

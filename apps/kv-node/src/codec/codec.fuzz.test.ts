@@ -15,7 +15,7 @@ import { decodeCommand, encodeCommand } from './command-codec.js';
 import { MAX_DECODED_TXN_DEPTH } from './request-codec.js';
 import { decodeResponseOp, encodeResponseOp } from './result-codec.js';
 
-const runs = fuzzRuns(1500);
+const runs = fuzzRuns(500);
 
 function expectMalformed(error: unknown): void {
   expect(error).toBeInstanceOf(MalformedEncodingError);

@@ -18,7 +18,7 @@ import { DEFAULT_API_LIMITS } from './api-limits.js';
 import type { ApiLimits } from './api-limits.js';
 import { decodeDeleteRange, decodePut, decodeRange, decodeTxn } from './etcd-json.js';
 
-const runs = fuzzRuns(1500);
+const runs = fuzzRuns(500);
 const limits: ApiLimits = {
   ...DEFAULT_API_LIMITS,
   maxKeyBytes: 16,

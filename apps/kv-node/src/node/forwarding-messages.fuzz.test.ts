@@ -27,7 +27,7 @@ import {
   encodeWriteResponse,
 } from './forwarding-messages.js';
 
-const runs = fuzzRuns(1500);
+const runs = fuzzRuns(500);
 
 const apiError: fc.Arbitrary<ApiError> = fc
   .record(

@@ -16,7 +16,7 @@ import { encodeCommand } from '../codec/command-codec.js';
 import { rangeRequest } from './kv-types.js';
 import { KvStateMachine } from './kv-state-machine.js';
 
-const runs = fuzzRuns(1000);
+const runs = fuzzRuns(300);
 
 const write = fc.record({
   remove: fc.boolean(),
