@@ -1,6 +1,10 @@
 import { CorruptGenerationFileError } from './errors.js';
 import type { FileHandle, FileSystem } from './file-system.js';
-import { decodeGenerationState, encodeGenerationState } from './generation-file-format.js';
+import {
+  decodeGenerationState,
+  encodeGenerationState,
+  maxRecordBytes,
+} from './generation-file-format.js';
 import type { GenerationState } from './generation-state.js';
 import { requireGeneration } from './generation-state.js';
 import type { GenerationStore } from './generation-store.js';
@@ -113,6 +117,13 @@ export class FileGenerationStore implements GenerationStore {
     const handle = await this.#fileSystem.open(path, 'read');
     try {
       const size = await handle.size();
+      // Bounded before allocating: a damaged or foreign file may claim any size.
+      if (size > maxRecordBytes) {
+        throw new CorruptGenerationFileError(
+          path,
+          `${size} bytes is longer than any record (${maxRecordBytes})`,
+        );
+      }
       const bytes = new Uint8Array(size);
       let filled = 0;
       while (filled < size) {

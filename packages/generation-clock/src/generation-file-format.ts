@@ -18,6 +18,9 @@ const hasVote = 1;
 /** The longest vote (candidate id) a record can hold, in UTF-8 bytes. */
 export const maxVoteBytes = 0xffff;
 
+/** The longest record, in bytes: a file longer than this is not one (refused before reading it). */
+export const maxRecordBytes = headerBytes + maxVoteBytes + checksumBytes;
+
 const encoder = new TextEncoder();
 const decoder = new TextDecoder('utf-8', { fatal: true });
 

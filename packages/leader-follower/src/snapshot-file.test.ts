@@ -1,3 +1,4 @@
+import { crc32c } from '@x/wal';
 import { FaultFileSystem, seededRandom } from '@x/wal/testing';
 import { describe, expect, it } from 'vitest';
 import { SnapshotCorruptionError, SnapshotFile } from './snapshot-file.js';
@@ -32,6 +33,37 @@ describe('SnapshotFile', () => {
     await file.save(snapshot);
     fs.flipBit('/data/snapshot', 30);
     await expect(file.load()).rejects.toThrow(SnapshotCorruptionError);
+  });
+
+  it('refuses a snapshot whose header index or generation was damaged (found by fuzzing)', async () => {
+    const fs = new FaultFileSystem({ random: seededRandom(3) });
+    const file = new SnapshotFile(fs, '/data');
+    for (const [byte, bit] of [
+      [4, 0], // the index's high half: beyond 2^53
+      [11, 1], // the index's low half: another snapshot's index
+      [19, 0], // the generation
+    ] as const) {
+      await file.save(snapshot);
+      fs.flipBit('/data/snapshot', byte, bit);
+      await expect(file.load()).rejects.toThrow(SnapshotCorruptionError);
+    }
+  });
+
+  it('still reads a snapshot of format 1, whose checksum covers the data only', async () => {
+    const fs = new FaultFileSystem({ random: seededRandom(3) });
+    const bytes = new Uint8Array(28 + snapshot.data.length);
+    const view = new DataView(bytes.buffer);
+    view.setUint32(0, 0x4c465331); // "LFS1"
+    view.setUint32(8, snapshot.index);
+    view.setUint32(16, snapshot.generation);
+    view.setUint32(20, snapshot.data.length);
+    view.setUint32(24, crc32c(snapshot.data));
+    bytes.set(snapshot.data, 28);
+    await fs.mkdir('/data');
+    const handle = await fs.open('/data/snapshot', 'create');
+    await handle.write(bytes, 0, bytes.length, 0);
+    await handle.close();
+    expect(await new SnapshotFile(fs, '/data').load()).toEqual(snapshot);
   });
 });
 

@@ -2,8 +2,15 @@ import { crc32c } from '@x/wal';
 import type { FileHandle, FileSystem } from '@x/wal';
 import type { Snapshot, SnapshotData, SnapshotMetadata } from './log-entry.js';
 
-const MAGIC = 0x4c465331; // "LFS1"
-const HEADER_BYTES = 4 + 8 + 8 + 4 + 4; // magic, index, generation, length, crc of data
+// Format 2 ("LFS2", written): the checksum covers the data and then header bytes 4..24 (index,
+// generation, length), so a damaged header is refused like damaged data. Format 1 ("LFS1", still
+// read) covered the data only: a flipped bit in its index or generation went unnoticed.
+const MAGIC = 0x4c465332; // "LFS2"
+const MAGIC_DATA_CHECKSUM_ONLY = 0x4c465331; // "LFS1"
+const HEADER_BYTES = 4 + 8 + 8 + 4 + 4; // magic, index, generation, length, checksum
+/** The header bytes (index, generation, length) the format-2 checksum covers after the data. */
+const CHECKED_HEADER_START = 4;
+const CHECKED_HEADER_END = 24;
 const TWO_TO_32 = 4294967296;
 /** The header stores the data length in 32 bits. */
 const MAX_DATA_BYTES = TWO_TO_32 - 1;
@@ -20,6 +27,8 @@ interface Header {
   readonly generation: number;
   readonly dataBytes: number;
   readonly checksum: number;
+  /** Header bytes the checksum covers after the data (empty for format 1). */
+  readonly checkedHeader: Uint8Array;
 }
 
 /**
@@ -71,16 +80,18 @@ export class StoredSnapshot {
     if (this.header.dataBytes === 0) this.check(0);
   }
 
-  /** Whether all the data has been read and matched its checksum. */
-  get verified(): boolean {
-    return this.checked;
-  }
-
-  private check(checksum: number): void {
+  private check(dataChecksum: number): void {
+    const { checkedHeader } = this.header;
+    const checksum = crc32c(checkedHeader, 0, checkedHeader.length, dataChecksum);
     if (checksum !== this.header.checksum) {
       throw new SnapshotCorruptionError(`${this.path}: checksum mismatch`);
     }
     this.checked = true;
+  }
+
+  /** Whether all the data has been read and matched its checksum. */
+  get verified(): boolean {
+    return this.checked;
   }
 
   /** The whole state machine's bytes in one buffer, checksum verified. */
@@ -193,6 +204,8 @@ export class SnapshotFile {
       }
       // The header goes last: only now are the length and the checksum known.
       const header = encodeHeader({ ...snapshot, dataBytes, checksum });
+      const view = new DataView(header.buffer);
+      view.setUint32(24, crc32c(header, CHECKED_HEADER_START, CHECKED_HEADER_END, checksum));
       await handle.write(header, 0, header.length, 0);
       await handle.datasync();
     } finally {
@@ -312,7 +325,7 @@ async function readFully(
   return read === length ? bytes : bytes.subarray(0, read);
 }
 
-function encodeHeader(header: Header): Uint8Array {
+function encodeHeader(header: Omit<Header, 'checkedHeader'>): Uint8Array {
   const bytes = new Uint8Array(HEADER_BYTES);
   const view = new DataView(bytes.buffer);
   view.setUint32(0, MAGIC);
@@ -328,11 +341,21 @@ function encodeHeader(header: Header): Uint8Array {
 function decodeHeader(bytes: Uint8Array, path: string): Header {
   if (bytes.length < HEADER_BYTES) throw new SnapshotCorruptionError(`${path}: truncated header`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  if (view.getUint32(0) !== MAGIC) throw new SnapshotCorruptionError(`${path}: bad magic`);
+  const magic = view.getUint32(0);
+  if (magic !== MAGIC && magic !== MAGIC_DATA_CHECKSUM_ONLY) {
+    throw new SnapshotCorruptionError(`${path}: bad magic`);
+  }
+  const index = view.getUint32(4) * TWO_TO_32 + view.getUint32(8);
+  const generation = view.getUint32(12) * TWO_TO_32 + view.getUint32(16);
+  if (!Number.isSafeInteger(index) || !Number.isSafeInteger(generation)) {
+    throw new SnapshotCorruptionError(`${path}: index or generation beyond 2^53 in the header`);
+  }
   return {
-    index: view.getUint32(4) * TWO_TO_32 + view.getUint32(8),
-    generation: view.getUint32(12) * TWO_TO_32 + view.getUint32(16),
+    index,
+    generation,
     dataBytes: view.getUint32(20),
     checksum: view.getUint32(24),
+    checkedHeader:
+      magic === MAGIC ? bytes.slice(CHECKED_HEADER_START, CHECKED_HEADER_END) : new Uint8Array(0),
   };
 }

@@ -24,8 +24,15 @@ export class BinaryWriter {
     this.#buffer[this.#length++] = value;
   }
 
-  /** A non-negative safe integer as an unsigned LEB128 varint. */
+  /**
+   * A non-negative safe integer as an unsigned LEB128 varint.
+   * @throws RangeError for any other number: its encoding would not decode (a replicated command
+   *   holding one would stop every member that applies it), so it is refused where it is written.
+   */
   writeVarint(value: number): void {
+    if (!Number.isSafeInteger(value) || value < 0) {
+      throw new RangeError(`cannot encode ${value} as a varint: not a non-negative safe integer`);
+    }
     this.#reserve(8);
     let remaining = value;
     // Division rather than shifts: shifts truncate to 32 bits and revisions can exceed 2^32.

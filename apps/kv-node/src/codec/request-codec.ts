@@ -27,6 +27,21 @@ const OP_TXN = 4;
 const KEYS_ONLY = 1;
 const COUNT_ONLY = 2;
 
+/**
+ * Deepest nesting of transactions a decoder follows. The JSON API admits far less (etcd-json.ts);
+ * the bound keeps a crafted or damaged encoding (3 bytes per level) from exhausting the stack.
+ */
+export const MAX_DECODED_TXN_DEPTH = 64;
+
+/** @throws MalformedEncodingError when `depth` is beyond {@link MAX_DECODED_TXN_DEPTH}. */
+export function checkTxnDepth(depth: number, offset: number): void {
+  if (depth > MAX_DECODED_TXN_DEPTH) {
+    throw new MalformedEncodingError(
+      `transactions nested deeper than ${MAX_DECODED_TXN_DEPTH} at byte ${offset}`,
+    );
+  }
+}
+
 function decodeEnum<T>(table: readonly T[], code: number, what: string): T {
   const value = table[code];
   if (value === undefined) throw new MalformedEncodingError(`unknown ${what} ${code}`);
@@ -142,8 +157,8 @@ export function encodeRequestOp(writer: BinaryWriter, op: RequestOp): void {
   }
 }
 
-/** Reads one transaction operation. */
-export function decodeRequestOp(reader: BinaryReader): RequestOp {
+/** Reads one transaction operation, nested `depth` transactions deep. */
+export function decodeRequestOp(reader: BinaryReader, depth = 0): RequestOp {
   const tag = reader.readByte();
   switch (tag) {
     case OP_RANGE:
@@ -153,7 +168,7 @@ export function decodeRequestOp(reader: BinaryReader): RequestOp {
     case OP_DELETE_RANGE:
       return { type: 'deleteRange', request: decodeDeleteRange(reader) };
     case OP_TXN:
-      return { type: 'txn', request: decodeTxn(reader) };
+      return { type: 'txn', request: decodeTxn(reader, depth + 1) };
     default:
       throw new MalformedEncodingError(`unknown operation tag ${tag}`);
   }
@@ -164,10 +179,10 @@ function encodeOps(writer: BinaryWriter, ops: readonly RequestOp[]): void {
   for (const op of ops) encodeRequestOp(writer, op);
 }
 
-function decodeOps(reader: BinaryReader): RequestOp[] {
+function decodeOps(reader: BinaryReader, depth: number): RequestOp[] {
   const count = reader.readVarint();
   const ops: RequestOp[] = [];
-  for (let index = 0; index < count; index++) ops.push(decodeRequestOp(reader));
+  for (let index = 0; index < count; index++) ops.push(decodeRequestOp(reader, depth));
   return ops;
 }
 
@@ -179,10 +194,14 @@ export function encodeTxn(writer: BinaryWriter, request: TxnRequest): void {
   encodeOps(writer, request.failure);
 }
 
-/** Reads a transaction. */
-export function decodeTxn(reader: BinaryReader): TxnRequest {
+/**
+ * Reads a transaction, itself nested `depth` transactions deep (0 at the top).
+ * @throws MalformedEncodingError on bad bytes or nesting beyond {@link MAX_DECODED_TXN_DEPTH}.
+ */
+export function decodeTxn(reader: BinaryReader, depth = 0): TxnRequest {
+  checkTxnDepth(depth, reader.offset);
   const compareCount = reader.readVarint();
   const compare: Compare[] = [];
   for (let index = 0; index < compareCount; index++) compare.push(decodeCompare(reader));
-  return { compare, success: decodeOps(reader), failure: decodeOps(reader) };
+  return { compare, success: decodeOps(reader, depth), failure: decodeOps(reader, depth) };
 }

@@ -14,6 +14,7 @@ import type {
 import type { BinaryReader } from './binary-reader.js';
 import { MalformedEncodingError } from './binary-reader.js';
 import type { BinaryWriter } from './binary-writer.js';
+import { checkTxnDepth } from './request-codec.js';
 
 const OP_RANGE = 1;
 const OP_PUT = 2;
@@ -123,11 +124,12 @@ function encodeTxnResult(writer: BinaryWriter, result: TxnResult): void {
   writer.writeVarint(result.revision);
 }
 
-function decodeTxnResult(reader: BinaryReader): TxnResult {
+function decodeTxnResult(reader: BinaryReader, depth: number): TxnResult {
+  checkTxnDepth(depth, reader.offset);
   const succeeded = reader.readByte() === 1;
   const count = reader.readVarint();
   const responses: ResponseOp[] = [];
-  for (let index = 0; index < count; index++) responses.push(decodeResponseOp(reader));
+  for (let index = 0; index < count; index++) responses.push(decodeResponseOp(reader, depth));
   return { succeeded, responses, revision: reader.readVarint() };
 }
 
@@ -163,8 +165,11 @@ export function encodeResponseOp(writer: BinaryWriter, response: ResponseOp): vo
   }
 }
 
-/** Reads the result of one operation. */
-export function decodeResponseOp(reader: BinaryReader): ResponseOp {
+/**
+ * Reads the result of one operation, nested in `depth` transaction results.
+ * @throws MalformedEncodingError on bad bytes or nesting beyond the decoders' bound.
+ */
+export function decodeResponseOp(reader: BinaryReader, depth = 0): ResponseOp {
   const tag = reader.readByte();
   switch (tag) {
     case OP_RANGE:
@@ -184,7 +189,7 @@ export function decodeResponseOp(reader: BinaryReader): ResponseOp {
       };
     }
     case OP_TXN:
-      return { type: 'txn', result: decodeTxnResult(reader) };
+      return { type: 'txn', result: decodeTxnResult(reader, depth + 1) };
     default:
       throw new MalformedEncodingError(`unknown result tag ${tag}`);
   }

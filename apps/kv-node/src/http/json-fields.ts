@@ -89,7 +89,8 @@ export class FieldReader {
         this.fieldName(protoName),
       );
     }
-    return number;
+    // `-0` and "-0" pass the checks above; the store and the codecs know only 0.
+    return number === 0 ? 0 : number;
   }
 
   /** A boolean field; `false` when absent. */

@@ -56,8 +56,12 @@ async function readConsistently(context: ApiContext, exchange: Exchange): Promis
 /** Parses an ETag list entry ("7", W/"7" or 7) into a mod revision. */
 function revisionFromEtag(value: string, header: string): number {
   const match = /^(?:W\/)?"?(\d{1,16})"?$/.exec(value.trim());
-  if (match === null) throw badRequest(`${header} must be an ETag such as "42" or *`, header);
-  return Number(match[1]);
+  const revision = match === null ? Number.NaN : Number(match[1]);
+  // 16 digits can exceed 2^53: such a number must not reach the replicated command's encoding.
+  if (!Number.isSafeInteger(revision)) {
+    throw badRequest(`${header} must be an ETag such as "42" or *`, header);
+  }
+  return revision;
 }
 
 /** The comparisons an If-Match / If-None-Match header pair asks for. */

@@ -58,6 +58,8 @@ function readError(reader: BinaryReader): ApiError {
   const message = reader.readUtf8();
   const definite = reader.readByte() === 1;
   const status = reader.readVarint();
+  // Sent on as an HTTP status: anything else would make writing the response throw.
+  if (status < 100 || status > 599) throw new MalformedEncodingError(`bad error status ${status}`);
   const grpcCode = reader.readVarint();
   const retryAfterSeconds = reader.readVarint();
   return new ApiError(message, {
@@ -85,6 +87,7 @@ export function decodeRequest(
   const reader = new BinaryReader(payload);
   const correlationId = reader.readVarint();
   const command = withCommand ? reader.readBytes() : undefined;
+  if (!reader.atEnd) throw new MalformedEncodingError('trailing bytes after a request');
   return { correlationId, command };
 }
 
@@ -230,8 +233,10 @@ export function decodeReadResponse(payload: Uint8Array): {
   const reader = new BinaryReader(payload);
   const correlationId = reader.readVarint();
   const status = reader.readByte();
-  return {
-    correlationId,
-    outcome: status === FAILED ? readError(reader) : reader.readVarint(),
-  };
+  if (status !== FAILED && status !== APPLIED) {
+    throw new MalformedEncodingError(`unknown read status ${status}`);
+  }
+  const outcome = status === FAILED ? readError(reader) : reader.readVarint();
+  if (!reader.atEnd) throw new MalformedEncodingError('trailing bytes after a read answer');
+  return { correlationId, outcome };
 }

@@ -76,16 +76,25 @@ export function valueOf(entry: PackedEntry, header: EntryHeader = unpackHeader(e
   return entry.slice(header.valueStart);
 }
 
-/** Whether `entry` is a well-formed packed entry (three complete varints), e.g. from a snapshot. */
+/**
+ * Whether `entry` is a well-formed packed entry (three complete varints, each a safe integer),
+ * e.g. from a snapshot: a revision beyond 2^53 could not be encoded again (in a result, a
+ * snapshot) nor compared exactly.
+ */
 export function isWellFormedEntry(entry: string): boolean {
   let offset = 0;
   for (let field = 0; field < 3; field++) {
+    let value = 0;
+    let scale = 1;
     for (let length = 0; ; length++) {
       if (offset >= entry.length || length > 7) return false;
       const byte = entry.charCodeAt(offset++);
       if (byte > 0xff) return false;
+      value += (byte & 0x7f) * scale;
       if (byte < 0x80) break;
+      scale *= 0x80;
     }
+    if (!Number.isSafeInteger(value)) return false;
   }
   return true;
 }
