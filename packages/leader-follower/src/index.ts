@@ -14,6 +14,7 @@ export type {
   OutboundMessage,
   SnapshotChunk,
   SnapshotResponse,
+  StorageLost,
   TimeoutNow,
   VoteRequest,
   VoteResponse,
@@ -22,6 +23,8 @@ export type {
   CoreOptions,
   CoreStatus,
   FollowerStatus,
+  LostAcknowledgedEntries,
+  PeerStorageId,
   ProposalRefusal,
   ProposalResult,
   Random,
@@ -47,13 +50,17 @@ export type {
 export {
   IndeterminateOutcomeError,
   LeaderFollowerError,
+  MemberStorageLostError,
   NoQuorumError,
   NodeStoppedError,
   NotLeaderError,
   ProposalDroppedError,
   ProposalTooLargeError,
 } from './errors.js';
+export type { StorageLossKind } from './errors.js';
+export { MemberStateCorruptError } from './member-state.js';
 export {
+  MAX_STORAGE_ID_BYTES,
   MESSAGE_TYPES,
   MessageDecodeError,
   decodeMessage,

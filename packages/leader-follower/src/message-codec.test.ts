@@ -10,6 +10,11 @@ import {
 import type { Message } from './messages.js';
 
 const u = fc.nat({ max: Number.MAX_SAFE_INTEGER });
+/** A storage identity as the node makes them (hex), or any short string. */
+const storageId = fc.oneof(
+  fc.string({ unit: fc.constantFrom(...'0123456789abcdef'), minLength: 1, maxLength: 32 }),
+  fc.string({ minLength: 1, maxLength: 16 }),
+);
 const small = fc.nat({ max: 1_000_000 });
 
 const entriesAfter = (prevIndex: number): fc.Arbitrary<LogEntry[]> =>
@@ -32,6 +37,37 @@ const message: fc.Arbitrary<Message> = fc.oneof(
     leadershipTransfer: fc.boolean(),
     lastLogIndex: u,
     lastLogGeneration: u,
+  }),
+  fc.record({
+    kind: fc.constant('vote-request' as const),
+    generation: u,
+    preVote: fc.boolean(),
+    leadershipTransfer: fc.boolean(),
+    lastLogIndex: u,
+    lastLogGeneration: u,
+    storageId,
+  }),
+  fc.record({
+    kind: fc.constant('vote-response' as const),
+    generation: u,
+    preVote: fc.boolean(),
+    granted: fc.boolean(),
+    storageId,
+  }),
+  fc.record({
+    kind: fc.constant('append-response' as const),
+    generation: u,
+    rejected: fc.boolean(),
+    index: u,
+    hintIndex: u,
+    hintGeneration: u,
+    storageId,
+  }),
+  fc.record({
+    kind: fc.constant('storage-lost' as const),
+    generation: u,
+    storageId,
+    rememberedStorageId: storageId,
   }),
   fc.record({
     kind: fc.constant('vote-response' as const),

@@ -15,6 +15,7 @@ export const MESSAGE_TYPES = {
   'snapshot-chunk': 0x4c07,
   'snapshot-response': 0x4c08,
   'timeout-now': 0x4c09,
+  'storage-lost': 0x4c0a,
 } as const satisfies Record<Message['kind'], number>;
 
 /** Thrown when a payload is not a well-formed leader-follower message. */
@@ -23,6 +24,19 @@ export class MessageDecodeError extends Error {
 }
 
 const TWO_TO_32 = 4294967296;
+/** Longest storage identity on the wire, in UTF-8 bytes (a random id is 32 hex digits). */
+export const MAX_STORAGE_ID_BYTES = 64;
+const utf8 = new TextEncoder();
+const fromUtf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** The UTF-8 bytes of a storage identity ('' when absent). @throws RangeError when too long. */
+function storageIdBytes(storageId: string | undefined): Uint8Array {
+  const bytes = utf8.encode(storageId ?? '');
+  if (bytes.length > MAX_STORAGE_ID_BYTES) {
+    throw new RangeError(`storage identity of ${bytes.length} bytes exceeds ${MAX_STORAGE_ID_BYTES}`);
+  }
+  return bytes;
+}
 const ENTRY_HEADER_BYTES = 8 + 1 + 4; // generation, kind, command length
 
 const KIND_CODES: Record<EntryKind, number> = { empty: 0, command: 1 };
@@ -58,6 +72,12 @@ class Writer {
   raw(data: Uint8Array): void {
     this.bytes.set(data, this.offset);
     this.offset += data.length;
+  }
+
+  /** A short string: one length byte, then its UTF-8 bytes (from {@link storageIdBytes}). */
+  shortText(bytes: Uint8Array): void {
+    this.u8(bytes.length);
+    this.raw(bytes);
   }
 }
 
@@ -106,6 +126,20 @@ class Reader {
     return data;
   }
 
+  /** A short string written by `Writer.shortText`, bounded by {@link MAX_STORAGE_ID_BYTES}. */
+  shortText(): string {
+    const length = this.u8();
+    if (length > MAX_STORAGE_ID_BYTES) {
+      throw new MessageDecodeError(`storage identity of ${length} bytes exceeds ${MAX_STORAGE_ID_BYTES}`);
+    }
+    try {
+      return fromUtf8.decode(this.view_(length));
+    } catch (error) {
+      if (error instanceof MessageDecodeError) throw error;
+      throw new MessageDecodeError('storage identity is not valid UTF-8');
+    }
+  }
+
   rest(): Uint8Array {
     return this.view_(this.bytes.length - this.offset);
   }
@@ -126,17 +160,21 @@ export function encodeMessage(message: Message): { type: number; payload: Uint8A
   const type = MESSAGE_TYPES[message.kind];
   switch (message.kind) {
     case 'vote-request': {
-      const w = new Writer(8 + 1 + 8 + 8);
+      const id = storageIdBytes(message.storageId);
+      const w = new Writer(8 + 1 + 8 + 8 + 1 + id.length);
       w.u64(message.generation);
       w.u8((message.preVote ? 1 : 0) | (message.leadershipTransfer ? 2 : 0));
       w.u64(message.lastLogIndex);
       w.u64(message.lastLogGeneration);
+      w.shortText(id);
       return { type, payload: w.bytes };
     }
     case 'vote-response': {
-      const w = new Writer(8 + 1);
+      const id = storageIdBytes(message.storageId);
+      const w = new Writer(8 + 1 + 1 + id.length);
       w.u64(message.generation);
       w.u8((message.preVote ? 1 : 0) | (message.granted ? 2 : 0));
+      w.shortText(id);
       return { type, payload: w.bytes };
     }
     case 'append': {
@@ -165,12 +203,14 @@ export function encodeMessage(message: Message): { type: number; payload: Uint8A
       return { type, payload: w.bytes };
     }
     case 'append-response': {
-      const w = new Writer(8 + 1 + 8 * 3);
+      const id = storageIdBytes(message.storageId);
+      const w = new Writer(8 + 1 + 8 * 3 + 1 + id.length);
       w.u64(message.generation);
       w.u8(message.rejected ? 1 : 0);
       w.u64(message.index);
       w.u64(message.hintIndex);
       w.u64(message.hintGeneration);
+      w.shortText(id);
       return { type, payload: w.bytes };
     }
     case 'heartbeat': {
@@ -210,6 +250,15 @@ export function encodeMessage(message: Message): { type: number; payload: Uint8A
       w.u64(message.generation);
       return { type, payload: w.bytes };
     }
+    case 'storage-lost': {
+      const seen = storageIdBytes(message.storageId);
+      const remembered = storageIdBytes(message.rememberedStorageId);
+      const w = new Writer(8 + 2 + seen.length + remembered.length);
+      w.u64(message.generation);
+      w.shortText(seen);
+      w.shortText(remembered);
+      return { type, payload: w.bytes };
+    }
   }
 }
 
@@ -232,6 +281,7 @@ export function decodeMessage(type: number, payload: Uint8Array): Message | unde
         leadershipTransfer: (flags & 2) !== 0,
         lastLogIndex: r.u64(),
         lastLogGeneration: r.u64(),
+        ...storageIdField(r.shortText()),
       };
       break;
     }
@@ -243,6 +293,7 @@ export function decodeMessage(type: number, payload: Uint8Array): Message | unde
         generation,
         preVote: (flags & 1) !== 0,
         granted: (flags & 2) !== 0,
+        ...storageIdField(r.shortText()),
       };
       break;
     }
@@ -274,6 +325,7 @@ export function decodeMessage(type: number, payload: Uint8Array): Message | unde
         index: r.u64(),
         hintIndex: r.u64(),
         hintGeneration: r.u64(),
+        ...storageIdField(r.shortText()),
       };
       break;
     }
@@ -319,9 +371,22 @@ export function decodeMessage(type: number, payload: Uint8Array): Message | unde
     case MESSAGE_TYPES['timeout-now']:
       message = { kind: 'timeout-now', generation: r.u64() };
       break;
+    case MESSAGE_TYPES['storage-lost']:
+      message = {
+        kind: 'storage-lost',
+        generation: r.u64(),
+        storageId: r.shortText(),
+        rememberedStorageId: r.shortText(),
+      };
+      break;
     default:
       return undefined;
   }
   r.end();
   return message;
+}
+
+/** The optional `storageId` field: absent on the wire as an empty string. */
+function storageIdField(storageId: string): { storageId?: string } {
+  return storageId === '' ? {} : { storageId };
 }
