@@ -9,6 +9,7 @@ export type {
   AppendResponse,
   Heartbeat,
   HeartbeatResponse,
+  MemberStorageId,
   Message,
   NodeId,
   OutboundMessage,

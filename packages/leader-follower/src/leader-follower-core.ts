@@ -8,6 +8,7 @@ import type {
   AppendResponse,
   Heartbeat,
   HeartbeatResponse,
+  MemberStorageId,
   Message,
   NodeId,
   OutboundMessage,
@@ -783,6 +784,15 @@ export class LeaderFollowerCore {
   }
 
   private handleHeartbeat(from: NodeId, heartbeat: Heartbeat): void {
+    if (this.storageId !== undefined) {
+      for (const { member, storageId } of heartbeat.storageIds ?? []) {
+        // Only members not known yet: what this server saw itself is never overwritten.
+        if (member === this.id || !this.progress.has(member)) continue;
+        if (this.peerStorageIds.has(member)) continue;
+        this.peerStorageIds.set(member, storageId);
+        this.peerStorageIdsLearned.push({ member, storageId });
+      }
+    }
     // The leader caps the mark at what it knows this follower holds.
     this.commitTo(Math.min(heartbeat.highWaterMark, this.log.lastIndex));
     this.send(from, {
@@ -954,6 +964,7 @@ export class LeaderFollowerCore {
       generation: this.generation,
       highWaterMark: Math.min(progress.matchIndex, this.highWaterMark),
       readRound: this.reads.round,
+      ...this.storageIdTable(),
     };
     this.send(peer, heartbeat);
   }
@@ -1158,6 +1169,14 @@ export class LeaderFollowerCore {
       this.persistedHardState.generation !== this.generation ||
       this.persistedHardState.votedFor !== this.votedFor
     );
+  }
+
+  /** The identities a leader shares on heartbeats: its own and those it remembers. */
+  private storageIdTable(): { storageIds?: MemberStorageId[] } {
+    if (this.storageId === undefined) return {};
+    const storageIds: MemberStorageId[] = [{ member: this.id, storageId: this.storageId }];
+    for (const [member, storageId] of this.peerStorageIds) storageIds.push({ member, storageId });
+    return { storageIds };
   }
 
   /** This server's storage identity as a message field (absent when it uses none). */

@@ -64,6 +64,16 @@ const message: fc.Arbitrary<Message> = fc.oneof(
     storageId,
   }),
   fc.record({
+    kind: fc.constant('heartbeat' as const),
+    generation: u,
+    highWaterMark: u,
+    readRound: u,
+    storageIds: fc.array(
+      fc.record({ member: fc.string({ minLength: 1, maxLength: 20 }), storageId }),
+      { minLength: 1, maxLength: 7 },
+    ),
+  }),
+  fc.record({
     kind: fc.constant('storage-lost' as const),
     generation: u,
     storageId,

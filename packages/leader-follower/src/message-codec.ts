@@ -26,6 +26,10 @@ export class MessageDecodeError extends Error {
 const TWO_TO_32 = 4294967296;
 /** Longest storage identity on the wire, in UTF-8 bytes (a random id is 32 hex digits). */
 export const MAX_STORAGE_ID_BYTES = 64;
+/** Most member identities one heartbeat carries. */
+export const MAX_HEARTBEAT_STORAGE_IDS = 64;
+/** Longest member id in a heartbeat's identity table, in UTF-8 bytes. */
+const MAX_MEMBER_ID_BYTES = 255;
 const utf8 = new TextEncoder();
 const fromUtf8 = new TextDecoder('utf-8', { fatal: true });
 
@@ -126,11 +130,11 @@ class Reader {
     return data;
   }
 
-  /** A short string written by `Writer.shortText`, bounded by {@link MAX_STORAGE_ID_BYTES}. */
-  shortText(): string {
+  /** A short string written by `Writer.shortText`, bounded by `maxBytes` (default {@link MAX_STORAGE_ID_BYTES}). */
+  shortText(maxBytes = MAX_STORAGE_ID_BYTES): string {
     const length = this.u8();
-    if (length > MAX_STORAGE_ID_BYTES) {
-      throw new MessageDecodeError(`storage identity of ${length} bytes exceeds ${MAX_STORAGE_ID_BYTES}`);
+    if (length > maxBytes) {
+      throw new MessageDecodeError(`identity of ${length} bytes exceeds ${maxBytes}`);
     }
     try {
       return fromUtf8.decode(this.view_(length));
@@ -214,10 +218,27 @@ export function encodeMessage(message: Message): { type: number; payload: Uint8A
       return { type, payload: w.bytes };
     }
     case 'heartbeat': {
-      const w = new Writer(8 * 3);
+      const table = (message.storageIds ?? []).map(({ member, storageId }) => {
+        const memberBytes = utf8.encode(member);
+        if (memberBytes.length > MAX_MEMBER_ID_BYTES) {
+          throw new RangeError(`member id of ${memberBytes.length} bytes exceeds ${MAX_MEMBER_ID_BYTES}`);
+        }
+        return [memberBytes, storageIdBytes(storageId)] as const;
+      });
+      if (table.length > MAX_HEARTBEAT_STORAGE_IDS) {
+        throw new RangeError(`${table.length} storage identities exceed ${MAX_HEARTBEAT_STORAGE_IDS}`);
+      }
+      let size = 8 * 3 + 1;
+      for (const [member, id] of table) size += 2 + member.length + id.length;
+      const w = new Writer(size);
       w.u64(message.generation);
       w.u64(message.highWaterMark);
       w.u64(message.readRound);
+      w.u8(table.length);
+      for (const [member, id] of table) {
+        w.shortText(member);
+        w.shortText(id);
+      }
       return { type, payload: w.bytes };
     }
     case 'heartbeat-response': {
@@ -329,14 +350,30 @@ export function decodeMessage(type: number, payload: Uint8Array): Message | unde
       };
       break;
     }
-    case MESSAGE_TYPES.heartbeat:
+    case MESSAGE_TYPES.heartbeat: {
+      const generation = r.u64();
+      const highWaterMark = r.u64();
+      const readRound = r.u64();
+      const count = r.u8();
+      if (count > MAX_HEARTBEAT_STORAGE_IDS) {
+        throw new MessageDecodeError(`${count} storage identities exceed ${MAX_HEARTBEAT_STORAGE_IDS}`);
+      }
+      const storageIds = [];
+      for (let i = 0; i < count; i++) {
+        const member = r.shortText(MAX_MEMBER_ID_BYTES);
+        const storageId = r.shortText();
+        if (member === '' || storageId === '') throw new MessageDecodeError('empty storage identity');
+        storageIds.push({ member, storageId });
+      }
       message = {
         kind: 'heartbeat',
-        generation: r.u64(),
-        highWaterMark: r.u64(),
-        readRound: r.u64(),
+        generation,
+        highWaterMark,
+        readRound,
+        ...(storageIds.length === 0 ? {} : { storageIds }),
       };
       break;
+    }
     case MESSAGE_TYPES['heartbeat-response']:
       message = { kind: 'heartbeat-response', generation: r.u64(), readRound: r.u64() };
       break;

@@ -74,6 +74,18 @@ export interface Heartbeat {
   readonly generation: number;
   readonly highWaterMark: number;
   readonly readRound: number;
+  /**
+   * The storage identities the leader remembers (itself included), so that every member learns
+   * every other's, not only those it exchanged votes or appends with: a member that comes back
+   * with replaced storage is then recognised by whichever peers are up. Absent when empty.
+   */
+  readonly storageIds?: readonly MemberStorageId[];
+}
+
+/** A member and its storage identity, as carried on heartbeats. */
+export interface MemberStorageId {
+  readonly member: NodeId;
+  readonly storageId: string;
 }
 
 /** A follower acknowledges a heartbeat (and with it, the read round). */

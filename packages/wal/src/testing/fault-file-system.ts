@@ -323,6 +323,21 @@ export class FaultFileSystem implements FileSystem {
     if (write?.kind === 'write') write.bytes[position - write.position]! ^= 1 << bit;
   }
 
+  /**
+   * Loses data at rest, as an operator's `rm -rf directory/*` that reached the disk: every file and
+   * subdirectory under `directory` is gone, in both current and durable state (the directory
+   * itself stays). Synchronous, so a test can wipe the disk of a crashed process.
+   */
+  removeTree(directory: string): void {
+    const root = normalize(directory);
+    for (const namespace of [this.current, this.durable]) {
+      for (const path of [...namespace.keys()]) {
+        if (path.startsWith(root === '/' ? '/' : `${root}/`) && path !== root) namespace.delete(path);
+      }
+      namespace.get(root)?.clear();
+    }
+  }
+
   /** Corrupts data at rest: overwrites bytes of `path` at `position`, in both current and durable state. */
   overwrite(path: string, position: number, bytes: Uint8Array): void {
     const inode = this.requireInode(path);
