@@ -1290,19 +1290,22 @@ export class LeaderFollowerNode {
         { error: failure.message, reportedBy: failure.reportedBy },
         'this member lost acknowledged state; stopping',
       );
-      // Recorded so that no later start on this storage votes or acknowledges either, even when
-      // no peer that remembers it is up to tell it again.
-      if (failure.kind === 'reported-by-peer') {
-        this.memberState = { ...this.memberState, lostReportedBy: failure.reportedBy ?? '?' };
-        this.writeGenerationFile().catch((saveError: unknown) => {
-          this.logger.error({ error: String(saveError) }, 'could not record the lost storage');
-        });
-      }
     } else {
       this.logger.error({ error: String(error) }, 'storage failed; stopping');
     }
     this.failedWith = failure;
     this.stop(failure);
+    if (failure instanceof MemberStorageLostError && failure.kind === 'reported-by-peer') {
+      // Recorded before the owner is told (it may exit at once), so that no later start on this
+      // storage votes or acknowledges either, even when no peer that remembers it is up.
+      this.memberState = { ...this.memberState, lostReportedBy: failure.reportedBy ?? '?' };
+      void this.writeGenerationFile()
+        .catch((saveError: unknown) => {
+          this.logger.error({ error: String(saveError) }, 'could not record the lost storage');
+        })
+        .then(() => this.options.onFatalError?.(error));
+      return;
+    }
     this.options.onFatalError?.(error);
   }
 

@@ -72,6 +72,12 @@ describe('a forgetful member in the simulator', () => {
             const values = cluster.node(name).requireInstance.values;
             for (let i = 1; i <= WRITES; i++) expect(values.get(`k${i}`), `${name} k${i}`).toBe(i);
           }
+          // Recorded: it refuses to start on that storage again, even with no peer to tell it.
+          cluster.node(leader).crash({ powerLoss: false });
+          cluster.node(stale).crash({ powerLoss: false });
+          cluster.node(forgetful).restart();
+          await cluster.runFor(2_000);
+          expect(cluster.node(forgetful).state).toBe('crashed');
         },
       );
     }, 60_000);

@@ -324,17 +324,19 @@ export class FaultFileSystem implements FileSystem {
   }
 
   /**
-   * Loses data at rest, as an operator's `rm -rf directory/*` that reached the disk: every file and
-   * subdirectory under `directory` is gone, in both current and durable state (the directory
-   * itself stays). Synchronous, so a test can wipe the disk of a crashed process.
+   * Loses data at rest, as an operator's `rm -rf directory` that reached the disk: the directory
+   * and every file and subdirectory under it are gone, in both current and durable state.
+   * Synchronous, so a test can wipe the disk of a crashed process.
    */
   removeTree(directory: string): void {
     const root = normalize(directory);
+    const [parent, name] = split(root);
     for (const namespace of [this.current, this.durable]) {
       for (const path of [...namespace.keys()]) {
-        if (path.startsWith(root === '/' ? '/' : `${root}/`) && path !== root) namespace.delete(path);
+        if (path === root || path.startsWith(root === '/' ? '/' : `${root}/`)) namespace.delete(path);
       }
-      namespace.get(root)?.clear();
+      if (root === '/') namespace.set('/', new Map());
+      else namespace.get(parent)?.delete(name);
     }
   }
 
