@@ -45,7 +45,8 @@ export interface CoreOptions {
   readonly entries?: readonly LogEntry[];
   /**
    * This member's storage identity: a random id created with its storage and kept durably with
-   * it (at most 64 UTF-8 bytes). Sent on vote requests, vote answers and append answers; peers
+   * it (at most 64 UTF-8 bytes). Sent on vote requests and on answers to votes, appends and
+   * heartbeats; peers
    * remember it and answer a member that shows another one under the same id with
    * `storage-lost`, and never count its vote or acknowledgement. Undefined: no identity is sent
    * and none is checked (tests, single-process use).

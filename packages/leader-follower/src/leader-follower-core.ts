@@ -799,6 +799,7 @@ export class LeaderFollowerCore {
       kind: 'heartbeat-response',
       generation: this.generation,
       readRound: heartbeat.readRound,
+      ...this.storageIdField(),
     });
   }
 
@@ -1207,7 +1208,8 @@ export class LeaderFollowerCore {
     if (
       (message.kind !== 'vote-request' &&
         message.kind !== 'vote-response' &&
-        message.kind !== 'append-response') ||
+        message.kind !== 'append-response' &&
+        message.kind !== 'heartbeat-response') ||
       message.storageId === undefined
     ) {
       return true;

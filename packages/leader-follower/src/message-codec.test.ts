@@ -74,6 +74,12 @@ const message: fc.Arbitrary<Message> = fc.oneof(
     ),
   }),
   fc.record({
+    kind: fc.constant('heartbeat-response' as const),
+    generation: u,
+    readRound: u,
+    storageId,
+  }),
+  fc.record({
     kind: fc.constant('storage-lost' as const),
     generation: u,
     storageId,

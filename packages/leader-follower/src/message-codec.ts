@@ -242,9 +242,11 @@ export function encodeMessage(message: Message): { type: number; payload: Uint8A
       return { type, payload: w.bytes };
     }
     case 'heartbeat-response': {
-      const w = new Writer(8 * 2);
+      const id = storageIdBytes(message.storageId);
+      const w = new Writer(8 * 2 + 1 + id.length);
       w.u64(message.generation);
       w.u64(message.readRound);
+      w.shortText(id);
       return { type, payload: w.bytes };
     }
     case 'snapshot-chunk': {
@@ -375,7 +377,12 @@ export function decodeMessage(type: number, payload: Uint8Array): Message | unde
       break;
     }
     case MESSAGE_TYPES['heartbeat-response']:
-      message = { kind: 'heartbeat-response', generation: r.u64(), readRound: r.u64() };
+      message = {
+        kind: 'heartbeat-response',
+        generation: r.u64(),
+        readRound: r.u64(),
+        ...storageIdField(r.shortText()),
+      };
       break;
     case MESSAGE_TYPES['snapshot-chunk']: {
       message = {

@@ -93,6 +93,11 @@ export interface HeartbeatResponse {
   readonly kind: 'heartbeat-response';
   readonly generation: number;
   readonly readRound: number;
+  /**
+   * The sender's storage identity, when it uses one: a follower that is caught up sends nothing
+   * else, so a leader learns here that a member came back with replaced storage.
+   */
+  readonly storageId?: string;
 }
 
 /** One chunk of a snapshot sent to a follower that is behind the leader's low-water mark. */
