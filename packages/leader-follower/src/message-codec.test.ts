@@ -192,3 +192,33 @@ describe('message codec', () => {
     );
   });
 });
+
+describe('messages of an earlier release (no storage identity)', () => {
+  it('still decode, without a storage identity', () => {
+    const withId = encodeMessage({
+      kind: 'append-response',
+      generation: 4,
+      rejected: false,
+      index: 9,
+      hintIndex: 0,
+      hintGeneration: 0,
+      storageId: 'abc',
+    });
+    const old = withId.payload.subarray(0, withId.payload.length - 4);
+    expect(decodeMessage(withId.type, old)).toEqual({
+      kind: 'append-response',
+      generation: 4,
+      rejected: false,
+      index: 9,
+      hintIndex: 0,
+      hintGeneration: 0,
+    });
+    const heartbeat = encodeMessage({ kind: 'heartbeat', generation: 1, highWaterMark: 2, readRound: 3 });
+    expect(decodeMessage(heartbeat.type, heartbeat.payload.subarray(0, 24))).toEqual({
+      kind: 'heartbeat',
+      generation: 1,
+      highWaterMark: 2,
+      readRound: 3,
+    });
+  });
+});

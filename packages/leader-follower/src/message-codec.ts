@@ -144,6 +144,15 @@ class Reader {
     }
   }
 
+  /** A short string, or '' when the payload ends here (a member of an earlier release). */
+  optionalShortText(): string {
+    return this.atEnd() ? '' : this.shortText();
+  }
+
+  atEnd(): boolean {
+    return this.offset === this.bytes.length;
+  }
+
   rest(): Uint8Array {
     return this.view_(this.bytes.length - this.offset);
   }
@@ -304,7 +313,7 @@ export function decodeMessage(type: number, payload: Uint8Array): Message | unde
         leadershipTransfer: (flags & 2) !== 0,
         lastLogIndex: r.u64(),
         lastLogGeneration: r.u64(),
-        ...storageIdField(r.shortText()),
+        ...storageIdField(r.optionalShortText()),
       };
       break;
     }
@@ -316,7 +325,7 @@ export function decodeMessage(type: number, payload: Uint8Array): Message | unde
         generation,
         preVote: (flags & 1) !== 0,
         granted: (flags & 2) !== 0,
-        ...storageIdField(r.shortText()),
+        ...storageIdField(r.optionalShortText()),
       };
       break;
     }
@@ -348,7 +357,7 @@ export function decodeMessage(type: number, payload: Uint8Array): Message | unde
         index: r.u64(),
         hintIndex: r.u64(),
         hintGeneration: r.u64(),
-        ...storageIdField(r.shortText()),
+        ...storageIdField(r.optionalShortText()),
       };
       break;
     }
@@ -356,7 +365,8 @@ export function decodeMessage(type: number, payload: Uint8Array): Message | unde
       const generation = r.u64();
       const highWaterMark = r.u64();
       const readRound = r.u64();
-      const count = r.u8();
+      // Absent from a member of an earlier release.
+      const count = r.atEnd() ? 0 : r.u8();
       if (count > MAX_HEARTBEAT_STORAGE_IDS) {
         throw new MessageDecodeError(`${count} storage identities exceed ${MAX_HEARTBEAT_STORAGE_IDS}`);
       }
@@ -381,7 +391,7 @@ export function decodeMessage(type: number, payload: Uint8Array): Message | unde
         kind: 'heartbeat-response',
         generation: r.u64(),
         readRound: r.u64(),
-        ...storageIdField(r.shortText()),
+        ...storageIdField(r.optionalShortText()),
       };
       break;
     case MESSAGE_TYPES['snapshot-chunk']: {

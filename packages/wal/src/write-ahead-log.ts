@@ -852,15 +852,16 @@ export class WriteAheadLog {
   private failStop(error: unknown): void {
     if (this.failed) return;
     this.failed = new WalFailedError(error);
-    this.settings.logger.error(
-      { err: error, directory: this.directory },
-      'write-ahead log failed; stopping',
-    );
     const rejected: Operation[] = [
       ...this.syncsInFlight.splice(0).map((inFlight) => inFlight.batch),
       ...(this.current ? [this.current] : []),
       ...this.queue.splice(0),
     ];
+    // Logged once, at error level, by whoever gets the error: the callers whose appends it
+    // rejects, or this log when nobody awaits it (a background sync in `interval` mode).
+    const fields = { err: error, directory: this.directory };
+    if (rejected.length > 0) this.settings.logger.debug(fields, 'write-ahead log failed; stopping');
+    else this.settings.logger.error(fields, 'write-ahead log failed; stopping');
     this.openBatch = undefined;
     for (const operation of rejected) operation.reject(this.failed);
     for (const waiter of this.readWaiters.splice(0)) waiter.reject(this.failed);
