@@ -207,3 +207,20 @@ describe('InMemoryGenerationStore', () => {
     expect(await new InMemoryGenerationStore().load()).toBeUndefined();
   });
 });
+
+describe('the attachment', () => {
+  it('is carried forward by next, observe and vote, and replaced by persist', async () => {
+    const store = new InMemoryGenerationStore();
+    const attachment = new Uint8Array([1, 2, 3]);
+    await store.save({ generation: 1, attachment });
+    const clock = await GenerationClock.open(store);
+    await clock.next();
+    expect((await store.load())?.attachment).toEqual(attachment);
+    await clock.observe(5);
+    await clock.vote('b', 6);
+    expect(await store.load()).toEqual({ generation: 6, votedFor: 'b', attachment });
+    const replaced = new Uint8Array([9]);
+    await clock.persist({ generation: 6, votedFor: 'b', attachment: replaced });
+    expect((await store.load())?.attachment).toEqual(replaced);
+  });
+});

@@ -144,18 +144,28 @@ export class GenerationClock {
         );
       }
       if (state.generation === current.generation && current.votedFor !== undefined) {
-        if (state.votedFor === current.votedFor) return;
+        if (state.votedFor === current.votedFor) {
+          if (state.attachment !== undefined) await this.#persist(state);
+          return;
+        }
         throw new RangeError(
           `already voted for '${current.votedFor}' in generation ${current.generation}; cannot change the vote to ${
             state.votedFor === undefined ? 'none' : `'${state.votedFor}'`
           }`,
         );
       }
-      if (state.generation === current.generation && state.votedFor === undefined) return;
+      const attachment = state.attachment === undefined ? {} : { attachment: state.attachment };
+      if (
+        state.generation === current.generation &&
+        state.votedFor === undefined &&
+        state.attachment === undefined
+      ) {
+        return;
+      }
       await this.#persist(
         state.votedFor === undefined
-          ? { generation: state.generation }
-          : { generation: state.generation, votedFor: state.votedFor },
+          ? { generation: state.generation, ...attachment }
+          : { generation: state.generation, votedFor: state.votedFor, ...attachment },
       );
     });
   }
@@ -183,7 +193,10 @@ export class GenerationClock {
     return result;
   }
 
-  async #persist(state: GenerationState): Promise<void> {
+  /** Saves `state`, carrying the current attachment forward unless `state` brings its own. */
+  async #persist(next: GenerationState): Promise<void> {
+    const attachment = next.attachment ?? this.#state.attachment;
+    const state = attachment === undefined ? next : { ...next, attachment };
     try {
       await this.#store.save(state);
     } catch (error) {

@@ -6,6 +6,7 @@ import {
   encodeGenerationState,
   maxVoteBytes,
 } from './generation-file-format.js';
+import { maxAttachmentBytes } from './generation-state.js';
 
 const states = fc.record(
   {
@@ -62,7 +63,7 @@ describe('the generation file format', () => {
       change(new DataView(copy.buffer));
       return resealed(copy);
     };
-    expect(decodeGenerationState(edit(withVote, (v) => v.setUint8(4, 2)))).toMatch(/version 2/);
+    expect(decodeGenerationState(edit(withVote, (v) => v.setUint8(4, 3)))).toMatch(/version 3/);
     expect(decodeGenerationState(edit(withVote, (v) => v.setUint8(5, 3)))).toMatch(/flags 3/);
     expect(decodeGenerationState(edit(withVote, (v) => v.setUint8(5, 0)))).toMatch(/flags 0/);
     expect(
@@ -79,5 +80,38 @@ describe('the generation file format', () => {
     ).toThrow(RangeError);
     const longest = { generation: 1, votedFor: 'x'.repeat(maxVoteBytes) };
     expect(decodeGenerationState(encodeGenerationState(longest))).toEqual(longest);
+  });
+
+  it('round-trips an attachment (format version 2) and detects damage to it', () => {
+    fc.assert(
+      fc.property(states, fc.uint8Array({ maxLength: 300 }), fc.nat(), (state, bytes, at) => {
+        const record = encodeGenerationState({ ...state, attachment: bytes });
+        expect(record[4]).toBe(2);
+        expect(decodeGenerationState(record)).toEqual({ ...state, attachment: bytes });
+        const damaged = record.slice();
+        damaged[at % damaged.length]! ^= 0x10;
+        expect(typeof decodeGenerationState(damaged)).toBe('string');
+        for (const length of [0, 16, record.length - 5, record.length - 1]) {
+          expect(typeof decodeGenerationState(record.subarray(0, Math.max(0, length)))).toBe(
+            'string',
+          );
+        }
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('bounds an attachment before sizing anything by it', () => {
+    expect(() =>
+      encodeGenerationState({ generation: 1, attachment: new Uint8Array(maxAttachmentBytes + 1) }),
+    ).toThrow(RangeError);
+    const record = encodeGenerationState({ generation: 1, attachment: new Uint8Array(4) });
+    const huge = record.slice();
+    new DataView(huge.buffer).setUint32(16, 0xffffffff, true);
+    expect(decodeGenerationState(resealed(huge))).toMatch(/exceeds/);
+  });
+
+  it('keeps writing format version 1 for a state without an attachment', () => {
+    expect(encodeGenerationState({ generation: 9, votedFor: 'a' })[4]).toBe(1);
   });
 });

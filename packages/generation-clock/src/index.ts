@@ -3,6 +3,7 @@ export { GenerationClock } from './generation-clock.js';
 export type { NextGenerationOptions } from './generation-clock.js';
 export { compareGenerations } from './compare-generations.js';
 export type { GenerationState } from './generation-state.js';
+export { maxAttachmentBytes } from './generation-state.js';
 export type { GenerationStore } from './generation-store.js';
 export { FileGenerationStore } from './file-generation-store.js';
 export type { FileGenerationStoreOptions } from './file-generation-store.js';

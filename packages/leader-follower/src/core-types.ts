@@ -43,6 +43,36 @@ export interface CoreOptions {
   readonly snapshot?: SnapshotMetadata;
   /** Durable entries after the snapshot, in order. */
   readonly entries?: readonly LogEntry[];
+  /**
+   * This member's storage identity: a random id created with its storage and kept durably with
+   * it (at most 64 UTF-8 bytes). Sent on vote requests and on answers to votes, appends and
+   * heartbeats; peers
+   * remember it and answer a member that shows another one under the same id with
+   * `storage-lost`, and never count its vote or acknowledgement. Undefined: no identity is sent
+   * and none is checked (tests, single-process use).
+   */
+  readonly storageId?: string;
+  /** The storage identities of peers remembered from earlier runs (see `Ready.peerStorageIdsLearned`). */
+  readonly peerStorageIds?: ReadonlyMap<NodeId, string>;
+}
+
+/** A peer's storage identity seen for the first time: the driver must remember it durably. */
+export interface PeerStorageId {
+  readonly member: NodeId;
+  readonly storageId: string;
+}
+
+/**
+ * A follower rejected an append at or below the index it had acknowledged to this leader: it lost
+ * acknowledged entries (a forgetful member). The leader no longer counts it for quorum (commit,
+ * check-quorum, reads) for the rest of its leadership, and replicates to it from scratch.
+ */
+export interface LostAcknowledgedEntries {
+  readonly member: NodeId;
+  /** The highest index it had acknowledged. */
+  readonly acknowledgedIndex: number;
+  /** The append's previous index it rejected. */
+  readonly rejectedIndex: number;
 }
 
 /** Why a proposal was refused at once (a definite error: the entry was not appended). */
@@ -122,6 +152,10 @@ export interface Ready {
   readonly committedEntries: readonly LogEntry[];
   readonly readsPermitted: readonly ReadPermit[];
   readonly readsRefused: readonly ReadRefusal[];
+  /** Peers' storage identities seen for the first time: remember them durably (any time). */
+  readonly peerStorageIdsLearned: readonly PeerStorageId[];
+  /** Followers found to have lost entries they acknowledged (report them to operators). */
+  readonly lostAcknowledgedEntries: readonly LostAcknowledgedEntries[];
 }
 
 /** The leader's view of one follower, for operators. */
@@ -135,6 +169,8 @@ export interface FollowerStatus {
   readonly inflightAppends: number;
   /** Ticks since the follower last answered. */
   readonly ticksSinceResponse: number;
+  /** Whether it lost acknowledged entries this leadership (then it is not counted for quorum). */
+  readonly lostAcknowledgedEntries: boolean;
 }
 
 /** A server's state, for operators and tests. */

@@ -75,3 +75,43 @@ export class NodeStoppedError extends LeaderFollowerError {
   override readonly name = 'NodeStoppedError';
   readonly definite = true;
 }
+
+/**
+ * Why a member's storage cannot be trusted to hold what it acknowledged or voted:
+ * - `reported-by-peer`: a peer remembers this member under another storage identity (its data
+ *   directory was emptied, deleted or replaced while peers kept running);
+ * - `marked-lost`: an earlier run stopped for that reason and recorded it;
+ * - `log-missing`: the member's state file exists but no log directory does;
+ * - `log-shorter-than-acknowledged`: the log ends before an index the member recorded as durably
+ *   acknowledged (segments deleted, emptied or restored from an older copy);
+ * - `log-gap`: the log starts after the snapshot ends, so the entries between are gone.
+ */
+export type StorageLossKind =
+  | 'reported-by-peer'
+  | 'marked-lost'
+  | 'log-missing'
+  | 'log-shorter-than-acknowledged'
+  | 'log-gap';
+
+/**
+ * This member's storage lost what it acknowledged or voted (a forgetful member): it refuses to
+ * start, or stops at once when a peer reports it, because voting or acknowledging with a
+ * shorter log could elect a stale leader and lose committed entries. Recovering needs an
+ * operator (see the package README and kv-node's operations guide); do not delete files to make
+ * it start.
+ */
+export class MemberStorageLostError extends Error {
+  override readonly name = 'MemberStorageLostError';
+  constructor(
+    /** This member's id. */
+    readonly member: NodeId,
+    /** What showed the loss. */
+    readonly kind: StorageLossKind,
+    /** What was found, naming the file, peer or index involved. */
+    readonly detail: string,
+    /** The peer that reported it (for `reported-by-peer` and `marked-lost`). */
+    readonly reportedBy?: NodeId,
+  ) {
+    super(`member ${member} lost acknowledged state (${kind}): ${detail}`);
+  }
+}

@@ -19,6 +19,11 @@ export class FollowerProgress {
   recentlyActive = false;
   /** Ticks since the follower last answered (for operators). */
   ticksSinceResponse = 0;
+  /**
+   * Set when the follower rejected an append at or below `matchIndex`: it lost entries it had
+   * acknowledged, so it is not counted for quorum for the rest of this leadership.
+   */
+  lostAcknowledgedEntries = false;
   /** Highest linearizable-read round the follower has confirmed. */
   readRoundAcknowledged = 0;
   /** In `snapshot`: which snapshot, and the next byte the follower wants. */
@@ -90,6 +95,17 @@ export class FollowerProgress {
     this.nextIndex = Math.max(Math.min(rejectedIndex, nextProbe + 1), this.matchIndex + 1);
     this.probeSent = false;
     return true;
+  }
+
+  /**
+   * The follower lost what it acknowledged: forget its match point and probe from `nextIndex` (the
+   * back-off would otherwise never go below the old match point, and it would never catch up).
+   */
+  forgetMatch(nextIndex: number): void {
+    this.lostAcknowledgedEntries = true;
+    this.matchIndex = 0;
+    this.becomeProbe();
+    this.nextIndex = Math.max(1, nextIndex);
   }
 
   becomeProbe(): void {

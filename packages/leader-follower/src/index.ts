@@ -9,11 +9,13 @@ export type {
   AppendResponse,
   Heartbeat,
   HeartbeatResponse,
+  MemberStorageId,
   Message,
   NodeId,
   OutboundMessage,
   SnapshotChunk,
   SnapshotResponse,
+  StorageLost,
   TimeoutNow,
   VoteRequest,
   VoteResponse,
@@ -22,6 +24,8 @@ export type {
   CoreOptions,
   CoreStatus,
   FollowerStatus,
+  LostAcknowledgedEntries,
+  PeerStorageId,
   ProposalRefusal,
   ProposalResult,
   Random,
@@ -47,13 +51,17 @@ export type {
 export {
   IndeterminateOutcomeError,
   LeaderFollowerError,
+  MemberStorageLostError,
   NoQuorumError,
   NodeStoppedError,
   NotLeaderError,
   ProposalDroppedError,
   ProposalTooLargeError,
 } from './errors.js';
+export type { StorageLossKind } from './errors.js';
+export { MemberStateCorruptError } from './member-state.js';
 export {
+  MAX_STORAGE_ID_BYTES,
   MESSAGE_TYPES,
   MessageDecodeError,
   decodeMessage,

@@ -8,20 +8,25 @@ import type {
   AppendResponse,
   Heartbeat,
   HeartbeatResponse,
+  MemberStorageId,
   Message,
   NodeId,
   OutboundMessage,
   SnapshotChunk,
   SnapshotResponse,
+  StorageLost,
   VoteRequest,
   VoteResponse,
 } from './messages.js';
+import { MemberStorageLostError } from './errors.js';
 import { ReadIndexQueue } from './read-index-queue.js';
 import { ReplicatedLog } from './replicated-log.js';
 import { SafetyViolationError } from './safety-violation-error.js';
 import type {
   CoreOptions,
   CoreStatus,
+  LostAcknowledgedEntries,
+  PeerStorageId,
   ProposalResult,
   Random,
   ReadPermit,
@@ -59,6 +64,8 @@ export class LeaderFollowerCore {
   private readonly maxInflightAppends: number;
   private readonly maxAppendBytes: number;
   private readonly snapshotChunkBytes: number;
+  private readonly storageId: string | undefined;
+  private readonly peerStorageIds: Map<NodeId, string>;
 
   private roleValue: Role = 'follower';
   private generation: number;
@@ -94,6 +101,8 @@ export class LeaderFollowerCore {
   private messagesAfterPersist: OutboundMessage[] = [];
   private readsPermitted: ReadPermit[] = [];
   private readsRefused: ReadRefusal[] = [];
+  private peerStorageIdsLearned: PeerStorageId[] = [];
+  private lostAcknowledgedEntries: LostAcknowledgedEntries[] = [];
   private appendBroadcastPending = false;
   private heartbeatBroadcastPending = false;
 
@@ -110,6 +119,8 @@ export class LeaderFollowerCore {
     this.maxInflightAppends = options.maxInflightAppends ?? 64;
     this.maxAppendBytes = options.maxAppendBytes ?? 1024 * 1024;
     this.snapshotChunkBytes = options.snapshotChunkBytes ?? 256 * 1024;
+    this.storageId = options.storageId;
+    this.peerStorageIds = new Map(options.peerStorageIds ?? []);
 
     const hardState = options.hardState ?? { generation: 0, votedFor: undefined };
     this.generation = hardState.generation;
@@ -157,6 +168,7 @@ export class LeaderFollowerCore {
   /** Handles one message from a peer. Messages from non-members are ignored. */
   step(from: NodeId, message: Message): void {
     if (!this.progress.has(from)) return;
+    if (this.storageId !== undefined && !this.checkStorageIdentity(from, message)) return;
     if (message.generation > this.generation) {
       if (message.kind === 'vote-request') {
         // A server that heard from a live leader within the election timeout ignores campaigns,
@@ -200,6 +212,8 @@ export class LeaderFollowerCore {
         // The leader hands over: campaign at once, skipping pre-vote and the voters' lease.
         if (this.roleValue !== 'leader') this.campaign('transfer');
         return;
+      case 'storage-lost':
+        return; // handled (or ignored) by checkStorageIdentity
       case 'append-response':
       case 'heartbeat-response':
       case 'snapshot-response': {
@@ -305,6 +319,7 @@ export class LeaderFollowerCore {
     if (target === undefined) {
       let bestMatch = -1;
       for (const [peer, progress] of this.progress) {
+        if (progress.lostAcknowledgedEntries) continue;
         if (progress.matchIndex > bestMatch) {
           bestMatch = progress.matchIndex;
           target = peer;
@@ -341,7 +356,9 @@ export class LeaderFollowerCore {
       this.messagesAfterPersist.length > 0 ||
       this.applyCursor < this.highWaterMark ||
       this.readsPermitted.length > 0 ||
-      this.readsRefused.length > 0
+      this.readsRefused.length > 0 ||
+      this.peerStorageIdsLearned.length > 0 ||
+      this.lostAcknowledgedEntries.length > 0
     );
   }
 
@@ -394,7 +411,11 @@ export class LeaderFollowerCore {
       committedEntries,
       readsPermitted: this.readsPermitted,
       readsRefused: this.readsRefused,
+      peerStorageIdsLearned: this.peerStorageIdsLearned,
+      lostAcknowledgedEntries: this.lostAcknowledgedEntries,
     };
+    this.peerStorageIdsLearned = [];
+    this.lostAcknowledgedEntries = [];
     this.snapshotToInstall = undefined;
     this.snapshotChunksToStore = [];
     this.snapshotChunksToSend = [];
@@ -417,6 +438,7 @@ export class LeaderFollowerCore {
             state: progress.state,
             inflightAppends: progress.inflightCount,
             ticksSinceResponse: progress.ticksSinceResponse,
+            lostAcknowledgedEntries: progress.lostAcknowledgedEntries,
           }))
         : [];
     return {
@@ -461,6 +483,16 @@ export class LeaderFollowerCore {
   /** Highest index durable on this server. */
   get durableLogIndex(): number {
     return this.durableIndex;
+  }
+
+  /**
+   * An index this server's log must never end before: durable here and committed as far as this
+   * server knows, so no leader can ever truncate it. Any value it reported is at most the true
+   * durable index, so the driver may record it lazily (see the node's `acknowledgedIndex`). A log
+   * found shorter than a recorded value after a restart lost acknowledged entries.
+   */
+  get acknowledgedIndex(): number {
+    return Math.min(this.durableIndex, this.highWaterMark);
   }
 
   /** Highest index dropped from the in-memory log (the low-water mark). */
@@ -540,6 +572,7 @@ export class LeaderFollowerCore {
       leadershipTransfer: kind === 'transfer',
       lastLogIndex: this.log.lastIndex,
       lastLogGeneration: this.log.lastGeneration,
+      ...this.storageIdField(),
     };
     for (const peer of this.peers) this.send(peer, request);
   }
@@ -567,6 +600,7 @@ export class LeaderFollowerCore {
     this.highWaterMarkTracker.recordMatchIndex(this.id, this.durableIndex);
     for (const progress of this.progress.values()) {
       progress.matchIndex = 0;
+      progress.lostAcknowledgedEntries = false;
       progress.recentlyActive = false;
       progress.readRoundAcknowledged = 0;
       progress.ticksSinceResponse = 0;
@@ -597,6 +631,7 @@ export class LeaderFollowerCore {
         generation: request.generation,
         preVote: request.preVote,
         granted: true,
+        ...this.storageIdField(),
       });
     } else {
       this.send(from, {
@@ -604,6 +639,7 @@ export class LeaderFollowerCore {
         generation: this.generation,
         preVote: request.preVote,
         granted: false,
+        ...this.storageIdField(),
       });
     }
   }
@@ -660,6 +696,7 @@ export class LeaderFollowerCore {
           index: 0,
           hintIndex: 0,
           hintGeneration: 0,
+          ...this.storageIdField(),
         });
         return;
       case 'snapshot-chunk':
@@ -679,6 +716,7 @@ export class LeaderFollowerCore {
             generation: this.generation,
             preVote: true,
             granted: false,
+            ...this.storageIdField(),
           });
         }
         return;
@@ -713,6 +751,7 @@ export class LeaderFollowerCore {
         index: request.prevIndex,
         hintIndex,
         hintGeneration: this.log.generationAt(hintIndex) ?? 0,
+        ...this.storageIdField(),
       });
       return;
     }
@@ -740,16 +779,27 @@ export class LeaderFollowerCore {
       index: Math.max(lastNewIndex, this.log.compactedIndex),
       hintIndex: 0,
       hintGeneration: 0,
+      ...this.storageIdField(),
     });
   }
 
   private handleHeartbeat(from: NodeId, heartbeat: Heartbeat): void {
+    if (this.storageId !== undefined) {
+      for (const { member, storageId } of heartbeat.storageIds ?? []) {
+        // Only members not known yet: what this server saw itself is never overwritten.
+        if (member === this.id || !this.progress.has(member)) continue;
+        if (this.peerStorageIds.has(member)) continue;
+        this.peerStorageIds.set(member, storageId);
+        this.peerStorageIdsLearned.push({ member, storageId });
+      }
+    }
     // The leader caps the mark at what it knows this follower holds.
     this.commitTo(Math.min(heartbeat.highWaterMark, this.log.lastIndex));
     this.send(from, {
       kind: 'heartbeat-response',
       generation: this.generation,
       readRound: heartbeat.readRound,
+      ...this.storageIdField(),
     });
   }
 
@@ -882,7 +932,9 @@ export class LeaderFollowerCore {
 
   private heardFromMajority(): boolean {
     let active = 1;
-    for (const progress of this.progress.values()) if (progress.recentlyActive) active++;
+    for (const progress of this.progress.values()) {
+      if (progress.recentlyActive && !progress.lostAcknowledgedEntries) active++;
+    }
     return active >= majority(this.memberCount);
   }
 
@@ -913,6 +965,7 @@ export class LeaderFollowerCore {
       generation: this.generation,
       highWaterMark: Math.min(progress.matchIndex, this.highWaterMark),
       readRound: this.reads.round,
+      ...this.storageIdTable(),
     };
     this.send(peer, heartbeat);
   }
@@ -991,6 +1044,13 @@ export class LeaderFollowerCore {
         response.hintGeneration > 0
           ? this.log.lastIndexWithGenerationAtMost(response.hintIndex, response.hintGeneration)
           : response.hintIndex;
+      if (progress.matchIndex > 0 && response.index <= progress.matchIndex) {
+        // It stored and acknowledged everything through matchIndex to this leader, durably; within
+        // one generation nothing may truncate that. Answers arrive in order per peer, so this
+        // is not a stale rejection: the follower lost acknowledged entries (a forgetful member).
+        this.followerLostEntries(from, progress, response.index, nextProbe);
+        return;
+      }
       if (progress.backOff(response.index, nextProbe)) this.sendAppend(from, progress);
       return;
     }
@@ -1073,6 +1133,8 @@ export class LeaderFollowerCore {
   private advanceHighWaterMark(member: NodeId, matchIndex: number): void {
     const tracker = this.highWaterMarkTracker;
     if (tracker === undefined) return;
+    // A member that lost acknowledged entries is not counted again during this leadership.
+    if (this.progress.get(member)?.lostAcknowledgedEntries === true) return;
     const candidate = tracker.recordMatchIndex(member, matchIndex);
     if (candidate <= this.highWaterMark) return;
     this.highWaterMark = candidate;
@@ -1089,7 +1151,9 @@ export class LeaderFollowerCore {
     this.reads.confirm((round) => {
       let confirmations = 1;
       for (const progress of this.progress.values()) {
-        if (progress.readRoundAcknowledged >= round) confirmations++;
+        if (progress.readRoundAcknowledged >= round && !progress.lostAcknowledgedEntries) {
+          confirmations++;
+        }
       }
       return confirmations >= needed;
     }, this.readsPermitted);
@@ -1106,6 +1170,103 @@ export class LeaderFollowerCore {
       this.persistedHardState.generation !== this.generation ||
       this.persistedHardState.votedFor !== this.votedFor
     );
+  }
+
+  /** The identities a leader shares on heartbeats: its own and those it remembers. */
+  private storageIdTable(): { storageIds?: MemberStorageId[] } {
+    if (this.storageId === undefined) return {};
+    const storageIds: MemberStorageId[] = [{ member: this.id, storageId: this.storageId }];
+    for (const [member, storageId] of this.peerStorageIds) storageIds.push({ member, storageId });
+    return { storageIds };
+  }
+
+  /** This server's storage identity as a message field (absent when it uses none). */
+  private storageIdField(): { storageId?: string } {
+    return this.storageId === undefined ? {} : { storageId: this.storageId };
+  }
+
+  /**
+   * Storage identities (DESIGN.md §6, a forgetful member): a `storage-lost` naming our identity
+   * stops this server; a message showing a peer's identity other than the one remembered is
+   * answered with `storage-lost` and otherwise ignored (its vote or acknowledgement never
+   * counts); an identity seen for the first time is remembered (the driver persists it).
+   * Returns whether the message may be handled.
+   * @throws MemberStorageLostError when a peer reports that this server's storage was replaced.
+   */
+  private checkStorageIdentity(from: NodeId, message: Message): boolean {
+    if (message.kind === 'storage-lost') {
+      if (message.storageId === this.storageId) {
+        throw new MemberStorageLostError(
+          this.id,
+          'reported-by-peer',
+          `${from} remembers this member with storage ${message.rememberedStorageId}, but this storage is ${message.storageId}: it was created after the member had voted or acknowledged entries`,
+          from,
+        );
+      }
+      return false;
+    }
+    if (
+      (message.kind !== 'vote-request' &&
+        message.kind !== 'vote-response' &&
+        message.kind !== 'append-response' &&
+        message.kind !== 'heartbeat-response') ||
+      message.storageId === undefined
+    ) {
+      return true;
+    }
+    const remembered = this.peerStorageIds.get(from);
+    if (remembered === undefined) {
+      this.peerStorageIds.set(from, message.storageId);
+      this.peerStorageIdsLearned.push({ member: from, storageId: message.storageId });
+      return true;
+    }
+    if (remembered === message.storageId) return true;
+    const lost: StorageLost = {
+      kind: 'storage-lost',
+      generation: this.generation,
+      storageId: message.storageId,
+      rememberedStorageId: remembered,
+    };
+    // Nothing of ours needs to be durable first: it carries no vote and no entry.
+    this.messagesToSendNow.push({ to: from, message: lost });
+    return false;
+  }
+
+  /** Reports a follower that lost acknowledged entries and stops counting it (see the type). */
+  private followerLostEntries(
+    member: NodeId,
+    progress: FollowerProgress,
+    rejectedIndex: number,
+    nextProbe: number,
+  ): void {
+    this.lostAcknowledgedEntries.push({
+      member,
+      acknowledgedIndex: progress.matchIndex,
+      rejectedIndex,
+    });
+    progress.forgetMatch(Math.min(rejectedIndex, nextProbe + 1));
+    this.rebuildHighWaterMarkTracker();
+    this.sendAppend(member, progress);
+  }
+
+  /**
+   * Recounts the match indexes without the members that lost acknowledged entries: their earlier
+   * acknowledgements no longer hold. The high-water mark itself never moves back.
+   */
+  private rebuildHighWaterMarkTracker(): void {
+    if (this.highWaterMarkTracker === undefined) return;
+    const tracker = new LeaderHighWaterMark({
+      leader: this.id,
+      followers: this.peers,
+      generation: this.generation,
+      generationOf: (index) => this.log.generationAt(index) ?? -1,
+      highWaterMark: this.highWaterMark,
+    });
+    tracker.recordMatchIndex(this.id, this.durableIndex);
+    for (const [peer, progress] of this.progress) {
+      if (!progress.lostAcknowledgedEntries) tracker.recordMatchIndex(peer, progress.matchIndex);
+    }
+    this.highWaterMarkTracker = tracker;
   }
 
   /**

@@ -11,6 +11,7 @@ import type {
 } from './core-types.js';
 import {
   IndeterminateOutcomeError,
+  MemberStorageLostError,
   NoQuorumError,
   NodeStoppedError,
   NotLeaderError,
@@ -23,6 +24,7 @@ import type { HardState, LogEntry, SnapshotData, SnapshotMetadata } from './log-
 import { decodeMessage, encodeMessage } from './message-codec.js';
 import type { AppendRequest, Message, NodeId, OutboundMessage } from './messages.js';
 import { SnapshotFile, type StoredSnapshot } from './snapshot-file.js';
+import { decodeMemberState, encodeMemberState, type MemberState } from './member-state.js';
 
 /** Monotonic time in milliseconds (never wall time). */
 export interface Clock {
@@ -95,6 +97,12 @@ export interface NodeObserver {
   leaderChanged?(leaderId: NodeId | undefined, generation: number): void;
   /** A snapshot through `index` of `sizeBytes` was made durable, taken here or installed from the leader. */
   snapshotSaved?(index: number, sizeBytes: number, source: 'taken' | 'installed'): void;
+  /**
+   * On the leader: `member` rejected an append at or below `acknowledgedIndex`, which it had
+   * acknowledged: it lost acknowledged entries (a forgetful member) and is no longer counted for
+   * quorum while this node leads. The node also logs it once, at error level.
+   */
+  lostAcknowledgedEntries?(member: NodeId, acknowledgedIndex: number): void;
 }
 
 /** Options of {@link LeaderFollowerNode.open}. Times are in milliseconds. */
@@ -114,8 +122,19 @@ export interface LeaderFollowerNodeOptions {
   readonly logger?: Logger;
   /** Hooks for metrics (fsync and apply durations, leader changes, applied index). */
   readonly observer?: NodeObserver;
-  /** Called once if storage fails: the node has stopped and the process should exit (fail-stop). */
+  /**
+   * Called once if the node fails stop: a storage error, a safety violation, or
+   * {@link MemberStorageLostError} when a peer reports that this member's storage was replaced.
+   * The node has stopped (and logged the error once); the process should exit.
+   */
   readonly onFatalError?: (error: unknown) => void;
+  /**
+   * Record the index this member durably acknowledged (see the README: a forgetful member) each
+   * time it has moved this many entries, besides every generation or vote change. Each record
+   * costs one small atomic file write, so this bounds that cost to one per this many entries; a
+   * log found shorter than the recorded index on open is refused. Default 1024.
+   */
+  readonly recordAcknowledgedEveryEntries?: number;
   /** One tick in milliseconds: the resolution of every timeout below. Default 100. */
   readonly tickMs?: number;
   /**
@@ -195,6 +214,7 @@ interface PendingRead {
 const ENTRY_TYPE_EMPTY = 0;
 const ENTRY_TYPE_COMMAND = 1;
 const DEFAULT_PAYLOAD_CACHE_BYTES = 16 * 1024 * 1024;
+const DEFAULT_RECORD_ACKNOWLEDGED_EVERY_ENTRIES = 1024;
 const LOG_DIRECTORY_PREFIX = 'log-';
 
 const noObserver: NodeObserver = {};
@@ -266,6 +286,15 @@ export class LeaderFollowerNode {
   private lastLeaderContact: number;
   private lastRole: CoreStatus['role'] = 'follower';
   private lastLeader: NodeId | undefined;
+  /** The error the node failed stop with (not set by `close`). */
+  private failedWith: Error | undefined;
+  private readonly recordAcknowledgedEveryEntries: number;
+  /** The generation and vote last handed to storage (written again with every member-state record). */
+  private currentHardState: HardState;
+  /** This member's storage identity, its peers' and what it recorded as acknowledged. */
+  private memberState: MemberState;
+  /** A member-state record is queued and has not started: later changes join it. */
+  private memberStateWriteQueued = false;
 
   private constructor(
     private readonly options: LeaderFollowerNodeOptions,
@@ -276,6 +305,7 @@ export class LeaderFollowerNode {
       hardState: HardState;
       snapshot: SnapshotMetadata | undefined;
       entries: LogEntry[];
+      memberState: MemberState;
     },
   ) {
     this.logger = options.logger ?? silentLogger;
@@ -294,7 +324,13 @@ export class LeaderFollowerNode {
     this.snapshotIndex = this.appliedIndex;
     this.lastLeaderContact = options.clock.now();
     this.savedSnapshot = initial.snapshot;
+    this.currentHardState = initial.hardState;
+    this.memberState = initial.memberState;
+    this.recordAcknowledgedEveryEntries =
+      options.recordAcknowledgedEveryEntries ?? DEFAULT_RECORD_ACKNOWLEDGED_EVERY_ENTRIES;
     this.core = new LeaderFollowerCore({
+      storageId: initial.memberState.storageId,
+      peerStorageIds: initial.memberState.peerStorageIds,
       id: options.id,
       members: options.members,
       random: options.random,
@@ -322,7 +358,10 @@ export class LeaderFollowerNode {
    * Opens the node's storage and recovers: restores the state machine from the latest snapshot
    * and loads the log after it. Does not start ticking or receiving; call {@link start}.
    * @throws WalLockedError when another process holds the data directory; corruption errors from
-   *   the log, the generation file or the snapshot file.
+   *   the log, the generation file or the snapshot file; {@link MemberStorageLostError} when the
+   *   storage no longer holds what this member acknowledged (a forgetful member: its log
+   *   directory is missing, its log ends before the index it recorded as acknowledged or does
+   *   not continue its snapshot, or a peer reported its storage replaced in an earlier run).
    */
   static async open(options: LeaderFollowerNodeOptions): Promise<LeaderFollowerNode> {
     const fileSystem = options.fileSystem;
@@ -331,11 +370,24 @@ export class LeaderFollowerNode {
     const generationStore = new FileGenerationStore({ fileSystem, directory });
     const snapshotFile = new SnapshotFile(fileSystem, directory);
     const saved = await generationStore.load();
+    const memberState =
+      saved?.attachment === undefined
+        ? undefined
+        : decodeMemberState(saved.attachment, generationStore.path);
+    if (memberState?.lostReportedBy !== undefined) {
+      throw new MemberStorageLostError(
+        options.id,
+        'marked-lost',
+        `an earlier run stopped because ${memberState.lostReportedBy} reported this member's storage (${memberState.storageId}) as replaced; recorded in ${generationStore.path}`,
+        memberState.lostReportedBy,
+      );
+    }
     const snapshot = await snapshotFile.open();
     try {
       await snapshotFile.discardIncoming();
       return await LeaderFollowerNode.openWithSnapshot(options, generationStore, snapshotFile, {
         saved,
+        memberState,
         snapshot,
       });
     } finally {
@@ -349,11 +401,12 @@ export class LeaderFollowerNode {
     snapshotFile: SnapshotFile,
     stored: {
       saved: { generation: number; votedFor?: string } | undefined;
+      memberState: MemberState | undefined;
       snapshot: StoredSnapshot | undefined;
     },
   ): Promise<LeaderFollowerNode> {
     const { fileSystem, dataDirectory: directory } = options;
-    const { saved, snapshot } = stored;
+    const { saved, snapshot, memberState } = stored;
     const snapshotIndex = snapshot?.metadata.index ?? 0;
     const logDirectories = (await fileSystem.readdir(directory))
       .filter((name) => name.startsWith(LOG_DIRECTORY_PREFIX))
@@ -361,6 +414,15 @@ export class LeaderFollowerNode {
       .filter((first) => Number.isSafeInteger(first))
       .sort((a, b) => a - b);
     const newest = logDirectories.at(-1);
+    if (newest === undefined && memberState !== undefined) {
+      // The log directory is created before anything is recorded beside the vote, and a new one
+      // always before the old one is removed: it was deleted.
+      throw new MemberStorageLostError(
+        options.id,
+        'log-missing',
+        `${directory} holds this member's state (storage ${memberState.storageId}, acknowledged through ${memberState.acknowledgedIndex}) but no ${LOG_DIRECTORY_PREFIX}*/ log directory`,
+      );
+    }
     const walOptions = walOptionsOf(options);
     let wal: WriteAheadLog | undefined;
     let walFirstIndex = snapshotIndex + 1;
@@ -370,11 +432,16 @@ export class LeaderFollowerNode {
         firstIndex: newest,
       });
       walFirstIndex = newest;
-      if (wal.lastIndex < snapshotIndex || wal.firstIndex > snapshotIndex + 1) {
-        // The log does not continue the snapshot (a crash during a snapshot install): start afresh.
+      if (wal.lastIndex < snapshotIndex) {
+        // The log ends before the snapshot (a crash during a snapshot install, which renames the
+        // snapshot into place before it starts the new log): start afresh after the snapshot.
         await wal.close();
         wal = undefined;
         walFirstIndex = snapshotIndex + 1;
+      } else if (wal.firstIndex > snapshotIndex + 1) {
+        const gap = `${directory}/${LOG_DIRECTORY_PREFIX}${newest} starts at entry ${wal.firstIndex} but the snapshot ends at ${snapshotIndex}`;
+        await wal.close();
+        throw new MemberStorageLostError(options.id, 'log-gap', gap);
       }
     }
     wal ??= await openFreshLog(fileSystem, directory, walFirstIndex, walOptions);
@@ -384,6 +451,7 @@ export class LeaderFollowerNode {
         generationStore,
         snapshotFile,
         saved,
+        memberState,
         snapshot,
       });
     } catch (error) {
@@ -401,6 +469,7 @@ export class LeaderFollowerNode {
       generationStore: FileGenerationStore;
       snapshotFile: SnapshotFile;
       saved: { generation: number; votedFor?: string } | undefined;
+      memberState: MemberState | undefined;
       snapshot: StoredSnapshot | undefined;
     },
   ): Promise<LeaderFollowerNode> {
@@ -422,17 +491,48 @@ export class LeaderFollowerNode {
     if (wal.recovery.tornTail !== undefined) {
       options.logger?.info({ ...wal.recovery.tornTail }, 'torn tail repaired');
     }
-    if (snapshot !== undefined)
-      await restoreStateMachine(options.stateMachine, snapshot, options.logger ?? silentLogger);
-    const hardState: HardState = {
-      generation: saved?.generation ?? 0,
-      votedFor: saved?.votedFor,
-    };
+    const lastIndex = Math.max(snapshotIndex, entries.at(-1)?.index ?? 0);
+    const recorded = stored.memberState;
+    if (recorded !== undefined && lastIndex < recorded.acknowledgedIndex) {
+      throw new MemberStorageLostError(
+        options.id,
+        'log-shorter-than-acknowledged',
+        `the log in ${directory}/${LOG_DIRECTORY_PREFIX}${walFirstIndex} ends at entry ${lastIndex} (snapshot ${snapshotIndex}), but this member recorded entries through ${recorded.acknowledgedIndex} as durably acknowledged in ${generationStore.path}`,
+      );
+    }
+    // A generation below the log's newest entry (a log seeded by hand, or state from before the
+    // generation was recorded) would let a new leader append entries of an older generation.
+    const lastGeneration = Math.max(
+      snapshot?.metadata.generation ?? 0,
+      entries.at(-1)?.generation ?? 0,
+    );
+    const hardState: HardState =
+      (saved?.generation ?? 0) >= lastGeneration
+        ? { generation: saved?.generation ?? 0, votedFor: saved?.votedFor }
+        : { generation: lastGeneration, votedFor: undefined };
+    let memberState = recorded;
+    if (memberState === undefined) {
+      // New storage (or storage from before identities): its identity is durable before this
+      // member sends anything, so peers can tell it from any storage it replaces.
+      memberState = {
+        storageId: newStorageId(options.random),
+        acknowledgedIndex: 0,
+        peerStorageIds: new Map(),
+      };
+      await generationStore.save(generationStateOf(hardState, memberState));
+      options.logger?.info({ storageId: memberState.storageId }, 'storage identity created');
+    } else if (hardState.generation !== (saved?.generation ?? 0)) {
+      await generationStore.save(generationStateOf(hardState, memberState));
+    }
     // Only the metadata is kept: the bytes stay in the snapshot file.
+    if (snapshot !== undefined) {
+      await restoreStateMachine(options.stateMachine, snapshot, options.logger ?? silentLogger);
+    }
     return new LeaderFollowerNode(options, wal, generationStore, snapshotFile, {
       hardState,
       snapshot: snapshot?.metadata,
       entries,
+      memberState,
     });
   }
 
@@ -576,9 +676,11 @@ export class LeaderFollowerNode {
   /**
    * Hands leadership to `to` (or the most caught-up follower). Resolves with the target once the
    * hand-over is started; proposals are refused while it runs.
-   * @throws NotLeaderError when this node is not the leader.
+   * @throws NotLeaderError when this node is not the leader; NodeStoppedError once it stopped (a
+   *   failed leader has nothing to hand over: its followers elect another after a timeout).
    */
   transferLeadership(to?: NodeId): Promise<NodeId> {
+    if (this.stopped !== undefined) return Promise.reject(new NodeStoppedError('node stopped'));
     const target = this.core.transferLeadership(to);
     if (target === undefined) return Promise.reject(new NotLeaderError(this.core.knownLeader));
     this.scheduleFlush();
@@ -654,6 +756,7 @@ export class LeaderFollowerNode {
     try {
       while (this.core.hasReady()) {
         const ready = this.core.takeReady();
+        this.noteMembers(ready);
         for (const outbound of ready.messagesToSendNow) this.send(outbound);
         for (const chunk of ready.snapshotChunksToSend) this.sendSnapshotChunk(chunk);
         // Decided before persist() starts a snapshot install (which sets storageTail).
@@ -810,12 +913,72 @@ export class LeaderFollowerNode {
   }
 
   private saveHardState(hardState: HardState): Promise<void> {
-    const state =
-      hardState.votedFor === undefined
-        ? { generation: hardState.generation }
-        : { generation: hardState.generation, votedFor: hardState.votedFor };
-    this.hardStateTail = this.hardStateTail.then(() => this.generationStore.save(state));
+    this.currentHardState = hardState;
+    return this.writeGenerationFile();
+  }
+
+  /**
+   * Writes the generation file: the current generation and vote with the member state beside
+   * them, the acknowledged index refreshed. After earlier writes; one atomic, durable write.
+   */
+  private writeGenerationFile(): Promise<void> {
+    this.hardStateTail = this.hardStateTail.then(async () => {
+      this.memberStateWriteQueued = false;
+      this.memberState = {
+        ...this.memberState,
+        acknowledgedIndex: this.recordableAcknowledgedIndex(),
+      };
+      await this.generationStore.save(generationStateOf(this.currentHardState, this.memberState));
+    });
     return this.hardStateTail;
+  }
+
+  /**
+   * The acknowledged index that may be recorded now: the core's (durable and known committed),
+   * not moved while a snapshot install is under way (the core counts the snapshot as durable
+   * before its file is in place), and never lower than recorded.
+   */
+  private recordableAcknowledgedIndex(): number {
+    const recorded = this.memberState.acknowledgedIndex;
+    if (this.storageTail !== undefined) return recorded;
+    return Math.max(recorded, this.core.acknowledgedIndex);
+  }
+
+  /** Records the member state (new peer identities, a moved acknowledged index) soon. */
+  private recordMemberState(): void {
+    if (this.memberStateWriteQueued) return;
+    this.memberStateWriteQueued = true;
+    this.writeGenerationFile().catch((error: unknown) => this.fail(error));
+  }
+
+  /** Records the acknowledged index once it moved `recordAcknowledgedEveryEntries` entries. */
+  private maybeRecordAcknowledged(): void {
+    if (
+      this.core.acknowledgedIndex - this.memberState.acknowledgedIndex >=
+      this.recordAcknowledgedEveryEntries
+    ) {
+      this.recordMemberState();
+    }
+  }
+
+  /** Remembers peers' identities seen for the first time and reports forgetful followers. */
+  private noteMembers(ready: Ready): void {
+    if (ready.peerStorageIdsLearned.length > 0) {
+      const peerStorageIds = new Map(this.memberState.peerStorageIds);
+      for (const { member, storageId } of ready.peerStorageIdsLearned) {
+        peerStorageIds.set(member, storageId);
+        this.logger.info({ member, storageId }, 'peer storage identity recorded');
+      }
+      this.memberState = { ...this.memberState, peerStorageIds };
+      this.recordMemberState();
+    }
+    for (const lost of ready.lostAcknowledgedEntries) {
+      this.logger.error(
+        { ...lost },
+        'follower lost acknowledged entries; it is not counted for quorum while this node leads',
+      );
+      this.observer.lostAcknowledgedEntries?.(lost.member, lost.acknowledgedIndex);
+    }
   }
 
   private appendEntries(entries: readonly LogEntry[]): Promise<number> {
@@ -875,6 +1038,7 @@ export class LeaderFollowerNode {
     if (last !== undefined) {
       this.core.persisted(last.index, last.generation);
       this.releasePayloads();
+      this.maybeRecordAcknowledged();
     }
     const snapshot = ready.snapshotToInstall;
     if (snapshot !== undefined) {
@@ -913,6 +1077,7 @@ export class LeaderFollowerNode {
       this.core.applied(this.appliedIndex);
       this.releasePayloads();
       this.observer.appliedThrough?.(this.appliedIndex);
+      this.maybeRecordAcknowledged();
     }
     for (const permit of ready.readsPermitted) {
       const read = this.reads.get(permit.requestId);
@@ -1112,12 +1277,45 @@ export class LeaderFollowerNode {
     return { ...request, entries: filled };
   }
 
-  /** Fail-stop (DESIGN.md §6): after a storage error nothing more is written, sent or answered. */
+  /**
+   * Fail-stop (DESIGN.md §6): after a storage error, a safety violation or a report that this
+   * member's storage was replaced, nothing more is written (but that report), sent or answered.
+   * Logged here, once.
+   */
   private fail(error: unknown): void {
     if (this.stopped !== undefined) return;
-    this.logger.error({ error: String(error) }, 'storage failed; stopping');
-    this.stop(error instanceof Error ? error : new Error(String(error)));
+    const failure = error instanceof Error ? error : new Error(String(error));
+    if (failure instanceof MemberStorageLostError) {
+      this.logger.error(
+        { error: failure.message, reportedBy: failure.reportedBy },
+        'this member lost acknowledged state; stopping',
+      );
+    } else {
+      this.logger.error({ error: String(error) }, 'storage failed; stopping');
+    }
+    this.failedWith = failure;
+    this.stop(failure);
+    if (failure instanceof MemberStorageLostError && failure.kind === 'reported-by-peer') {
+      // Recorded before the owner is told (it may exit at once), so that no later start on this
+      // storage votes or acknowledges either, even when no peer that remembers it is up.
+      this.memberState = { ...this.memberState, lostReportedBy: failure.reportedBy ?? '?' };
+      void this.writeGenerationFile()
+        .catch((saveError: unknown) => {
+          this.logger.error({ error: String(saveError) }, 'could not record the lost storage');
+        })
+        .then(() => this.options.onFatalError?.(error));
+      return;
+    }
     this.options.onFatalError?.(error);
+  }
+
+  /**
+   * The error this node failed stop with (a storage error, a safety violation,
+   * {@link MemberStorageLostError}), or undefined while it runs or after a plain `close`. A failed
+   * node no longer acts in any role: a leader among them is deposed at once (it sends nothing).
+   */
+  get failure(): Error | undefined {
+    return this.failedWith;
   }
 
   private stop(reason: Error): void {
@@ -1203,4 +1401,26 @@ async function removeDirectory(fileSystem: FileSystem, path: string): Promise<vo
   if (!(await fileSystem.exists(path))) return;
   for (const name of await fileSystem.readdir(path)) await fileSystem.unlink(`${path}/${name}`);
   await fileSystem.syncDirectory(path);
+}
+
+/** The generation file's content: generation and vote, the member state as its attachment. */
+function generationStateOf(
+  hardState: HardState,
+  memberState: MemberState,
+): { generation: number; votedFor?: string; attachment: Uint8Array } {
+  const attachment = encodeMemberState(memberState);
+  return hardState.votedFor === undefined
+    ? { generation: hardState.generation, attachment }
+    : { generation: hardState.generation, votedFor: hardState.votedFor, attachment };
+}
+
+/** A storage identity: 128 random bits as 32 hex digits, from the node's random port. */
+function newStorageId(random: Random): string {
+  let id = '';
+  for (let word = 0; word < 4; word++) {
+    id += Math.floor(random.next() * 0x1_0000_0000)
+      .toString(16)
+      .padStart(8, '0');
+  }
+  return id;
 }

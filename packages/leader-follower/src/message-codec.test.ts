@@ -10,6 +10,11 @@ import {
 import type { Message } from './messages.js';
 
 const u = fc.nat({ max: Number.MAX_SAFE_INTEGER });
+/** A storage identity as the node makes them (hex), or any short string. */
+const storageId = fc.oneof(
+  fc.string({ unit: fc.constantFrom(...'0123456789abcdef'), minLength: 1, maxLength: 32 }),
+  fc.string({ minLength: 1, maxLength: 16 }),
+);
 const small = fc.nat({ max: 1_000_000 });
 
 const entriesAfter = (prevIndex: number): fc.Arbitrary<LogEntry[]> =>
@@ -32,6 +37,53 @@ const message: fc.Arbitrary<Message> = fc.oneof(
     leadershipTransfer: fc.boolean(),
     lastLogIndex: u,
     lastLogGeneration: u,
+  }),
+  fc.record({
+    kind: fc.constant('vote-request' as const),
+    generation: u,
+    preVote: fc.boolean(),
+    leadershipTransfer: fc.boolean(),
+    lastLogIndex: u,
+    lastLogGeneration: u,
+    storageId,
+  }),
+  fc.record({
+    kind: fc.constant('vote-response' as const),
+    generation: u,
+    preVote: fc.boolean(),
+    granted: fc.boolean(),
+    storageId,
+  }),
+  fc.record({
+    kind: fc.constant('append-response' as const),
+    generation: u,
+    rejected: fc.boolean(),
+    index: u,
+    hintIndex: u,
+    hintGeneration: u,
+    storageId,
+  }),
+  fc.record({
+    kind: fc.constant('heartbeat' as const),
+    generation: u,
+    highWaterMark: u,
+    readRound: u,
+    storageIds: fc.array(
+      fc.record({ member: fc.string({ minLength: 1, maxLength: 20 }), storageId }),
+      { minLength: 1, maxLength: 7 },
+    ),
+  }),
+  fc.record({
+    kind: fc.constant('heartbeat-response' as const),
+    generation: u,
+    readRound: u,
+    storageId,
+  }),
+  fc.record({
+    kind: fc.constant('storage-lost' as const),
+    generation: u,
+    storageId,
+    rememberedStorageId: storageId,
   }),
   fc.record({
     kind: fc.constant('vote-response' as const),
@@ -138,5 +190,35 @@ describe('message codec', () => {
       ),
       { numRuns: 1000 },
     );
+  });
+});
+
+describe('messages of an earlier release (no storage identity)', () => {
+  it('still decode, without a storage identity', () => {
+    const withId = encodeMessage({
+      kind: 'append-response',
+      generation: 4,
+      rejected: false,
+      index: 9,
+      hintIndex: 0,
+      hintGeneration: 0,
+      storageId: 'abc',
+    });
+    const old = withId.payload.subarray(0, withId.payload.length - 4);
+    expect(decodeMessage(withId.type, old)).toEqual({
+      kind: 'append-response',
+      generation: 4,
+      rejected: false,
+      index: 9,
+      hintIndex: 0,
+      hintGeneration: 0,
+    });
+    const heartbeat = encodeMessage({ kind: 'heartbeat', generation: 1, highWaterMark: 2, readRound: 3 });
+    expect(decodeMessage(heartbeat.type, heartbeat.payload.subarray(0, 24))).toEqual({
+      kind: 'heartbeat',
+      generation: 1,
+      highWaterMark: 2,
+      readRound: 3,
+    });
   });
 });

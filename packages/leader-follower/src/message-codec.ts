@@ -15,6 +15,7 @@ export const MESSAGE_TYPES = {
   'snapshot-chunk': 0x4c07,
   'snapshot-response': 0x4c08,
   'timeout-now': 0x4c09,
+  'storage-lost': 0x4c0a,
 } as const satisfies Record<Message['kind'], number>;
 
 /** Thrown when a payload is not a well-formed leader-follower message. */
@@ -23,6 +24,23 @@ export class MessageDecodeError extends Error {
 }
 
 const TWO_TO_32 = 4294967296;
+/** Longest storage identity on the wire, in UTF-8 bytes (a random id is 32 hex digits). */
+export const MAX_STORAGE_ID_BYTES = 64;
+/** Most member identities one heartbeat carries. */
+export const MAX_HEARTBEAT_STORAGE_IDS = 64;
+/** Longest member id in a heartbeat's identity table, in UTF-8 bytes. */
+const MAX_MEMBER_ID_BYTES = 255;
+const utf8 = new TextEncoder();
+const fromUtf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** The UTF-8 bytes of a storage identity ('' when absent). @throws RangeError when too long. */
+function storageIdBytes(storageId: string | undefined): Uint8Array {
+  const bytes = utf8.encode(storageId ?? '');
+  if (bytes.length > MAX_STORAGE_ID_BYTES) {
+    throw new RangeError(`storage identity of ${bytes.length} bytes exceeds ${MAX_STORAGE_ID_BYTES}`);
+  }
+  return bytes;
+}
 const ENTRY_HEADER_BYTES = 8 + 1 + 4; // generation, kind, command length
 
 const KIND_CODES: Record<EntryKind, number> = { empty: 0, command: 1 };
@@ -58,6 +76,12 @@ class Writer {
   raw(data: Uint8Array): void {
     this.bytes.set(data, this.offset);
     this.offset += data.length;
+  }
+
+  /** A short string: one length byte, then its UTF-8 bytes (from {@link storageIdBytes}). */
+  shortText(bytes: Uint8Array): void {
+    this.u8(bytes.length);
+    this.raw(bytes);
   }
 }
 
@@ -106,6 +130,29 @@ class Reader {
     return data;
   }
 
+  /** A short string written by `Writer.shortText`, bounded by `maxBytes` (default {@link MAX_STORAGE_ID_BYTES}). */
+  shortText(maxBytes = MAX_STORAGE_ID_BYTES): string {
+    const length = this.u8();
+    if (length > maxBytes) {
+      throw new MessageDecodeError(`identity of ${length} bytes exceeds ${maxBytes}`);
+    }
+    try {
+      return fromUtf8.decode(this.view_(length));
+    } catch (error) {
+      if (error instanceof MessageDecodeError) throw error;
+      throw new MessageDecodeError('storage identity is not valid UTF-8');
+    }
+  }
+
+  /** A short string, or '' when the payload ends here (a member of an earlier release). */
+  optionalShortText(): string {
+    return this.atEnd() ? '' : this.shortText();
+  }
+
+  atEnd(): boolean {
+    return this.offset === this.bytes.length;
+  }
+
   rest(): Uint8Array {
     return this.view_(this.bytes.length - this.offset);
   }
@@ -126,17 +173,21 @@ export function encodeMessage(message: Message): { type: number; payload: Uint8A
   const type = MESSAGE_TYPES[message.kind];
   switch (message.kind) {
     case 'vote-request': {
-      const w = new Writer(8 + 1 + 8 + 8);
+      const id = storageIdBytes(message.storageId);
+      const w = new Writer(8 + 1 + 8 + 8 + 1 + id.length);
       w.u64(message.generation);
       w.u8((message.preVote ? 1 : 0) | (message.leadershipTransfer ? 2 : 0));
       w.u64(message.lastLogIndex);
       w.u64(message.lastLogGeneration);
+      w.shortText(id);
       return { type, payload: w.bytes };
     }
     case 'vote-response': {
-      const w = new Writer(8 + 1);
+      const id = storageIdBytes(message.storageId);
+      const w = new Writer(8 + 1 + 1 + id.length);
       w.u64(message.generation);
       w.u8((message.preVote ? 1 : 0) | (message.granted ? 2 : 0));
+      w.shortText(id);
       return { type, payload: w.bytes };
     }
     case 'append': {
@@ -165,25 +216,46 @@ export function encodeMessage(message: Message): { type: number; payload: Uint8A
       return { type, payload: w.bytes };
     }
     case 'append-response': {
-      const w = new Writer(8 + 1 + 8 * 3);
+      const id = storageIdBytes(message.storageId);
+      const w = new Writer(8 + 1 + 8 * 3 + 1 + id.length);
       w.u64(message.generation);
       w.u8(message.rejected ? 1 : 0);
       w.u64(message.index);
       w.u64(message.hintIndex);
       w.u64(message.hintGeneration);
+      w.shortText(id);
       return { type, payload: w.bytes };
     }
     case 'heartbeat': {
-      const w = new Writer(8 * 3);
+      const table = (message.storageIds ?? []).map(({ member, storageId }) => {
+        const memberBytes = utf8.encode(member);
+        if (memberBytes.length > MAX_MEMBER_ID_BYTES) {
+          throw new RangeError(`member id of ${memberBytes.length} bytes exceeds ${MAX_MEMBER_ID_BYTES}`);
+        }
+        return [memberBytes, storageIdBytes(storageId)] as const;
+      });
+      if (table.length > MAX_HEARTBEAT_STORAGE_IDS) {
+        throw new RangeError(`${table.length} storage identities exceed ${MAX_HEARTBEAT_STORAGE_IDS}`);
+      }
+      let size = 8 * 3 + 1;
+      for (const [member, id] of table) size += 2 + member.length + id.length;
+      const w = new Writer(size);
       w.u64(message.generation);
       w.u64(message.highWaterMark);
       w.u64(message.readRound);
+      w.u8(table.length);
+      for (const [member, id] of table) {
+        w.shortText(member);
+        w.shortText(id);
+      }
       return { type, payload: w.bytes };
     }
     case 'heartbeat-response': {
-      const w = new Writer(8 * 2);
+      const id = storageIdBytes(message.storageId);
+      const w = new Writer(8 * 2 + 1 + id.length);
       w.u64(message.generation);
       w.u64(message.readRound);
+      w.shortText(id);
       return { type, payload: w.bytes };
     }
     case 'snapshot-chunk': {
@@ -210,6 +282,15 @@ export function encodeMessage(message: Message): { type: number; payload: Uint8A
       w.u64(message.generation);
       return { type, payload: w.bytes };
     }
+    case 'storage-lost': {
+      const seen = storageIdBytes(message.storageId);
+      const remembered = storageIdBytes(message.rememberedStorageId);
+      const w = new Writer(8 + 2 + seen.length + remembered.length);
+      w.u64(message.generation);
+      w.shortText(seen);
+      w.shortText(remembered);
+      return { type, payload: w.bytes };
+    }
   }
 }
 
@@ -232,6 +313,7 @@ export function decodeMessage(type: number, payload: Uint8Array): Message | unde
         leadershipTransfer: (flags & 2) !== 0,
         lastLogIndex: r.u64(),
         lastLogGeneration: r.u64(),
+        ...storageIdField(r.optionalShortText()),
       };
       break;
     }
@@ -243,6 +325,7 @@ export function decodeMessage(type: number, payload: Uint8Array): Message | unde
         generation,
         preVote: (flags & 1) !== 0,
         granted: (flags & 2) !== 0,
+        ...storageIdField(r.optionalShortText()),
       };
       break;
     }
@@ -274,19 +357,42 @@ export function decodeMessage(type: number, payload: Uint8Array): Message | unde
         index: r.u64(),
         hintIndex: r.u64(),
         hintGeneration: r.u64(),
+        ...storageIdField(r.optionalShortText()),
       };
       break;
     }
-    case MESSAGE_TYPES.heartbeat:
+    case MESSAGE_TYPES.heartbeat: {
+      const generation = r.u64();
+      const highWaterMark = r.u64();
+      const readRound = r.u64();
+      // Absent from a member of an earlier release.
+      const count = r.atEnd() ? 0 : r.u8();
+      if (count > MAX_HEARTBEAT_STORAGE_IDS) {
+        throw new MessageDecodeError(`${count} storage identities exceed ${MAX_HEARTBEAT_STORAGE_IDS}`);
+      }
+      const storageIds = [];
+      for (let i = 0; i < count; i++) {
+        const member = r.shortText(MAX_MEMBER_ID_BYTES);
+        const storageId = r.shortText();
+        if (member === '' || storageId === '') throw new MessageDecodeError('empty storage identity');
+        storageIds.push({ member, storageId });
+      }
       message = {
         kind: 'heartbeat',
-        generation: r.u64(),
-        highWaterMark: r.u64(),
-        readRound: r.u64(),
+        generation,
+        highWaterMark,
+        readRound,
+        ...(storageIds.length === 0 ? {} : { storageIds }),
       };
       break;
+    }
     case MESSAGE_TYPES['heartbeat-response']:
-      message = { kind: 'heartbeat-response', generation: r.u64(), readRound: r.u64() };
+      message = {
+        kind: 'heartbeat-response',
+        generation: r.u64(),
+        readRound: r.u64(),
+        ...storageIdField(r.optionalShortText()),
+      };
       break;
     case MESSAGE_TYPES['snapshot-chunk']: {
       message = {
@@ -319,9 +425,22 @@ export function decodeMessage(type: number, payload: Uint8Array): Message | unde
     case MESSAGE_TYPES['timeout-now']:
       message = { kind: 'timeout-now', generation: r.u64() };
       break;
+    case MESSAGE_TYPES['storage-lost']:
+      message = {
+        kind: 'storage-lost',
+        generation: r.u64(),
+        storageId: r.shortText(),
+        rememberedStorageId: r.shortText(),
+      };
+      break;
     default:
       return undefined;
   }
   r.end();
   return message;
+}
+
+/** The optional `storageId` field: absent on the wire as an empty string. */
+function storageIdField(storageId: string): { storageId?: string } {
+  return storageId === '' ? {} : { storageId };
 }

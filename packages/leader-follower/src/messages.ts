@@ -15,6 +15,11 @@ export interface VoteRequest {
   readonly leadershipTransfer: boolean;
   readonly lastLogIndex: number;
   readonly lastLogGeneration: number;
+  /**
+   * The sender's storage identity (see `CoreOptions.storageId`), when it uses one: peers remember
+   * it and answer a member that comes back under its name with another one with `storage-lost`.
+   */
+  readonly storageId?: string;
 }
 
 /** The answer to a vote request. */
@@ -23,6 +28,11 @@ export interface VoteResponse {
   readonly generation: number;
   readonly preVote: boolean;
   readonly granted: boolean;
+  /**
+   * The sender's storage identity (see `CoreOptions.storageId`), when it uses one: peers remember
+   * it and answer a member that comes back under its name with another one with `storage-lost`.
+   */
+  readonly storageId?: string;
 }
 
 /** The leader replicates entries that follow (prevIndex, prevGeneration). */
@@ -48,6 +58,11 @@ export interface AppendResponse {
   readonly index: number;
   readonly hintIndex: number;
   readonly hintGeneration: number;
+  /**
+   * The sender's storage identity (see `CoreOptions.storageId`), when it uses one: peers remember
+   * it and answer a member that comes back under its name with another one with `storage-lost`.
+   */
+  readonly storageId?: string;
 }
 
 /**
@@ -59,6 +74,18 @@ export interface Heartbeat {
   readonly generation: number;
   readonly highWaterMark: number;
   readonly readRound: number;
+  /**
+   * The storage identities the leader remembers (itself included), so that every member learns
+   * every other's, not only those it exchanged votes or appends with: a member that comes back
+   * with replaced storage is then recognised by whichever peers are up. Absent when empty.
+   */
+  readonly storageIds?: readonly MemberStorageId[];
+}
+
+/** A member and its storage identity, as carried on heartbeats. */
+export interface MemberStorageId {
+  readonly member: NodeId;
+  readonly storageId: string;
 }
 
 /** A follower acknowledges a heartbeat (and with it, the read round). */
@@ -66,6 +93,11 @@ export interface HeartbeatResponse {
   readonly kind: 'heartbeat-response';
   readonly generation: number;
   readonly readRound: number;
+  /**
+   * The sender's storage identity, when it uses one: a follower that is caught up sends nothing
+   * else, so a leader learns here that a member came back with replaced storage.
+   */
+  readonly storageId?: string;
 }
 
 /** One chunk of a snapshot sent to a follower that is behind the leader's low-water mark. */
@@ -100,6 +132,20 @@ export interface TimeoutNow {
   readonly generation: number;
 }
 
+/**
+ * A peer remembers the sender under another storage identity: the sender's storage was replaced
+ * (an emptied or deleted data directory) and no longer holds what it acknowledged or voted. The
+ * sender must stop at once (fail-stop) and never vote or acknowledge with that storage.
+ */
+export interface StorageLost {
+  readonly kind: 'storage-lost';
+  readonly generation: number;
+  /** The identity the member showed (its storage now). */
+  readonly storageId: string;
+  /** The identity the peer remembers for it. */
+  readonly rememberedStorageId: string;
+}
+
 /** Every message servers exchange. */
 export type Message =
   | VoteRequest
@@ -110,7 +156,8 @@ export type Message =
   | HeartbeatResponse
   | SnapshotChunk
   | SnapshotResponse
-  | TimeoutNow;
+  | TimeoutNow
+  | StorageLost;
 
 /** A message addressed to a peer. */
 export interface OutboundMessage {

@@ -6,6 +6,7 @@ import { SEGMENT_HEADER_BYTES, encodeSegmentHeader } from './record-format.js';
 import { Segment } from './segment.js';
 import { SPARE_SEGMENT_NAME, parseSegmentFileName } from './segment-name.js';
 import { findVouchingRecord, scanSegment } from './segment-scan.js';
+import { headerLooksUnwritten, recordLooksTorn } from './torn-write.js';
 
 const MIB = 1024 * 1024;
 
@@ -37,7 +38,7 @@ export interface RecoveryReport {
 export async function recover(
   directory: string,
   fs: FileSystem,
-  settings: { wallClock: WallClock; logger: Logger },
+  settings: { wallClock: WallClock; logger: Logger; sectorBytes: number },
   firstIndexOfNewLog: number,
   opened: Segment[],
 ): Promise<{ segments: Segment[]; generations: [number[], number[]]; report: RecoveryReport }> {
@@ -98,6 +99,28 @@ export async function recover(
         scan.invalid.offset,
         `${scan.invalid.reason} in an older segment`,
       );
+    if (scan.header === undefined) {
+      // A segment file exists only once its header was durable (a new log's first segment is
+      // renamed into place after its header is synced), except after a roll, whose rename and
+      // first write run together: only the last segment right after a complete predecessor
+      // may have no header, and only if it was never written (short or zeros).
+      const tornRoll = i > 0 && (await headerLooksUnwritten(segment.handle, scan.size));
+      if (!tornRoll) {
+        throw new WalCorruptionError(
+          segment.path,
+          0,
+          `${scan.invalid.reason}: the segment named for entry ${segment.firstIndex} is empty or ` +
+            'damaged, yet its header was durable before any entry was written to it',
+        );
+      }
+    } else if (!(await recordLooksTorn(segment.handle, scan.invalid.offset, scan.size, settings.sectorBytes))) {
+      throw new WalCorruptionError(
+        segment.path,
+        scan.invalid.offset,
+        `${scan.invalid.reason}: the record is complete and none of its sectors is unwritten ` +
+          '(zeros), so it was damaged after it was written, not torn',
+      );
+    }
     const vouched = await findVouchingRecord(
       segment.handle,
       scan.invalid.offset,
@@ -136,10 +159,11 @@ export async function recover(
     );
   }
   if (opened.length === 0) {
-    const firstIndex = tornTail ? firstIndexes.at(-1)! : firstIndexOfNewLog;
+    const firstIndex = firstIndexOfNewLog;
     const segment = new Segment(directory, firstIndex, settings.wallClock.now());
-    segment.handle = await fs.open(segment.path, 'create');
-    opened.push(segment);
+    // The header is durable before the segment's name exists, so an empty or zeroed first
+    // segment is always damage, never a crash during creation (see above).
+    const spare = `${directory}/${SPARE_SEGMENT_NAME}`;
     const header = new Uint8Array(SEGMENT_HEADER_BYTES);
     encodeSegmentHeader(
       header,
@@ -148,9 +172,18 @@ export async function recover(
       firstIndex,
       segment.startedAtWallMs,
     );
-    await segment.handle.write(header, 0, header.length, 0);
-    await segment.handle.datasync();
+    const creating = await fs.open(spare, 'create');
+    try {
+      await creating.truncate(0);
+      await creating.write(header, 0, header.length, 0);
+      await creating.datasync();
+    } finally {
+      await creating.close();
+    }
+    await fs.rename(spare, segment.path);
     await fs.syncDirectory(directory);
+    segment.handle = await fs.open(segment.path, 'readwrite');
+    opened.push(segment);
     segment.endOffset = SEGMENT_HEADER_BYTES;
   } else {
     // A previous process may have died before its last fsync: make what we found durable, so

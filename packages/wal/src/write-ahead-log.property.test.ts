@@ -73,6 +73,8 @@ async function runScenario(
     WriteAheadLog.open(DIR, {
       fileSystem: fs.processView(),
       maxSegmentBytes,
+      // The disk's sector: a torn write leaves whole sectors of this size unwritten.
+      sectorBytes: sectorSize,
       wallClock: { now: () => 0 },
     });
   let log = await open();

@@ -219,8 +219,8 @@ describe('recovery', () => {
     await log.close();
     const path = `${DIR}/00000000000000000001.wal`;
     const size = fs.fileContent(path)!.length;
-    // The last record half-written: its tail became zeros.
-    fs.overwrite(path, size - 60, new Uint8Array(60));
+    // The last record never reached its sector (the file size did): it reads as zeros.
+    fs.overwrite(path, size - recordSize(100), new Uint8Array(recordSize(100)));
     const again = await open();
     expect(again.lastIndex).toBe(4);
     expect(again.recovery.tornTail).toMatchObject({ file: path, offset: size - recordSize(100) });

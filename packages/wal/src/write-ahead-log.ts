@@ -2,6 +2,7 @@ import { WalClosedError, WalCorruptionError, WalFailedError, WalLockedError } fr
 import type { DirectoryLock, FileHandle, FileSystem } from './file-system.js';
 import type { LogCleaner, SegmentInfo } from './log-cleaner.js';
 import { nodeClock, nodeTimers, nodeWallClock } from './node-clock.js';
+import { SECTOR_BYTES } from './torn-write.js';
 import { NodeFileSystem } from './node-file-system.js';
 import type { Clock, Logger, Timers, WallClock } from './ports.js';
 import { silentLogger } from './ports.js';
@@ -42,6 +43,12 @@ export interface WriteAheadLogOptions {
   maxEntryBytes?: number;
   /** Index of the first entry of a new, empty log. Default 1. */
   firstIndex?: number;
+  /**
+   * The disk's atomic write unit in bytes, a power of two from 16 to 65536: on open, an invalid
+   * last record is a torn write only if the file ends inside it or one of these sectors' share
+   * of it is all zeros; otherwise it is corruption. Default 512 (the smallest sector size).
+   */
+  sectorBytes?: number;
   /** Monotonic clock for `interval` mode. Default `performance.now()`. */
   clock?: Clock;
   /** Timers for `interval` mode. Default Node's. */
@@ -222,6 +229,7 @@ export class WriteAheadLog {
       timers: options.timers ?? nodeTimers,
       wallClock: options.wallClock ?? nodeWallClock,
       logger: options.logger ?? silentLogger,
+      sectorBytes: options.sectorBytes ?? SECTOR_BYTES,
     };
     validateSettings(settings);
     await fs.mkdir(directory);
@@ -844,15 +852,16 @@ export class WriteAheadLog {
   private failStop(error: unknown): void {
     if (this.failed) return;
     this.failed = new WalFailedError(error);
-    this.settings.logger.error(
-      { err: error, directory: this.directory },
-      'write-ahead log failed; stopping',
-    );
     const rejected: Operation[] = [
       ...this.syncsInFlight.splice(0).map((inFlight) => inFlight.batch),
       ...(this.current ? [this.current] : []),
       ...this.queue.splice(0),
     ];
+    // Logged once, at error level, by whoever gets the error: the callers whose appends it
+    // rejects, or this log when nobody awaits it (a background sync in `interval` mode).
+    const fields = { err: error, directory: this.directory };
+    if (rejected.length > 0) this.settings.logger.debug(fields, 'write-ahead log failed; stopping');
+    else this.settings.logger.error(fields, 'write-ahead log failed; stopping');
     this.openBatch = undefined;
     for (const operation of rejected) operation.reject(this.failed);
     for (const waiter of this.readWaiters.splice(0)) waiter.reject(this.failed);
@@ -889,7 +898,15 @@ export class WriteAheadLog {
 type Settings = Required<Omit<WriteAheadLogOptions, 'fileSystem' | 'firstIndex'>>;
 
 function validateSettings(settings: Settings): void {
-  const { durability, syncIntervalMs, maxSegmentBytes, maxEntryBytes } = settings;
+  const { durability, syncIntervalMs, maxSegmentBytes, maxEntryBytes, sectorBytes } = settings;
+  if (
+    !Number.isSafeInteger(sectorBytes) ||
+    sectorBytes < 16 ||
+    sectorBytes > 65536 ||
+    (sectorBytes & (sectorBytes - 1)) !== 0
+  ) {
+    throw new RangeError(`sectorBytes must be a power of two from 16 to 65536, got ${sectorBytes}`);
+  }
   if (durability !== 'group' && durability !== 'interval' && durability !== 'none') {
     throw new RangeError(`unknown durability mode ${String(durability)}`);
   }

@@ -36,6 +36,11 @@ export class NodeMetrics {
   readonly fsyncDuration: Histogram;
   /** Leader changes this node has seen. */
   readonly leaderChanges: Counter;
+  /**
+   * Followers found, while this node led, to have lost entries they had acknowledged (a member
+   * restarted on a damaged or emptied data directory), by member name.
+   */
+  readonly lostAcknowledgedEntries: Counter<'member'>;
   /** Peer round-trip time in seconds (forwarded requests and replication acknowledgements). */
   readonly peerRoundTrip: Histogram<'peer'>;
   /**
@@ -96,6 +101,12 @@ export class NodeMetrics {
     this.leaderChanges = new Counter({
       name: 'kv_server_leader_changes_seen_total',
       help: 'Leader changes seen by this node.',
+      registers,
+    });
+    this.lostAcknowledgedEntries = new Counter({
+      name: 'kv_server_followers_lost_acknowledged_entries_total',
+      help: 'Followers that rejected entries they had acknowledged to this leader (lost their data); no longer counted for quorum while this node leads.',
+      labelNames: ['member'],
       registers,
     });
     this.peerRoundTrip = new Histogram({

@@ -46,6 +46,7 @@ function replicationStatus(overrides: Partial<ReplicationStatus> = {}): Replicat
         inflightAppends: 0,
         ticksSinceResponse: 1,
         lastResponseAgeMs: 100,
+        lostAcknowledgedEntries: false,
       },
     ],
     lastHeartbeatAgeMs: 0,

@@ -253,7 +253,10 @@ async function runUntilStopped(config: NodeConfig): Promise<number> {
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
     void node.failed.then((error) => {
-      logger.error({ err: error }, 'fatal: the node stops');
+      // The replica logged the error when it failed: say only what happens now, so an
+      // operator reads the error once (and the runbook, when data was lost, on stderr).
+      logger.info({}, 'stopping after the fatal error above');
+      process.stderr.write(`kv-node: stopped: ${error.message}\n`);
       void node.stop().finally(() => resolve(1));
     });
   });

@@ -11,15 +11,20 @@
 import { readFileSync } from 'node:fs';
 import { TcpTransport } from '@x/transport-tcp';
 import type { PeerAddress } from '@x/transport-tcp';
-import { LeaderFollowerNode } from '@x/leader-follower';
-import { NodeFileSystem } from '@x/wal';
+import {
+  LeaderFollowerNode,
+  MemberStateCorruptError,
+  MemberStorageLostError,
+} from '@x/leader-follower';
+import { CorruptGenerationFileError } from '@x/generation-clock';
+import { NodeFileSystem, WalCorruptionError } from '@x/wal';
 import { KvStateMachine } from '../store/kv-state-machine.js';
 import { ApplyTracker } from './apply-tracker.js';
 import { txnReadAdmission } from './write-admission.js';
 import { replicaTicks } from './replica-ticks.js';
 import { LeaderFollowerReplica } from './local-replica.js';
 import type { ReplicaRuntime, ReplicaStartOptions } from './replica-runtime.js';
-import { StartupError } from './startup-error.js';
+import { LOST_DATA_RUNBOOK, StartupError } from './startup-error.js';
 import { splitTransport } from './transport.js';
 
 /**
@@ -145,10 +150,12 @@ export async function startReplica(options: ReplicaStartOptions): Promise<Replic
           if (leader !== undefined) metrics.leaderChanges.inc();
           metrics.hasLeader.set(leader === undefined ? 0 : 1);
         },
+        // The node logs it (once, at error level); operators alert on the counter.
+        lostAcknowledgedEntries: (member) => metrics.lostAcknowledgedEntries.inc({ member }),
       },
+      // The node has logged the error already: only report it, so it is logged once.
       onFatalError: (error) => {
-        logger.error({ err: error }, 'replica failed; stopping');
-        reportFailure(error instanceof Error ? error : new Error(String(error)));
+        reportFailure(withRunbook(error instanceof Error ? error : new Error(String(error))));
       },
       ...replicaTicks(config.heartbeatIntervalMs, config.electionTimeoutMs),
       snapshotEveryEntries: config.snapshotCount,
@@ -161,6 +168,9 @@ export async function startReplica(options: ReplicaStartOptions): Promise<Replic
     });
   } catch (error) {
     await tcp.close();
+    if (error instanceof Error && namesLostData(error)) {
+      throw new StartupError(`${error.message}; ${LOST_DATA_RUNBOOK}`);
+    }
     throw error;
   }
   tracker.applied(node.appliedThrough);
@@ -210,13 +220,35 @@ export async function startReplica(options: ReplicaStartOptions): Promise<Replic
   };
 }
 
-/** Hands leadership to the most caught-up follower; resolves once another member leads or `giveUpMs` passed. */
+/**
+ * Whether `error` shows that this member's data no longer holds what it acknowledged: it must
+ * not start (or go on) with it, and the operator needs the runbook.
+ */
+function namesLostData(error: Error): boolean {
+  return (
+    error instanceof MemberStorageLostError ||
+    error instanceof WalCorruptionError ||
+    error instanceof MemberStateCorruptError ||
+    error instanceof CorruptGenerationFileError
+  );
+}
+
+/** `error`, with the runbook appended to its message when it is about lost data. */
+function withRunbook(error: Error): Error {
+  return namesLostData(error) ? new StartupError(`${error.message}; ${LOST_DATA_RUNBOOK}`) : error;
+}
+
+/**
+ * Hands leadership to the most caught-up follower; resolves once another member leads or
+ * `giveUpMs` passed. A node that failed (a disk error) hands nothing over: it stopped sending at
+ * once, so its followers elect another leader after their election timeout (fail-stop).
+ */
 async function handOverLeadership(
   node: LeaderFollowerNode,
   pollMs: number,
   giveUpMs: number,
 ): Promise<void> {
-  if (node.role !== 'leader') return;
+  if (node.role !== 'leader' || node.failure !== undefined) return;
   await node.transferLeadership();
   const deadline = clock.now() + giveUpMs;
   while (node.role === 'leader' && clock.now() < deadline) {

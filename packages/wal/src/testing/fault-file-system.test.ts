@@ -211,3 +211,24 @@ describe('FaultFileSystem.processView', () => {
     expect(await after.readdir('/data')).toEqual(['new']);
   });
 });
+
+describe('removeTree', () => {
+  it('deletes every file and subdirectory under a directory, durably', async () => {
+    const fs = new FaultFileSystem({ random: seededRandom(3) });
+    await fs.mkdir('/data/log-1');
+    const file = await fs.open('/data/log-1/a.wal', 'create');
+    await file.write(new Uint8Array([1]), 0, 1, 0);
+    await file.datasync();
+    await file.close();
+    await fs.syncDirectory('/data/log-1');
+    await fs.syncDirectory('/data');
+    const other = await fs.open('/data/generation', 'create');
+    await other.close();
+    fs.removeTree('/data');
+    expect(fs.listFiles()).toEqual([]);
+    expect(await fs.exists('/data/log-1')).toBe(false);
+    expect(await fs.exists('/data')).toBe(false);
+    fs.crash();
+    expect(fs.listFiles()).toEqual([]);
+  });
+});

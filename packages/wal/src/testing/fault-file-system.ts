@@ -323,6 +323,23 @@ export class FaultFileSystem implements FileSystem {
     if (write?.kind === 'write') write.bytes[position - write.position]! ^= 1 << bit;
   }
 
+  /**
+   * Loses data at rest, as an operator's `rm -rf directory` that reached the disk: the directory
+   * and every file and subdirectory under it are gone, in both current and durable state.
+   * Synchronous, so a test can wipe the disk of a crashed process.
+   */
+  removeTree(directory: string): void {
+    const root = normalize(directory);
+    const [parent, name] = split(root);
+    for (const namespace of [this.current, this.durable]) {
+      for (const path of [...namespace.keys()]) {
+        if (path === root || path.startsWith(root === '/' ? '/' : `${root}/`)) namespace.delete(path);
+      }
+      if (root === '/') namespace.set('/', new Map());
+      else namespace.get(parent)?.delete(name);
+    }
+  }
+
   /** Corrupts data at rest: overwrites bytes of `path` at `position`, in both current and durable state. */
   overwrite(path: string, position: number, bytes: Uint8Array): void {
     const inode = this.requireInode(path);
