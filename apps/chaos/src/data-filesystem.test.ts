@@ -21,10 +21,10 @@ describe.runIf(mountable)('DataFilesystem', () => {
     const file = join(filesystem.directory, 'wal');
     writeFileSync(file, Buffer.alloc(100_000, 1));
     filesystem.fill();
-    expect(() => appendFileSync(file, Buffer.alloc(16_384, 2))).toThrow(/ENOSPC/);
-    expect(() => writeFileSync(join(filesystem.directory, 'other'), 'x')).toThrow(/ENOSPC/);
+    expect(() => appendFileSync(file, Buffer.alloc(256 * 1024, 2))).toThrow(/ENOSPC/);
+    expect(() => writeFileSync(join(filesystem.directory, 'other'), Buffer.alloc(256 * 1024, 3))).toThrow(/ENOSPC/);
     filesystem.free();
-    appendFileSync(file, Buffer.alloc(16_384, 2));
+    appendFileSync(file, Buffer.alloc(256 * 1024, 2));
   });
 
   it('refuses to fill what it has not mounted', () => {

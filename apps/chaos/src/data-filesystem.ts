@@ -36,14 +36,25 @@ export class DataFilesystem {
   }
 
   /**
-   * Leaves no free space: the tmpfs shrinks to the pages in use, so the member's next write that
-   * needs a new page fails with ENOSPC. @throws Error if it is not mounted or mount fails.
+   * Leaves (almost) no free space: the tmpfs shrinks to the pages in use plus a few, so the
+   * member's writes fail with ENOSPC within a few KiB. @throws Error if it is not mounted or mount fails.
    */
   fill(): void {
     this.requireMounted();
-    const stats = statfsSync(this.directory);
-    const usedBytes = Math.max(1, stats.blocks - stats.bfree) * stats.bsize;
-    runMount(['-o', `remount,size=${usedBytes}`, this.directory]);
+    // The member writes while this runs: a size below what is in use by the time mount asks is
+    // refused (EINVAL), so leave a few pages of slack and, if refused, measure again with more.
+    let lastError: unknown;
+    for (let attempt = 1; attempt <= 8; attempt++) {
+      const stats = statfsSync(this.directory);
+      const usedPages = stats.blocks - stats.bfree;
+      try {
+        runMount(['-o', `remount,size=${(usedPages + 4 * attempt) * stats.bsize}`, this.directory]);
+        return;
+      } catch (error) {
+        lastError = error;
+      }
+    }
+    throw lastError;
   }
 
   /** Gives the space back (the ceiling it was mounted with). @throws Error if mount fails. */

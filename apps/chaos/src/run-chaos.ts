@@ -643,7 +643,7 @@ async function applyFault(
           log(`[${(now() / 1000).toFixed(1)} s] ${name} fail-stopped ${Math.round(afterMs)} ms after its disk filled`);
         } else {
           context.notices.push(
-            `${name} still ran ${durationMs} ms after its disk filled ("${description}")`,
+            `${name}'s process still ran ${durationMs} ms after its disk filled ("${description}"); its log says whether its replica fail-stopped`,
           );
         }
       }
