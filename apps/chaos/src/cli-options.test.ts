@@ -64,7 +64,11 @@ describe('parseCommandLine', () => {
 
   it('reads the safety faults and poison choices', () => {
     const parsed = parseCommandLine(
-      ['--faults=kill-all,disk-full,link-tamper', '--poison=nested-txn,bad-base64', '--poison-clients=2'],
+      [
+        '--faults=kill-all,disk-full,link-tamper',
+        '--poison=nested-txn,bad-base64',
+        '--poison-clients=2',
+      ],
       '/kv/cli.js',
     );
     expect(parsed).toMatchObject({

@@ -22,7 +22,9 @@ describe.runIf(mountable)('DataFilesystem', () => {
     writeFileSync(file, Buffer.alloc(100_000, 1));
     filesystem.fill();
     expect(() => appendFileSync(file, Buffer.alloc(256 * 1024, 2))).toThrow(/ENOSPC/);
-    expect(() => writeFileSync(join(filesystem.directory, 'other'), Buffer.alloc(256 * 1024, 3))).toThrow(/ENOSPC/);
+    expect(() =>
+      writeFileSync(join(filesystem.directory, 'other'), Buffer.alloc(256 * 1024, 3)),
+    ).toThrow(/ENOSPC/);
     filesystem.free();
     appendFileSync(file, Buffer.alloc(256 * 1024, 2));
   });

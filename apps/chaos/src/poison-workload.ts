@@ -52,7 +52,10 @@ const maxAnswerBytes = 1024 * 1024;
  * so a connection the server closes after a refusal harms no other traffic.
  */
 export async function runPoisonWorkload(options: PoisonWorkloadOptions): Promise<PoisonResult> {
-  const counts = new Map<PoisonKind, { sent: number; expected: number; unanswered: number; wrong: number }>();
+  const counts = new Map<
+    PoisonKind,
+    { sent: number; expected: number; unanswered: number; wrong: number }
+  >();
   const wrongAnswers: string[] = [];
   const worker = async (): Promise<void> => {
     while (!options.stopping()) {
@@ -101,7 +104,11 @@ export function classify(poison: PoisonRequest, answer: PoisonAnswer): PoisonOut
 }
 
 /** POSTs one poison on a fresh connection and reads at most {@link maxAnswerBytes} of answer. */
-function sendPoison(endpoint: string, poison: PoisonRequest, timeoutMs: number): Promise<PoisonAnswer> {
+function sendPoison(
+  endpoint: string,
+  poison: PoisonRequest,
+  timeoutMs: number,
+): Promise<PoisonAnswer> {
   return new Promise((resolve) => {
     let settled = false;
     const settle = (answer: PoisonAnswer): void => {
@@ -119,14 +126,22 @@ function sendPoison(endpoint: string, poison: PoisonRequest, timeoutMs: number):
         response.on('data', (chunk: Buffer) => {
           length += chunk.length;
           if (length > maxAnswerBytes) {
-            settle({ kind: 'answer', status: response.statusCode ?? 0, text: `answer over ${maxAnswerBytes} bytes` });
+            settle({
+              kind: 'answer',
+              status: response.statusCode ?? 0,
+              text: `answer over ${maxAnswerBytes} bytes`,
+            });
             response.destroy();
             return;
           }
           chunks.push(chunk);
         });
         response.on('end', () =>
-          settle({ kind: 'answer', status: response.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }),
+          settle({
+            kind: 'answer',
+            status: response.statusCode ?? 0,
+            text: Buffer.concat(chunks).toString('utf8'),
+          }),
         );
         response.on('error', (error) => settle({ kind: 'none', error: String(error) }));
         response.on('aborted', () => settle({ kind: 'none', error: 'answer aborted' }));

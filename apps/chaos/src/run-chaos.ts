@@ -640,7 +640,9 @@ async function applyFault(
       for (const { index, exited, afterMs } of stopped) {
         const name = names[index] as string;
         if (exited) {
-          log(`[${(now() / 1000).toFixed(1)} s] ${name} fail-stopped ${Math.round(afterMs)} ms after its disk filled`);
+          log(
+            `[${(now() / 1000).toFixed(1)} s] ${name} fail-stopped ${Math.round(afterMs)} ms after its disk filled`,
+          );
         } else {
           context.notices.push(
             `${name}'s process still ran ${durationMs} ms after its disk filled ("${description}"); its log says whether its replica fail-stopped`,
