@@ -158,7 +158,7 @@ export function checkWriteAfterHeal(elapsedMs: number | undefined, limitMs = 500
  * read because the connection closes first).
  */
 export function checkPoisonAnswered(poison: PoisonResult, minimumSent = 5): CheckReport {
-  const entries = Object.entries(poison.byKind) as [string, PoisonCounts][];
+  const entries = Object.entries<PoisonCounts>(poison.byKind);
   const sent = entries.reduce((sum, [, counts]) => sum + counts.sent, 0);
   const expected = entries.reduce((sum, [, counts]) => sum + counts.expected, 0);
   const wrong = entries.reduce((sum, [, counts]) => sum + counts.wrong, 0);
