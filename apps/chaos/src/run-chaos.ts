@@ -269,7 +269,12 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       log(`note: ${exit.node} exited by itself (code ${exit.code}, signal ${exit.signal})`);
     // Only now: a member's data directory may have been a mount point until just above.
     if (result?.passed === true && options.keepData !== true) {
-      rmSync(join(runDirectory, 'data'), { recursive: true, force: true });
+      try {
+        rmSync(join(runDirectory, 'data'), { recursive: true, force: true });
+      } catch (error) {
+        // A mount point still busy (unmounted lazily) is no reason to lose the result.
+        log(`note: could not delete ${join(runDirectory, 'data')}: ${(error as Error).message}`);
+      }
     }
   }
 }
