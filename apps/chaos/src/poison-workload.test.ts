@@ -38,6 +38,15 @@ describe('poison requests', () => {
     expect(parsed.success[1]?.request_txn?.success).toHaveLength(128);
   });
 
+  it('nests the deep txn 5,000 levels around one range, as valid JSON', () => {
+    const body = poisonRequests['deep-nesting'].body();
+    expect(body.startsWith('{"success":[{"request_txn":{"success":[{"request_txn":')).toBe(true);
+    expect(body.split('request_txn').length - 1).toBe(5000);
+    expect(body.endsWith('}]}}]}')).toBe(true);
+    // Well-formed JSON, which Node's own parser takes at this depth (so must a server's).
+    expect(() => JSON.parse(body) as unknown).not.toThrow();
+  });
+
   it('keeps the nested txn out of the default kinds', () => {
     expect(defaultPoisonKinds).not.toContain('nested-txn');
     expect(allPoisonKinds).toContain('nested-txn');
