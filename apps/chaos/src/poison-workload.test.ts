@@ -47,9 +47,9 @@ describe('poison requests', () => {
     expect(() => JSON.parse(body) as unknown).not.toThrow();
   });
 
-  it('keeps the nested txn out of the default kinds', () => {
-    expect(defaultPoisonKinds).not.toContain('nested-txn');
-    expect(allPoisonKinds).toContain('nested-txn');
+  it('sends every kind by default, the nested txn included', () => {
+    expect(defaultPoisonKinds).toEqual(allPoisonKinds);
+    expect(defaultPoisonKinds).toContain('nested-txn');
   });
 
   it('classifies answers: expected, unanswered during faults, wrong', () => {

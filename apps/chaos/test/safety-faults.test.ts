@@ -2,8 +2,8 @@
 // member SIGKILLed at once mid-load and restarted, a member's disk full (on a per-member tmpfs;
 // needs root, skipped with a notice otherwise), tampering on a peer link (only once peer frames
 // are authenticated: before that, tampering changes stored values, which the checks report, see
-// docs/reliability.md), and poison requests mixed into the workload (issue 23's nested txn too
-// once kv-node refuses it, asked of a throwaway one-member node first). Every check must pass.
+// docs/reliability.md), and every kind of poison request mixed into the workload, issue 23's
+// nested txn included. Every check must pass.
 // Runs only with CHAOS_SUITE=1; CHAOS_SAFETY_SEED repeats a run; a longer run is the CLI's
 // `--faults kill-all,disk-full,link-tamper --poison all` (docs/reliability.md).
 import { existsSync, mkdirSync } from 'node:fs';
@@ -16,12 +16,7 @@ import { defaultPoisonKinds } from '../src/poison-requests.js';
 import { runChaos } from '../src/run-chaos.js';
 import { freshSeed } from '../src/seeded-random.js';
 import { formatSummary } from '../src/summary-table.js';
-import {
-  kvNodeCli,
-  kvNodeRefusesNestedTxn,
-  peerFramesAuthenticated,
-  suiteEnabled,
-} from './kv-node-cli.js';
+import { kvNodeCli, peerFramesAuthenticated, suiteEnabled } from './kv-node-cli.js';
 
 afterAll(() => killEverySpawnedNode());
 
@@ -55,11 +50,7 @@ describe.runIf(suiteEnabled)('safety faults against real kv-node processes', () 
         ...(dataFilesystemAvailable() ? (['disk-full'] as const) : []),
         ...((await peerFramesAuthenticated()) ? (['link-tamper'] as const) : []),
       ];
-      // Issue 23's nested txn only where kv-node refuses it: before the admission fix it is
-      // accepted and every member that applies it runs out of memory.
-      const poisonKinds = (await kvNodeRefusesNestedTxn())
-        ? [...defaultPoisonKinds, 'nested-txn' as const]
-        : defaultPoisonKinds;
+      const poisonKinds = defaultPoisonKinds;
       const seed = seedCovering(kinds, Number(process.env.CHAOS_SAFETY_SEED ?? freshSeed()));
       process.stderr.write(
         `safety faults: ${kinds.join(', ')}; poisons: ${poisonKinds.join(', ')}; seed ${seed}\n`,
