@@ -180,3 +180,24 @@ export function checkPoisonAnswered(poison: PoisonResult, minimumSent = 5): Chec
         : problems.join('; '),
   };
 }
+
+/**
+ * No member exited by itself: every exit was the nemesis's doing (a kill, or a fail-stop it
+ * caused on purpose, such as a full disk). A member that dies of what a client or a peer link
+ * sent it (a poison request, a tampered frame) fails the run even when the cluster recovers.
+ */
+export function checkNoUnexpectedExit(
+  exits: readonly { node: string; code: number | null; signal: string | null }[],
+): CheckReport {
+  return {
+    name: 'no-unexpected-exit',
+    passed: exits.length === 0,
+    detail:
+      exits.length === 0
+        ? 'every member exit was caused by a fault'
+        : `${exits.length === 1 ? '1 member exited by itself' : `${exits.length} members exited by themselves`}: ${exits
+            .slice(0, 3)
+            .map((exit) => `${exit.node} (code ${exit.code}, signal ${exit.signal})`)
+            .join(', ')}; see their logs`,
+  };
+}

@@ -4,6 +4,7 @@ export type { CheckReport } from './checks.js';
 export {
   checkLinearizable,
   checkNoFailedWriteVisible,
+  checkNoUnexpectedExit,
   checkPoisonAnswered,
   checkSetReads,
   checkStateHashes,

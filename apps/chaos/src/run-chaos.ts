@@ -11,6 +11,7 @@ import type { CheckReport } from './checks.js';
 import {
   checkLinearizable,
   checkNoFailedWriteVisible,
+  checkNoUnexpectedExit,
   checkPoisonAnswered,
   checkSetReads,
   checkStateHashes,
@@ -444,6 +445,7 @@ async function runWorkloadAndFaults(context: RunContext): Promise<ChaosResult> {
     checkStateHashes(hashes),
     checkWriteAfterHeal(writeAfterHealMs),
     ...(poison === undefined ? [] : [checkPoisonAnswered(poison)]),
+    checkNoUnexpectedExit(cluster.unexpectedExits),
   ];
   if (aborted) checks.push({ name: 'completed', passed: false, detail: 'the run was aborted' });
   for (const exit of cluster.unexpectedExits) {

@@ -53,6 +53,7 @@ describe('runChaos against stand-in nodes', () => {
         'no-failed-set-write-visible',
         'state-hashes-equal',
         'write-after-heal',
+        'no-unexpected-exit',
       ]);
       // One shared store behind every node is a single copy: every check must pass.
       expect(result.checks.filter((check) => !check.passed)).toEqual([]);
