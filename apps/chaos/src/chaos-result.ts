@@ -1,6 +1,7 @@
 import type { CheckReport } from './checks.js';
 import type { Availability, FaultMeasure, FaultWindow } from './measures.js';
 import type { NemesisSchedule } from './nemesis-schedule.js';
+import type { PoisonResult } from './poison-workload.js';
 
 /** Everything a chaos run found, as written to `result.json`. */
 export interface ChaosResult {
@@ -33,6 +34,8 @@ export interface ChaosResult {
     /** Operations sent to the majority side while a minority without the leader was cut off. */
     readonly majoritySideDuringMinorityPartition: Availability;
   };
+  /** What the poison requests got, by kind (absent when none were sent). */
+  readonly poison?: PoisonResult;
   /** Things a reader should know: skipped faults, routing mode, unexpected exits. */
   readonly notices: readonly string[];
   /** Folder holding result.json, history.jsonl, logs/ and, on a failure, timeline.html. */

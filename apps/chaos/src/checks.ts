@@ -2,6 +2,7 @@ import type { CheckResult, HistoryEvent } from '@x/linearizability';
 import { checkHistory, registerModel } from '@x/linearizability';
 import { createHash } from 'node:crypto';
 import type { KeyValue } from './etcd-json-client.js';
+import type { PoisonCounts, PoisonResult } from './poison-workload.js';
 import type { SetWorkloadResult } from './set-workload.js';
 
 /** The verdict of one check of a run. */
@@ -147,5 +148,56 @@ export function checkWriteAfterHeal(elapsedMs: number | undefined, limitMs = 500
       elapsedMs === undefined
         ? `no write succeeded within ${limitMs} ms of the final heal`
         : `first write after the heal took ${Math.round(elapsedMs)} ms (limit ${limitMs} ms)`,
+  };
+}
+
+/**
+ * Every poison request got its expected answer whenever it got a verdict at all: none was
+ * accepted or wrongly refused, and no kind sent at least `minimumSent` times went without a
+ * single expected answer (which would mean it is never answered, e.g. a 413 the client cannot
+ * read because the connection closes first).
+ */
+export function checkPoisonAnswered(poison: PoisonResult, minimumSent = 5): CheckReport {
+  const entries = Object.entries<PoisonCounts>(poison.byKind);
+  const sent = entries.reduce((sum, [, counts]) => sum + counts.sent, 0);
+  const expected = entries.reduce((sum, [, counts]) => sum + counts.expected, 0);
+  const wrong = entries.reduce((sum, [, counts]) => sum + counts.wrong, 0);
+  const neverAnswered = entries
+    .filter(([, counts]) => counts.sent >= minimumSent && counts.expected === 0)
+    .map(([kind, counts]) => `${kind} (${counts.sent} sent)`);
+  const problems = [
+    ...(wrong > 0 ? [`${wrong} wrong answers: ${poison.wrongAnswers.slice(0, 3).join('; ')}`] : []),
+    ...(neverAnswered.length > 0
+      ? [`never answered as expected: ${neverAnswered.join(', ')}`]
+      : []),
+  ];
+  return {
+    name: 'poison-refused',
+    passed: problems.length === 0,
+    detail:
+      problems.length === 0
+        ? `${expected} of ${sent} poison requests (${entries.length} kinds) got their expected answer, ${sent - expected} unanswered during faults, none wrong`
+        : problems.join('; '),
+  };
+}
+
+/**
+ * No member exited by itself: every exit was the nemesis's doing (a kill, or a fail-stop it
+ * caused on purpose, such as a full disk). A member that dies of what a client or a peer link
+ * sent it (a poison request, a tampered frame) fails the run even when the cluster recovers.
+ */
+export function checkNoUnexpectedExit(
+  exits: readonly { node: string; code: number | null; signal: string | null }[],
+): CheckReport {
+  return {
+    name: 'no-unexpected-exit',
+    passed: exits.length === 0,
+    detail:
+      exits.length === 0
+        ? 'every member exit was caused by a fault'
+        : `${exits.length === 1 ? '1 member exited by itself' : `${exits.length} members exited by themselves`}: ${exits
+            .slice(0, 3)
+            .map((exit) => `${exit.node} (code ${exit.code}, signal ${exit.signal})`)
+            .join(', ')}; see their logs`,
   };
 }

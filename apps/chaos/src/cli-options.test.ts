@@ -62,6 +62,32 @@ describe('parseCommandLine', () => {
     expect(() => parseCommandLine(['--bogus'], '')).toThrow(UsageError);
   });
 
+  it('reads the safety faults and poison choices', () => {
+    const parsed = parseCommandLine(
+      [
+        '--faults=kill-all,disk-full,link-tamper',
+        '--poison=nested-txn,bad-base64',
+        '--poison-clients=2',
+      ],
+      '/kv/cli.js',
+    );
+    expect(parsed).toMatchObject({
+      kind: 'run',
+      options: {
+        kinds: ['kill-all', 'disk-full', 'link-tamper'],
+        poisonKinds: ['nested-txn', 'bad-base64'],
+        poisonWorkers: 2,
+      },
+    });
+    const none = parseCommandLine(['--poison=none'], '');
+    expect(none.kind === 'run' && none.options.poisonKinds).toEqual([]);
+    const defaults = parseCommandLine([], '');
+    expect(defaults.kind === 'run' && defaults.options.poisonKinds).toContain('nested-txn');
+    const all = parseCommandLine(['--poison=all'], '');
+    expect(all.kind === 'run' && all.options.poisonKinds).toContain('nested-txn');
+    expect(() => parseCommandLine(['--poison=arsenic'], '')).toThrow(/--poison: unknown kind/);
+  });
+
   it('asks for help', () => {
     expect(parseCommandLine(['--help'], '')).toEqual({ kind: 'help' });
   });

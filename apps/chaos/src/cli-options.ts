@@ -1,6 +1,8 @@
 import { parseArgs } from 'node:util';
 import type { FaultKind } from './nemesis-schedule.js';
-import { allFaultKinds } from './nemesis-schedule.js';
+import { allFaultKinds, knownFaultKinds, safetyFaultKinds } from './nemesis-schedule.js';
+import type { PoisonKind } from './poison-requests.js';
+import { allPoisonKinds, defaultPoisonKinds } from './poison-requests.js';
 import type { ChaosOptions } from './run-chaos.js';
 
 /** The usage text of the `chaos` command. */
@@ -15,7 +17,14 @@ failed; 2: bad usage; 3: the cluster could not be run.
   --duration <seconds>      length of the faulty part (default 60)
   --seed <n>                nemesis seed (default: random; printed, so a run can be repeated)
   --faults <kinds>          comma-separated: ${allFaultKinds.join(', ')}
-                            (default: all)
+                            (the default mix), and the safety faults
+                            ${safetyFaultKinds.join(', ')} (disk-full needs root for
+                            mount; link-tamper passes only with authenticated peer frames)
+  --poison <kinds>          poison requests mixed into the workload: none, all, or
+                            comma-separated: ${allPoisonKinds.join(', ')}
+                            (default: all; leave out nested-txn against a kv-node
+                            from before issue 23's admission fix: it runs out of memory)
+  --poison-clients <n>      poison workers, one request every 200 ms each (default 1)
   --clients <n>             register workers (default 10; at most 6 share a key)
   --set-clients <n>         set workload workers (default 2)
   --request-timeout <ms>    client timeout; later answers count as unknown (default 3000)
@@ -82,6 +91,8 @@ export function parseCommandLine(
         faults: { type: 'string' },
         clients: { type: 'string' },
         'set-clients': { type: 'string' },
+        poison: { type: 'string' },
+        'poison-clients': { type: 'string' },
         'request-timeout': { type: 'string' },
         'heartbeat-interval': { type: 'string' },
         'election-timeout': { type: 'string' },
@@ -108,13 +119,14 @@ export function parseCommandLine(
       ? undefined
       : values.faults.split(',').map((kind) => {
           const trimmed = kind.trim() as FaultKind;
-          if (!allFaultKinds.includes(trimmed)) {
+          if (!knownFaultKinds.includes(trimmed)) {
             throw new UsageError(
-              `--faults: unknown kind "${kind}" (known: ${allFaultKinds.join(', ')})`,
+              `--faults: unknown kind "${kind}" (known: ${knownFaultKinds.join(', ')})`,
             );
           }
           return trimmed;
         });
+  const poisonKinds = parsePoisonKinds(values.poison);
   const routing = values['peer-routing'] ?? 'per-link';
   if (routing !== 'shared' && routing !== 'per-link' && routing !== 'direct') {
     throw new UsageError(`--peer-routing: "${routing}" is not shared, per-link or direct`);
@@ -135,6 +147,8 @@ export function parseCommandLine(
       resultsDirectory: values.results ?? 'results',
       registerWorkers: positiveInteger('clients', values.clients, 10),
       setWorkers: positiveInteger('set-clients', values['set-clients'], 2),
+      poisonKinds,
+      poisonWorkers: positiveInteger('poison-clients', values['poison-clients'], 1),
       requestTimeoutMs: positiveInteger('request-timeout', values['request-timeout'], 3000),
       ...(heartbeatIntervalMs === undefined ? {} : { heartbeatIntervalMs }),
       ...(electionTimeoutMs === undefined ? {} : { electionTimeoutMs }),
@@ -144,4 +158,20 @@ export function parseCommandLine(
       ...(values['unsafe-serializable-reads'] === true ? { unsafeSerializableReads: true } : {}),
     },
   };
+}
+
+/** The `--poison` list: none, all, or named kinds (default: {@link defaultPoisonKinds}). */
+function parsePoisonKinds(text: string | undefined): readonly PoisonKind[] {
+  if (text === undefined) return defaultPoisonKinds;
+  if (text.trim() === 'none') return [];
+  if (text.trim() === 'all') return allPoisonKinds;
+  return text.split(',').map((kind) => {
+    const trimmed = kind.trim() as PoisonKind;
+    if (!allPoisonKinds.includes(trimmed)) {
+      throw new UsageError(
+        `--poison: unknown kind "${kind}" (known: none, all, ${allPoisonKinds.join(', ')})`,
+      );
+    }
+    return trimmed;
+  });
 }

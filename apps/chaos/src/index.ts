@@ -4,6 +4,8 @@ export type { CheckReport } from './checks.js';
 export {
   checkLinearizable,
   checkNoFailedWriteVisible,
+  checkNoUnexpectedExit,
+  checkPoisonAnswered,
   checkSetReads,
   checkStateHashes,
   checkWriteAfterHeal,
@@ -48,6 +50,8 @@ export type {
 } from './nemesis-schedule.js';
 export {
   allFaultKinds,
+  knownFaultKinds,
+  safetyFaultKinds,
   blockedLinks,
   describeFault,
   faultDurationMs,
@@ -56,6 +60,26 @@ export {
   selectNodes,
 } from './nemesis-schedule.js';
 export type { OperationSample } from './operation-sample.js';
+export type { PoisonKind, PoisonRequest } from './poison-requests.js';
+export {
+  allPoisonKinds,
+  defaultPoisonKinds,
+  poisonKindsNeedingAdmission,
+  poisonRequests,
+} from './poison-requests.js';
+export type {
+  PoisonAnswer,
+  PoisonCounts,
+  PoisonOutcome,
+  PoisonResult,
+  PoisonWorkloadOptions,
+} from './poison-workload.js';
+export { classify as classifyPoisonAnswer, runPoisonWorkload } from './poison-workload.js';
+export {
+  DataFilesystem,
+  dataFilesystemAvailable,
+  defaultDataFilesystemBytes,
+} from './data-filesystem.js';
 export type { RegisterWorkloadOptions, RegisterWorkloadResult } from './register-workload.js';
 export { runRegisterWorkload } from './register-workload.js';
 export type { ChaosOptions, PeerRouting } from './run-chaos.js';

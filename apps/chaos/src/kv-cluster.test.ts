@@ -69,6 +69,24 @@ describe('KvCluster', () => {
     expect(args.slice(-2)).toEqual(['--election-timeout', '1000']);
   });
 
+  it('waits for an exit a fault causes, without reporting it as unexpected', async () => {
+    const cluster = new KvCluster({
+      cliPath,
+      nodes: [spec(0), spec(1, ['--exit-at-once'])],
+      clusterToken: 'chaos',
+      commonArgs: [],
+    });
+    cluster.start(0);
+    cluster.start(1);
+    cluster.expectExit(1);
+    expect(await cluster.waitForExit(1, 30_000)).toBe(true);
+    // Node 0 runs until killed: the wait gives up.
+    expect(await cluster.waitForExit(0, 50)).toBe(false);
+    await cluster.kill(0);
+    expect(await cluster.waitForExit(0, 50)).toBe(true);
+    expect(cluster.unexpectedExits).toEqual([]);
+  });
+
   it('starts, pauses, resumes and kills processes, logging their output', async () => {
     const cluster = new KvCluster({
       cliPath,

@@ -252,6 +252,33 @@ export class KvCluster {
     await this.exits.get(index);
   }
 
+  /**
+   * Declares that node `index` is about to exit by itself because of a fault (e.g. its disk
+   * fills and it fail-stops), so its exit is not reported in {@link KvCluster.unexpectedExits}.
+   */
+  expectExit(index: number): void {
+    if (this.processes.has(index)) this.expectedExit.add(index);
+  }
+
+  /**
+   * Resolves true once node `index` has exited, or false if it still runs after `timeoutMs`
+   * milliseconds (or `signal` aborts).
+   */
+  async waitForExit(index: number, timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
+    const exit = this.exits.get(index);
+    if (exit === undefined || !this.processes.has(index)) return true;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<false>((resolve) => {
+      timer = setTimeout(() => resolve(false), timeoutMs);
+      signal?.addEventListener('abort', () => resolve(false), { once: true });
+    });
+    try {
+      return await Promise.race([exit.then(() => true as const), timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   /** SIGSTOPs node `index` (a process pause, like a long GC or a stopped VM). */
   pause(index: number): void {
     const child = this.processes.get(index);

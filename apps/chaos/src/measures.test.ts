@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { checkStateHashes, checkWriteAfterHeal, stateHash } from './checks.js';
+import {
+  checkNoUnexpectedExit,
+  checkStateHashes,
+  checkWriteAfterHeal,
+  stateHash,
+} from './checks.js';
 import type { FaultWindow } from './measures.js';
 import {
   availability,
@@ -89,6 +94,13 @@ describe('measures', () => {
 });
 
 describe('convergence checks', () => {
+  it('fails a run in which a member exited by itself', () => {
+    expect(checkNoUnexpectedExit([]).passed).toBe(true);
+    const report = checkNoUnexpectedExit([{ node: 'node-b', code: 1, signal: null }]);
+    expect(report.passed).toBe(false);
+    expect(report.detail).toContain('node-b (code 1, signal null)');
+  });
+
   it('hashes state independently of order and compares nodes', () => {
     const a = { key: 'a', value: '1', modRevision: 2 };
     const b = { key: 'b', value: '2', modRevision: 3 };

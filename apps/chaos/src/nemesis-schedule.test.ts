@@ -6,6 +6,7 @@ import {
   faultDurationMs,
   generateSchedule,
   largestMinority,
+  safetyFaultKinds,
 } from './nemesis-schedule.js';
 
 describe('generateSchedule', () => {
@@ -87,6 +88,39 @@ describe('generateSchedule', () => {
       'pause',
       'stale-leader',
     ]);
+  });
+
+  it('draws the safety faults only when asked, within their bounds', () => {
+    const seen = new Set<string>();
+    for (let seed = 0; seed < 10; seed++) {
+      const defaults = generateSchedule({ seed, nodeCount: 3, durationMs: 60_000 });
+      for (const { fault } of defaults.steps) expect(safetyFaultKinds).not.toContain(fault.kind);
+      const safety = generateSchedule({
+        seed,
+        nodeCount: 3,
+        durationMs: 60_000,
+        kinds: safetyFaultKinds,
+      });
+      for (const { fault } of safety.steps) {
+        seen.add(fault.kind);
+        switch (fault.kind) {
+          case 'kill-all':
+            expect(fault.downMs).toBeGreaterThanOrEqual(500);
+            expect(fault.downMs).toBeLessThanOrEqual(2000);
+            break;
+          case 'disk-full':
+            expect(fault.durationMs).toBeGreaterThanOrEqual(2000);
+            break;
+          case 'link-tamper':
+            expect(fault.probability).toBeGreaterThan(0);
+            expect(fault.probability).toBeLessThanOrEqual(0.5);
+            break;
+          default:
+            throw new Error(`unexpected ${fault.kind}`);
+        }
+      }
+    }
+    expect([...seen].sort()).toEqual(['disk-full', 'kill-all', 'link-tamper']);
   });
 
   it('rejects clusters too small to lose a node', () => {
@@ -180,6 +214,21 @@ describe('describeFault', () => {
     expect(
       describeFault({ kind: 'stale-leader', pauseMs: 5000, isolatedAfterWakeMs: 2500 }, names),
     ).toBe('SIGSTOP and cut off the leader for 5000 ms, heal 2500 ms after it wakes');
+    expect(describeFault({ kind: 'kill-all', downMs: 800 }, names)).toBe(
+      'kill -9 every member at once, restart all after 800 ms',
+    );
+    expect(
+      describeFault(
+        { kind: 'disk-full', nodes: { kind: 'nodes', indexes: [1] }, durationMs: 3000 },
+        names,
+      ),
+    ).toBe('disk full on n2 for up to 3000 ms, then space and a restart');
+    expect(
+      describeFault(
+        { kind: 'link-tamper', nodes: { kind: 'leader' }, probability: 0.25, durationMs: 3000 },
+        names,
+      ),
+    ).toBe('tamper with 25% of chunks on links of the leader for 3000 ms');
   });
 
   it('gives a stale leader time to be replaced before it wakes, and time awake after', () => {

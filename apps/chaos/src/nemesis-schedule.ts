@@ -61,6 +61,28 @@ export type Fault =
       readonly kind: 'stale-leader';
       readonly pauseMs: number;
       readonly isolatedAfterWakeMs: number;
+    }
+  /**
+   * SIGKILL every member at once (a power cut of the whole cluster) and restart them all after
+   * `downMs`: nothing acknowledged may be lost, since it was on a majority's disk.
+   */
+  | { readonly kind: 'kill-all'; readonly downMs: number }
+  /**
+   * The selected member's data file system runs out of space for up to `durationMs`: it must
+   * fail-stop (never acknowledge what it could not persist) while the others serve; then it is
+   * given space, restarted, and catches up.
+   */
+  | { readonly kind: 'disk-full'; readonly nodes: NodeSelector; readonly durationMs: number }
+  /**
+   * An on-path attacker on every peer link of the selected member (both ways): each chunk, with
+   * `probability`, gets one byte changed. An authenticated channel detects it and drops the
+   * connection; without one, values are silently changed and the checks must say so.
+   */
+  | {
+      readonly kind: 'link-tamper';
+      readonly nodes: NodeSelector;
+      readonly probability: number;
+      readonly durationMs: number;
     };
 
 /** The kinds of fault a schedule may draw from. */
@@ -72,9 +94,16 @@ export type FaultKind =
   | 'link-delay'
   | 'link-drop'
   | 'clock-offset'
-  | 'stale-leader';
+  | 'stale-leader'
+  | 'kill-all'
+  | 'disk-full'
+  | 'link-tamper';
 
-/** Every fault kind, in the order the generator draws them. */
+/**
+ * The default mix, in the order the generator draws them. It keeps the kinds it had before the
+ * safety faults were added, so a documented seed still reproduces its schedule; the safety
+ * faults ({@link safetyFaultKinds}) are asked for with `kinds`.
+ */
 export const allFaultKinds: readonly FaultKind[] = [
   'kill',
   'kill-leader',
@@ -85,6 +114,16 @@ export const allFaultKinds: readonly FaultKind[] = [
   'clock-offset',
   'stale-leader',
 ];
+
+/**
+ * Faults of issue 23 (safety): whole-cluster SIGKILL, a member's disk full, and tampering on a
+ * peer link. `disk-full` needs `mount` (root); `link-tamper` passes only on a transport that
+ * authenticates peer frames.
+ */
+export const safetyFaultKinds: readonly FaultKind[] = ['kill-all', 'disk-full', 'link-tamper'];
+
+/** Every kind a schedule can draw from: the default mix and the safety faults. */
+export const knownFaultKinds: readonly FaultKind[] = [...allFaultKinds, ...safetyFaultKinds];
 
 /** A fault and when it starts, in milliseconds after the workload starts. */
 export interface ScheduledFault {
@@ -119,6 +158,7 @@ export interface ScheduleOptions {
 export function faultDurationMs(fault: Fault): number {
   switch (fault.kind) {
     case 'kill':
+    case 'kill-all':
       return fault.downMs;
     case 'stale-leader':
       return fault.pauseMs + fault.isolatedAfterWakeMs;
@@ -225,6 +265,22 @@ function drawFault(random: SeededRandom, kind: FaultKind, nodeCount: number): Fa
         kind: 'stale-leader',
         pauseMs: random.integer(4000, 6000),
         isolatedAfterWakeMs: random.integer(2000, 3000),
+      };
+    case 'kill-all':
+      return { kind: 'kill-all', downMs: random.integer(500, 2000) };
+    case 'disk-full':
+      // Long enough for a follower's next append (and a leader's next write) to hit the full disk.
+      return {
+        kind: 'disk-full',
+        nodes: drawOneOrLeader(random, nodeCount),
+        durationMs: random.integer(2000, 5000),
+      };
+    case 'link-tamper':
+      return {
+        kind: 'link-tamper',
+        nodes: drawOneOrLeader(random, nodeCount),
+        probability: random.integer(5, 50) / 100,
+        durationMs: random.integer(2000, 5000),
       };
   }
 }
@@ -337,5 +393,11 @@ export function describeFault(fault: Fault, names: readonly string[]): string {
       return `clock of ${describeSelector(fault.nodes, names)} off by ${fault.offsetMs} ms${fault.rate === undefined || fault.rate === 1 ? '' : ` running at x${fault.rate}`} for ${fault.durationMs} ms`;
     case 'stale-leader':
       return `SIGSTOP and cut off the leader for ${fault.pauseMs} ms, heal ${fault.isolatedAfterWakeMs} ms after it wakes`;
+    case 'kill-all':
+      return `kill -9 every member at once, restart all after ${fault.downMs} ms`;
+    case 'disk-full':
+      return `disk full on ${describeSelector(fault.nodes, names)} for up to ${fault.durationMs} ms, then space and a restart`;
+    case 'link-tamper':
+      return `tamper with ${Math.round(fault.probability * 100)}% of chunks on links of ${describeSelector(fault.nodes, names)} for ${fault.durationMs} ms`;
   }
 }

@@ -7,10 +7,13 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent } from 'node:http';
 import { join } from 'node:path';
 import type { ChaosResult } from './chaos-result.js';
+import { DataFilesystem, dataFilesystemAvailable } from './data-filesystem.js';
 import type { CheckReport } from './checks.js';
 import {
   checkLinearizable,
   checkNoFailedWriteVisible,
+  checkNoUnexpectedExit,
+  checkPoisonAnswered,
   checkSetReads,
   checkStateHashes,
   checkWriteAfterHeal,
@@ -33,6 +36,10 @@ import {
   selectNodes,
 } from './nemesis-schedule.js';
 import type { OperationSample } from './operation-sample.js';
+import type { PoisonKind } from './poison-requests.js';
+import { defaultPoisonKinds } from './poison-requests.js';
+import type { PoisonResult } from './poison-workload.js';
+import { runPoisonWorkload } from './poison-workload.js';
 import { runRegisterWorkload } from './register-workload.js';
 import { SeededRandom } from './seeded-random.js';
 import { runSetWorkload } from './set-workload.js';
@@ -66,6 +73,13 @@ export interface ChaosOptions {
   readonly workersPerKey?: number;
   /** Set workload workers (default 2). */
   readonly setWorkers?: number;
+  /**
+   * Poison requests mixed into the workload (default: {@link defaultPoisonKinds}; empty for
+   * none): each must get its expected refusal and none may affect the other checks.
+   */
+  readonly poisonKinds?: readonly PoisonKind[];
+  /** Poison workers, each sending one poison every 200 ms (default 1). */
+  readonly poisonWorkers?: number;
   /** Client request timeout in milliseconds (default 3000); past it an operation is `info`. */
   readonly requestTimeoutMs?: number;
   readonly heartbeatIntervalMs?: number;
@@ -88,6 +102,13 @@ const sleep = (ms: number): Promise<void> =>
 
 /** How long a fault's recovery is waited for before the schedule goes on regardless. */
 const recoveryLimitMs = 15_000;
+
+/**
+ * Bytes of each direction of a peer connection a `link-tamper` fault leaves alone: the
+ * handshake (a few hundred bytes), so tampering hits frames after it, which is where an on-path
+ * attacker gains something.
+ */
+const tamperSparesBytes = 1024;
 
 const clusterToken = 'chaos-cluster';
 
@@ -206,7 +227,15 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
   );
   const faketime =
     schedule.steps.some((step) => step.fault.kind === 'clock-offset') && faketimeAvailable();
+  // A disk-full fault needs each member's data directory on its own file system, mounted
+  // before the member first starts (the fault may hit whichever member leads by then).
+  const filesystems =
+    schedule.steps.some((step) => step.fault.kind === 'disk-full') && dataFilesystemAvailable()
+      ? specs.map((spec) => new DataFilesystem(spec.dataDir))
+      : undefined;
+  let result: ChaosResult | undefined;
   try {
+    for (const filesystem of filesystems ?? []) filesystem.mount();
     for (let index = 0; index < specs.length; index++) cluster.start(index);
     log(`starting ${names.join(', ')}; logs in ${join(runDirectory, 'logs')}`);
     const leader = await waitForLeader(control, cluster, 30_000, options.signal);
@@ -222,7 +251,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       );
     }
     log(`leader: ${names[leader]}`);
-    return await runWorkloadAndFaults({
+    result = await runWorkloadAndFaults({
       options,
       schedule,
       names,
@@ -234,14 +263,26 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       runDirectory,
       notices,
       faketime,
+      filesystems,
       log,
     });
+    return result;
   } finally {
     await cluster.stopAll();
     await proxy?.close();
     agent.destroy();
+    for (const filesystem of filesystems ?? []) filesystem.unmount();
     for (const exit of cluster.unexpectedExits)
       log(`note: ${exit.node} exited by itself (code ${exit.code}, signal ${exit.signal})`);
+    // Only now: a member's data directory may have been a mount point until just above.
+    if (result?.passed === true && options.keepData !== true) {
+      try {
+        rmSync(join(runDirectory, 'data'), { recursive: true, force: true });
+      } catch (error) {
+        // A mount point still busy (unmounted lazily) is no reason to lose the result.
+        log(`note: could not delete ${join(runDirectory, 'data')}: ${(error as Error).message}`);
+      }
+    }
   }
 }
 
@@ -258,6 +299,8 @@ interface RunContext {
   readonly runDirectory: string;
   readonly notices: string[];
   readonly faketime: boolean;
+  /** Each member's own data file system, when disk-full faults can run. */
+  readonly filesystems: readonly DataFilesystem[] | undefined;
   readonly log: (line: string) => void;
 }
 
@@ -291,6 +334,17 @@ async function runWorkloadAndFaults(context: RunContext): Promise<ChaosResult> {
     stopping: () => stopping,
     onSample,
   });
+  const poisonKinds = options.poisonKinds ?? defaultPoisonKinds;
+  const poisonRun: Promise<PoisonResult | undefined> =
+    poisonKinds.length === 0 || (options.poisonWorkers ?? 1) === 0
+      ? Promise.resolve(undefined)
+      : runPoisonWorkload({
+          endpoints: clients.map((client) => client.endpoint),
+          kinds: poisonKinds,
+          workers: options.poisonWorkers ?? 1,
+          random: new SeededRandom(options.seed ^ 0x9015011),
+          stopping: () => stopping,
+        });
   const progress = setInterval(() => {
     const counts = { ok: 0, fail: 0, info: 0 };
     for (const sample of samples) counts[sample.outcome]++;
@@ -356,7 +410,7 @@ async function runWorkloadAndFaults(context: RunContext): Promise<ChaosResult> {
   await sleep(2000);
   stopping = true;
   clearInterval(progress);
-  const [register, set] = await Promise.all([registerRun, setRun]);
+  const [register, set, poison] = await Promise.all([registerRun, setRun, poisonRun]);
   log(`workload stopped after ${(now() / 1000).toFixed(0)} s; waiting for convergence`);
 
   const converged = await waitForConvergence(context.finalReaders, 20_000);
@@ -396,6 +450,8 @@ async function runWorkloadAndFaults(context: RunContext): Promise<ChaosResult> {
     ...checkSetReads(set, setKeysByNode),
     checkStateHashes(hashes),
     checkWriteAfterHeal(writeAfterHealMs),
+    ...(poison === undefined ? [] : [checkPoisonAnswered(poison)]),
+    checkNoUnexpectedExit(cluster.unexpectedExits),
   ];
   if (aborted) checks.push({ name: 'completed', passed: false, detail: 'the run was aborted' });
   for (const exit of cluster.unexpectedExits) {
@@ -433,6 +489,7 @@ async function runWorkloadAndFaults(context: RunContext): Promise<ChaosResult> {
       leaderKillFailoverP99Ms: percentile(failoverAfterKills, 99),
       majoritySideDuringMinorityPartition: majoritySideAvailability(samples, windows),
     },
+    ...(poison === undefined ? {} : { poison }),
     notices,
     runDirectory,
   };
@@ -452,9 +509,6 @@ async function runWorkloadAndFaults(context: RunContext): Promise<ChaosResult> {
         title: `chaos seed ${options.seed}: key ${linearizability.result.key}`,
       }),
     );
-  }
-  if (result.passed && options.keepData !== true) {
-    rmSync(join(runDirectory, 'data'), { recursive: true, force: true });
   }
   return result;
 }
@@ -491,12 +545,16 @@ async function applyFault(
         : selectNodes(fault.shape.nodes, leader)
       : fault.kind === 'stale-leader'
         ? selectNodes({ kind: 'leader' }, leader)
-        : selectNodes(fault.nodes, leader);
+        : fault.kind === 'kill-all'
+          ? names.map((_, index) => index)
+          : selectNodes(fault.nodes, leader);
   if (targets.length === 0) return skip('no leader known');
   const leaderLost =
     leader !== undefined &&
     targets.includes(leader) &&
     (fault.kind === 'kill' ||
+      fault.kind === 'kill-all' ||
+      fault.kind === 'disk-full' ||
       fault.kind === 'pause' ||
       fault.kind === 'clock-offset' ||
       fault.kind === 'stale-leader' ||
@@ -561,6 +619,71 @@ async function applyFault(
         await cluster.kill(index);
         cluster.start(index);
       }
+      break;
+    }
+    case 'kill-all': {
+      await Promise.all(targets.map((index) => cluster.kill(index)));
+      await sleep(durationMs);
+      for (const index of targets) cluster.start(index);
+      break;
+    }
+    case 'disk-full': {
+      const filesystems = context.filesystems;
+      if (filesystems === undefined) {
+        return skip('no per-member tmpfs (mounting one needs root and mount)');
+      }
+      for (const [position, index] of targets.entries()) {
+        try {
+          (filesystems[index] as DataFilesystem).fill();
+        } catch (error) {
+          for (const filled of targets.slice(0, position)) {
+            (filesystems[filled] as DataFilesystem).free();
+          }
+          return skip(`cannot fill the disk: ${(error as Error).message}`);
+        }
+        cluster.expectExit(index);
+      }
+      startFailoverProbe();
+      const stopped = await Promise.all(
+        targets.map(async (index) => {
+          const exited = await cluster.waitForExit(index, durationMs, context.options.signal);
+          return { index, exited, afterMs: now() - startMs };
+        }),
+      );
+      for (const { index, exited, afterMs } of stopped) {
+        const name = names[index] as string;
+        if (exited) {
+          log(
+            `[${(now() / 1000).toFixed(1)} s] ${name} fail-stopped ${Math.round(afterMs)} ms after its disk filled`,
+          );
+        } else {
+          context.notices.push(
+            `${name}'s process still ran ${durationMs} ms after its disk filled ("${description}"); its log says whether its replica fail-stopped`,
+          );
+        }
+      }
+      await sleep(startMs + durationMs - now());
+      for (const index of targets) {
+        (filesystems[index] as DataFilesystem).free();
+        await cluster.kill(index);
+        cluster.start(index);
+      }
+      break;
+    }
+    case 'link-tamper': {
+      if (proxy === undefined) return skip('no proxy (direct peer routing)');
+      const links = linksOf(targets, names.length);
+      const before = proxy.statistics().bytesTampered;
+      setRules(proxy, names, links, {
+        kind: 'tamper',
+        probability: fault.probability,
+        afterBytes: tamperSparesBytes,
+      });
+      await sleep(durationMs);
+      setRules(proxy, names, links, passRule);
+      log(
+        `[${(now() / 1000).toFixed(1)} s] tampered with ${proxy.statistics().bytesTampered - before} chunks`,
+      );
       break;
     }
     case 'stale-leader': {

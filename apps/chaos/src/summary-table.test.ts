@@ -31,6 +31,10 @@ const result: ChaosResult = {
     leaderKillFailoverP99Ms: 1500,
     majoritySideDuringMinorityPartition: { ok: 5, total: 5, ratio: 1 },
   },
+  poison: {
+    byKind: { 'bad-base64': { sent: 4, expected: 3, unanswered: 1, wrong: 0 } },
+    wrongAnswers: [],
+  },
   notices: ['skipped "clock": no faketime'],
   runDirectory: 'results/x',
 };
@@ -46,6 +50,7 @@ describe('formatSummary', () => {
     expect(text).toContain('of which leader kills: n=1 p50=1500 ms p99=1500 ms');
     expect(text).toContain('majority side while a follower minority was partitioned: 100.00% of 5');
     expect(text).toContain(' 90.00% of    10 | 100.00% of     5  isolate node-b');
+    expect(text).toContain('poison answered as expected / sent: bad-base64 3/4');
     expect(text).toContain('notice: skipped "clock": no faketime');
     expect(text.trimEnd().endsWith('FAILED; results in results/x')).toBe(true);
   });

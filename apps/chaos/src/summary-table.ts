@@ -39,6 +39,12 @@ export function formatSummary(result: ChaosResult): string {
       `majority side while a follower minority was partitioned: ${percent(majority.ratio)} of ${majority.total}`,
     );
   }
+  if (result.poison !== undefined) {
+    const kinds = Object.entries(result.poison.byKind)
+      .map(([kind, counts]) => `${kind} ${counts.expected}/${counts.sent}`)
+      .join(', ');
+    lines.push(`poison answered as expected / sent: ${kinds}`);
+  }
   if (measures.faults.length > 0) {
     lines.push('');
     lines.push('availability during each fault (all nodes | nodes the fault spared):');

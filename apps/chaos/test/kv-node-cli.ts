@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 /** kv-node's built CLI: `CHAOS_KV_NODE_CLI`, or apps/kv-node/dist/cli.js. */
 export const kvNodeCli =
@@ -17,6 +18,26 @@ export function kvNodeHasFlag(flag: string): boolean {
     return execFileSync(process.execPath, [kvNodeCli, '--help'], { encoding: 'utf8' }).includes(
       flag,
     );
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Whether kv-node's peer transport authenticates every frame after the handshake (issue 23:
+ * `@x/transport-tcp` protocol 2 seals frames with an AEAD). Read from the `@x/transport-tcp`
+ * that kv-node resolves; false if it cannot be loaded. Before it, tampering on a peer link
+ * changes stored values, so the link-tamper fault is expected to fail the checks.
+ */
+export async function peerFramesAuthenticated(): Promise<boolean> {
+  try {
+    const fromKvNode = createRequire(new URL('../../kv-node/package.json', import.meta.url));
+    const transport = (await import(
+      pathToFileURL(fromKvNode.resolve('@x/transport-tcp')).href
+    )) as {
+      PROTOCOL_VERSION?: number;
+    };
+    return (transport.PROTOCOL_VERSION ?? 0) >= 2;
   } catch {
     return false;
   }

@@ -29,6 +29,9 @@ describe('runChaos against stand-in nodes', () => {
         setWorkers: 1,
         requestTimeoutMs: 500,
         extraNodeArgs: ['--store', store.endpoint],
+        // The stand-in store validates nothing: poison requests are for real nodes
+        // (test/safety-faults.test.ts).
+        poisonKinds: [],
         log: (line) => lines.push(line),
       });
       expect(lines[0]).toMatch(/^seed 9: \d+ faults/);
@@ -50,6 +53,7 @@ describe('runChaos against stand-in nodes', () => {
         'no-failed-set-write-visible',
         'state-hashes-equal',
         'write-after-heal',
+        'no-unexpected-exit',
       ]);
       // One shared store behind every node is a single copy: every check must pass.
       expect(result.checks.filter((check) => !check.passed)).toEqual([]);

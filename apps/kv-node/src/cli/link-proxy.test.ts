@@ -165,6 +165,35 @@ describe('LinkProxy', () => {
     await eventually(() => client.received() === 'held');
   });
 
+  it('tampers with bytes past the spared prefix, one byte per chunk, and counts them', async () => {
+    const { proxy } = await setup();
+    proxy.setRule('a', 'b', { kind: 'tamper', probability: 1, afterBytes: 4 });
+    const client = await dial(proxy.linkAddress('a', 'b').port);
+    let received = Buffer.alloc(0);
+    client.socket.on('data', (chunk: Buffer) => (received = Buffer.concat([received, chunk])));
+    const sent = 'HELLO-peer-frame-payload';
+    client.socket.write(sent);
+    await eventually(() => received.length >= sent.length);
+    expect(received.length).toBe(sent.length);
+    expect(received.subarray(0, 4).toString()).toBe('HELL');
+    let changed = 0;
+    for (let index = 0; index < sent.length; index++) {
+      if (received[index] !== sent.charCodeAt(index)) changed++;
+    }
+    expect(changed).toBeGreaterThan(0);
+    expect(proxy.statistics().bytesTampered).toBe(changed);
+  });
+
+  it('leaves a tampered link untouched once it passes again', async () => {
+    const { proxy } = await setup();
+    proxy.setRule('a', 'b', { kind: 'tamper', probability: 1 });
+    proxy.setRule('a', 'b', { kind: 'pass' });
+    const client = await dial(proxy.linkAddress('a', 'b').port);
+    client.socket.write('intact');
+    await eventually(() => client.received() === 'intact');
+    expect(proxy.statistics().bytesTampered).toBe(0);
+  });
+
   it('drops a chunk together with its connection', async () => {
     const { proxy } = await setup();
     const client = await dial(proxy.linkAddress('a', 'b').port);

@@ -63,6 +63,8 @@ export interface LinkProxyStatistics {
   readonly connectionsCut: number;
   readonly bytesForwarded: number;
   readonly bytesDiscarded: number;
+  /** Bytes changed by `tamper` rules (one per tampered chunk). */
+  readonly bytesTampered: number;
   readonly unidentifiedConnections: number;
 }
 
@@ -87,6 +89,7 @@ export class LinkProxy {
     connectionsCut: 0,
     bytesForwarded: 0,
     bytesDiscarded: 0,
+    bytesTampered: 0,
     unidentifiedConnections: 0,
   };
 
@@ -318,6 +321,9 @@ export class LinkProxy {
     discarded: (bytes) => {
       this.counters.bytesDiscarded += bytes;
     },
+    tampered: () => {
+      this.counters.bytesTampered++;
+    },
     closed: (connection) => {
       this.connections.delete(connection);
     },
@@ -336,6 +342,7 @@ interface ConnectionHooks {
   cut(connection: ProxiedConnection): void;
   forwarded(bytes: number): void;
   discarded(bytes: number): void;
+  tampered(): void;
   closed(connection: ProxiedConnection): void;
 }
 
@@ -356,6 +363,8 @@ class ProxiedConnection {
     toTarget: undefined,
     toDialer: undefined,
   };
+  /** Bytes seen so far in each direction (a `tamper` rule spares the first `afterBytes`). */
+  private readonly seen: Record<Direction, number> = { toTarget: 0, toDialer: 0 };
 
   constructor(
     readonly from: string,
@@ -387,8 +396,24 @@ class ProxiedConnection {
       direction === 'toTarget' ? [this.from, this.to] : [this.to, this.from];
     const rule = this.hooks.ruleOf(linkFrom, linkTo);
     const sink = direction === 'toTarget' ? this.upstream : this.client;
+    const offset = this.seen[direction];
+    this.seen[direction] += chunk.length;
     const write = (): void => this.write(sink, chunk);
     switch (rule.kind) {
+      case 'tamper': {
+        const untouchable = Math.max(0, (rule.afterBytes ?? 0) - offset);
+        if (chunk.length > untouchable && this.hooks.random() < rule.probability) {
+          // A copy: the chunk may be a view of a buffer the socket still owns.
+          const tampered = Buffer.from(chunk);
+          const at = untouchable + Math.floor(this.hooks.random() * (chunk.length - untouchable));
+          tampered[at] = (tampered[at] as number) ^ (1 + Math.floor(this.hooks.random() * 255));
+          this.hooks.tampered();
+          this.enqueue(direction, 0, () => this.write(sink, tampered));
+          return;
+        }
+        this.enqueue(direction, 0, write);
+        return;
+      }
       case 'blackhole':
         this.poisoned = true;
         this.hooks.discarded(chunk.length);
