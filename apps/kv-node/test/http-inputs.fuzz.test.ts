@@ -9,6 +9,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fuzzedBytes } from '../../../tools/fuzz/byte-mutations.js';
 import { fuzzRuns, fuzzTimeoutMs } from '../../../tools/fuzz/fuzz-runs.js';
+import { DEFAULT_API_LIMITS } from '../src/http/api-limits.js';
 import type { TestApi } from './support/api-server.js';
 import { startTestApi } from './support/api-server.js';
 
@@ -17,7 +18,13 @@ let api: TestApi;
 
 beforeAll(async () => {
   api = await startTestApi({
-    limits: { maxKeyBytes: 64, maxValueBytes: 1024, maxRequestBytes: 4096, maxTxnOps: 8 },
+    limits: {
+      ...DEFAULT_API_LIMITS,
+      maxKeyBytes: 64,
+      maxValueBytes: 1024,
+      maxRequestBytes: 4096,
+      maxTxnOps: 8,
+    },
   });
 });
 afterAll(async () => {

@@ -61,8 +61,7 @@ function exitOf(child: ChildProcess, member: ProcessMember, timeoutMs = 30_000):
   if (child.exitCode !== null) return Promise.resolve(child.exitCode);
   return new Promise((resolve, reject) => {
     const timer = setTimeout(
-      () =>
-        reject(new Error(`${member.name} still running; output:\n${member.output.join('')}`)),
+      () => reject(new Error(`${member.name} still running; output:\n${member.output.join('')}`)),
       timeoutMs,
     );
     child.once('exit', (code) => {

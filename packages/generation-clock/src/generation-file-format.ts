@@ -91,7 +91,9 @@ export function decodeGenerationState(record: Uint8Array): GenerationState | str
     }
   }
   const bodyBytes =
-    headerBytes + voteLength + (attachmentLength < 0 ? 0 : attachmentLengthBytes + attachmentLength);
+    headerBytes +
+    voteLength +
+    (attachmentLength < 0 ? 0 : attachmentLengthBytes + attachmentLength);
   const expectedLength = bodyBytes + checksumBytes;
   if (record.length !== expectedLength) {
     return `${record.length} bytes where the header announces ${expectedLength}`;

@@ -87,11 +87,7 @@ export class NodeStoppedError extends LeaderFollowerError {
  * - `log-gap`: the log starts after the snapshot ends, so the entries between are gone.
  */
 export type StorageLossKind =
-  | 'reported-by-peer'
-  | 'marked-lost'
-  | 'log-missing'
-  | 'log-shorter-than-acknowledged'
-  | 'log-gap';
+  'reported-by-peer' | 'marked-lost' | 'log-missing' | 'log-shorter-than-acknowledged' | 'log-gap';
 
 /**
  * This member's storage lost what it acknowledged or voted (a forgetful member): it refuses to

@@ -9,7 +9,11 @@ import { seededRandom } from './test-support/seeded-random.js';
 
 const bytes = (text: string): Uint8Array => new TextEncoder().encode(text);
 
-function core(id: string, storageId: string, peers: Record<string, string> = {}): LeaderFollowerCore {
+function core(
+  id: string,
+  storageId: string,
+  peers: Record<string, string> = {},
+): LeaderFollowerCore {
   return new LeaderFollowerCore({
     id,
     members: ['a', 'b', 'c'],
@@ -34,18 +38,35 @@ describe('storage identities', () => {
   it('a vote from a known member showing another storage identity is not counted, and answered with storage-lost', () => {
     const a = core('a', 'A1', { b: 'B1', c: 'C1' });
     startPreVote(a);
-    a.step('b', { kind: 'vote-response', generation: 1, preVote: true, granted: true, storageId: 'B2' });
+    a.step('b', {
+      kind: 'vote-response',
+      generation: 1,
+      preVote: true,
+      granted: true,
+      storageId: 'B2',
+    });
     expect(a.role).toBe('pre-candidate');
     const ready = a.takeReady();
     const lost = sent([...ready.messagesToSendNow, ...ready.messagesAfterPersist], 'storage-lost');
     expect(lost).toEqual([
       {
         to: 'b',
-        message: { kind: 'storage-lost', generation: 0, storageId: 'B2', rememberedStorageId: 'B1' },
+        message: {
+          kind: 'storage-lost',
+          generation: 0,
+          storageId: 'B2',
+          rememberedStorageId: 'B1',
+        },
       },
     ]);
     // The same vote from the storage it remembers counts.
-    a.step('c', { kind: 'vote-response', generation: 1, preVote: true, granted: true, storageId: 'C1' });
+    a.step('c', {
+      kind: 'vote-response',
+      generation: 1,
+      preVote: true,
+      granted: true,
+      storageId: 'C1',
+    });
     expect(a.role).toBe('candidate');
   });
 
@@ -53,9 +74,21 @@ describe('storage identities', () => {
     const leader = core('a', 'A1', { b: 'B1', c: 'C1' });
     // A leader of its own generation 1 with one entry: make it leader through votes.
     startPreVote(leader);
-    leader.step('c', { kind: 'vote-response', generation: 1, preVote: true, granted: true, storageId: 'C1' });
+    leader.step('c', {
+      kind: 'vote-response',
+      generation: 1,
+      preVote: true,
+      granted: true,
+      storageId: 'C1',
+    });
     leader.takeReady();
-    leader.step('c', { kind: 'vote-response', generation: 1, preVote: false, granted: true, storageId: 'C1' });
+    leader.step('c', {
+      kind: 'vote-response',
+      generation: 1,
+      preVote: false,
+      granted: true,
+      storageId: 'C1',
+    });
     expect(leader.role).toBe('leader');
     leader.takeReady();
     leader.persisted(1, 1);
@@ -83,16 +116,32 @@ describe('storage identities', () => {
 
   it('a storage-lost naming this storage stops the member; one naming another is ignored', () => {
     const b = core('b', 'B2');
-    b.step('a', { kind: 'storage-lost', generation: 3, storageId: 'B0', rememberedStorageId: 'B1' });
+    b.step('a', {
+      kind: 'storage-lost',
+      generation: 3,
+      storageId: 'B0',
+      rememberedStorageId: 'B1',
+    });
     expect(() =>
-      b.step('a', { kind: 'storage-lost', generation: 3, storageId: 'B2', rememberedStorageId: 'B1' }),
+      b.step('a', {
+        kind: 'storage-lost',
+        generation: 3,
+        storageId: 'B2',
+        rememberedStorageId: 'B1',
+      }),
     ).toThrow(MemberStorageLostError);
   });
 
   it('identities are learned from votes and appends, and from the table on heartbeats', () => {
     const a = core('a', 'A1');
     startPreVote(a);
-    a.step('b', { kind: 'vote-response', generation: 1, preVote: true, granted: false, storageId: 'B1' });
+    a.step('b', {
+      kind: 'vote-response',
+      generation: 1,
+      preVote: true,
+      granted: false,
+      storageId: 'B1',
+    });
     expect(a.takeReady().peerStorageIdsLearned).toEqual([{ member: 'b', storageId: 'B1' }]);
     const c = core('c', 'C1');
     c.step('a', {
@@ -123,7 +172,9 @@ describe('storage identities', () => {
     });
     const ready = c.takeReady();
     expect(sent(ready.messagesAfterPersist, 'vote-response')).toEqual([]);
-    expect(sent([...ready.messagesToSendNow, ...ready.messagesAfterPersist], 'storage-lost')).toHaveLength(1);
+    expect(
+      sent([...ready.messagesToSendNow, ...ready.messagesAfterPersist], 'storage-lost'),
+    ).toHaveLength(1);
   });
 
   it('the leader shares its own identity and those it remembers on heartbeats', () => {
@@ -144,7 +195,10 @@ describe('a follower that rejects at or below its match index', () => {
     network.elect('a');
     for (const text of ['x', 'y', 'z']) network.core('a').propose(bytes(text));
     network.deliver();
-    const b = network.core('a').status().followers.find((f) => f.id === 'b');
+    const b = network
+      .core('a')
+      .status()
+      .followers.find((f) => f.id === 'b');
     expect(b?.matchIndex).toBe(4);
     // b restarts with empty storage; a still believes it holds 1..4.
     network.crash('b');
@@ -161,7 +215,10 @@ describe('a follower that rejects at or below its match index', () => {
 
   it('is reported as having lost acknowledged entries, and catches up from scratch', () => {
     const network = forgetfulB();
-    const b = network.core('a').status().followers.find((f) => f.id === 'b');
+    const b = network
+      .core('a')
+      .status()
+      .followers.find((f) => f.id === 'b');
     expect(b?.lostAcknowledgedEntries).toBe(true);
     network.run(50);
     // Without forgetting its match point the leader would probe at 4 forever.
@@ -175,7 +232,14 @@ describe('a follower that rejects at or below its match index', () => {
     a.propose(bytes('x'));
     network.deliver();
     a.takeReady();
-    a.step('b', { kind: 'append-response', generation: 1, rejected: true, index: 2, hintIndex: 0, hintGeneration: 0 });
+    a.step('b', {
+      kind: 'append-response',
+      generation: 1,
+      rejected: true,
+      index: 2,
+      hintIndex: 0,
+      hintGeneration: 0,
+    });
     expect(a.takeReady().lostAcknowledgedEntries).toEqual([
       { member: 'b', acknowledgedIndex: 2, rejectedIndex: 2 },
     ]);

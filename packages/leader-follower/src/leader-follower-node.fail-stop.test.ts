@@ -24,7 +24,11 @@ describe('a leader whose disk fails', () => {
       id: 'solo',
       members: ['solo'],
       transport: { send: () => undefined, onMessage: () => undefined },
-      stateMachine: { apply: () => undefined, snapshot: () => new Uint8Array(), restore: () => undefined },
+      stateMachine: {
+        apply: () => undefined,
+        snapshot: () => new Uint8Array(),
+        restore: () => undefined,
+      },
       fileSystem: disk,
       dataDirectory: '/data',
       clock: time,

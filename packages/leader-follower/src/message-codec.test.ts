@@ -213,7 +213,12 @@ describe('messages of an earlier release (no storage identity)', () => {
       hintIndex: 0,
       hintGeneration: 0,
     });
-    const heartbeat = encodeMessage({ kind: 'heartbeat', generation: 1, highWaterMark: 2, readRound: 3 });
+    const heartbeat = encodeMessage({
+      kind: 'heartbeat',
+      generation: 1,
+      highWaterMark: 2,
+      readRound: 3,
+    });
     expect(decodeMessage(heartbeat.type, heartbeat.payload.subarray(0, 24))).toEqual({
       kind: 'heartbeat',
       generation: 1,

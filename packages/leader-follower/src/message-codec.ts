@@ -37,7 +37,9 @@ const fromUtf8 = new TextDecoder('utf-8', { fatal: true });
 function storageIdBytes(storageId: string | undefined): Uint8Array {
   const bytes = utf8.encode(storageId ?? '');
   if (bytes.length > MAX_STORAGE_ID_BYTES) {
-    throw new RangeError(`storage identity of ${bytes.length} bytes exceeds ${MAX_STORAGE_ID_BYTES}`);
+    throw new RangeError(
+      `storage identity of ${bytes.length} bytes exceeds ${MAX_STORAGE_ID_BYTES}`,
+    );
   }
   return bytes;
 }
@@ -230,12 +232,16 @@ export function encodeMessage(message: Message): { type: number; payload: Uint8A
       const table = (message.storageIds ?? []).map(({ member, storageId }) => {
         const memberBytes = utf8.encode(member);
         if (memberBytes.length > MAX_MEMBER_ID_BYTES) {
-          throw new RangeError(`member id of ${memberBytes.length} bytes exceeds ${MAX_MEMBER_ID_BYTES}`);
+          throw new RangeError(
+            `member id of ${memberBytes.length} bytes exceeds ${MAX_MEMBER_ID_BYTES}`,
+          );
         }
         return [memberBytes, storageIdBytes(storageId)] as const;
       });
       if (table.length > MAX_HEARTBEAT_STORAGE_IDS) {
-        throw new RangeError(`${table.length} storage identities exceed ${MAX_HEARTBEAT_STORAGE_IDS}`);
+        throw new RangeError(
+          `${table.length} storage identities exceed ${MAX_HEARTBEAT_STORAGE_IDS}`,
+        );
       }
       let size = 8 * 3 + 1;
       for (const [member, id] of table) size += 2 + member.length + id.length;
@@ -368,13 +374,16 @@ export function decodeMessage(type: number, payload: Uint8Array): Message | unde
       // Absent from a member of an earlier release.
       const count = r.atEnd() ? 0 : r.u8();
       if (count > MAX_HEARTBEAT_STORAGE_IDS) {
-        throw new MessageDecodeError(`${count} storage identities exceed ${MAX_HEARTBEAT_STORAGE_IDS}`);
+        throw new MessageDecodeError(
+          `${count} storage identities exceed ${MAX_HEARTBEAT_STORAGE_IDS}`,
+        );
       }
       const storageIds = [];
       for (let i = 0; i < count; i++) {
         const member = r.shortText(MAX_MEMBER_ID_BYTES);
         const storageId = r.shortText();
-        if (member === '' || storageId === '') throw new MessageDecodeError('empty storage identity');
+        if (member === '' || storageId === '')
+          throw new MessageDecodeError('empty storage identity');
         storageIds.push({ member, storageId });
       }
       message = {

@@ -113,7 +113,9 @@ export async function recover(
             'damaged, yet its header was durable before any entry was written to it',
         );
       }
-    } else if (!(await recordLooksTorn(segment.handle, scan.invalid.offset, scan.size, settings.sectorBytes))) {
+    } else if (
+      !(await recordLooksTorn(segment.handle, scan.invalid.offset, scan.size, settings.sectorBytes))
+    ) {
       throw new WalCorruptionError(
         segment.path,
         scan.invalid.offset,

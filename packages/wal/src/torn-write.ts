@@ -56,7 +56,7 @@ async function someSectorShareIsZero(
   const buffer = new Uint8Array(Math.min(READ_CHUNK_BYTES, to - from));
   let sectorAllZero = true;
   let sector = Math.floor(from / sectorBytes);
-  for (let position = from; position < to; ) {
+  for (let position = from; position < to;) {
     const count = Math.min(buffer.length, to - position);
     await readFully(handle, buffer.subarray(0, count), position);
     for (let i = 0; i < count; i++) {

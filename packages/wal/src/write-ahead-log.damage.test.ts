@@ -87,7 +87,10 @@ describe('a torn write is still cut off', () => {
     await handle.close();
     const log = await open();
     expect(log.lastIndex).toBe(4);
-    expect(log.recovery.tornTail).toMatchObject({ file: FIRST, discardedBytes: recordSize(24) - 10 });
+    expect(log.recovery.tornTail).toMatchObject({
+      file: FIRST,
+      discardedBytes: recordSize(24) - 10,
+    });
     await log.close();
   });
 

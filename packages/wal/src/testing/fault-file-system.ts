@@ -333,7 +333,8 @@ export class FaultFileSystem implements FileSystem {
     const [parent, name] = split(root);
     for (const namespace of [this.current, this.durable]) {
       for (const path of [...namespace.keys()]) {
-        if (path === root || path.startsWith(root === '/' ? '/' : `${root}/`)) namespace.delete(path);
+        if (path === root || path.startsWith(root === '/' ? '/' : `${root}/`))
+          namespace.delete(path);
       }
       if (root === '/') namespace.set('/', new Map());
       else namespace.get(parent)?.delete(name);
