@@ -117,6 +117,15 @@ const input = message.chain((original) => {
   );
 });
 
+/** Messages a member of an earlier release sends without the trailing storage identity. */
+const EARLIER_RELEASE_FORMS = new Set<Message['kind']>([
+  'vote-request',
+  'vote-response',
+  'append-response',
+  'heartbeat',
+  'heartbeat-response',
+]);
+
 /** Every number a decoded message holds: they must be safe, non-negative integers. */
 function numbersOf(message: Message): number[] {
   const numbers = Object.values(message).filter(
@@ -150,9 +159,18 @@ describe('message codec under fuzzing', () => {
           if (message.kind === 'snapshot-chunk') {
             expect(message.offset + message.data.length).toBeLessThanOrEqual(message.totalBytes);
           }
-          // Canonical: the same size as what was read, and its meaning survives a round trip.
+          // Canonical: the same size as what was read, and its meaning survives a round trip. A
+          // message in an earlier release's form (it ends before the storage identity) is read
+          // as having none, and is written back with the one zero byte that says so.
           const again = encodeMessage(message);
-          expect(again.payload.length).toBe(payload.length);
+          if (
+            EARLIER_RELEASE_FORMS.has(message.kind) &&
+            again.payload.length === payload.length + 1
+          ) {
+            expect(again.payload[payload.length]).toBe(0);
+          } else {
+            expect(again.payload.length).toBe(payload.length);
+          }
           expect(decodeMessage(again.type, again.payload)).toEqual(message);
         }),
         { numRuns: runs },
