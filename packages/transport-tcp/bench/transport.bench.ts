@@ -18,6 +18,8 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const WINDOW = 256;
 const TYPE_DATA = 1;
 const TYPE_DONE = 2;
+/** Starts a measured run on the server: resets its message count and its CPU mark. */
+const TYPE_MARK = 3;
 
 interface Ports {
   transport: number;
@@ -42,13 +44,21 @@ async function runServer(): Promise<void> {
     maxInFlightRequests: WINDOW,
   });
   let received = 0;
+  let cpuMark = process.cpuUsage();
   transport.onMessage(() => {
     received += 1;
   });
   transport.onRequest((_from, type, payload) => {
+    if (type === TYPE_MARK) {
+      received = 0;
+      cpuMark = process.cpuUsage();
+      return { type, payload };
+    }
     if (type === TYPE_DONE) {
-      const reply = Buffer.alloc(8);
+      // The count of one-way messages, then the server's CPU microseconds since the mark.
+      const reply = Buffer.alloc(12);
       reply.writeUInt32BE(received);
+      reply.writeDoubleBE(cpuMicros(cpuMark), 4);
       received = 0;
       return { type: TYPE_DONE, payload: reply };
     }
@@ -162,8 +172,10 @@ async function transportOneWay(
   client: TcpTransport,
   count: number,
   bytes: number,
-): Promise<number> {
+): Promise<RunResult> {
   const payload = Buffer.alloc(bytes, 7);
+  await client.request('server', TYPE_MARK, new Uint8Array(0));
+  const cpuStart = process.cpuUsage();
   const started = performance.now();
   let sent = 0;
   while (sent < count) {
@@ -179,10 +191,17 @@ async function transportOneWay(
     }
   }
   const reply = await client.request('server', TYPE_DONE, new Uint8Array(0));
-  const elapsed = (performance.now() - started) / 1000;
-  const received = Buffer.from(reply.payload).readUInt32BE(0);
+  const seconds = (performance.now() - started) / 1000;
+  const answer = Buffer.from(reply.payload);
+  const received = answer.readUInt32BE(0);
   if (received !== count) throw new Error(`server received ${received} of ${count}`);
-  return elapsed;
+  return { seconds, cpuMicros: { client: cpuMicros(cpuStart), server: answer.readDoubleBE(4) } };
+}
+
+/** CPU microseconds (user + system) this process spent since `mark`. */
+function cpuMicros(mark: NodeJS.CpuUsage): number {
+  const used = process.cpuUsage(mark);
+  return used.user + used.system;
 }
 
 /**
@@ -197,7 +216,7 @@ async function rawOneWay(
   count: number,
   bytes: number,
   mode: RawMode,
-): Promise<number> {
+): Promise<RunResult> {
   const socket = await open(port);
   const frameBytes = HEADER_BYTES + bytes;
   const total = frameBytes * count;
@@ -219,14 +238,16 @@ async function rawOneWay(
     if (!ok) await new Promise((resolve) => socket.once('drain', resolve));
   }
   await done;
-  const elapsed = (performance.now() - started) / 1000;
+  const seconds = (performance.now() - started) / 1000;
   socket.destroy();
-  return elapsed;
+  return { seconds };
 }
 
 /** `count` echo requests of 128 bytes with `WINDOW` in flight. */
-async function transportRequests(client: TcpTransport, count: number): Promise<number> {
+async function transportRequests(client: TcpTransport, count: number): Promise<RunResult> {
   const payload = Buffer.alloc(SMALL_BYTES, 3);
+  await client.request('server', TYPE_MARK, new Uint8Array(0));
+  const cpuStart = process.cpuUsage();
   const started = performance.now();
   let issued = 0;
   await new Promise<void>((resolve, reject) => {
@@ -241,11 +262,14 @@ async function transportRequests(client: TcpTransport, count: number): Promise<n
     };
     for (let index = 0; index < WINDOW && index < count; index += 1) issue();
   });
-  return (performance.now() - started) / 1000;
+  const seconds = (performance.now() - started) / 1000;
+  const reply = await client.request('server', TYPE_DONE, new Uint8Array(0));
+  const server = Buffer.from(reply.payload).readDoubleBE(4);
+  return { seconds, cpuMicros: { client: cpuMicros(cpuStart), server } };
 }
 
 /** The same request and response bytes over a raw echo socket, `WINDOW` frames outstanding. */
-async function rawRequests(port: number, count: number, mode: RawMode): Promise<number> {
+async function rawRequests(port: number, count: number, mode: RawMode): Promise<RunResult> {
   const socket = await open(port);
   const frameBytes = HEADER_BYTES + SMALL_BYTES;
   const frame = Buffer.alloc(frameBytes, 3);
@@ -269,12 +293,22 @@ async function rawRequests(port: number, count: number, mode: RawMode): Promise<
     });
     issue(WINDOW);
   });
-  const elapsed = (performance.now() - started) / 1000;
+  const seconds = (performance.now() - started) / 1000;
   socket.destroy();
-  return elapsed;
+  return { seconds };
 }
 
-type Runner = (count: number) => Promise<number>;
+/**
+ * One measured run: its wall time, and for the transport the CPU both processes spent on it
+ * (the raw baselines' CPU is mostly the kernel's and is not measured). CPU per message holds
+ * steady on a loaded machine where throughput does not.
+ */
+interface RunResult {
+  seconds: number;
+  cpuMicros?: { client: number; server: number };
+}
+
+type Runner = (count: number) => Promise<RunResult>;
 
 /**
  * Runs every contender `ROUNDS` times, interleaved (transport, raw, pump, transport, ...), after
@@ -288,13 +322,19 @@ async function measure(
   unitsPerItem = 1,
 ): Promise<Record<string, unknown>> {
   const samples: Record<string, number[]> = {};
+  const cpuPerItem = { client: [] as number[], server: [] as number[] };
   for (const [name, run] of Object.entries(runners)) {
     await run(Math.max(1, Math.floor(count / 10)));
     samples[name] = [];
   }
   for (let round = 0; round < ROUNDS; round += 1) {
     for (const [name, run] of Object.entries(runners)) {
-      samples[name]!.push((count * unitsPerItem) / (await run(count)));
+      const { seconds, cpuMicros } = await run(count);
+      samples[name]!.push((count * unitsPerItem) / seconds);
+      if (cpuMicros !== undefined) {
+        cpuPerItem.client.push(cpuMicros.client / count);
+        cpuPerItem.server.push(cpuMicros.server / count);
+      }
     }
   }
   const medians = Object.fromEntries(
@@ -307,6 +347,13 @@ async function measure(
         (medians.transport! / medians[baseline]).toFixed(3),
       );
     }
+  }
+  if (cpuPerItem.client.length > 0) {
+    // Median CPU microseconds per message (per request: both directions) in each process.
+    result.transportCpuMicrosPerMessage = {
+      client: Number(median(cpuPerItem.client).toFixed(2)),
+      server: Number(median(cpuPerItem.server).toFixed(2)),
+    };
   }
   result.samples = Object.fromEntries(
     Object.entries(samples).map(([name, values]) => [name, values.map(Math.round)]),

@@ -33,6 +33,20 @@ export class RecordSealer {
    */
   seal(chunks: readonly Uint8Array[]): Buffer[] {
     const out: Buffer[] = [];
+    this.sealEach(chunks, (record) => out.push(...record));
+    return out;
+  }
+
+  /**
+   * Seals `chunks` (in order, as one run of bytes) and hands each record's bytes to `emit` as
+   * soon as that record is sealed. A caller that writes each record at once lets the peer open
+   * one record while this side seals the next: sealing a whole batch before writing any of it
+   * would leave the two ends taking turns.
+   *
+   * @throws {@link ProtocolError} (code `KEY_EXHAUSTED`) after {@link MAX_RECORDS_PER_KEY} records:
+   *   the connection must be replaced
+   */
+  sealEach(chunks: readonly Uint8Array[], emit: (record: readonly Buffer[]) => void): void {
     let record: Uint8Array[] = [];
     let recordBytes = 0;
     for (const chunk of chunks) {
@@ -45,17 +59,16 @@ export class RecordSealer {
         recordBytes += take;
         offset += take;
         if (recordBytes === MAX_RECORD_BYTES) {
-          this.sealRecord(record, recordBytes, out);
+          emit(this.sealRecord(record, recordBytes));
           record = [];
           recordBytes = 0;
         }
       }
     }
-    if (recordBytes > 0) this.sealRecord(record, recordBytes, out);
-    return out;
+    if (recordBytes > 0) emit(this.sealRecord(record, recordBytes));
   }
 
-  private sealRecord(pieces: Uint8Array[], bytes: number, out: Buffer[]): void {
+  private sealRecord(pieces: Uint8Array[], bytes: number): Buffer[] {
     if (this.sequence >= MAX_RECORDS_PER_KEY) {
       throw new ProtocolError(
         `${MAX_RECORDS_PER_KEY} records sealed under one key; reconnect for fresh keys`,
@@ -69,10 +82,11 @@ export class RecordSealer {
     });
     this.sequence += 1;
     cipher.setAAD(header);
-    out.push(header);
+    const out = [header];
     for (const piece of pieces) out.push(cipher.update(piece));
     const last = cipher.final();
     if (last.length > 0) out.push(last);
     out.push(cipher.getAuthTag());
+    return out;
   }
 }

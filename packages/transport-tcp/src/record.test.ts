@@ -75,6 +75,26 @@ describe('sealed records', () => {
     expect(delivered.equals(big)).toBe(true);
   });
 
+  it('sealEach hands out each record as soon as it is sealed, each one opening on its own', () => {
+    const big = randomBytes(MAX_RECORD_BYTES * 2 + 5);
+    const sealer = new RecordSealer(key);
+    const records: Buffer[] = [];
+    const opened: Buffer[] = [];
+    const opener = new RecordOpener(key, (plaintext) => opened.push(plaintext));
+    sealer.sealEach([big.subarray(0, 10), big.subarray(10)], (record) => {
+      // The peer can open this record before the next one is sealed.
+      const bytes = Buffer.concat(record);
+      records.push(bytes);
+      const before = Buffer.concat(opened).length;
+      opener.push(bytes);
+      expect(Buffer.concat(opened).length - before).toBe(
+        bytes.length - RECORD_HEADER_BYTES - RECORD_TAG_BYTES,
+      );
+    });
+    expect(records.length).toBe(3);
+    expect(Buffer.concat(opened).equals(big)).toBe(true);
+  });
+
   it('a flipped bit anywhere in a record delivers nothing of it and throws IntegrityError', () => {
     const [first, second] = sealEach(messages) as [Buffer, Buffer];
     for (let index = 0; index < second.length; index += 1) {

@@ -449,30 +449,27 @@ export class TcpConnection {
   };
 
   /**
-   * Seals chunks into records and writes them as one gathered write; returns what `socket.write`
-   * said about backpressure.
+   * Seals chunks into records and writes each record as soon as it is sealed (one gathered write
+   * per record), so the peer opens one record while the next is sealed; returns what
+   * `socket.write` said about backpressure.
    */
   private writeChunks(plain: Buffer[], frames: number): boolean {
     const counters = this.context.counters;
     counters.framesOut += frames;
     let ok = true;
-    let chunks: Buffer[];
     try {
-      chunks = this.sealer!.seal(plain);
+      this.sealer!.sealEach(plain, (record) => {
+        this.socket.cork();
+        for (const piece of record) {
+          counters.bytesOut += piece.length;
+          ok = this.socket.write(piece);
+        }
+        this.socket.uncork();
+      });
     } catch (error) {
       this.destroy(`cannot seal: ${(error as Error).message}`);
       return false;
     }
-    if (chunks.length === 1) {
-      counters.bytesOut += chunks[0]!.length;
-      return this.socket.write(chunks[0]!);
-    }
-    this.socket.cork();
-    for (const chunk of chunks) {
-      counters.bytesOut += chunk.length;
-      ok = this.socket.write(chunk);
-    }
-    this.socket.uncork();
     return ok;
   }
 
