@@ -221,6 +221,14 @@ export const FLAG_SPECS: readonly FlagSpec[] = [
     description: 'Most key and value bytes the ranges of one write txn may return.',
   },
   {
+    name: 'max-range-response-bytes',
+    kind: 'integer',
+    defaultValue: '67108864',
+    section: 'limits',
+    description:
+      'Most bytes of a range response whose request set a limit: the rest is left out and the response says "more". Ranges without a limit are streamed whole.',
+  },
+  {
     name: 'max-key-bytes',
     kind: 'integer',
     defaultValue: '1536',

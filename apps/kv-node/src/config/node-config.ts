@@ -302,6 +302,7 @@ export function buildConfig(...sources: Settings[]): NodeConfig {
       maxTxnOps: view.integer('max-txn-ops', 1),
       maxTxnReadKeys: view.integer('max-txn-read-keys', 1),
       maxTxnReadBytes: view.integer('max-txn-read-bytes', 1),
+      maxRangeResponseBytes: view.integer('max-range-response-bytes', 1024),
       maxKeyBytes: view.integer('max-key-bytes', 1),
       maxValueBytes: view.integer('max-value-bytes', 0),
     },

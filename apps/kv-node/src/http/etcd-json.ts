@@ -29,6 +29,7 @@ import {
 import type { ApiLimits } from './api-limits.js';
 import { ApiError, GrpcCode, badRequest, tooLarge, unsupported } from './api-error.js';
 import { FieldReader } from './json-fields.js';
+import type { SlicedArrayBody } from './json-body-slices.js';
 
 /** A JSON response body. */
 export type JsonBody = Record<string, unknown>;
@@ -447,6 +448,28 @@ function txnBody(result: TxnResult, header: JsonBody): JsonBody {
 /** A `/v3/kv/range` response. */
 export function rangeResponseJson(source: HeaderSource, result: RangeResult): JsonBody {
   return rangeBody(result, responseHeader(source, result.revision));
+}
+
+/**
+ * A `/v3/kv/range` response with its `kvs` split out for {@link jsonBodySlices}: joined, the
+ * slices are exactly `JSON.stringify(rangeResponseJson(source, result))`; a cut body says
+ * `"more":true`, as etcd does when a limit leaves keys out. `undefined` when there are no kvs
+ * (etcd then omits the array, and the body is small).
+ */
+export function rangeResponseParts(
+  source: HeaderSource,
+  result: RangeResult,
+): SlicedArrayBody<KeyValue> | undefined {
+  if (result.kvs.length === 0) return undefined;
+  const header = JSON.stringify(responseHeader(source, result.revision));
+  const count = int64(result.count);
+  const countText = count === undefined ? '' : `,"count":${JSON.stringify(count)}`;
+  return {
+    open: `{"header":${header},"kvs":[`,
+    items: result.kvs,
+    encodeItem: (kv) => JSON.stringify(keyValueJson(kv)),
+    close: (cut) => `]${result.more || cut ? ',"more":true' : ''}${countText}}`,
+  };
 }
 
 /** A `/v3/kv/put` response. */

@@ -3,6 +3,7 @@
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { ApiError, badRequest } from './api-error.js';
 import { readBody } from './request-body.js';
+import { sendSlices } from './sliced-response.js';
 
 /**
  * Paths that URL parsing leaves exactly as sent (no dot segments, percent escapes, backslashes,
@@ -99,6 +100,25 @@ export class Exchange {
       ...headers,
     });
     this.response.end(body);
+  }
+
+  /**
+   * Sends a JSON body given as slices (see `sliced-response.ts`): written one at a time, yielding
+   * to the event loop in between and honouring backpressure.
+   */
+  async streamJson(
+    status: number,
+    slices: Iterable<string>,
+    headers: OutgoingHttpHeaders = {},
+  ): Promise<void> {
+    if (this.response.headersSent) return;
+    this.status = status;
+    await sendSlices(
+      this.response,
+      status,
+      { 'content-type': 'application/json', ...headers },
+      slices,
+    );
   }
 
   /** Sends the error envelope; closes the connection if the request body may be unread. */
