@@ -15,6 +15,7 @@ import type {
   PutResult,
   RangeRequest,
   RangeResult,
+  RangeView,
   RequestOp,
   ResponseOp,
   TxnRequest,
@@ -451,24 +452,25 @@ export function rangeResponseJson(source: HeaderSource, result: RangeResult): Js
 }
 
 /**
- * A `/v3/kv/range` response with its `kvs` split out for {@link jsonBodySlices}: joined, the
- * slices are exactly `JSON.stringify(rangeResponseJson(source, result))`; a cut body says
+ * A `/v3/kv/range` response with its `kvs` split out for {@link jsonBodySlices}, each key-value
+ * materialized and encoded only when its slice is produced: joined, the slices are exactly
+ * `JSON.stringify(rangeResponseJson(source, result))` for the same answer; a cut body says
  * `"more":true`, as etcd does when a limit leaves keys out. `undefined` when there are no kvs
  * (etcd then omits the array, and the body is small).
  */
 export function rangeResponseParts(
   source: HeaderSource,
-  result: RangeResult,
-): SlicedArrayBody<KeyValue> | undefined {
-  if (result.kvs.length === 0) return undefined;
-  const header = JSON.stringify(responseHeader(source, result.revision));
-  const count = int64(result.count);
+  view: RangeView,
+): SlicedArrayBody | undefined {
+  if (view.length === 0) return undefined;
+  const header = JSON.stringify(responseHeader(source, view.revision));
+  const count = int64(view.count);
   const countText = count === undefined ? '' : `,"count":${JSON.stringify(count)}`;
   return {
     open: `{"header":${header},"kvs":[`,
-    items: result.kvs,
-    encodeItem: (kv) => JSON.stringify(keyValueJson(kv)),
-    close: (cut) => `]${result.more || cut ? ',"more":true' : ''}${countText}}`,
+    itemCount: view.length,
+    encodeItem: (index) => JSON.stringify(keyValueJson(view.keyValue(index))),
+    close: (cut) => `]${view.more || cut ? ',"more":true' : ''}${countText}}`,
   };
 }
 

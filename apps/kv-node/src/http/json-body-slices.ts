@@ -5,13 +5,13 @@
  */
 
 /** A JSON object with one array member that may be large, split into its parts. */
-export interface SlicedArrayBody<T> {
+export interface SlicedArrayBody {
   /** The JSON text up to and including the array's `[`. */
   readonly open: string;
-  /** The array's items, encoded one by one when their slice is produced. */
-  readonly items: readonly T[];
-  /** One item's JSON text. */
-  encodeItem(item: T): string;
+  /** Number of items in the array. */
+  readonly itemCount: number;
+  /** The JSON text of the item at `index`, asked for only when its slice is produced. */
+  encodeItem(index: number): string;
   /**
    * The JSON text from the array's `]` to the end; `cut` says whether the cap left items out
    * (the body then says there is more).
@@ -36,8 +36,8 @@ export interface SliceOptions {
  * Lazily: an item is encoded only when its slice is asked for, so memory is bounded by a slice
  * (plus one item), not by the body.
  */
-export function* jsonBodySlices<T>(
-  body: SlicedArrayBody<T>,
+export function* jsonBodySlices(
+  body: SlicedArrayBody,
   options: SliceOptions,
 ): Generator<string, void, undefined> {
   // Room kept for the longest closing text, so a cut body still fits the cap.
@@ -46,8 +46,8 @@ export function* jsonBodySlices<T>(
   let slice = body.open;
   let sliceBytes = total;
   let cut = false;
-  for (let index = 0; index < body.items.length; index++) {
-    const encoded = (index === 0 ? '' : ',') + body.encodeItem(body.items[index] as T);
+  for (let index = 0; index < body.itemCount; index++) {
+    const encoded = (index === 0 ? '' : ',') + body.encodeItem(index);
     const bytes = Buffer.byteLength(encoded);
     if (index > 0 && total + bytes + reserve > options.maxBodyBytes) {
       cut = true;

@@ -246,25 +246,27 @@ export async function restList(context: ApiContext, exchange: Exchange): Promise
     keysOnly,
   });
   // Taken in one synchronous turn at one revision (references to immutable strings), then
-  // encoded a slice at a time: see v3Range.
-  const result = context.backend.store.range(request);
+  // materialized and encoded a slice at a time: see v3Range.
+  const view = context.backend.store.rangeView(request);
   // `more` follows `items` so that a cut decided while streaming can still be reported.
-  const head = `{"revision":${result.revision},"count":${result.count},"items":[`;
+  const head = `{"revision":${view.revision},"count":${view.count},"items":[`;
   await exchange.streamJson(
     200,
     jsonBodySlices(
       {
         open: head,
-        items: result.kvs,
-        encodeItem: (kv) =>
-          JSON.stringify({
+        itemCount: view.length,
+        encodeItem: (index) => {
+          const kv = view.keyValue(index);
+          return JSON.stringify({
             ...textOrBase64('key', kv.key),
             ...(keysOnly ? {} : textOrBase64('value', kv.value)),
             create_revision: kv.createRevision,
             mod_revision: kv.modRevision,
             version: kv.version,
-          }),
-        close: (cut) => `],"more":${result.more || cut}}`,
+          });
+        },
+        close: (cut) => `],"more":${view.more || cut}}`,
       },
       sliceOptions(context, request),
     ),

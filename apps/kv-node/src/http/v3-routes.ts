@@ -63,14 +63,21 @@ export async function v3Range(context: ApiContext, exchange: Exchange): Promise<
       field: 'revision',
     });
   }
-  // The result is taken in this one synchronous turn, at one revision: it holds references to the
-  // stored keys and values (immutable strings), so writes applied while it streams cannot change
-  // it. That costs about a hundred bytes per key; the JSON text, about 1.4 times the data, is
-  // only ever built a slice at a time.
-  const result = store.range(decoded.request);
-  const parts = rangeResponseParts(headerSource(context), result);
+  // The view is taken in this one synchronous turn, at one revision: references to the stored
+  // keys and packed entries (immutable strings), copied a leaf at a time, so writes applied while
+  // it streams cannot change it. Key-values are then materialized and encoded a slice at a time.
+  const view = store.rangeView(decoded.request);
+  const parts = rangeResponseParts(headerSource(context), view);
   if (parts === undefined) {
-    exchange.json(200, rangeResponseJson(headerSource(context), result));
+    exchange.json(
+      200,
+      rangeResponseJson(headerSource(context), {
+        kvs: [],
+        more: view.more,
+        count: view.count,
+        revision: view.revision,
+      }),
+    );
     return;
   }
   await exchange.streamJson(200, jsonBodySlices(parts, sliceOptions(context, decoded.request)));
