@@ -80,9 +80,9 @@ async function leaderOf(members: Member[]): Promise<Member> {
  */
 async function eventLoopDelayMaxMs(member: Member): Promise<number> {
   try {
-    const text = await (
-      await fetch(`${member.clientUrl}/metrics`, { signal: AbortSignal.timeout(2000) })
-    ).text();
+    // No short timeout: a scrape given up on would still be answered (and reset the histogram)
+    // once the member's loop runs again, losing exactly the delay that matters.
+    const text = await (await fetch(`${member.clientUrl}/metrics`)).text();
     return 1000 * Number(/^nodejs_eventloop_lag_max_seconds (\S+)$/m.exec(text)?.[1]);
   } catch {
     return Number.NaN;
@@ -191,12 +191,18 @@ try {
   let peakRss = rssBefore;
   let measuringDelay = false;
   let leaderDelayMaxMs = 0;
-  const sampler = (async () => {
+  // Its own loop, so that a blocked leader delays neither the status nor the memory samples.
+  const delaySampler = (async () => {
     while (running) {
       const delay = await eventLoopDelayMaxMs(leader);
       if (measuringDelay && Number.isFinite(delay)) {
         leaderDelayMaxMs = Math.max(leaderDelayMaxMs, delay);
       }
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+  })();
+  const sampler = (async () => {
+    while (running) {
       for (const member of members) {
         const seen = await status(member);
         if (seen !== undefined && seen.leader_id !== null)
@@ -249,7 +255,7 @@ try {
   // One more second of writes after the reads, to see a stall they leave behind.
   await new Promise((resolve) => setTimeout(resolve, 1000));
   running = false;
-  await Promise.all([sampler, writer]);
+  await Promise.all([sampler, delaySampler, writer]);
   const after = await status(leader);
   console.log(
     JSON.stringify({
