@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { HostAllowlist, canonicalHost } from './host-allowlist.js';
+import { HostAllowlist, LOOPBACK_HOSTS, canonicalHost } from './host-allowlist.js';
 
 describe('canonicalHost', () => {
   it('drops the port, the case and a trailing dot; keeps IPv6 in brackets, shortest form', () => {
@@ -76,8 +76,8 @@ describe('HostAllowlist', () => {
     expect(() => HostAllowlist.parse('good.example,bad/host')).toThrow(/bad\/host/);
   });
 
-  it("allows a member's own URL hosts and the loopback names", () => {
-    const hosts = HostAllowlist.forUrls(['http://10.1.2.3:2379', 'https://kv-1.internal:2379']);
+  it("allows a member's default: the loopback names and its own URLs' hosts, listed with ports", () => {
+    const hosts = HostAllowlist.of([...LOOPBACK_HOSTS, '10.1.2.3:2379', 'kv-1.internal:2379']);
     expect(hosts.allows('10.1.2.3:2379')).toBe(true);
     expect(hosts.allows('kv-1.internal')).toBe(true);
     expect(hosts.allows('localhost:2379')).toBe(true);

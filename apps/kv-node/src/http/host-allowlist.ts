@@ -81,15 +81,6 @@ export class HostAllowlist {
     return HostAllowlist.of(LOOPBACK_HOSTS);
   }
 
-  /**
-   * A member's default: the hosts its own client URLs name (those it listens on and advertises)
-   * and the loopback names. A wildcard listen address (`0.0.0.0`, `[::]`) names no host clients
-   * use; advertise the member's real name, or pass `--host-whitelist`.
-   */
-  static forUrls(urls: readonly string[]): HostAllowlist {
-    return HostAllowlist.of([...LOOPBACK_HOSTS, ...urls.map((url) => new URL(url).host)]);
-  }
-
   /** Whether every host is allowed. */
   get allowsAny(): boolean {
     return this.#hosts === 'any';
