@@ -217,7 +217,7 @@ describe('a 3-process cluster', { timeout: 60_000 }, () => {
       socket.on('data', (chunk) => (received += chunk.toString()));
       socket.on('close', () => resolve(received));
       socket.on('error', reject);
-      socket.write('PUT /v1/kv/slow HTTP/1.1\r\nhost: x\r\ncontent-length: 10\r\n\r\n');
+      socket.write('PUT /v1/kv/slow HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-length: 10\r\n\r\n');
       const drip = setInterval(() => {
         if (socket.destroyed) clearInterval(drip);
         else socket.write('x');

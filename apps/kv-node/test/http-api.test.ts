@@ -38,6 +38,7 @@ beforeAll(async () => {
       maxTxnOps: 128,
       maxTxnReadKeys: 10_000,
       maxTxnReadBytes: 4 * 1024 * 1024,
+      maxRangeResponseBytes: 64 * 1024 * 1024,
     },
     operationTimeoutMs: 300,
     server: { requestTimeoutMs: 600, headersTimeoutMs: 600 },

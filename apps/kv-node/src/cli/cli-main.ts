@@ -11,6 +11,7 @@ import { helpText } from '../config/help-text.js';
 import { resolveConfig } from '../config/node-config.js';
 import type { NodeConfig } from '../config/node-config.js';
 import { VERSION } from '../version.js';
+import { HostAllowlist } from '../http/host-allowlist.js';
 import { runLocalCluster } from './local-cluster.js';
 
 /** Where the command writes, and how it runs a node (injected for tests). */
@@ -36,6 +37,7 @@ async function runCluster(environment: CliEnvironment, argv: readonly string[]):
         'base-port': { type: 'string', default: '2379' },
         'data-dir': { type: 'string', default: './.kv-data' },
         'log-level': { type: 'string', default: 'warn' },
+        'dashboard-host-whitelist': { type: 'string' },
         help: { type: 'boolean', default: false },
       },
       strict: true,
@@ -58,8 +60,23 @@ async function runCluster(environment: CliEnvironment, argv: readonly string[]):
     environment.stderr.write('kv-node cluster: --base-port leaves no room for the members\n');
     return EXIT_USAGE;
   }
+  const dashboardHosts = values['dashboard-host-whitelist']
+    ?.split(',')
+    .map((name) => name.trim())
+    .filter((name) => name !== '');
+  if (dashboardHosts !== undefined) {
+    try {
+      HostAllowlist.of(dashboardHosts);
+    } catch (error) {
+      environment.stderr.write(
+        `kv-node cluster: --dashboard-host-whitelist: ${(error as Error).message}\n`,
+      );
+      return EXIT_USAGE;
+    }
+  }
   return runLocalCluster({
     nodes,
+    ...(dashboardHosts === undefined ? {} : { dashboardAllowedHosts: dashboardHosts }),
     basePort,
     dataDir: values['data-dir'],
     cliPath: fileURLToPath(new URL('./cli.js', import.meta.url)),

@@ -24,6 +24,8 @@ export interface LocalClusterOptions {
   /** The kv-node entry script to run each member with. */
   cliPath: string;
   extraArgs: string[];
+  /** Host names the dashboard answers (`--dashboard-host-whitelist`; default: loopback only). */
+  dashboardAllowedHosts?: readonly string[];
   out: { write(text: string): unknown };
 }
 
@@ -136,6 +138,9 @@ export async function runLocalCluster(options: LocalClusterOptions): Promise<num
     dashboard = await startDashboardServer({
       port: options.basePort - 1,
       title: 'kv-node local cluster',
+      ...(options.dashboardAllowedHosts === undefined
+        ? {}
+        : { allowedHosts: options.dashboardAllowedHosts }),
       statusSource: new HttpClusterStatusSource({
         members: members.map(({ name, clientUrl }) => ({ name, clientUrl })),
       }),

@@ -145,6 +145,14 @@ export const FLAG_SPECS: readonly FlagSpec[] = [
     description: 'Require client certificates signed by --trusted-ca-file.',
   },
   {
+    name: 'host-whitelist',
+    kind: 'string',
+    defaultValue: '',
+    section: 'security',
+    description:
+      "Host names the client port answers (comma-separated; '*' for any, etcd's default). Default: loopback names and the hosts of this member's client URLs; other Host headers get 403 (against DNS rebinding).",
+  },
+  {
     name: 'auth-token',
     kind: 'enum',
     defaultValue: 'simple',
@@ -219,6 +227,14 @@ export const FLAG_SPECS: readonly FlagSpec[] = [
     defaultValue: '4194304',
     section: 'limits',
     description: 'Most key and value bytes the ranges of one write txn may return.',
+  },
+  {
+    name: 'max-range-response-bytes',
+    kind: 'integer',
+    defaultValue: '67108864',
+    section: 'limits',
+    description:
+      'Most bytes of a range response whose request set a limit: the rest is left out and the response says "more". Ranges without a limit are streamed whole.',
   },
   {
     name: 'max-key-bytes',
@@ -309,7 +325,6 @@ export const UNSUPPORTED_ETCD_FLAGS: readonly string[] = [
   'proxy-read-timeout',
   'force-new-cluster',
   'cors',
-  'host-whitelist',
   'logger',
   'log-outputs',
   'debug',

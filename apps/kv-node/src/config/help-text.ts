@@ -36,6 +36,8 @@ export function helpText(): string {
     '  --nodes <n>           members to start (default 3)',
     '  --base-port <port>    first client port (default 2379); member i uses base+10i and base+10i+1',
     "  --data-dir <dir>      parent of the members' data directories (default ./.kv-data)",
+    "  --dashboard-host-whitelist <hosts>  Host names the dashboard answers (comma-separated, '*'",
+    '                        for any; default loopback names only: against DNS rebinding)',
     '',
     'Example: three members on one machine',
     '  kv-node --name a --data-dir a.kv --listen-client-urls http://127.0.0.1:2379 \\',

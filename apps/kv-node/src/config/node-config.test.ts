@@ -61,9 +61,37 @@ describe('node configuration', () => {
       maxTxnOps: 128,
       maxTxnReadKeys: 10000,
       maxTxnReadBytes: 4194304,
+      maxRangeResponseBytes: 67108864,
       maxKeyBytes: 1536,
       maxValueBytes: 1048576,
     });
+    expect(defaults.allowedHosts).toEqual(['localhost', '127.0.0.1', '[::1]', '127.0.0.1:2379']);
+  });
+
+  it('reads --host-whitelist as etcd spells it; by default loopback and the own client hosts', () => {
+    const own = config([
+      '--listen-client-urls',
+      'http://0.0.0.0:2379',
+      '--advertise-client-urls',
+      'http://kv-1.internal:2379,http://10.0.0.5:2379',
+    ]).allowedHosts;
+    expect(own).toEqual([
+      'localhost',
+      '127.0.0.1',
+      '[::1]',
+      '0.0.0.0:2379',
+      'kv-1.internal:2379',
+      '10.0.0.5:2379',
+    ]);
+    expect(config(['--host-whitelist', 'kv.example, 10.0.0.7']).allowedHosts).toEqual([
+      'kv.example',
+      '10.0.0.7',
+    ]);
+    expect(config([], { KV_NODE_HOST_WHITELIST: '*' }).allowedHosts).toEqual(['*']);
+    expect(flagAtFault(() => config(['--host-whitelist', 'a.example,bad/name']))).toBe(
+      'host-whitelist',
+    );
+    expect(flagAtFault(() => config(['--host-whitelist', ' , ']))).toBe('host-whitelist');
   });
 
   it("accepts etcd's flags in --flag value, --flag=value and -flag value forms", () => {

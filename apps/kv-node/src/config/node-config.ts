@@ -5,6 +5,7 @@
 
 import { MAX_SCRYPT_COST, MIN_SCRYPT_COST } from '../auth/password-hash.js';
 import type { ApiLimits } from '../http/api-limits.js';
+import { HostAllowlist, LOOPBACK_HOSTS } from '../http/host-allowlist.js';
 import { ConfigError } from './config-error.js';
 import { FLAG_SPECS } from './flag-spec.js';
 import type { FlagSpec } from './flag-spec.js';
@@ -54,6 +55,11 @@ export interface NodeConfig {
     scryptCost: number;
   };
   peerTls?: TlsFiles;
+  /**
+   * Host names the client port answers (`--host-whitelist`; `['*']`: any). Default: the loopback
+   * names and the hosts of the listen and advertise client URLs.
+   */
+  allowedHosts: string[];
   limits: ApiLimits;
   requestTimeoutMs: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
@@ -297,11 +303,16 @@ export function buildConfig(...sources: Settings[]): NodeConfig {
       tokenTtlSeconds: view.integer('auth-token-ttl', 1),
       scryptCost: scryptCost(view),
     },
+    allowedHosts: allowedHosts(view, [
+      ...listenClientUrls.map((url) => url.host),
+      ...advertiseClientUrls.map((url) => new URL(url).host),
+    ]),
     limits: {
       maxRequestBytes: view.integer('max-request-bytes', 1024),
       maxTxnOps: view.integer('max-txn-ops', 1),
       maxTxnReadKeys: view.integer('max-txn-read-keys', 1),
       maxTxnReadBytes: view.integer('max-txn-read-bytes', 1),
+      maxRangeResponseBytes: view.integer('max-range-response-bytes', 1024),
       maxKeyBytes: view.integer('max-key-bytes', 1),
       maxValueBytes: view.integer('max-value-bytes', 0),
     },
@@ -310,6 +321,24 @@ export function buildConfig(...sources: Settings[]): NodeConfig {
     logFormat: view.choice('log-format'),
     unsafeLocalLinearizableReads: view.boolean('unsafe-local-linearizable-reads'),
   };
+}
+
+/** `--host-whitelist` as a list, checked, or the default: loopback and the member's own hosts. */
+function allowedHosts(view: SettingsView, ownHosts: string[]): string[] {
+  const text = view.optional('host-whitelist');
+  if (text === undefined) return [...new Set([...LOOPBACK_HOSTS, ...ownHosts])];
+  const names = text
+    .split(',')
+    .map((name) => name.trim())
+    .filter((name) => name !== '');
+  try {
+    HostAllowlist.of(names);
+  } catch (error) {
+    throw new ConfigError('host-whitelist', (error as Error).message);
+  }
+  if (names.length === 0)
+    throw new ConfigError('host-whitelist', "names no host (use '*' for any)");
+  return names;
 }
 
 function scryptCost(view: SettingsView): number {

@@ -20,6 +20,7 @@ import { ClusterObserver } from './cluster-observer.js';
 import { dashboardHtml, missingBundleHtml } from './dashboard-html.js';
 import type { Clock, Timers } from './dashboard-ports.js';
 import type { DemoControl } from './demo-control.js';
+import { HostAllowlist } from '../http/host-allowlist.js';
 import { InjectedFaults } from './injected-faults.js';
 import { monotonicClock, unrefTimers, wallClock } from './node-timers-adapter.js';
 import { SseHub, encodeEvent } from './sse-hub.js';
@@ -45,6 +46,11 @@ export interface DashboardOptions {
   clock?: Clock;
   /** Wall clock for displayed times (default `Date.now`). */
   wallClock?: Clock;
+  /**
+   * Host names the dashboard answers (`*`: any); other `Host` headers get 403, pages and demo
+   * actions alike, so a DNS-rebinding web page cannot drive it. Default: loopback names only.
+   */
+  allowedHosts?: readonly string[];
 }
 
 /** The dashboard mounted in an HTTP server. */
@@ -149,9 +155,15 @@ function parseNodeName(body: string): string | undefined {
 /**
  * Creates the dashboard: starts sampling the cluster at once and returns the `/ui` request
  * handler.
+ *
+ * @throws RangeError if an `allowedHosts` entry is no host name.
  */
 export function createDashboardHandler(options: DashboardOptions): DashboardHandler {
   const demo = options.demo;
+  const hosts =
+    options.allowedHosts === undefined
+      ? HostAllowlist.loopback()
+      : HostAllowlist.of(options.allowedHosts);
   const faults = new InjectedFaults();
   const observer = new ClusterObserver({
     injectedFaults: () => faults.current(),
@@ -307,6 +319,7 @@ export function createDashboardHandler(options: DashboardOptions): DashboardHand
       const query = target.indexOf('?');
       const path = query < 0 ? target : target.slice(0, query);
       if (path !== '/ui' && !path.startsWith('/ui/')) return false;
+      if (hosts.refuse(request, response)) return true;
       route(request, response, path).catch((error: unknown) => {
         if (!response.headersSent) {
           sendText(response, 500, `dashboard error: ${(error as Error).message}\n`);

@@ -7,6 +7,7 @@ import type { Server } from 'node:http';
 import { createServer } from 'node:http';
 import type { DashboardOptions } from './dashboard-handler.js';
 import { createDashboardHandler } from './dashboard-handler.js';
+import { HostAllowlist } from '../http/host-allowlist.js';
 
 /** Options of {@link startDashboardServer}. */
 export interface DashboardServerOptions extends DashboardOptions {
@@ -36,7 +37,12 @@ export async function startDashboardServer(
 ): Promise<RunningDashboardServer> {
   const host = options.host ?? '127.0.0.1';
   const dashboard = createDashboardHandler(options);
+  const hosts =
+    options.allowedHosts === undefined
+      ? HostAllowlist.loopback()
+      : HostAllowlist.of(options.allowedHosts);
   const server: Server = createServer((request, response) => {
+    if (hosts.refuse(request, response)) return;
     if (dashboard.handle(request, response)) return;
     if (request.url === '/' || request.url === '') {
       response.writeHead(302, { location: '/ui/' });

@@ -15,6 +15,7 @@ import type {
   PutResult,
   RangeRequest,
   RangeResult,
+  RangeView,
   RequestOp,
   ResponseOp,
   TxnRequest,
@@ -29,6 +30,7 @@ import {
 import type { ApiLimits } from './api-limits.js';
 import { ApiError, GrpcCode, badRequest, tooLarge, unsupported } from './api-error.js';
 import { FieldReader } from './json-fields.js';
+import type { SlicedArrayBody } from './json-body-slices.js';
 
 /** A JSON response body. */
 export type JsonBody = Record<string, unknown>;
@@ -447,6 +449,29 @@ function txnBody(result: TxnResult, header: JsonBody): JsonBody {
 /** A `/v3/kv/range` response. */
 export function rangeResponseJson(source: HeaderSource, result: RangeResult): JsonBody {
   return rangeBody(result, responseHeader(source, result.revision));
+}
+
+/**
+ * A `/v3/kv/range` response with its `kvs` split out for {@link jsonBodySlices}, each key-value
+ * materialized and encoded only when its slice is produced: joined, the slices are exactly
+ * `JSON.stringify(rangeResponseJson(source, result))` for the same answer; a cut body says
+ * `"more":true`, as etcd does when a limit leaves keys out. `undefined` when there are no kvs
+ * (etcd then omits the array, and the body is small).
+ */
+export function rangeResponseParts(
+  source: HeaderSource,
+  view: RangeView,
+): SlicedArrayBody | undefined {
+  if (view.length === 0) return undefined;
+  const header = JSON.stringify(responseHeader(source, view.revision));
+  const count = int64(view.count);
+  const countText = count === undefined ? '' : `,"count":${JSON.stringify(count)}`;
+  return {
+    open: `{"header":${header},"kvs":[`,
+    itemCount: view.length,
+    encodeItem: (index) => JSON.stringify(keyValueJson(view.keyValue(index))),
+    close: (cut) => `]${view.more || cut ? ',"more":true' : ''}${countText}}`,
+  };
 }
 
 /** A `/v3/kv/put` response. */

@@ -3,6 +3,8 @@
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { ApiError, badRequest } from './api-error.js';
 import { readBody } from './request-body.js';
+import { sendBeforeBody } from './early-response.js';
+import { sendSlices } from './sliced-response.js';
 
 /**
  * Paths that URL parsing leaves exactly as sent (no dot segments, percent escapes, backslashes,
@@ -101,17 +103,48 @@ export class Exchange {
     this.response.end(body);
   }
 
-  /** Sends the error envelope; closes the connection if the request body may be unread. */
+  /**
+   * Sends a JSON body given as slices (see `sliced-response.ts`): written one at a time, yielding
+   * to the event loop in between and honouring backpressure.
+   */
+  async streamJson(
+    status: number,
+    slices: Iterable<string>,
+    headers: OutgoingHttpHeaders = {},
+  ): Promise<void> {
+    if (this.response.headersSent) return;
+    this.status = status;
+    await sendSlices(
+      this.response,
+      status,
+      { 'content-type': 'application/json', ...headers },
+      slices,
+    );
+  }
+
+  /**
+   * Sends the error envelope. If the request body may be unread (a 413, an error before the body
+   * was read), the answer is sent first and the rest of the body is discarded, up to a bound,
+   * before the connection closes: see `early-response.ts`.
+   */
   error(error: ApiError): void {
-    const headers: OutgoingHttpHeaders = {};
+    const headers: OutgoingHttpHeaders = { 'content-type': 'application/json' };
     if (error.details.retryAfterSeconds !== undefined) {
       headers['retry-after'] = String(error.details.retryAfterSeconds);
     }
-    if (!this.request.complete) headers.connection = 'close';
-    this.json(error.details.status, error, headers);
-    if (!this.request.complete) {
-      this.response.once('finish', () => this.request.socket.destroySoon());
+    if (this.request.complete) {
+      this.json(error.details.status, error, headers);
+      return;
     }
+    if (this.response.headersSent) return;
+    this.status = error.details.status;
+    sendBeforeBody(
+      this.request,
+      this.response,
+      error.details.status,
+      headers,
+      JSON.stringify(error),
+    );
   }
 }
 

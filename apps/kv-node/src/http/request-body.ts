@@ -1,18 +1,19 @@
 import type { IncomingMessage } from 'node:http';
 import { tooLarge } from './api-error.js';
 
+/** etcd's error for a request over `--max-request-bytes` (ErrRequestTooLarge), word for word. */
+export const REQUEST_TOO_LARGE = 'etcdserver: request is too large';
+
 /**
  * Reads a request body up to `maxBytes`.
  *
  * @throws ApiError (413) as soon as the declared or received length exceeds `maxBytes`; the rest
- *   of the body is not read (the caller closes the connection).
+ *   of the body is left unread and paused (`Exchange.error` answers, then discards it, bounded).
  */
 export function readBody(request: IncomingMessage, maxBytes: number): Promise<Buffer> {
   const declared = Number(request.headers['content-length'] ?? 0);
   if (declared > maxBytes) {
-    return Promise.reject(
-      tooLarge(`request body is ${declared} bytes; the limit is ${maxBytes}`, 'body'),
-    );
+    return Promise.reject(tooLarge(REQUEST_TOO_LARGE, 'body'));
   }
   // Events rather than an async iterator: this runs once per request and the iterator costs more.
   return new Promise<Buffer>((resolve, reject) => {
@@ -29,7 +30,7 @@ export function readBody(request: IncomingMessage, maxBytes: number): Promise<Bu
       if (received > maxBytes) {
         cleanup();
         request.pause();
-        reject(tooLarge(`request body exceeds the limit of ${maxBytes} bytes`, 'body'));
+        reject(tooLarge(REQUEST_TOO_LARGE, 'body'));
         return;
       }
       chunks.push(chunk);

@@ -20,7 +20,9 @@ import type { PermissionNeed } from '../auth/request-permissions.js';
 import type { ApiContext } from './api-context.js';
 import { badRequest, keyNotFound, preconditionFailed, tooLarge } from './api-error.js';
 import type { Exchange } from './exchange.js';
+import { jsonBodySlices } from './json-body-slices.js';
 import { idempotencyKey, linearize, replicateWrite } from './kv-operations.js';
+import { sliceOptions } from './range-slicing.js';
 
 /** Path prefix of single-key routes. */
 export const REST_KEY_PREFIX = '/v1/kv/';
@@ -238,25 +240,37 @@ export async function restList(context: ApiContext, exchange: Exchange): Promise
     rangeEnd: prefix === '' ? '\0' : prefixRangeEnd(prefix),
   };
   context.auth.authorize(context.backend.auth, exchange, () => [{ access: 'read', ...listed }]);
-  const result = context.backend.store.range(
-    rangeRequest(listed.key, {
-      rangeEnd: listed.rangeEnd,
-      limit: Number(limitText),
-      keysOnly,
-    }),
-  );
-  exchange.json(200, {
-    revision: result.revision,
-    count: result.count,
-    more: result.more,
-    items: result.kvs.map((kv) => ({
-      ...textOrBase64('key', kv.key),
-      ...(keysOnly ? {} : textOrBase64('value', kv.value)),
-      create_revision: kv.createRevision,
-      mod_revision: kv.modRevision,
-      version: kv.version,
-    })),
+  const request = rangeRequest(listed.key, {
+    rangeEnd: listed.rangeEnd,
+    limit: Number(limitText),
+    keysOnly,
   });
+  // Taken in one synchronous turn at one revision (references to immutable strings), then
+  // materialized and encoded a slice at a time: see v3Range.
+  const view = context.backend.store.rangeView(request);
+  // `more` follows `items` so that a cut decided while streaming can still be reported.
+  const head = `{"revision":${view.revision},"count":${view.count},"items":[`;
+  await exchange.streamJson(
+    200,
+    jsonBodySlices(
+      {
+        open: head,
+        itemCount: view.length,
+        encodeItem: (index) => {
+          const kv = view.keyValue(index);
+          return JSON.stringify({
+            ...textOrBase64('key', kv.key),
+            ...(keysOnly ? {} : textOrBase64('value', kv.value)),
+            create_revision: kv.createRevision,
+            mod_revision: kv.modRevision,
+            version: kv.version,
+          });
+        },
+        close: (cut) => `],"more":${view.more || cut}}`,
+      },
+      sliceOptions(context, request),
+    ),
+  );
 }
 
 /**

@@ -13,13 +13,16 @@ import {
   isReadOnlyTxn,
   putResponseJson,
   rangeResponseJson,
+  rangeResponseParts,
   responseHeader,
   txnResponseJson,
 } from './etcd-json.js';
 import type { HeaderSource } from './etcd-json.js';
 import type { Exchange } from './exchange.js';
 import { idempotencyKey, linearize, replicateWrite } from './kv-operations.js';
+import { jsonBodySlices } from './json-body-slices.js';
 import { responseHeaderSource } from './response-header-source.js';
+import { sliceOptions } from './range-slicing.js';
 
 function headerSource(context: ApiContext): HeaderSource {
   return responseHeaderSource(context.backend);
@@ -60,7 +63,24 @@ export async function v3Range(context: ApiContext, exchange: Exchange): Promise<
       field: 'revision',
     });
   }
-  exchange.json(200, rangeResponseJson(headerSource(context), store.range(decoded.request)));
+  // The view is taken in this one synchronous turn, at one revision: references to the stored
+  // keys and packed entries (immutable strings), copied a leaf at a time, so writes applied while
+  // it streams cannot change it. Key-values are then materialized and encoded a slice at a time.
+  const view = store.rangeView(decoded.request);
+  const parts = rangeResponseParts(headerSource(context), view);
+  if (parts === undefined) {
+    exchange.json(
+      200,
+      rangeResponseJson(headerSource(context), {
+        kvs: [],
+        more: view.more,
+        count: view.count,
+        revision: view.revision,
+      }),
+    );
+    return;
+  }
+  await exchange.streamJson(200, jsonBodySlices(parts, sliceOptions(context, decoded.request)));
 }
 
 /** POST /v3/kv/put */

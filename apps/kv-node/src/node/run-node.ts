@@ -12,6 +12,7 @@ import type { Logger } from '../logging/logger.js';
 import type { RequestListener } from 'node:http';
 import { createDashboardHandler } from '../dashboard/dashboard-handler.js';
 import { statusSourceFromNodeStatus } from '../dashboard/node-status-source.js';
+import { HostAllowlist } from '../http/host-allowlist.js';
 import { createApiHandler, createHttpServer } from '../http/http-api.js';
 import type { ServerTls } from '../http/http-api.js';
 import { NodeMetrics } from '../metrics/node-metrics.js';
@@ -147,8 +148,12 @@ export async function startNode(
   const dashboard = createDashboardHandler({
     statusSource: statusSourceFromNodeStatus(() => backend.status()),
     title: `kv-node ${config.name}`,
+    allowedHosts: config.allowedHosts,
   });
+  // Checked first, for every route: a DNS-rebinding page must reach neither the API nor /ui.
+  const hosts = HostAllowlist.of(config.allowedHosts);
   const handler: RequestListener = (request, response) => {
+    if (hosts.refuse(request, response)) return;
     if (!dashboard.handle(request, response)) apiHandler(request, response);
   };
   let runtime: Awaited<ReturnType<ReplicaStarter>> | undefined;

@@ -15,11 +15,13 @@ import type {
   PutResult,
   RangeRequest,
   RangeResult,
+  RangeView,
   RequestOp,
   ResponseOp,
   TxnRequest,
   TxnResult,
 } from './kv-types.js';
+import { rangeViewOf } from './kv-types.js';
 import type { EntryHeader, PackedEntry } from './packed-entry.js';
 import { isWellFormedEntry, packEntry, unpackHeader, valueOf } from './packed-entry.js';
 import { SortedKeyMap } from './sorted-key-map.js';
@@ -173,6 +175,58 @@ export class KvStore {
   /** Reads a key or range at the current revision. */
   range(request: RangeRequest): RangeResult {
     return this.#range(request, { changed: false }, undefined) as RangeResult;
+  }
+
+  /**
+   * Reads a key or range at the current revision, as {@link range} does, but materializes each
+   * key-value only when asked for it. Consistent: the view holds references to the stored keys
+   * and packed entries (immutable strings) copied at this revision, and writes replace entries
+   * rather than change them. Taking it costs two references per key (for ranges sorted by key,
+   * unfiltered); sorted by another target or filtered, the result is materialized as
+   * {@link range} does.
+   */
+  rangeView(request: RangeRequest): RangeView {
+    const byKey =
+      request.sortTarget === 'key' &&
+      request.minModRevision === 0 &&
+      request.maxModRevision === 0 &&
+      request.minCreateRevision === 0 &&
+      request.maxCreateRevision === 0 &&
+      !request.countOnly;
+    if (!byKey) return rangeViewOf(this.range(request));
+    const revision = this.#revision;
+    const descending = request.sortOrder === 'descend';
+    const limit = request.limit > 0 ? request.limit : Infinity;
+    let collected: { keys: ByteString[]; values: PackedEntry[]; count: number };
+    if (request.rangeEnd === '') {
+      const stored = this.#keys.get(request.key);
+      collected =
+        stored === undefined
+          ? { keys: [], values: [], count: 0 }
+          : { keys: [request.key], values: [stored], count: 1 };
+    } else if (request.rangeEnd !== '\0' && request.rangeEnd <= request.key) {
+      collected = { keys: [], values: [], count: 0 };
+    } else {
+      // Descending by key wants the last keys: collect them all (references only), read from the end.
+      collected = this.#keys.collect(
+        request.key,
+        request.rangeEnd === '\0' ? undefined : request.rangeEnd,
+        descending ? Infinity : limit,
+      );
+    }
+    const { keys, values, count } = collected;
+    const length = Math.min(keys.length, limit);
+    const withValue = !request.keysOnly;
+    return {
+      length,
+      keyValue: (index) => {
+        const at = descending ? keys.length - 1 - index : index;
+        return keyValue(keys[at] as ByteString, values[at] as PackedEntry, withValue);
+      },
+      more: count > length && limit !== Infinity,
+      count,
+      revision,
+    };
   }
 
   /** Sets a key in its own write transaction. */

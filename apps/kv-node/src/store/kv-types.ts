@@ -55,6 +55,34 @@ export interface RangeResult {
   revision: number;
 }
 
+/**
+ * A range's answer with its key-values materialized one at a time, on demand: what lets a big
+ * answer be encoded a slice at a time. It is fixed when taken (later writes do not change it).
+ */
+export interface RangeView {
+  /** Number of key-values in the answer. */
+  readonly length: number;
+  /** The key-value at `index` (0 to `length - 1`), in answer order. */
+  keyValue(index: number): KeyValue;
+  /** Whether keys beyond the limit matched. */
+  readonly more: boolean;
+  /** Number of keys in the range (before limit and filters, as etcd counts). */
+  readonly count: number;
+  /** Store revision the read observed. */
+  readonly revision: number;
+}
+
+/** A materialized result seen as a {@link RangeView}. */
+export function rangeViewOf(result: RangeResult): RangeView {
+  return {
+    length: result.kvs.length,
+    keyValue: (index) => result.kvs[index] as KeyValue,
+    more: result.more,
+    count: result.count,
+    revision: result.revision,
+  };
+}
+
 /** Sets a key's value. */
 export interface PutRequest {
   key: ByteString;

@@ -208,6 +208,44 @@ export class SortedKeyMap<V> {
     }
   }
 
+  /**
+   * The keys in `[start, end)` (`end` undefined: to the last key) and their values, as arrays of
+   * references copied leaf by leaf: up to `limit` of them, and the count of all. Later changes
+   * to the map do not change the arrays. Costs a copy of two references per collected key and a
+   * visit per leaf of the range, not per key, for the count.
+   */
+  collect(
+    start: ByteString,
+    end: ByteString | undefined,
+    limit: number,
+  ): { keys: ByteString[]; values: V[]; count: number } {
+    const keys: ByteString[] = [];
+    const values: V[] = [];
+    let count = 0;
+    let node = this.#root;
+    while (!node.leaf) node = node.children[childIndex(node.keys, start)] as TreeNode<V>;
+    let leaf: LeafNode<V> | undefined = node;
+    let from = lowerBound(leaf.keys, start);
+    while (leaf !== undefined) {
+      const leafKeys = leaf.keys;
+      const last = leafKeys[leafKeys.length - 1];
+      const endsHere = end !== undefined && last !== undefined && last >= end;
+      const to = endsHere ? lowerBound(leafKeys, end) : leafKeys.length;
+      if (to > from) {
+        count += to - from;
+        const take = Math.min(to, from + Math.max(0, limit - keys.length));
+        for (let index = from; index < take; index++) {
+          keys.push(leafKeys[index] as ByteString);
+          values.push(leaf.values[index] as V);
+        }
+      }
+      if (endsHere) break;
+      leaf = leaf.next;
+      from = 0;
+    }
+    return { keys, values, count };
+  }
+
   #insert(
     node: TreeNode<V>,
     key: ByteString,
