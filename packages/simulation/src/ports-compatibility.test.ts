@@ -1,7 +1,8 @@
 // Type test (checked by `tsc` in typecheck, and run by vitest): the simulator's clock, timers,
 // random, file system and network satisfy the ports the pattern packages declare, so a node built
-// from NodePorts can hand them straight to @x/wal, @x/heartbeat, @x/generation-clock and the code
-// that uses @x/transport-tcp.
+// from NodePorts can hand them straight to @x/wal, @x/heartbeat, @x/generation-clock, @x/clocks and
+// the code that uses @x/transport-tcp.
+import type { WallClock as ClocksWallClock } from '@x/clocks';
 import type {
   FileSystem as GenerationClockFileSystem,
   FileHandle as GenerationClockFileHandle,
@@ -57,6 +58,10 @@ describe('port compatibility (types)', () => {
     expectTypeOf<ProcessFileSystem>().toExtend<GenerationClockFileSystem>();
     expectTypeOf<NodePorts['fs']>().toExtend<GenerationClockFileSystem>();
     expectTypeOf<FileHandle>().toExtend<GenerationClockFileHandle>();
+  });
+
+  it('satisfies the ports of @x/clocks', () => {
+    expectTypeOf<SimulatedWallClock>().toExtend<ClocksWallClock>();
   });
 
   it('satisfies the ports of @x/transport-tcp, and both transports share the Transport shape', () => {
