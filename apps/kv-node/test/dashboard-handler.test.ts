@@ -170,13 +170,20 @@ describe('dashboard handler mounted in front of another API', () => {
 
   it('ends open streams on close, so the server can close at once', async () => {
     const response = await fetch(`${base}/ui/events`);
+    expect(response.headers.get('content-type')).toMatch(/^text\/event-stream/);
     const reader = response.body!.getReader();
-    await reader.read();
+    const first = await reader.read();
+    expect(first.done).toBe(false);
+    expect(new TextDecoder().decode(first.value as Uint8Array)).toMatch(
+      /^(event|data|:|retry|id)/m,
+    );
     dashboard.close();
-    for (;;) {
-      const { done } = await reader.read();
-      if (done) break;
+    // The stream ends (rather than staying open until the client gives up): read to its end.
+    let ended = false;
+    for (let reads = 0; reads < 1000 && !ended; reads += 1) {
+      ended = (await reader.read()).done;
     }
+    expect(ended).toBe(true);
   });
 });
 

@@ -209,7 +209,11 @@ describe('LinkProxy', () => {
   it('closes the dialer when the target is down', async () => {
     const { proxy } = await setup();
     const client = await dial(proxy.linkAddress('b', 'a').port); // port 1: nothing listens
+    client.socket.write('unheard');
     await eventually(() => client.closed());
+    expect(client.received()).toBe('');
+    expect(proxy.openConnections).toBe(0);
+    expect(proxy.statistics().bytesForwarded).toBe(0);
   });
 
   it('cuts every connection of a node', async () => {
