@@ -6,7 +6,7 @@ import { silentLogger } from '../logging/logger.js';
 import { rangeRequest } from '../store/kv-types.js';
 import type { ApplyOutcome } from '../store/kv-state-machine.js';
 import { KvStateMachine } from '../store/kv-state-machine.js';
-import { ApplyTracker } from './apply-tracker.js';
+import { RequestWaitingList } from '@x/high-water-mark';
 import { decodeWriteResponse, encodeRequest } from './forwarding-messages.js';
 import { LeaderForwarding } from './leader-forwarding.js';
 import type { LocalReplica } from './local-replica.js';
@@ -42,7 +42,7 @@ class Network {
 /** A replica over one state machine; `leader` decides who leads. */
 class FakeReplica implements LocalReplica {
   readonly machine = new KvStateMachine();
-  readonly tracker = new ApplyTracker();
+  readonly appliedWaiters = new RequestWaitingList();
   index = 0;
   failWith: ApiError | undefined;
 
@@ -66,14 +66,15 @@ class FakeReplica implements LocalReplica {
   propose(command: Uint8Array): Promise<ApplyOutcome> {
     if (this.failWith !== undefined) return Promise.reject(this.failWith);
     const outcome = this.machine.apply(++this.index, command)!;
-    this.tracker.applied(this.index);
+    this.appliedWaiters.advanceTo(this.index);
     return Promise.resolve(outcome);
   }
   readBarrier(): Promise<number> {
     return Promise.resolve(this.index);
   }
   waitForApplied(index: number): Promise<void> {
-    return this.tracker.waitFor(index);
+    const waiters = this.appliedWaiters;
+    return index <= waiters.reachedIndex ? Promise.resolve() : waiters.add(index);
   }
   status(): NodeStatus {
     throw new Error('unused');
@@ -142,7 +143,7 @@ describe('leader forwarding', () => {
     expect(served).toBe(false);
     // The follower applies the entry (as replication would) and the read may go ahead.
     b.replica.machine.apply(1, encodeCommand(put('k', 'v')));
-    b.replica.tracker.applied(1);
+    b.replica.appliedWaiters.advanceTo(1);
     await read;
     expect(served).toBe(true);
   });
@@ -196,7 +197,7 @@ describe('leader forwarding', () => {
     const { a, b, network } = twoNodes();
     await a.backend.write(put('k', 'v'));
     b.replica.machine.apply(1, encodeCommand(put('k', 'v')));
-    b.replica.tracker.applied(1);
+    b.replica.appliedWaiters.advanceTo(1);
     const before = network.delivered.filter((type) => type === 0xff03).length;
     await Promise.all(Array.from({ length: 20 }, () => b.backend.linearizableRead()));
     const barriers = network.delivered.filter((type) => type === 0xff03).length - before;

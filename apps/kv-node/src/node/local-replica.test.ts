@@ -9,7 +9,7 @@ import {
 import { describe, expect, it, vi } from 'vitest';
 import { ApiError } from '../http/api-error.js';
 import { KvStore } from '../store/kv-store.js';
-import { ApplyTracker } from './apply-tracker.js';
+import { RequestWaitingList } from '@x/high-water-mark';
 import type { ReplicaNode } from './local-replica.js';
 import { LeaderFollowerReplica } from './local-replica.js';
 
@@ -72,7 +72,7 @@ function replicaOver(node: ReplicaNode, unsafeLocalLinearizableReads = false) {
   return new LeaderFollowerReplica({
     node,
     store: new KvStore(),
-    tracker: new ApplyTracker(),
+    appliedWaiters: new RequestWaitingList(),
     name: 'a',
     clusterId: '7',
     members,

@@ -12,7 +12,7 @@ import type { MemberStatus, NodeRole, NodeStatus } from '../http/kv-backend.js';
 import { AuthState } from '../auth/auth-state.js';
 import type { KvStore } from '../store/kv-store.js';
 import type { ApplyOutcome } from '../store/kv-state-machine.js';
-import type { ApplyTracker } from './apply-tracker.js';
+import type { RequestWaitingList } from '@x/high-water-mark';
 import type { WriteAdmission } from './write-admission.js';
 
 /**
@@ -72,8 +72,11 @@ export interface LeaderFollowerReplicaOptions {
   store: KvStore;
   /** The state machine's auth state (default: a fresh, disabled one). */
   auth?: AuthState;
-  /** Fed by the node's `appliedThrough` hook. */
-  tracker: ApplyTracker;
+  /**
+   * Requests waiting for the local state machine to apply an index (the Request Waiting List
+   * pattern, from `@x/high-water-mark`), advanced by the node's `appliedThrough` hook.
+   */
+  appliedWaiters: RequestWaitingList;
   /** This member's name (its node id on the transport). */
   name: string;
   clusterId: string;
@@ -180,7 +183,8 @@ export class LeaderFollowerReplica implements LocalReplica {
 
   /** Resolves once `index` is applied here. */
   waitForApplied(index: number): Promise<void> {
-    return this.#options.tracker.waitFor(index);
+    const waiters = this.#options.appliedWaiters;
+    return index <= waiters.reachedIndex ? Promise.resolve() : waiters.add(index);
   }
 
   /** This member's view of the cluster. */

@@ -18,8 +18,8 @@ import {
 } from '@x/leader-follower';
 import { CorruptGenerationFileError } from '@x/generation-clock';
 import { NodeFileSystem, WalCorruptionError } from '@x/wal';
+import { RequestWaitingList } from '@x/high-water-mark';
 import { KvStateMachine } from '../store/kv-state-machine.js';
-import { ApplyTracker } from './apply-tracker.js';
 import { txnReadAdmission } from './write-admission.js';
 import { replicaTicks } from './replica-ticks.js';
 import { LeaderFollowerReplica } from './local-replica.js';
@@ -115,7 +115,7 @@ export async function startReplica(options: ReplicaStartOptions): Promise<Replic
       if (notRead > 0) metrics.txnRanges.inc({ outcome: 'not_read' }, notRead);
     },
   });
-  const tracker = new ApplyTracker();
+  const appliedWaiters = new RequestWaitingList();
   let reportFailure: (error: Error) => void = () => undefined;
   const failed = new Promise<Error>((resolve) => {
     reportFailure = resolve;
@@ -144,7 +144,7 @@ export async function startReplica(options: ReplicaStartOptions): Promise<Replic
       observer: {
         logSynced: (_entries, durationMs) => metrics.fsyncDuration.observe(durationMs / 1000),
         commandApplied: (_index, durationMs) => metrics.applyDuration.observe(durationMs / 1000),
-        appliedThrough: (index) => tracker.applied(index),
+        appliedThrough: (index) => appliedWaiters.advanceTo(index),
         leaderChanged: (leader, generation) => {
           logger.info({ leader: leader ?? null, generation }, 'leader changed');
           if (leader !== undefined) metrics.leaderChanges.inc();
@@ -173,7 +173,7 @@ export async function startReplica(options: ReplicaStartOptions): Promise<Replic
     }
     throw error;
   }
-  tracker.applied(node.appliedThrough);
+  appliedWaiters.advanceTo(node.appliedThrough);
   metrics.hasLeader.set(0);
   node.start();
   logger.info(
@@ -195,7 +195,7 @@ export async function startReplica(options: ReplicaStartOptions): Promise<Replic
     node,
     store: machine.store,
     auth: machine.auth,
-    tracker,
+    appliedWaiters,
     name: config.name,
     clusterId: config.clusterId,
     members: config.members.map((member) => ({

@@ -4,7 +4,7 @@ import { ApiError } from '../http/api-error.js';
 import { KvStore } from '../store/kv-store.js';
 import type { RequestOp } from '../store/kv-types.js';
 import { rangeRequest } from '../store/kv-types.js';
-import { ApplyTracker } from './apply-tracker.js';
+import { RequestWaitingList } from '@x/high-water-mark';
 import type { ReplicaNode } from './local-replica.js';
 import { LeaderFollowerReplica } from './local-replica.js';
 import { txnReadAdmission } from './write-admission.js';
@@ -88,7 +88,7 @@ describe('txnReadAdmission', () => {
     const replica = new LeaderFollowerReplica({
       node,
       store,
-      tracker: new ApplyTracker(),
+      appliedWaiters: new RequestWaitingList(),
       name: 'a',
       clusterId: '1',
       members: [],

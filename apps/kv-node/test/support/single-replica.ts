@@ -4,7 +4,7 @@
  */
 
 import type { NodeStatus } from '../../src/http/kv-backend.js';
-import { ApplyTracker } from '../../src/node/apply-tracker.js';
+import { RequestWaitingList } from '@x/high-water-mark';
 import type { LocalReplica } from '../../src/node/local-replica.js';
 import type { ReplicaRuntime, ReplicaStartOptions } from '../../src/node/replica-runtime.js';
 import type { ApplyOutcome } from '../../src/store/kv-state-machine.js';
@@ -12,7 +12,7 @@ import { KvStateMachine } from '../../src/store/kv-state-machine.js';
 
 export class SingleReplica implements LocalReplica {
   readonly machine = new KvStateMachine();
-  readonly tracker = new ApplyTracker();
+  readonly appliedWaiters = new RequestWaitingList();
   #index = 0;
 
   constructor(readonly options: ReplicaStartOptions) {}
@@ -31,7 +31,7 @@ export class SingleReplica implements LocalReplica {
   }
   propose(command: Uint8Array): Promise<ApplyOutcome> {
     const outcome = this.machine.apply(++this.#index, command);
-    this.tracker.applied(this.#index);
+    this.appliedWaiters.advanceTo(this.#index);
     return outcome === undefined
       ? Promise.reject(new Error('no outcome'))
       : Promise.resolve(outcome);
@@ -40,7 +40,8 @@ export class SingleReplica implements LocalReplica {
     return Promise.resolve(this.#index);
   }
   waitForApplied(index: number): Promise<void> {
-    return this.tracker.waitFor(index);
+    const waiters = this.appliedWaiters;
+    return index <= waiters.reachedIndex ? Promise.resolve() : waiters.add(index);
   }
   status(): NodeStatus {
     const config = this.options.config;
