@@ -5,8 +5,8 @@
 //                                    two cores; turbo already spreads each over the packages)
 //   3. check:packages                alone: it removes and rebuilds dist/ folders
 //   4. tests                         CHAOS_SUITE=1 vitest run (the JSON report feeds .ci/run)
-// Stops at the first failing stage. Writes the durations to .verify-stages.json (read by .ci/run)
-// and prints them at the end.
+// Stops at the first failing stage. Writes the durations and the total to .verify-stages.json
+// (read by .ci/run) and prints them at the end.
 import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
@@ -90,8 +90,11 @@ for (const phase of phases) {
   if (status !== 0) break;
 }
 const total = Math.round((performance.now() - started) / 1000);
-writeFileSync(`${root}.verify-stages.json`, `${JSON.stringify(timings, null, 2)}\n`);
-console.log(`\nverify: stage durations (${total} s in all)`);
+writeFileSync(
+  `${root}.verify-stages.json`,
+  `${JSON.stringify({ totalSeconds: total, stages: timings }, null, 2)}\n`,
+);
+console.log(`\nverify: stage durations (${total} s in all; lint, typecheck and docs overlap)`);
 for (const { stage, seconds, status: stageStatus } of timings) {
   console.log(
     `  ${stage.padEnd(16)} ${String(seconds).padStart(7)} s${stageStatus === 0 ? '' : '  FAILED'}`,
