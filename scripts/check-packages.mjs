@@ -1,7 +1,10 @@
 #!/usr/bin/env node
 // Package hygiene for every workspace package (DESIGN.md §9):
-//   1. it builds alone: with every dist/ removed, `turbo run build --filter=<name>` succeeds, which
-//      proves its dependencies are declared (pnpm's strict node_modules does the rest);
+//   1. it builds alone: with every dist/ removed but those of its declared workspace dependencies,
+//      its own `build` script succeeds, which proves its dependencies are declared (pnpm's strict
+//      node_modules does the rest). The dependencies' dist/ come from turbo's cache (`pnpm build`
+//      ran first; each of them is itself checked in its own turn), so each package is really
+//      built once here, not once per package that depends on it;
 //   2. publint --strict reports nothing;
 // attw on each packed tarball runs in the release checks (scripts/release/release-checks.mjs), which
 // pack every package anyway, so it is not repeated here.
@@ -27,15 +30,19 @@ for (const dir of dirs) {
   if (only && pkg.name !== only) continue;
   console.log(`\n== ${pkg.name} (${dir})`);
   for (const d of dirs) rmSync(join(root, d, 'dist'), { recursive: true, force: true });
-  run('pnpm', [
-    'exec',
-    'turbo',
-    'run',
-    'build',
-    `--filter=${pkg.name}`,
-    '--force',
-    '--output-logs=errors-only',
-  ]);
+  // Its dependencies only (`name^...` excludes the package itself), restored from the cache.
+  const workspaceDependencies = Object.values({ ...pkg.dependencies, ...pkg.devDependencies });
+  if (workspaceDependencies.some((range) => String(range).startsWith('workspace:'))) {
+    run('pnpm', [
+      'exec',
+      'turbo',
+      'run',
+      'build',
+      `--filter=${pkg.name}^...`,
+      '--output-logs=errors-only',
+    ]);
+  }
+  run('pnpm', ['run', '--silent', 'build'], join(root, dir));
   if (pkg.private) {
     console.log(`${pkg.name}: private app, builds alone; publint skipped (not published)`);
     continue;

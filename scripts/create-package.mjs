@@ -44,7 +44,7 @@ const pkg = {
   },
   type: 'module',
   sideEffects: false,
-  engines: { node: '>=20.19.0' },
+  engines: { node: '>=22.12.0' },
   exports: exportsMap,
   main: './dist/index.js',
   types: './dist/index.d.ts',
@@ -73,7 +73,7 @@ const files = {
 export default defineConfig({
   entry: ${JSON.stringify(tsupEntries)},
   format: ['esm'],
-  target: 'node20',
+  target: 'node22',
   platform: 'node',
   dts: true,
   sourcemap: true,

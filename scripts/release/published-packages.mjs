@@ -16,15 +16,21 @@ export const repositoryRoot = new URL('../../', import.meta.url).pathname;
  * @property {string[]} workspaceDependencies  `@x/*` runtime dependencies
  */
 
-/** @returns {PublishedPackage[]} every non-private package under packages/, sorted by name. */
+/**
+ * @returns {PublishedPackage[]} every non-private package under packages/ and apps/ (kv-node is
+ *   published; the other apps are private), sorted by name.
+ */
 export function listPublishedPackages() {
-  const packagesDir = join(repositoryRoot, 'packages');
-  return readdirSync(packagesDir, { withFileTypes: true })
-    .filter(
-      (entry) => entry.isDirectory() && existsSync(join(packagesDir, entry.name, 'package.json')),
-    )
-    .map((entry) => {
-      const directory = join(packagesDir, entry.name);
+  return ['packages', 'apps']
+    .flatMap((group) => {
+      const groupDir = join(repositoryRoot, group);
+      return readdirSync(groupDir, { withFileTypes: true })
+        .filter(
+          (entry) => entry.isDirectory() && existsSync(join(groupDir, entry.name, 'package.json')),
+        )
+        .map((entry) => join(groupDir, entry.name));
+    })
+    .map((directory) => {
       const manifest = JSON.parse(readFileSync(join(directory, 'package.json'), 'utf8'));
       return { manifest, directory };
     })
@@ -102,9 +108,10 @@ export function packPackage(entry, destination) {
   return filename.startsWith('/') ? filename : join(destination, filename);
 }
 
-/** Top-level entries a published tarball may hold (issue 11). */
+/** Top-level entries a published tarball may hold (issue 11; `bin/` holds command launchers). */
 const ALLOWED_TOP_LEVEL = [
   /^dist\//,
+  /^bin\/[\w-]+\.js$/,
   /^src\//,
   /^README\.md$/i,
   /^CHANGELOG\.md$/i,

@@ -6,7 +6,7 @@ export default defineConfig({
   entry: ['bench/toy-cluster.bench.ts', 'bench/event-loop.bench.ts'],
   format: ['esm'],
   platform: 'node',
-  target: 'node20',
+  target: 'node22',
   outDir: 'dist-bench',
   silent: true,
   noExternal: [/^@x\//],

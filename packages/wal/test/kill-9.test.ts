@@ -40,7 +40,7 @@ describe('a real process killed with SIGKILL', () => {
       outDir: join(workDirectory, 'build'),
       format: ['esm'],
       platform: 'node',
-      target: 'node20',
+      target: 'node22',
       config: false,
       silent: true,
       dts: false,

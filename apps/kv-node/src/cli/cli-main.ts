@@ -4,6 +4,7 @@
  */
 
 import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { ConfigError } from '../config/config-error.js';
@@ -78,7 +79,9 @@ async function runCluster(environment: CliEnvironment, argv: readonly string[]):
     nodes,
     ...(dashboardHosts === undefined ? {} : { dashboardAllowedHosts: dashboardHosts }),
     basePort,
-    dataDir: values['data-dir'],
+    // Absolute, so the banner names the folder the data really lands in: `pnpm start` runs in
+    // apps/kv-node/, not where the user typed the command.
+    dataDir: resolve(values['data-dir']),
     cliPath: fileURLToPath(new URL('./cli.js', import.meta.url)),
     extraArgs: ['--log-level', values['log-level']],
     out: environment.stdout,

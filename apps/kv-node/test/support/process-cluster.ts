@@ -30,7 +30,7 @@ export async function buildCli(outDir: string): Promise<string> {
     outDir,
     format: ['esm'],
     platform: 'node',
-    target: 'node20',
+    target: 'node22',
     dts: false,
     sourcemap: false,
     silent: true,
