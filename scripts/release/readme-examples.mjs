@@ -21,6 +21,10 @@
  * @type {Record<string, ExampleExpectation>}
  */
 export const README_EXAMPLES = {
+  'packages-clocks-README-1': {
+    mode: 'exit',
+    prints: [/^true\n[0-9a-f]{20}\ntrue\nconcurrent\nafter$/m],
+  },
   'packages-generation-clock-README-1': {
     mode: 'exit',
     prints: [
