@@ -278,7 +278,7 @@ describe('errors', () => {
       ['/v3/kv/range', JSON.stringify({ key: b64('a'), keys_only: 'yes' }), 'keys_only'],
       ['/v3/kv/range', JSON.stringify({ key: b64('a'), sort_order: 'SIDEWAYS' }), 'sort_order'],
       ['/v3/kv/put', JSON.stringify({ key: b64('a'), colour: 'red' }), 'colour'],
-      ['/v3/kv/put', JSON.stringify({ key: b64('a'), lease: '7' }), 'lease'],
+      ['/v3/kv/put', JSON.stringify({ key: b64('a'), lease: 'seven' }), 'lease'],
       ['/v3/kv/txn', JSON.stringify({ success: [{}] }), 'success[0]'],
       [
         '/v3/kv/txn',

@@ -22,6 +22,10 @@ function needsOf(command: KvCommand): PermissionNeed[] | 'admin' {
       return txnNeeds(command.request);
     case 'auth':
       return 'admin';
+    case 'lease':
+      // Grants need only an authenticated user; a revoke's need (write on every attached key)
+      // depends on the lease table and is checked where it is applied (`lease/lease-apply.ts`).
+      return [];
   }
 }
 

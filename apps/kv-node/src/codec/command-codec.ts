@@ -9,6 +9,9 @@
 
 import type { AuthCommand } from '../auth/auth-command.js';
 import { decodeAuthCommand, encodeAuthCommand } from '../auth/auth-command.js';
+import type { LeaseCommand } from '../lease/lease-command.js';
+import { decodeLeaseCommand, encodeLeaseCommand } from '../lease/lease-command.js';
+import { anyLeased, decodePutLeases, encodePutLeases, putsOfTxn } from '../lease/leased-puts.js';
 import type { DeleteRangeRequest, PutRequest, TxnRequest } from '../store/kv-types.js';
 import { BinaryReader, MalformedEncodingError } from './binary-reader.js';
 import { BinaryWriter } from './binary-writer.js';
@@ -28,6 +31,8 @@ export type KvCommand = (
   | { type: 'txn'; request: TxnRequest; requestId?: string }
   /** A change to the auth state (see `auth/`); never remembered by the idempotency table. */
   | { type: 'auth'; request: AuthCommand; requestId?: string }
+  /** A lease grant or revoke (see `lease/`); never remembered by the idempotency table. */
+  | { type: 'lease'; request: LeaseCommand; requestId?: string }
 ) & {
   /**
    * The authenticated user the write is made as (absent when auth was disabled where it was
@@ -49,6 +54,14 @@ const KIND_DELETE_RANGE = 2;
 const KIND_TXN = 3;
 /** Auth commands; a separate range of kinds so KV kinds can grow without colliding. */
 const KIND_AUTH = 16;
+/** Lease grant and revoke (see `lease/lease-command.ts`). */
+const KIND_LEASE = 17;
+/**
+ * A put, or a txn, some of whose puts attach a lease: the request as in kinds 1 and 3, then the
+ * lease of each put (see `lease/leased-puts.ts`). Writes without a lease keep kinds 1 and 3.
+ */
+const KIND_LEASED_PUT = 18;
+const KIND_LEASED_TXN = 19;
 /** Set in the kind byte when a user name follows the request id. */
 const USER_FLAG = 0x40;
 
@@ -73,6 +86,12 @@ export function encodeCommand(command: KvCommand): Uint8Array {
   writer.writeByte(FORMAT);
   switch (command.type) {
     case 'put':
+      if (anyLeased([command.request])) {
+        writeHead(writer, KIND_LEASED_PUT, command);
+        encodePut(writer, command.request);
+        encodePutLeases(writer, [command.request]);
+        break;
+      }
       writeHead(writer, KIND_PUT, command);
       encodePut(writer, command.request);
       break;
@@ -80,13 +99,25 @@ export function encodeCommand(command: KvCommand): Uint8Array {
       writeHead(writer, KIND_DELETE_RANGE, command);
       encodeDeleteRange(writer, command.request);
       break;
-    case 'txn':
+    case 'txn': {
+      const puts = putsOfTxn(command.request);
+      if (anyLeased(puts)) {
+        writeHead(writer, KIND_LEASED_TXN, command);
+        encodeTxn(writer, command.request);
+        encodePutLeases(writer, puts);
+        break;
+      }
       writeHead(writer, KIND_TXN, command);
       encodeTxn(writer, command.request);
       break;
+    }
     case 'auth':
       writeHead(writer, KIND_AUTH, command);
       encodeAuthCommand(writer, command.request);
+      break;
+    case 'lease':
+      writeHead(writer, KIND_LEASE, command);
+      encodeLeaseCommand(writer, command.request);
       break;
   }
   // Kept in the log until applied and replicated: not a view pinning a pooled slab.
@@ -98,7 +129,11 @@ export function encodeCommand(command: KvCommand): Uint8Array {
  * (a leader decodes only transactions for its admission check).
  */
 export function isTxnCommand(bytes: Uint8Array): boolean {
-  return bytes.length >= 2 && bytes[0] === FORMAT && bytes[1] === KIND_TXN;
+  return (
+    bytes.length >= 2 &&
+    bytes[0] === FORMAT &&
+    (bytes[1] === KIND_TXN || bytes[1] === KIND_LEASED_TXN)
+  );
 }
 
 /**
@@ -129,6 +164,21 @@ export function decodeCommand(bytes: Uint8Array): DecodedCommand {
     case KIND_AUTH:
       command = { type: 'auth', request: decodeAuthCommand(reader) };
       break;
+    case KIND_LEASE:
+      command = { type: 'lease', request: decodeLeaseCommand(reader) };
+      break;
+    case KIND_LEASED_PUT: {
+      const request = decodePut(reader);
+      decodePutLeases(reader, [request]);
+      command = { type: 'put', request };
+      break;
+    }
+    case KIND_LEASED_TXN: {
+      const request = decodeTxn(reader);
+      decodePutLeases(reader, putsOfTxn(request));
+      command = { type: 'txn', request };
+      break;
+    }
     default:
       throw new MalformedEncodingError(`unknown command kind ${kind}`);
   }

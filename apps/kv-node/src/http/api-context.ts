@@ -25,4 +25,9 @@ export interface ApiContext {
   version: string;
   /** Whether the node is shutting down (new requests get 503). */
   isShuttingDown(): boolean;
+  /**
+   * etcd's minimum lease TTL in seconds for this member's timing (see `lease/lease-limits.ts`);
+   * default 2, etcd's with its default timing.
+   */
+  minLeaseTtlSeconds?: number;
 }

@@ -27,6 +27,7 @@ import {
   SORT_ORDERS,
   SORT_TARGETS,
 } from '../codec/enum-codes.js';
+import { NO_LEASE, parseLeaseId } from '../lease/lease-id.js';
 import type { ApiLimits } from './api-limits.js';
 import { ApiError, GrpcCode, badRequest, tooLarge, unsupported } from './api-error.js';
 import { FieldReader } from './json-fields.js';
@@ -101,6 +102,20 @@ export function decodeRange(body: unknown, limits: ApiLimits): DecodedRange {
   return decodeRangeFields(new FieldReader(body), limits);
 }
 
+/** A put's `lease` (an int64, number or decimal string); `NO_LEASE` when absent or 0. */
+function leaseField(fields: FieldReader): string {
+  const value = fields.raw('lease');
+  if (value === undefined) return NO_LEASE;
+  const id = parseLeaseId(value);
+  if (id === undefined) {
+    throw badRequest(
+      `${fields.fieldName('lease')} must be a 64-bit integer`,
+      fields.fieldName('lease'),
+    );
+  }
+  return id;
+}
+
 function decodePutFields(fields: FieldReader, limits: ApiLimits): PutRequest {
   const key = fields.bytes('key');
   checkKey(fields, key, limits);
@@ -112,11 +127,11 @@ function decodePutFields(fields: FieldReader, limits: ApiLimits): PutRequest {
     );
   }
   const prevKv = fields.boolean('prev_kv');
-  rejectNonZero(fields, 'lease', 'leases are not supported');
+  const lease = leaseField(fields);
   rejectNonZero(fields, 'ignore_value', 'ignore_value is not supported');
-  rejectNonZero(fields, 'ignore_lease', 'leases are not supported');
+  rejectNonZero(fields, 'ignore_lease', 'ignore_lease is not supported');
   fields.rejectUnknown();
-  return { key, value, prevKv };
+  return lease === NO_LEASE ? { key, value, prevKv } : { key, value, prevKv, lease };
 }
 
 /** Decodes a `/v3/kv/put` body. @throws ApiError (400/413) naming the field. */
@@ -389,6 +404,7 @@ export function keyValueJson(kv: KeyValue): JsonBody {
     mod_revision: int64(kv.modRevision),
     version: int64(kv.version),
     value: kv.value === '' ? undefined : base64FromByteString(kv.value),
+    lease: kv.lease === undefined || kv.lease === '0' ? undefined : kv.lease,
   });
 }
 

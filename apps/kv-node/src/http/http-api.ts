@@ -9,6 +9,7 @@ import { createServer as createTlsServer } from 'node:https';
 import { AuthGate, DEFAULT_AUTH_GATE_OPTIONS } from '../auth/auth-gate.js';
 import type { AuthGateOptions } from '../auth/auth-gate.js';
 import { AUTH_ROUTES } from '../auth/auth-routes.js';
+import { LEASE_ROUTES } from '../lease/lease-routes.js';
 import { silentLogger } from '../logging/logger.js';
 import type { Logger } from '../logging/logger.js';
 import type { NodeMetrics } from '../metrics/node-metrics.js';
@@ -58,6 +59,10 @@ const exactRoutes = new Map<string, Route>([
     path,
     { pattern: path, methods: { POST: handler } },
   ]),
+  ...LEASE_ROUTES.map(([path, handler]): [string, Route] => [
+    path,
+    { pattern: path, methods: { POST: handler } },
+  ]),
 ]);
 
 const keyRoute: Route = {
@@ -85,6 +90,8 @@ export interface HttpApiOptions {
   isShuttingDown?: () => boolean;
   /** Token lifetime, hash cost and certificate identities (default: etcd's defaults). */
   auth?: AuthGateOptions;
+  /** etcd's minimum lease TTL for this member's timing, in seconds (default 2). */
+  minLeaseTtlSeconds?: number;
 }
 
 /** A request listener serving the whole API. */
@@ -102,6 +109,9 @@ export function createApiHandler(options: HttpApiOptions): RequestListener {
     operationTimeoutMs: options.operationTimeoutMs ?? 7000,
     version: options.version ?? '0.0.0',
     isShuttingDown: options.isShuttingDown ?? (() => false),
+    ...(options.minLeaseTtlSeconds === undefined
+      ? {}
+      : { minLeaseTtlSeconds: options.minLeaseTtlSeconds }),
   };
   return (request: IncomingMessage, response: ServerResponse) => {
     void handle(context, request, response);

@@ -7,6 +7,8 @@
 
 import type { KvCommand } from '../codec/command-codec.js';
 import type { AuthState } from '../auth/auth-state.js';
+import type { LeaseAnswer, LeaseQuery } from '../lease/lease-driver.js';
+import type { LeaseTable } from '../lease/lease-table.js';
 import type { KvStore } from '../store/kv-store.js';
 import type { ApplyOutcome } from '../store/kv-state-machine.js';
 
@@ -64,6 +66,13 @@ export interface KvBackend {
   readonly store: KvStore;
   /** The local auth state (users, roles, permissions); as fresh as {@link KvBackend.store}. */
   readonly auth: AuthState;
+  /** The local lease table (leases and their keys); as fresh as {@link KvBackend.store}. */
+  readonly leases: LeaseTable;
+  /**
+   * Asks the leader's lease clock (a keep-alive renews the lease): resolves with the lease's
+   * granted and remaining TTL, or `undefined` when there is no such lease. Never enters the log.
+   */
+  leaseQuery(query: LeaseQuery): Promise<LeaseAnswer>;
   /** Replicates a write, waits until it is applied, and resolves with the outcome. */
   write(command: KvCommand): Promise<ApplyOutcome>;
   /**

@@ -5,6 +5,8 @@
 
 import type { AuthApplyResult, AuthCommand } from '../auth/auth-command.js';
 import { authError } from '../auth/auth-errors.js';
+import type { LeaseApplyResult, LeaseCommand } from '../lease/lease-command.js';
+import { leaseError } from '../lease/lease-errors.js';
 import type { KvCommand } from '../codec/command-codec.js';
 import type { CommandResult } from '../store/idempotency-table.js';
 import { hasUnreadResult } from '../store/idempotency-table.js';
@@ -103,6 +105,10 @@ export async function replicateWrite(
     }
     // Refused by the permission check on apply (the auth state changed since the gateway's check).
     if (outcome.status === 'auth') throw authError(outcome.result.error ?? 'permissionDenied');
+    // Refused on apply for its lease (missing, or full): nothing applied.
+    if (outcome.status === 'lease') {
+      throw leaseError(outcome.result.error ?? 'leaseNotFound');
+    }
     if (outcome.status === 'replayed') exchange.response.setHeader('idempotent-replayed', 'true');
     metrics.proposalsCommitted.inc();
     if (hasUnreadResult(outcome.result)) throw readsNotReturned(outcome.status, outcome.result);
@@ -198,5 +204,34 @@ export async function replicateAuth(
   );
   if (outcome.status !== 'auth')
     throw new Error(`an auth command was answered as ${outcome.status}`);
+  return outcome.result;
+}
+
+/**
+ * Replicates a lease grant or revoke and returns its result (which may name a lease error: the
+ * caller turns it into etcd's response).
+ *
+ * @throws ApiError 503 (definitely not applied), 504 (outcome unknown), 403 when the auth check
+ *   on apply refused it.
+ */
+export async function replicateLease(
+  context: ApiContext,
+  command: LeaseCommand,
+  user: string | undefined,
+): Promise<LeaseApplyResult> {
+  if (context.isShuttingDown()) throw unavailable('this node is shutting down', 'shutting_down');
+  const outcome = await withDeadline(
+    context,
+    context.backend.write({
+      type: 'lease',
+      request: command,
+      ...(user === undefined ? {} : { user }),
+    }),
+    () => indeterminate('etcdserver: request timed out'),
+  );
+  if (outcome.status === 'auth') throw authError(outcome.result.error ?? 'permissionDenied');
+  if (outcome.status !== 'lease') {
+    throw new Error(`a lease command was answered as ${outcome.status}`);
+  }
   return outcome.result;
 }

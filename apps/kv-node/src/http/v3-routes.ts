@@ -23,6 +23,7 @@ import { idempotencyKey, linearize, replicateWrite } from './kv-operations.js';
 import { jsonBodySlices } from './json-body-slices.js';
 import { responseHeaderSource } from './response-header-source.js';
 import { sliceOptions } from './range-slicing.js';
+import { rangeViewWithLeases, txnResultWithLeases } from '../lease/lease-views.js';
 
 function headerSource(context: ApiContext): HeaderSource {
   return responseHeaderSource(context.backend);
@@ -66,7 +67,7 @@ export async function v3Range(context: ApiContext, exchange: Exchange): Promise<
   // The view is taken in this one synchronous turn, at one revision: references to the stored
   // keys and packed entries (immutable strings), copied a leaf at a time, so writes applied while
   // it streams cannot change it. Key-values are then materialized and encoded a slice at a time.
-  const view = store.rangeView(decoded.request);
+  const view = rangeViewWithLeases(store.rangeView(decoded.request), context.backend.leases);
   const parts = rangeResponseParts(headerSource(context), view);
   if (parts === undefined) {
     exchange.json(
@@ -129,7 +130,8 @@ export async function v3Txn(context: ApiContext, exchange: Exchange): Promise<vo
   if (isReadOnlyTxn(request)) {
     await linearize(context);
     context.auth.authorize(context.backend.auth, exchange, () => txnNeeds(request));
-    exchange.json(200, txnResponseJson(headerSource(context), context.backend.store.txn(request)));
+    const answer = txnResultWithLeases(context.backend.store.txn(request), context.backend.leases);
+    exchange.json(200, txnResponseJson(headerSource(context), answer));
     return;
   }
   const user = context.auth.authorize(context.backend.auth, exchange, () => txnNeeds(request));
@@ -139,7 +141,8 @@ export async function v3Txn(context: ApiContext, exchange: Exchange): Promise<vo
     withRequestId({ type: 'txn' as const, request, ...asUser(user) }, requestId),
   );
   if (result.type !== 'txn') throw new Error(`txn answered with ${result.type}`);
-  exchange.json(200, txnResponseJson(headerSource(context), result.result));
+  const answer = txnResultWithLeases(result.result, context.backend.leases);
+  exchange.json(200, txnResponseJson(headerSource(context), answer));
 }
 
 /** POST /v3/maintenance/status */

@@ -9,7 +9,10 @@ import { BinaryReader } from '../codec/binary-reader.js';
 import { BinaryWriter } from '../codec/binary-writer.js';
 import { decodeAuthResult, encodeAuthResult } from '../auth/auth-command.js';
 import { decodeResponseOp, encodeResponseOp } from '../codec/result-codec.js';
+import { decodeLeaseResult, encodeLeaseResult } from '../lease/lease-command.js';
 import type { ApplyOutcome } from '../store/kv-state-machine.js';
+import type { LeaseAnswer, LeaseQuery } from '../lease/lease-driver.js';
+import { parseLeaseId } from '../lease/lease-id.js';
 import { MalformedEncodingError } from '../codec/binary-reader.js';
 import { KV_NODE_MESSAGE_TYPE_BASE } from './transport.js';
 
@@ -23,6 +26,10 @@ export const ForwardingType = {
   writeBatchRequest: KV_NODE_MESSAGE_TYPE_BASE + 5,
   /** Answers to several forwarded writes in one message. */
   writeBatchResponse: KV_NODE_MESSAGE_TYPE_BASE + 6,
+  /** A keep-alive or time-to-live question for the leader's lease clock (see `lease/`). */
+  leaseQueryRequest: KV_NODE_MESSAGE_TYPE_BASE + 7,
+  /** The leader's answer to a lease question. */
+  leaseQueryResponse: KV_NODE_MESSAGE_TYPE_BASE + 8,
 } as const;
 
 /** One forwarded write in a batch: its correlation id and encoded command. */
@@ -43,6 +50,8 @@ const REJECTED = 2;
 const FAILED = 3;
 /** An auth command's result (see `auth/auth-command.ts`). */
 const AUTH_APPLIED = 4;
+/** A lease command's result, or a write refused for its lease (see `lease/lease-command.ts`). */
+const LEASE_APPLIED = 5;
 
 function writeError(writer: BinaryWriter, error: ApiError): void {
   writer.writeUtf8(error.details.reason);
@@ -103,6 +112,9 @@ function writeWriteAnswer(writer: BinaryWriter, answer: WriteAnswer): void {
   } else if (outcome.status === 'auth') {
     writer.writeByte(AUTH_APPLIED);
     encodeAuthResult(writer, outcome.result);
+  } else if (outcome.status === 'lease') {
+    writer.writeByte(LEASE_APPLIED);
+    encodeLeaseResult(writer, outcome.result);
   } else {
     writer.writeByte(outcome.status === 'applied' ? APPLIED : REPLAYED);
     encodeResponseOp(writer, outcome.result);
@@ -126,6 +138,8 @@ function readWriteAnswer(reader: BinaryReader): WriteAnswer {
       };
     case AUTH_APPLIED:
       return { correlationId, outcome: { status: 'auth', result: decodeAuthResult(reader) } };
+    case LEASE_APPLIED:
+      return { correlationId, outcome: { status: 'lease', result: decodeLeaseResult(reader) } };
     case APPLIED:
     case REPLAYED: {
       const result = decodeResponseOp(reader);
@@ -238,5 +252,71 @@ export function decodeReadResponse(payload: Uint8Array): {
   }
   const outcome = status === FAILED ? readError(reader) : reader.readVarint();
   if (!reader.atEnd) throw new MalformedEncodingError('trailing bytes after a read answer');
+  return { correlationId, outcome };
+}
+
+const LEASE_QUERY_OPS = ['keepAlive', 'timeToLive'] as const;
+const LEASE_NOT_FOUND = 6;
+
+/** A lease question for the leader. */
+export function encodeLeaseQueryRequest(correlationId: number, query: LeaseQuery): Uint8Array {
+  const writer = new BinaryWriter(40);
+  writer.writeVarint(correlationId);
+  writer.writeByte(LEASE_QUERY_OPS.indexOf(query.op));
+  writer.writeUtf8(query.id);
+  return writer.finish();
+}
+
+/** Decodes {@link encodeLeaseQueryRequest}. @throws MalformedEncodingError */
+export function decodeLeaseQueryRequest(payload: Uint8Array): {
+  correlationId: number;
+  query: LeaseQuery;
+} {
+  const reader = new BinaryReader(payload);
+  const correlationId = reader.readVarint();
+  const code = reader.readByte();
+  const op = LEASE_QUERY_OPS[code];
+  if (op === undefined) throw new MalformedEncodingError(`unknown lease question ${code}`);
+  const id = reader.readUtf8();
+  if (parseLeaseId(id) !== id) throw new MalformedEncodingError(`bad lease id "${id}"`);
+  if (!reader.atEnd) throw new MalformedEncodingError('trailing bytes after a lease question');
+  return { correlationId, query: { op, id } };
+}
+
+/** The leader's answer to a lease question. */
+export function encodeLeaseQueryResponse(
+  correlationId: number,
+  outcome: LeaseAnswer | ApiError,
+): Uint8Array {
+  const writer = new BinaryWriter(32);
+  writer.writeVarint(correlationId);
+  if (outcome instanceof ApiError) {
+    writer.writeByte(FAILED);
+    writeError(writer, outcome);
+  } else if (outcome === undefined) {
+    writer.writeByte(LEASE_NOT_FOUND);
+  } else {
+    writer.writeByte(APPLIED);
+    writer.writeVarint(outcome.grantedSeconds);
+    writer.writeVarint(outcome.remainingSeconds);
+  }
+  return writer.finish();
+}
+
+/** Decodes {@link encodeLeaseQueryResponse}. @throws MalformedEncodingError */
+export function decodeLeaseQueryResponse(payload: Uint8Array): {
+  correlationId: number;
+  outcome: LeaseAnswer | ApiError;
+} {
+  const reader = new BinaryReader(payload);
+  const correlationId = reader.readVarint();
+  const status = reader.readByte();
+  let outcome: LeaseAnswer | ApiError;
+  if (status === FAILED) outcome = readError(reader);
+  else if (status === LEASE_NOT_FOUND) outcome = undefined;
+  else if (status === APPLIED) {
+    outcome = { grantedSeconds: reader.readVarint(), remainingSeconds: reader.readVarint() };
+  } else throw new MalformedEncodingError(`unknown lease answer status ${status}`);
+  if (!reader.atEnd) throw new MalformedEncodingError('trailing bytes after a lease answer');
   return { correlationId, outcome };
 }

@@ -57,6 +57,9 @@ class FakeReplica implements LocalReplica {
   get auth() {
     return this.machine.auth;
   }
+  get leases() {
+    return this.machine.leases;
+  }
   isLeader(): boolean {
     return this.cluster.leader === this.name;
   }

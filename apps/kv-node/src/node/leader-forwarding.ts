@@ -20,9 +20,14 @@ import type { Logger } from '../logging/logger.js';
 import type { Timers } from '../http/api-context.js';
 import { ApiError, GrpcCode, indeterminate, unavailable } from '../http/api-error.js';
 import type { ApplyOutcome } from '../store/kv-state-machine.js';
+import type { LeaseAnswer, LeaseQuery } from '../lease/lease-driver.js';
 import type { ForwardedWrite, WriteAnswer } from './forwarding-messages.js';
 import {
   ForwardingType,
+  decodeLeaseQueryRequest,
+  decodeLeaseQueryResponse,
+  encodeLeaseQueryRequest,
+  encodeLeaseQueryResponse,
   decodeReadResponse,
   decodeRequest,
   decodeWriteBatchRequest,
@@ -72,6 +77,11 @@ export interface LeaderForwardingOptions {
   onRoundTrip?: (peer: string, seconds: number) => void;
   /** Monotonic clock in ms (for round-trip times). */
   now?: () => number;
+  /**
+   * Answers a follower's lease question (keep-alive, time-to-live) as leader, from the leader's
+   * lease clock (see `lease/lease-driver.ts`); without it such questions are refused with 503.
+   */
+  answerLeaseQuery?: (query: LeaseQuery) => Promise<LeaseAnswer>;
 }
 
 function toApiError(error: unknown, fallback: () => ApiError): ApiError {
@@ -157,6 +167,24 @@ export class LeaderForwarding {
       unavailable(`no answer from the leader ${leader} in time`),
     );
     const { outcome } = decodeReadResponse(payload);
+    if (outcome instanceof ApiError) throw outcome;
+    return outcome;
+  }
+
+  /**
+   * Asks `leader` a lease question (keep-alive, time-to-live). A keep-alive is not a write: a
+   * lost answer is a 503 and the client keeps sending keep-alives.
+   */
+  async forwardLeaseQuery(leader: string, query: LeaseQuery): Promise<LeaseAnswer> {
+    const correlationId = this.#nextCorrelationId++;
+    const payload = await this.#requestPayload(
+      leader,
+      ForwardingType.leaseQueryRequest,
+      correlationId,
+      encodeLeaseQueryRequest(correlationId, query),
+      () => unavailable(`no answer from the leader ${leader} in time`),
+    );
+    const { outcome } = decodeLeaseQueryResponse(payload);
     if (outcome instanceof ApiError) throw outcome;
     return outcome;
   }
@@ -247,6 +275,23 @@ export class LeaderForwarding {
     onTimeout: () => ApiError,
   ): Promise<Uint8Array> {
     const correlationId = this.#nextCorrelationId++;
+    return this.#requestPayload(
+      to,
+      type,
+      correlationId,
+      encodeRequest(correlationId, command),
+      onTimeout,
+    );
+  }
+
+  /** Sends an encoded request carrying `correlationId`; resolves with the answer's payload. */
+  #requestPayload(
+    to: string,
+    type: number,
+    correlationId: number,
+    request: Uint8Array,
+    onTimeout: () => ApiError,
+  ): Promise<Uint8Array> {
     const started = this.#options.now?.();
     return new Promise<Uint8Array>((resolve, reject) => {
       const handle = this.#options.timers.setTimeout(() => {
@@ -263,7 +308,7 @@ export class LeaderForwarding {
         reject,
         handle,
       });
-      this.#options.transport.send(to, type, encodeRequest(correlationId, command));
+      this.#options.transport.send(to, type, request);
     });
   }
 
@@ -298,6 +343,20 @@ export class LeaderForwarding {
       case ForwardingType.writeResponse:
         this.#answerWrite(decodeWriteResponse(payload), true);
         return;
+      case ForwardingType.leaseQueryRequest: {
+        const { correlationId, query } = decodeLeaseQueryRequest(payload);
+        void this.#serveLeaseQuery(from, correlationId, query);
+        return;
+      }
+      case ForwardingType.leaseQueryResponse: {
+        const { correlationId } = decodeLeaseQueryResponse(payload);
+        const pending = this.#pending.get(correlationId);
+        if (pending === undefined) return; // answered after its timeout
+        this.#pending.delete(correlationId);
+        this.#options.timers.clearTimeout(pending.handle);
+        pending.resolve(payload);
+        return;
+      }
       case ForwardingType.readResponse: {
         const { correlationId } = decodeReadResponse(payload);
         const pending = this.#pending.get(correlationId);
@@ -364,6 +423,27 @@ export class LeaderForwarding {
     }
     this.#unsentAnswers.clear();
   };
+
+  async #serveLeaseQuery(from: string, correlationId: number, query: LeaseQuery): Promise<void> {
+    let outcome: LeaseAnswer | ApiError;
+    const answer = this.#options.answerLeaseQuery;
+    if (!this.#options.replica.isLeader()) {
+      outcome = unavailable('etcdserver: not leader', 'no_leader');
+    } else if (answer === undefined) {
+      outcome = unavailable('this member keeps no lease clock');
+    } else {
+      try {
+        outcome = await answer(query);
+      } catch (error) {
+        outcome = toApiError(error, () => unavailable(`lease question failed: ${String(error)}`));
+      }
+    }
+    this.#options.transport.send(
+      from,
+      ForwardingType.leaseQueryResponse,
+      encodeLeaseQueryResponse(correlationId, outcome),
+    );
+  }
 
   async #serveRead(from: string, correlationId: number): Promise<void> {
     let outcome: number | ApiError;

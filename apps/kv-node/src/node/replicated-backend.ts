@@ -8,6 +8,8 @@ import { encodeCommand } from '../codec/command-codec.js';
 import { unavailable } from '../http/api-error.js';
 import type { KvBackend, NodeStatus } from '../http/kv-backend.js';
 import type { AuthState } from '../auth/auth-state.js';
+import type { LeaseAnswer, LeaseDriver, LeaseQuery } from '../lease/lease-driver.js';
+import type { LeaseTable } from '../lease/lease-table.js';
 import type { KvStore } from '../store/kv-store.js';
 import type { ApplyOutcome } from '../store/kv-state-machine.js';
 import type { LeaderForwarding } from './leader-forwarding.js';
@@ -17,6 +19,7 @@ import type { LocalReplica } from './local-replica.js';
 export class ReplicatedBackend implements KvBackend {
   readonly #replica: LocalReplica;
   readonly #forwarding: LeaderForwarding;
+  readonly #leaseDriver: LeaseDriver | undefined;
   /** The read barrier asked of the leader now, if any. */
   #barrierInFlight: Promise<number> | undefined;
   /** The barrier that reads arriving meanwhile share; asked once the one in flight answers. */
@@ -25,10 +28,33 @@ export class ReplicatedBackend implements KvBackend {
   /**
    * @param replica this node's replica.
    * @param forwarding the path to the leader.
+   * @param leaseDriver this member's lease clock, which answers lease questions when it leads
+   *   (without one, they are refused with 503 here).
    */
-  constructor(replica: LocalReplica, forwarding: LeaderForwarding) {
+  constructor(replica: LocalReplica, forwarding: LeaderForwarding, leaseDriver?: LeaseDriver) {
     this.#replica = replica;
     this.#forwarding = forwarding;
+    this.#leaseDriver = leaseDriver;
+  }
+
+  /** The local lease table. */
+  get leases(): LeaseTable {
+    return this.#replica.leases;
+  }
+
+  /** Asks the local lease clock when leading, else the leader's. */
+  leaseQuery(query: LeaseQuery): Promise<LeaseAnswer> {
+    if (this.#replica.isLeader()) {
+      if (this.#leaseDriver === undefined) {
+        return Promise.reject(unavailable('this member keeps no lease clock'));
+      }
+      return this.#leaseDriver.answer(query);
+    }
+    const leader = this.#replica.leaderName();
+    if (leader === undefined) {
+      return Promise.reject(unavailable('etcdserver: no leader', 'no_leader'));
+    }
+    return this.#forwarding.forwardLeaseQuery(leader, query);
   }
 
   /** The local store. */

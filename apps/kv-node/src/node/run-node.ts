@@ -23,6 +23,9 @@ import { HeapGrowthPolicy } from './heap-growth.js';
 import { LeaderForwarding } from './leader-forwarding.js';
 import type { ReplicaStarter } from './replica-runtime.js';
 import { ReplicatedBackend } from './replicated-backend.js';
+import type { LeaseDriver } from '../lease/lease-driver.js';
+import { leaseClockOf } from './lease-clock.js';
+import { minLeaseTtlSeconds } from '../lease/lease-limits.js';
 import { startReplica } from './start-replica.js';
 import { StartupError } from './startup-error.js';
 import { SwitchableBackend } from './switchable-backend.js';
@@ -137,6 +140,7 @@ export async function startNode(
     timers,
     version: VERSION,
     isShuttingDown: () => shuttingDown,
+    minLeaseTtlSeconds: minLeaseTtlSeconds(config.electionTimeoutMs, config.heartbeatIntervalMs),
     auth: {
       tokenTtlMs: config.auth.tokenTtlSeconds * 1000,
       scryptCost: config.auth.scryptCost,
@@ -158,6 +162,7 @@ export async function startNode(
   };
   let runtime: Awaited<ReturnType<ReplicaStarter>> | undefined;
   let forwarding: LeaderForwarding | undefined;
+  let leaseClock: LeaseDriver | undefined;
   try {
     // Bind the client port first: a conflict then fails at once, before the log is opened.
     for (const url of config.listenClientUrls) {
@@ -169,6 +174,13 @@ export async function startNode(
       await listen(server, url);
     }
     runtime = await replicaStarter({ config, logger, metrics, peerSecret });
+    leaseClock = leaseClockOf(runtime.replica, {
+      now: () => performance.now(),
+      timers,
+      electionTimeoutMs: config.electionTimeoutMs,
+      logger,
+    });
+    const answeringClock = leaseClock;
     forwarding = new LeaderForwarding({
       transport: runtime.nodeTransport,
       replica: runtime.replica,
@@ -177,9 +189,12 @@ export async function startNode(
       timeoutMs: 5000,
       now: () => performance.now(),
       onRoundTrip: (peer, seconds) => metrics.peerRoundTrip.observe({ peer }, seconds),
+      answerLeaseQuery: (query) => answeringClock.answer(query),
     });
-    backend.setTarget(new ReplicatedBackend(runtime.replica, forwarding));
+    backend.setTarget(new ReplicatedBackend(runtime.replica, forwarding, leaseClock));
+    leaseClock.start();
   } catch (error) {
+    leaseClock?.stop();
     dashboard.close();
     for (const server of servers) server.close();
     await runtime?.close().catch(() => undefined);
@@ -207,6 +222,7 @@ export async function startNode(
       });
       dashboard.close();
       await Promise.all(servers.map((server) => closeServer(server, 5000)));
+      leaseClock?.stop();
       forwarding?.close();
       await started.close();
       await dataDirectory.release();

@@ -7,6 +7,8 @@ import type { KvCommand } from '../codec/command-codec.js';
 import { unavailable } from '../http/api-error.js';
 import type { KvBackend, NodeStatus } from '../http/kv-backend.js';
 import { AuthState } from '../auth/auth-state.js';
+import type { LeaseAnswer, LeaseQuery } from '../lease/lease-driver.js';
+import { LeaseTable } from '../lease/lease-table.js';
 import type { KvStore } from '../store/kv-store.js';
 import type { ApplyOutcome } from '../store/kv-state-machine.js';
 
@@ -15,6 +17,7 @@ export class SwitchableBackend implements KvBackend {
   #target: KvBackend | undefined;
   readonly #startingStore: KvStore;
   readonly #startingAuth = new AuthState();
+  readonly #startingLeases = new LeaseTable();
   readonly #startingStatus: () => NodeStatus;
 
   /**
@@ -39,6 +42,17 @@ export class SwitchableBackend implements KvBackend {
   /** The target's auth state, or an empty one (auth disabled) while starting. */
   get auth(): AuthState {
     return this.#target?.auth ?? this.#startingAuth;
+  }
+
+  /** The target's lease table, or an empty one while starting. */
+  get leases(): LeaseTable {
+    return this.#target?.leases ?? this.#startingLeases;
+  }
+
+  /** Forwards to the target; 503 while starting. */
+  leaseQuery(query: LeaseQuery): Promise<LeaseAnswer> {
+    if (this.#target === undefined) return Promise.reject(unavailable('this node is starting'));
+    return this.#target.leaseQuery(query);
   }
 
   /** Forwards to the target; 503 while starting. */

@@ -4,6 +4,8 @@
  * idempotency table, then (format 2) the auth state as one length-prefixed record. A format 1
  * snapshot, from before auth existed, has no auth state and restores with auth disabled; in
  * format 2 the record is required, so a snapshot cut short can never pass for one without auth.
+ * Format 3 appends the lease table (see `lease/lease-table.ts`) as one more required
+ * length-prefixed record; formats 1 and 2 restore with no leases.
  * Encoded lazily in chunks and decoded from chunks cut at any byte, so a
  * snapshot of any size passes to and from disk without ever being held whole.
  */
@@ -16,6 +18,7 @@ import {
 import { BinaryWriter } from '../codec/binary-writer.js';
 import { decodeResponseOp, encodeResponseOp } from '../codec/result-codec.js';
 import { AuthState } from '../auth/auth-state.js';
+import { LeaseTable } from '../lease/lease-table.js';
 import type { ByteString } from './byte-string.js';
 import type { RememberedResult } from './idempotency-table.js';
 import type { PackedEntry } from './packed-entry.js';
@@ -25,6 +28,8 @@ const SNAPSHOT_MAGIC = 0x4b56534e; // "KVSN"
 const FORMAT_WITHOUT_AUTH = 1;
 /** With the auth state (required). */
 const FORMAT_WITH_AUTH = 2;
+/** With the auth state and the lease table (both required). */
+const FORMAT_WITH_LEASES = 3;
 
 /** The state in a snapshot (references only; every member is immutable). */
 export interface SnapshotView {
@@ -39,6 +44,13 @@ export interface SnapshotView {
   auth?: Uint8Array;
   /** The decoded auth state (set by {@link SnapshotDecoder.finish} only). */
   authState?: AuthState;
+  /**
+   * The lease table, encoded when the view was taken (written only with `auth`); decoding yields
+   * `undefined` for a snapshot without one.
+   */
+  leases?: Uint8Array;
+  /** The decoded lease table (set by {@link SnapshotDecoder.finish} only). */
+  leaseTable?: LeaseTable;
 }
 
 /**
@@ -54,7 +66,13 @@ export function* encodeSnapshot(
     Number.isFinite(chunkBytes) ? chunkBytes + 4096 : Math.max(64, initialCapacity);
   let writer = new BinaryWriter(capacity());
   writer.writeVarint(SNAPSHOT_MAGIC);
-  writer.writeByte(view.auth === undefined ? FORMAT_WITHOUT_AUTH : FORMAT_WITH_AUTH);
+  writer.writeByte(
+    view.auth === undefined
+      ? FORMAT_WITHOUT_AUTH
+      : view.leases === undefined
+        ? FORMAT_WITH_AUTH
+        : FORMAT_WITH_LEASES,
+  );
   writer.writeVarint(view.revision);
   writer.writeVarint(view.keys.length);
   for (let index = 0; index < view.keys.length; index++) {
@@ -72,7 +90,10 @@ export function* encodeSnapshot(
     writer.writeVarint(remembered.bodyFingerprint);
     encodeResponseOp(writer, remembered.result);
   }
-  if (view.auth !== undefined) writer.writeBytes(view.auth);
+  if (view.auth !== undefined) {
+    writer.writeBytes(view.auth);
+    if (view.leases !== undefined) writer.writeBytes(view.leases);
+  }
   yield writer.finish();
 }
 
@@ -136,10 +157,16 @@ export class SnapshotDecoder {
       remembered.push([requestId, { revision: rememberedAt, bodyFingerprint, result }]);
     }
     let authState: AuthState | undefined;
-    if (this.#format === FORMAT_WITH_AUTH) {
+    if (this.#format === FORMAT_WITH_AUTH || this.#format === FORMAT_WITH_LEASES) {
       const authReader = new BinaryReader(reader.readBytes());
       authState = AuthState.decode(authReader);
       if (!authReader.atEnd) throw new MalformedEncodingError('trailing bytes after auth state');
+    }
+    let leaseTable: LeaseTable | undefined;
+    if (this.#format === FORMAT_WITH_LEASES) {
+      const leaseReader = new BinaryReader(reader.readBytes());
+      leaseTable = LeaseTable.decode(leaseReader);
+      if (!leaseReader.atEnd) throw new MalformedEncodingError('trailing bytes after leases');
     }
     if (!reader.atEnd) throw new MalformedEncodingError('trailing bytes after snapshot');
     return {
@@ -148,6 +175,7 @@ export class SnapshotDecoder {
       packed: this.#packed,
       remembered,
       ...(authState === undefined ? {} : { authState }),
+      ...(leaseTable === undefined ? {} : { leaseTable }),
     };
   }
 
@@ -161,7 +189,11 @@ export class SnapshotDecoder {
           throw new MalformedEncodingError('not a snapshot');
         }
         const format = reader.readByte();
-        if (format !== FORMAT_WITHOUT_AUTH && format !== FORMAT_WITH_AUTH) {
+        if (
+          format !== FORMAT_WITHOUT_AUTH &&
+          format !== FORMAT_WITH_AUTH &&
+          format !== FORMAT_WITH_LEASES
+        ) {
           throw new MalformedEncodingError(`unknown snapshot format ${format}`);
         }
         this.#format = format;

@@ -9,6 +9,14 @@ import { refusalOnApply } from '../auth/apply-authorization.js';
 import { MalformedEncodingError } from '../codec/binary-reader.js';
 import { BinaryWriter } from '../codec/binary-writer.js';
 import { decodeCommand } from '../codec/command-codec.js';
+import type { LeaseApplyResult } from '../lease/lease-command.js';
+import {
+  applyLeaseCommand,
+  leaseRefusalOfWrite,
+  putsOfWrite,
+  trackAttachments,
+} from '../lease/lease-apply.js';
+import { LeaseTable } from '../lease/lease-table.js';
 import type { ByteString } from './byte-string.js';
 import type { CommandResult, IdempotencyLimits, RememberedResult } from './idempotency-table.js';
 import { DEFAULT_IDEMPOTENCY_LIMITS, IdempotencyTable } from './idempotency-table.js';
@@ -53,7 +61,12 @@ export type ApplyOutcome =
    * An auth command was applied to {@link KvStateMachine.auth} (or refused, see `error`), or a
    * key-value write was refused by the auth check on apply (`error` says why; nothing applied).
    */
-  | { status: 'auth'; result: AuthApplyResult };
+  | { status: 'auth'; result: AuthApplyResult }
+  /**
+   * A lease command was applied to {@link KvStateMachine.leases} (or refused, see `error`), or a
+   * put or txn was refused because a lease it names is missing or full (nothing applied).
+   */
+  | { status: 'lease'; result: LeaseApplyResult };
 
 /**
  * The key-value state machine. Deterministic: replicas that apply the same commands in the same
@@ -64,6 +77,8 @@ export class KvStateMachine {
   readonly store = new KvStore();
   /** Users, roles and permissions (see `auth/`): replicated like the keys, in snapshots too. */
   readonly auth = new AuthState();
+  /** Leases and the keys attached to them (see `lease/`): replicated, in snapshots too. */
+  readonly leases = new LeaseTable();
   readonly #idempotency: IdempotencyTable;
   readonly #txnReadLimits: TxnReadLimits;
   readonly #onTxnRanges: ((read: number, notRead: number) => void) | undefined;
@@ -118,6 +133,19 @@ export class KvStateMachine {
     if (decoded.type === 'auth') {
       return { status: 'auth', result: this.auth.apply(decoded.request) };
     }
+    // Lease commands are never retried by request id either; a revoke deletes in one revision.
+    if (decoded.type === 'lease') {
+      const result = applyLeaseCommand(
+        this.leases,
+        this.store,
+        this.auth,
+        decoded.request,
+        decoded.user,
+      );
+      return result === 'permissionDenied'
+        ? { status: 'auth', result: { authRevision: this.auth.revision, error: result } }
+        : { status: 'lease', result };
+    }
     const requestId = decoded.requestId;
     if (requestId !== undefined) {
       const remembered = this.#idempotency.lookup(requestId);
@@ -127,17 +155,27 @@ export class KvStateMachine {
           : { status: 'rejected', reason: 'idempotency_key_reused', requestId };
       }
     }
+    if (decoded.type !== 'deleteRange') {
+      // A put naming a missing (or full) lease is refused whole, as etcd refuses it.
+      const leaseRefusal = leaseRefusalOfWrite(this.leases, putsOfWrite(decoded));
+      if (leaseRefusal !== undefined) {
+        return { status: 'lease', result: { revision: this.store.revision, error: leaseRefusal } };
+      }
+    }
     let result: CommandResult;
     switch (decoded.type) {
       case 'put':
         result = { type: 'put', result: this.store.put(decoded.request) };
+        trackAttachments(this.leases, this.store, decoded);
         break;
       case 'deleteRange':
         result = { type: 'deleteRange', result: this.store.deleteRange(decoded.request) };
+        trackAttachments(this.leases, this.store, decoded);
         break;
       case 'txn': {
         const reads = awaited ? new TxnReadBudget(this.#txnReadLimits) : 'none';
         result = { type: 'txn', result: this.store.txn(decoded.request, reads) };
+        trackAttachments(this.leases, this.store, { ...decoded, result: result.result });
         if (this.#onTxnRanges !== undefined) {
           const counts: [number, number] = [0, 0];
           countRanges(result.result.responses, counts);
@@ -154,7 +192,7 @@ export class KvStateMachine {
     return { status: 'applied', result };
   }
 
-  /** The whole state (keys, revision, idempotency table) as bytes. */
+  /** The whole state (keys, revision, idempotency table, auth, leases) as bytes. */
   snapshot(): Uint8Array {
     const view = this.#snapshotView();
     let estimate = 64;
@@ -163,7 +201,7 @@ export class KvStateMachine {
       estimate += 8;
     }
     for (const [requestId] of view.remembered) estimate += 3 * requestId.length + 96;
-    estimate += (view.auth?.byteLength ?? 0) + 8;
+    estimate += (view.auth?.byteLength ?? 0) + (view.leases?.byteLength ?? 0) + 16;
     // One chunk sized up front: no doubling copies of a buffer that may be 100+ MB.
     const [only] = encodeSnapshot(view, Infinity, estimate);
     return only as Uint8Array;
@@ -187,7 +225,14 @@ export class KvStateMachine {
     this.#idempotency.forEach((requestId, entry) => remembered.push([requestId, entry]));
     const auth = new BinaryWriter(256);
     this.auth.encode(auth);
-    return { ...this.store.packedView(), remembered, auth: auth.finishExact() };
+    const leases = new BinaryWriter(256);
+    this.leases.encode(leases);
+    return {
+      ...this.store.packedView(),
+      remembered,
+      auth: auth.finishExact(),
+      leases: leases.finishExact(),
+    };
   }
 
   /**
@@ -222,6 +267,7 @@ export class KvStateMachine {
       for (const [requestId, entry] of view.remembered)
         this.#idempotency.remember(requestId, entry);
       this.auth.replaceWith(view.authState ?? new AuthState());
+      this.leases.replaceWith(view.leaseTable ?? new LeaseTable());
     } catch (error) {
       throw new MalformedEncodingError(`snapshot keys: ${(error as Error).message}`);
     }

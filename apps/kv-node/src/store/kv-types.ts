@@ -16,6 +16,11 @@ export interface KeyValue {
   modRevision: number;
   /** Number of puts since the key was created; 1 after the first. */
   version: number;
+  /**
+   * The lease the key is attached to (a decimal int64, see `lease/lease-id.ts`), when shown to a
+   * client; the store itself never sets it (the lease table in `lease/` knows attachments).
+   */
+  lease?: string;
 }
 
 /** Order of a range's results. */
@@ -89,6 +94,12 @@ export interface PutRequest {
   value: ByteString;
   /** Return the key's previous value. */
   prevKv: boolean;
+  /**
+   * The lease to attach the key to (a decimal int64, never `"0"`); absent: none, and the key is
+   * detached from any lease it had. The store ignores it; the state machine's lease table keeps
+   * the attachment (see `lease/`).
+   */
+  lease?: string;
 }
 
 /** Result of a put. */

@@ -11,6 +11,9 @@ import type { AuthState } from '../../src/auth/auth-state.js';
 import type { KvStore } from '../../src/store/kv-store.js';
 import type { ApplyOutcome } from '../../src/store/kv-state-machine.js';
 import { KvStateMachine } from '../../src/store/kv-state-machine.js';
+import type { LeaseAnswer, LeaseQuery } from '../../src/lease/lease-driver.js';
+import { LeaseDriver } from '../../src/lease/lease-driver.js';
+import type { LeaseTable } from '../../src/lease/lease-table.js';
 
 /** How the double answers: normally, or failing as a real cluster might. */
 export type BackendMode = 'ok' | 'no_leader' | 'indeterminate' | 'hang';
@@ -21,6 +24,25 @@ export class DirectBackend implements KvBackend {
   writes = 0;
   reads = 0;
   #index = 0;
+  /**
+   * The lease clock of this one-member "cluster" (always leader, on the real monotonic clock).
+   * It answers keep-alives; it expires leases only once {@link startLeaseClock} is called.
+   */
+  readonly leaseDriver = new LeaseDriver({
+    replica: {
+      isLeader: () => this.mode !== 'no_leader',
+      generation: () => 2,
+      catchUp: () => Promise.resolve(),
+      proposeLease: (request) => this.write({ type: 'lease', request }),
+    },
+    table: this.machine.leases,
+    now: () => performance.now(),
+    timers: {
+      setTimeout: (callback, delayMs) => setTimeout(callback, delayMs).unref(),
+      clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
+    },
+    electionTimeoutMs: 1000,
+  });
 
   get store(): KvStore {
     return this.machine.store;
@@ -28,6 +50,26 @@ export class DirectBackend implements KvBackend {
 
   get auth(): AuthState {
     return this.machine.auth;
+  }
+
+  get leases(): LeaseTable {
+    return this.machine.leases;
+  }
+
+  /** Starts expiring leases (stopped with {@link stopLeaseClock}). */
+  startLeaseClock(): void {
+    this.leaseDriver.start();
+  }
+
+  stopLeaseClock(): void {
+    this.leaseDriver.stop();
+  }
+
+  leaseQuery(query: LeaseQuery): Promise<LeaseAnswer> {
+    if (this.mode === 'no_leader') {
+      return Promise.reject(unavailable('etcdserver: no leader', 'no_leader'));
+    }
+    return this.leaseDriver.answer(query);
   }
 
   write(command: KvCommand): Promise<ApplyOutcome> {

@@ -23,6 +23,9 @@ export class SingleReplica implements LocalReplica {
   get auth() {
     return this.machine.auth;
   }
+  get leases() {
+    return this.machine.leases;
+  }
   isLeader(): boolean {
     return true;
   }
