@@ -82,6 +82,11 @@ export interface LeaderForwardingOptions {
    * lease clock (see `lease/lease-driver.ts`); without it such questions are refused with 503.
    */
   answerLeaseQuery?: (query: LeaseQuery) => Promise<LeaseAnswer>;
+  /**
+   * How long a forwarded lease question may take, in ms (default `timeoutMs`). Keep it short (an
+   * election timeout): a keep-alive stuck on a dead leader is worth less than the next one.
+   */
+  leaseQueryTimeoutMs?: number;
 }
 
 function toApiError(error: unknown, fallback: () => ApiError): ApiError {
@@ -183,6 +188,7 @@ export class LeaderForwarding {
       correlationId,
       encodeLeaseQueryRequest(correlationId, query),
       () => unavailable(`no answer from the leader ${leader} in time`),
+      this.#options.leaseQueryTimeoutMs,
     );
     const { outcome } = decodeLeaseQueryResponse(payload);
     if (outcome instanceof ApiError) throw outcome;
@@ -291,13 +297,14 @@ export class LeaderForwarding {
     correlationId: number,
     request: Uint8Array,
     onTimeout: () => ApiError,
+    timeoutMs = this.#options.timeoutMs,
   ): Promise<Uint8Array> {
     const started = this.#options.now?.();
     return new Promise<Uint8Array>((resolve, reject) => {
       const handle = this.#options.timers.setTimeout(() => {
         this.#pending.delete(correlationId);
         reject(onTimeout());
-      }, this.#options.timeoutMs);
+      }, timeoutMs);
       this.#pending.set(correlationId, {
         resolve: (payload) => {
           if (started !== undefined && this.#options.now !== undefined) {

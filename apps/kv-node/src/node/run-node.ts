@@ -190,6 +190,7 @@ export async function startNode(
       now: () => performance.now(),
       onRoundTrip: (peer, seconds) => metrics.peerRoundTrip.observe({ peer }, seconds),
       answerLeaseQuery: (query) => answeringClock.answer(query),
+      leaseQueryTimeoutMs: config.electionTimeoutMs,
     });
     backend.setTarget(new ReplicatedBackend(runtime.replica, forwarding, leaseClock));
     leaseClock.start();
