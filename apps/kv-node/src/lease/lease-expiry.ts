@@ -12,9 +12,12 @@ import type { LeaseTable } from './lease-table.js';
 
 /** Deadlines of the leases on the leader's clock (ms). */
 export class LeaseExpiry {
-  readonly #deadlines = new Map<LeaseId, number>();
+  /** Each lease's deadline and the grant it belongs to (an id may be revoked and granted again). */
+  readonly #deadlines = new Map<LeaseId, { deadline: number; grantSerial: number }>();
   readonly #extendMs: number;
   #leadingGeneration: number | undefined;
+  /** The table's generation at the last sync (deadlines mirror its set of leases). */
+  #tableGeneration = -1;
 
   /** @param extendMs what a new leader adds to every lease's TTL: the election timeout, in ms. */
   constructor(extendMs: number) {
@@ -46,14 +49,16 @@ export class LeaseExpiry {
     const promoted = this.#leadingGeneration !== generation;
     if (promoted) this.#deadlines.clear();
     this.#leadingGeneration = generation;
+    if (!promoted && this.#tableGeneration === table.generation) return;
+    this.#tableGeneration = table.generation;
     const extension = promoted ? this.#extendMs : 0;
-    if (this.#deadlines.size !== table.size || promoted) {
-      for (const id of this.#deadlines.keys()) if (!table.has(id)) this.#deadlines.delete(id);
-    }
-    if (this.#deadlines.size === table.size) return;
+    for (const id of this.#deadlines.keys()) if (!table.has(id)) this.#deadlines.delete(id);
     for (const lease of table.list()) {
-      if (!this.#deadlines.has(lease.id)) {
-        this.#deadlines.set(lease.id, nowMs + lease.ttlSeconds * 1000 + extension);
+      if (this.#deadlines.get(lease.id)?.grantSerial !== lease.grantSerial) {
+        this.#deadlines.set(lease.id, {
+          deadline: nowMs + lease.ttlSeconds * 1000 + extension,
+          grantSerial: lease.grantSerial,
+        });
       }
     }
   }
@@ -66,7 +71,10 @@ export class LeaseExpiry {
   renew(id: LeaseId, nowMs: number, table: LeaseTable): number | undefined {
     const lease = table.get(id);
     if (lease === undefined || !this.leading) return undefined;
-    this.#deadlines.set(id, nowMs + lease.ttlSeconds * 1000);
+    this.#deadlines.set(id, {
+      deadline: nowMs + lease.ttlSeconds * 1000,
+      grantSerial: lease.grantSerial,
+    });
     return lease.ttlSeconds;
   }
 
@@ -75,15 +83,17 @@ export class LeaseExpiry {
    * or no such lease). Call {@link sync} first.
    */
   remainingSeconds(id: LeaseId, nowMs: number): number | undefined {
-    const deadline = this.#deadlines.get(id);
-    if (deadline === undefined) return undefined;
-    return Math.max(0, Math.floor((deadline - nowMs) / 1000));
+    const entry = this.#deadlines.get(id);
+    if (entry === undefined) return undefined;
+    return Math.max(0, Math.floor((entry.deadline - nowMs) / 1000));
   }
 
   /** Up to `max` leases whose deadline has passed at `nowMs` (earliest first). */
   expired(nowMs: number, max: number): LeaseId[] {
     const due: [LeaseId, number][] = [];
-    for (const [id, deadline] of this.#deadlines) if (deadline <= nowMs) due.push([id, deadline]);
+    for (const [id, { deadline }] of this.#deadlines) {
+      if (deadline <= nowMs) due.push([id, deadline]);
+    }
     due.sort((left, right) => left[1] - right[1]);
     return due.slice(0, max).map(([id]) => id);
   }

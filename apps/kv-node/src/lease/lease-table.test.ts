@@ -33,7 +33,12 @@ function roundTrip(table: LeaseTable): LeaseTable {
 }
 
 function contents(table: LeaseTable): unknown {
-  return table.list().map((lease) => ({ ...lease, keys: table.keysOf(lease.id) }));
+  // The grant serial is local to a member (never encoded): compare the replicated contents only.
+  return table.list().map((lease) => ({
+    id: lease.id,
+    ttlSeconds: lease.ttlSeconds,
+    keys: table.keysOf(lease.id),
+  }));
 }
 
 describe('LeaseTable', () => {
@@ -142,7 +147,7 @@ describe('lease ids and TTLs', () => {
     expect(parseLeaseId('9223372036854775807')).toBe('9223372036854775807');
     expect(parseLeaseId('-9223372036854775808')).toBe('-9223372036854775808');
     for (const bad of ['9223372036854775808', '1.5', 'x', '', 1.5, 2 ** 60, true, null, {}]) {
-      expect(parseLeaseId(bad), String(bad)).toBeUndefined();
+      expect(parseLeaseId(bad), JSON.stringify(bad)).toBeUndefined();
     }
   });
 

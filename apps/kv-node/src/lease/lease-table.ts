@@ -29,6 +29,8 @@ export const DEFAULT_LEASE_TABLE_LIMITS: LeaseTableLimits = {
 interface Lease {
   ttlSeconds: number;
   keys: Set<ByteString>;
+  /** The table generation the lease was granted (or restored) at; see {@link LeaseInfo}. */
+  grantSerial: number;
 }
 
 /** One lease as the table reports it. */
@@ -38,6 +40,11 @@ export interface LeaseInfo {
   ttlSeconds: number;
   /** Number of keys attached. */
   keyCount: number;
+  /**
+   * Tells this grant from an earlier lease with the same id (revoked, then granted again):
+   * local to this member, never replicated.
+   */
+  grantSerial: number;
 }
 
 /** The leases and their keys. Deterministic; no clock. */
@@ -45,10 +52,19 @@ export class LeaseTable {
   readonly #leases = new Map<LeaseId, Lease>();
   readonly #leaseOfKey = new Map<ByteString, LeaseId>();
   readonly #limits: LeaseTableLimits;
+  #generation = 0;
 
   /** @param limits bounds of the table (default {@link DEFAULT_LEASE_TABLE_LIMITS}). */
   constructor(limits: LeaseTableLimits = DEFAULT_LEASE_TABLE_LIMITS) {
     this.#limits = limits;
+  }
+
+  /**
+   * Grows whenever a lease is granted or revoked or the table is replaced: who mirrors the set of
+   * leases (the leader's deadlines) resyncs only when it changed.
+   */
+  get generation(): number {
+    return this.#generation;
   }
 
   /** Number of leases. */
@@ -71,7 +87,12 @@ export class LeaseTable {
     const lease = this.#leases.get(id);
     return lease === undefined
       ? undefined
-      : { id, ttlSeconds: lease.ttlSeconds, keyCount: lease.keys.size };
+      : {
+          id,
+          ttlSeconds: lease.ttlSeconds,
+          keyCount: lease.keys.size,
+          grantSerial: lease.grantSerial,
+        };
   }
 
   /** Every lease, in grant order. */
@@ -80,6 +101,7 @@ export class LeaseTable {
       id,
       ttlSeconds: lease.ttlSeconds,
       keyCount: lease.keys.size,
+      grantSerial: lease.grantSerial,
     }));
   }
 
@@ -103,7 +125,8 @@ export class LeaseTable {
     if (ttlSeconds > MAX_LEASE_TTL_SECONDS) return 'leaseTtlTooLarge';
     if (this.#leases.has(id)) return 'leaseExists';
     if (this.#leases.size >= this.#limits.maxLeases) return 'tooManyLeases';
-    this.#leases.set(id, { ttlSeconds, keys: new Set() });
+    this.#generation++;
+    this.#leases.set(id, { ttlSeconds, keys: new Set(), grantSerial: this.#generation });
     return undefined;
   }
 
@@ -116,6 +139,7 @@ export class LeaseTable {
     const keys = this.keysOf(id);
     for (const key of keys) this.#leaseOfKey.delete(key);
     this.#leases.delete(id);
+    this.#generation++;
     return keys;
   }
 
@@ -174,10 +198,15 @@ export class LeaseTable {
 
   /** Replaces this table's contents with `other`'s (snapshot restore). */
   replaceWith(other: LeaseTable): void {
+    this.#generation++;
     this.#leases.clear();
     this.#leaseOfKey.clear();
     for (const [id, lease] of other.#leases) {
-      this.#leases.set(id, { ttlSeconds: lease.ttlSeconds, keys: new Set(lease.keys) });
+      this.#leases.set(id, {
+        ttlSeconds: lease.ttlSeconds,
+        keys: new Set(lease.keys),
+        grantSerial: this.#generation,
+      });
       for (const key of lease.keys) this.#leaseOfKey.set(key, id);
     }
   }
@@ -207,7 +236,7 @@ export class LeaseTable {
         throw new MalformedEncodingError(`bad lease id "${id}"`);
       }
       if (table.#leases.has(id)) throw new MalformedEncodingError(`lease ${id} twice`);
-      const lease: Lease = { ttlSeconds: reader.readVarint(), keys: new Set() };
+      const lease: Lease = { ttlSeconds: reader.readVarint(), keys: new Set(), grantSerial: 0 };
       table.#leases.set(id, lease);
       const keyCount = reader.readVarint();
       for (let keyIndex = 0; keyIndex < keyCount; keyIndex++) {
