@@ -35,6 +35,11 @@ function needsOf(command: KvCommand): PermissionNeed[] | 'admin' {
  */
 export function refusalOnApply(state: AuthState, command: KvCommand): AuthErrorName | undefined {
   if (!state.enabled) return undefined;
+  // The leader's revoke of an expired lease is the cluster's own decision, made as no user (the
+  // routes never propose one: clients revoke with `expired` false).
+  if (command.type === 'lease' && command.request.op === 'revoke' && command.request.expired) {
+    return undefined;
+  }
   const user = command.user;
   if (user === undefined || user === '') return 'userEmpty';
   const needs = needsOf(command);

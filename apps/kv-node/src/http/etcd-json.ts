@@ -162,7 +162,7 @@ function decodeCompare(value: unknown, path: string, limits: ApiLimits): Compare
   const targetRaw = fields.raw('target');
   if (targetRaw === 'LEASE' || targetRaw === 4) {
     throw unsupported(
-      `${fields.fieldName('target')}: leases are not supported`,
+      `${fields.fieldName('target')}: comparing a key's lease is not supported`,
       fields.fieldName('target'),
     );
   }
@@ -174,7 +174,7 @@ function decodeCompare(value: unknown, path: string, limits: ApiLimits): Compare
   const createRevision = fields.integer('create_revision');
   const modRevision = fields.integer('mod_revision');
   const operandValue = fields.bytes('value');
-  rejectNonZero(fields, 'lease', 'leases are not supported');
+  rejectNonZero(fields, 'lease', "comparing a key's lease is not supported");
   fields.rejectUnknown();
   switch (target) {
     case 'value':

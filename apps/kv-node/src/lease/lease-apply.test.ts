@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { KvCommand } from '../codec/command-codec.js';
 import { decodeCommand, encodeCommand, isTxnCommand } from '../codec/command-codec.js';
+import type { AuthCommand } from '../auth/auth-command.js';
 import { AuthState } from '../auth/auth-state.js';
 import { BinaryWriter } from '../codec/binary-writer.js';
 import { encodeSnapshot } from '../store/kv-snapshot-codec.js';
@@ -192,5 +193,49 @@ describe('leases in the state machine', () => {
     expect(replica.machine.leases.size).toBe(0);
     expect(replica.has('a')).toBe(false);
     expect(replica.has('b')).toBe(true);
+  });
+
+  it("checks etcd's lease permissions on apply: revoking and attaching need write on the lease's keys", () => {
+    const replica = new Replica();
+    const authCommand = (request: AuthCommand): KvCommand => ({ type: 'auth', request });
+    replica.apply(
+      authCommand({ op: 'userAdd', name: 'root', passwordHash: 'h', noPassword: false }),
+    );
+    replica.apply(authCommand({ op: 'userGrantRole', user: 'root', role: 'root' }));
+    replica.apply(authCommand({ op: 'roleAdd', name: 'app' }));
+    replica.apply(
+      authCommand({
+        op: 'roleGrantPermission',
+        name: 'app',
+        permission: { type: 'readwrite', key: 'app/', rangeEnd: 'app0' },
+      }),
+    );
+    replica.apply(
+      authCommand({ op: 'userAdd', name: 'alice', passwordHash: 'h', noPassword: false }),
+    );
+    replica.apply(authCommand({ op: 'userGrantRole', user: 'alice', role: 'app' }));
+    replica.apply(authCommand({ op: 'enable', signingKey: 's'.repeat(32) }));
+    const asUser = (user: string, command: KvCommand): KvCommand => ({ ...command, user });
+    replica.apply(asUser('root', grant('9')));
+    replica.apply(asUser('root', put('secret', '9')));
+    expect(replica.apply(asUser('alice', put('app/x', '9')))).toMatchObject({
+      status: 'auth',
+      result: { error: 'permissionDenied' },
+    });
+    expect(replica.apply(asUser('alice', revoke('9')))).toMatchObject({
+      status: 'auth',
+      result: { error: 'permissionDenied' },
+    });
+    expect(replica.has('secret')).toBe(true);
+    // Alice may attach to and revoke a lease whose keys she may write.
+    replica.apply(asUser('alice', grant('10')));
+    expect(replica.apply(asUser('alice', put('app/y', '10')))?.status).toBe('applied');
+    expect(replica.apply(asUser('alice', revoke('10')))?.status).toBe('lease');
+    expect(replica.has('app/y')).toBe(false);
+    // The leader's expiry is made as no user and always applies.
+    expect(
+      replica.apply({ type: 'lease', request: { op: 'revoke', id: '9', expired: true } }),
+    ).toMatchObject({ status: 'lease' });
+    expect(replica.has('secret')).toBe(false);
   });
 });

@@ -44,10 +44,9 @@ export function applyLeaseCommand(
       : { revision: store.revision, error };
   }
   if (!leases.has(command.id)) return { revision: store.revision, error: 'leaseNotFound' };
-  if (auth.enabled && !command.expired && user !== undefined && !auth.isRoot(user)) {
-    for (const key of leases.keysOf(command.id)) {
-      if (!auth.isPermitted(user, 'write', key, '')) return 'permissionDenied';
-    }
+  // An expiry is the cluster's own decision, made as no user.
+  if (!command.expired && !mayWriteKeysOf(leases, auth, user, command.id)) {
+    return 'permissionDenied';
   }
   const keys = leases.revoke(command.id) ?? [];
   if (keys.length > 0) {
@@ -64,6 +63,23 @@ export function applyLeaseCommand(
     );
   }
   return { revision: store.revision };
+}
+
+/**
+ * Whether `user` may write every key attached to lease `id` (etcd's `checkLeasePuts`): needed to
+ * revoke the lease, and to attach a key to it with a put (a user who could not revoke the lease
+ * must not tie more keys to it). Always while auth is disabled; root may.
+ */
+export function mayWriteKeysOf(
+  leases: LeaseTable,
+  auth: AuthState,
+  user: string | undefined,
+  id: LeaseId,
+): boolean {
+  if (!auth.enabled || id === NO_LEASE) return true;
+  if (user === undefined) return false;
+  if (auth.isRoot(user)) return true;
+  return leases.keysOf(id).every((key) => auth.isPermitted(user, 'write', key, ''));
 }
 
 /**

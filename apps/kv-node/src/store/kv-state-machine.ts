@@ -13,6 +13,7 @@ import type { LeaseApplyResult } from '../lease/lease-command.js';
 import {
   applyLeaseCommand,
   leaseRefusalOfWrite,
+  mayWriteKeysOf,
   putsOfWrite,
   trackAttachments,
 } from '../lease/lease-apply.js';
@@ -160,6 +161,14 @@ export class KvStateMachine {
       const leaseRefusal = leaseRefusalOfWrite(this.leases, putsOfWrite(decoded));
       if (leaseRefusal !== undefined) {
         return { status: 'lease', result: { revision: this.store.revision, error: leaseRefusal } };
+      }
+      // etcd's authApplierV3.Put: attaching needs write on the lease's keys too.
+      const lease = decoded.type === 'put' ? decoded.request.lease : undefined;
+      if (lease !== undefined && !mayWriteKeysOf(this.leases, this.auth, decoded.user, lease)) {
+        return {
+          status: 'auth',
+          result: { authRevision: this.auth.revision, error: 'permissionDenied' },
+        };
       }
     }
     let result: CommandResult;
