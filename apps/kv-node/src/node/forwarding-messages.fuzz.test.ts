@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { fuzzedBytes } from '../../../../tools/fuzz/byte-mutations.js';
 import { fuzzRuns, fuzzTimeoutMs } from '../../../../tools/fuzz/fuzz-runs.js';
-import { commandResult, count, kvCommand } from '../../test/support/kv-arbitraries.js';
+import { commandResult, count, kvCommand, leaseId } from '../../test/support/kv-arbitraries.js';
 import { MalformedEncodingError } from '../codec/binary-reader.js';
 import { BinaryWriter } from '../codec/binary-writer.js';
 import { encodeCommand } from '../codec/command-codec.js';
@@ -21,6 +21,10 @@ import {
   decodeWriteBatchResponse,
   decodeWriteResponse,
   encodeReadResponse,
+  decodeLeaseQueryRequest,
+  decodeLeaseQueryResponse,
+  encodeLeaseQueryRequest,
+  encodeLeaseQueryResponse,
   encodeRequest,
   encodeWriteBatchRequest,
   encodeWriteBatchResponse,
@@ -66,7 +70,22 @@ const writeAnswer: fc.Arbitrary<WriteAnswer> = fc.record({
       reason: fc.constant('idempotency_key_reused' as const),
       requestId: fc.string({ maxLength: 12 }),
     }),
+    fc.record({
+      status: fc.constant('lease' as const),
+      result: fc.oneof(
+        fc.record({ revision: count, id: leaseId, ttlSeconds: count }),
+        fc.record({
+          revision: count,
+          error: fc.constantFrom('leaseNotFound' as const, 'leaseExists' as const),
+        }),
+      ),
+    }),
   ),
+});
+
+const leaseQuery = fc.record({
+  op: fc.constantFrom('keepAlive' as const, 'timeToLive' as const),
+  id: leaseId,
 });
 
 /** Each message kind: how to make a valid one, and how its receiver decodes it. */
@@ -97,6 +116,29 @@ const kinds = {
     valid: fc.array(writeAnswer, { maxLength: 4 }).map(encodeWriteBatchResponse),
     decode: decodeWriteBatchResponse,
     encodeAgain: encodeWriteBatchResponse,
+  },
+  leaseQueryRequest: {
+    valid: fc
+      .record({ correlationId: count, query: leaseQuery })
+      .map(({ correlationId, query }) => encodeLeaseQueryRequest(correlationId, query)),
+    decode: decodeLeaseQueryRequest,
+    encodeAgain: (decoded: ReturnType<typeof decodeLeaseQueryRequest>) =>
+      encodeLeaseQueryRequest(decoded.correlationId, decoded.query),
+  },
+  leaseQueryResponse: {
+    valid: fc
+      .record({
+        correlationId: count,
+        outcome: fc.oneof(
+          apiError,
+          fc.constant(undefined),
+          fc.record({ grantedSeconds: count, remainingSeconds: count }),
+        ),
+      })
+      .map(({ correlationId, outcome }) => encodeLeaseQueryResponse(correlationId, outcome)),
+    decode: decodeLeaseQueryResponse,
+    encodeAgain: (decoded: ReturnType<typeof decodeLeaseQueryResponse>) =>
+      encodeLeaseQueryResponse(decoded.correlationId, decoded.outcome),
   },
   readResponse: {
     valid: fc

@@ -30,14 +30,20 @@ function stateAfter(
   writes: { remove: boolean; key: string; value: string; requestId: string | undefined }[],
 ): Uint8Array {
   const machine = new KvStateMachine();
+  // Every other put attaches its key to a lease, so the snapshot carries a lease table too.
+  machine.apply(
+    1,
+    encodeCommand({ type: 'lease', request: { op: 'grant', id: '5', ttlSeconds: 9 } }),
+  );
   writes.forEach(({ remove, key, value, requestId }, index) => {
     const id = requestId === undefined ? {} : { requestId };
+    const lease = index % 2 === 0 ? { lease: '5' } : {};
     machine.apply(
-      index + 1,
+      index + 2,
       encodeCommand(
         remove
           ? { type: 'deleteRange', request: { key: `k${key}`, rangeEnd: '', prevKv: true }, ...id }
-          : { type: 'put', request: { key: `k${key}`, value, prevKv: true }, ...id },
+          : { type: 'put', request: { key: `k${key}`, value, prevKv: true, ...lease }, ...id },
       ),
     );
   });

@@ -76,7 +76,26 @@ export const rangeRequest: fc.Arbitrary<RangeRequest> = fc.record({
   maxCreateRevision: count,
 });
 
-const put = fc.record({ key: byteString, value: byteString, prevKv: fc.boolean() });
+/** A lease id: a canonical non-zero int64 as a decimal string. */
+export const leaseId = fc.oneof(
+  fc.constantFrom('1', '-1', '9223372036854775807', '-9223372036854775808'),
+  fc
+    .bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n })
+    .filter((id) => id !== 0n)
+    .map(String),
+);
+
+// Some puts attach a lease (the log then carries the leases beside the request).
+const put = fc.record(
+  { key: byteString, value: byteString, prevKv: fc.boolean(), lease: leaseId },
+  { requiredKeys: ['key', 'value', 'prevKv'] },
+);
+
+/** A lease grant or revoke. */
+export const leaseCommand = fc.oneof(
+  fc.record({ op: fc.constant('grant' as const), id: leaseId, ttlSeconds: count }),
+  fc.record({ op: fc.constant('revoke' as const), id: leaseId, expired: fc.boolean() }),
+);
 const deleteRange = fc.record({ key: byteString, rangeEnd: byteString, prevKv: fc.boolean() });
 
 /** A transaction, nested a few levels at most. */
@@ -101,6 +120,7 @@ export const kvCommand: fc.Arbitrary<KvCommand> = fc
     fc.record({ type: fc.constant('put' as const), request: put }),
     fc.record({ type: fc.constant('deleteRange' as const), request: deleteRange }),
     fc.record({ type: fc.constant('txn' as const), request: txnRequest }),
+    fc.record({ type: fc.constant('lease' as const), request: leaseCommand }),
   )
   .chain((body) =>
     fc
