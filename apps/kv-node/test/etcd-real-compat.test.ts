@@ -61,6 +61,14 @@ const steps: [string, unknown][] = [
   ],
   ['/v3/kv/put', { value: b('x') }],
   ['/v3/kv/range', { key: b('foo'), revision: 99 }],
+  // History: the state as of past revisions, across a delete and a re-create.
+  ['/v3/kv/range', { key: b('foo'), revision: 2 }],
+  ['/v3/kv/range', { key: b('foo'), range_end: b('fop'), revision: '4' }],
+  ['/v3/kv/range', { key: b('foo2'), revision: 5 }],
+  ['/v3/kv/range', { key: b('foo'), range_end: b('fop'), revision: 5, count_only: true }],
+  ['/v3/kv/range', { key: 'AA==', range_end: 'AA==', revision: 3, sort_order: 'DESCEND' }],
+  ['/v3/kv/range', { key: b('foo'), revision: 1 }],
+  ['/v3/kv/range', { key: b('foo'), revision: 0 }],
   [
     '/v3/kv/txn',
     {

@@ -1,8 +1,14 @@
 /**
  * The key-value store that the replicated log's entries are applied to: byte keys in order, a
  * cluster revision, per-key create/mod revision and version, and etcd's put, range, delete-range
- * and transaction semantics. Pure and synchronous: the same requests in the same order give the
- * same state and results on every replica.
+ * and transaction semantics, with etcd's multi-version history: every revision of every key is
+ * kept until compacted, so a range can read the state as of any revision since the compact
+ * revision. Pure and synchronous: the same requests in the same order give the same state and
+ * results on every replica.
+ *
+ * The latest value of each key sits in one map (latest reads cost what they cost without
+ * history); superseded values and tombstones sit in a side map (`key-history.ts`), and which keys
+ * each revision changed in a revision log (`revision-log.ts`), both trimmed by compaction.
  */
 
 import type { ByteString } from './byte-string.js';
@@ -22,8 +28,12 @@ import type {
   TxnResult,
 } from './kv-types.js';
 import { rangeViewOf } from './kv-types.js';
+import type { KeyHistory } from './key-history.js';
+import { compactKeyHistory, isTombstone, lastIndexAtOrBefore } from './key-history.js';
 import type { EntryHeader, PackedEntry } from './packed-entry.js';
 import { isWellFormedEntry, packEntry, unpackHeader, valueOf } from './packed-entry.js';
+import { CompactedRevisionError, FutureRevisionError } from './revision-errors.js';
+import { RevisionLog } from './revision-log.js';
 import { SortedKeyMap } from './sorted-key-map.js';
 import type { TxnReadBudget, TxnReads } from './txn-read-budget.js';
 
@@ -64,6 +74,53 @@ function visitRange(
   }
   if (rangeEnd <= key) return;
   keys.scan(key, rangeEnd, visit);
+}
+
+/** The value a key had as of `revision`, from its current value and its history. */
+function entryAt(
+  current: PackedEntry | undefined,
+  history: KeyHistory | undefined,
+  revision: number,
+): PackedEntry | undefined {
+  if (current !== undefined && unpackHeader(current).modRevision <= revision) return current;
+  if (history === undefined) return undefined;
+  const record = history[lastIndexAtOrBefore(history, revision)];
+  return record === undefined || isTombstone(record) ? undefined : record;
+}
+
+/** The keys of one map in a range, as parallel arrays of references. */
+function collectRange<V>(
+  map: SortedKeyMap<V>,
+  key: ByteString,
+  rangeEnd: ByteString,
+): { keys: ByteString[]; values: V[] } {
+  if (rangeEnd === '') {
+    const value = map.get(key);
+    return value === undefined ? { keys: [], values: [] } : { keys: [key], values: [value] };
+  }
+  if (rangeEnd !== '\0' && rangeEnd <= key) return { keys: [], values: [] };
+  return map.collect(key, rangeEnd === '\0' ? undefined : rangeEnd, Infinity);
+}
+
+/** A past state's history, as a snapshot carries it (references; the arrays are copies). */
+export interface HistoryView {
+  /** The oldest revision a range can still read (0: nothing compacted yet). */
+  compactRevision: number;
+  /** Keys with superseded records, strictly ascending. */
+  keys: ByteString[];
+  /** The superseded records of each key (see `key-history.ts`). */
+  records: KeyHistory[];
+  /** Each revision after `compactRevision` and the keys it changed, oldest first. */
+  changes: [number, ByteString[]][];
+}
+
+/** What a revision changed for one key: its record then, and its previous put if still kept. */
+export interface KeyChange {
+  key: ByteString;
+  /** The key's put at that revision; `undefined` for a delete. */
+  entry: PackedEntry | undefined;
+  /** The key's value just before that revision, if it had one and it is still kept. */
+  previous: PackedEntry | undefined;
 }
 
 function keyValue(
@@ -154,13 +211,28 @@ function passesFilters(header: EntryHeader, request: RangeRequest): boolean {
   );
 }
 
-/**
- * An in-memory key-value store with etcd's revision model (no history: every read sees the latest
- * revision).
- */
+/** An in-memory key-value store with etcd's revision model and history (see the module comment). */
 export class KvStore {
   readonly #keys = new SortedKeyMap<PackedEntry>();
+  #history = new SortedKeyMap<KeyHistory>();
+  #changes = new RevisionLog(INITIAL_REVISION + 1);
+  #compactRevision = 0;
   #revision = INITIAL_REVISION;
+
+  /** The oldest revision a range can read: 0 until the first compaction. */
+  get compactRevision(): number {
+    return this.#compactRevision;
+  }
+
+  /** Number of keys with superseded records kept for past reads. */
+  get historyKeyCount(): number {
+    return this.#history.size;
+  }
+
+  /** Number of key changes kept in the revision log (revisions after the compact revision). */
+  get historyChangeCount(): number {
+    return this.#changes.changeCount;
+  }
 
   /** The store revision: starts at 1 and grows by one per write transaction that changes a key. */
   get revision(): number {
@@ -172,9 +244,27 @@ export class KvStore {
     return this.#keys.size;
   }
 
-  /** Reads a key or range at the current revision. */
-  range(request: RangeRequest): RangeResult {
-    return this.#range(request, { changed: false }, undefined) as RangeResult;
+  /**
+   * Reads a key or range at the current revision, or as of `revision` when it is positive.
+   *
+   * @throws FutureRevisionError if `revision` is above the current revision.
+   * @throws CompactedRevisionError if `revision` is below the compact revision.
+   */
+  range(request: RangeRequest, revision = 0): RangeResult {
+    const past = this.#pastRevision(revision);
+    return this.#range(request, { changed: false }, undefined, past) as RangeResult;
+  }
+
+  /**
+   * Checks `revision` is readable: `undefined` for the current state (0, or the current
+   * revision), else the past revision to read at.
+   */
+  #pastRevision(revision: number): number | undefined {
+    if (revision > this.#revision) throw new FutureRevisionError(revision);
+    if (revision > 0 && revision < this.#compactRevision) {
+      throw new CompactedRevisionError(revision, this.#compactRevision);
+    }
+    return revision <= 0 || revision === this.#revision ? undefined : revision;
   }
 
   /**
@@ -183,9 +273,15 @@ export class KvStore {
    * and packed entries (immutable strings) copied at this revision, and writes replace entries
    * rather than change them. Taking it costs two references per key (for ranges sorted by key,
    * unfiltered); sorted by another target or filtered, the result is materialized as
-   * {@link range} does.
+   * {@link range} does, and so is a read of a past `revision`.
+   *
+   * @throws FutureRevisionError if `revision` is above the current revision.
+   * @throws CompactedRevisionError if `revision` is below the compact revision.
    */
-  rangeView(request: RangeRequest): RangeView {
+  rangeView(request: RangeRequest, atRevision = 0): RangeView {
+    if (this.#pastRevision(atRevision) !== undefined) {
+      return rangeViewOf(this.range(request, atRevision));
+    }
     const byKey =
       request.sortTarget === 'key' &&
       request.minModRevision === 0 &&
@@ -320,6 +416,10 @@ export class KvStore {
     if (malformed >= 0) throw new RangeError(`malformed entry for key #${malformed}`);
     this.#keys.load(keys, packed);
     this.#revision = revision;
+    // Without history (until loadHistory), nothing below this revision can be read.
+    this.#history = new SortedKeyMap<KeyHistory>();
+    this.#changes = new RevisionLog(revision + 1);
+    this.#compactRevision = revision;
   }
 
   /** The stored value and metadata of `key`, unpacked, if present. */
@@ -335,6 +435,173 @@ export class KvStore {
     };
   }
 
+  /**
+   * Compacts the history at `revision`: forgets every record no read at `revision` or later
+   * needs, after which reads below `revision` fail as compacted (etcd's compaction).
+   *
+   * @throws CompactedRevisionError if `revision` is not above the compact revision.
+   * @throws FutureRevisionError if `revision` is above the current revision.
+   */
+  compact(revision: number): void {
+    if (revision > this.#revision) throw new FutureRevisionError(revision);
+    if (revision <= this.#compactRevision) {
+      throw new CompactedRevisionError(revision, this.#compactRevision);
+    }
+    // Only keys changed since the last compaction can hold records it has not trimmed yet.
+    this.#changes.dropThrough(revision, (key) => {
+      const history = this.#history.get(key);
+      if (history === undefined) return;
+      const current = this.#keys.get(key);
+      const kept = compactKeyHistory(
+        history,
+        revision,
+        current === undefined ? undefined : unpackHeader(current).modRevision,
+      );
+      if (kept.length === 0) this.#history.delete(key);
+      else if (kept !== history) this.#history.set(key, kept);
+    });
+    this.#compactRevision = revision;
+  }
+
+  /**
+   * What `revision` changed, key by key in the order it changed them: the key's put then (or
+   * `undefined` for a delete) and its value just before. For revisions after the compact
+   * revision; empty for others.
+   */
+  changesAt(revision: number): KeyChange[] {
+    if (revision <= this.#compactRevision || revision > this.#revision) return [];
+    return this.#changes.keysAt(revision).map((key) => {
+      const current = this.#keys.get(key);
+      const history = this.#history.get(key);
+      return {
+        key,
+        entry: entryAt(current, history, revision),
+        previous: entryAt(current, history, revision - 1),
+      };
+    });
+  }
+
+  /**
+   * The history (compact revision, superseded records, revision log) as a consistent view for a
+   * snapshot: the record arrays are copied, since writes append to them.
+   */
+  historyView(): HistoryView {
+    const keys: ByteString[] = [];
+    const records: KeyHistory[] = [];
+    this.#history.scan('', undefined, (key, history) => {
+      keys.push(key);
+      records.push(history.slice());
+    });
+    const changes: [number, ByteString[]][] = [];
+    this.#changes.forEachRevision((revision, changed) => changes.push([revision, changed]));
+    return { compactRevision: this.#compactRevision, keys, records, changes };
+  }
+
+  /**
+   * Replaces the history (after {@link loadPacked}, for snapshot restore).
+   *
+   * @throws RangeError if the keys are not strictly ascending, a record is malformed or out of
+   *   order, or the revisions are not consecutive or outside the compact and current revisions.
+   */
+  loadHistory(view: HistoryView): void {
+    if (view.compactRevision > this.#revision) {
+      throw new RangeError(`compact revision ${view.compactRevision} above ${this.#revision}`);
+    }
+    if (view.keys.length !== view.records.length) {
+      throw new RangeError('history keys and records differ in length');
+    }
+    for (const [index, history] of view.records.entries()) {
+      let last = 0;
+      for (const record of history) {
+        if (!isTombstone(record) && !isWellFormedEntry(record)) {
+          throw new RangeError(`malformed history record for key #${index}`);
+        }
+        const revision = isTombstone(record) ? record : unpackHeader(record).modRevision;
+        if (!Number.isSafeInteger(revision) || revision <= last || revision > this.#revision) {
+          throw new RangeError(`history records out of order for key #${index}`);
+        }
+        last = revision;
+      }
+    }
+    // Revision 1 (the empty store) changed nothing, so the log never starts before 2.
+    let expected = Math.max(view.compactRevision, INITIAL_REVISION) + 1;
+    const changes = new RevisionLog(expected);
+    for (const [revision, keys] of view.changes) {
+      if (revision !== expected || revision > this.#revision || keys.length === 0) {
+        throw new RangeError(`revision log has revision ${revision} where ${expected} belongs`);
+      }
+      for (const key of keys) changes.record(revision, key);
+      expected++;
+    }
+    const history = new SortedKeyMap<KeyHistory>();
+    history.load(view.keys, view.records);
+    this.#history = history;
+    this.#changes = changes;
+    this.#compactRevision = view.compactRevision;
+  }
+
+  /**
+   * Keeps what a write at `revision` replaced: the key's previous value goes to its history
+   * (unless the same revision wrote it), a delete adds a tombstone, and the revision log gets the
+   * key once per revision.
+   */
+  #recordChange(
+    key: ByteString,
+    previous: PackedEntry | undefined,
+    revision: number,
+    deleted: boolean,
+  ): void {
+    const previousRevision = previous === undefined ? 0 : unpackHeader(previous).modRevision;
+    const retire = previous !== undefined && previousRevision < revision;
+    let loggedAlready = previousRevision === revision;
+    if (retire || deleted) {
+      this.#history.upsert(key, (history = []) => {
+        if (retire) {
+          // A delete then a put in one earlier transaction: the put is that revision's state.
+          if (history[history.length - 1] === previousRevision) history.pop();
+          history.push(previous);
+        }
+        if (deleted && history[history.length - 1] !== revision) history.push(revision);
+        return history;
+      });
+    } else if (previous === undefined) {
+      // A put after a delete of the same key in one transaction: the delete logged it.
+      const history = this.#history.get(key);
+      loggedAlready = history !== undefined && history[history.length - 1] === revision;
+    }
+    if (!loggedAlready) this.#changes.record(revision, key);
+  }
+
+  /** Visits the keys of a range that existed as of `revision`, with their entries then. */
+  #visitAt(
+    key: ByteString,
+    rangeEnd: ByteString,
+    revision: number,
+    visit: (key: ByteString, stored: PackedEntry) => boolean | void,
+  ): void {
+    const current = collectRange(this.#keys, key, rangeEnd);
+    const past = collectRange(this.#history, key, rangeEnd);
+    let currentAt = 0;
+    let pastAt = 0;
+    while (currentAt < current.keys.length || pastAt < past.keys.length) {
+      const currentKey = current.keys[currentAt];
+      const pastKey = past.keys[pastAt];
+      let next: ByteString;
+      let entry: PackedEntry | undefined;
+      if (pastKey === undefined || (currentKey !== undefined && currentKey < pastKey)) {
+        next = currentKey as ByteString;
+        entry = entryAt(current.values[currentAt++], undefined, revision);
+      } else if (currentKey === undefined || pastKey < currentKey) {
+        next = pastKey;
+        entry = entryAt(undefined, past.values[pastAt++], revision);
+      } else {
+        next = currentKey;
+        entry = entryAt(current.values[currentAt++], past.values[pastAt++], revision);
+      }
+      if (entry !== undefined && visit(next, entry) === false) return;
+    }
+  }
+
   #visibleRevision(context: WriteContext): number {
     return context.changed ? this.#revision + 1 : this.#revision;
   }
@@ -348,11 +615,20 @@ export class KvStore {
     request: RangeRequest,
     context: WriteContext,
     budget: TxnReadBudget | undefined,
+    pastRevision?: number,
   ): RangeResult | undefined {
+    // As in etcd, the header of a past read carries the current revision, not the one read.
     const revision = this.#visibleRevision(context);
+    const visit = (visitor: (key: ByteString, stored: PackedEntry) => boolean | void): void => {
+      if (pastRevision === undefined) {
+        visitRange(this.#keys, request.key, request.rangeEnd, visitor);
+      } else {
+        this.#visitAt(request.key, request.rangeEnd, pastRevision, visitor);
+      }
+    };
     let count = 0;
     if (request.countOnly) {
-      visitRange(this.#keys, request.key, request.rangeEnd, () => {
+      visit(() => {
         if (budget !== undefined && !budget.chargeKey()) return false;
         count++;
       });
@@ -372,7 +648,7 @@ export class KvStore {
     // filtering needs every key first.
     const fetchLimit = filtered || sorted || request.limit <= 0 ? Infinity : request.limit + 1;
     const kvs: KeyValue[] = [];
-    visitRange(this.#keys, request.key, request.rangeEnd, (key, stored) => {
+    visit((key, stored) => {
       if (budget !== undefined && !budget.chargeKey()) return false;
       count++;
       if (kvs.length >= fetchLimit) return;
@@ -403,6 +679,7 @@ export class KvStore {
       const header = unpackHeader(stored);
       return packEntry(header.createRevision, revision, header.version + 1, request.value);
     });
+    this.#recordChange(request.key, previous, revision, false);
     return previous !== undefined && request.prevKv
       ? { prevKv: keyValue(request.key, previous), revision }
       : { revision };
@@ -415,7 +692,11 @@ export class KvStore {
       doomed.push(key);
       if (request.prevKv) prevKvs.push(keyValue(key, stored));
     });
-    for (const key of doomed) this.#keys.delete(key);
+    const revision = this.#revision + 1;
+    for (const key of doomed) {
+      this.#recordChange(key, this.#keys.get(key), revision, true);
+      this.#keys.delete(key);
+    }
     if (doomed.length > 0) context.changed = true;
     return { deleted: doomed.length, prevKvs, revision: this.#visibleRevision(context) };
   }
