@@ -265,7 +265,7 @@ describe('etcd v3 JSON compatibility', () => {
         field: 'key',
       },
     });
-    api.backend.store.compact(3);
+    expect((await post('/v3/kv/compaction', { revision: 3 })).status).toBe(200);
     const revision = await post('/v3/kv/range', { key: b64('foo'), revision: 2 });
     expect(revision).toMatchObject({
       status: 400,

@@ -10,6 +10,11 @@
 import type { AuthCommand } from '../auth/auth-command.js';
 import { decodeAuthCommand, encodeAuthCommand } from '../auth/auth-command.js';
 import type { DeleteRangeRequest, PutRequest, TxnRequest } from '../store/kv-types.js';
+import type { MaintenanceCommand } from '../store/maintenance-command.js';
+import {
+  decodeMaintenanceCommand,
+  encodeMaintenanceCommand,
+} from '../store/maintenance-command.js';
 import { BinaryReader, MalformedEncodingError } from './binary-reader.js';
 import { BinaryWriter } from './binary-writer.js';
 import {
@@ -28,6 +33,8 @@ export type KvCommand = (
   | { type: 'txn'; request: TxnRequest; requestId?: string }
   /** A change to the auth state (see `auth/`); never remembered by the idempotency table. */
   | { type: 'auth'; request: AuthCommand; requestId?: string }
+  /** Compaction or an alarm (see `store/maintenance-command.ts`); never remembered either. */
+  | { type: 'maintenance'; request: MaintenanceCommand; requestId?: string }
 ) & {
   /**
    * The authenticated user the write is made as (absent when auth was disabled where it was
@@ -49,6 +56,8 @@ const KIND_DELETE_RANGE = 2;
 const KIND_TXN = 3;
 /** Auth commands; a separate range of kinds so KV kinds can grow without colliding. */
 const KIND_AUTH = 16;
+/** Maintenance commands (compaction, alarms); their own range of kinds too. */
+const KIND_MAINTENANCE = 32;
 /** Set in the kind byte when a user name follows the request id. */
 const USER_FLAG = 0x40;
 
@@ -87,6 +96,10 @@ export function encodeCommand(command: KvCommand): Uint8Array {
     case 'auth':
       writeHead(writer, KIND_AUTH, command);
       encodeAuthCommand(writer, command.request);
+      break;
+    case 'maintenance':
+      writeHead(writer, KIND_MAINTENANCE, command);
+      encodeMaintenanceCommand(writer, command.request);
       break;
   }
   // Kept in the log until applied and replicated: not a view pinning a pooled slab.
@@ -128,6 +141,9 @@ export function decodeCommand(bytes: Uint8Array): DecodedCommand {
       break;
     case KIND_AUTH:
       command = { type: 'auth', request: decodeAuthCommand(reader) };
+      break;
+    case KIND_MAINTENANCE:
+      command = { type: 'maintenance', request: decodeMaintenanceCommand(reader) };
       break;
     default:
       throw new MalformedEncodingError(`unknown command kind ${kind}`);

@@ -25,4 +25,9 @@ export interface ApiContext {
   version: string;
   /** Whether the node is shutting down (new requests get 503). */
   isShuttingDown(): boolean;
+  /**
+   * etcd's `--quota-backend-bytes`: once the store's accounted size passes it, writes that add
+   * data raise the NOSPACE alarm and are refused. `undefined`: no quota.
+   */
+  quotaBackendBytes?: number;
 }

@@ -27,6 +27,7 @@ import {
   restList,
   restPut,
 } from './rest-routes.js';
+import { v3Alarm, v3Compaction } from './maintenance-routes.js';
 import { v3DeleteRange, v3MemberList, v3Put, v3Range, v3Status, v3Txn } from './v3-routes.js';
 
 type Handler = (context: ApiContext, exchange: Exchange) => Promise<void>;
@@ -43,6 +44,8 @@ const exactRoutes = new Map<string, Route>([
   ['/v3/kv/deleterange', { pattern: '/v3/kv/deleterange', methods: { POST: v3DeleteRange } }],
   ['/v3/kv/txn', { pattern: '/v3/kv/txn', methods: { POST: v3Txn } }],
   ['/v3/maintenance/status', { pattern: '/v3/maintenance/status', methods: { POST: v3Status } }],
+  ['/v3/kv/compaction', { pattern: '/v3/kv/compaction', methods: { POST: v3Compaction } }],
+  ['/v3/maintenance/alarm', { pattern: '/v3/maintenance/alarm', methods: { POST: v3Alarm } }],
   [
     '/v3/cluster/member/list',
     { pattern: '/v3/cluster/member/list', methods: { POST: v3MemberList } },
@@ -85,6 +88,8 @@ export interface HttpApiOptions {
   isShuttingDown?: () => boolean;
   /** Token lifetime, hash cost and certificate identities (default: etcd's defaults). */
   auth?: AuthGateOptions;
+  /** See {@link ApiContext.quotaBackendBytes}. */
+  quotaBackendBytes?: number;
 }
 
 /** A request listener serving the whole API. */
@@ -102,6 +107,9 @@ export function createApiHandler(options: HttpApiOptions): RequestListener {
     operationTimeoutMs: options.operationTimeoutMs ?? 7000,
     version: options.version ?? '0.0.0',
     isShuttingDown: options.isShuttingDown ?? (() => false),
+    ...(options.quotaBackendBytes === undefined
+      ? {}
+      : { quotaBackendBytes: options.quotaBackendBytes }),
   };
   return (request: IncomingMessage, response: ServerResponse) => {
     void handle(context, request, response);

@@ -8,6 +8,7 @@
 import type { KvCommand } from '../codec/command-codec.js';
 import type { AuthState } from '../auth/auth-state.js';
 import type { KvStore } from '../store/kv-store.js';
+import type { AlarmTable } from '../store/maintenance-command.js';
 import type { ApplyOutcome } from '../store/kv-state-machine.js';
 
 /** The role of a node in its cluster. */
@@ -64,6 +65,8 @@ export interface KvBackend {
   readonly store: KvStore;
   /** The local auth state (users, roles, permissions); as fresh as {@link KvBackend.store}. */
   readonly auth: AuthState;
+  /** The raised alarms (see `store/maintenance-command.ts`); as fresh as the store. */
+  readonly alarms: AlarmTable;
   /** Replicates a write, waits until it is applied, and resolves with the outcome. */
   write(command: KvCommand): Promise<ApplyOutcome>;
   /**

@@ -7,11 +7,13 @@ import type { AuthApplyResult, AuthCommand } from '../auth/auth-command.js';
 import { authError } from '../auth/auth-errors.js';
 import type { KvCommand } from '../codec/command-codec.js';
 import type { CommandResult } from '../store/idempotency-table.js';
+import type { MaintenanceCommand, MaintenanceResult } from '../store/maintenance-command.js';
 import { hasUnreadResult } from '../store/idempotency-table.js';
 import type { ApiContext } from './api-context.js';
 import { ApiError, GrpcCode, badRequest, indeterminate, unavailable } from './api-error.js';
 import type { Exchange } from './exchange.js';
 import { SharedDeadlines } from './shared-deadlines.js';
+import { noSpace, quotaRefusal } from './quota-admission.js';
 
 /** Longest accepted `Idempotency-Key`. */
 const MAX_IDEMPOTENCY_KEY_LENGTH = 256;
@@ -86,9 +88,18 @@ export async function replicateWrite(
   const metrics = context.metrics;
   metrics.proposalsPending.inc();
   try {
+    const refusal = quotaRefusal(context, command);
+    if (refusal !== undefined) {
+      if (refusal !== null) await replicateMaintenance(context, refusal);
+      throw noSpace();
+    }
     const outcome = await withDeadline(context, context.backend.write(command), () =>
       indeterminate('etcdserver: request timed out'),
     );
+    if (outcome.status === 'refused') throw noSpace();
+    if (outcome.status === 'maintenance') {
+      throw new Error('a key-value write was answered as maintenance');
+    }
     if (outcome.status === 'rejected') {
       throw new ApiError(
         `Idempotency-Key "${outcome.requestId}" was already used for a different request`,
@@ -198,5 +209,27 @@ export async function replicateAuth(
   );
   if (outcome.status !== 'auth')
     throw new Error(`an auth command was answered as ${outcome.status}`);
+  return outcome.result;
+}
+
+/**
+ * Replicates a maintenance command (compaction, alarm) and returns its result, the same on every
+ * member.
+ *
+ * @throws ApiError 503 (definitely not applied), 504 (outcome unknown).
+ */
+export async function replicateMaintenance(
+  context: ApiContext,
+  command: MaintenanceCommand,
+): Promise<MaintenanceResult> {
+  if (context.isShuttingDown()) throw unavailable('this node is shutting down', 'shutting_down');
+  const outcome = await withDeadline(
+    context,
+    context.backend.write({ type: 'maintenance', request: command }),
+    () => indeterminate('etcdserver: request timed out'),
+  );
+  if (outcome.status !== 'maintenance') {
+    throw new Error(`a maintenance command was answered as ${outcome.status}`);
+  }
   return outcome.result;
 }

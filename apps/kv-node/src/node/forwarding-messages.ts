@@ -10,6 +10,7 @@ import { BinaryWriter } from '../codec/binary-writer.js';
 import { decodeAuthResult, encodeAuthResult } from '../auth/auth-command.js';
 import { decodeResponseOp, encodeResponseOp } from '../codec/result-codec.js';
 import type { ApplyOutcome } from '../store/kv-state-machine.js';
+import { decodeMaintenanceResult, encodeMaintenanceResult } from '../store/maintenance-command.js';
 import { MalformedEncodingError } from '../codec/binary-reader.js';
 import { KV_NODE_MESSAGE_TYPE_BASE } from './transport.js';
 
@@ -43,6 +44,10 @@ const REJECTED = 2;
 const FAILED = 3;
 /** An auth command's result (see `auth/auth-command.ts`). */
 const AUTH_APPLIED = 4;
+/** A maintenance command's result (see `store/maintenance-command.ts`). */
+const MAINTENANCE_APPLIED = 16;
+/** A write refused because the NOSPACE alarm is raised. */
+const REFUSED_NO_SPACE = 17;
 
 function writeError(writer: BinaryWriter, error: ApiError): void {
   writer.writeUtf8(error.details.reason);
@@ -103,6 +108,12 @@ function writeWriteAnswer(writer: BinaryWriter, answer: WriteAnswer): void {
   } else if (outcome.status === 'auth') {
     writer.writeByte(AUTH_APPLIED);
     encodeAuthResult(writer, outcome.result);
+  } else if (outcome.status === 'maintenance') {
+    writer.writeByte(MAINTENANCE_APPLIED);
+    encodeMaintenanceResult(writer, outcome.result);
+  } else if (outcome.status === 'refused') {
+    writer.writeByte(REFUSED_NO_SPACE);
+    writer.writeVarint(outcome.revision);
   } else {
     writer.writeByte(outcome.status === 'applied' ? APPLIED : REPLAYED);
     encodeResponseOp(writer, outcome.result);
@@ -126,6 +137,16 @@ function readWriteAnswer(reader: BinaryReader): WriteAnswer {
       };
     case AUTH_APPLIED:
       return { correlationId, outcome: { status: 'auth', result: decodeAuthResult(reader) } };
+    case MAINTENANCE_APPLIED:
+      return {
+        correlationId,
+        outcome: { status: 'maintenance', result: decodeMaintenanceResult(reader) },
+      };
+    case REFUSED_NO_SPACE:
+      return {
+        correlationId,
+        outcome: { status: 'refused', reason: 'no_space', revision: reader.readVarint() },
+      };
     case APPLIED:
     case REPLAYED: {
       const result = decodeResponseOp(reader);

@@ -57,6 +57,9 @@ class FakeReplica implements LocalReplica {
   get auth() {
     return this.machine.auth;
   }
+  get alarms() {
+    return this.machine.alarms;
+  }
   isLeader(): boolean {
     return this.cluster.leader === this.name;
   }

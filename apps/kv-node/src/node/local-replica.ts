@@ -10,6 +10,7 @@ import {
 import { indeterminate, tooLarge, unavailable } from '../http/api-error.js';
 import type { MemberStatus, NodeRole, NodeStatus } from '../http/kv-backend.js';
 import { AuthState } from '../auth/auth-state.js';
+import { AlarmTable } from '../store/maintenance-command.js';
 import type { KvStore } from '../store/kv-store.js';
 import type { ApplyOutcome } from '../store/kv-state-machine.js';
 import type { RequestWaitingList } from '@x/high-water-mark';
@@ -28,6 +29,8 @@ export interface LocalReplica {
   readonly store: KvStore;
   /** The local auth state the state machine applies auth commands to. */
   readonly auth: AuthState;
+  /** The raised alarms the state machine applies alarm commands to. */
+  readonly alarms: AlarmTable;
   /** Whether this node is the leader now. */
   isLeader(): boolean;
   /** Name of the member this node believes leads, if any. */
@@ -72,6 +75,8 @@ export interface LeaderFollowerReplicaOptions {
   store: KvStore;
   /** The state machine's auth state (default: a fresh, disabled one). */
   auth?: AuthState;
+  /** The state machine's alarms (default: a fresh, empty table). */
+  alarms?: AlarmTable;
   /**
    * Requests waiting for the local state machine to apply an index (the Request Waiting List
    * pattern, from `@x/high-water-mark`), advanced by the node's `appliedThrough` hook.
@@ -103,6 +108,7 @@ export class LeaderFollowerReplica implements LocalReplica {
   readonly #options: LeaderFollowerReplicaOptions;
   readonly #node: ReplicaNode;
   readonly #auth: AuthState;
+  readonly #alarms: AlarmTable;
   readonly #idByName: Map<string, string>;
   /** The read barrier that reads arriving in this turn share, started at the end of the turn. */
   #turnBarrier: Promise<number> | undefined;
@@ -112,6 +118,7 @@ export class LeaderFollowerReplica implements LocalReplica {
     this.#options = options;
     this.#node = options.node;
     this.#auth = options.auth ?? new AuthState();
+    this.#alarms = options.alarms ?? new AlarmTable();
     this.#idByName = new Map(options.members.map((member) => [member.name, member.id]));
   }
 
@@ -123,6 +130,11 @@ export class LeaderFollowerReplica implements LocalReplica {
   /** The local auth state. */
   get auth(): AuthState {
     return this.#auth;
+  }
+
+  /** The local alarms. */
+  get alarms(): AlarmTable {
+    return this.#alarms;
   }
 
   /** Whether this member leads now. */

@@ -8,6 +8,7 @@ import { encodeCommand } from '../codec/command-codec.js';
 import { unavailable } from '../http/api-error.js';
 import type { KvBackend, NodeStatus } from '../http/kv-backend.js';
 import type { AuthState } from '../auth/auth-state.js';
+import type { AlarmTable } from '../store/maintenance-command.js';
 import type { KvStore } from '../store/kv-store.js';
 import type { ApplyOutcome } from '../store/kv-state-machine.js';
 import type { LeaderForwarding } from './leader-forwarding.js';
@@ -39,6 +40,11 @@ export class ReplicatedBackend implements KvBackend {
   /** The local auth state. */
   get auth(): AuthState {
     return this.#replica.auth;
+  }
+
+  /** The local replica's alarms. */
+  get alarms(): AlarmTable {
+    return this.#replica.alarms;
   }
 
   /** Proposes locally when leading, else forwards to the leader. */

@@ -195,6 +195,7 @@ export async function startReplica(options: ReplicaStartOptions): Promise<Replic
     node,
     store: machine.store,
     auth: machine.auth,
+    alarms: machine.alarms,
     appliedWaiters,
     name: config.name,
     clusterId: config.clusterId,

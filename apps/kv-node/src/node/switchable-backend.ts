@@ -7,6 +7,7 @@ import type { KvCommand } from '../codec/command-codec.js';
 import { unavailable } from '../http/api-error.js';
 import type { KvBackend, NodeStatus } from '../http/kv-backend.js';
 import { AuthState } from '../auth/auth-state.js';
+import { AlarmTable } from '../store/maintenance-command.js';
 import type { KvStore } from '../store/kv-store.js';
 import type { ApplyOutcome } from '../store/kv-state-machine.js';
 
@@ -15,6 +16,7 @@ export class SwitchableBackend implements KvBackend {
   #target: KvBackend | undefined;
   readonly #startingStore: KvStore;
   readonly #startingAuth = new AuthState();
+  readonly #startingAlarms = new AlarmTable();
   readonly #startingStatus: () => NodeStatus;
 
   /**
@@ -39,6 +41,11 @@ export class SwitchableBackend implements KvBackend {
   /** The target's auth state, or an empty one (auth disabled) while starting. */
   get auth(): AuthState {
     return this.#target?.auth ?? this.#startingAuth;
+  }
+
+  /** The target's alarms, or none while starting. */
+  get alarms(): AlarmTable {
+    return this.#target?.alarms ?? this.#startingAlarms;
   }
 
   /** Forwards to the target; 503 while starting. */

@@ -4,6 +4,9 @@
  * idempotency table, then (format 2) the auth state as one length-prefixed record. A format 1
  * snapshot, from before auth existed, has no auth state and restores with auth disabled; in
  * format 2 the record is required, so a snapshot cut short can never pass for one without auth.
+ * Format 3 adds, after the auth state, the history (compact revision, each key's superseded
+ * records, the revision log; see `kv-store.ts`) and the raised alarms; formats 1 and 2 restore
+ * with no history (nothing below the snapshot's revision can be read) and no alarm.
  * Encoded lazily in chunks and decoded from chunks cut at any byte, so a
  * snapshot of any size passes to and from disk without ever being held whole.
  */
@@ -18,6 +21,9 @@ import { decodeResponseOp, encodeResponseOp } from '../codec/result-codec.js';
 import { AuthState } from '../auth/auth-state.js';
 import type { ByteString } from './byte-string.js';
 import type { RememberedResult } from './idempotency-table.js';
+import type { HistoryView } from './kv-store.js';
+import type { AlarmMember } from './maintenance-command.js';
+import { AlarmTable } from './maintenance-command.js';
 import type { PackedEntry } from './packed-entry.js';
 
 const SNAPSHOT_MAGIC = 0x4b56534e; // "KVSN"
@@ -25,6 +31,10 @@ const SNAPSHOT_MAGIC = 0x4b56534e; // "KVSN"
 const FORMAT_WITHOUT_AUTH = 1;
 /** With the auth state (required). */
 const FORMAT_WITH_AUTH = 2;
+/** With the auth state, the history and the alarms (all required). */
+const FORMAT_WITH_HISTORY = 3;
+const RECORD_TOMBSTONE = 0;
+const RECORD_PUT = 1;
 
 /** The state in a snapshot (references only; every member is immutable). */
 export interface SnapshotView {
@@ -39,6 +49,10 @@ export interface SnapshotView {
   auth?: Uint8Array;
   /** The decoded auth state (set by {@link SnapshotDecoder.finish} only). */
   authState?: AuthState;
+  /** The history (format 3; requires `auth`); absent in older snapshots. */
+  history?: HistoryView;
+  /** The raised alarms (format 3, with `history`). */
+  alarms?: AlarmMember[];
 }
 
 /**
@@ -54,7 +68,13 @@ export function* encodeSnapshot(
     Number.isFinite(chunkBytes) ? chunkBytes + 4096 : Math.max(64, initialCapacity);
   let writer = new BinaryWriter(capacity());
   writer.writeVarint(SNAPSHOT_MAGIC);
-  writer.writeByte(view.auth === undefined ? FORMAT_WITHOUT_AUTH : FORMAT_WITH_AUTH);
+  const format =
+    view.auth === undefined
+      ? FORMAT_WITHOUT_AUTH
+      : view.history === undefined
+        ? FORMAT_WITH_AUTH
+        : FORMAT_WITH_HISTORY;
+  writer.writeByte(format);
   writer.writeVarint(view.revision);
   writer.writeVarint(view.keys.length);
   for (let index = 0; index < view.keys.length; index++) {
@@ -73,6 +93,42 @@ export function* encodeSnapshot(
     encodeResponseOp(writer, remembered.result);
   }
   if (view.auth !== undefined) writer.writeBytes(view.auth);
+  if (format === FORMAT_WITH_HISTORY) {
+    const history = view.history as HistoryView;
+    writer.writeVarint(history.compactRevision);
+    writer.writeVarint(history.keys.length);
+    for (let index = 0; index < history.keys.length; index++) {
+      writer.writeByteString(history.keys[index] as ByteString);
+      const records = history.records[index] as (PackedEntry | number)[];
+      writer.writeVarint(records.length);
+      for (const record of records) {
+        if (typeof record === 'number') {
+          writer.writeByte(RECORD_TOMBSTONE);
+          writer.writeVarint(record);
+        } else {
+          writer.writeByte(RECORD_PUT);
+          writer.writeByteString(record);
+        }
+      }
+      if (writer.length >= chunkBytes) {
+        yield writer.finish();
+        writer = new BinaryWriter(capacity());
+      }
+    }
+    writer.writeVarint(history.changes.length);
+    for (const [revision, keys] of history.changes) {
+      writer.writeVarint(revision);
+      writer.writeVarint(keys.length);
+      for (const key of keys) writer.writeByteString(key);
+      if (writer.length >= chunkBytes) {
+        yield writer.finish();
+        writer = new BinaryWriter(capacity());
+      }
+    }
+    const alarms = new AlarmTable();
+    alarms.replaceWith(view.alarms ?? []);
+    alarms.encode(writer);
+  }
   yield writer.finish();
 }
 
@@ -136,10 +192,16 @@ export class SnapshotDecoder {
       remembered.push([requestId, { revision: rememberedAt, bodyFingerprint, result }]);
     }
     let authState: AuthState | undefined;
-    if (this.#format === FORMAT_WITH_AUTH) {
+    if (this.#format === FORMAT_WITH_AUTH || this.#format === FORMAT_WITH_HISTORY) {
       const authReader = new BinaryReader(reader.readBytes());
       authState = AuthState.decode(authReader);
       if (!authReader.atEnd) throw new MalformedEncodingError('trailing bytes after auth state');
+    }
+    let history: HistoryView | undefined;
+    let alarms: AlarmMember[] | undefined;
+    if (this.#format === FORMAT_WITH_HISTORY) {
+      history = decodeHistory(reader);
+      alarms = AlarmTable.decode(reader);
     }
     if (!reader.atEnd) throw new MalformedEncodingError('trailing bytes after snapshot');
     return {
@@ -148,6 +210,8 @@ export class SnapshotDecoder {
       packed: this.#packed,
       remembered,
       ...(authState === undefined ? {} : { authState }),
+      ...(history === undefined ? {} : { history }),
+      ...(alarms === undefined ? {} : { alarms }),
     };
   }
 
@@ -161,7 +225,11 @@ export class SnapshotDecoder {
           throw new MalformedEncodingError('not a snapshot');
         }
         const format = reader.readByte();
-        if (format !== FORMAT_WITHOUT_AUTH && format !== FORMAT_WITH_AUTH) {
+        if (
+          format !== FORMAT_WITHOUT_AUTH &&
+          format !== FORMAT_WITH_AUTH &&
+          format !== FORMAT_WITH_HISTORY
+        ) {
           throw new MalformedEncodingError(`unknown snapshot format ${format}`);
         }
         this.#format = format;
@@ -186,4 +254,33 @@ export class SnapshotDecoder {
     }
     this.#unread = this.#unread.subarray(consumed);
   }
+}
+
+function decodeHistory(reader: BinaryReader): HistoryView {
+  const compactRevision = reader.readVarint();
+  const keyCount = reader.readVarint();
+  const keys: ByteString[] = [];
+  const records: (PackedEntry | number)[][] = [];
+  for (let index = 0; index < keyCount; index++) {
+    keys.push(reader.readByteString());
+    const recordCount = reader.readVarint();
+    const history: (PackedEntry | number)[] = [];
+    for (let count = 0; count < recordCount; count++) {
+      const tag = reader.readByte();
+      if (tag === RECORD_TOMBSTONE) history.push(reader.readVarint());
+      else if (tag === RECORD_PUT) history.push(reader.readByteString());
+      else throw new MalformedEncodingError(`unknown history record tag ${tag}`);
+    }
+    records.push(history);
+  }
+  const revisionCount = reader.readVarint();
+  const changes: [number, ByteString[]][] = [];
+  for (let index = 0; index < revisionCount; index++) {
+    const revision = reader.readVarint();
+    const count = reader.readVarint();
+    const changed: ByteString[] = [];
+    for (let at = 0; at < count; at++) changed.push(reader.readByteString());
+    changes.push([revision, changed]);
+  }
+  return { compactRevision, keys, records, changes };
 }

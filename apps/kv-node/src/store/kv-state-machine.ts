@@ -14,7 +14,10 @@ import type { CommandResult, IdempotencyLimits, RememberedResult } from './idemp
 import { DEFAULT_IDEMPOTENCY_LIMITS, IdempotencyTable } from './idempotency-table.js';
 import { encodeSnapshot, SnapshotDecoder, type SnapshotView } from './kv-snapshot-codec.js';
 import { KvStore } from './kv-store.js';
-import type { ResponseOp } from './kv-types.js';
+import type { RequestOp, ResponseOp } from './kv-types.js';
+import type { MaintenanceCommand, MaintenanceResult } from './maintenance-command.js';
+import { AlarmTable } from './maintenance-command.js';
+import { CompactedRevisionError, FutureRevisionError } from './revision-errors.js';
 import type { TxnReadLimits } from './txn-read-budget.js';
 import { DEFAULT_TXN_READ_LIMITS, TxnReadBudget } from './txn-read-budget.js';
 
@@ -31,6 +34,15 @@ export interface KvStateMachineOptions {
    * and how many were not (`rangeNotRead`). Must not throw.
    */
   onTxnRanges?: (read: number, notRead: number) => void;
+}
+
+/** Whether a write adds data (a put at any depth): what the NOSPACE alarm refuses, as in etcd. */
+function addsData(ops: readonly RequestOp[]): boolean {
+  return ops.some(
+    (op) =>
+      op.type === 'put' ||
+      (op.type === 'txn' && (addsData(op.request.success) || addsData(op.request.failure))),
+  );
 }
 
 function countRanges(responses: readonly ResponseOp[], counts: [number, number]): void {
@@ -53,7 +65,14 @@ export type ApplyOutcome =
    * An auth command was applied to {@link KvStateMachine.auth} (or refused, see `error`), or a
    * key-value write was refused by the auth check on apply (`error` says why; nothing applied).
    */
-  | { status: 'auth'; result: AuthApplyResult };
+  | { status: 'auth'; result: AuthApplyResult }
+  /** A maintenance command (compaction, alarm) was applied (see `maintenance-command.ts`). */
+  | { status: 'maintenance'; result: MaintenanceResult }
+  /**
+   * A write that adds data was refused because the NOSPACE alarm is raised (etcd's "database
+   * space exceeded"); nothing applied. `revision` is the store's revision.
+   */
+  | { status: 'refused'; reason: 'no_space'; revision: number };
 
 /**
  * The key-value state machine. Deterministic: replicas that apply the same commands in the same
@@ -64,6 +83,8 @@ export class KvStateMachine {
   readonly store = new KvStore();
   /** Users, roles and permissions (see `auth/`): replicated like the keys, in snapshots too. */
   readonly auth = new AuthState();
+  /** The raised alarms (NOSPACE refuses writes that add data): replicated, in snapshots too. */
+  readonly alarms = new AlarmTable();
   readonly #idempotency: IdempotencyTable;
   readonly #txnReadLimits: TxnReadLimits;
   readonly #onTxnRanges: ((read: number, notRead: number) => void) | undefined;
@@ -118,6 +139,9 @@ export class KvStateMachine {
     if (decoded.type === 'auth') {
       return { status: 'auth', result: this.auth.apply(decoded.request) };
     }
+    if (decoded.type === 'maintenance') {
+      return { status: 'maintenance', result: this.#applyMaintenance(decoded.request) };
+    }
     const requestId = decoded.requestId;
     if (requestId !== undefined) {
       const remembered = this.#idempotency.lookup(requestId);
@@ -126,6 +150,16 @@ export class KvStateMachine {
           ? { status: 'replayed', result: remembered.result }
           : { status: 'rejected', reason: 'idempotency_key_reused', requestId };
       }
+    }
+    // The alarm is replicated state, so every member refuses the same writes (etcd's capped
+    // applier): deletes and compaction still go through and can free space.
+    if (
+      this.alarms.has('NOSPACE') &&
+      (decoded.type === 'put' ||
+        (decoded.type === 'txn' &&
+          (addsData(decoded.request.success) || addsData(decoded.request.failure))))
+    ) {
+      return { status: 'refused', reason: 'no_space', revision: this.store.revision };
     }
     let result: CommandResult;
     switch (decoded.type) {
@@ -154,6 +188,29 @@ export class KvStateMachine {
     return { status: 'applied', result };
   }
 
+  #applyMaintenance(command: MaintenanceCommand): MaintenanceResult {
+    if (command.kind === 'alarm') {
+      const alarms =
+        command.action === 'activate'
+          ? this.alarms.activate(command.member)
+          : this.alarms.deactivate(command.member);
+      return { revision: this.store.revision, alarms };
+    }
+    try {
+      this.store.compact(command.revision);
+    } catch (error) {
+      // Deterministic on every member: the same log gives the same compact revision.
+      if (error instanceof CompactedRevisionError) {
+        return { revision: this.store.revision, error: 'compacted', alarms: [] };
+      }
+      if (error instanceof FutureRevisionError) {
+        return { revision: this.store.revision, error: 'future_revision', alarms: [] };
+      }
+      throw error;
+    }
+    return { revision: this.store.revision, alarms: [] };
+  }
+
   /** The whole state (keys, revision, idempotency table) as bytes. */
   snapshot(): Uint8Array {
     const view = this.#snapshotView();
@@ -164,6 +221,20 @@ export class KvStateMachine {
     }
     for (const [requestId] of view.remembered) estimate += 3 * requestId.length + 96;
     estimate += (view.auth?.byteLength ?? 0) + 8;
+    const history = view.history;
+    if (history !== undefined) {
+      for (let index = 0; index < history.keys.length; index++) {
+        estimate += (history.keys[index] as ByteString).length + 8;
+        for (const record of history.records[index] ?? []) {
+          estimate += typeof record === 'number' ? 10 : record.length + 6;
+        }
+      }
+      for (const [, keys] of history.changes) {
+        estimate += 8;
+        for (const key of keys) estimate += key.length + 4;
+      }
+    }
+    estimate += 16 + 32 * (view.alarms?.length ?? 0);
     // One chunk sized up front: no doubling copies of a buffer that may be 100+ MB.
     const [only] = encodeSnapshot(view, Infinity, estimate);
     return only as Uint8Array;
@@ -187,7 +258,13 @@ export class KvStateMachine {
     this.#idempotency.forEach((requestId, entry) => remembered.push([requestId, entry]));
     const auth = new BinaryWriter(256);
     this.auth.encode(auth);
-    return { ...this.store.packedView(), remembered, auth: auth.finishExact() };
+    return {
+      ...this.store.packedView(),
+      remembered,
+      auth: auth.finishExact(),
+      history: this.store.historyView(),
+      alarms: this.alarms.list(),
+    };
   }
 
   /**
@@ -218,6 +295,8 @@ export class KvStateMachine {
   #install(view: SnapshotView, index: number): void {
     try {
       this.store.loadPacked(view.revision, view.keys, view.packed);
+      if (view.history !== undefined) this.store.loadHistory(view.history);
+      this.alarms.replaceWith(view.alarms ?? []);
       this.#idempotency.clear();
       for (const [requestId, entry] of view.remembered)
         this.#idempotency.remember(requestId, entry);

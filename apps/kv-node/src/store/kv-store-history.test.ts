@@ -87,6 +87,8 @@ describe('KvStore history', () => {
             const { revision, keys, packed } = store.packedView();
             restored.loadPacked(revision, keys, packed);
             restored.loadHistory(store.historyView());
+            // The size is accounted incrementally; recounted from the state it must agree.
+            expect(restored.accountedBytes).toBe(store.accountedBytes);
             store = restored;
           }
           states.set(store.revision, store.range(everything).kvs);

@@ -54,6 +54,25 @@ interface WriteContext {
 export const INITIAL_REVISION = 1;
 
 /**
+ * Bytes charged per stored item on top of its own bytes, in {@link KvStore.accountedBytes}:
+ * about what the map slot, array slot or string header costs in V8.
+ */
+const LIVE_KEY_OVERHEAD = 32;
+const HISTORY_KEY_OVERHEAD = 32;
+const RECORD_OVERHEAD = 8;
+const CHANGE_OVERHEAD = 8;
+
+function recordCost(record: PackedEntry | number): number {
+  return typeof record === 'number' ? RECORD_OVERHEAD : RECORD_OVERHEAD + record.length;
+}
+
+function historyCost(history: KeyHistory): number {
+  let cost = 0;
+  for (const record of history) cost += recordCost(record);
+  return cost;
+}
+
+/**
  * Visits the keys a request addresses: just `key` when `rangeEnd` is empty, every key `>= key`
  * when it is `"\0"`, otherwise `[key, rangeEnd)`.
  */
@@ -218,6 +237,16 @@ export class KvStore {
   #changes = new RevisionLog(INITIAL_REVISION + 1);
   #compactRevision = 0;
   #revision = INITIAL_REVISION;
+  #accountedBytes = 0;
+
+  /**
+   * The store's accounted size in bytes: keys, values and metadata of the current values and of
+   * the history compaction has not yet dropped, plus a fixed overhead per item. What
+   * `--quota-backend-bytes` is checked against (etcd checks its database file's size).
+   */
+  get accountedBytes(): number {
+    return this.#accountedBytes;
+  }
 
   /** The oldest revision a range can read: 0 until the first compaction. */
   get compactRevision(): number {
@@ -416,6 +445,12 @@ export class KvStore {
     if (malformed >= 0) throw new RangeError(`malformed entry for key #${malformed}`);
     this.#keys.load(keys, packed);
     this.#revision = revision;
+    this.#accountedBytes = 0;
+    for (let index = 0; index < keys.length; index++) {
+      this.#accountedBytes +=
+        (keys[index] as ByteString).length + (packed[index] as PackedEntry).length;
+      this.#accountedBytes += LIVE_KEY_OVERHEAD;
+    }
     // Without history (until loadHistory), nothing below this revision can be read.
     this.#history = new SortedKeyMap<KeyHistory>();
     this.#changes = new RevisionLog(revision + 1);
@@ -447,6 +482,7 @@ export class KvStore {
     if (revision <= this.#compactRevision) {
       throw new CompactedRevisionError(revision, this.#compactRevision);
     }
+    const changesBefore = this.#changes.changeCount;
     // Only keys changed since the last compaction can hold records it has not trimmed yet.
     this.#changes.dropThrough(revision, (key) => {
       const history = this.#history.get(key);
@@ -457,9 +493,16 @@ export class KvStore {
         revision,
         current === undefined ? undefined : unpackHeader(current).modRevision,
       );
-      if (kept.length === 0) this.#history.delete(key);
-      else if (kept !== history) this.#history.set(key, kept);
+      if (kept === history) return;
+      this.#accountedBytes -= historyCost(history) - historyCost(kept);
+      if (kept.length === 0) {
+        this.#history.delete(key);
+        this.#accountedBytes -= key.length + HISTORY_KEY_OVERHEAD;
+      } else {
+        this.#history.set(key, kept);
+      }
     });
+    this.#accountedBytes -= (changesBefore - this.#changes.changeCount) * CHANGE_OVERHEAD;
     this.#compactRevision = revision;
   }
 
@@ -535,9 +578,15 @@ export class KvStore {
     }
     const history = new SortedKeyMap<KeyHistory>();
     history.load(view.keys, view.records);
+    let added = changes.changeCount * CHANGE_OVERHEAD;
+    for (let index = 0; index < view.keys.length; index++) {
+      added += (view.keys[index] as ByteString).length + HISTORY_KEY_OVERHEAD;
+      added += historyCost(view.records[index] as KeyHistory);
+    }
     this.#history = history;
     this.#changes = changes;
     this.#compactRevision = view.compactRevision;
+    this.#accountedBytes += added;
   }
 
   /**
@@ -555,21 +604,34 @@ export class KvStore {
     const retire = previous !== undefined && previousRevision < revision;
     let loggedAlready = previousRevision === revision;
     if (retire || deleted) {
-      this.#history.upsert(key, (history = []) => {
+      let added = 0;
+      const existing = this.#history.upsert(key, (history = []) => {
         if (retire) {
           // A delete then a put in one earlier transaction: the put is that revision's state.
-          if (history[history.length - 1] === previousRevision) history.pop();
+          if (history[history.length - 1] === previousRevision) {
+            history.pop();
+            added -= RECORD_OVERHEAD;
+          }
           history.push(previous);
+          added += recordCost(previous);
         }
-        if (deleted && history[history.length - 1] !== revision) history.push(revision);
+        if (deleted && history[history.length - 1] !== revision) {
+          history.push(revision);
+          added += RECORD_OVERHEAD;
+        }
         return history;
       });
+      if (existing === undefined) added += key.length + HISTORY_KEY_OVERHEAD;
+      this.#accountedBytes += added;
     } else if (previous === undefined) {
       // A put after a delete of the same key in one transaction: the delete logged it.
       const history = this.#history.get(key);
       loggedAlready = history !== undefined && history[history.length - 1] === revision;
     }
-    if (!loggedAlready) this.#changes.record(revision, key);
+    if (!loggedAlready) {
+      this.#changes.record(revision, key);
+      this.#accountedBytes += CHANGE_OVERHEAD;
+    }
   }
 
   /** Visits the keys of a range that existed as of `revision`, with their entries then. */
@@ -674,11 +736,20 @@ export class KvStore {
   #put(request: PutRequest, context: WriteContext): PutResult {
     const revision = this.#revision + 1;
     context.changed = true;
+    let written = '';
     const previous = this.#keys.upsert(request.key, (stored) => {
-      if (stored === undefined) return packEntry(revision, revision, 1, request.value);
-      const header = unpackHeader(stored);
-      return packEntry(header.createRevision, revision, header.version + 1, request.value);
+      if (stored === undefined) {
+        written = packEntry(revision, revision, 1, request.value);
+      } else {
+        const header = unpackHeader(stored);
+        written = packEntry(header.createRevision, revision, header.version + 1, request.value);
+      }
+      return written;
     });
+    this.#accountedBytes +=
+      previous === undefined
+        ? request.key.length + written.length + LIVE_KEY_OVERHEAD
+        : written.length - previous.length;
     this.#recordChange(request.key, previous, revision, false);
     return previous !== undefined && request.prevKv
       ? { prevKv: keyValue(request.key, previous), revision }
@@ -694,8 +765,10 @@ export class KvStore {
     });
     const revision = this.#revision + 1;
     for (const key of doomed) {
-      this.#recordChange(key, this.#keys.get(key), revision, true);
+      const stored = this.#keys.get(key) as PackedEntry;
+      this.#recordChange(key, stored, revision, true);
       this.#keys.delete(key);
+      this.#accountedBytes -= key.length + stored.length + LIVE_KEY_OVERHEAD;
     }
     if (doomed.length > 0) context.changed = true;
     return { deleted: doomed.length, prevKvs, revision: this.#visibleRevision(context) };

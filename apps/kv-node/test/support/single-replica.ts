@@ -23,6 +23,9 @@ export class SingleReplica implements LocalReplica {
   get auth() {
     return this.machine.auth;
   }
+  get alarms() {
+    return this.machine.alarms;
+  }
   isLeader(): boolean {
     return true;
   }
