@@ -238,6 +238,7 @@ export class KvStore {
   #compactRevision = 0;
   #revision = INITIAL_REVISION;
   #accountedBytes = 0;
+  #listeners: ((revision: number, replaced: boolean) => void)[] = [];
 
   /**
    * The store's accounted size in bytes: keys, values and metadata of the current values and of
@@ -251,6 +252,27 @@ export class KvStore {
   /** The oldest revision a range can read: 0 until the first compaction. */
   get compactRevision(): number {
     return this.#compactRevision;
+  }
+
+  /**
+   * The oldest revision whose changes are still known (a watch can start there): the compact
+   * revision, or the one after it when the history came from a snapshot without one.
+   */
+  get firstChangeRevision(): number {
+    return Math.max(this.#changes.firstRevision, INITIAL_REVISION + 1);
+  }
+
+  /**
+   * Observes the store: `listener(revision, false)` after each write transaction that changed
+   * something (at its new revision), `listener(revision, true)` after the state was replaced (a
+   * snapshot restore). Called synchronously while applying, so it must be quick and must not
+   * throw. Returns a function that removes the listener.
+   */
+  onChange(listener: (revision: number, replaced: boolean) => void): () => void {
+    this.#listeners.push(listener);
+    return () => {
+      this.#listeners = this.#listeners.filter((registered) => registered !== listener);
+    };
   }
 
   /** Number of keys with superseded records kept for past reads. */
@@ -455,6 +477,7 @@ export class KvStore {
     this.#history = new SortedKeyMap<KeyHistory>();
     this.#changes = new RevisionLog(revision + 1);
     this.#compactRevision = revision;
+    for (const listener of this.#listeners) listener(revision, true);
   }
 
   /** The stored value and metadata of `key`, unpacked, if present. */
@@ -483,8 +506,9 @@ export class KvStore {
       throw new CompactedRevisionError(revision, this.#compactRevision);
     }
     const changesBefore = this.#changes.changeCount;
-    // Only keys changed since the last compaction can hold records it has not trimmed yet.
-    this.#changes.dropThrough(revision, (key) => {
+    // Only keys changed since the last compaction can hold records it has not trimmed yet. The
+    // compact revision's own changes stay logged: a watch may start at it, as in etcd.
+    const compactKey = (key: ByteString): void => {
       const history = this.#history.get(key);
       if (history === undefined) return;
       const current = this.#keys.get(key);
@@ -501,18 +525,20 @@ export class KvStore {
       } else {
         this.#history.set(key, kept);
       }
-    });
+    };
+    this.#changes.dropThrough(revision - 1, compactKey);
+    for (const key of this.#changes.keysAt(revision)) compactKey(key);
     this.#accountedBytes -= (changesBefore - this.#changes.changeCount) * CHANGE_OVERHEAD;
     this.#compactRevision = revision;
   }
 
   /**
    * What `revision` changed, key by key in the order it changed them: the key's put then (or
-   * `undefined` for a delete) and its value just before. For revisions after the compact
-   * revision; empty for others.
+   * `undefined` for a delete) and its value just before (when still kept). For revisions from
+   * {@link firstChangeRevision} on; empty for others.
    */
   changesAt(revision: number): KeyChange[] {
-    if (revision <= this.#compactRevision || revision > this.#revision) return [];
+    if (revision < this.#compactRevision || revision > this.#revision) return [];
     return this.#changes.keysAt(revision).map((key) => {
       const current = this.#keys.get(key);
       const history = this.#history.get(key);
@@ -566,8 +592,9 @@ export class KvStore {
         last = revision;
       }
     }
-    // Revision 1 (the empty store) changed nothing, so the log never starts before 2.
-    let expected = Math.max(view.compactRevision, INITIAL_REVISION) + 1;
+    // The log starts at the compact revision (whose changes stay logged), never before 2:
+    // revision 1 (the empty store) changed nothing.
+    let expected = Math.max(view.compactRevision, INITIAL_REVISION + 1);
     const changes = new RevisionLog(expected);
     for (const [revision, keys] of view.changes) {
       if (revision !== expected || revision > this.#revision || keys.length === 0) {
@@ -587,6 +614,7 @@ export class KvStore {
     this.#changes = changes;
     this.#compactRevision = view.compactRevision;
     this.#accountedBytes += added;
+    for (const listener of this.#listeners) listener(this.#revision, true);
   }
 
   /**
@@ -669,7 +697,9 @@ export class KvStore {
   }
 
   #commit(context: WriteContext): void {
-    if (context.changed) this.#revision++;
+    if (!context.changed) return;
+    this.#revision++;
+    for (const listener of this.#listeners) listener(this.#revision, false);
   }
 
   /** A range, charged to `budget` if any: `undefined` once the budget is exceeded. */
