@@ -30,4 +30,6 @@ export interface ApiContext {
    * data raise the NOSPACE alarm and are refused. `undefined`: no quota.
    */
   quotaBackendBytes?: number;
+  /** Interval of watch progress notifications in ms (etcd's default: 10 minutes). */
+  watchProgressIntervalMs?: number;
 }

@@ -28,6 +28,7 @@ import {
   restPut,
 } from './rest-routes.js';
 import { v3Alarm, v3Compaction } from './maintenance-routes.js';
+import { restWatch, v3Watch } from './watch-routes.js';
 import { v3DeleteRange, v3MemberList, v3Put, v3Range, v3Status, v3Txn } from './v3-routes.js';
 
 type Handler = (context: ApiContext, exchange: Exchange) => Promise<void>;
@@ -46,6 +47,8 @@ const exactRoutes = new Map<string, Route>([
   ['/v3/maintenance/status', { pattern: '/v3/maintenance/status', methods: { POST: v3Status } }],
   ['/v3/kv/compaction', { pattern: '/v3/kv/compaction', methods: { POST: v3Compaction } }],
   ['/v3/maintenance/alarm', { pattern: '/v3/maintenance/alarm', methods: { POST: v3Alarm } }],
+  ['/v3/watch', { pattern: '/v3/watch', methods: { POST: v3Watch } }],
+  ['/v1/watch', { pattern: '/v1/watch', methods: { GET: restWatch } }],
   [
     '/v3/cluster/member/list',
     { pattern: '/v3/cluster/member/list', methods: { POST: v3MemberList } },
@@ -90,6 +93,8 @@ export interface HttpApiOptions {
   auth?: AuthGateOptions;
   /** See {@link ApiContext.quotaBackendBytes}. */
   quotaBackendBytes?: number;
+  /** See {@link ApiContext.watchProgressIntervalMs}. */
+  watchProgressIntervalMs?: number;
 }
 
 /** A request listener serving the whole API. */
@@ -110,6 +115,9 @@ export function createApiHandler(options: HttpApiOptions): RequestListener {
     ...(options.quotaBackendBytes === undefined
       ? {}
       : { quotaBackendBytes: options.quotaBackendBytes }),
+    ...(options.watchProgressIntervalMs === undefined
+      ? {}
+      : { watchProgressIntervalMs: options.watchProgressIntervalMs }),
   };
   return (request: IncomingMessage, response: ServerResponse) => {
     void handle(context, request, response);

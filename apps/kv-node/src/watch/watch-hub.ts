@@ -170,15 +170,6 @@ export class WatchHub {
     this.#watchers.delete(watcher);
   }
 
-  /** Queues a progress notification for each synced watcher that asked for them and is idle. */
-  notifyProgress(): void {
-    for (const watcher of this.#watchers) {
-      if (watcher.request.progressNotify && watcher.synced && watcher.queued === 0) {
-        watcher.push({ kind: 'progress', revision: this.#store.revision });
-      }
-    }
-  }
-
   /** Stops listening to the store (every watcher is cancelled). */
   close(): void {
     this.#stopListening();
