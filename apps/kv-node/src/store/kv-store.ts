@@ -59,11 +59,15 @@ export const INITIAL_REVISION = 1;
  */
 const LIVE_KEY_OVERHEAD = 32;
 const HISTORY_KEY_OVERHEAD = 32;
+/** An array slot (a tombstone is a small integer, stored in its slot). */
 const RECORD_OVERHEAD = 8;
-const CHANGE_OVERHEAD = 8;
+/** A superseded put: its slot and its string's header. */
+const PUT_RECORD_OVERHEAD = 24;
+/** A revision-log entry: the key's slot and a share of the offsets. */
+const CHANGE_OVERHEAD = 16;
 
 function recordCost(record: PackedEntry | number): number {
-  return typeof record === 'number' ? RECORD_OVERHEAD : RECORD_OVERHEAD + record.length;
+  return typeof record === 'number' ? RECORD_OVERHEAD : PUT_RECORD_OVERHEAD + record.length;
 }
 
 function historyCost(history: KeyHistory): number {
