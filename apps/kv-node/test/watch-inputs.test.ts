@@ -1,4 +1,7 @@
-/** Bad input to the watch routes gets a clear error before any stream starts. */
+/**
+ * Bad input to the watch routes gets a clear error before any stream starts; an idle watch that
+ * asked for progress notifications gets them, in etcd's shape.
+ */
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestApi } from './support/api-server.js';
@@ -7,7 +10,7 @@ import { startTestApi } from './support/api-server.js';
 let api: TestApi;
 
 beforeAll(async () => {
-  api = await startTestApi();
+  api = await startTestApi({ watchProgressIntervalMs: 50 });
 });
 afterAll(async () => {
   await api.close();
@@ -43,5 +46,31 @@ describe('watch inputs', () => {
     });
     expect(badId.status).toBe(400);
     await badId.arrayBuffer();
+  });
+
+  it('notifies progress to an idle watch that asked for it', async () => {
+    const abort = new AbortController();
+    const response = await fetch(`${api.baseUrl}/v3/watch`, {
+      method: 'POST',
+      body: JSON.stringify({ create_request: { key: 'YQ==', progress_notify: true, watch_id: 3 } }),
+      signal: abort.signal,
+    });
+    const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+    const decoder = new TextDecoder();
+    let text = '';
+    while (text.split('\n').length < 3) {
+      const { value } = await reader.read();
+      text += decoder.decode(value, { stream: true });
+    }
+    abort.abort();
+    const [created, progress] = text.split('\n').map((line) => JSON.parse(line || '{}') as unknown);
+    const header = {
+      cluster_id: '14841639068965178418',
+      member_id: '10276657743932975437',
+      revision: '1',
+      raft_term: '2',
+    };
+    expect(created).toEqual({ result: { header, watch_id: '3', created: true } });
+    expect(progress).toEqual({ result: { header, watch_id: '3' } });
   });
 });

@@ -291,6 +291,14 @@ export const FLAG_SPECS: readonly FlagSpec[] = [
       "Milliseconds between the leader's checks in revision mode (etcd's fixed five minutes).",
   },
   {
+    name: 'experimental-watch-progress-notify-interval',
+    kind: 'string',
+    defaultValue: '10m',
+    section: 'limits',
+    description:
+      'How often a watch that asked for progress_notify and has nothing to report is told the current revision (a duration).',
+  },
+  {
     name: 'log-level',
     kind: 'enum',
     defaultValue: 'info',

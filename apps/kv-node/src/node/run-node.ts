@@ -139,6 +139,7 @@ export async function startNode(
     version: VERSION,
     isShuttingDown: () => shuttingDown,
     quotaBackendBytes: config.quotaBackendBytes,
+    watchProgressIntervalMs: config.watchProgressIntervalMs,
     auth: {
       tokenTtlMs: config.auth.tokenTtlSeconds * 1000,
       scryptCost: config.auth.scryptCost,
