@@ -73,4 +73,38 @@ describe('watch inputs', () => {
     expect(created).toEqual({ result: { header, watch_id: '3', created: true } });
     expect(progress).toEqual({ result: { header, watch_id: '3' } });
   });
+
+  it('bounds the watchers of one stream and cancels by watch_id', async () => {
+    const creates = Array.from({ length: 1001 }, (_, index) =>
+      JSON.stringify({ create_request: { key: Buffer.from(`k${index}`).toString('base64') } }),
+    );
+    const body = `${creates.join('\n')}\n${JSON.stringify({ cancel_request: { watch_id: 0 } })}`;
+    const abort = new AbortController();
+    const response = await fetch(`${api.baseUrl}/v3/watch`, {
+      method: 'POST',
+      body,
+      signal: abort.signal,
+    });
+    const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+    const decoder = new TextDecoder();
+    let text = '';
+    while (text.split('\n').length < 1003) {
+      const { value } = await reader.read();
+      text += decoder.decode(value, { stream: true });
+    }
+    abort.abort();
+    const results = text
+      .split('\n')
+      .slice(0, 1002)
+      .map((line) => (JSON.parse(line) as { result: Record<string, unknown> }).result);
+    expect(results.slice(0, 1000).every((result) => result.created === true)).toBe(true);
+    expect(results[999]?.watch_id).toBe('999');
+    expect(results[1000]).toMatchObject({
+      watch_id: '-1',
+      canceled: true,
+      cancel_reason: 'too many watchers on one stream (at most 1000)',
+    });
+    expect(results[1001]).toMatchObject({ canceled: true });
+    expect(results[1001]?.watch_id).toBeUndefined();
+  });
 });
