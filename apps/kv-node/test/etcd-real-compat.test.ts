@@ -77,6 +77,55 @@ const steps: [string, unknown][] = [
   ['/v3/kv/range', { key: b('foo'), revision: 2 }],
   ['/v3/kv/range', { key: b('foo'), range_end: b('fop'), revision: 3 }],
   ['/v3/kv/range', { key: b('foo'), range_end: b('fop'), revision: 5 }],
+  // Ranges at a revision inside transactions, read-only and writing, taken branch or not.
+  ['/v3/kv/txn', { success: [{ request_range: { key: b('foo'), revision: 5 } }] }],
+  ['/v3/kv/txn', { success: [{ request_range: { key: b('foo'), revision: 2 } }] }],
+  [
+    '/v3/kv/txn',
+    {
+      success: [
+        { request_put: { key: b('t/past'), value: b('1') } },
+        { request_range: { key: b('foo'), range_end: b('fop'), revision: 4 } },
+        { request_range: { key: b('t/past') } },
+      ],
+    },
+  ],
+  [
+    '/v3/kv/txn',
+    {
+      success: [
+        { request_put: { key: b('t/past'), value: b('2') } },
+        { request_range: { key: b('t/past'), revision: 2 } },
+      ],
+    },
+  ],
+  [
+    '/v3/kv/txn',
+    {
+      success: [
+        { request_put: { key: b('t/past'), value: b('3') } },
+        { request_range: { key: b('t/past'), revision: 999 } },
+      ],
+    },
+  ],
+  ['/v3/kv/range', { key: b('t/past') }],
+  [
+    '/v3/kv/txn',
+    {
+      compare: [{ target: 'VERSION', key: b('t/past'), version: '1' }],
+      success: [{ request_put: { key: b('t/past'), value: b('4') } }],
+      failure: [
+        { request_range: { key: b('t/past'), revision: '1' } },
+        {
+          request_txn: {
+            compare: [{ target: 'VERSION', key: b('absent'), result: 'GREATER', version: '0' }],
+            success: [{ request_range: { key: b('foo'), revision: 2 } }],
+            failure: [{ request_range: { key: b('foo'), revision: 7 } }],
+          },
+        },
+      ],
+    },
+  ],
   // Alarms: NOSPACE refuses writes that add data; deletes, reads and compaction go on.
   ['/v3/maintenance/alarm', { action: 'GET' }],
   ['/v3/maintenance/alarm', { action: 'ACTIVATE', memberID: '7', alarm: 'NOSPACE' }],

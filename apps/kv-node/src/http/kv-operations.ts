@@ -14,6 +14,8 @@ import { ApiError, GrpcCode, badRequest, indeterminate, unavailable } from './ap
 import type { Exchange } from './exchange.js';
 import { SharedDeadlines } from './shared-deadlines.js';
 import { noSpace, quotaRefusal } from './quota-admission.js';
+import { revisionApiError } from './revision-api-errors.js';
+import { CompactedRevisionError, FutureRevisionError } from '../store/revision-errors.js';
 
 /** Longest accepted `Idempotency-Key`. */
 const MAX_IDEMPOTENCY_KEY_LENGTH = 256;
@@ -96,7 +98,14 @@ export async function replicateWrite(
     const outcome = await withDeadline(context, context.backend.write(command), () =>
       indeterminate('etcdserver: request timed out'),
     );
-    if (outcome.status === 'refused') throw noSpace();
+    if (outcome.status === 'refused') {
+      if (outcome.reason === 'no_space') throw noSpace();
+      throw revisionApiError(
+        outcome.reason === 'compacted'
+          ? new CompactedRevisionError(0, 0)
+          : new FutureRevisionError(0),
+      ) as ApiError;
+    }
     if (outcome.status === 'maintenance') {
       throw new Error('a key-value write was answered as maintenance');
     }

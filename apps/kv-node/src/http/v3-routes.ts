@@ -110,7 +110,8 @@ export async function v3Txn(context: ApiContext, exchange: Exchange): Promise<vo
   if (isReadOnlyTxn(request)) {
     await linearize(context);
     context.auth.authorize(context.backend.auth, exchange, () => txnNeeds(request));
-    exchange.json(200, txnResponseJson(headerSource(context), context.backend.store.txn(request)));
+    const result = revisionErrorsAsApiErrors(() => context.backend.store.txn(request));
+    exchange.json(200, txnResponseJson(headerSource(context), result));
     return;
   }
   const user = context.auth.authorize(context.backend.auth, exchange, () => txnNeeds(request));

@@ -9,7 +9,7 @@ import { BinaryReader } from '../codec/binary-reader.js';
 import { BinaryWriter } from '../codec/binary-writer.js';
 import { decodeAuthResult, encodeAuthResult } from '../auth/auth-command.js';
 import { decodeResponseOp, encodeResponseOp } from '../codec/result-codec.js';
-import type { ApplyOutcome } from '../store/kv-state-machine.js';
+import type { ApplyOutcome, RefusalReason } from '../store/kv-state-machine.js';
 import { decodeMaintenanceResult, encodeMaintenanceResult } from '../store/maintenance-command.js';
 import { MalformedEncodingError } from '../codec/binary-reader.js';
 import { KV_NODE_MESSAGE_TYPE_BASE } from './transport.js';
@@ -46,8 +46,9 @@ const FAILED = 3;
 const AUTH_APPLIED = 4;
 /** A maintenance command's result (see `store/maintenance-command.ts`). */
 const MAINTENANCE_APPLIED = 16;
-/** A write refused because the NOSPACE alarm is raised. */
-const REFUSED_NO_SPACE = 17;
+/** A write refused on apply (a reason code and the revision follow). */
+const REFUSED = 17;
+const REFUSAL_REASONS: readonly RefusalReason[] = ['no_space', 'compacted', 'future_revision'];
 
 function writeError(writer: BinaryWriter, error: ApiError): void {
   writer.writeUtf8(error.details.reason);
@@ -112,7 +113,8 @@ function writeWriteAnswer(writer: BinaryWriter, answer: WriteAnswer): void {
     writer.writeByte(MAINTENANCE_APPLIED);
     encodeMaintenanceResult(writer, outcome.result);
   } else if (outcome.status === 'refused') {
-    writer.writeByte(REFUSED_NO_SPACE);
+    writer.writeByte(REFUSED);
+    writer.writeByte(REFUSAL_REASONS.indexOf(outcome.reason));
     writer.writeVarint(outcome.revision);
   } else {
     writer.writeByte(outcome.status === 'applied' ? APPLIED : REPLAYED);
@@ -142,11 +144,14 @@ function readWriteAnswer(reader: BinaryReader): WriteAnswer {
         correlationId,
         outcome: { status: 'maintenance', result: decodeMaintenanceResult(reader) },
       };
-    case REFUSED_NO_SPACE:
+    case REFUSED: {
+      const reason = REFUSAL_REASONS[reader.readByte()];
+      if (reason === undefined) throw new MalformedEncodingError('unknown refusal reason');
       return {
         correlationId,
-        outcome: { status: 'refused', reason: 'no_space', revision: reader.readVarint() },
+        outcome: { status: 'refused', reason, revision: reader.readVarint() },
       };
+    }
     case APPLIED:
     case REPLAYED: {
       const result = decodeResponseOp(reader);

@@ -69,10 +69,15 @@ export type ApplyOutcome =
   /** A maintenance command (compaction, alarm) was applied (see `maintenance-command.ts`). */
   | { status: 'maintenance'; result: MaintenanceResult }
   /**
-   * A write that adds data was refused because the NOSPACE alarm is raised (etcd's "database
-   * space exceeded"); nothing applied. `revision` is the store's revision.
+   * A write refused as it was applied; nothing applied. `no_space`: it adds data while the
+   * NOSPACE alarm is raised (etcd's "database space exceeded"). `compacted`, `future_revision`:
+   * a range of the transaction reads at a revision the store cannot serve. `revision` is the
+   * store's revision.
    */
-  | { status: 'refused'; reason: 'no_space'; revision: number };
+  | { status: 'refused'; reason: RefusalReason; revision: number };
+
+/** Why a write was refused on apply (see {@link ApplyOutcome}). */
+export type RefusalReason = 'no_space' | 'compacted' | 'future_revision';
 
 /**
  * The key-value state machine. Deterministic: replicas that apply the same commands in the same
@@ -171,7 +176,19 @@ export class KvStateMachine {
         break;
       case 'txn': {
         const reads = awaited ? new TxnReadBudget(this.#txnReadLimits) : 'none';
-        result = { type: 'txn', result: this.store.txn(decoded.request, reads) };
+        try {
+          result = { type: 'txn', result: this.store.txn(decoded.request, reads) };
+        } catch (error) {
+          // Checked before anything is applied, on every member alike.
+          const reason =
+            error instanceof CompactedRevisionError
+              ? 'compacted'
+              : error instanceof FutureRevisionError
+                ? 'future_revision'
+                : undefined;
+          if (reason === undefined) throw error;
+          return { status: 'refused', reason, revision: this.store.revision };
+        }
         if (this.#onTxnRanges !== undefined) {
           const counts: [number, number] = [0, 0];
           countRanges(result.result.responses, counts);

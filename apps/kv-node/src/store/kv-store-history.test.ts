@@ -50,6 +50,41 @@ describe('KvStore history', () => {
     expect(store.historyChangeCount).toBe(1);
   });
 
+  it('reads ranges of a transaction at a revision, without its own writes, checked first', () => {
+    const store = new KvStore();
+    store.put({ key: 'a', value: '1', prevKv: false }); // 2
+    store.put({ key: 'a', value: '2', prevKv: false }); // 3
+    const result = store.txn({
+      compare: [],
+      success: [
+        { type: 'put', request: { key: 'a', value: '3', prevKv: false } },
+        { type: 'range', request: rangeRequest('a', { revision: 3 }) },
+        { type: 'range', request: rangeRequest('a', { revision: 2 }) },
+        { type: 'range', request: rangeRequest('a') },
+      ],
+      failure: [],
+    });
+    const values = result.responses.map((response) =>
+      response.type === 'range' ? response.result.kvs.map((kv) => kv.value) : [],
+    );
+    expect(values).toEqual([[], ['2'], ['1'], ['3']]);
+    store.compact(3);
+    const refused = (revision: number) => () =>
+      store.txn({
+        compare: [],
+        success: [
+          { type: 'put', request: { key: 'b', value: 'x', prevKv: false } },
+          { type: 'range', request: rangeRequest('a', { revision }) },
+        ],
+        failure: [],
+      });
+    expect(refused(2)).toThrow(CompactedRevisionError);
+    expect(refused(99)).toThrow(FutureRevisionError);
+    // Refused before anything was applied.
+    expect(store.revision).toBe(4);
+    expect(store.range(rangeRequest('b')).kvs).toEqual([]);
+  });
+
   it('reads at every uncompacted revision what the latest read said then (random writes)', () => {
     const key = fc.constantFrom('a', 'b', 'ba', 'bb', 'c', '\0', '\xff');
     const rangeEnd = fc.constantFrom('', '', '\0', 'b', 'bz', 'd');

@@ -402,8 +402,11 @@ export class KvStore {
    *
    * @param reads how its ranges are read (see {@link TxnReads}); what they read never changes
    *   the state, so members that read differently still agree on it.
+   * @throws FutureRevisionError or CompactedRevisionError, before anything is applied, if a
+   *   range of the branch it takes reads at a revision it cannot (etcd checks the same way).
    */
   txn(request: TxnRequest, reads: TxnReads = 'all'): TxnResult {
+    this.#checkRangeRevisions(request);
     const context: WriteContext = { changed: false };
     const result = this.#txn(request, context, reads);
     this.#commit(context);
@@ -828,11 +831,32 @@ export class KvStore {
     }
   }
 
+  /**
+   * Checks the ranges of the branches a transaction will take (comparisons evaluated on the state
+   * before it, as etcd's `compareToPath` does) read at revisions the store can serve.
+   */
+  #checkRangeRevisions(request: TxnRequest): void {
+    const succeeded = request.compare.every((compare) => this.#compareHolds(compare));
+    for (const op of succeeded ? request.success : request.failure) {
+      if (op.type === 'txn') this.#checkRangeRevisions(op.request);
+      if (op.type !== 'range' || (op.request.revision ?? 0) <= 0) continue;
+      const revision = op.request.revision as number;
+      if (revision > this.#revision) throw new FutureRevisionError(revision);
+      if (revision < this.#compactRevision) {
+        throw new CompactedRevisionError(revision, this.#compactRevision);
+      }
+    }
+  }
+
   /** A range inside a transaction, read as `reads` says (it never changes the state). */
   #readRange(request: RangeRequest, context: WriteContext, reads: TxnReads): ResponseOp {
     if (reads === 'none') return { type: 'rangeNotRead', revision: this.#visibleRevision(context) };
     const budget = reads === 'all' ? undefined : reads;
-    const result = budget?.exceeded === true ? undefined : this.#range(request, context, budget);
+    // At a revision, it reads the history: the transaction's own writes (at the next revision)
+    // are not seen, as in etcd.
+    const past = (request.revision ?? 0) > 0 ? request.revision : undefined;
+    const result =
+      budget?.exceeded === true ? undefined : this.#range(request, context, budget, past);
     return result === undefined
       ? { type: 'rangeNotRead', revision: this.#visibleRevision(context) }
       : { type: 'range', result };

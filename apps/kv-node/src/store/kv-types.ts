@@ -42,6 +42,11 @@ export interface RangeRequest {
   maxModRevision: number;
   minCreateRevision: number;
   maxCreateRevision: number;
+  /**
+   * Read the state as of this revision (a range inside a transaction; top-level reads pass it to
+   * `KvStore.range` instead). Absent or 0: the current state.
+   */
+  revision?: number;
 }
 
 /** Result of a range. */
