@@ -127,6 +127,8 @@ export class WatchHub {
   readonly #capacity: number;
   readonly #schedule: (task: () => void) => void;
   readonly #watchers = new Set<Watcher>();
+  /** The synced watchers: the only ones a commit visits (a stalled one costs it nothing). */
+  readonly #synced = new Set<Watcher>();
   #catchUpScheduled = false;
   readonly #stopListening: () => void;
 
@@ -159,7 +161,7 @@ export class WatchHub {
     const start = request.startRevision > 0 ? request.startRevision : current + 1;
     const watcher = new Watcher(this, request, start, onReadable);
     this.#watchers.add(watcher);
-    if (start > current) watcher.synced = true;
+    if (start > current) this.#setSynced(watcher, true);
     else this.scheduleCatchUp();
     return watcher;
   }
@@ -168,6 +170,7 @@ export class WatchHub {
   cancel(watcher: Watcher): void {
     watcher.canceled = true;
     this.#watchers.delete(watcher);
+    this.#setSynced(watcher, false);
   }
 
   /** Stops listening to the store (every watcher is cancelled). */
@@ -186,21 +189,41 @@ export class WatchHub {
     });
   }
 
-  /** The events of `revision` a watcher wants (empty if none). */
-  #eventsFor(watcher: Watcher, changes: readonly KeyChange[], revision: number): WatchEvent[] {
+  #setSynced(watcher: Watcher, synced: boolean): void {
+    watcher.synced = synced;
+    if (synced) this.#synced.add(watcher);
+    else this.#synced.delete(watcher);
+  }
+
+  /**
+   * The events of `revision` a watcher wants (empty if none). Events are immutable, so the ones
+   * of one revision are built once and shared by every watcher (`cache`, two slots per change:
+   * without and with the previous key-value).
+   */
+  #eventsFor(
+    watcher: Watcher,
+    changes: readonly KeyChange[],
+    revision: number,
+    cache: (WatchEvent | undefined)[] = [],
+  ): WatchEvent[] {
     const { noPut, noDelete, prevKv } = watcher.request;
     const events: WatchEvent[] = [];
-    for (const change of changes) {
+    for (let index = 0; index < changes.length; index++) {
+      const change = changes[index] as KeyChange;
       if (!watcher.covers(change.key)) continue;
       const isPut = change.entry !== undefined;
       if ((isPut && noPut) || (!isPut && noDelete)) continue;
-      const kv =
-        change.entry === undefined
-          ? { key: change.key, value: '', createRevision: 0, modRevision: revision, version: 0 }
-          : keyValueOf(change.key, change.entry);
-      const event: WatchEvent = { type: isPut ? 'put' : 'delete', kv };
-      if (prevKv && change.previous !== undefined) {
-        event.prevKv = keyValueOf(change.key, change.previous);
+      const withPrevious = prevKv && change.previous !== undefined;
+      const slot = 2 * index + (withPrevious ? 1 : 0);
+      let event = cache[slot];
+      if (event === undefined) {
+        const kv =
+          change.entry === undefined
+            ? { key: change.key, value: '', createRevision: 0, modRevision: revision, version: 0 }
+            : keyValueOf(change.key, change.entry);
+        event = { type: isPut ? 'put' : 'delete', kv };
+        if (withPrevious) event.prevKv = keyValueOf(change.key, change.previous as string);
+        cache[slot] = event;
       }
       events.push(event);
     }
@@ -209,12 +232,13 @@ export class WatchHub {
 
   /** The apply loop committed `revision`: offer it to every synced watcher. */
   #committed(revision: number): void {
-    if (this.#watchers.size === 0) return;
+    if (this.#synced.size === 0) return;
     let changes: KeyChange[] | undefined;
-    for (const watcher of this.#watchers) {
-      if (!watcher.synced || watcher.nextRevision !== revision) continue;
+    const cache: (WatchEvent | undefined)[] = [];
+    for (const watcher of this.#synced) {
+      if (watcher.nextRevision !== revision) continue;
       changes ??= this.#store.changesAt(revision);
-      const events = this.#eventsFor(watcher, changes, revision);
+      const events = this.#eventsFor(watcher, changes, revision, cache);
       if (events.length === 0) {
         watcher.nextRevision = revision + 1;
       } else if (watcher.hasRoom(this.#capacity)) {
@@ -222,14 +246,14 @@ export class WatchHub {
         watcher.nextRevision = revision + 1;
       } else {
         // Full: stop offering it anything; it catches up from history once it has room.
-        watcher.synced = false;
+        this.#setSynced(watcher, false);
       }
     }
   }
 
   /** The state was replaced (snapshot restore): every watcher catches up from the new history. */
   #replaced(): void {
-    for (const watcher of this.#watchers) watcher.synced = false;
+    for (const watcher of this.#watchers) this.#setSynced(watcher, false);
     if (this.#watchers.size > 0) this.scheduleCatchUp();
   }
 
@@ -258,7 +282,7 @@ export class WatchHub {
         }
         watcher.nextRevision = revision + 1;
       }
-      if (watcher.nextRevision > current) watcher.synced = true;
+      if (watcher.nextRevision > current) this.#setSynced(watcher, true);
       else if (watcher.hasRoom(this.#capacity)) behind = true;
     }
     // Out of budget with room left: go on next turn. A full watcher resumes when its consumer
