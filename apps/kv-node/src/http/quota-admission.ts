@@ -6,7 +6,7 @@
  */
 
 import type { KvCommand } from '../codec/command-codec.js';
-import type { RequestOp } from '../store/kv-types.js';
+import { opsAddData } from '../store/kv-types.js';
 import type { MaintenanceCommand } from '../store/maintenance-command.js';
 import type { ApiContext } from './api-context.js';
 import { ApiError, GrpcCode } from './api-error.js';
@@ -19,14 +19,6 @@ export function noSpace(): ApiError {
     grpcCode: GrpcCode.resourceExhausted,
     definite: true,
   });
-}
-
-function opsAddData(ops: readonly RequestOp[]): boolean {
-  return ops.some(
-    (op) =>
-      op.type === 'put' ||
-      (op.type === 'txn' && (opsAddData(op.request.success) || opsAddData(op.request.failure))),
-  );
 }
 
 /** Whether a command adds data (a put at any depth), which the quota limits, as in etcd. */

@@ -14,7 +14,8 @@ import type { CommandResult, IdempotencyLimits, RememberedResult } from './idemp
 import { DEFAULT_IDEMPOTENCY_LIMITS, IdempotencyTable } from './idempotency-table.js';
 import { encodeSnapshot, SnapshotDecoder, type SnapshotView } from './kv-snapshot-codec.js';
 import { KvStore } from './kv-store.js';
-import type { RequestOp, ResponseOp } from './kv-types.js';
+import type { ResponseOp } from './kv-types.js';
+import { opsAddData } from './kv-types.js';
 import type { MaintenanceCommand, MaintenanceResult } from './maintenance-command.js';
 import { AlarmTable } from './maintenance-command.js';
 import { CompactedRevisionError, FutureRevisionError } from './revision-errors.js';
@@ -34,15 +35,6 @@ export interface KvStateMachineOptions {
    * and how many were not (`rangeNotRead`). Must not throw.
    */
   onTxnRanges?: (read: number, notRead: number) => void;
-}
-
-/** Whether a write adds data (a put at any depth): what the NOSPACE alarm refuses, as in etcd. */
-function addsData(ops: readonly RequestOp[]): boolean {
-  return ops.some(
-    (op) =>
-      op.type === 'put' ||
-      (op.type === 'txn' && (addsData(op.request.success) || addsData(op.request.failure))),
-  );
 }
 
 function countRanges(responses: readonly ResponseOp[], counts: [number, number]): void {
@@ -162,7 +154,7 @@ export class KvStateMachine {
       this.alarms.has('NOSPACE') &&
       (decoded.type === 'put' ||
         (decoded.type === 'txn' &&
-          (addsData(decoded.request.success) || addsData(decoded.request.failure))))
+          (opsAddData(decoded.request.success) || opsAddData(decoded.request.failure))))
     ) {
       return { status: 'refused', reason: 'no_space', revision: this.store.revision };
     }

@@ -184,6 +184,18 @@ export interface TxnResult {
   revision: number;
 }
 
+/**
+ * Whether operations add data: a put at any depth, in either branch of a nested transaction
+ * (what etcd's quota and NOSPACE alarm refuse).
+ */
+export function opsAddData(ops: readonly RequestOp[]): boolean {
+  return ops.some(
+    (op) =>
+      op.type === 'put' ||
+      (op.type === 'txn' && (opsAddData(op.request.success) || opsAddData(op.request.failure))),
+  );
+}
+
 /** A default range request for `key` (one key), to spread overrides onto. */
 export function rangeRequest(key: ByteString, overrides: Partial<RangeRequest> = {}): RangeRequest {
   return {
