@@ -61,6 +61,97 @@ const steps: [string, unknown][] = [
   ],
   ['/v3/kv/put', { value: b('x') }],
   ['/v3/kv/range', { key: b('foo'), revision: 99 }],
+  // History: the state as of past revisions, across a delete and a re-create.
+  ['/v3/kv/range', { key: b('foo'), revision: 2 }],
+  ['/v3/kv/range', { key: b('foo'), range_end: b('fop'), revision: '4' }],
+  ['/v3/kv/range', { key: b('foo2'), revision: 5 }],
+  ['/v3/kv/range', { key: b('foo'), range_end: b('fop'), revision: 5, count_only: true }],
+  ['/v3/kv/range', { key: 'AA==', range_end: 'AA==', revision: 3, sort_order: 'DESCEND' }],
+  ['/v3/kv/range', { key: b('foo'), revision: 1 }],
+  ['/v3/kv/range', { key: b('foo'), revision: 0 }],
+  // Compaction through the log, and reads around the compact revision.
+  ['/v3/kv/compaction', { revision: 3 }],
+  ['/v3/kv/compaction', { revision: '3', physical: true }],
+  ['/v3/kv/compaction', { revision: 2 }],
+  ['/v3/kv/compaction', { revision: 999 }],
+  ['/v3/kv/range', { key: b('foo'), revision: 2 }],
+  ['/v3/kv/range', { key: b('foo'), range_end: b('fop'), revision: 3 }],
+  ['/v3/kv/range', { key: b('foo'), range_end: b('fop'), revision: 5 }],
+  // Ranges at a revision inside transactions, read-only and writing, taken branch or not.
+  ['/v3/kv/txn', { success: [{ request_range: { key: b('foo'), revision: 5 } }] }],
+  ['/v3/kv/txn', { success: [{ request_range: { key: b('foo'), revision: 2 } }] }],
+  [
+    '/v3/kv/txn',
+    {
+      success: [
+        { request_put: { key: b('t/past'), value: b('1') } },
+        { request_range: { key: b('foo'), range_end: b('fop'), revision: 4 } },
+        { request_range: { key: b('t/past') } },
+      ],
+    },
+  ],
+  [
+    '/v3/kv/txn',
+    {
+      success: [
+        { request_put: { key: b('t/past'), value: b('2') } },
+        { request_range: { key: b('t/past'), revision: 2 } },
+      ],
+    },
+  ],
+  [
+    '/v3/kv/txn',
+    {
+      success: [
+        { request_put: { key: b('t/past'), value: b('3') } },
+        { request_range: { key: b('t/past'), revision: 999 } },
+      ],
+    },
+  ],
+  ['/v3/kv/range', { key: b('t/past') }],
+  [
+    '/v3/kv/txn',
+    {
+      compare: [{ target: 'VERSION', key: b('t/past'), version: '1' }],
+      success: [{ request_put: { key: b('t/past'), value: b('4') } }],
+      failure: [
+        { request_range: { key: b('t/past'), revision: '1' } },
+        {
+          request_txn: {
+            compare: [{ target: 'VERSION', key: b('absent'), result: 'GREATER', version: '0' }],
+            success: [{ request_range: { key: b('foo'), revision: 2 } }],
+            failure: [{ request_range: { key: b('foo'), revision: 7 } }],
+          },
+        },
+      ],
+    },
+  ],
+  // Alarms: NOSPACE refuses writes that add data; deletes, reads and compaction go on.
+  ['/v3/maintenance/alarm', { action: 'GET' }],
+  ['/v3/maintenance/alarm', { action: 'ACTIVATE', memberID: '7', alarm: 'NOSPACE' }],
+  ['/v3/maintenance/alarm', { action: 'GET' }],
+  ['/v3/kv/put', { key: b('full'), value: b('x') }],
+  ['/v3/kv/txn', { success: [{ request_put: { key: b('full'), value: b('x') } }] }],
+  [
+    '/v3/kv/txn',
+    {
+      compare: [{ target: 'VERSION', key: b('full'), version: '9' }],
+      success: [{ request_put: { key: b('full'), value: b('x') } }],
+    },
+  ],
+  ['/v3/kv/txn', { success: [{ request_range: { key: b('foo') } }] }],
+  ['/v3/kv/deleterange', { key: b('new') }],
+  ['/v3/kv/range', { key: b('foo') }],
+  ['/v3/kv/compaction', { revision: 4 }],
+  ['/v3/maintenance/alarm', { action: 'DEACTIVATE', memberID: '8', alarm: 'NOSPACE' }],
+  ['/v3/maintenance/alarm', { action: 'DEACTIVATE', memberID: '7', alarm: 'NOSPACE' }],
+  ['/v3/maintenance/alarm', { action: 'GET' }],
+  ['/v3/kv/put', { key: b('full'), value: b('x') }],
+  ['/v3/maintenance/alarm', { action: 'ACTIVATE', memberID: '7', alarm: 'NONE' }],
+  ['/v3/maintenance/alarm', { action: 'ACTIVATE', memberID: '7', alarm: 'BOGUS' }],
+  ['/v3/maintenance/alarm', { action: 'SNOOZE', alarm: 'NOSPACE' }],
+  ['/v3/maintenance/alarm', { action: 2, memberID: 7, alarm: 1 }],
+  ['/v3/maintenance/alarm', { action: 'GET' }],
   [
     '/v3/kv/txn',
     {
@@ -186,6 +277,60 @@ const leaseSteps: [string, unknown][] = [
   ['/v3/lease/grant', { TTL: 0, ID: 7006 }],
 ];
 
+/** Opens a watch stream and returns a reader of its lines (parsed) and a way to close it. */
+async function openWatch(
+  base: string,
+  body: unknown,
+): Promise<{ next(): Promise<unknown>; close(): void }> {
+  const abort = new AbortController();
+  const response = await fetch(`${base}/v3/watch`, {
+    method: 'POST',
+    body: JSON.stringify(body),
+    signal: abort.signal,
+  });
+  const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+  const decoder = new TextDecoder();
+  let buffered = '';
+  return {
+    async next() {
+      for (;;) {
+        const newline = buffered.indexOf('\n');
+        if (newline >= 0) {
+          const text = buffered.slice(0, newline);
+          buffered = buffered.slice(newline + 1);
+          return JSON.parse(text) as unknown;
+        }
+        const { value, done } = await reader.read();
+        if (done) throw new Error(`watch stream ended; buffered: ${buffered}`);
+        buffered += decoder.decode(value, { stream: true });
+      }
+    },
+    close: () => abort.abort(),
+  };
+}
+
+/** Watch requests and how many lines each must answer after the writes below. */
+const watches: [unknown, number][] = [
+  [{ create_request: { key: b('w'), range_end: b('x'), prev_kv: true } }, 4],
+  [{ create_request: { key: b('w'), filters: ['NOPUT'], watch_id: 7 } }, 2],
+  [{ create_request: { key: b('w'), range_end: b('x'), filters: [1] } }, 4],
+  [{ create_request: { key: b('w'), range_end: b('w'), prev_kv: true } }, 1],
+  [{ create_request: { key: b('foo'), start_revision: 2 } }, 2],
+];
+const watchWrites: [string, unknown][] = [
+  ['/v3/kv/put', { key: b('w'), value: b('1') }],
+  ['/v3/kv/put', { key: b('w'), value: b('2') }],
+  [
+    '/v3/kv/txn',
+    {
+      success: [
+        { request_put: { key: b('w1'), value: b('1') } },
+        { request_delete_range: { key: b('w') } },
+      ],
+    },
+  ],
+];
+
 /** Drops what differs by design (ids, term) and keeps etcd's own error fields. */
 function comparable(status: number, body: Record<string, unknown>): unknown {
   const withoutIds = JSON.parse(
@@ -279,6 +424,36 @@ describe.skipIf(!hasEtcd())('responses identical to a real etcd 3.4', { timeout:
       }
       expect(answers[1], `${path} ${JSON.stringify(body)}`).toEqual(answers[0]);
     }
+  });
+
+  it('streams watches as etcd does: created, events, filters, prev_kv, cancels', async () => {
+    const transcripts: unknown[][] = [];
+    for (const base of [etcdUrl, api.baseUrl]) {
+      const streams = await Promise.all(watches.map(([body]) => openWatch(base, body)));
+      const lines: unknown[][] = watches.map(() => []);
+      // Each stream's first line (created, or cancelled) comes before any write.
+      for (const [index, stream] of streams.entries()) lines[index]?.push(await stream.next());
+      for (const [path, body] of watchWrites) {
+        const response = await fetch(`${base}${path}`, {
+          method: 'POST',
+          body: JSON.stringify(body),
+        });
+        await response.arrayBuffer();
+      }
+      for (const [index, stream] of streams.entries()) {
+        const expected = (watches[index] as [unknown, number])[1];
+        while ((lines[index] as unknown[]).length < expected) {
+          lines[index]?.push(await stream.next());
+        }
+        stream.close();
+      }
+      transcripts.push(
+        lines.map((stream) =>
+          stream.map((line) => comparable(200, line as Record<string, unknown>)),
+        ),
+      );
+    }
+    expect(transcripts[1]).toEqual(transcripts[0]);
   });
 
   it("counts a txn's operations across nesting as etcd does", async () => {

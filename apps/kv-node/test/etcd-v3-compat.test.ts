@@ -230,6 +230,29 @@ describe('etcd v3 JSON compatibility', () => {
     });
   });
 
+  it('reads a past revision, with the current revision in the header', async () => {
+    const current = Number(
+      ((await post('/v3/kv/range', { key: b64('foo') })).json as { header: { revision: string } })
+        .header.revision,
+    );
+    expect(await post('/v3/kv/range', { key: b64('foo'), revision: 2 })).toEqual({
+      status: 200,
+      json: {
+        header: header(current),
+        kvs: [
+          {
+            key: b64('foo'),
+            create_revision: '2',
+            mod_revision: '2',
+            version: '1',
+            value: b64('bar'),
+          },
+        ],
+        count: '1',
+      },
+    });
+  });
+
   it("reports errors in etcd's envelope plus reason and definite", async () => {
     expect(await post('/v3/kv/put', { value: b64('x') })).toEqual({
       status: 400,
@@ -242,6 +265,7 @@ describe('etcd v3 JSON compatibility', () => {
         field: 'key',
       },
     });
+    expect((await post('/v3/kv/compaction', { revision: 3 })).status).toBe(200);
     const revision = await post('/v3/kv/range', { key: b64('foo'), revision: 2 });
     expect(revision).toMatchObject({
       status: 400,

@@ -23,8 +23,9 @@ function needsOf(command: KvCommand): PermissionNeed[] | 'admin' {
     case 'auth':
       return 'admin';
     case 'lease':
-      // Grants need only an authenticated user; a revoke's need (write on every attached key)
-      // depends on the lease table and is checked where it is applied (`lease/lease-apply.ts`).
+    // Grants need only an authenticated user; a revoke's need (write on every attached key)
+    // depends on the lease table and is checked where it is applied (`lease/lease-apply.ts`).
+    case 'maintenance':
       return [];
   }
 }
@@ -40,6 +41,8 @@ export function refusalOnApply(state: AuthState, command: KvCommand): AuthErrorN
   if (command.type === 'lease' && command.request.op === 'revoke' && command.request.expired) {
     return undefined;
   }
+  // Compaction and alarms need no key permission in etcd, and the leader proposes them itself.
+  if (command.type === 'maintenance') return undefined;
   const user = command.user;
   if (user === undefined || user === '') return 'userEmpty';
   const needs = needsOf(command);

@@ -13,6 +13,11 @@ import type { LeaseCommand } from '../lease/lease-command.js';
 import { decodeLeaseCommand, encodeLeaseCommand } from '../lease/lease-command.js';
 import { anyLeased, decodePutLeases, encodePutLeases, putsOfTxn } from '../lease/leased-puts.js';
 import type { DeleteRangeRequest, PutRequest, TxnRequest } from '../store/kv-types.js';
+import type { MaintenanceCommand } from '../store/maintenance-command.js';
+import {
+  decodeMaintenanceCommand,
+  encodeMaintenanceCommand,
+} from '../store/maintenance-command.js';
 import { BinaryReader, MalformedEncodingError } from './binary-reader.js';
 import { BinaryWriter } from './binary-writer.js';
 import {
@@ -33,6 +38,8 @@ export type KvCommand = (
   | { type: 'auth'; request: AuthCommand; requestId?: string }
   /** A lease grant or revoke (see `lease/`); never remembered by the idempotency table. */
   | { type: 'lease'; request: LeaseCommand; requestId?: string }
+  /** Compaction or an alarm (see `store/maintenance-command.ts`); never remembered either. */
+  | { type: 'maintenance'; request: MaintenanceCommand; requestId?: string }
 ) & {
   /**
    * The authenticated user the write is made as (absent when auth was disabled where it was
@@ -62,6 +69,8 @@ const KIND_LEASE = 17;
  */
 const KIND_LEASED_PUT = 18;
 const KIND_LEASED_TXN = 19;
+/** Maintenance commands (compaction, alarms); their own range of kinds too. */
+const KIND_MAINTENANCE = 32;
 /** Set in the kind byte when a user name follows the request id. */
 const USER_FLAG = 0x40;
 
@@ -118,6 +127,10 @@ export function encodeCommand(command: KvCommand): Uint8Array {
     case 'lease':
       writeHead(writer, KIND_LEASE, command);
       encodeLeaseCommand(writer, command.request);
+      break;
+    case 'maintenance':
+      writeHead(writer, KIND_MAINTENANCE, command);
+      encodeMaintenanceCommand(writer, command.request);
       break;
   }
   // Kept in the log until applied and replicated: not a view pinning a pooled slab.
@@ -179,6 +192,9 @@ export function decodeCommand(bytes: Uint8Array): DecodedCommand {
       command = { type: 'txn', request };
       break;
     }
+    case KIND_MAINTENANCE:
+      command = { type: 'maintenance', request: decodeMaintenanceCommand(reader) };
+      break;
     default:
       throw new MalformedEncodingError(`unknown command kind ${kind}`);
   }

@@ -26,6 +26,8 @@ const OP_TXN = 4;
 
 const KEYS_ONLY = 1;
 const COUNT_ONLY = 2;
+/** A revision to read at follows the other fields (absent in ranges encoded before history). */
+const AT_REVISION = 4;
 
 /**
  * Deepest nesting of transactions a decoder follows. The JSON API admits far less (etcd-json.ts);
@@ -53,13 +55,19 @@ export function encodeRange(writer: BinaryWriter, request: RangeRequest): void {
   writer.writeByteString(request.key);
   writer.writeByteString(request.rangeEnd);
   writer.writeVarint(request.limit);
-  writer.writeByte((request.keysOnly ? KEYS_ONLY : 0) | (request.countOnly ? COUNT_ONLY : 0));
+  const atRevision = request.revision !== undefined && request.revision > 0;
+  writer.writeByte(
+    (request.keysOnly ? KEYS_ONLY : 0) |
+      (request.countOnly ? COUNT_ONLY : 0) |
+      (atRevision ? AT_REVISION : 0),
+  );
   writer.writeByte(codeOf(SORT_ORDERS, request.sortOrder));
   writer.writeByte(codeOf(SORT_TARGETS, request.sortTarget));
   writer.writeVarint(request.minModRevision);
   writer.writeVarint(request.maxModRevision);
   writer.writeVarint(request.minCreateRevision);
   writer.writeVarint(request.maxCreateRevision);
+  if (atRevision) writer.writeVarint(request.revision as number);
 }
 
 /** Reads a range request. */
@@ -80,6 +88,7 @@ export function decodeRange(reader: BinaryReader): RangeRequest {
     maxModRevision: reader.readVarint(),
     minCreateRevision: reader.readVarint(),
     maxCreateRevision: reader.readVarint(),
+    ...((flags & AT_REVISION) === 0 ? {} : { revision: reader.readVarint() }),
   };
 }
 

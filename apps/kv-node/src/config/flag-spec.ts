@@ -258,6 +258,47 @@ export const FLAG_SPECS: readonly FlagSpec[] = [
     description: 'Milliseconds to receive a whole request before answering 408.',
   },
   {
+    name: 'quota-backend-bytes',
+    kind: 'integer',
+    defaultValue: '0',
+    section: 'limits',
+    description:
+      "Accounted store size in bytes (current values and uncompacted history) past which writes that add data raise the NOSPACE alarm and are refused; 0: etcd's default of 2 GiB.",
+  },
+  {
+    name: 'auto-compaction-mode',
+    kind: 'enum',
+    defaultValue: 'periodic',
+    values: ['periodic', 'revision'],
+    section: 'limits',
+    description:
+      "How --auto-compaction-retention is read: 'periodic' (a duration: keep that much time of history) or 'revision' (keep that many revisions).",
+  },
+  {
+    name: 'auto-compaction-retention',
+    kind: 'string',
+    defaultValue: '0',
+    section: 'limits',
+    description:
+      "History the leader keeps when it compacts on its own: hours or a duration ('30m', '90s') in periodic mode, a revision count in revision mode; 0 turns automatic compaction off.",
+  },
+  {
+    name: 'auto-compaction-check-interval',
+    kind: 'integer',
+    defaultValue: '300000',
+    section: 'limits',
+    description:
+      "Milliseconds between the leader's checks in revision mode (etcd's fixed five minutes).",
+  },
+  {
+    name: 'experimental-watch-progress-notify-interval',
+    kind: 'string',
+    defaultValue: '10m',
+    section: 'limits',
+    description:
+      'How often a watch that asked for progress_notify and has nothing to report is told the current revision (a duration).',
+  },
+  {
     name: 'log-level',
     kind: 'enum',
     defaultValue: 'info',
@@ -299,11 +340,8 @@ export const UNSUPPORTED_ETCD_FLAGS: readonly string[] = [
   'wal-dir',
   'max-snapshots',
   'max-wals',
-  'quota-backend-bytes',
   'backend-batch-limit',
   'backend-batch-interval',
-  'auto-compaction-retention',
-  'auto-compaction-mode',
   'enable-v2',
   'enable-pprof',
   'listen-metrics-urls',

@@ -207,8 +207,8 @@ describe('node configuration', () => {
   });
 
   it('rejects unknown flags, and etcd flags it does not support, with a message', () => {
-    expect(() => config(['--quota-backend-bytes', '8'])).toThrow(
-      '--quota-backend-bytes: is an etcd flag that kv-node does not support (command line)',
+    expect(() => config(['--max-wals', '8'])).toThrow(
+      '--max-wals: is an etcd flag that kv-node does not support (command line)',
     );
     expect(() => config(['--colour', 'red'])).toThrow('--colour: unknown flag');
     expect(flagAtFault(() => config([], { KV_NODE_SNAPSHOTCOUNT: '1' }))).toBe('snapshotcount');
@@ -269,5 +269,27 @@ describe('node configuration', () => {
     });
     expect(tls.peerTls).toEqual({ certFile: 'pc.pem', keyFile: 'pk.pem' });
     expect(tls.members[0]?.peerUrls).toEqual(['https://127.0.0.1:2380']);
+  });
+
+  it("reads etcd's quota and auto-compaction flags", () => {
+    expect(config([]).quotaBackendBytes).toBe(2 * 1024 ** 3);
+    expect(config([]).autoCompaction).toBeUndefined();
+    expect(config(['--quota-backend-bytes', '4096']).quotaBackendBytes).toBe(4096);
+    expect(config(['--auto-compaction-retention', '2']).autoCompaction).toEqual({
+      mode: 'periodic',
+      retentionMs: 2 * 3_600_000,
+    });
+    expect(config(['--auto-compaction-retention', '1h30m']).autoCompaction).toEqual({
+      mode: 'periodic',
+      retentionMs: 90 * 60_000,
+    });
+    expect(
+      config(['--auto-compaction-mode', 'revision', '--auto-compaction-retention', '1000'])
+        .autoCompaction,
+    ).toEqual({ mode: 'revision', retentionRevisions: 1000, checkIntervalMs: 300_000 });
+    expect(() => config(['--auto-compaction-retention', '5 minutes'])).toThrow(ConfigError);
+    expect(() =>
+      config(['--auto-compaction-mode', 'revision', '--auto-compaction-retention', '1h']),
+    ).toThrow(ConfigError);
   });
 });

@@ -69,6 +69,70 @@ export interface NodeConfig {
    * reads without the quorum round (DESIGN.md §5 rule 7 broken on purpose).
    */
   unsafeLocalLinearizableReads: boolean;
+  /** `--quota-backend-bytes` (0 resolved to etcd's default of 2 GiB). */
+  quotaBackendBytes: number;
+  /** `--experimental-watch-progress-notify-interval`, in ms (etcd's default: 10 minutes). */
+  watchProgressIntervalMs: number;
+  /** `--auto-compaction-mode` and `--auto-compaction-retention`; absent when off. */
+  autoCompaction?: AutoCompactionConfig;
+}
+
+/** etcd's default backend quota, 2 GiB. */
+export const DEFAULT_QUOTA_BACKEND_BYTES = 2 * 1024 ** 3;
+
+/** Automatic compaction: keep `retentionMs` of history, or `retentionRevisions` revisions. */
+export type AutoCompactionConfig =
+  | { mode: 'periodic'; retentionMs: number }
+  | { mode: 'revision'; retentionRevisions: number; checkIntervalMs: number };
+
+const DURATION_UNITS_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/** A Go-style duration (`90s`, `1h30m`, `500ms`) in milliseconds. @throws ConfigError. */
+function durationMs(flag: string, text: string, expected = 'a duration'): number {
+  const parts = [...text.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h)/g)];
+  if (parts.length === 0 || parts.map((part) => part[0]).join('') !== text) {
+    throw new ConfigError(flag, `must be ${expected} such as 30m or 1h30m, got "${text}"`);
+  }
+  return parts.reduce(
+    (total, part) => total + Number(part[1]) * DURATION_UNITS_MS[part[2] as string]!,
+    0,
+  );
+}
+
+/** Reads the auto-compaction flags as etcd does (a bare number of hours in periodic mode). */
+function autoCompaction(view: SettingsView): AutoCompactionConfig | undefined {
+  const mode = view.choice<'periodic' | 'revision'>('auto-compaction-mode');
+  const text = view.text('auto-compaction-retention').trim();
+  if (mode === 'revision') {
+    if (!/^\d+$/.test(text) || !Number.isSafeInteger(Number(text))) {
+      throw new ConfigError(
+        'auto-compaction-retention',
+        `must be a revision count in revision mode, got "${text}"`,
+      );
+    }
+    const retentionRevisions = Number(text);
+    const checkIntervalMs = view.integer('auto-compaction-check-interval', 1);
+    return retentionRevisions === 0 ? undefined : { mode, retentionRevisions, checkIntervalMs };
+  }
+  let retentionMs: number;
+  if (/^\d+$/.test(text)) {
+    retentionMs = Number(text) * DURATION_UNITS_MS.h!;
+  } else {
+    retentionMs = durationMs('auto-compaction-retention', text, 'hours or a duration');
+  }
+  if (!Number.isSafeInteger(Math.round(retentionMs))) {
+    throw new ConfigError('auto-compaction-retention', `is too long: "${text}"`);
+  }
+  return retentionMs === 0 ? undefined : { mode, retentionMs: Math.round(retentionMs) };
+}
+
+function watchProgressInterval(view: SettingsView): number {
+  const flag = 'experimental-watch-progress-notify-interval';
+  const milliseconds = Math.round(durationMs(flag, view.text(flag).trim()));
+  if (milliseconds < 1 || !Number.isSafeInteger(milliseconds)) {
+    throw new ConfigError(flag, 'must be at least 1ms');
+  }
+  return milliseconds;
 }
 
 /** A resolved command line: a node configuration, or a request for help or the version. */
@@ -273,6 +337,7 @@ export function buildConfig(...sources: Settings[]): NodeConfig {
     );
   }
   const peerSecretFile = view.optional('peer-secret-file');
+  const compaction = autoCompaction(view);
   checkPeerAuthentication({
     listenPeerUrl,
     advertisePeerUrls,
@@ -320,6 +385,9 @@ export function buildConfig(...sources: Settings[]): NodeConfig {
     logLevel: view.choice('log-level'),
     logFormat: view.choice('log-format'),
     unsafeLocalLinearizableReads: view.boolean('unsafe-local-linearizable-reads'),
+    quotaBackendBytes: view.integer('quota-backend-bytes', 0) || DEFAULT_QUOTA_BACKEND_BYTES,
+    watchProgressIntervalMs: watchProgressInterval(view),
+    ...(compaction === undefined ? {} : { autoCompaction: compaction }),
   };
 }
 

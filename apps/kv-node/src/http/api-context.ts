@@ -30,4 +30,11 @@ export interface ApiContext {
    * default 2, etcd's with its default timing.
    */
   minLeaseTtlSeconds?: number;
+  /**
+   * etcd's `--quota-backend-bytes`: once the store's accounted size passes it, writes that add
+   * data raise the NOSPACE alarm and are refused. `undefined`: no quota.
+   */
+  quotaBackendBytes?: number;
+  /** Interval of watch progress notifications in ms (etcd's default: 10 minutes). */
+  watchProgressIntervalMs?: number;
 }

@@ -35,6 +35,7 @@ export type ErrorReason =
   | 'idempotency_key_reused'
   | 'compacted'
   | 'future_revision'
+  | 'no_space'
   | 'no_leader'
   | 'unavailable'
   | 'indeterminate'

@@ -210,13 +210,13 @@ function decodeRequestOp(
   }
   if (range !== undefined) {
     const decoded = decodeRangeFields(new FieldReader(range, `${path}.request_range`), limits);
-    if (decoded.revision !== 0) {
-      throw unsupported(
-        'reads of past revisions are not supported',
-        `${path}.request_range.revision`,
-      );
-    }
-    return { type: 'range', request: decoded.request };
+    return {
+      type: 'range',
+      request:
+        decoded.revision === 0
+          ? decoded.request
+          : { ...decoded.request, revision: decoded.revision },
+    };
   }
   if (put !== undefined) {
     return {

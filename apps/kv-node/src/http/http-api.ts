@@ -28,6 +28,8 @@ import {
   restList,
   restPut,
 } from './rest-routes.js';
+import { v3Alarm, v3Compaction } from './maintenance-routes.js';
+import { restWatch, v3Watch } from './watch-routes.js';
 import { v3DeleteRange, v3MemberList, v3Put, v3Range, v3Status, v3Txn } from './v3-routes.js';
 
 type Handler = (context: ApiContext, exchange: Exchange) => Promise<void>;
@@ -44,6 +46,10 @@ const exactRoutes = new Map<string, Route>([
   ['/v3/kv/deleterange', { pattern: '/v3/kv/deleterange', methods: { POST: v3DeleteRange } }],
   ['/v3/kv/txn', { pattern: '/v3/kv/txn', methods: { POST: v3Txn } }],
   ['/v3/maintenance/status', { pattern: '/v3/maintenance/status', methods: { POST: v3Status } }],
+  ['/v3/kv/compaction', { pattern: '/v3/kv/compaction', methods: { POST: v3Compaction } }],
+  ['/v3/maintenance/alarm', { pattern: '/v3/maintenance/alarm', methods: { POST: v3Alarm } }],
+  ['/v3/watch', { pattern: '/v3/watch', methods: { POST: v3Watch } }],
+  ['/v1/watch', { pattern: '/v1/watch', methods: { GET: restWatch } }],
   [
     '/v3/cluster/member/list',
     { pattern: '/v3/cluster/member/list', methods: { POST: v3MemberList } },
@@ -92,6 +98,10 @@ export interface HttpApiOptions {
   auth?: AuthGateOptions;
   /** etcd's minimum lease TTL for this member's timing, in seconds (default 2). */
   minLeaseTtlSeconds?: number;
+  /** See {@link ApiContext.quotaBackendBytes}. */
+  quotaBackendBytes?: number;
+  /** See {@link ApiContext.watchProgressIntervalMs}. */
+  watchProgressIntervalMs?: number;
 }
 
 /** A request listener serving the whole API. */
@@ -112,6 +122,12 @@ export function createApiHandler(options: HttpApiOptions): RequestListener {
     ...(options.minLeaseTtlSeconds === undefined
       ? {}
       : { minLeaseTtlSeconds: options.minLeaseTtlSeconds }),
+    ...(options.quotaBackendBytes === undefined
+      ? {}
+      : { quotaBackendBytes: options.quotaBackendBytes }),
+    ...(options.watchProgressIntervalMs === undefined
+      ? {}
+      : { watchProgressIntervalMs: options.watchProgressIntervalMs }),
   };
   return (request: IncomingMessage, response: ServerResponse) => {
     void handle(context, request, response);

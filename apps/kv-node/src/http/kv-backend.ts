@@ -10,6 +10,7 @@ import type { AuthState } from '../auth/auth-state.js';
 import type { LeaseAnswer, LeaseQuery } from '../lease/lease-driver.js';
 import type { LeaseTable } from '../lease/lease-table.js';
 import type { KvStore } from '../store/kv-store.js';
+import type { AlarmTable } from '../store/maintenance-command.js';
 import type { ApplyOutcome } from '../store/kv-state-machine.js';
 
 /** The role of a node in its cluster. */
@@ -73,6 +74,8 @@ export interface KvBackend {
    * granted and remaining TTL, or `undefined` when there is no such lease. Never enters the log.
    */
   leaseQuery(query: LeaseQuery): Promise<LeaseAnswer>;
+  /** The raised alarms (see `store/maintenance-command.ts`); as fresh as the store. */
+  readonly alarms: AlarmTable;
   /** Replicates a write, waits until it is applied, and resolves with the outcome. */
   write(command: KvCommand): Promise<ApplyOutcome>;
   /**

@@ -9,11 +9,15 @@ import type { LeaseApplyResult, LeaseCommand } from '../lease/lease-command.js';
 import { leaseError } from '../lease/lease-errors.js';
 import type { KvCommand } from '../codec/command-codec.js';
 import type { CommandResult } from '../store/idempotency-table.js';
+import type { MaintenanceCommand, MaintenanceResult } from '../store/maintenance-command.js';
 import { hasUnreadResult } from '../store/idempotency-table.js';
 import type { ApiContext } from './api-context.js';
 import { ApiError, GrpcCode, badRequest, indeterminate, unavailable } from './api-error.js';
 import type { Exchange } from './exchange.js';
 import { SharedDeadlines } from './shared-deadlines.js';
+import { noSpace, quotaRefusal } from './quota-admission.js';
+import { revisionApiError } from './revision-api-errors.js';
+import { CompactedRevisionError, FutureRevisionError } from '../store/revision-errors.js';
 
 /** Longest accepted `Idempotency-Key`. */
 const MAX_IDEMPOTENCY_KEY_LENGTH = 256;
@@ -88,9 +92,25 @@ export async function replicateWrite(
   const metrics = context.metrics;
   metrics.proposalsPending.inc();
   try {
+    const refusal = quotaRefusal(context, command);
+    if (refusal !== undefined) {
+      if (refusal !== null) await replicateMaintenance(context, refusal);
+      throw noSpace();
+    }
     const outcome = await withDeadline(context, context.backend.write(command), () =>
       indeterminate('etcdserver: request timed out'),
     );
+    if (outcome.status === 'refused') {
+      if (outcome.reason === 'no_space') throw noSpace();
+      throw revisionApiError(
+        outcome.reason === 'compacted'
+          ? new CompactedRevisionError(0, 0)
+          : new FutureRevisionError(0),
+      ) as ApiError;
+    }
+    if (outcome.status === 'maintenance') {
+      throw new Error('a key-value write was answered as maintenance');
+    }
     if (outcome.status === 'rejected') {
       throw new ApiError(
         `Idempotency-Key "${outcome.requestId}" was already used for a different request`,
@@ -232,6 +252,28 @@ export async function replicateLease(
   if (outcome.status === 'auth') throw authError(outcome.result.error ?? 'permissionDenied');
   if (outcome.status !== 'lease') {
     throw new Error(`a lease command was answered as ${outcome.status}`);
+  }
+  return outcome.result;
+}
+
+/**
+ * Replicates a maintenance command (compaction, alarm) and returns its result, the same on every
+ * member.
+ *
+ * @throws ApiError 503 (definitely not applied), 504 (outcome unknown).
+ */
+export async function replicateMaintenance(
+  context: ApiContext,
+  command: MaintenanceCommand,
+): Promise<MaintenanceResult> {
+  if (context.isShuttingDown()) throw unavailable('this node is shutting down', 'shutting_down');
+  const outcome = await withDeadline(
+    context,
+    context.backend.write({ type: 'maintenance', request: command }),
+    () => indeterminate('etcdserver: request timed out'),
+  );
+  if (outcome.status !== 'maintenance') {
+    throw new Error(`a maintenance command was answered as ${outcome.status}`);
   }
   return outcome.result;
 }

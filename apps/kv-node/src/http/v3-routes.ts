@@ -3,7 +3,7 @@
 import { asUser } from '../auth/auth-gate.js';
 import { deleteRangeNeeds, putNeeds, rangeNeeds, txnNeeds } from '../auth/request-permissions.js';
 import type { ApiContext } from './api-context.js';
-import { ApiError, GrpcCode } from './api-error.js';
+import { revisionErrorsAsApiErrors } from './revision-api-errors.js';
 import {
   decodeDeleteRange,
   decodePut,
@@ -45,29 +45,13 @@ export async function v3Range(context: ApiContext, exchange: Exchange): Promise<
   if (!decoded.serializable) await linearize(context);
   context.auth.authorize(context.backend.auth, exchange, () => rangeNeeds(decoded.request));
   const store = context.backend.store;
-  if (decoded.revision > store.revision) {
-    throw new ApiError('etcdserver: mvcc: required revision is a future revision', {
-      reason: 'future_revision',
-      status: 400,
-      grpcCode: GrpcCode.outOfRange,
-      definite: true,
-      field: 'revision',
-    });
-  }
-  if (decoded.revision > 0 && decoded.revision < store.revision) {
-    // No history is kept: every past revision counts as compacted, as in etcd after compaction.
-    throw new ApiError('etcdserver: mvcc: required revision has been compacted', {
-      reason: 'compacted',
-      status: 400,
-      grpcCode: GrpcCode.outOfRange,
-      definite: true,
-      field: 'revision',
-    });
-  }
   // The view is taken in this one synchronous turn, at one revision: references to the stored
   // keys and packed entries (immutable strings), copied a leaf at a time, so writes applied while
   // it streams cannot change it. Key-values are then materialized and encoded a slice at a time.
-  const view = rangeViewWithLeases(store.rangeView(decoded.request), context.backend.leases);
+  const view = rangeViewWithLeases(
+    revisionErrorsAsApiErrors(() => store.rangeView(decoded.request, decoded.revision)),
+    context.backend.leases,
+  );
   const parts = rangeResponseParts(headerSource(context), view);
   if (parts === undefined) {
     exchange.json(
@@ -130,7 +114,8 @@ export async function v3Txn(context: ApiContext, exchange: Exchange): Promise<vo
   if (isReadOnlyTxn(request)) {
     await linearize(context);
     context.auth.authorize(context.backend.auth, exchange, () => txnNeeds(request));
-    const answer = txnResultWithLeases(context.backend.store.txn(request), context.backend.leases);
+    const result = revisionErrorsAsApiErrors(() => context.backend.store.txn(request));
+    const answer = txnResultWithLeases(result, context.backend.leases);
     exchange.json(200, txnResponseJson(headerSource(context), answer));
     return;
   }

@@ -10,9 +10,10 @@ import { BinaryWriter } from '../codec/binary-writer.js';
 import { decodeAuthResult, encodeAuthResult } from '../auth/auth-command.js';
 import { decodeResponseOp, encodeResponseOp } from '../codec/result-codec.js';
 import { decodeLeaseResult, encodeLeaseResult } from '../lease/lease-command.js';
-import type { ApplyOutcome } from '../store/kv-state-machine.js';
 import type { LeaseAnswer, LeaseQuery } from '../lease/lease-driver.js';
 import { parseLeaseId } from '../lease/lease-id.js';
+import type { ApplyOutcome, RefusalReason } from '../store/kv-state-machine.js';
+import { decodeMaintenanceResult, encodeMaintenanceResult } from '../store/maintenance-command.js';
 import { MalformedEncodingError } from '../codec/binary-reader.js';
 import { KV_NODE_MESSAGE_TYPE_BASE } from './transport.js';
 
@@ -52,6 +53,11 @@ const FAILED = 3;
 const AUTH_APPLIED = 4;
 /** A lease command's result, or a write refused for its lease (see `lease/lease-command.ts`). */
 const LEASE_APPLIED = 5;
+/** A maintenance command's result (see `store/maintenance-command.ts`). */
+const MAINTENANCE_APPLIED = 16;
+/** A write refused on apply (a reason code and the revision follow). */
+const REFUSED = 17;
+const REFUSAL_REASONS: readonly RefusalReason[] = ['no_space', 'compacted', 'future_revision'];
 
 function writeError(writer: BinaryWriter, error: ApiError): void {
   writer.writeUtf8(error.details.reason);
@@ -115,6 +121,13 @@ function writeWriteAnswer(writer: BinaryWriter, answer: WriteAnswer): void {
   } else if (outcome.status === 'lease') {
     writer.writeByte(LEASE_APPLIED);
     encodeLeaseResult(writer, outcome.result);
+  } else if (outcome.status === 'maintenance') {
+    writer.writeByte(MAINTENANCE_APPLIED);
+    encodeMaintenanceResult(writer, outcome.result);
+  } else if (outcome.status === 'refused') {
+    writer.writeByte(REFUSED);
+    writer.writeByte(REFUSAL_REASONS.indexOf(outcome.reason));
+    writer.writeVarint(outcome.revision);
   } else {
     writer.writeByte(outcome.status === 'applied' ? APPLIED : REPLAYED);
     encodeResponseOp(writer, outcome.result);
@@ -140,6 +153,19 @@ function readWriteAnswer(reader: BinaryReader): WriteAnswer {
       return { correlationId, outcome: { status: 'auth', result: decodeAuthResult(reader) } };
     case LEASE_APPLIED:
       return { correlationId, outcome: { status: 'lease', result: decodeLeaseResult(reader) } };
+    case MAINTENANCE_APPLIED:
+      return {
+        correlationId,
+        outcome: { status: 'maintenance', result: decodeMaintenanceResult(reader) },
+      };
+    case REFUSED: {
+      const reason = REFUSAL_REASONS[reader.readByte()];
+      if (reason === undefined) throw new MalformedEncodingError('unknown refusal reason');
+      return {
+        correlationId,
+        outcome: { status: 'refused', reason, revision: reader.readVarint() },
+      };
+    }
     case APPLIED:
     case REPLAYED: {
       const result = decodeResponseOp(reader);

@@ -60,6 +60,10 @@ class FakeReplica implements LocalReplica {
   get leases() {
     return this.machine.leases;
   }
+
+  get alarms() {
+    return this.machine.alarms;
+  }
   isLeader(): boolean {
     return this.cluster.leader === this.name;
   }

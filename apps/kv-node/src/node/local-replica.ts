@@ -11,6 +11,7 @@ import { indeterminate, tooLarge, unavailable } from '../http/api-error.js';
 import type { MemberStatus, NodeRole, NodeStatus } from '../http/kv-backend.js';
 import { AuthState } from '../auth/auth-state.js';
 import { LeaseTable } from '../lease/lease-table.js';
+import { AlarmTable } from '../store/maintenance-command.js';
 import type { KvStore } from '../store/kv-store.js';
 import type { ApplyOutcome } from '../store/kv-state-machine.js';
 import type { RequestWaitingList } from '@x/high-water-mark';
@@ -31,6 +32,8 @@ export interface LocalReplica {
   readonly auth: AuthState;
   /** The local lease table the state machine applies lease commands to. */
   readonly leases: LeaseTable;
+  /** The raised alarms the state machine applies alarm commands to. */
+  readonly alarms: AlarmTable;
   /** Whether this node is the leader now. */
   isLeader(): boolean;
   /** Name of the member this node believes leads, if any. */
@@ -77,6 +80,8 @@ export interface LeaderFollowerReplicaOptions {
   auth?: AuthState;
   /** The state machine's lease table (default: a fresh, empty one). */
   leases?: LeaseTable;
+  /** The state machine's alarms (default: a fresh, empty table). */
+  alarms?: AlarmTable;
   /**
    * Requests waiting for the local state machine to apply an index (the Request Waiting List
    * pattern, from `@x/high-water-mark`), advanced by the node's `appliedThrough` hook.
@@ -109,6 +114,7 @@ export class LeaderFollowerReplica implements LocalReplica {
   readonly #node: ReplicaNode;
   readonly #auth: AuthState;
   readonly #leases: LeaseTable;
+  readonly #alarms: AlarmTable;
   readonly #idByName: Map<string, string>;
   /** The read barrier that reads arriving in this turn share, started at the end of the turn. */
   #turnBarrier: Promise<number> | undefined;
@@ -119,6 +125,7 @@ export class LeaderFollowerReplica implements LocalReplica {
     this.#node = options.node;
     this.#auth = options.auth ?? new AuthState();
     this.#leases = options.leases ?? new LeaseTable();
+    this.#alarms = options.alarms ?? new AlarmTable();
     this.#idByName = new Map(options.members.map((member) => [member.name, member.id]));
   }
 
@@ -135,6 +142,11 @@ export class LeaderFollowerReplica implements LocalReplica {
   /** The local lease table. */
   get leases(): LeaseTable {
     return this.#leases;
+  }
+
+  /** The local alarms. */
+  get alarms(): AlarmTable {
+    return this.#alarms;
   }
 
   /** Whether this member leads now. */

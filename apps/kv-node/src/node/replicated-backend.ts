@@ -10,6 +10,7 @@ import type { KvBackend, NodeStatus } from '../http/kv-backend.js';
 import type { AuthState } from '../auth/auth-state.js';
 import type { LeaseAnswer, LeaseDriver, LeaseQuery } from '../lease/lease-driver.js';
 import type { LeaseTable } from '../lease/lease-table.js';
+import type { AlarmTable } from '../store/maintenance-command.js';
 import type { KvStore } from '../store/kv-store.js';
 import type { ApplyOutcome } from '../store/kv-state-machine.js';
 import type { LeaderForwarding } from './leader-forwarding.js';
@@ -65,6 +66,11 @@ export class ReplicatedBackend implements KvBackend {
   /** The local auth state. */
   get auth(): AuthState {
     return this.#replica.auth;
+  }
+
+  /** The local replica's alarms. */
+  get alarms(): AlarmTable {
+    return this.#replica.alarms;
   }
 
   /** Proposes locally when leading, else forwards to the leader. */

@@ -20,6 +20,7 @@ import { VERSION } from '../version.js';
 import { openDataDirectory } from './data-directory.js';
 import { resolvePeerSecret } from './peer-secret.js';
 import { HeapGrowthPolicy } from './heap-growth.js';
+import { AutoCompactor } from './auto-compactor.js';
 import { LeaderForwarding } from './leader-forwarding.js';
 import type { ReplicaStarter } from './replica-runtime.js';
 import { ReplicatedBackend } from './replicated-backend.js';
@@ -141,6 +142,8 @@ export async function startNode(
     version: VERSION,
     isShuttingDown: () => shuttingDown,
     minLeaseTtlSeconds: minLeaseTtlSeconds(config.electionTimeoutMs, config.heartbeatIntervalMs),
+    quotaBackendBytes: config.quotaBackendBytes,
+    watchProgressIntervalMs: config.watchProgressIntervalMs,
     auth: {
       tokenTtlMs: config.auth.tokenTtlSeconds * 1000,
       scryptCost: config.auth.scryptCost,
@@ -203,6 +206,30 @@ export async function startNode(
     throw error;
   }
   const started = runtime;
+  const compactor =
+    config.autoCompaction === undefined
+      ? undefined
+      : new AutoCompactor(config.autoCompaction, {
+          now: () => performance.now(),
+          setInterval: (callback, intervalMs) => setInterval(callback, intervalMs),
+          clearInterval: (handle) => clearInterval(handle as NodeJS.Timeout),
+          isLeader: () => backend.status().role === 'leader',
+          revisions: () => ({
+            revision: backend.store.revision,
+            compactRevision: backend.store.compactRevision,
+          }),
+          compact: async (revision) => {
+            const outcome = await backend.write({
+              type: 'maintenance',
+              request: { kind: 'compact', revision, physical: false },
+            });
+            if (outcome.status === 'maintenance' && outcome.result.error !== undefined) {
+              logger.info({ revision, error: outcome.result.error }, 'auto-compaction skipped');
+            }
+          },
+          logger,
+        });
+  compactor?.start();
   logger.info(
     {
       clientUrls: config.advertiseClientUrls,
@@ -217,6 +244,7 @@ export async function startNode(
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
       shuttingDown = true;
+      compactor?.stop();
       logger.info({}, 'shutting down: handing over leadership, finishing requests');
       await started.transferLeadership().catch((error: unknown) => {
         logger.warn({ err: error }, 'leadership transfer failed');

@@ -196,6 +196,7 @@ export async function startReplica(options: ReplicaStartOptions): Promise<Replic
     store: machine.store,
     auth: machine.auth,
     leases: machine.leases,
+    alarms: machine.alarms,
     appliedWaiters,
     name: config.name,
     clusterId: config.clusterId,

@@ -9,6 +9,7 @@ import type { KvBackend, NodeStatus } from '../http/kv-backend.js';
 import { AuthState } from '../auth/auth-state.js';
 import type { LeaseAnswer, LeaseQuery } from '../lease/lease-driver.js';
 import { LeaseTable } from '../lease/lease-table.js';
+import { AlarmTable } from '../store/maintenance-command.js';
 import type { KvStore } from '../store/kv-store.js';
 import type { ApplyOutcome } from '../store/kv-state-machine.js';
 
@@ -18,6 +19,7 @@ export class SwitchableBackend implements KvBackend {
   readonly #startingStore: KvStore;
   readonly #startingAuth = new AuthState();
   readonly #startingLeases = new LeaseTable();
+  readonly #startingAlarms = new AlarmTable();
   readonly #startingStatus: () => NodeStatus;
 
   /**
@@ -53,6 +55,11 @@ export class SwitchableBackend implements KvBackend {
   leaseQuery(query: LeaseQuery): Promise<LeaseAnswer> {
     if (this.#target === undefined) return Promise.reject(unavailable('this node is starting'));
     return this.#target.leaseQuery(query);
+  }
+
+  /** The target's alarms, or none while starting. */
+  get alarms(): AlarmTable {
+    return this.#target?.alarms ?? this.#startingAlarms;
   }
 
   /** Forwards to the target; 503 while starting. */

@@ -6,6 +6,9 @@
  * format 2 the record is required, so a snapshot cut short can never pass for one without auth.
  * Format 3 appends the lease table (see `lease/lease-table.ts`) as one more required
  * length-prefixed record; formats 1 and 2 restore with no leases.
+ * Format 4 adds, after the lease table, the history (compact revision, each key's superseded
+ * records, the revision log; see `kv-store.ts`) and the raised alarms; older formats restore with
+ * no history (nothing below the snapshot's revision can be read) and no alarm.
  * Encoded lazily in chunks and decoded from chunks cut at any byte, so a
  * snapshot of any size passes to and from disk without ever being held whole.
  */
@@ -21,6 +24,9 @@ import { AuthState } from '../auth/auth-state.js';
 import { LeaseTable } from '../lease/lease-table.js';
 import type { ByteString } from './byte-string.js';
 import type { RememberedResult } from './idempotency-table.js';
+import type { HistoryView } from './kv-store.js';
+import type { AlarmMember } from './maintenance-command.js';
+import { AlarmTable } from './maintenance-command.js';
 import type { PackedEntry } from './packed-entry.js';
 
 const SNAPSHOT_MAGIC = 0x4b56534e; // "KVSN"
@@ -30,6 +36,10 @@ const FORMAT_WITHOUT_AUTH = 1;
 const FORMAT_WITH_AUTH = 2;
 /** With the auth state and the lease table (both required). */
 const FORMAT_WITH_LEASES = 3;
+/** With the auth state, the lease table, the history and the alarms (all required). */
+const FORMAT_WITH_HISTORY = 4;
+const RECORD_TOMBSTONE = 0;
+const RECORD_PUT = 1;
 
 /** The state in a snapshot (references only; every member is immutable). */
 export interface SnapshotView {
@@ -51,6 +61,10 @@ export interface SnapshotView {
   leases?: Uint8Array;
   /** The decoded lease table (set by {@link SnapshotDecoder.finish} only). */
   leaseTable?: LeaseTable;
+  /** The history (format 4; requires `auth` and `leases`); absent in older snapshots. */
+  history?: HistoryView;
+  /** The raised alarms (format 4, with `history`). */
+  alarms?: AlarmMember[];
 }
 
 /**
@@ -66,13 +80,19 @@ export function* encodeSnapshot(
     Number.isFinite(chunkBytes) ? chunkBytes + 4096 : Math.max(64, initialCapacity);
   let writer = new BinaryWriter(capacity());
   writer.writeVarint(SNAPSHOT_MAGIC);
-  writer.writeByte(
+  if (view.history !== undefined && (view.auth === undefined || view.leases === undefined)) {
+    // Format 4 is the only one with history; dropping it silently would lose past revisions.
+    throw new Error('a snapshot with history needs the auth state and the lease table too');
+  }
+  const format =
     view.auth === undefined
       ? FORMAT_WITHOUT_AUTH
       : view.leases === undefined
         ? FORMAT_WITH_AUTH
-        : FORMAT_WITH_LEASES,
-  );
+        : view.history === undefined
+          ? FORMAT_WITH_LEASES
+          : FORMAT_WITH_HISTORY;
+  writer.writeByte(format);
   writer.writeVarint(view.revision);
   writer.writeVarint(view.keys.length);
   for (let index = 0; index < view.keys.length; index++) {
@@ -90,9 +110,43 @@ export function* encodeSnapshot(
     writer.writeVarint(remembered.bodyFingerprint);
     encodeResponseOp(writer, remembered.result);
   }
-  if (view.auth !== undefined) {
-    writer.writeBytes(view.auth);
-    if (view.leases !== undefined) writer.writeBytes(view.leases);
+  if (view.auth !== undefined) writer.writeBytes(view.auth);
+  if (view.auth !== undefined && view.leases !== undefined) writer.writeBytes(view.leases);
+  if (format === FORMAT_WITH_HISTORY) {
+    const history = view.history as HistoryView;
+    writer.writeVarint(history.compactRevision);
+    writer.writeVarint(history.keys.length);
+    for (let index = 0; index < history.keys.length; index++) {
+      writer.writeByteString(history.keys[index] as ByteString);
+      const records = history.records[index] as (PackedEntry | number)[];
+      writer.writeVarint(records.length);
+      for (const record of records) {
+        if (typeof record === 'number') {
+          writer.writeByte(RECORD_TOMBSTONE);
+          writer.writeVarint(record);
+        } else {
+          writer.writeByte(RECORD_PUT);
+          writer.writeByteString(record);
+        }
+      }
+      if (writer.length >= chunkBytes) {
+        yield writer.finish();
+        writer = new BinaryWriter(capacity());
+      }
+    }
+    writer.writeVarint(history.changes.length);
+    for (const [revision, keys] of history.changes) {
+      writer.writeVarint(revision);
+      writer.writeVarint(keys.length);
+      for (const key of keys) writer.writeByteString(key);
+      if (writer.length >= chunkBytes) {
+        yield writer.finish();
+        writer = new BinaryWriter(capacity());
+      }
+    }
+    const alarms = new AlarmTable();
+    alarms.replaceWith(view.alarms ?? []);
+    alarms.encode(writer);
   }
   yield writer.finish();
 }
@@ -157,16 +211,22 @@ export class SnapshotDecoder {
       remembered.push([requestId, { revision: rememberedAt, bodyFingerprint, result }]);
     }
     let authState: AuthState | undefined;
-    if (this.#format === FORMAT_WITH_AUTH || this.#format === FORMAT_WITH_LEASES) {
+    if (this.#format !== FORMAT_WITHOUT_AUTH) {
       const authReader = new BinaryReader(reader.readBytes());
       authState = AuthState.decode(authReader);
       if (!authReader.atEnd) throw new MalformedEncodingError('trailing bytes after auth state');
     }
     let leaseTable: LeaseTable | undefined;
-    if (this.#format === FORMAT_WITH_LEASES) {
+    if (this.#format === FORMAT_WITH_LEASES || this.#format === FORMAT_WITH_HISTORY) {
       const leaseReader = new BinaryReader(reader.readBytes());
       leaseTable = LeaseTable.decode(leaseReader);
       if (!leaseReader.atEnd) throw new MalformedEncodingError('trailing bytes after leases');
+    }
+    let history: HistoryView | undefined;
+    let alarms: AlarmMember[] | undefined;
+    if (this.#format === FORMAT_WITH_HISTORY) {
+      history = decodeHistory(reader);
+      alarms = AlarmTable.decode(reader);
     }
     if (!reader.atEnd) throw new MalformedEncodingError('trailing bytes after snapshot');
     return {
@@ -176,6 +236,8 @@ export class SnapshotDecoder {
       remembered,
       ...(authState === undefined ? {} : { authState }),
       ...(leaseTable === undefined ? {} : { leaseTable }),
+      ...(history === undefined ? {} : { history }),
+      ...(alarms === undefined ? {} : { alarms }),
     };
   }
 
@@ -192,7 +254,8 @@ export class SnapshotDecoder {
         if (
           format !== FORMAT_WITHOUT_AUTH &&
           format !== FORMAT_WITH_AUTH &&
-          format !== FORMAT_WITH_LEASES
+          format !== FORMAT_WITH_LEASES &&
+          format !== FORMAT_WITH_HISTORY
         ) {
           throw new MalformedEncodingError(`unknown snapshot format ${format}`);
         }
@@ -218,4 +281,33 @@ export class SnapshotDecoder {
     }
     this.#unread = this.#unread.subarray(consumed);
   }
+}
+
+function decodeHistory(reader: BinaryReader): HistoryView {
+  const compactRevision = reader.readVarint();
+  const keyCount = reader.readVarint();
+  const keys: ByteString[] = [];
+  const records: (PackedEntry | number)[][] = [];
+  for (let index = 0; index < keyCount; index++) {
+    keys.push(reader.readByteString());
+    const recordCount = reader.readVarint();
+    const history: (PackedEntry | number)[] = [];
+    for (let count = 0; count < recordCount; count++) {
+      const tag = reader.readByte();
+      if (tag === RECORD_TOMBSTONE) history.push(reader.readVarint());
+      else if (tag === RECORD_PUT) history.push(reader.readByteString());
+      else throw new MalformedEncodingError(`unknown history record tag ${tag}`);
+    }
+    records.push(history);
+  }
+  const revisionCount = reader.readVarint();
+  const changes: [number, ByteString[]][] = [];
+  for (let index = 0; index < revisionCount; index++) {
+    const revision = reader.readVarint();
+    const count = reader.readVarint();
+    const changed: ByteString[] = [];
+    for (let at = 0; at < count; at++) changed.push(reader.readByteString());
+    changes.push([revision, changed]);
+  }
+  return { compactRevision, keys, records, changes };
 }

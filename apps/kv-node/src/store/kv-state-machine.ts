@@ -24,6 +24,10 @@ import { DEFAULT_IDEMPOTENCY_LIMITS, IdempotencyTable } from './idempotency-tabl
 import { encodeSnapshot, SnapshotDecoder, type SnapshotView } from './kv-snapshot-codec.js';
 import { KvStore } from './kv-store.js';
 import type { ResponseOp } from './kv-types.js';
+import { opsAddData } from './kv-types.js';
+import type { MaintenanceCommand, MaintenanceResult } from './maintenance-command.js';
+import { AlarmTable } from './maintenance-command.js';
+import { CompactedRevisionError, FutureRevisionError } from './revision-errors.js';
 import type { TxnReadLimits } from './txn-read-budget.js';
 import { DEFAULT_TXN_READ_LIMITS, TxnReadBudget } from './txn-read-budget.js';
 
@@ -67,7 +71,19 @@ export type ApplyOutcome =
    * A lease command was applied to {@link KvStateMachine.leases} (or refused, see `error`), or a
    * put or txn was refused because a lease it names is missing or full (nothing applied).
    */
-  | { status: 'lease'; result: LeaseApplyResult };
+  | { status: 'lease'; result: LeaseApplyResult }
+  /** A maintenance command (compaction, alarm) was applied (see `maintenance-command.ts`). */
+  | { status: 'maintenance'; result: MaintenanceResult }
+  /**
+   * A write refused as it was applied; nothing applied. `no_space`: it adds data while the
+   * NOSPACE alarm is raised (etcd's "database space exceeded"). `compacted`, `future_revision`:
+   * a range of the transaction reads at a revision the store cannot serve. `revision` is the
+   * store's revision.
+   */
+  | { status: 'refused'; reason: RefusalReason; revision: number };
+
+/** Why a write was refused on apply (see {@link ApplyOutcome}). */
+export type RefusalReason = 'no_space' | 'compacted' | 'future_revision';
 
 /**
  * The key-value state machine. Deterministic: replicas that apply the same commands in the same
@@ -80,6 +96,8 @@ export class KvStateMachine {
   readonly auth = new AuthState();
   /** Leases and the keys attached to them (see `lease/`): replicated, in snapshots too. */
   readonly leases = new LeaseTable();
+  /** The raised alarms (NOSPACE refuses writes that add data): replicated, in snapshots too. */
+  readonly alarms = new AlarmTable();
   readonly #idempotency: IdempotencyTable;
   readonly #txnReadLimits: TxnReadLimits;
   readonly #onTxnRanges: ((read: number, notRead: number) => void) | undefined;
@@ -147,6 +165,9 @@ export class KvStateMachine {
         ? { status: 'auth', result: { authRevision: this.auth.revision, error: result } }
         : { status: 'lease', result };
     }
+    if (decoded.type === 'maintenance') {
+      return { status: 'maintenance', result: this.#applyMaintenance(decoded.request) };
+    }
     const requestId = decoded.requestId;
     if (requestId !== undefined) {
       const remembered = this.#idempotency.lookup(requestId);
@@ -155,6 +176,16 @@ export class KvStateMachine {
           ? { status: 'replayed', result: remembered.result }
           : { status: 'rejected', reason: 'idempotency_key_reused', requestId };
       }
+    }
+    // The alarm is replicated state, so every member refuses the same writes (etcd's capped
+    // applier): deletes and compaction still go through and can free space.
+    if (
+      this.alarms.has('NOSPACE') &&
+      (decoded.type === 'put' ||
+        (decoded.type === 'txn' &&
+          (opsAddData(decoded.request.success) || opsAddData(decoded.request.failure))))
+    ) {
+      return { status: 'refused', reason: 'no_space', revision: this.store.revision };
     }
     if (decoded.type !== 'deleteRange') {
       // A put naming a missing (or full) lease is refused whole, as etcd refuses it.
@@ -183,7 +214,19 @@ export class KvStateMachine {
         break;
       case 'txn': {
         const reads = awaited ? new TxnReadBudget(this.#txnReadLimits) : 'none';
-        result = { type: 'txn', result: this.store.txn(decoded.request, reads) };
+        try {
+          result = { type: 'txn', result: this.store.txn(decoded.request, reads) };
+        } catch (error) {
+          // Checked before anything is applied, on every member alike.
+          const reason =
+            error instanceof CompactedRevisionError
+              ? 'compacted'
+              : error instanceof FutureRevisionError
+                ? 'future_revision'
+                : undefined;
+          if (reason === undefined) throw error;
+          return { status: 'refused', reason, revision: this.store.revision };
+        }
         trackAttachments(this.leases, this.store, { ...decoded, result: result.result });
         if (this.#onTxnRanges !== undefined) {
           const counts: [number, number] = [0, 0];
@@ -201,7 +244,30 @@ export class KvStateMachine {
     return { status: 'applied', result };
   }
 
-  /** The whole state (keys, revision, idempotency table, auth, leases) as bytes. */
+  #applyMaintenance(command: MaintenanceCommand): MaintenanceResult {
+    if (command.kind === 'alarm') {
+      const alarms =
+        command.action === 'activate'
+          ? this.alarms.activate(command.member)
+          : this.alarms.deactivate(command.member);
+      return { revision: this.store.revision, alarms };
+    }
+    try {
+      this.store.compact(command.revision);
+    } catch (error) {
+      // Deterministic on every member: the same log gives the same compact revision.
+      if (error instanceof CompactedRevisionError) {
+        return { revision: this.store.revision, error: 'compacted', alarms: [] };
+      }
+      if (error instanceof FutureRevisionError) {
+        return { revision: this.store.revision, error: 'future_revision', alarms: [] };
+      }
+      throw error;
+    }
+    return { revision: this.store.revision, alarms: [] };
+  }
+
+  /** The whole state (keys, revision, idempotency table, auth, leases, history, alarms) as bytes. */
   snapshot(): Uint8Array {
     const view = this.#snapshotView();
     let estimate = 64;
@@ -211,6 +277,20 @@ export class KvStateMachine {
     }
     for (const [requestId] of view.remembered) estimate += 3 * requestId.length + 96;
     estimate += (view.auth?.byteLength ?? 0) + (view.leases?.byteLength ?? 0) + 16;
+    const history = view.history;
+    if (history !== undefined) {
+      for (let index = 0; index < history.keys.length; index++) {
+        estimate += (history.keys[index] as ByteString).length + 8;
+        for (const record of history.records[index] ?? []) {
+          estimate += typeof record === 'number' ? 10 : record.length + 6;
+        }
+      }
+      for (const [, keys] of history.changes) {
+        estimate += 8;
+        for (const key of keys) estimate += key.length + 4;
+      }
+    }
+    estimate += 16 + 32 * (view.alarms?.length ?? 0);
     // One chunk sized up front: no doubling copies of a buffer that may be 100+ MB.
     const [only] = encodeSnapshot(view, Infinity, estimate);
     return only as Uint8Array;
@@ -241,6 +321,8 @@ export class KvStateMachine {
       remembered,
       auth: auth.finishExact(),
       leases: leases.finishExact(),
+      history: this.store.historyView(),
+      alarms: this.alarms.list(),
     };
   }
 
@@ -272,6 +354,8 @@ export class KvStateMachine {
   #install(view: SnapshotView, index: number): void {
     try {
       this.store.loadPacked(view.revision, view.keys, view.packed);
+      if (view.history !== undefined) this.store.loadHistory(view.history);
+      this.alarms.replaceWith(view.alarms ?? []);
       this.#idempotency.clear();
       for (const [requestId, entry] of view.remembered)
         this.#idempotency.remember(requestId, entry);

@@ -1,8 +1,14 @@
 /**
  * The key-value store that the replicated log's entries are applied to: byte keys in order, a
  * cluster revision, per-key create/mod revision and version, and etcd's put, range, delete-range
- * and transaction semantics. Pure and synchronous: the same requests in the same order give the
- * same state and results on every replica.
+ * and transaction semantics, with etcd's multi-version history: every revision of every key is
+ * kept until compacted, so a range can read the state as of any revision since the compact
+ * revision. Pure and synchronous: the same requests in the same order give the same state and
+ * results on every replica.
+ *
+ * The latest value of each key sits in one map (latest reads cost what they cost without
+ * history); superseded values and tombstones sit in a side map (`key-history.ts`), and which keys
+ * each revision changed in a revision log (`revision-log.ts`), both trimmed by compaction.
  */
 
 import type { ByteString } from './byte-string.js';
@@ -22,8 +28,12 @@ import type {
   TxnResult,
 } from './kv-types.js';
 import { rangeViewOf } from './kv-types.js';
+import type { KeyHistory } from './key-history.js';
+import { compactKeyHistory, isTombstone, lastIndexAtOrBefore } from './key-history.js';
 import type { EntryHeader, PackedEntry } from './packed-entry.js';
 import { isWellFormedEntry, packEntry, unpackHeader, valueOf } from './packed-entry.js';
+import { CompactedRevisionError, FutureRevisionError } from './revision-errors.js';
+import { RevisionLog } from './revision-log.js';
 import { SortedKeyMap } from './sorted-key-map.js';
 import type { TxnReadBudget, TxnReads } from './txn-read-budget.js';
 
@@ -42,6 +52,29 @@ interface WriteContext {
 
 /** The first revision of an empty store, as in etcd. */
 export const INITIAL_REVISION = 1;
+
+/**
+ * Bytes charged per stored item on top of its own bytes, in {@link KvStore.accountedBytes}:
+ * about what the map slot, array slot or string header costs in V8.
+ */
+const LIVE_KEY_OVERHEAD = 32;
+const HISTORY_KEY_OVERHEAD = 32;
+/** An array slot (a tombstone is a small integer, stored in its slot). */
+const RECORD_OVERHEAD = 8;
+/** A superseded put: its slot and its string's header. */
+const PUT_RECORD_OVERHEAD = 24;
+/** A revision-log entry: the key's slot and a share of the offsets. */
+const CHANGE_OVERHEAD = 16;
+
+function recordCost(record: PackedEntry | number): number {
+  return typeof record === 'number' ? RECORD_OVERHEAD : PUT_RECORD_OVERHEAD + record.length;
+}
+
+function historyCost(history: KeyHistory): number {
+  let cost = 0;
+  for (const record of history) cost += recordCost(record);
+  return cost;
+}
 
 /**
  * Visits the keys a request addresses: just `key` when `rangeEnd` is empty, every key `>= key`
@@ -64,6 +97,53 @@ function visitRange(
   }
   if (rangeEnd <= key) return;
   keys.scan(key, rangeEnd, visit);
+}
+
+/** The value a key had as of `revision`, from its current value and its history. */
+function entryAt(
+  current: PackedEntry | undefined,
+  history: KeyHistory | undefined,
+  revision: number,
+): PackedEntry | undefined {
+  if (current !== undefined && unpackHeader(current).modRevision <= revision) return current;
+  if (history === undefined) return undefined;
+  const record = history[lastIndexAtOrBefore(history, revision)];
+  return record === undefined || isTombstone(record) ? undefined : record;
+}
+
+/** The keys of one map in a range, as parallel arrays of references. */
+function collectRange<V>(
+  map: SortedKeyMap<V>,
+  key: ByteString,
+  rangeEnd: ByteString,
+): { keys: ByteString[]; values: V[] } {
+  if (rangeEnd === '') {
+    const value = map.get(key);
+    return value === undefined ? { keys: [], values: [] } : { keys: [key], values: [value] };
+  }
+  if (rangeEnd !== '\0' && rangeEnd <= key) return { keys: [], values: [] };
+  return map.collect(key, rangeEnd === '\0' ? undefined : rangeEnd, Infinity);
+}
+
+/** A past state's history, as a snapshot carries it (references; the arrays are copies). */
+export interface HistoryView {
+  /** The oldest revision a range can still read (0: nothing compacted yet). */
+  compactRevision: number;
+  /** Keys with superseded records, strictly ascending. */
+  keys: ByteString[];
+  /** The superseded records of each key (see `key-history.ts`). */
+  records: KeyHistory[];
+  /** Each revision after `compactRevision` and the keys it changed, oldest first. */
+  changes: [number, ByteString[]][];
+}
+
+/** What a revision changed for one key: its record then, and its previous put if still kept. */
+export interface KeyChange {
+  key: ByteString;
+  /** The key's put at that revision; `undefined` for a delete. */
+  entry: PackedEntry | undefined;
+  /** The key's value just before that revision, if it had one and it is still kept. */
+  previous: PackedEntry | undefined;
 }
 
 function keyValue(
@@ -154,13 +234,60 @@ function passesFilters(header: EntryHeader, request: RangeRequest): boolean {
   );
 }
 
-/**
- * An in-memory key-value store with etcd's revision model (no history: every read sees the latest
- * revision).
- */
+/** An in-memory key-value store with etcd's revision model and history (see the module comment). */
 export class KvStore {
   readonly #keys = new SortedKeyMap<PackedEntry>();
+  #history = new SortedKeyMap<KeyHistory>();
+  #changes = new RevisionLog(INITIAL_REVISION + 1);
+  #compactRevision = 0;
   #revision = INITIAL_REVISION;
+  #accountedBytes = 0;
+  #listeners: ((revision: number, replaced: boolean) => void)[] = [];
+
+  /**
+   * The store's accounted size in bytes: keys, values and metadata of the current values and of
+   * the history compaction has not yet dropped, plus a fixed overhead per item. What
+   * `--quota-backend-bytes` is checked against (etcd checks its database file's size).
+   */
+  get accountedBytes(): number {
+    return this.#accountedBytes;
+  }
+
+  /** The oldest revision a range can read: 0 until the first compaction. */
+  get compactRevision(): number {
+    return this.#compactRevision;
+  }
+
+  /**
+   * The oldest revision whose changes are still known (a watch can start there): the compact
+   * revision, or the one after it when the history came from a snapshot without one.
+   */
+  get firstChangeRevision(): number {
+    return Math.max(this.#changes.firstRevision, INITIAL_REVISION + 1);
+  }
+
+  /**
+   * Observes the store: `listener(revision, false)` after each write transaction that changed
+   * something (at its new revision), `listener(revision, true)` after the state was replaced (a
+   * snapshot restore). Called synchronously while applying, so it must be quick and must not
+   * throw. Returns a function that removes the listener.
+   */
+  onChange(listener: (revision: number, replaced: boolean) => void): () => void {
+    this.#listeners.push(listener);
+    return () => {
+      this.#listeners = this.#listeners.filter((registered) => registered !== listener);
+    };
+  }
+
+  /** Number of keys with superseded records kept for past reads. */
+  get historyKeyCount(): number {
+    return this.#history.size;
+  }
+
+  /** Number of key changes kept in the revision log (revisions after the compact revision). */
+  get historyChangeCount(): number {
+    return this.#changes.changeCount;
+  }
 
   /** The store revision: starts at 1 and grows by one per write transaction that changes a key. */
   get revision(): number {
@@ -172,9 +299,27 @@ export class KvStore {
     return this.#keys.size;
   }
 
-  /** Reads a key or range at the current revision. */
-  range(request: RangeRequest): RangeResult {
-    return this.#range(request, { changed: false }, undefined) as RangeResult;
+  /**
+   * Reads a key or range at the current revision, or as of `revision` when it is positive.
+   *
+   * @throws FutureRevisionError if `revision` is above the current revision.
+   * @throws CompactedRevisionError if `revision` is below the compact revision.
+   */
+  range(request: RangeRequest, revision = 0): RangeResult {
+    const past = this.#pastRevision(revision);
+    return this.#range(request, { changed: false }, undefined, past) as RangeResult;
+  }
+
+  /**
+   * Checks `revision` is readable: `undefined` for the current state (0, or the current
+   * revision), else the past revision to read at.
+   */
+  #pastRevision(revision: number): number | undefined {
+    if (revision > this.#revision) throw new FutureRevisionError(revision);
+    if (revision > 0 && revision < this.#compactRevision) {
+      throw new CompactedRevisionError(revision, this.#compactRevision);
+    }
+    return revision <= 0 || revision === this.#revision ? undefined : revision;
   }
 
   /**
@@ -183,9 +328,15 @@ export class KvStore {
    * and packed entries (immutable strings) copied at this revision, and writes replace entries
    * rather than change them. Taking it costs two references per key (for ranges sorted by key,
    * unfiltered); sorted by another target or filtered, the result is materialized as
-   * {@link range} does.
+   * {@link range} does, and so is a read of a past `revision`.
+   *
+   * @throws FutureRevisionError if `revision` is above the current revision.
+   * @throws CompactedRevisionError if `revision` is below the compact revision.
    */
-  rangeView(request: RangeRequest): RangeView {
+  rangeView(request: RangeRequest, atRevision = 0): RangeView {
+    if (this.#pastRevision(atRevision) !== undefined) {
+      return rangeViewOf(this.range(request, atRevision));
+    }
     const byKey =
       request.sortTarget === 'key' &&
       request.minModRevision === 0 &&
@@ -251,8 +402,11 @@ export class KvStore {
    *
    * @param reads how its ranges are read (see {@link TxnReads}); what they read never changes
    *   the state, so members that read differently still agree on it.
+   * @throws FutureRevisionError or CompactedRevisionError, before anything is applied, if a
+   *   range of the branch it takes reads at a revision it cannot (etcd checks the same way).
    */
   txn(request: TxnRequest, reads: TxnReads = 'all'): TxnResult {
+    this.#checkRangeRevisions(request);
     const context: WriteContext = { changed: false };
     const result = this.#txn(request, context, reads);
     this.#commit(context);
@@ -320,6 +474,17 @@ export class KvStore {
     if (malformed >= 0) throw new RangeError(`malformed entry for key #${malformed}`);
     this.#keys.load(keys, packed);
     this.#revision = revision;
+    this.#accountedBytes = 0;
+    for (let index = 0; index < keys.length; index++) {
+      this.#accountedBytes +=
+        (keys[index] as ByteString).length + (packed[index] as PackedEntry).length;
+      this.#accountedBytes += LIVE_KEY_OVERHEAD;
+    }
+    // Without history (until loadHistory), nothing below this revision can be read.
+    this.#history = new SortedKeyMap<KeyHistory>();
+    this.#changes = new RevisionLog(revision + 1);
+    this.#compactRevision = revision;
+    for (const listener of this.#listeners) listener(revision, true);
   }
 
   /** The stored value and metadata of `key`, unpacked, if present. */
@@ -335,12 +500,213 @@ export class KvStore {
     };
   }
 
+  /**
+   * Compacts the history at `revision`: forgets every record no read at `revision` or later
+   * needs, after which reads below `revision` fail as compacted (etcd's compaction).
+   *
+   * @throws CompactedRevisionError if `revision` is not above the compact revision.
+   * @throws FutureRevisionError if `revision` is above the current revision.
+   */
+  compact(revision: number): void {
+    if (revision > this.#revision) throw new FutureRevisionError(revision);
+    if (revision <= this.#compactRevision) {
+      throw new CompactedRevisionError(revision, this.#compactRevision);
+    }
+    const changesBefore = this.#changes.changeCount;
+    // Only keys changed since the last compaction can hold records it has not trimmed yet. The
+    // compact revision's own changes stay logged: a watch may start at it, as in etcd.
+    const compactKey = (key: ByteString): void => {
+      const history = this.#history.get(key);
+      if (history === undefined) return;
+      const current = this.#keys.get(key);
+      const kept = compactKeyHistory(
+        history,
+        revision,
+        current === undefined ? undefined : unpackHeader(current).modRevision,
+      );
+      if (kept === history) return;
+      this.#accountedBytes -= historyCost(history) - historyCost(kept);
+      if (kept.length === 0) {
+        this.#history.delete(key);
+        this.#accountedBytes -= key.length + HISTORY_KEY_OVERHEAD;
+      } else {
+        this.#history.set(key, kept);
+      }
+    };
+    this.#changes.dropThrough(revision - 1, compactKey);
+    for (const key of this.#changes.keysAt(revision)) compactKey(key);
+    this.#accountedBytes -= (changesBefore - this.#changes.changeCount) * CHANGE_OVERHEAD;
+    this.#compactRevision = revision;
+  }
+
+  /**
+   * What `revision` changed, key by key in the order it changed them: the key's put then (or
+   * `undefined` for a delete) and its value just before (when still kept). For revisions from
+   * {@link firstChangeRevision} on; empty for others.
+   */
+  changesAt(revision: number): KeyChange[] {
+    if (revision < this.#compactRevision || revision > this.#revision) return [];
+    return this.#changes.keysAt(revision).map((key) => {
+      const current = this.#keys.get(key);
+      const history = this.#history.get(key);
+      return {
+        key,
+        entry: entryAt(current, history, revision),
+        previous: entryAt(current, history, revision - 1),
+      };
+    });
+  }
+
+  /**
+   * The history (compact revision, superseded records, revision log) as a consistent view for a
+   * snapshot: the record arrays are copied, since writes append to them.
+   */
+  historyView(): HistoryView {
+    const keys: ByteString[] = [];
+    const records: KeyHistory[] = [];
+    this.#history.scan('', undefined, (key, history) => {
+      keys.push(key);
+      records.push(history.slice());
+    });
+    const changes: [number, ByteString[]][] = [];
+    this.#changes.forEachRevision((revision, changed) => changes.push([revision, changed]));
+    return { compactRevision: this.#compactRevision, keys, records, changes };
+  }
+
+  /**
+   * Replaces the history (after {@link loadPacked}, for snapshot restore).
+   *
+   * @throws RangeError if the keys are not strictly ascending, a record is malformed or out of
+   *   order, or the revisions are not consecutive or outside the compact and current revisions.
+   */
+  loadHistory(view: HistoryView): void {
+    if (view.compactRevision > this.#revision) {
+      throw new RangeError(`compact revision ${view.compactRevision} above ${this.#revision}`);
+    }
+    if (view.keys.length !== view.records.length) {
+      throw new RangeError('history keys and records differ in length');
+    }
+    for (const [index, history] of view.records.entries()) {
+      let last = 0;
+      for (const record of history) {
+        if (!isTombstone(record) && !isWellFormedEntry(record)) {
+          throw new RangeError(`malformed history record for key #${index}`);
+        }
+        const revision = isTombstone(record) ? record : unpackHeader(record).modRevision;
+        if (!Number.isSafeInteger(revision) || revision <= last || revision > this.#revision) {
+          throw new RangeError(`history records out of order for key #${index}`);
+        }
+        last = revision;
+      }
+    }
+    // The log starts at the compact revision (whose changes stay logged), never before 2:
+    // revision 1 (the empty store) changed nothing.
+    let expected = Math.max(view.compactRevision, INITIAL_REVISION + 1);
+    const changes = new RevisionLog(expected);
+    for (const [revision, keys] of view.changes) {
+      if (revision !== expected || revision > this.#revision || keys.length === 0) {
+        throw new RangeError(`revision log has revision ${revision} where ${expected} belongs`);
+      }
+      for (const key of keys) changes.record(revision, key);
+      expected++;
+    }
+    const history = new SortedKeyMap<KeyHistory>();
+    history.load(view.keys, view.records);
+    let added = changes.changeCount * CHANGE_OVERHEAD;
+    for (let index = 0; index < view.keys.length; index++) {
+      added += (view.keys[index] as ByteString).length + HISTORY_KEY_OVERHEAD;
+      added += historyCost(view.records[index] as KeyHistory);
+    }
+    this.#history = history;
+    this.#changes = changes;
+    this.#compactRevision = view.compactRevision;
+    this.#accountedBytes += added;
+    for (const listener of this.#listeners) listener(this.#revision, true);
+  }
+
+  /**
+   * Keeps what a write at `revision` replaced: the key's previous value goes to its history
+   * (unless the same revision wrote it), a delete adds a tombstone, and the revision log gets the
+   * key once per revision.
+   */
+  #recordChange(
+    key: ByteString,
+    previous: PackedEntry | undefined,
+    revision: number,
+    deleted: boolean,
+  ): void {
+    const previousRevision = previous === undefined ? 0 : unpackHeader(previous).modRevision;
+    const retire = previous !== undefined && previousRevision < revision;
+    let loggedAlready = previousRevision === revision;
+    if (retire || deleted) {
+      let added = 0;
+      const existing = this.#history.upsert(key, (history = []) => {
+        if (retire) {
+          // A delete then a put in one earlier transaction: the put is that revision's state.
+          if (history[history.length - 1] === previousRevision) {
+            history.pop();
+            added -= RECORD_OVERHEAD;
+          }
+          history.push(previous);
+          added += recordCost(previous);
+        }
+        if (deleted && history[history.length - 1] !== revision) {
+          history.push(revision);
+          added += RECORD_OVERHEAD;
+        }
+        return history;
+      });
+      if (existing === undefined) added += key.length + HISTORY_KEY_OVERHEAD;
+      this.#accountedBytes += added;
+    } else if (previous === undefined) {
+      // A put after a delete of the same key in one transaction: the delete logged it.
+      const history = this.#history.get(key);
+      loggedAlready = history !== undefined && history[history.length - 1] === revision;
+    }
+    if (!loggedAlready) {
+      this.#changes.record(revision, key);
+      this.#accountedBytes += CHANGE_OVERHEAD;
+    }
+  }
+
+  /** Visits the keys of a range that existed as of `revision`, with their entries then. */
+  #visitAt(
+    key: ByteString,
+    rangeEnd: ByteString,
+    revision: number,
+    visit: (key: ByteString, stored: PackedEntry) => boolean | void,
+  ): void {
+    const current = collectRange(this.#keys, key, rangeEnd);
+    const past = collectRange(this.#history, key, rangeEnd);
+    let currentAt = 0;
+    let pastAt = 0;
+    while (currentAt < current.keys.length || pastAt < past.keys.length) {
+      const currentKey = current.keys[currentAt];
+      const pastKey = past.keys[pastAt];
+      let next: ByteString;
+      let entry: PackedEntry | undefined;
+      if (pastKey === undefined || (currentKey !== undefined && currentKey < pastKey)) {
+        next = currentKey as ByteString;
+        entry = entryAt(current.values[currentAt++], undefined, revision);
+      } else if (currentKey === undefined || pastKey < currentKey) {
+        next = pastKey;
+        entry = entryAt(undefined, past.values[pastAt++], revision);
+      } else {
+        next = currentKey;
+        entry = entryAt(current.values[currentAt++], past.values[pastAt++], revision);
+      }
+      if (entry !== undefined && visit(next, entry) === false) return;
+    }
+  }
+
   #visibleRevision(context: WriteContext): number {
     return context.changed ? this.#revision + 1 : this.#revision;
   }
 
   #commit(context: WriteContext): void {
-    if (context.changed) this.#revision++;
+    if (!context.changed) return;
+    this.#revision++;
+    for (const listener of this.#listeners) listener(this.#revision, false);
   }
 
   /** A range, charged to `budget` if any: `undefined` once the budget is exceeded. */
@@ -348,11 +714,20 @@ export class KvStore {
     request: RangeRequest,
     context: WriteContext,
     budget: TxnReadBudget | undefined,
+    pastRevision?: number,
   ): RangeResult | undefined {
+    // As in etcd, the header of a past read carries the current revision, not the one read.
     const revision = this.#visibleRevision(context);
+    const visit = (visitor: (key: ByteString, stored: PackedEntry) => boolean | void): void => {
+      if (pastRevision === undefined) {
+        visitRange(this.#keys, request.key, request.rangeEnd, visitor);
+      } else {
+        this.#visitAt(request.key, request.rangeEnd, pastRevision, visitor);
+      }
+    };
     let count = 0;
     if (request.countOnly) {
-      visitRange(this.#keys, request.key, request.rangeEnd, () => {
+      visit(() => {
         if (budget !== undefined && !budget.chargeKey()) return false;
         count++;
       });
@@ -372,7 +747,7 @@ export class KvStore {
     // filtering needs every key first.
     const fetchLimit = filtered || sorted || request.limit <= 0 ? Infinity : request.limit + 1;
     const kvs: KeyValue[] = [];
-    visitRange(this.#keys, request.key, request.rangeEnd, (key, stored) => {
+    visit((key, stored) => {
       if (budget !== undefined && !budget.chargeKey()) return false;
       count++;
       if (kvs.length >= fetchLimit) return;
@@ -398,11 +773,21 @@ export class KvStore {
   #put(request: PutRequest, context: WriteContext): PutResult {
     const revision = this.#revision + 1;
     context.changed = true;
+    let written = '';
     const previous = this.#keys.upsert(request.key, (stored) => {
-      if (stored === undefined) return packEntry(revision, revision, 1, request.value);
-      const header = unpackHeader(stored);
-      return packEntry(header.createRevision, revision, header.version + 1, request.value);
+      if (stored === undefined) {
+        written = packEntry(revision, revision, 1, request.value);
+      } else {
+        const header = unpackHeader(stored);
+        written = packEntry(header.createRevision, revision, header.version + 1, request.value);
+      }
+      return written;
     });
+    this.#accountedBytes +=
+      previous === undefined
+        ? request.key.length + written.length + LIVE_KEY_OVERHEAD
+        : written.length - previous.length;
+    this.#recordChange(request.key, previous, revision, false);
     return previous !== undefined && request.prevKv
       ? { prevKv: keyValue(request.key, previous), revision }
       : { revision };
@@ -415,7 +800,13 @@ export class KvStore {
       doomed.push(key);
       if (request.prevKv) prevKvs.push(keyValue(key, stored));
     });
-    for (const key of doomed) this.#keys.delete(key);
+    const revision = this.#revision + 1;
+    for (const key of doomed) {
+      const stored = this.#keys.get(key) as PackedEntry;
+      this.#recordChange(key, stored, revision, true);
+      this.#keys.delete(key);
+      this.#accountedBytes -= key.length + stored.length + LIVE_KEY_OVERHEAD;
+    }
     if (doomed.length > 0) context.changed = true;
     return { deleted: doomed.length, prevKvs, revision: this.#visibleRevision(context) };
   }
@@ -440,11 +831,32 @@ export class KvStore {
     }
   }
 
+  /**
+   * Checks the ranges of the branches a transaction will take (comparisons evaluated on the state
+   * before it, as etcd's `compareToPath` does) read at revisions the store can serve.
+   */
+  #checkRangeRevisions(request: TxnRequest): void {
+    const succeeded = request.compare.every((compare) => this.#compareHolds(compare));
+    for (const op of succeeded ? request.success : request.failure) {
+      if (op.type === 'txn') this.#checkRangeRevisions(op.request);
+      if (op.type !== 'range' || (op.request.revision ?? 0) <= 0) continue;
+      const revision = op.request.revision as number;
+      if (revision > this.#revision) throw new FutureRevisionError(revision);
+      if (revision < this.#compactRevision) {
+        throw new CompactedRevisionError(revision, this.#compactRevision);
+      }
+    }
+  }
+
   /** A range inside a transaction, read as `reads` says (it never changes the state). */
   #readRange(request: RangeRequest, context: WriteContext, reads: TxnReads): ResponseOp {
     if (reads === 'none') return { type: 'rangeNotRead', revision: this.#visibleRevision(context) };
     const budget = reads === 'all' ? undefined : reads;
-    const result = budget?.exceeded === true ? undefined : this.#range(request, context, budget);
+    // At a revision, it reads the history: the transaction's own writes (at the next revision)
+    // are not seen, as in etcd.
+    const past = (request.revision ?? 0) > 0 ? request.revision : undefined;
+    const result =
+      budget?.exceeded === true ? undefined : this.#range(request, context, budget, past);
     return result === undefined
       ? { type: 'rangeNotRead', revision: this.#visibleRevision(context) }
       : { type: 'range', result };

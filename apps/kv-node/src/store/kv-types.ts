@@ -47,6 +47,11 @@ export interface RangeRequest {
   maxModRevision: number;
   minCreateRevision: number;
   maxCreateRevision: number;
+  /**
+   * Read the state as of this revision (a range inside a transaction; top-level reads pass it to
+   * `KvStore.range` instead). Absent or 0: the current state.
+   */
+  revision?: number;
 }
 
 /** Result of a range. */
@@ -188,6 +193,18 @@ export interface TxnResult {
   responses: ResponseOp[];
   /** Store revision after the transaction. */
   revision: number;
+}
+
+/**
+ * Whether operations add data: a put at any depth, in either branch of a nested transaction
+ * (what etcd's quota and NOSPACE alarm refuse).
+ */
+export function opsAddData(ops: readonly RequestOp[]): boolean {
+  return ops.some(
+    (op) =>
+      op.type === 'put' ||
+      (op.type === 'txn' && (opsAddData(op.request.success) || opsAddData(op.request.failure))),
+  );
 }
 
 /** A default range request for `key` (one key), to spread overrides onto. */

@@ -8,6 +8,7 @@ import { encodeCommand } from '../../src/codec/command-codec.js';
 import { indeterminate, unavailable } from '../../src/http/api-error.js';
 import type { KvBackend, NodeStatus } from '../../src/http/kv-backend.js';
 import type { AuthState } from '../../src/auth/auth-state.js';
+import type { AlarmTable } from '../../src/store/maintenance-command.js';
 import type { KvStore } from '../../src/store/kv-store.js';
 import type { ApplyOutcome } from '../../src/store/kv-state-machine.js';
 import { KvStateMachine } from '../../src/store/kv-state-machine.js';
@@ -70,6 +71,10 @@ export class DirectBackend implements KvBackend {
       return Promise.reject(unavailable('etcdserver: no leader', 'no_leader'));
     }
     return this.leaseDriver.answer(query);
+  }
+
+  get alarms(): AlarmTable {
+    return this.machine.alarms;
   }
 
   write(command: KvCommand): Promise<ApplyOutcome> {

@@ -26,6 +26,10 @@ export class SingleReplica implements LocalReplica {
   get leases() {
     return this.machine.leases;
   }
+
+  get alarms() {
+    return this.machine.alarms;
+  }
   isLeader(): boolean {
     return true;
   }

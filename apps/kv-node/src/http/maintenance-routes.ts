@@ -1,0 +1,108 @@
+/**
+ * etcd 3.4's gateway routes for history compaction (`POST /v3/kv/compaction`) and alarms
+ * (`POST /v3/maintenance/alarm`). Both go through the replicated log, so every member compacts
+ * at the same revision and sees the same alarms.
+ */
+
+import type { AlarmMember } from '../store/maintenance-command.js';
+import type { ApiContext } from './api-context.js';
+import { badRequest } from './api-error.js';
+import { responseHeader } from './etcd-json.js';
+import type { Exchange } from './exchange.js';
+import { FieldReader } from './json-fields.js';
+import { linearize, replicateMaintenance } from './kv-operations.js';
+import { responseHeaderSource } from './response-header-source.js';
+import { CompactedRevisionError, FutureRevisionError } from '../store/revision-errors.js';
+import { revisionApiError } from './revision-api-errors.js';
+
+const ALARM_ACTIONS = ['GET', 'ACTIVATE', 'DEACTIVATE'] as const;
+const ALARM_TYPES = ['NONE', 'NOSPACE', 'CORRUPT'] as const;
+const MAX_MEMBER_ID = 2n ** 64n - 1n;
+
+/** POST /v3/kv/compaction: `{revision, physical}`; answers the header once applied. */
+export async function v3Compaction(context: ApiContext, exchange: Exchange): Promise<void> {
+  const fields = new FieldReader(await exchange.readJson(context.limits.maxRequestBytes));
+  const revision = fields.integer('revision');
+  const physical = fields.boolean('physical');
+  fields.rejectUnknown();
+  const result = await replicateMaintenance(context, { kind: 'compact', revision, physical });
+  if (result.error !== undefined) {
+    const error =
+      result.error === 'compacted'
+        ? new CompactedRevisionError(revision, 0)
+        : new FutureRevisionError(revision);
+    throw revisionApiError(error) ?? error;
+  }
+  exchange.json(200, {
+    header: responseHeader(responseHeaderSource(context.backend), result.revision),
+  });
+}
+
+/** An enum field as etcd's gateway reads it: by name or number, with its error message. */
+function enumField<T extends string>(
+  fields: FieldReader,
+  protoName: string,
+  names: readonly T[],
+  protoType: string,
+): T {
+  const value = fields.raw(protoName);
+  if (value === undefined) return names[0] as T;
+  const name = typeof value === 'number' ? names[value] : names.find((known) => known === value);
+  if (name === undefined) {
+    throw badRequest(
+      `unknown value ${JSON.stringify(value)} for enum ${protoType}`,
+      fields.fieldName(protoName),
+    );
+  }
+  return name;
+}
+
+function memberIdOf(fields: FieldReader): string {
+  const value = fields.raw('memberID');
+  if (value === undefined) return '0';
+  const text = typeof value === 'number' ? String(value) : value;
+  if (typeof text !== 'string' || !/^\d{1,20}$/.test(text) || BigInt(text) > MAX_MEMBER_ID) {
+    throw badRequest('memberID must be an unsigned 64-bit integer', 'memberID');
+  }
+  return BigInt(text).toString();
+}
+
+/** etcd's shape of alarm members: a NONE alarm is left out, as a zero enum is. */
+function alarmsJson(alarms: readonly AlarmMember[]): Record<string, unknown> {
+  if (alarms.length === 0) return {};
+  return {
+    alarms: alarms.map((member) => ({
+      memberID: member.memberId,
+      ...(member.alarm === 'NONE' ? {} : { alarm: member.alarm }),
+    })),
+  };
+}
+
+/**
+ * POST /v3/maintenance/alarm: `{action: GET|ACTIVATE|DEACTIVATE, memberID, alarm}`. GET lists
+ * the raised alarms (a linearizable read); the others go through the log. As in etcd 3.4, the
+ * response has no header.
+ */
+export async function v3Alarm(context: ApiContext, exchange: Exchange): Promise<void> {
+  const fields = new FieldReader(await exchange.readJson(context.limits.maxRequestBytes));
+  const action = enumField(
+    fields,
+    'action',
+    ALARM_ACTIONS,
+    'etcdserverpb.AlarmRequest_AlarmAction',
+  );
+  const memberId = memberIdOf(fields);
+  const alarm = enumField(fields, 'alarm', ALARM_TYPES, 'etcdserverpb.AlarmType');
+  fields.rejectUnknown();
+  if (action === 'GET') {
+    await linearize(context);
+    exchange.json(200, alarmsJson(context.backend.alarms.list()));
+    return;
+  }
+  const result = await replicateMaintenance(context, {
+    kind: 'alarm',
+    action: action === 'ACTIVATE' ? 'activate' : 'deactivate',
+    member: { memberId, alarm },
+  });
+  exchange.json(200, alarmsJson(result.alarms));
+}
