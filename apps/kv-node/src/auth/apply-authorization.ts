@@ -23,9 +23,11 @@ function needsOf(command: KvCommand): PermissionNeed[] | 'admin' {
     case 'auth':
       return 'admin';
     case 'lease':
-    // Grants need only an authenticated user; a revoke's need (write on every attached key)
-    // depends on the lease table and is checked where it is applied (`lease/lease-apply.ts`).
+      // Grants need only an authenticated user; a revoke's need (write on every attached key)
+      // depends on the lease table and is checked where it is applied (`lease/lease-apply.ts`).
+      return [];
     case 'maintenance':
+      // Never reached: maintenance commands are let through before their needs are asked.
       return [];
   }
 }
