@@ -4,7 +4,7 @@
  *
  *   @3000 crash leader        @6000 restart previous     @2000 pause athens    @5000 resume previous
  *   @3000 isolate leader      @3000 partition leader,follower | cyrene      @8000 heal
- *   @2500 put x=1             @3500 put x=2 to previous
+ *   @2500 put x=1             @3500 put x=2 to previous  @4000 skew cyrene 1500
  *
  * A member is named, or `leader` (the running member that leads the highest generation when the
  * action runs), `follower` (the first running member in cluster order that is not leader) or
@@ -22,6 +22,8 @@ export type PlaygroundAction =
     }
   | { readonly kind: 'partition'; readonly groups: readonly (readonly MemberReference[])[] }
   | { readonly kind: 'heal' }
+  /** The member's monotonic clock jumps forward by `ms`: its timers fire early. */
+  | { readonly kind: 'skew'; readonly member: MemberReference; readonly ms: number }
   | {
       readonly kind: 'put';
       readonly key: string;
@@ -58,6 +60,12 @@ function parseAction(words: readonly string[], where: string): PlaygroundAction 
       kind: verb as 'crash' | 'restart' | 'pause' | 'resume' | 'isolate',
       member: memberName(rest[0], where),
     };
+  }
+  if (verb === 'skew') {
+    if (rest.length !== 2 || !/^\d+$/.test(rest[1] ?? '')) {
+      throw new FaultScriptError(`${where}: skew takes a member and whole milliseconds`);
+    }
+    return { kind: 'skew', member: memberName(rest[0], where), ms: Number(rest[1]) };
   }
   if (verb === 'heal') {
     if (rest.length !== 0) throw new FaultScriptError(`${where}: heal takes nothing`);
@@ -117,6 +125,8 @@ export function formatAction(action: PlaygroundAction): string {
       return 'heal';
     case 'partition':
       return `partition ${action.groups.map((group) => group.join(',')).join(' | ')}`;
+    case 'skew':
+      return `skew ${action.member} ${action.ms}`;
     case 'put':
       return `put ${action.key}=${action.value}${action.to === undefined ? '' : ` to ${action.to}`}`;
     default:

@@ -40,6 +40,7 @@ export interface Delivery {
 export class MessageWatcher {
   private readonly inFlight: WatchedMessage[] = [];
   private readonly logs = new Map<string, Map<number, SeenEntry>>();
+  private readonly arrivalListeners: ((watched: WatchedMessage) => void)[] = [];
   private nextId = 1;
 
   constructor(
@@ -114,6 +115,11 @@ export class MessageWatcher {
     }
   }
 
+  /** Calls `listener` with every watched message as it arrives (virtual time is its arrival). */
+  onArrival(listener: (watched: WatchedMessage) => void): void {
+    this.arrivalListeners.push(listener);
+  }
+
   /** Messages in flight, oldest first. */
   messagesInFlight(): readonly WatchedMessage[] {
     return this.inFlight;
@@ -129,7 +135,9 @@ export class MessageWatcher {
     const position = this.inFlight.findIndex(
       (watched) => watched.from === from && watched.to === to,
     );
-    if (position >= 0) this.inFlight.splice(position, 1);
+    if (position < 0) return;
+    const [watched] = this.inFlight.splice(position, 1);
+    for (const listener of this.arrivalListeners) listener(watched!);
   }
 
   private remember(member: string, append: Extract<Message, { kind: 'append' }>): void {

@@ -10,6 +10,8 @@ export interface Narration {
   readonly atMs: number;
   readonly kind: NarrationKind;
   readonly text: string;
+  /** The member the transition happened to, if it is about one. */
+  readonly member: string | undefined;
 }
 
 /** The part of a member's state whose changes the narrator explains. */

@@ -160,3 +160,21 @@ describe('playground run', () => {
     expect(seen).toBeGreaterThan(0);
   });
 });
+
+describe('a skewed clock', () => {
+  it("brings a member's next tick forward without starting an election (timeouts count ticks)", async () => {
+    const run = await PlaygroundRun.start({
+      seed: 1,
+      members: 3,
+      script: parseFaultScript('@2000 skew follower 1500; @2100 skew previous 1500'),
+    });
+    await run.advanceBy(2_000);
+    const before = run.view().leader!;
+    await run.advanceBy(3_000);
+    expect(texts(run)).toMatch(/skew \w+ 1500: its monotonic clock jumps 1500 ms forward/);
+    expect(run.narration.filter((line) => line.atMs >= 2_000 && line.kind === 'election')).toEqual(
+      [],
+    );
+    expect(run.view().leader).toEqual(before);
+  });
+});

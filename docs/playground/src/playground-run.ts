@@ -140,7 +140,7 @@ export class PlaygroundRun {
     this.cluster.network.addFilter(this.watcher.filter);
     this.cluster.simulation.afterEachStep(() => this.observe());
     this.cluster.onNodeCrash((node, reason) => {
-      if (reason !== 'crash') this.narrate('fault', `${node.name} stopped: ${reason}`);
+      if (reason !== 'crash') this.narrate('fault', `${node.name} stopped: ${reason}`, node.name);
     });
     this.client = this.cluster.client(1);
   }
@@ -165,6 +165,14 @@ export class PlaygroundRun {
   /** Every explained transition so far, oldest first (the last {@link NARRATION_KEPT}). */
   get narration(): readonly Narration[] {
     return this.narrations;
+  }
+
+  /**
+   * Calls `listener` with every message between members as it arrives (the virtual time is its
+   * arrival time), e.g. to draw a sequence diagram of the run.
+   */
+  onMessageArrived(listener: (message: WatchedMessage) => void): void {
+    this.watcher.onArrival(listener);
   }
 
   /** Advances virtual time by `ms`, applying scripted actions on the way. */
@@ -262,11 +270,13 @@ export class PlaygroundRun {
           this.narrate(
             'snapshot',
             `${ports.name} caught up by snapshot: it was behind the leader's low-water mark (the entries it lacked are no longer in any log), so the leader sent a snapshot of the state through entry ${index} (${sizeBytes} bytes) instead.`,
+            ports.name,
           );
         } else {
           this.narrate(
             'snapshot',
             `${ports.name} took a snapshot through entry ${index}: its low-water mark can move up and the log below it is deleted, so the log does not grow forever.`,
+            ports.name,
           );
         }
       },
@@ -294,6 +304,7 @@ export class PlaygroundRun {
     this.narrate(
       'stale',
       explainStaleMessage(from, to, message.kind, message.generation, receiverGeneration),
+      to,
     );
   }
 
@@ -367,15 +378,15 @@ export class PlaygroundRun {
       }
       if (before !== undefined) {
         for (const line of explainChange(before, after, this.cluster.nodes.length)) {
-          this.narrate(line.kind, line.text);
+          this.narrate(line.kind, line.text, name);
         }
       }
       this.lastFacts.set(name, after);
     }
   }
 
-  private narrate(kind: NarrationKind, text: string): void {
-    this.narrations.push({ atMs: this.cluster.now, kind, text });
+  private narrate(kind: NarrationKind, text: string, member?: string): void {
+    this.narrations.push({ atMs: this.cluster.now, kind, text, member });
     if (this.narrations.length > NARRATION_KEPT) this.narrations.shift();
   }
 
@@ -480,6 +491,7 @@ export class PlaygroundRun {
         this.narrate(
           'fault',
           `${text}: the process dies; what it had not fsynced is lost, its disk keeps the rest.`,
+          name,
         );
         return;
       case 'restart':
@@ -487,6 +499,7 @@ export class PlaygroundRun {
         this.narrate(
           'fault',
           `${text}: it reads its generation, vote and log back from disk and rejoins as a follower.`,
+          name,
         );
         return;
       case 'pause':
@@ -494,6 +507,7 @@ export class PlaygroundRun {
         this.narrate(
           'fault',
           `${text}: frozen (think of a long GC pause or SIGSTOP); it still believes whatever it believed.`,
+          name,
         );
         return;
       case 'resume':
@@ -501,18 +515,27 @@ export class PlaygroundRun {
         this.narrate(
           'fault',
           `${text}: it wakes up and carries on where it stopped, with the generation it had then.`,
+          name,
+        );
+        return;
+      case 'skew':
+        cluster.apply({ kind: 'clock-jump', node: name, ms: action.ms });
+        this.narrate(
+          'fault',
+          `${text}: its monotonic clock jumps ${action.ms} ms forward, so the timer it had set fires at once. The node counts its timeouts in ticks of that timer, so a jump brings one tick forward, not a whole election timeout.`,
+          name,
         );
         return;
       case 'isolate':
         cluster.apply({ kind: 'isolate', node: name });
-        this.narrate('fault', `${text}: it can reach nobody and nobody can reach it.`);
+        this.narrate('fault', `${text}: it can reach nobody and nobody can reach it.`, name);
         return;
     }
   }
 
   private put(target: string, key: string, value: string): void {
     const operation = `put ${key}=${value}`;
-    this.narrate('client', `The client sends ${operation} to ${target}.`);
+    this.narrate('client', `The client sends ${operation} to ${target}.`, target);
     this.client
       .call(target, (member) => member.put(key, value))
       .then(
@@ -530,7 +553,7 @@ export class PlaygroundRun {
           } else if (error instanceof NodeUnavailableError) {
             why = `${target} is not running`;
           }
-          this.narrate('client', `${operation} failed: ${why}.`);
+          this.narrate('client', `${operation} failed: ${why}.`, target);
         },
       );
   }

@@ -8,6 +8,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, extname, join, normalize } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { buildDiagrams } from '../../scripts/build-diagrams.mjs';
 import { buildPlayground } from '../../scripts/build-playground.mjs';
 
 const docsDirectory = fileURLToPath(new URL('../../', import.meta.url));
@@ -55,10 +56,11 @@ export interface ServedSite {
   close(): Promise<void>;
 }
 
-/** Builds the whole docs site (typedoc, then the playground bundle) and serves it. */
+/** Builds the whole docs site (diagrams, typedoc, the playground bundle) and serves it. */
 export async function buildAndServeSite(timeoutMs: number): Promise<ServedSite> {
   const directory = await mkdtemp(join(tmpdir(), 'docs-playground-site-'));
   try {
+    await buildDiagrams();
     await runTypedoc(directory, timeoutMs);
     await buildPlayground(directory);
   } catch (error) {

@@ -281,7 +281,7 @@ export async function mountPlayground(root: HTMLElement): Promise<void> {
       element(
         'p',
         {},
-        'One action per line: @<ms> crash|restart|pause|resume|isolate <member>, @<ms> partition a,b | c, @<ms> heal, @<ms> put key=value [to <member>]. A member is a name, leader, follower or previous.',
+        'One action per line: @<ms> crash|restart|pause|resume|isolate <member>, @<ms> partition a,b | c, @<ms> heal, @<ms> skew <member> <ms> (its clock jumps forward), @<ms> put key=value [to <member>]. A member is a name, leader, follower or previous.',
       ),
       scriptArea,
       runScriptButton,

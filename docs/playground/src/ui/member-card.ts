@@ -36,6 +36,11 @@ export class MemberCard {
       'data-action': 'isolate',
       'data-member': name,
     });
+    const skewButton = button(
+      'Clock +1.5 s',
+      () => perform({ kind: 'skew', member: name, ms: 1_500 }),
+      { 'data-action': 'skew', 'data-member': name },
+    );
     this.element = element(
       'article',
       { class: 'pg-member', 'data-member': name, 'aria-label': name },
@@ -50,6 +55,7 @@ export class MemberCard {
         this.crashButton,
         this.pauseButton,
         isolateButton,
+        skewButton,
       ),
     );
   }
