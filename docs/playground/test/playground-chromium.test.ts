@@ -64,6 +64,14 @@ describe.skipIf(missing !== undefined)(
       expect(await card.locator('[data-field="summary"]').textContent()).toContain(
         `leader: ${leader![1]}`,
       );
+      // The committed values are applied on every member.
+      for (const member of ['athens', 'byzantium', 'cyrene']) {
+        expect(
+          await browser!.page
+            .locator(`article[data-member="${member}"] [data-field="values"]`)
+            .textContent(),
+        ).toBe('applied values: x=2');
+      }
       // The address now names the run itself, so it can be shared.
       expect(browser!.page.url()).toContain('?seed=1&members=3&script=');
       await mkdir(SCREENSHOTS, { recursive: true });
@@ -71,6 +79,43 @@ describe.skipIf(missing !== undefined)(
         path: `${SCREENSHOTS}playground-leader-crash.png`,
         fullPage: true,
       });
+      expect(browser!.errors).toEqual([]);
+    });
+
+    it('records the buttons a reader presses in the link', async () => {
+      const page = browser!.page;
+      await page.goto(`${site!.url}${PAGE}`);
+      await page.locator('#playground-root[data-ready="true"]').waitFor({ timeout: 30_000 });
+      await page.locator('#pg-speed').selectOption('4');
+      await page.locator('#pg-play').click();
+      expect(await page.locator('#pg-play').getAttribute('aria-pressed')).toBe('true');
+      await expect
+        .poll(() => page.locator('#pg-leader').textContent(), { timeout: 30_000 })
+        .toMatch(/^Leader: \w+ \(generation 1\)/);
+      await page.locator('#pg-play').click();
+      const leader = /^Leader: (\w+)/.exec((await page.locator('#pg-leader').textContent())!)![1]!;
+      await page.locator(`button[data-action="crash"][data-member="${leader}"]`).click();
+      await expect
+        .poll(() => page.locator(`article[data-member="${leader}"]`).getAttribute('data-process'))
+        .toBe('crashed');
+      expect(await page.locator('#pg-last').textContent()).toContain(`crash ${leader}`);
+      const link = await page.locator('#pg-link').getAttribute('href');
+      expect(decodeURIComponent(link!.replaceAll('+', ' '))).toMatch(
+        new RegExp(`^\\?seed=1&members=3&script=@\\d+ crash ${leader}$`),
+      );
+      // Replaying the link gives the same crash at the same virtual time.
+      const atMs = Number(/@(\d+)/.exec(decodeURIComponent(link!))![1]);
+      await page.goto(`${site!.url}${PAGE}${link}`);
+      await page.locator('#playground-root[data-ready="true"]').waitFor({ timeout: 30_000 });
+      await page.locator('#pg-run-to-end').click();
+      await page
+        .locator(`#playground-root[data-now-ms="${atMs + 4_000}"]`)
+        .waitFor({ timeout: 60_000 });
+      expect(await page.locator('#pg-history').textContent()).toContain(`crash ${leader}`);
+      expect(
+        await page.locator(`article[data-member="${leader}"]`).getAttribute('data-process'),
+      ).toBe('crashed');
+      await expect.poll(() => page.locator('#pg-leader').textContent()).toMatch(/generation 2/);
       expect(browser!.errors).toEqual([]);
     });
 
