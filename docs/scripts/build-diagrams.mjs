@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// Draws the pattern guides' sequence diagrams from recorded runs of the real code: each playground
-// scenario (docs/playground/src/scenarios.ts) is simulated and drawn as SVG into docs/dist/diagrams/
+// Draws the pattern guides' pictures from recorded runs of the real code: each playground
+// scenario (docs/playground/src/scenarios.ts) is simulated and drawn as an SVG sequence diagram, and
+// the five-server split's logs as log strips, into docs/dist/diagrams/
 // (git-ignored), where the guides' image links point; typedoc then copies them into the site. Run
 // before typedoc. The drawing code is TypeScript, bundled for Node with tsup first.
 //
@@ -54,5 +55,5 @@ export async function buildDiagrams() {
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const written = await buildDiagrams();
-  console.log(`diagrams: ${written.length} sequence diagrams drawn from recorded runs`);
+  console.log(`diagrams: ${written.length} pictures drawn from recorded runs`);
 }

@@ -1,4 +1,5 @@
 import type { Message } from '@x/leader-follower';
+import { renderLogStrips } from './log-strip-diagram.js';
 import { PlaygroundRun } from './playground-run.js';
 import type { Scenario } from './scenarios.js';
 import { renderSequenceDiagram, type DiagramArrow, type DiagramNote } from './sequence-diagram.js';
@@ -73,4 +74,23 @@ export async function scenarioDiagram(scenario: Scenario): Promise<string> {
     arrows,
     notes,
   });
+}
+
+/**
+ * Every member's log just before the network heals in `scenario` (which must heal): the two sides
+ * of the split, with their high-water marks, as the five-server split leaves them.
+ */
+export async function logsBeforeHeal(scenario: Scenario): Promise<string> {
+  const heal = scenario.config.script.find((scripted) => scripted.action.kind === 'heal');
+  if (heal === undefined) throw new Error(`scenario ${scenario.id} never heals`);
+  const run = await PlaygroundRun.start(scenario.config);
+  await run.advanceBy(heal.atMs - 1 - run.nowMs);
+  const view = run.view();
+  if (view.failure !== undefined)
+    throw new Error(`scenario ${scenario.id} failed: ${view.failure}`);
+  return renderLogStrips(
+    view,
+    `Logs and high-water marks during a split: ${scenario.title}`,
+    `Each member's log just before the network heals (seed ${scenario.config.seed}): entries up to a member's high-water mark are committed (solid), entries beyond it are not (dashed) and are never applied or shown to clients.`,
+  );
 }
