@@ -1,0 +1,17 @@
+/** Entry point of the docs build's diagram step (scripts/build-diagrams.mjs bundles it for Node). */
+
+import { logsBeforeHeal, scenarioDiagram } from './diagrams.js';
+import { scenarioById, scenarios } from './scenarios.js';
+
+/** Every scenario's sequence diagram, then the split cluster's logs, as SVG text. */
+export async function allScenarioDiagrams(): Promise<{ id: string; svg: string }[]> {
+  const diagrams: { id: string; svg: string }[] = [];
+  for (const scenario of scenarios) {
+    diagrams.push({ id: scenario.id, svg: await scenarioDiagram(scenario) });
+  }
+  diagrams.push({
+    id: 'five-server-logs',
+    svg: await logsBeforeHeal(scenarioById('five-server-quorum-split')!),
+  });
+  return diagrams;
+}
