@@ -69,6 +69,13 @@ export interface NodeConfig {
    * reads without the quorum round (DESIGN.md §5 rule 7 broken on purpose).
    */
   unsafeLocalLinearizableReads: boolean;
+  /** `--replication`: leader-follower (default) or leaderless quorum mode. */
+  replication: 'leader' | 'quorum';
+  /** Quorum mode: R and W (`--read-quorum`, `--write-quorum`; default a majority of members). */
+  readQuorum: number;
+  writeQuorum: number;
+  /** Quorum mode: how far ahead of the wall clock a peer's timestamp may be, in ms. */
+  maxClockOffsetMs: number;
 }
 
 /** A resolved command line: a node configuration, or a request for help or the version. */
@@ -320,7 +327,29 @@ export function buildConfig(...sources: Settings[]): NodeConfig {
     logLevel: view.choice('log-level'),
     logFormat: view.choice('log-format'),
     unsafeLocalLinearizableReads: view.boolean('unsafe-local-linearizable-reads'),
+    replication: view.choice('replication'),
+    ...quorumSizes(view, members.length),
+    maxClockOffsetMs: view.integer('max-clock-offset', 0),
   };
+}
+
+/** `--read-quorum` and `--write-quorum`: 1..N, 0 for a majority. */
+function quorumSizes(
+  view: SettingsView,
+  clusterSize: number,
+): { readQuorum: number; writeQuorum: number } {
+  const majority = Math.floor(clusterSize / 2) + 1;
+  const size = (flag: string): number => {
+    const value = view.integer(flag, 0);
+    if (value > clusterSize) {
+      throw new ConfigError(
+        flag,
+        `${value} is more than the ${clusterSize} members of --initial-cluster`,
+      );
+    }
+    return value === 0 ? majority : value;
+  };
+  return { readQuorum: size('read-quorum'), writeQuorum: size('write-quorum') };
 }
 
 /** `--host-whitelist` as a list, checked, or the default: loopback and the member's own hosts. */

@@ -27,6 +27,7 @@ import { startReplica } from './start-replica.js';
 import { StartupError } from './startup-error.js';
 import { SwitchableBackend } from './switchable-backend.js';
 import { KvStore } from '../store/kv-store.js';
+import { startQuorumNode } from '../quorum/start-quorum-node.js';
 
 export { StartupError };
 
@@ -108,6 +109,27 @@ export async function startNode(
     config.clusterState,
   );
   const metrics = new NodeMetrics();
+  if (config.replication === 'quorum') {
+    // Leaderless mode has its own replica, peer protocol and client API (see quorum/).
+    try {
+      const quorumNode = await startQuorumNode({
+        config,
+        logger,
+        metrics,
+        peerSecret,
+        clientTls,
+        listen,
+        closeServer,
+      });
+      return {
+        failed: quorumNode.failed,
+        stop: () => quorumNode.stop().finally(() => dataDirectory.release()),
+      };
+    } catch (error) {
+      await dataDirectory.release();
+      throw error;
+    }
+  }
   const servers: Server[] = [];
   let shuttingDown = false;
   const backend = new SwitchableBackend(new KvStore(), () => ({
