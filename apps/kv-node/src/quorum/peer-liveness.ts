@@ -23,12 +23,15 @@ export interface PeerLivenessOptions {
 
 /** Heartbeats out, suspicion in. */
 export class PeerLiveness {
+  /** Milliseconds between heartbeats. */
+  readonly intervalMs: number;
   readonly #sender: HeartbeatSender;
   readonly #detector: PhiAccrualFailureDetector;
 
   /** @param options peers, interval, how to send, logger. */
   constructor(options: PeerLivenessOptions) {
     const { peers, intervalMs, logger } = options;
+    this.intervalMs = intervalMs;
     this.#detector = new PhiAccrualFailureDetector({
       clock: nodeClock,
       timers: nodeTimers,

@@ -167,6 +167,36 @@ export class QuorumCoordinator {
   ): Promise<RangeRead> {
     const quorums = this.quorumsOf(level);
     this.#checkAvailable('read', quorums.read);
+    const entries: StoredEntry[] = [];
+    let from = start;
+    // Page by page: tombstones take room in a replica's page but are not returned.
+    for (;;) {
+      const page = await this.#rangePage(from, end, limit, level, quorums);
+      entries.push(...page.entries);
+      if (limit > 0 && entries.length >= limit) {
+        return {
+          entries: entries.slice(0, limit),
+          more: entries.length > limit || page.knownThrough !== undefined,
+        };
+      }
+      if (page.knownThrough === undefined) return { entries, more: false };
+      // The smallest key after knownThrough.
+      from = `${page.knownThrough}\u0000`;
+    }
+  }
+
+  /**
+   * One page of a range read: the merged newest values of keys up to `knownThrough` (the last key
+   * every replica that filled its page returned; `undefined` when no page was full, so the whole
+   * range is known).
+   */
+  async #rangePage(
+    start: ByteString,
+    end: ByteString | undefined,
+    limit: number,
+    level: ConsistencyLevel,
+    quorums: { read: number; write: number },
+  ): Promise<{ entries: StoredEntry[]; knownThrough: ByteString | undefined }> {
     const { members, replicas, timers, timeoutMs } = this.#options;
     const report = await quorumCall<StoredEntry[]>({
       operation: 'range read',
@@ -176,18 +206,16 @@ export class QuorumCoordinator {
       timeoutMs,
       timers,
     });
-    // A replica that returned `limit` entries may hold more: beyond its last key only what every
-    // truncated replica returned is known.
+    // A replica that returned a full page may hold more: beyond its last key only what every
+    // replica with a full page returned is known.
     let knownThrough: ByteString | undefined;
-    let truncated = false;
-    const byKey = new Map<ByteString, { node: string; response: StoredValue | undefined }[]>();
     for (const { response } of report.accepted) {
       if (limit > 0 && response.length >= limit) {
-        truncated = true;
         const last = response[response.length - 1]?.key as ByteString;
         if (knownThrough === undefined || last < knownThrough) knownThrough = last;
       }
     }
+    const byKey = new Map<ByteString, { node: string; response: StoredValue | undefined }[]>();
     for (const { node, response } of report.accepted) {
       for (const { key, stored } of response) {
         if (knownThrough !== undefined && key > knownThrough) continue;
@@ -206,25 +234,24 @@ export class QuorumCoordinator {
       }
       const { newest, staleNodes, freshNodes } = pickNewest(replies, compareValueVersions);
       if (newest === undefined) continue;
-      if (staleNodes.length > 0) this.#options.onStale?.(staleNodes);
-      if (level !== 'one' && staleNodes.length > 0) {
-        const repair = this.#repairWrite(
-          key,
-          newest,
-          level === 'linearizable' ? quorums.write : 1,
-          freshNodes,
-        );
-        if (level === 'linearizable') repairs.push(repair);
-        else repair.catch(() => undefined);
+      if (staleNodes.length > 0) {
+        this.#options.onStale?.(staleNodes);
+        if (level === 'linearizable') {
+          repairs.push(this.#repairWrite(key, newest, quorums.write, freshNodes));
+        } else if (level === 'quorum') {
+          this.#repairWrite(key, newest, 0, freshNodes).catch(() => undefined);
+        }
       }
       if (newest.value !== null) entries.push({ key, stored: newest });
     }
     await Promise.all(repairs);
-    const more = truncated || (limit > 0 && entries.length > limit);
-    return { entries: limit > 0 ? entries.slice(0, limit) : entries, more };
+    return { entries, knownThrough };
   }
 
-  /** Writes the newest value back until `writeQuorum` members hold it (`fresh` already do). */
+  /**
+   * Writes the newest value back to every member that is not known to hold it, and resolves once
+   * `writeQuorum` members hold it (`fresh` already do); the other writes go on in the background.
+   */
   async #repairWrite(
     key: ByteString,
     newest: StoredValue,
@@ -234,12 +261,15 @@ export class QuorumCoordinator {
     const { members, replicas, timers, timeoutMs } = this.#options;
     const stale = members.filter((member) => !fresh.includes(member));
     const needed = writeQuorum - fresh.length;
-    if (stale.length === 0) return;
+    if (needed <= 0) {
+      for (const node of stale) replicas.write(node, key, newest).catch(() => undefined);
+      return;
+    }
     await quorumCall<void>({
       operation: 'read repair',
       nodes: stale,
       call: (node) => replicas.write(node, key, newest),
-      quorum: Math.max(1, Math.min(stale.length, needed)),
+      quorum: needed,
       timeoutMs,
       timers,
     });
