@@ -2,8 +2,9 @@
  * How a coordinating member reaches the replicas (`@x/quorum`'s `ReplicaClient` port): its own
  * store directly, peers over the transport. A suspected peer (phi-accrual) fails at once, so the
  * quorum call neither waits on it nor, when too few others are left, waits for its timeout: the
- * call's early failure applies. A write is still sent to a suspected peer (it may be only slow),
- * a read is not. Versions read from a peer are witnessed by the hybrid clock, which refuses one
+ * call's early failure applies. Nothing is sent to a suspected peer: requests to a peer that is
+ * down would only queue in the transport until they time out; a peer suspected wrongly misses the
+ * write and is repaired by a later read (read repair). Versions read from a peer are witnessed by the hybrid clock, which refuses one
  * too far ahead: that answer then counts as failed.
  */
 
@@ -27,7 +28,7 @@ import type { StoredValue, ValueVersion } from './value-version.js';
 export class SuspectedMemberError extends Error {
   /** @param member the suspected member. */
   constructor(readonly member: string) {
-    super(`${member} is suspected down (phi-accrual failure detector)`);
+    super(`${member} is suspected down (phi-accrual) or has not agreed on the settings yet`);
     this.name = 'SuspectedMemberError';
   }
 }
@@ -61,7 +62,7 @@ export class QuorumReplicaClient implements ReplicaClient<
   /** The stored value of `key` on `node` (a tombstone included). */
   async read(node: string, key: ByteString): Promise<StoredValue | undefined> {
     if (node === this.#options.self) return this.#options.store.get(key);
-    const body = await this.#ask(node, QuorumMessageType.read, { key }, false);
+    const body = await this.#ask(node, QuorumMessageType.read, { key });
     if (body['stored'] === null) return undefined;
     return this.#witnessed(node, fromWire(body['stored']));
   }
@@ -72,7 +73,7 @@ export class QuorumReplicaClient implements ReplicaClient<
       await this.#options.store.write(key, value);
       return;
     }
-    await this.#ask(node, QuorumMessageType.write, { key, stored: toWire(value) }, true);
+    await this.#ask(node, QuorumMessageType.write, { key, stored: toWire(value) });
   }
 
   /** Stored values of `[start, end)` on `node`, at most `limit` (0: all). */
@@ -83,12 +84,7 @@ export class QuorumReplicaClient implements ReplicaClient<
     limit: number,
   ): Promise<StoredEntry[]> {
     if (node === this.#options.self) return this.#options.store.range(start, end, limit);
-    const body = await this.#ask(
-      node,
-      QuorumMessageType.range,
-      { start, end: end ?? null, limit },
-      false,
-    );
+    const body = await this.#ask(node, QuorumMessageType.range, { start, end: end ?? null, limit });
     const entries = decodeRangeAnswer(body);
     for (const entry of entries) this.#witnessed(node, entry.stored);
     return entries;
@@ -100,20 +96,9 @@ export class QuorumReplicaClient implements ReplicaClient<
     return node === self || (hasAgreed(node) && !isSuspected(node));
   }
 
-  async #ask(
-    node: string,
-    type: number,
-    body: unknown,
-    sendEvenIfSuspected: boolean,
-  ): Promise<Record<string, unknown>> {
+  async #ask(node: string, type: number, body: unknown): Promise<Record<string, unknown>> {
     const { transport, timeoutMs } = this.#options;
-    if (!this.isAvailable(node)) {
-      if (sendEvenIfSuspected && this.#options.hasAgreed(node)) {
-        // Delivered if the peer is only slow; nobody waits for the answer.
-        transport.request(node, type, encodeJson(body), { timeoutMs }).catch(() => undefined);
-      }
-      throw new SuspectedMemberError(node);
-    }
+    if (!this.isAvailable(node)) throw new SuspectedMemberError(node);
     const reply = await transport.request(node, type, encodeJson(body), { timeoutMs });
     return decodeJson(reply.payload);
   }
