@@ -122,6 +122,56 @@ async function get(
   return { status: response.status, body: await response.text() };
 }
 
+const b64 = (text: string): string => Buffer.from(text).toString('base64');
+
+async function v3(
+  name: string,
+  path: string,
+  body: unknown,
+  consistency?: string,
+): Promise<Response> {
+  return fetch(`${member(name).clientUrl}${path}`, {
+    method: 'POST',
+    body: JSON.stringify(body),
+    headers: consistency === undefined ? {} : { 'x-kv-consistency': consistency },
+  });
+}
+
+/** etcd's v3 JSON put, range (one key and a prefix) and deleterange, coordinated by any member. */
+async function v3RoundTrip(): Promise<void> {
+  for (const [index, name] of names.entries()) {
+    const put = await v3(
+      name,
+      '/v3/kv/put',
+      { key: b64(`v3/${index}`), value: b64(name) },
+      'linearizable',
+    );
+    expect(put.status).toBe(200);
+  }
+  const one = await v3('cyrene', '/v3/kv/range', { key: b64('v3/0') }, 'linearizable');
+  expect(((await one.json()) as { kvs: { value: string }[] }).kvs[0]?.value).toBe(b64('athens'));
+  const prefix = { key: b64('v3/'), range_end: b64('v30') };
+  const all = (await (await v3('athens', '/v3/kv/range', prefix)).json()) as {
+    count: string;
+    kvs: { key: string }[];
+  };
+  expect(all.kvs.map((kv) => Buffer.from(kv.key, 'base64').toString())).toEqual([
+    'v3/0',
+    'v3/1',
+    'v3/2',
+  ]);
+  const deleted = (await (
+    await v3('byzantium', '/v3/kv/deleterange', prefix, 'quorum')
+  ).json()) as {
+    deleted: string;
+  };
+  expect(deleted.deleted).toBe('3');
+  const none = (await (await v3('cyrene', '/v3/kv/range', prefix, 'linearizable')).json()) as {
+    kvs?: unknown;
+  };
+  expect(none.kvs).toBeUndefined();
+}
+
 beforeAll(async () => {
   root = await mkdtemp(`${tmpdir()}/kv-quorum-`);
   // Inside the app, so the bundle resolves pino and prom-client from its node_modules.
@@ -205,6 +255,7 @@ describe('quorum mode with three processes: athens, byzantium, cyrene', { timeou
       );
       expect(view.replication).toBe('quorum');
     }
+    await v3RoundTrip();
     const keys = ['title-one', 'title-quorum', 'title-linearizable'];
     for (const key of keys)
       expect((await put('athens', key, 'Distributed Systems')).status).toBe(200);
