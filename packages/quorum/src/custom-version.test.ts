@@ -60,9 +60,10 @@ describe('a caller-defined version type', () => {
       ['c', undefined],
     ]);
     const replicas: ReplicaClient<string, string, Stamp> = {
-      read: async (node) => stores.get(node),
-      write: async (node, _key, value) => {
+      read: (node) => Promise.resolve(stores.get(node)),
+      write: (node, _key, value) => {
         stores.set(node, newer(stores.get(node), value, compareStamps));
+        return Promise.resolve();
       },
     };
     const common = { nodes: ['a', 'b', 'c'], replicas, key: 'k', timeoutMs: 1000 };
