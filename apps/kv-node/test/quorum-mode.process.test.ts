@@ -230,6 +230,10 @@ beforeAll(async () => {
         'info',
         '--replication',
         'quorum',
+        // "Without repair": anti-entropy would bring byzantium up to date on its own (that is
+        // tested in quorum-mode.test.ts).
+        '--anti-entropy-interval',
+        '0',
       ],
       process: undefined,
       output: [],

@@ -105,6 +105,14 @@ export const FLAG_SPECS: readonly FlagSpec[] = [
       'Quorum mode: milliseconds a peer timestamp may be ahead of this wall clock; further is refused.',
   },
   {
+    name: 'anti-entropy-interval',
+    kind: 'integer',
+    defaultValue: '1000',
+    section: 'clustering',
+    description:
+      'Quorum mode: milliseconds between anti-entropy rounds (digest exchange with one peer); 0: off.',
+  },
+  {
     name: 'advertise-client-urls',
     kind: 'urls',
     defaultValue: '',

@@ -76,6 +76,8 @@ export interface NodeConfig {
   writeQuorum: number;
   /** Quorum mode: how far ahead of the wall clock a peer's timestamp may be, in ms. */
   maxClockOffsetMs: number;
+  /** Quorum mode: milliseconds between anti-entropy rounds (0: off). */
+  antiEntropyIntervalMs: number;
 }
 
 /** A resolved command line: a node configuration, or a request for help or the version. */
@@ -330,6 +332,7 @@ export function buildConfig(...sources: Settings[]): NodeConfig {
     replication: view.choice('replication'),
     ...quorumSizes(view, members.length),
     maxClockOffsetMs: view.integer('max-clock-offset', 0),
+    antiEntropyIntervalMs: view.integer('anti-entropy-interval', 0),
   };
 }
 

@@ -15,6 +15,11 @@ const EMPTY = new Uint8Array(0);
 export interface PeerLivenessOptions {
   readonly peers: readonly string[];
   readonly intervalMs: number;
+  /**
+   * Silence tolerated on top of the usual heartbeat interval before suspicion rises steeply (a
+   * GC pause, a loaded machine), in milliseconds.
+   */
+  readonly acceptablePauseMs: number;
   readonly send: (peer: string, type: number, payload: Uint8Array) => void;
   readonly logger: Logger;
   /** Called when a peer becomes suspected or recovers. */
@@ -36,8 +41,7 @@ export class PeerLiveness {
       clock: nodeClock,
       timers: nodeTimers,
       firstHeartbeatEstimateMs: intervalMs,
-      // A loaded machine or a GC pause delays heartbeats by a few intervals without a failure.
-      acceptableHeartbeatPauseMs: 3 * intervalMs,
+      acceptableHeartbeatPauseMs: options.acceptablePauseMs,
       minStandardDeviationMs: Math.max(10, intervalMs / 2),
       logger,
     });

@@ -13,6 +13,8 @@ import { RemoteHandlerError, TcpTransport } from '@x/transport-tcp';
 import type { PeerAddress, TlsOptions, TransportEvent } from '@x/transport-tcp';
 import type { Logger } from '../logging/logger.js';
 import { KV_NODE_MESSAGE_TYPE_BASE } from '../node/transport.js';
+import { AntiEntropy } from './anti-entropy.js';
+import type { AntiEntropyRound } from './anti-entropy.js';
 import { QuorumCoordinator } from './quorum-coordinator.js';
 import {
   QuorumMessageType,
@@ -50,9 +52,13 @@ export interface QuorumMemberOptions {
   readonly wallClock: WallClock;
   readonly maxClockOffsetMs: number;
   readonly heartbeatIntervalMs: number;
+  /** Silence tolerated beyond the heartbeat interval before a peer is suspected, in ms. */
+  readonly suspicionPauseMs: number;
   readonly readQuorum: number;
   readonly writeQuorum: number;
   readonly peerTimeoutMs?: number;
+  /** Milliseconds between anti-entropy rounds; 0 turns anti-entropy off. */
+  readonly antiEntropyIntervalMs: number;
   /** Reconnect backoff ceiling of the transport, in milliseconds. */
   readonly reconnectMaxDelayMs?: number;
   readonly logger: Logger;
@@ -67,6 +73,7 @@ export interface QuorumMemberObserver {
   clockOffsetRefused?(peer: string, error: ClockOffsetError): void;
   suspicionChanged?(peer: string, suspected: boolean): void;
   staleReplicasFound?(count: number): void;
+  antiEntropyRound?(round: AntiEntropyRound): void;
 }
 
 /** A running member. */
@@ -80,6 +87,7 @@ export class QuorumMember {
   readonly #transport: TcpTransport;
   readonly #liveness: PeerLiveness;
   readonly #service: ReplicaService;
+  readonly #antiEntropy: AntiEntropy;
   readonly #peers: readonly string[];
   readonly #helloLoops = new Set<string>();
   #closed = false;
@@ -91,7 +99,9 @@ export class QuorumMember {
     service: ReplicaService,
     coordinator: QuorumCoordinator,
     settings: ReplicationSettings,
+    antiEntropy: AntiEntropy,
   ) {
+    this.#antiEntropy = antiEntropy;
     this.name = options.name;
     this.store = options.store;
     this.#transport = transport;
@@ -165,6 +175,7 @@ export class QuorumMember {
     const liveness = new PeerLiveness({
       peers,
       intervalMs: options.heartbeatIntervalMs,
+      acceptablePauseMs: options.suspicionPauseMs,
       send: (peer, type, payload) => transport.send(peer, type, payload),
       logger,
       onChange: (peer, suspected) => observer?.suspicionChanged?.(peer, suspected),
@@ -190,7 +201,24 @@ export class QuorumMember {
       timeoutMs,
       onStale: (stale) => observer?.staleReplicasFound?.(stale.length),
     });
-    const member = new QuorumMember(options, transport, liveness, service, coordinator, settings);
+    const antiEntropy = new AntiEntropy({
+      self: name,
+      peers,
+      store,
+      replicas,
+      intervalMs: options.antiEntropyIntervalMs,
+      logger,
+      onRound: (round) => observer?.antiEntropyRound?.(round),
+    });
+    const member = new QuorumMember(
+      options,
+      transport,
+      liveness,
+      service,
+      coordinator,
+      settings,
+      antiEntropy,
+    );
 
     transport.onMessage((from, type) => {
       if (type < KV_NODE_MESSAGE_TYPE_BASE) {
@@ -214,15 +242,13 @@ export class QuorumMember {
       return service.handle(from, type, payload);
     });
     transport.onEvent((event) => {
-      // A restarted peer forgot who agreed with it, and may have restarted with other settings:
-      // say hello again on every new connection.
-      if (event.kind === 'peer-connected') {
-        service.forget(event.peer);
-        member.#startHello(event.peer, stopWith);
-      }
+      // A peer that restarted says hello itself (and is checked then); this covers a peer whose
+      // first hello this member missed while it was cut off.
+      if (event.kind === 'peer-connected') member.#startHello(event.peer, stopWith);
     });
     liveness.start();
     for (const peer of peers) member.#startHello(peer, stopWith);
+    if (options.antiEntropyIntervalMs > 0) antiEntropy.start();
     return member;
   }
 
@@ -241,9 +267,15 @@ export class QuorumMember {
     }));
   }
 
-  /** Stops heartbeats and the transport (the store is the caller's to close). */
+  /** Runs one anti-entropy round now (tests; the background rounds run on their own). */
+  antiEntropyRound(): Promise<AntiEntropyRound | undefined> {
+    return this.#antiEntropy.runRound();
+  }
+
+  /** Stops heartbeats, anti-entropy and the transport (the store is the caller's to close). */
   async close(): Promise<void> {
     this.#closed = true;
+    this.#antiEntropy.stop();
     this.#liveness.close();
     await this.#transport.close();
   }

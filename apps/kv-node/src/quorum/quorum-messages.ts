@@ -22,6 +22,10 @@ export const QuorumMessageType = {
   range: KV_NODE_MESSAGE_TYPE_BASE + 0x23,
   /** One-way: I am alive (feeds the phi-accrual failure detector). */
   heartbeat: KV_NODE_MESSAGE_TYPE_BASE + 0x24,
+  /** Request (anti-entropy): the digest of each key bucket. */
+  digests: KV_NODE_MESSAGE_TYPE_BASE + 0x25,
+  /** Request (anti-entropy): the stored entries of one key bucket. */
+  bucket: KV_NODE_MESSAGE_TYPE_BASE + 0x26,
   /** Answer to any request. */
   answer: KV_NODE_MESSAGE_TYPE_BASE + 0x2f,
 } as const;

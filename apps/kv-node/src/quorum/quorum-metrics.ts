@@ -17,6 +17,12 @@ export class QuorumMetrics {
   readonly requests: Counter<'operation' | 'consistency' | 'outcome'>;
   /** Replicas a read found stale (each then repaired). */
   readonly staleReplicas: Counter;
+  /** Anti-entropy rounds completed. */
+  readonly antiEntropyRounds: Counter;
+  /** Entries anti-entropy repaired, pulled here or pushed to a peer. */
+  readonly antiEntropyEntries: Counter<'direction'>;
+  /** Buckets that differed from the peer in the last round: the repair backlog. */
+  readonly antiEntropyDifferingBuckets: Gauge;
 
   /**
    * @param registry the member's registry
@@ -62,6 +68,22 @@ export class QuorumMetrics {
     this.staleReplicas = new Counter({
       name: 'kv_quorum_stale_replicas_total',
       help: 'Replicas a read found holding an older value (then read-repaired).',
+      registers,
+    });
+    this.antiEntropyRounds = new Counter({
+      name: 'kv_quorum_anti_entropy_rounds_total',
+      help: 'Anti-entropy rounds completed.',
+      registers,
+    });
+    this.antiEntropyEntries = new Counter({
+      name: 'kv_quorum_anti_entropy_entries_total',
+      help: 'Entries anti-entropy repaired: pulled to this member or pushed to a peer.',
+      labelNames: ['direction'],
+      registers,
+    });
+    this.antiEntropyDifferingBuckets = new Gauge({
+      name: 'kv_quorum_anti_entropy_differing_buckets',
+      help: 'Key buckets (of 256) that differed from the peer in the last anti-entropy round.',
       registers,
     });
   }

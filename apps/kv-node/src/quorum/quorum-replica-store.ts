@@ -5,18 +5,26 @@
  * the newer of two versions whatever order they arrive in.
  */
 
+import { createHash } from 'node:crypto';
 import { WriteAheadLog } from '@x/wal';
 import { newer } from '@x/quorum';
 import type { HybridTimestamp } from '@x/clocks';
 import { ZERO_HYBRID_TIMESTAMP, compareHybrid } from '@x/clocks';
 import { SortedKeyMap } from '../store/sorted-key-map.js';
 import type { ByteString } from '../store/byte-string.js';
-import { compareValueVersions } from './value-version.js';
+import { compareValueVersions, encodeValueVersion } from './value-version.js';
 import type { StoredValue } from './value-version.js';
 import { decodeStoredRecord, encodeStoredRecord } from './stored-record.js';
 
 /** The WAL generation of quorum-mode records (quorum mode has no generations: always 1). */
 const RECORD_GENERATION = 1;
+
+/**
+ * Keys are spread over this many buckets by a hash of the key; each bucket has a digest of its
+ * entries, so two members find the buckets where they differ by comparing 256 digests (see
+ * `anti-entropy.ts`).
+ */
+export const DIGEST_BUCKETS = 256;
 
 /** A key and its stored value. */
 export interface StoredEntry {
@@ -28,6 +36,9 @@ export interface StoredEntry {
 export class QuorumReplicaStore {
   readonly #log: WriteAheadLog | undefined;
   readonly #values = new SortedKeyMap<StoredValue>();
+  /** Per bucket, two 32-bit halves of the XOR of its entries' hashes. */
+  readonly #digests = new Uint32Array(2 * DIGEST_BUCKETS);
+  readonly #bucketKeys = Array.from({ length: DIGEST_BUCKETS }, () => new Set<ByteString>());
   #highestTimestamp: HybridTimestamp = ZERO_HYBRID_TIMESTAMP;
   /** Called after each fdatasync'ed append with its duration in milliseconds. */
   onSynced: ((durationMs: number) => void) | undefined;
@@ -111,16 +122,73 @@ export class QuorumReplicaStore {
     return true;
   }
 
+  /**
+   * The digest of each bucket (hex): equal digests mean, but for a 2^-64 chance, the same keys at
+   * the same versions. Changes in O(1) with each write.
+   */
+  bucketDigests(): string[] {
+    const digests: string[] = [];
+    for (let bucket = 0; bucket < DIGEST_BUCKETS; bucket++) {
+      digests.push(
+        (this.#digests[2 * bucket] as number).toString(16).padStart(8, '0') +
+          (this.#digests[2 * bucket + 1] as number).toString(16).padStart(8, '0'),
+      );
+    }
+    return digests;
+  }
+
+  /** One hash of the whole replica: equal on members that hold the same keys at the same versions. */
+  stateHash(): string {
+    return createHash('sha256').update(this.bucketDigests().join('')).digest('hex');
+  }
+
+  /** The stored entries of one bucket, tombstones included. */
+  bucketEntries(bucket: number): StoredEntry[] {
+    const keys = this.#bucketKeys[bucket];
+    if (keys === undefined) throw new RangeError(`no bucket ${bucket}`);
+    return [...keys].map((key) => ({ key, stored: this.#values.get(key) as StoredValue }));
+  }
+
   /** Closes the log. */
   async close(): Promise<void> {
     await this.#log?.close();
   }
 
   #keep(key: ByteString, incoming: StoredValue): void {
-    const kept = newer(this.#values.get(key), incoming, compareValueVersions) as StoredValue;
+    const previous = this.#values.get(key);
+    const kept = newer(previous, incoming, compareValueVersions) as StoredValue;
+    if (kept !== previous) {
+      const { bucket, high, low } = entryHash(key, kept);
+      if (previous === undefined) this.#bucketKeys[bucket]?.add(key);
+      else this.#xor(bucket, entryHash(key, previous));
+      this.#xor(bucket, { high, low });
+    }
     this.#values.set(key, kept);
     if (compareHybrid(incoming.version.timestamp, this.#highestTimestamp) > 0) {
       this.#highestTimestamp = incoming.version.timestamp;
     }
   }
+
+  #xor(bucket: number, hash: { high: number; low: number }): void {
+    this.#digests[2 * bucket] = ((this.#digests[2 * bucket] as number) ^ hash.high) >>> 0;
+    this.#digests[2 * bucket + 1] = ((this.#digests[2 * bucket + 1] as number) ^ hash.low) >>> 0;
+  }
+}
+
+/** The bucket of `key` and a 64-bit hash of the entry (key and version identify a write). */
+function entryHash(
+  key: ByteString,
+  stored: StoredValue,
+): { bucket: number; high: number; low: number } {
+  const keyHash = createHash('sha1').update(key, 'latin1').digest();
+  const hash = createHash('sha1')
+    .update(keyHash)
+    .update(encodeValueVersion(stored.version))
+    .digest();
+  return { bucket: keyHash[0] as number, high: hash.readUInt32LE(0), low: hash.readUInt32LE(4) };
+}
+
+/** The bucket `key` belongs to. */
+export function bucketOf(key: ByteString): number {
+  return createHash('sha1').update(key, 'latin1').digest()[0] as number;
 }

@@ -90,6 +90,31 @@ export class QuorumReplicaClient implements ReplicaClient<
     return entries;
   }
 
+  /** The digest of each key bucket on `peer` (anti-entropy). */
+  async digests(peer: string): Promise<string[]> {
+    const body = await this.#ask(peer, QuorumMessageType.digests, {});
+    const digests = body['digests'];
+    if (!Array.isArray(digests) || !digests.every((digest) => typeof digest === 'string')) {
+      throw new TypeError('digests must be an array of strings');
+    }
+    return digests;
+  }
+
+  /** The stored entries of one key bucket on `peer`, their versions witnessed (anti-entropy). */
+  async bucket(peer: string, bucket: number): Promise<StoredEntry[]> {
+    const entries = decodeRangeAnswer(await this.#ask(peer, QuorumMessageType.bucket, { bucket }));
+    const accepted: StoredEntry[] = [];
+    for (const entry of entries) {
+      try {
+        accepted.push({ key: entry.key, stored: this.#witnessed(peer, entry.stored) });
+      } catch (error) {
+        // A timestamp too far ahead is refused (logged and counted); the rest still converges.
+        if (!(error instanceof ClockOffsetError)) throw error;
+      }
+    }
+    return accepted;
+  }
+
   /** Whether `node` can be counted on now (this member, or a peer agreed and not suspected). */
   isAvailable(node: string): boolean {
     const { self, isSuspected, hasAgreed } = this.#options;

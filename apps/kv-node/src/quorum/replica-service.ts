@@ -50,11 +50,6 @@ export class ReplicaService {
     return this.#agreedPeers.has(peer);
   }
 
-  /** Forgets `peer`'s agreement (it reconnected: it may have restarted with other settings). */
-  forget(peer: string): void {
-    this.#agreedPeers.delete(peer);
-  }
-
   /** Records that `peer` answered our hello with matching settings. */
   agreedWith(peer: string): void {
     this.#agreedPeers.add(peer);
@@ -102,6 +97,18 @@ export class ReplicaService {
           throw new TypeError('range needs end (string or null) and limit');
         }
         const entries = store.range(keyField(body, 'start'), end ?? undefined, limit);
+        return answer({
+          entries: entries.map(({ key, stored }) => ({ key, stored: toWire(stored) })),
+        });
+      }
+      case QuorumMessageType.digests:
+        return answer({ digests: store.bucketDigests() });
+      case QuorumMessageType.bucket: {
+        const bucket = body['bucket'];
+        if (typeof bucket !== 'number' || !Number.isInteger(bucket)) {
+          throw new TypeError('bucket must be an integer');
+        }
+        const entries = store.bucketEntries(bucket);
         return answer({
           entries: entries.map(({ key, stored }) => ({ key, stored: toWire(stored) })),
         });

@@ -105,8 +105,11 @@ export async function startQuorumNode(options: QuorumNodeOptions): Promise<Runni
       wallClock: nodeWallClock,
       maxClockOffsetMs: config.maxClockOffsetMs,
       heartbeatIntervalMs: config.heartbeatIntervalMs,
+      // As long a silence as leader mode tolerates before an election starts.
+      suspicionPauseMs: config.electionTimeoutMs / 2,
       readQuorum: config.readQuorum,
       writeQuorum: config.writeQuorum,
+      antiEntropyIntervalMs: config.antiEntropyIntervalMs,
       // A member back from a crash or a healed partition should be reached again within about an
       // election timeout, as in leader mode.
       reconnectMaxDelayMs: Math.min(5000, Math.max(100, config.electionTimeoutMs / 2)),
@@ -117,6 +120,12 @@ export async function startQuorumNode(options: QuorumNodeOptions): Promise<Runni
         suspicionChanged: (peer, suspected) =>
           quorumMetrics.peerSuspected.set({ peer }, suspected ? 1 : 0),
         staleReplicasFound: (count) => quorumMetrics.staleReplicas.inc(count),
+        antiEntropyRound: (round) => {
+          quorumMetrics.antiEntropyRounds.inc();
+          quorumMetrics.antiEntropyDifferingBuckets.set(round.differingBuckets);
+          quorumMetrics.antiEntropyEntries.inc({ direction: 'pulled' }, round.pulled);
+          quorumMetrics.antiEntropyEntries.inc({ direction: 'pushed' }, round.pushed);
+        },
       },
     });
   } catch (error) {
@@ -142,6 +151,8 @@ export async function startQuorumNode(options: QuorumNodeOptions): Promise<Runni
       read_quorum: config.readQuorum,
       write_quorum: config.writeQuorum,
       keys: store.size,
+      anti_entropy_interval_ms: config.antiEntropyIntervalMs,
+      state_hash: store.stateHash(),
       members: config.members.map((entry) => {
         const state = states.get(entry.name);
         return {

@@ -32,6 +32,8 @@ export interface InProcessClusterOptions {
   readonly clockSkewMs?: Readonly<Record<string, number>>;
   /** Per member quorum settings that differ (to test the agreement check). */
   readonly writeQuorumOf?: Readonly<Record<string, number>>;
+  /** Milliseconds between background anti-entropy rounds (default 0: off). */
+  readonly antiEntropyIntervalMs?: number;
 }
 
 /** What a test observes of one member. */
@@ -77,11 +79,14 @@ export class InProcessQuorumCluster {
         store: QuorumReplicaStore.inMemory(),
         wallClock: { now: () => Date.now() + skew },
         maxClockOffsetMs: 500,
-        heartbeatIntervalMs: 20,
+        heartbeatIntervalMs: 25,
+        // Three members share this process's event loop on a possibly loaded machine.
+        suspicionPauseMs: 250,
         readQuorum: options.readQuorum ?? majority,
         writeQuorum: options.writeQuorumOf?.[name] ?? options.writeQuorum ?? majority,
         peerTimeoutMs: 1000,
         reconnectMaxDelayMs: 100,
+        antiEntropyIntervalMs: options.antiEntropyIntervalMs ?? 0,
         logger: silentLogger,
         onFatal: (error) => {
           record.fatal = error;
