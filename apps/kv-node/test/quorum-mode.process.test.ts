@@ -179,15 +179,16 @@ beforeAll(async () => {
   cliPath = await buildCli(buildDir);
   const secretFile = `${root}/peer-secret`;
   await writeFile(secretFile, `${randomBytes(32).toString('base64')}\n`, { mode: 0o600 });
-  const plan = [];
-  for (const name of names) {
-    plan.push({
-      name,
-      clientPort: await freePort(),
-      realPeerPort: await freePort(),
-      proxyPort: await freePort(),
-    });
-  }
+  // Nine distinct ports: a port closed by freePort may be handed out again by the next call.
+  const ports = new Set<number>();
+  while (ports.size < 3 * names.length) ports.add(await freePort());
+  const [...free] = ports;
+  const plan = names.map((name, index) => ({
+    name,
+    clientPort: free[3 * index] as number,
+    realPeerPort: free[3 * index + 1] as number,
+    proxyPort: free[3 * index + 2] as number,
+  }));
   proxy = await LinkProxy.start({
     targets: plan.map((entry) => ({
       name: entry.name,
