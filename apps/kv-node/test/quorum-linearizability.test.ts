@@ -1,8 +1,9 @@
 /**
  * Linearizability of quorum mode, checked by `@x/linearizability` (register model, read and
  * write) over histories of an in-process cluster on real loopback connections: `linearizable`
- * (ABD) passes while members are partitioned and healed under concurrent clients; `one` is caught
- * with a stale read, which proves the checker bites.
+ * (ABD) passes while members are partitioned and healed under concurrent clients and under clock
+ * skew; `quorum` is caught under clock skew (last writer wins by timestamp) and `one` with a stale
+ * read, which proves the checker bites.
  */
 
 import { HistoryRecorder, checkHistory, nodeClock, registerModel } from '@x/linearizability';
@@ -36,8 +37,10 @@ function seeded(seed: number): () => number {
   };
 }
 
-async function startedCluster(): Promise<InProcessQuorumCluster> {
-  const c = await InProcessQuorumCluster.start({ names });
+async function startedCluster(
+  options: Partial<Parameters<typeof InProcessQuorumCluster.start>[0]> = {},
+): Promise<InProcessQuorumCluster> {
+  const c = await InProcessQuorumCluster.start({ names, ...options });
   cluster = c;
   for (const name of names) {
     await c.untilPeers(
@@ -129,6 +132,39 @@ describe('quorum mode histories, checked for linearizability', { timeout: 120_00
       'linearizable',
     );
   });
+
+  it.each([
+    ['quorum', 'not-linearizable'],
+    ['linearizable', 'linearizable'],
+  ] as const)(
+    '%s under clock skew: a later write from a member whose clock is behind is %s',
+    async (level, outcome) => {
+      // Byzantium's clock runs 30 s ahead, within a --max-clock-offset of 60 s.
+      const c = await startedCluster({
+        clockSkewMs: { byzantium: 30_000 },
+        maxClockOffsetMs: 60_000,
+      });
+      const recorder = new HistoryRecorder({ clock: nodeClock });
+      // Cyrene does not hear of the first write, so its clock has not witnessed its timestamp.
+      c.proxy.isolate('cyrene');
+      await c.untilPeers('byzantium', ['cyrene'], true);
+      await recorder.record('alice', { op: 'write', key: 'x', value: 1 }, async () => {
+        await c.member('byzantium').coordinator.write('x', '1', level);
+      });
+      c.proxy.healAll();
+      await c.untilPeers('cyrene', ['athens', 'byzantium'], false);
+      await c.untilPeers('athens', ['cyrene'], false);
+      // Started after the first write completed, so it must be ordered after it.
+      await recorder.record('bob', { op: 'write', key: 'x', value: 2 }, async () => {
+        await c.member('cyrene').coordinator.write('x', '2', level);
+      });
+      const read = recorder.invoke('carol', { op: 'read', key: 'x' });
+      const stored = await c.member('athens').coordinator.read('x', level);
+      read.ok(stored === undefined || stored.value === null ? null : Number(stored.value));
+      // quorum: last writer wins by timestamp, and byzantium's is 30 s ahead, so 1 beats 2.
+      expect(checkHistory(recorder.events, { model: registerModel() }).outcome).toBe(outcome);
+    },
+  );
 
   it('one is caught with a stale read: a member that missed a write answers from its own copy', async () => {
     const c = await startedCluster();

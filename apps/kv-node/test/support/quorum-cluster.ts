@@ -32,6 +32,8 @@ export interface InProcessClusterOptions {
   readonly clockSkewMs?: Readonly<Record<string, number>>;
   /** Per member quorum settings that differ (to test the agreement check). */
   readonly writeQuorumOf?: Readonly<Record<string, number>>;
+  /** `--max-clock-offset` of every member, in milliseconds (default 500). */
+  readonly maxClockOffsetMs?: number;
   /** Milliseconds between background anti-entropy rounds (default 0: off). */
   readonly antiEntropyIntervalMs?: number;
 }
@@ -78,7 +80,7 @@ export class InProcessQuorumCluster {
         peerSecret: 'an in-process test secret of enough length',
         store: QuorumReplicaStore.inMemory(),
         wallClock: { now: () => Date.now() + skew },
-        maxClockOffsetMs: 500,
+        maxClockOffsetMs: options.maxClockOffsetMs ?? 500,
         heartbeatIntervalMs: 25,
         // Three members share this process's event loop on a possibly loaded machine.
         suspicionPauseMs: 250,
