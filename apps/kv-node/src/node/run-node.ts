@@ -28,6 +28,7 @@ import { StartupError } from './startup-error.js';
 import { SwitchableBackend } from './switchable-backend.js';
 import { KvStore } from '../store/kv-store.js';
 import { startQuorumNode } from '../quorum/start-quorum-node.js';
+import { assertDataDirectoryMode } from '../quorum/data-directory-mode.js';
 
 export { StartupError };
 
@@ -109,6 +110,12 @@ export async function startNode(
     config.clusterState,
   );
   const metrics = new NodeMetrics();
+  try {
+    assertDataDirectoryMode(config.dataDir, config.replication);
+  } catch (error) {
+    await dataDirectory.release();
+    throw error;
+  }
   if (config.replication === 'quorum') {
     // Leaderless mode has its own replica, peer protocol and client API (see quorum/).
     try {

@@ -17,6 +17,7 @@ import type { ServerTls } from '../http/http-api.js';
 import type { Logger } from '../logging/logger.js';
 import type { NodeMetrics } from '../metrics/node-metrics.js';
 import { StartupError } from '../node/startup-error.js';
+import { QUORUM_LOG_DIRECTORY } from './data-directory-mode.js';
 import { createQuorumApiHandler } from './quorum-http.js';
 import { QuorumMember } from './quorum-member.js';
 import { QuorumMetrics } from './quorum-metrics.js';
@@ -88,7 +89,7 @@ export async function startQuorumNode(options: QuorumNodeOptions): Promise<Runni
           ca: readPeerFile('peer-trusted-ca-file', config.peerTls.trustedCaFile as string),
         };
 
-  const store = await QuorumReplicaStore.open(`${config.dataDir}/quorum-log`);
+  const store = await QuorumReplicaStore.open(`${config.dataDir}/${QUORUM_LOG_DIRECTORY}`);
   store.onSynced = (durationMs) => metrics.fsyncDuration.observe(durationMs / 1000);
   const quorumMetrics = new QuorumMetrics(metrics.registry, peers);
   let member: QuorumMember;
