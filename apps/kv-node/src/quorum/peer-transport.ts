@@ -1,6 +1,6 @@
 /**
- * The part of `@x/transport-tcp` that quorum mode uses: requests with answers, one-way
- * heartbeats, and connection events. `TcpTransport` satisfies it.
+ * The part of `@x/transport-tcp` a coordinator uses to reach its peers: requests with answers.
+ * `TcpTransport` satisfies it.
  */
 
 /** A message and its type tag. */
@@ -9,21 +9,13 @@ export interface PeerReply {
   payload: Uint8Array;
 }
 
-/** Connection events quorum mode listens to. */
-export type PeerEvent = { kind: string; peer?: string | undefined };
-
 /** The narrow port. */
 export interface PeerTransport {
+  /** Sends a request and resolves with the peer's answer; rejects on timeout or a lost peer. */
   request(
     to: string,
     type: number,
     payload: Uint8Array,
     options?: { timeoutMs?: number },
   ): Promise<PeerReply>;
-  onRequest(
-    handler: (from: string, type: number, payload: Uint8Array) => PeerReply | Promise<PeerReply>,
-  ): void;
-  send(to: string, type: number, payload: Uint8Array): void;
-  onMessage(handler: (from: string, type: number, payload: Uint8Array) => void): void;
-  onEvent(listener: (event: PeerEvent) => void): () => void;
 }
