@@ -157,8 +157,11 @@ function toApiError(error: unknown, method: string): ApiError {
   if (error instanceof QuorumSizesRefusedError) return badRequest(error.message, 'consistency');
   if (error instanceof QuorumOutcomeUnknownError) return indeterminate(error.message);
   if (error instanceof QuorumFailedError) {
-    // A read (or the first phase of a write) that failed changed nothing a client can rely on.
-    return new ApiError(`${error.message}; nothing was written`, {
+    // A read, or the first phase of a linearizable write (a read), changed nothing; a failed
+    // read repair only wrote back a value that was already stored.
+    const what =
+      error.operation === 'read repair' ? 'the read did not complete' : 'nothing was written';
+    return new ApiError(`${error.message}; ${what}`, {
       reason: 'unavailable',
       status: 503,
       grpcCode: GrpcCode.unavailable,
