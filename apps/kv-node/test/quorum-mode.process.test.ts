@@ -312,6 +312,9 @@ describe('quorum mode with three processes: athens, byzantium, cyrene', { timeou
     expect(await refused.json()).toMatchObject({ reason: 'unavailable', definite: true });
     expect((await get('byzantium', 'k', 'linearizable')).status).toBe(503);
     expect((await put('byzantium', 'k', 'v', 'one')).status).toBe(200);
+    const health = await fetch(`${member('byzantium').clientUrl}/health`);
+    expect(health.status).toBe(503);
+    expect(await health.json()).toMatchObject({ health: 'false' });
     const txn = await fetch(`${member('byzantium').clientUrl}/v3/kv/txn`, {
       method: 'POST',
       body: '{}',

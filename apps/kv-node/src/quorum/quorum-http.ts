@@ -58,6 +58,8 @@ export interface QuorumHttpOptions {
   readonly memberId: string;
   /** The body of `/v1/cluster`. */
   readonly clusterStatus: () => Record<string, unknown>;
+  /** Why this member cannot serve quorum requests now (`undefined`: it can), for `/health`. */
+  readonly unhealthyReason: () => string | undefined;
   /** Called before `/metrics` renders, to refresh gauges. */
   readonly refreshMetrics: () => void;
   readonly isShuttingDown: () => boolean;
@@ -85,7 +87,11 @@ async function handle(options: QuorumHttpOptions, exchange: Exchange): Promise<v
       return;
     }
     if (path === '/health') {
-      exchange.json(200, { health: 'true', reason: '' });
+      const reason = options.unhealthyReason();
+      exchange.json(reason === undefined ? 200 : 503, {
+        health: reason === undefined ? 'true' : 'false',
+        reason: reason ?? '',
+      });
       return;
     }
     if (path === '/metrics' && method === 'GET') {

@@ -177,6 +177,13 @@ export async function startQuorumNode(options: QuorumNodeOptions): Promise<Runni
     clusterId: config.clusterId,
     memberId: config.memberId,
     clusterStatus,
+    unhealthyReason: () => {
+      const reachable = 1 + member.peerStates().filter((s) => s.agreed && !s.suspected).length;
+      const needed = Math.max(config.readQuorum, config.writeQuorum);
+      return reachable >= needed
+        ? undefined
+        : `QUORUM UNREACHABLE: ${reachable} of ${members.length} members reachable, ${needed} needed`;
+    },
     refreshMetrics: () => {
       metrics.keys.set(store.size);
       for (const state of member.peerStates()) {
