@@ -26,6 +26,8 @@ export interface BenchOptions {
   valueBytes: number;
   /** Distinct keys written and read. */
   keys: number;
+  /** Quorum mode: the consistency level sent as `X-Kv-Consistency` (default: none sent). */
+  consistency?: string;
 }
 
 /** Benchmark result. */
@@ -50,7 +52,10 @@ class Client {
   readonly #agents: Agent[];
   readonly #endpoints: URL[];
 
-  constructor(endpoints: string[], connections: number) {
+  readonly #extraHeaders: Record<string, string>;
+
+  constructor(endpoints: string[], connections: number, extraHeaders: Record<string, string> = {}) {
+    this.#extraHeaders = extraHeaders;
     this.#endpoints = endpoints.map((endpoint) => new URL(endpoint));
     this.#agents = this.#endpoints.map(
       () => new Agent({ keepAlive: true, maxSockets: connections, maxFreeSockets: connections }),
@@ -73,6 +78,7 @@ class Client {
           method: 'POST',
           agent: this.#agents[index],
           headers: {
+            ...this.#extraHeaders,
             'content-type': 'application/json',
             'content-length': Buffer.byteLength(body),
           },
@@ -104,7 +110,11 @@ function percentile(sorted: Float64Array, fraction: number): number {
 
 /** Runs one benchmark and returns its result. */
 export async function runBench(options: BenchOptions): Promise<BenchResult> {
-  const client = new Client(options.endpoints, options.connections);
+  const client = new Client(
+    options.endpoints,
+    options.connections,
+    options.consistency === undefined ? {} : { 'x-kv-consistency': options.consistency },
+  );
   const value = b64('x'.repeat(options.valueBytes));
   const keyOf = (index: number): string => b64(`bench/key-${String(index).padStart(8, '0')}`);
   try {
@@ -246,6 +256,7 @@ function parseOptions(argv: string[]): BenchOptions {
       duration: { type: 'string', default: '10' },
       'value-size': { type: 'string', default: '100' },
       keys: { type: 'string', default: '10000' },
+      consistency: { type: 'string', default: '' },
     },
     strict: true,
   });
@@ -262,6 +273,7 @@ function parseOptions(argv: string[]): BenchOptions {
     durationSeconds: Number(values.duration),
     valueBytes: Number(values['value-size']),
     keys: Number(values.keys),
+    ...(values.consistency === '' ? {} : { consistency: values.consistency }),
   };
 }
 

@@ -12,7 +12,7 @@ export type { QuorumFailureReason } from './quorum-failed-error.js';
 export type { Timers } from './timers.js';
 export { nodeTimers } from './node-timers.js';
 export { compareVersions, newer, nextVersion } from './version.js';
-export type { Version, Versioned } from './version.js';
+export type { Version, VersionComparator, Versioned } from './version.js';
 export { pickNewest } from './pick-newest.js';
 export type { NewestValue } from './pick-newest.js';
 export type { ReplicaClient } from './replica-client.js';

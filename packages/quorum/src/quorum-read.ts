@@ -4,7 +4,7 @@ import { quorumCall } from './quorum-call.js';
 import type { NodeFailure, QuorumReport } from './quorum-report.js';
 import type { ReplicaClient } from './replica-client.js';
 import type { Timers } from './timers.js';
-import type { Versioned } from './version.js';
+import type { Version, VersionComparator, Versioned } from './version.js';
 
 /**
  * How a read repairs the replicas that returned an older value:
@@ -17,11 +17,16 @@ import type { Versioned } from './version.js';
 export type ReadRepairMode = 'sync' | 'async' | 'none';
 
 /** How to run a {@link quorumRead}. */
-export interface QuorumReadOptions<K, V> {
+export interface QuorumReadOptions<K, V, T = Version> {
   /** The replicas of the key. */
   readonly nodes: readonly string[];
   /** How to reach them. */
-  readonly replicas: ReplicaClient<K, V>;
+  readonly replicas: ReplicaClient<K, V, T>;
+  /**
+   * The order of the version type (default `compareVersions`, for {@link Version});
+   * required in practice when `T` is another version type.
+   */
+  readonly compareVersions?: VersionComparator<T>;
   /** The key to read. */
   readonly key: K;
   /** How the read repairs stale replicas. */
@@ -47,11 +52,11 @@ export interface ReadRepairReport {
 }
 
 /** The outcome of a {@link quorumRead}. */
-export interface QuorumReadResult<V> {
+export interface QuorumReadResult<V, T = Version> {
   /** The newest value among the read quorum, or `undefined` if none of them holds the key. */
-  readonly value: Versioned<V> | undefined;
+  readonly value: Versioned<V, T> | undefined;
   /** Which replicas answered the read what. */
-  readonly report: QuorumReport<Versioned<V> | undefined>;
+  readonly report: QuorumReport<Versioned<V, T> | undefined>;
   /** Replicas of the read quorum that returned an older value or none. */
   readonly staleNodes: readonly string[];
   /**
@@ -71,21 +76,21 @@ const nothingRepaired: ReadRepairReport = { repaired: [], failed: [] };
  *   reached, or `'read repair'` if a `'sync'` repair could not store the value on a write quorum.
  * @throws QuorumConfigurationError (as a rejection) if a quorum size is out of range.
  */
-export async function quorumRead<K, V>(
-  options: QuorumReadOptions<K, V>,
-): Promise<QuorumReadResult<V>> {
+export async function quorumRead<K, V, T = Version>(
+  options: QuorumReadOptions<K, V, T>,
+): Promise<QuorumReadResult<V, T>> {
   const { nodes, replicas, key, readRepair, timeoutMs, timers, signal } = options;
   const common = { timeoutMs, timers, ...(signal === undefined ? {} : { signal }) };
   const writeQuorum = options.writeQuorum ?? majority(nodes.length);
-  const report = await quorumCall<Versioned<V> | undefined>({
+  const report = await quorumCall<Versioned<V, T> | undefined>({
     operation: 'read',
     nodes,
     call: (node) => replicas.read(node, key),
     ...(options.readQuorum === undefined ? {} : { quorum: options.readQuorum }),
     ...common,
   });
-  const { newest, staleNodes, freshNodes } = pickNewest(report.accepted);
-  const result = (repair: Promise<ReadRepairReport>): QuorumReadResult<V> => ({
+  const { newest, staleNodes, freshNodes } = pickNewest(report.accepted, options.compareVersions);
+  const result = (repair: Promise<ReadRepairReport>): QuorumReadResult<V, T> => ({
     value: newest,
     report,
     staleNodes,

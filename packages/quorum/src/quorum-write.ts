@@ -2,18 +2,18 @@ import { quorumCall } from './quorum-call.js';
 import type { QuorumReport } from './quorum-report.js';
 import type { ReplicaClient } from './replica-client.js';
 import type { Timers } from './timers.js';
-import type { Versioned } from './version.js';
+import type { Version, Versioned } from './version.js';
 
 /** How to run a {@link quorumWrite}. */
-export interface QuorumWriteOptions<K, V> {
+export interface QuorumWriteOptions<K, V, T = Version> {
   /** The replicas of the key. */
   readonly nodes: readonly string[];
   /** How to reach them. */
-  readonly replicas: ReplicaClient<K, V>;
+  readonly replicas: ReplicaClient<K, V, T>;
   /** The key to write. */
   readonly key: K;
   /** The value, with a version newer than any the writer has read (see {@link nextVersion}). */
-  readonly value: Versioned<V>;
+  readonly value: Versioned<V, T>;
   /** W: acknowledgements needed; default the majority of `nodes`. Check with {@link validateQuorumSizes}. */
   readonly writeQuorum?: number;
   /** Fails the write with reason `'timeout'` after this many milliseconds. */
@@ -37,7 +37,9 @@ export interface QuorumWriteOptions<K, V> {
  * @throws QuorumConfigurationError (as a rejection) if `writeQuorum` is out of range or `nodes`
  *   is empty.
  */
-export function quorumWrite<K, V>(options: QuorumWriteOptions<K, V>): Promise<QuorumReport<void>> {
+export function quorumWrite<K, V, T = Version>(
+  options: QuorumWriteOptions<K, V, T>,
+): Promise<QuorumReport<void>> {
   const { nodes, replicas, key, value, timeoutMs, timers } = options;
   return quorumCall<void>({
     operation: 'write',

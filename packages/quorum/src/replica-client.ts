@@ -1,4 +1,4 @@
-import type { Versioned } from './version.js';
+import type { Version, Versioned } from './version.js';
 
 /**
  * How the leaderless helpers reach the replicas of a key: the narrow port a user implements over
@@ -6,13 +6,14 @@ import type { Versioned } from './version.js';
  *
  * @typeParam K - the key type.
  * @typeParam V - the value type.
+ * @typeParam T - the version type (default {@link Version}).
  */
-export interface ReplicaClient<K, V> {
+export interface ReplicaClient<K, V, T = Version> {
   /** Reads the replica's value of `key` (`undefined` if it has none). Rejects if unreachable. */
-  read(node: string, key: K): Promise<Versioned<V> | undefined>;
+  read(node: string, key: K): Promise<Versioned<V, T> | undefined>;
   /**
    * Stores `value` on the replica unless it already holds a newer version (see {@link newer});
    * resolves once stored durably. Rejects if unreachable or the store fails.
    */
-  write(node: string, key: K, value: Versioned<V>): Promise<void>;
+  write(node: string, key: K, value: Versioned<V, T>): Promise<void>;
 }

@@ -10,13 +10,27 @@ export interface Version {
   readonly writer: string;
 }
 
-/** A value together with the version of the write that stored it. */
-export interface Versioned<V> {
+/**
+ * A value together with the version of the write that stored it.
+ *
+ * @typeParam V - the value type.
+ * @typeParam T - the version type: {@link Version} by default, or your own (a hybrid-clock
+ *   timestamp with a node id, say) ordered by a {@link VersionComparator}.
+ */
+export interface Versioned<V, T = Version> {
   /** The stored value. */
   readonly value: V;
   /** The version of the write that stored it. */
-  readonly version: Version;
+  readonly version: T;
 }
+
+/**
+ * Orders versions of type `T`: negative if `a` is older than `b`, 0 if equal, positive if newer;
+ * `undefined` (no value stored) must be older than every version. It must be a total order that
+ * every replica computes alike (break ties by writer id), or replicas could keep different
+ * winners. {@link compareVersions} is the one for {@link Version}.
+ */
+export type VersionComparator<T> = (a: T | undefined, b: T | undefined) => number;
 
 /**
  * Compares two versions: negative if `a` is older than `b`, 0 if equal, positive if newer.
@@ -49,6 +63,21 @@ export function nextVersion(latest: Version | undefined, writer: string): Versio
 export function newer<V>(
   a: Versioned<V> | undefined,
   b: Versioned<V> | undefined,
-): Versioned<V> | undefined {
-  return compareVersions(b?.version, a?.version) > 0 ? b : a;
+): Versioned<V> | undefined;
+/**
+ * The newer of two values whose versions `compare` orders (`a` when equal).
+ *
+ * @param compare - the order of the version type `T`.
+ */
+export function newer<V, T>(
+  a: Versioned<V, T> | undefined,
+  b: Versioned<V, T> | undefined,
+  compare: VersionComparator<T>,
+): Versioned<V, T> | undefined;
+export function newer<V, T>(
+  a: Versioned<V, T> | undefined,
+  b: Versioned<V, T> | undefined,
+  compare: VersionComparator<T> = compareVersions as unknown as VersionComparator<T>,
+): Versioned<V, T> | undefined {
+  return compare(b?.version, a?.version) > 0 ? b : a;
 }

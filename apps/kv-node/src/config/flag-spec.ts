@@ -73,6 +73,46 @@ export const FLAG_SPECS: readonly FlagSpec[] = [
     description: 'Applied entries between snapshots (after which older log segments are deleted).',
   },
   {
+    name: 'replication',
+    kind: 'enum',
+    defaultValue: 'leader',
+    values: ['leader', 'quorum'],
+    section: 'clustering',
+    description:
+      "'leader' (leader-follower log, linearizable, etcd's API) or 'quorum' (leaderless: any member " +
+      'coordinates, per-request consistency one, quorum or linearizable). Every member must agree.',
+  },
+  {
+    name: 'read-quorum',
+    kind: 'integer',
+    defaultValue: '0',
+    section: 'clustering',
+    description: 'Quorum mode: members a quorum read waits for (0: a majority).',
+  },
+  {
+    name: 'write-quorum',
+    kind: 'integer',
+    defaultValue: '0',
+    section: 'clustering',
+    description: 'Quorum mode: members a quorum write waits for (0: a majority).',
+  },
+  {
+    name: 'max-clock-offset',
+    kind: 'integer',
+    defaultValue: '500',
+    section: 'clustering',
+    description:
+      'Quorum mode: milliseconds a peer timestamp may be ahead of this wall clock; further is refused.',
+  },
+  {
+    name: 'anti-entropy-interval',
+    kind: 'integer',
+    defaultValue: '1000',
+    section: 'clustering',
+    description:
+      'Quorum mode: milliseconds between anti-entropy rounds (digest exchange with one peer); 0: off.',
+  },
+  {
     name: 'advertise-client-urls',
     kind: 'urls',
     defaultValue: '',

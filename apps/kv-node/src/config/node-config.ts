@@ -75,6 +75,15 @@ export interface NodeConfig {
   watchProgressIntervalMs: number;
   /** `--auto-compaction-mode` and `--auto-compaction-retention`; absent when off. */
   autoCompaction?: AutoCompactionConfig;
+  /** `--replication`: leader-follower (default) or leaderless quorum mode. */
+  replication: 'leader' | 'quorum';
+  /** Quorum mode: R and W (`--read-quorum`, `--write-quorum`; default a majority of members). */
+  readQuorum: number;
+  writeQuorum: number;
+  /** Quorum mode: how far ahead of the wall clock a peer's timestamp may be, in ms. */
+  maxClockOffsetMs: number;
+  /** Quorum mode: milliseconds between anti-entropy rounds (0: off). */
+  antiEntropyIntervalMs: number;
 }
 
 /** etcd's default backend quota, 2 GiB. */
@@ -388,7 +397,30 @@ export function buildConfig(...sources: Settings[]): NodeConfig {
     quotaBackendBytes: view.integer('quota-backend-bytes', 0) || DEFAULT_QUOTA_BACKEND_BYTES,
     watchProgressIntervalMs: watchProgressInterval(view),
     ...(compaction === undefined ? {} : { autoCompaction: compaction }),
+    replication: view.choice('replication'),
+    ...quorumSizes(view, members.length),
+    maxClockOffsetMs: view.integer('max-clock-offset', 0),
+    antiEntropyIntervalMs: view.integer('anti-entropy-interval', 0),
   };
+}
+
+/** `--read-quorum` and `--write-quorum`: 1..N, 0 for a majority. */
+function quorumSizes(
+  view: SettingsView,
+  clusterSize: number,
+): { readQuorum: number; writeQuorum: number } {
+  const majority = Math.floor(clusterSize / 2) + 1;
+  const size = (flag: string): number => {
+    const value = view.integer(flag, 0);
+    if (value > clusterSize) {
+      throw new ConfigError(
+        flag,
+        `${value} is more than the ${clusterSize} members of --initial-cluster`,
+      );
+    }
+    return value === 0 ? majority : value;
+  };
+  return { readQuorum: size('read-quorum'), writeQuorum: size('write-quorum') };
 }
 
 /** `--host-whitelist` as a list, checked, or the default: loopback and the member's own hosts. */

@@ -31,6 +31,8 @@ import { startReplica } from './start-replica.js';
 import { StartupError } from './startup-error.js';
 import { SwitchableBackend } from './switchable-backend.js';
 import { KvStore } from '../store/kv-store.js';
+import { startQuorumNode } from '../quorum/start-quorum-node.js';
+import { assertDataDirectoryMode } from '../quorum/data-directory-mode.js';
 
 export { StartupError };
 
@@ -112,6 +114,33 @@ export async function startNode(
     config.clusterState,
   );
   const metrics = new NodeMetrics();
+  try {
+    assertDataDirectoryMode(config.dataDir, config.replication);
+  } catch (error) {
+    await dataDirectory.release();
+    throw error;
+  }
+  if (config.replication === 'quorum') {
+    // Leaderless mode has its own replica, peer protocol and client API (see quorum/).
+    try {
+      const quorumNode = await startQuorumNode({
+        config,
+        logger,
+        metrics,
+        peerSecret,
+        clientTls,
+        listen,
+        closeServer,
+      });
+      return {
+        failed: quorumNode.failed,
+        stop: () => quorumNode.stop().finally(() => dataDirectory.release()),
+      };
+    } catch (error) {
+      await dataDirectory.release();
+      throw error;
+    }
+  }
   const servers: Server[] = [];
   let shuttingDown = false;
   const backend = new SwitchableBackend(new KvStore(), () => ({

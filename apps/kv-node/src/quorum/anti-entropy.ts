@@ -1,0 +1,127 @@
+/**
+ * Anti-entropy: a background repair so a member that missed writes converges without being read.
+ * Every round this member picks the next reachable peer, compares the digests of the 256 key
+ * buckets (hash ranges: a key's bucket is the first byte of its SHA-1), and for each bucket that
+ * differs exchanges the entries: it stores what the peer holds newer (durably, through the same
+ * replica write as a client write) and sends the peer what it holds newer. Tombstones travel like
+ * values, so a delete converges too.
+ */
+
+import type { Logger } from '../logging/logger.js';
+import type { QuorumReplicaStore, StoredEntry } from './quorum-replica-store.js';
+import type { QuorumReplicaClient } from './replica-client.js';
+import { compareValueVersions } from './value-version.js';
+
+/** What one round did. */
+export interface AntiEntropyRound {
+  readonly peer: string;
+  /** Buckets whose digests differed. */
+  readonly differingBuckets: number;
+  /** Entries this member stored from the peer. */
+  readonly pulled: number;
+  /** Entries this member sent to the peer. */
+  readonly pushed: number;
+}
+
+/** Options of {@link AntiEntropy}. */
+export interface AntiEntropyOptions {
+  readonly self: string;
+  readonly peers: readonly string[];
+  readonly store: QuorumReplicaStore;
+  readonly replicas: QuorumReplicaClient;
+  /** Milliseconds between rounds. */
+  readonly intervalMs: number;
+  readonly logger: Logger;
+  readonly onRound?: (round: AntiEntropyRound) => void;
+}
+
+/** The background repair. */
+export class AntiEntropy {
+  readonly #options: AntiEntropyOptions;
+  #next = 0;
+  #timer: NodeJS.Timeout | undefined;
+  #running = false;
+  #stopped = false;
+
+  /** @param options peers, store, replicas and the interval. */
+  constructor(options: AntiEntropyOptions) {
+    this.#options = options;
+  }
+
+  /** Starts the rounds. */
+  start(): void {
+    this.#schedule();
+  }
+
+  /** Stops after the current round. */
+  stop(): void {
+    this.#stopped = true;
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+  }
+
+  /**
+   * Runs one round with the next reachable peer now; resolves with what it did, or `undefined`
+   * when no peer is reachable.
+   *
+   * @throws (rejects) when the peer fails mid-round; the next round starts afresh.
+   */
+  async runRound(): Promise<AntiEntropyRound | undefined> {
+    const { peers, replicas } = this.#options;
+    for (let tried = 0; tried < peers.length; tried++) {
+      const peer = peers[this.#next++ % peers.length] as string;
+      if (replicas.isAvailable(peer)) return this.#exchangeWith(peer);
+    }
+    return undefined;
+  }
+
+  async #exchangeWith(peer: string): Promise<AntiEntropyRound> {
+    const { store, replicas } = this.#options;
+    const theirs = await replicas.digests(peer);
+    const mine = store.bucketDigests();
+    let differingBuckets = 0;
+    let pulled = 0;
+    let pushed = 0;
+    for (let bucket = 0; bucket < mine.length; bucket++) {
+      if (mine[bucket] === theirs[bucket]) continue;
+      differingBuckets++;
+      const remote = new Map(
+        (await replicas.bucket(peer, bucket)).map((entry) => [entry.key, entry.stored]),
+      );
+      const local: StoredEntry[] = store.bucketEntries(bucket);
+      for (const { key, stored } of local) {
+        if (compareValueVersions(stored.version, remote.get(key)?.version) > 0) {
+          await replicas.write(peer, key, stored);
+          pushed++;
+        }
+      }
+      for (const [key, stored] of remote) {
+        if (await store.write(key, stored)) pulled++;
+      }
+    }
+    return { peer, differingBuckets, pulled, pushed };
+  }
+
+  #schedule(): void {
+    if (this.#stopped) return;
+    this.#timer = setTimeout(() => {
+      if (this.#running) return;
+      this.#running = true;
+      this.runRound()
+        .then((round) => {
+          if (round !== undefined) {
+            this.#options.onRound?.(round);
+            if (round.pulled + round.pushed > 0) {
+              this.#options.logger.info({ ...round }, 'anti-entropy repaired entries');
+            }
+          }
+        })
+        .catch((error: unknown) => {
+          this.#options.logger.debug({ err: error }, 'anti-entropy round failed');
+        })
+        .finally(() => {
+          this.#running = false;
+          this.#schedule();
+        });
+    }, this.#options.intervalMs);
+  }
+}
