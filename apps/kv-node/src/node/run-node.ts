@@ -13,7 +13,9 @@ import type { RequestListener } from 'node:http';
 import { createDashboardHandler } from '../dashboard/dashboard-handler.js';
 import { statusSourceFromNodeStatus } from '../dashboard/node-status-source.js';
 import { HostAllowlist } from '../http/host-allowlist.js';
-import { createApiHandler, createHttpServer } from '../http/http-api.js';
+import { apiHandlerFor, createApiContext, createHttpServer } from '../http/http-api.js';
+import { createGrpcGateway } from '../grpc/grpc-gateway.js';
+import { chooseAlpnProtocol, serveGrpcOnSamePort } from '../grpc/same-port.js';
 import type { ServerTls } from '../http/http-api.js';
 import { NodeMetrics } from '../metrics/node-metrics.js';
 import { VERSION } from '../version.js';
@@ -129,7 +131,7 @@ export async function startNode(
       role: 'unknown',
     })),
   }));
-  const apiHandler = createApiHandler({
+  const apiContext = createApiContext({
     backend,
     metrics,
     limits: config.limits,
@@ -144,6 +146,9 @@ export async function startNode(
       now: () => Date.now(),
     },
   });
+  const apiHandler = apiHandlerFor(apiContext);
+  // etcd's gRPC API on the same client ports, through the same context (backend, auth, limits).
+  const grpc = createGrpcGateway(apiContext);
   // Each member serves its own view of the cluster at /ui (the launcher serves the whole cluster).
   const dashboard = createDashboardHandler({
     statusSource: statusSourceFromNodeStatus(() => backend.status()),
@@ -163,8 +168,9 @@ export async function startNode(
     for (const url of config.listenClientUrls) {
       const server = createHttpServer(handler, {
         requestTimeoutMs: config.requestTimeoutMs,
-        ...(clientTls === undefined ? {} : { tls: clientTls }),
+        ...(clientTls === undefined ? {} : { tls: clientTls, alpnCallback: chooseAlpnProtocol }),
       });
+      serveGrpcOnSamePort(server, grpc, config.requestTimeoutMs);
       servers.push(server);
       await listen(server, url);
     }
@@ -181,6 +187,7 @@ export async function startNode(
     backend.setTarget(new ReplicatedBackend(runtime.replica, forwarding));
   } catch (error) {
     dashboard.close();
+    grpc.close(0);
     for (const server of servers) server.close();
     await runtime?.close().catch(() => undefined);
     await dataDirectory.release();
@@ -206,6 +213,7 @@ export async function startNode(
         logger.warn({ err: error }, 'leadership transfer failed');
       });
       dashboard.close();
+      grpc.close(5000);
       await Promise.all(servers.map((server) => closeServer(server, 5000)));
       forwarding?.close();
       await started.close();

@@ -1,0 +1,70 @@
+/**
+ * etcd 3.4's gRPC services, loaded from its vendored `.proto` files (see `proto/README.md`).
+ *
+ * Messages are decoded into the very shapes etcd's JSON gateway reads and writes (proto field
+ * names, 64-bit integers as decimal strings, bytes as base64, enums by name, zero values left
+ * out), so the gateway's decoders and encoders (`http/etcd-json.ts`) serve gRPC too: one mapping
+ * between etcd's messages and the store model, not two.
+ */
+
+import { fileURLToPath } from 'node:url';
+import type { ServiceDefinition } from '@grpc/grpc-js';
+import { loadSync } from '@grpc/proto-loader';
+import type { Options } from '@grpc/proto-loader';
+
+/**
+ * Where the `.proto` files sit beside this module: `src/grpc/proto/` in the sources, `proto/`
+ * beside the bundle in `dist/` (the build copies them there).
+ */
+const PROTO_ROOT = fileURLToPath(new URL('./proto/', import.meta.url));
+
+/** Decoding options that give the gateway's JSON shapes (see the file comment). */
+const GATEWAY_SHAPES: Options = {
+  keepCase: true,
+  longs: String,
+  enums: String,
+  bytes: String,
+  defaults: false,
+  // A virtual field naming the set member of each oneof would be an unknown field to the gateway's
+  // decoders; they tell the members apart themselves.
+  oneofs: false,
+  includeDirs: [PROTO_ROOT],
+};
+
+/** The services of `etcdserverpb` that kv-node serves. */
+export interface EtcdServices {
+  kv: ServiceDefinition;
+  watch: ServiceDefinition;
+  lease: ServiceDefinition;
+  cluster: ServiceDefinition;
+  maintenance: ServiceDefinition;
+  auth: ServiceDefinition;
+}
+
+let loaded: EtcdServices | undefined;
+
+/**
+ * Loads (once) the service definitions of etcd's `rpc.proto`.
+ *
+ * @throws Error if the `.proto` files are missing from beside the module (a broken build).
+ */
+export function etcdServices(): EtcdServices {
+  if (loaded !== undefined) return loaded;
+  const definition = loadSync('etcd/etcdserver/etcdserverpb/rpc.proto', GATEWAY_SHAPES);
+  const service = (name: string): ServiceDefinition => {
+    const found = definition[`etcdserverpb.${name}`];
+    if (found === undefined || 'format' in found) {
+      throw new Error(`etcdserverpb.${name} is not a service in ${PROTO_ROOT}`);
+    }
+    return found;
+  };
+  loaded = {
+    kv: service('KV'),
+    watch: service('Watch'),
+    lease: service('Lease'),
+    cluster: service('Cluster'),
+    maintenance: service('Maintenance'),
+    auth: service('Auth'),
+  };
+  return loaded;
+}
