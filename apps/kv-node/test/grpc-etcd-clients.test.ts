@@ -340,3 +340,71 @@ describe('etcd status codes and headers over gRPC', { timeout: 60_000 }, () => {
     expect(fromB64(again.kvs[0]?.value ?? '')).toBe('ok');
   });
 });
+
+// Last: it turns auth on for the rest of the cluster's life.
+describe('auth over gRPC: Authenticate and the token metadata', { timeout: 60_000 }, () => {
+  beforeAll(async () => {
+    const [first] = cluster.members as [ProcessMember];
+    const post = async (path: string, body: unknown): Promise<void> => {
+      const response = await fetch(`${first.clientUrl}${path}`, {
+        method: 'POST',
+        body: JSON.stringify(body),
+      });
+      expect({ path, status: response.status, body: await response.text() }).toMatchObject({
+        status: 200,
+      });
+    };
+    await post('/v3/auth/user/add', { name: 'root', password: 'root-pw' });
+    await post('/v3/auth/user/grant', { user: 'root', role: 'root' });
+    await post('/v3/auth/role/add', { name: 'app' });
+    await post('/v3/auth/role/grant', {
+      name: 'app',
+      perm: { permType: 'READWRITE', key: b64('app/'), range_end: b64('app0') },
+    });
+    await post('/v3/auth/user/add', { name: 'alice', password: 'alice-pw' });
+    await post('/v3/auth/user/grant', { user: 'alice', role: 'app' });
+    await post('/v3/auth/enable', {});
+  });
+
+  it('the etcd3 client logs in and is held to its permissions', async () => {
+    const anonymous = new Etcd3({ hosts: cluster.members.map((member) => member.clientUrl) });
+    const alice = new Etcd3({
+      hosts: cluster.members.map((member) => member.clientUrl),
+      auth: { username: 'alice', password: 'alice-pw' },
+    });
+    try {
+      await expect(anonymous.put('app/1').value('x')).rejects.toThrow(/user name is empty/);
+      await alice.put('app/1').value('mine');
+      expect(await alice.get('app/1').string()).toBe('mine');
+      await expect(alice.put('elsewhere').value('x')).rejects.toThrow(/permission denied/);
+    } finally {
+      anonymous.close();
+      alice.close();
+    }
+  });
+
+  it.skipIf(!etcdctlPresent)(
+    'etcdctl --user logs in; without it only status is served',
+    async () => {
+      const [first, second] = cluster.members as [ProcessMember, ProcessMember];
+      expect(await etcdctl([first], ['--user', 'alice:alice-pw', 'put', 'app/2', 'two'])).toBe(
+        'OK\n',
+      );
+      expect(await etcdctl([second], ['--user', 'alice:alice-pw', 'get', 'app/2'])).toBe(
+        'app/2\ntwo\n',
+      );
+      await expect(etcdctl([first], ['get', 'app/2'])).rejects.toThrow(/user name is empty/);
+      await expect(etcdctl([first], ['--user', 'alice:wrong', 'get', 'app/2'])).rejects.toThrow(
+        /authentication failed, invalid user ID or password/,
+      );
+      await expect(
+        etcdctl([first], ['--user', 'alice:alice-pw', 'put', 'secret', 'x']),
+      ).rejects.toThrow(/permission denied/);
+      // etcd serves the member list and status without a user.
+      expect(await etcdctl([first], ['member', 'list'])).toMatch(/m1/);
+      expect(await etcdctl([first], ['endpoint', 'status'])).toMatch(
+        new RegExp(`^${endpoint(first)}, [0-9a-f]+, `),
+      );
+    },
+  );
+});
