@@ -19,7 +19,7 @@ import type { Options } from '@grpc/proto-loader';
 const PROTO_ROOT = fileURLToPath(new URL('./proto/', import.meta.url));
 
 /** Decoding options that give the gateway's JSON shapes (see the file comment). */
-const GATEWAY_SHAPES: Options = {
+const gatewayShapes = (protoRoot: string): Options => ({
   keepCase: true,
   longs: String,
   enums: String,
@@ -28,8 +28,8 @@ const GATEWAY_SHAPES: Options = {
   // A virtual field naming the set member of each oneof would be an unknown field to the gateway's
   // decoders; they tell the members apart themselves.
   oneofs: false,
-  includeDirs: [PROTO_ROOT],
-};
+  includeDirs: [protoRoot],
+});
 
 /** The services of `etcdserverpb` that kv-node serves. */
 export interface EtcdServices {
@@ -46,19 +46,22 @@ let loaded: EtcdServices | undefined;
 /**
  * Loads (once) the service definitions of etcd's `rpc.proto`.
  *
- * @throws Error if the `.proto` files are missing from beside the module (a broken build).
+ * @param protoRoot the folder of the `.proto` files, for code bundled away from them (the
+ *   benchmarks); default: `proto/` beside this module.
+ * @throws Error if the `.proto` files are missing (a broken build).
  */
-export function etcdServices(): EtcdServices {
-  if (loaded !== undefined) return loaded;
-  const definition = loadSync('etcd/etcdserver/etcdserverpb/rpc.proto', GATEWAY_SHAPES);
+export function etcdServices(protoRoot?: string): EtcdServices {
+  if (protoRoot === undefined && loaded !== undefined) return loaded;
+  const root = protoRoot ?? PROTO_ROOT;
+  const definition = loadSync('etcd/etcdserver/etcdserverpb/rpc.proto', gatewayShapes(root));
   const service = (name: string): ServiceDefinition => {
     const found = definition[`etcdserverpb.${name}`];
     if (found === undefined || 'format' in found) {
-      throw new Error(`etcdserverpb.${name} is not a service in ${PROTO_ROOT}`);
+      throw new Error(`etcdserverpb.${name} is not a service in ${root}`);
     }
     return found;
   };
-  loaded = {
+  const services = {
     kv: service('KV'),
     watch: service('Watch'),
     lease: service('Lease'),
@@ -66,5 +69,6 @@ export function etcdServices(): EtcdServices {
     maintenance: service('Maintenance'),
     auth: service('Auth'),
   };
-  return loaded;
+  if (protoRoot === undefined) loaded = services;
+  return services;
 }

@@ -68,15 +68,10 @@ function sniffPreface(
 
 /**
  * Makes `server` hand HTTP/2 connections to `grpc` instead of serving them itself (see the file
- * comment). Call before the server accepts connections.
- *
- * @param sniffTimeoutMs longest wait for the first bytes of a plain connection.
+ * comment). Call before the server accepts connections. A plain connection must send its first
+ * bytes within the server's `headersTimeout`, as an HTTP/1.1 client must send its headers.
  */
-export function serveGrpcOnSamePort(
-  server: HttpServer,
-  grpc: GrpcGateway,
-  sniffTimeoutMs: number,
-): void {
+export function serveGrpcOnSamePort(server: HttpServer, grpc: GrpcGateway): void {
   if (server instanceof TlsServer) {
     // An HTTPS server serves HTTP on 'secureConnection'; ALPN has been negotiated by then.
     const serveHttp = server.listeners('secureConnection') as ConnectionListener[];
@@ -90,7 +85,7 @@ export function serveGrpcOnSamePort(
   const serveHttp = server.listeners('connection') as ConnectionListener[];
   server.removeAllListeners('connection');
   server.on('connection', (socket: Socket) => {
-    sniffPreface(socket, sniffTimeoutMs, (isHttp2) => {
+    sniffPreface(socket, server.headersTimeout, (isHttp2) => {
       if (isHttp2) {
         grpc.injectConnection(socket);
       } else {

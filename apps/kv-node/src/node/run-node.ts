@@ -170,7 +170,7 @@ export async function startNode(
         requestTimeoutMs: config.requestTimeoutMs,
         ...(clientTls === undefined ? {} : { tls: clientTls, alpnCallback: chooseAlpnProtocol }),
       });
-      serveGrpcOnSamePort(server, grpc, config.requestTimeoutMs);
+      serveGrpcOnSamePort(server, grpc);
       servers.push(server);
       await listen(server, url);
     }
