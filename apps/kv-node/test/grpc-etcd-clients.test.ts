@@ -408,3 +408,26 @@ describe('auth over gRPC: Authenticate and the token metadata', { timeout: 60_00
     },
   );
 });
+
+// After everything else: it stops two of the three members.
+describe('without a quorum', { timeout: 60_000 }, () => {
+  it("answers UNAVAILABLE with etcd's message, and keeps serving status", async () => {
+    const [first, second, third] = cluster.members as [ProcessMember, ProcessMember, ProcessMember];
+    await cluster.kill(second);
+    await cluster.kill(third);
+    const kv = kvClient(first);
+    try {
+      await expect(kv.call('Range', { key: b64('app/1') })).rejects.toMatchObject({
+        code: status.UNAVAILABLE,
+        details: expect.stringMatching(/^etcdserver: (no leader|request timed out)/) as unknown,
+      });
+    } finally {
+      kv.close();
+    }
+    if (etcdctlPresent) {
+      expect(await etcdctl([first], ['endpoint', 'status'])).toMatch(
+        new RegExp(`^${endpoint(first)}, [0-9a-f]+, `),
+      );
+    }
+  });
+});

@@ -14,6 +14,14 @@ describe('grpcErrorOf', () => {
       code: status.UNAVAILABLE,
       details: 'etcdserver: request timed out',
     });
+    expect(grpcErrorOf(unavailable('no answer from the leader m3 in time'))).toMatchObject({
+      code: status.UNAVAILABLE,
+      details: 'etcdserver: request timed out',
+    });
+    expect(grpcErrorOf(unavailable('etcdserver: leadership is being transferred'))).toMatchObject({
+      code: status.UNAVAILABLE,
+      details: 'etcdserver: leader changed',
+    });
     expect(grpcErrorOf(tooLarge('value is 2000000 bytes; the limit is 1048576'))).toMatchObject({
       code: status.INVALID_ARGUMENT,
       details: 'etcdserver: request is too large',

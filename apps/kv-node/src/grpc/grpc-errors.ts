@@ -23,6 +23,14 @@ function etcdStatusOf(error: ApiError): { code: GrpcStatus; details: string } {
     case 'indeterminate':
       // etcd answers a proposal whose outcome it does not know with UNAVAILABLE and this text.
       return { code: GrpcStatus.UNAVAILABLE, details: 'etcdserver: request timed out' };
+    case 'unavailable':
+      // Definitely not done, for want of a leader in time: etcd's two words for it.
+      return {
+        code: GrpcStatus.UNAVAILABLE,
+        details: /leadership/.test(error.message)
+          ? 'etcdserver: leader changed'
+          : 'etcdserver: request timed out',
+      };
     case 'too_large':
       return { code: GrpcStatus.INVALID_ARGUMENT, details: 'etcdserver: request is too large' };
     case 'shutting_down':
