@@ -157,6 +157,7 @@ class GrpcClient implements BenchClient {
     if (channel === undefined) {
       channel = new this.#Kv(this.#endpoints[endpoint] as string, credentials.createInsecure(), {
         'grpc.use_local_subchannel_pool': 1,
+        'grpc.enable_channelz': 0,
       });
       this.#channels.set(name, channel);
     }
