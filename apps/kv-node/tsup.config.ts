@@ -1,3 +1,4 @@
+import { cp } from 'node:fs/promises';
 import { defineConfig } from 'tsup';
 
 export default defineConfig({
@@ -10,4 +11,14 @@ export default defineConfig({
   sourcemap: true,
   clean: true,
   splitting: true,
+  // etcd's .proto files are read at run time from `proto/` beside the bundle (src/grpc/etcd-proto.ts).
+  async onSuccess() {
+    await cp(
+      new URL('./src/grpc/proto/', import.meta.url),
+      new URL('./dist/proto/', import.meta.url),
+      {
+        recursive: true,
+      },
+    );
+  },
 });

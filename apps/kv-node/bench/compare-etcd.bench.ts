@@ -1,9 +1,10 @@
 /**
  * kv-node against etcd 3.4 on the same machine, one after the other, with the same kv-bench
- * workloads over the v3 JSON API (run `pnpm build` first; needs `etcd` on the PATH, e.g. Debian's
+ * workloads over the v3 JSON API or gRPC (run `pnpm build` first; needs `etcd` on the PATH, e.g. Debian's
  * etcd-server). Each system runs as 3 members on loopback. Output: one JSON object per run.
  *
- * Environment: SECONDS_PER_RUN (default 10), WORKLOADS (comma-separated "workload:clients"),
+ * Environment: SECONDS_PER_RUN (default 10), PROTOCOL (http, the JSON gateway, by default; grpc
+ * for etcd's gRPC API through grpc-js), WORKLOADS (comma-separated "workload:clients"),
  * SYSTEMS (comma-separated subset of "kv-node,etcd-3.4"), WARMUP_SECONDS (default 5, a mixed run
  * that is not reported), BASE_PORT (default 42379; members use BASE_PORT + 10 * i and + 1),
  * BENCH_KV_NODE_CLI (the kv-node entry point; default ../dist/cli.js), BENCH_KV_NODE_FLAGS (node flags for
@@ -218,6 +219,8 @@ for (const system of systems.filter(
         seconds,
         '--value-size',
         '100',
+        '--protocol',
+        process.env.PROTOCOL ?? 'http',
       ]);
       const costsAfter = await processCosts(children);
       const result = JSON.parse(stdout) as { requests: number };

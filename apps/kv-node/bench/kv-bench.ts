@@ -1,6 +1,7 @@
 /**
- * kv-bench: a closed-loop load generator for the etcd v3 JSON API over HTTP keep-alive, so it
- * drives kv-node and a real etcd (3.4's gateway) alike.
+ * kv-bench: a closed-loop load generator for the etcd v3 API, over the JSON gateway with HTTP
+ * keep-alive (`--protocol http`, the default) or over gRPC with grpc-js (`--protocol grpc`), so it
+ * drives kv-node and a real etcd 3.4 alike.
  *
  *   node dist-bench/kv-bench.js --endpoints http://127.0.0.1:2379 --workload put --clients 64
  *
@@ -10,14 +11,23 @@
  */
 
 import { Agent, request } from 'node:http';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import type { Client as GrpcChannelClient, ServiceError } from '@grpc/grpc-js';
+import { credentials, makeGenericClientConstructor } from '@grpc/grpc-js';
+import { etcdServices } from '../src/grpc/etcd-proto.js';
 
 type Workload = 'put' | 'range' | 'range-serializable' | 'txn-cas' | 'mixed';
 const WORKLOADS: readonly Workload[] = ['put', 'range', 'range-serializable', 'txn-cas', 'mixed'];
 
+/** How the load generator talks to the endpoints. */
+export type BenchProtocol = 'http' | 'grpc';
+
 /** Benchmark settings. */
 export interface BenchOptions {
   endpoints: string[];
+  /** Default `http` (the JSON gateway). */
+  protocol?: BenchProtocol;
   workload: Workload;
   clients: number;
   /** Keep-alive connections per endpoint (shared by the clients using it). */
@@ -32,6 +42,7 @@ export interface BenchOptions {
 
 /** Benchmark result. */
 export interface BenchResult {
+  protocol: BenchProtocol;
   workload: Workload;
   endpoints: number;
   clients: number;
@@ -48,7 +59,17 @@ export interface BenchResult {
 
 const b64 = (text: string): string => Buffer.from(text).toString('base64');
 
-class Client {
+/** Sends one gateway-shaped request and answers with its status and body. */
+interface BenchClient {
+  post(
+    endpointIndex: number,
+    path: string,
+    body: string,
+  ): Promise<{ status: number; body: string }>;
+  close(): void;
+}
+
+class HttpClient implements BenchClient {
   readonly #agents: Agent[];
   readonly #endpoints: URL[];
 
@@ -102,6 +123,72 @@ class Client {
   }
 }
 
+/** The KV method behind each gateway path the workloads use. */
+const GRPC_METHODS: Record<string, string> = {
+  '/v3/kv/put': 'Put',
+  '/v3/kv/range': 'Range',
+  '/v3/kv/txn': 'Txn',
+};
+
+type UnaryCall = (
+  request: unknown,
+  callback: (error: ServiceError | null, response?: unknown) => void,
+) => void;
+
+/**
+ * The same requests over gRPC: kv-node decodes etcd's messages into the gateway's shapes, so the
+ * workloads' JSON bodies are the request objects. `connections` channels per endpoint, each its
+ * own HTTP/2 connection (a local subchannel pool), shared by the clients that use it.
+ */
+class GrpcClient implements BenchClient {
+  readonly #endpoints: string[];
+  readonly #connections: number;
+  readonly #channels = new Map<string, GrpcChannelClient>();
+  readonly #Kv = makeGenericClientConstructor(
+    // Bundled into dist-bench/, away from src/grpc/proto/.
+    etcdServices(fileURLToPath(new URL('../src/grpc/proto/', import.meta.url))).kv,
+    'KV',
+  );
+
+  constructor(endpoints: string[], connections: number) {
+    this.#endpoints = endpoints.map((endpoint) => new URL(endpoint).host);
+    this.#connections = connections;
+  }
+
+  #channel(clientIndex: number): GrpcChannelClient {
+    const endpoint = clientIndex % this.#endpoints.length;
+    const slot = Math.floor(clientIndex / this.#endpoints.length) % this.#connections;
+    const name = `${endpoint}/${slot}`;
+    let channel = this.#channels.get(name);
+    if (channel === undefined) {
+      channel = new this.#Kv(this.#endpoints[endpoint] as string, credentials.createInsecure(), {
+        'grpc.use_local_subchannel_pool': 1,
+        'grpc.enable_channelz': 0,
+      });
+      this.#channels.set(name, channel);
+    }
+    return channel;
+  }
+
+  post(clientIndex: number, path: string, body: string): Promise<{ status: number; body: string }> {
+    const channel = this.#channel(clientIndex) as unknown as Record<string, UnaryCall>;
+    const method = channel[GRPC_METHODS[path] as string] as UnaryCall;
+    return new Promise((resolve) => {
+      method.call(channel, JSON.parse(body), (error, response) =>
+        resolve(
+          error === null
+            ? { status: 200, body: JSON.stringify(response) }
+            : { status: 500, body: error.message },
+        ),
+      );
+    });
+  }
+
+  close(): void {
+    for (const channel of this.#channels.values()) channel.close();
+  }
+}
+
 function percentile(sorted: Float64Array, fraction: number): number {
   if (sorted.length === 0) return 0;
   const index = Math.min(sorted.length - 1, Math.ceil(fraction * sorted.length) - 1);
@@ -110,11 +197,15 @@ function percentile(sorted: Float64Array, fraction: number): number {
 
 /** Runs one benchmark and returns its result. */
 export async function runBench(options: BenchOptions): Promise<BenchResult> {
-  const client = new Client(
-    options.endpoints,
-    options.connections,
-    options.consistency === undefined ? {} : { 'x-kv-consistency': options.consistency },
-  );
+  const protocol = options.protocol ?? 'http';
+  const client: BenchClient =
+    protocol === 'grpc'
+      ? new GrpcClient(options.endpoints, options.connections)
+      : new HttpClient(
+          options.endpoints,
+          options.connections,
+          options.consistency === undefined ? {} : { 'x-kv-consistency': options.consistency },
+        );
   const value = b64('x'.repeat(options.valueBytes));
   const keyOf = (index: number): string => b64(`bench/key-${String(index).padStart(8, '0')}`);
   try {
@@ -218,6 +309,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
     let sum = 0;
     for (const latency of sorted) sum += latency;
     return {
+      protocol,
       workload: options.workload,
       endpoints: options.endpoints.length,
       clients: options.clients,
@@ -250,6 +342,7 @@ function parseOptions(argv: string[]): BenchOptions {
     args: argv,
     options: {
       endpoints: { type: 'string', default: 'http://127.0.0.1:2379' },
+      protocol: { type: 'string', default: 'http' },
       workload: { type: 'string', default: 'put' },
       clients: { type: 'string', default: '64' },
       connections: { type: 'string', default: '' },
@@ -265,8 +358,12 @@ function parseOptions(argv: string[]): BenchOptions {
     throw new Error(`--workload must be one of ${WORKLOADS.join(', ')}`);
   }
   const clients = Number(values.clients);
+  if (values.protocol !== 'http' && values.protocol !== 'grpc') {
+    throw new Error('--protocol must be http or grpc');
+  }
   return {
     endpoints: values.endpoints.split(',').filter((endpoint) => endpoint !== ''),
+    protocol: values.protocol,
     workload,
     clients,
     connections: values.connections === '' ? clients : Number(values.connections),

@@ -7,8 +7,11 @@ import { execFileSync } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { request } from 'node:https';
 import { tmpdir } from 'node:os';
+import { Metadata, credentials, makeGenericClientConstructor, status } from '@grpc/grpc-js';
+import type { ServiceError } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildConfig } from '../src/config/node-config.js';
+import { etcdServices } from '../src/grpc/etcd-proto.js';
 import { silentLogger } from '../src/logging/logger.js';
 import type { RunningNode } from '../src/node/run-node.js';
 import { startNode } from '../src/node/run-node.js';
@@ -158,5 +161,36 @@ describe.skipIf(!hasOpenssl())('client certificate identities', { timeout: 60_00
     expect(await post('root', '/v3/auth/user/list', {})).toBe(200);
     // A certificate for a name that is not a user grants nothing.
     expect(await post('mallory', '/v3/kv/range', { key: b('app/1') })).toBe(403);
+  });
+
+  it('maps the CN to a user over gRPC too', async () => {
+    const identity = identities.get('alice') as { cert: Buffer; key: Buffer };
+    const Client = makeGenericClientConstructor(etcdServices().kv, 'KV');
+    const client = new Client(
+      `127.0.0.1:${port}`,
+      credentials.createSsl(ca, identity.key, identity.cert),
+    );
+    type Unary = (
+      request: unknown,
+      metadata: Metadata,
+      callback: (error: ServiceError | null) => void,
+    ) => void;
+    const call = (method: string, request: unknown): Promise<void> =>
+      new Promise((resolve, reject) => {
+        const unary = (client as unknown as Record<string, Unary>)[method] as Unary;
+        unary.call(client, request, new Metadata(), (error) =>
+          error === null ? resolve() : reject(error),
+        );
+      });
+    try {
+      await call('Put', { key: b('app/2'), value: b('2') });
+      await call('Range', { key: b('app/2') });
+      await expect(call('Range', { key: b('secret') })).rejects.toMatchObject({
+        code: status.PERMISSION_DENIED,
+        details: 'etcdserver: permission denied',
+      });
+    } finally {
+      client.close();
+    }
   });
 });

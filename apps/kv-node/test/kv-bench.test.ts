@@ -1,4 +1,7 @@
-/** kv-bench drives the v3 JSON API: a short run of each workload against the in-process API. */
+/**
+ * kv-bench drives the v3 API over JSON and gRPC: a short run of each workload against the
+ * in-process API.
+ */
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runBench } from '../bench/kv-bench.js';
@@ -14,10 +17,20 @@ afterAll(async () => {
 });
 
 describe('kv-bench', () => {
-  for (const workload of ['put', 'range', 'range-serializable', 'txn-cas', 'mixed'] as const) {
-    it(`runs the ${workload} workload without errors`, async () => {
+  for (const [workload, protocol] of [
+    ['put', 'http'],
+    ['range', 'http'],
+    ['range-serializable', 'http'],
+    ['txn-cas', 'http'],
+    ['mixed', 'http'],
+    ['put', 'grpc'],
+    ['txn-cas', 'grpc'],
+    ['mixed', 'grpc'],
+  ] as const) {
+    it(`runs the ${workload} workload over ${protocol} without errors`, async () => {
       const result = await runBench({
         endpoints: [api.baseUrl],
+        protocol,
         workload,
         clients: 4,
         connections: 2,

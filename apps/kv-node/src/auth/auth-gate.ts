@@ -11,7 +11,6 @@
  */
 
 import type { TLSSocket } from 'node:tls';
-import type { Exchange } from '../http/exchange.js';
 import { authError } from './auth-errors.js';
 import type { AuthState } from './auth-state.js';
 import { issueToken, verifyToken } from './auth-token.js';
@@ -62,6 +61,17 @@ export function asUser(user: string | undefined): { user?: string } {
   return user === undefined ? {} : { user };
 }
 
+/**
+ * Where a request's credentials are read: an HTTP exchange, or a gRPC call seen through the same
+ * shape (its `token` metadata as `authorization`, its TLS peer as the socket).
+ */
+export interface RequestCredentials {
+  /** A request header by lower-case name. */
+  header(name: string): string | undefined;
+  /** The connection, for the verified client certificate of `--client-cert-auth`. */
+  readonly request: { readonly socket: unknown };
+}
+
 /** See the file comment. */
 export class AuthGate {
   readonly #options: AuthGateOptions;
@@ -85,7 +95,7 @@ export class AuthGate {
    * @throws ApiError "invalid auth token" (401) for a bad or expired token, "user name is
    *   empty" (400) when the request carries no credentials (etcd's messages).
    */
-  identify(state: AuthState, exchange: Exchange): string | undefined {
+  identify(state: AuthState, exchange: RequestCredentials): string | undefined {
     if (!state.enabled) return undefined;
     const token = tokenFromHeader(exchange.header('authorization'));
     if (token !== undefined) {
@@ -94,7 +104,7 @@ export class AuthGate {
       return user;
     }
     if (this.#options.clientCertAuth) {
-      const socket = exchange.request.socket as Partial<TLSSocket>;
+      const socket = (exchange.request.socket ?? {}) as Partial<TLSSocket>;
       if (socket.authorized === true && typeof socket.getPeerCertificate === 'function') {
         const commonName = socket.getPeerCertificate().subject?.CN;
         const name = Array.isArray(commonName) ? commonName[0] : commonName;
@@ -113,7 +123,7 @@ export class AuthGate {
    */
   authorize(
     state: AuthState,
-    exchange: Exchange,
+    exchange: RequestCredentials,
     needs: () => readonly PermissionNeed[],
   ): string | undefined {
     const user = this.identify(state, exchange);
@@ -133,7 +143,7 @@ export class AuthGate {
    */
   authorizeAdmin(
     state: AuthState,
-    exchange: Exchange,
+    exchange: RequestCredentials,
     allow?: (user: string) => boolean,
   ): string | undefined {
     const user = this.identify(state, exchange);

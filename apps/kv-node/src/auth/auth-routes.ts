@@ -83,16 +83,27 @@ async function adminFields(
   return { fields, caller: context.auth.authorizeAdmin(context.backend.auth, exchange) };
 }
 
-/** POST /v3/auth/authenticate {name, password} -> {header, token} */
-const authenticate: Handler = async (context, exchange) => {
-  const fields = await readFields(context, exchange);
+/**
+ * Checks `{name, password}` (a decoded `AuthenticateRequest`) and answers `{header, token}`:
+ * shared by the gateway route and the gRPC Auth service.
+ *
+ * @throws ApiError as `AuthGate.authenticate` does, or for a malformed request.
+ */
+export async function authenticateResponse(context: ApiContext, body: unknown): Promise<JsonBody> {
+  const fields = new FieldReader(body);
   const user = name(fields, 'name');
   const password = text(fields, 'password', MAX_PASSWORD_BYTES);
   fields.rejectUnknown();
   // See every user change acknowledged before this request (it may have been made elsewhere).
   await linearize(context);
   const token = await context.auth.authenticate(context.backend.auth, user, password);
-  exchange.json(200, { header: header(context), token });
+  return { header: header(context), token };
+}
+
+/** POST /v3/auth/authenticate {name, password} -> {header, token} */
+const authenticate: Handler = async (context, exchange) => {
+  const body = await exchange.readJson(context.limits.maxRequestBytes);
+  exchange.json(200, await authenticateResponse(context, body));
 };
 
 /** POST /v3/auth/enable: needs a `root` user holding the `root` role. */

@@ -106,7 +106,15 @@ export interface HttpApiOptions {
 
 /** A request listener serving the whole API. */
 export function createApiHandler(options: HttpApiOptions): RequestListener {
-  const context: ApiContext = {
+  return apiHandlerFor(createApiContext(options));
+}
+
+/**
+ * What the routes share (backend, auth gate, limits, deadlines), built once so that every
+ * protocol on the client port (HTTP/1.1 and gRPC) serves through the same one.
+ */
+export function createApiContext(options: HttpApiOptions): ApiContext {
+  return {
     backend: options.backend,
     auth: new AuthGate(options.auth ?? DEFAULT_AUTH_GATE_OPTIONS),
     metrics: options.metrics,
@@ -129,6 +137,10 @@ export function createApiHandler(options: HttpApiOptions): RequestListener {
       ? {}
       : { watchProgressIntervalMs: options.watchProgressIntervalMs }),
   };
+}
+
+/** A request listener serving the whole API through `context`. */
+export function apiHandlerFor(context: ApiContext): RequestListener {
   return (request: IncomingMessage, response: ServerResponse) => {
     void handle(context, request, response);
   };
@@ -204,6 +216,11 @@ export interface HttpServerOptions {
   /** Idle keep-alive connections close after this many ms. Default 30,000. */
   keepAliveTimeoutMs?: number;
   tls?: ServerTls;
+  /**
+   * Picks the ALPN protocol on a TLS port from those the client offers (Node's `ALPNCallback`);
+   * default: HTTP/1.1 only.
+   */
+  alpnCallback?: (offer: { servername: string; protocols: string[] }) => string | undefined;
 }
 
 /** A Node HTTP (or HTTPS) server running `listener`, hardened against slow clients. */
@@ -229,6 +246,7 @@ export function createHttpServer(
         cert: options.tls.cert,
         key: options.tls.key,
         ...(options.tls.ca === undefined ? {} : { ca: options.tls.ca, requestCert: true }),
+        ...(options.alpnCallback === undefined ? {} : { ALPNCallback: options.alpnCallback }),
       },
       listener,
     );

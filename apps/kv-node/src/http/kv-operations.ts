@@ -76,6 +76,11 @@ export function idempotencyKey(exchange: Exchange): string | undefined {
   return value;
 }
 
+/** Where {@link replicateWrite} marks a replayed retry (an HTTP exchange's response headers). */
+export interface ReplayMarker {
+  readonly response: { setHeader(name: string, value: string): unknown };
+}
+
 /**
  * Replicates a write and returns its result. Marks a replayed retry with the
  * `Idempotent-Replayed: true` response header.
@@ -85,7 +90,7 @@ export function idempotencyKey(exchange: Exchange): string | undefined {
  */
 export async function replicateWrite(
   context: ApiContext,
-  exchange: Exchange,
+  exchange: ReplayMarker,
   command: KvCommand,
 ): Promise<CommandResult> {
   if (context.isShuttingDown()) throw unavailable('this node is shutting down', 'shutting_down');

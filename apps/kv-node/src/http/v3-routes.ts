@@ -17,7 +17,9 @@ import {
   responseHeader,
   txnResponseJson,
 } from './etcd-json.js';
-import type { HeaderSource } from './etcd-json.js';
+import type { DecodedRange, HeaderSource, JsonBody } from './etcd-json.js';
+import type { NodeStatus } from './kv-backend.js';
+import type { RangeView } from '../store/kv-types.js';
 import type { Exchange } from './exchange.js';
 import { idempotencyKey, linearize, replicateWrite } from './kv-operations.js';
 import { jsonBodySlices } from './json-body-slices.js';
@@ -36,6 +38,23 @@ function withRequestId<T extends object>(
   return requestId === undefined ? command : { ...command, requestId };
 }
 
+/**
+ * The answer to a decoded range from the local store (the caller has taken the read barrier and
+ * checked permissions): shared by the JSON gateway and the gRPC KV service.
+ *
+ * @throws ApiError OUT_OF_RANGE for a future or a compacted revision.
+ */
+export function rangeViewOf(context: ApiContext, decoded: DecodedRange): RangeView {
+  const store = context.backend.store;
+  // The view is taken in this one synchronous turn, at one revision: references to the stored
+  // keys and packed entries (immutable strings), copied a leaf at a time, so writes applied while
+  // it streams cannot change it. Key-values are then materialized and encoded a slice at a time.
+  return rangeViewWithLeases(
+    revisionErrorsAsApiErrors(() => store.rangeView(decoded.request, decoded.revision)),
+    context.backend.leases,
+  );
+}
+
 /** POST /v3/kv/range */
 export async function v3Range(context: ApiContext, exchange: Exchange): Promise<void> {
   const decoded = decodeRange(
@@ -44,14 +63,7 @@ export async function v3Range(context: ApiContext, exchange: Exchange): Promise<
   );
   if (!decoded.serializable) await linearize(context);
   context.auth.authorize(context.backend.auth, exchange, () => rangeNeeds(decoded.request));
-  const store = context.backend.store;
-  // The view is taken in this one synchronous turn, at one revision: references to the stored
-  // keys and packed entries (immutable strings), copied a leaf at a time, so writes applied while
-  // it streams cannot change it. Key-values are then materialized and encoded a slice at a time.
-  const view = rangeViewWithLeases(
-    revisionErrorsAsApiErrors(() => store.rangeView(decoded.request, decoded.revision)),
-    context.backend.leases,
-  );
+  const view = rangeViewOf(context, decoded);
   const parts = rangeResponseParts(headerSource(context), view);
   if (parts === undefined) {
     exchange.json(
@@ -150,7 +162,12 @@ export async function v3Status(context: ApiContext, exchange: Exchange): Promise
 export async function v3MemberList(context: ApiContext, exchange: Exchange): Promise<void> {
   await exchange.readJson(context.limits.maxRequestBytes);
   const status = context.backend.status();
-  exchange.json(200, {
+  exchange.json(200, memberListResponseJson(context, status));
+}
+
+/** A `MemberListResponse` (gateway JSON; the gRPC Cluster service encodes the same object). */
+export function memberListResponseJson(context: ApiContext, status: NodeStatus): JsonBody {
+  return {
     header: responseHeader(headerSource(context), context.backend.store.revision),
     members: status.members.map((member) => ({
       ID: member.id,
@@ -158,5 +175,5 @@ export async function v3MemberList(context: ApiContext, exchange: Exchange): Pro
       peerURLs: member.peerUrls,
       ...(member.clientUrls.length === 0 ? {} : { clientURLs: member.clientUrls }),
     })),
-  });
+  };
 }

@@ -13,7 +13,9 @@ import type { RequestListener } from 'node:http';
 import { createDashboardHandler } from '../dashboard/dashboard-handler.js';
 import { statusSourceFromNodeStatus } from '../dashboard/node-status-source.js';
 import { HostAllowlist } from '../http/host-allowlist.js';
-import { createApiHandler, createHttpServer } from '../http/http-api.js';
+import { apiHandlerFor, createApiContext, createHttpServer } from '../http/http-api.js';
+import { createGrpcGateway } from '../grpc/grpc-gateway.js';
+import { chooseAlpnProtocol, serveGrpcOnSamePort } from '../grpc/same-port.js';
 import type { ServerTls } from '../http/http-api.js';
 import { NodeMetrics } from '../metrics/node-metrics.js';
 import { VERSION } from '../version.js';
@@ -162,7 +164,7 @@ export async function startNode(
       role: 'unknown',
     })),
   }));
-  const apiHandler = createApiHandler({
+  const apiContext = createApiContext({
     backend,
     metrics,
     limits: config.limits,
@@ -180,6 +182,9 @@ export async function startNode(
       now: () => Date.now(),
     },
   });
+  const apiHandler = apiHandlerFor(apiContext);
+  // etcd's gRPC API on the same client ports, through the same context (backend, auth, limits).
+  const grpc = createGrpcGateway(apiContext);
   // Each member serves its own view of the cluster at /ui (the launcher serves the whole cluster).
   const dashboard = createDashboardHandler({
     statusSource: statusSourceFromNodeStatus(() => backend.status()),
@@ -200,8 +205,9 @@ export async function startNode(
     for (const url of config.listenClientUrls) {
       const server = createHttpServer(handler, {
         requestTimeoutMs: config.requestTimeoutMs,
-        ...(clientTls === undefined ? {} : { tls: clientTls }),
+        ...(clientTls === undefined ? {} : { tls: clientTls, alpnCallback: chooseAlpnProtocol }),
       });
+      serveGrpcOnSamePort(server, grpc);
       servers.push(server);
       await listen(server, url);
     }
@@ -229,6 +235,7 @@ export async function startNode(
   } catch (error) {
     leaseClock?.stop();
     dashboard.close();
+    grpc.close(0);
     for (const server of servers) server.close();
     await runtime?.close().catch(() => undefined);
     await dataDirectory.release();
@@ -279,6 +286,7 @@ export async function startNode(
         logger.warn({ err: error }, 'leadership transfer failed');
       });
       dashboard.close();
+      grpc.close(5000);
       await Promise.all(servers.map((server) => closeServer(server, 5000)));
       leaseClock?.stop();
       forwarding?.close();

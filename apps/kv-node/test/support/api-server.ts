@@ -1,8 +1,13 @@
-/** Starts the HTTP API on a free loopback port over a {@link DirectBackend}. */
+/**
+ * Starts the HTTP API, and etcd's gRPC API on the same port, on a free loopback port over a
+ * {@link DirectBackend}.
+ */
 
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createApiHandler, createHttpServer } from '../../src/http/http-api.js';
+import { createGrpcGateway } from '../../src/grpc/grpc-gateway.js';
+import { serveGrpcOnSamePort } from '../../src/grpc/same-port.js';
+import { apiHandlerFor, createApiContext, createHttpServer } from '../../src/http/http-api.js';
 import type { HttpApiOptions, HttpServerOptions } from '../../src/http/http-api.js';
 import { NodeMetrics } from '../../src/metrics/node-metrics.js';
 import { DirectBackend } from './direct-backend.js';
@@ -19,14 +24,16 @@ export async function startTestApi(
   options: Partial<HttpApiOptions> & { server?: HttpServerOptions } = {},
 ): Promise<TestApi> {
   const backend = new DirectBackend();
-  const handler = createApiHandler({
+  const context = createApiContext({
     backend,
     metrics: new NodeMetrics({ processMetrics: false }),
     operationTimeoutMs: 2000,
     version: '0.0.0-test',
     ...options,
   });
-  const server = createHttpServer(handler, options.server);
+  const server = createHttpServer(apiHandlerFor(context), options.server);
+  const grpc = createGrpcGateway(context);
+  serveGrpcOnSamePort(server, grpc);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as AddressInfo).port;
   return {
@@ -36,6 +43,7 @@ export async function startTestApi(
     server,
     close: () =>
       new Promise<void>((resolve) => {
+        grpc.close(0);
         server.closeAllConnections();
         server.close(() => resolve());
       }),

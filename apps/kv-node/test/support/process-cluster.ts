@@ -6,7 +6,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -41,6 +41,8 @@ export async function buildCli(outDir: string): Promise<string> {
       options.conditions = ['@x/source', 'import', 'node'];
     },
   });
+  // etcd's .proto files are read at run time from `proto/` beside the bundle, as in dist/.
+  await cp(`${appRoot}/src/grpc/proto`, `${outDir}/proto`, { recursive: true });
   return `${outDir}/cli.js`;
 }
 

@@ -1,0 +1,122 @@
+/**
+ * The floor under kv-node's gRPC and HTTP/1.1 paths on this machine: a bare grpc-js server whose
+ * KV.Put answers at once (etcd's .proto, the same decoding options as kv-node) and a bare
+ * `node:http` server that parses the JSON body and answers a fixed header, each driven by kv-bench
+ * (put, 64 clients) in its own process. Prints one JSON object per run with the server's CPU per
+ * request (from /proc on Linux), which stays comparable on a busy machine where throughput does not.
+ *
+ * Environment: SECONDS_PER_RUN (default 4), CONNECTIONS (kv-bench's --connections; default 64),
+ * ROUNDS (default 2; each round measures HTTP then gRPC).
+ */
+
+import { execFile, spawn } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { createServer as createHttpServer } from 'node:http';
+import { createServer as createNetServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { Server, ServerCredentials } from '@grpc/grpc-js';
+import type { ServiceDefinition } from '@grpc/grpc-js';
+import { loadSync } from '@grpc/proto-loader';
+
+const run = promisify(execFile);
+const HEADER = { revision: '5', cluster_id: '123', member_id: '456', raft_term: '2' };
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = createNetServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Runs as the server process: `grpc-floor.bench.js serve <http|grpc> <port>`. */
+function serve(kind: string, port: number): void {
+  if (kind === 'grpc') {
+    const definition = loadSync('etcd/etcdserver/etcdserverpb/rpc.proto', {
+      keepCase: true,
+      longs: String,
+      enums: String,
+      bytes: String,
+      defaults: false,
+      oneofs: false,
+      includeDirs: [fileURLToPath(new URL('../src/grpc/proto/', import.meta.url))],
+    });
+    const server = new Server({ 'grpc.enable_channelz': 0 });
+    server.addService(definition['etcdserverpb.KV'] as ServiceDefinition, {
+      Put: (_call: unknown, callback: (error: null, response: unknown) => void) =>
+        callback(null, { header: HEADER }),
+    });
+    server.bindAsync(`127.0.0.1:${port}`, ServerCredentials.createInsecure(), () => undefined);
+    return;
+  }
+  const body = JSON.stringify({ header: HEADER });
+  createHttpServer({ noDelay: true }, (request, response) => {
+    let text = '';
+    request.on('data', (chunk: Buffer) => (text += chunk.toString()));
+    request.on('end', () => {
+      JSON.parse(text);
+      response.setHeader('content-type', 'application/json');
+      response.end(body);
+    });
+  }).listen(port, '127.0.0.1');
+}
+
+async function cpuSeconds(pid: number): Promise<number> {
+  const fields = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1]?.split(' ') ?? [];
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+async function measure(kind: 'http' | 'grpc'): Promise<void> {
+  const port = await freePort();
+  const server = spawn(
+    process.execPath,
+    [fileURLToPath(import.meta.url), 'serve', kind, String(port)],
+    {
+      stdio: 'ignore',
+    },
+  );
+  try {
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    const pid = server.pid as number;
+    const before = await cpuSeconds(pid);
+    const { stdout } = await run(process.execPath, [
+      fileURLToPath(new URL('./kv-bench.js', import.meta.url)),
+      '--endpoints',
+      `http://127.0.0.1:${port}`,
+      '--protocol',
+      kind,
+      '--workload',
+      'put',
+      '--clients',
+      '64',
+      '--connections',
+      process.env.CONNECTIONS ?? '64',
+      '--duration',
+      process.env.SECONDS_PER_RUN ?? '4',
+    ]);
+    const after = await cpuSeconds(pid);
+    const result = JSON.parse(stdout) as { requests: number; throughput: number };
+    console.log(
+      JSON.stringify({
+        server: `bare ${kind}`,
+        requests: result.requests,
+        throughput: result.throughput,
+        serverCpuMsPerRequest: Math.round((1e6 * (after - before)) / result.requests) / 1000,
+      }),
+    );
+  } finally {
+    server.kill('SIGKILL');
+  }
+}
+
+if (process.argv[2] === 'serve') {
+  serve(process.argv[3] ?? 'http', Number(process.argv[4]));
+} else {
+  for (let round = 0; round < Number(process.env.ROUNDS ?? 2); round++) {
+    await measure('http');
+    await measure('grpc');
+  }
+}

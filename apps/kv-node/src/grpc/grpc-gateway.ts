@@ -1,0 +1,59 @@
+/**
+ * kv-node's gRPC server: etcd's services on connections handed over from the client port
+ * (`same-port.ts`), with no port of its own, bounded like the HTTP API.
+ */
+
+import type { Duplex } from 'node:stream';
+import { Server, ServerCredentials } from '@grpc/grpc-js';
+import type { ApiContext } from '../http/api-context.js';
+import { clusterService } from './cluster-service.js';
+import { etcdServices } from './etcd-proto.js';
+import { kvService } from './kv-service.js';
+import { maintenanceService } from './maintenance-service.js';
+import { authService, leaseService, watchService } from './other-services.js';
+
+/**
+ * Most concurrent streams (calls) on one connection. etcd sets no bound; one keeps what a single
+ * connection can hold in flight (each call may buffer a request up to the request size limit)
+ * finite. Well-behaved HTTP/2 clients queue calls beyond it.
+ */
+export const MAX_CONCURRENT_STREAMS = 1024;
+
+/** Accepts HTTP/2 connections (already told apart from HTTP/1.1) and serves gRPC on them. */
+export interface GrpcGateway {
+  /** Serves gRPC on `connection` (plain, or TLS already negotiated with ALPN `h2`). */
+  injectConnection(connection: Duplex): void;
+  /** Asks clients to go away and closes every connection after `graceMs`. */
+  close(graceMs: number): void;
+}
+
+/** Builds the gRPC server over `context`, the same one the HTTP routes use. */
+export function createGrpcGateway(context: ApiContext): GrpcGateway {
+  const server = new Server({
+    // A request over the limit is refused with RESOURCE_EXHAUSTED before it is decoded.
+    'grpc.max_receive_message_length': context.limits.maxRequestBytes,
+    'grpc.max_concurrent_streams': MAX_CONCURRENT_STREAMS,
+    // channelz (grpc's introspection service) is not served, so its per-call counters and
+    // timestamps would be work for nothing.
+    'grpc.enable_channelz': 0,
+  });
+  const services = etcdServices();
+  server.addService(services.kv, kvService(context));
+  server.addService(services.watch, watchService());
+  server.addService(services.lease, leaseService());
+  server.addService(services.cluster, clusterService(context));
+  server.addService(services.maintenance, maintenanceService(context));
+  server.addService(services.auth, authService(context));
+  // TLS, when the port has it, is terminated by the HTTP server before the hand-over.
+  const injector = server.createConnectionInjector(ServerCredentials.createInsecure());
+  return {
+    injectConnection: (connection) => injector.injectConnection(connection),
+    close: (graceMs) => {
+      injector.drain(graceMs);
+      setTimeout(() => {
+        injector.destroy();
+        server.forceShutdown();
+      }, graceMs).unref();
+    },
+  };
+}

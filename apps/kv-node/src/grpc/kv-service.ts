@@ -1,0 +1,115 @@
+/**
+ * etcd's KV service (Range, Put, DeleteRange, Txn) over gRPC: the same decoding, permission
+ * checks, replication and encoding as the JSON gateway's `/v3/kv/*` routes (`http/v3-routes.ts`).
+ */
+
+import type { UntypedServiceImplementation } from '@grpc/grpc-js';
+import { asUser } from '../auth/auth-gate.js';
+import { deleteRangeNeeds, putNeeds, rangeNeeds, txnNeeds } from '../auth/request-permissions.js';
+import type { ApiContext } from '../http/api-context.js';
+import {
+  decodeDeleteRange,
+  decodePut,
+  decodeRange,
+  decodeTxn,
+  deleteRangeResponseJson,
+  isReadOnlyTxn,
+  putResponseJson,
+  rangeResponseJson,
+  txnResponseJson,
+} from '../http/etcd-json.js';
+import type { ReplayMarker } from '../http/kv-operations.js';
+import { linearize, replicateWrite } from '../http/kv-operations.js';
+import { sliceOptions } from '../http/range-slicing.js';
+import { responseHeaderSource } from '../http/response-header-source.js';
+import { rangeViewOf } from '../http/v3-routes.js';
+import type { KeyValue, RangeResult, RangeView } from '../store/kv-types.js';
+import { unary, unimplemented } from './grpc-call.js';
+
+/** gRPC carries no idempotency key, so a write is never a replay to be marked. */
+const NO_REPLAY: ReplayMarker = { response: { setHeader: () => undefined } };
+
+/**
+ * The key-values of a range answer, cut like the gateway cuts its body: past
+ * `--max-range-response-bytes` when the request set a limit (then `more` tells the client to
+ * page on), never when it did not (it asked for everything).
+ */
+function materialize(view: RangeView, maxBytes: number): RangeResult {
+  const kvs: KeyValue[] = [];
+  let bytes = 0;
+  let cut = false;
+  for (let index = 0; index < view.length; index++) {
+    const kv = view.keyValue(index);
+    bytes += kv.key.length + kv.value.length;
+    if (bytes > maxBytes && kvs.length > 0) {
+      cut = true;
+      break;
+    }
+    kvs.push(kv);
+  }
+  return { kvs, more: view.more || cut, count: view.count, revision: view.revision };
+}
+
+/** The handlers of `etcdserverpb.KV`. */
+export function kvService(context: ApiContext): UntypedServiceImplementation {
+  const headerSource = () => responseHeaderSource(context.backend);
+  return {
+    Range: unary(context, async (body, credentials) => {
+      const decoded = decodeRange(body, context.limits);
+      if (!decoded.serializable) await linearize(context);
+      context.auth.authorize(context.backend.auth, credentials, () => rangeNeeds(decoded.request));
+      const view = rangeViewOf(context, decoded);
+      const maxBytes = sliceOptions(context, decoded.request).maxBodyBytes;
+      return rangeResponseJson(headerSource(), materialize(view, maxBytes));
+    }),
+    Put: unary(context, async (body, credentials) => {
+      const request = decodePut(body, context.limits);
+      const user = context.auth.authorize(context.backend.auth, credentials, () =>
+        putNeeds(request),
+      );
+      const result = await replicateWrite(context, NO_REPLAY, {
+        type: 'put',
+        request,
+        ...asUser(user),
+      });
+      if (result.type !== 'put') throw new Error(`put answered with ${result.type}`);
+      return putResponseJson(headerSource(), result.result);
+    }),
+    DeleteRange: unary(context, async (body, credentials) => {
+      const request = decodeDeleteRange(body, context.limits);
+      const user = context.auth.authorize(context.backend.auth, credentials, () =>
+        deleteRangeNeeds(request),
+      );
+      const result = await replicateWrite(context, NO_REPLAY, {
+        type: 'deleteRange',
+        request,
+        ...asUser(user),
+      });
+      if (result.type !== 'deleteRange') throw new Error(`delete answered with ${result.type}`);
+      return deleteRangeResponseJson(headerSource(), result.result);
+    }),
+    Txn: unary(context, async (body, credentials) => {
+      const request = decodeTxn(body, context.limits);
+      if (isReadOnlyTxn(request)) {
+        // A read-only transaction takes a read barrier instead of a log entry, as in the gateway.
+        await linearize(context);
+        context.auth.authorize(context.backend.auth, credentials, () => txnNeeds(request));
+        return txnResponseJson(headerSource(), context.backend.store.txn(request));
+      }
+      const user = context.auth.authorize(context.backend.auth, credentials, () =>
+        txnNeeds(request),
+      );
+      const result = await replicateWrite(context, NO_REPLAY, {
+        type: 'txn',
+        request,
+        ...asUser(user),
+      });
+      if (result.type !== 'txn') throw new Error(`txn answered with ${result.type}`);
+      return txnResponseJson(headerSource(), result.result);
+    }),
+    Compact: unimplemented(
+      'etcdserver: compaction is not implemented by kv-node yet: it keeps no history of past ' +
+        'revisions to compact; Compact comes with the history (MVCC) work',
+    ),
+  };
+}
