@@ -1,7 +1,8 @@
 import { majority } from '@x/quorum';
 import type { ElectionContext } from './core-context.js';
 import type { NodeId, VoteRequest, VoteResponse } from './messages.js';
-import type { Random } from './core-types.js';
+import type { FailureDetectorKind, Random } from './core-types.js';
+import { LeaderSuspicion, type TickClock } from './failure-detection.js';
 
 /** How an election starts: a pre-vote round first, a real one, or one a leader handed over. */
 export type CampaignKind = 'pre-vote' | 'election' | 'transfer';
@@ -11,43 +12,50 @@ export interface ElectionTiming {
   readonly electionTimeoutTicks: number;
   readonly heartbeatIntervalTicks: number;
   readonly advanceFirstElection: boolean;
+  /** Which failure detector decides that the leader is gone. */
+  readonly failureDetector: FailureDetectorKind;
+  /** Phi at and above which the leader is suspected (phi-accrual only). */
+  readonly phiThreshold: number;
 }
 
 /**
  * The election side of the core (etcd-io/raft's campaign and vote handling): a follower that
- * hears no leader campaigns, with pre-vote first (rule 6); votes go only to candidates whose log
- * is at least as up to date (rule 2); a leader may hand over with `timeout-now`.
+ * suspects its leader (through `@x/heartbeat`, see {@link LeaderSuspicion}) campaigns, with
+ * pre-vote first (rule 6); votes go only to candidates whose log is at least as up to date
+ * (rule 2); a leader may hand over with `timeout-now`.
  */
 export class Election {
   /** Ticks since this follower last heard from a leader (or granted a vote, or campaigned). */
   electionElapsed = 0;
-  private randomizedElectionTimeout = 0;
+  /** Decides when the leader is gone. */
+  readonly suspicion: LeaderSuspicion;
   private readonly votes = new Map<NodeId, boolean>();
 
   constructor(
     private readonly core: ElectionContext,
-    private readonly random: Random,
+    clock: TickClock,
+    random: Random,
     readonly timing: ElectionTiming,
   ) {
-    this.resetTimeout();
-    if (timing.advanceFirstElection) {
-      const { electionTimeoutTicks, heartbeatIntervalTicks } = timing;
-      const shortest = Math.min(heartbeatIntervalTicks, electionTimeoutTicks - 1);
-      this.randomizedElectionTimeout =
-        shortest + Math.floor(this.random.next() * (electionTimeoutTicks - shortest));
-    }
+    this.suspicion = new LeaderSuspicion(timing.failureDetector, clock, random, timing);
+    if (timing.advanceFirstElection) this.suspicion.advanceFirstElection();
   }
 
-  /** One tick without a leader's word: campaign once the randomized timeout ran out. */
+  /** One tick without a leader's word: campaign once the leader is suspected. */
   tick(): void {
     this.electionElapsed++;
-    if (this.electionElapsed >= this.randomizedElectionTimeout) this.campaign('pre-vote');
+    if (this.suspicion.suspectsLeader()) this.campaign('pre-vote');
   }
 
-  /** Draws the next election timeout from [t, 2t) ticks. */
+  /** The wait for a leader starts again: a leader was heard, a vote granted, a role taken. */
+  restartWait(): void {
+    this.electionElapsed = 0;
+    this.suspicion.heard();
+  }
+
+  /** Draws the next election timeout (see {@link LeaderSuspicion.newElectionTimeout}). */
   resetTimeout(): void {
-    const timeout = this.timing.electionTimeoutTicks;
-    this.randomizedElectionTimeout = timeout + Math.floor(this.random.next() * timeout);
+    this.suspicion.newElectionTimeout();
   }
 
   /** A follower that heard from a leader within the election timeout keeps it (leader lease). */
@@ -67,7 +75,7 @@ export class Election {
     const preVote = kind === 'pre-vote';
     if (preVote) core.becomePreCandidate();
     else core.becomeCandidate();
-    this.electionElapsed = 0;
+    this.restartWait();
     this.resetTimeout();
     this.votes.clear();
     this.votes.set(core.id, true);
@@ -102,7 +110,7 @@ export class Election {
     if (canVote && upToDate) {
       if (!request.preVote) {
         core.recordVote(from);
-        this.electionElapsed = 0;
+        this.restartWait();
       }
       core.send(from, {
         kind: 'vote-response',

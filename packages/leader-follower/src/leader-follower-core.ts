@@ -1,5 +1,6 @@
 import type { ElectionContext } from './core-context.js';
 import { Election } from './election.js';
+import { TickClock } from './failure-detection.js';
 import { FollowerReplication } from './follower-replication.js';
 import { LeaderReplication } from './leader-replication.js';
 import type { HardState, LogEntry, SnapshotMetadata } from './log-entry.js';
@@ -8,6 +9,8 @@ import { ReadyOutbox } from './ready-outbox.js';
 import { ReplicaState } from './replica-state.js';
 import { ReplicatedLog } from './replicated-log.js';
 import { StorageIdentities } from './storage-identities.js';
+import { VolatileGenerationClock } from '@x/generation-clock';
+import { DEFAULT_PHI_THRESHOLD } from './core-types.js';
 import type { CoreOptions, CoreStatus, ProposalResult, Ready, Role } from './core-types.js';
 
 /**
@@ -27,9 +30,11 @@ export class LeaderFollowerCore {
   readonly id: NodeId;
   private readonly peers: ReadonlySet<NodeId>;
 
+  /** Logical time for the failure detectors: one unit per tick. */
+  private readonly clock = new TickClock();
   private roleValue: Role = 'follower';
-  private generation: number;
-  private votedFor: NodeId | undefined;
+  /** The generation and the vote cast in it (@x/generation-clock); the driver persists them. */
+  private readonly generationClock: VolatileGenerationClock;
   private leaderId: NodeId | undefined;
 
   /** The in-memory log (the same object as `replica.log`). */
@@ -50,10 +55,15 @@ export class LeaderFollowerCore {
     this.peers = new Set(peers);
     const electionTimeoutTicks = options.electionTimeoutTicks ?? 10;
     const heartbeatIntervalTicks = options.heartbeatIntervalTicks ?? 1;
+    const failureDetector = options.failureDetector ?? 'fixed';
+    const phiThreshold = options.phiThreshold ?? DEFAULT_PHI_THRESHOLD;
 
     const hardState = options.hardState ?? { generation: 0, votedFor: undefined };
-    this.generation = hardState.generation;
-    this.votedFor = hardState.votedFor;
+    this.generationClock = new VolatileGenerationClock(
+      hardState.votedFor === undefined
+        ? { generation: hardState.generation }
+        : { generation: hardState.generation, votedFor: hardState.votedFor },
+    );
     const snapshot = options.snapshot;
     this.log = new ReplicatedLog(
       snapshot?.index ?? 0,
@@ -71,18 +81,22 @@ export class LeaderFollowerCore {
     );
 
     const context = this.roleContext(peers, options.members.length);
-    this.leader = new LeaderReplication(context, {
+    this.leader = new LeaderReplication(context, this.clock, {
       electionTimeoutTicks,
       heartbeatIntervalTicks,
+      failureDetector,
+      phiThreshold,
       maxInflightAppends: options.maxInflightAppends ?? 64,
       maxAppendBytes: options.maxAppendBytes ?? 1024 * 1024,
       snapshotChunkBytes: options.snapshotChunkBytes ?? 256 * 1024,
     });
     this.follower = new FollowerReplication(context);
-    this.election = new Election(context, options.random, {
+    this.election = new Election(context, this.clock, options.random, {
       electionTimeoutTicks,
       heartbeatIntervalTicks,
       advanceFirstElection: options.advanceFirstElection === true,
+      failureDetector,
+      phiThreshold,
     });
   }
 
@@ -92,6 +106,7 @@ export class LeaderFollowerCore {
 
   /** Advances logical time by one tick: election timeouts, heartbeats, check-quorum. */
   tick(): void {
+    this.clock.advance();
     if (this.roleValue === 'leader') this.leader.tick();
     else this.election.tick();
   }
@@ -274,8 +289,16 @@ export class LeaderFollowerCore {
       appliedIndex: replica.appliedIndex,
       ticksSinceLeaderContact: this.ticksSinceLeaderContact(),
       transferTarget: this.leader.transferTarget,
+      failureDetector: this.election.timing.failureDetector,
+      leaderSuspected: this.roleValue !== 'leader' && this.election.suspicion.leaderSuspected,
+      ...(this.roleValue === 'leader' ? {} : this.leaderPhiField()),
       followers: this.roleValue === 'leader' ? this.leader.followerStatuses() : [],
     };
+  }
+
+  private leaderPhiField(): { leaderPhi?: number } {
+    const phi = this.election.suspicion.leaderPhi;
+    return phi === undefined ? {} : { leaderPhi: phi };
   }
 
   /** This server's role. */
@@ -377,15 +400,28 @@ export class LeaderFollowerCore {
       },
       becomeCandidate: () => {
         this.roleValue = 'candidate';
-        this.generation++;
-        this.votedFor = this.id;
+        this.generationClock.next(this.id);
         this.leaderId = undefined;
       },
       becomeLeader: () => this.becomeLeader(),
       recordVote: (candidate) => {
-        this.votedFor = candidate;
+        if (!this.generationClock.vote(candidate)) {
+          throw new Error(
+            `second vote in generation ${this.generation}: ${candidate} after ${this.votedFor ?? 'none'}`,
+          );
+        }
       },
     };
+  }
+
+  /** The highest generation this server has seen. */
+  private get generation(): number {
+    return this.generationClock.current;
+  }
+
+  /** Whom this server voted for in the current generation. */
+  private get votedFor(): NodeId | undefined {
+    return this.generationClock.votedFor;
   }
 
   private hardState(): HardState {
@@ -401,13 +437,10 @@ export class LeaderFollowerCore {
 
   private becomeFollower(generation: number, leader: NodeId | undefined): void {
     const wasLeader = this.roleValue === 'leader';
-    if (generation > this.generation) {
-      this.generation = generation;
-      this.votedFor = undefined;
-    }
+    this.generationClock.observe(generation);
     this.roleValue = 'follower';
     this.leaderId = leader;
-    this.election.electionElapsed = 0;
+    this.election.restartWait();
     this.election.resetTimeout();
     this.leader.stop(wasLeader);
   }
@@ -415,14 +448,14 @@ export class LeaderFollowerCore {
   private becomeLeader(): void {
     this.roleValue = 'leader';
     this.leaderId = this.id;
-    this.election.electionElapsed = 0;
+    this.election.restartWait();
     this.leader.start();
   }
 
   private hearFromLeader(from: NodeId): void {
     if (this.roleValue !== 'follower') this.becomeFollower(this.generation, from);
     this.leaderId = from;
-    this.election.electionElapsed = 0;
+    this.election.restartWait();
   }
 
   /**

@@ -1,5 +1,5 @@
 import { LeaderHighWaterMark } from '@x/high-water-mark';
-import { majority } from '@x/quorum';
+import { majority, QuorumTracker } from '@x/quorum';
 import type { CoreContext } from './core-context.js';
 import { FollowerProgress } from './follower-progress.js';
 import { EMPTY_COMMAND } from './log-entry.js';
@@ -14,7 +14,8 @@ import type {
   SnapshotResponse,
 } from './messages.js';
 import { ReadIndexQueue } from './read-index-queue.js';
-import type { FollowerStatus, ProposalResult } from './core-types.js';
+import type { FailureDetectorKind, FollowerStatus, ProposalResult } from './core-types.js';
+import { FollowerLiveness, type TickClock } from './failure-detection.js';
 
 /** Limits and timing of the leader's replication. */
 export interface LeaderReplicationOptions {
@@ -23,6 +24,10 @@ export interface LeaderReplicationOptions {
   readonly maxInflightAppends: number;
   readonly maxAppendBytes: number;
   readonly snapshotChunkBytes: number;
+  /** Which failure detector decides that a follower is not live. */
+  readonly failureDetector: FailureDetectorKind;
+  /** Phi at and above which a follower is suspected (phi-accrual only). */
+  readonly phiThreshold: number;
 }
 
 /** Answers a leader gets from its followers. */
@@ -47,13 +52,20 @@ export class LeaderReplication {
   private highWaterMarkTracker: LeaderHighWaterMark | undefined;
   private readonly progress = new Map<NodeId, FollowerProgress>();
   private readonly reads = new ReadIndexQueue();
+  /** The highest read round each member confirmed (@x/quorum); this leader confirms every one. */
+  private readRoundConfirmations: QuorumTracker;
+  /** Which followers answer (through `@x/heartbeat`): check-quorum counts the live ones. */
+  private readonly liveness: FollowerLiveness;
   private appendBroadcastPending = false;
   private heartbeatBroadcastPending = false;
 
   constructor(
     private readonly core: CoreContext,
+    clock: TickClock,
     private readonly options: LeaderReplicationOptions,
   ) {
+    this.liveness = new FollowerLiveness(options.failureDetector, clock, options);
+    this.readRoundConfirmations = this.newReadRoundConfirmations();
     const next = core.replica.log.lastIndex + 1;
     for (const peer of core.peers) {
       this.progress.set(peer, new FollowerProgress(next, options.maxInflightAppends));
@@ -68,13 +80,13 @@ export class LeaderReplication {
     this.heartbeatElapsed = 0;
     this.transferTarget = undefined;
     this.committedInCurrentGeneration = false;
+    this.liveness.restart();
+    this.readRoundConfirmations = this.newReadRoundConfirmations();
     this.highWaterMarkTracker = this.newHighWaterMarkTracker();
     this.highWaterMarkTracker.recordMatchIndex(core.id, replica.durableIndex);
     for (const progress of this.progress.values()) {
       progress.matchIndex = 0;
       progress.lostAcknowledgedEntries = false;
-      progress.recentlyActive = false;
-      progress.readRoundAcknowledged = 0;
       progress.ticksSinceResponse = 0;
       progress.becomeProbe();
       progress.nextIndex = replica.log.lastIndex + 1;
@@ -108,12 +120,11 @@ export class LeaderReplication {
     }
     if (this.checkQuorumElapsed >= this.options.electionTimeoutTicks) {
       this.checkQuorumElapsed = 0;
-      // Rule 6, check-quorum: a leader that has not heard from a majority steps down.
+      // Rule 6, check-quorum: a leader whose failure detector finds no live majority steps down.
       if (!this.heardFromMajority()) {
         this.core.becomeFollower(this.core.generation, undefined);
         return;
       }
-      for (const progress of this.progress.values()) progress.recentlyActive = false;
       this.transferTarget = undefined;
     }
     if (this.heartbeatElapsed >= this.options.heartbeatIntervalTicks) {
@@ -202,7 +213,7 @@ export class LeaderReplication {
   handleAnswer(from: NodeId, message: FollowerAnswer): void {
     const progress = this.progress.get(from);
     if (progress === undefined) return;
-    progress.recentlyActive = true;
+    this.liveness.heard(from);
     progress.ticksSinceResponse = 0;
     if (message.kind === 'append-response') this.handleAppendResponse(from, progress, message);
     else if (message.kind === 'heartbeat-response') {
@@ -222,13 +233,20 @@ export class LeaderReplication {
       inflightAppends: progress.inflightCount,
       ticksSinceResponse: progress.ticksSinceResponse,
       lostAcknowledgedEntries: progress.lostAcknowledgedEntries,
+      suspected: this.liveness.isSuspected(id),
+      ...this.phiField(id),
     }));
+  }
+
+  private phiField(peer: NodeId): { phi?: number } {
+    const phi = this.liveness.phi(peer);
+    return phi === undefined ? {} : { phi };
   }
 
   private heardFromMajority(): boolean {
     let active = 1;
-    for (const progress of this.progress.values()) {
-      if (progress.recentlyActive && !progress.lostAcknowledgedEntries) active++;
+    for (const [peer, progress] of this.progress) {
+      if (this.liveness.isLive(peer) && !progress.lostAcknowledgedEntries) active++;
     }
     return active >= majority(this.core.memberCount);
   }
@@ -360,8 +378,11 @@ export class LeaderReplication {
     progress: FollowerProgress,
     response: HeartbeatResponse,
   ): void {
-    if (response.readRound > progress.readRoundAcknowledged) {
-      progress.readRoundAcknowledged = response.readRound;
+    // A member that lost acknowledged entries is not counted again during this leadership.
+    if (
+      !progress.lostAcknowledgedEntries &&
+      this.readRoundConfirmations.record(from, response.readRound)
+    ) {
       this.confirmReads();
     }
     if (progress.state === 'snapshot') {
@@ -433,16 +454,14 @@ export class LeaderReplication {
 
   /** Permits every read whose round a majority (this leader included) has confirmed. */
   private confirmReads(): void {
-    const needed = majority(this.core.memberCount);
-    this.reads.confirm((round) => {
-      let confirmations = 1;
-      for (const progress of this.progress.values()) {
-        if (progress.readRoundAcknowledged >= round && !progress.lostAcknowledgedEntries) {
-          confirmations++;
-        }
-      }
-      return confirmations >= needed;
-    }, this.core.outbox.readsPermitted);
+    const confirmed = this.readRoundConfirmations.quorumValue();
+    this.reads.confirm((round) => round <= confirmed, this.core.outbox.readsPermitted);
+  }
+
+  private newReadRoundConfirmations(): QuorumTracker {
+    const tracker = new QuorumTracker([this.core.id, ...this.core.peers]);
+    tracker.record(this.core.id, Number.POSITIVE_INFINITY);
+    return tracker;
   }
 
   /** Reports a follower that lost acknowledged entries and stops counting it (see the type). */
@@ -458,6 +477,7 @@ export class LeaderReplication {
       rejectedIndex,
     });
     progress.forgetMatch(Math.min(rejectedIndex, nextProbe + 1));
+    this.readRoundConfirmations.reset(member);
     this.rebuildHighWaterMarkTracker();
     this.sendAppend(member, progress);
   }
