@@ -1,6 +1,7 @@
 // @x/generation-clock: a durable, monotonically increasing generation (epoch, term) that lets a cluster reject the past.
 export { GenerationClock } from './generation-clock.js';
 export type { NextGenerationOptions } from './generation-clock.js';
+export { VolatileGenerationClock } from './volatile-generation-clock.js';
 export { compareGenerations } from './compare-generations.js';
 export type { GenerationState } from './generation-state.js';
 export { maxAttachmentBytes } from './generation-state.js';

@@ -10,6 +10,16 @@ export interface Random {
 /** A server's role. A pre-candidate is asking whether it could win before disturbing anyone. */
 export type Role = 'follower' | 'pre-candidate' | 'candidate' | 'leader';
 
+/**
+ * Which `@x/heartbeat` failure detector decides that a leader (on a follower) or a follower (on
+ * a leader, for check-quorum) is gone: `fixed`, a timeout (randomized per election on followers,
+ * the classic behaviour), or `phi`, phi-accrual over the measured intervals between messages.
+ */
+export type FailureDetectorKind = 'fixed' | 'phi';
+
+/** Phi at and above which the phi-accrual detector suspects a peer, by default (Akka's). */
+export const DEFAULT_PHI_THRESHOLD = 8;
+
 /** Options of the deterministic core. Times are in ticks (the driver decides how long a tick is). */
 export interface CoreOptions {
   /** This server's id. */
@@ -29,6 +39,13 @@ export interface CoreOptions {
    * refuse). Default false.
    */
   readonly advanceFirstElection?: boolean;
+  /**
+   * The failure detector (see {@link FailureDetectorKind}), driven by the core's ticks (one tick
+   * is one time unit), so runs stay deterministic. Default `fixed`.
+   */
+  readonly failureDetector?: FailureDetectorKind;
+  /** With `phi`: the threshold at and above which a peer is suspected. Default 8. */
+  readonly phiThreshold?: number;
   /** Ticks between leader heartbeats. Default 1. */
   readonly heartbeatIntervalTicks?: number;
   /** Appends in flight per follower before the leader waits for answers. Default 64. */
@@ -171,6 +188,10 @@ export interface FollowerStatus {
   readonly ticksSinceResponse: number;
   /** Whether it lost acknowledged entries this leadership (then it is not counted for quorum). */
   readonly lostAcknowledgedEntries: boolean;
+  /** Whether the leader's failure detector suspects it now (it is then not live for check-quorum). */
+  readonly suspected: boolean;
+  /** Its phi now, with the phi-accrual detector. */
+  readonly phi?: number;
 }
 
 /** A server's state, for operators and tests. */
@@ -192,6 +213,12 @@ export interface CoreStatus {
   /** Ticks since this server last heard from a leader (followers) or ran check-quorum (leader). */
   readonly ticksSinceLeaderContact: number;
   readonly transferTarget: NodeId | undefined;
+  /** The failure detector in use. */
+  readonly failureDetector: FailureDetectorKind;
+  /** On a follower or candidate: whether its failure detector suspects the leader now. */
+  readonly leaderSuspected: boolean;
+  /** On a follower or candidate with the phi-accrual detector: the leader's phi now. */
+  readonly leaderPhi?: number;
   /** Per-follower replication, on the leader only (empty elsewhere). */
   readonly followers: readonly FollowerStatus[];
 }

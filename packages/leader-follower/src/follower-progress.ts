@@ -15,8 +15,6 @@ export class FollowerProgress {
   state: ReplicationState = 'probe';
   /** In `probe`: an append is outstanding; wait for its answer (or a heartbeat answer). */
   probeSent = false;
-  /** Set on any message from the follower; check-quorum counts and clears it. */
-  recentlyActive = false;
   /** Ticks since the follower last answered (for operators). */
   ticksSinceResponse = 0;
   /**
@@ -24,8 +22,6 @@ export class FollowerProgress {
    * acknowledged, so it is not counted for quorum for the rest of this leadership.
    */
   lostAcknowledgedEntries = false;
-  /** Highest linearizable-read round the follower has confirmed. */
-  readRoundAcknowledged = 0;
   /** In `snapshot`: which snapshot, and the next byte the follower wants. */
   snapshotIndex = 0;
   snapshotOffset = 0;

@@ -20,8 +20,10 @@ export type {
   VoteRequest,
   VoteResponse,
 } from './messages.js';
+export { DEFAULT_PHI_THRESHOLD } from './core-types.js';
 export type {
   CoreOptions,
+  FailureDetectorKind,
   CoreStatus,
   FollowerStatus,
   LostAcknowledgedEntries,

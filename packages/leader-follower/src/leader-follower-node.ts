@@ -2,6 +2,7 @@ import { FileGenerationStore } from '@x/generation-clock';
 import { WalClosedError, WriteAheadLog } from '@x/wal';
 import type { FileSystem, WalEntry, WriteAheadLogOptions } from '@x/wal';
 import type {
+  FailureDetectorKind,
   CoreStatus,
   FollowerStatus,
   Random,
@@ -142,6 +143,8 @@ export interface LeaderFollowerNodeOptions {
    * randomized election timeout a finer grain, so two followers rarely time out on the same tick.
    */
   readonly heartbeatIntervalTicks?: number;
+  /** The failure detector of the core (see `CoreOptions.failureDetector`). Default `fixed`. */
+  readonly failureDetector?: FailureDetectorKind;
   /**
    * Whether this node, once started, campaigns after [heartbeat interval, election timeout)
    * instead of [election timeout, 2x) when it hears no leader (see the core's option of the same
@@ -344,6 +347,9 @@ export class LeaderFollowerNode {
       ...(options.heartbeatIntervalTicks === undefined
         ? {}
         : { heartbeatIntervalTicks: options.heartbeatIntervalTicks }),
+      ...(options.failureDetector === undefined
+        ? {}
+        : { failureDetector: options.failureDetector }),
       ...(options.maxInflightAppends === undefined
         ? {}
         : { maxInflightAppends: options.maxInflightAppends }),

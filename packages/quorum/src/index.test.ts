@@ -6,6 +6,7 @@ describe('the public API', () => {
     expect(Object.keys(quorum).sort()).toEqual([
       'QuorumConfigurationError',
       'QuorumFailedError',
+      'QuorumTracker',
       'compareVersions',
       'majority',
       'newer',

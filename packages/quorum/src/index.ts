@@ -1,5 +1,6 @@
 // @x/quorum: majority math, quorum calls, read and write quorums, and read repair.
 export { majority, toleratedFailures } from './majority.js';
+export { QuorumTracker } from './quorum-tracker.js';
 export { validateQuorumSizes } from './quorum-sizes.js';
 export type { QuorumSizes } from './quorum-sizes.js';
 export { QuorumConfigurationError } from './quorum-configuration-error.js';

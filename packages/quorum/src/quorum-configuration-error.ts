@@ -1,6 +1,10 @@
 /** Why a cluster size or quorum size was refused. */
 export type QuorumConfigurationProblem =
-  'invalid-cluster-size' | 'invalid-quorum-size' | 'reads-may-miss-writes' | 'writes-may-conflict';
+  | 'invalid-cluster-size'
+  | 'invalid-quorum-size'
+  | 'reads-may-miss-writes'
+  | 'writes-may-conflict'
+  | 'duplicate-voter';
 
 /**
  * A cluster size or quorum size that cannot give the promised guarantees. A `RangeError`, with a

@@ -66,6 +66,15 @@ export const FLAG_SPECS: readonly FlagSpec[] = [
       'Milliseconds without a heartbeat before a follower starts an election (randomized up to 2x).',
   },
   {
+    name: 'failure-detector',
+    kind: 'enum',
+    defaultValue: 'fixed',
+    values: ['fixed', 'phi'],
+    section: 'member',
+    description:
+      "How a silent leader or follower is suspected: 'fixed' (the election timeout) or 'phi' (phi-accrual over measured heartbeat intervals).",
+  },
+  {
     name: 'snapshot-count',
     kind: 'integer',
     defaultValue: '100000',

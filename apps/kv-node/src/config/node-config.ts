@@ -44,6 +44,8 @@ export interface NodeConfig {
   clusterState: 'new' | 'existing';
   heartbeatIntervalMs: number;
   electionTimeoutMs: number;
+  /** `--failure-detector`: how the replica suspects a silent leader or follower. */
+  failureDetector: 'fixed' | 'phi';
   snapshotCount: number;
   peerSecretFile?: string;
   clientTls?: TlsFiles & { clientCertAuth: boolean };
@@ -369,6 +371,7 @@ export function buildConfig(...sources: Settings[]): NodeConfig {
     clusterState: view.choice('initial-cluster-state'),
     heartbeatIntervalMs,
     electionTimeoutMs,
+    failureDetector: view.choice('failure-detector'),
     snapshotCount: view.integer('snapshot-count', 1),
     ...(peerSecretFile === undefined ? {} : { peerSecretFile }),
     ...(clientTls === undefined ? {} : { clientTls: { ...clientTls, clientCertAuth } }),

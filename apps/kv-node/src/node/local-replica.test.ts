@@ -36,6 +36,8 @@ function replicationStatus(overrides: Partial<ReplicationStatus> = {}): Replicat
     appliedIndex: 38,
     ticksSinceLeaderContact: 0,
     transferTarget: undefined,
+    failureDetector: 'fixed',
+    leaderSuspected: false,
     followers: [
       {
         id: 'b',
@@ -47,6 +49,7 @@ function replicationStatus(overrides: Partial<ReplicationStatus> = {}): Replicat
         ticksSinceResponse: 1,
         lastResponseAgeMs: 100,
         lostAcknowledgedEntries: false,
+        suspected: false,
       },
     ],
     lastHeartbeatAgeMs: 0,

@@ -158,6 +158,7 @@ export async function startReplica(options: ReplicaStartOptions): Promise<Replic
         reportFailure(withRunbook(error instanceof Error ? error : new Error(String(error))));
       },
       ...replicaTicks(config.heartbeatIntervalMs, config.electionTimeoutMs),
+      failureDetector: config.failureDetector,
       snapshotEveryEntries: config.snapshotCount,
       // Command bytes of applied entries kept for followers a little behind (etcd keeps 5,000
       // entries); a follower further behind is caught up from the log on disk.

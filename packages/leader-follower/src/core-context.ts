@@ -1,0 +1,42 @@
+import type { Message, NodeId } from './messages.js';
+import type { ReadyOutbox } from './ready-outbox.js';
+import type { ReplicaState } from './replica-state.js';
+import type { StorageIdentities } from './storage-identities.js';
+import type { Role } from './core-types.js';
+
+/**
+ * What the core's role parts (election, leader replication, follower replication) see of the
+ * core's façade. The façade alone owns generation, vote and role: the parts read them here and
+ * ask the façade for every change.
+ */
+export interface CoreContext {
+  readonly id: NodeId;
+  /** Every other voting member. */
+  readonly peers: readonly NodeId[];
+  /** Voting members, this server included. */
+  readonly memberCount: number;
+  readonly generation: number;
+  readonly votedFor: NodeId | undefined;
+  readonly role: Role;
+  readonly leaderId: NodeId | undefined;
+  readonly replica: ReplicaState;
+  readonly outbox: ReadyOutbox;
+  readonly identities: StorageIdentities;
+  /** Queues a message (see {@link ReadyOutbox.send}). */
+  send(to: NodeId, message: Message): void;
+  /** Steps down (or stays) a follower in `generation`, following `leader` if known. */
+  becomeFollower(generation: number, leader: NodeId | undefined): void;
+}
+
+/** What the election additionally asks of the façade. */
+export interface ElectionContext extends CoreContext {
+  /** Ticks since this server last heard from a leader, or (a leader) ran check-quorum. */
+  ticksSinceLeaderContact(): number;
+  /** Becomes a pre-candidate: asks for pre-votes without touching the generation. */
+  becomePreCandidate(): void;
+  /** Becomes a candidate: bumps the generation and votes for itself. */
+  becomeCandidate(): void;
+  becomeLeader(): void;
+  /** Records this server's vote in the current generation. */
+  recordVote(candidate: NodeId): void;
+}
