@@ -3,7 +3,12 @@ import { defineConfig } from 'tsup';
 
 export default defineConfig({
   // Named entries: `dist/link-proxy.js` beside `dist/cli.js`, not under `dist/cli/`.
-  entry: { index: 'src/index.ts', cli: 'src/cli.ts', 'link-proxy': 'src/cli/link-proxy.ts' },
+  entry: {
+    index: 'src/index.ts',
+    cli: 'src/cli.ts',
+    'link-proxy': 'src/cli/link-proxy.ts',
+    recipes: 'src/recipes/index.ts',
+  },
   format: ['esm'],
   target: 'node22',
   platform: 'node',
