@@ -62,8 +62,9 @@ export {
   NotLeaderError,
   ProposalDroppedError,
   ProposalTooLargeError,
+  TooManyRequestsError,
 } from './errors.js';
-export type { StorageLossKind } from './errors.js';
+export type { PendingWorkBound, StorageLossKind } from './errors.js';
 export { MemberStateCorruptError } from './member-state.js';
 export {
   MAX_STORAGE_ID_BYTES,

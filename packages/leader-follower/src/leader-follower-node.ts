@@ -1,51 +1,28 @@
 import type { CoreStatus, Ready, SnapshotChunkToSend } from './core-types.js';
 import {
-  IndeterminateOutcomeError,
   MemberStorageLostError,
-  NoQuorumError,
   NodeStoppedError,
   NotLeaderError,
-  ProposalDroppedError,
   ProposalTooLargeError,
 } from './errors.js';
-import { FileNodeStorage } from './file-node-storage.js';
 import { LeaderFollowerCore } from './leader-follower-core.js';
 import { isHollowEntry } from './log-entry.js';
 import type { LogEntry } from './log-entry.js';
-import { decodeMessage, encodeMessage } from './message-codec.js';
-import type { AppendRequest, Message, NodeId, OutboundMessage } from './messages.js';
+import { MemberRecords } from './member-records.js';
+import { decodeMessage } from './message-codec.js';
+import type { NodeId } from './messages.js';
 import type { LeaderFollowerNodeOptions, NodeStatus } from './node-options.js';
-import type { Logger, NodeObserver, StateMachine } from './node-ports.js';
 import type { NodeStorage, RecoveredNodeState, SnapshotReader } from './node-storage.js';
+import { coreOptionsOf, settingsOf, storageOf, type NodeSettings } from './node-settings.js';
+import { PeerSender } from './peer-sender.js';
+import { PendingWorkAdmission } from './pending-work-limits.js';
+import { ProposalWaiters } from './proposal-waiters.js';
+import { ReadWaiters } from './read-waiters.js';
+import { restoreStateMachine } from './restore-state-machine.js';
+import { TickSchedule } from './tick-schedule.js';
 
 export type { LeaderFollowerNodeOptions, NodeFollowerStatus, NodeStatus } from './node-options.js';
 export type { Clock, Logger, NodeObserver, StateMachine, Timers, Transport } from './node-ports.js';
-
-interface PendingProposal {
-  readonly generation: number;
-  readonly resolve: (result: unknown) => void;
-  readonly reject: (error: Error) => void;
-  readonly timer: unknown;
-}
-
-interface PendingRead {
-  readonly resolve: (index: number) => void;
-  readonly reject: (error: Error) => void;
-  readonly timer: unknown;
-  index: number;
-}
-
-const DEFAULT_PAYLOAD_CACHE_BYTES = 16 * 1024 * 1024;
-const DEFAULT_RECORD_ACKNOWLEDGED_EVERY_ENTRIES = 1024;
-
-const noObserver: NodeObserver = {};
-
-const silentLogger: Logger = {
-  debug: () => undefined,
-  info: () => undefined,
-  warn: () => undefined,
-  error: () => undefined,
-};
 
 /**
  * A replicated-log server: binds the deterministic {@link LeaderFollowerCore} to a
@@ -55,34 +32,18 @@ const silentLogger: Logger = {
  */
 export class LeaderFollowerNode {
   private readonly core: LeaderFollowerCore;
-  private readonly logger: Logger;
-  private readonly observer: NodeObserver;
-  private readonly tickMs: number;
-  private readonly maxCommandBytes: number;
-  private readonly proposalTimeoutMs: number;
-  private readonly readTimeoutMs: number;
-  private readonly snapshotEveryEntries: number;
-  private readonly retainEntriesAfterSnapshot: number;
-  private readonly payloadCacheBytes: number;
-  private readonly proposals = new Map<number, PendingProposal>();
-  /**
-   * Per peer, messages waiting behind an append whose entries are being read back from the log
-   * (a follower behind the payload window): the peer still gets its messages in order. Only
-   * present while such a refill is pending, so the common path sends synchronously.
-   */
-  private readonly refillQueues = new Map<NodeId, OutboundMessage[]>();
-  private readonly reads = new Map<number, PendingRead>();
-  /** Permitted reads waiting for the state machine to reach their index, in index order. */
-  private readsAwaitingApply: number[] = [];
-  private nextReadId = 1;
+  private readonly settings: NodeSettings;
+  private readonly proposals: ProposalWaiters;
+  private readonly reads: ReadWaiters;
+  private readonly sender: PeerSender;
+  private readonly memberRecords: MemberRecords;
+  private readonly ticks: TickSchedule;
+  private readonly admission: PendingWorkAdmission;
   private appliedIndex: number;
   private snapshotIndex: number;
   private snapshotting = false;
   /** Readies whose applies wait for their storage work; later applies must wait too (log order). */
   private deferredApplies = 0;
-  private tickTimer: unknown;
-  /** When the next tick is due on the clock (ms); ticks keep to this schedule. */
-  private nextTickAt = Number.NEGATIVE_INFINITY;
   private flushScheduled = false;
   private started = false;
   private stopped: Error | undefined;
@@ -91,55 +52,41 @@ export class LeaderFollowerNode {
   private lastLeader: NodeId | undefined;
   /** The error the node failed stop with (not set by `close`). */
   private failedWith: Error | undefined;
-  private readonly recordAcknowledgedEveryEntries: number;
-  /** The highest acknowledged index handed to storage to record. */
-  private acknowledgedIndexRequested = 0;
 
   private constructor(
     private readonly options: LeaderFollowerNodeOptions,
     private readonly storage: NodeStorage,
-    initial: RecoveredNodeState,
+    recovered: RecoveredNodeState,
   ) {
-    this.logger = options.logger ?? silentLogger;
-    this.observer = options.observer ?? noObserver;
-    this.tickMs = options.tickMs ?? 100;
-    this.maxCommandBytes = options.maxCommandBytes ?? 1024 * 1024;
-    this.proposalTimeoutMs = options.proposalTimeoutMs ?? 5000;
-    this.readTimeoutMs = options.readTimeoutMs ?? 5000;
-    this.snapshotEveryEntries = options.snapshotEveryEntries ?? 10_000;
-    this.retainEntriesAfterSnapshot = options.retainEntriesAfterSnapshot ?? 1000;
-    this.payloadCacheBytes = options.payloadCacheBytes ?? DEFAULT_PAYLOAD_CACHE_BYTES;
-    if (!(this.payloadCacheBytes >= 0)) {
-      throw new RangeError(`payloadCacheBytes must be >= 0, got ${this.payloadCacheBytes}`);
-    }
-    this.appliedIndex = initial.snapshot?.metadata.index ?? 0;
+    const settings = settingsOf(options);
+    this.settings = settings;
+    this.appliedIndex = recovered.snapshot?.metadata.index ?? 0;
     this.snapshotIndex = this.appliedIndex;
     this.lastLeaderContact = options.clock.now();
-    this.recordAcknowledgedEveryEntries =
-      options.recordAcknowledgedEveryEntries ?? DEFAULT_RECORD_ACKNOWLEDGED_EVERY_ENTRIES;
-    this.core = new LeaderFollowerCore({
-      storageId: initial.memberState.storageId,
-      peerStorageIds: initial.memberState.peerStorageIds,
-      id: options.id,
-      members: options.members,
-      random: options.random,
-      hardState: initial.hardState,
-      entries: initial.entries,
-      ...(initial.snapshot === undefined ? {} : { snapshot: initial.snapshot.metadata }),
-      advanceFirstElection: options.advanceFirstElection ?? true,
-      ...(options.electionTimeoutTicks === undefined
-        ? {}
-        : { electionTimeoutTicks: options.electionTimeoutTicks }),
-      ...(options.heartbeatIntervalTicks === undefined
-        ? {}
-        : { heartbeatIntervalTicks: options.heartbeatIntervalTicks }),
-      ...(options.maxInflightAppends === undefined
-        ? {}
-        : { maxInflightAppends: options.maxInflightAppends }),
-      ...(options.maxAppendBytes === undefined ? {} : { maxAppendBytes: options.maxAppendBytes }),
-      ...(options.snapshotChunkBytes === undefined
-        ? {}
-        : { snapshotChunkBytes: options.snapshotChunkBytes }),
+    this.core = new LeaderFollowerCore(coreOptionsOf(options, recovered));
+    const fail = (error: unknown): void => this.fail(error);
+    this.admission = new PendingWorkAdmission(settings.pendingWork);
+    this.proposals = new ProposalWaiters(options.timers, settings.proposalTimeoutMs);
+    this.reads = new ReadWaiters(options.timers, settings.readTimeoutMs, this.appliedIndex);
+    this.sender = new PeerSender(
+      options.transport,
+      storage,
+      settings.logger,
+      settings.maxMessagesQueuedPerPeer,
+      () => this.stopped !== undefined,
+      fail,
+    );
+    this.memberRecords = new MemberRecords(
+      storage,
+      settings.logger,
+      settings.observer,
+      settings.recordAcknowledgedEveryEntries,
+      fail,
+    );
+    this.ticks = new TickSchedule(options.clock, options.timers, settings.tickMs, () => {
+      this.core.tick();
+      if (this.core.role === 'leader') this.lastLeaderContact = this.options.clock.now();
+      this.flush();
     });
   }
 
@@ -154,24 +101,22 @@ export class LeaderFollowerNode {
    *   not continue its snapshot, or a peer reported its storage replaced in an earlier run).
    */
   static async open(options: LeaderFollowerNodeOptions): Promise<LeaderFollowerNode> {
-    const storage = options.storage ?? defaultStorage(options);
+    const storage = storageOf(options);
     const recovered = await storage.recover();
     try {
       if (recovered.snapshot !== undefined) {
-        await restoreStateMachine(
-          options.stateMachine,
-          recovered.snapshot,
-          options.logger ?? silentLogger,
-        );
+        const { logger } = settingsOf(options);
+        await restoreStateMachine(options.stateMachine, recovered.snapshot, logger);
       }
+      return new LeaderFollowerNode(options, storage, recovered);
     } catch (error) {
+      // Do not leave an abandoned log running (and failing) behind a failed start.
       await storage.close().catch(() => undefined);
       throw error;
     } finally {
       // Only the metadata is kept: the bytes stay in storage.
       await recovered.snapshot?.close();
     }
-    return new LeaderFollowerNode(options, storage, recovered);
   }
 
   /** Starts ticking and handling peer messages. */
@@ -179,19 +124,24 @@ export class LeaderFollowerNode {
     if (this.started || this.stopped !== undefined) return;
     this.started = true;
     this.options.transport.onMessage((from, type, payload) => this.receive(from, type, payload));
-    this.scheduleTick();
+    this.ticks.start();
   }
 
   /**
    * Replicates `command` and resolves with the state machine's result once it is applied here.
-   * Rejects with {@link NotLeaderError} or {@link ProposalTooLargeError} (definite, nothing was
-   * appended), {@link ProposalDroppedError} (definite: another leader's entry took its place) or
-   * {@link IndeterminateOutcomeError} (timeout or stop: it may still be applied).
+   * Rejects with {@link NotLeaderError}, {@link ProposalTooLargeError} or
+   * `TooManyRequestsError` (definite, nothing was appended), `ProposalDroppedError` (definite: another leader's entry took its place) or
+   * `IndeterminateOutcomeError` (timeout or stop: it may still be applied).
    */
   propose(command: Uint8Array): Promise<unknown> {
     if (this.stopped !== undefined) return Promise.reject(new NodeStoppedError('node stopped'));
-    if (command.length > this.maxCommandBytes) {
-      return Promise.reject(new ProposalTooLargeError(command.length, this.maxCommandBytes));
+    const { maxCommandBytes } = this.settings;
+    if (command.length > maxCommandBytes) {
+      return Promise.reject(new ProposalTooLargeError(command.length, maxCommandBytes));
+    }
+    if (this.core.role === 'leader') {
+      const refusal = this.admission.refuseProposal(this.proposals.size, command.length);
+      if (refusal !== undefined) return Promise.reject(refusal);
     }
     const result = this.core.propose(command);
     if (!result.accepted) {
@@ -201,22 +151,10 @@ export class LeaderFollowerNode {
           : new NotLeaderError(undefined, 'leadership-transfer'),
       );
     }
+    this.admission.proposed(result.index, result.generation, command.length);
     this.scheduleFlush();
-    return new Promise<unknown>((resolve, reject) => {
-      const timer = this.options.timers.setTimeout(() => {
-        if (this.proposals.get(result.index)?.generation !== result.generation) return;
-        this.proposals.delete(result.index);
-        this.logger.info({ index: result.index }, 'proposal outcome indeterminate');
-        reject(new IndeterminateOutcomeError(`proposal at ${result.index} timed out`));
-      }, this.proposalTimeoutMs);
-      const replaced = this.proposals.get(result.index);
-      if (replaced !== undefined) {
-        // Our earlier entry at this index was truncated here, but another server may still hold
-        // it and a later leader could still commit it: its outcome is unknown.
-        this.settleProposal(result.index, replaced);
-        replaced.reject(new IndeterminateOutcomeError(`entry at ${result.index} was replaced`));
-      }
-      this.proposals.set(result.index, { generation: result.generation, resolve, reject, timer });
+    return this.proposals.add(result.index, result.generation, () => {
+      this.settings.logger.info({ index: result.index }, 'proposal outcome indeterminate');
     });
   }
 
@@ -225,7 +163,8 @@ export class LeaderFollowerNode {
    * high-water mark the read must observe; the state machine has applied at least that far).
    * `linearizable` (default): leadership was confirmed by a majority after this call and
    * everything committed before it is applied; rejects with {@link NotLeaderError} on a follower,
-   * {@link NoQuorumError} when no majority answers in time. `serializable`: resolves at once on
+   * `NoQuorumError` when no majority answers in time, `TooManyRequestsError` at once
+   * when too many reads wait. `serializable`: resolves at once on
    * any node with the applied index; the read may be stale.
    */
   readBarrier(consistency: 'linearizable' | 'serializable' = 'linearizable'): Promise<number> {
@@ -234,17 +173,12 @@ export class LeaderFollowerNode {
     if (this.core.role !== 'leader') {
       return Promise.reject(new NotLeaderError(this.core.knownLeader));
     }
-    const requestId = this.nextReadId++;
-    const promise = new Promise<number>((resolve, reject) => {
-      const timer = this.options.timers.setTimeout(() => {
-        if (!this.reads.delete(requestId)) return;
-        reject(new NoQuorumError('leadership not confirmed in time'));
-      }, this.readTimeoutMs);
-      this.reads.set(requestId, { resolve, reject, timer, index: -1 });
-    });
+    const refusal = this.admission.refuseRead(this.reads.size);
+    if (refusal !== undefined) return Promise.reject(refusal);
+    const { requestId, served } = this.reads.add();
     this.core.readIndex(requestId);
     this.scheduleFlush();
-    return promise;
+    return served;
   }
 
   /** This node's role (cheap; {@link status} has everything). */
@@ -303,11 +237,14 @@ export class LeaderFollowerNode {
       ...core,
       followers: core.followers.map((follower) => ({
         ...follower,
-        lastResponseAgeMs: follower.ticksSinceResponse * this.tickMs,
+        lastResponseAgeMs: follower.ticksSinceResponse * this.settings.tickMs,
       })),
       appliedIndex: this.appliedIndex,
       lastHeartbeatAgeMs: core.role === 'leader' ? 0 : Math.max(0, now - this.lastLeaderContact),
       pendingProposals: this.proposals.size,
+      pendingReads: this.reads.size,
+      uncommittedBytes: this.admission.uncommittedBytes,
+      messagesQueuedForRefill: this.sender.queuedMessages,
     };
   }
 
@@ -325,10 +262,19 @@ export class LeaderFollowerNode {
     return Promise.resolve(target);
   }
 
-  /** Stops timers, fails what is pending (proposals as indeterminate) and closes the log. */
+  /** Stops timers, fails what is pending (proposals as indeterminate) and closes the storage. */
   async close(): Promise<void> {
     if (this.stopped === undefined) this.stop(new NodeStoppedError('node closed'));
     await this.storage.close();
+  }
+
+  /**
+   * The error this node failed stop with (a storage error, a safety violation,
+   * {@link MemberStorageLostError}), or undefined while it runs or after a plain `close`. A failed
+   * node no longer acts in any role: a leader among them is deposed at once (it sends nothing).
+   */
+  get failure(): Error | undefined {
+    return this.failedWith;
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -339,7 +285,10 @@ export class LeaderFollowerNode {
     try {
       message = decodeMessage(type, payload);
     } catch (error) {
-      this.logger.warn({ from, type, error: String(error) }, 'dropped a malformed message');
+      this.settings.logger.warn(
+        { from, type, error: String(error) },
+        'dropped a malformed message',
+      );
       return;
     }
     if (message === undefined) return;
@@ -353,23 +302,6 @@ export class LeaderFollowerNode {
       return;
     }
     this.scheduleFlush();
-  }
-
-  private scheduleTick(): void {
-    // Ticks keep to a fixed schedule so that timer lateness does not add up: with short ticks a
-    // millisecond late on each would stretch every timeout by a tenth. A tick missed entirely (a
-    // busy or paused process) is skipped, never replayed in a burst, so a process that wakes
-    // hears its peers before its timeouts move on.
-    const now = this.options.clock.now();
-    const due = this.nextTickAt + this.tickMs;
-    this.nextTickAt = due >= now ? due : now + this.tickMs;
-    this.tickTimer = this.options.timers.setTimeout(() => {
-      if (this.stopped !== undefined) return;
-      this.core.tick();
-      if (this.core.role === 'leader') this.lastLeaderContact = this.options.clock.now();
-      this.flush();
-      this.scheduleTick();
-    }, this.nextTickAt - now);
   }
 
   private scheduleFlush(): void {
@@ -386,8 +318,8 @@ export class LeaderFollowerNode {
     try {
       while (this.core.hasReady()) {
         const ready = this.core.takeReady();
-        this.noteMembers(ready);
-        for (const outbound of ready.messagesToSendNow) this.send(outbound);
+        this.memberRecords.noteMembers(ready);
+        for (const outbound of ready.messagesToSendNow) this.sender.send(outbound);
         for (const chunk of ready.snapshotChunksToSend) this.sendSnapshotChunk(chunk);
         const applyNow = this.mayApplyNow(ready);
         // Storage settles persist() calls in call order, so these run in Ready order.
@@ -414,13 +346,14 @@ export class LeaderFollowerNode {
     const leader = this.core.knownLeader;
     if (leader !== this.lastLeader) {
       this.lastLeader = leader;
-      this.observer.leaderChanged?.(leader, this.core.currentGeneration);
+      this.settings.observer.leaderChanged?.(leader, this.core.currentGeneration);
     }
     const role = this.core.role;
     if (role === this.lastRole) return;
-    const fields = { id: this.options.id, generation: this.core.status().generation };
-    if (role === 'leader') this.logger.info(fields, 'leader elected');
-    else if (this.lastRole === 'leader') this.logger.info(fields, 'stale leader stepped down');
+    const fields = { id: this.options.id, generation: this.core.currentGeneration };
+    if (role === 'leader') this.settings.logger.info(fields, 'leader elected');
+    else if (this.lastRole === 'leader')
+      this.settings.logger.info(fields, 'stale leader stepped down');
     this.lastRole = role;
   }
 
@@ -431,31 +364,25 @@ export class LeaderFollowerNode {
    */
   private persist(ready: Ready): Promise<void> {
     if (ready.hardState !== undefined) {
-      // Every generation or vote change also records the acknowledged index (one write).
-      this.recordMemberState({ acknowledgedIndex: this.core.acknowledgedIndex });
+      this.memberRecords.hardStateChanged(this.core.acknowledgedIndex);
     }
     const install = ready.snapshotToInstall;
     const entries = ready.entriesToPersist;
     const started = entries.length > 0 ? this.options.clock.now() : 0;
+    const restore = async (snapshot: SnapshotReader): Promise<void> => {
+      if (this.stopped !== undefined) return;
+      await restoreStateMachine(this.options.stateMachine, snapshot, this.settings.logger);
+    };
     const durable = this.storage.persist({
       snapshotChunks: ready.snapshotChunksToStore,
-      ...(install === undefined
-        ? {}
-        : {
-            snapshotToInstall: {
-              metadata: install,
-              restore: async (snapshot: SnapshotReader) => {
-                if (this.stopped !== undefined) return;
-                await restoreStateMachine(this.options.stateMachine, snapshot, this.logger);
-              },
-            },
-          }),
+      ...(install === undefined ? {} : { snapshotToInstall: { metadata: install, restore } }),
       ...(ready.hardState === undefined ? {} : { hardState: ready.hardState }),
       entries,
     });
-    if (entries.length === 0 || this.observer.logSynced === undefined) return durable;
+    const { observer } = this.settings;
+    if (entries.length === 0 || observer.logSynced === undefined) return durable;
     return durable.then(() => {
-      this.observer.logSynced?.(entries.length, this.options.clock.now() - started);
+      observer.logSynced?.(entries.length, this.options.clock.now() - started);
     });
   }
 
@@ -464,61 +391,15 @@ export class LeaderFollowerNode {
    * longer holds is dropped; the core moves the follower on to the newer snapshot.
    */
   private sendSnapshotChunk(chunk: SnapshotChunkToSend): void {
+    const { to, snapshotIndex, offset, length, ...fields } = chunk;
     this.storage
-      .readSnapshotRange(chunk.snapshotIndex, chunk.offset, chunk.length)
+      .readSnapshotRange(snapshotIndex, offset, length)
       .then((data) => {
         if (this.stopped !== undefined || data === undefined) return;
-        this.send({
-          to: chunk.to,
-          message: {
-            kind: 'snapshot-chunk',
-            generation: chunk.generation,
-            snapshotIndex: chunk.snapshotIndex,
-            snapshotGeneration: chunk.snapshotGeneration,
-            offset: chunk.offset,
-            totalBytes: chunk.totalBytes,
-            data,
-          },
-        });
+        const message = { kind: 'snapshot-chunk', snapshotIndex, offset, data, ...fields } as const;
+        this.sender.send({ to, message });
       })
       .catch((error: unknown) => this.fail(error));
-  }
-
-  /** Records a member-state change durably; a failure stops the node. */
-  private recordMemberState(change: Parameters<NodeStorage['recordMemberState']>[0]): void {
-    this.storage.recordMemberState(change).catch((error: unknown) => this.fail(error));
-  }
-
-  /** Records the acknowledged index once it moved `recordAcknowledgedEveryEntries` entries. */
-  private maybeRecordAcknowledged(): void {
-    const acknowledged = this.core.acknowledgedIndex;
-    if (
-      acknowledged - this.storage.memberState.acknowledgedIndex >=
-        this.recordAcknowledgedEveryEntries &&
-      acknowledged > this.acknowledgedIndexRequested
-    ) {
-      this.acknowledgedIndexRequested = acknowledged;
-      this.recordMemberState({ acknowledgedIndex: acknowledged });
-    }
-  }
-
-  /** Remembers peers' identities seen for the first time and reports forgetful followers. */
-  private noteMembers(ready: Ready): void {
-    if (ready.peerStorageIdsLearned.length > 0) {
-      const learned = new Map<NodeId, string>();
-      for (const { member, storageId } of ready.peerStorageIdsLearned) {
-        learned.set(member, storageId);
-        this.logger.info({ member, storageId }, 'peer storage identity recorded');
-      }
-      this.recordMemberState({ peerStorageIdsLearned: learned });
-    }
-    for (const lost of ready.lostAcknowledgedEntries) {
-      this.logger.error(
-        { ...lost },
-        'follower lost acknowledged entries; it is not counted for quorum while this node leads',
-      );
-      this.observer.lostAcknowledgedEntries?.(lost.member, lost.acknowledgedIndex);
-    }
   }
 
   /**
@@ -541,27 +422,24 @@ export class LeaderFollowerNode {
    */
   private afterPersist(ready: Ready): void {
     if (this.stopped !== undefined) return;
-    for (const outbound of ready.messagesAfterPersist) this.send(outbound);
+    for (const outbound of ready.messagesAfterPersist) this.sender.send(outbound);
     const last = ready.entriesToPersist[ready.entriesToPersist.length - 1];
     if (last !== undefined) {
       this.core.persisted(last.index, last.generation);
       this.releasePayloads();
-      this.maybeRecordAcknowledged();
+      this.memberRecords.acknowledged(this.core.acknowledgedIndex);
     }
     const snapshot = ready.snapshotToInstall;
     if (snapshot !== undefined) {
       this.appliedIndex = snapshot.index;
       this.snapshotIndex = snapshot.index;
-      this.logger.info({ index: snapshot.index }, 'snapshot installed from leader');
-      this.observer.snapshotSaved?.(snapshot.index, snapshot.sizeBytes, 'installed');
+      this.settings.logger.info({ index: snapshot.index }, 'snapshot installed from leader');
+      this.settings.observer.snapshotSaved?.(snapshot.index, snapshot.sizeBytes, 'installed');
       // Proposals covered by someone else's snapshot: we cannot tell whether they were applied.
-      for (const [index, proposal] of this.proposals) {
-        if (index > snapshot.index) continue;
-        this.settleProposal(index, proposal);
-        proposal.reject(new IndeterminateOutcomeError(`outcome at ${index} covered by a snapshot`));
-      }
+      this.proposals.coveredBySnapshot(snapshot.index);
       this.core.applied(this.appliedIndex);
-      this.observer.appliedThrough?.(this.appliedIndex);
+      this.reads.applied(this.appliedIndex);
+      this.settings.observer.appliedThrough?.(this.appliedIndex);
     }
     if (this.core.hasReady()) this.scheduleFlush();
   }
@@ -571,25 +449,15 @@ export class LeaderFollowerNode {
     if (this.stopped !== undefined) return;
     for (const entry of ready.committedEntries) this.applyEntry(entry);
     if (ready.committedEntries.length > 0) {
+      this.admission.committedThrough(this.core.committedIndex);
       this.core.applied(this.appliedIndex);
       this.releasePayloads();
-      this.observer.appliedThrough?.(this.appliedIndex);
-      this.maybeRecordAcknowledged();
+      this.settings.observer.appliedThrough?.(this.appliedIndex);
+      this.memberRecords.acknowledged(this.core.acknowledgedIndex);
     }
-    for (const permit of ready.readsPermitted) {
-      const read = this.reads.get(permit.requestId);
-      if (read === undefined) continue;
-      read.index = permit.index;
-      this.readsAwaitingApply.push(permit.requestId);
-    }
-    for (const refusal of ready.readsRefused) {
-      const read = this.reads.get(refusal.requestId);
-      if (read === undefined) continue;
-      this.reads.delete(refusal.requestId);
-      this.options.timers.clearTimeout(read.timer);
-      read.reject(new NotLeaderError(refusal.leaderId));
-    }
-    this.serveReads();
+    this.reads.permitted(ready.readsPermitted, this.appliedIndex);
+    this.reads.refused(ready.readsRefused);
+    this.reads.applied(this.appliedIndex);
     this.maybeSnapshot();
     if (this.core.hasReady()) this.scheduleFlush();
   }
@@ -600,49 +468,26 @@ export class LeaderFollowerNode {
       throw new Error(`entry ${entry.index} reached apply without its command bytes`);
     }
     let result: unknown;
-    const proposal = this.proposals.get(entry.index);
     if (entry.kind === 'command') {
-      const awaited = proposal !== undefined && proposal.generation === entry.generation;
-      if (this.observer.commandApplied === undefined) {
-        result = this.options.stateMachine.apply(entry.index, entry.command, awaited);
+      const { stateMachine, clock } = this.options;
+      const awaited = this.proposals.awaits(entry);
+      const observer = this.settings.observer;
+      if (observer.commandApplied === undefined) {
+        result = stateMachine.apply(entry.index, entry.command, awaited);
       } else {
-        const started = this.options.clock.now();
-        result = this.options.stateMachine.apply(entry.index, entry.command, awaited);
-        this.observer.commandApplied(entry.index, this.options.clock.now() - started);
+        const started = clock.now();
+        result = stateMachine.apply(entry.index, entry.command, awaited);
+        observer.commandApplied(entry.index, clock.now() - started);
       }
     }
     this.appliedIndex = entry.index;
-    if (proposal === undefined) return;
-    this.settleProposal(entry.index, proposal);
-    if (proposal.generation === entry.generation) proposal.resolve(result);
-    else proposal.reject(new ProposalDroppedError(`slot ${entry.index} went to another leader`));
-  }
-
-  private settleProposal(index: number, proposal: PendingProposal): void {
-    this.proposals.delete(index);
-    this.options.timers.clearTimeout(proposal.timer);
-  }
-
-  private serveReads(): void {
-    if (this.readsAwaitingApply.length === 0) return;
-    const waiting: number[] = [];
-    for (const requestId of this.readsAwaitingApply) {
-      const read = this.reads.get(requestId);
-      if (read === undefined) continue;
-      if (read.index > this.appliedIndex) {
-        waiting.push(requestId);
-        continue;
-      }
-      this.reads.delete(requestId);
-      this.options.timers.clearTimeout(read.timer);
-      read.resolve(read.index);
-    }
-    this.readsAwaitingApply = waiting;
+    this.proposals.applied(entry, result);
   }
 
   /** Low-water mark: snapshot once enough entries were applied, then release the log below it. */
   private maybeSnapshot(): void {
-    if (this.snapshotting || this.appliedIndex - this.snapshotIndex < this.snapshotEveryEntries) {
+    const { snapshotEveryEntries, retainEntriesAfterSnapshot, logger, observer } = this.settings;
+    if (this.snapshotting || this.appliedIndex - this.snapshotIndex < snapshotEveryEntries) {
       return;
     }
     const index = this.appliedIndex;
@@ -656,10 +501,10 @@ export class LeaderFollowerNode {
         this.snapshotting = false;
         if (this.stopped !== undefined) return;
         this.snapshotIndex = index;
-        this.core.snapshotTaken(metadata, this.retainEntriesAfterSnapshot);
-        this.logger.info({ index, bytes: metadata.sizeBytes }, 'snapshot taken');
-        this.observer.snapshotSaved?.(index, metadata.sizeBytes, 'taken');
-        await this.storage.releaseBelow(Math.max(1, index - this.retainEntriesAfterSnapshot));
+        this.core.snapshotTaken(metadata, retainEntriesAfterSnapshot);
+        logger.info({ index, bytes: metadata.sizeBytes }, 'snapshot taken');
+        observer.snapshotSaved?.(index, metadata.sizeBytes, 'taken');
+        await this.storage.releaseBelow(Math.max(1, index - retainEntriesAfterSnapshot));
       })
       .catch((error: unknown) => this.fail(error));
   }
@@ -669,90 +514,7 @@ export class LeaderFollowerNode {
    * the most recent `payloadCacheBytes`.
    */
   private releasePayloads(): void {
-    this.core.releasePayloadsThrough(this.appliedIndex, this.payloadCacheBytes);
-  }
-
-  /**
-   * Sends a message, in order per peer. An append carrying hollow entries (a follower behind the
-   * payload window) is first refilled from the write-ahead log; later messages to that peer wait
-   * in its refill queue meanwhile.
-   */
-  private send(outbound: OutboundMessage): void {
-    const queue = this.refillQueues.get(outbound.to);
-    if (queue !== undefined) {
-      queue.push(outbound);
-      return;
-    }
-    if (!carriesHollowEntries(outbound.message)) {
-      this.sendEncoded(outbound);
-      return;
-    }
-    this.refillQueues.set(outbound.to, [outbound]);
-    this.drainRefillQueue(outbound.to).catch((error: unknown) => this.fail(error));
-  }
-
-  private sendEncoded(outbound: OutboundMessage): void {
-    const { type, payload } = encodeMessage(outbound.message);
-    this.options.transport.send(outbound.to, type, payload);
-  }
-
-  /** Sends a peer's queued messages in order, refilling hollow appends, then removes the queue. */
-  private async drainRefillQueue(to: NodeId): Promise<void> {
-    const queue = this.refillQueues.get(to);
-    try {
-      let outbound: OutboundMessage | undefined;
-      while ((outbound = queue?.shift()) !== undefined) {
-        if (this.stopped !== undefined) return;
-        const message = outbound.message;
-        if (message.kind !== 'append' || !carriesHollowEntries(message)) {
-          this.sendEncoded(outbound);
-          continue;
-        }
-        const filled = await this.refillAppend(message);
-        if (this.stopped !== undefined) return;
-        // No longer in the log: dropped, as a lossy network would; the leader retries or moves
-        // the follower on to the snapshot.
-        if (filled === undefined) {
-          this.logger.debug({ to, prevIndex: message.prevIndex }, 'append dropped: not in the log');
-          continue;
-        }
-        this.logger.debug({ to, prevIndex: message.prevIndex }, 'append refilled from the log');
-        this.sendEncoded({ to, message: filled });
-      }
-    } finally {
-      this.refillQueues.delete(to);
-    }
-  }
-
-  /**
-   * Reads the command bytes of an append's hollow entries back from the write-ahead log. Resolves
-   * with the complete append, or undefined when the log no longer holds those entries (released
-   * below a snapshot, truncated or replaced meanwhile). Rejects on an I/O or corruption error.
-   */
-  private async refillAppend(request: AppendRequest): Promise<AppendRequest | undefined> {
-    const entries = request.entries;
-    const first = entries.findIndex(isHollowEntry);
-    const last = entries.findLastIndex(isHollowEntry);
-    const from = entries[first]?.index ?? 0;
-    const to = entries[last]?.index ?? 0;
-    const stored = await this.storage.readEntries(from, to);
-    if (stored === undefined || this.stopped !== undefined) return undefined;
-    const filled = entries.slice();
-    for (let position = first; position <= last; position++) {
-      const entry = entries[position];
-      if (entry === undefined || !isHollowEntry(entry)) continue;
-      const record = stored[entry.index - from];
-      if (record?.index !== entry.index || record.generation !== entry.generation) {
-        return undefined;
-      }
-      if (record.command.length !== entry.hollowCommandBytes) {
-        throw new Error(
-          `entry ${entry.index} read back with ${record.command.length} bytes, expected ${entry.hollowCommandBytes}`,
-        );
-      }
-      filled[position] = record;
-    }
-    return { ...request, entries: filled };
+    this.core.releasePayloadsThrough(this.appliedIndex, this.settings.payloadCacheBytes);
   }
 
   /**
@@ -762,14 +524,15 @@ export class LeaderFollowerNode {
    */
   private fail(error: unknown): void {
     if (this.stopped !== undefined) return;
+    const { logger } = this.settings;
     const failure = error instanceof Error ? error : new Error(String(error));
     if (failure instanceof MemberStorageLostError) {
-      this.logger.error(
+      logger.error(
         { error: failure.message, reportedBy: failure.reportedBy },
         'this member lost acknowledged state; stopping',
       );
     } else {
-      this.logger.error({ error: String(error) }, 'storage failed; stopping');
+      logger.error({ error: String(error) }, 'storage failed; stopping');
     }
     this.failedWith = failure;
     this.stop(failure);
@@ -779,7 +542,7 @@ export class LeaderFollowerNode {
       void this.storage
         .recordMemberState({ lostReportedBy: failure.reportedBy ?? '?' })
         .catch((saveError: unknown) => {
-          this.logger.error({ error: String(saveError) }, 'could not record the lost storage');
+          logger.error({ error: String(saveError) }, 'could not record the lost storage');
         })
         .then(() => this.options.onFatalError?.(error));
       return;
@@ -787,68 +550,10 @@ export class LeaderFollowerNode {
     this.options.onFatalError?.(error);
   }
 
-  /**
-   * The error this node failed stop with (a storage error, a safety violation,
-   * {@link MemberStorageLostError}), or undefined while it runs or after a plain `close`. A failed
-   * node no longer acts in any role: a leader among them is deposed at once (it sends nothing).
-   */
-  get failure(): Error | undefined {
-    return this.failedWith;
-  }
-
   private stop(reason: Error): void {
     this.stopped = reason;
-    if (this.tickTimer !== undefined) this.options.timers.clearTimeout(this.tickTimer);
-    for (const [index, proposal] of this.proposals) {
-      this.options.timers.clearTimeout(proposal.timer);
-      proposal.reject(new IndeterminateOutcomeError(`node stopped with ${index} in flight`));
-    }
-    this.proposals.clear();
-    for (const read of this.reads.values()) {
-      this.options.timers.clearTimeout(read.timer);
-      read.reject(new NodeStoppedError('node stopped'));
-    }
-    this.reads.clear();
-    this.readsAwaitingApply = [];
+    this.ticks.stop();
+    this.proposals.rejectAll('node stopped with the proposal in flight');
+    this.reads.rejectAll();
   }
-}
-
-function carriesHollowEntries(message: Message): boolean {
-  return message.kind === 'append' && message.entries.some(isHollowEntry);
-}
-
-/**
- * Restores the state machine from a stored snapshot: streamed in chunks when it can take them,
- * else read whole. Either way the checksum has been verified when this resolves.
- */
-async function restoreStateMachine(
-  stateMachine: StateMachine,
-  stored: SnapshotReader,
-  logger: Logger,
-): Promise<void> {
-  const index = stored.metadata.index;
-  if (stateMachine.restoreChunks === undefined) {
-    stateMachine.restore(await stored.readAll(), index);
-    return;
-  }
-  await stateMachine.restoreChunks(stored.chunks(), index);
-  if (!stored.verified) {
-    throw new Error(`the state machine did not read snapshot ${index} to its end`);
-  }
-  logger.debug({ index, bytes: stored.metadata.sizeBytes }, 'snapshot restored in chunks');
-}
-
-function defaultStorage(options: LeaderFollowerNodeOptions): NodeStorage {
-  const { fileSystem, dataDirectory } = options;
-  if (fileSystem === undefined || dataDirectory === undefined) {
-    throw new TypeError('a node needs either storage or fileSystem and dataDirectory');
-  }
-  return new FileNodeStorage({
-    id: options.id,
-    fileSystem,
-    dataDirectory,
-    random: options.random,
-    ...(options.logger === undefined ? {} : { logger: options.logger }),
-    ...(options.wal === undefined ? {} : { wal: options.wal }),
-  });
 }

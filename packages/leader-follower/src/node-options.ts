@@ -58,6 +58,27 @@ export interface LeaderFollowerNodeOptions {
   readonly electionTimeoutTicks?: number;
   /** Largest command accepted. Default 1 MiB. */
   readonly maxCommandBytes?: number;
+  /**
+   * Proposals that may wait to be applied here at once; past it `propose` rejects at once with
+   * `TooManyRequestsError` (nothing is appended). Default 65536.
+   */
+  readonly maxPendingProposals?: number;
+  /**
+   * Command bytes this leader may have proposed and not yet committed (etcd's
+   * MaxUncommittedEntriesSize); past it `propose` rejects at once with `TooManyRequestsError`.
+   * One proposal is always admitted when nothing is uncommitted. Default 256 MiB.
+   */
+  readonly maxUncommittedBytes?: number;
+  /**
+   * Linearizable reads that may wait (for confirmation or to be applied) at once; past it
+   * `readBarrier` rejects at once with `TooManyRequestsError`. Default 65536.
+   */
+  readonly maxPendingReads?: number;
+  /**
+   * Messages to one peer that may wait behind an append being refilled from storage; past it
+   * they are dropped, as a lossy network would (the leader sends again). Default 1024.
+   */
+  readonly maxMessagesQueuedPerPeer?: number;
   /** How long a proposal may wait before it fails as indeterminate. Default 5000. */
   readonly proposalTimeoutMs?: number;
   /** How long a linearizable read may wait for confirmation. Default 5000. */
@@ -99,6 +120,12 @@ export interface NodeStatus extends CoreStatus {
   readonly followers: readonly NodeFollowerStatus[];
   /** Milliseconds since this node last heard from a leader (0 on the leader). */
   readonly lastHeartbeatAgeMs: number;
-  /** Proposals waiting to be applied here. */
+  /** Proposals waiting to be applied here (bounded by `maxPendingProposals`). */
   readonly pendingProposals: number;
+  /** Linearizable reads waiting here (bounded by `maxPendingReads`). */
+  readonly pendingReads: number;
+  /** Command bytes this leader proposed that are not yet committed (bounded by `maxUncommittedBytes`). */
+  readonly uncommittedBytes: number;
+  /** Messages waiting behind refills of payloads from storage, over every peer. */
+  readonly messagesQueuedForRefill: number;
 }
