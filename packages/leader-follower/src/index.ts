@@ -23,6 +23,7 @@ export type {
 export type {
   CoreOptions,
   CoreStatus,
+  EntriesToLoad,
   FollowerStatus,
   LostAcknowledgedEntries,
   PeerStorageId,

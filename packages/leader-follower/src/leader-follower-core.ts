@@ -1,5 +1,5 @@
 import { FollowerProgress } from './follower-progress.js';
-import { EMPTY_COMMAND } from './log-entry.js';
+import { EMPTY_COMMAND, commandBytesOf, isHollowEntry } from './log-entry.js';
 import type { HardState, LogEntry, SnapshotMetadata } from './log-entry.js';
 import { LeaderHighWaterMark } from '@x/high-water-mark';
 import { majority } from '@x/quorum';
@@ -25,6 +25,7 @@ import { SafetyViolationError } from './safety-violation-error.js';
 import type {
   CoreOptions,
   CoreStatus,
+  EntriesToLoad,
   LostAcknowledgedEntries,
   PeerStorageId,
   ProposalResult,
@@ -97,6 +98,12 @@ export class LeaderFollowerCore {
   private snapshotToInstall: SnapshotMetadata | undefined;
   private snapshotChunksToStore: SnapshotChunkToStore[] = [];
   private snapshotChunksToSend: SnapshotChunkToSend[] = [];
+  private entriesToLoad: EntriesToLoad[] = [];
+  /**
+   * Per peer, the messages waiting behind an append whose entries the driver is loading (see
+   * {@link entriesLoaded}). Only present while such a load is pending.
+   */
+  private readonly waitingForLoads = new Map<NodeId, WaitingMessage[]>();
   private messagesToSendNow: OutboundMessage[] = [];
   private messagesAfterPersist: OutboundMessage[] = [];
   private readsPermitted: ReadPermit[] = [];
@@ -282,8 +289,8 @@ export class LeaderFollowerCore {
   /**
    * The payload window: the driver may drop from memory the command bytes of entries through
    * `index`, oldest first, until at most `keepRecentBytes` of command bytes are held in the log.
-   * The entries stay, hollow (see {@link LogEntry.hollowCommandBytes}): appends that carry them
-   * must be refilled from the write-ahead log before they are sent. Clamped to the entries that
+   * The entries stay, hollow (see {@link LogEntry.hollowCommandBytes}): an append that needs them
+   * asks the driver to load them first (`Ready.entriesToLoad`, {@link entriesLoaded}). Clamped to the entries that
    * are both applied and durable here, so a hollow entry can never be applied or persisted.
    * Returns how many entries were hollowed.
    */
@@ -352,6 +359,7 @@ export class LeaderFollowerCore {
       this.snapshotToInstall !== undefined ||
       this.snapshotChunksToStore.length > 0 ||
       this.snapshotChunksToSend.length > 0 ||
+      this.entriesToLoad.length > 0 ||
       this.messagesToSendNow.length > 0 ||
       this.messagesAfterPersist.length > 0 ||
       this.applyCursor < this.highWaterMark ||
@@ -406,6 +414,7 @@ export class LeaderFollowerCore {
       snapshotChunksToStore: this.snapshotChunksToStore,
       snapshotToInstall: this.snapshotToInstall,
       snapshotChunksToSend: this.snapshotChunksToSend,
+      entriesToLoad: this.entriesToLoad,
       messagesToSendNow,
       messagesAfterPersist,
       committedEntries,
@@ -419,6 +428,7 @@ export class LeaderFollowerCore {
     this.snapshotToInstall = undefined;
     this.snapshotChunksToStore = [];
     this.snapshotChunksToSend = [];
+    this.entriesToLoad = [];
     this.messagesToSendNow = [];
     this.messagesAfterPersist = [];
     this.readsPermitted = [];
@@ -1272,9 +1282,106 @@ export class LeaderFollowerCore {
   /**
    * Queues a message. A leader's messages depend on nothing unpersisted except its own new
    * entries, which followers may store first; everything else waits for the Ready to be durable.
+   * A leader's append that carries hollow entries (their bytes left memory) first asks the driver
+   * to load them (`Ready.entriesToLoad`); the peer's later messages wait behind it, in order.
    */
   private send(to: NodeId, message: Message): void {
+    let waiting = this.waitingForLoads.get(to);
+    const load = message.kind === 'append' ? entriesToLoadFor(to, message.entries) : undefined;
+    if ((waiting === undefined && load === undefined) || this.roleValue !== 'leader') {
+      this.emit(to, message);
+      return;
+    }
+    if (waiting === undefined) {
+      waiting = [];
+      this.waitingForLoads.set(to, waiting);
+    }
+    const last = waiting[waiting.length - 1];
+    if (message.kind === 'heartbeat' && last?.message.kind === 'heartbeat') {
+      last.message = message; // one heartbeat waiting is enough: the newest
+      return;
+    }
+    waiting.push({ message, load, requested: false, answered: load === undefined, loaded: [] });
+    this.requestNextLoad(waiting);
+  }
+
+  private emit(to: NodeId, message: Message): void {
     if (this.roleValue === 'leader') this.messagesToSendNow.push({ to, message });
     else this.messagesAfterPersist.push({ to, message });
   }
+
+  /** Asks the driver for the first load of a peer's waiting messages, once (one at a time). */
+  private requestNextLoad(waiting: WaitingMessage[]): void {
+    const next = waiting.find((item) => !item.answered);
+    if (next?.load === undefined || next.requested) return;
+    next.requested = true;
+    this.entriesToLoad.push(next.load);
+  }
+
+  /**
+   * The driver's answer to an {@link EntriesToLoad}: the entries `from..to` read from the log, or
+   * undefined when the log no longer holds them all (the append is dropped, as a lossy network
+   * would drop it). Emits the peer's messages that waited for it, in order.
+   * @throws Error when a loaded entry differs in size from the one it stands for (a damaged log).
+   */
+  entriesLoaded(load: EntriesToLoad, loaded: readonly LogEntry[] | undefined): void {
+    const waiting = this.waitingForLoads.get(load.peer);
+    const item = waiting?.find((candidate) => candidate.load === load);
+    if (waiting === undefined || item === undefined) return;
+    item.answered = true;
+    item.loaded = loaded;
+    while (waiting[0]?.answered === true) {
+      const head = waiting.shift()!;
+      const message = head.load === undefined ? head.message : withLoadedEntries(head, head.load);
+      if (message !== undefined) this.emit(load.peer, message);
+    }
+    if (waiting.length === 0) this.waitingForLoads.delete(load.peer);
+    else this.requestNextLoad(waiting);
+  }
+}
+
+/** A message waiting behind (or for) entries the driver loads. */
+interface WaitingMessage {
+  message: Message;
+  readonly load: EntriesToLoad | undefined;
+  requested: boolean;
+  answered: boolean;
+  /** The driver's answer (undefined: the log no longer holds the entries). */
+  loaded: readonly LogEntry[] | undefined;
+}
+
+/** The load an append's hollow entries need, or undefined when it carries none. */
+function entriesToLoadFor(peer: NodeId, entries: readonly LogEntry[]): EntriesToLoad | undefined {
+  let from = 0;
+  let to = 0;
+  let bytes = 0;
+  for (const entry of entries) {
+    if (!isHollowEntry(entry)) continue;
+    if (from === 0) from = entry.index;
+    to = entry.index;
+    bytes += commandBytesOf(entry);
+  }
+  return from === 0 ? undefined : { peer, from, to, bytes };
+}
+
+/** The waiting append with its hollow entries replaced by the loaded ones, or undefined if any is missing. */
+function withLoadedEntries(waiting: WaitingMessage, load: EntriesToLoad): Message | undefined {
+  const append = waiting.message;
+  if (append.kind !== 'append' || waiting.loaded === undefined) return undefined;
+  const entries: LogEntry[] = [];
+  for (const entry of append.entries) {
+    if (!isHollowEntry(entry)) {
+      entries.push(entry);
+      continue;
+    }
+    const copy = waiting.loaded[entry.index - load.from];
+    if (copy?.index !== entry.index || copy.generation !== entry.generation) return undefined;
+    if (copy.command.length !== entry.hollowCommandBytes) {
+      throw new Error(
+        `entry ${entry.index} loaded with ${copy.command.length} bytes, expected ${entry.hollowCommandBytes}`,
+      );
+    }
+    entries.push(copy);
+  }
+  return { ...append, entries };
 }

@@ -1,4 +1,4 @@
-import type { CoreStatus, Ready, SnapshotChunkToSend } from './core-types.js';
+import type { CoreStatus, EntriesToLoad, Ready, SnapshotChunkToSend } from './core-types.js';
 import {
   MemberStorageLostError,
   NodeStoppedError,
@@ -9,12 +9,11 @@ import { LeaderFollowerCore } from './leader-follower-core.js';
 import { isHollowEntry } from './log-entry.js';
 import type { LogEntry } from './log-entry.js';
 import { MemberRecords } from './member-records.js';
-import { decodeMessage } from './message-codec.js';
-import type { NodeId } from './messages.js';
+import { decodeMessage, encodeMessage } from './message-codec.js';
+import type { NodeId, OutboundMessage } from './messages.js';
 import type { LeaderFollowerNodeOptions, NodeStatus } from './node-options.js';
 import type { NodeStorage, RecoveredNodeState, SnapshotReader } from './node-storage.js';
 import { coreOptionsOf, settingsOf, storageOf, type NodeSettings } from './node-settings.js';
-import { PeerSender } from './peer-sender.js';
 import { PendingWorkAdmission } from './pending-work-limits.js';
 import { ProposalWaiters } from './proposal-waiters.js';
 import { ReadWaiters } from './read-waiters.js';
@@ -35,7 +34,6 @@ export class LeaderFollowerNode {
   private readonly settings: NodeSettings;
   private readonly proposals: ProposalWaiters;
   private readonly reads: ReadWaiters;
-  private readonly sender: PeerSender;
   private readonly memberRecords: MemberRecords;
   private readonly ticks: TickSchedule;
   private readonly admission: PendingWorkAdmission;
@@ -68,14 +66,6 @@ export class LeaderFollowerNode {
     this.admission = new PendingWorkAdmission(settings.pendingWork);
     this.proposals = new ProposalWaiters(options.timers, settings.proposalTimeoutMs);
     this.reads = new ReadWaiters(options.timers, settings.readTimeoutMs, this.appliedIndex);
-    this.sender = new PeerSender(
-      options.transport,
-      storage,
-      settings.logger,
-      settings.maxMessagesQueuedPerPeer,
-      () => this.stopped !== undefined,
-      fail,
-    );
     this.memberRecords = new MemberRecords(
       storage,
       settings.logger,
@@ -244,7 +234,6 @@ export class LeaderFollowerNode {
       pendingProposals: this.proposals.size,
       pendingReads: this.reads.size,
       uncommittedBytes: this.admission.uncommittedBytes,
-      messagesQueuedForRefill: this.sender.queuedMessages,
     };
   }
 
@@ -319,8 +308,9 @@ export class LeaderFollowerNode {
       while (this.core.hasReady()) {
         const ready = this.core.takeReady();
         this.memberRecords.noteMembers(ready);
-        for (const outbound of ready.messagesToSendNow) this.sender.send(outbound);
+        for (const outbound of ready.messagesToSendNow) this.send(outbound);
         for (const chunk of ready.snapshotChunksToSend) this.sendSnapshotChunk(chunk);
+        for (const load of ready.entriesToLoad) this.loadEntries(load);
         const applyNow = this.mayApplyNow(ready);
         // Storage settles persist() calls in call order, so these run in Ready order.
         const durable = this.persist(ready);
@@ -386,6 +376,32 @@ export class LeaderFollowerNode {
     });
   }
 
+  private send(outbound: OutboundMessage): void {
+    const { type, payload } = encodeMessage(outbound.message);
+    this.options.transport.send(outbound.to, type, payload);
+  }
+
+  /**
+   * The core asks for entries whose bytes left memory (the payload window), for an append to a
+   * lagging follower: read them from storage and hand them back; the core then sends the append.
+   */
+  private loadEntries(load: EntriesToLoad): void {
+    this.storage
+      .readEntries(load.from, load.to)
+      .then((entries) => {
+        if (this.stopped !== undefined) return;
+        const fields = { to: load.peer, from: load.from };
+        // No longer in the log: the core drops the append, as a lossy network would; the leader
+        // retries or moves the follower on to the snapshot.
+        if (entries === undefined)
+          this.settings.logger.debug(fields, 'append dropped: not in the log');
+        else this.settings.logger.debug(fields, 'append refilled from the log');
+        this.core.entriesLoaded(load, entries);
+        this.scheduleFlush();
+      })
+      .catch((error: unknown) => this.fail(error));
+  }
+
   /**
    * Reads a chunk of the durable snapshot and sends it. A request for a snapshot storage no
    * longer holds is dropped; the core moves the follower on to the newer snapshot.
@@ -397,7 +413,7 @@ export class LeaderFollowerNode {
       .then((data) => {
         if (this.stopped !== undefined || data === undefined) return;
         const message = { kind: 'snapshot-chunk', snapshotIndex, offset, data, ...fields } as const;
-        this.sender.send({ to, message });
+        this.send({ to, message });
       })
       .catch((error: unknown) => this.fail(error));
   }
@@ -422,7 +438,7 @@ export class LeaderFollowerNode {
    */
   private afterPersist(ready: Ready): void {
     if (this.stopped !== undefined) return;
-    for (const outbound of ready.messagesAfterPersist) this.sender.send(outbound);
+    for (const outbound of ready.messagesAfterPersist) this.send(outbound);
     const last = ready.entriesToPersist[ready.entriesToPersist.length - 1];
     if (last !== undefined) {
       this.core.persisted(last.index, last.generation);

@@ -74,11 +74,6 @@ export interface LeaderFollowerNodeOptions {
    * `readBarrier` rejects at once with `TooManyRequestsError`. Default 65536.
    */
   readonly maxPendingReads?: number;
-  /**
-   * Messages to one peer that may wait behind an append being refilled from storage; past it
-   * they are dropped, as a lossy network would (the leader sends again). Default 1024.
-   */
-  readonly maxMessagesQueuedPerPeer?: number;
   /** How long a proposal may wait before it fails as indeterminate. Default 5000. */
   readonly proposalTimeoutMs?: number;
   /** How long a linearizable read may wait for confirmation. Default 5000. */
@@ -96,8 +91,8 @@ export interface LeaderFollowerNodeOptions {
   /**
    * The payload window, in bytes: the in-memory log keeps the command bytes of at most this many
    * bytes of the most recent entries once they are applied and durable, and drops the older
-   * ones' (entries not yet applied or durable always keep theirs). Appends to a follower that
-   * lags behind the window are refilled from the write-ahead log before they are sent. Default
+   * ones' (entries not yet applied or durable always keep theirs). Entries for a follower that
+   * lags behind the window are read back from storage when the core asks for them. Default
    * 16 MiB; 0 keeps no payload once applied and durable; `Infinity` keeps every payload until
    * the snapshot compacts the log.
    */
@@ -126,6 +121,4 @@ export interface NodeStatus extends CoreStatus {
   readonly pendingReads: number;
   /** Command bytes this leader proposed that are not yet committed (bounded by `maxUncommittedBytes`). */
   readonly uncommittedBytes: number;
-  /** Messages waiting behind refills of payloads from storage, over every peer. */
-  readonly messagesQueuedForRefill: number;
 }

@@ -18,7 +18,6 @@ export interface NodeSettings {
   readonly payloadCacheBytes: number;
   readonly recordAcknowledgedEveryEntries: number;
   readonly pendingWork: PendingWorkLimits;
-  readonly maxMessagesQueuedPerPeer: number;
 }
 
 const DEFAULT_PAYLOAD_CACHE_BYTES = 16 * 1024 * 1024;
@@ -26,7 +25,6 @@ const DEFAULT_RECORD_ACKNOWLEDGED_EVERY_ENTRIES = 1024;
 // Generous: far above what a benchmark's proposers keep in flight, low enough to bound memory.
 const DEFAULT_MAX_PENDING_REQUESTS = 65_536;
 const DEFAULT_MAX_UNCOMMITTED_BYTES = 256 * 1024 * 1024;
-const DEFAULT_MAX_MESSAGES_QUEUED_PER_PEER = 1024;
 
 /** A logger that drops everything: libraries never print unless given a logger. */
 export const silentLogger: Logger = {
@@ -65,8 +63,6 @@ export function settingsOf(options: LeaderFollowerNodeOptions): NodeSettings {
       // About an election timeout: time for a backlog to commit, or for leadership to settle.
       retryAfterMs: tickMs * (options.electionTimeoutTicks ?? 10),
     },
-    maxMessagesQueuedPerPeer:
-      options.maxMessagesQueuedPerPeer ?? DEFAULT_MAX_MESSAGES_QUEUED_PER_PEER,
   };
 }
 

@@ -54,7 +54,6 @@ function replicationStatus(overrides: Partial<ReplicationStatus> = {}): Replicat
     pendingProposals: 0,
     pendingReads: 0,
     uncommittedBytes: 0,
-    messagesQueuedForRefill: 0,
     ...overrides,
   };
 }
