@@ -1,4 +1,4 @@
-import type { CoreStatus, EntriesToLoad, Ready, SnapshotChunkToSend } from './core-types.js';
+import type { CoreStatus, EntriesToLoad, Ready } from './core-types.js';
 import {
   MemberStorageLostError,
   NodeStoppedError,
@@ -9,15 +9,18 @@ import { LeaderFollowerCore } from './leader-follower-core.js';
 import { isHollowEntry } from './log-entry.js';
 import type { LogEntry } from './log-entry.js';
 import { MemberRecords } from './member-records.js';
-import { decodeMessage, encodeMessage } from './message-codec.js';
-import type { NodeId, OutboundMessage } from './messages.js';
+import { LeadershipLog } from './leadership-log.js';
+import { decodeMessage } from './message-codec.js';
+import type { NodeId } from './messages.js';
 import type { LeaderFollowerNodeOptions, NodeStatus } from './node-options.js';
 import type { NodeStorage, RecoveredNodeState, SnapshotReader } from './node-storage.js';
 import { coreOptionsOf, settingsOf, storageOf, type NodeSettings } from './node-settings.js';
+import { PeerMessages } from './peer-messages.js';
 import { PendingWorkAdmission } from './pending-work-limits.js';
 import { ProposalWaiters } from './proposal-waiters.js';
 import { ReadWaiters } from './read-waiters.js';
 import { restoreStateMachine } from './restore-state-machine.js';
+import { SnapshotSchedule } from './snapshot-schedule.js';
 import { TickSchedule } from './tick-schedule.js';
 
 export type { LeaderFollowerNodeOptions, NodeFollowerStatus, NodeStatus } from './node-options.js';
@@ -37,17 +40,16 @@ export class LeaderFollowerNode {
   private readonly memberRecords: MemberRecords;
   private readonly ticks: TickSchedule;
   private readonly admission: PendingWorkAdmission;
+  private readonly peers: PeerMessages;
+  private readonly snapshots: SnapshotSchedule;
+  private readonly leadership: LeadershipLog;
   private appliedIndex: number;
-  private snapshotIndex: number;
-  private snapshotting = false;
   /** Readies whose applies wait for their storage work; later applies must wait too (log order). */
   private deferredApplies = 0;
   private flushScheduled = false;
   private started = false;
   private stopped: Error | undefined;
   private lastLeaderContact: number;
-  private lastRole: CoreStatus['role'] = 'follower';
-  private lastLeader: NodeId | undefined;
   /** The error the node failed stop with (not set by `close`). */
   private failedWith: Error | undefined;
 
@@ -59,20 +61,32 @@ export class LeaderFollowerNode {
     const settings = settingsOf(options);
     this.settings = settings;
     this.appliedIndex = recovered.snapshot?.metadata.index ?? 0;
-    this.snapshotIndex = this.appliedIndex;
     this.lastLeaderContact = options.clock.now();
     this.core = new LeaderFollowerCore(coreOptionsOf(options, recovered));
     const fail = (error: unknown): void => this.fail(error);
-    this.admission = new PendingWorkAdmission(settings.pendingWork);
-    this.proposals = new ProposalWaiters(options.timers, settings.proposalTimeoutMs);
-    this.reads = new ReadWaiters(options.timers, settings.readTimeoutMs, this.appliedIndex);
-    this.memberRecords = new MemberRecords(
+    const stopped = (): boolean => this.stopped !== undefined;
+    const { logger, observer, timers } = { ...settings, timers: options.timers };
+    const loaded = (load: EntriesToLoad, entries: readonly LogEntry[] | undefined): void => {
+      this.core.entriesLoaded(load, entries);
+      this.scheduleFlush();
+    };
+    const { transport, stateMachine } = options;
+    this.peers = new PeerMessages({
+      transport,
       storage,
-      settings.logger,
-      settings.observer,
-      settings.recordAcknowledgedEveryEntries,
+      logger,
+      stopped,
+      entriesLoaded: loaded,
       fail,
-    );
+    });
+    const snapshotDeps = { core: this.core, storage, stateMachine, settings, stopped, fail };
+    this.snapshots = new SnapshotSchedule(this.appliedIndex, snapshotDeps);
+    this.leadership = new LeadershipLog(options.id, logger, observer);
+    this.admission = new PendingWorkAdmission(settings.pendingWork);
+    this.proposals = new ProposalWaiters(timers, settings.proposalTimeoutMs);
+    this.reads = new ReadWaiters(timers, settings.readTimeoutMs, this.appliedIndex);
+    const everyEntries = settings.recordAcknowledgedEveryEntries;
+    this.memberRecords = new MemberRecords(storage, logger, observer, everyEntries, fail);
     this.ticks = new TickSchedule(options.clock, options.timers, settings.tickMs, () => {
       this.core.tick();
       if (this.core.role === 'leader') this.lastLeaderContact = this.options.clock.now();
@@ -303,14 +317,14 @@ export class LeaderFollowerNode {
   private flush(): void {
     this.flushScheduled = false;
     if (this.stopped !== undefined) return;
-    this.noticeRoleChange();
+    this.leadership.notice(this.core);
     try {
       while (this.core.hasReady()) {
         const ready = this.core.takeReady();
         this.memberRecords.noteMembers(ready);
-        for (const outbound of ready.messagesToSendNow) this.send(outbound);
-        for (const chunk of ready.snapshotChunksToSend) this.sendSnapshotChunk(chunk);
-        for (const load of ready.entriesToLoad) this.loadEntries(load);
+        for (const outbound of ready.messagesToSendNow) this.peers.send(outbound);
+        for (const chunk of ready.snapshotChunksToSend) this.peers.sendSnapshotChunk(chunk);
+        for (const load of ready.entriesToLoad) this.peers.loadEntries(load);
         const applyNow = this.mayApplyNow(ready);
         // Storage settles persist() calls in call order, so these run in Ready order.
         const durable = this.persist(ready);
@@ -330,21 +344,6 @@ export class LeaderFollowerNode {
     } catch (error) {
       this.fail(error);
     }
-  }
-
-  private noticeRoleChange(): void {
-    const leader = this.core.knownLeader;
-    if (leader !== this.lastLeader) {
-      this.lastLeader = leader;
-      this.settings.observer.leaderChanged?.(leader, this.core.currentGeneration);
-    }
-    const role = this.core.role;
-    if (role === this.lastRole) return;
-    const fields = { id: this.options.id, generation: this.core.currentGeneration };
-    if (role === 'leader') this.settings.logger.info(fields, 'leader elected');
-    else if (this.lastRole === 'leader')
-      this.settings.logger.info(fields, 'stale leader stepped down');
-    this.lastRole = role;
   }
 
   /**
@@ -376,48 +375,6 @@ export class LeaderFollowerNode {
     });
   }
 
-  private send(outbound: OutboundMessage): void {
-    const { type, payload } = encodeMessage(outbound.message);
-    this.options.transport.send(outbound.to, type, payload);
-  }
-
-  /**
-   * The core asks for entries whose bytes left memory (the payload window), for an append to a
-   * lagging follower: read them from storage and hand them back; the core then sends the append.
-   */
-  private loadEntries(load: EntriesToLoad): void {
-    this.storage
-      .readEntries(load.from, load.to)
-      .then((entries) => {
-        if (this.stopped !== undefined) return;
-        const fields = { to: load.peer, from: load.from };
-        // No longer in the log: the core drops the append, as a lossy network would; the leader
-        // retries or moves the follower on to the snapshot.
-        if (entries === undefined)
-          this.settings.logger.debug(fields, 'append dropped: not in the log');
-        else this.settings.logger.debug(fields, 'append refilled from the log');
-        this.core.entriesLoaded(load, entries);
-        this.scheduleFlush();
-      })
-      .catch((error: unknown) => this.fail(error));
-  }
-
-  /**
-   * Reads a chunk of the durable snapshot and sends it. A request for a snapshot storage no
-   * longer holds is dropped; the core moves the follower on to the newer snapshot.
-   */
-  private sendSnapshotChunk(chunk: SnapshotChunkToSend): void {
-    const { to, snapshotIndex, offset, length, ...fields } = chunk;
-    this.storage
-      .readSnapshotRange(snapshotIndex, offset, length)
-      .then((data) => {
-        if (this.stopped !== undefined || data === undefined) return;
-        const message = { kind: 'snapshot-chunk', snapshotIndex, offset, data, ...fields } as const;
-        this.send({ to, message });
-      })
-      .catch((error: unknown) => this.fail(error));
-  }
-
   /**
    * Whether a Ready's committed entries may be applied at once instead of after its persistence:
    * they are durable here already, it installs no snapshot and no earlier apply waits (applies
@@ -438,7 +395,7 @@ export class LeaderFollowerNode {
    */
   private afterPersist(ready: Ready): void {
     if (this.stopped !== undefined) return;
-    for (const outbound of ready.messagesAfterPersist) this.send(outbound);
+    for (const outbound of ready.messagesAfterPersist) this.peers.send(outbound);
     const last = ready.entriesToPersist[ready.entriesToPersist.length - 1];
     if (last !== undefined) {
       this.core.persisted(last.index, last.generation);
@@ -448,7 +405,7 @@ export class LeaderFollowerNode {
     const snapshot = ready.snapshotToInstall;
     if (snapshot !== undefined) {
       this.appliedIndex = snapshot.index;
-      this.snapshotIndex = snapshot.index;
+      this.snapshots.installed(snapshot.index);
       this.settings.logger.info({ index: snapshot.index }, 'snapshot installed from leader');
       this.settings.observer.snapshotSaved?.(snapshot.index, snapshot.sizeBytes, 'installed');
       // Proposals covered by someone else's snapshot: we cannot tell whether they were applied.
@@ -474,7 +431,7 @@ export class LeaderFollowerNode {
     this.reads.permitted(ready.readsPermitted, this.appliedIndex);
     this.reads.refused(ready.readsRefused);
     this.reads.applied(this.appliedIndex);
-    this.maybeSnapshot();
+    this.snapshots.maybeSnapshot(this.appliedIndex);
     if (this.core.hasReady()) this.scheduleFlush();
   }
 
@@ -498,31 +455,6 @@ export class LeaderFollowerNode {
     }
     this.appliedIndex = entry.index;
     this.proposals.applied(entry, result);
-  }
-
-  /** Low-water mark: snapshot once enough entries were applied, then release the log below it. */
-  private maybeSnapshot(): void {
-    const { snapshotEveryEntries, retainEntriesAfterSnapshot, logger, observer } = this.settings;
-    if (this.snapshotting || this.appliedIndex - this.snapshotIndex < snapshotEveryEntries) {
-      return;
-    }
-    const index = this.appliedIndex;
-    const generation = this.core.generationAt(index);
-    if (generation === undefined) return;
-    const snapshot = { index, generation, data: this.options.stateMachine.snapshot() };
-    this.snapshotting = true;
-    void this.storage
-      .saveSnapshot(snapshot)
-      .then(async (metadata) => {
-        this.snapshotting = false;
-        if (this.stopped !== undefined) return;
-        this.snapshotIndex = index;
-        this.core.snapshotTaken(metadata, retainEntriesAfterSnapshot);
-        logger.info({ index, bytes: metadata.sizeBytes }, 'snapshot taken');
-        observer.snapshotSaved?.(index, metadata.sizeBytes, 'taken');
-        await this.storage.releaseBelow(Math.max(1, index - retainEntriesAfterSnapshot));
-      })
-      .catch((error: unknown) => this.fail(error));
   }
 
   /**
