@@ -83,7 +83,12 @@ export class LeaderFollowerNode {
     this.snapshots = new SnapshotSchedule(this.appliedIndex, snapshotDeps);
     this.leadership = new LeadershipLog(options.id, logger, observer);
     this.admission = new PendingWorkAdmission(settings.pendingWork);
-    this.proposals = new ProposalWaiters(timers, settings.proposalTimeoutMs);
+    this.proposals = new ProposalWaiters(
+      options.clock,
+      timers,
+      settings.proposalTimeoutMs,
+      (index) => logger.info({ index }, 'proposal outcome indeterminate'),
+    );
     this.reads = new ReadWaiters(timers, settings.readTimeoutMs, this.appliedIndex);
     const everyEntries = settings.recordAcknowledgedEveryEntries;
     this.memberRecords = new MemberRecords(storage, logger, observer, everyEntries, fail);
@@ -157,9 +162,7 @@ export class LeaderFollowerNode {
     }
     this.admission.proposed(result.index, result.generation, command.length);
     this.scheduleFlush();
-    return this.proposals.add(result.index, result.generation, () => {
-      this.settings.logger.info({ index: result.index }, 'proposal outcome indeterminate');
-    });
+    return this.proposals.add(result.index, result.generation);
   }
 
   /**
