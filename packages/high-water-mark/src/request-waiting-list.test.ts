@@ -13,6 +13,33 @@ async function settled<T>(promise: Promise<T>): Promise<T | RequestAbandonedErro
 }
 
 describe('RequestWaitingList', () => {
+  it('counts the waits at one index, as they are added and settled', async () => {
+    const controller = new AbortController();
+    const waiting = new RequestWaitingList();
+    const waits = [waiting.add(2), waiting.add(2, controller.signal), waiting.add(3)];
+    expect([waiting.waitingAt(1), waiting.waitingAt(2), waiting.waitingAt(3)]).toEqual([0, 2, 1]);
+    controller.abort();
+    expect(waiting.waitingAt(2)).toBe(1);
+    waiting.advanceTo(2);
+    expect(waiting.waitingAt(2)).toBe(0);
+    waiting.rejectAll('unknown', 'stopped');
+    expect(waiting.waitingAt(3)).toBe(0);
+    await Promise.allSettled(waits);
+  });
+
+  it('rejects the waits at or below an index, leaving the later ones and the reached index', async () => {
+    const waiting = new RequestWaitingList();
+    const waits = [waiting.add(1), waiting.add(4), waiting.add(5)];
+    expect(waiting.rejectThrough(4, 'unknown', 'covered by a snapshot')).toBe(2);
+    expect(waiting.reachedIndex).toBe(0);
+    expect(waiting.size).toBe(1);
+    const [first, fourth] = await Promise.all([settled(waits[0]!), settled(waits[1]!)]);
+    expect(first).toMatchObject({ index: 1, outcome: 'unknown' });
+    expect(fourth).toMatchObject({ index: 4, outcome: 'unknown' });
+    waiting.advanceTo(5);
+    expect(await waits[2]).toBeUndefined();
+  });
+
   it('resolves waits when the mark reaches them, with the result for their index', async () => {
     const waiting = new RequestWaitingList<string>();
     const first = waiting.add(1);

@@ -27,7 +27,7 @@ export type ResultForArgument<T> = undefined extends T
  *
  * The leader appends a client's command at index `i`, calls {@link add}`(i)` and answers the client
  * when the promise settles. {@link advanceTo} resolves every wait at or below a mark;
- * {@link rejectAll} and {@link rejectFrom} reject waits in bulk with a {@link RequestAbandonedError}
+ * {@link rejectAll}, {@link rejectFrom} and {@link rejectThrough} reject waits in bulk with a {@link RequestAbandonedError}
  * that says whether the request is definitely not applied or its fate is unknown.
  *
  * The list does not know whose entry sits at an index: the caller must reject the waits when it
@@ -49,6 +49,8 @@ export class RequestWaitingList<T = void> {
   readonly #heap: Waiter<T>[] = [];
   #nextSequence = 0;
   #pending = 0;
+  // Unsettled waits per index, so `waitingAt` costs O(1).
+  readonly #pendingAt = new Map<number, number>();
   #reachedIndex: number;
 
   /**
@@ -68,6 +70,14 @@ export class RequestWaitingList<T = void> {
   /** Number of waits not yet settled. */
   get size(): number {
     return this.#pending;
+  }
+
+  /**
+   * Number of waits not yet settled for exactly `index`: lets the code that reaches an index skip
+   * building a result nobody waits for.
+   */
+  waitingAt(index: number): number {
+    return this.#pendingAt.get(index) ?? 0;
   }
 
   /**
@@ -111,6 +121,7 @@ export class RequestWaitingList<T = void> {
         signal.addEventListener('abort', waiter.onAbort, { once: true });
       }
       this.#pending++;
+      this.#pendingAt.set(index, (this.#pendingAt.get(index) ?? 0) + 1);
       this.#push(waiter);
     });
   }
@@ -162,9 +173,30 @@ export class RequestWaitingList<T = void> {
    */
   rejectFrom(index: number, outcome: RequestOutcome, reason: string): number {
     assertLogIndex(index, 'index');
+    return this.#rejectWhere((waiter) => waiter.index >= index, outcome, reason);
+  }
+
+  /**
+   * Rejects every pending wait for an index at or below `index`, for example when a snapshot from
+   * another leader replaced the entries through `index` and whether the requests' entries were
+   * among them is not known (`'unknown'`). Does not move {@link reachedIndex}.
+   *
+   * @returns how many waits were rejected.
+   * @throws RangeError if `index` is not a non-negative safe integer.
+   */
+  rejectThrough(index: number, outcome: RequestOutcome, reason: string): number {
+    assertLogIndex(index, 'index');
+    return this.#rejectWhere((waiter) => waiter.index <= index, outcome, reason);
+  }
+
+  #rejectWhere(
+    reject: (waiter: Waiter<T>) => boolean,
+    outcome: RequestOutcome,
+    reason: string,
+  ): number {
     const rejected: Waiter<T>[] = [];
     this.#rebuild((waiter) => {
-      if (waiter.index < index) return true;
+      if (!reject(waiter)) return true;
       rejected.push(waiter);
       return false;
     });
@@ -186,6 +218,9 @@ export class RequestWaitingList<T = void> {
   #settle(waiter: Waiter<T>): void {
     waiter.settled = true;
     this.#pending--;
+    const left = (this.#pendingAt.get(waiter.index) ?? 1) - 1;
+    if (left === 0) this.#pendingAt.delete(waiter.index);
+    else this.#pendingAt.set(waiter.index, left);
     if (waiter.onAbort !== undefined) waiter.signal?.removeEventListener('abort', waiter.onAbort);
   }
 

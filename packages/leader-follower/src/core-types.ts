@@ -147,9 +147,29 @@ export interface SnapshotChunkToStore {
 }
 
 /**
+ * A leader asks its driver to load entries whose command bytes it dropped from memory (the payload
+ * window) for an append to `peer`: read the entries `from..to` (inclusive; `bytes` command bytes
+ * in all) from the log and hand them back with `LeaderFollowerCore.entriesLoaded` (undefined when
+ * the log no longer holds them all: the append is then dropped, as a lossy network would drop it,
+ * and the leader retries or sends the snapshot). The core then emits the append, whole; the
+ * peer's later messages wait behind it, so they still go out in order. It asks for one load per
+ * peer at a time.
+ */
+export interface EntriesToLoad {
+  readonly peer: NodeId;
+  /** First entry to load. */
+  readonly from: number;
+  /** Last entry to load (inclusive). */
+  readonly to: number;
+  /** Command bytes of the entries to load. */
+  readonly bytes: number;
+}
+
+/**
  * Everything the driver must do after feeding inputs, in this order:
  * 1. send `messagesToSendNow` (the leader's appends may go before its own fsync), and the
- *    `snapshotChunksToSend`, read from its durable snapshot;
+ *    `snapshotChunksToSend`, read from its durable snapshot; load the `entriesToLoad` and hand
+ *    them back (any time: appends are built from them then);
  * 2. persist `snapshotChunksToStore` (in order), then `snapshotToInstall` (the incoming snapshot,
  *    now complete, becomes the durable snapshot and the log restarts after it), then `hardState`,
  *    then `entriesToPersist` (if the first entry's index is at or below the last stored index,
@@ -164,6 +184,8 @@ export interface Ready {
   readonly snapshotChunksToStore: readonly SnapshotChunkToStore[];
   readonly snapshotToInstall: SnapshotMetadata | undefined;
   readonly snapshotChunksToSend: readonly SnapshotChunkToSend[];
+  /** Entries the leader needs read back from the log for appends (see {@link EntriesToLoad}). */
+  readonly entriesToLoad: readonly EntriesToLoad[];
   readonly messagesToSendNow: readonly OutboundMessage[];
   readonly messagesAfterPersist: readonly OutboundMessage[];
   readonly committedEntries: readonly LogEntry[];

@@ -111,3 +111,27 @@ export class MemberStorageLostError extends Error {
     super(`member ${member} lost acknowledged state (${kind}): ${detail}`);
   }
 }
+
+/** Which bound of a node's pending work refused a request (see `LeaderFollowerNodeOptions`). */
+export type PendingWorkBound = 'pending-proposals' | 'uncommitted-bytes' | 'pending-reads';
+
+/**
+ * The node holds as much pending work as it is allowed to (proposals waiting to be applied, bytes
+ * proposed and not yet committed, or linearizable reads waiting): the request was refused at
+ * once and nothing was appended. Definite. Retry after about `retryAfterMs` milliseconds, by when
+ * some of the backlog should have been committed.
+ */
+export class TooManyRequestsError extends LeaderFollowerError {
+  override readonly name = 'TooManyRequestsError';
+  readonly definite = true;
+  constructor(
+    /** The bound that was reached. */
+    readonly bound: PendingWorkBound,
+    /** Its limit (a count, or bytes for `uncommitted-bytes`). */
+    readonly limit: number,
+    /** A hint: milliseconds to wait before retrying. */
+    readonly retryAfterMs: number,
+  ) {
+    super(`too many requests: ${bound} at its limit of ${limit}`);
+  }
+}

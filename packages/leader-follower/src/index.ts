@@ -25,6 +25,7 @@ export type {
   CoreOptions,
   FailureDetectorKind,
   CoreStatus,
+  EntriesToLoad,
   FollowerStatus,
   LostAcknowledgedEntries,
   PeerStorageId,
@@ -39,17 +40,22 @@ export type {
   SnapshotChunkToStore,
 } from './core-types.js';
 export { LeaderFollowerNode } from './leader-follower-node.js';
+export type { LeaderFollowerNodeOptions, NodeFollowerStatus, NodeStatus } from './node-options.js';
+export type { Clock, Logger, NodeObserver, StateMachine, Timers, Transport } from './node-ports.js';
 export type {
-  Clock,
-  LeaderFollowerNodeOptions,
-  Logger,
-  NodeFollowerStatus,
-  NodeObserver,
-  NodeStatus,
-  StateMachine,
-  Timers,
-  Transport,
-} from './leader-follower-node.js';
+  MemberStateChange,
+  NodeStorage,
+  PersistBatch,
+  RecoveredNodeState,
+  SnapshotReader,
+  SnapshotToSave,
+} from './node-storage.js';
+export { FileNodeStorage } from './file-node-storage.js';
+export type { FileNodeStorageOptions } from './file-node-storage.js';
+export { MemoryNodeStorage } from './memory-node-storage.js';
+export type { MemoryNodeStorageOptions } from './memory-node-storage.js';
+export type { StorageLogger } from './storage-rules.js';
+export type { MemberState } from './member-state.js';
 export {
   IndeterminateOutcomeError,
   LeaderFollowerError,
@@ -59,8 +65,9 @@ export {
   NotLeaderError,
   ProposalDroppedError,
   ProposalTooLargeError,
+  TooManyRequestsError,
 } from './errors.js';
-export type { StorageLossKind } from './errors.js';
+export type { PendingWorkBound, StorageLossKind } from './errors.js';
 export { MemberStateCorruptError } from './member-state.js';
 export {
   MAX_STORAGE_ID_BYTES,

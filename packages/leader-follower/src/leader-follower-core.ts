@@ -11,7 +11,14 @@ import { ReplicatedLog } from './replicated-log.js';
 import { StorageIdentities } from './storage-identities.js';
 import { VolatileGenerationClock } from '@x/generation-clock';
 import { DEFAULT_PHI_THRESHOLD } from './core-types.js';
-import type { CoreOptions, CoreStatus, ProposalResult, Ready, Role } from './core-types.js';
+import type {
+  CoreOptions,
+  CoreStatus,
+  EntriesToLoad,
+  ProposalResult,
+  Ready,
+  Role,
+} from './core-types.js';
 
 /**
  * The leader-follower algorithm as a synchronous state machine with no I/O (DESIGN.md §5).
@@ -211,8 +218,8 @@ export class LeaderFollowerCore {
   /**
    * The payload window: the driver may drop from memory the command bytes of entries through
    * `index`, oldest first, until at most `keepRecentBytes` of command bytes are held in the log.
-   * The entries stay, hollow (see {@link LogEntry.hollowCommandBytes}): appends that carry them
-   * must be refilled from the write-ahead log before they are sent. Clamped to the entries that
+   * The entries stay, hollow (see {@link LogEntry.hollowCommandBytes}): an append that needs them
+   * asks the driver to load them first (`Ready.entriesToLoad`, {@link entriesLoaded}). Clamped to the entries that
    * are both applied and durable here, so a hollow entry can never be applied or persisted.
    * Returns how many entries were hollowed.
    */
@@ -225,6 +232,16 @@ export class LeaderFollowerCore {
       replica.durableIndex,
     );
     return this.log.dropPayloadsThrough(limit, keepRecentBytes);
+  }
+
+  /**
+   * The driver's answer to one of `Ready.entriesToLoad`: the entries `from..to` read from the log,
+   * or undefined when the log no longer holds them all (the append is then dropped, as a lossy
+   * network would drop it). The appends that waited for them go out in the next Ready.
+   * @throws Error when a loaded entry differs in size from the one it stands for (a damaged log).
+   */
+  entriesLoaded(load: EntriesToLoad, entries: readonly LogEntry[] | undefined): void {
+    this.outbox.entriesLoaded(this.roleValue, load, entries);
   }
 
   /**

@@ -20,8 +20,9 @@ export interface LogEntry {
   /**
    * Set only on a hollow entry: an applied, durable entry whose command bytes the in-memory log
    * dropped to bound its memory (they are still in the write-ahead log until it is released).
-   * `command` is then empty and this is the real command's length in bytes. A hollow entry must
-   * be refilled from the write-ahead log before it is sent; it is never applied or persisted.
+   * `command` is then empty and this is the real command's length in bytes. A hollow entry never
+   * leaves the core: an append that needs it asks the driver to load it from the log first
+   * (`Ready.entriesToLoad`); it is never sent, applied or persisted.
    */
   readonly hollowCommandBytes?: number;
 }

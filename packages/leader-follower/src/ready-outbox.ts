@@ -1,7 +1,9 @@
+import { AppendLoads } from './append-loads.js';
 import type { HardState, LogEntry, SnapshotMetadata } from './log-entry.js';
 import type { Message, NodeId, OutboundMessage } from './messages.js';
 import type { ReplicaState } from './replica-state.js';
 import type {
+  EntriesToLoad,
   LostAcknowledgedEntries,
   PeerStorageId,
   ReadPermit,
@@ -34,6 +36,8 @@ export class ReadyOutbox {
   readonly lostAcknowledgedEntries: LostAcknowledgedEntries[] = [];
   private readonly messagesToSendNow: OutboundMessage[] = [];
   private readonly messagesAfterPersist: OutboundMessage[] = [];
+  /** A leader's appends waiting for entries the driver loads (see {@link AppendLoads}). */
+  private readonly appendLoads = new AppendLoads();
 
   constructor(hardState: HardState, replica: ReplicaState) {
     this.persistedHardState = hardState;
@@ -46,9 +50,24 @@ export class ReadyOutbox {
    * entries, which followers may store first; everything else waits for the Ready to be durable.
    */
   send(role: Role, to: NodeId, message: Message): void {
-    if (role === 'leader') this.messagesToSendNow.push({ to, message });
+    if (role === 'leader') this.appendLoads.route(to, message, this.emitNow);
     else this.messagesAfterPersist.push({ to, message });
   }
+
+  /** The driver's answer to an {@link EntriesToLoad} (see `AppendLoads.answered`). */
+  entriesLoaded(role: Role, load: EntriesToLoad, loaded: readonly LogEntry[] | undefined): void {
+    this.appendLoads.answered(
+      load,
+      loaded,
+      role === 'leader'
+        ? this.emitNow
+        : (to, message) => this.messagesAfterPersist.push({ to, message }),
+    );
+  }
+
+  private readonly emitNow = (to: NodeId, message: Message): void => {
+    this.messagesToSendNow.push({ to, message });
+  };
 
   /** Queues a message that may leave before anything is persisted (it carries no vote or entry). */
   sendNow(to: NodeId, message: Message): void {
@@ -71,6 +90,7 @@ export class ReadyOutbox {
       this.snapshotToInstall !== undefined ||
       this.snapshotChunksToStore.length > 0 ||
       this.snapshotChunksToSend.length > 0 ||
+      this.appendLoads.requested.length > 0 ||
       this.messagesToSendNow.length > 0 ||
       this.messagesAfterPersist.length > 0 ||
       this.applyCursor < replica.highWaterMark ||
@@ -123,6 +143,7 @@ export class ReadyOutbox {
       snapshotChunksToStore: this.snapshotChunksToStore.splice(0),
       snapshotToInstall: this.snapshotToInstall,
       snapshotChunksToSend: this.snapshotChunksToSend.splice(0),
+      entriesToLoad: this.appendLoads.requested.splice(0),
       messagesToSendNow,
       messagesAfterPersist,
       committedEntries,

@@ -42,7 +42,7 @@ export class StoredSnapshot {
 
   /** @internal Built by {@link SnapshotFile}. */
   constructor(
-    private readonly handle: FileHandle,
+    private readonly handle: Pick<FileHandle, 'read' | 'close'>,
     private readonly path: string,
     private readonly header: Header,
   ) {}
@@ -306,6 +306,63 @@ export class SnapshotFile {
       throw error;
     }
   }
+}
+
+/**
+ * A snapshot in the snapshot file's format (header and data), as bytes: what a leader with
+ * in-memory storage sends to followers, whatever storage they use.
+ * @throws RangeError when the data exceeds the format's 4 GiB limit.
+ */
+export function encodeSnapshotBytes(snapshot: {
+  readonly index: number;
+  readonly generation: number;
+  readonly data: SnapshotData;
+}): Uint8Array {
+  const chunks = snapshot.data instanceof Uint8Array ? [snapshot.data] : [...snapshot.data];
+  let dataBytes = 0;
+  let checksum = 0;
+  for (const chunk of chunks) {
+    dataBytes += chunk.length;
+    if (dataBytes > MAX_DATA_BYTES)
+      throw new RangeError(`snapshot larger than ${MAX_DATA_BYTES} bytes`);
+    checksum = crc32c(chunk, 0, chunk.length, checksum);
+  }
+  const bytes = new Uint8Array(HEADER_BYTES + dataBytes);
+  const header = encodeHeader({ ...snapshot, dataBytes, checksum });
+  new DataView(header.buffer).setUint32(
+    24,
+    crc32c(header, CHECKED_HEADER_START, CHECKED_HEADER_END, checksum),
+  );
+  bytes.set(header, 0);
+  let offset = HEADER_BYTES;
+  for (const chunk of chunks) {
+    bytes.set(chunk, offset);
+    offset += chunk.length;
+  }
+  return bytes;
+}
+
+/**
+ * Opens snapshot bytes in the snapshot file's format for reading, as {@link SnapshotFile.open}
+ * opens the file; `name` stands for the file in errors.
+ * @throws SnapshotCorruptionError when the header is damaged or the size does not match it.
+ */
+export function openSnapshotBytes(bytes: Uint8Array, name: string): StoredSnapshot {
+  const header = decodeHeader(bytes.subarray(0, HEADER_BYTES), name);
+  if (bytes.length !== HEADER_BYTES + header.dataBytes) {
+    throw new SnapshotCorruptionError(
+      `${name}: expected ${header.dataBytes} data bytes, it holds ${bytes.length - HEADER_BYTES}`,
+    );
+  }
+  const handle = {
+    read(buffer: Uint8Array, offset: number, length: number, position: number): Promise<number> {
+      const available = bytes.subarray(position, Math.min(bytes.length, position + length));
+      buffer.set(available, offset);
+      return Promise.resolve(available.length);
+    },
+    close: () => Promise.resolve(),
+  };
+  return new StoredSnapshot(handle, name, header);
 }
 
 async function readFully(

@@ -278,6 +278,22 @@ export const FLAG_SPECS: readonly FlagSpec[] = [
     description: 'Most key and value bytes the ranges of one write txn may return.',
   },
   {
+    name: 'max-pending-proposals',
+    kind: 'integer',
+    defaultValue: '65536',
+    section: 'limits',
+    description:
+      'Most writes the leader holds waiting to be applied; past it writes get 429 (etcdserver: too many requests) with Retry-After.',
+  },
+  {
+    name: 'max-uncommitted-bytes',
+    kind: 'integer',
+    defaultValue: '268435456',
+    section: 'limits',
+    description:
+      "Most bytes of writes the leader has proposed and not yet committed (etcd's MaxUncommittedEntriesSize); past it writes get 429.",
+  },
+  {
     name: 'max-range-response-bytes',
     kind: 'integer',
     defaultValue: '67108864',

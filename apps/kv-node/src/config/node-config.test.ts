@@ -66,6 +66,12 @@ describe('node configuration', () => {
       maxValueBytes: 1048576,
     });
     expect(defaults.allowedHosts).toEqual(['localhost', '127.0.0.1', '[::1]', '127.0.0.1:2379']);
+    expect(defaults.pendingWrites).toEqual({
+      maxProposals: 65536,
+      maxUncommittedBytes: 268435456,
+    });
+    const tight = config(['--max-pending-proposals', '100', '--max-uncommitted-bytes', '4096']);
+    expect(tight.pendingWrites).toEqual({ maxProposals: 100, maxUncommittedBytes: 4096 });
   });
 
   it('reads --host-whitelist as etcd spells it; by default loopback and the own client hosts', () => {

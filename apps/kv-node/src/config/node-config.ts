@@ -63,6 +63,11 @@ export interface NodeConfig {
    */
   allowedHosts: string[];
   limits: ApiLimits;
+  /**
+   * Bounds on the leader's pending writes (`--max-pending-proposals`, `--max-uncommitted-bytes`):
+   * past them a write is refused at once with 429 and `Retry-After`.
+   */
+  pendingWrites: { maxProposals: number; maxUncommittedBytes: number };
   requestTimeoutMs: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
   logFormat: 'json' | 'text';
@@ -392,6 +397,10 @@ export function buildConfig(...sources: Settings[]): NodeConfig {
       maxRangeResponseBytes: view.integer('max-range-response-bytes', 1024),
       maxKeyBytes: view.integer('max-key-bytes', 1),
       maxValueBytes: view.integer('max-value-bytes', 0),
+    },
+    pendingWrites: {
+      maxProposals: view.integer('max-pending-proposals', 1),
+      maxUncommittedBytes: view.integer('max-uncommitted-bytes', 1),
     },
     requestTimeoutMs: view.integer('request-timeout', 100),
     logLevel: view.choice('log-level'),

@@ -45,6 +45,7 @@ export type ErrorReason =
   | 'unauthenticated'
   | 'permission_denied'
   | 'auth_throttled'
+  | 'too_many_requests'
   | 'internal';
 
 /** What an {@link ApiError} carries besides its message. */
@@ -160,6 +161,22 @@ export function unavailable(
     grpcCode: GrpcCode.unavailable,
     definite: true,
     retryAfterSeconds: 1,
+  });
+}
+
+/**
+ * 429: definitely not applied because this node holds as much pending work as it may (proposals
+ * waiting, bytes not yet committed, reads waiting); etcd's `etcdserver: too many requests`
+ * (RESOURCE_EXHAUSTED), worded exactly as etcd's so its clients recognize it. Safe to retry after
+ * `Retry-After` (at least 1 s).
+ */
+export function tooManyRequests(retryAfterSeconds: number): ApiError {
+  return new ApiError('etcdserver: too many requests', {
+    reason: 'too_many_requests',
+    status: 429,
+    grpcCode: GrpcCode.resourceExhausted,
+    definite: true,
+    retryAfterSeconds: Math.max(1, Math.ceil(retryAfterSeconds)),
   });
 }
 

@@ -5,6 +5,7 @@ import {
   NodeStoppedError,
   NotLeaderError,
   ProposalDroppedError,
+  TooManyRequestsError,
 } from '@x/leader-follower';
 import { describe, expect, it, vi } from 'vitest';
 import { ApiError } from '../http/api-error.js';
@@ -54,6 +55,8 @@ function replicationStatus(overrides: Partial<ReplicationStatus> = {}): Replicat
     ],
     lastHeartbeatAgeMs: 0,
     pendingProposals: 0,
+    pendingReads: 0,
+    uncommittedBytes: 0,
     ...overrides,
   };
 }
@@ -149,6 +152,28 @@ describe('LeaderFollowerReplica', () => {
     }
     const noQuorum = fakeNode({ readBarrier: () => Promise.reject(new NoQuorumError('late')) });
     expect((await rejection(replicaOver(noQuorum).readBarrier())).details.status).toBe(503);
+  });
+
+  it('maps a full node (its bounds on pending work) to 429 with Retry-After, as etcd words it', async () => {
+    const full = new TooManyRequestsError('pending-proposals', 65_536, 1500);
+    const node = fakeNode({
+      propose: () => Promise.reject(full),
+      readBarrier: () => Promise.reject(new TooManyRequestsError('pending-reads', 10, 100)),
+    });
+    const refused = await rejection(replicaOver(node).propose(new Uint8Array([1])));
+    expect(refused.details).toMatchObject({
+      status: 429,
+      reason: 'too_many_requests',
+      definite: true,
+      retryAfterSeconds: 2,
+    });
+    expect(refused.toJSON()).toMatchObject({
+      error: 'etcdserver: too many requests',
+      code: 8,
+      reason: 'too_many_requests',
+    });
+    const read = await rejection(replicaOver(node).readBarrier());
+    expect(read.details).toMatchObject({ status: 429, retryAfterSeconds: 1 });
   });
 
   it("reports the node's status with member ids, per-follower progress and the low-water mark", () => {

@@ -6,8 +6,9 @@ import {
   NotLeaderError,
   ProposalDroppedError,
   ProposalTooLargeError,
+  TooManyRequestsError,
 } from '@x/leader-follower';
-import { indeterminate, tooLarge, unavailable } from '../http/api-error.js';
+import { indeterminate, tooLarge, tooManyRequests, unavailable } from '../http/api-error.js';
 import type { MemberStatus, NodeRole, NodeStatus } from '../http/kv-backend.js';
 import { AuthState } from '../auth/auth-state.js';
 import { LeaseTable } from '../lease/lease-table.js';
@@ -22,7 +23,8 @@ import type { WriteAdmission } from './write-admission.js';
  * confirms reads here; followers only report who leads. Implemented over `@x/leader-follower`'s
  * {@link LeaderFollowerNode} by {@link LeaderFollowerReplica}.
  *
- * Failures reject with an `ApiError`: 503 (definite) when not leader or without quorum, 504
+ * Failures reject with an `ApiError`: 503 (definite) when not leader or without quorum, 429
+ * (definite, with `Retry-After`) when the node's bounds on pending work are reached, 504
  * (indeterminate) when the outcome of a proposal is unknown.
  */
 export interface LocalReplica {
@@ -278,6 +280,9 @@ export function toApiError(error: unknown): unknown {
     return unavailable('etcdserver: leadership not confirmed by a quorum in time', 'no_leader');
   }
   if (error instanceof ProposalTooLargeError) return tooLarge(error.message);
+  if (error instanceof TooManyRequestsError) {
+    return tooManyRequests(error.retryAfterMs / 1000);
+  }
   if (error instanceof IndeterminateOutcomeError) return indeterminate(error.message);
   return error;
 }

@@ -166,6 +166,8 @@ export async function startReplica(options: ReplicaStartOptions): Promise<Replic
       retainEntriesAfterSnapshot: Math.min(MAX_RETAINED_ENTRIES, config.snapshotCount),
       // The HTTP layer enforces the request limits; this only guards the log against a bug.
       maxCommandBytes: 2 * config.limits.maxRequestBytes,
+      maxPendingProposals: config.pendingWrites.maxProposals,
+      maxUncommittedBytes: config.pendingWrites.maxUncommittedBytes,
     });
   } catch (error) {
     await tcp.close();

@@ -1,5 +1,5 @@
 import { LeaderFollowerCore } from '../leader-follower-core.js';
-import type { CoreOptions, ReadPermit, ReadRefusal, Ready } from '../core-types.js';
+import type { CoreOptions, EntriesToLoad, ReadPermit, ReadRefusal, Ready } from '../core-types.js';
 import { isHollowEntry } from '../log-entry.js';
 import type { HardState, LogEntry, Snapshot, SnapshotMetadata } from '../log-entry.js';
 import type { Message, NodeId } from '../messages.js';
@@ -60,12 +60,15 @@ export class CoreNetwork {
   reorder = false;
   /**
    * When set, the payload window of every server (as a driver keeps it): applied, durable entries
-   * beyond these bytes go hollow, and appends are refilled from the "disk" before they are sent
-   * (dropped when the disk no longer holds the entry).
+   * beyond these bytes go hollow, and the leaders' entries to load are read back from the "disk"
+   * (and reported missing when the disk no longer holds them).
    */
   payloadWindowBytes: number | undefined;
-  /** Appends that were refilled from the "disk", and those dropped because it lacked an entry. */
+  /** Loads answered from the "disk", and those it lacked an entry for (the append is dropped). */
   readonly refills = { sent: 0, dropped: 0 };
+  /** When set, the leaders' entries to load wait here (a slow disk) until {@link answerLoads}. */
+  holdLoads = false;
+  readonly heldLoads: { id: NodeId; request: EntriesToLoad }[] = [];
 
   constructor(
     readonly ids: readonly NodeId[],
@@ -281,6 +284,7 @@ export class CoreNetwork {
 
   private handleReady(id: NodeId, ready: Ready): void {
     for (const outbound of ready.messagesToSendNow) this.enqueue(id, outbound.to, outbound.message);
+    for (const request of ready.entriesToLoad) this.load(id, request);
     const snapshot = this.storage.get(id)?.snapshot;
     for (const chunk of ready.snapshotChunksToSend) {
       // A request for a snapshot this server no longer holds is dropped, as a driver does.
@@ -347,32 +351,31 @@ export class CoreNetwork {
     this.readsRefused.set(id, [...(this.readsRefused.get(id) ?? []), ...ready.readsRefused]);
   }
 
-  /** What a driver does before sending an append with hollow entries: read them back from disk. */
-  private refill(from: NodeId, message: Message): Message | undefined {
-    if (message.kind !== 'append' || !message.entries.some(isHollowEntry)) return message;
-    const stored = this.storage.get(from)?.entries ?? [];
-    const firstStored = stored[0]?.index ?? 0;
-    const entries: LogEntry[] = [];
-    for (const entry of message.entries) {
-      if (!isHollowEntry(entry)) {
-        entries.push(entry);
-        continue;
-      }
-      const copy = stored[entry.index - firstStored];
-      if (copy?.index !== entry.index || copy.generation !== entry.generation) {
-        this.refills.dropped++;
-        return undefined;
-      }
-      if (copy.command.length !== entry.hollowCommandBytes) throw new Error('refill size mismatch');
-      entries.push(copy);
-    }
-    this.refills.sent++;
-    return { ...message, entries };
+  /** What a driver does with the leader's entries to load: read them back from its "disk". */
+  /** Answers the held loads, in the order they were asked for. */
+  answerLoads(): void {
+    for (const { id, request } of this.heldLoads.splice(0)) this.answerLoad(id, request);
   }
 
-  private enqueue(from: NodeId, to: NodeId, original: Message): void {
-    const message = this.refill(from, original);
-    if (message === undefined) return;
+  private load(id: NodeId, request: EntriesToLoad): void {
+    if (this.holdLoads) this.heldLoads.push({ id, request });
+    else this.answerLoad(id, request);
+  }
+
+  private answerLoad(id: NodeId, request: EntriesToLoad): void {
+    const stored = this.storage.get(id)?.entries ?? [];
+    const firstStored = stored[0]?.index ?? 0;
+    const loaded = stored.slice(request.from - firstStored, request.to - firstStored + 1);
+    const complete =
+      request.from >= firstStored &&
+      loaded.length === request.to - request.from + 1 &&
+      loaded.every((entry, offset) => entry.index === request.from + offset);
+    if (complete) this.refills.sent++;
+    else this.refills.dropped++;
+    this.core(id).entriesLoaded(request, complete ? loaded : undefined);
+  }
+
+  private enqueue(from: NodeId, to: NodeId, message: Message): void {
     if (this.dropRate > 0 && this.random.next() < this.dropRate) return;
     this.queue.push({ from, to, message });
     if (this.duplicateRate > 0 && this.random.next() < this.duplicateRate) {

@@ -1,0 +1,55 @@
+import type { LeaderFollowerCore } from './leader-follower-core.js';
+import type { StateMachine } from './node-ports.js';
+import type { NodeSettings } from './node-settings.js';
+import type { NodeStorage } from './node-storage.js';
+
+/**
+ * The low-water mark: takes a snapshot of the state machine once `snapshotEveryEntries` entries
+ * were applied since the last one, stores it, tells the core, then releases the log below it
+ * (keeping `retainEntriesAfterSnapshot` entries for followers slightly behind).
+ */
+export class SnapshotSchedule {
+  private snapshotting = false;
+
+  constructor(
+    /** Index of the latest snapshot, taken here or installed from the leader. */
+    private snapshotIndex: number,
+    private readonly deps: {
+      readonly core: LeaderFollowerCore;
+      readonly storage: NodeStorage;
+      readonly stateMachine: StateMachine;
+      readonly settings: NodeSettings;
+      stopped(): boolean;
+      fail(error: unknown): void;
+    },
+  ) {}
+
+  /** A snapshot through `index` was installed from the leader. */
+  installed(index: number): void {
+    this.snapshotIndex = index;
+  }
+
+  /** Takes a snapshot if enough entries were applied through `appliedIndex` and none is under way. */
+  maybeSnapshot(appliedIndex: number): void {
+    const { core, storage, stateMachine, settings } = this.deps;
+    const { snapshotEveryEntries, retainEntriesAfterSnapshot, logger, observer } = settings;
+    if (this.snapshotting || appliedIndex - this.snapshotIndex < snapshotEveryEntries) return;
+    const index = appliedIndex;
+    const generation = core.generationAt(index);
+    if (generation === undefined) return;
+    const snapshot = { index, generation, data: stateMachine.snapshot() };
+    this.snapshotting = true;
+    void storage
+      .saveSnapshot(snapshot)
+      .then(async (metadata) => {
+        this.snapshotting = false;
+        if (this.deps.stopped()) return;
+        this.snapshotIndex = index;
+        core.snapshotTaken(metadata, retainEntriesAfterSnapshot);
+        logger.info({ index, bytes: metadata.sizeBytes }, 'snapshot taken');
+        observer.snapshotSaved?.(index, metadata.sizeBytes, 'taken');
+        await storage.releaseBelow(Math.max(1, index - retainEntriesAfterSnapshot));
+      })
+      .catch((error: unknown) => this.deps.fail(error));
+  }
+}
