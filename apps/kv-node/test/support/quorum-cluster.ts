@@ -82,8 +82,10 @@ export class InProcessQuorumCluster {
         wallClock: { now: () => Date.now() + skew },
         maxClockOffsetMs: options.maxClockOffsetMs ?? 500,
         heartbeatIntervalMs: 25,
-        // Three members share this process's event loop on a possibly loaded machine.
-        suspicionPauseMs: 250,
+        // Three members share this process's event loop (and the test runner's) on a possibly
+        // loaded machine: a stall of a few hundred ms is not a crash here, and a false suspicion
+        // would fail a quorum at once. Isolations are awaited with `untilPeers`, not timed.
+        suspicionPauseMs: 1000,
         readQuorum: options.readQuorum ?? majority,
         writeQuorum: options.writeQuorumOf?.[name] ?? options.writeQuorum ?? majority,
         peerTimeoutMs: 1000,
