@@ -38,7 +38,7 @@ type FollowerAnswer = Extract<
 
 /**
  * The leader side of replication: per-follower progress, the leader's high-water mark (rule 3),
- * heartbeats, appends and snapshot sending, check-quorum (rule 6), linearizable reads (rule 7)
+ * heartbeats, appends and snapshot sending, check-quorum (rule 6), read barriers for linearizable reads (rule 7)
  * and leadership transfer. Only acts while the façade's role is leader.
  */
 export class LeaderReplication {
@@ -168,8 +168,8 @@ export class LeaderReplication {
     return { accepted: true, index, generation: this.core.generation };
   }
 
-  /** Queues a linearizable read on the leader (see {@link ReadIndexQueue}). */
-  readIndex(requestId: number): void {
+  /** Queues a read barrier on the leader (see {@link ReadIndexQueue}). */
+  readBarrier(requestId: number): void {
     // Until an entry of this generation is committed, the leader's high-water mark may be behind
     // entries that earlier leaders committed.
     if (!this.committedInCurrentGeneration) this.reads.deferUntilCommit(requestId);
@@ -448,7 +448,7 @@ export class LeaderReplication {
     this.heartbeatBroadcastPending = true;
     if (!this.committedInCurrentGeneration) {
       this.committedInCurrentGeneration = true;
-      for (const requestId of this.reads.takeDeferred()) this.readIndex(requestId);
+      for (const requestId of this.reads.takeDeferred()) this.readBarrier(requestId);
     }
   }
 
