@@ -149,6 +149,7 @@ export class FollowerReplication {
       return snapshot.index;
     }
     replica.log.resetTo(snapshot.index, snapshot.generation);
+    this.core.cover('snapshot-installed');
     replica.latestSnapshot = snapshot;
     outbox.snapshotToInstall = snapshot;
     replica.highWaterMark = snapshot.index;
@@ -193,6 +194,7 @@ export class FollowerReplication {
       () => `${reason()}: the leader truncating its own log after ${index}`,
     );
     replica.log.truncateAfter(index);
+    this.core.cover('divergent-suffix-truncated');
     this.core.outbox.truncatedAfter(index);
     if (replica.durableIndex > index) replica.durableIndex = index;
   }

@@ -25,6 +25,7 @@ export type {
 export { DEFAULT_PHI_THRESHOLD } from './core-types.js';
 export type {
   CoreOptions,
+  CoverageMark,
   FailureDetectorKind,
   CoreStatus,
   FollowerStatus,

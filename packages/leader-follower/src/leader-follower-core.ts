@@ -12,7 +12,14 @@ import { ReplicatedLog } from './replicated-log.js';
 import { StorageIdentities } from './storage-identities.js';
 import { VolatileGenerationClock } from '@x/generation-clock';
 import { DEFAULT_PHI_THRESHOLD } from './core-types.js';
-import type { CoreOptions, CoreStatus, ProposalResult, Ready, Role } from './core-types.js';
+import type {
+  CoreOptions,
+  CoreStatus,
+  CoverageMark,
+  ProposalResult,
+  Ready,
+  Role,
+} from './core-types.js';
 
 /**
  * The leader-follower algorithm as a synchronous state machine with no I/O (DESIGN.md §5).
@@ -49,12 +56,14 @@ export class LeaderFollowerCore {
   private readonly election: Election;
   private readonly leader: LeaderReplication;
   private readonly follower: FollowerReplication;
+  private readonly onCoverage: ((mark: CoverageMark) => void) | undefined;
 
   constructor(options: CoreOptions) {
     if (!options.members.includes(options.id)) {
       throw new Error(`members must include this server (${options.id})`);
     }
     this.id = options.id;
+    this.onCoverage = options.onCoverage;
     const peers = options.members.filter((member) => member !== options.id);
     this.peers = new Set(peers);
     const electionTimeoutTicks = options.electionTimeoutTicks ?? 10;
@@ -421,6 +430,7 @@ export class LeaderFollowerCore {
         return core.leaderId;
       },
       send: (to, message) => this.outbox.send(this.roleValue, to, message),
+      cover: (mark) => this.cover(mark),
       becomeFollower: (generation, leader) => this.becomeFollower(generation, leader),
       ticksSinceLeaderContact: () => this.ticksSinceLeaderContact(),
       becomePreCandidate: () => {
@@ -499,8 +509,13 @@ export class LeaderFollowerCore {
       : this.election.electionElapsed;
   }
 
+  private cover(mark: CoverageMark): void {
+    this.onCoverage?.(mark);
+  }
+
   private becomeFollower(generation: number, leader: NodeId | undefined): void {
     const wasLeader = this.roleValue === 'leader';
+    if (wasLeader) this.cover('stale-leader-stepped-down');
     this.generationClock.observe(generation);
     this.roleValue = 'follower';
     this.leaderId = leader;
@@ -514,6 +529,7 @@ export class LeaderFollowerCore {
     this.leaderId = this.id;
     this.election.restartWait();
     this.leader.start();
+    this.cover('leader-elected');
   }
 
   private hearFromLeader(from: NodeId): void {

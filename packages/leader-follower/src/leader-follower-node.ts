@@ -2,6 +2,7 @@ import { FileGenerationStore } from '@x/generation-clock';
 import { WalClosedError, WriteAheadLog } from '@x/wal';
 import type { FileSystem, WalEntry, WriteAheadLogOptions } from '@x/wal';
 import type {
+  CoverageMark,
   FailureDetectorKind,
   CoreStatus,
   FollowerStatus,
@@ -145,6 +146,8 @@ export interface LeaderFollowerNodeOptions {
   readonly heartbeatIntervalTicks?: number;
   /** The failure detector of the core (see `CoreOptions.failureDetector`). Default `fixed`. */
   readonly failureDetector?: FailureDetectorKind;
+  /** The core's coverage marks (see `CoreOptions.onCoverage`), for tests and simulations. */
+  readonly onCoverage?: (mark: CoverageMark) => void;
   /**
    * Whether this node, once started, campaigns after [heartbeat interval, election timeout)
    * instead of [election timeout, 2x) when it hears no leader (see the core's option of the same
@@ -350,6 +353,7 @@ export class LeaderFollowerNode {
       ...(options.failureDetector === undefined
         ? {}
         : { failureDetector: options.failureDetector }),
+      ...(options.onCoverage === undefined ? {} : { onCoverage: options.onCoverage }),
       ...(options.maxInflightAppends === undefined
         ? {}
         : { maxInflightAppends: options.maxInflightAppends }),

@@ -122,6 +122,7 @@ export class LeaderReplication {
       this.checkQuorumElapsed = 0;
       // Rule 6, check-quorum: a leader whose failure detector finds no live majority steps down.
       if (!this.heardFromMajority()) {
+        this.core.cover('check-quorum-stepped-down');
         this.core.becomeFollower(this.core.generation, undefined);
         return;
       }
@@ -308,6 +309,7 @@ export class LeaderReplication {
     const snapshot = this.core.replica.latestSnapshot;
     if (snapshot === undefined) return;
     progress.becomeSnapshot(snapshot.index);
+    this.core.cover('snapshot-sent');
     this.sendSnapshotChunk(peer, progress, snapshot);
   }
 
@@ -455,7 +457,10 @@ export class LeaderReplication {
   /** Permits every read whose round a majority (this leader included) has confirmed. */
   private confirmReads(): void {
     const confirmed = this.readRoundConfirmations.quorumValue();
-    this.reads.confirm((round) => round <= confirmed, this.core.outbox.readsPermitted);
+    const permits = this.core.outbox.readsPermitted;
+    const before = permits.length;
+    this.reads.confirm((round) => round <= confirmed, permits);
+    if (permits.length > before) this.core.cover('read-barrier-confirmed');
   }
 
   private newReadRoundConfirmations(): QuorumTracker {
