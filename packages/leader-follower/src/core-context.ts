@@ -2,7 +2,7 @@ import type { Message, NodeId } from './messages.js';
 import type { ReadyOutbox } from './ready-outbox.js';
 import type { ReplicaState } from './replica-state.js';
 import type { StorageIdentities } from './storage-identities.js';
-import type { Role } from './core-types.js';
+import type { CoverageMark, Role } from './core-types.js';
 
 /**
  * What the core's role parts (election, leader replication, follower replication) see of the
@@ -22,6 +22,8 @@ export interface CoreContext {
   readonly replica: ReplicaState;
   readonly outbox: ReadyOutbox;
   readonly identities: StorageIdentities;
+  /** Reports a coverage mark (see `CoreOptions.onCoverage`). */
+  cover(mark: CoverageMark): void;
   /** Queues a message (see {@link ReadyOutbox.send}). */
   send(to: NodeId, message: Message): void;
   /** Steps down (or stays) a follower in `generation`, following `leader` if known. */

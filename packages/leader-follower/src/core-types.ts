@@ -17,6 +17,22 @@ export type Role = 'follower' | 'pre-candidate' | 'candidate' | 'leader';
  */
 export type FailureDetectorKind = 'fixed' | 'phi';
 
+/**
+ * A coverage mark: a named transition the core reports through `CoreOptions.onCoverage`, so tests
+ * and simulations can check that runs exercise it ("sometimes" assertions) without matching log
+ * text, which a rewording would silently break.
+ */
+export type CoverageMark =
+  | 'election-started'
+  | 'pre-vote-rejected'
+  | 'leader-elected'
+  | 'stale-leader-stepped-down'
+  | 'check-quorum-stepped-down'
+  | 'divergent-suffix-truncated'
+  | 'snapshot-sent'
+  | 'snapshot-installed'
+  | 'read-barrier-confirmed';
+
 /** Phi at and above which the phi-accrual detector suspects a peer, by default (Akka's). */
 export const DEFAULT_PHI_THRESHOLD = 8;
 
@@ -44,6 +60,11 @@ export interface CoreOptions {
    * is one time unit), so runs stay deterministic. Default `fixed`.
    */
   readonly failureDetector?: FailureDetectorKind;
+  /**
+   * Called synchronously at each {@link CoverageMark} transition (for tests and simulations: it
+   * must not call back into the core). Default: none.
+   */
+  readonly onCoverage?: (mark: CoverageMark) => void;
   /** With `phi`: the threshold at and above which a peer is suspected. Default 8. */
   readonly phiThreshold?: number;
   /** Ticks between leader heartbeats. Default 1. */

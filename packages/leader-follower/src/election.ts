@@ -75,6 +75,7 @@ export class Election {
     const preVote = kind === 'pre-vote';
     if (preVote) core.becomePreCandidate();
     else core.becomeCandidate();
+    core.cover('election-started');
     this.restartWait();
     this.resetTimeout();
     this.votes.clear();
@@ -140,7 +141,10 @@ export class Election {
     this.votes.set(from, response.granted);
     const outcome = this.tally();
     if (outcome === 'won') this.win(response.preVote);
-    else if (outcome === 'lost') core.becomeFollower(core.generation, undefined);
+    else if (outcome === 'lost') {
+      if (response.preVote) core.cover('pre-vote-rejected');
+      core.becomeFollower(core.generation, undefined);
+    }
   }
 
   private win(preVote: boolean): void {

@@ -1,7 +1,7 @@
 import type { CoreContext } from './core-context.js';
 import type { SnapshotMetadata } from './log-entry.js';
 import type { AppendRequest, Heartbeat, NodeId, SnapshotChunk } from './messages.js';
-import { SafetyViolationError } from './safety-violation-error.js';
+import { assertInvariant } from './invariant-violation.js';
 
 /** A snapshot a follower is receiving; its bytes go to the driver's storage as they arrive. */
 interface IncomingSnapshot {
@@ -52,12 +52,10 @@ export class FollowerReplication {
       if (existing === entry.generation) continue; // already held: a duplicate or reordered append
       if (existing !== undefined) {
         // Rule 4: truncate only on a real conflict, and never a committed entry.
-        if (entry.index <= replica.highWaterMark) {
-          throw new SafetyViolationError(
-            `conflict at ${entry.index} (generation ${existing} vs ${entry.generation}) at or below high-water mark ${replica.highWaterMark}`,
-          );
-        }
-        this.truncateAfter(entry.index - 1);
+        this.truncateAfter(
+          entry.index - 1,
+          () => `conflict at ${entry.index} (generation ${existing} vs ${entry.generation})`,
+        );
       }
       log.append(entry);
     }
@@ -151,6 +149,7 @@ export class FollowerReplication {
       return snapshot.index;
     }
     replica.log.resetTo(snapshot.index, snapshot.generation);
+    this.core.cover('snapshot-installed');
     replica.latestSnapshot = snapshot;
     outbox.snapshotToInstall = snapshot;
     replica.highWaterMark = snapshot.index;
@@ -178,9 +177,24 @@ export class FollowerReplication {
     });
   }
 
-  private truncateAfter(index: number): void {
+  /**
+   * Drops the divergent suffix after `index`.
+   * @throws InvariantViolation when that would drop a committed entry or the leader's own entry
+   */
+  truncateAfter(index: number, reason: () => string): void {
     const replica = this.core.replica;
+    assertInvariant(
+      index >= replica.highWaterMark,
+      'truncation-below-high-water-mark',
+      () => `${reason()}: truncating after ${index}, high-water mark ${replica.highWaterMark}`,
+    );
+    assertInvariant(
+      this.core.role !== 'leader',
+      'leader-truncated-own-log',
+      () => `${reason()}: the leader truncating its own log after ${index}`,
+    );
     replica.log.truncateAfter(index);
+    this.core.cover('divergent-suffix-truncated');
     this.core.outbox.truncatedAfter(index);
     if (replica.durableIndex > index) replica.durableIndex = index;
   }

@@ -1,6 +1,8 @@
 // @x/leader-follower: Leader election and log replication composed from the pattern packages, with Raft-grade safety.
 export { LeaderFollowerCore } from './leader-follower-core.js';
 export { SafetyViolationError } from './safety-violation-error.js';
+export { InvariantViolation } from './invariant-violation.js';
+export type { CoreInvariant } from './invariant-violation.js';
 export type { ReplicationState } from './follower-progress.js';
 export type { EntryKind, HardState, LogEntry, Snapshot, SnapshotMetadata } from './log-entry.js';
 export { commandBytesOf, isHollowEntry } from './log-entry.js';
@@ -23,6 +25,7 @@ export type {
 export { DEFAULT_PHI_THRESHOLD } from './core-types.js';
 export type {
   CoreOptions,
+  CoverageMark,
   FailureDetectorKind,
   CoreStatus,
   EntriesToLoad,

@@ -1,5 +1,6 @@
 import type { ElectionContext } from './core-context.js';
 import { Election } from './election.js';
+import { assertInvariant } from './invariant-violation.js';
 import { TickClock } from './failure-detection.js';
 import { FollowerReplication } from './follower-replication.js';
 import { LeaderReplication } from './leader-replication.js';
@@ -15,6 +16,7 @@ import type {
   CoreOptions,
   CoreStatus,
   EntriesToLoad,
+  CoverageMark,
   ProposalResult,
   Ready,
   Role,
@@ -23,7 +25,7 @@ import type {
 /**
  * The leader-follower algorithm as a synchronous state machine with no I/O (DESIGN.md §5).
  *
- * Inputs: `tick`, `step` (a peer's message), `propose`, `readIndex`, `persisted`, `applied`,
+ * Inputs: `tick`, `step` (a peer's message), `propose`, `readBarrier`, `persisted`, `applied`,
  * `snapshotTaken`, `transferLeadership`. Outputs are collected until the driver calls
  * `takeReady`. Vocabulary: generation = term, high-water mark = commit index, low-water mark =
  * compaction (snapshot) index.
@@ -43,6 +45,9 @@ export class LeaderFollowerCore {
   /** The generation and the vote cast in it (@x/generation-clock); the driver persists them. */
   private readonly generationClock: VolatileGenerationClock;
   private leaderId: NodeId | undefined;
+  /** The generation and high-water mark at the last check, which may never move back. */
+  private checkedGeneration: number;
+  private checkedHighWaterMark: number;
 
   /** The in-memory log (the same object as `replica.log`). */
   private readonly log: ReplicatedLog;
@@ -52,12 +57,14 @@ export class LeaderFollowerCore {
   private readonly election: Election;
   private readonly leader: LeaderReplication;
   private readonly follower: FollowerReplication;
+  private readonly onCoverage: ((mark: CoverageMark) => void) | undefined;
 
   constructor(options: CoreOptions) {
     if (!options.members.includes(options.id)) {
       throw new Error(`members must include this server (${options.id})`);
     }
     this.id = options.id;
+    this.onCoverage = options.onCoverage;
     const peers = options.members.filter((member) => member !== options.id);
     this.peers = new Set(peers);
     const electionTimeoutTicks = options.electionTimeoutTicks ?? 10;
@@ -78,6 +85,8 @@ export class LeaderFollowerCore {
       options.entries ?? [],
     );
     this.replica = new ReplicaState(snapshot, this.log);
+    this.checkedGeneration = hardState.generation;
+    this.checkedHighWaterMark = this.replica.highWaterMark;
     this.outbox = new ReadyOutbox(hardState, this.replica);
     this.identities = new StorageIdentities(
       this.id,
@@ -116,10 +125,16 @@ export class LeaderFollowerCore {
     this.clock.advance();
     if (this.roleValue === 'leader') this.leader.tick();
     else this.election.tick();
+    this.checkInvariants();
   }
 
   /** Handles one message from a peer. Messages from non-members are ignored. */
   step(from: NodeId, message: Message): void {
+    this.handle(from, message);
+    this.checkInvariants();
+  }
+
+  private handle(from: NodeId, message: Message): void {
     if (!this.peers.has(from)) return;
     if (this.identities.checked && !this.identities.check(from, message, this.generation)) return;
     if (message.generation > this.generation) {
@@ -187,16 +202,22 @@ export class LeaderFollowerCore {
   }
 
   /**
-   * Asks for a linearizable read (rule 7). The answer comes in a later Ready: a permit with the
-   * index the state machine must reach before serving, or a refusal. Reads that arrive before the
-   * next `takeReady` share one heartbeat round.
+   * Asks for a read barrier: the point a linearizable read may be served from (rule 7; Raft's
+   * read index). The answer comes in a later Ready: a permit with the index the state machine
+   * must reach before serving, or a refusal. Reads that arrive before the next `takeReady` share
+   * one heartbeat round.
    */
-  readIndex(requestId: number): void {
+  readBarrier(requestId: number): void {
     if (this.roleValue !== 'leader') {
       this.outbox.readsRefused.push({ requestId, reason: 'not-leader', leaderId: this.leaderId });
       return;
     }
-    this.leader.readIndex(requestId);
+    this.leader.readBarrier(requestId);
+  }
+
+  /** @deprecated Use {@link LeaderFollowerCore.readBarrier} (the same). */
+  readIndex(requestId: number): void {
+    this.readBarrier(requestId);
   }
 
   /**
@@ -208,11 +229,17 @@ export class LeaderFollowerCore {
     if (index <= replica.durableIndex || this.log.generationAt(index) !== generation) return;
     replica.durableIndex = Math.min(index, this.log.lastIndex);
     if (this.roleValue === 'leader') this.leader.ownLogDurable(replica.durableIndex);
+    this.checkInvariants();
   }
 
-  /** The driver reports that the state machine has applied everything through `index`. */
+  /**
+   * The driver reports that the state machine has applied everything through `index`.
+   * @throws InvariantViolation when `index` is beyond the high-water mark (nothing uncommitted
+   *   is ever handed out to apply)
+   */
   applied(index: number): void {
     if (index > this.replica.appliedIndex) this.replica.appliedIndex = index;
+    this.checkInvariants();
   }
 
   /**
@@ -333,7 +360,12 @@ export class LeaderFollowerCore {
     return this.generation;
   }
 
-  /** The high-water mark (commit index) as this server knows it. */
+  /** The high-water mark (Raft's commit index) as this server knows it. */
+  get highWaterMark(): number {
+    return this.replica.highWaterMark;
+  }
+
+  /** @deprecated Use {@link LeaderFollowerCore.highWaterMark} (the same). */
   get committedIndex(): number {
     return this.replica.highWaterMark;
   }
@@ -409,6 +441,7 @@ export class LeaderFollowerCore {
         return core.leaderId;
       },
       send: (to, message) => this.outbox.send(this.roleValue, to, message),
+      cover: (mark) => this.cover(mark),
       becomeFollower: (generation, leader) => this.becomeFollower(generation, leader),
       ticksSinceLeaderContact: () => this.ticksSinceLeaderContact(),
       becomePreCandidate: () => {
@@ -422,13 +455,48 @@ export class LeaderFollowerCore {
       },
       becomeLeader: () => this.becomeLeader(),
       recordVote: (candidate) => {
-        if (!this.generationClock.vote(candidate)) {
-          throw new Error(
-            `second vote in generation ${this.generation}: ${candidate} after ${this.votedFor ?? 'none'}`,
-          );
-        }
+        const previous = this.votedFor;
+        assertInvariant(
+          this.generationClock.vote(candidate),
+          'second-vote-in-generation',
+          () =>
+            `vote for ${candidate} after ${previous ?? 'none'} in generation ${this.generation}`,
+        );
       },
     };
+  }
+
+  /**
+   * The core's assertions, checked after every input (TigerBeetle's manner: in production, so a
+   * broken state stops the server instead of spreading): applied ≤ high-water mark ≤ last index;
+   * the high-water mark and the generation never move back.
+   * @throws InvariantViolation when one fails
+   */
+  private checkInvariants(): void {
+    const replica = this.replica;
+    const highWaterMark = replica.highWaterMark;
+    assertInvariant(
+      replica.appliedIndex <= highWaterMark,
+      'applied-beyond-high-water-mark',
+      () => `applied ${replica.appliedIndex} > high-water mark ${highWaterMark}`,
+    );
+    assertInvariant(
+      highWaterMark <= this.log.lastIndex,
+      'high-water-mark-beyond-last-index',
+      () => `high-water mark ${highWaterMark} > last index ${this.log.lastIndex}`,
+    );
+    assertInvariant(
+      highWaterMark >= this.checkedHighWaterMark,
+      'high-water-mark-moved-back',
+      () => `high-water mark ${highWaterMark} < ${this.checkedHighWaterMark}`,
+    );
+    assertInvariant(
+      this.generation >= this.checkedGeneration,
+      'generation-moved-back',
+      () => `generation ${this.generation} < ${this.checkedGeneration}`,
+    );
+    this.checkedHighWaterMark = highWaterMark;
+    this.checkedGeneration = this.generation;
   }
 
   /** The highest generation this server has seen. */
@@ -452,8 +520,13 @@ export class LeaderFollowerCore {
       : this.election.electionElapsed;
   }
 
+  private cover(mark: CoverageMark): void {
+    this.onCoverage?.(mark);
+  }
+
   private becomeFollower(generation: number, leader: NodeId | undefined): void {
     const wasLeader = this.roleValue === 'leader';
+    if (wasLeader) this.cover('stale-leader-stepped-down');
     this.generationClock.observe(generation);
     this.roleValue = 'follower';
     this.leaderId = leader;
@@ -467,6 +540,7 @@ export class LeaderFollowerCore {
     this.leaderId = this.id;
     this.election.restartWait();
     this.leader.start();
+    this.cover('leader-elected');
   }
 
   private hearFromLeader(from: NodeId): void {

@@ -38,7 +38,7 @@ type FollowerAnswer = Extract<
 
 /**
  * The leader side of replication: per-follower progress, the leader's high-water mark (rule 3),
- * heartbeats, appends and snapshot sending, check-quorum (rule 6), linearizable reads (rule 7)
+ * heartbeats, appends and snapshot sending, check-quorum (rule 6), read barriers for linearizable reads (rule 7)
  * and leadership transfer. Only acts while the façade's role is leader.
  */
 export class LeaderReplication {
@@ -122,6 +122,7 @@ export class LeaderReplication {
       this.checkQuorumElapsed = 0;
       // Rule 6, check-quorum: a leader whose failure detector finds no live majority steps down.
       if (!this.heardFromMajority()) {
+        this.core.cover('check-quorum-stepped-down');
         this.core.becomeFollower(this.core.generation, undefined);
         return;
       }
@@ -168,8 +169,8 @@ export class LeaderReplication {
     return { accepted: true, index, generation: this.core.generation };
   }
 
-  /** Queues a linearizable read on the leader (see {@link ReadIndexQueue}). */
-  readIndex(requestId: number): void {
+  /** Queues a read barrier on the leader (see {@link ReadIndexQueue}). */
+  readBarrier(requestId: number): void {
     // Until an entry of this generation is committed, the leader's high-water mark may be behind
     // entries that earlier leaders committed.
     if (!this.committedInCurrentGeneration) this.reads.deferUntilCommit(requestId);
@@ -308,6 +309,7 @@ export class LeaderReplication {
     const snapshot = this.core.replica.latestSnapshot;
     if (snapshot === undefined) return;
     progress.becomeSnapshot(snapshot.index);
+    this.core.cover('snapshot-sent');
     this.sendSnapshotChunk(peer, progress, snapshot);
   }
 
@@ -448,14 +450,17 @@ export class LeaderReplication {
     this.heartbeatBroadcastPending = true;
     if (!this.committedInCurrentGeneration) {
       this.committedInCurrentGeneration = true;
-      for (const requestId of this.reads.takeDeferred()) this.readIndex(requestId);
+      for (const requestId of this.reads.takeDeferred()) this.readBarrier(requestId);
     }
   }
 
   /** Permits every read whose round a majority (this leader included) has confirmed. */
   private confirmReads(): void {
     const confirmed = this.readRoundConfirmations.quorumValue();
-    this.reads.confirm((round) => round <= confirmed, this.core.outbox.readsPermitted);
+    const permits = this.core.outbox.readsPermitted;
+    const before = permits.length;
+    this.reads.confirm((round) => round <= confirmed, permits);
+    if (permits.length > before) this.core.cover('read-barrier-confirmed');
   }
 
   private newReadRoundConfirmations(): QuorumTracker {

@@ -1,5 +1,11 @@
 import type { FileSystem, WriteAheadLogOptions } from '@x/wal';
-import type { CoreStatus, FailureDetectorKind, FollowerStatus, Random } from './core-types.js';
+import type {
+  CoreStatus,
+  CoverageMark,
+  FailureDetectorKind,
+  FollowerStatus,
+  Random,
+} from './core-types.js';
 import type { NodeId } from './messages.js';
 import type { NodeStorage } from './node-storage.js';
 import type { Clock, Logger, NodeObserver, StateMachine, Timers, Transport } from './node-ports.js';
@@ -50,6 +56,8 @@ export interface LeaderFollowerNodeOptions {
   readonly heartbeatIntervalTicks?: number;
   /** The failure detector of the core (see `CoreOptions.failureDetector`). Default `fixed`. */
   readonly failureDetector?: FailureDetectorKind;
+  /** The core's coverage marks (see `CoreOptions.onCoverage`), for tests and simulations. */
+  readonly onCoverage?: (mark: CoverageMark) => void;
   /**
    * Whether this node, once started, campaigns after [heartbeat interval, election timeout)
    * instead of [election timeout, 2x) when it hears no leader (see the core's option of the same

@@ -85,6 +85,7 @@ export function coreOptionsOf(
       electionTimeoutTicks: options.electionTimeoutTicks,
       heartbeatIntervalTicks: options.heartbeatIntervalTicks,
       failureDetector: options.failureDetector,
+      onCoverage: options.onCoverage,
       maxInflightAppends: options.maxInflightAppends,
       maxAppendBytes: options.maxAppendBytes,
       snapshotChunkBytes: options.snapshotChunkBytes,

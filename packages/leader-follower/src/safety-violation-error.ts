@@ -4,5 +4,5 @@
  * state can no longer be trusted.
  */
 export class SafetyViolationError extends Error {
-  override readonly name = 'SafetyViolationError';
+  override readonly name: string = 'SafetyViolationError';
 }
