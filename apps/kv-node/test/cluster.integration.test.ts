@@ -300,12 +300,26 @@ describe('a 3-process cluster', { timeout: 60_000 }, () => {
     expect(newLeader).not.toBe(oldLeader);
     stop = true;
     await Promise.all(writers);
+    // The new leader's failure detector suspects the dead member: in /v1/cluster and the metrics.
+    const suspicionOf = async (): Promise<boolean | null | undefined> => {
+      const status = (await (await call(newLeader, 'GET', '/v1/cluster')).json()) as {
+        failure_detector: string;
+        members: { name: string; suspected: boolean | null }[];
+      };
+      expect(status.failure_detector).toBe('fixed');
+      return status.members.find((member) => member.name === oldLeader.name)?.suspected;
+    };
+    await retryUntil(suspicionOf, (suspected) => suspected === true);
+    expect(await (await call(newLeader, 'GET', '/metrics')).text()).toContain(
+      `kv_peer_suspected{peer="${oldLeader.name}"} 1`,
+    );
     cluster.start(oldLeader);
     await cluster.waitReady([oldLeader]);
     await retryUntil(
       async () => (await call(oldLeader, 'GET', '/v1/kv/load/0?consistency=serializable')).text(),
       (value) => value === lastValue,
     );
+    await retryUntil(suspicionOf, (suspected) => suspected === false);
   });
   it('on SIGTERM the leader hands over leadership and exits 0', async () => {
     const leader = await cluster.leader();

@@ -22,6 +22,7 @@ function node(name: string, fields: Partial<NodeView> = {}): NodeView {
     appliedIndex: 10,
     lagBehindLeader: 0,
     heartbeatAgeMs: 50,
+    suspectedByLeader: false,
     clientUrl: null,
     ...fields,
   };
@@ -145,6 +146,7 @@ describe('nodeViewsFromStatus', () => {
         matchIndex: 40,
         lag: 2,
         lastContactAgoMs: 120,
+        suspected: true,
       },
     ],
   };
@@ -161,6 +163,7 @@ describe('nodeViewsFromStatus', () => {
       appliedIndex: 40,
       lagBehindLeader: 0,
       heartbeatAgeMs: 0,
+      suspectedByLeader: null,
       clientUrl: 'http://127.0.0.1:2379',
     });
     expect(other).toEqual({
@@ -173,6 +176,7 @@ describe('nodeViewsFromStatus', () => {
       appliedIndex: null,
       lagBehindLeader: 2,
       heartbeatAgeMs: 120,
+      suspectedByLeader: true,
       clientUrl: null,
     });
   });
@@ -188,9 +192,9 @@ function clusterBody(name: string, role: string, generation: number, lastIndex: 
     applied_index: lastIndex - 1,
     low_water_mark: lastIndex - 10,
     members: [
-      { name: 'a', lag: 0, last_contact_ago_ms: 0 },
-      { name: 'b', lag: 3, last_contact_ago_ms: 90 },
-      { name: 'c', lag: null, last_contact_ago_ms: 1500 },
+      { name: 'a', lag: 0, last_contact_ago_ms: 0, suspected: null },
+      { name: 'b', lag: 3, last_contact_ago_ms: 90, suspected: false },
+      { name: 'c', lag: null, last_contact_ago_ms: 1500, suspected: true },
     ],
   };
 }
@@ -233,12 +237,14 @@ describe('HttpClusterStatusSource', () => {
       appliedIndex: 16,
       lagBehindLeader: 3,
       heartbeatAgeMs: 90,
+      suspectedByLeader: false,
     });
     expect(c).toMatchObject({
       role: 'unreachable',
       generation: null,
       lowWaterMark: null,
       heartbeatAgeMs: 1500,
+      suspectedByLeader: true,
     });
   });
 

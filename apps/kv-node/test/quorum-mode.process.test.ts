@@ -322,7 +322,7 @@ describe('quorum mode with three processes: athens, byzantium, cyrene', { timeou
     expect(txn.status).toBe(501);
     const metrics = await (await fetch(`${member('byzantium').clientUrl}/metrics`)).text();
     expect(metrics).toContain('kv_replication_mode{mode="quorum"} 1');
-    expect(metrics).toContain('kv_quorum_peer_suspected{peer="athens"} 1');
+    expect(metrics).toContain('kv_peer_suspected{peer="athens"} 1');
     proxy.healAll();
   });
 

@@ -20,6 +20,7 @@ const FIELDS: readonly Field[] = [
   'appliedIndex',
   'lagBehindLeader',
   'heartbeatAgeMs',
+  'suspectedByLeader',
 ];
 
 /** What each demo button does, shown on hover. */
@@ -39,6 +40,8 @@ function cellText(node: NodeView, field: Field): string {
       return node.role;
     case 'heartbeatAgeMs':
       return formatAge(node.heartbeatAgeMs);
+    case 'suspectedByLeader':
+      return node.suspectedByLeader === null ? '' : node.suspectedByLeader ? 'suspected' : 'live';
     default:
       return formatCount(node[field]);
   }

@@ -233,6 +233,11 @@ export interface FollowerStatus {
   readonly lostAcknowledgedEntries: boolean;
   /** Whether the leader's failure detector suspects it now (it is then not live for check-quorum). */
   readonly suspected: boolean;
+  /**
+   * Whether the leader counts it live for check-quorum: heard from in this leadership and not
+   * suspected (a follower never heard from since the election is not suspected, but not live).
+   */
+  readonly live: boolean;
   /** Its phi now, with the phi-accrual detector. */
   readonly phi?: number;
 }

@@ -235,6 +235,7 @@ export class LeaderReplication {
       ticksSinceResponse: progress.ticksSinceResponse,
       lostAcknowledgedEntries: progress.lostAcknowledgedEntries,
       suspected: this.liveness.isSuspected(id),
+      live: this.liveness.isLive(id),
       ...this.phiField(id),
     }));
   }

@@ -26,6 +26,11 @@ export interface NodeView {
   lagBehindLeader: number | null;
   /** Milliseconds since the leader last heard from the node (0 for the leader itself). */
   heartbeatAgeMs: number | null;
+  /**
+   * Whether the leader's failure detector (`--failure-detector`) does not count the node live
+   * now; `null` for the leader itself and when no leader reports it.
+   */
+  suspectedByLeader: boolean | null;
   /** Where clients reach the node, if known. */
   clientUrl: string | null;
 }

@@ -40,7 +40,7 @@ export function dashboardHtml(title: string): string {
           <th>node</th><th>role</th><th>generation</th><th>last index</th>
           <th title="highest index stored on a majority (commit index)">high-water mark</th>
           <th title="entries up to here are in a snapshot">low-water mark</th>
-          <th>applied index</th><th>lag behind leader</th><th>heartbeat age</th>
+          <th>applied index</th><th>lag behind leader</th><th>heartbeat age</th><th>leader's failure detector</th>
           <th class="demo-only">demo</th>
         </tr>
       </thead>

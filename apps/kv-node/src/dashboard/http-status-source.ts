@@ -25,6 +25,14 @@ export interface HttpClusterStatusSourceOptions {
   fetch?: typeof fetch;
 }
 
+/** What the leader reports of one member. */
+interface PeerSeen {
+  lag: number | null;
+  heartbeatAgeMs: number | null;
+  /** Not counted live by the leader's failure detector; null when not reported. */
+  suspected: boolean | null;
+}
+
 /** What this source reads from a member's `/v1/cluster` answer. */
 interface MemberReport {
   name: string;
@@ -35,7 +43,7 @@ interface MemberReport {
   lowWaterMark: number | null;
   appliedIndex: number;
   /** The member's view of the others (lag and heartbeat age are known only to a leader). */
-  peers: Map<string, { lag: number | null; heartbeatAgeMs: number | null }>;
+  peers: Map<string, PeerSeen>;
 }
 
 const ROLES = new Set<string>(['leader', 'follower', 'candidate', 'unknown']);
@@ -64,7 +72,7 @@ export function parseClusterReport(body: unknown): MemberReport | undefined {
   ) {
     return undefined;
   }
-  const peers = new Map<string, { lag: number | null; heartbeatAgeMs: number | null }>();
+  const peers = new Map<string, PeerSeen>();
   const members = Array.isArray(record['members']) ? (record['members'] as unknown[]) : [];
   for (const member of members) {
     if (typeof member !== 'object' || member === null) continue;
@@ -73,6 +81,7 @@ export function parseClusterReport(body: unknown): MemberReport | undefined {
     peers.set(fields['name'], {
       lag: numberOrNull(fields['lag']),
       heartbeatAgeMs: numberOrNull(fields['last_contact_ago_ms']),
+      suspected: typeof fields['suspected'] === 'boolean' ? fields['suspected'] : null,
     });
   }
   return {
@@ -130,6 +139,7 @@ export class HttpClusterStatusSource implements ClusterStatusSource {
           appliedIndex: null,
           lagBehindLeader: null,
           heartbeatAgeMs: seenByLeader?.heartbeatAgeMs ?? null,
+          suspectedByLeader: seenByLeader?.suspected ?? null,
           clientUrl: member.clientUrl,
         };
       }
@@ -145,6 +155,7 @@ export class HttpClusterStatusSource implements ClusterStatusSource {
           seenByLeader?.lag ??
           (leader === undefined ? null : Math.max(0, leader.lastIndex - report.lastIndex)),
         heartbeatAgeMs: seenByLeader?.heartbeatAgeMs ?? null,
+        suspectedByLeader: seenByLeader?.suspected ?? null,
         clientUrl: member.clientUrl,
       };
     });

@@ -35,6 +35,8 @@ export function nodeViewsFromStatus(status: NodeStatus): NodeView[] {
       appliedIndex: isSelf ? status.appliedIndex : null,
       lagBehindLeader: member.lag ?? null,
       heartbeatAgeMs: member.lastContactAgoMs ?? null,
+      // The leader's view of its followers; a follower's view of its leader is not this column.
+      suspectedByLeader: status.role === 'leader' && !isSelf ? (member.suspected ?? null) : null,
       clientUrl: member.clientUrls[0] ?? null,
     };
   });

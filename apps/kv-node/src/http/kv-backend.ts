@@ -30,6 +30,13 @@ export interface MemberStatus {
   lag?: number;
   /** Milliseconds since the leader last heard from the member. */
   lastContactAgoMs?: number;
+  /**
+   * Whether this node's failure detector (`@x/heartbeat`'s, `--failure-detector`) suspects the
+   * member now: a leader's view of each follower, a follower's view of its leader.
+   */
+  suspected?: boolean;
+  /** The member's phi now, with `--failure-detector phi`. */
+  phi?: number;
 }
 
 /** The status of this node. */
@@ -53,6 +60,8 @@ export interface NodeStatus {
    * (a follower further behind is sent the snapshot).
    */
   lowWaterMark: number;
+  /** The failure detector that decides suspicion (`--failure-detector`). */
+  failureDetector?: 'fixed' | 'phi';
   members: MemberStatus[];
 }
 

@@ -44,6 +44,14 @@ export async function metrics(context: ApiContext, exchange: Exchange): Promise<
   context.metrics.hasLeader.set(status.leaderId === undefined ? 0 : 1);
   context.metrics.isLeader.set(status.role === 'leader' ? 1 : 0);
   context.metrics.keys.set(context.backend.store.size);
+  // Only the peers this node watches now have a value (roles change which ones it watches).
+  context.metrics.peerSuspected.reset();
+  context.metrics.peerPhi.reset();
+  for (const member of status.members) {
+    if (member.suspected === undefined) continue;
+    context.metrics.peerSuspected.set({ peer: member.name }, member.suspected ? 1 : 0);
+    if (member.phi !== undefined) context.metrics.peerPhi.set({ peer: member.name }, member.phi);
+  }
   const registry = context.metrics.registry;
   exchange.send(200, await registry.metrics(), { 'content-type': registry.contentType });
 }

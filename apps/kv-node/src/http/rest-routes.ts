@@ -275,7 +275,8 @@ export async function restList(context: ApiContext, exchange: Exchange): Promise
 
 /**
  * GET /v1/cluster: every member's role, generation, indexes (the low-water mark is the latest
- * snapshot's), lag and heartbeat age.
+ * snapshot's), lag, heartbeat age, and whether this node's failure detector suspects it (a leader
+ * watches its followers, a follower its leader; `null` for members it does not watch).
  */
 export function restCluster(context: ApiContext, exchange: Exchange): Promise<void> {
   const status = context.backend.status();
@@ -290,6 +291,7 @@ export function restCluster(context: ApiContext, exchange: Exchange): Promise<vo
     commit_index: status.commitIndex,
     applied_index: status.appliedIndex,
     low_water_mark: status.lowWaterMark,
+    failure_detector: status.failureDetector ?? null,
     revision: context.backend.store.revision,
     keys: context.backend.store.size,
     members: status.members.map((member) => ({
@@ -301,6 +303,8 @@ export function restCluster(context: ApiContext, exchange: Exchange): Promise<vo
       match_index: member.matchIndex ?? null,
       lag: member.lag ?? null,
       last_contact_ago_ms: member.lastContactAgoMs ?? null,
+      suspected: member.suspected ?? null,
+      phi: member.phi ?? null,
     })),
   });
   return Promise.resolve();

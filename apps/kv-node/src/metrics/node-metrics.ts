@@ -54,6 +54,10 @@ export class NodeMetrics {
   readonly isLeader: Gauge;
   /** Keys in the store. */
   readonly keys: Gauge;
+  /** Per peer: 1 while this node's failure detector suspects it (`--failure-detector`). */
+  readonly peerSuspected: Gauge<'peer'>;
+  /** Per peer: its phi, with `--failure-detector phi`. */
+  readonly peerPhi: Gauge<'peer'>;
   /**
    * Ranges of write transactions applied here, by outcome: `read` (materialized for a client
    * waiting on this member) or `not_read` (no client waits here, or the read budget ran out).
@@ -133,6 +137,18 @@ export class NodeMetrics {
       registers,
     });
     this.keys = new Gauge({ name: 'kv_store_keys', help: 'Keys in the store.', registers });
+    this.peerSuspected = new Gauge({
+      name: 'kv_peer_suspected',
+      help: "Whether this node's failure detector suspects the peer (1) or not (0): a leader watches its followers, a follower its leader.",
+      labelNames: ['peer'],
+      registers,
+    });
+    this.peerPhi = new Gauge({
+      name: 'kv_peer_phi',
+      help: 'Suspicion level (phi) of the peer, with the phi-accrual failure detector.',
+      labelNames: ['peer'],
+      registers,
+    });
     this.txnRanges = new Counter({
       name: 'kv_txn_ranges_applied_total',
       help: 'Ranges of write txns applied here: read for a waiting client, or not_read.',

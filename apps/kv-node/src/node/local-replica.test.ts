@@ -51,6 +51,7 @@ function replicationStatus(overrides: Partial<ReplicationStatus> = {}): Replicat
         lastResponseAgeMs: 100,
         lostAcknowledgedEntries: false,
         suspected: false,
+        live: true,
       },
     ],
     lastHeartbeatAgeMs: 0,

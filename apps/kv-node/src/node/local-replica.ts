@@ -239,12 +239,25 @@ export class LeaderFollowerReplica implements LocalReplica {
       if (member.name === self && node.role === 'leader') {
         return { ...base, matchIndex: node.durableIndex, lag: 0, lastContactAgoMs: 0 };
       }
+      if (member.name === node.leaderId && node.role !== 'leader') {
+        // A follower's failure detector watches its leader only.
+        return {
+          ...base,
+          suspected: node.leaderSuspected,
+          ...(node.leaderPhi === undefined ? {} : { phi: node.leaderPhi }),
+        };
+      }
       if (follower === undefined) return base;
       return {
         ...base,
         matchIndex: follower.matchIndex,
         lag: follower.lag,
         lastContactAgoMs: follower.lastResponseAgeMs,
+        // Not live: suspected, or not heard from since this leader was elected (a member that
+        // was down through the election is never heard from, so the detector has nothing to
+        // suspect yet). Exactly the followers check-quorum does not count.
+        suspected: !follower.live,
+        ...(follower.phi === undefined ? {} : { phi: follower.phi }),
       };
     });
     return {
@@ -258,6 +271,7 @@ export class LeaderFollowerReplica implements LocalReplica {
       commitIndex: node.highWaterMark,
       appliedIndex: node.appliedIndex,
       lowWaterMark: node.snapshotIndex,
+      failureDetector: node.failureDetector,
       members,
     };
   }

@@ -27,8 +27,13 @@ export class QuorumMetrics {
   /**
    * @param registry the member's registry
    * @param peers the other members (their gauges start at 0)
+   * @param peerGauges the node's per-peer suspicion gauges (see `NodeMetrics`)
    */
-  constructor(registry: Registry, peers: readonly string[]) {
+  constructor(
+    registry: Registry,
+    peers: readonly string[],
+    peerGauges: { readonly peerSuspected: Gauge<'peer'>; readonly peerPhi: Gauge<'peer'> },
+  ) {
     const registers = [registry];
     this.mode = new Gauge({
       name: 'kv_replication_mode',
@@ -37,18 +42,10 @@ export class QuorumMetrics {
       registers,
     });
     this.mode.set({ mode: 'quorum' }, 1);
-    this.peerSuspected = new Gauge({
-      name: 'kv_quorum_peer_suspected',
-      help: 'Whether the phi-accrual failure detector suspects the peer (1) or not (0).',
-      labelNames: ['peer'],
-      registers,
-    });
-    this.peerPhi = new Gauge({
-      name: 'kv_quorum_peer_phi',
-      help: 'Suspicion level (phi) of the peer.',
-      labelNames: ['peer'],
-      registers,
-    });
+    // One name per concept across modes: the peer gauges are the node's (`kv_peer_suspected`,
+    // `kv_peer_phi`), set here from the quorum member's phi-accrual detector.
+    this.peerSuspected = peerGauges.peerSuspected;
+    this.peerPhi = peerGauges.peerPhi;
     for (const peer of peers) {
       this.peerSuspected.set({ peer }, 0);
       this.peerPhi.set({ peer }, 0);

@@ -70,6 +70,7 @@ export class FakeCluster implements ClusterStatusSource, DemoControl {
             appliedIndex: null,
             lagBehindLeader: null,
             heartbeatAgeMs: null,
+            suspectedByLeader: null,
             clientUrl: null,
           };
         }
@@ -84,6 +85,7 @@ export class FakeCluster implements ClusterStatusSource, DemoControl {
           lagBehindLeader: Math.max(0, leaderIndex - entry.lastIndex),
           // The leader has not heard from a node cut off from it for a while.
           heartbeatAgeMs: entry.name === this.leader ? 0 : entry.partitioned ? 3000 : 40,
+          suspectedByLeader: entry.name === this.leader ? null : entry.partitioned,
           clientUrl: null,
         };
       }),
