@@ -391,6 +391,28 @@ describe('the npm etcd3 client: watch, lease, lock', { timeout: 60_000 }, () => 
       other.close();
     }
   });
+
+  it('elects one leader at a time; the next candidate takes over when the first resigns', async () => {
+    const other = new Etcd3({ hosts: cluster.members.map((member) => member.clientUrl) });
+    try {
+      const election = client.election('npm-election', 10);
+      const first = election.campaign('alpha');
+      await first.wait();
+      expect(await election.leader()).toBe('alpha');
+      // The second candidate (its lease granted) does not displace the first: it is elected only
+      // once the first's key goes, which it learns from a watch.
+      const second = other.election('npm-election', 10).campaign('beta');
+      await second.getCampaignKey();
+      expect(await election.leader()).toBe('alpha');
+      await first.resign();
+      await second.wait();
+      expect(await election.leader()).toBe('beta');
+      await second.resign();
+      expect(await election.leader()).toBeUndefined();
+    } finally {
+      other.close();
+    }
+  });
 });
 
 describe("etcd's gRPC codes for leases and compaction", { timeout: 60_000 }, () => {
