@@ -1,7 +1,8 @@
 /**
  * The transport-neutral watch session (shared by `POST /v3/watch` and gRPC Watch) over an output
  * that pushes back on demand: nothing more is written while it does, a progress request is
- * answered only once every event before the revision it reports has been written, and a
+ * answered only once every event before the revision it reports has been written (also when a
+ * watcher catches up from history with nothing left to send), and a
  * revision larger than the request limit is cut into fragments when the watch asked for them.
  */
 
@@ -90,6 +91,21 @@ describe('WatchSession', () => {
     expect(after.map((response) => response.events === undefined)).toEqual([false, false, true]);
     expect(after.map(revisionOf)).toEqual([start + 2, start + 3, start + 3].map(String));
     expect(after[2]?.watch_id).toBe('-1');
+    session.close();
+  });
+
+  it('answers a progress request once a watcher behind catches up with nothing more to send', async () => {
+    const { output, session, send, put } = setUp();
+    await put('other', '1');
+    await put('other', '2');
+    // From revision 1: behind, it catches up from history on later turns; no event is its.
+    send({ create_request: { key: b('quiet'), start_revision: '1' } });
+    send({ progress_request: {} });
+    for (let turn = 0; output.written.length < 2 && turn < 100; turn++) {
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    expect(output.written.map((response) => response.watch_id)).toEqual([undefined, '-1']);
+    expect(revisionOf(output.written[1])).toBe(revisionOf(output.written[0]));
     session.close();
   });
 
