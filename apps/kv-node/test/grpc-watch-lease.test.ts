@@ -2,9 +2,10 @@
  * Watch, Lease, Compact and Alarm over gRPC, driven by etcd's own clients against a 3-member
  * kv-node cluster: `etcdctl` 3.4 (skipped with a message when it is not installed) watching while
  * another process writes, from a past revision, after a compaction; its lease commands; the npm
- * `etcd3` client's watch, lease, lock and election. Also etcd's codes for lease and compaction errors, a
- * gRPC watcher that stops reading (writes go on; once it reads, every revision arrives in order
- * with no gap or duplicate), and the NOSPACE alarm (last: it stops writes that add data).
+ * `etcd3` client's watch, lease, lock and election. Also etcd's codes for lease and compaction
+ * errors, a gRPC watcher that stops reading (writes go on; once it reads, every revision arrives
+ * in order with no gap or duplicate), and the NOSPACE alarm (last: it stops writes that add
+ * data).
  */
 
 import type { ChildProcess } from 'node:child_process';

@@ -245,8 +245,9 @@ export class WatchSession<Out> {
         rangeNeeds(rangeRequest(request.key, { rangeEnd: request.rangeEnd })),
       );
     } catch (error) {
-      // etcd answers a watch it does not permit as created and cancelled, with the reason.
-      if (error instanceof ApiError) return refuse(create.watchId, error.message);
+      // etcd answers a watch it does not permit (no user, a bad token, no read permission) as
+      // created and cancelled, always with this reason.
+      if (error instanceof ApiError) return refuse(create.watchId, 'etcdserver: permission denied');
       throw error;
     }
     if (isEmptyRange(request.key, request.rangeEnd)) {
