@@ -6,6 +6,7 @@
 import type {
   Metadata,
   ServerUnaryCall,
+  ServiceError,
   UntypedHandleCall,
   handleUnaryCall,
   sendUnaryData,
@@ -32,10 +33,12 @@ function tokenOf(metadata: Metadata): string | undefined {
 }
 
 /**
- * The call's credentials as the auth gate reads an HTTP request's: the `token` metadata stands
+ * The call's credentials (unary or stream) as the auth gate reads an HTTP request's: the `token` metadata stands
  * for the `Authorization` header, and the verified TLS client certificate (if any) for the socket.
  */
-function credentialsOf(call: ServerUnaryCall<unknown, unknown>): RequestCredentials {
+export function credentialsOf(
+  call: Pick<ServerUnaryCall<unknown, unknown>, 'metadata' | 'getAuthContext'>,
+): RequestCredentials {
   return {
     header: (name) => (name === 'authorization' ? tokenOf(call.metadata) : undefined),
     get request() {
@@ -59,14 +62,21 @@ export function unary(
     // Started at once; a synchronous throw becomes a rejection like any other failure.
     new Promise<JsonBody>((resolve) => resolve(method(call.request, credentialsOf(call)))).then(
       (response) => callback(null, response),
-      (error: unknown) => {
-        if (!(error instanceof ApiError) && !isStatusError(error)) {
-          context.logger.error({ err: error, method: call.getPath() }, 'gRPC call failed');
-        }
-        callback(isStatusError(error) ? error : grpcErrorOf(error));
-      },
+      (error: unknown) => callback(statusOf(context, error, call.getPath())),
     );
   };
+}
+
+/**
+ * The status a call that failed with `error` ends with: a status error as it is, an
+ * {@link ApiError} as etcd's status, anything else INTERNAL (and logged, with `method`).
+ */
+export function statusOf(context: ApiContext, error: unknown, method: string): ServiceError {
+  if (isStatusError(error)) return error;
+  if (!(error instanceof ApiError)) {
+    context.logger.error({ err: error, method }, 'gRPC call failed');
+  }
+  return grpcErrorOf(error);
 }
 
 function isStatusError(error: unknown): error is ReturnType<typeof grpcError> {

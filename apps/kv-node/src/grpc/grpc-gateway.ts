@@ -10,7 +10,9 @@ import { clusterService } from './cluster-service.js';
 import { etcdServices } from './etcd-proto.js';
 import { kvService } from './kv-service.js';
 import { maintenanceService } from './maintenance-service.js';
-import { authService, leaseService, watchService } from './other-services.js';
+import { leaseService } from './lease-service.js';
+import { authService } from './auth-service.js';
+import { watchService } from './watch-service.js';
 
 /**
  * Most concurrent streams (calls) on one connection. etcd sets no bound; one keeps what a single
@@ -39,8 +41,8 @@ export function createGrpcGateway(context: ApiContext): GrpcGateway {
   });
   const services = etcdServices();
   server.addService(services.kv, kvService(context));
-  server.addService(services.watch, watchService());
-  server.addService(services.lease, leaseService());
+  server.addService(services.watch, watchService(context));
+  server.addService(services.lease, leaseService(context));
   server.addService(services.cluster, clusterService(context));
   server.addService(services.maintenance, maintenanceService(context));
   server.addService(services.auth, authService(context));

@@ -1,6 +1,6 @@
 /**
- * etcd's KV service (Range, Put, DeleteRange, Txn) over gRPC: the same decoding, permission
- * checks, replication and encoding as the JSON gateway's `/v3/kv/*` routes (`http/v3-routes.ts`).
+ * etcd's KV service (Range, Put, DeleteRange, Txn, Compact) over gRPC: the same decoding, permission
+ * checks, replication and encoding as the JSON gateway's `/v3/kv/*` routes (`http/v3-routes.ts`, `http/maintenance-routes.ts`).
  */
 
 import type { UntypedServiceImplementation } from '@grpc/grpc-js';
@@ -20,11 +20,12 @@ import {
 } from '../http/etcd-json.js';
 import type { ReplayMarker } from '../http/kv-operations.js';
 import { linearize, replicateWrite } from '../http/kv-operations.js';
+import { compactionResponse } from '../http/maintenance-routes.js';
 import { sliceOptions } from '../http/range-slicing.js';
 import { responseHeaderSource } from '../http/response-header-source.js';
 import { rangeViewOf } from '../http/v3-routes.js';
 import type { KeyValue, RangeResult, RangeView } from '../store/kv-types.js';
-import { unary, unimplemented } from './grpc-call.js';
+import { unary } from './grpc-call.js';
 
 /** gRPC carries no idempotency key, so a write is never a replay to be marked. */
 const NO_REPLAY: ReplayMarker = { response: { setHeader: () => undefined } };
@@ -107,9 +108,7 @@ export function kvService(context: ApiContext): UntypedServiceImplementation {
       if (result.type !== 'txn') throw new Error(`txn answered with ${result.type}`);
       return txnResponseJson(headerSource(), result.result);
     }),
-    Compact: unimplemented(
-      'etcdserver: compaction is not implemented by kv-node yet: it keeps no history of past ' +
-        'revisions to compact; Compact comes with the history (MVCC) work',
-    ),
+    // Through the log like `/v3/kv/compaction`; a compacted or future revision is OUT_OF_RANGE.
+    Compact: unary(context, (body) => compactionResponse(context, body)),
   };
 }

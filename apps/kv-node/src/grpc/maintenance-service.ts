@@ -1,11 +1,13 @@
-/** etcd's Maintenance service: Status and the alarm list now, the rest with later work. */
+/**
+ * etcd's Maintenance service: Status, and Alarm (the replicated alarm table that NOSPACE raises,
+ * shared with `/v3/maintenance/alarm`) now; the rest with later work.
+ */
 
 import type { UntypedServiceImplementation } from '@grpc/grpc-js';
 import type { ApiContext } from '../http/api-context.js';
-import { badRequest } from '../http/api-error.js';
 import type { JsonBody } from '../http/etcd-json.js';
 import { responseHeader } from '../http/etcd-json.js';
-import { FieldReader } from '../http/json-fields.js';
+import { alarmResponse } from '../http/maintenance-routes.js';
 import { responseHeaderSource } from '../http/response-header-source.js';
 import { unary, unimplemented } from './grpc-call.js';
 
@@ -34,25 +36,6 @@ function statusResponse(context: ApiContext): JsonBody {
   };
 }
 
-const ALARM_ACTIONS = ['GET', 'ACTIVATE', 'DEACTIVATE'];
-
-/**
- * kv-node raises no alarms (it has no space quota and checks no corruption in the background),
- * so the list is always empty and there is nothing to deactivate. Raising one by hand is not
- * supported: it would stop writes with nothing to clear it but a second call.
- */
-function alarm(context: ApiContext, body: unknown): JsonBody {
-  const fields = new FieldReader(body);
-  const action = fields.enumeration('action', ALARM_ACTIONS, ALARM_ACTIONS);
-  fields.raw('memberID');
-  fields.raw('alarm');
-  fields.rejectUnknown();
-  if (action === 'ACTIVATE') {
-    throw badRequest('kv-node raises no alarms, and an alarm cannot be raised by hand', 'action');
-  }
-  return { header: header(context) };
-}
-
 const LATER = (what: string, work: string): string =>
   `etcdserver: ${what} is not implemented by kv-node yet; it comes with the ${work}`;
 
@@ -62,8 +45,9 @@ export function maintenanceService(context: ApiContext): UntypedServiceImplement
     // etcd answers Status without an auth check (`etcdctl endpoint status` needs no user).
     Status: unary(context, () => statusResponse(context)),
     Alarm: unary(context, (body, credentials) => {
+      // Raising or clearing an alarm stops or restarts writes: kept to admins, as before.
       context.auth.authorizeAdmin(context.backend.auth, credentials);
-      return alarm(context, body);
+      return alarmResponse(context, body);
     }),
     HashKV: unimplemented(LATER('HashKV', 'history (MVCC) work')),
     Hash: unimplemented(LATER('Hash', 'history (MVCC) work')),

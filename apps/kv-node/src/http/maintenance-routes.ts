@@ -8,6 +8,7 @@ import type { AlarmMember } from '../store/maintenance-command.js';
 import type { ApiContext } from './api-context.js';
 import { badRequest } from './api-error.js';
 import { responseHeader } from './etcd-json.js';
+import type { JsonBody } from './etcd-json.js';
 import type { Exchange } from './exchange.js';
 import { FieldReader } from './json-fields.js';
 import { linearize, replicateMaintenance } from './kv-operations.js';
@@ -19,9 +20,14 @@ const ALARM_ACTIONS = ['GET', 'ACTIVATE', 'DEACTIVATE'] as const;
 const ALARM_TYPES = ['NONE', 'NOSPACE', 'CORRUPT'] as const;
 const MAX_MEMBER_ID = 2n ** 64n - 1n;
 
-/** POST /v3/kv/compaction: `{revision, physical}`; answers the header once applied. */
-export async function v3Compaction(context: ApiContext, exchange: Exchange): Promise<void> {
-  const fields = new FieldReader(await exchange.readJson(context.limits.maxRequestBytes));
+/**
+ * A `CompactionRequest` (`{revision, physical}`, decoded) through the log; its response (the
+ * header) once applied. Shared by the JSON gateway and the gRPC KV service.
+ *
+ * @throws ApiError OUT_OF_RANGE (etcd's words) for a compacted or a future revision.
+ */
+export async function compactionResponse(context: ApiContext, body: unknown): Promise<JsonBody> {
+  const fields = new FieldReader(body);
   const revision = fields.integer('revision');
   const physical = fields.boolean('physical');
   fields.rejectUnknown();
@@ -33,9 +39,13 @@ export async function v3Compaction(context: ApiContext, exchange: Exchange): Pro
         : new FutureRevisionError(revision);
     throw revisionApiError(error) ?? error;
   }
-  exchange.json(200, {
-    header: responseHeader(responseHeaderSource(context.backend), result.revision),
-  });
+  return { header: responseHeader(responseHeaderSource(context.backend), result.revision) };
+}
+
+/** POST /v3/kv/compaction: `{revision, physical}`; answers the header once applied. */
+export async function v3Compaction(context: ApiContext, exchange: Exchange): Promise<void> {
+  const body = await exchange.readJson(context.limits.maxRequestBytes);
+  exchange.json(200, await compactionResponse(context, body));
 }
 
 /** An enum field as etcd's gateway reads it: by name or number, with its error message. */
@@ -68,7 +78,7 @@ function memberIdOf(fields: FieldReader): string {
 }
 
 /** etcd's shape of alarm members: a NONE alarm is left out, as a zero enum is. */
-function alarmsJson(alarms: readonly AlarmMember[]): Record<string, unknown> {
+function alarmsJson(alarms: readonly AlarmMember[]): JsonBody {
   if (alarms.length === 0) return {};
   return {
     alarms: alarms.map((member) => ({
@@ -79,12 +89,12 @@ function alarmsJson(alarms: readonly AlarmMember[]): Record<string, unknown> {
 }
 
 /**
- * POST /v3/maintenance/alarm: `{action: GET|ACTIVATE|DEACTIVATE, memberID, alarm}`. GET lists
- * the raised alarms (a linearizable read); the others go through the log. As in etcd 3.4, the
- * response has no header.
+ * An `AlarmRequest` (`{action: GET|ACTIVATE|DEACTIVATE, memberID, alarm}`, decoded) and its
+ * response: GET lists the raised alarms (a linearizable read); the others go through the log.
+ * As in etcd 3.4, the response has no header. Shared by the JSON gateway and gRPC Maintenance.
  */
-export async function v3Alarm(context: ApiContext, exchange: Exchange): Promise<void> {
-  const fields = new FieldReader(await exchange.readJson(context.limits.maxRequestBytes));
+export async function alarmResponse(context: ApiContext, body: unknown): Promise<JsonBody> {
+  const fields = new FieldReader(body);
   const action = enumField(
     fields,
     'action',
@@ -96,13 +106,18 @@ export async function v3Alarm(context: ApiContext, exchange: Exchange): Promise<
   fields.rejectUnknown();
   if (action === 'GET') {
     await linearize(context);
-    exchange.json(200, alarmsJson(context.backend.alarms.list()));
-    return;
+    return alarmsJson(context.backend.alarms.list());
   }
   const result = await replicateMaintenance(context, {
     kind: 'alarm',
     action: action === 'ACTIVATE' ? 'activate' : 'deactivate',
     member: { memberId, alarm },
   });
-  exchange.json(200, alarmsJson(result.alarms));
+  return alarmsJson(result.alarms);
+}
+
+/** POST /v3/maintenance/alarm: see {@link alarmResponse}. */
+export async function v3Alarm(context: ApiContext, exchange: Exchange): Promise<void> {
+  const body = await exchange.readJson(context.limits.maxRequestBytes);
+  exchange.json(200, await alarmResponse(context, body));
 }

@@ -16,180 +16,43 @@ import {
 } from '../store/byte-string.js';
 import type { KeyValue } from '../store/kv-types.js';
 import { rangeRequest } from '../store/kv-types.js';
-import type { WatchEvent, WatchMessage, WatchRequest } from '../watch/watch-hub.js';
 import { watchHubOf } from '../watch/watch-hub.js';
+import type { WatchStreamRequest } from '../watch/watch-session.js';
+import { WatchSession, decodeWatchRequest } from '../watch/watch-session.js';
+import type { WatchOutput } from '../watch/watch-stream.js';
+import { WatchStream } from '../watch/watch-stream.js';
 import type { ApiContext } from './api-context.js';
 import { badRequest } from './api-error.js';
-import { keyValueJson, responseHeader } from './etcd-json.js';
+import type { JsonBody } from './etcd-json.js';
 import type { Exchange } from './exchange.js';
-import { FieldReader } from './json-fields.js';
 import { JsonObjectStream } from './json-object-stream.js';
 import { linearize } from './kv-operations.js';
-import { responseHeaderSource } from './response-header-source.js';
-import { WatchStream } from './watch-stream.js';
 import { isUtf8 } from 'node:buffer';
+import type { ServerResponse } from 'node:http';
 
-/** etcd's default interval of progress notifications (`--experimental-watch-progress-notify-interval`). */
-export const DEFAULT_WATCH_PROGRESS_INTERVAL_MS = 10 * 60_000;
-/** Most watchers one stream may hold (beyond it a create is cancelled with a reason). */
-export const MAX_WATCHERS_PER_STREAM = 1000;
-
-const FILTERS = ['NOPUT', 'NODELETE'] as const;
-
-interface DecodedCreate {
-  request: WatchRequest;
-  /** The id asked for; 0: assign one. */
-  watchId: number;
-}
-
-function decodeCreate(value: unknown): DecodedCreate {
-  const fields = new FieldReader(value, 'create_request');
-  const key = fields.bytes('key');
-  const rangeEnd = fields.bytes('range_end');
-  const startRevision = fields.integer('start_revision');
-  const progressNotify = fields.boolean('progress_notify');
-  const prevKv = fields.boolean('prev_kv');
-  const watchId = fields.integer('watch_id');
-  fields.boolean('fragment');
-  const filters = fields.array('filters').map((filter) => {
-    const name = typeof filter === 'number' ? FILTERS[filter] : FILTERS.find((f) => f === filter);
-    if (name === undefined) {
-      throw badRequest(
-        `unknown value ${JSON.stringify(filter)} for enum etcdserverpb.WatchCreateRequest_FilterType`,
-        'create_request.filters',
-      );
-    }
-    return name;
-  });
-  fields.rejectUnknown();
+/** A response as a watch stream's output of text chunks. */
+function responseOutput(response: ServerResponse): WatchOutput<string> {
   return {
-    request: {
-      key,
-      rangeEnd,
-      startRevision,
-      prevKv,
-      noPut: filters.includes('NOPUT'),
-      noDelete: filters.includes('NODELETE'),
-      progressNotify,
+    write: (text) => response.write(text),
+    onDrain: (listener) => response.on('drain', listener),
+    onClose: (listener) => response.once('close', listener),
+    end: () => {
+      if (!response.writableEnded) response.end();
     },
-    watchId,
   };
 }
 
-function eventJson(event: WatchEvent): Record<string, unknown> {
-  const kv =
-    event.type === 'delete'
-      ? keyValueJson({ ...event.kv, createRevision: 0, version: 0, value: '' })
-      : keyValueJson(event.kv);
-  return {
-    ...(event.type === 'delete' ? { type: 'DELETE' } : {}),
-    kv,
-    ...(event.prevKv === undefined ? {} : { prev_kv: keyValueJson(event.prevKv) }),
-  };
-}
-
-/** A range is empty when it has an end at or before its key (etcd cancels such a watch). */
-function isEmptyRange(key: ByteString, rangeEnd: ByteString): boolean {
-  return rangeEnd !== '' && rangeEnd !== '\0' && rangeEnd <= key;
-}
-
-/** POST /v3/watch: etcd 3.4's gateway watch stream. */
+/** POST /v3/watch: etcd 3.4's gateway watch stream (see `watch/watch-session.ts`). */
 export async function v3Watch(context: ApiContext, exchange: Exchange): Promise<void> {
-  const headerSource = responseHeaderSource(context.backend);
-  const hub = watchHubOf(context.backend.store);
-  const line = (result: Record<string, unknown>): string => `${JSON.stringify({ result })}\n`;
-  const idJson = (id: number): Record<string, string> => (id === 0 ? {} : { watch_id: String(id) });
-  const stream = new WatchStream<number>(exchange.response, hub, (id, message) =>
-    line(resultOf(id, message)),
-  );
-  const resultOf = (id: number, message: WatchMessage): Record<string, unknown> => {
-    switch (message.kind) {
-      case 'events':
-        return {
-          header: responseHeader(headerSource, message.headerRevision),
-          ...idJson(id),
-          events: message.events.map(eventJson),
-        };
-      case 'progress':
-        return { header: responseHeader(headerSource, message.revision), ...idJson(id) };
-      case 'canceled':
-        return {
-          // As etcd 3.4 sends it: a cancel for compaction has no revision in its header.
-          header: responseHeader(headerSource, 0),
-          ...idJson(id),
-          canceled: true,
-          ...(message.compactRevision === undefined
-            ? {}
-            : { compact_revision: String(message.compactRevision) }),
-          ...(message.reason === undefined ? {} : { cancel_reason: message.reason }),
-        };
-    }
-  };
-  let nextId = 0;
-  const create = (decoded: DecodedCreate): void => {
-    const { request } = decoded;
-    context.auth.authorize(context.backend.auth, exchange, () =>
-      rangeNeeds(rangeRequest(request.key, { rangeEnd: request.rangeEnd })),
-    );
-    const current = context.backend.store.revision;
-    const refuse = (reason: string): void =>
-      stream.write(
-        line({
-          header: responseHeader(headerSource, current),
-          watch_id: '-1',
-          created: true,
-          canceled: true,
-          cancel_reason: reason,
-        }),
-      );
-    if (isEmptyRange(request.key, request.rangeEnd)) return refuse('mvcc: watcher range is empty');
-    if (stream.watchers.size >= MAX_WATCHERS_PER_STREAM) {
-      return refuse(`too many watchers on one stream (at most ${MAX_WATCHERS_PER_STREAM})`);
-    }
-    let id = decoded.watchId;
-    if (id === 0) {
-      while (stream.watchers.has(nextId)) nextId++;
-      id = nextId++;
-    } else if (stream.watchers.has(id)) {
-      return refuse(`watch id ${id} is already in use on this stream`);
-    }
-    stream.write(
-      line({ header: responseHeader(headerSource, current), ...idJson(id), created: true }),
-    );
-    stream.add(id, hub.watch(request, stream.readable));
-  };
-  const cancel = (value: unknown): void => {
-    const fields = new FieldReader(value, 'cancel_request');
-    const id = fields.integer('watch_id');
-    fields.rejectUnknown();
-    if (!stream.remove(id)) return;
-    stream.write(
-      line({
-        header: responseHeader(headerSource, context.backend.store.revision),
-        ...idJson(id),
-        canceled: true,
-      }),
-    );
-  };
-  const parse = (text: string): { create?: DecodedCreate; cancel?: unknown } => {
+  const line = (result: JsonBody): string => `${JSON.stringify({ result })}\n`;
+  const parse = (text: string): WatchStreamRequest => {
     let value: unknown;
     try {
       value = JSON.parse(text) as unknown;
     } catch (error) {
       throw badRequest(`malformed JSON: ${(error as Error).message}`, 'body');
     }
-    const fields = new FieldReader(value);
-    const createRequest = fields.raw('create_request');
-    const cancelRequest = fields.raw('cancel_request');
-    fields.raw('progress_request');
-    fields.rejectUnknown();
-    if (createRequest !== undefined) return { create: decodeCreate(createRequest) };
-    return cancelRequest === undefined ? {} : { cancel: cancelRequest };
-  };
-  const handle = (text: string): void => {
-    const parsed = parse(text);
-    if (parsed.create !== undefined) create(parsed.create);
-    else if (parsed.cancel !== undefined) cancel(parsed.cancel);
+    return decodeWatchRequest(value);
   };
   // The first request decides the answer's status: a bad one is a plain 400.
   const requests = new JsonObjectStream(context.limits.maxRequestBytes);
@@ -197,22 +60,28 @@ export async function v3Watch(context: ApiContext, exchange: Exchange): Promise<
   const request = exchange.request;
   request.setEncoding('utf8');
   let failed: Error | undefined;
+  // Set once the stream has started; requests that arrive before wait in `pending`.
+  const started: { session?: WatchSession<string> } = {};
   request.on('data', (chunk: string) => {
     try {
       pending.push(...requests.push(chunk));
     } catch (error) {
       failed = badRequest((error as Error).message, 'body');
     }
-    if (exchange.response.headersSent && !stream.closed) drainRequests();
+    if (started.session !== undefined && !started.session.closed) {
+      drainRequests(started.session);
+    }
   });
-  const drainRequests = (): void => {
+  const drainRequests = (open: WatchSession<string>): void => {
     try {
-      for (let text = pending.shift(); text !== undefined; text = pending.shift()) handle(text);
+      for (let text = pending.shift(); text !== undefined; text = pending.shift()) {
+        open.handle(parse(text), exchange);
+      }
       if (failed !== undefined) throw failed;
     } catch (error) {
       // After the stream started, a bad request ends it (etcd's gateway does the same).
-      stream.write(line({ error: (error as Error).message }));
-      stream.close();
+      exchange.response.write(line({ error: (error as Error).message }));
+      open.close();
     }
   };
   // Wait for the first whole request (or the end of the body, or a bad one).
@@ -240,28 +109,21 @@ export async function v3Watch(context: ApiContext, exchange: Exchange): Promise<
     );
   }
   // Checked before the stream starts, so a malformed or forbidden first request is a plain error.
-  const firstCreate = parse(first).create;
-  if (firstCreate === undefined) throw badRequest('a watch needs a create_request', 'body');
+  const firstRequest = parse(first);
+  if (firstRequest.kind !== 'create') throw badRequest('a watch needs a create_request', 'body');
+  const { key, rangeEnd } = firstRequest.create.request;
   context.auth.authorize(context.backend.auth, exchange, () =>
-    rangeNeeds(rangeRequest(firstCreate.request.key, { rangeEnd: firstCreate.request.rangeEnd })),
+    rangeNeeds(rangeRequest(key, { rangeEnd })),
   );
   await linearize(context);
   exchange.status = 200;
   exchange.response.writeHead(200, { 'content-type': 'application/json' });
-  handle(first);
-  drainRequests();
-  const progressTimer = setInterval(() => {
-    for (const [id, watcher] of stream.watchers) {
-      if (watcher.request.progressNotify && watcher.synced && watcher.queued === 0) {
-        stream.write(
-          line(resultOf(id, { kind: 'progress', revision: context.backend.store.revision })),
-        );
-      }
-    }
-  }, context.watchProgressIntervalMs ?? DEFAULT_WATCH_PROGRESS_INTERVAL_MS);
+  const open = new WatchSession(context, responseOutput(exchange.response), line);
+  started.session = open;
+  open.handle(firstRequest, exchange);
+  drainRequests(open);
   await new Promise<void>((resolve) => exchange.response.once('close', () => resolve()));
-  clearInterval(progressTimer);
-  stream.close();
+  open.close();
 }
 
 function textOrBase64(name: string, value: ByteString): Record<string, string> {
@@ -310,21 +172,29 @@ export async function restWatch(context: ApiContext, exchange: Exchange): Promis
   context.auth.authorize(context.backend.auth, exchange, () => [{ access: 'read', ...range }]);
   await linearize(context);
   const hub = watchHubOf(context.backend.store);
-  const stream = new WatchStream<0>(exchange.response, hub, (_id, message) => {
-    if (message.kind === 'canceled') {
-      setImmediate(() => stream.close());
-      return `event: compacted\ndata: ${JSON.stringify({ compact_revision: message.compactRevision })}\n\n`;
-    }
-    if (message.kind !== 'events') return undefined;
-    const events = message.events.map((event) => ({
-      type: event.type,
-      ...(event.type === 'delete'
-        ? { ...textOrBase64('key', event.kv.key), mod_revision: event.kv.modRevision }
-        : restKeyValue(event.kv)),
-      ...(event.prevKv === undefined ? {} : { prev_kv: restKeyValue(event.prevKv) }),
-    }));
-    return `id: ${message.revision}\nevent: change\ndata: ${JSON.stringify({ revision: message.revision, events })}\n\n`;
-  });
+  const stream = new WatchStream<0, string>(
+    responseOutput(exchange.response),
+    hub,
+    (_id, message) => {
+      if (message.kind === 'canceled') {
+        setImmediate(() => stream.close());
+        return [
+          `event: compacted\ndata: ${JSON.stringify({ compact_revision: message.compactRevision })}\n\n`,
+        ];
+      }
+      if (message.kind !== 'events') return [];
+      const events = message.events.map((event) => ({
+        type: event.type,
+        ...(event.type === 'delete'
+          ? { ...textOrBase64('key', event.kv.key), mod_revision: event.kv.modRevision }
+          : restKeyValue(event.kv)),
+        ...(event.prevKv === undefined ? {} : { prev_kv: restKeyValue(event.prevKv) }),
+      }));
+      return [
+        `id: ${message.revision}\nevent: change\ndata: ${JSON.stringify({ revision: message.revision, events })}\n\n`,
+      ];
+    },
+  );
   exchange.status = 200;
   exchange.response.writeHead(200, {
     'content-type': 'text/event-stream',

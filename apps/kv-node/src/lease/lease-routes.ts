@@ -8,7 +8,9 @@
 import { randomBytes } from 'node:crypto';
 import type { ApiContext } from '../http/api-context.js';
 import { badRequest } from '../http/api-error.js';
+import type { RequestCredentials } from '../auth/auth-gate.js';
 import { responseHeader } from '../http/etcd-json.js';
+import type { JsonBody } from '../http/etcd-json.js';
 import type { Exchange } from '../http/exchange.js';
 import { FieldReader } from '../http/json-fields.js';
 import { linearize, replicateLease } from '../http/kv-operations.js';
@@ -53,91 +55,154 @@ function grantTtl(context: ApiContext, asked: bigint): number {
   return asked < BigInt(minimum) ? minimum : Number(asked);
 }
 
-/** POST /v3/lease/grant: `{TTL, ID}` (ID 0: this member picks one). */
-export async function leaseGrant(context: ApiContext, exchange: Exchange): Promise<void> {
-  const fields = new FieldReader(await exchange.readJson(context.limits.maxRequestBytes));
+/**
+ * A `LeaseGrantRequest` (`{TTL, ID}`, decoded; ID 0: this member picks one) through the log, and
+ * its response. Shared by the JSON gateway and the gRPC Lease service, as are the functions below.
+ *
+ * @throws ApiError with etcd's lease errors (exists, too large a TTL, too many leases).
+ */
+export async function leaseGrantResponse(
+  context: ApiContext,
+  body: unknown,
+  credentials: RequestCredentials,
+): Promise<JsonBody> {
+  const fields = new FieldReader(body);
   const ttlSeconds = grantTtl(context, int64Field(fields, 'TTL'));
   let id = leaseIdField(fields);
   fields.rejectUnknown();
-  const user = context.auth.authorize(context.backend.auth, exchange, () => []);
+  const user = context.auth.authorize(context.backend.auth, credentials, () => []);
   if (id === NO_LEASE) id = leaseIdFromRandomBytes(randomBytes(8));
   const result = await replicateLease(context, { op: 'grant', id, ttlSeconds }, user);
   if (result.error !== undefined) throw leaseError(result.error);
-  exchange.json(200, {
+  return {
     header: header(context, result.revision),
     ID: result.id,
     TTL: String(result.ttlSeconds),
-  });
-}
-
-/** POST /v3/lease/revoke: `{ID}`; deletes the lease's keys in one revision. */
-export async function leaseRevoke(context: ApiContext, exchange: Exchange): Promise<void> {
-  const fields = new FieldReader(await exchange.readJson(context.limits.maxRequestBytes));
-  const id = leaseIdField(fields);
-  fields.rejectUnknown();
-  const user = context.auth.authorize(context.backend.auth, exchange, () => []);
-  if (id === NO_LEASE) throw leaseError('leaseNotFound');
-  const result = await replicateLease(context, { op: 'revoke', id, expired: false }, user);
-  if (result.error !== undefined) throw leaseError(result.error);
-  exchange.json(200, { header: header(context, result.revision) });
+  };
 }
 
 /**
- * POST /v3/lease/keepalive: `{ID}`; renews the lease on the leader. Answered as etcd's gateway
- * answers its one-message stream: one line `{"result": {...}}`, with no TTL when the lease does
- * not exist (etcd's way of saying so on the stream).
+ * A `LeaseRevokeRequest` (`{ID}`) through the log (deleting the lease's keys in one revision).
+ *
+ * @throws ApiError "etcdserver: requested lease not found".
  */
-export async function leaseKeepAlive(context: ApiContext, exchange: Exchange): Promise<void> {
-  const fields = new FieldReader(await exchange.readJson(context.limits.maxRequestBytes));
+export async function leaseRevokeResponse(
+  context: ApiContext,
+  body: unknown,
+  credentials: RequestCredentials,
+): Promise<JsonBody> {
+  const fields = new FieldReader(body);
   const id = leaseIdField(fields);
   fields.rejectUnknown();
-  context.auth.authorize(context.backend.auth, exchange, () => []);
-  const answer =
-    id === NO_LEASE ? undefined : await context.backend.leaseQuery({ op: 'keepAlive', id });
-  const result: Record<string, unknown> = { header: header(context) };
-  if (id !== NO_LEASE) result.ID = id;
-  if (answer !== undefined) result.TTL = String(answer.grantedSeconds);
-  exchange.send(200, `${JSON.stringify({ result })}\n`, { 'content-type': 'application/json' });
+  const user = context.auth.authorize(context.backend.auth, credentials, () => []);
+  if (id === NO_LEASE) throw leaseError('leaseNotFound');
+  const result = await replicateLease(context, { op: 'revoke', id, expired: false }, user);
+  if (result.error !== undefined) throw leaseError(result.error);
+  return { header: header(context, result.revision) };
 }
 
-/** POST /v3/lease/timetolive: `{ID, keys}`; TTL "-1" when the lease does not exist. */
-export async function leaseTimeToLive(context: ApiContext, exchange: Exchange): Promise<void> {
-  const fields = new FieldReader(await exchange.readJson(context.limits.maxRequestBytes));
+/**
+ * One `LeaseKeepAliveRequest` (`{ID}`) answered: the lease renewed on the leader, with no TTL
+ * (TTL 0) when the lease does not exist, which is how etcd says so on the keep-alive stream.
+ */
+export async function leaseKeepAliveResponse(
+  context: ApiContext,
+  body: unknown,
+  credentials: RequestCredentials,
+): Promise<JsonBody> {
+  const fields = new FieldReader(body);
+  const id = leaseIdField(fields);
+  fields.rejectUnknown();
+  context.auth.authorize(context.backend.auth, credentials, () => []);
+  const answer =
+    id === NO_LEASE ? undefined : await context.backend.leaseQuery({ op: 'keepAlive', id });
+  const result: JsonBody = { header: header(context) };
+  if (id !== NO_LEASE) result.ID = id;
+  if (answer !== undefined) result.TTL = String(answer.grantedSeconds);
+  return result;
+}
+
+/** A `LeaseTimeToLiveRequest` (`{ID, keys}`) answered; TTL "-1" when the lease does not exist. */
+export async function leaseTimeToLiveResponse(
+  context: ApiContext,
+  body: unknown,
+  credentials: RequestCredentials,
+): Promise<JsonBody> {
+  const fields = new FieldReader(body);
   const id = leaseIdField(fields);
   const withKeys = fields.boolean('keys');
   fields.rejectUnknown();
-  context.auth.authorize(context.backend.auth, exchange, () => []);
+  context.auth.authorize(context.backend.auth, credentials, () => []);
   const answer =
     id === NO_LEASE ? undefined : await context.backend.leaseQuery({ op: 'timeToLive', id });
-  const body: Record<string, unknown> = { header: header(context) };
-  if (id !== NO_LEASE) body.ID = id;
+  const response: JsonBody = { header: header(context) };
+  if (id !== NO_LEASE) response.ID = id;
   if (answer === undefined) {
-    body.TTL = '-1';
-    exchange.json(200, body);
-    return;
+    response.TTL = '-1';
+    return response;
   }
-  if (answer.remainingSeconds !== 0) body.TTL = String(answer.remainingSeconds);
-  body.grantedTTL = String(answer.grantedSeconds);
+  if (answer.remainingSeconds !== 0) response.TTL = String(answer.remainingSeconds);
+  response.grantedTTL = String(answer.grantedSeconds);
   if (withKeys) {
     // The leader answered after catching up; this member's table must be as fresh for the keys.
     await linearize(context);
     const keys = context.backend.leases.keysOf(id);
-    if (keys.length > 0) body.keys = keys.map(base64FromByteString);
+    if (keys.length > 0) response.keys = keys.map(base64FromByteString);
   }
-  exchange.json(200, body);
+  return response;
 }
 
-/** POST /v3/lease/leases: every lease's id, from a linearizable read of the table. */
-export async function leaseLeases(context: ApiContext, exchange: Exchange): Promise<void> {
-  const fields = new FieldReader(await exchange.readJson(context.limits.maxRequestBytes));
+/** A `LeaseLeasesRequest` answered: every lease's id, from a linearizable read of the table. */
+export async function leaseLeasesResponse(
+  context: ApiContext,
+  body: unknown,
+  credentials: RequestCredentials,
+): Promise<JsonBody> {
+  const fields = new FieldReader(body);
   fields.rejectUnknown();
   await linearize(context);
-  context.auth.authorize(context.backend.auth, exchange, () => []);
+  context.auth.authorize(context.backend.auth, credentials, () => []);
   const leases = context.backend.leases.list();
-  const body: Record<string, unknown> = { header: header(context) };
-  if (leases.length > 0) body.leases = leases.map((lease) => ({ ID: lease.id }));
-  exchange.json(200, body);
+  const response: JsonBody = { header: header(context) };
+  if (leases.length > 0) response.leases = leases.map((lease) => ({ ID: lease.id }));
+  return response;
 }
+
+/** A route answering the JSON body with what `respond` makes of it. */
+function jsonRoute(
+  respond: (
+    context: ApiContext,
+    body: unknown,
+    credentials: RequestCredentials,
+  ) => Promise<JsonBody>,
+): Handler {
+  return async (context, exchange) => {
+    const body = await exchange.readJson(context.limits.maxRequestBytes);
+    exchange.json(200, await respond(context, body, exchange));
+  };
+}
+
+/** POST /v3/lease/grant: see {@link leaseGrantResponse}. */
+export const leaseGrant: Handler = jsonRoute(leaseGrantResponse);
+
+/** POST /v3/lease/revoke: see {@link leaseRevokeResponse}. */
+export const leaseRevoke: Handler = jsonRoute(leaseRevokeResponse);
+
+/**
+ * POST /v3/lease/keepalive: `{ID}`; answered as etcd's gateway answers its one-message stream:
+ * one line `{"result": {...}}` (see {@link leaseKeepAliveResponse}).
+ */
+export async function leaseKeepAlive(context: ApiContext, exchange: Exchange): Promise<void> {
+  const body = await exchange.readJson(context.limits.maxRequestBytes);
+  const result = await leaseKeepAliveResponse(context, body, exchange);
+  exchange.send(200, `${JSON.stringify({ result })}\n`, { 'content-type': 'application/json' });
+}
+
+/** POST /v3/lease/timetolive: see {@link leaseTimeToLiveResponse}. */
+export const leaseTimeToLive: Handler = jsonRoute(leaseTimeToLiveResponse);
+
+/** POST /v3/lease/leases: see {@link leaseLeasesResponse}. */
+export const leaseLeases: Handler = jsonRoute(leaseLeasesResponse);
 
 /** Every lease route, by path (all POST), with the `/v3/kv/lease/*` aliases. */
 export const LEASE_ROUTES: readonly (readonly [string, Handler])[] = [

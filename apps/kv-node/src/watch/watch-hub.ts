@@ -101,6 +101,14 @@ export class Watcher {
     this.#onReadable();
   }
 
+  /**
+   * @internal tells the consumer this watcher caught up (it may have nothing new to take): a
+   * progress request waiting for every watcher of a stream to be synced is answered then.
+   */
+  caughtUp(): void {
+    this.#onReadable();
+  }
+
   /** Whether `key` is in the watched range. */
   covers(key: ByteString): boolean {
     const { key: start, rangeEnd } = this.request;
@@ -282,8 +290,10 @@ export class WatchHub {
         }
         watcher.nextRevision = revision + 1;
       }
-      if (watcher.nextRevision > current) this.#setSynced(watcher, true);
-      else if (watcher.hasRoom(this.#capacity)) behind = true;
+      if (watcher.nextRevision > current) {
+        this.#setSynced(watcher, true);
+        watcher.caughtUp();
+      } else if (watcher.hasRoom(this.#capacity)) behind = true;
     }
     // Out of budget with room left: go on next turn. A full watcher resumes when its consumer
     // takes a message.

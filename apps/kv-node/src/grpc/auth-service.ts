@@ -1,6 +1,6 @@
 /**
- * Watch and Lease (which come with the history and lease work) and Auth (Authenticate now; user
- * and role management through the JSON gateway's `/v3/auth/*` routes until it is bridged).
+ * Auth: Authenticate now; user and role management through the JSON gateway's `/v3/auth/*`
+ * routes until it is bridged.
  */
 
 import type { UntypedServiceImplementation } from '@grpc/grpc-js';
@@ -8,32 +8,9 @@ import { authenticateResponse } from '../auth/auth-routes.js';
 import type { ApiContext } from '../http/api-context.js';
 import { unary, unimplemented } from './grpc-call.js';
 
-const WATCH_LATER =
-  'etcdserver: Watch is not implemented by kv-node yet: it keeps no history of past revisions ' +
-  'to watch from; it comes with the history (MVCC) and watch work';
-
-const LEASE_LATER =
-  'etcdserver: leases are not implemented by kv-node yet; they come with the lease work';
-
 const AUTH_ADMIN_LATER =
   'etcdserver: user and role management is not served over gRPC by kv-node yet; use the JSON ' +
   "gateway's /v3/auth/* routes on the same port (etcdctl's --user and Authenticate work)";
-
-/** The handlers of `etcdserverpb.Watch`. */
-export function watchService(): UntypedServiceImplementation {
-  return { Watch: unimplemented(WATCH_LATER) };
-}
-
-/** The handlers of `etcdserverpb.Lease`. */
-export function leaseService(): UntypedServiceImplementation {
-  return {
-    LeaseGrant: unimplemented(LEASE_LATER),
-    LeaseRevoke: unimplemented(LEASE_LATER),
-    LeaseKeepAlive: unimplemented(LEASE_LATER),
-    LeaseTimeToLive: unimplemented(LEASE_LATER),
-    LeaseLeases: unimplemented(LEASE_LATER),
-  };
-}
 
 const AUTH_ADMIN_METHODS = [
   'AuthEnable',
