@@ -13,7 +13,7 @@ import type {
   NodeId,
   SnapshotResponse,
 } from './messages.js';
-import { ReadIndexQueue } from './read-index-queue.js';
+import { ReadBarrierQueue } from './read-barrier-queue.js';
 import type { FailureDetectorKind, FollowerStatus, ProposalResult } from './core-types.js';
 import { FollowerLiveness, type TickClock } from './failure-detection.js';
 
@@ -51,7 +51,7 @@ export class LeaderReplication {
   /** The leader's match-index tracker for its generation (from @x/high-water-mark). */
   private highWaterMarkTracker: LeaderHighWaterMark | undefined;
   private readonly progress = new Map<NodeId, FollowerProgress>();
-  private readonly reads = new ReadIndexQueue();
+  private readonly reads = new ReadBarrierQueue();
   /** The highest read round each member confirmed (@x/quorum); this leader confirms every one. */
   private readRoundConfirmations: QuorumTracker;
   /** Which followers answer (through `@x/heartbeat`): check-quorum counts the live ones. */
@@ -169,7 +169,7 @@ export class LeaderReplication {
     return { accepted: true, index, generation: this.core.generation };
   }
 
-  /** Queues a read barrier on the leader (see {@link ReadIndexQueue}). */
+  /** Queues a read barrier on the leader (see {@link ReadBarrierQueue}). */
   readBarrier(requestId: number): void {
     // Until an entry of this generation is committed, the leader's high-water mark may be behind
     // entries that earlier leaders committed.

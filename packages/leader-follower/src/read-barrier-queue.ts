@@ -7,12 +7,12 @@ interface ReadBatch {
 }
 
 /**
- * The leader's linearizable reads (DESIGN.md §5 rule 7). A read waits, in order, for: the
- * leader's first entry of its generation to be committed; a confirmation round (every read queued
+ * The leader's read barriers for linearizable reads (DESIGN.md §5 rule 7; Raft's read index).
+ * A read waits, in order, for: the leader's first entry of its generation to be committed; a confirmation round (every read queued
  * before a round starts shares it, so concurrent reads cost one heartbeat round); a majority to
  * confirm that round. It is then permitted at the high-water mark recorded when its round began.
  */
-export class ReadIndexQueue {
+export class ReadBarrierQueue {
   /** Number of the latest round started; heartbeats carry it and followers echo it. */
   round = 0;
   private awaitingCommit: number[] = [];
