@@ -21,6 +21,14 @@ describe('a node whose core finds a broken invariant', () => {
     const time = new ManualTime();
     let deliver: ((from: string, type: number, payload: Uint8Array) => void) | undefined;
     const fatal: unknown[] = [];
+    const errorLines: string[] = [];
+    const ignore = (): void => undefined;
+    const logger = {
+      debug: ignore,
+      info: ignore,
+      warn: ignore,
+      error: (_fields: Record<string, unknown>, message: string) => errorLines.push(message),
+    };
     const node = await LeaderFollowerNode.open({
       id: 'b',
       members: ['a', 'b', 'c'],
@@ -35,6 +43,7 @@ describe('a node whose core finds a broken invariant', () => {
       clock: time,
       timers: time,
       random: { next: () => 0.5 },
+      logger,
       onFatalError: (error) => fatal.push(error),
     });
     node.start();
@@ -67,6 +76,7 @@ describe('a node whose core finds a broken invariant', () => {
     expect(node.failure).toBeInstanceOf(InvariantViolation);
     expect((node.failure as InvariantViolation).invariant).toBe('truncation-below-high-water-mark');
     expect(fatal).toEqual([node.failure]);
+    expect(errorLines).toEqual(['safety violation; stopping']);
     await expect(node.propose(Uint8Array.of(1))).rejects.toBeInstanceOf(NodeStoppedError);
     await node.close();
   });

@@ -6,6 +6,7 @@ import {
   ProposalTooLargeError,
 } from './errors.js';
 import { LeaderFollowerCore } from './leader-follower-core.js';
+import { SafetyViolationError } from './safety-violation-error.js';
 import { isHollowEntry } from './log-entry.js';
 import type { LogEntry } from './log-entry.js';
 import { MemberRecords } from './member-records.js';
@@ -482,6 +483,9 @@ export class LeaderFollowerNode {
         { error: failure.message, reportedBy: failure.reportedBy },
         'this member lost acknowledged state; stopping',
       );
+    } else if (failure instanceof SafetyViolationError) {
+      // An invariant of the core or a safety rule broke: this server's state cannot be trusted.
+      logger.error({ error: failure.message }, 'safety violation; stopping');
     } else {
       logger.error({ error: String(error) }, 'storage failed; stopping');
     }
