@@ -20,10 +20,11 @@ describe('EtcdJsonClient', () => {
   it('puts, reads and compares-and-sets through the v3 JSON API', async () => {
     const { client } = await setup();
     expect(await client.range('x')).toEqual([]);
-    await client.put('x', '1');
+    // The fake store starts at revision 1; each write's revision is the one after.
+    expect(await client.put('x', '1')).toBe(2);
     expect((await client.range('x')).map((kv) => kv.value)).toEqual(['1']);
     expect(await client.compareAndSet('x', '2', '3')).toBe(false);
-    expect(await client.compareAndSet('x', '1', '3')).toBe(true);
+    expect(await client.compareAndSet('x', '1', '3')).toBe(3);
     await client.put('x/y', 'z');
     await client.put('w', 'v');
     expect((await client.range('x', { prefix: true })).map((kv) => kv.key)).toEqual(['x', 'x/y']);

@@ -135,22 +135,31 @@ export class EtcdJsonClient {
     }
   }
 
-  /** Writes a key. @throws KvRequestError on any failure. */
-  async put(key: string, value: string): Promise<void> {
-    await this.post('/v3/kv/put', { key: base64(key), value: base64(value) });
+  /**
+   * Writes a key; resolves with the revision the write created (the response header's).
+   * @throws KvRequestError on any failure.
+   */
+  async put(key: string, value: string): Promise<number> {
+    const response = (await this.post('/v3/kv/put', {
+      key: base64(key),
+      value: base64(value),
+    })) as {
+      header?: { revision?: string };
+    };
+    return Number(response.header?.revision ?? 0);
   }
 
   /**
    * Compare-and-set through a transaction: writes `replacement` if the key's value is `expected`.
-   * Resolves true if it was written, false if the comparison failed (definitely not written).
-   * @throws KvRequestError on any failure.
+   * Resolves with the revision of the write if it was written, false if the comparison failed
+   * (definitely not written). @throws KvRequestError on any failure.
    */
-  async compareAndSet(key: string, expected: string, replacement: string): Promise<boolean> {
+  async compareAndSet(key: string, expected: string, replacement: string): Promise<number | false> {
     const response = (await this.post('/v3/kv/txn', {
       compare: [{ key: base64(key), target: 'VALUE', result: 'EQUAL', value: base64(expected) }],
       success: [{ request_put: { key: base64(key), value: base64(replacement) } }],
-    })) as { succeeded?: boolean };
-    return response.succeeded === true;
+    })) as { succeeded?: boolean; header?: { revision?: string } };
+    return response.succeeded === true ? Number(response.header?.revision ?? 0) : false;
   }
 
   /** This node's view of the cluster (`GET /v1/cluster`). @throws KvRequestError */

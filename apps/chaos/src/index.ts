@@ -80,6 +80,8 @@ export {
   dataFilesystemAvailable,
   defaultDataFilesystemBytes,
 } from './data-filesystem.js';
+export type { RegisterWatcherOptions } from './register-watcher.js';
+export { RegisterWatcher } from './register-watcher.js';
 export type { RegisterWorkloadOptions, RegisterWorkloadResult } from './register-workload.js';
 export { runRegisterWorkload } from './register-workload.js';
 export type { ChaosOptions, PeerRouting } from './run-chaos.js';
@@ -89,3 +91,10 @@ export { freshSeed, SeededRandom } from './seeded-random.js';
 export type { SetWorkloadOptions, SetWorkloadResult } from './set-workload.js';
 export { runSetWorkload } from './set-workload.js';
 export { formatSummary } from './summary-table.js';
+export type { ObservedWatchEvent, RegisterWrite, WatchCoverage } from './watch-check.js';
+export {
+  checkWatchInOrder,
+  checkWatchNoGap,
+  checkWatchNoPhantom,
+  checkWatchStream,
+} from './watch-check.js';

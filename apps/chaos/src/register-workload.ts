@@ -3,6 +3,7 @@ import type { EtcdJsonClient } from './etcd-json-client.js';
 import { isDefiniteFailure } from './kv-request-error.js';
 import type { OperationSample } from './operation-sample.js';
 import type { SeededRandom } from './seeded-random.js';
+import type { RegisterWrite } from './watch-check.js';
 
 /** Options of {@link runRegisterWorkload}. */
 export interface RegisterWorkloadOptions {
@@ -25,6 +26,11 @@ export interface RegisterWorkloadOptions {
   /** True once the workload should finish its current operations and stop. */
   readonly stopping: () => boolean;
   readonly onSample?: (sample: OperationSample) => void;
+  /**
+   * Every write and compare-and-set once it has an outcome, with the revision an acknowledged
+   * one created (a compare-and-set whose comparison failed is a `fail`: nothing was written).
+   */
+  readonly onWrite?: (write: RegisterWrite) => void;
   /**
    * Deliberately unsafe, to show the checker bites: reads are sent as serializable (served from
    * the receiving node's local state, possibly stale) but recorded as linearizable reads.
@@ -101,11 +107,13 @@ export async function runRegisterWorkload(
       } else if (dice < 0.8 || known.length === 0) {
         const value = nextValue++;
         const pending = options.recorder.invoke(process, { op: 'write', key, value });
+        let revision = 0;
         outcome = await settle(pending, async () => {
-          await client.put(key, String(value));
+          revision = await client.put(key, String(value));
           remember(key, value);
           return undefined;
         });
+        options.onWrite?.({ key, value, outcome, ...(outcome === 'ok' ? { revision } : {}) });
       } else {
         const expected = options.random.pick(known);
         const replacement = nextValue++;
@@ -114,12 +122,22 @@ export async function runRegisterWorkload(
           key,
           value: [expected, replacement],
         });
+        // Set inside the call: the revision written, or false when the comparison failed.
+        const answer: { revision?: number | false } = {};
         outcome = await settle(pending, async () => {
-          const written = await client.compareAndSet(key, String(expected), String(replacement));
-          if (!written) return conditionFailed;
+          answer.revision = await client.compareAndSet(key, String(expected), String(replacement));
+          if (answer.revision === false) return conditionFailed;
           remember(key, replacement);
           return undefined;
         });
+        const written = answer.revision;
+        options.onWrite?.(
+          outcome !== 'ok'
+            ? { key, value: replacement, outcome }
+            : written === false || written === undefined
+              ? { key, value: replacement, outcome: 'fail' }
+              : { key, value: replacement, outcome: 'ok', revision: written },
+        );
       }
       options.onSample?.({
         node,

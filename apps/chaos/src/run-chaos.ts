@@ -40,9 +40,12 @@ import type { PoisonKind } from './poison-requests.js';
 import { defaultPoisonKinds } from './poison-requests.js';
 import type { PoisonResult } from './poison-workload.js';
 import { runPoisonWorkload } from './poison-workload.js';
+import { RegisterWatcher } from './register-watcher.js';
 import { runRegisterWorkload } from './register-workload.js';
 import { SeededRandom } from './seeded-random.js';
 import { runSetWorkload } from './set-workload.js';
+import type { RegisterWrite } from './watch-check.js';
+import { checkWatchStream } from './watch-check.js';
 
 /**
  * How peer connections reach the proxy.
@@ -111,6 +114,9 @@ const recoveryLimitMs = 15_000;
 const tamperSparesBytes = 1024;
 
 const clusterToken = 'chaos-cluster';
+
+/** Prefix of every register key, which the run's watcher watches. */
+const registerPrefix = 'r/';
 
 /**
  * Runs one chaos test: starts a kv-node cluster with its peer links through the proxy, runs the
@@ -305,6 +311,25 @@ interface RunContext {
 }
 
 async function runWorkloadAndFaults(context: RunContext): Promise<ChaosResult> {
+  // One watcher of every register key through the faults, checked against the writes; stopped
+  // however the run ends, so it never re-opens streams after it.
+  const watcher = new RegisterWatcher({
+    endpoints: context.clients.map((client) => client.endpoint),
+    prefix: registerPrefix,
+    log: context.log,
+  });
+  watcher.start();
+  try {
+    return await runWatchedWorkloadAndFaults(context, watcher);
+  } finally {
+    await watcher.stop();
+  }
+}
+
+async function runWatchedWorkloadAndFaults(
+  context: RunContext,
+  watcher: RegisterWatcher,
+): Promise<ChaosResult> {
   const { options, schedule, names, cluster, proxy, clients, control, runDirectory, notices, log } =
     context;
   const start = performance.now();
@@ -316,16 +341,19 @@ async function runWorkloadAndFaults(context: RunContext): Promise<ChaosResult> {
   };
   let stopping = false;
   const random = new SeededRandom(options.seed ^ 0x0c11e47);
+  const writes: RegisterWrite[] = [];
   const registerRun = runRegisterWorkload({
     clients,
     recorder,
     random,
     workers: options.registerWorkers ?? 10,
     workersPerKey: options.workersPerKey ?? 5,
+    keyPrefix: registerPrefix,
     ...(options.unsafeSerializableReads === true ? { unsafeSerializableReads: true } : {}),
     now,
     stopping: () => stopping,
     onSample,
+    onWrite: (write) => writes.push(write),
   });
   const setRun = runSetWorkload({
     clients,
@@ -425,6 +453,13 @@ async function runWorkloadAndFaults(context: RunContext): Promise<ChaosResult> {
       pending.info();
     }
   }
+  // The watcher must get to the last acknowledged write; a stalled stream is re-opened elsewhere.
+  const lastAcknowledged = writes.reduce((last, write) => Math.max(last, write.revision ?? 0), 0);
+  const watchCaughtUp = await watcher.catchUp(lastAcknowledged, 20_000);
+  await watcher.stop();
+  log(
+    `watcher: ${watcher.events.length} events over ${watcher.streamsOpened} streams, ${watchCaughtUp ? 'caught up with' : 'short of'} revision ${lastAcknowledged}`,
+  );
   const setKeysByNode = new Map<string, Set<string> | Error>();
   const hashes = new Map<string, string | Error>();
   for (const [index, name] of names.entries()) {
@@ -447,6 +482,7 @@ async function runWorkloadAndFaults(context: RunContext): Promise<ChaosResult> {
   const checks: CheckReport[] = [
     linearizability.report,
     checkNoFailedWriteVisible(events),
+    ...checkWatchStream(writes, watcher.events, watcher.coverage()),
     ...checkSetReads(set, setKeysByNode),
     checkStateHashes(hashes),
     checkWriteAfterHeal(writeAfterHealMs),
@@ -496,6 +532,10 @@ async function runWorkloadAndFaults(context: RunContext): Promise<ChaosResult> {
   writeFileSync(join(runDirectory, 'result.json'), `${JSON.stringify(result, null, 2)}\n`);
   writeFileSync(join(runDirectory, 'history.jsonl'), recorder.toJsonLines());
   writeFileSync(join(runDirectory, 'samples.json'), JSON.stringify(samples));
+  writeFileSync(
+    join(runDirectory, 'watch.json'),
+    `${JSON.stringify({ streams: watcher.notes, events: watcher.events, writes })}\n`,
+  );
   writeFileSync(
     join(runDirectory, 'set.json'),
     `${JSON.stringify({ acknowledged: set.acknowledged.length, failed: set.failed, indeterminate: set.indeterminate }, null, 2)}\n`,

@@ -16,7 +16,8 @@ export interface FakeEtcdFaults {
 
 /**
  * An in-process stand-in for kv-node's etcd v3 JSON gateway over one Map: just enough of
- * /v3/kv/range, /v3/kv/put, /v3/kv/txn and /v1/cluster for the chaos clients. Test-only.
+ * /v3/kv/range, /v3/kv/put, /v3/kv/txn, /v3/watch (a prefix from a start revision) and
+ * /v1/cluster for the chaos clients. Test-only.
  */
 export class FakeEtcdServer {
   readonly data = new Map<string, { value: string; modRevision: number }>();
@@ -25,6 +26,9 @@ export class FakeEtcdServer {
   requests = 0;
   private revision = 1;
   private readonly hanging = new Set<ServerResponse>();
+  /** Every write in order (the history watches replay), and the open watches. */
+  private readonly writes: StoredWrite[] = [];
+  private readonly watches = new Set<(write: StoredWrite) => void>();
 
   private constructor(
     private readonly server: Server,
@@ -63,6 +67,10 @@ export class FakeEtcdServer {
         chunks.length === 0
           ? {}
           : (JSON.parse(Buffer.concat(chunks).toString()) as Record<string, unknown>);
+      if (request.url === '/v3/watch') {
+        this.watch(body, response);
+        return;
+      }
       const error = this.faults.errorStatus;
       if (error !== undefined) {
         this.reply(response, error.status, {
@@ -80,11 +88,15 @@ export class FakeEtcdServer {
     const decode = (field: unknown): string =>
       Buffer.from(typeof field === 'string' ? field : '', 'base64').toString();
     const encode = (text: string): string => Buffer.from(text).toString('base64');
-    const header = { revision: String(this.revision) };
+    // As etcd: the store's revision after the request (a write's own revision).
+    const header = (): { revision: string } => ({ revision: String(this.revision) });
     const write = (key: string, value: string): void => {
       const old = this.data.get(key);
       if (old !== undefined) this.previous.set(key, old.value);
       this.data.set(key, { value, modRevision: ++this.revision });
+      const stored = { revision: this.revision, key, value };
+      this.writes.push(stored);
+      for (const notify of this.watches) notify(stored);
     };
     switch (url) {
       case '/v3/kv/range': {
@@ -114,8 +126,8 @@ export class FakeEtcdServer {
           };
         });
         return kvs.length === 0
-          ? { header }
-          : { header, kvs, count: String(kvs.length), ...(more ? { more: true } : {}) };
+          ? { header: header() }
+          : { header: header(), kvs, count: String(kvs.length), ...(more ? { more: true } : {}) };
       }
       case '/v3/kv/put': {
         write(decode(body.key), decode(body.value));
@@ -123,7 +135,7 @@ export class FakeEtcdServer {
           response.statusCode = 503;
           return { error: 'no leader', definite: true };
         }
-        return { header };
+        return { header: header() };
       }
       case '/v3/kv/txn': {
         const compare = (body.compare as { key: string; value: string }[])[0];
@@ -132,7 +144,7 @@ export class FakeEtcdServer {
         const succeeded = current !== undefined && current.value === decode(compare?.value);
         if (succeeded && put !== undefined)
           write(decode(put.request_put.key), decode(put.request_put.value));
-        return succeeded ? { header, succeeded: true } : { header };
+        return succeeded ? { header: header(), succeeded: true } : { header: header() };
       }
       case '/v1/cluster':
         return {
@@ -149,6 +161,37 @@ export class FakeEtcdServer {
     }
   }
 
+  /** A watch of `[key, range_end)` from `start_revision`: history first, then new writes. */
+  private watch(body: Record<string, unknown>, response: ServerResponse): void {
+    const create = (body.create_request ?? {}) as Record<string, string | undefined>;
+    const decode = (field: string | undefined): string =>
+      Buffer.from(field ?? '', 'base64').toString();
+    const encode = (text: string): string => Buffer.from(text).toString('base64');
+    const key = decode(create.key);
+    const end = decode(create.range_end);
+    const start = Number(create.start_revision ?? 0) || this.revision + 1;
+    const line = (result: unknown): string => `${JSON.stringify({ result })}\n`;
+    const send = (write: StoredWrite): void => {
+      if (write.revision < start || write.key < key || write.key >= end) return;
+      const kv = { key: encode(write.key), value: encode(write.value) };
+      response.write(
+        line({
+          header: { revision: String(write.revision) },
+          events: [{ kv: { ...kv, mod_revision: String(write.revision) } }],
+        }),
+      );
+    };
+    response.writeHead(200, { 'content-type': 'application/json' });
+    response.write(line({ header: { revision: String(this.revision) }, created: true }));
+    for (const write of this.writes) send(write);
+    this.watches.add(send);
+    this.hanging.add(response);
+    response.on('close', () => {
+      this.watches.delete(send);
+      this.hanging.delete(response);
+    });
+  }
+
   private reply(response: ServerResponse, status: number, body: unknown): void {
     const text = JSON.stringify(body);
     response.writeHead(response.statusCode !== 200 ? response.statusCode : status, {
@@ -157,4 +200,10 @@ export class FakeEtcdServer {
     });
     response.end(text);
   }
+}
+
+interface StoredWrite {
+  readonly revision: number;
+  readonly key: string;
+  readonly value: string;
 }

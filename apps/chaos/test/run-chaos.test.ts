@@ -49,6 +49,9 @@ describe('runChaos against stand-in nodes', () => {
       expect(result.checks.map((check) => check.name)).toEqual([
         'linearizable',
         'no-failed-write-visible',
+        'watch-no-gap',
+        'watch-in-order',
+        'watch-no-phantom',
         'no-acknowledged-write-lost',
         'no-failed-set-write-visible',
         'state-hashes-equal',
@@ -65,6 +68,17 @@ describe('runChaos against stand-in nodes', () => {
       expect(saved.seed).toBe(9);
       expect(readFileSync(join(result.runDirectory, 'history.jsonl'), 'utf8')).toContain(
         '"invoke"',
+      );
+      // The watcher started on node-a, whose kill broke its stream: it re-opened elsewhere and
+      // still saw every acknowledged write.
+      const watch = JSON.parse(readFileSync(join(result.runDirectory, 'watch.json'), 'utf8')) as {
+        streams: string[];
+        events: unknown[];
+      };
+      expect(watch.streams.length).toBeGreaterThan(0);
+      expect(watch.events.length).toBeGreaterThan(0);
+      expect(result.checks.find((check) => check.name === 'watch-no-gap')?.detail).toMatch(
+        /^all [1-9]\d* acknowledged writes delivered/,
       );
       expect(readFileSync(join(result.runDirectory, 'logs', 'node-a.log'), 'utf8')).toContain(
         'node-a serving',

@@ -104,6 +104,11 @@ export interface LeaderFollowerReplicaOptions {
    * throws an `ApiError` to refuse it before it enters the log.
    */
   admission?: WriteAdmission;
+  /**
+   * Runs `task` on the next turn of the event loop, once the current turn's I/O has been read
+   * (default `setImmediate`); a simulation passes a timer of its virtual time.
+   */
+  nextTurn?: (task: () => void) => void;
 }
 
 /**
@@ -191,7 +196,8 @@ export class LeaderFollowerReplica implements LocalReplica {
       // Deliberately unsafe (see the option): no quorum round, so a deposed leader may answer.
       return Promise.resolve(this.#node.highWaterMark);
     }
-    this.#turnBarrier ??= new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
+    const nextTurn = this.#options.nextTurn ?? setImmediate;
+    this.#turnBarrier ??= new Promise<void>((resolve) => nextTurn(resolve)).then(() => {
       // Reads from now on wait for the next round: this one may predate them.
       this.#turnBarrier = undefined;
       return this.#quorumReadIndex();

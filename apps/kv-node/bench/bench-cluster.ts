@@ -1,0 +1,192 @@
+/**
+ * A 3-member cluster of kv-node or etcd 3.4 on loopback for the benchmarks that compare the two
+ * on the same machine (`compare-etcd.bench.ts`, `watch-fanout.bench.ts`): how each system is
+ * started, when it is ready, what CPU its members used, and how it is stopped.
+ */
+
+import type { ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+
+/** One system under test: how to start one of its members. */
+export interface BenchSystem {
+  name: 'kv-node' | 'etcd-3.4';
+  start(
+    root: string,
+    index: number,
+    clientUrl: string,
+    peerUrl: string,
+    initialCluster: string,
+  ): ChildProcess;
+}
+
+/**
+ * kv-node (from `kvNodeCli`, with node flags `kvNodeFlags`, e.g. `--cpu-prof`) and etcd 3.4
+ * (`etcd` on the PATH, default settings).
+ */
+export function benchSystems(kvNodeCli: string, kvNodeFlags: readonly string[]): BenchSystem[] {
+  return [
+    {
+      name: 'kv-node',
+      start: (root, index, clientUrl, peerUrl, initialCluster) =>
+        spawn(
+          process.execPath,
+          [
+            ...kvNodeFlags,
+            kvNodeCli,
+            '--name',
+            `m${index}`,
+            '--data-dir',
+            `${root}/m${index}`,
+            '--listen-client-urls',
+            clientUrl,
+            '--listen-peer-urls',
+            peerUrl,
+            '--initial-cluster',
+            initialCluster,
+            '--peer-secret-file',
+            `${root}/peer-secret`,
+            '--log-level',
+            'error',
+          ],
+          { stdio: 'ignore' },
+        ),
+    },
+    {
+      name: 'etcd-3.4',
+      start: (root, index, clientUrl, peerUrl, initialCluster) =>
+        spawn(
+          'etcd',
+          [
+            '--name',
+            `m${index}`,
+            '--data-dir',
+            `${root}/m${index}`,
+            '--listen-client-urls',
+            clientUrl,
+            '--advertise-client-urls',
+            clientUrl,
+            '--listen-peer-urls',
+            peerUrl,
+            '--initial-advertise-peer-urls',
+            peerUrl,
+            '--initial-cluster',
+            initialCluster,
+            '--initial-cluster-token',
+            'bench',
+            '--initial-cluster-state',
+            'new',
+          ],
+          { stdio: 'ignore' },
+        ),
+    },
+  ];
+}
+
+/**
+ * User plus system CPU seconds and write system calls of the processes, or undefined where /proc
+ * is not available.
+ */
+export async function processCosts(
+  children: readonly ChildProcess[],
+): Promise<{ cpuSeconds: number; writeSyscalls: number } | undefined> {
+  try {
+    let ticks = 0;
+    let writeSyscalls = 0;
+    for (const child of children) {
+      const stat = await readFile(`/proc/${child.pid}/stat`, 'utf8');
+      // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      ticks += Number(fields[11]) + Number(fields[12]);
+      const io = await readFile(`/proc/${child.pid}/io`, 'utf8');
+      writeSyscalls += Number(/^syscw: (\d+)$/m.exec(io)?.[1] ?? Number.NaN);
+    }
+    return { cpuSeconds: ticks / 100, writeSyscalls }; // USER_HZ is 100 on Linux
+  } catch {
+    return undefined;
+  }
+}
+
+async function ready(clientUrl: string): Promise<void> {
+  for (let attempt = 0; attempt < 300; attempt++) {
+    try {
+      const response = await fetch(`${clientUrl}/v3/kv/put`, {
+        method: 'POST',
+        body: JSON.stringify({ key: 'cmVhZHk=', value: 'MQ==' }),
+      });
+      await response.arrayBuffer();
+      if (response.status === 200) return;
+    } catch {
+      // not up yet
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`${clientUrl} never became ready`);
+}
+
+/** A running 3-member cluster. */
+export interface BenchCluster {
+  readonly clientUrls: readonly string[];
+  readonly children: readonly ChildProcess[];
+  /** Stops every member (SIGTERM first when `graceful`, so profiles get written) and cleans up. */
+  stop(graceful: boolean): Promise<void>;
+}
+
+/**
+ * Starts 3 members of `system` on loopback (client ports `basePort + 10 * i`, peer ports one
+ * above) in a fresh temporary directory, and waits until each answers a put.
+ */
+export async function startBenchCluster(
+  system: BenchSystem,
+  basePort: number,
+): Promise<BenchCluster> {
+  const root = await mkdtemp(`${tmpdir()}/kv-compare-`);
+  // kv-node members share a random peer secret (never derived); etcd ignores the file.
+  await writeFile(`${root}/peer-secret`, 'compare-etcd-bench-peer-secret\n', { mode: 0o600 });
+  const members = [0, 1, 2].map((index) => ({
+    index,
+    clientUrl: `http://127.0.0.1:${basePort + 10 * index}`,
+    peerUrl: `http://127.0.0.1:${basePort + 10 * index + 1}`,
+  }));
+  const initialCluster = members.map((member) => `m${member.index}=${member.peerUrl}`).join(',');
+  const children = members.map((member) =>
+    system.start(root, member.index, member.clientUrl, member.peerUrl, initialCluster),
+  );
+  const kill = (): void => {
+    for (const child of children) child.kill('SIGKILL');
+  };
+  process.once('SIGINT', kill);
+  const stop = async (graceful: boolean): Promise<void> => {
+    if (graceful) {
+      await Promise.all(
+        children.map(
+          (child) =>
+            new Promise<void>((resolve) => {
+              if (child.exitCode !== null || child.signalCode !== null) {
+                resolve();
+                return;
+              }
+              const force = setTimeout(() => child.kill('SIGKILL'), 15_000);
+              child.once('exit', () => {
+                clearTimeout(force);
+                resolve();
+              });
+              child.kill('SIGTERM');
+            }),
+        ),
+      );
+    }
+    kill();
+    process.off('SIGINT', kill);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    await rm(root, { recursive: true, force: true });
+  };
+  try {
+    for (const member of members) await ready(member.clientUrl);
+  } catch (error) {
+    await stop(false);
+    throw error;
+  }
+  return { clientUrls: members.map((member) => member.clientUrl), children, stop };
+}
