@@ -1,16 +1,23 @@
 /**
  * etcd's Maintenance service against a 3-member kv-node cluster, driven by `etcdctl` 3.4 (skipped
  * with a message when it is not installed) and grpc-js: `endpoint hashkv` (equal on every member
- * at the same revision, changed by a write), `move-leader` (and its refusals), `defrag`.
+ * at the same revision, changed by a write), `move-leader` (and its refusals), `defrag`,
+ * `snapshot save`.
  */
 
 import { execFile, execFileSync } from 'node:child_process';
-import { rm } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Metadata, credentials, makeGenericClientConstructor, status } from '@grpc/grpc-js';
 import type { ServiceError } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { etcdServices } from '../src/grpc/etcd-proto.js';
+import { snapshotFromBackup } from '../src/node/backup-file.js';
+import { rangeRequest } from '../src/store/kv-types.js';
+import { KvStateMachine } from '../src/store/kv-state-machine.js';
 import type { ProcessCluster, ProcessMember } from './support/process-cluster.js';
 import { ProcessCluster as Cluster, buildCli } from './support/process-cluster.js';
 
@@ -208,5 +215,40 @@ describe.skipIf(!etcdctlPresent)('etcdctl move-leader', { timeout: 60_000 }, () 
     await expect(etcdctl(cluster.members, ['move-leader', 'abcdef'])).rejects.toThrow(
       /etcdserver: bad leader transferee/,
     );
+  });
+});
+
+describe.skipIf(!etcdctlPresent)('etcdctl snapshot save', { timeout: 60_000 }, () => {
+  it("writes the member's state to a file with etcd's trailing SHA-256", async () => {
+    await etcdctl(cluster.members, ['put', 'backup/one', 'first']);
+    await etcdctl(cluster.members, ['put', 'backup/two', 'second']);
+    const member = cluster.members[1] as ProcessMember;
+    await etcdctl([member], ['get', 'backup/one']);
+    const revision = Number(
+      /"revision":(\d+)/.exec(await etcdctl([member], ['get', 'backup/one', '-w', 'json']))?.[1],
+    );
+    const folder = await mkdtemp(join(tmpdir(), 'kv-backup-'));
+    try {
+      const path = join(folder, 'backup.db');
+      const output = await etcdctl([member], ['snapshot', 'save', path]);
+      expect(output.trim()).toBe(`Snapshot saved at ${path}`);
+      const file = await readFile(path);
+      // What etcd's `snapshot restore` checks: whole 512-byte blocks, then their SHA-256.
+      expect(file.byteLength % 512).toBe(32);
+      const content = file.subarray(0, file.byteLength - 32);
+      expect(createHash('sha256').update(content).digest()).toEqual(
+        file.subarray(file.byteLength - 32),
+      );
+      const restored = new KvStateMachine();
+      restored.restore(snapshotFromBackup(file), 1);
+      expect(restored.store.revision).toBeGreaterThanOrEqual(revision);
+      const kvs = restored.store.range(rangeRequest('backup/', { rangeEnd: 'backup0' })).kvs;
+      expect(kvs.map((kv) => [kv.key, kv.value])).toEqual([
+        ['backup/one', 'first'],
+        ['backup/two', 'second'],
+      ]);
+    } finally {
+      await rm(folder, { recursive: true, force: true });
+    }
   });
 });

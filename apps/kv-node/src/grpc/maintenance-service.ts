@@ -1,7 +1,7 @@
 /**
  * etcd's Maintenance service: Status, Alarm (the replicated alarm table that NOSPACE raises,
- * shared with `/v3/maintenance/alarm`), HashKV, MoveLeader and Defragment; Hash and Snapshot
- * with later work.
+ * shared with `/v3/maintenance/alarm`), HashKV, MoveLeader, Defragment and Snapshot
+ * (`snapshot-stream.ts`); not Hash, which etcd deprecates for HashKV.
  */
 
 import type { UntypedServiceImplementation } from '@grpc/grpc-js';
@@ -15,6 +15,7 @@ import { revisionErrorsAsApiErrors } from '../http/revision-api-errors.js';
 import { hashKeyValues } from '../store/kv-hash.js';
 import { unary, unimplemented } from './grpc-call.js';
 import { grpcError } from './grpc-errors.js';
+import { snapshotStream } from './snapshot-stream.js';
 
 function header(context: ApiContext): JsonBody {
   return responseHeader(responseHeaderSource(context.backend), context.backend.store.revision);
@@ -95,9 +96,6 @@ async function moveLeaderResponse(context: ApiContext, body: unknown): Promise<J
   return { header: header(context) };
 }
 
-const LATER = (what: string, work: string): string =>
-  `etcdserver: ${what} is not implemented by kv-node yet; it comes with the ${work}`;
-
 /** The handlers of `etcdserverpb.Maintenance`. */
 export function maintenanceService(context: ApiContext): UntypedServiceImplementation {
   return {
@@ -121,7 +119,7 @@ export function maintenanceService(context: ApiContext): UntypedServiceImplement
       // to give back, so there is nothing to defragment.
       return { header: header(context) };
     }),
-    Snapshot: unimplemented(LATER('Snapshot', 'backup and restore work')),
+    Snapshot: snapshotStream(context),
     MoveLeader: unary(context, (body, credentials) => {
       context.auth.authorizeAdmin(context.backend.auth, credentials);
       return moveLeaderResponse(context, body);

@@ -107,4 +107,10 @@ export interface KvBackend {
    * `leaderId`). Absent where there is no replica to transfer (leaderless mode, test doubles).
    */
   transferLeadership?(toMemberId: string): Promise<LeaderTransferStart>;
+  /**
+   * This member's whole state (keys, history, leases, auth, alarms) in the state machine's
+   * snapshot format, captured when called and encoded lazily chunk by chunk. Absent where there
+   * is no state machine to snapshot (test doubles).
+   */
+  snapshotChunks?(): Iterable<Uint8Array>;
 }

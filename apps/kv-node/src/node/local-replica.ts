@@ -58,6 +58,8 @@ export interface LocalReplica {
   status(): NodeStatus;
   /** Asks the leader to hand leadership to the member with id `toMemberId` (see KvBackend). */
   transferLeadership?(toMemberId: string): Promise<LeaderTransferStart>;
+  /** The state machine's snapshot, chunk by chunk (see KvBackend). */
+  snapshotChunks?(): Iterable<Uint8Array>;
 }
 
 /** The part of {@link LeaderFollowerNode} the adapter calls (narrow, so tests can fake it). */
@@ -111,6 +113,8 @@ export interface LeaderFollowerReplicaOptions {
    * throws an `ApiError` to refuse it before it enters the log.
    */
   admission?: WriteAdmission;
+  /** The state machine's snapshot, chunk by chunk, for `Maintenance.Snapshot`. */
+  snapshotChunks?: () => Iterable<Uint8Array>;
 }
 
 /**
@@ -166,6 +170,18 @@ export class LeaderFollowerReplica implements LocalReplica {
   /** Name of the member this one follows, if known. */
   leaderName(): string | undefined {
     return this.#node.leaderId;
+  }
+
+  /**
+   * The state machine's snapshot, chunk by chunk.
+   *
+   * @throws Error if this replica was built without the state machine's snapshot.
+   */
+  snapshotChunks(): Iterable<Uint8Array> {
+    if (this.#options.snapshotChunks === undefined) {
+      throw new Error('this replica was given no state machine snapshot');
+    }
+    return this.#options.snapshotChunks();
   }
 
   /**

@@ -130,4 +130,16 @@ export class ReplicatedBackend implements KvBackend {
     if (this.#replica.transferLeadership === undefined) return Promise.resolve('not_leader');
     return this.#replica.transferLeadership(toMemberId);
   }
+
+  /**
+   * The local replica's state-machine snapshot.
+   *
+   * @throws Error if the replica cannot give one.
+   */
+  snapshotChunks(): Iterable<Uint8Array> {
+    if (this.#replica.snapshotChunks === undefined) {
+      throw new Error('this replica cannot give a state machine snapshot');
+    }
+    return this.#replica.snapshotChunks();
+  }
 }

@@ -84,4 +84,10 @@ export class SwitchableBackend implements KvBackend {
     if (this.#target?.transferLeadership === undefined) return Promise.resolve('not_leader');
     return this.#target.transferLeadership(toMemberId);
   }
+
+  /** The target's state-machine snapshot; 503 while starting. */
+  snapshotChunks(): Iterable<Uint8Array> {
+    if (this.#target?.snapshotChunks === undefined) throw unavailable('this node is starting');
+    return this.#target.snapshotChunks();
+  }
 }
