@@ -9,7 +9,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ProcessCluster, ProcessMember } from './support/process-cluster.js';
+import type { ProcessCluster } from './support/process-cluster.js';
 import { ProcessCluster as Cluster, buildCli } from './support/process-cluster.js';
 
 function hasEtcdctl(): boolean {
