@@ -1,6 +1,7 @@
 /**
  * `etcdctl lock` and `etcdctl elect` (etcd 3.4's client-side concurrency recipes over KV, Lease
- * and Watch) against a 3-member kv-node cluster; skipped with a message without etcdctl.
+ * and Watch) against a 3-member kv-node cluster (skipped with a message without etcdctl), and
+ * etcd's server-side `v3lockpb.Lock` and `v3electionpb.Election` services called with grpc-js.
  */
 
 import type { ChildProcess } from 'node:child_process';
@@ -8,7 +9,10 @@ import { execFileSync, spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { ClientReadableStream, ServiceDefinition, ServiceError } from '@grpc/grpc-js';
+import { Metadata, credentials, makeGenericClientConstructor } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { etcdServices } from '../src/grpc/etcd-proto.js';
 import type { ProcessCluster } from './support/process-cluster.js';
 import { ProcessCluster as Cluster, buildCli } from './support/process-cluster.js';
 
@@ -156,6 +160,151 @@ describe.skipIf(!etcdctlPresent)('etcdctl elect', { timeout: 60_000 }, () => {
       expect(beta.stdout()).not.toMatch(/alpha/);
     } finally {
       [observer, alpha, beta].forEach((process) => process !== undefined && stop(process));
+    }
+  });
+});
+
+type Unary = (
+  request: unknown,
+  metadata: Metadata,
+  callback: (error: ServiceError | null, response?: Record<string, unknown>) => void,
+) => void;
+
+/** A grpc-js client of one of etcd's services on the first member (gateway message shapes). */
+function serviceClient(definition: ServiceDefinition): {
+  call(method: string, request: unknown): Promise<Record<string, unknown>>;
+  stream(method: string, request: unknown): ClientReadableStream<Record<string, unknown>>;
+  close(): void;
+} {
+  const Client = makeGenericClientConstructor(definition, 'Service');
+  const host = new URL((cluster.members[0] as { clientUrl: string }).clientUrl).host;
+  const client = new Client(host, credentials.createInsecure());
+  const methods = client as unknown as Record<string, Unary>;
+  return {
+    call: (method, request) =>
+      new Promise((resolve, reject) => {
+        (methods[method] as Unary).call(client, request, new Metadata(), (error, response) =>
+          error === null ? resolve(response ?? {}) : reject(error),
+        );
+      }),
+    stream: (method, request) =>
+      (
+        methods[method] as unknown as (
+          request: unknown,
+        ) => ClientReadableStream<Record<string, unknown>>
+      ).call(client, request),
+    close: () => client.close(),
+  };
+}
+
+const b64 = (text: string): string => Buffer.from(text).toString('base64');
+const text = (base64: unknown): string => Buffer.from(String(base64), 'base64').toString();
+
+async function grantLease(): Promise<string> {
+  const lease = serviceClient(etcdServices().lease);
+  try {
+    return String((await lease.call('LeaseGrant', { TTL: '30' })).ID);
+  } finally {
+    lease.close();
+  }
+}
+
+describe('the v3lock service', { timeout: 60_000 }, () => {
+  it('gives the lock to one caller at a time, the next after Unlock', async () => {
+    const lock = serviceClient(etcdServices().lock);
+    try {
+      const [first, second] = [await grantLease(), await grantLease()];
+      const held = await lock.call('Lock', { name: b64('svc-lock'), lease: first });
+      expect(text(held.key)).toBe(`svc-lock/${BigInt(first).toString(16)}`);
+      const order: string[] = [];
+      const waiting = lock.call('Lock', { name: b64('svc-lock'), lease: second }).then((next) => {
+        order.push('second acquired');
+        return next;
+      });
+      // The second caller is in line (its key exists) but does not hold the lock yet.
+      const kv = serviceClient(etcdServices().kv);
+      try {
+        for (;;) {
+          const range = await kv.call('Range', {
+            key: b64(`svc-lock/${BigInt(second).toString(16)}`),
+          });
+          if (range.count !== undefined) break;
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+      } finally {
+        kv.close();
+      }
+      expect(order).toEqual([]);
+      order.push('first unlocks');
+      await lock.call('Unlock', { key: held.key });
+      const next = await waiting;
+      expect(text(next.key)).toBe(`svc-lock/${BigInt(second).toString(16)}`);
+      expect(order).toEqual(['first unlocks', 'second acquired']);
+      await lock.call('Unlock', { key: next.key });
+      await expect(lock.call('Lock', { name: b64('svc-lock') })).rejects.toMatchObject({
+        details: expect.stringMatching(/needs the lease/) as unknown,
+      });
+    } finally {
+      lock.close();
+    }
+  });
+});
+
+describe('the v3election service', { timeout: 60_000 }, () => {
+  it('elects one leader at a time; Leader, Proclaim, Observe and Resign as etcd', async () => {
+    const election = serviceClient(etcdServices().election);
+    const observer = election.stream('Observe', { name: b64('svc-election') });
+    const observed: string[] = [];
+    observer.on('data', (response: { kv?: { value?: string } }) => {
+      observed.push(text(response.kv?.value ?? ''));
+    });
+    observer.on('error', () => undefined);
+    try {
+      await expect(election.call('Leader', { name: b64('svc-election') })).rejects.toMatchObject({
+        details: 'election: no leader',
+      });
+      const [first, second] = [await grantLease(), await grantLease()];
+      const alpha = await election.call('Campaign', {
+        name: b64('svc-election'),
+        lease: first,
+        value: b64('alpha'),
+      });
+      const alphaKey = alpha.leader as Record<string, unknown>;
+      expect(text(alphaKey.key)).toBe(`svc-election/${BigInt(first).toString(16)}`);
+      const leader = await election.call('Leader', { name: b64('svc-election') });
+      expect(text((leader.kv as { value: string }).value)).toBe('alpha');
+
+      let betaElected = false;
+      const beta = election
+        .call('Campaign', { name: b64('svc-election'), lease: second, value: b64('beta') })
+        .then((response) => {
+          betaElected = true;
+          return response;
+        });
+      await election.call('Proclaim', { leader: alphaKey, value: b64('alpha-2') });
+      expect(
+        text(
+          ((await election.call('Leader', { name: b64('svc-election') })).kv as { value: string })
+            .value,
+        ),
+      ).toBe('alpha-2');
+      expect(betaElected).toBe(false);
+      await election.call('Resign', { leader: alphaKey });
+      const betaKey = (await beta).leader as Record<string, unknown>;
+      expect(text(betaKey.key)).toBe(`svc-election/${BigInt(second).toString(16)}`);
+      // The resigned leader can no longer proclaim.
+      await expect(
+        election.call('Proclaim', { leader: alphaKey, value: b64('stale') }),
+      ).rejects.toMatchObject({ details: 'election: not leader' });
+      await election.call('Resign', { leader: betaKey });
+      for (;;) {
+        if (observed.includes('beta')) break;
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      expect(observed).toEqual(['alpha', 'alpha-2', 'beta']);
+    } finally {
+      observer.cancel();
+      election.close();
     }
   });
 });
