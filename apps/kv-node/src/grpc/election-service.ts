@@ -168,9 +168,10 @@ function observe(
     let looking = false;
     let lookAgain = false;
     let lastSent = '';
+    // Called while the store applies: the look itself waits for a microtask, after the apply.
     const stopListening = context.backend.store.onChange(() => {
       if (looking) lookAgain = true;
-      else void look(true);
+      else queueMicrotask(() => void look(true));
     });
     const end = (): void => {
       ended = true;
@@ -179,6 +180,10 @@ function observe(
     call.on('cancelled', end);
     call.on('close', end);
     const look = async (serializable: boolean): Promise<void> => {
+      if (looking) {
+        lookAgain = true;
+        return;
+      }
       looking = true;
       try {
         do {
