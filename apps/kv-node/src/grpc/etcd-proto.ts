@@ -31,7 +31,7 @@ const gatewayShapes = (protoRoot: string): Options => ({
   includeDirs: [protoRoot],
 });
 
-/** The services of `etcdserverpb` that kv-node serves. */
+/** The services of `etcdserverpb`, `v3lockpb` and `v3electionpb` that kv-node serves. */
 export interface EtcdServices {
   kv: ServiceDefinition;
   watch: ServiceDefinition;
@@ -39,12 +39,16 @@ export interface EtcdServices {
   cluster: ServiceDefinition;
   maintenance: ServiceDefinition;
   auth: ServiceDefinition;
+  /** `v3lockpb.Lock` (etcd's server-side lock). */
+  lock: ServiceDefinition;
+  /** `v3electionpb.Election` (etcd's server-side election). */
+  election: ServiceDefinition;
 }
 
 let loaded: EtcdServices | undefined;
 
 /**
- * Loads (once) the service definitions of etcd's `rpc.proto`.
+ * Loads (once) the service definitions of etcd's `rpc.proto`, `v3lock.proto` and `v3election.proto`.
  *
  * @param protoRoot the folder of the `.proto` files, for code bundled away from them (the
  *   benchmarks); default: `proto/` beside this module.
@@ -53,11 +57,18 @@ let loaded: EtcdServices | undefined;
 export function etcdServices(protoRoot?: string): EtcdServices {
   if (protoRoot === undefined && loaded !== undefined) return loaded;
   const root = protoRoot ?? PROTO_ROOT;
-  const definition = loadSync('etcd/etcdserver/etcdserverpb/rpc.proto', gatewayShapes(root));
-  const service = (name: string): ServiceDefinition => {
-    const found = definition[`etcdserverpb.${name}`];
+  const definition = loadSync(
+    [
+      'etcd/etcdserver/etcdserverpb/rpc.proto',
+      'etcd/etcdserver/api/v3lock/v3lockpb/v3lock.proto',
+      'etcd/etcdserver/api/v3election/v3electionpb/v3election.proto',
+    ],
+    gatewayShapes(root),
+  );
+  const service = (name: string, pkg = 'etcdserverpb'): ServiceDefinition => {
+    const found = definition[`${pkg}.${name}`];
     if (found === undefined || 'format' in found) {
-      throw new Error(`etcdserverpb.${name} is not a service in ${root}`);
+      throw new Error(`${pkg}.${name} is not a service in ${root}`);
     }
     return found;
   };
@@ -68,6 +79,8 @@ export function etcdServices(protoRoot?: string): EtcdServices {
     cluster: service('Cluster'),
     maintenance: service('Maintenance'),
     auth: service('Auth'),
+    lock: service('Lock', 'v3lockpb'),
+    election: service('Election', 'v3electionpb'),
   };
   if (protoRoot === undefined) loaded = services;
   return services;

@@ -8,7 +8,9 @@ import { Server, ServerCredentials } from '@grpc/grpc-js';
 import type { ApiContext } from '../http/api-context.js';
 import { clusterService } from './cluster-service.js';
 import { etcdServices } from './etcd-proto.js';
-import { kvService } from './kv-service.js';
+import { kvMethods, kvService } from './kv-service.js';
+import { lockService } from './lock-service.js';
+import { electionService } from './election-service.js';
 import { maintenanceService } from './maintenance-service.js';
 import { leaseService } from './lease-service.js';
 import { authService } from './auth-service.js';
@@ -46,6 +48,8 @@ export function createGrpcGateway(context: ApiContext): GrpcGateway {
   server.addService(services.cluster, clusterService(context));
   server.addService(services.maintenance, maintenanceService(context));
   server.addService(services.auth, authService(context));
+  server.addService(services.lock, lockService(context, kvMethods(context)));
+  server.addService(services.election, electionService(context, kvMethods(context)));
   // TLS, when the port has it, is terminated by the HTTP server before the hand-over.
   const injector = server.createConnectionInjector(ServerCredentials.createInsecure());
   return {

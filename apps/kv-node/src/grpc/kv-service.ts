@@ -25,6 +25,7 @@ import { sliceOptions } from '../http/range-slicing.js';
 import { responseHeaderSource } from '../http/response-header-source.js';
 import { rangeViewOf } from '../http/v3-routes.js';
 import type { KeyValue, RangeResult, RangeView } from '../store/kv-types.js';
+import type { UnaryMethod } from './grpc-call.js';
 import { unary } from './grpc-call.js';
 
 /** gRPC carries no idempotency key, so a write is never a replay to be marked. */
@@ -51,19 +52,30 @@ function materialize(view: RangeView, maxBytes: number): RangeResult {
   return { kvs, more: view.more || cut, count: view.count, revision: view.revision };
 }
 
-/** The handlers of `etcdserverpb.KV`. */
-export function kvService(context: ApiContext): UntypedServiceImplementation {
+/**
+ * KV's methods on the gateway's message shapes: the service's handlers, and what the lock and
+ * election services call (with their caller's credentials), so one path checks and replicates.
+ */
+export interface KvMethods {
+  Range: UnaryMethod;
+  Put: UnaryMethod;
+  DeleteRange: UnaryMethod;
+  Txn: UnaryMethod;
+}
+
+/** KV's Range, Put, DeleteRange and Txn over `context` (see {@link KvMethods}). */
+export function kvMethods(context: ApiContext): KvMethods {
   const headerSource = () => responseHeaderSource(context.backend);
   return {
-    Range: unary(context, async (body, credentials) => {
+    Range: async (body, credentials) => {
       const decoded = decodeRange(body, context.limits);
       if (!decoded.serializable) await linearize(context);
       context.auth.authorize(context.backend.auth, credentials, () => rangeNeeds(decoded.request));
       const view = rangeViewOf(context, decoded);
       const maxBytes = sliceOptions(context, decoded.request).maxBodyBytes;
       return rangeResponseJson(headerSource(), materialize(view, maxBytes));
-    }),
-    Put: unary(context, async (body, credentials) => {
+    },
+    Put: async (body, credentials) => {
       const request = decodePut(body, context.limits);
       const user = context.auth.authorize(context.backend.auth, credentials, () =>
         putNeeds(request),
@@ -75,8 +87,8 @@ export function kvService(context: ApiContext): UntypedServiceImplementation {
       });
       if (result.type !== 'put') throw new Error(`put answered with ${result.type}`);
       return putResponseJson(headerSource(), result.result);
-    }),
-    DeleteRange: unary(context, async (body, credentials) => {
+    },
+    DeleteRange: async (body, credentials) => {
       const request = decodeDeleteRange(body, context.limits);
       const user = context.auth.authorize(context.backend.auth, credentials, () =>
         deleteRangeNeeds(request),
@@ -88,8 +100,8 @@ export function kvService(context: ApiContext): UntypedServiceImplementation {
       });
       if (result.type !== 'deleteRange') throw new Error(`delete answered with ${result.type}`);
       return deleteRangeResponseJson(headerSource(), result.result);
-    }),
-    Txn: unary(context, async (body, credentials) => {
+    },
+    Txn: async (body, credentials) => {
       const request = decodeTxn(body, context.limits);
       if (isReadOnlyTxn(request)) {
         // A read-only transaction takes a read barrier instead of a log entry, as in the gateway.
@@ -107,7 +119,18 @@ export function kvService(context: ApiContext): UntypedServiceImplementation {
       });
       if (result.type !== 'txn') throw new Error(`txn answered with ${result.type}`);
       return txnResponseJson(headerSource(), result.result);
-    }),
+    },
+  };
+}
+
+/** The handlers of `etcdserverpb.KV`. */
+export function kvService(context: ApiContext): UntypedServiceImplementation {
+  const methods = kvMethods(context);
+  return {
+    Range: unary(context, methods.Range),
+    Put: unary(context, methods.Put),
+    DeleteRange: unary(context, methods.DeleteRange),
+    Txn: unary(context, methods.Txn),
     // Through the log like `/v3/kv/compaction`; a compacted or future revision is OUT_OF_RANGE.
     Compact: unary(context, (body) => compactionResponse(context, body)),
   };

@@ -39,6 +39,13 @@ export interface MemberStatus {
   phi?: number;
 }
 
+/**
+ * How a leadership transfer request was taken: `started` (the leader asked the target to take
+ * over, or the target already leads), `not_leader` (this member does not lead), `bad_transferee`
+ * (no member has that id).
+ */
+export type LeaderTransferStart = 'started' | 'not_leader' | 'bad_transferee';
+
 /** The status of this node. */
 export interface NodeStatus {
   clusterId: string;
@@ -94,4 +101,16 @@ export interface KvBackend {
   linearizableRead(): Promise<void>;
   /** A snapshot of this node's view of the cluster. */
   status(): NodeStatus;
+  /**
+   * Asks this member, if it leads, to hand leadership to the member with id `toMemberId`
+   * (decimal string); resolves once asked, not once done (watch {@link KvBackend.status}'s
+   * `leaderId`). Absent where there is no replica to transfer (leaderless mode, test doubles).
+   */
+  transferLeadership?(toMemberId: string): Promise<LeaderTransferStart>;
+  /**
+   * This member's whole state (keys, history, leases, auth, alarms) in the state machine's
+   * snapshot format, captured when called and encoded lazily chunk by chunk. Absent where there
+   * is no state machine to snapshot (test doubles).
+   */
+  snapshotChunks?(): Iterable<Uint8Array>;
 }

@@ -9,7 +9,12 @@ import {
   TooManyRequestsError,
 } from '@x/leader-follower';
 import { indeterminate, tooLarge, tooManyRequests, unavailable } from '../http/api-error.js';
-import type { MemberStatus, NodeRole, NodeStatus } from '../http/kv-backend.js';
+import type {
+  LeaderTransferStart,
+  MemberStatus,
+  NodeRole,
+  NodeStatus,
+} from '../http/kv-backend.js';
 import { AuthState } from '../auth/auth-state.js';
 import { LeaseTable } from '../lease/lease-table.js';
 import { AlarmTable } from '../store/maintenance-command.js';
@@ -51,6 +56,10 @@ export interface LocalReplica {
   waitForApplied(index: number): Promise<void>;
   /** This node's view of the cluster. */
   status(): NodeStatus;
+  /** Asks the leader to hand leadership to the member with id `toMemberId` (see KvBackend). */
+  transferLeadership?(toMemberId: string): Promise<LeaderTransferStart>;
+  /** The state machine's snapshot, chunk by chunk (see KvBackend). */
+  snapshotChunks?(): Iterable<Uint8Array>;
 }
 
 /** The part of {@link LeaderFollowerNode} the adapter calls (narrow, so tests can fake it). */
@@ -109,6 +118,8 @@ export interface LeaderFollowerReplicaOptions {
    * (default `setImmediate`); a simulation passes a timer of its virtual time.
    */
   nextTurn?: (task: () => void) => void;
+  /** The state machine's snapshot, chunk by chunk, for `Maintenance.Snapshot`. */
+  snapshotChunks?: () => Iterable<Uint8Array>;
 }
 
 /**
@@ -164,6 +175,36 @@ export class LeaderFollowerReplica implements LocalReplica {
   /** Name of the member this one follows, if known. */
   leaderName(): string | undefined {
     return this.#node.leaderId;
+  }
+
+  /**
+   * The state machine's snapshot, chunk by chunk.
+   *
+   * @throws Error if this replica was built without the state machine's snapshot.
+   */
+  snapshotChunks(): Iterable<Uint8Array> {
+    if (this.#options.snapshotChunks === undefined) {
+      throw new Error('this replica was given no state machine snapshot');
+    }
+    return this.#options.snapshotChunks();
+  }
+
+  /**
+   * Hands leadership to the member with id `toMemberId`: the core sends it every entry it lacks,
+   * then tells it to campaign at once (see `@x/leader-follower`'s `transferLeadership`).
+   */
+  async transferLeadership(toMemberId: string): Promise<LeaderTransferStart> {
+    if (this.#node.role !== 'leader') return 'not_leader';
+    const target = [...this.#idByName].find(([, id]) => id === toMemberId)?.[0];
+    if (target === undefined) return 'bad_transferee';
+    if (target === this.#options.name) return 'started';
+    try {
+      await this.#node.transferLeadership(target);
+      return 'started';
+    } catch (error) {
+      if (error instanceof NotLeaderError) return 'not_leader';
+      throw error;
+    }
   }
 
   /**

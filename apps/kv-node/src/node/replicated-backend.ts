@@ -6,7 +6,7 @@
 import type { KvCommand } from '../codec/command-codec.js';
 import { encodeCommand } from '../codec/command-codec.js';
 import { unavailable } from '../http/api-error.js';
-import type { KvBackend, NodeStatus } from '../http/kv-backend.js';
+import type { KvBackend, LeaderTransferStart, NodeStatus } from '../http/kv-backend.js';
 import type { AuthState } from '../auth/auth-state.js';
 import type { LeaseAnswer, LeaseDriver, LeaseQuery } from '../lease/lease-driver.js';
 import type { LeaseTable } from '../lease/lease-table.js';
@@ -123,5 +123,23 @@ export class ReplicatedBackend implements KvBackend {
   /** This node's status. */
   status(): NodeStatus {
     return this.#replica.status();
+  }
+
+  /** Asks the local replica, if it leads, to hand leadership over. */
+  transferLeadership(toMemberId: string): Promise<LeaderTransferStart> {
+    if (this.#replica.transferLeadership === undefined) return Promise.resolve('not_leader');
+    return this.#replica.transferLeadership(toMemberId);
+  }
+
+  /**
+   * The local replica's state-machine snapshot.
+   *
+   * @throws Error if the replica cannot give one.
+   */
+  snapshotChunks(): Iterable<Uint8Array> {
+    if (this.#replica.snapshotChunks === undefined) {
+      throw new Error('this replica cannot give a state machine snapshot');
+    }
+    return this.#replica.snapshotChunks();
   }
 }

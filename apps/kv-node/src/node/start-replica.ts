@@ -196,6 +196,7 @@ export async function startReplica(options: ReplicaStartOptions): Promise<Replic
   }
   const replica = new LeaderFollowerReplica({
     node,
+    snapshotChunks: () => machine.snapshotChunks(),
     store: machine.store,
     auth: machine.auth,
     leases: machine.leases,

@@ -5,7 +5,7 @@
 
 import type { KvCommand } from '../codec/command-codec.js';
 import { unavailable } from '../http/api-error.js';
-import type { KvBackend, NodeStatus } from '../http/kv-backend.js';
+import type { KvBackend, LeaderTransferStart, NodeStatus } from '../http/kv-backend.js';
 import { AuthState } from '../auth/auth-state.js';
 import type { LeaseAnswer, LeaseQuery } from '../lease/lease-driver.js';
 import { LeaseTable } from '../lease/lease-table.js';
@@ -77,5 +77,17 @@ export class SwitchableBackend implements KvBackend {
   /** The target's status, or the starting status. */
   status(): NodeStatus {
     return this.#target?.status() ?? this.#startingStatus();
+  }
+
+  /** Forwards to the target; not the leader while starting. */
+  transferLeadership(toMemberId: string): Promise<LeaderTransferStart> {
+    if (this.#target?.transferLeadership === undefined) return Promise.resolve('not_leader');
+    return this.#target.transferLeadership(toMemberId);
+  }
+
+  /** The target's state-machine snapshot; 503 while starting. */
+  snapshotChunks(): Iterable<Uint8Array> {
+    if (this.#target?.snapshotChunks === undefined) throw unavailable('this node is starting');
+    return this.#target.snapshotChunks();
   }
 }
