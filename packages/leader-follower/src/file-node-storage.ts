@@ -54,7 +54,7 @@ const silentLogger: StorageLogger = { info: () => undefined };
  * index, generation and kind). Installing a snapshot from the leader starts a fresh
  * `log-<snapshotIndex + 1>/` and then removes the old one.
  *
- * Every read and write goes through one {@link StorageJobQueue}, whose comments give the ordering
+ * Every read and write goes through one `StorageJobQueue`, whose comments give the ordering
  * rules.
  */
 export class FileNodeStorage implements NodeStorage {

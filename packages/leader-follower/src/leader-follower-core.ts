@@ -31,9 +31,9 @@ import type {
  * compaction (snapshot) index.
  *
  * This class is the façade, organised as etcd-io/raft is: it alone owns the generation, the vote
- * and the role, and routes inputs to the role parts — {@link Election}, {@link LeaderReplication},
- * {@link FollowerReplication} — which share the {@link ReplicaState} and write their outputs to
- * the {@link ReadyOutbox}.
+ * and the role, and routes inputs to the role parts — `Election`, `LeaderReplication`,
+ * `FollowerReplication` — which share the `ReplicaState` and write their outputs to
+ * the `ReadyOutbox`.
  */
 export class LeaderFollowerCore {
   readonly id: NodeId;

@@ -29,7 +29,7 @@ export interface MemoryNodeStorageOptions {
  * A node's storage in memory, for tests: everything handed to it counts as durable at once, and
  * stays while the object lives, so a test that keeps the object and opens a new node on it
  * simulates a restart (one without power loss; the simulation's file system models that through
- * {@link FileNodeStorage}). Jobs run through the same ordered {@link StorageJobQueue} as the
+ * {@link FileNodeStorage}). Jobs run through the same ordered `StorageJobQueue` as the
  * file storage, so they complete asynchronously and in the same order.
  */
 export class MemoryNodeStorage implements NodeStorage {
