@@ -72,6 +72,18 @@ async function waitApplied(members: ProcessMember[], revision: number): Promise<
   }
 }
 
+/**
+ * Waits until `member` has applied a compaction at `revision` (a read just below it is refused).
+ * The compaction's answer comes once the member that took it applied it; the others apply it
+ * when they catch up, and a compaction does not move the revision `waitApplied` watches.
+ */
+async function waitCompacted(member: ProcessMember, revision: number): Promise<void> {
+  for (let attempt = 0; (await readAt(member, revision - 1)).status !== 400; attempt++) {
+    if (attempt > 300) throw new Error(`${member.name} never compacted at ${revision}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
 const compactedError = {
   status: 400,
   json: expect.objectContaining({
@@ -103,6 +115,7 @@ describe('history and compaction across real members', { timeout: 120_000 }, () 
       compactedError,
     );
     for (const member of started.members) {
+      await waitCompacted(member, 20);
       expect(await readAt(member, 19)).toMatchObject(compactedError);
       expect((await readAt(member, 20)).json.kvs).toEqual(before.json.kvs);
     }
@@ -111,6 +124,7 @@ describe('history and compaction across real members', { timeout: 120_000 }, () 
     started.start(follower);
     await started.waitReady([follower]);
     await waitApplied([follower], current);
+    await waitCompacted(follower, 20);
     expect(await readAt(follower, 19)).toMatchObject(compactedError);
     for (let revision = 20; revision <= current; revision++) {
       expect((await readAt(follower, revision)).json.kvs).toEqual(
