@@ -5,7 +5,7 @@
  */
 
 import type { ChildProcess } from 'node:child_process';
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,26 +14,8 @@ import { Metadata, credentials, makeGenericClientConstructor } from '@grpc/grpc-
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { etcdServices } from '../src/grpc/etcd-proto.js';
 import type { ProcessCluster } from './support/process-cluster.js';
+import { etcdctlPresent } from './support/etcd-binaries.js';
 import { ProcessCluster as Cluster, buildCli } from './support/process-cluster.js';
-
-function hasEtcdctl(): boolean {
-  try {
-    execFileSync('etcdctl', ['version'], {
-      stdio: 'ignore',
-      env: { ...process.env, ETCDCTL_API: '3' },
-    });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-const etcdctlPresent = hasEtcdctl();
-if (!etcdctlPresent) {
-  console.warn(
-    'etcdctl not found on PATH (Debian: apt-get install etcd-client): its tests are skipped',
-  );
-}
 
 const appRoot = new URL('..', import.meta.url).pathname;
 let buildDir: string;

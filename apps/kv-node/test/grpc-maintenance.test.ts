@@ -5,7 +5,7 @@
  * `snapshot save`.
  */
 
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -19,28 +19,10 @@ import { snapshotFromBackup } from '../src/node/backup-file.js';
 import { rangeRequest } from '../src/store/kv-types.js';
 import { KvStateMachine } from '../src/store/kv-state-machine.js';
 import type { ProcessCluster, ProcessMember } from './support/process-cluster.js';
+import { etcdctlPresent } from './support/etcd-binaries.js';
 import { ProcessCluster as Cluster, buildCli } from './support/process-cluster.js';
 
 const run = promisify(execFile);
-
-function hasEtcdctl(): boolean {
-  try {
-    execFileSync('etcdctl', ['version'], {
-      stdio: 'ignore',
-      env: { ...process.env, ETCDCTL_API: '3' },
-    });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-const etcdctlPresent = hasEtcdctl();
-if (!etcdctlPresent) {
-  console.warn(
-    'etcdctl not found on PATH (Debian: apt-get install etcd-client): its tests are skipped',
-  );
-}
 
 const appRoot = new URL('..', import.meta.url).pathname;
 let buildDir: string;

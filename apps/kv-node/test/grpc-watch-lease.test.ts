@@ -9,7 +9,7 @@
  */
 
 import type { ChildProcess } from 'node:child_process';
-import { execFile, execFileSync, spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { rm } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { Metadata, credentials, makeGenericClientConstructor, status } from '@grpc/grpc-js';
@@ -18,30 +18,12 @@ import { Etcd3 } from 'etcd3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { etcdServices } from '../src/grpc/etcd-proto.js';
 import type { ProcessCluster, ProcessMember } from './support/process-cluster.js';
+import { etcdctlPresent } from './support/etcd-binaries.js';
 import { ProcessCluster as Cluster, buildCli } from './support/process-cluster.js';
 
 const run = promisify(execFile);
 const b64 = (text: string): string => Buffer.from(text).toString('base64');
 const fromB64 = (text: string): string => Buffer.from(text, 'base64').toString();
-
-function hasEtcdctl(): boolean {
-  try {
-    execFileSync('etcdctl', ['version'], {
-      stdio: 'ignore',
-      env: { ...process.env, ETCDCTL_API: '3' },
-    });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-const etcdctlPresent = hasEtcdctl();
-if (!etcdctlPresent) {
-  console.warn(
-    'etcdctl not found on PATH (Debian: apt-get install etcd-client): its tests are skipped',
-  );
-}
 
 /** Small enough that the NOSPACE test fills it with a few puts, big enough for the rest. */
 const QUOTA_BYTES = 16 * 1024 * 1024;
