@@ -184,7 +184,7 @@ export class LeaderFollowerNode {
     const refusal = this.admission.refuseRead(this.reads.size);
     if (refusal !== undefined) return Promise.reject(refusal);
     const { requestId, served } = this.reads.add();
-    this.core.readIndex(requestId);
+    this.core.readBarrier(requestId);
     this.scheduleFlush();
     return served;
   }
@@ -204,9 +204,9 @@ export class LeaderFollowerNode {
     return this.core.currentGeneration;
   }
 
-  /** The high-water mark (commit index) as this node knows it. */
+  /** The high-water mark (Raft's commit index) as this node knows it. */
   get highWaterMark(): number {
-    return this.core.committedIndex;
+    return this.core.highWaterMark;
   }
 
   /** Highest log index durable on this node. */
@@ -214,7 +214,10 @@ export class LeaderFollowerNode {
     return this.core.durableLogIndex;
   }
 
-  /** Highest index covered by a snapshot and dropped from the log. */
+  /**
+   * The low-water mark: the highest index released from the log (a snapshot covers it; the
+   * entries retained after a snapshot keep it below the snapshot's index).
+   */
   get lowWaterMark(): number {
     return this.core.lowWaterMark;
   }
@@ -426,7 +429,7 @@ export class LeaderFollowerNode {
     if (this.stopped !== undefined) return;
     for (const entry of ready.committedEntries) this.applyEntry(entry);
     if (ready.committedEntries.length > 0) {
-      this.admission.committedThrough(this.core.committedIndex);
+      this.admission.committedThrough(this.core.highWaterMark);
       this.core.applied(this.appliedIndex);
       this.releasePayloads();
       this.settings.observer.appliedThrough?.(this.appliedIndex);
