@@ -6,7 +6,7 @@
  * 1. Loads KEYS keys (default 1,000,000) as transactions of TXN_PUTS puts (default 10), so that with
  *    --snapshot-count SNAPSHOT_COUNT (default 100,000) a snapshot falls near the end of the load.
  * 2. Overwrites keys with single puts until the log tail after the latest snapshot (applied index
- *    minus low-water mark, from /v1/cluster) is TAIL entries (default SNAPSHOT_COUNT - 1,000, so
+ *    minus snapshot index, `low_water_mark` in /v1/cluster) is TAIL entries (default SNAPSHOT_COUNT - 1,000, so
  *    that no further snapshot is taken).
  * 3. SIGKILLs every member, restarts them, and measures per member the time until /readyz answers
  *    200 (recovered, knows a leader) and until it serves a linearizable read of the last key.
@@ -148,7 +148,7 @@ interface ClusterView {
 }
 
 /**
- * Entries after the latest snapshot on member `index`: applied index minus low-water mark. A
+ * Entries after the latest snapshot on member `index`: applied index minus snapshot index. A
  * build without the `low_water_mark` field counts from the last multiple of the snapshot count.
  */
 async function tailLength(index: number): Promise<{ applied: number; tail: number }> {
@@ -156,8 +156,8 @@ async function tailLength(index: number): Promise<{ applied: number; tail: numbe
     (await call('GET', `${clientUrl(index)}/v1/cluster`)).text,
   ) as ClusterView;
   const applied = view.applied_index;
-  const lowWaterMark = view.low_water_mark ?? Math.floor(applied / snapshotCount) * snapshotCount;
-  return { applied, tail: applied - lowWaterMark };
+  const snapshotIndex = view.low_water_mark ?? Math.floor(applied / snapshotCount) * snapshotCount;
+  return { applied, tail: applied - snapshotIndex };
 }
 
 async function rssMegabytes(child: ChildProcess, field = 'VmRSS'): Promise<number> {

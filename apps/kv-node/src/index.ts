@@ -47,7 +47,7 @@ export { ApiError, GrpcCode } from './http/api-error.js';
 export type { ApiErrorDetails, ErrorReason } from './http/api-error.js';
 export { DEFAULT_API_LIMITS } from './http/api-limits.js';
 export type { ApiLimits } from './http/api-limits.js';
-export type { KvBackend, MemberStatus, NodeRole, NodeStatus } from './http/kv-backend.js';
+export type { KvBackend, MemberStatus, NodeRole, ClusterStatus } from './http/kv-backend.js';
 export type { Timers } from './http/api-context.js';
 export { AuthState, ROOT } from './auth/auth-state.js';
 export type { AuthUser } from './auth/auth-state.js';

@@ -10,7 +10,7 @@ import { startDashboardServer } from '../src/dashboard/dashboard-server.js';
 import type { RunningDashboardServer } from '../src/dashboard/dashboard-server.js';
 import { InjectedFaults } from '../src/dashboard/injected-faults.js';
 import { createSignalDemoControl } from '../src/dashboard/signal-demo-control.js';
-import { statusSourceFromNodeStatus } from '../src/dashboard/node-status-source.js';
+import { statusSourceFromClusterStatus } from '../src/dashboard/node-status-source.js';
 import { createApiHandler, createHttpServer } from '../src/http/http-api.js';
 import { NodeMetrics } from '../src/metrics/node-metrics.js';
 import { DirectBackend } from './support/direct-backend.js';
@@ -268,7 +268,7 @@ describe('dashboard wired into the kv-node HTTP server (the lead’s wiring)', (
     const backend = new DirectBackend();
     const api = createApiHandler({ backend, metrics: new NodeMetrics({ processMetrics: false }) });
     const dashboard = createDashboardHandler({
-      statusSource: statusSourceFromNodeStatus(() => backend.status()),
+      statusSource: statusSourceFromClusterStatus(() => backend.status()),
       assetsDirectory,
     });
     const server = createHttpServer((request, response) => {
@@ -285,7 +285,7 @@ describe('dashboard wired into the kv-node HTTP server (the lead’s wiring)', (
       );
       expect(view.nodes.find((node) => node.name === status.name)).toMatchObject({
         generation: status.generation,
-        lowWaterMark: status.lowWaterMark,
+        lowWaterMark: status.snapshotIndex,
         appliedIndex: status.appliedIndex,
       });
       // The old page's address leads to this dashboard.

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { NodeStatus } from '../src/http/kv-backend.js';
+import type { ClusterStatus } from '../src/http/kv-backend.js';
 import type { NodeView } from '../src/dashboard/cluster-view.js';
 import { ClusterObserver } from '../src/dashboard/cluster-observer.js';
 import {
@@ -72,7 +72,7 @@ describe('LeaderTimeline', () => {
 });
 
 describe('ThroughputMeter', () => {
-  it('reports the growth of the committed index per second over the window', () => {
+  it('reports the growth of the high-water mark per second over the window', () => {
     const meter = new ThroughputMeter(2000);
     expect(meter.record(0, 100)).toBe(0);
     expect(meter.record(1000, 150)).toBe(50);
@@ -115,7 +115,7 @@ describe('ThroughputMeter', () => {
 });
 
 describe('nodeViewsFromStatus', () => {
-  const status: NodeStatus = {
+  const status: ClusterStatus = {
     clusterId: '1',
     memberId: '11',
     name: 'node-1',
@@ -123,9 +123,9 @@ describe('nodeViewsFromStatus', () => {
     generation: 4,
     leaderId: '11',
     lastLogIndex: 42,
-    commitIndex: 41,
+    highWaterMark: 41,
     appliedIndex: 40,
-    lowWaterMark: 30,
+    snapshotIndex: 30,
     members: [
       {
         id: '11',
@@ -248,10 +248,10 @@ describe('HttpClusterStatusSource', () => {
     });
   });
 
-  it('shows an unknown low-water mark for a node that does not report one', () => {
+  it('shows an unknown snapshot index for a node that does not report one', () => {
     const { low_water_mark: _omitted, ...older } = clusterBody('a', 'follower', 1, 2);
-    expect(parseClusterReport(older)?.lowWaterMark).toBe(null);
-    expect(parseClusterReport(clusterBody('a', 'follower', 1, 12))?.lowWaterMark).toBe(2);
+    expect(parseClusterReport(older)?.snapshotIndex).toBe(null);
+    expect(parseClusterReport(clusterBody('a', 'follower', 1, 12))?.snapshotIndex).toBe(2);
   });
 
   it('rejects answers that are not a cluster status', () => {

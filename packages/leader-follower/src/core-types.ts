@@ -253,9 +253,14 @@ export interface CoreStatus {
   readonly lastGeneration: number;
   /** Highest index stored durably on this server. */
   readonly durableIndex: number;
+  /** The high-water mark: the highest index known stored on a majority (committed). */
   readonly highWaterMark: number;
-  /** Highest index dropped from the in-memory log (covered by a snapshot). */
+  /**
+   * The low-water mark: the highest index released from the in-memory log (covered by a
+   * snapshot); a follower behind it is sent the snapshot.
+   */
   readonly lowWaterMark: number;
+  /** Index of the latest snapshot (at or above the low-water mark: entries after it may be retained). */
   readonly snapshotIndex: number;
   readonly appliedIndex: number;
   /** Ticks since this server last heard from a leader (followers) or ran check-quorum (leader). */

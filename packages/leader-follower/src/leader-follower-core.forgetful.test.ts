@@ -101,7 +101,7 @@ describe('storage identities', () => {
       hintGeneration: 0,
       storageId: 'B2',
     });
-    expect(leader.committedIndex).toBe(0);
+    expect(leader.highWaterMark).toBe(0);
     leader.step('c', {
       kind: 'append-response',
       generation: 1,
@@ -111,7 +111,7 @@ describe('storage identities', () => {
       hintGeneration: 0,
       storageId: 'C1',
     });
-    expect(leader.committedIndex).toBe(1);
+    expect(leader.highWaterMark).toBe(1);
   });
 
   it('a storage-lost naming this storage stops the member; one naming another is ignored', () => {
@@ -250,14 +250,14 @@ describe('a follower that rejects at or below its match index', () => {
     const network = forgetfulB();
     network.run(50);
     const a = network.core('a');
-    const committed = a.committedIndex;
+    const committed = a.highWaterMark;
     network.crash('c');
     a.propose(bytes('v'));
     network.run(5);
     // b acknowledged the new entry, but it lost what it acknowledged before: a and b are not a
     // majority a leader may count on (b's vote for a stale candidate could still undo them).
     expect(network.core('b').status().lastIndex).toBe(a.status().lastIndex);
-    expect(a.committedIndex).toBe(committed);
+    expect(a.highWaterMark).toBe(committed);
   });
 });
 
@@ -270,10 +270,10 @@ describe('the acknowledged index', () => {
     network.run(3);
     const b = network.core('b');
     expect(b.acknowledgedIndex).toBeLessThanOrEqual(b.durableLogIndex);
-    expect(b.acknowledgedIndex).toBeLessThanOrEqual(b.committedIndex);
+    expect(b.acknowledgedIndex).toBeLessThanOrEqual(b.highWaterMark);
     network.releasePersistence('b');
     network.run(5);
-    expect(b.acknowledgedIndex).toBe(Math.min(b.durableLogIndex, b.committedIndex));
-    expect(b.acknowledgedIndex).toBe(network.core('a').committedIndex);
+    expect(b.acknowledgedIndex).toBe(Math.min(b.durableLogIndex, b.highWaterMark));
+    expect(b.acknowledgedIndex).toBe(network.core('a').highWaterMark);
   });
 });

@@ -40,7 +40,7 @@ function follower(): LeaderFollowerCore {
 function committedFollower(): LeaderFollowerCore {
   const core = follower();
   core.step('a', { kind: 'heartbeat', generation: 2, highWaterMark: 2, readRound: 0 });
-  expect(core.committedIndex).toBe(2);
+  expect(core.highWaterMark).toBe(2);
   return core;
 }
 

@@ -116,7 +116,7 @@ export function runSeed(
       if (leader !== undefined) {
         readId++;
         readFloor.set(readId, Math.max(0, ...committed.keys()));
-        network.core(leader).readIndex(readId);
+        network.core(leader).readBarrier(readId);
       }
     } else if (action < 0.79) {
       if (!network.isDown(target)) {

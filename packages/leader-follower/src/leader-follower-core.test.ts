@@ -463,13 +463,13 @@ describe('rule 6: pre-vote and check-quorum', () => {
   });
 });
 
-describe('rule 7: linearizable reads via read-index', () => {
+describe('rule 7: linearizable reads via read barriers', () => {
   it('permits a read only after a majority confirms leadership, at the high-water mark', () => {
     const network = threeNodeClusterWithLeaderA();
     const a = network.core('a');
     a.propose(bytes('x'));
     network.deliver();
-    a.readIndex(1);
+    a.readBarrier(1);
     const ready = a.takeReady();
     expect(ready.readsPermitted).toEqual([]);
     const heartbeats = messagesOfKind(ready.messagesToSendNow, 'heartbeat');
@@ -483,7 +483,7 @@ describe('rule 7: linearizable reads via read-index', () => {
     const network = new CoreNetwork(['a', 'b', 'c', 'd', 'e']);
     network.elect('a');
     const a = network.core('a');
-    a.readIndex(1);
+    a.readBarrier(1);
     const round = messagesOfKind(a.takeReady().messagesToSendNow, 'heartbeat')[0]?.readRound ?? 0;
     a.step('b', { kind: 'heartbeat-response', generation: 1, readRound: round });
     a.step('c', { kind: 'heartbeat-response', generation: 1, readRound: round - 1 });
@@ -495,7 +495,7 @@ describe('rule 7: linearizable reads via read-index', () => {
   it('a leader isolated from the majority never permits a read and refuses it on stepping down', () => {
     const network = threeNodeClusterWithLeaderA();
     network.isolate('a');
-    network.core('a').readIndex(7);
+    network.core('a').readBarrier(7);
     for (let i = 0; i < 25; i++) {
       network.tick('a');
       network.deliver();
@@ -515,7 +515,7 @@ describe('rule 7: linearizable reads via read-index', () => {
     network.dropWhen = (m) => m.message.kind === 'append-response';
     const leader = network.runUntilLeaderElected();
     const core = network.core(leader);
-    core.readIndex(3);
+    core.readBarrier(3);
     network.run(3);
     expect(network.readsPermitted.get(leader) ?? []).toEqual([]);
     network.dropWhen = undefined;
@@ -528,7 +528,7 @@ describe('rule 7: linearizable reads via read-index', () => {
   it('batches concurrent reads onto one heartbeat round', () => {
     const network = threeNodeClusterWithLeaderA();
     const a = network.core('a');
-    for (let id = 1; id <= 10; id++) a.readIndex(id);
+    for (let id = 1; id <= 10; id++) a.readBarrier(id);
     const ready = a.takeReady();
     expect(messagesOfKind(ready.messagesToSendNow, 'heartbeat')).toHaveLength(2);
     for (const outbound of ready.messagesToSendNow) network.queue.push({ from: 'a', ...outbound });
@@ -540,7 +540,7 @@ describe('rule 7: linearizable reads via read-index', () => {
 
   it('a follower refuses a read with the leader’s id', () => {
     const network = threeNodeClusterWithLeaderA();
-    network.core('b').readIndex(1);
+    network.core('b').readBarrier(1);
     expect(network.core('b').takeReady().readsRefused).toEqual([
       { requestId: 1, reason: 'not-leader', leaderId: 'a' },
     ]);

@@ -28,7 +28,8 @@ import type {
  * Inputs: `tick`, `step` (a peer's message), `propose`, `readBarrier`, `persisted`, `applied`,
  * `snapshotTaken`, `transferLeadership`. Outputs are collected until the driver calls
  * `takeReady`. Vocabulary: generation = term, high-water mark = commit index, low-water mark =
- * compaction (snapshot) index.
+ * the highest index released from the log (a follower behind it is sent the snapshot, whose own
+ * index, `snapshotIndex`, is at or above it), read barrier = Raft's read index.
  *
  * This class is the façade, organised as etcd-io/raft is: it alone owns the generation, the vote
  * and the role, and routes inputs to the role parts — `Election`, `LeaderReplication`,
@@ -215,11 +216,6 @@ export class LeaderFollowerCore {
     this.leader.readBarrier(requestId);
   }
 
-  /** @deprecated Use {@link LeaderFollowerCore.readBarrier} (the same). */
-  readIndex(requestId: number): void {
-    this.readBarrier(requestId);
-  }
-
   /**
    * The driver reports that the log through `index` is durable, where the entry at `index` has
    * `generation`. A report about entries that were replaced in the meantime is ignored.
@@ -365,11 +361,6 @@ export class LeaderFollowerCore {
     return this.replica.highWaterMark;
   }
 
-  /** @deprecated Use {@link LeaderFollowerCore.highWaterMark} (the same). */
-  get committedIndex(): number {
-    return this.replica.highWaterMark;
-  }
-
   /** Highest index durable on this server. */
   get durableLogIndex(): number {
     return this.replica.durableIndex;
@@ -385,7 +376,10 @@ export class LeaderFollowerCore {
     return Math.min(this.replica.durableIndex, this.replica.highWaterMark);
   }
 
-  /** Highest index dropped from the in-memory log (the low-water mark). */
+  /**
+   * The low-water mark: the highest index released from the in-memory log (a snapshot covers it;
+   * `retainEntries` may keep it below the snapshot's index).
+   */
   get lowWaterMark(): number {
     return this.log.compactedIndex;
   }

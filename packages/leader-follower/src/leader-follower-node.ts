@@ -1,12 +1,6 @@
 import type { CoreStatus, EntriesToLoad, Ready } from './core-types.js';
-import {
-  MemberStorageLostError,
-  NodeStoppedError,
-  NotLeaderError,
-  ProposalTooLargeError,
-} from './errors.js';
+import { NodeStoppedError, NotLeaderError, ProposalTooLargeError } from './errors.js';
 import { LeaderFollowerCore } from './leader-follower-core.js';
-import { SafetyViolationError } from './safety-violation-error.js';
 import { isHollowEntry } from './log-entry.js';
 import type { LogEntry } from './log-entry.js';
 import { MemberRecords } from './member-records.js';
@@ -14,13 +8,15 @@ import { LeadershipLog } from './leadership-log.js';
 import { decodeMessage } from './message-codec.js';
 import type { NodeId } from './messages.js';
 import type { LeaderFollowerNodeOptions, NodeStatus } from './node-options.js';
-import type { NodeStorage, RecoveredNodeState, SnapshotReader } from './node-storage.js';
-import { coreOptionsOf, settingsOf, storageOf, type NodeSettings } from './node-settings.js';
+import type { NodeStorage, RecoveredNodeState } from './node-storage.js';
+import { coreOptionsOf, settingsOf, type NodeSettings } from './node-settings.js';
+import { recoverNode } from './node-recovery.js';
+import { persistReady, type ReadyPersistenceDeps } from './ready-persistence.js';
+import { announceFailStop, logFailStop } from './fail-stop.js';
 import { PeerMessages } from './peer-messages.js';
 import { PendingWorkAdmission } from './pending-work-limits.js';
 import { ProposalWaiters } from './proposal-waiters.js';
 import { ReadWaiters } from './read-waiters.js';
-import { restoreStateMachine } from './restore-state-machine.js';
 import { SnapshotSchedule } from './snapshot-schedule.js';
 import { TickSchedule } from './tick-schedule.js';
 
@@ -44,6 +40,7 @@ export class LeaderFollowerNode {
   private readonly peers: PeerMessages;
   private readonly snapshots: SnapshotSchedule;
   private readonly leadership: LeadershipLog;
+  private readonly persistence: ReadyPersistenceDeps;
   private appliedIndex: number;
   /** Readies whose applies wait for their storage work; later applies must wait too (log order). */
   private deferredApplies = 0;
@@ -71,7 +68,7 @@ export class LeaderFollowerNode {
       this.core.entriesLoaded(load, entries);
       this.scheduleFlush();
     };
-    const { transport, stateMachine } = options;
+    const { transport, stateMachine, clock } = options;
     this.peers = new PeerMessages({
       transport,
       storage,
@@ -80,20 +77,18 @@ export class LeaderFollowerNode {
       entriesLoaded: loaded,
       fail,
     });
+    this.persistence = { storage, stateMachine, clock, logger, observer, stopped };
     const snapshotDeps = { core: this.core, storage, stateMachine, settings, stopped, fail };
     this.snapshots = new SnapshotSchedule(this.appliedIndex, snapshotDeps);
     this.leadership = new LeadershipLog(options.id, logger, observer);
     this.admission = new PendingWorkAdmission(settings.pendingWork);
-    this.proposals = new ProposalWaiters(
-      options.clock,
-      timers,
-      settings.proposalTimeoutMs,
-      (index) => logger.info({ index }, 'proposal outcome indeterminate'),
+    this.proposals = new ProposalWaiters(clock, timers, settings.proposalTimeoutMs, (index) =>
+      logger.info({ index }, 'proposal outcome indeterminate'),
     );
     this.reads = new ReadWaiters(timers, settings.readTimeoutMs, this.appliedIndex);
     const everyEntries = settings.recordAcknowledgedEveryEntries;
     this.memberRecords = new MemberRecords(storage, logger, observer, everyEntries, fail);
-    this.ticks = new TickSchedule(options.clock, options.timers, settings.tickMs, () => {
+    this.ticks = new TickSchedule(clock, timers, settings.tickMs, () => {
       this.core.tick();
       if (this.core.role === 'leader') this.lastLeaderContact = this.options.clock.now();
       this.flush();
@@ -110,23 +105,11 @@ export class LeaderFollowerNode {
    *   directory is missing, its log ends before the index it recorded as acknowledged or does
    *   not continue its snapshot, or a peer reported its storage replaced in an earlier run).
    */
-  static async open(options: LeaderFollowerNodeOptions): Promise<LeaderFollowerNode> {
-    const storage = storageOf(options);
-    const recovered = await storage.recover();
-    try {
-      if (recovered.snapshot !== undefined) {
-        const { logger } = settingsOf(options);
-        await restoreStateMachine(options.stateMachine, recovered.snapshot, logger);
-      }
-      return new LeaderFollowerNode(options, storage, recovered);
-    } catch (error) {
-      // Do not leave an abandoned log running (and failing) behind a failed start.
-      await storage.close().catch(() => undefined);
-      throw error;
-    } finally {
-      // Only the metadata is kept: the bytes stay in storage.
-      await recovered.snapshot?.close();
-    }
+  static open(options: LeaderFollowerNodeOptions): Promise<LeaderFollowerNode> {
+    return recoverNode(
+      options,
+      (storage, recovered) => new LeaderFollowerNode(options, storage, recovered),
+    );
   }
 
   /** Starts ticking and handling peer messages. */
@@ -184,7 +167,7 @@ export class LeaderFollowerNode {
     const refusal = this.admission.refuseRead(this.reads.size);
     if (refusal !== undefined) return Promise.reject(refusal);
     const { requestId, served } = this.reads.add();
-    this.core.readIndex(requestId);
+    this.core.readBarrier(requestId);
     this.scheduleFlush();
     return served;
   }
@@ -204,9 +187,9 @@ export class LeaderFollowerNode {
     return this.core.currentGeneration;
   }
 
-  /** The high-water mark (commit index) as this node knows it. */
+  /** The high-water mark (Raft's commit index) as this node knows it. */
   get highWaterMark(): number {
-    return this.core.committedIndex;
+    return this.core.highWaterMark;
   }
 
   /** Highest log index durable on this node. */
@@ -214,7 +197,10 @@ export class LeaderFollowerNode {
     return this.core.durableLogIndex;
   }
 
-  /** Highest index covered by a snapshot and dropped from the log. */
+  /**
+   * The low-water mark: the highest index released from the log (a snapshot covers it; the
+   * entries retained after a snapshot keep it below the snapshot's index).
+   */
   get lowWaterMark(): number {
     return this.core.lowWaterMark;
   }
@@ -350,33 +336,12 @@ export class LeaderFollowerNode {
     }
   }
 
-  /**
-   * Hands the Ready's storage work to storage; log writes are issued now, in order (group commit).
-   * An installed snapshot is restored into the state machine inside the storage's install, so
-   * nothing later is applied before it.
-   */
+  /** Hands the Ready's storage work to storage (see {@link persistReady}). */
   private persist(ready: Ready): Promise<void> {
     if (ready.hardState !== undefined) {
       this.memberRecords.hardStateChanged(this.core.acknowledgedIndex);
     }
-    const install = ready.snapshotToInstall;
-    const entries = ready.entriesToPersist;
-    const started = entries.length > 0 ? this.options.clock.now() : 0;
-    const restore = async (snapshot: SnapshotReader): Promise<void> => {
-      if (this.stopped !== undefined) return;
-      await restoreStateMachine(this.options.stateMachine, snapshot, this.settings.logger);
-    };
-    const durable = this.storage.persist({
-      snapshotChunks: ready.snapshotChunksToStore,
-      ...(install === undefined ? {} : { snapshotToInstall: { metadata: install, restore } }),
-      ...(ready.hardState === undefined ? {} : { hardState: ready.hardState }),
-      entries,
-    });
-    const { observer } = this.settings;
-    if (entries.length === 0 || observer.logSynced === undefined) return durable;
-    return durable.then(() => {
-      observer.logSynced?.(entries.length, this.options.clock.now() - started);
-    });
+    return persistReady(ready, this.persistence);
   }
 
   /**
@@ -409,9 +374,7 @@ export class LeaderFollowerNode {
     const snapshot = ready.snapshotToInstall;
     if (snapshot !== undefined) {
       this.appliedIndex = snapshot.index;
-      this.snapshots.installed(snapshot.index);
-      this.settings.logger.info({ index: snapshot.index }, 'snapshot installed from leader');
-      this.settings.observer.snapshotSaved?.(snapshot.index, snapshot.sizeBytes, 'installed');
+      this.snapshots.installed(snapshot);
       // Proposals covered by someone else's snapshot: we cannot tell whether they were applied.
       this.proposals.coveredBySnapshot(snapshot.index);
       this.core.applied(this.appliedIndex);
@@ -426,7 +389,7 @@ export class LeaderFollowerNode {
     if (this.stopped !== undefined) return;
     for (const entry of ready.committedEntries) this.applyEntry(entry);
     if (ready.committedEntries.length > 0) {
-      this.admission.committedThrough(this.core.committedIndex);
+      this.admission.committedThrough(this.core.highWaterMark);
       this.core.applied(this.appliedIndex);
       this.releasePayloads();
       this.settings.observer.appliedThrough?.(this.appliedIndex);
@@ -477,32 +440,12 @@ export class LeaderFollowerNode {
   private fail(error: unknown): void {
     if (this.stopped !== undefined) return;
     const { logger } = this.settings;
+    logFailStop(logger, error);
     const failure = error instanceof Error ? error : new Error(String(error));
-    if (failure instanceof MemberStorageLostError) {
-      logger.error(
-        { error: failure.message, reportedBy: failure.reportedBy },
-        'this member lost acknowledged state; stopping',
-      );
-    } else if (failure instanceof SafetyViolationError) {
-      // An invariant of the core or a safety rule broke: this server's state cannot be trusted.
-      logger.error({ error: failure.message }, 'safety violation; stopping');
-    } else {
-      logger.error({ error: String(error) }, 'storage failed; stopping');
-    }
     this.failedWith = failure;
     this.stop(failure);
-    if (failure instanceof MemberStorageLostError && failure.kind === 'reported-by-peer') {
-      // Recorded before the owner is told (it may exit at once), so that no later start on this
-      // storage votes or acknowledges either, even when no peer that remembers it is up.
-      void this.storage
-        .recordMemberState({ lostReportedBy: failure.reportedBy ?? '?' })
-        .catch((saveError: unknown) => {
-          logger.error({ error: String(saveError) }, 'could not record the lost storage');
-        })
-        .then(() => this.options.onFatalError?.(error));
-      return;
-    }
-    this.options.onFatalError?.(error);
+    const { storage } = this;
+    announceFailStop(failure, error, { storage, logger, onFatalError: this.options.onFatalError });
   }
 
   private stop(reason: Error): void {

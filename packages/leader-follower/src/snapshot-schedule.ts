@@ -1,4 +1,5 @@
 import type { LeaderFollowerCore } from './leader-follower-core.js';
+import type { SnapshotMetadata } from './log-entry.js';
 import type { StateMachine } from './node-ports.js';
 import type { NodeSettings } from './node-settings.js';
 import type { NodeStorage } from './node-storage.js';
@@ -24,9 +25,12 @@ export class SnapshotSchedule {
     },
   ) {}
 
-  /** A snapshot through `index` was installed from the leader. */
-  installed(index: number): void {
-    this.snapshotIndex = index;
+  /** A snapshot from the leader was installed (and the state machine restored from it). */
+  installed(snapshot: SnapshotMetadata): void {
+    this.snapshotIndex = snapshot.index;
+    const { logger, observer } = this.deps.settings;
+    logger.info({ index: snapshot.index }, 'snapshot installed from leader');
+    observer.snapshotSaved?.(snapshot.index, snapshot.sizeBytes, 'installed');
   }
 
   /** Takes a snapshot if enough entries were applied through `appliedIndex` and none is under way. */

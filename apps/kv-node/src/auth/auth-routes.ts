@@ -11,7 +11,7 @@ import { responseHeader } from '../http/etcd-json.js';
 import type { JsonBody } from '../http/etcd-json.js';
 import type { Exchange } from '../http/exchange.js';
 import { FieldReader } from '../http/json-fields.js';
-import { linearize, replicateAuth } from '../http/kv-operations.js';
+import { readBarrier, replicateAuth } from '../http/kv-operations.js';
 import { responseHeaderSource } from '../http/response-header-source.js';
 import { base64FromByteString } from '../store/byte-string.js';
 import type { AuthCommand } from './auth-command.js';
@@ -95,7 +95,7 @@ export async function authenticateResponse(context: ApiContext, body: unknown): 
   const password = text(fields, 'password', MAX_PASSWORD_BYTES);
   fields.rejectUnknown();
   // See every user change acknowledged before this request (it may have been made elsewhere).
-  await linearize(context);
+  await readBarrier(context);
   const token = await context.auth.authenticate(context.backend.auth, user, password);
   return { header: header(context), token };
 }
@@ -151,7 +151,7 @@ const userGet: Handler = async (context, exchange) => {
   const fields = await readFields(context, exchange);
   const user = name(fields, 'name');
   fields.rejectUnknown();
-  await linearize(context);
+  await readBarrier(context);
   const state = context.backend.auth;
   context.auth.authorizeAdmin(state, exchange, (caller) => caller === user);
   const record = state.user(user);
@@ -166,7 +166,7 @@ const userGet: Handler = async (context, exchange) => {
 const userList: Handler = async (context, exchange) => {
   const fields = await readFields(context, exchange);
   fields.rejectUnknown();
-  await linearize(context);
+  await readBarrier(context);
   context.auth.authorizeAdmin(context.backend.auth, exchange);
   const users = context.backend.auth.userNames();
   exchange.json(200, { header: header(context), ...(users.length === 0 ? {} : { users }) });
@@ -233,7 +233,7 @@ const roleGet: Handler = async (context, exchange) => {
   const fields = await readFields(context, exchange);
   const role = name(fields, 'role');
   fields.rejectUnknown();
-  await linearize(context);
+  await readBarrier(context);
   const state = context.backend.auth;
   context.auth.authorizeAdmin(
     state,
@@ -252,7 +252,7 @@ const roleGet: Handler = async (context, exchange) => {
 const roleList: Handler = async (context, exchange) => {
   const fields = await readFields(context, exchange);
   fields.rejectUnknown();
-  await linearize(context);
+  await readBarrier(context);
   context.auth.authorizeAdmin(context.backend.auth, exchange);
   const roles = context.backend.auth.roleNames();
   exchange.json(200, { header: header(context), ...(roles.length === 0 ? {} : { roles }) });

@@ -31,7 +31,7 @@ export interface ClusterObserverOptions {
 /** A listener for new views; it must not throw. */
 export type ClusterViewListener = (view: ClusterView) => void;
 
-function committedIndex(nodes: readonly NodeView[]): number | null {
+function highestHighWaterMark(nodes: readonly NodeView[]): number | null {
   let highest: number | null = null;
   for (const node of nodes) {
     if (node.highWaterMark !== null && (highest === null || node.highWaterMark > highest)) {
@@ -86,7 +86,10 @@ export class ClusterObserver {
     }
     const wallMs = this.#options.wallClock.now();
     this.#timeline.observe(wallMs, nodes);
-    const entriesPerSecond = this.#meter.record(this.#options.clock.now(), committedIndex(nodes));
+    const entriesPerSecond = this.#meter.record(
+      this.#options.clock.now(),
+      highestHighWaterMark(nodes),
+    );
     this.#throughput.push({ atMs: wallMs, entriesPerSecond });
     if (this.#throughput.length > (this.#options.throughputHistoryLimit ?? 120)) {
       this.#throughput.shift();

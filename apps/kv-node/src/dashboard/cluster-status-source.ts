@@ -4,7 +4,7 @@ import type { NodeView } from './cluster-view.js';
 
 /**
  * Reads the state of every node in the cluster, once per call. Implementations: one node's own
- * view ({@link statusSourceFromNodeStatus}), or each member's `GET /v1/cluster` over HTTP
+ * view ({@link statusSourceFromClusterStatus}), or each member's `GET /v1/cluster` over HTTP
  * ({@link HttpClusterStatusSource}).
  *
  * `sample` should not reject: a node that cannot be read is reported with role `unreachable`.

@@ -18,7 +18,10 @@ export interface NodeView {
   lastIndex: number | null;
   /** High-water mark (Raft's commit index): entries up to it are on a majority. */
   highWaterMark: number | null;
-  /** Low-water mark: entries up to it are in a snapshot and may be gone from the log. */
+  /**
+   * Index of the node's latest snapshot: entries up to it are in a snapshot and may be gone from
+   * its log (the JSON keeps this first name; the column reads "snapshot index").
+   */
   lowWaterMark: number | null;
   /** Index of the last entry applied to the node's key-value store. */
   appliedIndex: number | null;

@@ -39,7 +39,7 @@ export function dashboardHtml(title: string): string {
         <tr>
           <th>node</th><th>role</th><th>generation</th><th>last index</th>
           <th title="highest index stored on a majority (commit index)">high-water mark</th>
-          <th title="entries up to here are in a snapshot">low-water mark</th>
+          <th title="entries up to here are in a snapshot; the log is released up to the low-water mark, at or below it">snapshot index</th>
           <th>applied index</th><th>lag behind leader</th><th>heartbeat age</th><th>leader's failure detector</th>
           <th class="demo-only">demo</th>
         </tr>

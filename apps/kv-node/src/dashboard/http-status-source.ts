@@ -40,7 +40,8 @@ interface MemberReport {
   generation: number;
   lastIndex: number;
   highWaterMark: number;
-  lowWaterMark: number | null;
+  /** `low_water_mark` in `/v1/cluster`: the latest snapshot's index. */
+  snapshotIndex: number | null;
   appliedIndex: number;
   /** The member's view of the others (lag and heartbeat age are known only to a leader). */
   peers: Map<string, PeerSeen>;
@@ -90,7 +91,7 @@ export function parseClusterReport(body: unknown): MemberReport | undefined {
     generation,
     lastIndex,
     highWaterMark,
-    lowWaterMark: numberOrNull(record['low_water_mark']),
+    snapshotIndex: numberOrNull(record['low_water_mark']),
     appliedIndex,
     peers,
   };
@@ -149,7 +150,7 @@ export class HttpClusterStatusSource implements ClusterStatusSource {
         generation: report.generation,
         lastIndex: report.lastIndex,
         highWaterMark: report.highWaterMark,
-        lowWaterMark: report.lowWaterMark,
+        lowWaterMark: report.snapshotIndex,
         appliedIndex: report.appliedIndex,
         lagBehindLeader:
           seenByLeader?.lag ??

@@ -1,6 +1,6 @@
 /** A status source over one node's own view of the cluster (what `GET /v1/cluster` reports). */
 
-import type { NodeStatus } from '../http/kv-backend.js';
+import type { ClusterStatus } from '../http/kv-backend.js';
 import type { ClusterStatusSource } from './cluster-status-source.js';
 import type { NodeView } from './cluster-view.js';
 
@@ -11,7 +11,7 @@ import type { NodeView } from './cluster-view.js';
  *
  * @param status returns the node's status now (e.g. `() => backend.status()`); must not throw.
  */
-export function statusSourceFromNodeStatus(status: () => NodeStatus): ClusterStatusSource {
+export function statusSourceFromClusterStatus(status: () => ClusterStatus): ClusterStatusSource {
   return {
     sample(): Promise<NodeView[]> {
       return Promise.resolve(nodeViewsFromStatus(status()));
@@ -20,7 +20,7 @@ export function statusSourceFromNodeStatus(status: () => NodeStatus): ClusterSta
 }
 
 /** The dashboard rows for one node's status (exported for tests and the HTTP source). */
-export function nodeViewsFromStatus(status: NodeStatus): NodeView[] {
+export function nodeViewsFromStatus(status: ClusterStatus): NodeView[] {
   const leaderName = status.members.find((member) => member.id === status.leaderId)?.name;
   return status.members.map((member): NodeView => {
     const isSelf = member.id === status.memberId;
@@ -30,8 +30,8 @@ export function nodeViewsFromStatus(status: NodeStatus): NodeView[] {
       role,
       generation: isSelf ? status.generation : null,
       lastIndex: isSelf ? status.lastLogIndex : null,
-      highWaterMark: isSelf ? status.commitIndex : null,
-      lowWaterMark: isSelf ? status.lowWaterMark : null,
+      highWaterMark: isSelf ? status.highWaterMark : null,
+      lowWaterMark: isSelf ? status.snapshotIndex : null,
       appliedIndex: isSelf ? status.appliedIndex : null,
       lagBehindLeader: member.lag ?? null,
       heartbeatAgeMs: member.lastContactAgoMs ?? null,

@@ -3,7 +3,7 @@
 interface IndexSample {
   /** Monotonic ms. */
   atMs: number;
-  committedIndex: number;
+  highWaterMark: number;
 }
 
 /**
@@ -21,21 +21,21 @@ export class ThroughputMeter {
   }
 
   /**
-   * Records the committed index at a monotonic time and returns the rate over the window.
+   * Records the high-water mark at a monotonic time and returns the rate over the window.
    *
    * @param atMs monotonic time, ms.
-   * @param committedIndex the highest high-water mark known now, or `null` when none is.
+   * @param highWaterMark the highest high-water mark known now, or `null` when none is.
    * @returns entries per second (0 until two samples span some time).
    */
-  record(atMs: number, committedIndex: number | null): number {
-    if (committedIndex === null) return this.rate();
+  record(atMs: number, highWaterMark: number | null): number {
+    if (highWaterMark === null) return this.rate();
     const last = this.#samples.at(-1);
     // A lower index means the nodes that knew the higher one are unreachable (or the cluster was
     // rebuilt): start over rather than report a negative rate.
-    if (last !== undefined && (committedIndex < last.committedIndex || atMs < last.atMs)) {
+    if (last !== undefined && (highWaterMark < last.highWaterMark || atMs < last.atMs)) {
       this.#samples.length = 0;
     }
-    this.#samples.push({ atMs, committedIndex });
+    this.#samples.push({ atMs, highWaterMark });
     while (this.#samples.length > 2) {
       const second = this.#samples[1] as IndexSample;
       if (atMs - second.atMs < this.#windowMs) break;
@@ -49,6 +49,6 @@ export class ThroughputMeter {
     const first = this.#samples[0];
     const last = this.#samples.at(-1);
     if (first === undefined || last === undefined || last.atMs <= first.atMs) return 0;
-    return ((last.committedIndex - first.committedIndex) * 1000) / (last.atMs - first.atMs);
+    return ((last.highWaterMark - first.highWaterMark) * 1000) / (last.atMs - first.atMs);
   }
 }

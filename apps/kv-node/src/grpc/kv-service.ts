@@ -19,7 +19,7 @@ import {
   txnResponseJson,
 } from '../http/etcd-json.js';
 import type { ReplayMarker } from '../http/kv-operations.js';
-import { linearize, replicateWrite } from '../http/kv-operations.js';
+import { readBarrier, replicateWrite } from '../http/kv-operations.js';
 import { compactionResponse } from '../http/maintenance-routes.js';
 import { sliceOptions } from '../http/range-slicing.js';
 import { responseHeaderSource } from '../http/response-header-source.js';
@@ -69,7 +69,7 @@ export function kvMethods(context: ApiContext): KvMethods {
   return {
     Range: async (body, credentials) => {
       const decoded = decodeRange(body, context.limits);
-      if (!decoded.serializable) await linearize(context);
+      if (!decoded.serializable) await readBarrier(context);
       context.auth.authorize(context.backend.auth, credentials, () => rangeNeeds(decoded.request));
       const view = rangeViewOf(context, decoded);
       const maxBytes = sliceOptions(context, decoded.request).maxBodyBytes;
@@ -105,7 +105,7 @@ export function kvMethods(context: ApiContext): KvMethods {
       const request = decodeTxn(body, context.limits);
       if (isReadOnlyTxn(request)) {
         // A read-only transaction takes a read barrier instead of a log entry, as in the gateway.
-        await linearize(context);
+        await readBarrier(context);
         context.auth.authorize(context.backend.auth, credentials, () => txnNeeds(request));
         return txnResponseJson(headerSource(), context.backend.store.txn(request));
       }

@@ -36,7 +36,7 @@ function statusResponse(context: ApiContext): JsonBody {
     header: header(context),
     version: context.version,
     leader: nonZero(status.leaderId),
-    raftIndex: nonZero(status.commitIndex),
+    raftIndex: nonZero(status.highWaterMark),
     raftTerm: nonZero(status.generation),
     raftAppliedIndex: nonZero(status.appliedIndex),
   };

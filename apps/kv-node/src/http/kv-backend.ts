@@ -46,8 +46,11 @@ export interface MemberStatus {
  */
 export type LeaderTransferStart = 'started' | 'not_leader' | 'bad_transferee';
 
-/** The status of this node. */
-export interface NodeStatus {
+/**
+ * This member's view of the cluster: its own role and indexes and every member as it sees them.
+ * (`@x/leader-follower`'s `NodeStatus` is the replica's own status, from which this is built.)
+ */
+export interface ClusterStatus {
   clusterId: string;
   memberId: string;
   name: string;
@@ -58,15 +61,15 @@ export interface NodeStatus {
   leaderId: string | undefined;
   /** Last index of the local log. */
   lastLogIndex: number;
-  /** High-water mark (Raft's commit index). */
-  commitIndex: number;
+  /** High-water mark (Raft's commit index); `commit_index` in `/v1/cluster`. */
+  highWaterMark: number;
   /** Index of the last entry applied to the local store. */
   appliedIndex: number;
   /**
-   * Low-water mark: the index of the latest snapshot, below which log entries were released
-   * (a follower further behind is sent the snapshot).
+   * Index of the latest snapshot (`low_water_mark` in `/v1/cluster`, a name kept for clients).
+   * The log is released up to the low-water mark, which retained entries may keep below it.
    */
-  lowWaterMark: number;
+  snapshotIndex: number;
   /** The failure detector that decides suspicion (`--failure-detector`). */
   failureDetector?: 'fixed' | 'phi';
   members: MemberStatus[];
@@ -95,12 +98,12 @@ export interface KvBackend {
   /** Replicates a write, waits until it is applied, and resolves with the outcome. */
   write(command: KvCommand): Promise<ApplyOutcome>;
   /**
-   * Resolves once the local store reflects every write acknowledged (anywhere in the cluster)
-   * before the call, so a read made right after is linearizable.
+   * The read barrier: resolves once the local store reflects every write acknowledged (anywhere
+   * in the cluster) before the call, so a read made right after is linearizable.
    */
-  linearizableRead(): Promise<void>;
+  readBarrier(): Promise<void>;
   /** A snapshot of this node's view of the cluster. */
-  status(): NodeStatus;
+  status(): ClusterStatus;
   /**
    * Asks this member, if it leads, to hand leadership to the member with id `toMemberId`
    * (decimal string); resolves once asked, not once done (watch {@link KvBackend.status}'s

@@ -185,15 +185,15 @@ function readsNotReturned(status: 'applied' | 'replayed', result: CommandResult)
 }
 
 /**
- * Waits until a read of the local store is linearizable.
+ * Passes the read barrier: waits until a read of the local store is linearizable.
  *
  * @throws ApiError 503 when that cannot be established in time (a read changes nothing, so a
  *   failed read is always definite).
  */
-export async function linearize(context: ApiContext): Promise<void> {
+export async function readBarrier(context: ApiContext): Promise<void> {
   if (context.isShuttingDown()) throw unavailable('this node is shutting down', 'shutting_down');
   try {
-    await withDeadline(context, context.backend.linearizableRead(), () =>
+    await withDeadline(context, context.backend.readBarrier(), () =>
       unavailable('etcdserver: request timed out waiting for a read barrier'),
     );
   } catch (error) {

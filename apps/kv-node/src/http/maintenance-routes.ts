@@ -11,7 +11,7 @@ import { responseHeader } from './etcd-json.js';
 import type { JsonBody } from './etcd-json.js';
 import type { Exchange } from './exchange.js';
 import { FieldReader } from './json-fields.js';
-import { linearize, replicateMaintenance } from './kv-operations.js';
+import { readBarrier, replicateMaintenance } from './kv-operations.js';
 import { responseHeaderSource } from './response-header-source.js';
 import { CompactedRevisionError, FutureRevisionError } from '../store/revision-errors.js';
 import { revisionApiError } from './revision-api-errors.js';
@@ -105,7 +105,7 @@ export async function alarmResponse(context: ApiContext, body: unknown): Promise
   const alarm = enumField(fields, 'alarm', ALARM_TYPES, 'etcdserverpb.AlarmType');
   fields.rejectUnknown();
   if (action === 'GET') {
-    await linearize(context);
+    await readBarrier(context);
     return alarmsJson(context.backend.alarms.list());
   }
   const result = await replicateMaintenance(context, {

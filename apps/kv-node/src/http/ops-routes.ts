@@ -2,7 +2,7 @@
 
 import type { ApiContext } from './api-context.js';
 import type { Exchange } from './exchange.js';
-import { linearize } from './kv-operations.js';
+import { readBarrier } from './kv-operations.js';
 
 /**
  * GET /health: `{"health":"true","reason":""}` when this node has a leader and can complete a
@@ -15,7 +15,7 @@ export async function health(context: ApiContext, exchange: Exchange): Promise<v
     return;
   }
   try {
-    await linearize(context);
+    await readBarrier(context);
     exchange.json(200, { health: 'true', reason: '' });
   } catch (error) {
     exchange.json(503, { health: 'false', reason: (error as Error).message });

@@ -21,7 +21,7 @@ import type { ApiContext } from './api-context.js';
 import { badRequest, keyNotFound, preconditionFailed, tooLarge } from './api-error.js';
 import type { Exchange } from './exchange.js';
 import { jsonBodySlices } from './json-body-slices.js';
-import { idempotencyKey, linearize, replicateWrite } from './kv-operations.js';
+import { idempotencyKey, readBarrier, replicateWrite } from './kv-operations.js';
 import { sliceOptions } from './range-slicing.js';
 
 /** Path prefix of single-key routes. */
@@ -49,7 +49,7 @@ function keyFromPath(context: ApiContext, exchange: Exchange): ByteString {
 
 async function readConsistently(context: ApiContext, exchange: Exchange): Promise<void> {
   const consistency = exchange.url.searchParams.get('consistency') ?? 'linearizable';
-  if (consistency === 'linearizable') await linearize(context);
+  if (consistency === 'linearizable') await readBarrier(context);
   else if (consistency !== 'serializable') {
     throw badRequest('consistency must be linearizable or serializable', 'consistency');
   }
@@ -274,8 +274,8 @@ export async function restList(context: ApiContext, exchange: Exchange): Promise
 }
 
 /**
- * GET /v1/cluster: every member's role, generation, indexes (the low-water mark is the latest
- * snapshot's), lag, heartbeat age, and whether this node's failure detector suspects it (a leader
+ * GET /v1/cluster: every member's role, generation, indexes (`commit_index` is the high-water
+ * mark; `low_water_mark`, a name kept for clients, carries the latest snapshot's index), lag, heartbeat age, and whether this node's failure detector suspects it (a leader
  * watches its followers, a follower its leader; `null` for members it does not watch).
  */
 export function restCluster(context: ApiContext, exchange: Exchange): Promise<void> {
@@ -288,9 +288,9 @@ export function restCluster(context: ApiContext, exchange: Exchange): Promise<vo
     leader_id: status.leaderId ?? null,
     generation: status.generation,
     last_log_index: status.lastLogIndex,
-    commit_index: status.commitIndex,
+    commit_index: status.highWaterMark,
     applied_index: status.appliedIndex,
-    low_water_mark: status.lowWaterMark,
+    low_water_mark: status.snapshotIndex,
     failure_detector: status.failureDetector ?? null,
     revision: context.backend.store.revision,
     keys: context.backend.store.size,

@@ -18,10 +18,10 @@ import {
   txnResponseJson,
 } from './etcd-json.js';
 import type { DecodedRange, HeaderSource, JsonBody } from './etcd-json.js';
-import type { NodeStatus } from './kv-backend.js';
+import type { ClusterStatus } from './kv-backend.js';
 import type { RangeView } from '../store/kv-types.js';
 import type { Exchange } from './exchange.js';
-import { idempotencyKey, linearize, replicateWrite } from './kv-operations.js';
+import { idempotencyKey, readBarrier, replicateWrite } from './kv-operations.js';
 import { jsonBodySlices } from './json-body-slices.js';
 import { responseHeaderSource } from './response-header-source.js';
 import { sliceOptions } from './range-slicing.js';
@@ -61,7 +61,7 @@ export async function v3Range(context: ApiContext, exchange: Exchange): Promise<
     await exchange.readJson(context.limits.maxRequestBytes),
     context.limits,
   );
-  if (!decoded.serializable) await linearize(context);
+  if (!decoded.serializable) await readBarrier(context);
   context.auth.authorize(context.backend.auth, exchange, () => rangeNeeds(decoded.request));
   const view = rangeViewOf(context, decoded);
   const parts = rangeResponseParts(headerSource(context), view);
@@ -124,7 +124,7 @@ export async function v3Txn(context: ApiContext, exchange: Exchange): Promise<vo
     context.limits,
   );
   if (isReadOnlyTxn(request)) {
-    await linearize(context);
+    await readBarrier(context);
     context.auth.authorize(context.backend.auth, exchange, () => txnNeeds(request));
     const result = revisionErrorsAsApiErrors(() => context.backend.store.txn(request));
     const answer = txnResultWithLeases(result, context.backend.leases);
@@ -152,7 +152,7 @@ export async function v3Status(context: ApiContext, exchange: Exchange): Promise
     if (value !== undefined && value !== 0 && value !== '0') body[name] = String(value);
   };
   nonZero('leader', status.leaderId);
-  nonZero('raft_index', status.commitIndex);
+  nonZero('raft_index', status.highWaterMark);
   nonZero('raft_term', status.generation);
   nonZero('raft_applied_index', status.appliedIndex);
   exchange.json(200, body);
@@ -166,7 +166,7 @@ export async function v3MemberList(context: ApiContext, exchange: Exchange): Pro
 }
 
 /** A `MemberListResponse` (gateway JSON; the gRPC Cluster service encodes the same object). */
-export function memberListResponseJson(context: ApiContext, status: NodeStatus): JsonBody {
+export function memberListResponseJson(context: ApiContext, status: ClusterStatus): JsonBody {
   return {
     header: responseHeader(headerSource(context), context.backend.store.revision),
     members: status.members.map((member) => ({

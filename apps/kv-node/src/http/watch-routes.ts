@@ -26,7 +26,7 @@ import { badRequest } from './api-error.js';
 import type { JsonBody } from './etcd-json.js';
 import type { Exchange } from './exchange.js';
 import { JsonObjectStream } from './json-object-stream.js';
-import { linearize } from './kv-operations.js';
+import { readBarrier } from './kv-operations.js';
 import { isUtf8 } from 'node:buffer';
 import type { ServerResponse } from 'node:http';
 
@@ -115,7 +115,7 @@ export async function v3Watch(context: ApiContext, exchange: Exchange): Promise<
   context.auth.authorize(context.backend.auth, exchange, () =>
     rangeNeeds(rangeRequest(key, { rangeEnd })),
   );
-  await linearize(context);
+  await readBarrier(context);
   exchange.status = 200;
   exchange.response.writeHead(200, { 'content-type': 'application/json' });
   const open = new WatchSession(context, responseOutput(exchange.response), line);
@@ -170,7 +170,7 @@ export async function restWatch(context: ApiContext, exchange: Exchange): Promis
   const withPrevious = params.get('prev_kv') === 'true';
   const range = { key: start === '' ? '\0' : start, rangeEnd };
   context.auth.authorize(context.backend.auth, exchange, () => [{ access: 'read', ...range }]);
-  await linearize(context);
+  await readBarrier(context);
   const hub = watchHubOf(context.backend.store);
   const stream = new WatchStream<0, string>(
     responseOutput(exchange.response),

@@ -13,7 +13,7 @@ import { responseHeader } from '../http/etcd-json.js';
 import type { JsonBody } from '../http/etcd-json.js';
 import type { Exchange } from '../http/exchange.js';
 import { FieldReader } from '../http/json-fields.js';
-import { linearize, replicateLease } from '../http/kv-operations.js';
+import { readBarrier, replicateLease } from '../http/kv-operations.js';
 import { responseHeaderSource } from '../http/response-header-source.js';
 import { base64FromByteString } from '../store/byte-string.js';
 import { leaseError } from './lease-errors.js';
@@ -145,7 +145,7 @@ export async function leaseTimeToLiveResponse(
   response.grantedTTL = String(answer.grantedSeconds);
   if (withKeys) {
     // The leader answered after catching up; this member's table must be as fresh for the keys.
-    await linearize(context);
+    await readBarrier(context);
     const keys = context.backend.leases.keysOf(id);
     if (keys.length > 0) response.keys = keys.map(base64FromByteString);
   }
@@ -160,7 +160,7 @@ export async function leaseLeasesResponse(
 ): Promise<JsonBody> {
   const fields = new FieldReader(body);
   fields.rejectUnknown();
-  await linearize(context);
+  await readBarrier(context);
   context.auth.authorize(context.backend.auth, credentials, () => []);
   const leases = context.backend.leases.list();
   const response: JsonBody = { header: header(context) };

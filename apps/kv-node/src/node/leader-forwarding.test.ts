@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { encodeCommand } from '../codec/command-codec.js';
 import { ApiError, indeterminate } from '../http/api-error.js';
-import type { NodeStatus } from '../http/kv-backend.js';
+import type { ClusterStatus } from '../http/kv-backend.js';
 import { silentLogger } from '../logging/logger.js';
 import { rangeRequest } from '../store/kv-types.js';
 import type { ApplyOutcome } from '../store/kv-state-machine.js';
@@ -83,7 +83,7 @@ class FakeReplica implements LocalReplica {
     const waiters = this.appliedWaiters;
     return index <= waiters.reachedIndex ? Promise.resolve() : waiters.add(index);
   }
-  status(): NodeStatus {
+  status(): ClusterStatus {
     throw new Error('unused');
   }
 }
@@ -139,11 +139,11 @@ describe('leader forwarding', () => {
     expect((error as ApiError).details).toMatchObject({ status: 504, definite: false });
   });
 
-  it('makes a follower read wait until it has applied the leader read index', async () => {
+  it('makes a follower read wait until it has applied the read barrier from the leader', async () => {
     const { a, b } = twoNodes();
     await a.backend.write(put('k', 'v'));
     let served = false;
-    const read = b.backend.linearizableRead().then(() => {
+    const read = b.backend.readBarrier().then(() => {
       served = true;
     });
     await new Promise((resolve) => setTimeout(resolve, 10));
@@ -161,7 +161,7 @@ describe('leader forwarding', () => {
     await expect(b.backend.write(put('k', 'v'))).rejects.toMatchObject({
       details: { status: 503, reason: 'no_leader', definite: true },
     });
-    await expect(b.backend.linearizableRead()).rejects.toMatchObject({ details: { status: 503 } });
+    await expect(b.backend.readBarrier()).rejects.toMatchObject({ details: { status: 503 } });
     cluster.leader = 'c'; // b believes c leads, but c's messages go nowhere: a timeout
     await expect(b.backend.write(put('k', 'v'))).rejects.toMatchObject({
       details: { status: 504, definite: false },
@@ -174,7 +174,7 @@ describe('leader forwarding', () => {
     await expect(b.backend.write(put('k', 'v'))).rejects.toMatchObject({
       details: { status: 504, definite: false },
     });
-    await expect(b.backend.linearizableRead()).rejects.toMatchObject({
+    await expect(b.backend.readBarrier()).rejects.toMatchObject({
       details: { status: 503, definite: true },
     });
   });
@@ -206,7 +206,7 @@ describe('leader forwarding', () => {
     b.replica.machine.apply(1, encodeCommand(put('k', 'v')));
     b.replica.appliedWaiters.advanceTo(1);
     const before = network.delivered.filter((type) => type === 0xff03).length;
-    await Promise.all(Array.from({ length: 20 }, () => b.backend.linearizableRead()));
+    await Promise.all(Array.from({ length: 20 }, () => b.backend.readBarrier()));
     const barriers = network.delivered.filter((type) => type === 0xff03).length - before;
     expect(barriers).toBeGreaterThanOrEqual(1);
     expect(barriers).toBeLessThanOrEqual(2);

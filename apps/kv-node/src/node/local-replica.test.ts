@@ -177,7 +177,7 @@ describe('LeaderFollowerReplica', () => {
     expect(read.details).toMatchObject({ status: 429, retryAfterSeconds: 1 });
   });
 
-  it("reports the node's status with member ids, per-follower progress and the low-water mark", () => {
+  it("reports the node's status with member ids, per-follower progress and the snapshot index", () => {
     const status = replicaOver(fakeNode()).status();
     expect(status).toMatchObject({
       clusterId: '7',
@@ -186,9 +186,9 @@ describe('LeaderFollowerReplica', () => {
       generation: 3,
       leaderId: '100',
       lastLogIndex: 40,
-      commitIndex: 39,
+      highWaterMark: 39,
       appliedIndex: 38,
-      lowWaterMark: 20,
+      snapshotIndex: 20,
     });
     expect(status.members.map((member) => [member.role, member.matchIndex])).toEqual([
       ['leader', 40],

@@ -13,7 +13,7 @@ import type {
   LeaderTransferStart,
   MemberStatus,
   NodeRole,
-  NodeStatus,
+  ClusterStatus,
 } from '../http/kv-backend.js';
 import { AuthState } from '../auth/auth-state.js';
 import { LeaseTable } from '../lease/lease-table.js';
@@ -55,7 +55,7 @@ export interface LocalReplica {
   /** Resolves once the local state machine has applied `index`. */
   waitForApplied(index: number): Promise<void>;
   /** This node's view of the cluster. */
-  status(): NodeStatus;
+  status(): ClusterStatus;
   /** Asks the leader to hand leadership to the member with id `toMemberId` (see KvBackend). */
   transferLeadership?(toMemberId: string): Promise<LeaderTransferStart>;
   /** The state machine's snapshot, chunk by chunk (see KvBackend). */
@@ -125,7 +125,7 @@ export interface LeaderFollowerReplicaOptions {
 /**
  * kv-node's {@link LocalReplica} over a {@link LeaderFollowerNode}: maps the library's typed
  * errors to the HTTP API's errors (definite 503, indeterminate 504) and its status to
- * {@link NodeStatus}.
+ * {@link ClusterStatus}.
  */
 export class LeaderFollowerReplica implements LocalReplica {
   readonly #options: LeaderFollowerReplicaOptions;
@@ -241,12 +241,12 @@ export class LeaderFollowerReplica implements LocalReplica {
     this.#turnBarrier ??= new Promise<void>((resolve) => nextTurn(resolve)).then(() => {
       // Reads from now on wait for the next round: this one may predate them.
       this.#turnBarrier = undefined;
-      return this.#quorumReadIndex();
+      return this.#quorumReadBarrier();
     });
     return this.#turnBarrier;
   }
 
-  async #quorumReadIndex(): Promise<number> {
+  async #quorumReadBarrier(): Promise<number> {
     try {
       return await this.#node.readBarrier('linearizable');
     } catch (error) {
@@ -261,7 +261,7 @@ export class LeaderFollowerReplica implements LocalReplica {
   }
 
   /** This member's view of the cluster. */
-  status(): NodeStatus {
+  status(): ClusterStatus {
     const node = this.#node.status();
     const role: NodeRole =
       node.role === 'leader' ? 'leader' : node.role === 'follower' ? 'follower' : 'candidate';
@@ -315,9 +315,9 @@ export class LeaderFollowerReplica implements LocalReplica {
       generation: node.generation,
       leaderId: node.leaderId === undefined ? undefined : this.#idByName.get(node.leaderId),
       lastLogIndex: node.lastIndex,
-      commitIndex: node.highWaterMark,
+      highWaterMark: node.highWaterMark,
       appliedIndex: node.appliedIndex,
-      lowWaterMark: node.snapshotIndex,
+      snapshotIndex: node.snapshotIndex,
       failureDetector: node.failureDetector,
       members,
     };

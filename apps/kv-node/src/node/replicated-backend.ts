@@ -6,7 +6,7 @@
 import type { KvCommand } from '../codec/command-codec.js';
 import { encodeCommand } from '../codec/command-codec.js';
 import { unavailable } from '../http/api-error.js';
-import type { KvBackend, LeaderTransferStart, NodeStatus } from '../http/kv-backend.js';
+import type { KvBackend, LeaderTransferStart, ClusterStatus } from '../http/kv-backend.js';
 import type { AuthState } from '../auth/auth-state.js';
 import type { LeaseAnswer, LeaseDriver, LeaseQuery } from '../lease/lease-driver.js';
 import type { LeaseTable } from '../lease/lease-table.js';
@@ -85,7 +85,7 @@ export class ReplicatedBackend implements KvBackend {
   }
 
   /** A read barrier locally when leading, else from the leader; then waits to apply its index. */
-  async linearizableRead(): Promise<void> {
+  async readBarrier(): Promise<void> {
     let index: number;
     if (this.#replica.isLeader()) {
       index = await this.#replica.readBarrier();
@@ -121,7 +121,7 @@ export class ReplicatedBackend implements KvBackend {
   }
 
   /** This node's status. */
-  status(): NodeStatus {
+  status(): ClusterStatus {
     return this.#replica.status();
   }
 

@@ -11,7 +11,7 @@ import { createLogger } from '../logging/create-logger.js';
 import type { Logger } from '../logging/logger.js';
 import type { RequestListener } from 'node:http';
 import { createDashboardHandler } from '../dashboard/dashboard-handler.js';
-import { statusSourceFromNodeStatus } from '../dashboard/node-status-source.js';
+import { statusSourceFromClusterStatus } from '../dashboard/node-status-source.js';
 import { HostAllowlist } from '../http/host-allowlist.js';
 import { apiHandlerFor, createApiContext, createHttpServer } from '../http/http-api.js';
 import { createGrpcGateway } from '../grpc/grpc-gateway.js';
@@ -153,9 +153,9 @@ export async function startNode(
     generation: 0,
     leaderId: undefined,
     lastLogIndex: 0,
-    commitIndex: 0,
+    highWaterMark: 0,
     appliedIndex: 0,
-    lowWaterMark: 0,
+    snapshotIndex: 0,
     members: config.members.map((member) => ({
       id: member.id,
       name: member.name,
@@ -187,7 +187,7 @@ export async function startNode(
   const grpc = createGrpcGateway(apiContext);
   // Each member serves its own view of the cluster at /ui (the launcher serves the whole cluster).
   const dashboard = createDashboardHandler({
-    statusSource: statusSourceFromNodeStatus(() => backend.status()),
+    statusSource: statusSourceFromClusterStatus(() => backend.status()),
     title: `kv-node ${config.name}`,
     allowedHosts: config.allowedHosts,
   });

@@ -179,10 +179,11 @@ export async function startReplica(options: ReplicaStartOptions): Promise<Replic
   appliedWaiters.advanceTo(node.appliedThrough);
   metrics.hasLeader.set(0);
   node.start();
+  const recovered = node.status();
   logger.info(
     {
-      snapshotIndex: node.lowWaterMark,
-      lastIndex: node.status().lastIndex,
+      snapshotIndex: recovered.snapshotIndex,
+      lastIndex: recovered.lastIndex,
       generation: node.generation,
     },
     'replica recovered',

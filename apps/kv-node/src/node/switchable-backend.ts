@@ -5,7 +5,7 @@
 
 import type { KvCommand } from '../codec/command-codec.js';
 import { unavailable } from '../http/api-error.js';
-import type { KvBackend, LeaderTransferStart, NodeStatus } from '../http/kv-backend.js';
+import type { KvBackend, LeaderTransferStart, ClusterStatus } from '../http/kv-backend.js';
 import { AuthState } from '../auth/auth-state.js';
 import type { LeaseAnswer, LeaseQuery } from '../lease/lease-driver.js';
 import { LeaseTable } from '../lease/lease-table.js';
@@ -20,13 +20,13 @@ export class SwitchableBackend implements KvBackend {
   readonly #startingAuth = new AuthState();
   readonly #startingLeases = new LeaseTable();
   readonly #startingAlarms = new AlarmTable();
-  readonly #startingStatus: () => NodeStatus;
+  readonly #startingStatus: () => ClusterStatus;
 
   /**
    * @param startingStore an (empty) store to show while starting.
    * @param startingStatus the status to report while starting.
    */
-  constructor(startingStore: KvStore, startingStatus: () => NodeStatus) {
+  constructor(startingStore: KvStore, startingStatus: () => ClusterStatus) {
     this.#startingStore = startingStore;
     this.#startingStatus = startingStatus;
   }
@@ -69,13 +69,13 @@ export class SwitchableBackend implements KvBackend {
   }
 
   /** Forwards to the target; 503 while starting. */
-  linearizableRead(): Promise<void> {
+  readBarrier(): Promise<void> {
     if (this.#target === undefined) return Promise.reject(unavailable('this node is starting'));
-    return this.#target.linearizableRead();
+    return this.#target.readBarrier();
   }
 
   /** The target's status, or the starting status. */
-  status(): NodeStatus {
+  status(): ClusterStatus {
     return this.#target?.status() ?? this.#startingStatus();
   }
 

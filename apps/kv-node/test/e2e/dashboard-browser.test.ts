@@ -69,7 +69,7 @@ describe('dashboard in Chromium (scripted cluster)', () => {
         expect.stringContaining('node-1 leads (generation 1)'),
       ]);
 
-    // Every figure of a row is shown, the low-water mark included.
+    // Every figure of a row is shown, the snapshot index included.
     expect(
       await page.locator('tr[data-node="node-2"] [data-field="lowWaterMark"]').textContent(),
     ).toBe('50');

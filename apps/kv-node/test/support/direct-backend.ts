@@ -6,7 +6,7 @@
 import type { KvCommand } from '../../src/codec/command-codec.js';
 import { encodeCommand } from '../../src/codec/command-codec.js';
 import { indeterminate, unavailable } from '../../src/http/api-error.js';
-import type { KvBackend, NodeStatus } from '../../src/http/kv-backend.js';
+import type { KvBackend, ClusterStatus } from '../../src/http/kv-backend.js';
 import type { AuthState } from '../../src/auth/auth-state.js';
 import type { AlarmTable } from '../../src/store/maintenance-command.js';
 import type { KvStore } from '../../src/store/kv-store.js';
@@ -96,7 +96,7 @@ export class DirectBackend implements KvBackend {
     }
   }
 
-  linearizableRead(): Promise<void> {
+  readBarrier(): Promise<void> {
     this.reads++;
     if (this.mode === 'no_leader') {
       return Promise.reject(unavailable('etcdserver: no leader', 'no_leader'));
@@ -105,7 +105,7 @@ export class DirectBackend implements KvBackend {
     return Promise.resolve();
   }
 
-  status(): NodeStatus {
+  status(): ClusterStatus {
     const leader = this.mode === 'no_leader' ? undefined : '10276657743932975437';
     return {
       clusterId: '14841639068965178418',
@@ -115,10 +115,10 @@ export class DirectBackend implements KvBackend {
       generation: 2,
       leaderId: leader,
       lastLogIndex: this.#index,
-      commitIndex: this.#index,
+      highWaterMark: this.#index,
       appliedIndex: this.#index,
       // No log is ever released here: there is no snapshot.
-      lowWaterMark: 0,
+      snapshotIndex: 0,
       members: [
         {
           id: '10276657743932975437',

@@ -3,7 +3,7 @@
  * LocalReplica port, so startNode can be tested without the replication driver.
  */
 
-import type { NodeStatus } from '../../src/http/kv-backend.js';
+import type { ClusterStatus } from '../../src/http/kv-backend.js';
 import { RequestWaitingList } from '@x/high-water-mark';
 import type { LocalReplica } from '../../src/node/local-replica.js';
 import type { ReplicaRuntime, ReplicaStartOptions } from '../../src/node/replica-runtime.js';
@@ -50,7 +50,7 @@ export class SingleReplica implements LocalReplica {
     const waiters = this.appliedWaiters;
     return index <= waiters.reachedIndex ? Promise.resolve() : waiters.add(index);
   }
-  status(): NodeStatus {
+  status(): ClusterStatus {
     const config = this.options.config;
     return {
       clusterId: config.clusterId,
@@ -60,10 +60,10 @@ export class SingleReplica implements LocalReplica {
       generation: 1,
       leaderId: config.memberId,
       lastLogIndex: this.#index,
-      commitIndex: this.#index,
+      highWaterMark: this.#index,
       appliedIndex: this.#index,
       // No log is ever released here: there is no snapshot.
-      lowWaterMark: 0,
+      snapshotIndex: 0,
       members: config.members.map((member) => ({
         id: member.id,
         name: member.name,
