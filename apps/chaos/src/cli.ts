@@ -11,12 +11,18 @@ import { formatSummary } from './summary-table.js';
 
 const defaultKvNodeCli = fileURLToPath(new URL('../../kv-node/dist/cli.js', import.meta.url));
 
+/** The arguments without a leading `--`. */
+function withoutSeparator(args: readonly string[]): string[] {
+  return args[0] === '--' ? args.slice(1) : [...args];
+}
+
 async function main(): Promise<number> {
-  const args = process.argv.slice(2);
-  if (args[0] === 'detector-ab') return detectorAb(args.slice(1));
+  // `pnpm run chaos -- --flag` passes its `--` on; it separates nothing here.
+  const args = withoutSeparator(process.argv.slice(2));
+  if (args[0] === 'detector-ab') return detectorAb(withoutSeparator(args.slice(1)));
   let parsed;
   try {
-    parsed = parseCommandLine(process.argv.slice(2), defaultKvNodeCli);
+    parsed = parseCommandLine(args, defaultKvNodeCli);
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
     process.stderr.write(`chaos: ${error.message}\n\n${usage}`);
