@@ -4,7 +4,7 @@ import { allFaultKinds, knownFaultKinds, safetyFaultKinds } from './nemesis-sche
 import type { PoisonKind } from './poison-requests.js';
 import { allPoisonKinds, defaultPoisonKinds } from './poison-requests.js';
 import type { ChaosOptions } from './run-chaos.js';
-import type { DetectorAbOptions, DetectorKind } from './detector-ab.js';
+import type { DetectorAbOptions } from './detector-ab.js';
 
 /** The usage text of the `chaos` command. */
 export const usage = `Usage: chaos [options]
@@ -251,7 +251,7 @@ export function parseDetectorAbCommandLine(
     if (trimmed !== 'fixed' && trimmed !== 'phi') {
       throw new UsageError(`--detectors: unknown detector "${name}" (known: fixed, phi)`);
     }
-    return trimmed as DetectorKind;
+    return trimmed;
   });
   const { seed, ...base } = parsed.options;
   return {
