@@ -31,6 +31,8 @@ interface ArmSummary {
   p50Ms: number;
   p99Ms: number;
   perRound: number[];
+  /** Median CPU microseconds (user + system, all three processes) per committed entry. */
+  cpuUsPerEntry: number;
 }
 
 /** The median, to three decimals. */
@@ -50,25 +52,36 @@ const clusters = {
   after: await LoopbackCluster.start(arms.after),
 };
 for (const arm of ['before', 'after'] as const) await clusters[arm].load(64, 1_000);
-const measured: { round: number; arm: Arm; result: LoadResult }[] = [];
+const measured: { round: number; arm: Arm; result: LoadResult; cpuUsPerEntry?: number }[] = [];
 for (let round = 0; round < rounds; round++) {
   const order: Arm[] = round % 2 === 0 ? ['before', 'after'] : ['after', 'before'];
   for (const arm of order) {
     for (const concurrency of concurrencies) {
+      const cpuBefore = clusters[arm].cpuSeconds();
       const result = await clusters[arm].load(concurrency, durationMs);
-      measured.push({ round, arm, result });
+      const cpuAfter = clusters[arm].cpuSeconds();
+      // CPU of all three processes (the idle cluster of the other arm is not counted).
+      const cpuUsPerEntry =
+        cpuBefore === undefined || cpuAfter === undefined || result.committed === 0
+          ? undefined
+          : Number((((cpuAfter - cpuBefore) * 1e6) / result.committed).toFixed(1));
+      measured.push({
+        round,
+        arm,
+        result,
+        ...(cpuUsPerEntry === undefined ? {} : { cpuUsPerEntry }),
+      });
       console.error(
-        `round ${round + 1} ${arm.padEnd(6)} ${String(concurrency).padStart(2)} proposers: ${result.entriesPerSecond} entries/s, p50 ${result.latencyMs['p50']} ms`,
+        `round ${round + 1} ${arm.padEnd(6)} ${String(concurrency).padStart(2)} proposers: ${result.entriesPerSecond} entries/s, p50 ${result.latencyMs['p50']} ms, ${cpuUsPerEntry ?? '?'} µs CPU per entry`,
       );
     }
   }
 }
 for (const arm of ['before', 'after'] as const) await clusters[arm].stop();
 const summary = concurrencies.map((concurrency) => {
-  const of = (arm: Arm): LoadResult[] =>
-    measured
-      .filter((entry) => entry.arm === arm && entry.result.concurrency === concurrency)
-      .map((entry) => entry.result);
+  const entriesOf = (arm: Arm) =>
+    measured.filter((entry) => entry.arm === arm && entry.result.concurrency === concurrency);
+  const of = (arm: Arm): LoadResult[] => entriesOf(arm).map((entry) => entry.result);
   const arm = (name: Arm): ArmSummary => {
     const results = of(name);
     return {
@@ -76,12 +89,16 @@ const summary = concurrencies.map((concurrency) => {
       p50Ms: median(results.map((result) => result.latencyMs['p50'] ?? 0)),
       p99Ms: median(results.map((result) => result.latencyMs['p99'] ?? 0)),
       perRound: results.map((result) => result.entriesPerSecond),
+      cpuUsPerEntry: median(entriesOf(name).flatMap((entry) => entry.cpuUsPerEntry ?? [])),
     };
   };
   const medians = { before: arm('before'), after: arm('after') };
   return {
     concurrency,
     ...medians,
+    cpuAfterOverBefore: Number(
+      (medians.after.cpuUsPerEntry / medians.before.cpuUsPerEntry).toFixed(3),
+    ),
     afterOverBefore: Number(
       (medians.after.entriesPerSecond / medians.before.entriesPerSecond).toFixed(3),
     ),

@@ -1,7 +1,7 @@
 // A 3-process loopback cluster of bench/replication-node.ts, driven over IPC: used by the
 // loopback benchmark and by the before/after runner (which starts two, one per build).
 import { fork, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -43,6 +43,22 @@ function request(child: ChildProcess, message: object, reply: string): Promise<A
     child.on('message', listener);
     child.send(message);
   });
+}
+
+/** Linux's USER_HZ: the unit of the CPU times in /proc/<pid>/stat (100 on every architecture). */
+const USER_HZ = 100;
+
+/** CPU seconds (user + system) process `pid` has used, from /proc; undefined off Linux. */
+function processCpuSeconds(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may hold spaces) start after its closing parenthesis.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / USER_HZ;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Three server processes of one build on loopback, each with its own data directory. */
@@ -97,6 +113,21 @@ export class LoopbackCluster {
       'result',
     );
     return answer.result as LoadResult;
+  }
+
+  /**
+   * CPU seconds the three processes have used so far (user + system; Linux only, else
+   * undefined). Unlike throughput on a shared machine, the CPU a build spends per entry hardly
+   * depends on what else runs.
+   */
+  cpuSeconds(): number | undefined {
+    let total = 0;
+    for (const child of this.children.values()) {
+      const seconds = processCpuSeconds(child.pid);
+      if (seconds === undefined) return undefined;
+      total += seconds;
+    }
+    return total;
   }
 
   /** Stops every process and deletes the data directories. */
