@@ -528,7 +528,8 @@ async function runWatchedWorkloadAndFaults(
   const result: ChaosResult = {
     seed: options.seed,
     nodeCount: options.nodeCount,
-    durationMs: options.durationMs,
+    // With a fault count the schedule, not the option, says how long the faulty part was planned.
+    durationMs: schedule.durationMs,
     passed: checks.every((check) => check.passed),
     checks,
     schedule,
