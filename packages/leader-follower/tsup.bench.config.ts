@@ -5,6 +5,7 @@ import { defineConfig } from 'tsup';
 export default defineConfig({
   entry: [
     'bench/replication.bench.ts',
+    'bench/before-after.bench.ts',
     'bench/replication-node.ts',
     'bench/simulated.bench.ts',
     'bench/payload-window.bench.ts',

@@ -1,4 +1,5 @@
 import type { CheckReport } from './checks.js';
+import type { ElectionCount } from './leader-elections.js';
 import type { Availability, FaultMeasure, FaultWindow } from './measures.js';
 import type { NemesisSchedule } from './nemesis-schedule.js';
 import type { PoisonResult } from './poison-workload.js';
@@ -33,6 +34,11 @@ export interface ChaosResult {
     readonly leaderKillFailoverP99Ms: number | undefined;
     /** Operations sent to the majority side while a minority without the leader was cut off. */
     readonly majoritySideDuringMinorityPartition: Availability;
+    /**
+     * Leaders elected after the first, split into those an injected fault explains and false
+     * suspicions (see `countFalseSuspicions`), from the members' `leader elected` log lines.
+     */
+    readonly elections: ElectionCount;
   };
   /** What the poison requests got, by kind (absent when none were sent). */
   readonly poison?: PoisonResult;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseCommandLine, UsageError } from './cli-options.js';
+import { parseCommandLine, parseDetectorAbCommandLine, UsageError } from './cli-options.js';
 
 describe('parseCommandLine', () => {
   it('fills in defaults', () => {
@@ -90,5 +90,51 @@ describe('parseCommandLine', () => {
 
   it('asks for help', () => {
     expect(parseCommandLine(['--help'], '')).toEqual({ kind: 'help' });
+  });
+
+  it('reads a fault count', () => {
+    const parsed = parseCommandLine(['--faults=kill-leader', '--fault-count=50'], '');
+    expect(parsed).toMatchObject({
+      kind: 'run',
+      options: { kinds: ['kill-leader'], faultCount: 50 },
+    });
+    expect(() => parseCommandLine(['--fault-count=0'], '')).toThrow(/--fault-count/);
+  });
+});
+
+describe('parseDetectorAbCommandLine', () => {
+  it('reads its own flags and passes the rest to the chaos options', () => {
+    const parsed = parseDetectorAbCommandLine(
+      [
+        '--kills-per-arm',
+        '60',
+        '--block-kills=12',
+        '--detectors=phi,fixed',
+        '--seed=9',
+        '--clients=4',
+      ],
+      '/kv/cli.js',
+    );
+    expect(parsed).toMatchObject({
+      kind: 'detector-ab',
+      options: {
+        seed: 9,
+        killsPerArm: 60,
+        blockKills: 12,
+        detectors: ['phi', 'fixed'],
+        base: { kvNodeCli: '/kv/cli.js', registerWorkers: 4 },
+      },
+    });
+    const defaults = parseDetectorAbCommandLine([], '');
+    expect(defaults).toMatchObject({
+      options: { killsPerArm: 50, blockKills: 10, detectors: ['fixed', 'phi'] },
+    });
+  });
+
+  it('refuses fault choices and unknown detectors', () => {
+    expect(() => parseDetectorAbCommandLine(['--faults=pause'], '')).toThrow(/--faults/);
+    expect(() => parseDetectorAbCommandLine(['--fault-count=3'], '')).toThrow(/--fault-count/);
+    expect(() => parseDetectorAbCommandLine(['--detectors=oracle'], '')).toThrow(/oracle/);
+    expect(() => parseDetectorAbCommandLine(['--block-kills'], '')).toThrow(/needs a value/);
   });
 });

@@ -4,9 +4,11 @@ import { allFaultKinds, knownFaultKinds, safetyFaultKinds } from './nemesis-sche
 import type { PoisonKind } from './poison-requests.js';
 import { allPoisonKinds, defaultPoisonKinds } from './poison-requests.js';
 import type { ChaosOptions } from './run-chaos.js';
+import type { DetectorAbOptions } from './detector-ab.js';
 
 /** The usage text of the `chaos` command. */
 export const usage = `Usage: chaos [options]
+       chaos detector-ab [--kills-per-arm <n>] [--block-kills <n>] [--detectors <list>] [options]
 
 Starts a kv-node cluster on loopback with every peer link through a fault-injecting proxy, runs
 register and set workloads while a seeded nemesis kills, pauses and partitions nodes, heals,
@@ -15,6 +17,8 @@ failed; 2: bad usage; 3: the cluster could not be run.
 
   --nodes <n>               cluster size (default 3)
   --duration <seconds>      length of the faulty part (default 60)
+  --fault-count <n>         apply exactly n faults, however long they take (--duration is
+                            then ignored), e.g. 50 leader kills with --faults kill-leader
   --seed <n>                nemesis seed (default: random; printed, so a run can be repeated)
   --faults <kinds>          comma-separated: ${allFaultKinds.join(', ')}
                             (the default mix), and the safety faults
@@ -45,6 +49,16 @@ failed; 2: bad usage; 3: the cluster could not be run.
   --keep-data               keep node data directories after a passing run
   --json                    print the result as JSON on stdout instead of the table
   --help                    this text
+
+detector-ab compares kv-node's failure detectors in one invocation: blocks of leader kills
+(kill -9 the leader, restart it after 1-3 s, wait for recovery, repeat), one fresh cluster per
+block and arm, every member started with --failure-detector <arm>, the arms alternating block
+by block (ABBA) so both see the same machine load. It prints failover p50/p99 and false
+suspicions (elections no kill explains) per arm. Exit 0 when every run passed its checks.
+
+  --kills-per-arm <n>       measured failovers each arm needs at least (default 50)
+  --block-kills <n>         leader kills per block (default 10)
+  --detectors <list>        the arms, comma-separated: fixed, phi (default fixed,phi)
 `;
 
 /** What the command line asked for. */
@@ -87,6 +101,7 @@ export function parseCommandLine(
       options: {
         nodes: { type: 'string' },
         duration: { type: 'string' },
+        'fault-count': { type: 'string' },
         seed: { type: 'string' },
         faults: { type: 'string' },
         clients: { type: 'string' },
@@ -133,6 +148,11 @@ export function parseCommandLine(
   }
   const optional = (flag: 'heartbeat-interval' | 'election-timeout'): number | undefined =>
     values[flag] === undefined ? undefined : positiveInteger(flag, values[flag], 0);
+  const faultCount =
+    values['fault-count'] === undefined
+      ? undefined
+      : positiveInteger('fault-count', values['fault-count'], 0);
+  if (faultCount === 0) throw new UsageError('--fault-count: must be at least 1');
   const heartbeatIntervalMs = optional('heartbeat-interval');
   const electionTimeoutMs = optional('election-timeout');
   return {
@@ -144,6 +164,7 @@ export function parseCommandLine(
       durationMs: positiveInteger('duration', values.duration, 60) * 1000,
       ...(values.seed === undefined ? {} : { seed: positiveInteger('seed', values.seed, 0) }),
       ...(kinds === undefined ? {} : { kinds }),
+      ...(faultCount === undefined ? {} : { faultCount }),
       resultsDirectory: values.results ?? 'results',
       registerWorkers: positiveInteger('clients', values.clients, 10),
       setWorkers: positiveInteger('set-clients', values['set-clients'], 2),
@@ -174,4 +195,73 @@ function parsePoisonKinds(text: string | undefined): readonly PoisonKind[] {
     }
     return trimmed;
   });
+}
+
+/** What the `chaos detector-ab` command line asked for. */
+export type ParsedDetectorAbCommandLine =
+  | { readonly kind: 'help' }
+  | {
+      readonly kind: 'detector-ab';
+      readonly options: Omit<DetectorAbOptions, 'seed' | 'log' | 'signal'> & {
+        readonly seed?: number;
+      };
+    };
+
+const detectorAbFlags = ['kills-per-arm', 'block-kills', 'detectors'] as const;
+
+/**
+ * Parses `chaos detector-ab`'s arguments (after the word itself): its own flags, then every
+ * `chaos` flag but those that choose the faults (`--faults`, `--fault-count`) and `--json`.
+ * @throws UsageError naming the bad flag.
+ */
+export function parseDetectorAbCommandLine(
+  args: readonly string[],
+  defaultKvNodeCli: string,
+): ParsedDetectorAbCommandLine {
+  const own = new Map<string, string>();
+  const rest: string[] = [];
+  for (let index = 0; index < args.length; index++) {
+    const argument = args[index] as string;
+    const flag = detectorAbFlags.find(
+      (name) => argument === `--${name}` || argument.startsWith(`--${name}=`),
+    );
+    if (flag === undefined) {
+      rest.push(argument);
+      continue;
+    }
+    const value = argument.includes('=')
+      ? argument.slice(argument.indexOf('=') + 1)
+      : args[++index];
+    if (value === undefined) throw new UsageError(`--${flag}: needs a value`);
+    own.set(flag, value);
+  }
+  for (const refused of ['--faults', '--fault-count', '--json']) {
+    if (rest.some((argument) => argument === refused || argument.startsWith(`${refused}=`))) {
+      throw new UsageError(`${refused}: not for detector-ab (it runs leader kills only)`);
+    }
+  }
+  const parsed = parseCommandLine(rest, defaultKvNodeCli);
+  if (parsed.kind === 'help') return parsed;
+  const killsPerArm = positiveInteger('kills-per-arm', own.get('kills-per-arm'), 50);
+  const blockKills = positiveInteger('block-kills', own.get('block-kills'), 10);
+  if (killsPerArm === 0) throw new UsageError('--kills-per-arm: must be at least 1');
+  if (blockKills === 0) throw new UsageError('--block-kills: must be at least 1');
+  const detectors = (own.get('detectors') ?? 'fixed,phi').split(',').map((name) => {
+    const trimmed = name.trim();
+    if (trimmed !== 'fixed' && trimmed !== 'phi') {
+      throw new UsageError(`--detectors: unknown detector "${name}" (known: fixed, phi)`);
+    }
+    return trimmed;
+  });
+  const { seed, ...base } = parsed.options;
+  return {
+    kind: 'detector-ab',
+    options: {
+      base,
+      ...(seed === undefined ? {} : { seed }),
+      detectors,
+      killsPerArm,
+      blockKills,
+    },
+  };
 }

@@ -32,6 +32,22 @@ export type {
 } from '@x/kv-node/link-proxy';
 export { describeRule, LinkProxy, passRule } from '@x/kv-node/link-proxy';
 export type { Availability, FaultMeasure, FaultWindow } from './measures.js';
+export type { ElectionCount, LeaderElection } from './leader-elections.js';
+export { countFalseSuspicions, parseLeaderElections } from './leader-elections.js';
+export type {
+  DetectorAbOptions,
+  DetectorAbResult,
+  DetectorAbRun,
+  DetectorArm,
+  DetectorKind,
+} from './detector-ab.js';
+export {
+  armOrder,
+  formatDetectorAb,
+  runDetectorAb,
+  summarizeArm,
+  summarizeRun,
+} from './detector-ab.js';
 export {
   availability,
   failoverTimes,

@@ -123,6 +123,32 @@ describe('generateSchedule', () => {
     expect([...seen].sort()).toEqual(['disk-full', 'kill-all', 'link-tamper']);
   });
 
+  it('draws exactly faultCount faults however long they take, ending the schedule there', () => {
+    const schedule = generateSchedule({
+      seed: 5,
+      nodeCount: 3,
+      durationMs: 1000,
+      kinds: ['kill-leader'],
+      faultCount: 25,
+    });
+    expect(schedule.steps).toHaveLength(25);
+    const last = schedule.steps.at(-1);
+    expect(last === undefined ? 0 : last.atMs + faultDurationMs(last.fault)).toBe(
+      schedule.durationMs,
+    );
+    // Without a count, the same seed draws the same faults while they fit.
+    const bounded = generateSchedule({
+      seed: 5,
+      nodeCount: 3,
+      durationMs: schedule.durationMs,
+      kinds: ['kill-leader'],
+    });
+    expect(bounded.steps).toEqual(schedule.steps);
+    expect(() =>
+      generateSchedule({ seed: 1, nodeCount: 3, durationMs: 1000, faultCount: 0 }),
+    ).toThrow(RangeError);
+  });
+
   it('rejects clusters too small to lose a node', () => {
     expect(() => generateSchedule({ seed: 1, nodeCount: 2, durationMs: 1000 })).toThrow(RangeError);
     expect(() => generateSchedule({ seed: 1, nodeCount: 3, durationMs: 1000, kinds: [] })).toThrow(

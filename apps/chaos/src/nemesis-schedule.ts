@@ -144,8 +144,16 @@ export interface ScheduleOptions {
   readonly seed: number;
   /** Cluster size (at least 3). */
   readonly nodeCount: number;
-  /** Length of the faulty part of the run in milliseconds; every fault ends before it does. */
+  /**
+   * Length of the faulty part of the run in milliseconds; every fault ends before it does.
+   * Ignored with `faultCount`.
+   */
   readonly durationMs: number;
+  /**
+   * Draw exactly this many faults, however long they take; the schedule's `durationMs` is then
+   * the end of the last one (for runs that need a number of faults, such as failover figures).
+   */
+  readonly faultCount?: number;
   /** Fault kinds to draw from (default: all). */
   readonly kinds?: readonly FaultKind[];
   /** Quiet time before the first fault (default 3000 ms). */
@@ -170,24 +178,34 @@ export function faultDurationMs(fault: Fault): number {
 /**
  * Generates a nemesis schedule: non-overlapping faults separated by quiet time, drawn from a
  * generator seeded with `options.seed`. The same options always give the same schedule.
- * @throws RangeError if `nodeCount` is below 3 or no fault kind is enabled.
+ * @throws RangeError if `nodeCount` is below 3, no fault kind is enabled, or `faultCount` is not
+ *   a positive integer.
  */
 export function generateSchedule(options: ScheduleOptions): NemesisSchedule {
   const { seed, nodeCount, durationMs } = options;
   if (nodeCount < 3) throw new RangeError('a nemesis schedule needs at least 3 nodes');
   const kinds = options.kinds ?? allFaultKinds;
   if (kinds.length === 0) throw new RangeError('no fault kind enabled');
+  if (
+    options.faultCount !== undefined &&
+    !(Number.isInteger(options.faultCount) && options.faultCount > 0)
+  ) {
+    throw new RangeError('faultCount must be a positive integer');
+  }
   const random = new SeededRandom(seed);
   const [quietMin, quietMax] = options.quietMs ?? [1500, 3000];
   const steps: ScheduledFault[] = [];
+  const count = options.faultCount;
   let atMs = options.warmupMs ?? 3000;
-  for (;;) {
+  let endMs = atMs;
+  while (count === undefined || steps.length < count) {
     const fault = drawFault(random, random.pick(kinds), nodeCount);
-    if (atMs + faultDurationMs(fault) > durationMs) break;
+    if (count === undefined && atMs + faultDurationMs(fault) > durationMs) break;
     steps.push({ atMs, fault });
-    atMs += faultDurationMs(fault) + random.integer(quietMin, quietMax);
+    endMs = atMs + faultDurationMs(fault);
+    atMs = endMs + random.integer(quietMin, quietMax);
   }
-  return { seed, nodeCount, durationMs, steps };
+  return { seed, nodeCount, durationMs: count === undefined ? durationMs : endMs, steps };
 }
 
 /** The largest minority of `nodeCount` nodes: losing it leaves a majority. */

@@ -20,6 +20,7 @@ import {
   stateHash,
 } from './checks.js';
 import { isClusterWhole } from './cluster-recovery.js';
+import { countFalseSuspicions, parseLeaderElections } from './leader-elections.js';
 import { EtcdJsonClient } from './etcd-json-client.js';
 import { freePort } from './free-port.js';
 import type { KvNodeSpec } from './kv-cluster.js';
@@ -69,6 +70,11 @@ export interface ChaosOptions {
   readonly seed: number;
   /** Fault kinds to draw from (default: all). */
   readonly kinds?: readonly FaultKind[];
+  /**
+   * Apply exactly this many faults and end once the last has recovered, however long that takes
+   * (`durationMs` is then ignored). For failover figures over a number of leader kills.
+   */
+  readonly faultCount?: number;
   /** Parent folder of the run's folder (e.g. `results/`). */
   readonly resultsDirectory: string;
   /** Register workers (default 10) and workers per key (default 5, at most 6). */
@@ -134,6 +140,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     nodeCount: options.nodeCount,
     durationMs: options.durationMs,
     ...(options.kinds === undefined ? {} : { kinds: options.kinds }),
+    ...(options.faultCount === undefined ? {} : { faultCount: options.faultCount }),
   });
   const names = Array.from(
     { length: options.nodeCount },
@@ -146,7 +153,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
   );
   mkdirSync(runDirectory, { recursive: true });
   log(
-    `seed ${options.seed}: ${schedule.steps.length} faults over ${options.durationMs} ms on ${options.nodeCount} nodes (${routing} peer routing)`,
+    `seed ${options.seed}: ${schedule.steps.length} faults over ${schedule.durationMs} ms on ${options.nodeCount} nodes (${routing} peer routing)`,
   );
   for (const step of schedule.steps)
     log(`  at ${(step.atMs / 1000).toFixed(1)} s: ${describeFault(step.fault, names)}`);
@@ -333,6 +340,8 @@ async function runWatchedWorkloadAndFaults(
   const { options, schedule, names, cluster, proxy, clients, control, runDirectory, notices, log } =
     context;
   const start = performance.now();
+  // Members log wall-clock times: this maps them onto the runner's clock (elections).
+  const workloadStartWallMs = Date.now();
   const now = (): number => performance.now() - start;
   const recorder = new HistoryRecorder({ clock: { now } });
   const samples: OperationSample[] = [];
@@ -391,7 +400,8 @@ async function runWatchedWorkloadAndFaults(
     let shiftMs = 0;
     for (const [stepIndex, step] of schedule.steps.entries()) {
       const faultMs = faultDurationMs(step.fault);
-      if (step.atMs + shiftMs + faultMs > schedule.durationMs) {
+      // With a fault count, every fault is applied however long recoveries take.
+      if (options.faultCount === undefined && step.atMs + shiftMs + faultMs > schedule.durationMs) {
         const left = schedule.steps.length - stepIndex;
         notices.push(
           `${left} of ${schedule.steps.length} faults not reached: recoveries took ${Math.round(shiftMs)} ms of the run`,
@@ -422,7 +432,7 @@ async function runWatchedWorkloadAndFaults(
       );
       shiftMs = Math.max(shiftMs, now() - (step.atMs + faultMs));
     }
-    if (!aborted) await sleep(schedule.durationMs - now());
+    if (!aborted && options.faultCount === undefined) await sleep(schedule.durationMs - now());
   } finally {
     // The final heal: every link passes, every node runs.
     proxy?.healAll();
@@ -501,6 +511,16 @@ async function runWatchedWorkloadAndFaults(
       return failoverMs === undefined ? window : { ...window, failoverMs };
     }),
   );
+  const elections = countFalseSuspicions(
+    names.flatMap((name) =>
+      parseLeaderElections(
+        readLog(join(runDirectory, 'logs', `${name}.log`)),
+        name,
+        workloadStartWallMs,
+      ),
+    ),
+    windows,
+  );
   const failover = failoverTimes(windows);
   const failoverAfterKills = failoverTimes(windows, ['kill']);
   const counts = { ok: 0, fail: 0, info: 0 };
@@ -508,7 +528,8 @@ async function runWatchedWorkloadAndFaults(
   const result: ChaosResult = {
     seed: options.seed,
     nodeCount: options.nodeCount,
-    durationMs: options.durationMs,
+    // With a fault count the schedule, not the option, says how long the faulty part was planned.
+    durationMs: schedule.durationMs,
     passed: checks.every((check) => check.passed),
     checks,
     schedule,
@@ -524,6 +545,7 @@ async function runWatchedWorkloadAndFaults(
       leaderKillFailoverP50Ms: percentile(failoverAfterKills, 50),
       leaderKillFailoverP99Ms: percentile(failoverAfterKills, 99),
       majoritySideDuringMinorityPartition: majoritySideAvailability(samples, windows),
+      elections,
     },
     ...(poison === undefined ? {} : { poison }),
     notices,
@@ -933,6 +955,15 @@ async function waitForConvergence(
     );
     if ((hashes.size === 1 && !hashes.has('error')) || performance.now() > deadline) return states;
     await sleep(250);
+  }
+}
+
+/** A member's whole log file, or nothing if it has none. */
+function readLog(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return '';
   }
 }
 

@@ -30,6 +30,7 @@ const result: ChaosResult = {
     leaderKillFailoverP50Ms: 1500,
     leaderKillFailoverP99Ms: 1500,
     majoritySideDuringMinorityPartition: { ok: 5, total: 5, ratio: 1 },
+    elections: { elections: 3, explained: 2, falseSuspicions: 1, unexplained: [] },
   },
   poison: {
     byKind: { 'bad-base64': { sent: 4, expected: 3, unanswered: 1, wrong: 0 } },
@@ -48,6 +49,9 @@ describe('formatSummary', () => {
     expect(text).toContain('90 ok, 5 fail, 5 info; 1.5 ok/s');
     expect(text).toContain('n=2 p50=1000 ms p99=2000 ms');
     expect(text).toContain('of which leader kills: n=1 p50=1500 ms p99=1500 ms');
+    expect(text).toContain(
+      'elections after the first leader: 3 (2 replaced a leader a fault took away, 1 false suspicions)',
+    );
     expect(text).toContain('majority side while a follower minority was partitioned: 100.00% of 5');
     expect(text).toContain(' 90.00% of    10 | 100.00% of     5  isolate node-b');
     expect(text).toContain('poison answered as expected / sent: bad-base64 3/4');

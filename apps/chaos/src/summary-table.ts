@@ -33,6 +33,10 @@ export function formatSummary(result: ChaosResult): string {
       `  of which leader kills: ${spread(kills, measures.leaderKillFailoverP50Ms, measures.leaderKillFailoverP99Ms)}`,
     );
   }
+  const elections = measures.elections;
+  lines.push(
+    `elections after the first leader: ${elections.elections} (${elections.explained} replaced a leader a fault took away, ${elections.falseSuspicions} false suspicions)`,
+  );
   const majority = measures.majoritySideDuringMinorityPartition;
   if (majority.total > 0) {
     lines.push(

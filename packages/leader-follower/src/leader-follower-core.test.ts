@@ -250,7 +250,9 @@ describe('rule 3: commit only current-generation entries by counting', () => {
       hardState: { generation: 2, votedFor: 'a' },
       entries: entries([1, 2]),
     });
-    while (a.role !== 'leader') {
+    // Bounded: a core that never wins (votes asked for before its generation is persisted, say)
+    // must fail this test, not spin in it where no test timeout can stop it.
+    for (let tick = 0; tick < 100 && a.role !== 'leader'; tick++) {
       a.tick();
       for (const outbound of a.takeReady().messagesAfterPersist) {
         if (outbound.message.kind === 'vote-request' && outbound.to === 'b') {
@@ -263,6 +265,7 @@ describe('rule 3: commit only current-generation entries by counting', () => {
         }
       }
     }
+    expect(a.role).toBe('leader');
     a.takeReady();
     a.persisted(3, a.status().generation);
     // b acknowledges entry 2 (generation 2) but not the new leader's empty entry 3.
