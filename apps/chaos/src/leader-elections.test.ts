@@ -35,6 +35,19 @@ describe('parseLeaderElections', () => {
       { node: 'node-a', generation: 4, atMs: 4000 },
     ]);
   });
+
+  it('reads the ISO 8601 times kv-node writes in etcd style', () => {
+    const start = Date.parse('2026-01-02T03:04:00.000Z');
+    const log = JSON.stringify({
+      level: 'info',
+      time: '2026-01-02T03:04:05.678Z',
+      msg: 'leader elected',
+      generation: 7,
+    });
+    expect(parseLeaderElections(log, 'node-c', start)).toEqual([
+      { node: 'node-c', generation: 7, atMs: 5678 },
+    ]);
+  });
 });
 
 describe('countFalseSuspicions', () => {

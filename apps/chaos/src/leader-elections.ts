@@ -24,8 +24,16 @@ export interface ElectionCount {
   readonly unexplained: readonly LeaderElection[];
 }
 
+/** A log line's `time`: ISO 8601 as kv-node writes it (etcd's style), or pino's epoch milliseconds. */
+function logTimeMs(time: unknown): number | undefined {
+  if (typeof time === 'number') return time;
+  if (typeof time !== 'string') return undefined;
+  const ms = Date.parse(time);
+  return Number.isNaN(ms) ? undefined : ms;
+}
+
 /**
- * The elections in a member's log: pino JSON lines whose message is `leader elected` (logged
+ * The elections in a member's log: JSON lines whose message is `leader elected` (logged
  * once by the winner of each generation), with the line's wall-clock `time` turned into the
  * runner's clock by subtracting `workloadStartWallMs`. Lines that are not JSON (the runner's own
  * markers, a crash trace) are skipped.
@@ -44,18 +52,15 @@ export function parseLeaderElections(
     } catch {
       continue;
     }
+    const timeMs = logTimeMs(record.time);
     if (
       record.msg !== 'leader elected' ||
-      typeof record.time !== 'number' ||
+      timeMs === undefined ||
       typeof record.generation !== 'number'
     ) {
       continue;
     }
-    elections.push({
-      node,
-      generation: record.generation,
-      atMs: record.time - workloadStartWallMs,
-    });
+    elections.push({ node, generation: record.generation, atMs: timeMs - workloadStartWallMs });
   }
   return elections;
 }
