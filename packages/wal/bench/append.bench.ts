@@ -119,10 +119,11 @@ async function concurrencyOneVersusRaw(
       perSecond: Math.round((count / rawMs) * 1000),
     },
     log: {
+      durability: 'group' as DurabilityMode,
       payloadBytes,
       concurrency: 1,
       count,
-      appendsPerFdatasync: Math.round((count / datasyncs) * 10) / 10,
+      appendsPerFdatasync: (Math.round((count / datasyncs) * 10) / 10) as number | null,
       ...summarize(logLatencies),
       appendsPerSecond: Math.round((count / logMs) * 1000),
       megabytesPerSecond: Math.round(((count * payloadBytes) / logMs / 1000) * 10) / 10,
