@@ -4,7 +4,8 @@
 //   - durable appends (group mode) at concurrency 1, 16 and 256 with 128-byte and 4-KiB payloads,
 //   - open/recovery time and RSS of a fresh process opening a 1,000,000-entry log.
 // Run: pnpm --filter @x/wal bench   (options: --quick for a smoke run)
-// With --modes it measures only the three durability modes side by side instead (group: answer
+// With --modes (or WAL_BENCH_MODES=1, since `pnpm bench -- --modes` does not reach this script)
+// it measures only the three durability modes side by side instead (group: answer
 // after fdatasync; interval: answer at once, fdatasync within 100 ms; none: never fdatasync),
 // interleaved in rounds so all see the same disk load.
 import { spawnSync } from 'node:child_process';
@@ -229,7 +230,7 @@ async function durabilityModes(directory: string) {
 async function main() {
   const reopenAt = process.argv.indexOf('--reopen');
   if (reopenAt >= 0) return reopenInChild(process.argv[reopenAt + 1]!);
-  if (process.argv.includes('--modes')) {
+  if (process.argv.includes('--modes') || process.env['WAL_BENCH_MODES'] === '1') {
     const directory = await mkdtemp(join(tmpdir(), 'wal-bench-'));
     try {
       const result = {
