@@ -76,9 +76,9 @@ export interface LeaderlessOutcome {
 export async function runLeaderlessScenario(
   scenario: LeaderlessScenario,
 ): Promise<LeaderlessOutcome> {
-  let cluster: Cluster<LeaderlessMember> | undefined;
-  const log: MessageLog = { nowMs: () => cluster?.now ?? 0, messages: [], ownWrites: [] };
-  cluster = new Cluster<LeaderlessMember>({
+  // Read only once the cluster runs (its members are created by `start`).
+  const log: MessageLog = { nowMs: () => cluster.now, messages: [], ownWrites: [] };
+  const cluster = new Cluster<LeaderlessMember>({
     seed: scenario.seed,
     nodes: MEMBERS,
     network: { latency: uniformLatency(15, 40) },
@@ -86,15 +86,15 @@ export async function runLeaderlessScenario(
   });
   const notes: DiagramNote[] = [];
   const note = (member: string | undefined, text: string, kind: string) =>
-    notes.push({ atMs: cluster!.now, member, text, kind });
-  const member = (name: string) => cluster!.node(name).instance!;
+    notes.push({ atMs: cluster.now, member, text, kind });
+  const member = (name: string) => cluster.node(name).instance!;
   const settle = async <T>(promise: Promise<T>): Promise<T> => {
     let done = false;
     const watched = promise.finally(() => (done = true));
     // A request answered from the coordinator's own copy settles without any event: let its
     // promise chain run before asking the simulation to run until it has.
     for (let turn = 0; turn < 10 && !done; turn++) await Promise.resolve();
-    if (!done) await cluster!.runUntil(() => done, 5_000);
+    if (!done) await cluster.runUntil(() => done, 5_000);
     return watched;
   };
 
@@ -122,7 +122,7 @@ export async function runLeaderlessScenario(
   await cluster.runFor(END_MS - cluster.now);
 
   const copies = Object.fromEntries(
-    MEMBERS.filter((name) => cluster!.node(name).instance !== undefined).map((name) => [
+    MEMBERS.filter((name) => cluster.node(name).instance !== undefined).map((name) => [
       name,
       member(name).store.get('title')?.value ?? 'nothing',
     ]),
