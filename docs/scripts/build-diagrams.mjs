@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Draws the pattern guides' pictures from recorded runs of the real code: each playground
-// scenario (docs/playground/src/scenarios.ts) is simulated and drawn as an SVG sequence diagram, and
-// the five-server split's logs as log strips, into docs/dist/diagrams/
+// scenario (docs/playground/src/scenarios.ts) is simulated and drawn as an SVG sequence diagram, the
+// five-server split's logs as log strips, and the other guides' scripted stories over their
+// package's code (docs/playground/src/guide-pictures/), into docs/dist/diagrams/
 // (git-ignored), where the guides' image links point; typedoc then copies them into the site. Run
 // before typedoc. The drawing code is TypeScript, bundled for Node with tsup first.
 //

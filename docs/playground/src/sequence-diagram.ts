@@ -34,6 +34,11 @@ export interface DiagramRecording {
   readonly members: readonly string[];
   readonly arrows: readonly DiagramArrow[];
   readonly notes: readonly DiagramNote[];
+  /**
+   * How a note's time is printed (default `120 ms`); a recording that counts steps of a run rather
+   * than virtual milliseconds says so here.
+   */
+  readonly timeLabel?: (atMs: number) => string;
 }
 
 const NOTES_WIDTH = 300;
@@ -114,6 +119,12 @@ export function renderSequenceDiagram(recording: DiagramRecording): string {
     'snapshot-response': '#6a1b9a',
     heartbeat: '#3b5b92',
     'heartbeat-response': '#3b5b92',
+    request: '#333',
+    reply: '#333',
+    replicate: '#2f7d32',
+    repair: '#6a1b9a',
+    disk: '#3b5b92',
+    lost: '#c62828',
   };
   for (const arrow of recording.arrows) {
     const x1 = columnOf.get(arrow.from);
@@ -136,7 +147,9 @@ export function renderSequenceDiagram(recording: DiagramRecording): string {
     election: '#b26a00',
     snapshot: '#6a1b9a',
     client: '#333',
+    decision: '#3b5b92',
   };
+  const timeLabel = recording.timeLabel ?? ((atMs: number) => `${Math.round(atMs)} ms`);
   for (const [position, note] of recording.notes.entries()) {
     const y = noteY[position]!;
     const colour = noteColours[note.kind] ?? '#333';
@@ -148,7 +161,7 @@ export function renderSequenceDiagram(recording: DiagramRecording): string {
       );
     }
     parts.push(
-      `<text x="8" y="${y + 4}" fill="${colour}"><tspan font-weight="bold">${Math.round(note.atMs)} ms</tspan> ${escapeXml(note.text)}</text>`,
+      `<text x="8" y="${y + 4}" fill="${colour}"><tspan font-weight="bold">${escapeXml(timeLabel(note.atMs))}</tspan> ${escapeXml(note.text)}</text>`,
     );
   }
   parts.push('</svg>');

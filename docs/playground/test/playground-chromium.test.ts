@@ -1,11 +1,13 @@
 /**
- * The built playground page in Chromium: the leader-crash scenario elects a new leader, and the
- * same link opened twice gives the same run (same trace hash, same narration).
+ * The built playground page in Chromium: the leader-crash scenario elects a new leader, the same
+ * link opened twice gives the same run (same trace hash, same narration), and each leaderless
+ * scenario shows the answer its consistency level gives, the same way twice.
  */
 
 import { mkdir } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeConfig, runEndMs } from '../src/playground-config.js';
+import { leaderlessScenarios } from '../src/leaderless/leaderless-scenarios.js';
 import { scenarioById } from '../src/scenarios.js';
 import { buildAndServeSite, type ServedSite } from './built-site.js';
 import { chromiumMissing, openBrowser, type BrowserSession } from './chromium.js';
@@ -129,6 +131,56 @@ describe.skipIf(missing !== undefined)(
       expect(first.trace).toMatch(/^[0-9a-f]{16}$/);
       expect(second).toEqual(first);
       expect(first.history).toContain('Stale leader rejected');
+      expect(browser!.errors).toEqual([]);
+    });
+
+    it('shows each leaderless scenario: byzantium stale at one, repaired at quorum and linearizable', async () => {
+      const page = browser!.page;
+      const expected: Record<string, { answer: string; copies: string }> = {
+        'leaderless-read-one': {
+          answer: 'Distributed Systems',
+          copies: 'athens=Microservices, byzantium=Distributed Systems',
+        },
+        'leaderless-read-quorum': {
+          answer: 'Microservices',
+          copies: 'athens=Microservices, byzantium=Microservices',
+        },
+        'leaderless-read-linearizable': {
+          answer: 'Microservices',
+          copies: 'athens=Microservices, byzantium=Microservices',
+        },
+      };
+      const open = async (id: string) => {
+        await page.goto(`${site!.url}${PAGE}#${id}`);
+        const root = page.locator(`#leaderless-root[data-ready="true"][data-scenario="${id}"]`);
+        await root.waitFor({ timeout: 30_000 });
+        return {
+          trace: await root.getAttribute('data-trace'),
+          answer: await page.locator('#ll-answer').textContent(),
+          copies: await page.locator('#ll-copies').textContent(),
+          arrows: await page.locator('#ll-picture svg line[marker-end]').count(),
+        };
+      };
+      for (const scenario of leaderlessScenarios) {
+        const first = await open(scenario.id);
+        expect(first.answer).toBe(`byzantium answered: ${expected[scenario.id]!.answer}`);
+        expect(first.copies).toContain(expected[scenario.id]!.copies);
+        expect(first.arrows).toBeGreaterThan(0);
+        expect(first.trace).toMatch(/^[0-9a-f]{16}$/);
+        expect(await open(scenario.id)).toEqual(first);
+      }
+      // The buttons switch scenarios in place.
+      await page.locator('#leaderless-root button[data-scenario="leaderless-read-one"]').click();
+      await page
+        .locator('#leaderless-root[data-ready="true"][data-scenario="leaderless-read-one"]')
+        .waitFor({ timeout: 30_000 });
+      expect(await page.locator('#ll-answer').textContent()).toBe(
+        'byzantium answered: Distributed Systems',
+      );
+      await mkdir(SCREENSHOTS, { recursive: true });
+      await page.locator('#leaderless-root').screenshot({
+        path: `${SCREENSHOTS}playground-leaderless-read-one.png`,
+      });
       expect(browser!.errors).toEqual([]);
     });
   },

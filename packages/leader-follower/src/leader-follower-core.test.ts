@@ -67,6 +67,29 @@ describe('elections', () => {
     expect(network.applied.get('solo')?.map((e) => e.kind)).toEqual(['empty', 'command']);
   });
 
+  it('a two-member cluster survives no failure: with either member cut off nothing commits', () => {
+    // A quorum of two is two, so two servers tolerate no failure (the same as one server) while
+    // doubling the machines that can fail: the answer to "do two servers make a cluster?".
+    const network = new CoreNetwork(['a', 'b']);
+    network.elect('a');
+    expect(network.leader()).toBe('a');
+    network.isolate('b');
+    const committed = network.core('a').status().highWaterMark;
+    expect(network.core('a').propose(bytes('x')).accepted).toBe(true);
+    network.run(300);
+    expect(network.core('a').status().highWaterMark).toBe(committed);
+    expect(network.core('b').status().highWaterMark).toBe(committed);
+    expect(network.core('b').role).not.toBe('leader');
+    network.heal();
+    network.runUntil(
+      () =>
+        network.leader() !== undefined &&
+        network.core(network.leader()!).status().highWaterMark > committed,
+    );
+    // Once both talk again, the cluster commits again.
+    expect(network.core('a').status().highWaterMark).toBeGreaterThan(committed);
+  });
+
   it('split votes resolve: simultaneous candidates end with one leader', () => {
     const network = new CoreNetwork(['a', 'b', 'c', 'd'], {}, 3);
     network.partition(['a', 'b'], ['c', 'd']);

@@ -26,4 +26,25 @@ describe('renderHtmlReport', () => {
     expect(html).toMatch(/class="\w+ open"/);
     expect(html).toContain('get → &#34;nope&#34;');
   });
+
+  it('makes a short window wide enough for every bar to hold its label', () => {
+    const model = keyValueModel();
+    const history: HistoryEvent[] = [
+      { process: 'alice', type: 'invoke', op: 'put', key: 'title', value: 'Microservices' },
+      { process: 'alice', type: 'ok', op: 'put', key: 'title' },
+      { process: 'bob', type: 'invoke', op: 'get', key: 'title' },
+      { process: 'bob', type: 'ok', op: 'get', key: 'title', value: 'Monoliths' },
+    ];
+    const result = checkHistory(history, { model });
+    if (result.outcome !== 'not-linearizable') throw new Error('expected a failure');
+    const html = renderHtmlReport(result, { model });
+    const bars = [
+      ...html.matchAll(/<rect x="\d+" y="\d+" width="(\d+)"[^>]*\/><text[^>]*>([^<]*)</g),
+    ];
+    expect(bars).toHaveLength(2);
+    for (const [, width, label] of bars) {
+      // 11 px monospace text is about 6.6 px a character.
+      expect(Number(width)).toBeGreaterThanOrEqual(label!.replace(/&#\d+;/g, 'x').length * 6.6);
+    }
+  });
 });

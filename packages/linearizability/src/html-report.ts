@@ -14,7 +14,12 @@ export interface HtmlReportOptions<State> {
 
 const laneHeight = 28;
 const barHeight = 18;
-const unit = 14; // pixels per history event
+/** Pixels per history event: at least this many... */
+const minUnit = 14;
+/** ...and no wider a timeline than this, unless `minUnit` needs more. */
+const widestTimeline = 1600;
+/** Width of one character of a bar's label (11 px monospace), with room for the padding. */
+const charWidth = 7;
 const gutter = 90;
 
 function escapeHtml(text: string): string {
@@ -50,7 +55,22 @@ export function renderHtmlReport<State>(
   const order = new Map(
     result.linearizablePrefix.map((operation, index) => [operation, index + 1]),
   );
-  const x = (index: number) => gutter + (Math.min(Math.max(index, first), last) - first) * unit;
+  const labelOf = (operation: Operation) => {
+    const placed = order.get(operation);
+    return model.describeOperation(operation) + (placed === undefined ? '' : ` #${placed}`);
+  };
+  const clip = (index: number) => Math.min(Math.max(index, first), last);
+  // A short window gets bars as wide as their labels, so a small history reads without hovering;
+  // a long one keeps to `widestTimeline` and relies on the tooltips.
+  const neededUnit = Math.max(
+    ...shown.map((operation) => {
+      const end = Number.isFinite(operation.completeIndex) ? operation.completeIndex : last;
+      const events = Math.max(1, clip(end) - clip(operation.invokeIndex));
+      return Math.ceil((labelOf(operation).length * charWidth + 8) / events);
+    }),
+  );
+  const unit = Math.max(minUnit, Math.min(neededUnit, Math.floor(widestTimeline / (last - first))));
+  const x = (index: number) => gutter + (clip(index) - first) * unit;
   const width = x(last) + 20;
   const height = processes.length * laneHeight + 30;
 
@@ -63,7 +83,7 @@ export function renderHtmlReport<State>(
     const kind =
       (operation === failing ? 'failing' : placed !== undefined ? 'placed' : 'other') +
       (open ? ' open' : '');
-    const label = model.describeOperation(operation) + (placed === undefined ? '' : ` #${placed}`);
+    const label = labelOf(operation);
     const tooltip = `process ${String(operation.process)}: ${label} (events ${operation.invokeIndex}..${open ? '…' : operation.completeIndex})`;
     return `<g class="${kind}"><title>${escapeHtml(tooltip)}</title><rect x="${start}" y="${y}" width="${end - start}" height="${barHeight}" rx="3"${open ? ' fill="url(#open)"' : ''}/><text x="${start + 4}" y="${y + 13}">${escapeHtml(label)}</text></g>`;
   });

@@ -4,11 +4,21 @@
 //   - durable appends (group mode) at concurrency 1, 16 and 256 with 128-byte and 4-KiB payloads,
 //   - open/recovery time and RSS of a fresh process opening a 1,000,000-entry log.
 // Run: pnpm --filter @x/wal bench   (options: --quick for a smoke run)
+// With --modes (or WAL_BENCH_MODES=1, since `pnpm bench -- --modes` does not reach this script)
+// it measures only the three durability modes side by side instead (group: answer
+// after fdatasync; interval: answer at once, fdatasync within 100 ms; none: never fdatasync),
+// interleaved in rounds so all see the same disk load.
 import { spawnSync } from 'node:child_process';
 import { mkdtemp, open, rm } from 'node:fs/promises';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { NodeFileSystem, WriteAheadLog, type FileHandle, type FileSystem } from '../src/index.js';
+import {
+  NodeFileSystem,
+  WriteAheadLog,
+  type DurabilityMode,
+  type FileHandle,
+  type FileSystem,
+} from '../src/index.js';
 
 /** The real file system, counting fdatasyncs so the output shows how many appends share one. */
 function countingFileSystem(): { fileSystem: FileSystem; datasyncs: () => number } {
@@ -110,10 +120,11 @@ async function concurrencyOneVersusRaw(
       perSecond: Math.round((count / rawMs) * 1000),
     },
     log: {
+      durability: 'group' as DurabilityMode,
       payloadBytes,
       concurrency: 1,
       count,
-      appendsPerFdatasync: Math.round((count / datasyncs) * 10) / 10,
+      appendsPerFdatasync: (Math.round((count / datasyncs) * 10) / 10) as number | null,
       ...summarize(logLatencies),
       appendsPerSecond: Math.round((count / logMs) * 1000),
       megabytesPerSecond: Math.round(((count * payloadBytes) / logMs / 1000) * 10) / 10,
@@ -126,10 +137,14 @@ async function durableAppends(
   payloadBytes: number,
   concurrency: number,
   count: number,
+  durability: DurabilityMode = 'group',
 ) {
-  const logDirectory = join(directory, `wal-${payloadBytes}-${concurrency}`);
+  const logDirectory = join(directory, `wal-${durability}-${payloadBytes}-${concurrency}`);
   const counting = countingFileSystem();
-  const log = await WriteAheadLog.open(logDirectory, { fileSystem: counting.fileSystem });
+  const log = await WriteAheadLog.open(logDirectory, {
+    fileSystem: counting.fileSystem,
+    durability,
+  });
   const payload = new Uint8Array(payloadBytes).fill(7);
   const latencies = new Array<number>(count);
   const syncsBefore = counting.datasyncs();
@@ -149,10 +164,11 @@ async function durableAppends(
   await log.close();
   await rm(logDirectory, { recursive: true, force: true });
   return {
+    durability,
     payloadBytes,
     concurrency,
     count,
-    appendsPerFdatasync: Math.round((count / datasyncs) * 10) / 10,
+    appendsPerFdatasync: datasyncs === 0 ? null : Math.round((count / datasyncs) * 10) / 10,
     ...summarize(latencies),
     appendsPerSecond: Math.round((count / elapsed) * 1000),
     megabytesPerSecond: Math.round(((count * payloadBytes) / elapsed / 1000) * 10) / 10,
@@ -184,9 +200,52 @@ async function reopenInChild(logDirectory: string) {
   process.stdout.write(JSON.stringify(result));
 }
 
+/**
+ * The three durability modes side by side at concurrency 1 and 16 with 128-byte payloads, in
+ * interleaved rounds; the median round of each is reported with every round's throughput.
+ */
+async function durabilityModes(directory: string) {
+  const modes: DurabilityMode[] = ['group', 'interval', 'none'];
+  const rounds = quick ? 1 : 5;
+  const samples = new Map<string, Awaited<ReturnType<typeof durableAppends>>[]>();
+  for (let round = 0; round < rounds; round++) {
+    for (const concurrency of [1, 16]) {
+      for (const mode of modes) {
+        const count = quick ? 500 : concurrency === 1 ? 2_000 : 20_000;
+        const result = await durableAppends(directory, 128, concurrency, count, mode);
+        const key = `${mode}/${concurrency}`;
+        samples.set(key, [...(samples.get(key) ?? []), result]);
+      }
+    }
+  }
+  return [...samples.values()].map((results) => {
+    const sorted = [...results].sort((a, b) => a.appendsPerSecond - b.appendsPerSecond);
+    return {
+      ...sorted[Math.floor(sorted.length / 2)]!,
+      appendsPerSecondEachRound: results.map((result) => result.appendsPerSecond),
+    };
+  });
+}
+
 async function main() {
   const reopenAt = process.argv.indexOf('--reopen');
   if (reopenAt >= 0) return reopenInChild(process.argv[reopenAt + 1]!);
+  if (process.argv.includes('--modes') || process.env['WAL_BENCH_MODES'] === '1') {
+    const directory = await mkdtemp(join(tmpdir(), 'wal-bench-'));
+    try {
+      const result = {
+        benchmark: '@x/wal durability modes',
+        node: process.version,
+        cpus: `${cpus().length} x ${cpus()[0]?.model ?? 'unknown'}`,
+        quick,
+        modes: await durabilityModes(directory),
+      };
+      process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+    } finally {
+      await rm(directory, { recursive: true, force: true });
+    }
+    return;
+  }
 
   const directory = await mkdtemp(join(tmpdir(), 'wal-bench-'));
   try {

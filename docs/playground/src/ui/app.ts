@@ -17,6 +17,7 @@ import {
 import { PlaygroundRun, type ClusterView } from '../playground-run.js';
 import { scenarioById, scenarios, type Scenario } from '../scenarios.js';
 import { ClusterPicture } from './cluster-picture.js';
+import { mountLeaderlessPanel } from './leaderless-panel.js';
 import { button, element, setText } from './dom.js';
 import { MemberCard } from './member-card.js';
 
@@ -38,6 +39,10 @@ function initialChoice(location: Location): {
 
 /** Builds the playground inside `root` and starts the run the URL names. */
 export async function mountPlayground(root: HTMLElement): Promise<void> {
+  // The leaderless section reads its scenario from the address before the run below rewrites it.
+  const leaderlessRoot = document.getElementById('leaderless-root');
+  const leaderless =
+    leaderlessRoot === null ? Promise.resolve() : mountLeaderlessPanel(leaderlessRoot);
   const picture = new ClusterPicture();
   let run: PlaygroundRun | undefined;
   let scenario: Scenario | undefined;
@@ -420,6 +425,7 @@ export async function mountPlayground(root: HTMLElement): Promise<void> {
   });
 
   const initial = initialChoice(location);
+  await leaderless;
   await load(initial.config, initial.scenario);
   if (initial.error !== undefined) showError(`The link's run could not be read: ${initial.error}`);
   root.dataset['ready'] = 'true';
