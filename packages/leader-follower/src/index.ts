@@ -4,7 +4,14 @@ export { SafetyViolationError } from './safety-violation-error.js';
 export { InvariantViolation } from './invariant-violation.js';
 export type { CoreInvariant } from './invariant-violation.js';
 export type { ReplicationState } from './follower-progress.js';
-export type { EntryKind, HardState, LogEntry, Snapshot, SnapshotMetadata } from './log-entry.js';
+export type {
+  EntryKind,
+  HardState,
+  LogEntry,
+  Snapshot,
+  SnapshotData,
+  SnapshotMetadata,
+} from './log-entry.js';
 export { commandBytesOf, isHollowEntry } from './log-entry.js';
 export type {
   AppendRequest,
