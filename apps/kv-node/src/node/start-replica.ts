@@ -26,6 +26,7 @@ import { LeaderFollowerReplica } from './local-replica.js';
 import type { ReplicaRuntime, ReplicaStartOptions } from './replica-runtime.js';
 import { LOST_DATA_RUNBOOK, StartupError } from './startup-error.js';
 import { splitTransport } from './transport.js';
+import { hexIdOf } from '../config/member-id.js';
 
 /**
  * Entries kept in the log below a snapshot so that slightly lagging followers need no snapshot
@@ -146,7 +147,15 @@ export async function startReplica(options: ReplicaStartOptions): Promise<Replic
         commandApplied: (_index, durationMs) => metrics.applyDuration.observe(durationMs / 1000),
         appliedThrough: (index) => appliedWaiters.advanceTo(index),
         leaderChanged: (leader, generation) => {
-          logger.info({ leader: leader ?? null, generation }, 'leader changed');
+          const leaderId = config.members.find((member) => member.name === leader)?.id;
+          logger.info(
+            {
+              leader: leader ?? null,
+              leaderId: leaderId === undefined ? null : hexIdOf(leaderId),
+              generation,
+            },
+            'leader changed',
+          );
           if (leader !== undefined) metrics.leaderChanges.inc();
           metrics.hasLeader.set(leader === undefined ? 0 : 1);
         },
