@@ -19,7 +19,7 @@ import { createGrpcGateway } from '../grpc/grpc-gateway.js';
 import { chooseAlpnProtocol, serveGrpcOnSamePort } from '../grpc/same-port.js';
 import type { ServerTls } from '../http/http-api.js';
 import { NodeMetrics } from '../metrics/node-metrics.js';
-import { VERSION } from '../version.js';
+import { ETCD_SERVER_VERSION } from '../version.js';
 import { hexIdOf } from '../config/member-id.js';
 import { openDataDirectory } from './data-directory.js';
 import { resolvePeerSecret } from './peer-secret.js';
@@ -174,7 +174,7 @@ export async function startNode(
     limits: config.limits,
     logger,
     timers,
-    version: VERSION,
+    version: ETCD_SERVER_VERSION,
     isShuttingDown: () => shuttingDown,
     minLeaseTtlSeconds: minLeaseTtlSeconds(config.electionTimeoutMs, config.heartbeatIntervalMs),
     quotaBackendBytes: config.quotaBackendBytes,

@@ -91,7 +91,10 @@ export async function startQuorumNode(options: QuorumNodeOptions): Promise<Runni
         };
 
   const store = await QuorumReplicaStore.open(`${config.dataDir}/${QUORUM_LOG_DIRECTORY}`);
-  store.onSynced = (durationMs) => metrics.fsyncDuration.observe(durationMs / 1000);
+  store.onSynced = (durationMs) => {
+    metrics.fsyncDuration.observe(durationMs / 1000);
+    metrics.etcd.walFsyncDuration.observe(durationMs / 1000);
+  };
   const quorumMetrics = new QuorumMetrics(metrics.registry, peers, metrics);
   let member: QuorumMember;
   try {
