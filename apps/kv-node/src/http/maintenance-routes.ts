@@ -125,12 +125,22 @@ function nonZero(value: number | string | undefined): string | undefined {
  * A `StatusResponse` from this member's view, with etcd's field names (lowerCamel in etcd's
  * .proto, so in the gateway's JSON too): `raftIndex` is the committed index (etcd reports its
  * raft committed index there), `dbSize` and `dbSizeInUse` the store's accounted size (what
- * `--quota-backend-bytes` checks; kv-node has no free pages, so both are the same). Shared by
- * the JSON gateway and gRPC Maintenance.
+ * `--quota-backend-bytes` checks; kv-node has no free pages, so both are the same), `errors`
+ * the missing leader and the raised alarms. Shared by the JSON gateway and gRPC Maintenance.
  */
 export function statusResponse(context: ApiContext): JsonBody {
   const status = context.backend.status();
   const dbSize = nonZero(context.backend.store.accountedBytes);
+  // etcd lists "no leader" and every raised alarm, as Go prints an AlarmMember.
+  const errors = [
+    ...(status.leaderId === undefined ? ['etcdserver: no leader'] : []),
+    ...context.backend.alarms
+      .list()
+      .map(
+        (member) =>
+          `memberID:${member.memberId} ${member.alarm === 'NONE' ? '' : `alarm:${member.alarm} `}`,
+      ),
+  ];
   return {
     header: responseHeader(responseHeaderSource(context.backend), context.backend.store.revision),
     version: context.version,
@@ -139,6 +149,7 @@ export function statusResponse(context: ApiContext): JsonBody {
     raftIndex: nonZero(status.commitIndex),
     raftTerm: nonZero(status.generation),
     raftAppliedIndex: nonZero(status.appliedIndex),
+    errors: errors.length === 0 ? undefined : errors,
     dbSizeInUse: dbSize,
   };
 }

@@ -10,11 +10,18 @@ import type { Exchange } from './exchange.js';
 import { linearize } from './kv-operations.js';
 
 /**
- * GET /health: `{"health":"true"}` (etcd 3.4's shape) when this node has a leader and can
- * complete a linearizable read in time, else 503 with `"health":"false"` and, beyond etcd 3.4's
- * shape, the reason.
+ * GET /health: `{"health":"true"}` (etcd 3.4's shape) when no alarm is raised, this node has a
+ * leader and it can complete a linearizable read in time, else 503 with `"health":"false"` and,
+ * beyond etcd 3.4's shape, the reason (etcd 3.5's field: `ALARM NOSPACE`, `RAFT NO LEADER`, ...).
  */
 export async function health(context: ApiContext, exchange: Exchange): Promise<void> {
+  // As etcd 3.4: any raised alarm (NOSPACE, CORRUPT, or one raised with type NONE) is unhealthy.
+  const alarms = context.backend.alarms.list();
+  if (alarms.length > 0) {
+    const types = [...new Set(alarms.map((member) => member.alarm))].join(',');
+    exchange.json(503, { health: 'false', reason: `ALARM ${types}` });
+    return;
+  }
   const status = context.backend.status();
   if (status.leaderId === undefined) {
     exchange.json(503, { health: 'false', reason: 'RAFT NO LEADER' });

@@ -152,7 +152,9 @@ export async function v3MemberList(context: ApiContext, exchange: Exchange): Pro
 /** A `MemberListResponse` (gateway JSON; the gRPC Cluster service encodes the same object). */
 export function memberListResponseJson(context: ApiContext, status: NodeStatus): JsonBody {
   return {
-    header: responseHeader(headerSource(context), context.backend.store.revision),
+    // etcd's Cluster service answers with a header that has no revision (its cluster server
+    // fills in only the cluster id, member id and term).
+    header: responseHeader(headerSource(context), 0),
     members: status.members.map((member) => ({
       ID: member.id,
       name: member.name,
