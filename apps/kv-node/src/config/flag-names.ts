@@ -26,6 +26,8 @@ export function isBooleanSetting(name: string): boolean {
 }
 
 /**
+ * Checks that `name` is a setting kv-node reads.
+ *
  * @throws ConfigError for an etcd flag kv-node refuses, or a name that is no setting at all (a
  *   typo would otherwise be silently ignored). `where` says where the name was found.
  */

@@ -6,6 +6,7 @@
 
 import { Counter, Gauge, Histogram } from 'prom-client';
 import type { Registry } from 'prom-client';
+import { ETCD_CLUSTER_VERSION } from '../version.js';
 
 /** `prometheus.ExponentialBuckets(start, 2, count)`, as etcd declares its histograms. */
 function doublingBuckets(start: number, count: number): number[] {
@@ -17,8 +18,8 @@ const DISK_BUCKETS = doublingBuckets(0.001, 14);
 /** etcd's peer round-trip histogram: 100 µs to 0.8 s. */
 const ROUND_TRIP_BUCKETS = doublingBuckets(0.0001, 14);
 
-/** etcd's cluster version (the API level every member speaks), as `etcd_cluster_version` shows it. */
-export const ETCD_CLUSTER_VERSION = '3.4';
+/** The cluster version as `etcd_cluster_version` labels it: major.minor (`3.4`). */
+const CLUSTER_VERSION_LABEL = ETCD_CLUSTER_VERSION.split('.').slice(0, 2).join('.');
 
 /** etcd's server, network, disk and mvcc series. */
 export class EtcdServerMetrics {
@@ -161,6 +162,6 @@ export class EtcdServerMetrics {
     this.serverId.reset();
     this.serverId.set({ server_id: memberIdHex }, 1);
     this.clusterVersion.reset();
-    this.clusterVersion.set({ cluster_version: ETCD_CLUSTER_VERSION }, 1);
+    this.clusterVersion.set({ cluster_version: CLUSTER_VERSION_LABEL }, 1);
   }
 }
