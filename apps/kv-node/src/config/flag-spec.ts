@@ -381,6 +381,15 @@ export const FLAG_SPECS: readonly FlagSpec[] = [
     description: "Least severe level logged (etcd's levels; panic logs as fatal).",
   },
   {
+    name: 'log-outputs',
+    kind: 'enum',
+    defaultValue: 'default',
+    values: ['default', 'stderr', 'stdout'],
+    section: 'logging',
+    description:
+      "Where logs go, as etcd's flag: 'stderr' or 'default' (standard error), or 'stdout'.",
+  },
+  {
     name: 'log-format',
     kind: 'enum',
     defaultValue: 'json',

@@ -21,7 +21,7 @@ export function helpText(): string {
     "(shown; ETCD_* as etcd reads them, or KV_NODE_*) or in a --config-file (etcd's YAML);",
     'flags override the environment, which overrides the file. As in etcd, an ETCD_* variable',
     'for a flag also given on the command line is an error. etcd flags that have no use in',
-    'kv-node but do no harm (--logger, --log-outputs, --enable-v2=false, --pre-vote,',
+    'kv-node but do no harm (--logger, --enable-v2=false, --pre-vote,',
     '--max-snapshots, --max-wals, ...) are accepted with a warning.',
   ];
   for (const [section, title] of Object.entries(SECTION_TITLES)) {

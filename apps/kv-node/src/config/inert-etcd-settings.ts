@@ -35,12 +35,6 @@ export const INERT_ETCD_SETTINGS: ReadonlyMap<string, InertEtcdSetting> = new Ma
         reason: 'kv-node logs JSON lines with pino (see --log-format)',
       },
       {
-        name: 'log-outputs',
-        etcdDefault: 'default',
-        accepts: ['default', 'stderr'],
-        reason: 'kv-node logs to standard error',
-      },
-      {
         name: 'log-package-levels',
         etcdDefault: '',
         reason: 'kv-node has one --log-level for the whole member',

@@ -227,7 +227,10 @@ describe('node configuration', () => {
     expect(flagAtFault(() => config(['--discovery', 'https://discovery.etcd.io/x']))).toBe(
       'discovery',
     );
-    expect(flagAtFault(() => config(['--log-outputs', 'stdout']))).toBe('log-outputs');
+    expect(flagAtFault(() => config(['--log-outputs', 'journal']))).toBe('log-outputs');
+    expect(config(['--log-outputs', 'stdout']).logOutput).toBe('stdout');
+    expect(config(['--log-outputs', 'stderr']).logOutput).toBe('stderr');
+    expect(config([]).logOutput).toBe('stderr');
     expect(flagAtFault(() => config(['--cipher-suites', 'TLS_AES_128_GCM_SHA256']))).toBe(
       'cipher-suites',
     );
@@ -237,8 +240,6 @@ describe('node configuration', () => {
     const accepted = config([
       '--logger',
       'zap',
-      '--log-outputs',
-      'stderr',
       '--enable-v2=false',
       '--pre-vote',
       '--max-snapshots',
@@ -249,7 +250,6 @@ describe('node configuration', () => {
     ]);
     expect(accepted.warnings).toEqual([
       expect.stringMatching(/^--logger=zap is accepted for etcd compatibility and has no effect: /),
-      expect.stringMatching(/^--log-outputs=stderr .*standard error/),
       expect.stringMatching(/^--pre-vote=true .*pre-vote round/),
       expect.stringMatching(/^--max-snapshots=3 /),
       expect.stringMatching(/^--max-wals=8 /),
@@ -325,8 +325,8 @@ describe('node configuration', () => {
       expect.stringMatching(/^--strict-reconfig-check=false .*membership/),
       expect.stringMatching(/^--enable-pprof=true /),
       expect.stringMatching(/^--logger=zap /),
-      expect.stringMatching(/^--log-outputs=stderr /),
     ]);
+    expect(loaded.logOutput).toBe('stderr');
     const tls = config(
       ['--config-file', 'f'],
       {},

@@ -75,6 +75,8 @@ export interface NodeConfig {
   /** `--log-level`, etcd's levels (`panic` logs as pino's `fatal`). */
   logLevel: LogLevel;
   logFormat: 'json' | 'text';
+  /** `--log-outputs`: the stream logs go to (etcd's `default` is standard error). */
+  logOutput: 'stderr' | 'stdout';
   /**
    * What the member logs as warnings once its logger exists: etcd settings accepted without
    * effect, unrecognized `ETCD_*` variables.
@@ -426,6 +428,7 @@ export function buildConfig(...sources: Settings[]): NodeConfig {
     requestTimeoutMs: view.integer('request-timeout', 100),
     logLevel: logLevelOf(view.choice('log-level')),
     logFormat: view.choice('log-format'),
+    logOutput: view.choice('log-outputs') === 'stdout' ? 'stdout' : 'stderr',
     warnings: inertSettingWarnings(merged),
     unsafeLocalLinearizableReads: view.boolean('unsafe-local-linearizable-reads'),
     quotaBackendBytes: view.integer('quota-backend-bytes', 0) || DEFAULT_QUOTA_BACKEND_BYTES,

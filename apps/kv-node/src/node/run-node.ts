@@ -329,6 +329,7 @@ async function runUntilStopped(config: NodeConfig): Promise<number> {
     name: config.name,
     level: config.logLevel,
     format: config.logFormat,
+    destination: config.logOutput === 'stdout' ? process.stdout : process.stderr,
   });
   let node: RunningNode;
   try {
