@@ -175,6 +175,24 @@ export const INERT_ETCD_SETTINGS: ReadonlyMap<string, InertEtcdSetting> = new Ma
         'peer-cert-allowed-cn',
         'peer-cert-allowed-hostname',
       ].map((name) => ({ name, etcdDefault: '', accepts: [''], reason: SECURITY })),
+      // etcd 3.5's sample file has these three; Node's TLS defaults are TLS 1.2 to 1.3.
+      {
+        name: 'self-signed-cert-validity',
+        etcdDefault: '1',
+        reason: 'kv-node does not generate certificates',
+      },
+      {
+        name: 'tls-min-version',
+        etcdDefault: 'TLS1.2',
+        accepts: ['', 'TLS1.2'],
+        reason: 'kv-node uses TLS 1.2 at least (Node.js defaults)',
+      },
+      {
+        name: 'tls-max-version',
+        etcdDefault: 'TLS1.3',
+        accepts: ['', 'TLS1.3'],
+        reason: 'kv-node uses TLS 1.3 at most (Node.js defaults)',
+      },
       {
         name: 'unsafe-no-fsync',
         etcdDefault: 'false',
