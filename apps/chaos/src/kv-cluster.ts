@@ -65,7 +65,9 @@ export function killEverySpawnedNode(): void {
 function nodeEnvironment(wallClock: WallClockFault | undefined): NodeJS.ProcessEnv {
   const environment: NodeJS.ProcessEnv = {};
   for (const [name, value] of Object.entries(process.env)) {
-    if (!name.startsWith('KV_NODE_')) environment[name] = value;
+    // The members' settings are the flags planned here: kv-node's variables and etcd's (which
+    // kv-node reads as etcd does) from the shell would change or conflict with them.
+    if (!name.startsWith('KV_NODE_') && !name.startsWith('ETCD_')) environment[name] = value;
   }
   if (wallClock !== undefined) {
     const library = libfaketimePath();
