@@ -52,7 +52,7 @@ export function killEverySpawnedNode(): void {
 }
 
 /**
- * The environment of a node: ours without `KV_NODE_*` variables (kv-node reads every flag from
+ * The environment of a node: ours without `KV_NODE_*` and `ETCD_*` variables (kv-node reads every flag from
  * them, so a stray one would change or break its configuration); with `wallClock`, libfaketime
  * preloaded to shift (and speed up or slow down) its wall clock.
  *
