@@ -52,9 +52,9 @@ export function killEverySpawnedNode(): void {
 }
 
 /**
- * The environment of a node: ours without `KV_NODE_*` variables (kv-node reads every flag from
- * them, so a stray one would change or break its configuration); with `wallClock`, libfaketime
- * preloaded to shift (and speed up or slow down) its wall clock.
+ * The environment of a node: ours without `KV_NODE_*` and `ETCD_*` variables (kv-node reads every
+ * flag from them, so a stray one would change or break its configuration); with `wallClock`,
+ * libfaketime preloaded to shift (and speed up or slow down) its wall clock.
  *
  * Monotonic clocks stay exempt from faketime (`FAKETIME_DONT_FAKE_MONOTONIC=1`). kv-node times
  * every timeout on the monotonic clock, and so do libuv's timers under Node's event loop; faking
@@ -65,7 +65,9 @@ export function killEverySpawnedNode(): void {
 function nodeEnvironment(wallClock: WallClockFault | undefined): NodeJS.ProcessEnv {
   const environment: NodeJS.ProcessEnv = {};
   for (const [name, value] of Object.entries(process.env)) {
-    if (!name.startsWith('KV_NODE_')) environment[name] = value;
+    // The members' settings are the flags planned here: kv-node's variables and etcd's (which
+    // kv-node reads as etcd does) from the shell would change or conflict with them.
+    if (!name.startsWith('KV_NODE_') && !name.startsWith('ETCD_')) environment[name] = value;
   }
   if (wallClock !== undefined) {
     const library = libfaketimePath();

@@ -456,6 +456,44 @@ describe.skipIf(!hasEtcd())('responses identical to a real etcd 3.4', { timeout:
     expect(transcripts[1]).toEqual(transcripts[0]);
   });
 
+  it('answers status, member list, /version and /health in the same shapes', async () => {
+    // Values differ by design (ids, sizes, indexes, versions): compare the shapes, with every
+    // 64-bit integer a decimal string, and the values that must agree.
+    const shapeOf = (value: unknown): unknown =>
+      JSON.parse(
+        JSON.stringify(value, (_key, field: unknown) =>
+          typeof field === 'string' ? (/^\d+$/.test(field) ? '<uint64>' : '<string>') : field,
+        ),
+      );
+    const requests: [method: string, path: string][] = [
+      ['POST', '/v3/maintenance/status'],
+      ['POST', '/v3/cluster/member/list'],
+      ['GET', '/version'],
+      ['GET', '/health'],
+    ];
+    for (const [method, path] of requests) {
+      const answers: { status: number; body: Record<string, unknown> }[] = [];
+      for (const base of [etcdUrl, api.baseUrl]) {
+        const response = await fetch(`${base}${path}`, {
+          method,
+          ...(method === 'POST' ? { body: '{}' } : {}),
+        });
+        answers.push({
+          status: response.status,
+          body: (await response.json()) as Record<string, unknown>,
+        });
+      }
+      const [theirs, ours] = answers as [(typeof answers)[0], (typeof answers)[0]];
+      expect(ours.status, path).toBe(theirs.status);
+      // An unhealthy answer says why, with etcd 3.5's `reason` (etcd 3.4 has no reason).
+      if (path === '/health' && ours.status !== 200) delete ours.body.reason;
+      expect(shapeOf(ours.body), path).toEqual(shapeOf(theirs.body));
+    }
+    const version = async (base: string): Promise<unknown> =>
+      ((await (await fetch(`${base}/version`)).json()) as { etcdcluster: unknown }).etcdcluster;
+    expect(await version(api.baseUrl)).toBe(await version(etcdUrl));
+  });
+
   it("counts a txn's operations across nesting as etcd does", async () => {
     for (const [shape, body] of txnBudgetShapes) {
       const answers = [];

@@ -208,16 +208,19 @@ describe('etcd v3 JSON compatibility', () => {
       json: {
         header: header(7),
         version: '0.0.0-test',
+        dbSize: expect.stringMatching(/^[1-9]\d*$/) as unknown,
         leader: '10276657743932975437',
-        raft_index: '8',
-        raft_term: '2',
-        raft_applied_index: '8',
+        raftIndex: '8',
+        raftTerm: '2',
+        raftAppliedIndex: '8',
+        dbSizeInUse: expect.stringMatching(/^[1-9]\d*$/) as unknown,
       },
     });
     expect(await post('/v3/cluster/member/list', {})).toEqual({
       status: 200,
       json: {
-        header: header(7),
+        // etcd's Cluster service puts no revision in its header.
+        header: { ...header(7), revision: undefined },
         members: [
           {
             ID: '10276657743932975437',

@@ -209,7 +209,7 @@ describe('operational routes', () => {
   it('health in etcd shape, readyz, metrics', async () => {
     const healthy = await call('GET', '/health');
     expect(healthy.status).toBe(200);
-    expect(await healthy.json()).toEqual({ health: 'true', reason: '' });
+    expect(await healthy.json()).toEqual({ health: 'true' });
     expect((await call('GET', '/readyz')).status).toBe(200);
     const moved = await fetch(`${api.baseUrl}/dashboard`, { redirect: 'manual' });
     expect(moved.status).toBe(308);
@@ -219,12 +219,12 @@ describe('operational routes', () => {
       'kv_http_request_duration_seconds_bucket{le="0.001",route="/health",method="GET",status="200"}',
       'kv_server_proposals_committed_total',
       'kv_server_proposals_failed_total',
-      'kv_server_proposals_pending',
+      'etcd_server_proposals_pending',
       'kv_server_apply_duration_seconds',
       'kv_disk_wal_fsync_duration_seconds',
-      'kv_server_leader_changes_seen_total',
+      'etcd_server_leader_changes_seen_total',
       'kv_network_peer_round_trip_time_seconds',
-      'kv_server_has_leader 1',
+      'etcd_server_has_leader 1',
     ]) {
       expect(metrics).toContain(name);
     }

@@ -113,6 +113,7 @@ export async function runLocalCluster(options: LocalClusterOptions): Promise<num
     mkdirSync(member.dataDir, { recursive: true });
     const child = spawn(process.execPath, [options.cliPath, ...member.args], {
       stdio: ['ignore', 'inherit', 'inherit'],
+      env: withoutEtcdVariables(process.env),
     });
     children.set(member.name, child);
     child.on('exit', (code, signal) => {
@@ -220,4 +221,13 @@ export async function runLocalCluster(options: LocalClusterOptions): Promise<num
     process.off('SIGTERM', onSignal);
   }
   return failedAtStart ? 1 : 0;
+}
+
+/**
+ * The environment for a member the launcher starts: without `ETCD_*` variables, which are meant
+ * for a single etcd member and would conflict, as in etcd, with the flags the launcher plans for
+ * each member (`KV_NODE_*` variables still apply to all of them).
+ */
+function withoutEtcdVariables(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(env).filter(([name]) => !name.startsWith('ETCD_')));
 }

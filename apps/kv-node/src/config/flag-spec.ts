@@ -1,6 +1,7 @@
 /**
  * Every command-line flag of `kv-node`, with etcd's names where they mean the same thing. The same
- * table drives flag parsing, `KV_NODE_*` environment variables, config files and `--help`.
+ * table drives flag parsing, `ETCD_*` and `KV_NODE_*` environment variables, config files and
+ * `--help`.
  */
 
 /** How a flag's text value is read. */
@@ -42,6 +43,14 @@ export const FLAG_SPECS: readonly FlagSpec[] = [
     defaultValue: 'http://127.0.0.1:2379',
     section: 'member',
     description: 'URLs to serve the client HTTP API on (comma-separated).',
+  },
+  {
+    name: 'listen-metrics-urls',
+    kind: 'urls',
+    defaultValue: '',
+    section: 'member',
+    description:
+      'More URLs that serve only /metrics and /health (comma-separated; https:// uses the client TLS files).',
   },
   {
     name: 'listen-peer-urls',
@@ -367,9 +376,18 @@ export const FLAG_SPECS: readonly FlagSpec[] = [
     name: 'log-level',
     kind: 'enum',
     defaultValue: 'info',
-    values: ['debug', 'info', 'warn', 'error'],
+    values: ['debug', 'info', 'warn', 'error', 'panic', 'fatal'],
     section: 'logging',
-    description: 'Least severe level logged.',
+    description: "Least severe level logged (etcd's levels; panic logs as fatal).",
+  },
+  {
+    name: 'log-outputs',
+    kind: 'enum',
+    defaultValue: 'default',
+    values: ['default', 'stderr', 'stdout'],
+    section: 'logging',
+    description:
+      "Where logs go, as etcd's flag: 'stderr' or 'default' (standard error), or 'stdout'.",
   },
   {
     name: 'log-format',
@@ -393,62 +411,37 @@ export const FLAG_SPECS: readonly FlagSpec[] = [
     kind: 'string',
     defaultValue: '',
     section: 'member',
-    description: 'JSON or flat YAML file of flag: value pairs (flags and env override it).',
+    description:
+      "YAML (etcd's nested shape, as etcd.conf.yml) or JSON file of flag: value pairs (flags and env override it).",
   },
 ];
 
 /**
- * etcd flags that kv-node deliberately does not implement; rejected with a message rather than
- * silently ignored, so an etcd configuration never half-applies.
+ * etcd flags that kv-node deliberately does not implement and that change behaviour whatever their
+ * value; rejected with a message rather than silently ignored, so an etcd configuration never
+ * half-applies. (Flags accepted without effect are in `inert-etcd-settings.ts`.)
  */
 export const UNSUPPORTED_ETCD_FLAGS: readonly string[] = [
-  'wal-dir',
-  'max-snapshots',
-  'max-wals',
-  'backend-batch-limit',
-  'backend-batch-interval',
-  'enable-v2',
-  'enable-pprof',
-  'listen-metrics-urls',
-  'discovery',
-  'discovery-srv',
-  'discovery-fallback',
-  'discovery-proxy',
-  'discovery-srv-name',
-  'strict-reconfig-check',
-  'pre-vote',
-  'auto-tls',
-  'peer-auto-tls',
-  'peer-client-cert-auth',
-  'proxy',
-  'proxy-failure-wait',
-  'proxy-refresh-interval',
-  'proxy-dial-timeout',
-  'proxy-write-timeout',
-  'proxy-read-timeout',
-  'force-new-cluster',
-  'cors',
-  'logger',
-  'log-outputs',
-  'debug',
-  'grpc-keepalive-min-time',
-  'grpc-keepalive-interval',
-  'grpc-keepalive-timeout',
-  'metrics',
-  'enable-grpc-gateway',
-  'initial-election-tick-advance',
   'bcrypt-cost',
-  'cipher-suites',
-  'client-crl-file',
-  'peer-crl-file',
-  'peer-cert-allowed-cn',
-  'peer-cert-allowed-hostname',
-  'unsafe-no-fsync',
-  'socket-reuse-port',
-  'socket-reuse-address',
+  'experimental-enable-v2v3',
+  'experimental-corrupt-check-time',
+  'experimental-initial-corrupt-check',
+  'experimental-enable-lease-checkpoint',
+  'experimental-compaction-batch-limit',
+  'experimental-backend-bbolt-freelist-type',
+  'experimental-enable-distributed-tracing',
+  'experimental-peer-skip-client-san-verification',
+  'ca-file',
+  'peer-ca-file',
 ];
 
-/** The environment variable of a flag: `KV_NODE_` + upper snake case. */
-export function envNameOf(flag: string): string {
-  return `KV_NODE_${flag.toUpperCase().replace(/-/g, '_')}`;
+/** The environment variable prefixes: etcd's, then kv-node's own. */
+export type EnvPrefix = 'ETCD' | 'KV_NODE';
+
+/**
+ * The environment variable of a flag, as etcd's `flags.FlagToEnv` names it: the prefix, `_`, and
+ * the flag in upper case with `-` as `_` (`--initial-cluster` is `ETCD_INITIAL_CLUSTER`).
+ */
+export function envNameOf(flag: string, prefix: EnvPrefix = 'KV_NODE'): string {
+  return `${prefix}_${flag.toUpperCase().replace(/-/g, '_')}`;
 }

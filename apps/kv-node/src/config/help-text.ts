@@ -18,7 +18,11 @@ export function helpText(): string {
     '  kv-node --help | --version',
     '',
     "Flags use etcd's names and meanings. Each can also be set with an environment variable",
-    '(shown) or in a --config-file; flags override the environment, which overrides the file.',
+    "(shown; ETCD_* as etcd reads them, or KV_NODE_*) or in a --config-file (etcd's YAML);",
+    'flags override the environment, which overrides the file. As in etcd, an ETCD_* variable',
+    'for a flag also given on the command line is an error. etcd flags that have no use in',
+    'kv-node but do no harm (--logger, --enable-v2=false, --pre-vote,',
+    '--max-snapshots, --max-wals, ...) are accepted with a warning.',
   ];
   for (const [section, title] of Object.entries(SECTION_TITLES)) {
     lines.push('', `${title}:`);
@@ -27,7 +31,9 @@ export function helpText(): string {
       lines.push(`  --${spec.name}${value}`);
       lines.push(`      ${spec.description}`);
       const defaultText = spec.defaultValue === '' ? '' : `default ${spec.defaultValue}; `;
-      lines.push(`      (${defaultText}env ${envNameOf(spec.name)})`);
+      lines.push(
+        `      (${defaultText}env ${envNameOf(spec.name, 'ETCD')} or ${envNameOf(spec.name)})`,
+      );
     }
   }
   lines.push(

@@ -27,3 +27,11 @@ export function clusterIdOf(memberIds: readonly string[]): string {
   sorted.forEach((id, index) => bytes.writeBigUInt64BE(id, index * 8));
   return first8BytesAsDecimal(createHash('sha1').update(bytes).digest());
 }
+
+/**
+ * A member or cluster id (decimal) as etcd prints it in logs and in `etcd_server_id`: lower-case
+ * hexadecimal without leading zeros (`types.ID.String()`), e.g. `8e9e05c52164694d`.
+ */
+export function hexIdOf(decimalId: string): string {
+  return BigInt(decimalId).toString(16);
+}

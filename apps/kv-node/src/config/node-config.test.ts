@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from './config-error.js';
 import { helpText } from './help-text.js';
@@ -213,19 +215,176 @@ describe('node configuration', () => {
   });
 
   it('rejects unknown flags, and etcd flags it does not support, with a message', () => {
-    expect(() => config(['--max-wals', '8'])).toThrow(
-      '--max-wals: is an etcd flag that kv-node does not support (command line)',
+    expect(() => config(['--bcrypt-cost', '8'])).toThrow(
+      '--bcrypt-cost: is an etcd flag that kv-node does not support (command line)',
     );
     expect(() => config(['--colour', 'red'])).toThrow('--colour: unknown flag');
     expect(flagAtFault(() => config([], { KV_NODE_SNAPSHOTCOUNT: '1' }))).toBe('snapshotcount');
     expect(flagAtFault(() => config(['--config-file', 'f'], {}, { f: 'enable-v2: true' }))).toBe(
       'enable-v2',
     );
+    expect(flagAtFault(() => config(['--wal-dir', '/wal']))).toBe('wal-dir');
+    expect(flagAtFault(() => config(['--discovery', 'https://discovery.etcd.io/x']))).toBe(
+      'discovery',
+    );
+    expect(flagAtFault(() => config(['--log-outputs', 'journal']))).toBe('log-outputs');
+    expect(config(['--log-outputs', 'stdout']).logOutput).toBe('stdout');
+    expect(config(['--log-outputs', 'stderr']).logOutput).toBe('stderr');
+    expect(config([]).logOutput).toBe('stderr');
+    expect(flagAtFault(() => config(['--cipher-suites', 'TLS_AES_128_GCM_SHA256']))).toBe(
+      'cipher-suites',
+    );
+  });
+
+  it("accepts etcd's harmless flags with a warning, silently at etcd's defaults", () => {
+    const accepted = config([
+      '--logger',
+      'zap',
+      '--enable-v2=false',
+      '--pre-vote',
+      '--max-snapshots',
+      '3',
+      '--max-wals',
+      '8',
+      '--strict-reconfig-check=true',
+    ]);
+    expect(accepted.warnings).toEqual([
+      expect.stringMatching(/^--logger=zap is accepted for etcd compatibility and has no effect: /),
+      expect.stringMatching(/^--pre-vote=true .*pre-vote round/),
+      expect.stringMatching(/^--max-snapshots=3 /),
+      expect.stringMatching(/^--max-wals=8 /),
+    ]);
+    expect(config([]).warnings).toEqual([]);
+  });
+
+  it('reads ETCD_* variables as etcd 3.4 does: ETCD_FOO_BAR sets --foo-bar; flags conflict; unknown ones warn', () => {
+    const fromEtcd = config([], {
+      ETCD_NAME: 'a',
+      ETCD_INITIAL_CLUSTER: cluster,
+      ETCD_LISTEN_PEER_URLS: 'http://127.0.0.1:2380',
+      ETCD_HEARTBEAT_INTERVAL: '50',
+      ETCD_ELECTION_TIMEOUT: '500',
+      ETCD_LOG_LEVEL: 'panic',
+      ETCD_DATA_DIR: '',
+      ETCD_UNKNOWN_THING: 'x',
+      ETCD_LOGGER: 'zap',
+      ETCD_PEER_SECRET_FILE: 'peer-secret',
+    });
+    expect(fromEtcd.name).toBe('a');
+    expect(fromEtcd.members.map((member) => member.name)).toEqual(['a', 'b', 'c']);
+    expect(fromEtcd.heartbeatIntervalMs).toBe(50);
+    expect(fromEtcd.electionTimeoutMs).toBe(500);
+    expect(fromEtcd.logLevel).toBe('fatal');
+    // An empty variable is unset, as in etcd: the default data directory.
+    expect(fromEtcd.dataDir).toBe('a.kv');
+    expect(fromEtcd.warnings).toEqual([
+      'unrecognized environment variable ETCD_UNKNOWN_THING=x',
+      expect.stringMatching(/^--logger=zap /),
+    ]);
+    expect(() => config(['--name', 'b'], { ETCD_NAME: 'a' })).toThrow(
+      '--name: conflicting environment variable "ETCD_NAME" is shadowed by corresponding command-line flag',
+    );
+    expect(flagAtFault(() => config([], { ETCD_BCRYPT_COST: '10' }))).toBe('bcrypt-cost');
+    expect(flagAtFault(() => config([], { ETCD_ENABLE_V2: 'true' }))).toBe('enable-v2');
+    expect(
+      flagAtFault(() => config([], { ETCD_SNAPSHOT_COUNT: '5', KV_NODE_SNAPSHOT_COUNT: '6' })),
+    ).toBe('snapshot-count');
+    expect(
+      config([], { ETCD_SNAPSHOT_COUNT: '5', KV_NODE_SNAPSHOT_COUNT: '5' }).snapshotCount,
+    ).toBe(5);
+    // etcdctl's variables are not etcd's.
+    expect(config([], { ETCDCTL_API: '3', ETCDCTL_ENDPOINTS: 'x' }).warnings).toEqual([]);
+    expect(config([], { ETCD_CONFIG_FILE: 'f' }, { f: 'snapshot-count: 4' }).snapshotCount).toBe(4);
+  });
+
+  it("accepts etcd's levels for --log-level", () => {
+    for (const level of ['debug', 'info', 'warn', 'error', 'fatal'] as const) {
+      expect(config(['--log-level', level]).logLevel).toBe(level);
+    }
+    expect(config(['--log-level', 'panic']).logLevel).toBe('fatal');
+    expect(flagAtFault(() => config(['--log-level', 'critical']))).toBe('log-level');
+  });
+
+  it("loads a config file in the shape of etcd's etcd.conf.yml.sample, nested TLS sections included", () => {
+    const sample = readFileSync(
+      fileURLToPath(new URL('../../test/fixtures/etcd.conf.yml', import.meta.url)),
+      'utf8',
+    );
+    const loaded = config(['--config-file', 'etcd.conf.yml'], {}, { 'etcd.conf.yml': sample });
+    expect(loaded.name).toBe('infra1');
+    expect(loaded.dataDir).toBe('infra1.kv');
+    expect(loaded.snapshotCount).toBe(10000);
+    expect(loaded.listenClientUrls.map(String)).toEqual(['http://127.0.0.1:12379/']);
+    expect(loaded.members).toEqual([
+      { name: 'infra1', id: loaded.memberId, peerUrls: ['http://127.0.0.1:12380'] },
+    ]);
+    expect(loaded.clusterToken).toBe('etcd-cluster');
+    expect(loaded.logLevel).toBe('warn');
+    expect(loaded.autoCompaction).toEqual({ mode: 'periodic', retentionMs: 3_600_000 });
+    expect(loaded.warnings).toEqual([
+      expect.stringMatching(/^--strict-reconfig-check=false .*membership/),
+      expect.stringMatching(/^--enable-pprof=true /),
+      expect.stringMatching(/^--logger=zap /),
+    ]);
+    expect(loaded.logOutput).toBe('stderr');
+    const tls = config(
+      ['--config-file', 'f'],
+      {},
+      {
+        f: [
+          'listen-client-urls: https://127.0.0.1:2379',
+          'listen-peer-urls: https://127.0.0.1:2380',
+          'client-transport-security:',
+          '  cert-file: c.pem',
+          '  key-file: k.pem',
+          '  trusted-ca-file: ca.pem',
+          '  client-cert-auth: true',
+          'peer-transport-security:',
+          '  cert-file: pc.pem',
+          '  key-file: pk.pem',
+          '  client-cert-auth: true',
+        ].join('\n'),
+      },
+    );
+    expect(tls.clientTls).toEqual({
+      certFile: 'c.pem',
+      keyFile: 'k.pem',
+      trustedCaFile: 'ca.pem',
+      clientCertAuth: true,
+    });
+    expect(tls.peerTls).toEqual({ certFile: 'pc.pem', keyFile: 'pk.pem' });
     expect(
       flagAtFault(() =>
         config(['--config-file', 'f'], {}, { f: 'client-transport-security:\n  cert-file: x' }),
       ),
-    ).toBe('client-transport-security');
+    ).toBe('key-file');
+    expect(
+      flagAtFault(() =>
+        config(['--config-file', 'f'], {}, { f: 'peer-transport-security:\n  colour: red' }),
+      ),
+    ).toBe('peer-transport-security.colour');
+    expect(flagAtFault(() => config(['--config-file', 'f'], {}, { f: 'name: [a: b' }))).toBe(
+      'config-file',
+    );
+    expect(flagAtFault(() => config(['--config-file', 'f'], {}, { f: '- a\n- b' }))).toBe(
+      'config-file',
+    );
+  });
+
+  it('parses --listen-metrics-urls and lets their hosts through the host allowlist', () => {
+    const withMetrics = config([
+      '--listen-metrics-urls',
+      'http://127.0.0.1:2381,http://metrics.example:2382',
+    ]);
+    expect(withMetrics.listenMetricsUrls.map(String)).toEqual([
+      'http://127.0.0.1:2381/',
+      'http://metrics.example:2382/',
+    ]);
+    expect(withMetrics.allowedHosts).toContain('metrics.example:2382');
+    expect(config([]).listenMetricsUrls).toEqual([]);
+    expect(flagAtFault(() => config(['--listen-metrics-urls', 'https://127.0.0.1:2381']))).toBe(
+      'listen-metrics-urls',
+    );
   });
 
   it('reads --unsafe-local-linearizable-reads from flags, KV_NODE_* and the config file, off by default', () => {

@@ -1,6 +1,6 @@
 /**
- * The validated configuration of one node, resolved from defaults, a config file, `KV_NODE_*`
- * environment variables and flags (highest precedence last).
+ * The validated configuration of one node, resolved from defaults, a config file, `ETCD_*` and
+ * `KV_NODE_*` environment variables and flags (highest precedence last).
  */
 
 import { MAX_SCRYPT_COST, MIN_SCRYPT_COST } from '../auth/password-hash.js';
@@ -9,6 +9,7 @@ import { HostAllowlist, LOOPBACK_HOSTS } from '../http/host-allowlist.js';
 import { ConfigError } from './config-error.js';
 import { FLAG_SPECS } from './flag-spec.js';
 import type { FlagSpec } from './flag-spec.js';
+import { INERT_ETCD_SETTINGS, judgeInertSetting } from './inert-etcd-settings.js';
 import { clusterIdOf, memberIdOf } from './member-id.js';
 import { checkPeerAuthentication } from './peer-security.js';
 import type { Settings } from './settings-sources.js';
@@ -34,6 +35,8 @@ export interface NodeConfig {
   name: string;
   dataDir: string;
   listenClientUrls: URL[];
+  /** `--listen-metrics-urls`: more listeners that serve only `/metrics` and `/health`. */
+  listenMetricsUrls: URL[];
   advertiseClientUrls: string[];
   listenPeerUrl: URL;
   advertisePeerUrls: string[];
@@ -69,8 +72,16 @@ export interface NodeConfig {
    */
   pendingWrites: { maxProposals: number; maxUncommittedBytes: number };
   requestTimeoutMs: number;
-  logLevel: 'debug' | 'info' | 'warn' | 'error';
+  /** `--log-level`, etcd's levels (`panic` logs as pino's `fatal`). */
+  logLevel: LogLevel;
   logFormat: 'json' | 'text';
+  /** `--log-outputs`: the stream logs go to (etcd's `default` is standard error). */
+  logOutput: 'stderr' | 'stdout';
+  /**
+   * What the member logs as warnings once its logger exists: etcd settings accepted without
+   * effect, unrecognized `ETCD_*` variables.
+   */
+  warnings: string[];
   /**
    * UNSAFE, tests only (`--unsafe-local-linearizable-reads`): the leader serves linearizable
    * reads without the quorum round (DESIGN.md §5 rule 7 broken on purpose).
@@ -92,6 +103,9 @@ export interface NodeConfig {
   /** Quorum mode: milliseconds between anti-entropy rounds (0: off). */
   antiEntropyIntervalMs: number;
 }
+
+/** The levels a member logs at (etcd's, with `panic` read as `fatal`). */
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'fatal';
 
 /** etcd's default backend quota, 2 GiB. */
 export const DEFAULT_QUOTA_BACKEND_BYTES = 2 * 1024 ** 3;
@@ -281,6 +295,13 @@ export function buildConfig(...sources: Settings[]): NodeConfig {
     throw new ConfigError('name', `"${name}" must be 1-63 letters, digits, '.', '_' or '-'`);
   }
   const listenClientUrls = view.urls('listen-client-urls');
+  const listenMetricsUrls = view.has('listen-metrics-urls') ? view.urls('listen-metrics-urls') : [];
+  if (listenMetricsUrls.some((url) => url.protocol === 'https:') && !view.has('cert-file')) {
+    throw new ConfigError(
+      'listen-metrics-urls',
+      'https:// needs --cert-file and --key-file (the client port TLS files)',
+    );
+  }
   const peerUrls = view.urls('listen-peer-urls');
   if (peerUrls.length !== 1) {
     throw new ConfigError('listen-peer-urls', 'kv-node listens for peers on exactly one URL');
@@ -366,6 +387,7 @@ export function buildConfig(...sources: Settings[]): NodeConfig {
     name,
     dataDir: view.text('data-dir'),
     listenClientUrls,
+    listenMetricsUrls,
     advertiseClientUrls,
     listenPeerUrl,
     advertisePeerUrls,
@@ -387,6 +409,7 @@ export function buildConfig(...sources: Settings[]): NodeConfig {
     },
     allowedHosts: allowedHosts(view, [
       ...listenClientUrls.map((url) => url.host),
+      ...listenMetricsUrls.map((url) => url.host),
       ...advertiseClientUrls.map((url) => new URL(url).host),
     ]),
     limits: {
@@ -403,8 +426,10 @@ export function buildConfig(...sources: Settings[]): NodeConfig {
       maxUncommittedBytes: view.integer('max-uncommitted-bytes', 1),
     },
     requestTimeoutMs: view.integer('request-timeout', 100),
-    logLevel: view.choice('log-level'),
+    logLevel: logLevelOf(view.choice('log-level')),
     logFormat: view.choice('log-format'),
+    logOutput: view.choice('log-outputs') === 'stdout' ? 'stdout' : 'stderr',
+    warnings: inertSettingWarnings(merged),
     unsafeLocalLinearizableReads: view.boolean('unsafe-local-linearizable-reads'),
     quotaBackendBytes: view.integer('quota-backend-bytes', 0) || DEFAULT_QUOTA_BACKEND_BYTES,
     watchProgressIntervalMs: watchProgressInterval(view),
@@ -414,6 +439,28 @@ export function buildConfig(...sources: Settings[]): NodeConfig {
     maxClockOffsetMs: view.integer('max-clock-offset', 0),
     antiEntropyIntervalMs: view.integer('anti-entropy-interval', 0),
   };
+}
+
+/** etcd's `panic` level has no pino counterpart; it logs what `fatal` logs. */
+function logLevelOf(level: LogLevel | 'panic'): LogLevel {
+  return level === 'panic' ? 'fatal' : level;
+}
+
+/**
+ * The warnings of the etcd settings given that kv-node accepts without effect.
+ *
+ * @throws ConfigError for such a setting whose value kv-node cannot honour.
+ */
+function inertSettingWarnings(settings: Settings): string[] {
+  const warnings: string[] = [];
+  for (const [name, value] of settings) {
+    const setting = INERT_ETCD_SETTINGS.get(name);
+    if (setting === undefined) continue;
+    const verdict = judgeInertSetting(setting, value);
+    if (verdict.kind === 'refuse') throw new ConfigError(name, verdict.message);
+    if (verdict.kind === 'warn') warnings.push(verdict.message);
+  }
+  return warnings;
 }
 
 /** `--read-quorum` and `--write-quorum`: 1..N, 0 for a majority. */
@@ -495,8 +542,8 @@ export function resolveConfig(inputs: ConfigInputs): ConfigResult {
   const parsed = parseArguments(inputs.argv);
   if (parsed.help) return { kind: 'help' };
   if (parsed.version) return { kind: 'version' };
-  const environment = readEnvironment(inputs.env);
-  const configPath = parsed.settings.get('config-file') ?? environment.get('config-file');
+  const environment = readEnvironment(inputs.env, parsed.settings);
+  const configPath = parsed.settings.get('config-file') ?? environment.settings.get('config-file');
   let fileSettings: Settings = new Map();
   if (configPath !== undefined && configPath !== '') {
     let text: string;
@@ -510,9 +557,10 @@ export function resolveConfig(inputs: ConfigInputs): ConfigResult {
     }
     fileSettings = parseConfigFile(text, configPath);
   }
+  const config = buildConfig(fileSettings, environment.settings, parsed.settings);
   return {
     kind: 'config',
-    config: buildConfig(fileSettings, environment, parsed.settings),
+    config: { ...config, warnings: [...environment.warnings, ...config.warnings] },
     positionals: parsed.positionals,
   };
 }

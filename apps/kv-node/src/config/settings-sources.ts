@@ -1,23 +1,16 @@
 /**
- * Where settings come from, lowest precedence first: defaults, a config file, `KV_NODE_*`
- * environment variables, command-line flags. Each source yields flag name -> text value.
+ * Where settings come from, lowest precedence first: defaults, a config file, `ETCD_*` and
+ * `KV_NODE_*` environment variables, command-line flags. Each source yields setting name -> text.
  */
 
 import { ConfigError } from './config-error.js';
-import { FLAG_SPECS, UNSUPPORTED_ETCD_FLAGS, envNameOf } from './flag-spec.js';
+import { checkSettingName, isBooleanSetting, isSettingName } from './flag-names.js';
+import { UNSUPPORTED_ETCD_FLAGS, envNameOf } from './flag-spec.js';
 
-const knownFlags = new Map(FLAG_SPECS.map((spec) => [spec.name, spec]));
+export { parseConfigFile } from './config-file.js';
 
 /** Text values by flag name. */
 export type Settings = Map<string, string>;
-
-function checkFlagName(name: string, where: string): void {
-  if (knownFlags.has(name)) return;
-  if (UNSUPPORTED_ETCD_FLAGS.includes(name)) {
-    throw new ConfigError(name, `is an etcd flag that kv-node does not support (${where})`);
-  }
-  throw new ConfigError(name, `unknown flag (${where}); see --help`);
-}
 
 /** The result of reading the command line. */
 export interface ParsedArguments {
@@ -59,12 +52,11 @@ export function parseArguments(argv: readonly string[]): ParsedArguments {
       version = true;
       continue;
     }
-    checkFlagName(name, 'command line');
-    const spec = knownFlags.get(name);
+    checkSettingName(name, 'command line');
     let value: string;
     if (equals >= 0) {
       value = body.slice(equals + 1);
-    } else if (spec?.kind === 'boolean') {
+    } else if (isBooleanSetting(name)) {
       value = 'true';
     } else {
       const next = argv[index + 1];
@@ -79,82 +71,87 @@ export function parseArguments(argv: readonly string[]): ParsedArguments {
   return { settings, positionals, help, version };
 }
 
+/** Settings read from the environment, and what to warn about. */
+export interface EnvironmentSettings {
+  settings: Settings;
+  /** Lines to log at startup (etcd's "unrecognized environment variable" warnings). */
+  warnings: string[];
+}
+
+/** The flag a variable names: `ETCD_INITIAL_CLUSTER` -> `initial-cluster`. */
+function flagOf(variable: string, prefix: string): string {
+  return variable
+    .slice(prefix.length + 1)
+    .toLowerCase()
+    .replace(/_/g, '-');
+}
+
 /**
- * Reads `KV_NODE_*` variables.
- *
- * @throws ConfigError for a `KV_NODE_*` variable that names no flag (a typo would otherwise be
- *   silently ignored).
+ * `ETCD_*` variables read as etcd 3.4 reads them (`pkg/flags.SetFlagsFromEnv`): `ETCD_FOO_BAR`
+ * sets `--foo-bar` unless empty; a variable for a flag also given on the command line is an error
+ * (etcd exits: "conflicting environment variable ... is shadowed by corresponding command-line
+ * flag"); an `ETCD_*` variable that names no setting is logged and ignored, as etcd does.
  */
-export function readEnvironment(env: Readonly<Record<string, string | undefined>>): Settings {
-  const settings: Settings = new Map();
-  const byEnvName = new Map(FLAG_SPECS.map((spec) => [envNameOf(spec.name), spec.name]));
+function readEtcdVariables(
+  env: Readonly<Record<string, string | undefined>>,
+  commandLine: Settings,
+  into: EnvironmentSettings,
+): void {
   for (const [variable, value] of Object.entries(env)) {
-    if (!variable.startsWith('KV_NODE_') || value === undefined) continue;
-    const name = byEnvName.get(variable);
-    if (name === undefined) {
-      const flag = variable.slice('KV_NODE_'.length).toLowerCase().replace(/_/g, '-');
-      checkFlagName(flag, `environment variable ${variable}`);
+    if (!variable.startsWith('ETCD_') || value === undefined) continue;
+    const flag = flagOf(variable, 'ETCD');
+    if (!isSettingName(flag)) {
+      if (UNSUPPORTED_ETCD_FLAGS.includes(flag)) checkSettingName(flag, `environment ${variable}`);
+      into.warnings.push(`unrecognized environment variable ${variable}=${value}`);
       continue;
     }
-    settings.set(name, value);
+    if (commandLine.has(flag)) {
+      throw new ConfigError(
+        flag,
+        `conflicting environment variable "${variable}" is shadowed by corresponding command-line flag (either unset environment variable or disable flag)`,
+      );
+    }
+    if (value !== '') into.settings.set(flag, value);
   }
-  return settings;
-}
-
-function unquote(text: string): string {
-  const trimmed = text.trim();
-  if (
-    trimmed.length >= 2 &&
-    ((trimmed.startsWith("'") && trimmed.endsWith("'")) ||
-      (trimmed.startsWith('"') && trimmed.endsWith('"')))
-  ) {
-    return trimmed.slice(1, -1);
-  }
-  return trimmed;
 }
 
 /**
- * Reads a config file: a JSON object, or flat YAML (`flag-name: value` lines, `#` comments), the
- * subset of etcd's YAML config files that kv-node's flags cover.
- *
- * @throws ConfigError naming `config-file` when the file does not parse, or the unknown key.
+ * `KV_NODE_*` variables: the same names after kv-node's prefix; a flag on the command line wins
+ * over them. A `KV_NODE_*` variable that names no flag is an error (a typo would otherwise be
+ * silently ignored), and so is one that disagrees with the `ETCD_*` variable of the same flag.
  */
-export function parseConfigFile(text: string, path: string): Settings {
-  const settings: Settings = new Map();
-  const trimmed = text.trim();
-  if (trimmed.startsWith('{')) {
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(trimmed);
-    } catch (error) {
+function readKvNodeVariables(
+  env: Readonly<Record<string, string | undefined>>,
+  into: EnvironmentSettings,
+): void {
+  for (const [variable, value] of Object.entries(env)) {
+    if (!variable.startsWith('KV_NODE_') || value === undefined) continue;
+    const flag = flagOf(variable, 'KV_NODE');
+    checkSettingName(flag, `environment variable ${variable}`);
+    const fromEtcd = into.settings.get(flag);
+    if (fromEtcd !== undefined && fromEtcd !== value) {
       throw new ConfigError(
-        'config-file',
-        `${path} is not valid JSON: ${(error as Error).message}`,
+        flag,
+        `${variable}="${value}" and ${envNameOf(flag, 'ETCD')}="${fromEtcd}" disagree; set one`,
       );
     }
-    for (const [name, value] of Object.entries(parsed as Record<string, unknown>)) {
-      checkFlagName(name, `config file ${path}`);
-      if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean') {
-        throw new ConfigError(name, `must be a string, number or boolean in ${path}`);
-      }
-      settings.set(name, String(value));
-    }
-    return settings;
+    into.settings.set(flag, value);
   }
-  text.split(/\r?\n/).forEach((line, index) => {
-    const content = line.replace(/(^|\s)#.*$/, '').trimEnd();
-    if (content.trim() === '') return;
-    const match = /^([a-z0-9-]+):(?:\s+(.*))?$/.exec(content);
-    if (match === null || /^\s/.test(content)) {
-      throw new ConfigError(
-        'config-file',
-        `${path}:${index + 1}: expected "flag-name: value" (nested YAML is not supported)`,
-      );
-    }
-    const name = match[1] as string;
-    checkFlagName(name, `config file ${path}:${index + 1}`);
-    const value = unquote(match[2] ?? '');
-    if (value !== '' && value !== 'null' && value !== '~') settings.set(name, value);
-  });
-  return settings;
+}
+
+/**
+ * Reads `ETCD_*` and `KV_NODE_*` variables.
+ *
+ * @param commandLine the flags given, against which `ETCD_*` variables conflict as in etcd.
+ * @throws ConfigError for a `KV_NODE_*` variable that names no flag, an `ETCD_*` variable shadowed
+ *   by a flag or naming a flag kv-node refuses, or the two prefixes disagreeing.
+ */
+export function readEnvironment(
+  env: Readonly<Record<string, string | undefined>>,
+  commandLine: Settings = new Map(),
+): EnvironmentSettings {
+  const read: EnvironmentSettings = { settings: new Map(), warnings: [] };
+  readEtcdVariables(env, commandLine, read);
+  readKvNodeVariables(env, read);
+  return read;
 }

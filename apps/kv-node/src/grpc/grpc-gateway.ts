@@ -5,6 +5,8 @@
 
 import type { Duplex } from 'node:stream';
 import { Server, ServerCredentials } from '@grpc/grpc-js';
+import type { ServiceDefinition } from '@grpc/grpc-js';
+import type { GrpcMethodShape } from '../metrics/grpc-server-metrics.js';
 import type { ApiContext } from '../http/api-context.js';
 import { clusterService } from './cluster-service.js';
 import { etcdServices } from './etcd-proto.js';
@@ -40,8 +42,15 @@ export function createGrpcGateway(context: ApiContext): GrpcGateway {
     // channelz (grpc's introspection service) is not served, so its per-call counters and
     // timestamps would be work for nothing.
     'grpc.enable_channelz': 0,
+    // go-grpc-prometheus's series (grpc_server_*), as etcd exports them, for every call.
+    interceptors: [context.metrics.grpc.interceptor()],
   });
   const services = etcdServices();
+  context.metrics.grpc.initialize(
+    Object.values(services).flatMap((service: ServiceDefinition) =>
+      Object.values(service as Record<string, GrpcMethodShape>),
+    ),
+  );
   server.addService(services.kv, kvService(context));
   server.addService(services.watch, watchService(context));
   server.addService(services.lease, leaseService(context));

@@ -9,7 +9,7 @@ import { status as GrpcStatus } from '@grpc/grpc-js';
 import type { ApiContext } from '../http/api-context.js';
 import type { JsonBody } from '../http/etcd-json.js';
 import { responseHeader } from '../http/etcd-json.js';
-import { alarmResponse } from '../http/maintenance-routes.js';
+import { alarmResponse, statusResponse } from '../http/maintenance-routes.js';
 import { responseHeaderSource } from '../http/response-header-source.js';
 import { revisionErrorsAsApiErrors } from '../http/revision-api-errors.js';
 import { hashKeyValues } from '../store/kv-hash.js';
@@ -24,22 +24,6 @@ function header(context: ApiContext): JsonBody {
 /** A uint64 status field: omitted when zero or unknown, as protobuf omits zero values. */
 function nonZero(value: number | string | undefined): string | undefined {
   return value === undefined || value === 0 || value === '0' ? undefined : String(value);
-}
-
-/**
- * `StatusResponse` from this member's view (etcd's field names are lowerCamel in the .proto).
- * `raftIndex` is the high-water mark (etcd reports its committed index there).
- */
-function statusResponse(context: ApiContext): JsonBody {
-  const status = context.backend.status();
-  return {
-    header: header(context),
-    version: context.version,
-    leader: nonZero(status.leaderId),
-    raftIndex: nonZero(status.highWaterMark),
-    raftTerm: nonZero(status.generation),
-    raftAppliedIndex: nonZero(status.appliedIndex),
-  };
 }
 
 /** The `revision` of a HashKVRequest (an int64 as a decimal string, absent when 0). */

@@ -21,7 +21,10 @@ export interface ApiContext {
   timers: Timers;
   /** Longest wait for a write or linearizable read before answering 504 / 503, in ms. */
   operationTimeoutMs: number;
-  /** This server's version, reported by `/v3/maintenance/status` and `--version`. */
+  /**
+   * The version reported where etcd reports its own: `/version`, `Maintenance.Status`,
+   * `etcd_server_version` (a member reports `ETCD_SERVER_VERSION`).
+   */
   version: string;
   /** Whether the node is shutting down (new requests get 503). */
   isShuttingDown(): boolean;

@@ -19,7 +19,7 @@ import type { ApiLimits } from './api-limits.js';
 import { DEFAULT_API_LIMITS } from './api-limits.js';
 import { Exchange } from './exchange.js';
 import type { KvBackend } from './kv-backend.js';
-import { dashboard, health, livez, metrics, readyz } from './ops-routes.js';
+import { dashboard, health, livez, metrics, readyz, version } from './ops-routes.js';
 import {
   REST_KEY_PREFIX,
   restCluster,
@@ -28,9 +28,9 @@ import {
   restList,
   restPut,
 } from './rest-routes.js';
-import { v3Alarm, v3Compaction } from './maintenance-routes.js';
+import { v3Alarm, v3Compaction, v3Status } from './maintenance-routes.js';
 import { restWatch, v3Watch } from './watch-routes.js';
-import { v3DeleteRange, v3MemberList, v3Put, v3Range, v3Status, v3Txn } from './v3-routes.js';
+import { v3DeleteRange, v3MemberList, v3Put, v3Range, v3Txn } from './v3-routes.js';
 
 type Handler = (context: ApiContext, exchange: Exchange) => Promise<void>;
 
@@ -57,6 +57,7 @@ const exactRoutes = new Map<string, Route>([
   ['/v1/kv', { pattern: '/v1/kv', methods: { GET: restList } }],
   ['/v1/cluster', { pattern: '/v1/cluster', methods: { GET: restCluster } }],
   ['/health', { pattern: '/health', methods: { GET: health } }],
+  ['/version', { pattern: '/version', methods: { GET: version } }],
   ['/readyz', { pattern: '/readyz', methods: { GET: readyz } }],
   ['/livez', { pattern: '/livez', methods: { GET: livez } }],
   ['/metrics', { pattern: '/metrics', methods: { GET: metrics } }],
@@ -90,7 +91,7 @@ export interface HttpApiOptions {
   timers?: Timers;
   /** Longest wait for a write or linearizable read, in ms. Default 7,000 (etcd: 5 s + 2 x election). */
   operationTimeoutMs?: number;
-  /** Reported by `/v3/maintenance/status`. */
+  /** Reported by `/version`, `/v3/maintenance/status` and `etcd_server_version`. */
   version?: string;
   /** Whether the node is shutting down; new requests then get 503. */
   isShuttingDown?: () => boolean;

@@ -96,15 +96,21 @@ export async function replicateWrite(
   if (context.isShuttingDown()) throw unavailable('this node is shutting down', 'shutting_down');
   const metrics = context.metrics;
   metrics.proposalsPending.inc();
+  // etcd counts a proposal as failed when consensus did not answer it (timeout, no leader,
+  // shutdown), not when admission (quota) or the state machine (auth, lease) refused it.
+  let proposed = false;
+  let answered = false;
   try {
     const refusal = quotaRefusal(context, command);
     if (refusal !== undefined) {
       if (refusal !== null) await replicateMaintenance(context, refusal);
       throw noSpace();
     }
+    proposed = true;
     const outcome = await withDeadline(context, context.backend.write(command), () =>
       indeterminate('etcdserver: request timed out'),
     );
+    answered = true;
     if (outcome.status === 'refused') {
       if (outcome.reason === 'no_space') throw noSpace();
       throw revisionApiError(
@@ -144,6 +150,7 @@ export async function replicateWrite(
     if (reason !== 'idempotency_key_reused' && reason !== 'reads_not_returned') {
       metrics.proposalsFailed.inc({ reason });
     }
+    if (proposed && !answered) metrics.etcd.proposalsFailed.inc();
     if (error instanceof ApiError) throw error;
     // Unknown failure while a write was in flight: it may have been applied.
     context.logger.error({ err: error }, 'write failed');

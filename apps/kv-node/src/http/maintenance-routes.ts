@@ -116,6 +116,50 @@ export async function alarmResponse(context: ApiContext, body: unknown): Promise
   return alarmsJson(result.alarms);
 }
 
+/** A uint64 field of a response: omitted when zero or unknown, as protobuf's JSON omits zeros. */
+function nonZero(value: number | string | undefined): string | undefined {
+  return value === undefined || value === 0 || value === '0' ? undefined : String(value);
+}
+
+/**
+ * A `StatusResponse` from this member's view, with etcd's field names (lowerCamel in etcd's
+ * .proto, so in the gateway's JSON too): `raftIndex` is the committed index (etcd reports its
+ * raft committed index there), `dbSize` and `dbSizeInUse` the store's accounted size (what
+ * `--quota-backend-bytes` checks; kv-node has no free pages, so both are the same), `errors`
+ * the missing leader and the raised alarms. Shared by the JSON gateway and gRPC Maintenance.
+ */
+export function statusResponse(context: ApiContext): JsonBody {
+  const status = context.backend.status();
+  const dbSize = nonZero(context.backend.store.accountedBytes);
+  // etcd lists "no leader" and every raised alarm, as Go prints an AlarmMember.
+  const errors = [
+    ...(status.leaderId === undefined ? ['etcdserver: no leader'] : []),
+    ...context.backend.alarms
+      .list()
+      .map(
+        (member) =>
+          `memberID:${member.memberId} ${member.alarm === 'NONE' ? '' : `alarm:${member.alarm} `}`,
+      ),
+  ];
+  return {
+    header: responseHeader(responseHeaderSource(context.backend), context.backend.store.revision),
+    version: context.version,
+    dbSize,
+    leader: nonZero(status.leaderId),
+    raftIndex: nonZero(status.highWaterMark),
+    raftTerm: nonZero(status.generation),
+    raftAppliedIndex: nonZero(status.appliedIndex),
+    errors: errors.length === 0 ? undefined : errors,
+    dbSizeInUse: dbSize,
+  };
+}
+
+/** POST /v3/maintenance/status: see {@link statusResponse}. */
+export async function v3Status(context: ApiContext, exchange: Exchange): Promise<void> {
+  await exchange.readJson(context.limits.maxRequestBytes);
+  exchange.json(200, statusResponse(context));
+}
+
 /** POST /v3/maintenance/alarm: see {@link alarmResponse}. */
 export async function v3Alarm(context: ApiContext, exchange: Exchange): Promise<void> {
   const body = await exchange.readJson(context.limits.maxRequestBytes);

@@ -142,22 +142,6 @@ export async function v3Txn(context: ApiContext, exchange: Exchange): Promise<vo
   exchange.json(200, txnResponseJson(headerSource(context), answer));
 }
 
-/** POST /v3/maintenance/status */
-export async function v3Status(context: ApiContext, exchange: Exchange): Promise<void> {
-  await exchange.readJson(context.limits.maxRequestBytes);
-  const status = context.backend.status();
-  const header = responseHeader(headerSource(context), context.backend.store.revision);
-  const body: Record<string, unknown> = { header, version: context.version };
-  const nonZero = (name: string, value: number | string | undefined): void => {
-    if (value !== undefined && value !== 0 && value !== '0') body[name] = String(value);
-  };
-  nonZero('leader', status.leaderId);
-  nonZero('raft_index', status.highWaterMark);
-  nonZero('raft_term', status.generation);
-  nonZero('raft_applied_index', status.appliedIndex);
-  exchange.json(200, body);
-}
-
 /** POST /v3/cluster/member/list */
 export async function v3MemberList(context: ApiContext, exchange: Exchange): Promise<void> {
   await exchange.readJson(context.limits.maxRequestBytes);
@@ -168,7 +152,9 @@ export async function v3MemberList(context: ApiContext, exchange: Exchange): Pro
 /** A `MemberListResponse` (gateway JSON; the gRPC Cluster service encodes the same object). */
 export function memberListResponseJson(context: ApiContext, status: ClusterStatus): JsonBody {
   return {
-    header: responseHeader(headerSource(context), context.backend.store.revision),
+    // etcd's Cluster service answers with a header that has no revision (its cluster server
+    // fills in only the cluster id, member id and term).
+    header: responseHeader(headerSource(context), 0),
     members: status.members.map((member) => ({
       ID: member.id,
       name: member.name,

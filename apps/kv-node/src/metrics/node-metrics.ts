@@ -1,10 +1,13 @@
 /**
- * The node's Prometheus metrics, named like etcd's (with a `kv_` prefix) so that existing
- * dashboards are easy to adapt. Each node owns its own registry (no global state), which also
- * keeps tests independent.
+ * The node's Prometheus metrics: etcd's own series under etcd's names (`etcd-server-metrics.ts`,
+ * `grpc-server-metrics.ts`), so etcd's dashboards and alerts carry over, and kv-node's own under a
+ * `kv_` prefix where they measure something etcd does not or with other labels or buckets. Each
+ * node owns its own registry (no global state), which also keeps tests independent.
  */
 
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { EtcdServerMetrics } from './etcd-server-metrics.js';
+import { GrpcServerMetrics } from './grpc-server-metrics.js';
 
 /** Latency buckets in seconds, from 100 µs to 8 s. */
 const LATENCY_BUCKETS = [
@@ -22,19 +25,23 @@ export interface NodeMetricsOptions {
 export class NodeMetrics {
   /** The registry `/metrics` renders. */
   readonly registry = new Registry();
+  /** etcd's server, network, disk and mvcc series. */
+  readonly etcd = new EtcdServerMetrics(this.registry);
+  /** go-grpc-prometheus's series, recorded by its interceptor. */
+  readonly grpc = new GrpcServerMetrics(this.registry);
   /** HTTP request durations in seconds, by route pattern, method and status. */
   readonly requestDuration: Histogram<'route' | 'method' | 'status'>;
   /** Writes committed and applied. */
   readonly proposalsCommitted: Counter;
-  /** Writes that failed (definitely or indeterminately). */
+  /** Writes that failed (definitely or indeterminately), by reason. */
   readonly proposalsFailed: Counter<'reason'>;
-  /** Writes waiting for commit. */
+  /** Writes waiting for commit (etcd's `etcd_server_proposals_pending`). */
   readonly proposalsPending: Gauge;
   /** Seconds to apply one command to the state machine. */
   readonly applyDuration: Histogram;
   /** Seconds from appending entries to the write-ahead log until they are durable (fdatasync). */
   readonly fsyncDuration: Histogram;
-  /** Leader changes this node has seen. */
+  /** Leader changes this node has seen (etcd's `etcd_server_leader_changes_seen_total`). */
   readonly leaderChanges: Counter;
   /**
    * Followers found, while this node led, to have lost entries they had acknowledged (a member
@@ -48,9 +55,9 @@ export class NodeMetrics {
    * reordered or truncated on the wire, or sealed with another key): an on-path tamperer.
    */
   readonly peerIntegrityFailures: Counter<'peer'>;
-  /** 1 when this node knows a leader, else 0. */
+  /** 1 when this node knows a leader, else 0 (etcd's `etcd_server_has_leader`). */
   readonly hasLeader: Gauge;
-  /** 1 on the leader, else 0. */
+  /** 1 on the leader, else 0 (etcd's `etcd_server_is_leader`). */
   readonly isLeader: Gauge;
   /** Keys in the store. */
   readonly keys: Gauge;
@@ -85,11 +92,7 @@ export class NodeMetrics {
       labelNames: ['reason'],
       registers,
     });
-    this.proposalsPending = new Gauge({
-      name: 'kv_server_proposals_pending',
-      help: 'Writes waiting to be committed.',
-      registers,
-    });
+    this.proposalsPending = this.etcd.proposalsPending;
     this.applyDuration = new Histogram({
       name: 'kv_server_apply_duration_seconds',
       help: 'Time to apply one command to the state machine.',
@@ -102,11 +105,7 @@ export class NodeMetrics {
       buckets: LATENCY_BUCKETS,
       registers,
     });
-    this.leaderChanges = new Counter({
-      name: 'kv_server_leader_changes_seen_total',
-      help: 'Leader changes seen by this node.',
-      registers,
-    });
+    this.leaderChanges = this.etcd.leaderChanges;
     this.lostAcknowledgedEntries = new Counter({
       name: 'kv_server_followers_lost_acknowledged_entries_total',
       help: 'Followers that rejected entries they had acknowledged to this leader (lost their data); no longer counted for quorum while this node leads.',
@@ -126,16 +125,8 @@ export class NodeMetrics {
       labelNames: ['peer'],
       registers,
     });
-    this.hasLeader = new Gauge({
-      name: 'kv_server_has_leader',
-      help: '1 if this node knows a leader, else 0.',
-      registers,
-    });
-    this.isLeader = new Gauge({
-      name: 'kv_server_is_leader',
-      help: '1 if this node is the leader, else 0.',
-      registers,
-    });
+    this.hasLeader = this.etcd.hasLeader;
+    this.isLeader = this.etcd.isLeader;
     this.keys = new Gauge({ name: 'kv_store_keys', help: 'Keys in the store.', registers });
     this.peerSuspected = new Gauge({
       name: 'kv_peer_suspected',

@@ -13,12 +13,14 @@ import type { RequestListener } from 'node:http';
 import { createDashboardHandler } from '../dashboard/dashboard-handler.js';
 import { statusSourceFromClusterStatus } from '../dashboard/node-status-source.js';
 import { HostAllowlist } from '../http/host-allowlist.js';
+import { metricsOnlyHandler } from '../http/metrics-listener.js';
 import { apiHandlerFor, createApiContext, createHttpServer } from '../http/http-api.js';
 import { createGrpcGateway } from '../grpc/grpc-gateway.js';
 import { chooseAlpnProtocol, serveGrpcOnSamePort } from '../grpc/same-port.js';
 import type { ServerTls } from '../http/http-api.js';
 import { NodeMetrics } from '../metrics/node-metrics.js';
-import { VERSION } from '../version.js';
+import { ETCD_SERVER_VERSION } from '../version.js';
+import { hexIdOf } from '../config/member-id.js';
 import { openDataDirectory } from './data-directory.js';
 import { resolvePeerSecret } from './peer-secret.js';
 import { HeapGrowthPolicy } from './heap-growth.js';
@@ -59,14 +61,14 @@ function readFileFor(flag: string, path: string): Buffer {
   }
 }
 
-function listen(server: Server, url: URL): Promise<void> {
+function listen(server: Server, url: URL, flag = 'listen-client-urls'): Promise<void> {
   return new Promise((resolve, reject) => {
     const onError = (error: NodeJS.ErrnoException): void => {
       reject(
         new StartupError(
           error.code === 'EADDRINUSE'
-            ? `--listen-client-urls: ${url.origin} is already in use`
-            : `--listen-client-urls: cannot listen on ${url.origin}: ${error.message}`,
+            ? `--${flag}: ${url.origin} is already in use`
+            : `--${flag}: cannot listen on ${url.origin}: ${error.message}`,
         ),
       );
     };
@@ -109,6 +111,8 @@ export async function startNode(
             ? { ca: readFileFor('trusted-ca-file', config.clientTls.trustedCaFile) }
             : {}),
         };
+  // etcd settings accepted without effect, unrecognized ETCD_* variables: said once, at start.
+  for (const warning of config.warnings) logger.warn({}, warning);
   const peerSecret = resolvePeerSecret(config, logger);
   const dataDirectory = await openDataDirectory(
     config.dataDir,
@@ -170,7 +174,7 @@ export async function startNode(
     limits: config.limits,
     logger,
     timers,
-    version: VERSION,
+    version: ETCD_SERVER_VERSION,
     isShuttingDown: () => shuttingDown,
     minLeaseTtlSeconds: minLeaseTtlSeconds(config.electionTimeoutMs, config.heartbeatIntervalMs),
     quotaBackendBytes: config.quotaBackendBytes,
@@ -210,6 +214,14 @@ export async function startNode(
       serveGrpcOnSamePort(server, grpc);
       servers.push(server);
       await listen(server, url);
+    }
+    for (const url of config.listenMetricsUrls) {
+      const server = createHttpServer(metricsOnlyHandler(handler), {
+        requestTimeoutMs: config.requestTimeoutMs,
+        ...(clientTls === undefined || url.protocol !== 'https:' ? {} : { tls: clientTls }),
+      });
+      servers.push(server);
+      await listen(server, url, 'listen-metrics-urls');
     }
     runtime = await replicaStarter({ config, logger, metrics, peerSecret });
     leaseClock = leaseClockOf(runtime.replica, {
@@ -271,8 +283,8 @@ export async function startNode(
       clientUrls: config.advertiseClientUrls,
       peerUrl: config.listenPeerUrl.origin,
       members: config.members.map((member) => member.name),
-      memberId: config.memberId,
-      clusterId: config.clusterId,
+      memberId: hexIdOf(config.memberId),
+      clusterId: hexIdOf(config.clusterId),
     },
     'serving clients',
   );
@@ -317,6 +329,7 @@ async function runUntilStopped(config: NodeConfig): Promise<number> {
     name: config.name,
     level: config.logLevel,
     format: config.logFormat,
+    destination: config.logOutput === 'stdout' ? process.stdout : process.stderr,
   });
   let node: RunningNode;
   try {

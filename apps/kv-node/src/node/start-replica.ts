@@ -26,6 +26,10 @@ import { LeaderFollowerReplica } from './local-replica.js';
 import type { ReplicaRuntime, ReplicaStartOptions } from './replica-runtime.js';
 import { LOST_DATA_RUNBOOK, StartupError } from './startup-error.js';
 import { splitTransport } from './transport.js';
+import { hexIdOf } from '../config/member-id.js';
+import type { NodeConfig } from '../config/node-config.js';
+import type { NodeMetrics } from '../metrics/node-metrics.js';
+import { PeerProber, PROBE_MESSAGE_TYPE } from './peer-prober.js';
 
 /**
  * Entries kept in the log below a snapshot so that slightly lagging followers need no snapshot
@@ -103,6 +107,7 @@ export async function startReplica(options: ReplicaStartOptions): Promise<Replic
   tcp.onEvent((event) => {
     if (event.kind === 'integrity-failure') metrics.peerIntegrityFailures.inc({ peer: event.peer });
   });
+  const prober = probePeers(tcp, config, metrics);
   const { replication, node: nodeTransport } = splitTransport(tcp);
   const txnReadLimits = {
     maxKeys: config.limits.maxTxnReadKeys,
@@ -142,11 +147,25 @@ export async function startReplica(options: ReplicaStartOptions): Promise<Replic
       random: { next: () => Math.random() },
       logger,
       observer: {
-        logSynced: (_entries, durationMs) => metrics.fsyncDuration.observe(durationMs / 1000),
-        commandApplied: (_index, durationMs) => metrics.applyDuration.observe(durationMs / 1000),
+        logSynced: (_entries, durationMs) => {
+          metrics.fsyncDuration.observe(durationMs / 1000);
+          metrics.etcd.walFsyncDuration.observe(durationMs / 1000);
+        },
+        commandApplied: (_index, durationMs) => {
+          metrics.applyDuration.observe(durationMs / 1000);
+          metrics.etcd.backendCommitDuration.observe(durationMs / 1000);
+        },
         appliedThrough: (index) => appliedWaiters.advanceTo(index),
         leaderChanged: (leader, generation) => {
-          logger.info({ leader: leader ?? null, generation }, 'leader changed');
+          const leaderId = config.members.find((member) => member.name === leader)?.id;
+          logger.info(
+            {
+              leader: leader ?? null,
+              leaderId: leaderId === undefined ? null : hexIdOf(leaderId),
+              generation,
+            },
+            'leader changed',
+          );
           if (leader !== undefined) metrics.leaderChanges.inc();
           metrics.hasLeader.set(leader === undefined ? 0 : 1);
         },
@@ -170,6 +189,7 @@ export async function startReplica(options: ReplicaStartOptions): Promise<Replic
       maxUncommittedBytes: config.pendingWrites.maxUncommittedBytes,
     });
   } catch (error) {
+    prober.stop();
     await tcp.close();
     if (error instanceof Error && namesLostData(error)) {
       throw new StartupError(`${error.message}; ${LOST_DATA_RUNBOOK}`);
@@ -221,10 +241,41 @@ export async function startReplica(options: ReplicaStartOptions): Promise<Replic
     transferLeadership: () =>
       handOverLeadership(node, config.heartbeatIntervalMs, 2 * config.electionTimeoutMs),
     close: async () => {
+      prober.stop();
       await node.close();
       await tcp.close();
     },
   };
+}
+
+const NO_BYTES = new Uint8Array(0);
+
+/**
+ * etcd's peer series on the transport, labelled `To` with the peer's member id in hexadecimal as
+ * etcd labels them: messages it could not deliver, and the round trips of a prober (started).
+ */
+function probePeers(tcp: TcpTransport, config: NodeConfig, metrics: NodeMetrics): PeerProber {
+  const hexIds = new Map(config.members.map((member) => [member.name, hexIdOf(member.id)]));
+  const peers = config.members.map((member) => member.name).filter((name) => name !== config.name);
+  for (const peer of peers) metrics.etcd.peerSentFailures.inc({ To: hexIds.get(peer) ?? peer }, 0);
+  tcp.onUndelivered((peer, messages) =>
+    metrics.etcd.peerSentFailures.inc({ To: hexIds.get(peer) ?? peer }, messages.length),
+  );
+  tcp.onRequest((_from, type) => {
+    if (type !== PROBE_MESSAGE_TYPE) throw new Error(`unknown peer request type ${type}`);
+    return { type: PROBE_MESSAGE_TYPE, payload: NO_BYTES };
+  });
+  const prober = new PeerProber({
+    peers,
+    probe: (peer) => tcp.request(peer, PROBE_MESSAGE_TYPE, NO_BYTES),
+    now: () => performance.now(),
+    setInterval: (callback, intervalMs) => setInterval(callback, intervalMs),
+    clearInterval: (handle) => clearInterval(handle as NodeJS.Timeout),
+    onRoundTrip: (peer, seconds) =>
+      metrics.etcd.peerRoundTrip.observe({ To: hexIds.get(peer) ?? peer }, seconds),
+  });
+  prober.start();
+  return prober;
 }
 
 /**

@@ -13,6 +13,7 @@ import type { PeerAddress } from '@x/transport-tcp';
 import type { NodeConfig } from '../config/node-config.js';
 import { HostAllowlist } from '../http/host-allowlist.js';
 import { createHttpServer } from '../http/http-api.js';
+import { metricsOnlyHandler } from '../http/metrics-listener.js';
 import type { ServerTls } from '../http/http-api.js';
 import type { Logger } from '../logging/logger.js';
 import type { NodeMetrics } from '../metrics/node-metrics.js';
@@ -30,7 +31,7 @@ export interface QuorumNodeOptions {
   readonly metrics: NodeMetrics;
   readonly peerSecret: string;
   readonly clientTls: ServerTls | undefined;
-  readonly listen: (server: Server, url: URL) => Promise<void>;
+  readonly listen: (server: Server, url: URL, flag?: string) => Promise<void>;
   readonly closeServer: (server: Server, graceMs: number) => Promise<void>;
 }
 
@@ -90,7 +91,10 @@ export async function startQuorumNode(options: QuorumNodeOptions): Promise<Runni
         };
 
   const store = await QuorumReplicaStore.open(`${config.dataDir}/${QUORUM_LOG_DIRECTORY}`);
-  store.onSynced = (durationMs) => metrics.fsyncDuration.observe(durationMs / 1000);
+  store.onSynced = (durationMs) => {
+    metrics.fsyncDuration.observe(durationMs / 1000);
+    metrics.etcd.walFsyncDuration.observe(durationMs / 1000);
+  };
   const quorumMetrics = new QuorumMetrics(metrics.registry, peers, metrics);
   let member: QuorumMember;
   try {
@@ -208,6 +212,16 @@ export async function startQuorumNode(options: QuorumNodeOptions): Promise<Runni
       });
       servers.push(server);
       await options.listen(server, url);
+    }
+    for (const url of config.listenMetricsUrls) {
+      const server = createHttpServer(metricsOnlyHandler(handler), {
+        requestTimeoutMs: config.requestTimeoutMs,
+        ...(options.clientTls === undefined || url.protocol !== 'https:'
+          ? {}
+          : { tls: options.clientTls }),
+      });
+      servers.push(server);
+      await options.listen(server, url, 'listen-metrics-urls');
     }
   } catch (error) {
     for (const server of servers) server.close();

@@ -134,10 +134,19 @@ export class ProcessCluster {
     return new ProcessCluster(cliPath, root, members);
   }
 
-  /** Starts a member's process (again, after a kill). */
-  start(member: ProcessMember, extraArgs: string[] = []): ChildProcess {
-    const child = spawn(process.execPath, [this.#cliPath, ...member.args, ...extraArgs], {
+  /**
+   * Starts a member's process (again, after a kill). `env` replaces the environment (default:
+   * this process's); `args` replaces the member's planned flags (default: `member.args`).
+   */
+  start(
+    member: ProcessMember,
+    extraArgs: string[] = [],
+    options: { env?: NodeJS.ProcessEnv; args?: string[] } = {},
+  ): ChildProcess {
+    const args = options.args ?? member.args;
+    const child = spawn(process.execPath, [this.#cliPath, ...args, ...extraArgs], {
       stdio: ['ignore', 'pipe', 'pipe'],
+      ...(options.env === undefined ? {} : { env: options.env }),
     });
     const keep = (chunk: Buffer): void => {
       member.output.push(chunk.toString());
