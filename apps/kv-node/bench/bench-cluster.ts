@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 
 /** One system under test: how to start one of its members. */
 export interface BenchSystem {
-  name: 'kv-node' | 'etcd-3.4';
+  name: 'kv-node' | 'kv-node-quorum' | 'etcd-3.4';
   start(
     root: string,
     index: number,
@@ -27,32 +27,7 @@ export interface BenchSystem {
  */
 export function benchSystems(kvNodeCli: string, kvNodeFlags: readonly string[]): BenchSystem[] {
   return [
-    {
-      name: 'kv-node',
-      start: (root, index, clientUrl, peerUrl, initialCluster) =>
-        spawn(
-          process.execPath,
-          [
-            ...kvNodeFlags,
-            kvNodeCli,
-            '--name',
-            `m${index}`,
-            '--data-dir',
-            `${root}/m${index}`,
-            '--listen-client-urls',
-            clientUrl,
-            '--listen-peer-urls',
-            peerUrl,
-            '--initial-cluster',
-            initialCluster,
-            '--peer-secret-file',
-            `${root}/peer-secret`,
-            '--log-level',
-            'error',
-          ],
-          { stdio: 'ignore' },
-        ),
-    },
+    kvNodeSystem(kvNodeCli, kvNodeFlags, 'leader'),
     {
       name: 'etcd-3.4',
       start: (root, index, clientUrl, peerUrl, initialCluster) =>
@@ -82,6 +57,45 @@ export function benchSystems(kvNodeCli: string, kvNodeFlags: readonly string[]):
         ),
     },
   ];
+}
+
+/**
+ * kv-node (from `kvNodeCli`, with node flags `kvNodeFlags`) replicating through a leader (the
+ * default) or leaderless (`--replication quorum`, named `kv-node-quorum`).
+ */
+export function kvNodeSystem(
+  kvNodeCli: string,
+  kvNodeFlags: readonly string[],
+  replication: 'leader' | 'quorum',
+): BenchSystem {
+  return {
+    name: replication === 'leader' ? 'kv-node' : 'kv-node-quorum',
+    start: (root, index, clientUrl, peerUrl, initialCluster) =>
+      spawn(
+        process.execPath,
+        [
+          ...kvNodeFlags,
+          kvNodeCli,
+          '--replication',
+          replication,
+          '--name',
+          `m${index}`,
+          '--data-dir',
+          `${root}/m${index}`,
+          '--listen-client-urls',
+          clientUrl,
+          '--listen-peer-urls',
+          peerUrl,
+          '--initial-cluster',
+          initialCluster,
+          '--peer-secret-file',
+          `${root}/peer-secret`,
+          '--log-level',
+          'error',
+        ],
+        { stdio: 'ignore' },
+      ),
+  };
 }
 
 /**
