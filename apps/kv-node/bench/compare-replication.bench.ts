@@ -19,7 +19,12 @@ import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import type { BenchCluster } from './bench-cluster.js';
-import { kvNodeSystem, processCosts, startBenchCluster } from './bench-cluster.js';
+import {
+  assertMembersRunning,
+  kvNodeSystem,
+  processCosts,
+  startBenchCluster,
+} from './bench-cluster.js';
 
 const run = promisify(execFile);
 const seconds = process.env.SECONDS_PER_RUN ?? '5';
@@ -112,6 +117,7 @@ try {
       const shift = round % arms.length;
       for (const arm of [...arms.slice(shift), ...arms.slice(0, shift)]) {
         const cluster = clusterOf(arm);
+        await assertMembersRunning(cluster, `${arm.mode} mode`);
         const costsBefore = await processCosts(cluster.children);
         const result = await kvBench(
           cluster,
