@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { hybridTimestamp } from '@x/clocks';
 import { afterEach, describe, expect, it } from 'vitest';
-import { QuorumReplicaStore } from './quorum-replica-store.js';
+import { BelowCollectionHorizonError, QuorumReplicaStore } from './quorum-replica-store.js';
 
 const directories: string[] = [];
 afterEach(async () => {
@@ -56,5 +56,77 @@ describe('QuorumReplicaStore', () => {
     expect(reopened.get('gone')?.value).toBeNull();
     expect(reopened.highestTimestamp).toEqual(hybridTimestamp(200, 0));
     await reopened.close();
+  });
+});
+
+describe('QuorumReplicaStore tombstone collection', () => {
+  const peers = ['byzantium', 'cyrene'];
+
+  it('collects a tombstone only once every peer holds it and it is older than the grace time', async () => {
+    const store = QuorumReplicaStore.inMemory();
+    const empty = QuorumReplicaStore.inMemory();
+    await store.write('k', { value: 'v', version: at(10) });
+    await store.write('k', { value: null, version: at(20) });
+    expect(store.tombstones).toBe(1);
+    store.confirmTombstone('byzantium', 'k', at(20));
+    expect(store.collectTombstones(peers, 1000, 100)).toBe(0);
+    // A peer that holds an older version does not count.
+    store.confirmTombstone('cyrene', 'k', at(10));
+    expect(store.collectTombstones(peers, 1000, 100)).toBe(0);
+    store.confirmTombstone('cyrene', 'k', at(20));
+    // Too young: the grace time has not passed.
+    expect(store.collectTombstones(peers, 110, 100)).toBe(0);
+    expect(store.collectTombstones(peers, 1000, 100)).toBe(1);
+    expect(store.get('k')).toBeUndefined();
+    expect(store.tombstones).toBe(0);
+    expect(store.collectionHorizon).toEqual(at(20));
+    // Nothing left of the key: the digests are those of a store that never had it.
+    expect(store.stateHash()).toBe(empty.stateHash());
+  });
+
+  it('forgets who held a tombstone when a newer version of the key arrives', async () => {
+    const store = QuorumReplicaStore.inMemory();
+    await store.write('k', { value: null, version: at(20) });
+    for (const peer of peers) store.confirmTombstone(peer, 'k', at(20));
+    await store.write('k', { value: null, version: at(30) });
+    expect(store.collectTombstones(peers, 1000, 100)).toBe(0);
+    await store.write('k', { value: 'back', version: at(40) });
+    expect(store.tombstones).toBe(0);
+  });
+
+  it('refuses a sent old value of a key it no longer holds, and takes pulled ones and new writes', async () => {
+    const store = QuorumReplicaStore.inMemory();
+    await store.write('k', { value: null, version: at(20) });
+    for (const peer of peers) store.confirmTombstone(peer, 'k', at(20));
+    store.collectTombstones(peers, 1000, 100);
+    // A coordinator's write or read repair from before the delete would bring the key back.
+    await expect(store.write('k', { value: 'old', version: at(15) })).rejects.toThrow(
+      BelowCollectionHorizonError,
+    );
+    expect(store.get('k')).toBeUndefined();
+    // The collected tombstone itself, sent or pulled again, is not stored again.
+    expect(store.wasCollected('k', at(20))).toBe(true);
+    expect(await store.write('k', { value: null, version: at(20) }, 'pulled')).toBe(false);
+    expect(await store.write('k', { value: null, version: at(20) })).toBe(false);
+    // An old value of another key this member missed, pulled by its own anti-entropy, is stored.
+    expect(await store.write('missed', { value: 'm', version: at(5) }, 'pulled')).toBe(true);
+    // Any tombstone of a key it never collected is stored: a tombstone brings nothing back.
+    expect(await store.write('other', { value: null, version: at(6) })).toBe(true);
+    // Above the horizon everything is an ordinary write.
+    expect(await store.write('k', { value: 'new', version: at(25) })).toBe(true);
+    expect(store.get('k')?.value).toBe('new');
+  });
+
+  it('remembers a collected key for the grace time only', async () => {
+    const store = QuorumReplicaStore.inMemory();
+    await store.write('k', { value: null, version: at(20) });
+    for (const peer of peers) store.confirmTombstone(peer, 'k', at(20));
+    store.collectTombstones(peers, 1000, 100);
+    store.collectTombstones(peers, 1050, 100);
+    expect(store.wasCollected('k', at(20))).toBe(true);
+    store.collectTombstones(peers, 1101, 100);
+    expect(store.wasCollected('k', at(20))).toBe(false);
+    // Stored again then (safe: a tombstone), to be collected again.
+    expect(await store.write('k', { value: null, version: at(20) })).toBe(true);
   });
 });

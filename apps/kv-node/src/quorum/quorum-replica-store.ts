@@ -13,7 +13,7 @@ import { ZERO_HYBRID_TIMESTAMP, compareHybrid } from '@x/clocks';
 import { SortedKeyMap } from '../store/sorted-key-map.js';
 import type { ByteString } from '../store/byte-string.js';
 import { compareValueVersions, encodeValueVersion } from './value-version.js';
-import type { StoredValue } from './value-version.js';
+import type { StoredValue, ValueVersion } from './value-version.js';
 import { decodeStoredRecord, encodeStoredRecord } from './stored-record.js';
 
 /** The WAL generation of quorum-mode records (quorum mode has no generations: always 1). */
@@ -25,6 +25,27 @@ const RECORD_GENERATION = 1;
  * `anti-entropy.ts`).
  */
 export const DIGEST_BUCKETS = 256;
+
+/**
+ * A write sent to this member (a client write, a read repair, an anti-entropy push) of a key it
+ * does not hold, at or below its collection horizon: it may be an old value of a key whose
+ * tombstone was collected here, and storing it would bring the deleted key back.
+ */
+export class BelowCollectionHorizonError extends Error {
+  /** @param key the key, @param horizon the collection horizon (encoded version). */
+  constructor(
+    readonly key: ByteString,
+    readonly horizon: string,
+  ) {
+    super(
+      `refused a write older than the tombstone collection horizon ${horizon}: it may undo a delete`,
+    );
+    this.name = 'BelowCollectionHorizonError';
+  }
+}
+
+/** Where a write comes from: sent to this member, or pulled by its own anti-entropy round. */
+export type WriteOrigin = 'sent' | 'pulled';
 
 /** A key and its stored value. */
 export interface StoredEntry {
@@ -40,6 +61,12 @@ export class QuorumReplicaStore {
   readonly #digests = new Uint32Array(2 * DIGEST_BUCKETS);
   readonly #bucketKeys = Array.from({ length: DIGEST_BUCKETS }, () => new Set<ByteString>());
   #highestTimestamp: HybridTimestamp = ZERO_HYBRID_TIMESTAMP;
+  /** Peers known to hold each tombstone this member holds (at its version or newer). */
+  readonly #tombstoneHolders = new Map<ByteString, Set<string>>();
+  /** The newest version of a tombstone collected here (see {@link collectTombstones}). */
+  #collectionHorizon: ValueVersion | undefined;
+  /** Tombstones collected here within the last grace time: their versions and when. */
+  readonly #recentlyCollected = new Map<ByteString, { version: ValueVersion; atWallMs: number }>();
   /** Called after each fdatasync'ed append with its duration in milliseconds. */
   onSynced: ((durationMs: number) => void) | undefined;
   /** Called when the log fails (the member must stop: fail-stop, DESIGN.md §6). */
@@ -98,12 +125,36 @@ export class QuorumReplicaStore {
    * Stores `incoming` unless the key already holds a newer or equal version; resolves once it is
    * durable (or at once when there was nothing to store).
    *
+   * A value of a key this member does not hold, at or below the collection horizon, may be an old
+   * value of a deleted key whose tombstone was collected here: sent to this member, it is
+   * refused; pulled by its own anti-entropy round from a peer's current state, it is stored (no
+   * member holds an old value of a collected key, see {@link collectTombstones}). A tombstone
+   * this member collected recently is not stored again (a peer that has not collected it yet
+   * still sends it); any other tombstone is stored: a tombstone brings nothing back.
+   *
+   * @param origin `sent` (default) or `pulled`.
    * @returns whether the value was newer and stored.
-   * @throws (rejects) WalFailedError when the log failed: the member must stop (fail-stop).
+   * @throws BelowCollectionHorizonError for a refused write; (rejects) WalFailedError when the
+   *   log failed: the member must stop (fail-stop).
    */
-  async write(key: ByteString, incoming: StoredValue): Promise<boolean> {
+  async write(
+    key: ByteString,
+    incoming: StoredValue,
+    origin: WriteOrigin = 'sent',
+  ): Promise<boolean> {
     const current = this.#values.get(key);
     if (compareValueVersions(incoming.version, current?.version) <= 0) return false;
+    if (
+      current === undefined &&
+      this.#collectionHorizon !== undefined &&
+      compareValueVersions(incoming.version, this.#collectionHorizon) <= 0
+    ) {
+      if (incoming.value === null) {
+        if (this.wasCollected(key, incoming.version)) return false;
+      } else if (origin === 'sent') {
+        throw new BelowCollectionHorizonError(key, encodeValueVersion(this.#collectionHorizon));
+      }
+    }
     if (this.#log !== undefined) {
       const started = performance.now();
       try {
@@ -149,6 +200,75 @@ export class QuorumReplicaStore {
     return [...keys].map((key) => ({ key, stored: this.#values.get(key) as StoredValue }));
   }
 
+  /** The newest collected tombstone's version, or `undefined` when none was collected. */
+  get collectionHorizon(): ValueVersion | undefined {
+    return this.#collectionHorizon;
+  }
+
+  /** Number of tombstones held. */
+  get tombstones(): number {
+    return this.#tombstoneHolders.size;
+  }
+
+  /** Whether this member collected a tombstone of `key` at `version` or newer, recently. */
+  wasCollected(key: ByteString, version: ValueVersion): boolean {
+    const collected = this.#recentlyCollected.get(key);
+    return collected !== undefined && compareValueVersions(collected.version, version) >= 0;
+  }
+
+  /**
+   * Records that `peer` holds `key` at `version` or newer (anti-entropy saw it there, or the
+   * peer stored it or refused it as collected): counts toward collecting this member's tombstone
+   * of `key` if it is still the one at `version`.
+   */
+  confirmTombstone(peer: string, key: ByteString, version: ValueVersion): void {
+    const holders = this.#tombstoneHolders.get(key);
+    const current = this.#values.get(key);
+    if (holders === undefined || current === undefined) return;
+    if (compareValueVersions(version, current.version) >= 0) holders.add(peer);
+  }
+
+  /**
+   * Removes every tombstone that each of `peers` is known to hold and whose timestamp is more than
+   * `graceMs` older than `nowWallMs`, and raises the collection horizon to the newest one removed.
+   *
+   * Why this cannot bring a deleted key back (the argument in docs/guides/quorum-mode.md): every
+   * member holds the tombstone or something newer when it is collected, so no member holds an
+   * older value of the key; a member's version of a key only grows (or the key goes with its own
+   * collection); and whatever is still in flight with an older version (a coordinator's write or
+   * read repair, an anti-entropy push) is refused by the horizon wherever the key is gone. The age
+   * bound keeps the horizon below fresh writes: a write's timestamp is at most the clock offset
+   * plus a request's time old, so a fresh write of a new key is never refused. A peer that
+   * collected the key answers a push of the tombstone with "collected" only if it did collect
+   * it (it remembers the keys it collected for `graceMs`): once it collected, every member held
+   * the tombstone, so none holds an older value to pull from.
+   *
+   * @returns how many tombstones were collected.
+   */
+  collectTombstones(peers: readonly string[], nowWallMs: number, graceMs: number): number {
+    for (const [key, { atWallMs }] of this.#recentlyCollected) {
+      if (atWallMs < nowWallMs - graceMs) this.#recentlyCollected.delete(key);
+    }
+    const olderThanWallMs = nowWallMs - graceMs;
+    let collected = 0;
+    for (const [key, holders] of this.#tombstoneHolders) {
+      const stored = this.#values.get(key) as StoredValue;
+      if (stored.version.timestamp.wallMs >= olderThanWallMs) continue;
+      if (!peers.every((peer) => holders.has(peer))) continue;
+      this.#tombstoneHolders.delete(key);
+      this.#recentlyCollected.set(key, { version: stored.version, atWallMs: nowWallMs });
+      this.#values.delete(key);
+      const hash = entryHash(key, stored);
+      this.#bucketKeys[hash.bucket]?.delete(key);
+      this.#xor(hash.bucket, hash);
+      if (compareValueVersions(stored.version, this.#collectionHorizon) > 0) {
+        this.#collectionHorizon = stored.version;
+      }
+      collected++;
+    }
+    return collected;
+  }
+
   /** Closes the log. */
   async close(): Promise<void> {
     await this.#log?.close();
@@ -162,6 +282,9 @@ export class QuorumReplicaStore {
       if (previous === undefined) this.#bucketKeys[bucket]?.add(key);
       else this.#xor(bucket, entryHash(key, previous));
       this.#xor(bucket, { high, low });
+      // Holders of the old version say nothing about the new one.
+      if (kept.value === null) this.#tombstoneHolders.set(key, new Set());
+      else this.#tombstoneHolders.delete(key);
     }
     this.#values.set(key, kept);
     if (compareHybrid(incoming.version.timestamp, this.#highestTimestamp) > 0) {

@@ -126,6 +126,7 @@ export async function startQuorumNode(options: QuorumNodeOptions): Promise<Runni
           quorumMetrics.antiEntropyDifferingBuckets.set(round.differingBuckets);
           quorumMetrics.antiEntropyEntries.inc({ direction: 'pulled' }, round.pulled);
           quorumMetrics.antiEntropyEntries.inc({ direction: 'pushed' }, round.pushed);
+          quorumMetrics.tombstonesCollected.inc(round.collected);
         },
       },
     });
@@ -152,6 +153,7 @@ export async function startQuorumNode(options: QuorumNodeOptions): Promise<Runni
       read_quorum: config.readQuorum,
       write_quorum: config.writeQuorum,
       keys: store.size,
+      tombstones: store.tombstones,
       anti_entropy_interval_ms: config.antiEntropyIntervalMs,
       state_hash: store.stateHash(),
       members: config.members.map((entry) => {
@@ -186,6 +188,7 @@ export async function startQuorumNode(options: QuorumNodeOptions): Promise<Runni
     },
     refreshMetrics: () => {
       metrics.keys.set(store.size);
+      quorumMetrics.tombstones.set(store.tombstones);
       for (const state of member.peerStates()) {
         quorumMetrics.peerPhi.set({ peer: state.name }, printablePhi(state.phi));
         quorumMetrics.peerSuspected.set({ peer: state.name }, state.suspected ? 1 : 0);
