@@ -17,6 +17,7 @@ import type { Logger } from '../logging/logger.js';
 import type { QuorumReplicaStore } from './quorum-replica-store.js';
 import type { QuorumReplicaClient } from './replica-client.js';
 import { compareValueVersions } from './value-version.js';
+import type { StoredValue } from './value-version.js';
 
 /** What one round did. */
 export interface AntiEntropyRound {
@@ -97,6 +98,7 @@ export class AntiEntropy {
     let differingBuckets = 0;
     let pulled = 0;
     let pushed = 0;
+    const remoteBuckets = new Map<number, Map<string, StoredValue>>();
     for (let bucket = 0; bucket < mine.length; bucket++) {
       if (mine[bucket] === theirs[bucket]) {
         // The same entries there: the peer holds each of these tombstones.
@@ -109,6 +111,7 @@ export class AntiEntropy {
       const remote = new Map(
         (await replicas.bucket(peer, bucket)).map((entry) => [entry.key, entry.stored]),
       );
+      remoteBuckets.set(bucket, remote);
       for (const { key } of store.bucketEntries(bucket)) {
         // Read again before each push: the entry may have changed during the previous one.
         const stored = store.get(key);
@@ -129,6 +132,12 @@ export class AntiEntropy {
         if (await store.write(key, stored, 'pulled')) pulled++;
       }
     }
+    // Tombstones collected here that the peer no longer holds (an equal bucket holds what this
+    // member holds): once no peer holds one, this member can forget it.
+    store.observeCollected(peer, this.#options.peers, (key, bucket) => {
+      const remote = remoteBuckets.get(bucket);
+      return remote === undefined ? store.get(key)?.version : remote.get(key)?.version;
+    });
     const collected = store.collectTombstones(
       this.#options.peers,
       this.#options.nowWallMs(),

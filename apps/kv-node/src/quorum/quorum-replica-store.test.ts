@@ -117,16 +117,20 @@ describe('QuorumReplicaStore tombstone collection', () => {
     expect(store.get('k')?.value).toBe('new');
   });
 
-  it('remembers a collected key for the grace time only', async () => {
+  it('remembers a collected key until no peer holds its tombstone', async () => {
     const store = QuorumReplicaStore.inMemory();
     await store.write('k', { value: null, version: at(20) });
     for (const peer of peers) store.confirmTombstone(peer, 'k', at(20));
     store.collectTombstones(peers, 1000, 100);
-    store.collectTombstones(peers, 1050, 100);
+    // Byzantium has collected it too; cyrene still holds it.
+    store.observeCollected('byzantium', peers, () => undefined);
+    store.observeCollected('cyrene', peers, () => at(20));
     expect(store.wasCollected('k', at(20))).toBe(true);
-    store.collectTombstones(peers, 1101, 100);
+    expect(await store.write('k', { value: null, version: at(20) }, 'pulled')).toBe(false);
+    // A peer holding something newer will not send the tombstone back either.
+    store.observeCollected('cyrene', peers, () => at(30));
     expect(store.wasCollected('k', at(20))).toBe(false);
-    // Stored again then (safe: a tombstone), to be collected again.
+    // Stored again if it ever comes back (safe: a tombstone), to be collected again.
     expect(await store.write('k', { value: null, version: at(20) })).toBe(true);
   });
 });

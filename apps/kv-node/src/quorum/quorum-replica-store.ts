@@ -65,8 +65,11 @@ export class QuorumReplicaStore {
   readonly #tombstoneHolders = new Map<ByteString, Set<string>>();
   /** The newest version of a tombstone collected here (see {@link collectTombstones}). */
   #collectionHorizon: ValueVersion | undefined;
-  /** Tombstones collected here within the last grace time: their versions and when. */
-  readonly #recentlyCollected = new Map<ByteString, { version: ValueVersion; atWallMs: number }>();
+  /**
+   * Tombstones collected here, remembered until every peer is seen without them (so none of them
+   * sends one back to be stored again): their versions and the peers seen without them.
+   */
+  readonly #collectedKeys = new Map<ByteString, { version: ValueVersion; gone: Set<string> }>();
   /** Called after each fdatasync'ed append with its duration in milliseconds. */
   onSynced: ((durationMs: number) => void) | undefined;
   /** Called when the log fails (the member must stop: fail-stop, DESIGN.md §6). */
@@ -210,10 +213,33 @@ export class QuorumReplicaStore {
     return this.#tombstoneHolders.size;
   }
 
-  /** Whether this member collected a tombstone of `key` at `version` or newer, recently. */
+  /**
+   * Whether this member collected a tombstone of `key` at `version` or newer and still remembers
+   * it (some peer may still hold it).
+   */
   wasCollected(key: ByteString, version: ValueVersion): boolean {
-    const collected = this.#recentlyCollected.get(key);
+    const collected = this.#collectedKeys.get(key);
     return collected !== undefined && compareValueVersions(collected.version, version) >= 0;
+  }
+
+  /**
+   * Anti-entropy saw `peer`'s entries: `peerVersionOf` gives its version of a key this member
+   * collected (`undefined`: none). A peer that no longer holds the collected tombstone (it has
+   * nothing, or something newer) will not send it back; once no peer holds it, the key is
+   * forgotten.
+   */
+  observeCollected(
+    peer: string,
+    peers: readonly string[],
+    peerVersionOf: (key: ByteString, bucket: number) => ValueVersion | undefined,
+  ): void {
+    for (const [key, collected] of this.#collectedKeys) {
+      const theirs = peerVersionOf(key, bucketOf(key));
+      if (theirs === undefined || compareValueVersions(theirs, collected.version) > 0) {
+        collected.gone.add(peer);
+      }
+      if (peers.every((other) => collected.gone.has(other))) this.#collectedKeys.delete(key);
+    }
   }
 
   /**
@@ -240,15 +266,13 @@ export class QuorumReplicaStore {
    * bound keeps the horizon below fresh writes: a write's timestamp is at most the clock offset
    * plus a request's time old, so a fresh write of a new key is never refused. A peer that
    * collected the key answers a push of the tombstone with "collected" only if it did collect
-   * it (it remembers the keys it collected for `graceMs`): once it collected, every member held
-   * the tombstone, so none holds an older value to pull from.
+   * it (it remembers the keys it collected until no peer holds them, see
+   * {@link observeCollected}): once it collected, every member held the tombstone, so none holds
+   * an older value to pull from.
    *
    * @returns how many tombstones were collected.
    */
   collectTombstones(peers: readonly string[], nowWallMs: number, graceMs: number): number {
-    for (const [key, { atWallMs }] of this.#recentlyCollected) {
-      if (atWallMs < nowWallMs - graceMs) this.#recentlyCollected.delete(key);
-    }
     const olderThanWallMs = nowWallMs - graceMs;
     let collected = 0;
     for (const [key, holders] of this.#tombstoneHolders) {
@@ -256,7 +280,7 @@ export class QuorumReplicaStore {
       if (stored.version.timestamp.wallMs >= olderThanWallMs) continue;
       if (!peers.every((peer) => holders.has(peer))) continue;
       this.#tombstoneHolders.delete(key);
-      this.#recentlyCollected.set(key, { version: stored.version, atWallMs: nowWallMs });
+      this.#collectedKeys.set(key, { version: stored.version, gone: new Set() });
       this.#values.delete(key);
       const hash = entryHash(key, stored);
       this.#bucketKeys[hash.bucket]?.delete(key);
