@@ -1,8 +1,11 @@
 /**
  * This member's replica of every key in quorum mode: the newest versioned value (or tombstone) of
  * each key, in key order, made durable through `@x/wal` (fdatasync) before a write is
- * acknowledged. On open the log is replayed; records may be in any order, because a replica keeps
- * the newer of two versions whatever order they arrive in.
+ * acknowledged. On open the snapshot (if any) is loaded and the log after it replayed; records
+ * may be in any order, because a replica keeps the newer of two versions whatever order they
+ * arrive in. Once the log holds more records after the snapshot than a threshold, the store
+ * writes a new snapshot (`quorum-snapshot.ts`) and deletes the log's whole segments below it, so
+ * disk use stays bounded by the live data plus the threshold.
  */
 
 import { createHash } from 'node:crypto';
@@ -15,6 +18,7 @@ import type { ByteString } from '../store/byte-string.js';
 import { compareValueVersions, encodeValueVersion } from './value-version.js';
 import type { StoredValue, ValueVersion } from './value-version.js';
 import { decodeStoredRecord, encodeStoredRecord } from './stored-record.js';
+import { readQuorumSnapshot, writeQuorumSnapshot } from './quorum-snapshot.js';
 
 /** The WAL generation of quorum-mode records (quorum mode has no generations: always 1). */
 const RECORD_GENERATION = 1;
@@ -47,6 +51,20 @@ export class BelowCollectionHorizonError extends Error {
 /** Where a write comes from: sent to this member, or pulled by its own anti-entropy round. */
 export type WriteOrigin = 'sent' | 'pulled';
 
+/** Options of {@link QuorumReplicaStore.open}. */
+export interface QuorumReplicaStoreOptions {
+  /**
+   * Log records after the last snapshot that start a compaction (default
+   * {@link DEFAULT_COMPACT_AFTER_RECORDS}; the store also waits for twice its key count).
+   */
+  readonly compactAfterRecords?: number;
+  /** Bytes per log segment (default `@x/wal`'s 64 MiB); compaction deletes whole segments. */
+  readonly maxSegmentBytes?: number;
+}
+
+/** Log records after the last snapshot that start a compaction, by default. */
+export const DEFAULT_COMPACT_AFTER_RECORDS = 100_000;
+
 /** A key and its stored value. */
 export interface StoredEntry {
   readonly key: ByteString;
@@ -70,26 +88,66 @@ export class QuorumReplicaStore {
    * sends one back to be stored again): their versions and the peers seen without them.
    */
   readonly #collectedKeys = new Map<ByteString, { version: ValueVersion; gone: Set<string> }>();
+  readonly #snapshotPath: string | undefined;
+  readonly #compactAfterRecords: number;
+  /** Every log record up to this index is in the snapshot. */
+  #snapshotIndex = 0;
+  /** Writes appended to the log and not yet kept in memory (a snapshot must include them). */
+  readonly #inFlight = new Set<StoredEntry>();
+  #compaction: Promise<void> | undefined;
   /** Called after each fdatasync'ed append with its duration in milliseconds. */
   onSynced: ((durationMs: number) => void) | undefined;
   /** Called when the log fails (the member must stop: fail-stop, DESIGN.md §6). */
   onFailure: ((error: Error) => void) | undefined;
 
-  private constructor(log: WriteAheadLog | undefined) {
+  private constructor(
+    log: WriteAheadLog | undefined,
+    snapshotPath?: string,
+    compactAfterRecords = DEFAULT_COMPACT_AFTER_RECORDS,
+  ) {
     this.#log = log;
+    this.#snapshotPath = snapshotPath;
+    this.#compactAfterRecords = compactAfterRecords;
   }
 
   /**
-   * Opens (or creates) the store's log in `directory` and replays it.
+   * Opens (or creates) the store's log in `directory`, loads its snapshot (`<directory>.snapshot`)
+   * and replays the log after it.
    *
-   * @throws WalLockedError, WalCorruptionError (see `@x/wal`) and decode errors for a damaged log.
+   * @throws WalLockedError, WalCorruptionError (see `@x/wal`), QuorumSnapshotCorruptionError and
+   *   decode errors for a damaged log or snapshot, and an Error when the log no longer holds the
+   *   entries right after the snapshot.
    */
-  static async open(directory: string): Promise<QuorumReplicaStore> {
-    const log = await WriteAheadLog.open(directory);
-    const store = new QuorumReplicaStore(log);
-    for await (const entry of log.entries(log.firstIndex)) {
-      const { key, stored } = decodeStoredRecord(entry.payload);
-      store.#keep(key, stored);
+  static async open(
+    directory: string,
+    options: QuorumReplicaStoreOptions = {},
+  ): Promise<QuorumReplicaStore> {
+    const snapshotPath = `${directory}.snapshot`;
+    const snapshot = await readQuorumSnapshot(snapshotPath);
+    const log = await WriteAheadLog.open(
+      directory,
+      options.maxSegmentBytes === undefined ? {} : { maxSegmentBytes: options.maxSegmentBytes },
+    );
+    const store = new QuorumReplicaStore(log, snapshotPath, options.compactAfterRecords);
+    try {
+      if (snapshot !== undefined) {
+        for (const { key, stored } of snapshot.entries) store.#keep(key, stored);
+        store.#collectionHorizon = snapshot.horizon;
+        store.#snapshotIndex = snapshot.index;
+      }
+      const from = store.#snapshotIndex + 1;
+      if (log.firstIndex > from && log.lastIndex >= log.firstIndex) {
+        throw new Error(
+          `${directory}: the log starts at ${log.firstIndex}, after the snapshot's ${store.#snapshotIndex}: entries are missing`,
+        );
+      }
+      for await (const entry of log.entries(Math.max(from, log.firstIndex))) {
+        const { key, stored } = decodeStoredRecord(entry.payload);
+        store.#keep(key, stored);
+      }
+    } catch (error) {
+      await log.close();
+      throw error;
     }
     return store;
   }
@@ -160,20 +218,79 @@ export class QuorumReplicaStore {
     }
     if (this.#log !== undefined) {
       const started = performance.now();
+      const pending: StoredEntry = { key, stored: incoming };
+      this.#inFlight.add(pending);
       try {
         await this.#log.append({
           generation: RECORD_GENERATION,
           payload: encodeStoredRecord(key, incoming),
         });
       } catch (error) {
+        this.#inFlight.delete(pending);
         this.onFailure?.(error as Error);
         throw error;
       }
+      this.#inFlight.delete(pending);
       this.onSynced?.(performance.now() - started);
     }
     // Another write of the key may have been stored while this one was being synced.
     this.#keep(key, incoming);
+    this.#compactIfDue();
     return true;
+  }
+
+  /** Index of the last log record in the snapshot (0: no snapshot yet). */
+  get snapshotIndex(): number {
+    return this.#snapshotIndex;
+  }
+
+  /** The log's segment files now: what compaction bounds. */
+  logSegments(): number {
+    return this.#log?.segments().length ?? 0;
+  }
+
+  /**
+   * Writes a snapshot of every entry as of the log's last record (entries still being appended
+   * included) and deletes the log's whole segments below it. Resolves with the segments deleted.
+   *
+   * @throws (rejects) on a failed write or sync: the member must stop (fail-stop).
+   */
+  async compact(): Promise<number> {
+    const log = this.#log;
+    if (log === undefined || this.#snapshotPath === undefined) return 0;
+    // Taken synchronously: every record up to `index` is kept in memory or still in flight.
+    const index = log.lastIndex;
+    const entries = new Map<ByteString, StoredValue>();
+    this.#values.scan('', undefined, (key, stored) => {
+      entries.set(key, stored);
+      return true;
+    });
+    for (const { key, stored } of this.#inFlight) {
+      entries.set(key, newer(entries.get(key), stored, compareValueVersions) as StoredValue);
+    }
+    await writeQuorumSnapshot(this.#snapshotPath, {
+      index,
+      horizon: this.#collectionHorizon,
+      entries: [...entries].map(([key, stored]) => ({ key, stored })),
+    });
+    this.#snapshotIndex = Math.max(this.#snapshotIndex, index);
+    return log.releaseBelow(index + 1);
+  }
+
+  /** Starts a compaction in the background once enough records follow the snapshot. */
+  #compactIfDue(): void {
+    const log = this.#log;
+    if (log === undefined || this.#compaction !== undefined) return;
+    const threshold = Math.max(this.#compactAfterRecords, 2 * this.#values.size);
+    if (log.lastIndex - this.#snapshotIndex < threshold) return;
+    this.#compaction = this.compact()
+      .then(
+        () => undefined,
+        (error: unknown) => this.onFailure?.(error as Error),
+      )
+      .finally(() => {
+        this.#compaction = undefined;
+      });
   }
 
   /**
@@ -293,8 +410,9 @@ export class QuorumReplicaStore {
     return collected;
   }
 
-  /** Closes the log. */
+  /** Waits for a running compaction, then closes the log. */
   async close(): Promise<void> {
+    await this.#compaction;
     await this.#log?.close();
   }
 
