@@ -1,4 +1,4 @@
-// kv-node's quorum mode (`--replication quorum`) under chaos, in one short run (about 25 s):
+// kv-node's quorum mode (`--replication quorum`) under chaos, in one short run (about 30 s):
 // members SIGKILLed and restarted, and SIGSTOPped and resumed, while clients read and write
 // registers at consistency `linearizable` through every member; the history must be linearizable,
 // nothing acknowledged lost, and anti-entropy must make every member's state equal after the heal.
@@ -16,7 +16,7 @@ import { seedCovering } from './seed-covering.js';
 
 afterAll(() => killEverySpawnedNode());
 
-const durationMs = 15_000;
+const durationMs = 20_000;
 
 describe.runIf(suiteEnabled)('quorum mode against real kv-node processes', () => {
   it(

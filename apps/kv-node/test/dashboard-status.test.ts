@@ -278,7 +278,8 @@ describe('HttpClusterStatusSource', () => {
     const source = new HttpClusterStatusSource({
       members: ['a', 'b', 'c'].map((name) => ({ name, clientUrl: `http://${name}` })),
       fetch: (input) => {
-        const body = bodies.get(input.toString().replace('/v1/cluster', ''));
+        const url = input instanceof Request ? input.url : input.toString();
+        const body = bodies.get(url.replace('/v1/cluster', ''));
         return body === undefined
           ? Promise.reject(new Error('ECONNREFUSED'))
           : Promise.resolve(Response.json(body));

@@ -250,7 +250,7 @@ export class HttpClusterStatusSource implements ClusterStatusSource {
         await response.arrayBuffer();
         return undefined;
       }
-      return (await response.json()) as unknown;
+      return await response.json();
     } catch {
       // Down, paused or partitioned: the row says unreachable, which is the point of the page.
       return undefined;
