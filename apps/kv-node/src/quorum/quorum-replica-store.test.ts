@@ -180,6 +180,15 @@ describe('QuorumReplicaStore compaction', () => {
     await reopened.close();
   });
 
+  it('runs compactions asked for at once one after the other (they share a temporary file)', async () => {
+    const dir = await directory();
+    const store = await QuorumReplicaStore.open(dir, { compactAfterRecords: 1_000_000 });
+    await store.write('k', { value: 'v', version: at(1) });
+    await Promise.all([store.compact(), store.compact(), store.compact()]);
+    expect(store.snapshotIndex).toBe(1);
+    await store.close();
+  });
+
   it('includes writes still being appended in a snapshot taken meanwhile', async () => {
     const dir = await directory();
     const store = await QuorumReplicaStore.open(dir, { compactAfterRecords: 1_000_000 });

@@ -94,7 +94,9 @@ export class QuorumReplicaStore {
   #snapshotIndex = 0;
   /** Writes appended to the log and not yet kept in memory (a snapshot must include them). */
   readonly #inFlight = new Set<StoredEntry>();
-  #compaction: Promise<void> | undefined;
+  /** Compactions run one at a time, in order (they share the snapshot's temporary file). */
+  #compactions: Promise<unknown> = Promise.resolve();
+  #backgroundCompaction = false;
   /** Called after each fdatasync'ed append with its duration in milliseconds. */
   onSynced: ((durationMs: number) => void) | undefined;
   /** Called when the log fails (the member must stop: fail-stop, DESIGN.md §6). */
@@ -255,7 +257,13 @@ export class QuorumReplicaStore {
    *
    * @throws (rejects) on a failed write or sync: the member must stop (fail-stop).
    */
-  async compact(): Promise<number> {
+  compact(): Promise<number> {
+    const run = this.#compactions.then(() => this.#compactNow());
+    this.#compactions = run.catch(() => undefined);
+    return run;
+  }
+
+  async #compactNow(): Promise<number> {
     const log = this.#log;
     if (log === undefined || this.#snapshotPath === undefined) return 0;
     // Taken synchronously: every record up to `index` is kept in memory or still in flight.
@@ -280,16 +288,17 @@ export class QuorumReplicaStore {
   /** Starts a compaction in the background once enough records follow the snapshot. */
   #compactIfDue(): void {
     const log = this.#log;
-    if (log === undefined || this.#compaction !== undefined) return;
+    if (log === undefined || this.#backgroundCompaction) return;
     const threshold = Math.max(this.#compactAfterRecords, 2 * this.#values.size);
     if (log.lastIndex - this.#snapshotIndex < threshold) return;
-    this.#compaction = this.compact()
+    this.#backgroundCompaction = true;
+    this.compact()
       .then(
         () => undefined,
         (error: unknown) => this.onFailure?.(error as Error),
       )
       .finally(() => {
-        this.#compaction = undefined;
+        this.#backgroundCompaction = false;
       });
   }
 
@@ -412,7 +421,7 @@ export class QuorumReplicaStore {
 
   /** Waits for a running compaction, then closes the log. */
   async close(): Promise<void> {
-    await this.#compaction;
+    await this.#compactions;
     await this.#log?.close();
   }
 
