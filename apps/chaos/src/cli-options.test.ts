@@ -92,6 +92,32 @@ describe('parseCommandLine', () => {
     expect(parseCommandLine(['--help'], '')).toEqual({ kind: 'help' });
   });
 
+  it('reads quorum mode and its consistency level, with no poison unless asked for', () => {
+    const parsed = parseCommandLine(
+      ['--replication', 'quorum', '--consistency', 'quorum'],
+      '/kv/cli.js',
+    );
+    expect(parsed).toMatchObject({
+      kind: 'run',
+      options: { replication: 'quorum', consistency: 'quorum', poisonKinds: [] },
+    });
+    const poisoned = parseCommandLine(
+      ['--replication=quorum', '--poison=malformed-json'],
+      '/kv/cli.js',
+    );
+    expect(poisoned.kind === 'run' && poisoned.options.poisonKinds).toEqual(['malformed-json']);
+  });
+
+  it('refuses an unknown replication mode or level, and a level without quorum mode', () => {
+    expect(() => parseCommandLine(['--replication=raft'], '/kv/cli.js')).toThrow(UsageError);
+    expect(() =>
+      parseCommandLine(['--replication=quorum', '--consistency=all'], '/kv/cli.js'),
+    ).toThrow(/--consistency/);
+    expect(() => parseCommandLine(['--consistency=one'], '/kv/cli.js')).toThrow(
+      /only with --replication quorum/,
+    );
+  });
+
   it('reads a fault count', () => {
     const parsed = parseCommandLine(['--faults=kill-leader', '--fault-count=50'], '');
     expect(parsed).toMatchObject({

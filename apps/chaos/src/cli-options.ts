@@ -1,6 +1,11 @@
 import { parseArgs } from 'node:util';
 import type { FaultKind } from './nemesis-schedule.js';
-import { allFaultKinds, knownFaultKinds, safetyFaultKinds } from './nemesis-schedule.js';
+import {
+  allFaultKinds,
+  knownFaultKinds,
+  quorumFaultKinds,
+  safetyFaultKinds,
+} from './nemesis-schedule.js';
 import type { PoisonKind } from './poison-requests.js';
 import { allPoisonKinds, defaultPoisonKinds } from './poison-requests.js';
 import type { ChaosOptions } from './run-chaos.js';
@@ -38,6 +43,12 @@ failed; 2: bad usage; 3: the cluster could not be run.
                             test-only option to show the checker catches it; a flag with a
                             value takes two: --kv-node-arg=--flag --kv-node-arg=value
                             (--node-arg is the same)
+  --replication <mode>      leader (default) | quorum: kv-node's --replication quorum (no
+                            leader; faults drawn from ${quorumFaultKinds.join(', ')}
+                            unless --faults says otherwise; no watcher, no compare-and-set,
+                            no poison unless --poison says otherwise)
+  --consistency <level>     quorum mode: the register workload's level, linearizable
+                            (default; its histories must be linearizable) | quorum | one
   --peer-routing <mode>     per-link (default: a proxy listener per directed link) |
                             shared (one per node; dialer found from its handshake) |
                             direct (no proxy: partition, delay and drop are skipped)
@@ -114,6 +125,8 @@ export function parseCommandLine(
         'node-arg': { type: 'string', multiple: true },
         'kv-node-arg': { type: 'string', multiple: true },
         'peer-routing': { type: 'string' },
+        replication: { type: 'string' },
+        consistency: { type: 'string' },
         'kv-node': { type: 'string' },
         results: { type: 'string' },
         'keep-data': { type: 'boolean' },
@@ -141,7 +154,25 @@ export function parseCommandLine(
           }
           return trimmed;
         });
-  const poisonKinds = parsePoisonKinds(values.poison);
+  const replication = values.replication ?? 'leader';
+  if (replication !== 'leader' && replication !== 'quorum') {
+    throw new UsageError(`--replication: "${replication}" is not leader or quorum`);
+  }
+  const consistency = values.consistency;
+  if (
+    consistency !== undefined &&
+    consistency !== 'one' &&
+    consistency !== 'quorum' &&
+    consistency !== 'linearizable'
+  ) {
+    throw new UsageError(`--consistency: "${consistency}" is not one, quorum or linearizable`);
+  }
+  if (consistency !== undefined && replication !== 'quorum') {
+    throw new UsageError('--consistency: only with --replication quorum');
+  }
+  // Poison requests expect leader mode's answers (a txn is 501 in quorum mode).
+  const poisonKinds =
+    values.poison === undefined && replication === 'quorum' ? [] : parsePoisonKinds(values.poison);
   const routing = values['peer-routing'] ?? 'per-link';
   if (routing !== 'shared' && routing !== 'per-link' && routing !== 'direct') {
     throw new UsageError(`--peer-routing: "${routing}" is not shared, per-link or direct`);
@@ -175,6 +206,8 @@ export function parseCommandLine(
       ...(electionTimeoutMs === undefined ? {} : { electionTimeoutMs }),
       extraNodeArgs: [...(values['node-arg'] ?? []), ...(values['kv-node-arg'] ?? [])],
       peerRouting: routing,
+      ...(replication === 'quorum' ? { replication } : {}),
+      ...(consistency === undefined ? {} : { consistency }),
       keepData: values['keep-data'] === true,
       ...(values['unsafe-serializable-reads'] === true ? { unsafeSerializableReads: true } : {}),
     },

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isClusterWhole } from './cluster-recovery.js';
+import { isClusterWhole, isQuorumClusterWhole } from './cluster-recovery.js';
 import type { ClusterView } from './etcd-json-client.js';
 
 const member = (id: string, lastContactAgoMs?: number) => ({
@@ -19,6 +19,7 @@ const view = (
   leaderId,
   generation: 3,
   members: ['a', 'b', 'c'].map((id) => member(id, contacts[id])),
+  replication: 'leader',
 });
 
 describe('isClusterWhole', () => {
@@ -52,6 +53,47 @@ describe('isClusterWhole', () => {
   it('waits for the leader to hear from a follower that was silent', () => {
     expect(
       isClusterWhole([view('a', 'a', { b: 40, c: 2500 }), view('b', 'a'), view('c', 'a')]),
+    ).toBe(false);
+  });
+});
+
+describe('isQuorumClusterWhole', () => {
+  const quorumView = (memberId: string, unreachable: readonly string[] = []): ClusterView => ({
+    memberId,
+    name: memberId,
+    role: 'unknown',
+    leaderId: undefined,
+    generation: 0,
+    replication: 'quorum',
+    members: ['a', 'b', 'c'].map((id) => ({
+      id,
+      name: id,
+      lastContactAgoMs: undefined,
+      reachable: !unreachable.includes(id),
+    })),
+  });
+
+  it('accepts every node seeing every member reachable', () => {
+    expect(isQuorumClusterWhole([quorumView('a'), quorumView('b'), quorumView('c')])).toBe(true);
+  });
+
+  it('waits for a node that is down, paused or has not answered', () => {
+    expect(isQuorumClusterWhole([quorumView('a'), undefined, quorumView('c')])).toBe(false);
+  });
+
+  it('waits while a node still suspects a peer or has not agreed with it', () => {
+    expect(isQuorumClusterWhole([quorumView('a', ['b']), quorumView('b'), quorumView('c')])).toBe(
+      false,
+    );
+  });
+
+  it('refuses a node in leader mode', () => {
+    expect(
+      isQuorumClusterWhole([
+        quorumView('a'),
+        quorumView('b'),
+        { ...quorumView('c'), replication: 'leader' },
+      ]),
     ).toBe(false);
   });
 });

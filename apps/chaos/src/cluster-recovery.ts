@@ -26,3 +26,18 @@ export function isClusterWhole(views: readonly (ClusterView | undefined)[]): boo
       member.lastContactAgoMs <= followerContactLimitMs,
   );
 }
+
+/**
+ * Whether a quorum-mode cluster (`--replication quorum`, no leader) has recovered from a fault:
+ * every node answered, runs quorum mode, and sees every other member as reachable (agreed on the
+ * settings and not suspected by its failure detector), so a quorum call waits on nobody.
+ */
+export function isQuorumClusterWhole(views: readonly (ClusterView | undefined)[]): boolean {
+  return views.every(
+    (view) =>
+      view !== undefined &&
+      view.replication === 'quorum' &&
+      view.members.length === views.length &&
+      view.members.every((member) => member.reachable === true),
+  );
+}

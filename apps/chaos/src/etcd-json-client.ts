@@ -17,6 +17,11 @@ export interface EtcdJsonClientOptions {
   readonly timeoutMs?: number;
   /** Keep-alive connection pool (default: a private one). */
   readonly agent?: Agent;
+  /**
+   * kv-node quorum mode: the consistency level sent with every request (`X-Kv-Consistency`;
+   * default: none sent, so the node's default applies, and a serializable range means `one`).
+   */
+  readonly consistency?: 'one' | 'quorum' | 'linearizable';
 }
 
 /** Options of {@link EtcdJsonClient.range}. */
@@ -35,6 +40,8 @@ export interface ClusterView {
   readonly leaderId: string | undefined;
   readonly generation: number;
   readonly members: readonly ClusterMember[];
+  /** `quorum` for a kv-node in quorum mode, `leader` otherwise. */
+  readonly replication: 'leader' | 'quorum';
 }
 
 /** One member as a node's cluster view lists it. */
@@ -46,6 +53,8 @@ export interface ClusterMember {
    * node does not say, e.g. on a follower's view).
    */
   readonly lastContactAgoMs: number | undefined;
+  /** Quorum mode: this member agreed on the settings and is not suspected down (self: true). */
+  readonly reachable?: boolean;
 }
 
 /** Socket errors raised before a request can have reached the server. */
@@ -78,8 +87,11 @@ export class EtcdJsonClient {
   private readonly timeoutMs: number;
   private readonly agent: Agent;
   private readonly ownsAgent: boolean;
+  private readonly headers: Record<string, string>;
 
   constructor(options: EtcdJsonClientOptions) {
+    this.headers =
+      options.consistency === undefined ? {} : { 'x-kv-consistency': options.consistency };
     this.endpoint = options.endpoint.replace(/\/$/, '');
     this.timeoutMs = options.timeoutMs ?? 2000;
     this.ownsAgent = options.agent === undefined;
@@ -170,7 +182,14 @@ export class EtcdJsonClient {
       role?: string;
       leader_id?: string | null;
       generation?: number;
-      members?: { id?: string; name?: string; last_contact_ago_ms?: number | null }[];
+      replication?: string;
+      members?: {
+        id?: string;
+        name?: string;
+        last_contact_ago_ms?: number | null;
+        agreed?: boolean;
+        suspected?: boolean;
+      }[];
     };
     return {
       memberId: view.member_id ?? '',
@@ -178,11 +197,15 @@ export class EtcdJsonClient {
       role: view.role ?? 'unknown',
       leaderId: view.leader_id ?? undefined,
       generation: view.generation ?? 0,
+      replication: view.replication === 'quorum' ? 'quorum' : 'leader',
       members: (view.members ?? []).map((member) => ({
         id: member.id ?? '',
         name: member.name ?? '',
         lastContactAgoMs:
           typeof member.last_contact_ago_ms === 'number' ? member.last_contact_ago_ms : undefined,
+        ...(typeof member.agreed === 'boolean'
+          ? { reachable: member.agreed && member.suspected !== true }
+          : {}),
       })),
     };
   }
@@ -204,7 +227,10 @@ export class EtcdJsonClient {
         {
           method,
           agent: this.agent,
-          headers: body === undefined ? {} : { 'content-type': 'application/json' },
+          headers:
+            body === undefined
+              ? this.headers
+              : { ...this.headers, 'content-type': 'application/json' },
         },
         (response) => {
           readBody(response).then(

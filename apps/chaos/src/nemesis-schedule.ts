@@ -122,6 +122,21 @@ export const allFaultKinds: readonly FaultKind[] = [
  */
 export const safetyFaultKinds: readonly FaultKind[] = ['kill-all', 'disk-full', 'link-tamper'];
 
+/**
+ * The default mix against kv-node's quorum mode (`--replication quorum`), which has no leader:
+ * the kinds that need none. A leader selector drawn by them (a kill, pause or partition "of the
+ * leader") names a member drawn at random instead.
+ */
+export const quorumFaultKinds: readonly FaultKind[] = [
+  'kill',
+  'pause',
+  'partition',
+  'link-delay',
+  'link-drop',
+  'clock-offset',
+  'kill-all',
+];
+
 /** Every kind a schedule can draw from: the default mix and the safety faults. */
 export const knownFaultKinds: readonly FaultKind[] = [...allFaultKinds, ...safetyFaultKinds];
 

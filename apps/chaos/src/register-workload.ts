@@ -36,6 +36,11 @@ export interface RegisterWorkloadOptions {
    * the receiving node's local state, possibly stale) but recorded as linearizable reads.
    */
   readonly unsafeSerializableReads?: boolean;
+  /**
+   * Whether workers also compare-and-set (default true). kv-node's quorum mode has no
+   * compare-and-swap (txn answers 501): its register is read and write only.
+   */
+  readonly compareAndSet?: boolean;
 }
 
 /** What a register workload did, for the final reads and reports. */
@@ -104,7 +109,7 @@ export async function runRegisterWorkload(
           if (value !== null) remember(key, value);
           return value;
         });
-      } else if (dice < 0.8 || known.length === 0) {
+      } else if (dice < 0.8 || known.length === 0 || options.compareAndSet === false) {
         const value = nextValue++;
         const pending = options.recorder.invoke(process, { op: 'write', key, value });
         let revision = 0;

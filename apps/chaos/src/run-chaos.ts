@@ -19,7 +19,8 @@ import {
   checkWriteAfterHeal,
   stateHash,
 } from './checks.js';
-import { isClusterWhole } from './cluster-recovery.js';
+import { isClusterWhole, isQuorumClusterWhole } from './cluster-recovery.js';
+import type { ClusterView } from './etcd-json-client.js';
 import { countFalseSuspicions, parseLeaderElections } from './leader-elections.js';
 import { EtcdJsonClient } from './etcd-json-client.js';
 import { freePort } from './free-port.js';
@@ -34,6 +35,7 @@ import {
   describeFault,
   faultDurationMs,
   generateSchedule,
+  quorumFaultKinds,
   selectNodes,
 } from './nemesis-schedule.js';
 import type { OperationSample } from './operation-sample.js';
@@ -98,6 +100,20 @@ export interface ChaosOptions {
   readonly peerRouting?: PeerRouting;
   /** Deliberately unsafe: register reads are serializable but checked as linearizable. */
   readonly unsafeSerializableReads?: boolean;
+  /**
+   * kv-node's replication mode (default `leader`). In `quorum` mode (`--replication quorum`)
+   * there is no leader: the register workload reads and writes (no compare-and-set: quorum mode
+   * has none), the watcher and poison requests are left out (no watch; poison answers are leader
+   * mode's), faults aimed at "the leader" hit a member drawn from the seed, and a fault is over
+   * once every member sees every other reachable again.
+   */
+  readonly replication?: 'leader' | 'quorum';
+  /**
+   * Quorum mode: the consistency level of the register workload's reads and writes (default
+   * `linearizable`, the level whose histories must be linearizable; `quorum` and `one` do not
+   * promise it, and a run at those levels shows where the checker catches them).
+   */
+  readonly consistency?: 'one' | 'quorum' | 'linearizable';
   /** Keep data directories after a passing run (default: deleted). */
   readonly keepData?: boolean;
   /** Progress lines for the terminal. */
@@ -135,11 +151,13 @@ const registerPrefix = 'r/';
 export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
   const log = options.log ?? (() => undefined);
   const routing = options.peerRouting ?? 'per-link';
+  const quorumMode = options.replication === 'quorum';
+  const kinds = options.kinds ?? (quorumMode ? quorumFaultKinds : undefined);
   const schedule = generateSchedule({
     seed: options.seed,
     nodeCount: options.nodeCount,
     durationMs: options.durationMs,
-    ...(options.kinds === undefined ? {} : { kinds: options.kinds }),
+    ...(kinds === undefined ? {} : { kinds }),
     ...(options.faultCount === undefined ? {} : { faultCount: options.faultCount }),
   });
   const names = Array.from(
@@ -153,7 +171,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
   );
   mkdirSync(runDirectory, { recursive: true });
   log(
-    `seed ${options.seed}: ${schedule.steps.length} faults over ${schedule.durationMs} ms on ${options.nodeCount} nodes (${routing} peer routing)`,
+    `seed ${options.seed}: ${schedule.steps.length} faults over ${schedule.durationMs} ms on ${options.nodeCount} nodes (${routing} peer routing${quorumMode ? `, quorum mode at consistency ${options.consistency ?? 'linearizable'}` : ''})`,
   );
   for (const step of schedule.steps)
     log(`  at ${(step.atMs / 1000).toFixed(1)} s: ${describeFault(step.fault, names)}`);
@@ -212,6 +230,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
   const commonArgs = [
     '--peer-secret-file',
     peerSecretFile,
+    ...(quorumMode ? ['--replication', 'quorum'] : []),
     ...(options.heartbeatIntervalMs === undefined
       ? []
       : ['--heartbeat-interval', String(options.heartbeatIntervalMs)]),
@@ -229,7 +248,13 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
   const agent = new Agent({ keepAlive: true, maxSockets: 256 });
   const timeoutMs = options.requestTimeoutMs ?? 3000;
   const clients = specs.map(
-    (spec) => new EtcdJsonClient({ endpoint: spec.clientUrl, timeoutMs, agent }),
+    (spec) =>
+      new EtcdJsonClient({
+        endpoint: spec.clientUrl,
+        timeoutMs,
+        agent,
+        ...(quorumMode ? { consistency: options.consistency ?? 'linearizable' } : {}),
+      }),
   );
   const control = specs.map(
     (spec) => new EtcdJsonClient({ endpoint: spec.clientUrl, timeoutMs: 1000, agent }),
@@ -251,7 +276,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     for (const filesystem of filesystems ?? []) filesystem.mount();
     for (let index = 0; index < specs.length; index++) cluster.start(index);
     log(`starting ${names.join(', ')}; logs in ${join(runDirectory, 'logs')}`);
-    const leader = await waitForLeader(control, cluster, 30_000, options.signal);
+    const leader = quorumMode
+      ? await waitForQuorumCluster(control, cluster, 30_000, options.signal)
+      : await waitForLeader(control, cluster, 30_000, options.signal);
     if (leader === undefined) {
       const exits = cluster.unexpectedExits.map(
         (exit) =>
@@ -260,10 +287,10 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       throw new Error(
         exits.length > 0
           ? `the cluster did not start: ${exits.join('; ')}`
-          : `no leader within 30 s; see the node logs in ${join(runDirectory, 'logs')}`,
+          : `${quorumMode ? 'members not all reachable' : 'no leader'} within 30 s; see the node logs in ${join(runDirectory, 'logs')}`,
       );
     }
-    log(`leader: ${names[leader]}`);
+    log(quorumMode ? 'every member reachable from every other' : `leader: ${names[leader]}`);
     result = await runWorkloadAndFaults({
       options,
       schedule,
@@ -277,6 +304,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       notices,
       faketime,
       filesystems,
+      quorumMode,
+      standInLeaders: new SeededRandom(options.seed ^ 0x1eade4),
       log,
     });
     return result;
@@ -314,10 +343,18 @@ interface RunContext {
   readonly faketime: boolean;
   /** Each member's own data file system, when disk-full faults can run. */
   readonly filesystems: readonly DataFilesystem[] | undefined;
+  /** kv-node runs `--replication quorum`: no leader, no watch, no compare-and-set. */
+  readonly quorumMode: boolean;
+  /** Quorum mode: draws the member a fault aimed at "the leader" hits. */
+  readonly standInLeaders: SeededRandom;
   readonly log: (line: string) => void;
 }
 
 async function runWorkloadAndFaults(context: RunContext): Promise<ChaosResult> {
+  if (context.quorumMode) {
+    context.notices.push('quorum mode: no watcher (quorum mode has no watch)');
+    return runWatchedWorkloadAndFaults(context, undefined);
+  }
   // One watcher of every register key through the faults, checked against the writes; stopped
   // however the run ends, so it never re-opens streams after it.
   const watcher = new RegisterWatcher({
@@ -335,7 +372,7 @@ async function runWorkloadAndFaults(context: RunContext): Promise<ChaosResult> {
 
 async function runWatchedWorkloadAndFaults(
   context: RunContext,
-  watcher: RegisterWatcher,
+  watcher: RegisterWatcher | undefined,
 ): Promise<ChaosResult> {
   const { options, schedule, names, cluster, proxy, clients, control, runDirectory, notices, log } =
     context;
@@ -359,6 +396,7 @@ async function runWatchedWorkloadAndFaults(
     workersPerKey: options.workersPerKey ?? 5,
     keyPrefix: registerPrefix,
     ...(options.unsafeSerializableReads === true ? { unsafeSerializableReads: true } : {}),
+    ...(context.quorumMode ? { compareAndSet: false } : {}),
     now,
     stopping: () => stopping,
     onSample,
@@ -371,7 +409,7 @@ async function runWatchedWorkloadAndFaults(
     stopping: () => stopping,
     onSample,
   });
-  const poisonKinds = options.poisonKinds ?? defaultPoisonKinds;
+  const poisonKinds = options.poisonKinds ?? (context.quorumMode ? [] : defaultPoisonKinds);
   const poisonRun: Promise<PoisonResult | undefined> =
     poisonKinds.length === 0 || (options.poisonWorkers ?? 1) === 0
       ? Promise.resolve(undefined)
@@ -419,6 +457,7 @@ async function runWatchedWorkloadAndFaults(
         cluster,
         recoveryLimitMs,
         options.signal,
+        context.quorumMode ? isQuorumClusterWhole : isClusterWhole,
       );
       if (recoveredAfterMs === undefined) {
         notices.push(
@@ -465,11 +504,13 @@ async function runWatchedWorkloadAndFaults(
   }
   // The watcher must get to the last acknowledged write; a stalled stream is re-opened elsewhere.
   const lastAcknowledged = writes.reduce((last, write) => Math.max(last, write.revision ?? 0), 0);
-  const watchCaughtUp = await watcher.catchUp(lastAcknowledged, 20_000);
-  await watcher.stop();
-  log(
-    `watcher: ${watcher.events.length} events over ${watcher.streamsOpened} streams, ${watchCaughtUp ? 'caught up with' : 'short of'} revision ${lastAcknowledged}`,
-  );
+  if (watcher !== undefined) {
+    const watchCaughtUp = await watcher.catchUp(lastAcknowledged, 20_000);
+    await watcher.stop();
+    log(
+      `watcher: ${watcher.events.length} events over ${watcher.streamsOpened} streams, ${watchCaughtUp ? 'caught up with' : 'short of'} revision ${lastAcknowledged}`,
+    );
+  }
   const setKeysByNode = new Map<string, Set<string> | Error>();
   const hashes = new Map<string, string | Error>();
   for (const [index, name] of names.entries()) {
@@ -492,7 +533,7 @@ async function runWatchedWorkloadAndFaults(
   const checks: CheckReport[] = [
     linearizability.report,
     checkNoFailedWriteVisible(events),
-    ...checkWatchStream(writes, watcher.events, watcher.coverage()),
+    ...(watcher === undefined ? [] : checkWatchStream(writes, watcher.events, watcher.coverage())),
     ...checkSetReads(set, setKeysByNode),
     checkStateHashes(hashes),
     checkWriteAfterHeal(writeAfterHealMs),
@@ -556,7 +597,7 @@ async function runWatchedWorkloadAndFaults(
   writeFileSync(join(runDirectory, 'samples.json'), JSON.stringify(samples));
   writeFileSync(
     join(runDirectory, 'watch.json'),
-    `${JSON.stringify({ streams: watcher.notes, events: watcher.events, writes })}\n`,
+    `${JSON.stringify({ streams: watcher?.notes ?? [], events: watcher?.events ?? [], writes })}\n`,
   );
   writeFileSync(
     join(runDirectory, 'set.json'),
@@ -582,11 +623,17 @@ async function applyFault(
   now: () => number,
 ): Promise<AppliedFault> {
   const { cluster, proxy, names, control, log } = context;
-  const leader = await findLeader(control, cluster);
+  // Quorum mode has no leader: a fault aimed at it hits a running member drawn from the seed.
+  const running = names.map((_, index) => index).filter((index) => cluster.isRunning(index));
+  const leader = context.quorumMode
+    ? running.length === 0
+      ? undefined
+      : context.standInLeaders.pick(running)
+    : await findLeader(control, cluster);
   const description = describeFault(fault, names);
   const startMs = now();
   const window = (affectedNodes: number[], extra: { skipped?: string } = {}): FaultWindow => ({
-    description: `${description}${leader === undefined ? '' : ` [leader ${names[leader]}]`}`,
+    description: `${description}${leader === undefined ? '' : ` [${context.quorumMode ? 'stand-in leader' : 'leader'} ${names[leader]}]`}`,
     kind: fault.kind,
     startMs,
     endMs: now(),
@@ -612,6 +659,7 @@ async function applyFault(
           : selectNodes(fault.nodes, leader);
   if (targets.length === 0) return skip('no leader known');
   const leaderLost =
+    !context.quorumMode &&
     leader !== undefined &&
     targets.includes(leader) &&
     (fault.kind === 'kill' ||
@@ -889,6 +937,35 @@ async function waitForLeader(
 }
 
 /**
+ * Quorum mode's start: waits until every member sees every other reachable and a put succeeds.
+ * Resolves with 0 (a node index, as {@link waitForLeader} does) or undefined after `timeoutMs`.
+ */
+async function waitForQuorumCluster(
+  control: readonly EtcdJsonClient[],
+  cluster: KvCluster,
+  timeoutMs: number,
+  signal: AbortSignal | undefined,
+): Promise<number | undefined> {
+  const deadline = performance.now() + timeoutMs;
+  while (performance.now() < deadline && signal?.aborted !== true) {
+    if (cluster.unexpectedExits.length > 0) return undefined;
+    const views = await Promise.all(
+      control.map((client) => client.cluster().catch(() => undefined)),
+    );
+    if (isQuorumClusterWhole(views)) {
+      try {
+        await (control[0] as EtcdJsonClient).put('chaos/ready', 'yes');
+        return 0;
+      } catch {
+        // Not yet.
+      }
+    }
+    await sleep(200);
+  }
+  return undefined;
+}
+
+/**
  * Waits until the cluster is whole again: every node runs (none paused), answers, and names the
  * same leader, which in turn has heard from every follower within the last second (when it
  * reports that). A restarted node passes only once it serves clients and has heard from the
@@ -899,6 +976,7 @@ async function waitUntilRecovered(
   cluster: KvCluster,
   timeoutMs: number,
   signal: AbortSignal | undefined,
+  isWhole: (views: readonly (ClusterView | undefined)[]) => boolean,
 ): Promise<number | undefined> {
   const start = performance.now();
   while (performance.now() - start < timeoutMs && signal?.aborted !== true) {
@@ -909,7 +987,7 @@ async function waitUntilRecovered(
           : Promise.resolve(undefined),
       ),
     );
-    if (isClusterWhole(views)) return performance.now() - start;
+    if (isWhole(views)) return performance.now() - start;
     await sleep(100);
   }
   return undefined;

@@ -53,6 +53,24 @@ describe('runRegisterWorkload', () => {
     expect(samples.every((sample) => sample.outcome === 'ok')).toBe(true);
   });
 
+  it('reads and writes only when compare-and-set is off (quorum mode has none)', async () => {
+    const { client, now } = await setup();
+    const recorder = new HistoryRecorder({ clock: { now } });
+    await runRegisterWorkload({
+      clients: [client],
+      recorder,
+      random: new SeededRandom(1),
+      workers: 8,
+      workersPerKey: 4,
+      operationsPerKey: 25,
+      compareAndSet: false,
+      now,
+      stopping: stopAfter(300),
+    });
+    expect(new Set(recorder.events.map((event) => event.op))).toEqual(new Set(['read', 'write']));
+    expect(checkLinearizable(recorder.events).report.passed).toBe(true);
+  });
+
   it('is caught when the store serves stale reads (the checker bites)', async () => {
     const { server, client, now } = await setup();
     server.faults.staleReads = true;

@@ -11,34 +11,16 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { dataFilesystemAvailable } from '../src/data-filesystem.js';
 import { killEverySpawnedNode } from '../src/kv-cluster.js';
 import type { FaultKind } from '../src/nemesis-schedule.js';
-import { generateSchedule } from '../src/nemesis-schedule.js';
 import { defaultPoisonKinds } from '../src/poison-requests.js';
 import { runChaos } from '../src/run-chaos.js';
 import { freshSeed } from '../src/seeded-random.js';
 import { formatSummary } from '../src/summary-table.js';
 import { kvNodeCli, peerFramesAuthenticated, suiteEnabled } from './kv-node-cli.js';
+import { seedCovering } from './seed-covering.js';
 
 afterAll(() => killEverySpawnedNode());
 
 const durationMs = 28_000;
-
-/**
- * The first seed from `start` whose schedule begins with one fault of every kind, so a run
- * covers them all even when recoveries (about 5 s after a whole-cluster kill) push the later
- * faults out of the run.
- */
-function seedCovering(kinds: readonly FaultKind[], start: number): number {
-  for (let seed = start; seed < start + 10_000; seed++) {
-    // Each kind asked for here is drawn as a fault of the same name.
-    const drawn = new Set<string>(
-      generateSchedule({ seed, nodeCount: 3, durationMs, kinds })
-        .steps.slice(0, kinds.length)
-        .map((step) => step.fault.kind),
-    );
-    if (kinds.every((kind) => drawn.has(kind))) return seed;
-  }
-  throw new Error(`no seed from ${start} covers ${kinds.join(', ')}`);
-}
 
 describe.runIf(suiteEnabled)('safety faults against real kv-node processes', () => {
   it(
@@ -51,7 +33,11 @@ describe.runIf(suiteEnabled)('safety faults against real kv-node processes', () 
         ...((await peerFramesAuthenticated()) ? (['link-tamper'] as const) : []),
       ];
       const poisonKinds = defaultPoisonKinds;
-      const seed = seedCovering(kinds, Number(process.env.CHAOS_SAFETY_SEED ?? freshSeed()));
+      const seed = seedCovering(
+        kinds,
+        durationMs,
+        Number(process.env.CHAOS_SAFETY_SEED ?? freshSeed()),
+      );
       process.stderr.write(
         `safety faults: ${kinds.join(', ')}; poisons: ${poisonKinds.join(', ')}; seed ${seed}\n`,
       );

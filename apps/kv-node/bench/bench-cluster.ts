@@ -6,12 +6,13 @@
 
 import type { ChildProcess } from 'node:child_process';
 import { spawn } from 'node:child_process';
+import { closeSync, openSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 
 /** One system under test: how to start one of its members. */
 export interface BenchSystem {
-  name: 'kv-node' | 'etcd-3.4';
+  name: 'kv-node' | 'kv-node-quorum' | 'etcd-3.4';
   start(
     root: string,
     index: number,
@@ -27,32 +28,7 @@ export interface BenchSystem {
  */
 export function benchSystems(kvNodeCli: string, kvNodeFlags: readonly string[]): BenchSystem[] {
   return [
-    {
-      name: 'kv-node',
-      start: (root, index, clientUrl, peerUrl, initialCluster) =>
-        spawn(
-          process.execPath,
-          [
-            ...kvNodeFlags,
-            kvNodeCli,
-            '--name',
-            `m${index}`,
-            '--data-dir',
-            `${root}/m${index}`,
-            '--listen-client-urls',
-            clientUrl,
-            '--listen-peer-urls',
-            peerUrl,
-            '--initial-cluster',
-            initialCluster,
-            '--peer-secret-file',
-            `${root}/peer-secret`,
-            '--log-level',
-            'error',
-          ],
-          { stdio: 'ignore' },
-        ),
-    },
+    kvNodeSystem(kvNodeCli, kvNodeFlags, 'leader'),
     {
       name: 'etcd-3.4',
       start: (root, index, clientUrl, peerUrl, initialCluster) =>
@@ -82,6 +58,64 @@ export function benchSystems(kvNodeCli: string, kvNodeFlags: readonly string[]):
         ),
     },
   ];
+}
+
+/**
+ * kv-node (from `kvNodeCli`, with node flags `kvNodeFlags`) replicating through a leader (the
+ * default) or leaderless (`--replication quorum`, named `kv-node-quorum`).
+ */
+export function kvNodeSystem(
+  kvNodeCli: string,
+  kvNodeFlags: readonly string[],
+  replication: 'leader' | 'quorum',
+): BenchSystem {
+  return {
+    name: replication === 'leader' ? 'kv-node' : 'kv-node-quorum',
+    start: (root, index, clientUrl, peerUrl, initialCluster) => {
+      // Errors (the log level) go to a file beside the data, for a member that dies mid-run.
+      const log = openSync(`${root}/m${index}.log`, 'a');
+      const child = spawn(
+        process.execPath,
+        [
+          ...kvNodeFlags,
+          kvNodeCli,
+          '--replication',
+          replication,
+          '--name',
+          `m${index}`,
+          '--data-dir',
+          `${root}/m${index}`,
+          '--listen-client-urls',
+          clientUrl,
+          '--listen-peer-urls',
+          peerUrl,
+          '--initial-cluster',
+          initialCluster,
+          '--peer-secret-file',
+          `${root}/peer-secret`,
+          '--log-level',
+          'error',
+        ],
+        { stdio: ['ignore', 'ignore', log] },
+      );
+      closeSync(log);
+      return child;
+    },
+  };
+}
+
+/**
+ * Throws, naming the member and quoting its log's last lines, if a member of `cluster` has
+ * exited: its figures would measure a crippled cluster.
+ */
+export async function assertMembersRunning(cluster: BenchCluster, label: string): Promise<void> {
+  for (const [index, child] of cluster.children.entries()) {
+    if (child.exitCode === null && child.signalCode === null) continue;
+    const log = await readFile(`${cluster.root}/m${index}.log`, 'utf8').catch(() => '');
+    throw new Error(
+      `${label}: member m${index} exited (code ${child.exitCode}, signal ${child.signalCode}): ${log.trim().split('\n').slice(-3).join(' | ')}`,
+    );
+  }
 }
 
 /**
@@ -127,6 +161,8 @@ async function ready(clientUrl: string): Promise<void> {
 
 /** A running 3-member cluster. */
 export interface BenchCluster {
+  /** The temporary folder of the members' data and logs (deleted by `stop`). */
+  readonly root: string;
   readonly clientUrls: readonly string[];
   readonly children: readonly ChildProcess[];
   /** Stops every member (SIGTERM first when `graceful`, so profiles get written) and cleans up. */
@@ -188,5 +224,5 @@ export async function startBenchCluster(
     await stop(false);
     throw error;
   }
-  return { clientUrls: members.map((member) => member.clientUrl), children, stop };
+  return { root, clientUrls: members.map((member) => member.clientUrl), children, stop };
 }

@@ -214,7 +214,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
       for (let index = 0; index < options.keys; index += 64) {
         await Promise.all(
           Array.from({ length: Math.min(64, options.keys - index) }, (_, offset) =>
-            client.post(0, '/v3/kv/put', JSON.stringify({ key: keyOf(index + offset), value })),
+            fillKey(client, keyOf(index + offset), value),
           ),
         );
       }
@@ -330,6 +330,21 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
     };
   } finally {
     client.close();
+  }
+}
+
+/**
+ * Writes one key before a read workload, trying up to five times: the fill is not measured, and
+ * one lost connection should not end the run.
+ */
+async function fillKey(client: BenchClient, key: string, value: string): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      if (ok(await client.post(0, '/v3/kv/put', JSON.stringify({ key, value })))) return;
+      if (attempt >= 5) throw new Error(`filling ${key}: no success in ${attempt} attempts`);
+    } catch (error) {
+      if (attempt >= 5) throw error;
+    }
   }
 }
 

@@ -5,6 +5,7 @@ import type { NodeView } from '../src/dashboard/cluster-view.js';
 import { ClusterObserver } from '../src/dashboard/cluster-observer.js';
 import {
   HttpClusterStatusSource,
+  parseQuorumReport,
   parseClusterReport,
 } from '../src/dashboard/http-status-source.js';
 import { LeaderTimeline, currentLeader } from '../src/dashboard/leader-timeline.js';
@@ -252,6 +253,52 @@ describe('HttpClusterStatusSource', () => {
     const { low_water_mark: _omitted, ...older } = clusterBody('a', 'follower', 1, 2);
     expect(parseClusterReport(older)?.snapshotIndex).toBe(null);
     expect(parseClusterReport(clusterBody('a', 'follower', 1, 12))?.snapshotIndex).toBe(2);
+  });
+
+  it('shows the members of a leaderless (quorum-mode) cluster with their replicas and their peers’ suspicion', async () => {
+    const quorumBody = (name: string, suspects: readonly string[]) => ({
+      name,
+      replication: 'quorum',
+      read_quorum: 2,
+      write_quorum: 2,
+      keys: 12,
+      tombstones: 3,
+      state_hash: '9f2c41aa07de5b1c0000',
+      members: ['a', 'b', 'c'].map((member) => ({
+        name: member,
+        self: member === name,
+        agreed: true,
+        suspected: suspects.includes(member),
+      })),
+    });
+    const bodies = new Map<string, unknown>([
+      ['http://a', quorumBody('a', ['c'])],
+      ['http://b', quorumBody('b', [])],
+    ]);
+    const source = new HttpClusterStatusSource({
+      members: ['a', 'b', 'c'].map((name) => ({ name, clientUrl: `http://${name}` })),
+      fetch: (input) => {
+        const url = input instanceof Request ? input.url : input.toString();
+        const body = bodies.get(url.replace('/v1/cluster', ''));
+        return body === undefined
+          ? Promise.reject(new Error('ECONNREFUSED'))
+          : Promise.resolve(Response.json(body));
+      },
+    });
+    const [a, b, c] = await source.sample();
+    expect(a).toMatchObject({
+      role: 'quorum',
+      generation: null,
+      lastIndex: null,
+      lagBehindLeader: null,
+      quorum: { keys: 12, tombstones: 3, stateHash: '9f2c41aa07de' },
+      suspectedByPeers: false,
+    });
+    expect(b?.suspectedByPeers).toBe(false);
+    // Down: unreachable, no replica to show, and suspected by a peer that answered.
+    expect(c).toMatchObject({ role: 'unreachable', clientUrl: 'http://c', suspectedByPeers: true });
+    expect(c?.quorum).toBeUndefined();
+    expect(parseQuorumReport(clusterBody('a', 'leader', 1, 2))).toBeUndefined();
   });
 
   it('rejects answers that are not a cluster status', () => {

@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { colorForNode, formatAge, formatCount, formatRate } from '../ui/format.js';
+import {
+  colorForNode,
+  formatAge,
+  formatCount,
+  formatQuorumReplica,
+  formatRate,
+} from '../ui/format.js';
 
 describe('dashboard formatting', () => {
   it('formats counts, ages and rates for people', () => {
@@ -19,5 +25,17 @@ describe('dashboard formatting', () => {
     expect(colorForNode('node-1')).not.toBe(colorForNode('node-2'));
     expect(colorForNode(null)).toBe('#c9ced6');
     expect(colorForNode('alpha')).toMatch(/^#[0-9a-f]{6}$/);
+  });
+});
+
+describe('formatQuorumReplica', () => {
+  it('reads keys, tombstones and the state hash of a quorum-mode member', () => {
+    expect(
+      formatQuorumReplica({
+        keys: 1204,
+        tombstones: 3,
+        stateHash: '9f2c41aa07de',
+      }),
+    ).toBe('1,204 keys · 3 tombstones · state 9f2c41aa07de');
   });
 });

@@ -1,5 +1,12 @@
 /** How numbers and times read on the page. Pure functions (tested in test/dashboard-ui-format.test.ts). */
 
+import type { QuorumMemberView } from '../src/dashboard/cluster-view.js';
+
+/** A quorum-mode member's replica: `1,204 keys · 3 tombstones · state 9f2c41aa07de`. */
+export function formatQuorumReplica(replica: QuorumMemberView): string {
+  return `${formatCount(replica.keys)} keys · ${formatCount(replica.tombstones)} tombstones · state ${replica.stateHash}`;
+}
+
 /** An index or count, or `-` when unknown. */
 export function formatCount(value: number | null): string {
   return value === null ? '-' : value.toLocaleString('en-US');

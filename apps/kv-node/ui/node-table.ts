@@ -3,12 +3,12 @@
 import type { ClusterView, NodeDemoAction, NodeView } from '../src/dashboard/cluster-view.js';
 import { NODE_DEMO_ACTIONS } from '../src/dashboard/cluster-view.js';
 import { element, setText } from './dom.js';
-import { formatAge, formatCount } from './format.js';
+import { formatAge, formatCount, formatQuorumReplica } from './format.js';
 
 /** Called when a demo button is pressed. */
 export type DemoActionHandler = (action: NodeDemoAction, node: string) => void;
 
-type Field = Exclude<keyof NodeView, 'clientUrl'>;
+type Field = Exclude<keyof NodeView, 'clientUrl' | 'suspectedByPeers'>;
 
 const FIELDS: readonly Field[] = [
   'name',
@@ -21,6 +21,7 @@ const FIELDS: readonly Field[] = [
   'lagBehindLeader',
   'heartbeatAgeMs',
   'suspectedByLeader',
+  'quorum',
 ];
 
 /** What each demo button does, shown on hover. */
@@ -40,8 +41,13 @@ function cellText(node: NodeView, field: Field): string {
       return node.role;
     case 'heartbeatAgeMs':
       return formatAge(node.heartbeatAgeMs);
-    case 'suspectedByLeader':
-      return node.suspectedByLeader === null ? '' : node.suspectedByLeader ? 'suspected' : 'live';
+    case 'suspectedByLeader': {
+      // A leaderless member has no leader: its peers' failure detectors say instead.
+      const suspected = node.suspectedByPeers ?? node.suspectedByLeader;
+      return suspected === null ? '' : suspected ? 'suspected' : 'live';
+    }
+    case 'quorum':
+      return node.quorum === undefined ? '' : formatQuorumReplica(node.quorum);
     default:
       return formatCount(node[field]);
   }

@@ -39,6 +39,7 @@ async function runCluster(environment: CliEnvironment, argv: readonly string[]):
         'data-dir': { type: 'string', default: './.kv-data' },
         'log-level': { type: 'string', default: 'warn' },
         'dashboard-host-whitelist': { type: 'string' },
+        replication: { type: 'string', default: 'leader' },
         help: { type: 'boolean', default: false },
       },
       strict: true,
@@ -59,6 +60,10 @@ async function runCluster(environment: CliEnvironment, argv: readonly string[]):
   }
   if (!Number.isInteger(basePort) || basePort < 1 || basePort + 10 * nodes > 65535) {
     environment.stderr.write('kv-node cluster: --base-port leaves no room for the members\n');
+    return EXIT_USAGE;
+  }
+  if (values.replication !== 'leader' && values.replication !== 'quorum') {
+    environment.stderr.write('kv-node cluster: --replication must be leader or quorum\n');
     return EXIT_USAGE;
   }
   const dashboardHosts = values['dashboard-host-whitelist']
@@ -83,7 +88,7 @@ async function runCluster(environment: CliEnvironment, argv: readonly string[]):
     // apps/kv-node/, not where the user typed the command.
     dataDir: resolve(values['data-dir']),
     cliPath: fileURLToPath(new URL('./cli.js', import.meta.url)),
-    extraArgs: ['--log-level', values['log-level']],
+    extraArgs: ['--log-level', values['log-level'], '--replication', values.replication],
     out: environment.stdout,
   });
 }

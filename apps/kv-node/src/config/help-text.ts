@@ -44,6 +44,7 @@ export function helpText(): string {
     "  --data-dir <dir>      parent of the members' data directories (default ./.kv-data)",
     "  --dashboard-host-whitelist <hosts>  Host names the dashboard answers (comma-separated, '*'",
     '                        for any; default loopback names only: against DNS rebinding)',
+    '  --replication <leader|quorum>  every member with this --replication (default leader)',
     '',
     'Example: three members on one machine',
     '  kv-node --name a --data-dir a.kv --listen-client-urls http://127.0.0.1:2379 \\',

@@ -4,8 +4,22 @@
  * `undefined`): a node that cannot be reached, or a figure only the leader knows.
  */
 
-/** A node's role as the dashboard shows it; `unreachable` when its status could not be read. */
-export type DashboardRole = 'leader' | 'follower' | 'candidate' | 'unknown' | 'unreachable';
+/**
+ * A node's role as the dashboard shows it; `unreachable` when its status could not be read;
+ * `quorum` for a member of a leaderless cluster (`--replication quorum`), where no node leads.
+ */
+export type DashboardRole =
+  'leader' | 'follower' | 'candidate' | 'quorum' | 'unknown' | 'unreachable';
+
+/** What a quorum-mode member reports of its replica (it has no log indexes, generation or leader). */
+export interface QuorumMemberView {
+  /** Keys held, tombstones included. */
+  keys: number;
+  /** Tombstones held: deleted keys not yet collected. */
+  tombstones: number;
+  /** The first 12 hex digits of the member's state hash: equal on members that converged. */
+  stateHash: string;
+}
 
 /** One node's row on the dashboard. */
 export interface NodeView {
@@ -36,6 +50,13 @@ export interface NodeView {
   suspectedByLeader: boolean | null;
   /** Where clients reach the node, if known. */
   clientUrl: string | null;
+  /** Present only for a quorum-mode member that answered: its replica as it reports it. */
+  quorum?: QuorumMemberView;
+  /**
+   * Quorum mode only (there is no leader): whether a peer that answered suspects the member
+   * (its phi-accrual detector, or no agreement yet); null when no peer answered.
+   */
+  suspectedByPeers?: boolean | null;
 }
 
 /** One entry on the leader timeline: who leads from `atMs` on (`null`: nobody known). */

@@ -40,7 +40,9 @@ export function dashboardHtml(title: string): string {
           <th>node</th><th>role</th><th>generation</th><th>last index</th>
           <th title="highest index stored on a majority (commit index)">high-water mark</th>
           <th title="entries up to here are in a snapshot; the log is released up to the low-water mark, at or below it">snapshot index</th>
-          <th>applied index</th><th>lag behind leader</th><th>heartbeat age</th><th>leader's failure detector</th>
+          <th>applied index</th><th>lag behind leader</th><th>heartbeat age</th>
+          <th title="the leader's, or in quorum mode the peers' phi-accrual detectors">failure detector</th>
+          <th title="quorum mode (no leader): keys, tombstones and the state hash, equal once anti-entropy converged">quorum replica</th>
           <th class="demo-only">demo</th>
         </tr>
       </thead>

@@ -6,6 +6,46 @@
 import type { ClusterStatusSource } from './cluster-status-source.js';
 import type { DashboardRole, NodeView } from './cluster-view.js';
 
+/** What a quorum-mode member (`--replication quorum`) reports of itself and of its peers. */
+interface QuorumReport {
+  name: string;
+  keys: number;
+  tombstones: number;
+  stateHash: string;
+  /** Each peer: whether this member's failure detector suspects it (or it has not agreed). */
+  suspects: Map<string, boolean>;
+}
+
+/**
+ * Reads a quorum-mode member's `/v1/cluster` body (`replication: "quorum"`); `undefined` for
+ * anything else.
+ */
+export function parseQuorumReport(body: unknown): QuorumReport | undefined {
+  if (typeof body !== 'object' || body === null) return undefined;
+  const record = body as Record<string, unknown>;
+  const keys = numberOrNull(record['keys']);
+  const name = record['name'];
+  if (record['replication'] !== 'quorum' || typeof name !== 'string' || keys === null) {
+    return undefined;
+  }
+  const suspects = new Map<string, boolean>();
+  const members = Array.isArray(record['members']) ? (record['members'] as unknown[]) : [];
+  for (const member of members) {
+    if (typeof member !== 'object' || member === null) continue;
+    const fields = member as Record<string, unknown>;
+    if (typeof fields['name'] !== 'string' || fields['self'] === true) continue;
+    suspects.set(fields['name'], fields['suspected'] === true || fields['agreed'] === false);
+  }
+  const hash = record['state_hash'];
+  return {
+    name,
+    keys,
+    tombstones: numberOrNull(record['tombstones']) ?? 0,
+    stateHash: typeof hash === 'string' ? hash.slice(0, 12) : '',
+    suspects,
+  };
+}
+
 /** A member the source polls. */
 export interface PolledMember {
   name: string;
@@ -116,7 +156,11 @@ export class HttpClusterStatusSource implements ClusterStatusSource {
 
   /** Asks every member at once; never rejects. */
   async sample(): Promise<NodeView[]> {
-    const reports = await Promise.all(this.#members.map((member) => this.#report(member)));
+    const bodies = await Promise.all(this.#members.map((member) => this.#body(member)));
+    const quorumReports = bodies.map((body) => parseQuorumReport(body));
+    if (quorumReports.some((report) => report !== undefined))
+      return this.#quorumViews(quorumReports);
+    const reports = bodies.map((body) => parseClusterReport(body));
     let leader: MemberReport | undefined;
     for (const report of reports) {
       if (
@@ -162,7 +206,43 @@ export class HttpClusterStatusSource implements ClusterStatusSource {
     });
   }
 
-  async #report(member: PolledMember): Promise<MemberReport | undefined> {
+  /**
+   * Rows of a leaderless cluster: each member's replica as it reports it, and whether a peer that
+   * answered suspects it (a member down or paused shows as unreachable, suspected by the others).
+   */
+  #quorumViews(reports: readonly (QuorumReport | undefined)[]): NodeView[] {
+    return this.#members.map((member, index): NodeView => {
+      const report = reports[index];
+      const opinions = reports
+        .filter((other) => other !== undefined && other.name !== member.name)
+        .map((other) => other?.suspects.get(member.name))
+        .filter((opinion) => opinion !== undefined);
+      const suspectedByPeers = opinions.length === 0 ? null : opinions.some((opinion) => opinion);
+      const unknown = {
+        generation: null,
+        lastIndex: null,
+        highWaterMark: null,
+        lowWaterMark: null,
+        appliedIndex: null,
+        lagBehindLeader: null,
+        heartbeatAgeMs: null,
+        suspectedByLeader: null,
+        clientUrl: member.clientUrl,
+      };
+      if (report === undefined) {
+        return { name: member.name, role: 'unreachable', ...unknown, suspectedByPeers };
+      }
+      return {
+        name: member.name,
+        role: 'quorum',
+        ...unknown,
+        quorum: { keys: report.keys, tombstones: report.tombstones, stateHash: report.stateHash },
+        suspectedByPeers,
+      };
+    });
+  }
+
+  async #body(member: PolledMember): Promise<unknown> {
     try {
       const response = await this.#fetch(`${member.clientUrl}/v1/cluster`, {
         signal: AbortSignal.timeout(this.#timeoutMs),
@@ -171,7 +251,7 @@ export class HttpClusterStatusSource implements ClusterStatusSource {
         await response.arrayBuffer();
         return undefined;
       }
-      return parseClusterReport(await response.json());
+      return await response.json();
     } catch {
       // Down, paused or partitioned: the row says unreachable, which is the point of the page.
       return undefined;

@@ -59,6 +59,12 @@ export interface QuorumMemberOptions {
   readonly peerTimeoutMs?: number;
   /** Milliseconds between anti-entropy rounds; 0 turns anti-entropy off. */
   readonly antiEntropyIntervalMs: number;
+  /**
+   * How old a tombstone must be before it is collected (once every peer holds it), in
+   * milliseconds: more than a write can be old when it arrives (the clock offset plus a
+   * request's time). Default: `maxClockOffsetMs` plus five peer timeouts.
+   */
+  readonly tombstoneGraceMs?: number;
   /** Reconnect backoff ceiling of the transport, in milliseconds. */
   readonly reconnectMaxDelayMs?: number;
   readonly logger: Logger;
@@ -207,6 +213,8 @@ export class QuorumMember {
       store,
       replicas,
       intervalMs: options.antiEntropyIntervalMs,
+      tombstoneGraceMs: options.tombstoneGraceMs ?? options.maxClockOffsetMs + 5 * timeoutMs,
+      nowWallMs: () => Math.max(options.wallClock.now(), clock.current.wallMs),
       logger,
       onRound: (round) => observer?.antiEntropyRound?.(round),
     });

@@ -23,6 +23,10 @@ export class QuorumMetrics {
   readonly antiEntropyEntries: Counter<'direction'>;
   /** Buckets that differed from the peer in the last round: the repair backlog. */
   readonly antiEntropyDifferingBuckets: Gauge;
+  /** Tombstones held (deleted keys not yet collected), refreshed on each scrape. */
+  readonly tombstones: Gauge;
+  /** Tombstones collected once every member held them. */
+  readonly tombstonesCollected: Counter;
 
   /**
    * @param registry the member's registry
@@ -81,6 +85,16 @@ export class QuorumMetrics {
     this.antiEntropyDifferingBuckets = new Gauge({
       name: 'kv_quorum_anti_entropy_differing_buckets',
       help: 'Key buckets (of 256) that differed from the peer in the last anti-entropy round.',
+      registers,
+    });
+    this.tombstones = new Gauge({
+      name: 'kv_quorum_tombstones',
+      help: 'Tombstones held: deleted keys not yet collected.',
+      registers,
+    });
+    this.tombstonesCollected = new Counter({
+      name: 'kv_quorum_tombstones_collected_total',
+      help: 'Tombstones collected once every member held them and they were older than the grace time.',
       registers,
     });
   }

@@ -76,6 +76,24 @@ export class QuorumReplicaClient implements ReplicaClient<
     await this.#ask(node, QuorumMessageType.write, { key, stored: toWire(value) });
   }
 
+  /**
+   * Anti-entropy's push of `value` to `peer`: resolves once the peer holds it or something newer
+   * (`held`), collected the key's tombstone itself (`collected`), or refused an old value of a
+   * key it does not hold (`refused`: it pulls that in its own rounds).
+   */
+  async push(
+    peer: string,
+    key: ByteString,
+    value: StoredValue,
+  ): Promise<'held' | 'collected' | 'refused'> {
+    const body = await this.#ask(peer, QuorumMessageType.write, {
+      key,
+      stored: toWire(value),
+      antiEntropy: true,
+    });
+    return body['collected'] === true ? 'collected' : body['refused'] === true ? 'refused' : 'held';
+  }
+
   /** Stored values of `[start, end)` on `node`, at most `limit` (0: all). */
   async range(
     node: string,

@@ -20,6 +20,7 @@ import {
 } from './quorum-messages.js';
 import type { ReplicationSettings } from './quorum-messages.js';
 import type { PeerReply } from './peer-transport.js';
+import { BelowCollectionHorizonError } from './quorum-replica-store.js';
 import type { QuorumReplicaStore } from './quorum-replica-store.js';
 
 /** What the service needs. */
@@ -88,7 +89,24 @@ export class ReplicaService {
           if (error instanceof ClockOffsetError) this.#options.onClockOffset(from, error);
           throw error;
         }
-        return answer({ stored: await store.write(key, stored) });
+        if (body['antiEntropy'] === true && store.wasCollected(key, stored.version)) {
+          // A tombstone this member collected: the pusher may count it as held here.
+          return answer({ stored: false, collected: true });
+        }
+        try {
+          return answer({ stored: await store.write(key, stored) });
+        } catch (error) {
+          if (!(error instanceof BelowCollectionHorizonError)) throw error;
+          // An anti-entropy push is answered, not failed, so the pusher's round goes on: an old
+          // value of a key this member does not hold is left to its own rounds, which pull it
+          // (a pull is not refused). Anything else is refused: it could undo a delete.
+          if (body['antiEntropy'] === true) return answer({ stored: false, refused: true });
+          this.#options.logger.warn(
+            { peer: from, err: error },
+            'refused a write below the tombstone collection horizon',
+          );
+          throw error;
+        }
       }
       case QuorumMessageType.range: {
         const end = body['end'];

@@ -130,6 +130,7 @@ export async function startQuorumNode(options: QuorumNodeOptions): Promise<Runni
           quorumMetrics.antiEntropyDifferingBuckets.set(round.differingBuckets);
           quorumMetrics.antiEntropyEntries.inc({ direction: 'pulled' }, round.pulled);
           quorumMetrics.antiEntropyEntries.inc({ direction: 'pushed' }, round.pushed);
+          quorumMetrics.tombstonesCollected.inc(round.collected);
         },
       },
     });
@@ -156,6 +157,7 @@ export async function startQuorumNode(options: QuorumNodeOptions): Promise<Runni
       read_quorum: config.readQuorum,
       write_quorum: config.writeQuorum,
       keys: store.size,
+      tombstones: store.tombstones,
       anti_entropy_interval_ms: config.antiEntropyIntervalMs,
       state_hash: store.stateHash(),
       members: config.members.map((entry) => {
@@ -190,6 +192,7 @@ export async function startQuorumNode(options: QuorumNodeOptions): Promise<Runni
     },
     refreshMetrics: () => {
       metrics.keys.set(store.size);
+      quorumMetrics.tombstones.set(store.tombstones);
       for (const state of member.peerStates()) {
         quorumMetrics.peerPhi.set({ peer: state.name }, printablePhi(state.phi));
         quorumMetrics.peerSuspected.set({ peer: state.name }, state.suspected ? 1 : 0);

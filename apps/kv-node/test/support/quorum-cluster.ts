@@ -36,6 +36,8 @@ export interface InProcessClusterOptions {
   readonly maxClockOffsetMs?: number;
   /** Milliseconds between background anti-entropy rounds (default 0: off). */
   readonly antiEntropyIntervalMs?: number;
+  /** How old a tombstone must be before it is collected (default: the member's default). */
+  readonly tombstoneGraceMs?: number;
 }
 
 /** What a test observes of one member. */
@@ -91,6 +93,9 @@ export class InProcessQuorumCluster {
         peerTimeoutMs: 1000,
         reconnectMaxDelayMs: 100,
         antiEntropyIntervalMs: options.antiEntropyIntervalMs ?? 0,
+        ...(options.tombstoneGraceMs === undefined
+          ? {}
+          : { tombstoneGraceMs: options.tombstoneGraceMs }),
         logger: silentLogger,
         onFatal: (error) => {
           record.fatal = error;
