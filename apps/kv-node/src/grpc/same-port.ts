@@ -10,6 +10,7 @@ import type { Socket } from 'node:net';
 import { Server as TlsServer } from 'node:tls';
 import type { TLSSocket } from 'node:tls';
 import type { GrpcGateway } from './grpc-gateway.js';
+import { acceptEtcdAuthority } from './lenient-authority.js';
 
 /** The first bytes of every HTTP/2 connection (RFC 9113 §3.4). */
 const HTTP2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
@@ -87,7 +88,8 @@ export function serveGrpcOnSamePort(server: HttpServer, grpc: GrpcGateway): void
   server.on('connection', (socket: Socket) => {
     sniffPreface(socket, server.headersTimeout, (isHttp2) => {
       if (isHttp2) {
-        grpc.injectConnection(socket);
+        // etcd's clients send `http://host:port` as `:authority`, which Node's HTTP/2 refuses.
+        grpc.injectConnection(acceptEtcdAuthority(socket));
       } else {
         for (const listener of serveHttp) listener.call(server, socket);
         socket.resume();
