@@ -210,7 +210,8 @@ describe.skipIf(!etcdctlPresent)('kv-node snapshot restore', { timeout: 180_000 
   it('refuses a damaged snapshot and never overwrites a data directory', async () => {
     const bytes = await readFile(backup);
     const damaged = Buffer.from(bytes);
-    damaged[Math.floor(damaged.length / 2)] ^= 0x01;
+    const middle = Math.floor(damaged.length / 2);
+    damaged[middle] = (damaged[middle] as number) ^ 0x01;
     await writeFile(`${workDir}/damaged.db`, damaged);
     const member = (restored as ProcessCluster).members[0] as ProcessMember;
     const fresh = `${workDir}/fresh`;

@@ -119,8 +119,25 @@ class AuthorityFilter extends Duplex {
     _encoding: BufferEncoding,
     callback: (error?: Error | null) => void,
   ): void {
-    if (this.#socket.write(chunk)) callback();
+    this.#send(chunk, callback);
+  }
+
+  #send(bytes: Buffer, callback: (error?: Error | null) => void): void {
+    if (this.#socket.write(bytes)) callback();
     else this.#socket.once('drain', () => callback());
+  }
+
+  // Node's HTTP/2 session writes a frame batch as several buffers at once (corked): handed to the
+  // socket in one write, they leave in one system call, as from a session on the socket itself.
+  override _writev(
+    chunks: { chunk: Buffer; encoding: BufferEncoding }[],
+    callback: (error?: Error | null) => void,
+  ): void {
+    const batch =
+      chunks.length === 1
+        ? (chunks[0]?.chunk as Buffer)
+        : Buffer.concat(chunks.map(({ chunk }) => chunk));
+    this.#send(batch, callback);
   }
 
   override _final(callback: (error?: Error | null) => void): void {
