@@ -2,7 +2,10 @@
  * gRPC and HTTP/1.1 on one client port, as etcd does with cmux: a plain connection that opens
  * with the HTTP/2 preface goes to gRPC, any other to the HTTP server; on a TLS port ALPN decides
  * (`h2` to gRPC). The HTTP server keeps its own handling of every HTTP/1.1 connection (timeouts,
- * host allowlist, limits, auth), untouched.
+ * host allowlist, limits, auth), untouched. A plain HTTP/2 connection reaches gRPC through
+ * `lenient-authority.ts`, so that etcd clients dialling `http://host:port` are served (their
+ * `:authority` is the whole URL, which Node's HTTP/2 refuses); on TLS ports they send a plain
+ * `host:port`, and grpc-js reads the client certificate from the TLS socket itself.
  */
 
 import type { Server as HttpServer } from 'node:http';
