@@ -87,3 +87,5 @@ export {
   encodeMessage,
 } from './message-codec.js';
 export { SnapshotCorruptionError } from './snapshot-file.js';
+export { seedDataDirectory } from './seed-data-directory.js';
+export type { SeedSnapshot } from './seed-data-directory.js';

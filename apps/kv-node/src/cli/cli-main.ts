@@ -14,6 +14,7 @@ import type { NodeConfig } from '../config/node-config.js';
 import { VERSION } from '../version.js';
 import { HostAllowlist } from '../http/host-allowlist.js';
 import { runLocalCluster } from './local-cluster.js';
+import { snapshotCommand } from './snapshot-command.js';
 
 /** Where the command writes, and how it runs a node (injected for tests). */
 export interface CliEnvironment {
@@ -97,6 +98,7 @@ async function runCluster(environment: CliEnvironment, argv: readonly string[]):
 export async function cliMain(environment: CliEnvironment): Promise<number> {
   const argv = environment.argv;
   if (argv[0] === 'cluster') return runCluster(environment, argv.slice(1));
+  if (argv[0] === 'snapshot') return snapshotCommand(environment, argv.slice(1));
   try {
     const result = resolveConfig({
       argv,
@@ -113,7 +115,7 @@ export async function cliMain(environment: CliEnvironment): Promise<number> {
       case 'config':
         if (result.positionals.length > 0) {
           environment.stderr.write(
-            `kv-node: unexpected argument "${result.positionals[0]}" (commands: cluster); see --help\n`,
+            `kv-node: unexpected argument "${result.positionals[0]}" (commands: cluster, snapshot restore); see --help\n`,
           );
           return EXIT_USAGE;
         }

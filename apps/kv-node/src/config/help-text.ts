@@ -15,6 +15,8 @@ export function helpText(): string {
     'Usage:',
     '  kv-node [flags]                 run one member of a replicated key-value cluster',
     '  kv-node cluster --nodes 3       run a local cluster of N members under ./.kv-data/',
+    '  kv-node snapshot restore <file> [flags]',
+    "                                  a new member's --data-dir from `etcdctl snapshot save`'s file",
     '  kv-node --help | --version',
     '',
     "Flags use etcd's names and meanings. Each can also be set with an environment variable",

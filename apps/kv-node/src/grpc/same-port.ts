@@ -2,7 +2,10 @@
  * gRPC and HTTP/1.1 on one client port, as etcd does with cmux: a plain connection that opens
  * with the HTTP/2 preface goes to gRPC, any other to the HTTP server; on a TLS port ALPN decides
  * (`h2` to gRPC). The HTTP server keeps its own handling of every HTTP/1.1 connection (timeouts,
- * host allowlist, limits, auth), untouched.
+ * host allowlist, limits, auth), untouched. A plain HTTP/2 connection reaches gRPC through
+ * `lenient-authority.ts`, so that etcd clients dialling `http://host:port` are served (their
+ * `:authority` is the whole URL, which Node's HTTP/2 refuses); on TLS ports they send a plain
+ * `host:port`, and grpc-js reads the client certificate from the TLS socket itself.
  */
 
 import type { Server as HttpServer } from 'node:http';
@@ -10,6 +13,7 @@ import type { Socket } from 'node:net';
 import { Server as TlsServer } from 'node:tls';
 import type { TLSSocket } from 'node:tls';
 import type { GrpcGateway } from './grpc-gateway.js';
+import { acceptEtcdAuthority } from './lenient-authority.js';
 
 /** The first bytes of every HTTP/2 connection (RFC 9113 §3.4). */
 const HTTP2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
@@ -87,7 +91,8 @@ export function serveGrpcOnSamePort(server: HttpServer, grpc: GrpcGateway): void
   server.on('connection', (socket: Socket) => {
     sniffPreface(socket, server.headersTimeout, (isHttp2) => {
       if (isHttp2) {
-        grpc.injectConnection(socket);
+        // etcd's clients send `http://host:port` as `:authority`, which Node's HTTP/2 refuses.
+        grpc.injectConnection(acceptEtcdAuthority(socket));
       } else {
         for (const listener of serveHttp) listener.call(server, socket);
         socket.resume();
