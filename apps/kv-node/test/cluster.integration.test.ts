@@ -10,13 +10,14 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ProcessCluster, ProcessMember } from './support/process-cluster.js';
-import { ProcessCluster as Cluster, buildCli, freePort } from './support/process-cluster.js';
+import { freePort, sharedCliPath } from './support/process-cluster.js';
+import type { StartedCluster } from './support/started-cluster.js';
+import { startedCluster } from './support/started-cluster.js';
 
 const b64 = (text: string): string => Buffer.from(text).toString('base64');
 
-const appRoot = new URL('..', import.meta.url).pathname;
-let buildDir: string;
-let cliPath: string;
+const cliPath = sharedCliPath();
+let started: StartedCluster | undefined;
 let cluster: ProcessCluster;
 
 async function call(
@@ -67,25 +68,20 @@ async function retryUntil<T>(
 }
 
 beforeAll(async () => {
-  // Inside the app, so the bundle resolves pino and prom-client from its node_modules.
-  buildDir = `${appRoot}/dist-bench/cluster-test-${process.pid}`;
-  cliPath = await buildCli(buildDir);
-  cluster = await Cluster.create(cliPath, 3, [
-    '--request-timeout',
-    '1000',
-    '--max-value-bytes',
-    '4096',
-    '--max-request-bytes',
-    '16384',
-  ]);
-  cluster.startAll();
-  await cluster.waitReady();
+  started = await startedCluster(3, {
+    extraArgs: [
+      '--request-timeout',
+      '1000',
+      '--max-value-bytes',
+      '4096',
+      '--max-request-bytes',
+      '16384',
+    ],
+  });
+  cluster = started.cluster;
 }, 120_000);
 
-afterAll(async () => {
-  await cluster?.destroy();
-  await rm(buildDir, { recursive: true, force: true });
-});
+afterAll(() => started?.stop());
 
 describe('a 3-process cluster', { timeout: 60_000 }, () => {
   it('serves every route from every member; writes through followers are forwarded', async () => {
@@ -395,10 +391,10 @@ describe('startup failures exit non-zero with a clear message', { timeout: 30_00
 
 describe('snapshots and the low-water mark', { timeout: 90_000 }, () => {
   it('sends a snapshot to a member that fell behind the log, and restarts from snapshots', async () => {
-    const small = await Cluster.create(cliPath, 3, ['--snapshot-count', '40']);
+    const { cluster: small, stop } = await startedCluster(3, {
+      extraArgs: ['--snapshot-count', '40'],
+    });
     try {
-      small.startAll();
-      await small.waitReady();
       const leader = await small.leader();
       const lagging = small.members.find((member) => member !== leader)!;
       await small.kill(lagging, 'SIGKILL');
@@ -427,7 +423,7 @@ describe('snapshots and the low-water mark', { timeout: 90_000 }, () => {
         expect(await response.text()).toBe('v123');
       }
     } finally {
-      await small.destroy();
+      await stop();
     }
   });
 });

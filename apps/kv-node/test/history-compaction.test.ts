@@ -6,36 +6,22 @@
  * exceeded" on every member until compaction frees space and the alarm is disarmed.
  */
 
-import { rm } from 'node:fs/promises';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ProcessCluster, buildCli, type ProcessMember } from './support/process-cluster.js';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { ProcessCluster, ProcessMember } from './support/process-cluster.js';
+import type { StartedCluster } from './support/started-cluster.js';
+import { startedCluster } from './support/started-cluster.js';
 
-const appRoot = new URL('..', import.meta.url).pathname;
 const b = (text: string): string => Buffer.from(text).toString('base64');
-let buildDir: string;
-let cliPath: string;
-let cluster: ProcessCluster | undefined;
-
-beforeAll(async () => {
-  buildDir = `${appRoot}/dist-bench/history-test-${process.pid}`;
-  cliPath = await buildCli(buildDir);
-}, 120_000);
+let running: StartedCluster | undefined;
 
 afterEach(async () => {
-  await cluster?.destroy();
-  cluster = undefined;
-});
-
-afterAll(async () => {
-  await rm(buildDir, { recursive: true, force: true });
+  await running?.stop();
+  running = undefined;
 });
 
 async function startCluster(extraArgs: string[]): Promise<ProcessCluster> {
-  const started = await ProcessCluster.create(cliPath, 3, extraArgs);
-  cluster = started;
-  started.startAll();
-  await started.waitReady();
-  return started;
+  running = await startedCluster(3, { extraArgs });
+  return running.cluster;
 }
 
 async function post(

@@ -6,16 +6,15 @@
  * election timeout). Expiry is awaited by polling with a generous bound, never timed.
  */
 
-import { rm } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ProcessCluster, ProcessMember } from './support/process-cluster.js';
-import { ProcessCluster as Cluster, buildCli } from './support/process-cluster.js';
+import type { StartedCluster } from './support/started-cluster.js';
+import { startedCluster } from './support/started-cluster.js';
 
 const b64 = (text: string): string => Buffer.from(text).toString('base64');
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-const appRoot = new URL('..', import.meta.url).pathname;
-let buildDir: string;
+let started: StartedCluster | undefined;
 let cluster: ProcessCluster;
 
 interface Header {
@@ -72,16 +71,11 @@ async function follower(): Promise<ProcessMember> {
 }
 
 beforeAll(async () => {
-  buildDir = `${appRoot}/dist-bench/lease-test-${process.pid}`;
-  cluster = await Cluster.create(await buildCli(buildDir), 3);
-  cluster.startAll();
-  await cluster.waitReady();
+  started = await startedCluster(3);
+  cluster = started.cluster;
 }, 120_000);
 
-afterAll(async () => {
-  await cluster?.destroy();
-  await rm(buildDir, { recursive: true, force: true });
-});
+afterAll(() => started?.stop());
 
 describe('leases on a three-member cluster', { timeout: 120_000 }, () => {
   it('grant, put with a lease, keep-alive, time-to-live with keys and revoke via a follower', async () => {

@@ -13,7 +13,6 @@
  * refused. Waits are bounded generously and nothing is timed.
  */
 
-import { rm } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HeldLock } from '../src/recipes/index.js';
 import {
@@ -24,10 +23,10 @@ import {
   fromBase64,
   toBase64,
 } from '../src/recipes/index.js';
-import type { ProcessMember } from './support/process-cluster.js';
-import { ProcessCluster, buildCli } from './support/process-cluster.js';
+import type { ProcessCluster, ProcessMember } from './support/process-cluster.js';
+import type { StartedCluster } from './support/started-cluster.js';
+import { startedCluster } from './support/started-cluster.js';
 
-const appRoot = new URL('..', import.meta.url).pathname;
 const LOCK = 'locks/counter';
 const COUNTER = 'counter';
 const CONTENDERS = 5;
@@ -35,7 +34,7 @@ const ROUNDS = 3;
 /** Above etcd's minimum TTL at the test cluster's timing (500 ms election timeout). */
 const TTL_SECONDS = 3;
 
-let buildDir: string;
+let started: StartedCluster | undefined;
 let cluster: ProcessCluster;
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -95,16 +94,11 @@ async function waitUntilGone(client: EtcdJsonClient, key: string): Promise<void>
 }
 
 beforeAll(async () => {
-  buildDir = `${appRoot}/dist-bench/lock-recipe-test-${process.pid}`;
-  cluster = await ProcessCluster.create(await buildCli(buildDir), 3);
-  cluster.startAll();
-  await cluster.waitReady();
+  started = await startedCluster(3);
+  cluster = started.cluster;
 }, 120_000);
 
-afterAll(async () => {
-  await cluster?.destroy();
-  await rm(buildDir, { recursive: true, force: true });
-});
+afterAll(() => started?.stop());
 
 describe('the lock recipe on a three-member cluster', { timeout: 240_000 }, () => {
   it('fences every holder through a leader kill and a holder paused past its TTL', async () => {

@@ -6,16 +6,14 @@
  * the same. (That a big range no longer costs a failover is measured by `pnpm bench:big-range`.)
  */
 
-import { rm } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ProcessCluster, ProcessMember } from './support/process-cluster.js';
-import { ProcessCluster as Cluster, buildCli } from './support/process-cluster.js';
+import type { ProcessMember } from './support/process-cluster.js';
+import type { StartedCluster } from './support/started-cluster.js';
+import { startedCluster } from './support/started-cluster.js';
 
 const b64 = (text: string): string => Buffer.from(text).toString('base64');
 
-const appRoot = new URL('..', import.meta.url).pathname;
-let buildDir: string;
-let cluster: ProcessCluster;
+let started: StartedCluster | undefined;
 let member: ProcessMember;
 
 const KEYS = 400;
@@ -48,14 +46,8 @@ async function range(
 }
 
 beforeAll(async () => {
-  buildDir = `${appRoot}/dist-bench/big-range-test-${process.pid}`;
-  cluster = await Cluster.create(await buildCli(buildDir), 1, [
-    '--max-range-response-bytes',
-    String(CAP),
-  ]);
-  cluster.startAll();
-  await cluster.waitReady();
-  member = cluster.members[0] as ProcessMember;
+  started = await startedCluster(1, { extraArgs: ['--max-range-response-bytes', String(CAP)] });
+  member = started.first;
   // 100 puts per txn keeps each request under the 1.5 MiB request limit.
   for (let first = 0; first < KEYS; first += 100) {
     const success = Array.from({ length: 100 }, (_, offset) => ({
@@ -67,10 +59,7 @@ beforeAll(async () => {
   }
 }, 120_000);
 
-afterAll(async () => {
-  await cluster?.destroy();
-  await rm(buildDir, { recursive: true, force: true });
-});
+afterAll(() => started?.stop());
 
 describe('a big range streams in slices (issue 23, finding 3)', () => {
   it('answers a range far larger than a slice whole, chunked, and exactly right', async () => {

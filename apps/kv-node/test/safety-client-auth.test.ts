@@ -10,10 +10,11 @@ import type { ChildProcess } from 'node:child_process';
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ProcessMember } from './support/process-cluster.js';
-import { ProcessCluster, buildCli, freePort } from './support/process-cluster.js';
+import { ProcessCluster, freePort, sharedCliPath } from './support/process-cluster.js';
+import type { StartedCluster } from './support/started-cluster.js';
+import { startedCluster } from './support/started-cluster.js';
 
 const b = (text: string): string => Buffer.from(text).toString('base64');
 
@@ -51,29 +52,19 @@ const SETUP: [string, unknown][] = [
   ['/v3/auth/enable', {}],
 ];
 
-let buildDir: string;
-let cliPath: string;
+const cliPath = sharedCliPath();
+let started: StartedCluster | undefined;
 let cluster: ProcessCluster;
 
 beforeAll(async () => {
-  // Inside the app, so the bundle resolves pino and prom-client from its node_modules.
-  buildDir = fileURLToPath(new URL(`../dist-bench/auth-test-${process.pid}`, import.meta.url));
-  cliPath = await buildCli(buildDir);
   // A small snapshot interval so the restart below restores auth from a snapshot too.
-  cluster = await ProcessCluster.create(cliPath, 3, [
-    '--auth-scrypt-cost',
-    '10',
-    '--snapshot-count',
-    '5',
-  ]);
-  cluster.startAll();
-  await cluster.waitReady();
+  started = await startedCluster(3, {
+    extraArgs: ['--auth-scrypt-cost', '10', '--snapshot-count', '5'],
+  });
+  cluster = started.cluster;
 }, 120_000);
 
-afterAll(async () => {
-  await cluster?.destroy();
-  await rm(buildDir, { recursive: true, force: true });
-});
+afterAll(() => started?.stop());
 
 describe('client authentication through the JSON gateway', { timeout: 120_000 }, () => {
   const [first, second, third] = [0, 1, 2].map(

@@ -15,12 +15,13 @@ import { tmpdir } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { killPids, pidsWithArgument } from './e2e/process-tools.js';
 import type { ProcessCluster, ProcessMember } from './support/process-cluster.js';
-import { ProcessCluster as Cluster, buildCli } from './support/process-cluster.js';
+import { sharedCliPath } from './support/process-cluster.js';
+import type { StartedCluster } from './support/started-cluster.js';
+import { startedCluster } from './support/started-cluster.js';
 
 const b64 = (text: string): string => Buffer.from(text).toString('base64');
-const appRoot = new URL('..', import.meta.url).pathname;
 
-let buildDir: string;
+let started: StartedCluster | undefined;
 let cluster: ProcessCluster;
 let member: ProcessMember;
 let launcher: ChildProcess | undefined;
@@ -119,11 +120,7 @@ async function launcherShows(pattern: RegExp, timeoutMs = 60_000): Promise<RegEx
 }
 
 beforeAll(async () => {
-  buildDir = `${appRoot}/dist-bench/dns-rebinding-test-${process.pid}`;
-  const cliPath = await buildCli(buildDir);
-  cluster = await Cluster.create(cliPath, 1);
-  member = cluster.members[0] as ProcessMember;
-  cluster.startAll();
+  const cliPath = sharedCliPath();
   launcherData = await mkdtemp(`${tmpdir()}/kv-dns-rebinding-`);
   const basePort = await freeBasePort();
   launcher = spawn(
@@ -142,7 +139,10 @@ beforeAll(async () => {
   );
   launcher.stdout?.on('data', (chunk: Buffer) => launcherOutput.push(chunk.toString()));
   launcher.stderr?.on('data', (chunk: Buffer) => launcherOutput.push(chunk.toString()));
-  await cluster.waitReady();
+  // The member starts while the launcher does.
+  started = await startedCluster(1);
+  cluster = started.cluster;
+  member = started.first;
 }, 120_000);
 
 afterAll(async () => {
@@ -156,8 +156,7 @@ afterAll(async () => {
     killPids(await pidsWithArgument(launcherData));
     await rm(launcherData, { recursive: true, force: true });
   }
-  await cluster?.destroy();
-  await rm(buildDir, { recursive: true, force: true });
+  await started?.stop();
 });
 
 describe('DNS rebinding is refused (issue 23, finding 7)', () => {

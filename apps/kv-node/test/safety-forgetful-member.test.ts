@@ -7,35 +7,22 @@
 
 import { cp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import type { ChildProcess } from 'node:child_process';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ProcessCluster, buildCli, type ProcessMember } from './support/process-cluster.js';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { ProcessCluster, ProcessMember } from './support/process-cluster.js';
+import type { StartedCluster } from './support/started-cluster.js';
+import { startedCluster } from './support/started-cluster.js';
 
-const appRoot = new URL('..', import.meta.url).pathname;
 const RUNBOOK = 'Runbook: a member that lost its data';
-let buildDir: string;
-let cliPath: string;
-let cluster: ProcessCluster | undefined;
-
-beforeAll(async () => {
-  buildDir = `${appRoot}/dist-bench/forgetful-test-${process.pid}`;
-  cliPath = await buildCli(buildDir);
-}, 120_000);
+let running: StartedCluster | undefined;
 
 afterEach(async () => {
-  await cluster?.destroy();
-  cluster = undefined;
-});
-
-afterAll(async () => {
-  await rm(buildDir, { recursive: true, force: true });
+  await running?.stop();
+  running = undefined;
 });
 
 async function startCluster(): Promise<ProcessCluster> {
-  const started = await ProcessCluster.create(cliPath, 3);
-  cluster = started;
-  started.startAll();
-  await started.waitReady();
-  return started;
+  running = await startedCluster(3);
+  return running.cluster;
 }
 
 /** PUTs `count` keys through the leader, each acknowledged (201). */

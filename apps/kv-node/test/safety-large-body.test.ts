@@ -6,16 +6,14 @@
  * client is not reset before it reads the answer; nothing is written and the member keeps serving.
  */
 
-import { rm } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ProcessCluster, ProcessMember } from './support/process-cluster.js';
-import { ProcessCluster as Cluster, buildCli } from './support/process-cluster.js';
+import type { ProcessMember } from './support/process-cluster.js';
+import type { StartedCluster } from './support/started-cluster.js';
+import { startedCluster } from './support/started-cluster.js';
 
 const b64 = (text: string): string => Buffer.from(text).toString('base64');
-const appRoot = new URL('..', import.meta.url).pathname;
 
-let buildDir: string;
-let cluster: ProcessCluster;
+let started: StartedCluster | undefined;
 let member: ProcessMember;
 
 /** A v3 put of about 2 MiB: over the default limit of 1.5 MiB. */
@@ -58,17 +56,11 @@ async function keyExists(key: string): Promise<boolean> {
 }
 
 beforeAll(async () => {
-  buildDir = `${appRoot}/dist-bench/large-body-test-${process.pid}`;
-  cluster = await Cluster.create(await buildCli(buildDir), 1);
-  member = cluster.members[0] as ProcessMember;
-  cluster.startAll();
-  await cluster.waitReady();
+  started = await startedCluster(1);
+  member = started.first;
 }, 120_000);
 
-afterAll(async () => {
-  await cluster?.destroy();
-  await rm(buildDir, { recursive: true, force: true });
-});
+afterAll(() => started?.stop());
 
 describe('a too-large body gets a readable 413 (issue 23, finding 8)', () => {
   it("answers fetch 413 with etcd's error for a 2 MiB put with a declared length", async () => {

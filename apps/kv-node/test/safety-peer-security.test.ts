@@ -5,17 +5,18 @@
  */
 
 import { spawn } from 'node:child_process';
-import { rm } from 'node:fs/promises';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { encodeMessage } from '@x/leader-follower';
 import { TcpTransport, type TransportEvent } from '@x/transport-tcp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ProcessMember } from './support/process-cluster.js';
-import { ProcessCluster, buildCli, freePort } from './support/process-cluster.js';
+import type { ProcessCluster } from './support/process-cluster.js';
+import { freePort, sharedCliPath } from './support/process-cluster.js';
+import type { StartedCluster } from './support/started-cluster.js';
+import { startedCluster } from './support/started-cluster.js';
 
-const appRoot = new URL('..', import.meta.url).pathname;
-let buildDir: string;
-let cliPath: string;
+const cliPath = sharedCliPath();
+let started: StartedCluster | undefined;
 let cluster: ProcessCluster;
 /** The port each member really listens on for peers (its advertised port is its proxy's). */
 const listenPorts = new Map<string, number>();
@@ -140,27 +141,26 @@ function running(member: ProcessMember): boolean {
 }
 
 beforeAll(async () => {
-  buildDir = `${appRoot}/dist-bench/peer-security-test-${process.pid}`;
-  cliPath = await buildCli(buildDir);
-  cluster = await ProcessCluster.create(cliPath, 3);
-  // Each member listens on a fresh port behind a proxy on its advertised peer URL (member ids,
-  // and so the cluster, stay those of the plan).
-  for (const member of cluster.members) {
-    const listen = await freePort();
-    listenPorts.set(member.name, listen);
-    const at = member.args.indexOf('--listen-peer-urls');
-    member.args[at + 1] = `http://127.0.0.1:${listen}`;
-    member.args.push('--initial-advertise-peer-urls', `http://127.0.0.1:${member.peerPort}`);
-    proxies.push(await TamperingProxy.start(member.peerPort, listen));
-  }
-  cluster.startAll();
-  await cluster.waitReady();
+  started = await startedCluster(3, {
+    // Each member listens on a fresh port behind a proxy on its advertised peer URL (member ids,
+    // and so the cluster, stay those of the plan).
+    beforeStart: async (planned) => {
+      for (const member of planned.members) {
+        const listen = await freePort();
+        listenPorts.set(member.name, listen);
+        const at = member.args.indexOf('--listen-peer-urls');
+        member.args[at + 1] = `http://127.0.0.1:${listen}`;
+        member.args.push('--initial-advertise-peer-urls', `http://127.0.0.1:${member.peerPort}`);
+        proxies.push(await TamperingProxy.start(member.peerPort, listen));
+      }
+    },
+  });
+  cluster = started.cluster;
 }, 120_000);
 
 afterAll(async () => {
-  await cluster?.destroy();
+  await started?.stop();
   await Promise.all(proxies.map((proxy) => proxy.close()));
-  await rm(buildDir, { recursive: true, force: true });
 });
 
 describe('peer links are sealed and authenticated', { timeout: 90_000 }, () => {

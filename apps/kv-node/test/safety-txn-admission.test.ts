@@ -9,15 +9,14 @@
  * does not fabricate range results: the idempotency table keeps none.
  */
 
-import { rm } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ProcessCluster, ProcessMember } from './support/process-cluster.js';
-import { ProcessCluster as Cluster, buildCli } from './support/process-cluster.js';
+import type { StartedCluster } from './support/started-cluster.js';
+import { startedCluster } from './support/started-cluster.js';
 
 const b64 = (text: string): string => Buffer.from(text).toString('base64');
 
-const appRoot = new URL('..', import.meta.url).pathname;
-let buildDir: string;
+let started: StartedCluster | undefined;
 let cluster: ProcessCluster;
 
 /** Keys loaded before the flat txn: a few thousand, as in the issue's probe. */
@@ -90,17 +89,11 @@ async function rangeCounters(member: ProcessMember): Promise<{ read: number; not
 }
 
 beforeAll(async () => {
-  // Inside the app, so the bundle resolves pino and prom-client from its node_modules.
-  buildDir = `${appRoot}/dist-bench/txn-admission-test-${process.pid}`;
-  cluster = await Cluster.create(await buildCli(buildDir), 3);
-  cluster.startAll();
-  await cluster.waitReady();
+  started = await startedCluster(3);
+  cluster = started.cluster;
 }, 120_000);
 
-afterAll(async () => {
-  await cluster?.destroy();
-  await rm(buildDir, { recursive: true, force: true });
-});
+afterAll(() => started?.stop());
 
 describe('admission bounds what a write txn costs to apply (issue 23, finding 1)', () => {
   it(

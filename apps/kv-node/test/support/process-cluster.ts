@@ -1,48 +1,40 @@
 /**
- * Real kv-node processes for integration tests: builds the CLI once (bundling the workspace
- * packages from source), starts members on free loopback ports, and kills every process by pid.
+ * Real kv-node processes for integration tests: the CLI bundled once per run (the workspace
+ * packages from source), members on free loopback ports, and every process killed by pid.
  */
 
 import type { ChildProcess } from 'node:child_process';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { fileURLToPath } from 'node:url';
-import { build } from 'tsup';
+import { dirname } from 'node:path';
+import { inject } from 'vitest';
 
-const appRoot = fileURLToPath(new URL('../..', import.meta.url));
+/**
+ * The CLI bundled once for this test run by the project's global setup
+ * (`cli-bundle.global-setup.ts`, in apps/kv-node/vitest.config.ts). Every member of every file
+ * runs this one file; nothing writes beside it.
+ *
+ * @throws if the run has no such setup (a vitest config other than the app's)
+ */
+export function sharedCliPath(): string {
+  const directory = inject('kvNodeCliDirectory') as string | undefined;
+  if (directory === undefined) {
+    throw new Error('no kvNodeCliDirectory: run the tests with apps/kv-node/vitest.config.ts');
+  }
+  return `${directory}/cli.js`;
+}
 
-// npm dependencies stay external (pino is CommonJS and cannot be bundled into ESM). Named here
-// rather than left to tsup, which reads package.json from the working directory: vitest may run
-// from the repository root, whose package.json has none of them.
-const npmDependencies = Object.keys(
-  (JSON.parse(readFileSync(`${appRoot}/package.json`, 'utf8')) as { dependencies: object })
-    .dependencies,
-).filter((name) => !name.startsWith('@x/'));
-
-/** Builds `src/cli.ts` into `outDir/cli.js`, with the `@x/*` packages bundled from source. */
+/**
+ * Puts the CLI in `outDir/cli.js` (with `proto/` beside it): a copy of the bundle this run shares
+ * (see {@link sharedCliPath}), so a file that adds files beside the CLI or removes `outDir`
+ * afterwards does so on its own copy. `outDir` must be inside the app, where the bundle resolves
+ * its npm dependencies.
+ */
 export async function buildCli(outDir: string): Promise<string> {
-  await build({
-    entry: { cli: `${appRoot}/src/cli.ts` },
-    outDir,
-    format: ['esm'],
-    platform: 'node',
-    target: 'node22',
-    dts: false,
-    sourcemap: false,
-    silent: true,
-    config: false,
-    noExternal: [/^@x\//],
-    external: npmDependencies,
-    esbuildOptions(options) {
-      options.conditions = ['@x/source', 'import', 'node'];
-    },
-  });
-  // etcd's .proto files are read at run time from `proto/` beside the bundle, as in dist/.
-  await cp(`${appRoot}/src/grpc/proto`, `${outDir}/proto`, { recursive: true });
+  await cp(dirname(sharedCliPath()), outDir, { recursive: true });
   return `${outDir}/cli.js`;
 }
 
@@ -192,14 +184,16 @@ export class ProcessCluster {
         if (Date.now() > deadline) {
           throw new Error(`${member.name} not ready; output:\n${member.output.join('')}`);
         }
-        await new Promise((resolve) => setTimeout(resolve, 100));
+        // A short poll: a member is usually ready within a few hundred ms of its leader.
+        await new Promise((resolve) => setTimeout(resolve, 20));
       }
     }
   }
 
   /** The member that currently leads (asks each live member). */
   async leader(): Promise<ProcessMember> {
-    for (let attempt = 0; attempt < 100; attempt++) {
+    // 500 rounds 20 ms apart: the same 10 s of waiting as 100 rounds 100 ms apart, noticed sooner.
+    for (let attempt = 0; attempt < 500; attempt++) {
       for (const member of this.members) {
         const child = member.process;
         if (child === undefined || child.exitCode !== null || child.signalCode !== null) continue;
@@ -212,7 +206,7 @@ export class ProcessCluster {
           // down
         }
       }
-      await new Promise((resolve) => setTimeout(resolve, 100));
+      await new Promise((resolve) => setTimeout(resolve, 20));
     }
     throw new Error('no leader');
   }

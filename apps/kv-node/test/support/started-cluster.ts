@@ -1,0 +1,51 @@
+/**
+ * The setup most real-process test files share: plan `size` members on free loopback ports, start
+ * them with the CLI bundled once for the run, wait until every member knows a leader, and stop
+ * every process by pid afterwards, including when the start itself failed.
+ */
+
+import type { ProcessMember } from './process-cluster.js';
+import { ProcessCluster, sharedCliPath } from './process-cluster.js';
+
+/** Options of {@link startedCluster}. */
+export interface StartedClusterOptions {
+  /** Flags every member gets after the defaults of {@link ProcessCluster.create}. */
+  readonly extraArgs?: readonly string[];
+  /**
+   * Runs once the members are planned, before any starts: to change their arguments or put
+   * something (a proxy) in front of them.
+   */
+  readonly beforeStart?: (cluster: ProcessCluster) => Promise<void>;
+}
+
+/** A cluster whose members all answered /readyz, and the one way to stop it. */
+export interface StartedCluster {
+  readonly cluster: ProcessCluster;
+  /** The first member (for single-member clusters). */
+  readonly first: ProcessMember;
+  /** Kills every member by pid and removes the data; safe to call more than once. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts a `size`-member cluster and waits until every member answers /readyz with 200 (it
+ * knows a leader). If it fails to, the members are killed before the error is thrown.
+ */
+export async function startedCluster(
+  size: number,
+  options: StartedClusterOptions = {},
+): Promise<StartedCluster> {
+  const cluster = await ProcessCluster.create(sharedCliPath(), size, [
+    ...(options.extraArgs ?? []),
+  ]);
+  const stop = (): Promise<void> => cluster.destroy();
+  try {
+    await options.beforeStart?.(cluster);
+    cluster.startAll();
+    await cluster.waitReady();
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { cluster, first: cluster.members[0] as ProcessMember, stop };
+}
