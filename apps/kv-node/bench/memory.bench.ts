@@ -6,7 +6,7 @@
  * 1. Loads KEYS keys (default 1,000,000) as transactions of TXN_PUTS puts (default 10), so that with
  *    --snapshot-count SNAPSHOT_COUNT (default 100,000) a snapshot falls near the end of the load.
  * 2. Overwrites keys with single puts until the log tail after the latest snapshot (applied index
- *    minus snapshot index, `low_water_mark` in /v1/cluster) is TAIL entries (default SNAPSHOT_COUNT - 1,000, so
+ *    minus snapshot index, `snapshot_index` in /v1/cluster) is TAIL entries (default SNAPSHOT_COUNT - 1,000, so
  *    that no further snapshot is taken).
  * 3. SIGKILLs every member, restarts them, and measures per member the time until /readyz answers
  *    200 (recovered, knows a leader) and until it serves a linearizable read of the last key.
@@ -144,19 +144,19 @@ async function ready(index: number): Promise<boolean> {
 
 interface ClusterView {
   applied_index: number;
-  low_water_mark?: number;
+  snapshot_index?: number;
 }
 
 /**
  * Entries after the latest snapshot on member `index`: applied index minus snapshot index. A
- * build without the `low_water_mark` field counts from the last multiple of the snapshot count.
+ * build without the `snapshot_index` field counts from the last multiple of the snapshot count.
  */
 async function tailLength(index: number): Promise<{ applied: number; tail: number }> {
   const view = JSON.parse(
     (await call('GET', `${clientUrl(index)}/v1/cluster`)).text,
   ) as ClusterView;
   const applied = view.applied_index;
-  const snapshotIndex = view.low_water_mark ?? Math.floor(applied / snapshotCount) * snapshotCount;
+  const snapshotIndex = view.snapshot_index ?? Math.floor(applied / snapshotCount) * snapshotCount;
   return { applied, tail: applied - snapshotIndex };
 }
 

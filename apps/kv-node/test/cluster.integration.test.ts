@@ -412,6 +412,17 @@ describe('snapshots and the low-water mark', { timeout: 90_000 }, () => {
         await call(lagging, 'GET', '/v1/kv?prefix=snap/&consistency=serializable&keys_only=true')
       ).json()) as { count: number };
       expect(listed.count).toBe(200);
+      // The leader snapshotted (every 40 entries) and released its log up to the low-water mark,
+      // which entries retained for lagging followers keep at or below the snapshot index.
+      const marks = (await (await call(leader, 'GET', '/v1/cluster')).json()) as {
+        commit_index: number;
+        snapshot_index: number;
+        low_water_mark: number;
+      };
+      expect(marks.snapshot_index).toBeGreaterThanOrEqual(40);
+      expect(marks.snapshot_index).toBeLessThanOrEqual(marks.commit_index);
+      expect(marks.low_water_mark).toBeGreaterThanOrEqual(0);
+      expect(marks.low_water_mark).toBeLessThanOrEqual(marks.snapshot_index);
       await Promise.all(small.members.map((member) => small.kill(member, 'SIGKILL')));
       small.startAll();
       await small.waitReady();

@@ -285,7 +285,7 @@ describe('dashboard wired into the kv-node HTTP server (the lead’s wiring)', (
       );
       expect(view.nodes.find((node) => node.name === status.name)).toMatchObject({
         generation: status.generation,
-        lowWaterMark: status.snapshotIndex,
+        snapshotIndex: status.snapshotIndex,
         appliedIndex: status.appliedIndex,
       });
       // The old page's address leads to this dashboard.

@@ -19,7 +19,7 @@ function node(name: string, fields: Partial<NodeView> = {}): NodeView {
     generation: 1,
     lastIndex: 10,
     highWaterMark: 10,
-    lowWaterMark: null,
+    snapshotIndex: null,
     appliedIndex: 10,
     lagBehindLeader: 0,
     heartbeatAgeMs: 50,
@@ -127,6 +127,7 @@ describe('nodeViewsFromStatus', () => {
     highWaterMark: 41,
     appliedIndex: 40,
     snapshotIndex: 30,
+    lowWaterMark: 25,
     members: [
       {
         id: '11',
@@ -160,7 +161,7 @@ describe('nodeViewsFromStatus', () => {
       generation: 4,
       lastIndex: 42,
       highWaterMark: 41,
-      lowWaterMark: 30,
+      snapshotIndex: 30,
       appliedIndex: 40,
       lagBehindLeader: 0,
       heartbeatAgeMs: 0,
@@ -173,7 +174,7 @@ describe('nodeViewsFromStatus', () => {
       generation: null,
       lastIndex: null,
       highWaterMark: null,
-      lowWaterMark: null,
+      snapshotIndex: null,
       appliedIndex: null,
       lagBehindLeader: 2,
       heartbeatAgeMs: 120,
@@ -191,7 +192,7 @@ function clusterBody(name: string, role: string, generation: number, lastIndex: 
     last_log_index: lastIndex,
     commit_index: lastIndex - 1,
     applied_index: lastIndex - 1,
-    low_water_mark: lastIndex - 10,
+    snapshot_index: lastIndex - 10,
     members: [
       { name: 'a', lag: 0, last_contact_ago_ms: 0, suspected: null },
       { name: 'b', lag: 3, last_contact_ago_ms: 90, suspected: false },
@@ -227,14 +228,14 @@ describe('HttpClusterStatusSource', () => {
       role: 'leader',
       generation: 5,
       lastIndex: 20,
-      lowWaterMark: 10,
+      snapshotIndex: 10,
       lagBehindLeader: 0,
     });
     expect(b).toMatchObject({
       role: 'follower',
       lastIndex: 17,
       highWaterMark: 16,
-      lowWaterMark: 7,
+      snapshotIndex: 7,
       appliedIndex: 16,
       lagBehindLeader: 3,
       heartbeatAgeMs: 90,
@@ -243,14 +244,14 @@ describe('HttpClusterStatusSource', () => {
     expect(c).toMatchObject({
       role: 'unreachable',
       generation: null,
-      lowWaterMark: null,
+      snapshotIndex: null,
       heartbeatAgeMs: 1500,
       suspectedByLeader: true,
     });
   });
 
   it('shows an unknown snapshot index for a node that does not report one', () => {
-    const { low_water_mark: _omitted, ...older } = clusterBody('a', 'follower', 1, 2);
+    const { snapshot_index: _omitted, ...older } = clusterBody('a', 'follower', 1, 2);
     expect(parseClusterReport(older)?.snapshotIndex).toBe(null);
     expect(parseClusterReport(clusterBody('a', 'follower', 1, 12))?.snapshotIndex).toBe(2);
   });

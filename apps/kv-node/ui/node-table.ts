@@ -16,7 +16,7 @@ const FIELDS: readonly Field[] = [
   'generation',
   'lastIndex',
   'highWaterMark',
-  'lowWaterMark',
+  'snapshotIndex',
   'appliedIndex',
   'lagBehindLeader',
   'heartbeatAgeMs',

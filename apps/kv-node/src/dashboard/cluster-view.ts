@@ -36,7 +36,7 @@ export interface NodeView {
    * Index of the node's latest snapshot: entries up to it are in a snapshot and may be gone from
    * its log (the JSON keeps this first name; the column reads "snapshot index").
    */
-  lowWaterMark: number | null;
+  snapshotIndex: number | null;
   /** Index of the last entry applied to the node's key-value store. */
   appliedIndex: number | null;
   /** Entries the node's log is behind the leader's last index. */

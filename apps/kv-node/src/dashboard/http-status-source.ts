@@ -80,7 +80,7 @@ interface MemberReport {
   generation: number;
   lastIndex: number;
   highWaterMark: number;
-  /** `low_water_mark` in `/v1/cluster`: the latest snapshot's index. */
+  /** `snapshot_index` in `/v1/cluster`: the latest snapshot's index. */
   snapshotIndex: number | null;
   appliedIndex: number;
   /** The member's view of the others (lag and heartbeat age are known only to a leader). */
@@ -131,7 +131,7 @@ export function parseClusterReport(body: unknown): MemberReport | undefined {
     generation,
     lastIndex,
     highWaterMark,
-    snapshotIndex: numberOrNull(record['low_water_mark']),
+    snapshotIndex: numberOrNull(record['snapshot_index']),
     appliedIndex,
     peers,
   };
@@ -180,7 +180,7 @@ export class HttpClusterStatusSource implements ClusterStatusSource {
           generation: null,
           lastIndex: null,
           highWaterMark: null,
-          lowWaterMark: null,
+          snapshotIndex: null,
           appliedIndex: null,
           lagBehindLeader: null,
           heartbeatAgeMs: seenByLeader?.heartbeatAgeMs ?? null,
@@ -194,7 +194,7 @@ export class HttpClusterStatusSource implements ClusterStatusSource {
         generation: report.generation,
         lastIndex: report.lastIndex,
         highWaterMark: report.highWaterMark,
-        lowWaterMark: report.snapshotIndex,
+        snapshotIndex: report.snapshotIndex,
         appliedIndex: report.appliedIndex,
         lagBehindLeader:
           seenByLeader?.lag ??
@@ -222,7 +222,7 @@ export class HttpClusterStatusSource implements ClusterStatusSource {
         generation: null,
         lastIndex: null,
         highWaterMark: null,
-        lowWaterMark: null,
+        snapshotIndex: null,
         appliedIndex: null,
         lagBehindLeader: null,
         heartbeatAgeMs: null,

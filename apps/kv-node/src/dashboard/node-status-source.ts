@@ -31,7 +31,7 @@ export function nodeViewsFromStatus(status: ClusterStatus): NodeView[] {
       generation: isSelf ? status.generation : null,
       lastIndex: isSelf ? status.lastLogIndex : null,
       highWaterMark: isSelf ? status.highWaterMark : null,
-      lowWaterMark: isSelf ? status.snapshotIndex : null,
+      snapshotIndex: isSelf ? status.snapshotIndex : null,
       appliedIndex: isSelf ? status.appliedIndex : null,
       lagBehindLeader: member.lag ?? null,
       heartbeatAgeMs: member.lastContactAgoMs ?? null,

@@ -65,11 +65,14 @@ export interface ClusterStatus {
   highWaterMark: number;
   /** Index of the last entry applied to the local store. */
   appliedIndex: number;
-  /**
-   * Index of the latest snapshot (`low_water_mark` in `/v1/cluster`, a name kept for clients).
-   * The log is released up to the low-water mark, which retained entries may keep below it.
-   */
+  /** Index of the latest snapshot (`snapshot_index` in `/v1/cluster`). */
   snapshotIndex: number;
+  /**
+   * Low-water mark: the highest index released from the log (`low_water_mark` in `/v1/cluster`);
+   * at or below {@link ClusterStatus.snapshotIndex}, since entries after a snapshot are retained
+   * for followers that lag a little.
+   */
+  lowWaterMark: number;
   /** The failure detector that decides suspicion (`--failure-detector`). */
   failureDetector?: 'fixed' | 'phi';
   members: MemberStatus[];

@@ -275,8 +275,9 @@ export async function restList(context: ApiContext, exchange: Exchange): Promise
 
 /**
  * GET /v1/cluster: every member's role, generation, indexes (`commit_index` is the high-water
- * mark; `low_water_mark`, a name kept for clients, carries the latest snapshot's index), lag, heartbeat age, and whether this node's failure detector suspects it (a leader
- * watches its followers, a follower its leader; `null` for members it does not watch).
+ * mark, `snapshot_index` the latest snapshot's index, `low_water_mark` the highest index released
+ * from the log), lag, heartbeat age, and whether this node's failure detector suspects it (a
+ * leader watches its followers, a follower its leader; `null` for members it does not watch).
  */
 export function restCluster(context: ApiContext, exchange: Exchange): Promise<void> {
   const status = context.backend.status();
@@ -290,7 +291,8 @@ export function restCluster(context: ApiContext, exchange: Exchange): Promise<vo
     last_log_index: status.lastLogIndex,
     commit_index: status.highWaterMark,
     applied_index: status.appliedIndex,
-    low_water_mark: status.snapshotIndex,
+    snapshot_index: status.snapshotIndex,
+    low_water_mark: status.lowWaterMark,
     failure_detector: status.failureDetector ?? null,
     revision: context.backend.store.revision,
     keys: context.backend.store.size,

@@ -318,6 +318,7 @@ export class LeaderFollowerReplica implements LocalReplica {
       highWaterMark: node.highWaterMark,
       appliedIndex: node.appliedIndex,
       snapshotIndex: node.snapshotIndex,
+      lowWaterMark: node.lowWaterMark,
       failureDetector: node.failureDetector,
       members,
     };

@@ -160,6 +160,7 @@ export async function startNode(
     highWaterMark: 0,
     appliedIndex: 0,
     snapshotIndex: 0,
+    lowWaterMark: 0,
     members: config.members.map((member) => ({
       id: member.id,
       name: member.name,

@@ -71,7 +71,7 @@ describe('dashboard in Chromium (scripted cluster)', () => {
 
     // Every figure of a row is shown, the snapshot index included.
     expect(
-      await page.locator('tr[data-node="node-2"] [data-field="lowWaterMark"]').textContent(),
+      await page.locator('tr[data-node="node-2"] [data-field="snapshotIndex"]').textContent(),
     ).toBe('50');
 
     // Partitioning the leader: it steps down, node-3 is elected, node-2 falls behind.

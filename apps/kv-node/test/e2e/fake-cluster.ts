@@ -66,7 +66,7 @@ export class FakeCluster implements ClusterStatusSource, DemoControl {
             generation: null,
             lastIndex: null,
             highWaterMark: null,
-            lowWaterMark: null,
+            snapshotIndex: null,
             appliedIndex: null,
             lagBehindLeader: null,
             heartbeatAgeMs: null,
@@ -80,7 +80,7 @@ export class FakeCluster implements ClusterStatusSource, DemoControl {
           generation: entry.generation,
           lastIndex: entry.lastIndex,
           highWaterMark: entry.lastIndex - 1,
-          lowWaterMark: 50,
+          snapshotIndex: 50,
           appliedIndex: entry.lastIndex - 1,
           lagBehindLeader: Math.max(0, leaderIndex - entry.lastIndex),
           // The leader has not heard from a node cut off from it for a while.

@@ -119,6 +119,7 @@ export class DirectBackend implements KvBackend {
       appliedIndex: this.#index,
       // No log is ever released here: there is no snapshot.
       snapshotIndex: 0,
+      lowWaterMark: 0,
       members: [
         {
           id: '10276657743932975437',

@@ -64,6 +64,7 @@ export class SingleReplica implements LocalReplica {
       appliedIndex: this.#index,
       // No log is ever released here: there is no snapshot.
       snapshotIndex: 0,
+      lowWaterMark: 0,
       members: config.members.map((member) => ({
         id: member.id,
         name: member.name,
