@@ -9,6 +9,11 @@
  * the event loop, until it is synced again. A slow or stalled consumer therefore never slows the
  * apply loop and never holds more than its queue; if the history it still needs is compacted
  * meanwhile, it is cancelled with the compact revision, as in etcd.
+ *
+ * Synced watchers are grouped by what they select (range, filters, prev_kv): a commit works out
+ * a group's events once and queues one shared (immutable) message to each of its watchers, so a
+ * thousand watchers of one prefix cost one match and a thousand queue pushes, not a thousand
+ * matches.
  */
 
 import type { ByteString } from '../store/byte-string.js';
@@ -62,6 +67,8 @@ export interface WatchHubOptions {
 /** One watcher: the consumer takes messages with {@link Watcher.take}. */
 export class Watcher {
   readonly request: WatchRequest;
+  /** @internal what the watcher selects, as a key: watchers with the same one get the same events. */
+  readonly selector: string;
   /** The next revision this watcher has not yet been offered. */
   nextRevision: number;
   synced = false;
@@ -74,6 +81,13 @@ export class Watcher {
   constructor(hub: WatchHub, request: WatchRequest, nextRevision: number, onReadable: () => void) {
     this.#hub = hub;
     this.request = request;
+    this.selector = JSON.stringify([
+      request.key,
+      request.rangeEnd,
+      request.noPut,
+      request.noDelete,
+      request.prevKv,
+    ]);
     this.nextRevision = nextRevision;
     this.#onReadable = onReadable;
   }
@@ -135,8 +149,11 @@ export class WatchHub {
   readonly #capacity: number;
   readonly #schedule: (task: () => void) => void;
   readonly #watchers = new Set<Watcher>();
-  /** The synced watchers: the only ones a commit visits (a stalled one costs it nothing). */
-  readonly #synced = new Set<Watcher>();
+  /**
+   * The synced watchers by selector: the only ones a commit visits (a stalled one costs it
+   * nothing). A group is removed once empty.
+   */
+  readonly #synced = new Map<string, Set<Watcher>>();
   #catchUpScheduled = false;
   readonly #stopListening: () => void;
 
@@ -198,9 +215,16 @@ export class WatchHub {
   }
 
   #setSynced(watcher: Watcher, synced: boolean): void {
+    if (watcher.synced === synced) return;
     watcher.synced = synced;
-    if (synced) this.#synced.add(watcher);
-    else this.#synced.delete(watcher);
+    const group = this.#synced.get(watcher.selector);
+    if (synced) {
+      if (group === undefined) this.#synced.set(watcher.selector, new Set([watcher]));
+      else group.add(watcher);
+    } else if (group !== undefined) {
+      group.delete(watcher);
+      if (group.size === 0) this.#synced.delete(watcher.selector);
+    }
   }
 
   /**
@@ -238,23 +262,36 @@ export class WatchHub {
     return events;
   }
 
-  /** The apply loop committed `revision`: offer it to every synced watcher. */
+  /**
+   * The apply loop committed `revision`: offer it to every synced watcher, one message per group
+   * of watchers that select the same events, shared by them.
+   */
   #committed(revision: number): void {
     if (this.#synced.size === 0) return;
     let changes: KeyChange[] | undefined;
     const cache: (WatchEvent | undefined)[] = [];
-    for (const watcher of this.#synced) {
-      if (watcher.nextRevision !== revision) continue;
-      changes ??= this.#store.changesAt(revision);
-      const events = this.#eventsFor(watcher, changes, revision, cache);
-      if (events.length === 0) {
-        watcher.nextRevision = revision + 1;
-      } else if (watcher.hasRoom(this.#capacity)) {
-        watcher.push({ kind: 'events', revision, headerRevision: revision, events });
-        watcher.nextRevision = revision + 1;
-      } else {
-        // Full: stop offering it anything; it catches up from history once it has room.
-        this.#setSynced(watcher, false);
+    for (const group of this.#synced.values()) {
+      let message: WatchMessage | undefined;
+      let matched = false;
+      for (const watcher of group) {
+        // A watcher whose start revision is still ahead waits for it.
+        if (watcher.nextRevision !== revision) continue;
+        if (!matched) {
+          matched = true;
+          changes ??= this.#store.changesAt(revision);
+          const events = this.#eventsFor(watcher, changes, revision, cache);
+          if (events.length > 0)
+            message = { kind: 'events', revision, headerRevision: revision, events };
+        }
+        if (message === undefined) {
+          watcher.nextRevision = revision + 1;
+        } else if (watcher.hasRoom(this.#capacity)) {
+          watcher.push(message);
+          watcher.nextRevision = revision + 1;
+        } else {
+          // Full: stop offering it anything; it catches up from history once it has room.
+          this.#setSynced(watcher, false);
+        }
       }
     }
   }
