@@ -11,6 +11,7 @@
  * each revision changed in a revision log (`revision-log.ts`), both trimmed by compaction.
  */
 
+import { NO_LEASE } from '../lease/lease-id.js';
 import type { ByteString } from './byte-string.js';
 import type {
   Compare,
@@ -169,9 +170,27 @@ function compareByteStrings(left: ByteString, right: ByteString): number {
   return left < right ? -1 : left > right ? 1 : 0;
 }
 
-function holds(compare: Compare, stored: PackedEntry | undefined): boolean {
+/** The lease `key` is attached to (a canonical decimal int64), if any. */
+export type LeaseLookup = (key: ByteString) => string | undefined;
+
+/** etcd's int64 order of two canonical decimal lease ids. */
+function compareLeaseIds(left: string, right: string): number {
+  if (left === right) return 0;
+  return BigInt(left) < BigInt(right) ? -1 : 1;
+}
+
+function holds(
+  compare: Compare,
+  key: ByteString,
+  stored: PackedEntry | undefined,
+  leaseOf: LeaseLookup,
+): boolean {
   let order: number;
-  if (compare.target === 'value') {
+  if (compare.target === 'lease') {
+    // A missing key has no lease: "0", as etcd compares an empty KeyValue.
+    const lease = stored === undefined ? NO_LEASE : (leaseOf(key) ?? NO_LEASE);
+    order = compareLeaseIds(lease, compare.operand);
+  } else if (compare.target === 'value') {
     // As in etcd: a value comparison against a missing key always fails, because an empty value
     // and no value cannot be told apart.
     if (stored === undefined) return false;
@@ -236,6 +255,11 @@ function passesFilters(header: EntryHeader, request: RangeRequest): boolean {
 
 /** An in-memory key-value store with etcd's revision model and history (see the module comment). */
 export class KvStore {
+  /**
+   * The lease each key is attached to, for comparisons of a key's LEASE: the store does not keep
+   * attachments, the state machine's lease table does, and sets this. Default: no key has one.
+   */
+  leaseOf: LeaseLookup = () => undefined;
   readonly #keys = new SortedKeyMap<PackedEntry>();
   #history = new SortedKeyMap<KeyHistory>();
   #changes = new RevisionLog(INITIAL_REVISION + 1);
@@ -863,14 +887,17 @@ export class KvStore {
   }
 
   #compareHolds(compare: Compare): boolean {
-    if (compare.rangeEnd === '') return holds(compare, this.#keys.get(compare.key));
+    const leaseOf = this.leaseOf;
+    if (compare.rangeEnd === '') {
+      return holds(compare, compare.key, this.#keys.get(compare.key), leaseOf);
+    }
     let matched = 0;
     let allHold = true;
-    visitRange(this.#keys, compare.key, compare.rangeEnd, (_key, stored) => {
+    visitRange(this.#keys, compare.key, compare.rangeEnd, (key, stored) => {
       matched++;
-      allHold = holds(compare, stored);
+      allHold = holds(compare, key, stored, leaseOf);
       return allHold;
     });
-    return matched === 0 ? holds(compare, undefined) : allHold;
+    return matched === 0 ? holds(compare, compare.key, undefined, leaseOf) : allHold;
   }
 }
