@@ -114,6 +114,34 @@ describe('WatchSession', () => {
     session.close();
   });
 
+  it("shows each event's lease and its prev_kv's, as of their revisions, as etcd's KeyValue.lease", async () => {
+    const { backend, output, session, send } = setUp();
+    send({ create_request: { key: b('l'), prev_kv: true } });
+    await backend.write({ type: 'lease', request: { op: 'grant', id: '7001', ttlSeconds: 600 } });
+    const write = async (request: Parameters<typeof backend.write>[0]): Promise<void> => {
+      await backend.write(request);
+      await new Promise((resolve) => setImmediate(resolve));
+    };
+    await write({ type: 'put', request: { key: 'l', value: '1', prevKv: false, lease: '7001' } });
+    await write({ type: 'put', request: { key: 'l', value: '2', prevKv: false } });
+    await write({ type: 'put', request: { key: 'l', value: '3', prevKv: false, lease: '7001' } });
+    await write({ type: 'lease', request: { op: 'revoke', id: '7001', expired: false } });
+    type Kv = { lease?: string } | undefined;
+    const events = output.written.flatMap(
+      (response) => (response.events ?? []) as { type?: string; kv: Kv; prev_kv?: Kv }[],
+    );
+    expect(
+      events.map((event) => [event.type ?? 'PUT', event.kv?.lease, event.prev_kv?.lease]),
+    ).toEqual([
+      ['PUT', '7001', undefined],
+      ['PUT', undefined, '7001'],
+      ['PUT', '7001', undefined],
+      // The revoke deletes the key: a delete shows no lease, its prev_kv the one it had.
+      ['DELETE', undefined, '7001'],
+    ]);
+    session.close();
+  });
+
   it('sends what queued meanwhile as one response of whole revisions in order; a fragmented watch gets one per revision', async () => {
     const { backend, output, session, send, put } = setUp();
     send({ create_request: { key: b('c/'), range_end: b('c0'), watch_id: '1' } });

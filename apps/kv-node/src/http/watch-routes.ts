@@ -150,6 +150,7 @@ function restKeyValue(kv: KeyValue): Record<string, unknown> {
     create_revision: kv.createRevision,
     mod_revision: kv.modRevision,
     version: kv.version,
+    ...(kv.lease === undefined || kv.lease === '0' ? {} : { lease: kv.lease }),
   };
 }
 

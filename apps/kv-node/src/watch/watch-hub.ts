@@ -132,15 +132,17 @@ export class Watcher {
   }
 }
 
-function keyValueOf(key: ByteString, packed: string): KeyValue {
+function keyValueOf(key: ByteString, packed: string, lease: string | undefined): KeyValue {
   const header = unpackHeader(packed);
-  return {
+  const kv: KeyValue = {
     key,
     value: valueOf(packed, header),
     createRevision: header.createRevision,
     modRevision: header.modRevision,
     version: header.version,
   };
+  if (lease !== undefined) kv.lease = lease;
+  return kv;
 }
 
 /** The watchers of one store (see the module comment). */
@@ -252,9 +254,11 @@ export class WatchHub {
         const kv =
           change.entry === undefined
             ? { key: change.key, value: '', createRevision: 0, modRevision: revision, version: 0 }
-            : keyValueOf(change.key, change.entry);
+            : keyValueOf(change.key, change.entry, change.entryLease);
         event = { type: isPut ? 'put' : 'delete', kv };
-        if (withPrevious) event.prevKv = keyValueOf(change.key, change.previous as string);
+        if (withPrevious) {
+          event.prevKv = keyValueOf(change.key, change.previous as string, change.previousLease);
+        }
         cache[slot] = event;
       }
       events.push(event);
