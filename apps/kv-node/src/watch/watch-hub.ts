@@ -55,6 +55,8 @@ export interface WatchRequest {
 export const DEFAULT_WATCHER_QUEUE = 128;
 /** Most revisions one catch-up turn reads from history, to keep the event loop responsive. */
 const CATCH_UP_REVISIONS_PER_TURN = 4096;
+/** Most messages one catch-up turn queues from revisions it has already read, for the same. */
+const CATCH_UP_SHARED_PER_TURN = 65_536;
 
 /** Options of {@link WatchHub}. */
 export interface WatchHubOptions {
@@ -308,7 +310,19 @@ export class WatchHub {
 
   #catchUp(): void {
     let budget = CATCH_UP_REVISIONS_PER_TURN;
+    let sharedBudget = CATCH_UP_SHARED_PER_TURN;
     let behind = false;
+    // What this turn read, by revision, and the message each selector got from it: watchers
+    // catching up over the same revisions (a thousand watchers of one prefix whose client host
+    // reads slowly) share the events and their encoding, as synced watchers do.
+    const read = new Map<
+      number,
+      {
+        changes: KeyChange[];
+        cache: (WatchEvent | undefined)[];
+        messages: Map<string, WatchMessage | null>;
+      }
+    >();
     for (const watcher of this.#watchers) {
       if (watcher.synced) continue;
       const current = this.#store.revision;
@@ -322,13 +336,31 @@ export class WatchHub {
         // Below the first change ever made (revision 1): nothing to report.
         watcher.nextRevision = this.#store.firstChangeRevision;
       }
-      while (watcher.nextRevision <= current && watcher.hasRoom(this.#capacity) && budget > 0) {
+      while (
+        watcher.nextRevision <= current &&
+        watcher.hasRoom(this.#capacity) &&
+        budget > 0 &&
+        sharedBudget > 0
+      ) {
         const revision = watcher.nextRevision;
-        const events = this.#eventsFor(watcher, this.#store.changesAt(revision), revision);
-        budget--;
-        if (events.length > 0) {
-          watcher.push({ kind: 'events', revision, headerRevision: current, events });
+        let seen = read.get(revision);
+        if (seen === undefined) {
+          seen = { changes: this.#store.changesAt(revision), cache: [], messages: new Map() };
+          read.set(revision, seen);
+          budget--;
+        } else {
+          sharedBudget--;
         }
+        let message = seen.messages.get(watcher.selector);
+        if (message === undefined) {
+          const events = this.#eventsFor(watcher, seen.changes, revision, seen.cache);
+          message =
+            events.length === 0
+              ? null
+              : { kind: 'events', revision, headerRevision: current, events };
+          seen.messages.set(watcher.selector, message);
+        }
+        if (message !== null) watcher.push(message);
         watcher.nextRevision = revision + 1;
       }
       if (watcher.nextRevision > current) {
