@@ -114,8 +114,6 @@ export class KvStateMachine {
     this.#idempotency = new IdempotencyTable(limits);
     this.#txnReadLimits = options.txnReadLimits ?? DEFAULT_TXN_READ_LIMITS;
     this.#onTxnRanges = options.onTxnRanges;
-    // A comparison of a key's LEASE reads the attachments as they are before the write.
-    this.store.leaseOf = (key) => this.leases.leaseOf(key);
   }
 
   /** Log index of the last applied command (or restored snapshot). */

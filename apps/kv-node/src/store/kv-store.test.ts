@@ -159,16 +159,12 @@ describe('KvStore', () => {
 
   it("compares a key's lease as an int64, a missing key's and an unattached key's as 0", () => {
     const store = new KvStore();
-    const leases = new Map([
-      ['p/1', '9223372036854775807'],
-      ['p/2', '10'],
-      // Attached, but the key is gone: a missing key has no lease.
-      ['gone', '10'],
-    ]);
-    store.leaseOf = (key) => leases.get(key);
-    store.put(put('p/1', 'a'));
-    store.put(put('p/2', 'b'));
+    store.put({ ...put('p/1', 'a'), lease: '9223372036854775807' });
+    store.put({ ...put('p/2', 'b'), lease: '10' });
     store.put(put('plain', 'c'));
+    // Put with a lease, then deleted: a missing key has no lease.
+    store.put({ ...put('gone', 'd'), lease: '10' });
+    store.deleteRange(del('gone'));
     const holds = (result: Compare['result'], key: string, operand: string, rangeEnd = '') =>
       store.txn({
         compare: [{ target: 'lease', result, key, rangeEnd, operand }],

@@ -174,8 +174,8 @@ function compareByteStrings(left: ByteString, right: ByteString): number {
   return left < right ? -1 : left > right ? 1 : 0;
 }
 
-/** The lease `key` is attached to (a canonical decimal int64), if any. */
-export type LeaseLookup = (key: ByteString) => string | undefined;
+/** The lease a stored entry of `key` was put with (a canonical decimal int64), if any. */
+type LeaseLookup = (key: ByteString, stored: PackedEntry) => string | undefined;
 
 /** etcd's int64 order of two canonical decimal lease ids. */
 function compareLeaseIds(left: string, right: string): number {
@@ -192,7 +192,7 @@ function holds(
   let order: number;
   if (compare.target === 'lease') {
     // A missing key has no lease: "0", as etcd compares an empty KeyValue.
-    const lease = stored === undefined ? NO_LEASE : (leaseOf(key) ?? NO_LEASE);
+    const lease = stored === undefined ? NO_LEASE : (leaseOf(key, stored) ?? NO_LEASE);
     order = compareLeaseIds(lease, compare.operand);
   } else if (compare.target === 'value') {
     // As in etcd: a value comparison against a missing key always fails, because an empty value
@@ -259,11 +259,6 @@ function passesFilters(header: EntryHeader, request: RangeRequest): boolean {
 
 /** An in-memory key-value store with etcd's revision model and history (see the module comment). */
 export class KvStore {
-  /**
-   * The lease each key is attached to, for comparisons of a key's LEASE: the store does not keep
-   * attachments, the state machine's lease table does, and sets this. Default: no key has one.
-   */
-  leaseOf: LeaseLookup = () => undefined;
   readonly #keys = new SortedKeyMap<PackedEntry>();
   /**
    * The lease each kept entry was put with, for entries put with one: `modRevision:key` to the
@@ -936,7 +931,8 @@ export class KvStore {
   }
 
   #compareHolds(compare: Compare): boolean {
-    const leaseOf = this.leaseOf;
+    // The lease of the entry as it stands at this point of the transaction, as its other fields.
+    const leaseOf: LeaseLookup = (key, stored) => this.leaseOfEntry(key, stored);
     if (compare.rangeEnd === '') {
       return holds(compare, compare.key, this.#keys.get(compare.key), leaseOf);
     }
