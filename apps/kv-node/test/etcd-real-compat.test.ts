@@ -257,6 +257,40 @@ const leaseSteps: [string, unknown][] = [
       ],
     },
   ],
+  // Comparisons of a key's LEASE: by name and number, int64 as string and number, over a range
+  // (leased2 was detached by its put without a lease), a missing key's (0) and the zero default.
+  [
+    '/v3/kv/txn',
+    {
+      compare: [{ key: b('leased'), target: 'LEASE', result: 'EQUAL', lease: '7001' }],
+      success: [{ request_range: { key: b('leased') } }],
+    },
+  ],
+  ['/v3/kv/txn', { compare: [{ key: b('leased2'), target: 'LEASE', lease: 7001 }] }],
+  [
+    '/v3/kv/txn',
+    {
+      compare: [
+        {
+          key: b('leased'),
+          range_end: b('leasee'),
+          target: 'LEASE',
+          result: 'GREATER',
+          lease: '7000',
+        },
+      ],
+    },
+  ],
+  [
+    '/v3/kv/txn',
+    {
+      compare: [
+        { key: b('leased'), range_end: b('leased3'), target: 4, result: 'NOT_EQUAL', lease: '1' },
+      ],
+    },
+  ],
+  ['/v3/kv/txn', { compare: [{ key: b('nokey'), target: 4, result: 'LESS', lease: '1' }] }],
+  ['/v3/kv/txn', { compare: [{ key: b('leased'), target: 'LEASE', result: 'NOT_EQUAL' }] }],
   ['/v3/lease/keepalive', { ID: '7001' }],
   ['/v3/lease/keepalive', { ID: '999999' }],
   ['/v3/lease/keepalive', {}],
@@ -316,6 +350,8 @@ const watches: [unknown, number][] = [
   [{ create_request: { key: b('w'), range_end: b('x'), filters: [1] } }, 4],
   [{ create_request: { key: b('w'), range_end: b('w'), prev_kv: true } }, 1],
   [{ create_request: { key: b('foo'), start_revision: 2 } }, 2],
+  // Events and prev_kv carry the key's lease as of their revision; a delete's kv has none.
+  [{ create_request: { key: b('lk'), prev_kv: true } }, 5],
 ];
 const watchWrites: [string, unknown][] = [
   ['/v3/kv/put', { key: b('w'), value: b('1') }],
@@ -329,6 +365,11 @@ const watchWrites: [string, unknown][] = [
       ],
     },
   ],
+  ['/v3/lease/grant', { TTL: 600, ID: 8001 }],
+  ['/v3/kv/put', { key: b('lk'), value: b('1'), lease: '8001' }],
+  ['/v3/kv/put', { key: b('lk'), value: b('2') }],
+  ['/v3/kv/put', { key: b('lk'), value: b('3'), lease: 8001 }],
+  ['/v3/lease/revoke', { ID: '8001' }],
 ];
 
 /** Drops what differs by design (ids, term) and keeps etcd's own error fields. */

@@ -233,8 +233,26 @@ describe.skipIf(!hasEtcd())(
           await call('Lease', 'LeaseGrant', { ID: '7001', TTL: '60' });
           await call('Lease', 'LeaseGrant', { ID: '7001', TTL: '60' });
           await call('Lease', 'LeaseGrant', { ID: '7002', TTL: '9000000001' });
+          // A watch of the leased key: its events carry the lease (the delete's prev_kv too).
+          const watch = clients.stream('Watch', 'Watch');
+          const nextWatched = readerOf(watch);
+          watch.write({ create_request: { key: b('leased'), prev_kv: true } });
+          const watched = [await nextWatched()];
           await call('KV', 'Put', { key: b('leased'), value: b('v'), lease: '7001' });
           await call('KV', 'Put', { key: b('unleased'), value: b('v'), lease: '7003' });
+          // Comparisons of a key's LEASE: equal, a missing key's (0), over a range.
+          await call('KV', 'Txn', {
+            compare: [{ key: b('leased'), target: 'LEASE', result: 'EQUAL', lease: '7001' }],
+            success: [{ request_range: { key: b('leased') } }],
+          });
+          await call('KV', 'Txn', {
+            compare: [{ key: b('unleased'), target: 'LEASE', result: 'GREATER', lease: '0' }],
+          });
+          await call('KV', 'Txn', {
+            compare: [
+              { key: b('le'), range_end: b('lf'), target: 'LEASE', result: 'LESS', lease: '7002' },
+            ],
+          });
           // Kept alive first: the test backend's lease clock starts the lease afresh on its first
           // query (as a new leader does, with an election timeout more), a keep-alive resets it.
           const keepAlive = clients.stream('Lease', 'LeaseKeepAlive');
@@ -248,6 +266,9 @@ describe.skipIf(!hasEtcd())(
           await call('Lease', 'LeaseLeases', {});
           await call('Lease', 'LeaseRevoke', { ID: '7001' });
           await call('Lease', 'LeaseRevoke', { ID: '7001' });
+          watched.push(await nextWatched(), await nextWatched());
+          watch.cancel();
+          answers.push(['Watch', ...watched]);
           await call('KV', 'Range', { key: b('leased') });
           await call('KV', 'Compact', { revision: '1' });
           await call('KV', 'Compact', { revision: '999' });

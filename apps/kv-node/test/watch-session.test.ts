@@ -88,9 +88,14 @@ describe('WatchSession', () => {
     expect(output.written).toHaveLength(2);
     output.drain();
     const after = output.written.slice(2);
-    expect(after.map((response) => response.events === undefined)).toEqual([false, false, true]);
-    expect(after.map(revisionOf)).toEqual([start + 2, start + 3, start + 3].map(String));
-    expect(after[2]?.watch_id).toBe('-1');
+    // The two revisions queued meanwhile go out as one response, in order, then the progress.
+    expect(after.map((response) => response.events === undefined)).toEqual([false, true]);
+    expect(after.map(revisionOf)).toEqual([start + 3, start + 3].map(String));
+    const events = after[0]?.events as { kv: { mod_revision: string } }[];
+    expect(events.map((event) => event.kv.mod_revision)).toEqual(
+      [start + 2, start + 3].map(String),
+    );
+    expect(after[1]?.watch_id).toBe('-1');
     session.close();
   });
 
@@ -106,6 +111,68 @@ describe('WatchSession', () => {
     }
     expect(output.written.map((response) => response.watch_id)).toEqual([undefined, '-1']);
     expect(revisionOf(output.written[1])).toBe(revisionOf(output.written[0]));
+    session.close();
+  });
+
+  it("shows each event's lease and its prev_kv's, as of their revisions, as etcd's KeyValue.lease", async () => {
+    const { backend, output, session, send } = setUp();
+    send({ create_request: { key: b('l'), prev_kv: true } });
+    await backend.write({ type: 'lease', request: { op: 'grant', id: '7001', ttlSeconds: 600 } });
+    const write = async (request: Parameters<typeof backend.write>[0]): Promise<void> => {
+      await backend.write(request);
+      await new Promise((resolve) => setImmediate(resolve));
+    };
+    await write({ type: 'put', request: { key: 'l', value: '1', prevKv: false, lease: '7001' } });
+    await write({ type: 'put', request: { key: 'l', value: '2', prevKv: false } });
+    await write({ type: 'put', request: { key: 'l', value: '3', prevKv: false, lease: '7001' } });
+    await write({ type: 'lease', request: { op: 'revoke', id: '7001', expired: false } });
+    type Kv = { lease?: string } | undefined;
+    const events = output.written.flatMap(
+      (response) => (response.events ?? []) as { type?: string; kv: Kv; prev_kv?: Kv }[],
+    );
+    expect(
+      events.map((event) => [event.type ?? 'PUT', event.kv?.lease, event.prev_kv?.lease]),
+    ).toEqual([
+      ['PUT', '7001', undefined],
+      ['PUT', undefined, '7001'],
+      ['PUT', '7001', undefined],
+      // The revoke deletes the key: a delete shows no lease, its prev_kv the one it had.
+      ['DELETE', undefined, '7001'],
+    ]);
+    session.close();
+  });
+
+  it('sends what queued meanwhile as one response of whole revisions in order; a fragmented watch gets one per revision', async () => {
+    const { backend, output, session, send, put } = setUp();
+    send({ create_request: { key: b('c/'), range_end: b('c0'), watch_id: '1' } });
+    send({ create_request: { key: b('c/'), range_end: b('c0'), watch_id: '2', fragment: true } });
+    output.accepting = false;
+    await put('c/first', '1');
+    const written = output.written.length;
+    await put('c/x', '2');
+    await backend.write({
+      type: 'txn',
+      request: {
+        compare: [],
+        success: ['c/y', 'c/z'].map((key) => ({
+          type: 'put' as const,
+          request: { key, value: '3', prevKv: false },
+        })),
+        failure: [],
+      },
+    });
+    await put('c/w', '4');
+    output.drain();
+    const after = output.written.slice(written);
+    const keysOf = (response: JsonBody): string[] =>
+      (response.events as { kv: { key: string } }[]).map((event) =>
+        Buffer.from(event.kv.key, 'base64').toString(),
+      );
+    const coalesced = after.filter((response) => response.watch_id === '1');
+    expect(coalesced.map(keysOf)).toEqual([['c/x', 'c/y', 'c/z', 'c/w']]);
+    expect(revisionOf(coalesced[0])).toBe(String(backend.store.revision));
+    const perRevision = after.filter((response) => response.watch_id === '2');
+    expect(perRevision.map(keysOf)).toEqual([['c/x'], ['c/y', 'c/z'], ['c/w']]);
     session.close();
   });
 

@@ -9,8 +9,14 @@ import type { CompareResult, CompareTarget, SortOrder, SortTarget } from '../sto
 export const SORT_ORDERS: readonly SortOrder[] = ['none', 'ascend', 'descend'];
 /** etcd `RangeRequest.SortTarget` numbers, by index. */
 export const SORT_TARGETS: readonly SortTarget[] = ['key', 'version', 'create', 'mod', 'value'];
-/** etcd `Compare.CompareTarget` numbers, by index (LEASE, 4, is not supported). */
-export const COMPARE_TARGETS: readonly CompareTarget[] = ['version', 'create', 'mod', 'value'];
+/** etcd `Compare.CompareTarget` numbers, by index. */
+export const COMPARE_TARGETS: readonly CompareTarget[] = [
+  'version',
+  'create',
+  'mod',
+  'value',
+  'lease',
+];
 /** etcd `Compare.CompareResult` numbers, by index. */
 export const COMPARE_RESULTS: readonly CompareResult[] = ['equal', 'greater', 'less', 'not_equal'];
 

@@ -8,6 +8,7 @@ import type {
   RequestOp,
   TxnRequest,
 } from '../store/kv-types.js';
+import { parseLeaseId } from '../lease/lease-id.js';
 import type { BinaryReader } from './binary-reader.js';
 import { MalformedEncodingError } from './binary-reader.js';
 import type { BinaryWriter } from './binary-writer.js';
@@ -130,6 +131,7 @@ function encodeCompare(writer: BinaryWriter, compare: Compare): void {
   writer.writeByteString(compare.key);
   writer.writeByteString(compare.rangeEnd);
   if (compare.target === 'value') writer.writeByteString(compare.operand);
+  else if (compare.target === 'lease') writer.writeUtf8(compare.operand);
   else writer.writeVarint(compare.operand);
 }
 
@@ -140,6 +142,13 @@ function decodeCompare(reader: BinaryReader): Compare {
   const rangeEnd = reader.readByteString();
   if (target === 'value') {
     return { target, result, key, rangeEnd, operand: reader.readByteString() };
+  }
+  if (target === 'lease') {
+    const operand = reader.readUtf8();
+    if (parseLeaseId(operand) !== operand) {
+      throw new MalformedEncodingError(`bad lease id "${operand}" in a comparison`);
+    }
+    return { target, result, key, rangeEnd, operand };
   }
   return { target, result, key, rangeEnd, operand: reader.readVarint() };
 }

@@ -329,7 +329,8 @@ export const FLAG_SPECS: readonly FlagSpec[] = [
     kind: 'integer',
     defaultValue: '10000',
     section: 'limits',
-    description: 'Milliseconds to receive a whole request before answering 408.',
+    description:
+      'Milliseconds to receive a whole request before answering 408 (not a started watch stream).',
   },
   {
     name: 'quota-backend-bytes',

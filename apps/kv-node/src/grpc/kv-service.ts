@@ -22,6 +22,7 @@ import type { ReplayMarker } from '../http/kv-operations.js';
 import { readBarrier, replicateWrite } from '../http/kv-operations.js';
 import { compactionResponse } from '../http/maintenance-routes.js';
 import { sliceOptions } from '../http/range-slicing.js';
+import { txnResultWithLeases } from '../lease/lease-views.js';
 import { responseHeaderSource } from '../http/response-header-source.js';
 import { rangeViewOf } from '../http/v3-routes.js';
 import type { KeyValue, RangeResult, RangeView } from '../store/kv-types.js';
@@ -107,7 +108,8 @@ export function kvMethods(context: ApiContext): KvMethods {
         // A read-only transaction takes a read barrier instead of a log entry, as in the gateway.
         await readBarrier(context);
         context.auth.authorize(context.backend.auth, credentials, () => txnNeeds(request));
-        return txnResponseJson(headerSource(), context.backend.store.txn(request));
+        const result = context.backend.store.txn(request);
+        return txnResponseJson(headerSource(), txnResultWithLeases(result, context.backend.leases));
       }
       const user = context.auth.authorize(context.backend.auth, credentials, () =>
         txnNeeds(request),
@@ -118,7 +120,11 @@ export function kvMethods(context: ApiContext): KvMethods {
         ...asUser(user),
       });
       if (result.type !== 'txn') throw new Error(`txn answered with ${result.type}`);
-      return txnResponseJson(headerSource(), result.result);
+      // Ranges in a transaction show each key's lease, as the gateway's do.
+      return txnResponseJson(
+        headerSource(),
+        txnResultWithLeases(result.result, context.backend.leases),
+      );
     },
   };
 }

@@ -112,3 +112,33 @@ describe("the txn operation budget (etcd 3.4's checkTxnRequest)", () => {
     expect(accepted(siblings(127), 128)).toBe(false);
   });
 });
+
+describe("a comparison of a key's LEASE", () => {
+  const decodeCompare = (compare: Record<string, unknown>) =>
+    decodeTxn({ compare: [{ key: b64('k'), ...compare }] }, DEFAULT_API_LIMITS).compare[0];
+
+  it('decodes the target by name or number and the lease as an int64 string or number', () => {
+    const expected = { target: 'lease', result: 'equal', key: 'k', rangeEnd: '' };
+    expect(decodeCompare({ target: 'LEASE', lease: '7001' })).toEqual({
+      ...expected,
+      operand: '7001',
+    });
+    expect(decodeCompare({ target: 4, lease: 7001, result: 'GREATER' })).toEqual({
+      ...expected,
+      result: 'greater',
+      operand: '7001',
+    });
+    expect(decodeCompare({ target: 'LEASE', lease: '-9223372036854775808' })).toMatchObject({
+      operand: '-9223372036854775808',
+    });
+    // Absent: 0, as protobuf's zero value.
+    expect(decodeCompare({ target: 'LEASE' })).toMatchObject({ operand: '0' });
+  });
+
+  it('refuses a lease that is not an int64, naming the field', () => {
+    expect(() => decodeCompare({ target: 'LEASE', lease: '9223372036854775808' })).toThrow(
+      'compare[0].lease must be a 64-bit integer',
+    );
+    expect(() => decodeCompare({ target: 'LEASE', lease: 'seven' })).toThrow(ApiError);
+  });
+});

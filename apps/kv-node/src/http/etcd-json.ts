@@ -45,7 +45,7 @@ export interface HeaderSource {
 
 const SORT_ORDER_NAMES = ['NONE', 'ASCEND', 'DESCEND'];
 const SORT_TARGET_NAMES = ['KEY', 'VERSION', 'CREATE', 'MOD', 'VALUE'];
-const COMPARE_TARGET_NAMES = ['VERSION', 'CREATE', 'MOD', 'VALUE'];
+const COMPARE_TARGET_NAMES = ['VERSION', 'CREATE', 'MOD', 'VALUE', 'LEASE'];
 const COMPARE_RESULT_NAMES = ['EQUAL', 'GREATER', 'LESS', 'NOT_EQUAL'];
 
 /** A decoded `/v3/kv/range` request. */
@@ -159,13 +159,6 @@ export function decodeDeleteRange(body: unknown, limits: ApiLimits): DeleteRange
 function decodeCompare(value: unknown, path: string, limits: ApiLimits): Compare {
   const fields = new FieldReader(value, path);
   const result = fields.enumeration('result', COMPARE_RESULT_NAMES, COMPARE_RESULTS);
-  const targetRaw = fields.raw('target');
-  if (targetRaw === 'LEASE' || targetRaw === 4) {
-    throw unsupported(
-      `${fields.fieldName('target')}: comparing a key's lease is not supported`,
-      fields.fieldName('target'),
-    );
-  }
   const target = fields.enumeration('target', COMPARE_TARGET_NAMES, COMPARE_TARGETS);
   const key = fields.bytes('key');
   checkKey(fields, key, limits);
@@ -174,7 +167,7 @@ function decodeCompare(value: unknown, path: string, limits: ApiLimits): Compare
   const createRevision = fields.integer('create_revision');
   const modRevision = fields.integer('mod_revision');
   const operandValue = fields.bytes('value');
-  rejectNonZero(fields, 'lease', "comparing a key's lease is not supported");
+  const lease = leaseField(fields);
   fields.rejectUnknown();
   switch (target) {
     case 'value':
@@ -185,6 +178,8 @@ function decodeCompare(value: unknown, path: string, limits: ApiLimits): Compare
       return { target, result, key, rangeEnd, operand: createRevision };
     case 'mod':
       return { target, result, key, rangeEnd, operand: modRevision };
+    case 'lease':
+      return { target, result, key, rangeEnd, operand: lease };
   }
 }
 

@@ -18,6 +18,7 @@ import { ApiError, GrpcCode } from './api-error.js';
 import type { ApiLimits } from './api-limits.js';
 import { DEFAULT_API_LIMITS } from './api-limits.js';
 import { Exchange } from './exchange.js';
+import { armRequestDeadline } from './request-deadline.js';
 import type { KvBackend } from './kv-backend.js';
 import { dashboard, health, livez, metrics, readyz, version } from './ops-routes.js';
 import {
@@ -210,7 +211,10 @@ export interface ServerTls {
 
 /** Options of {@link createHttpServer}. */
 export interface HttpServerOptions {
-  /** Longest time to receive a whole request, in ms (slow clients get 408). Default 10,000. */
+  /**
+   * Longest time to receive a whole request after its headers, in ms (slow clients get 408); a
+   * watch stream, once started, is exempt. Default 10,000.
+   */
   requestTimeoutMs?: number;
   /** Longest time to receive the request headers, in ms. Default 5,000. */
   headersTimeoutMs?: number;
@@ -232,13 +236,18 @@ export function createHttpServer(
   const requestTimeout = options.requestTimeoutMs ?? 10_000;
   const headersTimeout = Math.min(options.headersTimeoutMs ?? 5000, requestTimeout);
   const common = {
-    requestTimeout,
+    // Per request instead (see `request-deadline.ts`): Node's would cut long-lived streams.
+    requestTimeout: 0,
     headersTimeout,
     keepAliveTimeout: options.keepAliveTimeoutMs ?? 30_000,
-    // How often Node checks the two timeouts above; the default (30 s) would let a slow client
+    // How often Node checks the headers timeout; the default (30 s) would let a slow client
     // hold a connection far longer than the timeout says.
-    connectionsCheckingInterval: Math.max(100, Math.min(1000, requestTimeout / 4)),
+    connectionsCheckingInterval: Math.max(100, Math.min(1000, headersTimeout / 4)),
     noDelay: true,
+  };
+  const timed: RequestListener = (request, response) => {
+    armRequestDeadline(request, response, requestTimeout);
+    listener(request, response);
   };
   if (options.tls !== undefined) {
     return createTlsServer(
@@ -249,8 +258,8 @@ export function createHttpServer(
         ...(options.tls.ca === undefined ? {} : { ca: options.tls.ca, requestCert: true }),
         ...(options.alpnCallback === undefined ? {} : { ALPNCallback: options.alpnCallback }),
       },
-      listener,
+      timed,
     );
   }
-  return createServer(common, listener);
+  return createServer(common, timed);
 }

@@ -39,6 +39,34 @@ class Replica {
 }
 
 describe('leases in the state machine', () => {
+  it("compares a key's LEASE as attached, also on a replica restored from a snapshot", () => {
+    const original = new Replica();
+    original.apply(grant('5', 30));
+    original.apply(put('a', '5'));
+    original.apply(put('b'));
+    const leaseIs = (replica: Replica, key: string, lease: string): boolean => {
+      const outcome = replica.apply({
+        type: 'txn',
+        request: {
+          compare: [{ target: 'lease', result: 'equal', key, rangeEnd: '', operand: lease }],
+          success: [],
+          failure: [],
+        },
+      });
+      if (outcome?.status !== 'applied' || outcome.result.type !== 'txn') {
+        throw new Error(`the txn was answered ${JSON.stringify(outcome)}`);
+      }
+      return outcome.result.result.succeeded;
+    };
+    const restored = new Replica();
+    restored.machine.restore(original.machine.snapshot(), original.index);
+    restored.index = original.index;
+    for (const replica of [original, restored]) {
+      expect([leaseIs(replica, 'a', '5'), leaseIs(replica, 'b', '0')]).toEqual([true, true]);
+      expect(leaseIs(replica, 'a', '0')).toBe(false);
+    }
+  });
+
   it('attaches keys by put and txn, detaches them on delete or a put without lease, and revokes in one revision', () => {
     const replica = new Replica();
     expect(replica.apply(grant('5', 30))).toEqual({

@@ -10,7 +10,8 @@
  * records, the revision log; see `kv-store.ts`) and the raised alarms; older formats restore with
  * no history (nothing below the snapshot's revision can be read) and no alarm.
  * Encoded lazily in chunks and decoded from chunks cut at any byte, so a
- * snapshot of any size passes to and from disk without ever being held whole.
+ * snapshot of any size passes to and from disk without ever being held whole: the keys and, in
+ * format 4, the history are decoded record by record as their bytes arrive.
  */
 
 import {
@@ -151,7 +152,66 @@ export function* encodeSnapshot(
   yield writer.finish();
 }
 
-type Stage = 'header' | 'keys' | 'remembered';
+/**
+ * Where decoding is. Formats 1-3 decode what follows the keys in `finish`, from all the bytes
+ * left (`remembered`); format 4 decodes on as chunks arrive (`tail`: the idempotency table, auth
+ * state and lease table, each small and bounded; then the history a key or a revision at a time,
+ * then the alarms), so the history, which can be as large as the keys, is never held as bytes.
+ */
+type Stage =
+  'header' | 'keys' | 'remembered' | 'tail' | 'historyKeys' | 'historyChanges' | 'alarms' | 'done';
+
+/** A nested record's own truncation is malformed data, not a sign that more bytes will come. */
+function decodeNested<T>(bytes: Uint8Array, decode: (reader: BinaryReader) => T, what: string): T {
+  const reader = new BinaryReader(bytes);
+  let value: T;
+  try {
+    value = decode(reader);
+  } catch (error) {
+    if (error instanceof TruncatedEncodingError) {
+      throw new MalformedEncodingError(`${what} ends early: ${error.message}`);
+    }
+    throw error;
+  }
+  if (!reader.atEnd) throw new MalformedEncodingError(`trailing bytes after ${what}`);
+  return value;
+}
+
+function decodeRemembered(reader: BinaryReader): [string, RememberedResult][] {
+  const remembered: [string, RememberedResult][] = [];
+  const rememberedCount = reader.readVarint();
+  for (let count = 0; count < rememberedCount; count++) {
+    const requestId = reader.readUtf8();
+    const rememberedAt = reader.readVarint();
+    const bodyFingerprint = reader.readVarint();
+    const result = decodeResponseOp(reader);
+    if (result.type === 'range' || result.type === 'rangeNotRead') {
+      throw new MalformedEncodingError('range result in idempotency table');
+    }
+    remembered.push([requestId, { revision: rememberedAt, bodyFingerprint, result }]);
+  }
+  return remembered;
+}
+
+function decodeHistoryRecords(reader: BinaryReader): (PackedEntry | number)[] {
+  const recordCount = reader.readVarint();
+  const history: (PackedEntry | number)[] = [];
+  for (let count = 0; count < recordCount; count++) {
+    const tag = reader.readByte();
+    if (tag === RECORD_TOMBSTONE) history.push(reader.readVarint());
+    else if (tag === RECORD_PUT) history.push(reader.readByteString());
+    else throw new MalformedEncodingError(`unknown history record tag ${tag}`);
+  }
+  return history;
+}
+
+function decodeRevisionChanges(reader: BinaryReader): [number, ByteString[]] {
+  const revision = reader.readVarint();
+  const count = reader.readVarint();
+  const changed: ByteString[] = [];
+  for (let at = 0; at < count; at++) changed.push(reader.readByteString());
+  return [revision, changed];
+}
 
 /**
  * Decodes a snapshot from chunks cut anywhere. Keys and entries become strings as soon as their
@@ -165,6 +225,17 @@ export class SnapshotDecoder {
   #keyCount = 0;
   readonly #keys: ByteString[] = [];
   readonly #packed: PackedEntry[] = [];
+  /** Format 4's sections after the keys, as they are decoded. */
+  #remembered: [string, RememberedResult][] = [];
+  #authState: AuthState | undefined;
+  #leaseTable: LeaseTable | undefined;
+  #compactRevision = 0;
+  #historyKeyCount = 0;
+  readonly #historyKeys: ByteString[] = [];
+  readonly #historyRecords: (PackedEntry | number)[][] = [];
+  #revisionCount = 0;
+  readonly #changes: [number, ByteString[]][] = [];
+  #alarms: AlarmMember[] = [];
   /** Undecoded bytes from earlier chunks. */
   #unread: Buffer = Buffer.alloc(0);
   /** Chunks received since the last attempt, and how many bytes the next attempt needs. */
@@ -192,24 +263,14 @@ export class SnapshotDecoder {
     this.#unread = Buffer.concat([this.#unread, ...this.#waiting]);
     this.#waiting = [];
     this.#decodeAvailable();
-    if (this.#stage !== 'remembered') {
+    if (this.#stage === 'header' || this.#stage === 'keys') {
       throw new MalformedEncodingError(
         `snapshot ends after ${this.#keys.length} of ${this.#keyCount} keys`,
       );
     }
+    if (this.#format === FORMAT_WITH_HISTORY) return this.#finishStreamed();
     const reader = new BinaryReader(this.#unread);
-    const remembered: [string, RememberedResult][] = [];
-    const rememberedCount = reader.readVarint();
-    for (let count = 0; count < rememberedCount; count++) {
-      const requestId = reader.readUtf8();
-      const rememberedAt = reader.readVarint();
-      const bodyFingerprint = reader.readVarint();
-      const result = decodeResponseOp(reader);
-      if (result.type === 'range' || result.type === 'rangeNotRead') {
-        throw new MalformedEncodingError('range result in idempotency table');
-      }
-      remembered.push([requestId, { revision: rememberedAt, bodyFingerprint, result }]);
-    }
+    const remembered = decodeRemembered(reader);
     let authState: AuthState | undefined;
     if (this.#format !== FORMAT_WITHOUT_AUTH) {
       const authReader = new BinaryReader(reader.readBytes());
@@ -217,16 +278,10 @@ export class SnapshotDecoder {
       if (!authReader.atEnd) throw new MalformedEncodingError('trailing bytes after auth state');
     }
     let leaseTable: LeaseTable | undefined;
-    if (this.#format === FORMAT_WITH_LEASES || this.#format === FORMAT_WITH_HISTORY) {
+    if (this.#format === FORMAT_WITH_LEASES) {
       const leaseReader = new BinaryReader(reader.readBytes());
       leaseTable = LeaseTable.decode(leaseReader);
       if (!leaseReader.atEnd) throw new MalformedEncodingError('trailing bytes after leases');
-    }
-    let history: HistoryView | undefined;
-    let alarms: AlarmMember[] | undefined;
-    if (this.#format === FORMAT_WITH_HISTORY) {
-      history = decodeHistory(reader);
-      alarms = AlarmTable.decode(reader);
     }
     if (!reader.atEnd) throw new MalformedEncodingError('trailing bytes after snapshot');
     return {
@@ -236,9 +291,81 @@ export class SnapshotDecoder {
       remembered,
       ...(authState === undefined ? {} : { authState }),
       ...(leaseTable === undefined ? {} : { leaseTable }),
-      ...(history === undefined ? {} : { history }),
-      ...(alarms === undefined ? {} : { alarms }),
     };
+  }
+
+  /** Format 4's view, decoded as the chunks came. */
+  #finishStreamed(): SnapshotView {
+    if (this.#stage !== 'done') {
+      throw new MalformedEncodingError(
+        this.#stage === 'historyKeys'
+          ? `snapshot ends after ${this.#historyKeys.length} of ${this.#historyKeyCount} history keys`
+          : this.#stage === 'historyChanges'
+            ? `snapshot ends after ${this.#changes.length} of ${this.#revisionCount} logged revisions`
+            : `snapshot ends in its ${this.#stage === 'tail' ? 'tables' : this.#stage}`,
+      );
+    }
+    if (this.#unread.length > 0) throw new MalformedEncodingError('trailing bytes after snapshot');
+    return {
+      revision: this.#revision,
+      keys: this.#keys,
+      packed: this.#packed,
+      remembered: this.#remembered,
+      authState: this.#authState as AuthState,
+      leaseTable: this.#leaseTable as LeaseTable,
+      history: {
+        compactRevision: this.#compactRevision,
+        keys: this.#historyKeys,
+        records: this.#historyRecords,
+        changes: this.#changes,
+      },
+      alarms: this.#alarms,
+    };
+  }
+
+  /**
+   * Format 4, after the keys: decodes every complete section or record that has arrived. Each
+   * step reads into locals and is kept only once whole, so a step cut short is retried from its
+   * start when more bytes come; `progress.consumed` follows what was kept, also when a later
+   * step throws.
+   */
+  #decodeStreamed(reader: BinaryReader, progress: { consumed: number }): void {
+    if (this.#stage === 'tail') {
+      const remembered = decodeRemembered(reader);
+      const authBytes = reader.readBytes();
+      const leaseBytes = reader.readBytes();
+      const compactRevision = reader.readVarint();
+      const historyKeyCount = reader.readVarint();
+      this.#remembered = remembered;
+      this.#authState = decodeNested(authBytes, (nested) => AuthState.decode(nested), 'auth state');
+      this.#leaseTable = decodeNested(leaseBytes, (nested) => LeaseTable.decode(nested), 'leases');
+      this.#compactRevision = compactRevision;
+      this.#historyKeyCount = historyKeyCount;
+      progress.consumed = reader.offset;
+      this.#stage = 'historyKeys';
+    }
+    while (this.#stage === 'historyKeys' && this.#historyKeys.length < this.#historyKeyCount) {
+      const key = reader.readByteString();
+      const records = decodeHistoryRecords(reader);
+      this.#historyKeys.push(key);
+      this.#historyRecords.push(records);
+      progress.consumed = reader.offset;
+    }
+    if (this.#stage === 'historyKeys') {
+      this.#revisionCount = reader.readVarint();
+      progress.consumed = reader.offset;
+      this.#stage = 'historyChanges';
+    }
+    while (this.#stage === 'historyChanges' && this.#changes.length < this.#revisionCount) {
+      this.#changes.push(decodeRevisionChanges(reader));
+      progress.consumed = reader.offset;
+    }
+    if (this.#stage === 'historyChanges') this.#stage = 'alarms';
+    if (this.#stage === 'alarms') {
+      this.#alarms = AlarmTable.decode(reader);
+      progress.consumed = reader.offset;
+      this.#stage = 'done';
+    }
   }
 
   /** Decodes every complete record in `#unread` and keeps the rest for the next chunk. */
@@ -272,42 +399,26 @@ export class SnapshotDecoder {
         this.#packed.push(packed);
         consumed = reader.offset;
       }
-      this.#stage = 'remembered';
-      // The idempotency table is decoded in `finish`, from all the bytes that are left.
-      this.#neededBytes = Number.POSITIVE_INFINITY;
+      if (this.#stage === 'keys') {
+        this.#stage = this.#format === FORMAT_WITH_HISTORY ? 'tail' : 'remembered';
+      }
+      if (this.#stage === 'remembered') {
+        // Older formats: what follows the keys is decoded in `finish`, from all that is left.
+        this.#neededBytes = Number.POSITIVE_INFINITY;
+      } else {
+        const progress = { consumed };
+        try {
+          this.#decodeStreamed(reader, progress);
+        } finally {
+          consumed = progress.consumed;
+        }
+        // Done: anything more is trailing bytes, reported by `finish`.
+        this.#neededBytes = Number.POSITIVE_INFINITY;
+      }
     } catch (error) {
       if (!(error instanceof TruncatedEncodingError)) throw error;
       this.#neededBytes = error.neededBytes - consumed;
     }
     this.#unread = this.#unread.subarray(consumed);
   }
-}
-
-function decodeHistory(reader: BinaryReader): HistoryView {
-  const compactRevision = reader.readVarint();
-  const keyCount = reader.readVarint();
-  const keys: ByteString[] = [];
-  const records: (PackedEntry | number)[][] = [];
-  for (let index = 0; index < keyCount; index++) {
-    keys.push(reader.readByteString());
-    const recordCount = reader.readVarint();
-    const history: (PackedEntry | number)[] = [];
-    for (let count = 0; count < recordCount; count++) {
-      const tag = reader.readByte();
-      if (tag === RECORD_TOMBSTONE) history.push(reader.readVarint());
-      else if (tag === RECORD_PUT) history.push(reader.readByteString());
-      else throw new MalformedEncodingError(`unknown history record tag ${tag}`);
-    }
-    records.push(history);
-  }
-  const revisionCount = reader.readVarint();
-  const changes: [number, ByteString[]][] = [];
-  for (let index = 0; index < revisionCount; index++) {
-    const revision = reader.readVarint();
-    const count = reader.readVarint();
-    const changed: ByteString[] = [];
-    for (let at = 0; at < count; at++) changed.push(reader.readByteString());
-    changes.push([revision, changed]);
-  }
-  return { compactRevision, keys, records, changes };
 }

@@ -361,6 +361,8 @@ export class KvStateMachine {
         this.#idempotency.remember(requestId, entry);
       this.auth.replaceWith(view.authState ?? new AuthState());
       this.leases.replaceWith(view.leaseTable ?? new LeaseTable());
+      // Snapshots keep today's attachments, not each past entry's: current entries get theirs.
+      this.leases.forEachAttachedKey((key, id) => this.store.noteCurrentLease(key, id));
     } catch (error) {
       throw new MalformedEncodingError(`snapshot keys: ${(error as Error).message}`);
     }

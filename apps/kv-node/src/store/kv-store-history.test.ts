@@ -31,6 +31,32 @@ describe('KvStore history', () => {
     expect(() => store.range(rangeRequest('a'), 6)).toThrow(FutureRevisionError);
   });
 
+  it('knows the lease each kept entry was put with, as of its revision', () => {
+    const store = new KvStore();
+    store.put({ key: 'k', value: '1', prevKv: false, lease: '7' }); // 2
+    store.put({ key: 'k', value: '2', prevKv: false }); // 3: detached
+    store.txn({
+      compare: [],
+      success: [
+        { type: 'put', request: { key: 'k', value: '3', prevKv: false } },
+        // The last put of a key in a transaction decides its entry's lease.
+        { type: 'put', request: { key: 'k', value: '4', prevKv: false, lease: '9' } },
+      ],
+      failure: [],
+    }); // 4
+    store.deleteRange({ key: 'k', rangeEnd: '', prevKv: false }); // 5
+    const leases = (revision: number) =>
+      store.changesAt(revision).map(({ entryLease, previousLease }) => [entryLease, previousLease]);
+    expect(leases(2)).toEqual([['7', undefined]]);
+    expect(leases(3)).toEqual([[undefined, '7']]);
+    expect(leases(4)).toEqual([['9', undefined]]);
+    expect(leases(5)).toEqual([[undefined, '9']]);
+    // Compaction keeps what revisions from the compact revision on still show.
+    store.compact(4);
+    expect(leases(4)).toEqual([['9', undefined]]);
+    expect(leases(5)).toEqual([[undefined, '9']]);
+  });
+
   it('forgets what compaction drops and refuses reads below the compact revision', () => {
     const store = new KvStore();
     for (let value = 0; value < 10; value++) {

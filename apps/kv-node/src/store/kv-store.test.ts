@@ -156,6 +156,33 @@ describe('KvStore', () => {
       holds({ target: 'value', result: 'equal', key: 'p/', rangeEnd: 'p0', operand: 'a' }),
     ).toBe(false);
   });
+
+  it("compares a key's lease as an int64, a missing key's and an unattached key's as 0", () => {
+    const store = new KvStore();
+    store.put({ ...put('p/1', 'a'), lease: '9223372036854775807' });
+    store.put({ ...put('p/2', 'b'), lease: '10' });
+    store.put(put('plain', 'c'));
+    // Put with a lease, then deleted: a missing key has no lease.
+    store.put({ ...put('gone', 'd'), lease: '10' });
+    store.deleteRange(del('gone'));
+    const holds = (result: Compare['result'], key: string, operand: string, rangeEnd = '') =>
+      store.txn({
+        compare: [{ target: 'lease', result, key, rangeEnd, operand }],
+        success: [],
+        failure: [],
+      }).succeeded;
+    expect(holds('equal', 'p/2', '10')).toBe(true);
+    // Numerically, not as text: 9 < 10 although "9" > "10".
+    expect(holds('greater', 'p/2', '9')).toBe(true);
+    expect(holds('less', 'p/2', '-1')).toBe(false);
+    expect(holds('greater', 'p/1', '9223372036854775806')).toBe(true);
+    expect(holds('equal', 'plain', '0')).toBe(true);
+    expect(holds('equal', 'gone', '0')).toBe(true);
+    expect(holds('not_equal', 'gone', '10')).toBe(true);
+    // Over a range, every key must satisfy it.
+    expect(holds('greater', 'p/', '9', 'p0')).toBe(true);
+    expect(holds('greater', 'p/', '10', 'p0')).toBe(false);
+  });
 });
 
 /** The obvious model: a Map and a sort per read. */

@@ -11,6 +11,7 @@
  * each revision changed in a revision log (`revision-log.ts`), both trimmed by compaction.
  */
 
+import { NO_LEASE } from '../lease/lease-id.js';
 import type { ByteString } from './byte-string.js';
 import type {
   Compare,
@@ -144,6 +145,10 @@ export interface KeyChange {
   entry: PackedEntry | undefined;
   /** The key's value just before that revision, if it had one and it is still kept. */
   previous: PackedEntry | undefined;
+  /** The lease `entry` was put with, if any (see {@link KvStore.leaseOfEntry}). */
+  entryLease?: string;
+  /** The lease `previous` was put with, if any. */
+  previousLease?: string;
 }
 
 function keyValue(
@@ -169,9 +174,27 @@ function compareByteStrings(left: ByteString, right: ByteString): number {
   return left < right ? -1 : left > right ? 1 : 0;
 }
 
-function holds(compare: Compare, stored: PackedEntry | undefined): boolean {
+/** The lease a stored entry of `key` was put with (a canonical decimal int64), if any. */
+type LeaseLookup = (key: ByteString, stored: PackedEntry) => string | undefined;
+
+/** etcd's int64 order of two canonical decimal lease ids. */
+function compareLeaseIds(left: string, right: string): number {
+  if (left === right) return 0;
+  return BigInt(left) < BigInt(right) ? -1 : 1;
+}
+
+function holds(
+  compare: Compare,
+  key: ByteString,
+  stored: PackedEntry | undefined,
+  leaseOf: LeaseLookup,
+): boolean {
   let order: number;
-  if (compare.target === 'value') {
+  if (compare.target === 'lease') {
+    // A missing key has no lease: "0", as etcd compares an empty KeyValue.
+    const lease = stored === undefined ? NO_LEASE : (leaseOf(key, stored) ?? NO_LEASE);
+    order = compareLeaseIds(lease, compare.operand);
+  } else if (compare.target === 'value') {
     // As in etcd: a value comparison against a missing key always fails, because an empty value
     // and no value cannot be told apart.
     if (stored === undefined) return false;
@@ -237,6 +260,14 @@ function passesFilters(header: EntryHeader, request: RangeRequest): boolean {
 /** An in-memory key-value store with etcd's revision model and history (see the module comment). */
 export class KvStore {
   readonly #keys = new SortedKeyMap<PackedEntry>();
+  /**
+   * The lease each kept entry was put with, for entries put with one: `modRevision:key` to the
+   * lease id. Why here: a watch event carries its key-value's lease as of that revision (etcd's
+   * `mvccpb.KeyValue.lease`), and the lease table only knows today's attachments. Dropped with
+   * the entry by compaction; not in snapshots (after a restore, only current entries have theirs,
+   * from the lease table).
+   */
+  readonly #entryLeases = new Map<string, string>();
   #history = new SortedKeyMap<KeyHistory>();
   #changes = new RevisionLog(INITIAL_REVISION + 1);
   #compactRevision = 0;
@@ -473,6 +504,7 @@ export class KvStore {
     const malformed = packed.findIndex((entry) => !isWellFormedEntry(entry));
     if (malformed >= 0) throw new RangeError(`malformed entry for key #${malformed}`);
     this.#keys.load(keys, packed);
+    this.#entryLeases.clear();
     this.#revision = revision;
     this.#accountedBytes = 0;
     for (let index = 0; index < keys.length; index++) {
@@ -525,6 +557,11 @@ export class KvStore {
         current === undefined ? undefined : unpackHeader(current).modRevision,
       );
       if (kept === history) return;
+      for (const record of history) {
+        if (!isTombstone(record) && !kept.includes(record)) {
+          this.#entryLeases.delete(`${unpackHeader(record).modRevision}:${key}`);
+        }
+      }
       this.#accountedBytes -= historyCost(history) - historyCost(kept);
       if (kept.length === 0) {
         this.#history.delete(key);
@@ -549,12 +586,36 @@ export class KvStore {
     return this.#changes.keysAt(revision).map((key) => {
       const current = this.#keys.get(key);
       const history = this.#history.get(key);
-      return {
+      const change: KeyChange = {
         key,
         entry: entryAt(current, history, revision),
         previous: entryAt(current, history, revision - 1),
       };
+      const entryLease = this.leaseOfEntry(key, change.entry);
+      if (entryLease !== undefined) change.entryLease = entryLease;
+      const previousLease = this.leaseOfEntry(key, change.previous);
+      if (previousLease !== undefined) change.previousLease = previousLease;
+      return change;
     });
+  }
+
+  /**
+   * The lease a kept entry of `key` was put with, if any: as of that entry's revision, whatever
+   * the key's lease is now. Entries from before a snapshot restore know it only while current.
+   */
+  leaseOfEntry(key: ByteString, entry: PackedEntry | undefined): string | undefined {
+    if (entry === undefined || this.#entryLeases.size === 0) return undefined;
+    return this.#entryLeases.get(`${unpackHeader(entry).modRevision}:${key}`);
+  }
+
+  /**
+   * Notes `lease` as the lease of `key`'s current entry (after a snapshot restore, from the lease
+   * table, which snapshots carry).
+   */
+  noteCurrentLease(key: ByteString, lease: string): void {
+    const current = this.#keys.get(key);
+    if (current === undefined) return;
+    this.#entryLeases.set(`${unpackHeader(current).modRevision}:${key}`, lease);
   }
 
   /**
@@ -788,6 +849,13 @@ export class KvStore {
         ? request.key.length + written.length + LIVE_KEY_OVERHEAD
         : written.length - previous.length;
     this.#recordChange(request.key, previous, revision, false);
+    // Two puts of one key in a transaction: the last one's lease is the entry's.
+    const noteKey = `${revision}:${request.key}`;
+    if (request.lease !== undefined && request.lease !== NO_LEASE) {
+      this.#entryLeases.set(noteKey, request.lease);
+    } else if (this.#entryLeases.size > 0) {
+      this.#entryLeases.delete(noteKey);
+    }
     return previous !== undefined && request.prevKv
       ? { prevKv: keyValue(request.key, previous), revision }
       : { revision };
@@ -863,14 +931,18 @@ export class KvStore {
   }
 
   #compareHolds(compare: Compare): boolean {
-    if (compare.rangeEnd === '') return holds(compare, this.#keys.get(compare.key));
+    // The lease of the entry as it stands at this point of the transaction, as its other fields.
+    const leaseOf: LeaseLookup = (key, stored) => this.leaseOfEntry(key, stored);
+    if (compare.rangeEnd === '') {
+      return holds(compare, compare.key, this.#keys.get(compare.key), leaseOf);
+    }
     let matched = 0;
     let allHold = true;
-    visitRange(this.#keys, compare.key, compare.rangeEnd, (_key, stored) => {
+    visitRange(this.#keys, compare.key, compare.rangeEnd, (key, stored) => {
       matched++;
-      allHold = holds(compare, stored);
+      allHold = holds(compare, key, stored, leaseOf);
       return allHold;
     });
-    return matched === 0 ? holds(compare, undefined) : allHold;
+    return matched === 0 ? holds(compare, compare.key, undefined, leaseOf) : allHold;
   }
 }

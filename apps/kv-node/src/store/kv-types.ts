@@ -139,7 +139,7 @@ export interface DeleteRangeResult {
 }
 
 /** Field a transaction comparison reads. */
-export type CompareTarget = 'version' | 'create' | 'mod' | 'value';
+export type CompareTarget = 'version' | 'create' | 'mod' | 'value' | 'lease';
 /** How a comparison relates the stored field (left) to the operand (right). */
 export type CompareResult = 'equal' | 'not_equal' | 'greater' | 'less';
 
@@ -158,6 +158,15 @@ export type Compare =
       key: ByteString;
       rangeEnd: ByteString;
       operand: ByteString;
+    }
+  | {
+      /** The lease a key is attached to (`"0"` for none, and for a missing key, as in etcd). */
+      target: 'lease';
+      result: CompareResult;
+      key: ByteString;
+      rangeEnd: ByteString;
+      /** A canonical decimal int64 (see `lease/lease-id.ts`). */
+      operand: string;
     };
 
 /** One operation of a transaction branch. */

@@ -115,14 +115,18 @@ describe('WatchHub', () => {
     expect(atCompact.take()).toMatchObject({ kind: 'events', revision: 8 });
   });
 
-  it('delivers every revision in order, once, however the consumer lags (random runs)', () => {
+  it('delivers every revision in order, once, to each watcher of a shared range, however each lags (random runs)', () => {
     fc.assert(
       fc.property(
         fc.array(
           fc.oneof(
             fc.record({ kind: fc.constant('put' as const), key: fc.constantFrom('a', 'b', 'c') }),
             fc.record({ kind: fc.constant('delete' as const), key: fc.constantFrom('a', 'b') }),
-            fc.record({ kind: fc.constant('take' as const), count: fc.nat({ max: 5 }) }),
+            fc.record({
+              kind: fc.constant('take' as const),
+              watcher: fc.nat({ max: 2 }),
+              count: fc.nat({ max: 5 }),
+            }),
             fc.constant({ kind: 'tick' as const }),
           ),
           { maxLength: 120 },
@@ -132,33 +136,44 @@ describe('WatchHub', () => {
           const { store, hub, runTasks } = harness(3);
           put(store, 'a', 'first');
           const start = Math.max(1, store.revision - startOffset);
-          const watcher = hub.watch(watchAll({ startRevision: start }), () => undefined);
-          const seen: number[] = [];
-          const take = (): void => {
-            const message = watcher.take();
-            if (message?.kind === 'events') seen.push(message.revision);
+          // Three watchers of the same range (one group while synced); the last starts at a
+          // revision still ahead, so it waits in the group without taking what comes before.
+          const starts = [start, start, store.revision + 2];
+          const watchers = starts.map((startRevision) =>
+            hub.watch(watchAll({ startRevision }), () => undefined),
+          );
+          const seen: number[][] = watchers.map(() => []);
+          const take = (index: number): void => {
+            const message = watchers[index]?.take();
+            if (message?.kind === 'events') seen[index]?.push(message.revision);
           };
           for (const step of steps) {
             if (step.kind === 'put') put(store, step.key, 'v');
             else if (step.kind === 'delete') {
               store.deleteRange({ key: step.key, rangeEnd: '', prevKv: false });
             } else if (step.kind === 'take') {
-              for (let count = 0; count < step.count; count++) take();
+              for (let count = 0; count < step.count; count++) take(step.watcher);
             } else runTasks();
           }
           for (
             let guard = 0;
-            guard < 10_000 && !(watcher.synced && watcher.queued === 0);
+            guard < 10_000 && !watchers.every((watcher) => watcher.synced && watcher.queued === 0);
             guard++
           ) {
-            take();
+            for (const index of watchers.keys()) take(index);
             runTasks();
           }
-          const expected: number[] = [];
-          for (let revision = Math.max(start, 2); revision <= store.revision; revision++) {
-            expected.push(revision);
-          }
-          expect(seen).toEqual(expected);
+          starts.forEach((startRevision, index) => {
+            const expected: number[] = [];
+            for (
+              let revision = Math.max(startRevision, 2);
+              revision <= store.revision;
+              revision++
+            ) {
+              expected.push(revision);
+            }
+            expect(seen[index]).toEqual(expected);
+          });
         },
       ),
       { numRuns: 300 },

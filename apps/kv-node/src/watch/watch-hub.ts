@@ -9,6 +9,11 @@
  * the event loop, until it is synced again. A slow or stalled consumer therefore never slows the
  * apply loop and never holds more than its queue; if the history it still needs is compacted
  * meanwhile, it is cancelled with the compact revision, as in etcd.
+ *
+ * Synced watchers are grouped by what they select (range, filters, prev_kv): a commit works out
+ * a group's events once and queues one shared (immutable) message to each of its watchers, so a
+ * thousand watchers of one prefix cost one match and a thousand queue pushes, not a thousand
+ * matches.
  */
 
 import type { ByteString } from '../store/byte-string.js';
@@ -50,6 +55,8 @@ export interface WatchRequest {
 export const DEFAULT_WATCHER_QUEUE = 128;
 /** Most revisions one catch-up turn reads from history, to keep the event loop responsive. */
 const CATCH_UP_REVISIONS_PER_TURN = 4096;
+/** Most messages one catch-up turn queues from revisions it has already read, for the same. */
+const CATCH_UP_SHARED_PER_TURN = 65_536;
 
 /** Options of {@link WatchHub}. */
 export interface WatchHubOptions {
@@ -62,6 +69,8 @@ export interface WatchHubOptions {
 /** One watcher: the consumer takes messages with {@link Watcher.take}. */
 export class Watcher {
   readonly request: WatchRequest;
+  /** @internal what the watcher selects, as a key: watchers with the same one get the same events. */
+  readonly selector: string;
   /** The next revision this watcher has not yet been offered. */
   nextRevision: number;
   synced = false;
@@ -74,6 +83,13 @@ export class Watcher {
   constructor(hub: WatchHub, request: WatchRequest, nextRevision: number, onReadable: () => void) {
     this.#hub = hub;
     this.request = request;
+    this.selector = JSON.stringify([
+      request.key,
+      request.rangeEnd,
+      request.noPut,
+      request.noDelete,
+      request.prevKv,
+    ]);
     this.nextRevision = nextRevision;
     this.#onReadable = onReadable;
   }
@@ -118,15 +134,17 @@ export class Watcher {
   }
 }
 
-function keyValueOf(key: ByteString, packed: string): KeyValue {
+function keyValueOf(key: ByteString, packed: string, lease: string | undefined): KeyValue {
   const header = unpackHeader(packed);
-  return {
+  const kv: KeyValue = {
     key,
     value: valueOf(packed, header),
     createRevision: header.createRevision,
     modRevision: header.modRevision,
     version: header.version,
   };
+  if (lease !== undefined) kv.lease = lease;
+  return kv;
 }
 
 /** The watchers of one store (see the module comment). */
@@ -135,8 +153,11 @@ export class WatchHub {
   readonly #capacity: number;
   readonly #schedule: (task: () => void) => void;
   readonly #watchers = new Set<Watcher>();
-  /** The synced watchers: the only ones a commit visits (a stalled one costs it nothing). */
-  readonly #synced = new Set<Watcher>();
+  /**
+   * The synced watchers by selector: the only ones a commit visits (a stalled one costs it
+   * nothing). A group is removed once empty.
+   */
+  readonly #synced = new Map<string, Set<Watcher>>();
   #catchUpScheduled = false;
   readonly #stopListening: () => void;
 
@@ -198,9 +219,16 @@ export class WatchHub {
   }
 
   #setSynced(watcher: Watcher, synced: boolean): void {
+    if (watcher.synced === synced) return;
     watcher.synced = synced;
-    if (synced) this.#synced.add(watcher);
-    else this.#synced.delete(watcher);
+    const group = this.#synced.get(watcher.selector);
+    if (synced) {
+      if (group === undefined) this.#synced.set(watcher.selector, new Set([watcher]));
+      else group.add(watcher);
+    } else if (group !== undefined) {
+      group.delete(watcher);
+      if (group.size === 0) this.#synced.delete(watcher.selector);
+    }
   }
 
   /**
@@ -228,9 +256,11 @@ export class WatchHub {
         const kv =
           change.entry === undefined
             ? { key: change.key, value: '', createRevision: 0, modRevision: revision, version: 0 }
-            : keyValueOf(change.key, change.entry);
+            : keyValueOf(change.key, change.entry, change.entryLease);
         event = { type: isPut ? 'put' : 'delete', kv };
-        if (withPrevious) event.prevKv = keyValueOf(change.key, change.previous as string);
+        if (withPrevious) {
+          event.prevKv = keyValueOf(change.key, change.previous as string, change.previousLease);
+        }
         cache[slot] = event;
       }
       events.push(event);
@@ -238,23 +268,36 @@ export class WatchHub {
     return events;
   }
 
-  /** The apply loop committed `revision`: offer it to every synced watcher. */
+  /**
+   * The apply loop committed `revision`: offer it to every synced watcher, one message per group
+   * of watchers that select the same events, shared by them.
+   */
   #committed(revision: number): void {
     if (this.#synced.size === 0) return;
     let changes: KeyChange[] | undefined;
     const cache: (WatchEvent | undefined)[] = [];
-    for (const watcher of this.#synced) {
-      if (watcher.nextRevision !== revision) continue;
-      changes ??= this.#store.changesAt(revision);
-      const events = this.#eventsFor(watcher, changes, revision, cache);
-      if (events.length === 0) {
-        watcher.nextRevision = revision + 1;
-      } else if (watcher.hasRoom(this.#capacity)) {
-        watcher.push({ kind: 'events', revision, headerRevision: revision, events });
-        watcher.nextRevision = revision + 1;
-      } else {
-        // Full: stop offering it anything; it catches up from history once it has room.
-        this.#setSynced(watcher, false);
+    for (const group of this.#synced.values()) {
+      let message: WatchMessage | undefined;
+      let matched = false;
+      for (const watcher of group) {
+        // A watcher whose start revision is still ahead waits for it.
+        if (watcher.nextRevision !== revision) continue;
+        if (!matched) {
+          matched = true;
+          changes ??= this.#store.changesAt(revision);
+          const events = this.#eventsFor(watcher, changes, revision, cache);
+          if (events.length > 0)
+            message = { kind: 'events', revision, headerRevision: revision, events };
+        }
+        if (message === undefined) {
+          watcher.nextRevision = revision + 1;
+        } else if (watcher.hasRoom(this.#capacity)) {
+          watcher.push(message);
+          watcher.nextRevision = revision + 1;
+        } else {
+          // Full: stop offering it anything; it catches up from history once it has room.
+          this.#setSynced(watcher, false);
+        }
       }
     }
   }
@@ -267,7 +310,19 @@ export class WatchHub {
 
   #catchUp(): void {
     let budget = CATCH_UP_REVISIONS_PER_TURN;
+    let sharedBudget = CATCH_UP_SHARED_PER_TURN;
     let behind = false;
+    // What this turn read, by revision, and the message each selector got from it: watchers
+    // catching up over the same revisions (a thousand watchers of one prefix whose client host
+    // reads slowly) share the events and their encoding, as synced watchers do.
+    const read = new Map<
+      number,
+      {
+        changes: KeyChange[];
+        cache: (WatchEvent | undefined)[];
+        messages: Map<string, WatchMessage | null>;
+      }
+    >();
     for (const watcher of this.#watchers) {
       if (watcher.synced) continue;
       const current = this.#store.revision;
@@ -281,13 +336,31 @@ export class WatchHub {
         // Below the first change ever made (revision 1): nothing to report.
         watcher.nextRevision = this.#store.firstChangeRevision;
       }
-      while (watcher.nextRevision <= current && watcher.hasRoom(this.#capacity) && budget > 0) {
+      while (
+        watcher.nextRevision <= current &&
+        watcher.hasRoom(this.#capacity) &&
+        budget > 0 &&
+        sharedBudget > 0
+      ) {
         const revision = watcher.nextRevision;
-        const events = this.#eventsFor(watcher, this.#store.changesAt(revision), revision);
-        budget--;
-        if (events.length > 0) {
-          watcher.push({ kind: 'events', revision, headerRevision: current, events });
+        let seen = read.get(revision);
+        if (seen === undefined) {
+          seen = { changes: this.#store.changesAt(revision), cache: [], messages: new Map() };
+          read.set(revision, seen);
+          budget--;
+        } else {
+          sharedBudget--;
         }
+        let message = seen.messages.get(watcher.selector);
+        if (message === undefined) {
+          const events = this.#eventsFor(watcher, seen.changes, revision, seen.cache);
+          message =
+            events.length === 0
+              ? null
+              : { kind: 'events', revision, headerRevision: current, events };
+          seen.messages.set(watcher.selector, message);
+        }
+        if (message !== null) watcher.push(message);
         watcher.nextRevision = revision + 1;
       }
       if (watcher.nextRevision > current) {

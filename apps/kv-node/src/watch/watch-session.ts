@@ -12,11 +12,13 @@ import { rangeNeeds } from '../auth/request-permissions.js';
 import type { ApiContext } from '../http/api-context.js';
 import { ApiError, badRequest } from '../http/api-error.js';
 import type { HeaderSource, JsonBody } from '../http/etcd-json.js';
-import { keyValueJson, responseHeader } from '../http/etcd-json.js';
+import { responseHeader } from '../http/etcd-json.js';
 import { FieldReader } from '../http/json-fields.js';
 import { responseHeaderSource } from '../http/response-header-source.js';
 import type { ByteString } from '../store/byte-string.js';
 import { rangeRequest } from '../store/kv-types.js';
+import type { EventsResponse } from './watch-encoding.js';
+import { eventsResponseJson } from './watch-encoding.js';
 import type { WatchEvent, WatchHub, WatchMessage, WatchRequest } from './watch-hub.js';
 import { watchHubOf } from './watch-hub.js';
 import type { WatchOutput } from './watch-stream.js';
@@ -101,18 +103,6 @@ export function decodeWatchRequest(value: unknown): WatchStreamRequest {
   return progressRequest === undefined ? { kind: 'none' } : { kind: 'progress' };
 }
 
-function eventJson(event: WatchEvent): JsonBody {
-  const kv =
-    event.type === 'delete'
-      ? keyValueJson({ ...event.kv, createRevision: 0, version: 0, value: '' })
-      : keyValueJson(event.kv);
-  return {
-    ...(event.type === 'delete' ? { type: 'DELETE' } : {}),
-    kv,
-    ...(event.prevKv === undefined ? {} : { prev_kv: keyValueJson(event.prevKv) }),
-  };
-}
-
 /** Roughly what an event costs on the wire: its keys and values plus the fixed fields. */
 function eventBytes(event: WatchEvent): number {
   const kvBytes = (kv: { key: ByteString; value: ByteString }): number =>
@@ -156,8 +146,8 @@ function idJson(id: number): JsonBody {
 export class WatchSession<Out> {
   readonly #context: ApiContext;
   readonly #hub: WatchHub;
-  readonly #headerSource: HeaderSource;
   readonly #wrap: (response: JsonBody) => Out;
+  readonly #eventsItem: (response: EventsResponse) => Out;
   readonly #stream: WatchStream<number, Out>;
   /** Watch ids that asked for fragments. */
   readonly #fragmented = new Set<number>();
@@ -168,14 +158,26 @@ export class WatchSession<Out> {
   /**
    * @param output the transport the responses go to.
    * @param wrap a response object as the transport's item (a JSON line, a gRPC message).
+   * @param eventsItem a response with events as the transport's item, from its parts (a
+   *   transport that writes text splices pre-encoded events); default: `wrap` of the object.
    */
-  constructor(context: ApiContext, output: WatchOutput<Out>, wrap: (response: JsonBody) => Out) {
+  constructor(
+    context: ApiContext,
+    output: WatchOutput<Out>,
+    wrap: (response: JsonBody) => Out,
+    eventsItem: (response: EventsResponse) => Out = (response) =>
+      wrap(eventsResponseJson(response)),
+  ) {
     this.#context = context;
     this.#hub = watchHubOf(context.backend.store);
-    this.#headerSource = responseHeaderSource(context.backend);
     this.#wrap = wrap;
-    this.#stream = new WatchStream<number, Out>(output, this.#hub, (id, message) =>
-      this.#responsesOf(id, message).map(wrap),
+    this.#eventsItem = eventsItem;
+    this.#stream = new WatchStream<number, Out>(
+      output,
+      this.#hub,
+      (id, message) => this.#itemsOf(id, message),
+      // etcd's responses may carry several revisions; a fragmented watch's revision goes alone.
+      { coalesce: (id) => !this.#fragmented.has(id) },
     );
     this.#stream.onIdle(() => this.#answerProgressRequest());
     this.#progressTimer = setInterval(
@@ -221,6 +223,11 @@ export class WatchSession<Out> {
   close(): void {
     clearInterval(this.#progressTimer);
     this.#stream.close();
+  }
+
+  /** The member's identity now (an election changes its term). */
+  get #headerSource(): HeaderSource {
+    return responseHeaderSource(this.#context.backend);
   }
 
   #header(revision: number): JsonBody {
@@ -316,27 +323,30 @@ export class WatchSession<Out> {
     }
   }
 
-  #responsesOf(id: number, message: WatchMessage): JsonBody[] {
+  #itemsOf(id: number, message: WatchMessage): Out[] {
     switch (message.kind) {
       case 'events': {
-        const header = this.#header(message.headerRevision);
+        const header = this.#headerSource;
         const maxBytes = this.#context.limits.maxRequestBytes;
         const fragments = this.#fragmented.has(id)
           ? fragmentsOf(message.events, maxBytes)
           : [message.events];
-        return fragments.map((events, index) => ({
-          header,
-          ...idJson(id),
-          events: events.map(eventJson),
-          ...(index < fragments.length - 1 ? { fragment: true } : {}),
-        }));
+        return fragments.map((events, index) =>
+          this.#eventsItem({
+            header,
+            headerRevision: message.headerRevision,
+            watchId: id,
+            events,
+            fragment: index < fragments.length - 1,
+          }),
+        );
       }
       case 'progress':
-        return [{ header: this.#header(message.revision), ...idJson(id) }];
+        return [this.#wrap({ header: this.#header(message.revision), ...idJson(id) })];
       case 'canceled':
         this.#fragmented.delete(id);
         return [
-          {
+          this.#wrap({
             // As etcd 3.4 sends it: a cancel for compaction has no revision in its header.
             header: this.#header(0),
             ...idJson(id),
@@ -345,7 +355,7 @@ export class WatchSession<Out> {
               ? {}
               : { compact_revision: String(message.compactRevision) }),
             ...(message.reason === undefined ? {} : { cancel_reason: message.reason }),
-          },
+          }),
         ];
     }
   }

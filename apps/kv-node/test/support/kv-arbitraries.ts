@@ -53,6 +53,13 @@ export const compare: fc.Arbitrary<Compare> = fc.oneof(
     rangeEnd: byteString,
     operand: byteString,
   }),
+  fc.record({
+    target: fc.constant('lease' as const),
+    result: compareResult,
+    key: byteString,
+    rangeEnd: byteString,
+    operand: fc.bigInt({ min: -(1n << 63n), max: (1n << 63n) - 1n }).map(String),
+  }),
 );
 
 /** A range request with every field set. */
