@@ -4,7 +4,7 @@
 //   - durable appends (group mode) at concurrency 1, 16 and 256 with 128-byte and 4-KiB payloads,
 //   - open/recovery time and RSS of a fresh process opening a 1,000,000-entry log.
 // Run: pnpm --filter @x/wal bench   (options: --quick for a smoke run)
-// With --modes (or WAL_BENCH_MODES=1, since `pnpm bench -- --modes` does not reach this script)
+// With --modes (or WAL_BENCH_MODES=1)
 // it measures only the three durability modes side by side instead (group: answer
 // after fdatasync; interval: answer at once, fdatasync within 100 ms; none: never fdatasync),
 // interleaved in rounds so all see the same disk load.
