@@ -5,8 +5,13 @@
  * (put, 64 clients) in its own process. Prints one JSON object per run with the server's CPU per
  * request (from /proc on Linux), which stays comparable on a busy machine where throughput does not.
  *
- * Environment: SECONDS_PER_RUN (default 4), CONNECTIONS (kv-bench's --connections; default 64),
- * ROUNDS (default 2; each round measures HTTP then gRPC).
+ * A third server, `grpc same-port`, is the same grpc-js server reached as kv-node's is: an HTTP
+ * server's connections handed over by `serveGrpcOnSamePort` (the preface sniff and the
+ * `:authority` filter of `src/grpc/`), so the difference to `bare grpc` is the hand-over's cost.
+ *
+ * Environment: SECONDS_PER_RUN (default 4), CLIENTS (kv-bench's --clients; default 64),
+ * CONNECTIONS (kv-bench's --connections; default: one per client), ROUNDS (default 2; each round
+ * measures HTTP, gRPC, then gRPC through the same-port hand-over).
  */
 
 import { execFile, spawn } from 'node:child_process';
@@ -19,6 +24,7 @@ import { promisify } from 'node:util';
 import { Server, ServerCredentials } from '@grpc/grpc-js';
 import type { ServiceDefinition } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
+import { serveGrpcOnSamePort } from '../src/grpc/same-port.js';
 
 const run = promisify(execFile);
 const HEADER = { revision: '5', cluster_id: '123', member_id: '456', raft_term: '2' };
@@ -32,9 +38,11 @@ async function freePort(): Promise<number> {
   });
 }
 
-/** Runs as the server process: `grpc-floor.bench.js serve <http|grpc> <port>`. */
+type ServerKind = 'http' | 'grpc' | 'grpc-same-port';
+
+/** Runs as the server process: `grpc-floor.bench.js serve <kind> <port>`. */
 function serve(kind: string, port: number): void {
-  if (kind === 'grpc') {
+  if (kind === 'grpc' || kind === 'grpc-same-port') {
     const definition = loadSync('etcd/etcdserver/etcdserverpb/rpc.proto', {
       keepCase: true,
       longs: String,
@@ -49,7 +57,17 @@ function serve(kind: string, port: number): void {
       Put: (_call: unknown, callback: (error: null, response: unknown) => void) =>
         callback(null, { header: HEADER }),
     });
-    server.bindAsync(`127.0.0.1:${port}`, ServerCredentials.createInsecure(), () => undefined);
+    if (kind === 'grpc') {
+      server.bindAsync(`127.0.0.1:${port}`, ServerCredentials.createInsecure(), () => undefined);
+      return;
+    }
+    const injector = server.createConnectionInjector(ServerCredentials.createInsecure());
+    const http = createHttpServer({ noDelay: true }, (_request, response) => response.end());
+    serveGrpcOnSamePort(http, {
+      injectConnection: (connection) => injector.injectConnection(connection),
+      close: () => injector.destroy(),
+    });
+    http.listen(port, '127.0.0.1');
     return;
   }
   const body = JSON.stringify({ header: HEADER });
@@ -69,7 +87,7 @@ async function cpuSeconds(pid: number): Promise<number> {
   return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
-async function measure(kind: 'http' | 'grpc'): Promise<void> {
+async function measure(kind: ServerKind): Promise<void> {
   const port = await freePort();
   const server = spawn(
     process.execPath,
@@ -87,23 +105,28 @@ async function measure(kind: 'http' | 'grpc'): Promise<void> {
       '--endpoints',
       `http://127.0.0.1:${port}`,
       '--protocol',
-      kind,
+      kind === 'http' ? 'http' : 'grpc',
       '--workload',
       'put',
       '--clients',
-      '64',
+      process.env.CLIENTS ?? '64',
       '--connections',
-      process.env.CONNECTIONS ?? '64',
+      process.env.CONNECTIONS ?? process.env.CLIENTS ?? '64',
       '--duration',
       process.env.SECONDS_PER_RUN ?? '4',
     ]);
     const after = await cpuSeconds(pid);
-    const result = JSON.parse(stdout) as { requests: number; throughput: number };
+    const result = JSON.parse(stdout) as {
+      requests: number;
+      throughput: number;
+      latencyMs: { p50: number };
+    };
     console.log(
       JSON.stringify({
-        server: `bare ${kind}`,
+        server: kind === 'grpc-same-port' ? 'grpc same-port' : `bare ${kind}`,
         requests: result.requests,
         throughput: result.throughput,
+        latencyMs: result.latencyMs,
         serverCpuMsPerRequest: Math.round((1e6 * (after - before)) / result.requests) / 1000,
       }),
     );
@@ -118,5 +141,6 @@ if (process.argv[2] === 'serve') {
   for (let round = 0; round < Number(process.env.ROUNDS ?? 2); round++) {
     await measure('http');
     await measure('grpc');
+    await measure('grpc-same-port');
   }
 }
