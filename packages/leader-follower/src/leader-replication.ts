@@ -114,8 +114,8 @@ export class LeaderReplication {
   }
 
   /**
-   * Adds progress for members new to the configuration; drops it for members outside it once the
-   * latest configuration entry is committed.
+   * Adds progress for members new to the configuration. A member outside it keeps its progress
+   * until it was told that its removal is committed (see {@link sendHeartbeat}).
    */
   private syncProgress(): void {
     const core = this.core;
@@ -125,11 +125,6 @@ export class LeaderReplication {
       if (member === core.id || this.progress.has(member)) continue;
       this.progress.set(member, new FollowerProgress(next, this.options.maxInflightAppends));
       if (this.highWaterMarkTracker !== undefined) this.appendBroadcastPending = true;
-    }
-    if (core.replica.log.configurations.latestEntryIndex <= core.replica.highWaterMark) {
-      for (const member of [...this.progress.keys()]) {
-        if (!isMember(configuration, member)) this.progress.delete(member);
-      }
     }
   }
 
@@ -439,6 +434,16 @@ export class LeaderReplication {
       ...this.core.identities.table(),
     };
     this.core.send(peer, heartbeat);
+    const core = this.core;
+    const removalIndex = core.replica.log.configurations.latestEntryIndex;
+    if (
+      !isMember(core.configuration, peer) &&
+      removalIndex <= core.replica.highWaterMark &&
+      heartbeat.highWaterMark >= removalIndex
+    ) {
+      // A removed member now holds its removal and knows it is committed: it stops on its own.
+      this.progress.delete(peer);
+    }
   }
 
   /**
