@@ -284,6 +284,11 @@ export class LeaderFollowerCore {
     return this.log.configurations.at(index);
   }
 
+  /** Index of the latest configuration entry in the log (0: the snapshot's or the initial one). */
+  get configurationIndex(): number {
+    return this.log.configurations.latestEntryIndex;
+  }
+
   /** The configuration in force: the latest in this server's log, committed or not. */
   get configuration(): ClusterConfiguration {
     const configuration = this.log.configurations.inForce;

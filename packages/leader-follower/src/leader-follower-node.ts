@@ -184,6 +184,11 @@ export class LeaderFollowerNode {
     return this.proposals.add(result.index, result.generation).then(() => configuration);
   }
 
+  /** Index of the latest configuration entry in this node's log (0: none since its snapshot). */
+  get configurationIndex(): number {
+    return this.core.configurationIndex;
+  }
+
   /** The configuration in force here (the latest in this node's log, committed or not). */
   get configuration(): ClusterConfiguration {
     return this.core.configuration;
