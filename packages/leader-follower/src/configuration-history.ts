@@ -5,6 +5,8 @@ import type { LogEntry } from './log-entry.js';
 /** A configuration entry of the log: where it is and what it says. */
 export interface ConfigurationAt {
   readonly index: number;
+  /** Generation of the leader that appended the entry. */
+  readonly generation: number;
   readonly configuration: ClusterConfiguration;
 }
 
@@ -33,11 +35,16 @@ export class ConfigurationHistory {
     return this.entries[this.entries.length - 1]?.index ?? 0;
   }
 
-  /** How many configuration entries the log holds above `index` (uncommitted ones, for a mark). */
-  countAbove(index: number): number {
+  /**
+   * How many configuration entries the log holds above `index` (uncommitted ones, for a mark),
+   * counting only those of `generation` when given (a leader's own).
+   */
+  countAbove(index: number, generation?: number): number {
     let count = 0;
-    for (let i = this.entries.length - 1; i >= 0 && (this.entries[i]?.index ?? 0) > index; i--) {
-      count++;
+    for (let i = this.entries.length - 1; i >= 0; i--) {
+      const entry = this.entries[i];
+      if (entry === undefined || entry.index <= index) break;
+      if (generation === undefined || entry.generation === generation) count++;
     }
     return count;
   }
@@ -57,7 +64,11 @@ export class ConfigurationHistory {
    */
   appended(entry: LogEntry): void {
     if (entry.kind !== 'configuration') return;
-    this.entries.push({ index: entry.index, configuration: decodeConfiguration(entry.command) });
+    this.entries.push({
+      index: entry.index,
+      generation: entry.generation,
+      configuration: decodeConfiguration(entry.command),
+    });
   }
 
   /** Every entry after `index` was dropped. */

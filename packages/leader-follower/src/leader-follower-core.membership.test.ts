@@ -204,6 +204,27 @@ describe('membership changes', () => {
     expect(network.leader()).toBe(next);
   });
 
+  it('lets a new leader inherit several configuration entries above its mark (simulation seed 38)', () => {
+    // After a restart every server's high-water mark is back at its snapshot: a new leader's
+    // log holds earlier leaders' configuration entries above its mark, committed or not. Only
+    // its own entries count toward "one change in flight"; its empty entry commits the rest.
+    const network = clusterWithLeaderA();
+    network.addServer('d', ['a', 'b', 'c']);
+    network.addServer('e', ['a', 'b', 'c']);
+    expect(change(network, 'a', { kind: 'add-learner', member: 'd' }).accepted).toBe(true);
+    expect(change(network, 'a', { kind: 'add-learner', member: 'e' }).accepted).toBe(true);
+    for (const id of network.ids) {
+      network.crash(id);
+      network.start(id);
+    }
+    const leader = network.runUntilLeader(400);
+    const core = network.core(leader);
+    expect(core.configuration).toEqual({ voters: ['a', 'b', 'c'], learners: ['d', 'e'] });
+    network.run(20);
+    expect(core.highWaterMark).toBeGreaterThanOrEqual(core.configurationIndex);
+    expect(change(network, leader, { kind: 'promote', member: 'd' }).accepted).toBe(true);
+  });
+
   it('keeps the configuration through snapshots: a new member catches up from one and restarts with it', () => {
     const network = clusterWithLeaderA();
     const leader = network.core('a');

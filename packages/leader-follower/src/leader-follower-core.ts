@@ -596,12 +596,14 @@ export class LeaderFollowerCore {
   private checkInvariants(): void {
     const replica = this.replica;
     if (this.roleValue === 'leader') {
-      // One change at a time: a leader's log never holds two uncommitted configuration entries.
-      const inFlight = this.log.configurations.countAbove(replica.highWaterMark);
+      // One change at a time: a leader never appends a second configuration entry before its
+      // first is committed. (Entries of earlier leaders above its mark were committed, or not,
+      // before it took over: its own empty entry commits them before it may propose.)
+      const inFlight = this.log.configurations.countAbove(replica.highWaterMark, this.generation);
       assertInvariant(
         inFlight <= 1,
         'configuration-changes-in-flight',
-        () => `${inFlight} uncommitted configuration entries on the leader`,
+        () => `${inFlight} uncommitted configuration entries of this leader`,
       );
     }
     const highWaterMark = replica.highWaterMark;

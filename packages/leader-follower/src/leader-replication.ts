@@ -287,6 +287,8 @@ export class LeaderReplication {
       );
     }
     const index = this.appendToOwnLog('configuration', encodeConfiguration(next));
+    // The leader committed its own empty entry, after every earlier leader's entry: only this one
+    // is above the mark.
     assertInvariant(
       history.countAbove(replica.highWaterMark) === 1,
       'configuration-changes-in-flight',

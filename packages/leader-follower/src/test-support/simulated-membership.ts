@@ -150,6 +150,13 @@ export function runMembership(options: MembershipRunOptions): Promise<Simulation
           ? random.between(2, 10)
           : random.between(0.005, 0.05),
       ...(sometimes === undefined ? {} : { sometimes }),
+      // A node that fails an assertion halts and is restarted like a crashed one: the run must
+      // fail instead.
+      onLog: (entry) => {
+        if (entry.message === 'safety violation; stopping') {
+          record.violations.push(`${entry.node}: ${String(entry.fields['error'])}`);
+        }
+      },
     },
     async (cluster) => {
       installInvariants(cluster, record);
@@ -165,10 +172,32 @@ export function runMembership(options: MembershipRunOptions): Promise<Simulation
         generate: registerOperations(['x', 'y']),
         execute: registerExecutor(),
       });
-      await cluster.runUntil(() => membersConverged(cluster), 30_000);
+      try {
+        await cluster.runUntil(() => membersConverged(cluster), 30_000);
+      } catch (error) {
+        // Name what did not converge: the seed alone says little.
+        throw new Error(`members did not converge: ${describeNodes(cluster)}`, { cause: error });
+      }
       cluster.assertLinearizable();
     },
   );
+}
+
+/** Each node's role, generation, configuration and indexes, for a failure message. */
+function describeNodes(cluster: Cluster<RegisterServer>): string {
+  return cluster.nodes
+    .map((node) => {
+      const server = node.instance?.node;
+      if (server === undefined) return `${node.name}: ${node.state}`;
+      const { voters, learners } = server.configuration;
+      return (
+        `${node.name}: ${node.state} ${server.failure === undefined ? server.role : 'stopped'} ` +
+        `g${server.generation} voters ${voters.join(',')} learners ${learners.join(',')} ` +
+        `at ${server.configurationIndex}, hwm ${server.highWaterMark}, applied ${server.appliedThrough}, ` +
+        `durable ${server.durableIndex}`
+      );
+    })
+    .join('; ');
 }
 
 /** The leader's members (voters and learners) have all applied through its high-water mark. */
