@@ -3,6 +3,7 @@ import type { ReadyOutbox } from './ready-outbox.js';
 import type { ReplicaState } from './replica-state.js';
 import type { StorageIdentities } from './storage-identities.js';
 import type { CoverageMark, Role } from './core-types.js';
+import type { ClusterConfiguration } from './cluster-configuration.js';
 
 /**
  * What the core's role parts (election, leader replication, follower replication) see of the
@@ -11,10 +12,12 @@ import type { CoverageMark, Role } from './core-types.js';
  */
 export interface CoreContext {
   readonly id: NodeId;
-  /** Every other voting member. */
-  readonly peers: readonly NodeId[];
-  /** Voting members, this server included. */
-  readonly memberCount: number;
+  /**
+   * The configuration in force: the latest configuration entry in this server's log, committed or
+   * not, else its snapshot's, else the initial members (docs/design.md, "Membership changes").
+   * Every quorum follows its voters; learners are never counted.
+   */
+  readonly configuration: ClusterConfiguration;
   readonly generation: number;
   readonly votedFor: NodeId | undefined;
   readonly role: Role;
@@ -26,6 +29,8 @@ export interface CoreContext {
   cover(mark: CoverageMark): void;
   /** Queues a message (see {@link ReadyOutbox.send}). */
   send(to: NodeId, message: Message): void;
+  /** Whether `member` is a voter of the configuration in force. */
+  isVoter(member: NodeId): boolean;
   /** Steps down (or stays) a follower in `generation`, following `leader` if known. */
   becomeFollower(generation: number, leader: NodeId | undefined): void;
 }

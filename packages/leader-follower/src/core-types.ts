@@ -1,6 +1,7 @@
 import type { HardState, LogEntry, SnapshotMetadata } from './log-entry.js';
 import type { NodeId, OutboundMessage } from './messages.js';
 import type { ReplicationState } from './follower-progress.js';
+import type { ClusterConfiguration } from './cluster-configuration.js';
 
 /** Uniform random numbers in [0, 1); seeded in simulation. */
 export interface Random {
@@ -31,7 +32,11 @@ export type CoverageMark =
   | 'divergent-suffix-truncated'
   | 'snapshot-sent'
   | 'snapshot-installed'
-  | 'read-barrier-confirmed';
+  | 'read-barrier-confirmed'
+  | 'configuration-changed'
+  | 'learner-promoted'
+  | 'leader-removed'
+  | 'removed-member-stopped';
 
 /** Phi at and above which the phi-accrual detector suspects a peer, by default (Akka's). */
 export const DEFAULT_PHI_THRESHOLD = 8;
@@ -40,8 +45,22 @@ export const DEFAULT_PHI_THRESHOLD = 8;
 export interface CoreOptions {
   /** This server's id. */
   readonly id: NodeId;
-  /** Every voting member, this server included. Membership is static. */
+  /**
+   * The initial voters: the configuration when neither the log nor the snapshot holds one (a new
+   * cluster). Afterwards the configuration lives in the log (see `proposeConfigurationChange`).
+   */
   readonly members: readonly NodeId[];
+  /**
+   * The initial learners, with `members` (default none). A new member joining an existing cluster
+   * starts with empty storage, the cluster's voters as `members` and itself as a learner, after
+   * the leader added it with `add-learner`.
+   */
+  readonly learners?: readonly NodeId[];
+  /**
+   * How many entries a learner may lag behind the leader's last index and still be promoted
+   * (etcd 3.4: only a learner in sync with the leader is promoted). Default 1000.
+   */
+  readonly promoteLagLimit?: number;
   /** Source of election-timeout jitter. */
   readonly random: Random;
   /** Ticks without a leader before a follower campaigns; randomized in [t, 2t). Default 10. */
@@ -113,6 +132,51 @@ export interface LostAcknowledgedEntries {
   readonly rejectedIndex: number;
 }
 
+/**
+ * Why a configuration change was refused at once (a definite error: nothing was appended):
+ * - `not-leader`, `leadership-transfer`: as for proposals;
+ * - `change-in-flight`: an earlier configuration entry is not committed yet (one change at a time);
+ * - `leader-not-ready`: this leader has not committed an entry of its own generation yet (the
+ *   fix to single-server changes: an earlier leader's change may still be pending);
+ * - `learner-not-caught-up`: the learner to promote lags more than `promoteLagLimit` entries or
+ *   has not answered within an election timeout;
+ * - `not-enough-started-members`: the new voters would not have a live majority now;
+ * - a {@link ConfigurationProblem}-style reason when the change does not apply to the
+ *   configuration in force: `already-member`, `not-a-learner`, `not-a-member`, `no-voter`,
+ *   `too-many-members`, `bad-member-id`.
+ */
+export type ConfigurationChangeRefusal =
+  | 'not-leader'
+  | 'leadership-transfer'
+  | 'change-in-flight'
+  | 'leader-not-ready'
+  | 'learner-not-caught-up'
+  | 'not-enough-started-members'
+  | 'already-member'
+  | 'not-a-learner'
+  | 'not-a-member'
+  | 'no-voter'
+  | 'too-many-members'
+  | 'bad-member-id'
+  | 'duplicate-member';
+
+/** The result of `proposeConfigurationChange`: where the entry went, or why it was refused. */
+export type ConfigurationChangeResult =
+  | {
+      readonly accepted: true;
+      readonly index: number;
+      readonly generation: number;
+      /** The configuration the entry puts in force. */
+      readonly configuration: ClusterConfiguration;
+    }
+  | {
+      readonly accepted: false;
+      readonly reason: ConfigurationChangeRefusal;
+      readonly leaderId: NodeId | undefined;
+      /** What is wrong, for operators. */
+      readonly detail: string;
+    };
+
 /** Why a proposal was refused at once (a definite error: the entry was not appended). */
 export type ProposalRefusal = 'not-leader' | 'leadership-transfer';
 
@@ -152,6 +216,8 @@ export interface SnapshotChunkToSend {
   readonly offset: number;
   readonly length: number;
   readonly totalBytes: number;
+  /** The snapshot's configuration, to send with the chunk (see `SnapshotChunk.configuration`). */
+  readonly configuration?: ClusterConfiguration;
 }
 
 /**
@@ -216,6 +282,11 @@ export interface Ready {
   readonly peerStorageIdsLearned: readonly PeerStorageId[];
   /** Followers found to have lost entries they acknowledged (report them to operators). */
   readonly lostAcknowledgedEntries: readonly LostAcknowledgedEntries[];
+  /**
+   * True once (in one Ready): a committed configuration entry removed this server from the
+   * cluster. It no longer votes or campaigns; the driver should stop it.
+   */
+  readonly removedFromCluster: boolean;
 }
 
 /** The leader's view of one follower, for operators. */
@@ -229,6 +300,8 @@ export interface FollowerStatus {
   readonly inflightAppends: number;
   /** Ticks since the follower last answered. */
   readonly ticksSinceResponse: number;
+  /** Whether it is a learner (it receives the log but is never counted). */
+  readonly learner: boolean;
   /** Whether it lost acknowledged entries this leadership (then it is not counted for quorum). */
   readonly lostAcknowledgedEntries: boolean;
   /** Whether the leader's failure detector suspects it now (it is then not live for check-quorum). */
@@ -274,4 +347,8 @@ export interface CoreStatus {
   readonly leaderPhi?: number;
   /** Per-follower replication, on the leader only (empty elsewhere). */
   readonly followers: readonly FollowerStatus[];
+  /** The configuration in force (the latest in this server's log, committed or not). */
+  readonly configuration: ClusterConfiguration;
+  /** Index of the latest configuration entry in the log (0: the snapshot's or initial one). */
+  readonly configurationIndex: number;
 }

@@ -41,10 +41,15 @@ export class Election {
     if (timing.advanceFirstElection) this.suspicion.advanceFirstElection();
   }
 
-  /** One tick without a leader's word: campaign once the leader is suspected. */
+  /**
+   * One tick without a leader's word: campaign once the leader is suspected. Only a voter of the
+   * configuration in force campaigns: a learner or a removed member never does.
+   */
   tick(): void {
     this.electionElapsed++;
-    if (this.suspicion.suspectsLeader()) this.campaign('pre-vote');
+    if (this.suspicion.suspectsLeader() && this.core.isVoter(this.core.id)) {
+      this.campaign('pre-vote');
+    }
   }
 
   /** The wait for a leader starts again: a leader was heard, a vote granted, a role taken. */
@@ -79,6 +84,8 @@ export class Election {
     this.restartWait();
     this.resetTimeout();
     this.votes.clear();
+    // A server outside the voters never gets here (tick and timeout-now check): its own vote
+    // counts as any voter's does, through the tally.
     this.votes.set(core.id, true);
     if (this.tally() === 'won') {
       this.win(preVote);
@@ -94,16 +101,22 @@ export class Election {
       lastLogGeneration: log.lastGeneration,
       ...core.identities.field(),
     };
-    for (const peer of core.peers) core.send(peer, request);
+    for (const voter of core.configuration.voters) {
+      if (voter !== core.id) core.send(voter, request);
+    }
   }
 
   handleVoteRequest(from: NodeId, request: VoteRequest): void {
     const core = this.core;
     const log = core.replica.log;
+    // Membership is checked on every vote request: a member the configuration in force does not
+    // list as a voter (a learner, a removed member) gets no vote. Refusing never harms safety.
+    const candidateIsVoter = core.isVoter(from);
     const canVote =
-      core.votedFor === from ||
-      (core.votedFor === undefined && core.leaderId === undefined) ||
-      (request.preVote && request.generation > core.generation);
+      candidateIsVoter &&
+      (core.votedFor === from ||
+        (core.votedFor === undefined && core.leaderId === undefined) ||
+        (request.preVote && request.generation > core.generation));
     // Rule 2: only a candidate whose log is at least as up to date as ours.
     const upToDate =
       request.lastLogGeneration > log.lastGeneration ||
@@ -152,14 +165,17 @@ export class Election {
     else this.core.becomeLeader();
   }
 
+  /** Counts the votes of the configuration's voters only (a learner's answer never counts). */
   private tally(): 'won' | 'lost' | 'pending' {
     let granted = 0;
     let rejected = 0;
-    for (const vote of this.votes.values()) {
+    const voters = this.core.configuration.voters;
+    for (const [member, vote] of this.votes) {
+      if (!voters.includes(member)) continue;
       if (vote) granted++;
       else rejected++;
     }
-    const needed = majority(this.core.memberCount);
+    const needed = majority(voters.length);
     if (granted >= needed) return 'won';
     if (rejected >= needed) return 'lost';
     return 'pending';

@@ -1,4 +1,5 @@
 import type { NodeId } from './messages.js';
+import type { ConfigurationChangeRefusal } from './core-types.js';
 
 /**
  * Base of every error a node's `propose` or `readBarrier` rejects with (DESIGN.md §5 rule 8).
@@ -47,6 +48,23 @@ export class NoQuorumError extends LeaderFollowerError {
 export class IndeterminateOutcomeError extends LeaderFollowerError {
   override readonly name = 'IndeterminateOutcomeError';
   readonly definite = false;
+}
+
+/**
+ * A membership change was refused at once: nothing was appended. Definite. `reason` says why (see
+ * `ConfigurationChangeRefusal`: another change in flight, a leader that has not committed an
+ * entry of its generation yet, a learner not caught up, ...); the message is etcd's wording where
+ * etcd has one.
+ */
+export class ConfigurationChangeRefusedError extends LeaderFollowerError {
+  override readonly name = 'ConfigurationChangeRefusedError';
+  readonly definite = true;
+  constructor(
+    readonly reason: ConfigurationChangeRefusal,
+    message: string,
+  ) {
+    super(message);
+  }
 }
 
 /** The command is larger than the node's `maxCommandBytes`. Definite. */

@@ -26,6 +26,12 @@ import {
 
 const ENTRY_TYPE_EMPTY = 0;
 const ENTRY_TYPE_COMMAND = 1;
+const ENTRY_TYPE_CONFIGURATION = 2;
+const ENTRY_TYPES: Record<LogEntry['kind'], number> = {
+  empty: ENTRY_TYPE_EMPTY,
+  command: ENTRY_TYPE_COMMAND,
+  configuration: ENTRY_TYPE_CONFIGURATION,
+};
 const LOG_DIRECTORY_PREFIX = 'log-';
 
 /** Options of {@link FileNodeStorage}. */
@@ -310,7 +316,7 @@ export class FileNodeStorage implements NodeStorage {
         entries.map((entry) => ({
           index: entry.index,
           generation: entry.generation,
-          type: entry.kind === 'empty' ? ENTRY_TYPE_EMPTY : ENTRY_TYPE_COMMAND,
+          type: ENTRY_TYPES[entry.kind],
           payload: entry.command,
         })),
       ),
@@ -421,9 +427,16 @@ function entryOf(record: WalEntry): LogEntry {
   return {
     index: record.index,
     generation: record.generation,
-    kind: record.type === ENTRY_TYPE_EMPTY ? 'empty' : 'command',
+    kind: entryKindOf(record),
     command: record.payload,
   };
+}
+
+/** The kind of a stored entry (records of earlier releases are only `empty` or `command`). */
+function entryKindOf(record: WalEntry): LogEntry['kind'] {
+  if (record.type === ENTRY_TYPE_EMPTY) return 'empty';
+  if (record.type === ENTRY_TYPE_CONFIGURATION) return 'configuration';
+  return 'command';
 }
 
 /** Deletes a log directory's files (the directory itself stays, empty, if the port cannot remove it). */

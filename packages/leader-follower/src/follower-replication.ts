@@ -130,10 +130,13 @@ export class FollowerReplication {
       return;
     }
     this.incomingSnapshot = undefined;
+    // The last chunk carries the snapshot's configuration (absent from a leader of an earlier
+    // release: the configuration in force is then kept).
     const installedIndex = this.installSnapshot({
       index: incoming.index,
       generation: incoming.generation,
       sizeBytes: incoming.totalBytes,
+      ...(chunk.configuration === undefined ? {} : { configuration: chunk.configuration }),
     });
     this.sendSnapshotResponse(from, chunk.snapshotIndex, incoming.received, installedIndex, false);
   }
@@ -148,7 +151,7 @@ export class FollowerReplication {
       replica.commitTo(snapshot.index);
       return snapshot.index;
     }
-    replica.log.resetTo(snapshot.index, snapshot.generation);
+    replica.log.resetTo(snapshot.index, snapshot.generation, snapshot.configuration);
     this.core.cover('snapshot-installed');
     replica.latestSnapshot = snapshot;
     outbox.snapshotToInstall = snapshot;

@@ -30,7 +30,20 @@ export type {
   VoteResponse,
 } from './messages.js';
 export { DEFAULT_PHI_THRESHOLD } from './core-types.js';
+export {
+  changedConfiguration,
+  clusterConfiguration,
+  ConfigurationError,
+  MAX_CONFIGURATION_MEMBERS,
+} from './cluster-configuration.js';
 export type {
+  ClusterConfiguration,
+  ConfigurationChange,
+  ConfigurationProblem,
+} from './cluster-configuration.js';
+export type {
+  ConfigurationChangeRefusal,
+  ConfigurationChangeResult,
   CoreOptions,
   CoverageMark,
   FailureDetectorKind,
@@ -67,6 +80,7 @@ export type { MemoryNodeStorageOptions } from './memory-node-storage.js';
 export type { StorageLogger } from './storage-rules.js';
 export type { MemberState } from './member-state.js';
 export {
+  ConfigurationChangeRefusedError,
   IndeterminateOutcomeError,
   LeaderFollowerError,
   MemberStorageLostError,
@@ -80,6 +94,7 @@ export {
 export type { PendingWorkBound, StorageLossKind } from './errors.js';
 export { MemberStateCorruptError } from './member-state.js';
 export {
+  CONFIGURED_SNAPSHOT_CHUNK_TYPE,
   MAX_STORAGE_ID_BYTES,
   MESSAGE_TYPES,
   MessageDecodeError,

@@ -8,7 +8,9 @@ export type CoreInvariant =
   | 'generation-moved-back'
   | 'second-vote-in-generation'
   | 'truncation-below-high-water-mark'
-  | 'leader-truncated-own-log';
+  | 'leader-truncated-own-log'
+  | 'configuration-changes-in-flight'
+  | 'learner-counted';
 
 /**
  * A core assertion failed: the server's state broke a rule no correct run can break (a bug, a

@@ -12,7 +12,10 @@ import { ReplicatedLog } from './replicated-log.js';
 import { StorageIdentities } from './storage-identities.js';
 import { VolatileGenerationClock } from '@x/generation-clock';
 import { DEFAULT_PHI_THRESHOLD } from './core-types.js';
+import { clusterConfiguration, isMember, isVoter } from './cluster-configuration.js';
+import type { ClusterConfiguration, ConfigurationChange } from './cluster-configuration.js';
 import type {
+  ConfigurationChangeResult,
   CoreOptions,
   CoreStatus,
   EntriesToLoad,
@@ -38,7 +41,10 @@ import type {
  */
 export class LeaderFollowerCore {
   readonly id: NodeId;
-  private readonly peers: ReadonlySet<NodeId>;
+  /** The configuration in force at the last check (to notice a change). */
+  private knownConfiguration: ClusterConfiguration;
+  /** Whether `Ready.removedFromCluster` was reported already. */
+  private removalReported = false;
 
   /** Logical time for the failure detectors: one unit per tick. */
   private readonly clock = new TickClock();
@@ -61,13 +67,12 @@ export class LeaderFollowerCore {
   private readonly onCoverage: ((mark: CoverageMark) => void) | undefined;
 
   constructor(options: CoreOptions) {
-    if (!options.members.includes(options.id)) {
-      throw new Error(`members must include this server (${options.id})`);
+    const initialConfiguration = clusterConfiguration(options.members, options.learners ?? []);
+    if (!isMember(initialConfiguration, options.id)) {
+      throw new Error(`members or learners must include this server (${options.id})`);
     }
     this.id = options.id;
     this.onCoverage = options.onCoverage;
-    const peers = options.members.filter((member) => member !== options.id);
-    this.peers = new Set(peers);
     const electionTimeoutTicks = options.electionTimeoutTicks ?? 10;
     const heartbeatIntervalTicks = options.heartbeatIntervalTicks ?? 1;
     const failureDetector = options.failureDetector ?? 'fixed';
@@ -84,7 +89,9 @@ export class LeaderFollowerCore {
       snapshot?.index ?? 0,
       snapshot?.generation ?? 0,
       options.entries ?? [],
+      snapshot?.configuration ?? initialConfiguration,
     );
+    this.knownConfiguration = this.configuration;
     this.replica = new ReplicaState(snapshot, this.log);
     this.checkedGeneration = hardState.generation;
     this.checkedHighWaterMark = this.replica.highWaterMark;
@@ -93,11 +100,11 @@ export class LeaderFollowerCore {
       this.id,
       options.storageId,
       options.peerStorageIds,
-      (member) => this.peers.has(member),
+      (member) => isMember(this.configuration, member),
       this.outbox,
     );
 
-    const context = this.roleContext(peers, options.members.length);
+    const context = this.roleContext();
     this.leader = new LeaderReplication(context, this.clock, {
       electionTimeoutTicks,
       heartbeatIntervalTicks,
@@ -106,6 +113,7 @@ export class LeaderFollowerCore {
       maxInflightAppends: options.maxInflightAppends ?? 64,
       maxAppendBytes: options.maxAppendBytes ?? 1024 * 1024,
       snapshotChunkBytes: options.snapshotChunkBytes ?? 256 * 1024,
+      promoteLagLimit: options.promoteLagLimit ?? 1000,
     });
     this.follower = new FollowerReplication(context);
     this.election = new Election(context, this.clock, options.random, {
@@ -126,17 +134,55 @@ export class LeaderFollowerCore {
     this.clock.advance();
     if (this.roleValue === 'leader') this.leader.tick();
     else this.election.tick();
+    this.afterConfigurationInput();
     this.checkInvariants();
   }
 
-  /** Handles one message from a peer. Messages from non-members are ignored. */
+  /**
+   * Handles one message from a peer. A leader's messages (appends, heartbeats, snapshot chunks,
+   * `timeout-now`) are taken from any sender, since a newly added leader may be missing from this
+   * server's configuration until its entries arrive; other messages only from members (and, on a
+   * leader, from a member being removed). Vote requests from non-voters are refused.
+   */
   step(from: NodeId, message: Message): void {
     this.handle(from, message);
+    this.afterConfigurationInput();
     this.checkInvariants();
+  }
+
+  /** Whether a message from `from` is looked at (see {@link step}). */
+  private accepts(from: NodeId, message: Message): boolean {
+    if (from === this.id) return false;
+    switch (message.kind) {
+      case 'append':
+      case 'heartbeat':
+      case 'snapshot-chunk':
+      case 'timeout-now':
+        return true;
+      default:
+        return (
+          isMember(this.configuration, from) ||
+          (this.roleValue === 'leader' && this.leader.tracks(from))
+        );
+    }
   }
 
   private handle(from: NodeId, message: Message): void {
-    if (!this.peers.has(from)) return;
+    if (!this.accepts(from, message)) return;
+    if (message.kind === 'vote-request' && !isVoter(this.configuration, from)) {
+      // Membership is checked on every vote request: a learner or a removed member may not raise
+      // this server's generation, nor get its vote.
+      if (message.generation >= this.generation) {
+        this.outbox.send(this.roleValue, from, {
+          kind: 'vote-response',
+          generation: this.generation,
+          preVote: message.preVote,
+          granted: false,
+          ...this.identities.field(),
+        });
+      }
+      return;
+    }
     if (this.identities.checked && !this.identities.check(from, message, this.generation)) return;
     if (message.generation > this.generation) {
       if (message.kind === 'vote-request') {
@@ -179,7 +225,9 @@ export class LeaderFollowerCore {
         return;
       case 'timeout-now':
         // The leader hands over: campaign at once, skipping pre-vote and the voters' lease.
-        if (this.roleValue !== 'leader') this.election.campaign('transfer');
+        if (this.roleValue !== 'leader' && isVoter(this.configuration, this.id)) {
+          this.election.campaign('transfer');
+        }
         return;
       case 'storage-lost':
         return; // handled (or ignored) by the storage identity check
@@ -200,6 +248,75 @@ export class LeaderFollowerCore {
       return { accepted: false, reason: 'not-leader', leaderId: this.leaderId };
     }
     return this.leader.propose(command);
+  }
+
+  /**
+   * Proposes one single-server membership change (docs/design.md, "Membership changes"): add a
+   * learner, promote a caught-up learner to voter, or remove a member (the leader included: it
+   * leads until the removal is committed, then steps down). The configuration entry takes effect
+   * here as soon as it is appended; the caller learns it is committed when the entry at the
+   * returned index is applied (`committedEntries`). Refused at once (nothing appended) for the
+   * reasons of {@link ConfigurationChangeRefusal}.
+   */
+  proposeConfigurationChange(change: ConfigurationChange): ConfigurationChangeResult {
+    if (this.roleValue !== 'leader') {
+      return {
+        accepted: false,
+        reason: 'not-leader',
+        leaderId: this.leaderId,
+        detail: 'this server is not the leader',
+      };
+    }
+    const result = this.leader.proposeConfigurationChange(change);
+    if (result.accepted) this.cover('configuration-changed');
+    if (result.accepted && change.kind === 'promote') this.cover('learner-promoted');
+    this.afterConfigurationInput();
+    this.checkInvariants();
+    return result;
+  }
+
+  /**
+   * The configuration in force as of `index` (what a snapshot through `index` records), or
+   * undefined when the log no longer holds what was in force there.
+   */
+  configurationAt(index: number): ClusterConfiguration | undefined {
+    if (index < this.log.compactedIndex) return undefined;
+    return this.log.configurations.at(index);
+  }
+
+  /** Index of the latest configuration entry in the log (0: the snapshot's or the initial one). */
+  get configurationIndex(): number {
+    return this.log.configurations.latestEntryIndex;
+  }
+
+  /** The configuration in force: the latest in this server's log, committed or not. */
+  get configuration(): ClusterConfiguration {
+    const configuration = this.log.configurations.inForce;
+    assertInvariant(configuration !== undefined, 'learner-counted', () => 'no configuration');
+    return configuration as ClusterConfiguration;
+  }
+
+  /**
+   * Reacts to a configuration that changed with the last input (an append or truncation here, an
+   * installed snapshot, a leader's own proposal): a leader recounts its quorums; a server the
+   * committed configuration removed reports it once.
+   */
+  private afterConfigurationInput(): void {
+    const configuration = this.configuration;
+    if (configuration !== this.knownConfiguration) {
+      this.knownConfiguration = configuration;
+      if (this.roleValue === 'leader') this.leader.configurationChanged();
+    }
+    if (
+      !this.removalReported &&
+      !isMember(configuration, this.id) &&
+      this.log.configurations.latestEntryIndex > 0 &&
+      this.log.configurations.latestEntryIndex <= this.replica.highWaterMark
+    ) {
+      this.removalReported = true;
+      this.outbox.removedFromCluster = true;
+      this.cover('removed-member-stopped');
+    }
   }
 
   /**
@@ -225,6 +342,7 @@ export class LeaderFollowerCore {
     if (index <= replica.durableIndex || this.log.generationAt(index) !== generation) return;
     replica.durableIndex = Math.min(index, this.log.lastIndex);
     if (this.roleValue === 'leader') this.leader.ownLogDurable(replica.durableIndex);
+    this.afterConfigurationInput();
     this.checkInvariants();
   }
 
@@ -265,6 +383,7 @@ export class LeaderFollowerCore {
    */
   entriesLoaded(load: EntriesToLoad, entries: readonly LogEntry[] | undefined): void {
     this.outbox.entriesLoaded(this.roleValue, load, entries);
+    this.afterConfigurationInput();
   }
 
   /**
@@ -278,7 +397,11 @@ export class LeaderFollowerCore {
       throw new Error(`snapshot at ${snapshot.index} is beyond applied ${replica.appliedIndex}`);
     }
     if (replica.latestSnapshot === undefined || snapshot.index > replica.latestSnapshot.index) {
-      replica.latestSnapshot = snapshot;
+      // The snapshot records the configuration in force at its index, so compaction never loses
+      // it and a follower that installs it learns it.
+      const configuration =
+        snapshot.configuration ?? this.log.configurations.at(snapshot.index) ?? this.configuration;
+      replica.latestSnapshot = { ...snapshot, configuration };
     }
     const compactThrough = Math.min(snapshot.index - retainEntries, replica.appliedIndex);
     if (compactThrough > this.log.compactedIndex) this.log.compactThrough(compactThrough);
@@ -290,7 +413,7 @@ export class LeaderFollowerCore {
    * timeout. Returns the target, or undefined when this server is not the leader or alone.
    */
   transferLeadership(to?: NodeId): NodeId | undefined {
-    if (this.roleValue !== 'leader' || this.peers.size === 0) return undefined;
+    if (this.roleValue !== 'leader' || this.configuration.voters.length <= 1) return undefined;
     return this.leader.transferLeadership(to);
   }
 
@@ -333,6 +456,8 @@ export class LeaderFollowerCore {
       leaderSuspected: this.roleValue !== 'leader' && this.election.suspicion.leaderSuspected,
       ...(this.roleValue === 'leader' ? {} : this.leaderPhiField()),
       followers: this.roleValue === 'leader' ? this.leader.followerStatuses() : [],
+      configuration: this.configuration,
+      configurationIndex: this.log.configurations.latestEntryIndex,
     };
   }
 
@@ -412,13 +537,15 @@ export class LeaderFollowerCore {
   // ---------------------------------------------------------------------------------------------
 
   /** The view of this façade the role parts get: they read state and ask for role changes. */
-  private roleContext(peers: readonly NodeId[], memberCount: number): ElectionContext {
+  private roleContext(): ElectionContext {
     // eslint-disable-next-line @typescript-eslint/no-this-alias -- the parts call back into the façade
     const core = this;
     return {
       id: this.id,
-      peers,
-      memberCount,
+      get configuration() {
+        return core.configuration;
+      },
+      isVoter: (member) => isVoter(this.configuration, member),
       replica: this.replica,
       outbox: this.outbox,
       identities: this.identities,
@@ -468,6 +595,17 @@ export class LeaderFollowerCore {
    */
   private checkInvariants(): void {
     const replica = this.replica;
+    if (this.roleValue === 'leader') {
+      // One change at a time: a leader never appends a second configuration entry before its
+      // first is committed. (Entries of earlier leaders above its mark were committed, or not,
+      // before it took over: its own empty entry commits them before it may propose.)
+      const inFlight = this.log.configurations.countAbove(replica.highWaterMark, this.generation);
+      assertInvariant(
+        inFlight <= 1,
+        'configuration-changes-in-flight',
+        () => `${inFlight} uncommitted configuration entries of this leader`,
+      );
+    }
     const highWaterMark = replica.highWaterMark;
     assertInvariant(
       replica.appliedIndex <= highWaterMark,

@@ -1,5 +1,11 @@
 import type { CoreStatus, EntriesToLoad, Ready } from './core-types.js';
-import { NodeStoppedError, NotLeaderError, ProposalTooLargeError } from './errors.js';
+import {
+  ConfigurationChangeRefusedError,
+  NodeStoppedError,
+  NotLeaderError,
+  ProposalTooLargeError,
+} from './errors.js';
+import type { ClusterConfiguration, ConfigurationChange } from './cluster-configuration.js';
 import { LeaderFollowerCore } from './leader-follower-core.js';
 import { isHollowEntry } from './log-entry.js';
 import type { LogEntry } from './log-entry.js';
@@ -147,6 +153,45 @@ export class LeaderFollowerNode {
     this.admission.proposed(result.index, result.generation, command.length);
     this.scheduleFlush();
     return this.proposals.add(result.index, result.generation);
+  }
+
+  /**
+   * Proposes one membership change (see `LeaderFollowerCore.proposeConfigurationChange`) and
+   * resolves with the new configuration once its entry is committed and applied here. Rejects
+   * with {@link NotLeaderError} or {@link ConfigurationChangeRefusedError} (definite: nothing was
+   * appended), `ProposalDroppedError` (definite) or `IndeterminateOutcomeError` (timeout or stop:
+   * the change may still take effect).
+   */
+  proposeConfigurationChange(change: ConfigurationChange): Promise<ClusterConfiguration> {
+    if (this.stopped !== undefined) return Promise.reject(new NodeStoppedError('node stopped'));
+    const result = this.core.proposeConfigurationChange(change);
+    if (!result.accepted) {
+      if (result.reason === 'not-leader')
+        return Promise.reject(new NotLeaderError(result.leaderId));
+      if (result.reason === 'leadership-transfer') {
+        return Promise.reject(new NotLeaderError(undefined, 'leadership-transfer'));
+      }
+      return Promise.reject(
+        new ConfigurationChangeRefusedError(result.reason, `etcdserver: ${result.detail}`),
+      );
+    }
+    this.settings.logger.info(
+      { index: result.index, change: change.kind, member: change.member },
+      'configuration change proposed',
+    );
+    this.scheduleFlush();
+    const { configuration } = result;
+    return this.proposals.add(result.index, result.generation).then(() => configuration);
+  }
+
+  /** Index of the latest configuration entry in this node's log (0: none since its snapshot). */
+  get configurationIndex(): number {
+    return this.core.configurationIndex;
+  }
+
+  /** The configuration in force here (the latest in this node's log, committed or not). */
+  get configuration(): ClusterConfiguration {
+    return this.core.configuration;
   }
 
   /**
@@ -399,6 +444,15 @@ export class LeaderFollowerNode {
     this.reads.refused(ready.readsRefused);
     this.reads.applied(this.appliedIndex);
     this.snapshots.maybeSnapshot(this.appliedIndex);
+    if (ready.removedFromCluster) {
+      // A committed configuration no longer lists this member: it must not vote or serve again.
+      this.settings.logger.warn(
+        { id: this.core.id, configuration: this.core.configuration },
+        'removed from the cluster by a committed configuration change; stopping',
+      );
+      this.stop(new NodeStoppedError('removed from the cluster'));
+      return;
+    }
     if (this.core.hasReady()) this.scheduleFlush();
   }
 

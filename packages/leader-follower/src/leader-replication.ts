@@ -3,6 +3,14 @@ import { majority, QuorumTracker } from '@x/quorum';
 import type { CoreContext } from './core-context.js';
 import { FollowerProgress } from './follower-progress.js';
 import { EMPTY_COMMAND } from './log-entry.js';
+import {
+  changedConfiguration,
+  ConfigurationError,
+  encodeConfiguration,
+  isMember,
+} from './cluster-configuration.js';
+import type { ClusterConfiguration, ConfigurationChange } from './cluster-configuration.js';
+import { assertInvariant } from './invariant-violation.js';
 import type { LogEntry, SnapshotMetadata } from './log-entry.js';
 import type {
   AppendRequest,
@@ -14,7 +22,12 @@ import type {
   SnapshotResponse,
 } from './messages.js';
 import { ReadBarrierQueue } from './read-barrier-queue.js';
-import type { FailureDetectorKind, FollowerStatus, ProposalResult } from './core-types.js';
+import type {
+  ConfigurationChangeResult,
+  FailureDetectorKind,
+  FollowerStatus,
+  ProposalResult,
+} from './core-types.js';
 import { FollowerLiveness, type TickClock } from './failure-detection.js';
 
 /** Limits and timing of the leader's replication. */
@@ -28,6 +41,8 @@ export interface LeaderReplicationOptions {
   readonly failureDetector: FailureDetectorKind;
   /** Phi at and above which a follower is suspected (phi-accrual only). */
   readonly phiThreshold: number;
+  /** Entries a learner may lag and still be promoted. */
+  readonly promoteLagLimit: number;
 }
 
 /** Answers a leader gets from its followers. */
@@ -58,6 +73,8 @@ export class LeaderReplication {
   private readonly liveness: FollowerLiveness;
   private appendBroadcastPending = false;
   private heartbeatBroadcastPending = false;
+  /** The configuration the trackers and the progress map were built for. */
+  private trackedConfiguration: ClusterConfiguration;
 
   constructor(
     private readonly core: CoreContext,
@@ -65,10 +82,49 @@ export class LeaderReplication {
     private readonly options: LeaderReplicationOptions,
   ) {
     this.liveness = new FollowerLiveness(options.failureDetector, clock, options);
+    this.trackedConfiguration = core.configuration;
     this.readRoundConfirmations = this.newReadRoundConfirmations();
+    this.syncProgress();
+  }
+
+  /**
+   * The configuration in force changed (this leader appended a configuration entry, or a new
+   * leadership starts with the one in its log): replicate to every member of it, and count only
+   * its voters from now on (Raft: a configuration takes effect when appended). Members it drops
+   * keep their progress until the entry is committed, so they learn of their removal.
+   */
+  configurationChanged(): void {
+    const configuration = this.core.configuration;
+    if (configuration === this.trackedConfiguration) return;
+    this.trackedConfiguration = configuration;
+    this.syncProgress();
+    const previousReads = this.readRoundConfirmations;
+    this.readRoundConfirmations = this.newReadRoundConfirmations();
+    for (const voter of configuration.voters) {
+      if (voter !== this.core.id) {
+        this.readRoundConfirmations.record(voter, previousReads.valueOf(voter));
+      }
+    }
+    this.rebuildHighWaterMarkTracker();
+  }
+
+  /** Whether this leader replicates to `member` (a member, or one being removed). */
+  tracks(member: NodeId): boolean {
+    return this.progress.has(member);
+  }
+
+  /**
+   * Adds progress for members new to the configuration. A member outside it keeps its progress
+   * until it was told that its removal is committed (see {@link sendHeartbeat}).
+   */
+  private syncProgress(): void {
+    const core = this.core;
+    const configuration = core.configuration;
     const next = core.replica.log.lastIndex + 1;
-    for (const peer of core.peers) {
-      this.progress.set(peer, new FollowerProgress(next, options.maxInflightAppends));
+    for (const member of [...configuration.voters, ...configuration.learners]) {
+      if (member === core.id || this.progress.has(member)) continue;
+      this.progress.set(member, new FollowerProgress(next, this.options.maxInflightAppends));
+      if (this.highWaterMarkTracker !== undefined) this.appendBroadcastPending = true;
     }
   }
 
@@ -81,9 +137,13 @@ export class LeaderReplication {
     this.transferTarget = undefined;
     this.committedInCurrentGeneration = false;
     this.liveness.restart();
+    this.trackedConfiguration = core.configuration;
+    this.syncProgress();
     this.readRoundConfirmations = this.newReadRoundConfirmations();
     this.highWaterMarkTracker = this.newHighWaterMarkTracker();
-    this.highWaterMarkTracker.recordMatchIndex(core.id, replica.durableIndex);
+    if (core.isVoter(core.id)) {
+      this.highWaterMarkTracker.recordMatchIndex(core.id, replica.durableIndex);
+    }
     for (const progress of this.progress.values()) {
       progress.matchIndex = 0;
       progress.lostAcknowledgedEntries = false;
@@ -169,17 +229,111 @@ export class LeaderReplication {
     return { accepted: true, index, generation: this.core.generation };
   }
 
+  /**
+   * Appends a configuration entry for one single-server change, after the checks that keep
+   * single-server changes safe (docs/design.md, "Membership changes"): one uncommitted change at
+   * most, and an entry of this leader's generation committed first.
+   */
+  proposeConfigurationChange(change: ConfigurationChange): ConfigurationChangeResult {
+    const core = this.core;
+    const replica = core.replica;
+    const refuse = (
+      reason: Exclude<ConfigurationChangeResult, { accepted: true }>['reason'],
+      detail: string,
+    ): ConfigurationChangeResult => ({
+      accepted: false,
+      reason,
+      leaderId: reason === 'leadership-transfer' ? this.transferTarget : core.id,
+      detail,
+    });
+    if (this.transferTarget !== undefined) {
+      return refuse('leadership-transfer', `leadership is moving to ${this.transferTarget}`);
+    }
+    if (!this.committedInCurrentGeneration) {
+      return refuse('leader-not-ready', 'no entry of this leader generation is committed yet');
+    }
+    const history = replica.log.configurations;
+    if (history.latestEntryIndex > replica.highWaterMark) {
+      return refuse(
+        'change-in-flight',
+        `the configuration entry at ${history.latestEntryIndex} is not committed yet`,
+      );
+    }
+    let next: ClusterConfiguration;
+    try {
+      next = changedConfiguration(core.configuration, change);
+    } catch (error) {
+      if (error instanceof ConfigurationError) return refuse(error.problem, error.message);
+      throw error;
+    }
+    if (change.kind === 'promote') {
+      const progress = this.progress.get(change.member);
+      const lag = replica.log.lastIndex - (progress?.matchIndex ?? 0);
+      if (
+        progress === undefined ||
+        lag > this.options.promoteLagLimit ||
+        progress.ticksSinceResponse >= this.options.electionTimeoutTicks
+      ) {
+        return refuse(
+          'learner-not-caught-up',
+          `can only promote a learner member which is in sync with leader (${change.member} lags ${lag} entries)`,
+        );
+      }
+    }
+    if (this.liveVoters(next) < majority(next.voters.length)) {
+      return refuse(
+        'not-enough-started-members',
+        're-configuration failed due to not enough started members',
+      );
+    }
+    const index = this.appendToOwnLog('configuration', encodeConfiguration(next));
+    // The leader committed its own empty entry, after every earlier leader's entry: only this one
+    // is above the mark.
+    assertInvariant(
+      history.countAbove(replica.highWaterMark) === 1,
+      'configuration-changes-in-flight',
+      () => `${history.countAbove(replica.highWaterMark)} uncommitted configuration entries`,
+    );
+    return { accepted: true, index, generation: core.generation, configuration: next };
+  }
+
+  /** Voters of `configuration` this leader counts live now, itself included if it is one. */
+  private liveVoters(configuration: ClusterConfiguration): number {
+    let live = 0;
+    for (const voter of configuration.voters) {
+      if (voter === this.core.id) live++;
+      else {
+        const progress = this.progress.get(voter);
+        // A voter just promoted counts as live when it answered within an election timeout.
+        if (
+          progress !== undefined &&
+          !progress.lostAcknowledgedEntries &&
+          progress.ticksSinceResponse < this.options.electionTimeoutTicks
+        ) {
+          live++;
+        }
+      }
+    }
+    return live;
+  }
+
   /** Queues a read barrier on the leader (see {@link ReadBarrierQueue}). */
   readBarrier(requestId: number): void {
     // Until an entry of this generation is committed, the leader's high-water mark may be behind
     // entries that earlier leaders committed.
     if (!this.committedInCurrentGeneration) this.reads.deferUntilCommit(requestId);
-    else if (this.core.peers.length === 0) {
+    else if (this.servesReadsAlone()) {
       this.core.outbox.readsPermitted.push({
         requestId,
         index: this.core.replica.highWaterMark,
       });
     } else this.reads.queue(requestId);
+  }
+
+  /** Whether this leader is the only voter: it confirms reads without a round. */
+  private servesReadsAlone(): boolean {
+    const voters = this.core.configuration.voters;
+    return voters.length === 1 && voters[0] === this.core.id;
   }
 
   /** The leader's own log is durable through `durableIndex`: it counts toward the mark. */
@@ -193,14 +347,16 @@ export class LeaderReplication {
     if (target === undefined) {
       let bestMatch = -1;
       for (const [peer, progress] of this.progress) {
-        if (progress.lostAcknowledgedEntries) continue;
+        if (progress.lostAcknowledgedEntries || !this.core.isVoter(peer)) continue;
         if (progress.matchIndex > bestMatch) {
           bestMatch = progress.matchIndex;
           target = peer;
         }
       }
     }
-    if (target === undefined || target === this.core.id) return undefined;
+    if (target === undefined || target === this.core.id || !this.core.isVoter(target)) {
+      return undefined;
+    }
     const progress = this.progress.get(target);
     if (progress === undefined) return undefined;
     this.transferTarget = target;
@@ -233,6 +389,7 @@ export class LeaderReplication {
       state: progress.state,
       inflightAppends: progress.inflightCount,
       ticksSinceResponse: progress.ticksSinceResponse,
+      learner: !this.core.isVoter(id),
       lostAcknowledgedEntries: progress.lostAcknowledgedEntries,
       suspected: this.liveness.isSuspected(id),
       live: this.liveness.isLive(id),
@@ -245,12 +402,20 @@ export class LeaderReplication {
     return phi === undefined ? {} : { phi };
   }
 
+  /** Check-quorum over the voters in force: learners are never counted. */
   private heardFromMajority(): boolean {
-    let active = 1;
-    for (const [peer, progress] of this.progress) {
-      if (this.liveness.isLive(peer) && !progress.lostAcknowledgedEntries) active++;
+    const voters = this.core.configuration.voters;
+    let active = 0;
+    for (const voter of voters) {
+      if (voter === this.core.id) active++;
+      else {
+        const progress = this.progress.get(voter);
+        if (progress !== undefined && this.liveness.isLive(voter)) {
+          if (!progress.lostAcknowledgedEntries) active++;
+        }
+      }
     }
-    return active >= majority(this.core.memberCount);
+    return active >= majority(voters.length);
   }
 
   private appendToOwnLog(kind: LogEntry['kind'], command: Uint8Array): number {
@@ -271,6 +436,16 @@ export class LeaderReplication {
       ...this.core.identities.table(),
     };
     this.core.send(peer, heartbeat);
+    const core = this.core;
+    const removalIndex = core.replica.log.configurations.latestEntryIndex;
+    if (
+      !isMember(core.configuration, peer) &&
+      removalIndex <= core.replica.highWaterMark &&
+      heartbeat.highWaterMark >= removalIndex
+    ) {
+      // A removed member now holds its removal and knows it is committed: it stops on its own.
+      this.progress.delete(peer);
+    }
   }
 
   /**
@@ -331,6 +506,7 @@ export class LeaderReplication {
       offset,
       length: Math.max(0, end - offset),
       totalBytes: snapshot.sizeBytes,
+      ...(snapshot.configuration === undefined ? {} : { configuration: snapshot.configuration }),
     });
   }
 
@@ -381,7 +557,8 @@ export class LeaderReplication {
     progress: FollowerProgress,
     response: HeartbeatResponse,
   ): void {
-    // A member that lost acknowledged entries is not counted again during this leadership.
+    // A member that lost acknowledged entries is not counted again during this leadership; a
+    // learner is not a voter of the tracker, so its answer is ignored there.
     if (
       !progress.lostAcknowledgedEntries &&
       this.readRoundConfirmations.record(from, response.readRound)
@@ -444,8 +621,14 @@ export class LeaderReplication {
     if (tracker === undefined) return;
     // A member that lost acknowledged entries is not counted again during this leadership.
     if (this.progress.get(member)?.lostAcknowledgedEntries === true) return;
+    // Only voters of the configuration in force count (a learner, the leader being removed: no).
+    if (!this.core.isVoter(member)) return;
+    this.raiseHighWaterMark(tracker.recordMatchIndex(member, matchIndex));
+  }
+
+  /** The tracker found `candidate` stored on a majority of the voters: commit through it. */
+  private raiseHighWaterMark(candidate: number): void {
     const replica = this.core.replica;
-    const candidate = tracker.recordMatchIndex(member, matchIndex);
     if (candidate <= replica.highWaterMark) return;
     replica.highWaterMark = candidate;
     this.heartbeatBroadcastPending = true;
@@ -453,6 +636,35 @@ export class LeaderReplication {
       this.committedInCurrentGeneration = true;
       for (const requestId of this.reads.takeDeferred()) this.readBarrier(requestId);
     }
+    this.configurationCommitted();
+  }
+
+  /**
+   * The high-water mark moved: once the latest configuration entry is committed, members it
+   * dropped are no longer replicated to, and a leader it removed hands over and steps down.
+   */
+  private configurationCommitted(): void {
+    const core = this.core;
+    const replica = core.replica;
+    if (replica.log.configurations.latestEntryIndex > replica.highWaterMark) return;
+    this.syncProgress();
+    if (core.isVoter(core.id)) return;
+    // Removed: tell the followers the entry is committed, hand over to the most caught-up voter,
+    // and step down; this server never campaigns again (it is not a voter).
+    this.flushSends();
+    let successor: NodeId | undefined;
+    let bestMatch = -1;
+    for (const [peer, progress] of this.progress) {
+      if (core.isVoter(peer) && progress.matchIndex > bestMatch) {
+        bestMatch = progress.matchIndex;
+        successor = peer;
+      }
+    }
+    if (successor !== undefined && bestMatch === replica.log.lastIndex) {
+      this.sendTimeoutNow(successor);
+    }
+    core.cover('leader-removed');
+    core.becomeFollower(core.generation, undefined);
   }
 
   /** Permits every read whose round a majority (this leader included) has confirmed. */
@@ -464,8 +676,9 @@ export class LeaderReplication {
     if (permits.length > before) this.core.cover('read-barrier-confirmed');
   }
 
+  /** Read-round confirmations over the voters in force (this leader confirms each of its rounds). */
   private newReadRoundConfirmations(): QuorumTracker {
-    const tracker = new QuorumTracker([this.core.id, ...this.core.peers]);
+    const tracker = new QuorumTracker(this.core.configuration.voters);
     tracker.record(this.core.id, Number.POSITIVE_INFINITY);
     return tracker;
   }
@@ -488,11 +701,24 @@ export class LeaderReplication {
     this.sendAppend(member, progress);
   }
 
+  /**
+   * A high-water-mark tracker over the voters in force. The tracker names one member "leader"
+   * only to list it: a leader outside the voters (removing itself) is not counted.
+   */
   private newHighWaterMarkTracker(): LeaderHighWaterMark {
     const log = this.core.replica.log;
+    const [first, ...rest] = this.core.configuration.voters;
+    assertInvariant(
+      first !== undefined &&
+        this.core.configuration.voters.every(
+          (voter) => !this.core.configuration.learners.includes(voter),
+        ),
+      'learner-counted',
+      () => `voters ${this.core.configuration.voters.join(',')} overlap the learners`,
+    );
     return new LeaderHighWaterMark({
-      leader: this.core.id,
-      followers: this.core.peers,
+      leader: first ?? this.core.id,
+      followers: rest,
       generation: this.core.generation,
       // -1 is no generation: an entry the log no longer holds is never committed by counting.
       generationOf: (index) => log.generationAt(index) ?? -1,
@@ -507,10 +733,15 @@ export class LeaderReplication {
   private rebuildHighWaterMarkTracker(): void {
     if (this.highWaterMarkTracker === undefined) return;
     const tracker = this.newHighWaterMarkTracker();
-    tracker.recordMatchIndex(this.core.id, this.core.replica.durableIndex);
+    const core = this.core;
+    if (core.isVoter(core.id)) tracker.recordMatchIndex(core.id, core.replica.durableIndex);
     for (const [peer, progress] of this.progress) {
-      if (!progress.lostAcknowledgedEntries) tracker.recordMatchIndex(peer, progress.matchIndex);
+      if (!progress.lostAcknowledgedEntries && core.isVoter(peer)) {
+        tracker.recordMatchIndex(peer, progress.matchIndex);
+      }
     }
     this.highWaterMarkTracker = tracker;
+    // Fewer voters (one removed) may already hold a majority of later entries.
+    this.raiseHighWaterMark(tracker.highWaterMark);
   }
 }

@@ -1,8 +1,12 @@
+import type { ClusterConfiguration } from './cluster-configuration.js';
+
 /**
  * What a log entry carries. `empty` is the entry a new leader appends in its own generation so
- * that earlier entries can be committed (DESIGN.md §5 rule 3); `command` is a client's command.
+ * that earlier entries can be committed (DESIGN.md §5 rule 3); `command` is a client's command;
+ * `configuration` is a membership change (its bytes encode a `ClusterConfiguration`; it takes
+ * effect when appended, and the state machine never sees it).
  */
-export type EntryKind = 'empty' | 'command';
+export type EntryKind = 'empty' | 'command' | 'configuration';
 
 /** One entry of the replicated log. */
 export interface LogEntry {
@@ -56,6 +60,11 @@ export interface SnapshotMetadata {
   readonly generation: number;
   /** Size in bytes of the snapshot as it is transferred to followers (the whole stored file). */
   readonly sizeBytes: number;
+  /**
+   * The configuration in force at `index`. Absent in snapshots written before membership changes:
+   * the initial members are then the configuration.
+   */
+  readonly configuration?: ClusterConfiguration;
 }
 
 /**

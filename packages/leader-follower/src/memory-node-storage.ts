@@ -173,6 +173,7 @@ export class MemoryNodeStorage implements NodeStorage {
         index: snapshot.index,
         generation: snapshot.generation,
         sizeBytes: bytes.length,
+        ...(snapshot.configuration === undefined ? {} : { configuration: snapshot.configuration }),
       };
       return Promise.resolve(this.snapshot);
     });

@@ -8,7 +8,10 @@ import { describe, expect, it } from 'vitest';
 import { fuzzedBytes } from '../../../tools/fuzz/byte-mutations.js';
 import { fuzzRuns, fuzzTimeoutMs } from '../../../tools/fuzz/fuzz-runs.js';
 import type { LogEntry } from './log-entry.js';
+import { clusterConfiguration, encodeConfiguration } from './cluster-configuration.js';
+import type { ClusterConfiguration } from './cluster-configuration.js';
 import {
+  CONFIGURED_SNAPSHOT_CHUNK_TYPE,
   MESSAGE_TYPES,
   MessageDecodeError,
   decodeMessage,
@@ -22,16 +25,29 @@ const number = fc.oneof(
   fc.constantFrom(0, 2 ** 32 - 1, 2 ** 32, Number.MAX_SAFE_INTEGER),
   fc.nat({ max: Number.MAX_SAFE_INTEGER }),
 );
+/** A valid configuration: 1-5 voters and 0-3 learners, distinct ids of 1-12 characters. */
+const configuration: fc.Arbitrary<ClusterConfiguration> = fc
+  .uniqueArray(fc.string({ minLength: 1, maxLength: 12 }), { minLength: 1, maxLength: 8 })
+  .chain((ids) =>
+    fc
+      .integer({ min: 1, max: Math.min(5, ids.length) })
+      .map((voters) => clusterConfiguration(ids.slice(0, voters), ids.slice(voters))),
+  );
+const entry = fc.oneof(
+  fc.record({
+    generation: number,
+    kind: fc.constantFrom('empty' as const, 'command' as const),
+    command: fc.uint8Array({ maxLength: 24 }),
+  }),
+  fc.record({
+    generation: number,
+    kind: fc.constant('configuration' as const),
+    command: configuration.map(encodeConfiguration),
+  }),
+);
 const entries = (prevIndex: number): fc.Arbitrary<LogEntry[]> =>
   fc
-    .array(
-      fc.record({
-        generation: number,
-        kind: fc.constantFrom('empty' as const, 'command' as const),
-        command: fc.uint8Array({ maxLength: 24 }),
-      }),
-      { maxLength: 5 },
-    )
+    .array(entry, { maxLength: 5 })
     .map((list) => list.map((entry, i) => ({ ...entry, index: prevIndex + 1 + i })));
 
 const message: fc.Arbitrary<Message> = fc.oneof(
@@ -86,11 +102,13 @@ const message: fc.Arbitrary<Message> = fc.oneof(
       offset: fc.nat({ max: 1_000_000 }),
       data: fc.uint8Array({ maxLength: 48 }),
       extra: fc.nat({ max: 1_000_000 }),
+      configuration: fc.option(configuration, { nil: undefined }),
     })
-    .map(({ extra, ...chunk }) => ({
+    .map(({ extra, configuration: carried, ...chunk }) => ({
       kind: 'snapshot-chunk' as const,
       ...chunk,
       totalBytes: chunk.offset + chunk.data.length + extra,
+      ...(carried === undefined ? {} : { configuration: carried }),
     })),
   fc.record({
     kind: fc.constant('snapshot-response' as const),
@@ -103,7 +121,7 @@ const message: fc.Arbitrary<Message> = fc.oneof(
   fc.record({ kind: fc.constant('timeout-now' as const), generation: number }),
 );
 
-const allTypes = Object.values(MESSAGE_TYPES);
+const allTypes = [...Object.values(MESSAGE_TYPES), CONFIGURED_SNAPSHOT_CHUNK_TYPE];
 
 /** A payload fuzzed from a valid message, with that message's type or (sometimes) another. */
 const input = message.chain((original) => {
@@ -152,7 +170,11 @@ describe('message codec under fuzzing', () => {
           }
           expect(decoded).toBeDefined();
           const message = decoded!;
-          expect(MESSAGE_TYPES[message.kind]).toBe(type);
+          expect(
+            message.kind === 'snapshot-chunk' && message.configuration !== undefined
+              ? CONFIGURED_SNAPSHOT_CHUNK_TYPE
+              : MESSAGE_TYPES[message.kind],
+          ).toBe(type);
           for (const value of numbersOf(message)) {
             expect(Number.isSafeInteger(value) && value >= 0).toBe(true);
           }

@@ -1,5 +1,11 @@
 import type { EntryKind, LogEntry } from './log-entry.js';
 import type { Message } from './messages.js';
+import {
+  ConfigurationError,
+  decodeConfiguration,
+  encodeConfiguration,
+} from './cluster-configuration.js';
+import type { ClusterConfiguration } from './cluster-configuration.js';
 
 /**
  * Transport message-type tags (unsigned 16-bit) used by leader-follower messages. Other users of
@@ -17,6 +23,16 @@ export const MESSAGE_TYPES = {
   'timeout-now': 0x4c09,
   'storage-lost': 0x4c0a,
 } as const satisfies Record<Message['kind'], number>;
+
+/**
+ * The type tag of a `snapshot-chunk` that carries its snapshot's configuration (a length-prefixed
+ * configuration before the data). A chunk without one keeps the tag of
+ * `MESSAGE_TYPES['snapshot-chunk']`, so members of earlier releases still read it.
+ */
+export const CONFIGURED_SNAPSHOT_CHUNK_TYPE = 0x4c0b;
+
+/** Longest encoded configuration a snapshot chunk carries, in bytes (64 ids of 255 bytes). */
+const MAX_CONFIGURATION_BYTES = 3 + 64 * 256;
 
 /** Thrown when a payload is not a well-formed leader-follower message. */
 export class MessageDecodeError extends Error {
@@ -45,8 +61,18 @@ function storageIdBytes(storageId: string | undefined): Uint8Array {
 }
 const ENTRY_HEADER_BYTES = 8 + 1 + 4; // generation, kind, command length
 
-const KIND_CODES: Record<EntryKind, number> = { empty: 0, command: 1 };
-const KINDS: readonly EntryKind[] = ['empty', 'command'];
+const KIND_CODES: Record<EntryKind, number> = { empty: 0, command: 1, configuration: 2 };
+const KINDS: readonly EntryKind[] = ['empty', 'command', 'configuration'];
+
+/** A configuration entry's bytes must decode (bounded), so a malformed one never reaches a log. */
+function checkConfigurationBytes(bytes: Uint8Array): ClusterConfiguration {
+  try {
+    return decodeConfiguration(bytes);
+  } catch (error) {
+    if (error instanceof ConfigurationError) throw new MessageDecodeError(error.message);
+    throw error;
+  }
+}
 
 /** A cursor over a payload; numbers above 2^32 are written as two big-endian 32-bit halves. */
 class Writer {
@@ -265,14 +291,26 @@ export function encodeMessage(message: Message): { type: number; payload: Uint8A
       return { type, payload: w.bytes };
     }
     case 'snapshot-chunk': {
-      const w = new Writer(8 * 5 + message.data.length);
+      const configuration =
+        message.configuration === undefined
+          ? undefined
+          : encodeConfiguration(message.configuration);
+      const configurationBytes = configuration === undefined ? 0 : 4 + configuration.length;
+      const w = new Writer(8 * 5 + configurationBytes + message.data.length);
       w.u64(message.generation);
       w.u64(message.snapshotIndex);
       w.u64(message.snapshotGeneration);
       w.u64(message.offset);
       w.u64(message.totalBytes);
+      if (configuration !== undefined) {
+        w.u32(configuration.length);
+        w.raw(configuration);
+      }
       w.raw(message.data);
-      return { type, payload: w.bytes };
+      return {
+        type: configuration === undefined ? type : CONFIGURED_SNAPSHOT_CHUNK_TYPE,
+        payload: w.bytes,
+      };
     }
     case 'snapshot-response': {
       const w = new Writer(8 + 1 + 8 * 3);
@@ -348,6 +386,7 @@ export function decodeMessage(type: number, payload: Uint8Array): Message | unde
         const kind = KINDS[r.u8()];
         if (kind === undefined) throw new MessageDecodeError('unknown entry kind');
         const command = r.view_(r.u32());
+        if (kind === 'configuration') checkConfigurationBytes(command);
         entries[i] = { index: prevIndex + 1 + i, generation: entryGeneration, kind, command };
       }
       message = { kind: 'append', generation, prevIndex, prevGeneration, entries, highWaterMark };
@@ -403,15 +442,30 @@ export function decodeMessage(type: number, payload: Uint8Array): Message | unde
         ...storageIdField(r.optionalShortText()),
       };
       break;
+    case CONFIGURED_SNAPSHOT_CHUNK_TYPE:
     case MESSAGE_TYPES['snapshot-chunk']: {
+      const generation = r.u64();
+      const snapshotIndex = r.u64();
+      const snapshotGeneration = r.u64();
+      const offset = r.u64();
+      const totalBytes = r.u64();
+      let configuration: ClusterConfiguration | undefined;
+      if (type === CONFIGURED_SNAPSHOT_CHUNK_TYPE) {
+        const length = r.u32();
+        if (length > MAX_CONFIGURATION_BYTES) {
+          throw new MessageDecodeError(`configuration of ${length} bytes`);
+        }
+        configuration = checkConfigurationBytes(r.view_(length));
+      }
       message = {
         kind: 'snapshot-chunk',
-        generation: r.u64(),
-        snapshotIndex: r.u64(),
-        snapshotGeneration: r.u64(),
-        offset: r.u64(),
-        totalBytes: r.u64(),
+        generation,
+        snapshotIndex,
+        snapshotGeneration,
+        offset,
+        totalBytes,
         data: r.rest(),
+        ...(configuration === undefined ? {} : { configuration }),
       };
       if (message.offset + message.data.length > message.totalBytes) {
         throw new MessageDecodeError('snapshot chunk beyond its total size');

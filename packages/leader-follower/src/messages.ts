@@ -1,3 +1,4 @@
+import type { ClusterConfiguration } from './cluster-configuration.js';
 import type { LogEntry } from './log-entry.js';
 
 /** Identifies a server in the cluster (the same string the transport uses). */
@@ -111,6 +112,11 @@ export interface SnapshotChunk {
   /** Total snapshot size in bytes. */
   readonly totalBytes: number;
   readonly data: Uint8Array;
+  /**
+   * The configuration the snapshot records (see `SnapshotMetadata.configuration`); sent on every
+   * chunk, used with the last. Absent from leaders of earlier releases.
+   */
+  readonly configuration?: ClusterConfiguration;
 }
 
 /**

@@ -13,8 +13,18 @@ import type { Clock, Logger, NodeObserver, StateMachine, Timers, Transport } fro
 /** Options of `LeaderFollowerNode.open`. Times are in milliseconds. */
 export interface LeaderFollowerNodeOptions {
   readonly id: NodeId;
-  /** Every member, this node included. Static. */
+  /**
+   * The initial voters, this node included unless it joins as a learner: the configuration
+   * until the log or a snapshot holds one (see `CoreOptions.members`).
+   */
   readonly members: readonly NodeId[];
+  /**
+   * The initial learners (see `CoreOptions.learners`): a new member joining an existing cluster
+   * lists itself here, with the cluster's voters as `members`. Default none.
+   */
+  readonly learners?: readonly NodeId[];
+  /** Entries a learner may lag and still be promoted (see `CoreOptions.promoteLagLimit`). */
+  readonly promoteLagLimit?: number;
   readonly transport: Transport;
   readonly stateMachine: StateMachine;
   /**

@@ -76,6 +76,7 @@ export function coreOptionsOf(
     peerStorageIds: recovered.memberState.peerStorageIds,
     id: options.id,
     members: options.members,
+    ...(options.learners === undefined ? {} : { learners: options.learners }),
     random: options.random,
     hardState: recovered.hardState,
     entries: recovered.entries,
@@ -89,6 +90,7 @@ export function coreOptionsOf(
       maxInflightAppends: options.maxInflightAppends,
       maxAppendBytes: options.maxAppendBytes,
       snapshotChunkBytes: options.snapshotChunkBytes,
+      promoteLagLimit: options.promoteLagLimit,
     }),
   };
 }

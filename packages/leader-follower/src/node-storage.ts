@@ -1,3 +1,4 @@
+import type { ClusterConfiguration } from './cluster-configuration.js';
 import type { SnapshotChunkToStore } from './core-types.js';
 import type { HardState, LogEntry, SnapshotData, SnapshotMetadata } from './log-entry.js';
 import type { MemberState } from './member-state.js';
@@ -78,6 +79,12 @@ export interface SnapshotToSave {
   readonly index: number;
   readonly generation: number;
   readonly data: SnapshotData;
+  /**
+   * The configuration in force at `index`, to keep with the snapshot and hand back in its
+   * metadata (a storage that cannot keep it leaves it out: the core then falls back to the
+   * initial members on recovery, as for a snapshot of an earlier release).
+   */
+  readonly configuration?: ClusterConfiguration;
 }
 
 /**

@@ -34,6 +34,8 @@ export class ReadyOutbox {
   readonly readsRefused: ReadRefusal[] = [];
   readonly peerStorageIdsLearned: PeerStorageId[] = [];
   readonly lostAcknowledgedEntries: LostAcknowledgedEntries[] = [];
+  /** Set once when a committed configuration removed this server (see `Ready.removedFromCluster`). */
+  removedFromCluster = false;
   private readonly messagesToSendNow: OutboundMessage[] = [];
   private readonly messagesAfterPersist: OutboundMessage[] = [];
   /** A leader's appends waiting for entries the driver loads (see {@link AppendLoads}). */
@@ -97,7 +99,8 @@ export class ReadyOutbox {
       this.readsPermitted.length > 0 ||
       this.readsRefused.length > 0 ||
       this.peerStorageIdsLearned.length > 0 ||
-      this.lostAcknowledgedEntries.length > 0
+      this.lostAcknowledgedEntries.length > 0 ||
+      this.removedFromCluster
     );
   }
 
@@ -151,8 +154,10 @@ export class ReadyOutbox {
       readsRefused: this.readsRefused.splice(0),
       peerStorageIdsLearned: this.peerStorageIdsLearned.splice(0),
       lostAcknowledgedEntries: this.lostAcknowledgedEntries.splice(0),
+      removedFromCluster: this.removedFromCluster,
     };
     this.snapshotToInstall = undefined;
+    this.removedFromCluster = false;
     return ready;
   }
 }

@@ -1,5 +1,7 @@
 import { commandBytesOf, EMPTY_COMMAND, isHollowEntry } from './log-entry.js';
 import type { LogEntry } from './log-entry.js';
+import type { ClusterConfiguration } from './cluster-configuration.js';
+import { ConfigurationHistory } from './configuration-history.js';
 
 /**
  * The in-memory view of one server's log: every entry above the compaction point. The core reads
@@ -22,8 +24,20 @@ export class ReplicatedLog {
   private hollowThroughValue: number;
   /** Command bytes held in memory: the sum over the entries above `hollowThroughValue`. */
   private heldCommandBytes = 0;
+  /** The configurations this log holds, kept in step with it (see {@link ConfigurationHistory}). */
+  readonly configurations: ConfigurationHistory;
 
-  constructor(compactedIndex: number, compactedGeneration: number, entries: readonly LogEntry[]) {
+  /**
+   * @param baseConfiguration - the configuration in force at `compactedIndex` (the snapshot's or
+   *   the initial members'): configuration entries in `entries` supersede it.
+   */
+  constructor(
+    compactedIndex: number,
+    compactedGeneration: number,
+    entries: readonly LogEntry[],
+    baseConfiguration?: ClusterConfiguration,
+  ) {
+    this.configurations = new ConfigurationHistory(baseConfiguration);
     this.compactedIndexValue = compactedIndex;
     this.compactedGenerationValue = compactedGeneration;
     this.hollowThroughValue = compactedIndex;
@@ -117,6 +131,7 @@ export class ReplicatedLog {
       throw new Error(`append out of order: last ${this.lastIndex}, got ${entry.index}`);
     }
     if (isHollowEntry(entry)) throw new Error(`cannot append hollow entry ${entry.index}`);
+    this.configurations.appended(entry);
     this.entries.push(entry);
     this.heldCommandBytes += entry.command.length;
   }
@@ -128,6 +143,7 @@ export class ReplicatedLog {
     }
     this.forgetHeldBytes(Math.max(index, this.hollowThroughValue) + 1, this.lastIndex);
     this.entries.length = Math.max(0, index - this.compactedIndexValue);
+    this.configurations.truncatedAfter(index);
     if (this.hollowThroughValue > index) this.hollowThroughValue = index;
   }
 
@@ -140,12 +156,17 @@ export class ReplicatedLog {
     this.entries.splice(0, index - this.compactedIndexValue);
     this.compactedIndexValue = index;
     this.compactedGenerationValue = generation;
+    this.configurations.compactedThrough(index);
     if (this.hollowThroughValue < index) this.hollowThroughValue = index;
   }
 
-  /** Discards everything and restarts the log right after a snapshot. */
-  resetTo(index: number, generation: number): void {
+  /**
+   * Discards everything and restarts the log right after a snapshot, whose configuration (if it
+   * records one) becomes the one in force.
+   */
+  resetTo(index: number, generation: number, configuration?: ClusterConfiguration): void {
     this.entries = [];
+    this.configurations.reset(configuration);
     this.compactedIndexValue = index;
     this.compactedGenerationValue = generation;
     this.hollowThroughValue = index;

@@ -1,11 +1,46 @@
 import { crc32c } from '@x/wal';
 import { FaultFileSystem, seededRandom } from '@x/wal/testing';
 import { describe, expect, it } from 'vitest';
-import { SnapshotCorruptionError, SnapshotFile } from './snapshot-file.js';
+import { clusterConfiguration } from './cluster-configuration.js';
+import {
+  encodeSnapshotBytes,
+  openSnapshotBytes,
+  SnapshotCorruptionError,
+  SnapshotFile,
+} from './snapshot-file.js';
 
 const snapshot = { index: 42, generation: 3, data: new TextEncoder().encode('state') };
 
 describe('SnapshotFile', () => {
+  it('keeps the cluster configuration in format 3; format 2 files load without one', async () => {
+    const fs = new FaultFileSystem({ random: seededRandom(11) });
+    const file = new SnapshotFile(fs, '/data');
+    const configuration = clusterConfiguration(['a', 'b', 'c'], ['d']);
+    const metadata = await file.save({ ...snapshot, configuration });
+    expect(metadata.configuration).toEqual(configuration);
+    fs.crash();
+    const stored = await new SnapshotFile(fs, '/data').open();
+    expect(stored?.metadata).toEqual(metadata);
+    expect(await stored?.readAll()).toEqual(snapshot.data);
+    await stored?.close();
+    expect(await new SnapshotFile(fs, '/data').readRange(0, metadata.sizeBytes)).toEqual(
+      encodeSnapshotBytes({ ...snapshot, configuration }),
+    );
+    // The configuration is under the checksum: a flipped bit in it is refused.
+    const damaged = encodeSnapshotBytes({ ...snapshot, configuration });
+    damaged[36] = (damaged[36] ?? 0) ^ 1;
+    await expect(
+      (async () => {
+        const opened = openSnapshotBytes(damaged, 'damaged');
+        await opened.verify();
+      })(),
+    ).rejects.toThrow(SnapshotCorruptionError);
+    // Without a configuration the file is format 2, as earlier releases wrote it.
+    const old = openSnapshotBytes(encodeSnapshotBytes(snapshot), 'format 2');
+    expect(old.metadata.configuration).toBeUndefined();
+    expect(old.metadata.sizeBytes).toBe(28 + snapshot.data.length);
+  });
+
   it('round-trips and survives a power loss once saved', async () => {
     const fs = new FaultFileSystem({ random: seededRandom(1) });
     const file = new SnapshotFile(fs, '/data');

@@ -1,13 +1,28 @@
 import { crc32c } from '@x/wal';
 import type { FileHandle, FileSystem } from '@x/wal';
 import type { Snapshot, SnapshotData, SnapshotMetadata } from './log-entry.js';
+import {
+  ConfigurationError,
+  decodeConfiguration,
+  encodeConfiguration,
+} from './cluster-configuration.js';
+import type { ClusterConfiguration } from './cluster-configuration.js';
 
-// Format 2 ("LFS2", written): the checksum covers the data and then header bytes 4..24 (index,
-// generation, length), so a damaged header is refused like damaged data. Format 1 ("LFS1", still
-// read) covered the data only: a flipped bit in its index or generation went unnoticed.
+// Format 3 ("LFS3", written when the snapshot records a cluster configuration): format 2's header,
+// then the configuration's length (4 bytes) and bytes, then the data; the checksum also covers
+// the length and the configuration. Format 2 ("LFS2", written without one, still read): the
+// checksum covers the data and then header bytes 4..24 (index, generation, length), so a damaged
+// header is refused like damaged data; it loads with no configuration (the node's initial members
+// are then the configuration). Format 1 ("LFS1", still read) covered the data only: a flipped bit
+// in its index or generation went unnoticed.
+const MAGIC_WITH_CONFIGURATION = 0x4c465333; // "LFS3"
 const MAGIC = 0x4c465332; // "LFS2"
 const MAGIC_DATA_CHECKSUM_ONLY = 0x4c465331; // "LFS1"
 const HEADER_BYTES = 4 + 8 + 8 + 4 + 4; // magic, index, generation, length, checksum
+/** Format 3: the configuration's length follows the header. */
+const CONFIGURATION_LENGTH_BYTES = 4;
+/** Longest encoded configuration a snapshot holds (64 members of 255 bytes). */
+const MAX_CONFIGURATION_BYTES = 3 + 64 * 256;
 /** The header bytes (index, generation, length) the format-2 checksum covers after the data. */
 const CHECKED_HEADER_START = 4;
 const CHECKED_HEADER_END = 24;
@@ -29,6 +44,10 @@ interface Header {
   readonly checksum: number;
   /** Header bytes the checksum covers after the data (empty for format 1). */
   readonly checkedHeader: Uint8Array;
+  /** Bytes before the data: the header, and in format 3 the configuration. */
+  readonly prefixBytes: number;
+  /** The configuration a format-3 snapshot records. */
+  readonly configuration?: ClusterConfiguration;
 }
 
 /**
@@ -47,12 +66,14 @@ export class StoredSnapshot {
     private readonly header: Header,
   ) {}
 
-  /** Index, generation and size of the whole file (as sent to followers). */
+  /** Index, generation, size of the whole file (as sent to followers) and configuration. */
   get metadata(): SnapshotMetadata {
+    const { configuration } = this.header;
     return {
       index: this.header.index,
       generation: this.header.generation,
-      sizeBytes: HEADER_BYTES + this.header.dataBytes,
+      sizeBytes: this.header.prefixBytes + this.header.dataBytes,
+      ...(configuration === undefined ? {} : { configuration }),
     };
   }
 
@@ -69,9 +90,10 @@ export class StoredSnapshot {
     let checksum = 0;
     for (let offset = 0; offset < this.header.dataBytes; offset += size) {
       const length = Math.min(size, this.header.dataBytes - offset);
-      const chunk = await readFully(this.handle, HEADER_BYTES + offset, length);
+      const position = this.header.prefixBytes + offset;
+      const chunk = await readFully(this.handle, position, length);
       if (chunk.length !== length) {
-        throw new SnapshotCorruptionError(`${this.path}: ended at ${HEADER_BYTES + offset}`);
+        throw new SnapshotCorruptionError(`${this.path}: ended at ${position}`);
       }
       checksum = crc32c(chunk, 0, chunk.length, checksum);
       if (offset + length >= this.header.dataBytes) this.check(checksum);
@@ -143,11 +165,15 @@ export class SnapshotFile {
   }
 
   /** The metadata of `snapshot` once stored: its size is the whole file's. */
-  static metadataOf(snapshot: Snapshot): SnapshotMetadata {
+  static metadataOf(
+    snapshot: Snapshot & { readonly configuration?: ClusterConfiguration },
+  ): SnapshotMetadata {
+    const { configuration } = snapshot;
     return {
       index: snapshot.index,
       generation: snapshot.generation,
-      sizeBytes: HEADER_BYTES + snapshot.data.length,
+      sizeBytes: prefixBytesOf(configuration) + snapshot.data.length,
+      ...(configuration === undefined ? {} : { configuration }),
     };
   }
 
@@ -185,7 +211,9 @@ export class SnapshotFile {
     readonly index: number;
     readonly generation: number;
     readonly data: SnapshotData;
+    readonly configuration?: ClusterConfiguration;
   }): Promise<SnapshotMetadata> {
+    const prefixBytes = prefixBytesOf(snapshot.configuration);
     const temporary = `${this.path}.tmp`;
     await this.fileSystem.mkdir(this.directory);
     const handle = await this.fileSystem.open(temporary, 'create');
@@ -198,14 +226,12 @@ export class SnapshotFile {
         if (dataBytes + chunk.length > MAX_DATA_BYTES) {
           throw new RangeError(`snapshot larger than ${MAX_DATA_BYTES} bytes`);
         }
-        await handle.write(chunk, 0, chunk.length, HEADER_BYTES + dataBytes);
+        await handle.write(chunk, 0, chunk.length, prefixBytes + dataBytes);
         checksum = crc32c(chunk, 0, chunk.length, checksum);
         dataBytes += chunk.length;
       }
       // The header goes last: only now are the length and the checksum known.
-      const header = encodeHeader({ ...snapshot, dataBytes, checksum });
-      const view = new DataView(header.buffer);
-      view.setUint32(24, crc32c(header, CHECKED_HEADER_START, CHECKED_HEADER_END, checksum));
+      const header = encodePrefix({ ...snapshot, dataBytes, checksum });
       await handle.write(header, 0, header.length, 0);
       await handle.datasync();
     } finally {
@@ -213,10 +239,12 @@ export class SnapshotFile {
     }
     await this.fileSystem.rename(temporary, this.path);
     await this.fileSystem.syncDirectory(this.directory);
+    const { configuration } = snapshot;
     return {
       index: snapshot.index,
       generation: snapshot.generation,
-      sizeBytes: HEADER_BYTES + dataBytes,
+      sizeBytes: prefixBytes + dataBytes,
+      ...(configuration === undefined ? {} : { configuration }),
     };
   }
 
@@ -293,11 +321,13 @@ export class SnapshotFile {
   private async openAt(path: string): Promise<StoredSnapshot> {
     const handle = await this.fileSystem.open(path, 'read');
     try {
-      const header = decodeHeader(await readFully(handle, 0, HEADER_BYTES), path);
+      const start = await readFully(handle, 0, HEADER_BYTES + CONFIGURATION_LENGTH_BYTES);
+      const prefix = await readFully(handle, 0, prefixLengthOf(start, path));
+      const header = decodeHeader(prefix, path);
       const size = await handle.size();
-      if (size !== HEADER_BYTES + header.dataBytes) {
+      if (size !== header.prefixBytes + header.dataBytes) {
         throw new SnapshotCorruptionError(
-          `${path}: expected ${header.dataBytes} data bytes, the file holds ${size - HEADER_BYTES}`,
+          `${path}: expected ${header.dataBytes} data bytes, the file holds ${size - header.prefixBytes}`,
         );
       }
       return new StoredSnapshot(handle, path, header);
@@ -317,6 +347,7 @@ export function encodeSnapshotBytes(snapshot: {
   readonly index: number;
   readonly generation: number;
   readonly data: SnapshotData;
+  readonly configuration?: ClusterConfiguration;
 }): Uint8Array {
   const chunks = snapshot.data instanceof Uint8Array ? [snapshot.data] : [...snapshot.data];
   let dataBytes = 0;
@@ -327,14 +358,10 @@ export function encodeSnapshotBytes(snapshot: {
       throw new RangeError(`snapshot larger than ${MAX_DATA_BYTES} bytes`);
     checksum = crc32c(chunk, 0, chunk.length, checksum);
   }
-  const bytes = new Uint8Array(HEADER_BYTES + dataBytes);
-  const header = encodeHeader({ ...snapshot, dataBytes, checksum });
-  new DataView(header.buffer).setUint32(
-    24,
-    crc32c(header, CHECKED_HEADER_START, CHECKED_HEADER_END, checksum),
-  );
+  const header = encodePrefix({ ...snapshot, dataBytes, checksum });
+  const bytes = new Uint8Array(header.length + dataBytes);
   bytes.set(header, 0);
-  let offset = HEADER_BYTES;
+  let offset = header.length;
   for (const chunk of chunks) {
     bytes.set(chunk, offset);
     offset += chunk.length;
@@ -348,10 +375,10 @@ export function encodeSnapshotBytes(snapshot: {
  * @throws SnapshotCorruptionError when the header is damaged or the size does not match it.
  */
 export function openSnapshotBytes(bytes: Uint8Array, name: string): StoredSnapshot {
-  const header = decodeHeader(bytes.subarray(0, HEADER_BYTES), name);
-  if (bytes.length !== HEADER_BYTES + header.dataBytes) {
+  const header = decodeHeader(bytes.subarray(0, prefixLengthOf(bytes, name)), name);
+  if (bytes.length !== header.prefixBytes + header.dataBytes) {
     throw new SnapshotCorruptionError(
-      `${name}: expected ${header.dataBytes} data bytes, it holds ${bytes.length - HEADER_BYTES}`,
+      `${name}: expected ${header.dataBytes} data bytes, it holds ${bytes.length - header.prefixBytes}`,
     );
   }
   const handle = {
@@ -382,10 +409,80 @@ async function readFully(
   return read === length ? bytes : bytes.subarray(0, read);
 }
 
-function encodeHeader(header: Omit<Header, 'checkedHeader'>): Uint8Array {
+/** Bytes before the data in the format a snapshot with (or without) `configuration` is written. */
+function prefixBytesOf(configuration: ClusterConfiguration | undefined): number {
+  return configuration === undefined
+    ? HEADER_BYTES
+    : HEADER_BYTES + CONFIGURATION_LENGTH_BYTES + encodeConfiguration(configuration).length;
+}
+
+/**
+ * How many bytes precede the data, from the first bytes of a snapshot (at least the header and,
+ * in format 3, the configuration's length).
+ * @throws SnapshotCorruptionError when they are too short or the length is beyond the bound.
+ */
+function prefixLengthOf(start: Uint8Array, path: string): number {
+  if (start.length < HEADER_BYTES) throw new SnapshotCorruptionError(`${path}: truncated header`);
+  const view = new DataView(start.buffer, start.byteOffset, start.byteLength);
+  if (view.getUint32(0) !== MAGIC_WITH_CONFIGURATION) return HEADER_BYTES;
+  if (start.length < HEADER_BYTES + CONFIGURATION_LENGTH_BYTES) {
+    throw new SnapshotCorruptionError(`${path}: truncated header`);
+  }
+  const configurationBytes = view.getUint32(HEADER_BYTES);
+  if (configurationBytes > MAX_CONFIGURATION_BYTES) {
+    throw new SnapshotCorruptionError(`${path}: configuration of ${configurationBytes} bytes`);
+  }
+  return HEADER_BYTES + CONFIGURATION_LENGTH_BYTES + configurationBytes;
+}
+
+/**
+ * The header (with its checksum over the data and the checked header bytes), and in format 3 the
+ * configuration after it.
+ */
+function encodePrefix(
+  header: Omit<Header, 'checkedHeader' | 'prefixBytes'> & {
+    readonly configuration?: ClusterConfiguration;
+  },
+): Uint8Array {
+  const configuration =
+    header.configuration === undefined ? undefined : encodeConfiguration(header.configuration);
+  const fixed = encodeHeader(
+    header,
+    configuration === undefined ? MAGIC : MAGIC_WITH_CONFIGURATION,
+  );
+  const bytes = new Uint8Array(
+    configuration === undefined
+      ? HEADER_BYTES
+      : HEADER_BYTES + CONFIGURATION_LENGTH_BYTES + configuration.length,
+  );
+  bytes.set(fixed, 0);
+  if (configuration !== undefined) {
+    new DataView(bytes.buffer).setUint32(HEADER_BYTES, configuration.length);
+    bytes.set(configuration, HEADER_BYTES + CONFIGURATION_LENGTH_BYTES);
+  }
+  const checked = checkedHeaderOf(bytes, configuration !== undefined);
+  new DataView(bytes.buffer).setUint32(24, crc32c(checked, 0, checked.length, header.checksum));
+  return bytes;
+}
+
+/** The prefix bytes the checksum covers after the data: index, generation, length (and in format 3 the configuration's length and bytes). */
+function checkedHeaderOf(prefix: Uint8Array, withConfiguration: boolean): Uint8Array {
+  const fixed = prefix.subarray(CHECKED_HEADER_START, CHECKED_HEADER_END);
+  if (!withConfiguration) return fixed.slice();
+  const rest = prefix.subarray(HEADER_BYTES);
+  const checked = new Uint8Array(fixed.length + rest.length);
+  checked.set(fixed, 0);
+  checked.set(rest, fixed.length);
+  return checked;
+}
+
+function encodeHeader(
+  header: Omit<Header, 'checkedHeader' | 'prefixBytes' | 'configuration'>,
+  magic: number,
+): Uint8Array {
   const bytes = new Uint8Array(HEADER_BYTES);
   const view = new DataView(bytes.buffer);
-  view.setUint32(0, MAGIC);
+  view.setUint32(0, magic);
   view.setUint32(4, Math.floor(header.index / TWO_TO_32));
   view.setUint32(8, header.index >>> 0);
   view.setUint32(12, Math.floor(header.generation / TWO_TO_32));
@@ -395,12 +492,31 @@ function encodeHeader(header: Omit<Header, 'checkedHeader'>): Uint8Array {
   return bytes;
 }
 
+/**
+ * Decodes a snapshot's prefix (the header, and in format 3 the configuration: `bytes` must hold
+ * the whole prefix, see {@link prefixLengthOf}).
+ * @throws SnapshotCorruptionError when it is damaged.
+ */
 function decodeHeader(bytes: Uint8Array, path: string): Header {
   if (bytes.length < HEADER_BYTES) throw new SnapshotCorruptionError(`${path}: truncated header`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const magic = view.getUint32(0);
-  if (magic !== MAGIC && magic !== MAGIC_DATA_CHECKSUM_ONLY) {
+  if (magic !== MAGIC && magic !== MAGIC_DATA_CHECKSUM_ONLY && magic !== MAGIC_WITH_CONFIGURATION) {
     throw new SnapshotCorruptionError(`${path}: bad magic`);
+  }
+  let configuration: ClusterConfiguration | undefined;
+  if (magic === MAGIC_WITH_CONFIGURATION) {
+    if (bytes.length !== prefixLengthOf(bytes, path)) {
+      throw new SnapshotCorruptionError(`${path}: truncated configuration`);
+    }
+    try {
+      configuration = decodeConfiguration(
+        bytes.subarray(HEADER_BYTES + CONFIGURATION_LENGTH_BYTES),
+      );
+    } catch (error) {
+      if (!(error instanceof ConfigurationError)) throw error;
+      throw new SnapshotCorruptionError(`${path}: ${error.message}`);
+    }
   }
   const index = view.getUint32(4) * TWO_TO_32 + view.getUint32(8);
   const generation = view.getUint32(12) * TWO_TO_32 + view.getUint32(16);
@@ -413,6 +529,13 @@ function decodeHeader(bytes: Uint8Array, path: string): Header {
     dataBytes: view.getUint32(20),
     checksum: view.getUint32(24),
     checkedHeader:
-      magic === MAGIC ? bytes.slice(CHECKED_HEADER_START, CHECKED_HEADER_END) : new Uint8Array(0),
+      magic === MAGIC_DATA_CHECKSUM_ONLY
+        ? new Uint8Array(0)
+        : checkedHeaderOf(bytes, magic === MAGIC_WITH_CONFIGURATION),
+    prefixBytes:
+      bytes.length >= HEADER_BYTES && magic === MAGIC_WITH_CONFIGURATION
+        ? bytes.length
+        : HEADER_BYTES,
+    ...(configuration === undefined ? {} : { configuration }),
   };
 }

@@ -41,7 +41,13 @@ export class SnapshotSchedule {
     const index = appliedIndex;
     const generation = core.generationAt(index);
     if (generation === undefined) return;
-    const snapshot = { index, generation, data: stateMachine.snapshot() };
+    const configuration = core.configurationAt(index);
+    const snapshot = {
+      index,
+      generation,
+      data: stateMachine.snapshot(),
+      ...(configuration === undefined ? {} : { configuration }),
+    };
     this.snapshotting = true;
     void storage
       .saveSnapshot(snapshot)

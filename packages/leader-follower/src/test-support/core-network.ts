@@ -4,6 +4,7 @@ import { isHollowEntry } from '../log-entry.js';
 import type { HardState, LogEntry, Snapshot, SnapshotMetadata } from '../log-entry.js';
 import type { Message, NodeId } from '../messages.js';
 import { seededRandom } from './seeded-random.js';
+import type { ClusterConfiguration } from '../cluster-configuration.js';
 
 /** What one server has on "disk" in the in-test network. */
 export interface StoredState {
@@ -12,13 +13,19 @@ export interface StoredState {
   entries: LogEntry[];
   /** The snapshot being received from a leader, written chunk by chunk. */
   incoming?: Uint8Array | undefined;
+  /** The configuration the snapshot records (the driver keeps it beside the snapshot). */
+  snapshotConfiguration?: ClusterConfiguration | undefined;
 }
 
-function metadataOf(snapshot: Snapshot): SnapshotMetadata {
+function metadataOf(
+  snapshot: Snapshot,
+  configuration: ClusterConfiguration | undefined,
+): SnapshotMetadata {
   return {
     index: snapshot.index,
     generation: snapshot.generation,
     sizeBytes: snapshot.data.length,
+    ...(configuration === undefined ? {} : { configuration }),
   };
 }
 
@@ -70,11 +77,22 @@ export class CoreNetwork {
   holdLoads = false;
   readonly heldLoads: { id: NodeId; request: EntriesToLoad }[] = [];
 
+  /** Every server of the network (servers added later with {@link addServer} included). */
+  readonly ids: NodeId[];
+  /** The initial members a server starts with, when not the network's first ids. */
+  private readonly initialMembers = new Map<
+    NodeId,
+    { members: readonly NodeId[]; learners: readonly NodeId[] }
+  >();
+  private readonly firstIds: readonly NodeId[];
+
   constructor(
-    readonly ids: readonly NodeId[],
+    ids: readonly NodeId[],
     private readonly options: Partial<CoreOptions> = {},
     seed = 1,
   ) {
+    this.ids = [...ids];
+    this.firstIds = ids;
     this.random = seededRandom(seed);
     for (const id of ids) {
       this.storage.set(id, {
@@ -92,6 +110,21 @@ export class CoreNetwork {
     return core;
   }
 
+  /**
+   * Starts a new server with empty storage that joins as a learner: it knows the cluster's
+   * `voters` and itself as a learner until the leader's log tells it more.
+   */
+  addServer(id: NodeId, voters: readonly NodeId[]): void {
+    this.ids.push(id);
+    this.initialMembers.set(id, { members: voters, learners: [id] });
+    this.storage.set(id, {
+      hardState: { generation: 0, votedFor: undefined },
+      snapshot: undefined,
+      entries: [],
+    });
+    this.start(id);
+  }
+
   /** (Re)creates a server from what it stored. */
   start(id: NodeId): void {
     const stored = this.storage.get(id);
@@ -100,10 +133,12 @@ export class CoreNetwork {
       electionTimeoutTicks: 10,
       ...this.options,
       id,
-      members: this.ids,
+      ...(this.initialMembers.get(id) ?? { members: this.firstIds }),
       random: seededRandom(this.random.int(1 << 30) + 1),
       hardState: stored.hardState,
-      ...(stored.snapshot === undefined ? {} : { snapshot: metadataOf(stored.snapshot) }),
+      ...(stored.snapshot === undefined
+        ? {}
+        : { snapshot: metadataOf(stored.snapshot, stored.snapshotConfiguration) }),
       entries: stored.entries.slice(),
     });
     this.cores.set(id, core);
@@ -117,7 +152,8 @@ export class CoreNetwork {
     const stored = this.storage.get(id);
     if (stored === undefined) throw new Error(`no storage ${id}`);
     stored.snapshot = snapshot;
-    this.core(id).snapshotTaken(metadataOf(snapshot), retainEntries);
+    stored.snapshotConfiguration = this.core(id).configurationAt(snapshot.index);
+    this.core(id).snapshotTaken(metadataOf(snapshot, stored.snapshotConfiguration), retainEntries);
   }
 
   /** Crash: in-memory state and held (unpersisted) Readies are lost. */
@@ -297,6 +333,7 @@ export class CoreNetwork {
         offset: chunk.offset,
         totalBytes: chunk.totalBytes,
         data: snapshot.data.slice(chunk.offset, chunk.offset + chunk.length),
+        ...(chunk.configuration === undefined ? {} : { configuration: chunk.configuration }),
       });
     }
     if (this.holdingPersistence.has(id)) {
@@ -324,6 +361,7 @@ export class CoreNetwork {
       const data = stored.incoming ?? new Uint8Array(0);
       if (data.length !== installed.sizeBytes) throw new Error('installed an incomplete snapshot');
       stored.snapshot = { index: installed.index, generation: installed.generation, data };
+      stored.snapshotConfiguration = installed.configuration;
       stored.incoming = undefined;
       stored.entries = [];
       this.applied.set(id, []);

@@ -70,10 +70,15 @@ export function installInvariants(cluster: Cluster<RegisterServer>, record: Clus
           throw new Error(`two leaders in generation ${status.generation}: ${other}, ${node.name}`);
         }
         leaderOfGeneration.set(status.generation, node.name);
-        const copies = [...durable.values()].sort((a, b) => b - a);
-        const onMajority = copies[Math.floor(c.nodes.length / 2)] ?? 0;
-        if (status.highWaterMark > onMajority && status.highWaterMark > status.lowWaterMark) {
-          throw new Error(`${node.name} high-water mark ${status.highWaterMark} > ${onMajority}`);
+        // The mark must be durable on a majority of the voters in force. While a configuration
+        // change is uncommitted, earlier entries were counted by the previous voters: no check.
+        const { voters } = status.configuration;
+        if (status.configurationIndex <= status.highWaterMark) {
+          const copies = voters.map((voter) => durable.get(voter) ?? 0).sort((a, b) => b - a);
+          const onMajority = copies[Math.floor(voters.length / 2)] ?? 0;
+          if (status.highWaterMark > onMajority && status.highWaterMark > status.lowWaterMark) {
+            throw new Error(`${node.name} high-water mark ${status.highWaterMark} > ${onMajority}`);
+          }
         }
       }
       const key = `${node.name}/${node.incarnation}`;
