@@ -39,6 +39,8 @@ function replicationStatus(overrides: Partial<ReplicationStatus> = {}): Replicat
     transferTarget: undefined,
     failureDetector: 'fixed',
     leaderSuspected: false,
+    configuration: { voters: ['a', 'b'], learners: [] },
+    configurationIndex: 0,
     followers: [
       {
         id: 'b',
@@ -52,6 +54,7 @@ function replicationStatus(overrides: Partial<ReplicationStatus> = {}): Replicat
         lostAcknowledgedEntries: false,
         suspected: false,
         live: true,
+        learner: false,
       },
     ],
     lastHeartbeatAgeMs: 0,
