@@ -264,6 +264,7 @@ describe('HttpClusterStatusSource', () => {
       write_quorum: 2,
       keys: 12,
       tombstones: 3,
+      repair_backlog: name === 'a' ? 4 : 0,
       state_hash: '9f2c41aa07de5b1c0000',
       members: ['a', 'b', 'c'].map((member) => ({
         name: member,
@@ -292,10 +293,11 @@ describe('HttpClusterStatusSource', () => {
       generation: null,
       lastIndex: null,
       lagBehindLeader: null,
-      quorum: { keys: 12, tombstones: 3, stateHash: '9f2c41aa07de' },
+      quorum: { keys: 12, tombstones: 3, stateHash: '9f2c41aa07de', repairBacklog: 4 },
       suspectedByPeers: false,
     });
     expect(b?.suspectedByPeers).toBe(false);
+    expect(b?.quorum?.repairBacklog).toBe(0);
     // Down: unreachable, no replica to show, and suspected by a peer that answered.
     expect(c).toMatchObject({ role: 'unreachable', clientUrl: 'http://c', suspectedByPeers: true });
     expect(c?.quorum).toBeUndefined();

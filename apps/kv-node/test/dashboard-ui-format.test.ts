@@ -29,13 +29,23 @@ describe('dashboard formatting', () => {
 });
 
 describe('formatQuorumReplica', () => {
-  it('reads keys, tombstones and the state hash of a quorum-mode member', () => {
+  it('reads keys, tombstones, the state hash and the repair backlog of a quorum-mode member', () => {
     expect(
       formatQuorumReplica({
         keys: 1204,
         tombstones: 3,
         stateHash: '9f2c41aa07de',
+        repairBacklog: 2,
       }),
-    ).toBe('1,204 keys · 3 tombstones · state 9f2c41aa07de');
+    ).toBe('1,204 keys · 3 tombstones · state 9f2c41aa07de · repair backlog 2');
+    // Before the member's first anti-entropy round there is no backlog to show.
+    expect(
+      formatQuorumReplica({
+        keys: 0,
+        tombstones: 0,
+        stateHash: 'e3b0c44298fc',
+        repairBacklog: null,
+      }),
+    ).toBe('0 keys · 0 tombstones · state e3b0c44298fc');
   });
 });

@@ -81,6 +81,7 @@ async function until<T>(
 
 interface ClusterView {
   replication: string;
+  repair_backlog: number | null;
   members: { name: string; self: boolean; agreed: boolean; suspected: boolean; phi: number }[];
 }
 
@@ -259,6 +260,8 @@ describe('quorum mode with three processes: athens, byzantium, cyrene', { timeou
         [],
       );
       expect(view.replication).toBe('quorum');
+      // Anti-entropy is off here (--anti-entropy-interval 0): no round, so no backlog to report.
+      expect(view.repair_backlog).toBeNull();
     }
     await v3RoundTrip();
     const keys = ['title-one', 'title-quorum', 'title-linearizable'];

@@ -4,7 +4,9 @@ import type { QuorumMemberView } from '../src/dashboard/cluster-view.js';
 
 /** A quorum-mode member's replica: `1,204 keys · 3 tombstones · state 9f2c41aa07de`. */
 export function formatQuorumReplica(replica: QuorumMemberView): string {
-  return `${formatCount(replica.keys)} keys · ${formatCount(replica.tombstones)} tombstones · state ${replica.stateHash}`;
+  const backlog =
+    replica.repairBacklog === null ? '' : ` · repair backlog ${formatCount(replica.repairBacklog)}`;
+  return `${formatCount(replica.keys)} keys · ${formatCount(replica.tombstones)} tombstones · state ${replica.stateHash}${backlog}`;
 }
 
 /** An index or count, or `-` when unknown. */

@@ -19,6 +19,11 @@ export interface QuorumMemberView {
   tombstones: number;
   /** The first 12 hex digits of the member's state hash: equal on members that converged. */
   stateHash: string;
+  /**
+   * The repair backlog: key buckets that differed from the peer in the member's last
+   * anti-entropy round (0 once converged; `null` before its first round).
+   */
+  repairBacklog: number | null;
 }
 
 /** One node's row on the dashboard. */
@@ -32,10 +37,7 @@ export interface NodeView {
   lastIndex: number | null;
   /** High-water mark (Raft's commit index): entries up to it are on a majority. */
   highWaterMark: number | null;
-  /**
-   * Index of the node's latest snapshot: entries up to it are in a snapshot and may be gone from
-   * its log (the JSON keeps this first name; the column reads "snapshot index").
-   */
+  /** Index of the node's latest snapshot: entries up to it are in a snapshot and may be gone from its log. */
   snapshotIndex: number | null;
   /** Index of the last entry applied to the node's key-value store. */
   appliedIndex: number | null;

@@ -12,6 +12,8 @@ interface QuorumReport {
   keys: number;
   tombstones: number;
   stateHash: string;
+  /** `repair_backlog`: differing buckets in the last anti-entropy round (`null` before one). */
+  repairBacklog: number | null;
   /** Each peer: whether this member's failure detector suspects it (or it has not agreed). */
   suspects: Map<string, boolean>;
 }
@@ -42,6 +44,7 @@ export function parseQuorumReport(body: unknown): QuorumReport | undefined {
     keys,
     tombstones: numberOrNull(record['tombstones']) ?? 0,
     stateHash: typeof hash === 'string' ? hash.slice(0, 12) : '',
+    repairBacklog: numberOrNull(record['repair_backlog']),
     suspects,
   };
 }
@@ -236,7 +239,12 @@ export class HttpClusterStatusSource implements ClusterStatusSource {
         name: member.name,
         role: 'quorum',
         ...unknown,
-        quorum: { keys: report.keys, tombstones: report.tombstones, stateHash: report.stateHash },
+        quorum: {
+          keys: report.keys,
+          tombstones: report.tombstones,
+          stateHash: report.stateHash,
+          repairBacklog: report.repairBacklog,
+        },
         suspectedByPeers,
       };
     });

@@ -97,6 +97,8 @@ export async function startQuorumNode(options: QuorumNodeOptions): Promise<Runni
   };
   const quorumMetrics = new QuorumMetrics(metrics.registry, peers, metrics);
   let member: QuorumMember;
+  /** Buckets that differed from the peer in the last anti-entropy round: the repair backlog. */
+  let repairBacklog: number | null = null;
   try {
     member = await QuorumMember.start({
       name: self,
@@ -128,6 +130,7 @@ export async function startQuorumNode(options: QuorumNodeOptions): Promise<Runni
         antiEntropyRound: (round) => {
           quorumMetrics.antiEntropyRounds.inc();
           quorumMetrics.antiEntropyDifferingBuckets.set(round.differingBuckets);
+          repairBacklog = round.differingBuckets;
           quorumMetrics.antiEntropyEntries.inc({ direction: 'pulled' }, round.pulled);
           quorumMetrics.antiEntropyEntries.inc({ direction: 'pushed' }, round.pushed);
           quorumMetrics.tombstonesCollected.inc(round.collected);
@@ -158,6 +161,7 @@ export async function startQuorumNode(options: QuorumNodeOptions): Promise<Runni
       write_quorum: config.writeQuorum,
       keys: store.size,
       tombstones: store.tombstones,
+      repair_backlog: repairBacklog,
       anti_entropy_interval_ms: config.antiEntropyIntervalMs,
       state_hash: store.stateHash(),
       members: config.members.map((entry) => {
