@@ -3,10 +3,9 @@ import {
   registerOperations,
   runWorkload,
   simulate,
-  simulationSeeds,
-  SometimesCounters,
   type Cluster,
   type SimulationReport,
+  type SometimesCounters,
 } from '@x/simulation';
 import type { ConfigurationChange } from '../cluster-configuration.js';
 import type { CoverageMark } from '../core-types.js';
@@ -17,6 +16,7 @@ import {
   coverageEvent,
   installInvariants,
   payloadCacheBytesFor,
+  runSeeds,
   streamsSnapshots,
 } from './simulated-run.js';
 
@@ -213,27 +213,20 @@ function membersConverged(cluster: Cluster<RegisterServer>): boolean {
 }
 
 /**
- * Runs a membership seed set and asserts every membership "sometimes" event was hit across it.
- * `LF_MEMBERSHIP_SEEDS` (count) and `LF_MEMBERSHIP_FIRST` override the set for soaks;
- * `LF_SIM_PROGRESS=1` prints each passed seed; `SIM_SEED` replays one seed.
+ * Runs a membership seed set (see `runSeeds`); `LF_MEMBERSHIP_SEEDS` and `LF_MEMBERSHIP_FIRST`
+ * override it for soaks.
  */
-export async function runMembershipSeedSet(
+export function runMembershipSeedSet(
   first: number,
   count: number,
   durationMs = 20_000,
 ): Promise<{ seeds: number; sometimes: SometimesCounters }> {
-  const soakCount = process.env['LF_MEMBERSHIP_SEEDS'];
-  const soakFirst = process.env['LF_MEMBERSHIP_FIRST'];
-  const seeds = simulationSeeds(
-    soakCount === undefined ? count : Number(soakCount),
-    soakFirst === undefined ? first : Number(soakFirst),
-  );
-  const sometimes = new SometimesCounters([...MEMBERSHIP_EVENTS]);
-  const progress = process.env['LF_SIM_PROGRESS'] !== undefined;
-  for (const seed of seeds) {
-    await runMembership({ seed, durationMs, sometimes });
-    if (progress) console.log(`membership seed ${seed} passed`);
-  }
-  if (seeds.length > 1) sometimes.assertAllHit();
-  return { seeds: seeds.length, sometimes };
+  return runSeeds({
+    first,
+    count,
+    soakVariablePrefix: 'LF_MEMBERSHIP',
+    events: MEMBERSHIP_EVENTS,
+    passedLine: (seed) => `membership seed ${seed} passed`,
+    runOne: (seed, sometimes) => runMembership({ seed, durationMs, sometimes }),
+  });
 }

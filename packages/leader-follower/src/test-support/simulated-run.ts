@@ -179,31 +179,62 @@ function converged(cluster: Cluster<RegisterServer>): boolean {
   return nodes.every((node) => node !== undefined && node.appliedThrough === leader.highWaterMark);
 }
 
+/** How {@link runSeeds} runs a seed set. */
+export interface SeedSetOptions {
+  /** The first seed and the count, unless the soak variables override them. */
+  readonly first: number;
+  readonly count: number;
+  /** Prefix of the soak variables: `<prefix>_SEEDS` (count) and `<prefix>_FIRST`. */
+  readonly soakVariablePrefix: string;
+  /** The "sometimes" events every seed set of more than one seed must hit. */
+  readonly events: readonly string[];
+  /** The progress line for a passed seed (printed when `LF_SIM_PROGRESS` is set). */
+  readonly passedLine: (seed: string | number) => string;
+  /** Runs one seed (a number, or a string replayed with `SIM_SEED`), counting "sometimes" events. */
+  readonly runOne: (seed: string | number, sometimes: SometimesCounters) => Promise<unknown>;
+}
+
 /**
- * Runs a seed set and asserts every "sometimes" event was hit across it. `LF_SIM_SEEDS` (count)
- * and `LF_SIM_FIRST` override the set for soaks (`LF_SIM_PROGRESS=1` prints each passed seed);
- * `SIM_SEED` replays one seed.
+ * Runs a seed set and asserts every "sometimes" event was hit across it; the soak variables
+ * override the set, `LF_SIM_PROGRESS=1` prints each passed seed, `SIM_SEED` replays one seed.
  */
-export async function runSeedSet(
+export async function runSeeds(
+  options: SeedSetOptions,
+): Promise<{ seeds: number; sometimes: SometimesCounters }> {
+  const soakCount = process.env[`${options.soakVariablePrefix}_SEEDS`];
+  const soakFirst = process.env[`${options.soakVariablePrefix}_FIRST`];
+  const seeds = simulationSeeds(
+    soakCount === undefined ? options.count : Number(soakCount),
+    soakFirst === undefined ? options.first : Number(soakFirst),
+  );
+  const sometimes = new SometimesCounters([...options.events]);
+  const progress = process.env['LF_SIM_PROGRESS'] !== undefined;
+  for (const seed of seeds) {
+    await options.runOne(seed, sometimes);
+    if (progress) console.log(options.passedLine(seed));
+  }
+  if (seeds.length > 1) sometimes.assertAllHit();
+  return { seeds: seeds.length, sometimes };
+}
+
+/**
+ * Runs a seed set of the randomized simulation (see {@link runSeeds}); `LF_SIM_SEEDS` and
+ * `LF_SIM_FIRST` override it for soaks.
+ */
+export function runSeedSet(
   first: number,
   count: number,
   nodes: number,
   durationMs = 30_000,
 ): Promise<{ seeds: number; sometimes: SometimesCounters }> {
-  const soakCount = process.env['LF_SIM_SEEDS'];
-  const soakFirst = process.env['LF_SIM_FIRST'];
-  const seeds = simulationSeeds(
-    soakCount === undefined ? count : Number(soakCount),
-    soakFirst === undefined ? first : Number(soakFirst),
-  );
-  const sometimes = new SometimesCounters([...SOMETIMES_EVENTS]);
-  const progress = process.env['LF_SIM_PROGRESS'] !== undefined;
-  for (const seed of seeds) {
-    await runRandomized({ seed, nodes, durationMs, sometimes });
-    if (progress) console.log(`seed ${seed} passed (${nodes} nodes)`);
-  }
-  if (seeds.length > 1) sometimes.assertAllHit();
-  return { seeds: seeds.length, sometimes };
+  return runSeeds({
+    first,
+    count,
+    soakVariablePrefix: 'LF_SIM',
+    events: SOMETIMES_EVENTS,
+    passedLine: (seed) => `seed ${seed} passed (${nodes} nodes)`,
+    runOne: (seed, sometimes) => runRandomized({ seed, nodes, durationMs, sometimes }),
+  });
 }
 
 /** Test timeout for a seed set: 15 minutes, or 5 s per seed for longer soaks. */
