@@ -14,5 +14,5 @@ it(
     const { seeds } = await runMembershipSeedSet(1, 50);
     expect(seeds).toBeGreaterThan(0);
   },
-  seedSetTimeoutMs(50),
+  seedSetTimeoutMs(50, 'LF_MEMBERSHIP'),
 );

@@ -237,7 +237,11 @@ export function runSeedSet(
   });
 }
 
-/** Test timeout for a seed set: 15 minutes, or 5 s per seed for longer soaks. */
-export function seedSetTimeoutMs(count: number): number {
-  return Math.max(900_000, Number(process.env['LF_SIM_SEEDS'] ?? count) * 5_000);
+/**
+ * Test timeout for a seed set: 15 minutes, or 5 s per seed for longer soaks. `soakVariablePrefix`
+ * names the set's soak variables (as in {@link runSeeds}), so a soak of that set gets the time its
+ * own seed count needs.
+ */
+export function seedSetTimeoutMs(count: number, soakVariablePrefix = 'LF_SIM'): number {
+  return Math.max(900_000, Number(process.env[`${soakVariablePrefix}_SEEDS`] ?? count) * 5_000);
 }
