@@ -106,14 +106,31 @@ export class Election {
     }
   }
 
+  /**
+   * Membership is checked on every vote request: a candidate the configuration in force lists as
+   * a voter is considered; one it does not (a learner, a removed or an unknown member) gets no
+   * vote and may not raise this server's generation, unless its log is strictly more up to date
+   * than ours. Such a candidate may hold a configuration entry we lack that made it a voter (it
+   * was promoted while we lagged): refusing it could leave the cluster without any candidate able
+   * to win (simulation seed 15266). A removed member that never received the entry removing it is
+   * never strictly ahead of a server that holds that entry, so it still cannot disturb the
+   * members that know of its removal. Granting or refusing never harms safety: a candidate counts
+   * only the voters of its own configuration.
+   */
+  considersCandidate(from: NodeId, request: VoteRequest): boolean {
+    if (this.core.isVoter(from)) return true;
+    const log = this.core.replica.log;
+    return (
+      request.lastLogGeneration > log.lastGeneration ||
+      (request.lastLogGeneration === log.lastGeneration && request.lastLogIndex > log.lastIndex)
+    );
+  }
+
   handleVoteRequest(from: NodeId, request: VoteRequest): void {
     const core = this.core;
     const log = core.replica.log;
-    // Membership is checked on every vote request: a member the configuration in force does not
-    // list as a voter (a learner, a removed member) gets no vote. Refusing never harms safety.
-    const candidateIsVoter = core.isVoter(from);
     const canVote =
-      candidateIsVoter &&
+      this.considersCandidate(from, request) &&
       (core.votedFor === from ||
         (core.votedFor === undefined && core.leaderId === undefined) ||
         (request.preVote && request.generation > core.generation));

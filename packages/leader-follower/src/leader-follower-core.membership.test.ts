@@ -204,6 +204,47 @@ describe('membership changes', () => {
     expect(network.leader()).toBe(next);
   });
 
+  it('lets a lagging voter elect a candidate it still sees as a learner (simulation seed 15266)', () => {
+    const network = clusterWithLeaderA();
+    network.addServer('d', ['a', 'b', 'c']);
+    change(network, 'a', { kind: 'add-learner', member: 'd' });
+    network.run(20);
+    // b misses d's promotion: it keeps {a, b, c} with the learner d.
+    network.isolate('b');
+    expect(change(network, 'a', { kind: 'promote', member: 'd' }).accepted).toBe(true);
+    expect(network.core('c').configuration.voters).toEqual(['a', 'b', 'c', 'd']);
+    // c misses the last entry, which only d receives; then the leader is gone.
+    network.partition(['a', 'd'], ['b'], ['c']);
+    network.core('a').propose(bytes('only on a and d'));
+    network.run(5);
+    network.crash('a');
+    network.heal();
+    // Only d can win: c's and b's logs are behind d's, and d needs three of the four voters. b
+    // lists d as a learner; refusing d there would leave no candidate able to win.
+    expect(network.core('b').configuration.learners).toEqual(['d']);
+    expect(network.runUntilLeaderElected()).toBe('d');
+  });
+
+  it("refuses a learner whose log is not ahead: it may not raise a voter's generation", () => {
+    const network = clusterWithLeaderA();
+    network.addServer('d', ['a', 'b', 'c']);
+    change(network, 'a', { kind: 'add-learner', member: 'd' });
+    network.run(20);
+    const b = network.core('b');
+    const generation = b.currentGeneration;
+    const log = network.core('d').status();
+    b.step('d', {
+      kind: 'vote-request',
+      generation: generation + 5,
+      preVote: false,
+      leadershipTransfer: true,
+      lastLogIndex: log.lastIndex,
+      lastLogGeneration: generation,
+    });
+    expect(b.currentGeneration).toBe(generation);
+    expect(b.status().role).toBe('follower');
+  });
+
   it('lets a new leader inherit several configuration entries above its mark (simulation seed 38)', () => {
     // After a restart every server's high-water mark is back at its snapshot: a new leader's
     // log holds earlier leaders' configuration entries above its mark, committed or not. Only

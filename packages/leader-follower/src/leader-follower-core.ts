@@ -158,6 +158,7 @@ export class LeaderFollowerCore {
       case 'heartbeat':
       case 'snapshot-chunk':
       case 'timeout-now':
+      case 'vote-request': // membership is checked in handle (Election.considersCandidate)
         return true;
       default:
         return (
@@ -169,9 +170,8 @@ export class LeaderFollowerCore {
 
   private handle(from: NodeId, message: Message): void {
     if (!this.accepts(from, message)) return;
-    if (message.kind === 'vote-request' && !isVoter(this.configuration, from)) {
-      // Membership is checked on every vote request: a learner or a removed member may not raise
-      // this server's generation, nor get its vote.
+    if (message.kind === 'vote-request' && !this.election.considersCandidate(from, message)) {
+      // A learner or a removed member may not raise this server's generation, nor get its vote.
       if (message.generation >= this.generation) {
         this.outbox.send(this.roleValue, from, {
           kind: 'vote-response',
