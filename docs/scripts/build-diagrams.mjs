@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // Draws the pattern guides' pictures from recorded runs of the real code: each playground
-// scenario (docs/playground/src/scenarios.ts) is simulated and drawn as an SVG sequence diagram, the
-// five-server split's logs as log strips, and the other guides' scripted stories over their
-// package's code (docs/playground/src/guide-pictures/), into docs/dist/diagrams/
+// scenario (apps/playground/src/scenarios.ts, the private package @x/playground) is simulated and
+// drawn as an SVG sequence diagram, the five-server split's logs as log strips, and the other
+// guides' scripted stories over their package's code (apps/playground/src/guide-pictures/), into
+// docs/dist/diagrams/
 // (git-ignored), where the guides' image links point; typedoc then copies them into the site. Run
 // before typedoc. The drawing code is TypeScript, bundled for Node with tsup first.
 //
@@ -11,6 +12,7 @@
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { playgroundDirectory } from '@x/playground/bundle';
 import { build } from 'tsup';
 
 const docsDirectory = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -26,7 +28,7 @@ export const diagramsDirectory = join(docsDirectory, 'dist', 'diagrams');
 export async function buildDiagrams() {
   const toolDirectory = join(docsDirectory, 'dist', 'diagram-tool');
   await build({
-    entry: { 'diagram-tool': join(docsDirectory, 'playground', 'src', 'diagram-tool.ts') },
+    entry: { 'diagram-tool': join(playgroundDirectory, 'src', 'diagram-tool.ts') },
     outDir: toolDirectory,
     format: ['esm'],
     platform: 'node',

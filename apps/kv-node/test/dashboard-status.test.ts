@@ -10,6 +10,7 @@ import {
 } from '../src/dashboard/http-status-source.js';
 import { LeaderTimeline, currentLeader } from '../src/dashboard/leader-timeline.js';
 import { nodeViewsFromStatus } from '../src/dashboard/node-status-source.js';
+import { quorumNodeViewsFromStatus } from '../src/dashboard/quorum-status-source.js';
 import { ThroughputMeter } from '../src/dashboard/throughput-meter.js';
 
 function node(name: string, fields: Partial<NodeView> = {}): NodeView {
@@ -302,6 +303,38 @@ describe('HttpClusterStatusSource', () => {
     expect(c).toMatchObject({ role: 'unreachable', clientUrl: 'http://c', suspectedByPeers: true });
     expect(c?.quorum).toBeUndefined();
     expect(parseQuorumReport(clusterBody('a', 'leader', 1, 2))).toBeUndefined();
+  });
+
+  it('shows a quorum-mode member’s own view: its replica in full, its peers as its detector sees them', () => {
+    const rows = quorumNodeViewsFromStatus({
+      name: 'byzantium',
+      replication: 'quorum',
+      keys: 5,
+      tombstones: 1,
+      repair_backlog: null,
+      state_hash: '0123456789abcdef',
+      members: ['athens', 'byzantium', 'cyrene'].map((member) => ({
+        name: member,
+        self: member === 'byzantium',
+        client_urls: member === 'byzantium' ? ['http://127.0.0.1:2379'] : [],
+        agreed: member !== 'cyrene',
+        suspected: false,
+      })),
+    });
+    expect(rows.map((row) => [row.name, row.role, row.suspectedByPeers])).toEqual([
+      ['athens', 'quorum', false],
+      ['byzantium', 'quorum', null],
+      // Not agreed on the settings yet: not counted live.
+      ['cyrene', 'quorum', true],
+    ]);
+    expect(rows[1]).toMatchObject({
+      clientUrl: 'http://127.0.0.1:2379',
+      generation: null,
+      highWaterMark: null,
+      quorum: { keys: 5, tombstones: 1, stateHash: '0123456789ab', repairBacklog: null },
+    });
+    expect(rows[0]?.quorum).toBeUndefined();
+    expect(quorumNodeViewsFromStatus(clusterBody('a', 'leader', 1, 2))).toEqual([]);
   });
 
   it('rejects answers that are not a cluster status', () => {

@@ -14,6 +14,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LinkProxy } from '../src/cli/link-proxy.js';
+import type { ClusterView as DashboardView } from '../src/dashboard/cluster-view.js';
+import { buildDashboardBundleInto } from './e2e/dashboard-fixtures.js';
 import { buildCli, freePort } from './support/process-cluster.js';
 
 interface Member {
@@ -178,6 +180,8 @@ beforeAll(async () => {
   // Inside the app, so the bundle resolves pino and prom-client from its node_modules.
   buildDir = `${appRoot}/dist-bench/quorum-test-${process.pid}`;
   cliPath = await buildCli(buildDir);
+  // The dashboard's bundle beside the CLI, where a member looks for it (static-assets.ts).
+  await buildDashboardBundleInto(`${buildDir}/ui`);
   const secretFile = `${root}/peer-secret`;
   await writeFile(secretFile, `${randomBytes(32).toString('base64')}\n`, { mode: 0o600 });
   // Nine distinct ports: a port closed by freePort may be handed out again by the next call.
@@ -304,6 +308,30 @@ describe('quorum mode with three processes: athens, byzantium, cyrene', { timeou
       status: 200,
       body: 'Microservices',
     });
+  });
+
+  it('serves each member’s own dashboard at /ui/, with its replica and its peers as it sees them', async () => {
+    const page = await fetch(`${member('athens').clientUrl}/ui/`);
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-security-policy')).toContain("script-src 'self'");
+    expect(await page.text()).toContain('<title>kv-node athens</title>');
+    expect((await fetch(`${member('athens').clientUrl}/ui/assets/app.js`)).status).toBe(200);
+    // Byzantium runs, cyrene is down since the previous test: athens suspects cyrene.
+    await untilSees('athens', ['byzantium'], ['cyrene']);
+    const view = await until('athens’ dashboard shows cyrene suspected', async () => {
+      const answer = await fetch(`${member('athens').clientUrl}/ui/api/view`);
+      const body = (await answer.json()) as DashboardView;
+      const cyrene = body.nodes.find((node) => node.name === 'cyrene');
+      return cyrene?.suspectedByPeers === true ? body : undefined;
+    });
+    expect(view.leader).toBeNull();
+    expect(view.nodes.map((node) => [node.name, node.role])).toEqual(
+      names.map((name) => [name, 'quorum']),
+    );
+    const athens = view.nodes.find((node) => node.name === 'athens');
+    expect(athens?.quorum?.keys).toBeGreaterThanOrEqual(3);
+    expect(athens?.clientUrl).toBe(member('athens').clientUrl);
+    expect(view.nodes.find((node) => node.name === 'byzantium')?.suspectedByPeers).toBe(false);
   });
 
   it('answers a definite 503 at once when suspected members leave no quorum, and `one` still serves', async () => {

@@ -6,9 +6,7 @@
 
 import { mkdir } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { encodeConfig, runEndMs } from '../src/playground-config.js';
-import { leaderlessScenarios } from '../src/leaderless/leaderless-scenarios.js';
-import { scenarioById } from '../src/scenarios.js';
+import { encodeConfig, leaderlessScenarios, runEndMs, scenarioById } from '@x/playground';
 import { buildAndServeSite, type ServedSite } from './built-site.js';
 import { chromiumMissing, openBrowser, type BrowserSession } from './chromium.js';
 

@@ -6,7 +6,9 @@
  *
  * Routes:
  * - `GET /ui` redirects to `/ui/`; `GET /ui/` is the page.
- * - `GET /ui/assets/app.js`, `app.css` (and their source maps): the bundle.
+ * - `GET /ui/playground`: the Playground tab (a simulated cluster run in the page).
+ * - `GET /ui/assets/app.js`, `app.css` (and their source maps), `playground.js`,
+ *   `playground.css`: the bundle.
  * - `GET /ui/events`: `text/event-stream` of `view` events, each a {@link ClusterView}.
  * - `GET /ui/api/view`: the latest {@link ClusterView} as JSON.
  * - `POST /ui/api/demo/{kill|restart|pause|resume|partition|heal}` with `{"node":"name"}`
@@ -17,7 +19,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ClusterStatusSource } from './cluster-status-source.js';
 import type { ClusterView, DemoAction, DemoActionResult } from './cluster-view.js';
 import { ClusterObserver } from './cluster-observer.js';
-import { dashboardHtml, missingBundleHtml } from './dashboard-html.js';
+import { dashboardHtml, missingBundleHtml, playgroundHtml } from './dashboard-html.js';
 import type { Clock, Timers } from './dashboard-ports.js';
 import type { DemoControl } from './demo-control.js';
 import { HostAllowlist } from '../http/host-allowlist.js';
@@ -177,6 +179,7 @@ export function createDashboardHandler(options: DashboardOptions): DashboardHand
   const streams = new SseHub(options.maxStreams ?? 32);
   const assets = new StaticAssets(options.assetsDirectory ?? defaultDashboardAssetsDirectory());
   const page = dashboardHtml(options.title ?? 'kv-node cluster');
+  const playgroundPage = playgroundHtml(options.title ?? 'kv-node cluster');
   observer.subscribe((view) => streams.broadcast(encodeEvent('view', view)));
   observer.start();
 
@@ -196,6 +199,21 @@ export function createDashboardHandler(options: DashboardOptions): DashboardHand
       'x-content-type-options': 'nosniff',
     });
     response.end(method === 'HEAD' ? undefined : asset.body);
+  }
+
+  /** A page whose script is `script`; the missing-bundle page (503) while it is not built. */
+  async function servePage(html: string, script: string, method: string, response: ServerResponse) {
+    if ((await assets.get(script)) === undefined) {
+      response.writeHead(503, { 'content-type': 'text/html; charset=utf-8' });
+      response.end(missingBundleHtml());
+      return;
+    }
+    response.writeHead(200, {
+      'content-type': 'text/html; charset=utf-8',
+      'cache-control': 'no-cache',
+      ...PAGE_SECURITY_HEADERS,
+    });
+    response.end(method === 'HEAD' ? undefined : html);
   }
 
   async function runDemoAction(
@@ -285,17 +303,18 @@ export function createDashboardHandler(options: DashboardOptions): DashboardHand
       return;
     }
     if (path === '/ui/' || path === '/ui/index.html') {
-      if ((await assets.get('app.js')) === undefined) {
-        response.writeHead(503, { 'content-type': 'text/html; charset=utf-8' });
-        response.end(missingBundleHtml());
-        return;
-      }
-      response.writeHead(200, {
-        'content-type': 'text/html; charset=utf-8',
-        'cache-control': 'no-cache',
-        ...PAGE_SECURITY_HEADERS,
-      });
-      response.end(method === 'HEAD' ? undefined : page);
+      await servePage(page, 'app.js', method, response);
+      return;
+    }
+    if (path === '/ui/playground') {
+      await servePage(playgroundPage, 'playground.js', method, response);
+      return;
+    }
+    if (path === '/ui/playground/') {
+      // The page's relative asset links resolve from /ui/, not from /ui/playground/.
+      const query = request.url?.includes('?') ? request.url.slice(request.url.indexOf('?')) : '';
+      response.writeHead(308, { location: `/ui/playground${query}` });
+      response.end();
       return;
     }
     if (path.startsWith('/ui/assets/')) {

@@ -25,6 +25,7 @@ export function dashboardHtml(title: string): string {
 <header>
   <h1>${safeTitle}</h1>
   <span id="connection" class="badge" data-state="connecting">connecting</span>
+  ${tabs('cluster')}
 </header>
 <main>
   <section class="summary">
@@ -65,6 +66,59 @@ export function dashboardHtml(title: string): string {
     <ol id="timeline" reversed></ol>
   </section>
   <noscript>The dashboard needs JavaScript; the raw status is at /v1/cluster.</noscript>
+</main>
+</body>
+</html>
+`;
+}
+
+/**
+ * The dashboard's tabs: this cluster, and the playground (a simulated cluster in the page). Relative
+ * links, like the assets', so a path prefix in front of `/ui/` keeps working.
+ */
+function tabs(current: 'cluster' | 'playground'): string {
+  const tab = (name: typeof current, href: string, label: string) =>
+    `<a id="tab-${name}" href="${href}"${name === current ? ' aria-current="page"' : ''}>${label}</a>`;
+  return `<nav class="tabs" aria-label="dashboard tabs">${tab('cluster', './', 'Cluster')}${tab('playground', 'playground', 'Playground')}</nav>`;
+}
+
+/**
+ * The Playground tab at `/ui/playground`: the docs site's cluster playground (real
+ * `@x/leader-follower` members on `@x/simulation`'s virtual time), run entirely in the page from
+ * `assets/playground.js`; it talks to no server, this cluster included.
+ *
+ * @param title shown in the tab and the heading.
+ */
+export function playgroundHtml(title: string): string {
+  const safeTitle = escapeHtml(title);
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Playground · ${safeTitle}</title>
+<link rel="icon" href="data:,">
+<link rel="stylesheet" href="assets/app.css">
+<link rel="stylesheet" href="assets/playground.css">
+<script type="module" src="assets/playground.js"></script>
+</head>
+<body>
+<header>
+  <h1>${safeTitle}</h1>
+  ${tabs('playground')}
+</header>
+<main>
+  <p class="caption">A simulated cluster in this page, not this kv-node cluster: three or five
+  members running the real leader-follower code on virtual time. Crash, pause, partition and
+  restart them, or pick a scenario; the address names the run, so a link replays it.</p>
+  <section>
+    <h2>Leader and followers</h2>
+    <div id="playground-root"><p>The playground runs the simulator in this page and needs JavaScript.</p></div>
+  </section>
+  <section>
+    <h2>Leaderless: consistency levels</h2>
+    <div id="leaderless-root"><p>The leaderless scenarios run in this page and need JavaScript.</p></div>
+  </section>
 </main>
 </body>
 </html>

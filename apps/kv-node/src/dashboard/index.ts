@@ -6,6 +6,7 @@ export { startDashboardServer } from './dashboard-server.js';
 export type { DashboardServerOptions, RunningDashboardServer } from './dashboard-server.js';
 export type { ClusterStatusSource } from './cluster-status-source.js';
 export { statusSourceFromClusterStatus, nodeViewsFromStatus } from './node-status-source.js';
+export { statusSourceFromQuorumStatus, quorumNodeViewsFromStatus } from './quorum-status-source.js';
 export { HttpClusterStatusSource } from './http-status-source.js';
 export type { HttpClusterStatusSourceOptions, PolledMember } from './http-status-source.js';
 export type { DemoControl } from './demo-control.js';

@@ -1,4 +1,7 @@
-/** The built browser bundle of the dashboard (`ui/` built into `dist/ui/`), read once. */
+/**
+ * The built browser bundle of the dashboard (`ui/` built into `dist/ui/`, with the Playground tab's
+ * `playground.js` and `playground.css`), read once.
+ */
 
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
@@ -16,6 +19,9 @@ const CONTENT_TYPES: ReadonlyMap<string, string> = new Map([
   ['app.css', 'text/css; charset=utf-8'],
   ['app.js.map', 'application/json; charset=utf-8'],
   ['app.css.map', 'application/json; charset=utf-8'],
+  // The Playground tab (`@x/playground`, bundled beside the dashboard).
+  ['playground.js', 'text/javascript; charset=utf-8'],
+  ['playground.css', 'text/css; charset=utf-8'],
 ]);
 
 /**

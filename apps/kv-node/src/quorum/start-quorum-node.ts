@@ -2,7 +2,7 @@
  * Starts a member in quorum mode (`--replication quorum`): the replica store in
  * `<data-dir>/quorum-log` (`@x/wal`), the {@link QuorumMember} (peer transport authenticated like
  * leader mode, heartbeats, phi-accrual detector, settings agreement, coordinator), metrics and the
- * client API. A peer that runs leader mode or other quorum settings stops this member with a
+ * client API, and the member's own dashboard at `/ui/`. A peer that runs leader mode or other quorum settings stops this member with a
  * clear error.
  */
 
@@ -11,6 +11,8 @@ import type { RequestListener, Server } from 'node:http';
 import { nodeWallClock } from '@x/clocks';
 import type { PeerAddress } from '@x/transport-tcp';
 import type { NodeConfig } from '../config/node-config.js';
+import { createDashboardHandler } from '../dashboard/dashboard-handler.js';
+import { statusSourceFromQuorumStatus } from '../dashboard/quorum-status-source.js';
 import { HostAllowlist } from '../http/host-allowlist.js';
 import { createHttpServer } from '../http/http-api.js';
 import { metricsOnlyHandler } from '../http/metrics-listener.js';
@@ -206,9 +208,16 @@ export async function startQuorumNode(options: QuorumNodeOptions): Promise<Runni
     onRequest: (operation, consistency, outcome) =>
       quorumMetrics.requests.inc({ operation, consistency, outcome }),
   });
+  // The member's own view of the cluster at /ui, as in leader mode (the launcher shows them all).
+  const dashboard = createDashboardHandler({
+    statusSource: statusSourceFromQuorumStatus(clusterStatus),
+    title: `kv-node ${config.name}`,
+    allowedHosts: config.allowedHosts,
+  });
   const hosts = HostAllowlist.of(config.allowedHosts);
   const handler: RequestListener = (request, response) => {
-    if (!hosts.refuse(request, response)) api(request, response);
+    if (hosts.refuse(request, response)) return;
+    if (!dashboard.handle(request, response)) api(request, response);
   };
   const servers: Server[] = [];
   try {
@@ -231,6 +240,7 @@ export async function startQuorumNode(options: QuorumNodeOptions): Promise<Runni
       await options.listen(server, url, 'listen-metrics-urls');
     }
   } catch (error) {
+    dashboard.close();
     for (const server of servers) server.close();
     await member.close();
     await store.close();
@@ -246,6 +256,8 @@ export async function startQuorumNode(options: QuorumNodeOptions): Promise<Runni
     stop: () => {
       stopping ??= (async () => {
         shuttingDown = true;
+        // Ends the event streams, which would otherwise hold the servers open.
+        dashboard.close();
         await Promise.all(servers.map((server) => options.closeServer(server, 5000)));
         await member.close();
         await store.close();

@@ -1,7 +1,7 @@
 /**
  * The cluster playground page: real `@x/leader-follower` members on `@x/simulation`'s virtual time,
  * driven from the browser. Mounted by the docs site's loader on the page that has a
- * `#playground-root` element.
+ * `#playground-root` element, and by `page.ts` on kv-node dashboard's Playground tab.
  */
 
 import { FaultScriptError, formatFaultScript, parseFaultScript } from '../fault-script.js';

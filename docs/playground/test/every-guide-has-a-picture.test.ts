@@ -1,10 +1,9 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { scenarios } from '../scenarios.js';
-import { guidePictures } from './guide-pictures.js';
+import { guidePictures, scenarios } from '@x/playground';
 
-const patternGuides = join(import.meta.dirname, '..', '..', '..', 'guides', 'patterns');
+const patternGuides = join(import.meta.dirname, '..', '..', 'guides', 'patterns');
 /** What the docs build draws (diagram-tool.ts): scenarios, the split's logs, scripted pictures. */
 const drawn = new Set([
   ...scenarios.map((scenario) => scenario.id),

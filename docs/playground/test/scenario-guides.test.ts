@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { scenarioById, scenarios } from './scenarios.js';
+import { scenarioById, scenarios } from '@x/playground';
 
 const guides = new URL('../../guides/', import.meta.url);
 const playgroundPage = readFileSync(new URL('playground.md', guides), 'utf8');
