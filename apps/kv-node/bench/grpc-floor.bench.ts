@@ -5,13 +5,15 @@
  * (put, 64 clients) in its own process. Prints one JSON object per run with the server's CPU per
  * request (from /proc on Linux), which stays comparable on a busy machine where throughput does not.
  *
- * A third server, `grpc same-port`, is the same grpc-js server reached as kv-node's is: an HTTP
- * server's connections handed over by `serveGrpcOnSamePort` (the preface sniff and the
- * `:authority` filter of `src/grpc/`), so the difference to `bare grpc` is the hand-over's cost.
+ * A third server, `grpc same-port`, is the same grpc-js server reached as kv-node's was before
+ * its own server: an HTTP server's connections handed over by `serveGrpcOnSamePort` (the preface
+ * sniff and the `:authority` filter of `src/grpc/`), so the difference to `bare grpc` is the
+ * hand-over's cost. `lean` and `lean same-port` are kv-node's gRPC server (`src/grpc/server/`)
+ * with the same method, on its own connections and through the same hand-over.
  *
  * Environment: SECONDS_PER_RUN (default 4), CLIENTS (kv-bench's --clients; default 64),
  * CONNECTIONS (kv-bench's --connections; default: one per client), ROUNDS (default 2; each round
- * measures HTTP, gRPC, then gRPC through the same-port hand-over).
+ * measures HTTP, gRPC, gRPC through the same-port hand-over, then the lean server both ways).
  */
 
 import { execFile, spawn } from 'node:child_process';
@@ -25,6 +27,7 @@ import { Server, ServerCredentials } from '@grpc/grpc-js';
 import type { ServiceDefinition } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import { serveGrpcOnSamePort } from '../src/grpc/same-port.js';
+import { GrpcServer } from '../src/grpc/server/grpc-server.js';
 
 const run = promisify(execFile);
 const HEADER = { revision: '5', cluster_id: '123', member_id: '456', raft_term: '2' };
@@ -38,22 +41,63 @@ async function freePort(): Promise<number> {
   });
 }
 
-type ServerKind = 'http' | 'grpc' | 'grpc-same-port';
+type ServerKind = 'http' | 'grpc' | 'grpc-same-port' | 'lean' | 'lean-same-port';
+
+const SERVER_NAMES: Record<ServerKind, string> = {
+  http: 'bare http',
+  grpc: 'bare grpc',
+  'grpc-same-port': 'grpc same-port',
+  lean: 'lean',
+  'lean-same-port': 'lean same-port',
+};
+
+function kvDefinition(): ServiceDefinition {
+  const definition = loadSync('etcd/etcdserver/etcdserverpb/rpc.proto', {
+    keepCase: true,
+    longs: String,
+    enums: String,
+    bytes: String,
+    defaults: false,
+    oneofs: false,
+    includeDirs: [fileURLToPath(new URL('../src/grpc/proto/', import.meta.url))],
+  });
+  return definition['etcdserverpb.KV'] as ServiceDefinition;
+}
 
 /** Runs as the server process: `grpc-floor.bench.js serve <kind> <port>`. */
 function serve(kind: string, port: number): void {
-  if (kind === 'grpc' || kind === 'grpc-same-port') {
-    const definition = loadSync('etcd/etcdserver/etcdserverpb/rpc.proto', {
-      keepCase: true,
-      longs: String,
-      enums: String,
-      bytes: String,
-      defaults: false,
-      oneofs: false,
-      includeDirs: [fileURLToPath(new URL('../src/grpc/proto/', import.meta.url))],
+  if (kind === 'lean' || kind === 'lean-same-port') {
+    const server = new GrpcServer({
+      maxReceiveMessageBytes: 4 * 1024 * 1024,
+      maxConcurrentStreams: 1024,
+      recorder: () => () => ({
+        received: () => undefined,
+        sent: () => undefined,
+        finished: () => undefined,
+      }),
     });
+    server.addService(kvDefinition(), {
+      Put: (_call: unknown, callback: (error: null, response: unknown) => void) =>
+        callback(null, { header: HEADER }),
+    });
+    if (kind === 'lean') {
+      createNetServer({ noDelay: true }, (socket) => server.injectConnection(socket)).listen(
+        port,
+        '127.0.0.1',
+      );
+      return;
+    }
+    const http = createHttpServer({ noDelay: true }, (_request, response) => response.end());
+    serveGrpcOnSamePort(http, {
+      injectConnection: (connection) => server.injectConnection(connection),
+      close: () => server.destroy(),
+    });
+    http.listen(port, '127.0.0.1');
+    return;
+  }
+  if (kind === 'grpc' || kind === 'grpc-same-port') {
     const server = new Server({ 'grpc.enable_channelz': 0 });
-    server.addService(definition['etcdserverpb.KV'] as ServiceDefinition, {
+    server.addService(kvDefinition(), {
       Put: (_call: unknown, callback: (error: null, response: unknown) => void) =>
         callback(null, { header: HEADER }),
     });
@@ -123,7 +167,7 @@ async function measure(kind: ServerKind): Promise<void> {
     };
     console.log(
       JSON.stringify({
-        server: kind === 'grpc-same-port' ? 'grpc same-port' : `bare ${kind}`,
+        server: SERVER_NAMES[kind],
         requests: result.requests,
         throughput: result.throughput,
         latencyMs: result.latencyMs,
@@ -142,5 +186,7 @@ if (process.argv[2] === 'serve') {
     await measure('http');
     await measure('grpc');
     await measure('grpc-same-port');
+    await measure('lean');
+    await measure('lean-same-port');
   }
 }
