@@ -3,7 +3,8 @@
  * KV.Put answers at once (etcd's .proto, the same decoding options as kv-node) and a bare
  * `node:http` server that parses the JSON body and answers a fixed header, each driven by kv-bench
  * (put, 64 clients) in its own process. Prints one JSON object per run with the server's CPU per
- * request (from /proc on Linux), which stays comparable on a busy machine where throughput does not.
+ * request and its write system calls per request (from /proc on Linux), which stay comparable on a
+ * busy machine where throughput does not.
  *
  * A third server, `grpc same-port`, is the same grpc-js server reached as kv-node's was before
  * its own server: an HTTP server's connections handed over by `serveGrpcOnSamePort` (the preface
@@ -13,7 +14,9 @@
  *
  * Environment: SECONDS_PER_RUN (default 4), CLIENTS (kv-bench's --clients; default 64),
  * CONNECTIONS (kv-bench's --connections; default: one per client), ROUNDS (default 2; each round
- * measures HTTP, gRPC, gRPC through the same-port hand-over, then the lean server both ways).
+ * measures each server in turn), SERVERS (which, comma-separated; default
+ * `http,grpc,grpc-same-port,lean,lean-same-port`), WARMUP_SECONDS (an unmeasured run against each
+ * server first; default 2).
  */
 
 import { execFile, spawn } from 'node:child_process';
@@ -131,6 +134,12 @@ async function cpuSeconds(pid: number): Promise<number> {
   return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
+/** The write system calls `pid` made so far (`syscw` of /proc/<pid>/io). */
+async function writeCalls(pid: number): Promise<number> {
+  const io = await readFile(`/proc/${pid}/io`, 'utf8');
+  return Number(/^syscw: (\d+)$/m.exec(io)?.[1] ?? NaN);
+}
+
 async function measure(kind: ServerKind): Promise<void> {
   const port = await freePort();
   const server = spawn(
@@ -143,23 +152,30 @@ async function measure(kind: ServerKind): Promise<void> {
   try {
     await new Promise((resolve) => setTimeout(resolve, 1000));
     const pid = server.pid as number;
+    const bench = (seconds: string) =>
+      run(process.execPath, [
+        fileURLToPath(new URL('./kv-bench.js', import.meta.url)),
+        '--endpoints',
+        `http://127.0.0.1:${port}`,
+        '--protocol',
+        kind === 'http' ? 'http' : 'grpc',
+        '--workload',
+        'put',
+        '--clients',
+        process.env.CLIENTS ?? '64',
+        '--connections',
+        process.env.CONNECTIONS ?? process.env.CLIENTS ?? '64',
+        '--duration',
+        seconds,
+      ]);
+    // Unmeasured: the server's code gets compiled and its connections opened, costs that would
+    // otherwise weigh on the few requests of a run on a busy machine.
+    await bench(process.env.WARMUP_SECONDS ?? '2');
     const before = await cpuSeconds(pid);
-    const { stdout } = await run(process.execPath, [
-      fileURLToPath(new URL('./kv-bench.js', import.meta.url)),
-      '--endpoints',
-      `http://127.0.0.1:${port}`,
-      '--protocol',
-      kind === 'http' ? 'http' : 'grpc',
-      '--workload',
-      'put',
-      '--clients',
-      process.env.CLIENTS ?? '64',
-      '--connections',
-      process.env.CONNECTIONS ?? process.env.CLIENTS ?? '64',
-      '--duration',
-      process.env.SECONDS_PER_RUN ?? '4',
-    ]);
+    const writesBefore = await writeCalls(pid);
+    const { stdout } = await bench(process.env.SECONDS_PER_RUN ?? '4');
     const after = await cpuSeconds(pid);
+    const writes = (await writeCalls(pid)) - writesBefore;
     const result = JSON.parse(stdout) as {
       requests: number;
       throughput: number;
@@ -172,6 +188,8 @@ async function measure(kind: ServerKind): Promise<void> {
         throughput: result.throughput,
         latencyMs: result.latencyMs,
         serverCpuMsPerRequest: Math.round((1e6 * (after - before)) / result.requests) / 1000,
+        // Socket writes per call: each one a system call, and a wake-up of the client.
+        serverWritesPerRequest: Math.round((100 * writes) / result.requests) / 100,
       }),
     );
   } finally {
@@ -182,11 +200,10 @@ async function measure(kind: ServerKind): Promise<void> {
 if (process.argv[2] === 'serve') {
   serve(process.argv[3] ?? 'http', Number(process.argv[4]));
 } else {
+  const kinds = (process.env.SERVERS ?? 'http,grpc,grpc-same-port,lean,lean-same-port').split(
+    ',',
+  ) as ServerKind[];
   for (let round = 0; round < Number(process.env.ROUNDS ?? 2); round++) {
-    await measure('http');
-    await measure('grpc');
-    await measure('grpc-same-port');
-    await measure('lean');
-    await measure('lean-same-port');
+    for (const kind of kinds) await measure(kind);
   }
 }

@@ -276,8 +276,11 @@ export class CallStream {
     try {
       messages = this.#reader.read(chunk);
     } catch (error) {
-      if (!(error instanceof MessageTooLargeError)) throw error;
-      this.sendStatus({ code: GrpcStatus.RESOURCE_EXHAUSTED, details: error.message });
+      this.sendStatus(
+        error instanceof MessageTooLargeError
+          ? { code: GrpcStatus.RESOURCE_EXHAUSTED, details: error.message }
+          : { code: GrpcStatus.INTERNAL, details: 'Error reading request' },
+      );
       return;
     }
     for (const message of messages) this.#enqueue(message);

@@ -144,6 +144,21 @@ describe('GrpcServer', () => {
     expect(recorded[0]?.at(-1)).toBe(`finished ${status.NOT_FOUND}`);
   });
 
+  it('ends a call whose handler throws with UNKNOWN, and keeps serving', async () => {
+    let calls = 0;
+    await start({
+      Put: (_request: unknown, callback: sendUnaryData<unknown>) => {
+        calls += 1;
+        if (calls === 1) throw new Error('a bug');
+        callback(null, {});
+      },
+    });
+    const thrown = await call('/etcdserverpb.KV/Put', putRequest).answer;
+    expect(thrown.grpcStatus).toBe(status.UNKNOWN);
+    expect(thrown.grpcMessage).toBe('Unknown error');
+    expect((await call('/etcdserverpb.KV/Put', putRequest).answer).grpcStatus).toBe(status.OK);
+  });
+
   it('ends a call past its grpc-timeout with DEADLINE_EXCEEDED and tells the handler', async () => {
     let cancelled!: () => void;
     const handlerSawCancel = new Promise<void>((resolve) => (cancelled = resolve));

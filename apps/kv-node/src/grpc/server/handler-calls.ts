@@ -139,7 +139,12 @@ export function runUnary(call: CallStream, handler: AnyHandler): void {
         call.sendMessage(value);
         call.sendStatus({ code: GrpcStatus.OK, details: 'OK' });
       };
-      (handler as unknown as (call: UnaryCall, callback: typeof respond) => void)(view, respond);
+      guarded(call, () =>
+        (handler as unknown as (call: UnaryCall, callback: typeof respond) => void)(
+          view as UnaryCall,
+          respond,
+        ),
+      );
     },
     onCancel: () => {
       if (view === undefined) return;
@@ -178,7 +183,7 @@ export function runServerStream(call: CallStream, handler: AnyHandler): void {
       // Nothing more to read: ended and flowing, so that the stream closes once written.
       stream.push(null);
       stream.resume();
-      (handler as unknown as (call: StreamCall) => void)(stream);
+      guarded(call, () => (handler as unknown as (call: StreamCall) => void)(stream));
     },
     onCancel: () => cancel(stream, started),
   });
@@ -192,7 +197,16 @@ export function runBidiStream(call: CallStream, handler: AnyHandler): void {
     onHalfClose: () => stream.push(null),
     onCancel: () => cancel(stream, true),
   });
-  (handler as unknown as (call: StreamCall) => void)(stream);
+  guarded(call, () => (handler as unknown as (call: StreamCall) => void)(stream));
+}
+
+/** Runs `handler`; one that throws ends the call with UNKNOWN, as grpc-js does. */
+function guarded(call: CallStream, handler: () => void): void {
+  try {
+    handler();
+  } catch {
+    call.sendStatus({ code: GrpcStatus.UNKNOWN, details: 'Unknown error' });
+  }
 }
 
 function cancel(stream: StreamCall, started: boolean): void {
