@@ -16,7 +16,9 @@
  * CONNECTIONS (kv-bench's --connections; default: one per client), ROUNDS (default 2; each round
  * measures each server in turn), SERVERS (which, comma-separated; default
  * `http,grpc,grpc-same-port,lean,lean-same-port`), WARMUP_SECONDS (an unmeasured run against each
- * server first; default 2).
+ * server first; default 2), TOGETHER (`1`: run the servers of a round at the same time, each with
+ * its own kv-bench, so that on a busy machine they share the same load, for a comparison of
+ * their costs; their throughputs then divide the machine).
  */
 
 import { execFile, spawn } from 'node:child_process';
@@ -204,6 +206,8 @@ if (process.argv[2] === 'serve') {
     ',',
   ) as ServerKind[];
   for (let round = 0; round < Number(process.env.ROUNDS ?? 2); round++) {
-    for (const kind of kinds) await measure(kind);
+    // Side by side, the servers share whatever else loads the machine at the same moments.
+    if (process.env.TOGETHER === '1') await Promise.all(kinds.map((kind) => measure(kind)));
+    else for (const kind of kinds) await measure(kind);
   }
 }
