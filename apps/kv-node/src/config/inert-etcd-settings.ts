@@ -20,7 +20,7 @@ export interface InertEtcdSetting {
 
 const ANY_BOOLEAN = ['true', 'false'];
 const PROXY_OFF = "the v2 proxy is off in kv-node (--proxy 'off')";
-const GRPC_KEEPALIVE = "grpc-js's keepalive settings apply";
+const GRPC_KEEPALIVE = "the gRPC server sends no keepalive pings and answers the client's";
 const SECURITY =
   'a security setting kv-node does not implement is refused rather than silently ignored';
 
@@ -138,7 +138,7 @@ export const INERT_ETCD_SETTINGS: ReadonlyMap<string, InertEtcdSetting> = new Ma
       {
         name: 'max-concurrent-streams',
         etcdDefault: '4294967295',
-        reason: "grpc-js's stream limit applies",
+        reason: 'the gRPC server allows 1,024 concurrent streams per connection',
       },
       {
         name: 'backend-batch-limit',

@@ -1,6 +1,7 @@
 /**
- * The bridge from a grpc-js call to the API's handlers: the request object in, the response
- * object or an etcd status out, and the call's credentials in the shape the auth gate reads.
+ * The bridge from a gRPC call (grpc-js's shapes, `server/handler-calls.ts`) to the API's
+ * handlers: the request object in, the response object or an etcd status out, and the call's
+ * credentials in the shape the auth gate reads.
  */
 
 import type {
@@ -53,7 +54,7 @@ export function credentialsOf(
   };
 }
 
-/** A grpc-js unary handler running `method`, answering failures with etcd's statuses. */
+/** A unary handler (grpc-js's shape) running `method`, answering failures with etcd's statuses. */
 export function unary(
   context: ApiContext,
   method: UnaryMethod,

@@ -9,7 +9,7 @@ import type { ServiceError } from '@grpc/grpc-js';
 import { Metadata } from '@grpc/grpc-js';
 import { ApiError } from '../http/api-error.js';
 
-/** A gRPC status error with `code` and `details`, as grpc-js sends it. */
+/** A gRPC status error with `code` and `details`, in grpc-js's shape (`ServiceError`). */
 export function grpcError(code: GrpcStatus, details: string): ServiceError {
   return Object.assign(new Error(details), { code, details, metadata: new Metadata() });
 }

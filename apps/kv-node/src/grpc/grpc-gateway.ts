@@ -4,7 +4,6 @@
  */
 
 import type { Duplex } from 'node:stream';
-import { Server, ServerCredentials } from '@grpc/grpc-js';
 import type { ServiceDefinition } from '@grpc/grpc-js';
 import type { GrpcMethodShape } from '../metrics/grpc-server-metrics.js';
 import type { ApiContext } from '../http/api-context.js';
@@ -17,6 +16,7 @@ import { maintenanceService } from './maintenance-service.js';
 import { leaseService } from './lease-service.js';
 import { authService } from './auth-service.js';
 import { watchService } from './watch-service.js';
+import { GrpcServer } from './server/grpc-server.js';
 
 /**
  * Most concurrent streams (calls) on one connection. etcd sets no bound; one keeps what a single
@@ -35,15 +35,12 @@ export interface GrpcGateway {
 
 /** Builds the gRPC server over `context`, the same one the HTTP routes use. */
 export function createGrpcGateway(context: ApiContext): GrpcGateway {
-  const server = new Server({
-    // A request over the limit is refused with RESOURCE_EXHAUSTED before it is decoded.
-    'grpc.max_receive_message_length': context.limits.maxRequestBytes,
-    'grpc.max_concurrent_streams': MAX_CONCURRENT_STREAMS,
-    // channelz (grpc's introspection service) is not served, so its per-call counters and
-    // timestamps would be work for nothing.
-    'grpc.enable_channelz': 0,
+  const server = new GrpcServer({
+    // A request over the limit is refused with RESOURCE_EXHAUSTED before it is read.
+    maxReceiveMessageBytes: context.limits.maxRequestBytes,
+    maxConcurrentStreams: MAX_CONCURRENT_STREAMS,
     // go-grpc-prometheus's series (grpc_server_*), as etcd exports them, for every call.
-    interceptors: [context.metrics.grpc.interceptor()],
+    recorder: (method) => context.metrics.grpc.recorder(method),
   });
   const services = etcdServices();
   context.metrics.grpc.initialize(
@@ -60,15 +57,11 @@ export function createGrpcGateway(context: ApiContext): GrpcGateway {
   server.addService(services.lock, lockService(context, kvMethods(context)));
   server.addService(services.election, electionService(context, kvMethods(context)));
   // TLS, when the port has it, is terminated by the HTTP server before the hand-over.
-  const injector = server.createConnectionInjector(ServerCredentials.createInsecure());
   return {
-    injectConnection: (connection) => injector.injectConnection(connection),
+    injectConnection: (connection) => server.injectConnection(connection),
     close: (graceMs) => {
-      injector.drain(graceMs);
-      setTimeout(() => {
-        injector.destroy();
-        server.forceShutdown();
-      }, graceMs).unref();
+      server.drain();
+      setTimeout(() => server.destroy(), graceMs).unref();
     },
   };
 }

@@ -3,13 +3,13 @@
  * `--endpoints=http://host:port` with the whole endpoint as the request's `:authority`, scheme
  * and slashes included. etcd's Go HTTP/2 server takes it; nghttp2, under Node's HTTP/2 server,
  * checks `:authority` against RFC 3986's characters and resets the stream with PROTOCOL_ERROR,
- * with no option to turn the check off. So a plain gRPC connection is handed to grpc-js through
+ * with no option to turn the check off. So a plain gRPC connection is handed to the gRPC server through
  * this filter, which reads the client's first header block: when its `:authority` passes
  * nghttp2's check, every later byte is passed through untouched. When it does not, the filter
  * decodes every header block of the connection (HPACK, keeping the client's dynamic table),
  * replaces the `:authority` with one nghttp2 accepts (the endpoint's `host:port`), and writes the
  * block again without the dynamic table, so the server's table never disagrees with what the
- * client encoded. Bytes from grpc-js to the client pass through untouched.
+ * client encoded. Bytes from the server to the client pass through untouched.
  */
 
 import { Duplex } from 'node:stream';
@@ -71,7 +71,8 @@ export function acceptedAuthority(authority: string): string {
 type Mode = 'first-block' | 'pass' | 'rewrite';
 
 /**
- * The client side of a plain HTTP/2 connection as grpc-js should see it (see the file comment).
+ * The client side of a plain HTTP/2 connection as the gRPC server should see it (see the file
+ * comment).
  * Reads from and writes to `socket`; ends, errors and closes with it.
  */
 class AuthorityFilter extends Duplex {
@@ -93,7 +94,7 @@ class AuthorityFilter extends Duplex {
     socket.on('close', () => this.destroy());
   }
 
-  // grpc-js names the peer from these.
+  // The gRPC server names the peer from these.
   get remoteAddress(): string | undefined {
     return this.#socket.remoteAddress;
   }

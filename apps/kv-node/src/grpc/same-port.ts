@@ -5,7 +5,7 @@
  * host allowlist, limits, auth), untouched. A plain HTTP/2 connection reaches gRPC through
  * `lenient-authority.ts`, so that etcd clients dialling `http://host:port` are served (their
  * `:authority` is the whole URL, which Node's HTTP/2 refuses); on TLS ports they send a plain
- * `host:port`, and grpc-js reads the client certificate from the TLS socket itself.
+ * `host:port`, and the gRPC server reads the client certificate from the TLS socket itself.
  */
 
 import type { Server as HttpServer } from 'node:http';

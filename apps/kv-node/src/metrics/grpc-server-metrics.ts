@@ -1,11 +1,10 @@
 /**
  * gRPC server series as go-grpc-prometheus exports them in etcd (same names, types and labels:
- * `grpc_type`, `grpc_service`, `grpc_method`, `grpc_code`), recorded by a grpc-js server
- * interceptor around every call: unary and streaming, success or failure.
+ * `grpc_type`, `grpc_service`, `grpc_method`, `grpc_code`), recorded by the gRPC server
+ * (`grpc/server/`) for every call: unary and streaming, success, failure or cancellation.
  */
 
-import { ServerInterceptingCall, status as GrpcStatus } from '@grpc/grpc-js';
-import type { ServerInterceptor } from '@grpc/grpc-js';
+import { status as GrpcStatus } from '@grpc/grpc-js';
 import { Counter, Histogram } from 'prom-client';
 import type { Registry } from 'prom-client';
 
@@ -49,6 +48,16 @@ export interface GrpcMethodShape {
   responseStream: boolean;
 }
 
+/** What the gRPC server tells the series about one call. */
+export interface CallRecorder {
+  /** A request message was received (and decoded). */
+  received(): void;
+  /** A response message was sent. */
+  sent(): void;
+  /** The call ended with status `code` (the first call counts; later ones are ignored). */
+  finished(code: number): void;
+}
+
 /** go-grpc-prometheus's labels of a method. */
 export function callLabels(method: GrpcMethodShape): Record<CallLabel, string> {
   const [, service = '', name = ''] = /^\/([^/]+)\/([^/]+)$/.exec(method.path) ?? [];
@@ -68,7 +77,7 @@ export class GrpcServerMetrics {
   readonly started: Counter<CallLabel>;
   /** `grpc_server_handled_total`, by status code. */
   readonly handled: Counter<CallLabel | 'grpc_code'>;
-  /** `grpc_server_handling_seconds`: from the call's start to its status. */
+  /** `grpc_server_handling_seconds`: from the call's start to its status (or cancellation). */
   readonly handlingSeconds: Histogram<CallLabel>;
   /** `grpc_server_msg_received_total`: request messages. */
   readonly messagesReceived: Counter<CallLabel>;
@@ -130,39 +139,35 @@ export class GrpcServerMetrics {
     }
   }
 
-  /** A grpc-js server interceptor recording every call into these series. */
-  interceptor(): ServerInterceptor {
-    return (method, call) => {
-      const labels = callLabels(method);
+  /**
+   * The recorder of each call of `method` (counted as started when made), with the method's
+   * label sets built once rather than per call.
+   */
+  recorder(method: GrpcMethodShape): () => CallRecorder {
+    const labels = callLabels(method);
+    const byCode = new Map<number, Record<CallLabel | 'grpc_code', string>>();
+    const handledLabels = (code: number): Record<CallLabel | 'grpc_code', string> => {
+      let found = byCode.get(code);
+      if (found === undefined) {
+        found = { ...labels, grpc_code: grpcCodeName(code) };
+        byCode.set(code, found);
+      }
+      return found;
+    };
+    return () => {
       const startedAt = this.#now();
       let finished = false;
-      const finish = (code: number): void => {
-        if (finished) return;
-        finished = true;
-        this.handled.inc({ ...labels, grpc_code: grpcCodeName(code) });
-        this.handlingSeconds.observe(labels, (this.#now() - startedAt) / 1000);
-      };
       this.started.inc(labels);
-      return new ServerInterceptingCall(call, {
-        start: (next) => {
-          next({
-            onReceiveMessage: (message, nextMessage) => {
-              this.messagesReceived.inc(labels);
-              nextMessage(message);
-            },
-            // A call the client cancelled may never send a status: it ends here.
-            onCancel: () => finish(GrpcStatus.CANCELLED),
-          });
+      return {
+        received: () => this.messagesReceived.inc(labels),
+        sent: () => this.messagesSent.inc(labels),
+        finished: (code) => {
+          if (finished) return;
+          finished = true;
+          this.handled.inc(handledLabels(code));
+          this.handlingSeconds.observe(labels, (this.#now() - startedAt) / 1000);
         },
-        sendMessage: (message, next) => {
-          this.messagesSent.inc(labels);
-          next(message);
-        },
-        sendStatus: (status, next) => {
-          finish(status.code ?? GrpcStatus.UNKNOWN);
-          next(status);
-        },
-      });
+      };
     };
   }
 }
