@@ -75,6 +75,12 @@ export class LeaderReplication {
   private heartbeatBroadcastPending = false;
   /** The configuration the trackers and the progress map were built for. */
   private trackedConfiguration: ClusterConfiguration;
+  /**
+   * The index of the configuration entry (0: the initial configuration) whose commit this
+   * leadership has handled (see {@link configurationCommitted}); -1 before the first commit.
+   * The mark rises with nearly every answer, a configuration is committed once.
+   */
+  private committedConfigurationHandled = -1;
 
   constructor(
     private readonly core: CoreContext,
@@ -137,6 +143,7 @@ export class LeaderReplication {
     this.transferTarget = undefined;
     this.committedInCurrentGeneration = false;
     this.liveness.restart();
+    this.committedConfigurationHandled = -1;
     this.trackedConfiguration = core.configuration;
     this.syncProgress();
     this.readRoundConfirmations = this.newReadRoundConfirmations();
@@ -641,12 +648,17 @@ export class LeaderReplication {
 
   /**
    * The high-water mark moved: once the latest configuration entry is committed, members it
-   * dropped are no longer replicated to, and a leader it removed hands over and steps down.
+   * dropped are no longer replicated to, and a leader it removed hands over and steps down. Done
+   * once per configuration entry and leadership: the configuration in force only changes with a
+   * new entry (handled by {@link configurationChanged}), so a later rise finds nothing to do.
    */
   private configurationCommitted(): void {
     const core = this.core;
     const replica = core.replica;
-    if (replica.log.configurations.latestEntryIndex > replica.highWaterMark) return;
+    const latestEntryIndex = replica.log.configurations.latestEntryIndex;
+    if (latestEntryIndex > replica.highWaterMark) return;
+    if (latestEntryIndex === this.committedConfigurationHandled) return;
+    this.committedConfigurationHandled = latestEntryIndex;
     this.syncProgress();
     if (core.isVoter(core.id)) return;
     // Removed: tell the followers the entry is committed, hand over to the most caught-up voter,
