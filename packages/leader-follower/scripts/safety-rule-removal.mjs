@@ -98,8 +98,8 @@ const removals = [
     edits: [
       {
         file: 'src/election.ts',
-        find: "if (this.suspicion.suspectsLeader()) this.campaign('pre-vote');",
-        replace: "if (this.suspicion.suspectsLeader()) this.campaign('election');",
+        find: "this.core.isVoter(this.core.id)) {\n      this.campaign('pre-vote');",
+        replace: "this.core.isVoter(this.core.id)) {\n      this.campaign('election');",
       },
     ],
     tests: [coreTests],
