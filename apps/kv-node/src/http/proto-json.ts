@@ -32,6 +32,9 @@ export type JsonObject = Record<string, unknown>;
  */
 export type DecodedMessage = Record<string, unknown>;
 
+/** Deepest nesting {@link ProtoJson.decodeAll} follows (etcd's messages nest a few levels). */
+const MAX_NESTING = 32;
+
 const BASE64 = /^[A-Za-z0-9+/\-_]*={0,2}$/;
 const INT64_MIN = -(2n ** 63n);
 const INT64_MAX = 2n ** 63n - 1n;
@@ -225,6 +228,42 @@ export class ProtoJson {
           : member.map((item, index) => decodeScalar(field, item, `${fieldPath}[${index}]`));
     }
     return decoded;
+  }
+
+  /**
+   * Decodes the whole message, message-typed fields included (for messages that do not nest
+   * themselves; see {@link ProtoJson.decode} for those).
+   *
+   * @throws ApiError (400) as {@link ProtoJson.decode} does, or if messages nest deeper than
+   *   32 levels.
+   */
+  decodeAll(value: unknown, path = '', depth = 0): DecodedMessage {
+    if (depth > MAX_NESTING) throw badRequest(`${path || 'body'} nests too deeply`, path || 'body');
+    const decoded = this.decode(value, path);
+    for (const field of this.#shape.fields) {
+      if (field.kind !== 'message') continue;
+      const member = decoded[field.jsonName];
+      if (member === undefined) continue;
+      const codec = this.#codecs.of(field.messageType as string);
+      const fieldPath = pathOf(path, field.protoName);
+      decoded[field.jsonName] = field.repeated
+        ? (member as unknown[]).map((item, index) =>
+            codec.decodeAll(item, `${fieldPath}[${index}]`, depth + 1),
+          )
+        : codec.decodeAll(member, fieldPath, depth + 1);
+    }
+    return decoded;
+  }
+
+  /**
+   * The message as etcd's gRPC services receive it from proto-loader (proto names, 64-bit
+   * integers as decimal strings, bytes as standard base64, enums by name, zero values left out)
+   * from any JSON the gateway accepts for it.
+   *
+   * @throws ApiError (400) as {@link ProtoJson.decodeAll} does.
+   */
+  canonical(value: unknown, path = ''): JsonObject {
+    return this.encode(this.decodeAll(value, path));
   }
 
   /**
