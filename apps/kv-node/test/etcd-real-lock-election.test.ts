@@ -47,10 +47,10 @@ async function post(base: string, path: string, body: unknown): Promise<unknown>
 }
 
 /** Reads `/v3/election/observe`'s lines (parsed) as they come. */
-async function observe(
+function observe(
   base: string,
   body: unknown,
-): Promise<{ status: Promise<number>; next(): Promise<unknown>; close(): void }> {
+): { status: Promise<number>; next(): Promise<unknown>; close(): void } {
   const abort = new AbortController();
   const started = fetch(`${base}/v3/election/observe`, {
     method: 'POST',
@@ -176,7 +176,7 @@ describe.skipIf(!hasEtcd())('lock and election gateway routes beside a real etcd
         await lease(9101);
         await lease(9102);
         const name = b('observed');
-        const stream = await observe(base, { name });
+        const stream = observe(base, { name });
         const lines: unknown[] = [];
         const first = (await post(base, '/v3/election/campaign', {
           name,
