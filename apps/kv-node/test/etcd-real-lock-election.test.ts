@@ -184,10 +184,18 @@ describe.skipIf(!hasEtcd())('lock and election gateway routes beside a real etcd
           value: b('a'),
         })) as { body: { leader: unknown } };
         lines.push(await stream.next());
-        // A second contender waits in line while the first leads.
-        const second = post(base, '/v3/election/campaign', { name, lease: 9102, value: b('b') });
         await post(base, '/v3/election/proclaim', { leader: first.body.leader, value: b('a2') });
         lines.push(await stream.next());
+        // A second contender waits in line while the first leads: its key is there, then the
+        // first resigns.
+        const second = post(base, '/v3/election/campaign', { name, lease: 9102, value: b('b') });
+        const inLine = { key: b('observed/'), range_end: b('observed0'), count_only: true };
+        while (
+          ((await post(base, '/v3/kv/range', inLine)) as { body: { count?: string } }).body
+            .count !== '2'
+        ) {
+          await new Promise((resolve) => setTimeout(resolve, 10));
+        }
         await post(base, '/v3/election/resign', { leader: first.body.leader });
         lines.push(await stream.next());
         await second;
