@@ -447,7 +447,7 @@ describe('request messages held for one connection', { timeout: 60_000 }, () => 
       key: b64('big'),
       value: Buffer.alloc(60_000, 'v').toString('base64'),
     });
-    const again = heldCall(session, bigPut.length, bigPut.subarray(0, 1000));
+    const again = heldCall(session, bigPut.length, Buffer.from(bigPut.subarray(0, 1000)));
     again.stream.end(bigPut.subarray(1000));
     expect(await again.status).toBe(status.OK);
     await expectServing('after-held-messages');
