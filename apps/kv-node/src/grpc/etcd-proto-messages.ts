@@ -30,6 +30,11 @@ export interface FieldShape {
   repeated: boolean;
   /** For enums: each value's name, by number. */
   enumNames?: ReadonlyMap<number, string>;
+  /**
+   * For enums: the type's name as Go's protobuf names it (`etcdserverpb.RangeRequest_SortOrder`),
+   * which etcd's gateway puts in its error for an unknown value.
+   */
+  enumGoName?: string;
   /** For messages: the full name of the field's type (`mvccpb.KeyValue`). */
   messageType?: string;
 }
@@ -109,6 +114,15 @@ function candidates(typeName: string, scope: string): string[] {
   return names;
 }
 
+/**
+ * Go's name of a protobuf type: its package, then the nested names joined by `_` (etcd's
+ * packages are one word each: `etcdserverpb`, `mvccpb`, `authpb`, `v3lockpb`, `v3electionpb`).
+ */
+function goName(fullName: string): string {
+  const [pkg, ...nested] = fullName.split('.');
+  return `${pkg}.${nested.join('_')}`;
+}
+
 let loaded: ReadonlyMap<string, MessageShape> | undefined;
 
 /**
@@ -161,8 +175,12 @@ export function etcdMessageShapes(): ReadonlyMap<string, MessageShape> {
         if (known === undefined) {
           throw new Error(`${fullName}.${field.name}: type ${field.typeName} not found`);
         }
-        if (kind === 'enum') shape.enumNames = enums.get(known) as ReadonlyMap<number, string>;
-        else shape.messageType = known;
+        if (kind === 'enum') {
+          shape.enumNames = enums.get(known) as ReadonlyMap<number, string>;
+          shape.enumGoName = goName(known);
+        } else {
+          shape.messageType = known;
+        }
       }
       return shape;
     });

@@ -6,7 +6,8 @@
  * Reading (proto3's JSON mapping, as etcd 3.4's grpc-gateway reads): a field under its proto
  * name (`range_end`) or its lowerCamel JSON name (`rangeEnd`); 64-bit integers as numbers or
  * decimal strings; bytes as base64, standard or URL-safe, padding optional; enums by name or
- * number; `null` as absent; an unknown field is an error that names it.
+ * number; `null` as absent; an unknown field, or an enum value the type does not have, is an
+ * error that names the field.
  *
  * Writing (etcd 3.4's gateway, `OrigName: true`, `EmitDefaults: false`): proto names in
  * declaration order, 64-bit integers as decimal strings, bytes as base64, enums by name, and
@@ -103,7 +104,11 @@ function decodeScalar(field: FieldShape, value: unknown, path: string): unknown 
       if (typeof value === 'string') {
         for (const name of names.values()) if (name === value) return name;
       }
-      throw badRequest(`${path} must be one of ${[...names.values()].join(', ')}`, path);
+      // etcd's gateway's words (jsonpb's), with the type's Go name.
+      throw badRequest(
+        `unknown value ${JSON.stringify(value)} for enum ${field.enumGoName ?? ''}`,
+        path,
+      );
     }
     case 'message':
       // Decoded by the caller, one level at a time (see DecodedMessage).
