@@ -4,6 +4,7 @@
  * protos are the one description of etcd's messages for gRPC and JSON alike.
  */
 
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { loadSync } from '@grpc/proto-loader';
 
@@ -45,8 +46,16 @@ export interface MessageShape {
   fields: readonly FieldShape[];
 }
 
-/** Where the `.proto` files sit beside this module (`proto/` beside the bundle in `dist/`). */
-const PROTO_ROOT = fileURLToPath(new URL('./proto/', import.meta.url));
+/**
+ * Where the `.proto` files are: `proto/` beside this module (in the sources, and beside the
+ * bundle in `dist/`, where the build copies them), or, for the benchmarks bundled into
+ * `dist-bench/` beside `src/`, the sources' own.
+ */
+function protoRoot(): string {
+  const beside = fileURLToPath(new URL('./proto/', import.meta.url));
+  const ofBenchmarks = fileURLToPath(new URL('../src/grpc/proto/', import.meta.url));
+  return existsSync(beside) || !existsSync(ofBenchmarks) ? beside : ofBenchmarks;
+}
 
 const PROTO_FILES = [
   'etcd/etcdserver/etcdserverpb/rpc.proto',
@@ -134,7 +143,7 @@ let loaded: ReadonlyMap<string, MessageShape> | undefined;
  */
 export function etcdMessageShapes(): ReadonlyMap<string, MessageShape> {
   if (loaded !== undefined) return loaded;
-  const definition = loadSync(PROTO_FILES, { keepCase: true, includeDirs: [PROTO_ROOT] });
+  const definition = loadSync(PROTO_FILES, { keepCase: true, includeDirs: [protoRoot()] });
   const messages = new Map<string, MessageDescriptor>();
   const enums = new Map<string, ReadonlyMap<number, string>>();
   const addNested = (fullName: string, descriptor: MessageDescriptor): void => {

@@ -133,32 +133,57 @@ function zeroOf(field: FieldShape): unknown {
   }
 }
 
-function isZero(field: FieldShape, value: unknown): boolean {
+/**
+ * The writer of one field's value in the gateway's shapes, `undefined` for a zero value (left
+ * out). Chosen once per field, so that encoding is a loop of direct calls.
+ */
+type FieldWriter = (value: unknown) => unknown;
+
+function writerOf(field: FieldShape, codecs: ProtoJsonCodecs): FieldWriter {
   switch (field.kind) {
+    case 'bytes':
+      return (value) => (value === '' ? undefined : base64FromByteString(value as ByteString));
     case 'int64':
     case 'uint64':
-      return value === 0 || value === '0' || value === 0n;
-    case 'enum':
-      return value === 0 || value === field.enumNames?.get(0);
+      return (value) =>
+        value === 0 || value === '0' || value === 0n ? undefined : String(value);
+    case 'enum': {
+      const names = field.enumNames as ReadonlyMap<number, string>;
+      const zero = names.get(0);
+      return (value) => {
+        const name = typeof value === 'number' ? names.get(value) : value;
+        return name === zero ? undefined : name;
+      };
+    }
+    case 'message': {
+      const messageType = field.messageType as string;
+      // Present messages are written even when empty, as protobuf's JSON does.
+      return (value) => codecs.of(messageType).encode(value as JsonObject);
+    }
+    case 'bool':
+      return (value) => (value === true ? true : undefined);
+    case 'string':
+      return (value) => (value === '' ? undefined : value);
     default:
-      return value === zeroOf(field);
+      return (value) => (value === 0 ? undefined : value);
   }
 }
 
-function encodeScalar(field: FieldShape, value: unknown, codecs: ProtoJsonCodecs): unknown {
-  switch (field.kind) {
-    case 'bytes':
-      return base64FromByteString(value as ByteString);
-    case 'int64':
-    case 'uint64':
-      return String(value);
-    case 'enum':
-      return typeof value === 'number' ? field.enumNames?.get(value) : value;
-    case 'message':
-      return codecs.of(field.messageType as string).encode(value as JsonObject);
-    default:
-      return value;
-  }
+/** A repeated field's item writer: like the field's, but a zero item is written, not dropped. */
+function writeItem(field: FieldShape, write: FieldWriter): (item: unknown) => unknown {
+  return (item) => {
+    const written = write(item);
+    if (written !== undefined) return written;
+    switch (field.kind) {
+      case 'int64':
+      case 'uint64':
+        return '0';
+      case 'enum':
+        return field.enumNames?.get(0);
+      default:
+        return item;
+    }
+  };
 }
 
 /** The JSON mapping of one message type. */
@@ -167,10 +192,23 @@ export class ProtoJson {
   readonly #codecs: ProtoJsonCodecs;
   /** Each field under both of its names. */
   readonly #byName = new Map<string, FieldShape>();
+  /** The fields in declaration order, each with its writer. */
+  readonly #writers: readonly {
+    field: FieldShape;
+    jsonName: string;
+    protoName: string;
+    write: FieldWriter;
+  }[];
 
   constructor(shape: MessageShape, codecs: ProtoJsonCodecs) {
     this.#shape = shape;
     this.#codecs = codecs;
+    this.#writers = shape.fields.map((field) => ({
+      field,
+      jsonName: field.jsonName,
+      protoName: field.protoName,
+      write: writerOf(field, codecs),
+    }));
     for (const field of shape.fields) {
       this.#byName.set(field.protoName, field);
       this.#byName.set(field.jsonName, field);
@@ -278,18 +316,20 @@ export class ProtoJson {
    */
   encode(message: JsonObject): JsonObject {
     const encoded: JsonObject = {};
-    const fields = this.#shape.fields;
-    for (let index = 0; index < fields.length; index++) {
-      const field = fields[index] as FieldShape;
-      const value = message[field.jsonName];
+    const writers = this.#writers;
+    for (let index = 0; index < writers.length; index++) {
+      const writer = writers[index] as (typeof writers)[number];
+      const value = message[writer.jsonName];
       if (value === undefined || value === null) continue;
-      if (field.repeated) {
+      if (writer.field.repeated) {
         const items = value as unknown[];
-        if (items.length === 0) continue;
-        encoded[field.protoName] = items.map((item) => encodeScalar(field, item, this.#codecs));
-      } else if (field.kind === 'message' || !isZero(field, value)) {
-        encoded[field.protoName] = encodeScalar(field, value, this.#codecs);
+        // Items of a repeated field are all written, zeros included (only the list is omitted).
+        if (items.length > 0)
+          encoded[writer.protoName] = items.map(writeItem(writer.field, writer.write));
+        continue;
       }
+      const written = writer.write(value);
+      if (written !== undefined) encoded[writer.protoName] = written;
     }
     return encoded;
   }
