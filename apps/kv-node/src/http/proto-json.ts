@@ -145,8 +145,7 @@ function writerOf(field: FieldShape, codecs: ProtoJsonCodecs): FieldWriter {
       return (value) => (value === '' ? undefined : base64FromByteString(value as ByteString));
     case 'int64':
     case 'uint64':
-      return (value) =>
-        value === 0 || value === '0' || value === 0n ? undefined : String(value);
+      return (value) => (value === 0 || value === '0' || value === 0n ? undefined : String(value));
     case 'enum': {
       const names = field.enumNames as ReadonlyMap<number, string>;
       const zero = names.get(0);
