@@ -112,10 +112,15 @@ function serve(kind: string, port: number): void {
     }
     const injector = server.createConnectionInjector(ServerCredentials.createInsecure());
     const http = createHttpServer({ noDelay: true }, (_request, response) => response.end());
-    serveGrpcOnSamePort(http, {
-      injectConnection: (connection) => injector.injectConnection(connection),
-      close: () => injector.destroy(),
-    });
+    serveGrpcOnSamePort(
+      http,
+      {
+        injectConnection: (connection) => injector.injectConnection(connection),
+        close: () => injector.destroy(),
+      },
+      // grpc-js's default limit on a received message.
+      4 * 1024 * 1024,
+    );
     http.listen(port, '127.0.0.1');
     return;
   }

@@ -15,6 +15,7 @@ import { status } from '@grpc/grpc-js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_CONCURRENT_STREAMS } from '../src/grpc/grpc-gateway.js';
 import { etcdServices } from '../src/grpc/etcd-proto.js';
+import { CONNECTION_REQUEST_MESSAGES } from '../src/grpc/same-port.js';
 import { encodeHeaderBlock } from '../src/grpc/hpack.js';
 import type { ProcessCluster, ProcessMember } from './support/process-cluster.js';
 import { ProcessCluster as Cluster, buildCli } from './support/process-cluster.js';
@@ -392,5 +393,63 @@ describe('a watch stream whose client never reads', { timeout: 120_000 }, () => 
     const first = revisions[0] as number;
     expect(revisions).toEqual(Array.from({ length: PUTS }, (_, index) => first + index));
     watch.close();
+  });
+});
+
+describe('request messages held for one connection', { timeout: 60_000 }, () => {
+  /** A call that sends the start of a message announcing `claimed` bytes and stays open. */
+  function heldCall(
+    session: ClientHttp2Session,
+    claimed: number,
+    start = Buffer.alloc(1000),
+  ): { stream: ClientHttp2Stream; status: Promise<number> } {
+    const stream = session.request({
+      ':method': 'POST',
+      ':path': '/etcdserverpb.KV/Put',
+      'content-type': 'application/grpc',
+      te: 'trailers',
+    });
+    stream.on('error', () => undefined);
+    // The status comes in the trailers (or a trailers-only answer) while the client's side of
+    // the stream may still be open; a reset without one is -1.
+    const statusOf = new Promise<number>((resolve) => {
+      const keep = (received: IncomingHttpHeaders): void => {
+        if (received['grpc-status'] !== undefined) resolve(Number(received['grpc-status']));
+      };
+      stream.on('response', keep);
+      stream.on('trailers', keep);
+      stream.on('close', () => resolve(-1));
+    });
+    stream.write(grpcMessage(start, { claimed }));
+    return { stream, status: statusOf };
+  }
+
+  it(`refuses messages past ${CONNECTION_REQUEST_MESSAGES} times the limit with RESOURCE_EXHAUSTED, that stream alone`, async () => {
+    const session = openSession();
+    const claimed = MAX_REQUEST_BYTES - 100;
+    // As many messages of nearly the limit as the bound holds fit; the next ones are refused.
+    const fitting = Math.floor((CONNECTION_REQUEST_MESSAGES * MAX_REQUEST_BYTES) / claimed);
+    const held = Array.from({ length: fitting }, () => heldCall(session, claimed));
+    const refused = Array.from({ length: 3 }, () => heldCall(session, claimed));
+    for (const call of refused) expect(await call.status).toBe(status.RESOURCE_EXHAUSTED);
+    // A small whole request on the same connection still fits beside the held ones.
+    const put = await rawCall(
+      session,
+      '/etcdserverpb.KV/Put',
+      grpcMessage(kvMethod('Put').requestSerialize({ key: b64('beside'), value: b64('v') })),
+    );
+    expect(put.grpcStatus).toBe(status.OK);
+    // The held calls are still open (none was refused), and going away frees their share.
+    for (const call of held) expect(call.stream.closed).toBe(false);
+    for (const call of held.slice(0, 2)) call.stream.close(constants.NGHTTP2_CANCEL);
+    expect(await Promise.all(held.slice(0, 2).map((call) => call.status))).toEqual([-1, -1]);
+    const bigPut = kvMethod('Put').requestSerialize({
+      key: b64('big'),
+      value: Buffer.alloc(60_000, 'v').toString('base64'),
+    });
+    const again = heldCall(session, bigPut.length, Buffer.from(bigPut.subarray(0, 1000)));
+    again.stream.end(bigPut.subarray(1000));
+    expect(await again.status).toBe(status.OK);
+    await expectServing('after-held-messages');
   });
 });

@@ -12,7 +12,8 @@ import { status as GrpcStatus } from '@grpc/grpc-js';
 import type { RequestCredentials } from '../auth/auth-gate.js';
 import type { ApiContext } from '../http/api-context.js';
 import type { JsonBody } from '../http/etcd-json.js';
-import { grpcError } from './grpc-errors.js';
+import { ApiError } from '../http/api-error.js';
+import { grpcError, grpcErrorOf } from './grpc-errors.js';
 import type { KvMethods } from './kv-service.js';
 
 const toBase64 = (bytes: string): string => Buffer.from(bytes, 'latin1').toString('base64');
@@ -64,6 +65,17 @@ export interface ContentionContext {
   cancelled: () => boolean;
   /** Subscribes to the caller going away; returns the unsubscribe. */
   onCancel: (listener: () => void) => () => void;
+}
+
+/**
+ * The status a lock or election call fails with: etcd runs these services over its own client,
+ * so a refusal of one of their KV requests reaches the caller as UNKNOWN with etcd's message
+ * ("etcdserver: requested lease not found"), not with the KV request's own code.
+ */
+export function recipeStatus(error: unknown): unknown {
+  return error instanceof ApiError
+    ? grpcError(GrpcStatus.UNKNOWN, grpcErrorOf(error).details)
+    : error;
 }
 
 /** The lease of a request (an int64 as a decimal string), refused when absent or 0. */

@@ -16,6 +16,7 @@ import {
   enterLine,
   fromBase64,
   leaveLine,
+  recipeStatus,
   requiredLease,
   toBase64,
   waitForTurn,
@@ -70,7 +71,8 @@ async function currentLeader(
   };
 }
 
-async function campaign(request: unknown, contention: ContentionContext): Promise<JsonBody> {
+/** Campaign: enters the line for the election and answers once it leads (see the file comment). */
+export async function campaign(request: unknown, contention: ContentionContext): Promise<JsonBody> {
   const {
     name = '',
     lease,
@@ -110,7 +112,7 @@ async function campaign(request: unknown, contention: ContentionContext): Promis
 }
 
 /** Puts `value` in the leader's key if it still has the leader's create revision. */
-async function proclaim(request: unknown, contention: ContentionContext): Promise<JsonBody> {
+export async function proclaim(request: unknown, contention: ContentionContext): Promise<JsonBody> {
   const { leader = {}, value = '' } = request as { leader?: LeaderKey; value?: string };
   const response = await contention.kv.Txn(
     {
@@ -132,7 +134,7 @@ async function proclaim(request: unknown, contention: ContentionContext): Promis
 }
 
 /** Deletes the leader's key if it still has the leader's create revision (else nothing). */
-async function resign(request: unknown, contention: ContentionContext): Promise<JsonBody> {
+export async function resign(request: unknown, contention: ContentionContext): Promise<JsonBody> {
   const { leader = {} } = request as { leader?: LeaderKey };
   const response = await contention.kv.Txn(
     {
@@ -152,11 +154,80 @@ async function resign(request: unknown, contention: ContentionContext): Promise<
   return { header: response.header };
 }
 
+/** Leader: the election's current leader's key-value, linearizably; UNKNOWN without one. */
+export async function leader(request: unknown, contention: ContentionContext): Promise<JsonBody> {
+  const { name = '' } = request as { name?: string };
+  const { header, kv: current } = await currentLeader(contention, name, false);
+  if (current === undefined) throw grpcError(GrpcStatus.UNKNOWN, NO_LEADER);
+  return { header, kv: current };
+}
+
+/** Where {@link observeLeader} sends what it sees. */
+export interface LeaderObserver {
+  /** Sends one `LeaderResponse`; resolves once the client can take more. */
+  send(response: JsonBody): Promise<void>;
+  /** Ends the stream with `error` (a status error or an ApiError). */
+  fail(error: unknown): void;
+}
+
 /**
  * Observe: sends the leader's key-value now (if there is a leader) and again each time the
- * leader or its value changes, read from this member's applied state after each change. Writes
+ * leader or its value changes, read from this member's applied state after each change. Sends
  * wait for the client to read; changes that come meanwhile fold into one look at the state.
+ * Shared by the gRPC stream and the JSON gateway's `/v3/election/observe`.
+ *
+ * @returns a stop function: the stream ended (the caller went away).
  */
+export function observeLeader(
+  contention: ContentionContext,
+  name: string,
+  observer: LeaderObserver,
+): () => void {
+  const store = contention.context.backend.store;
+  let ended = false;
+  let looking = false;
+  let lookAgain = false;
+  let lastSent = '';
+  // Called while the store applies: the look itself waits for a microtask, after the apply.
+  const stopListening = store.onChange(() => {
+    if (looking) lookAgain = true;
+    else queueMicrotask(() => void look(true));
+  });
+  const end = (): void => {
+    ended = true;
+    stopListening();
+  };
+  const look = async (serializable: boolean): Promise<void> => {
+    if (looking) {
+      lookAgain = true;
+      return;
+    }
+    looking = true;
+    try {
+      do {
+        lookAgain = false;
+        const { header, kv: current } = await currentLeader(contention, name, serializable);
+        if (ended) return;
+        const seen =
+          current === undefined ? '' : `${current.key ?? ''}@${current.mod_revision ?? ''}`;
+        if (current !== undefined && seen !== lastSent) {
+          lastSent = seen;
+          await observer.send({ header, kv: current });
+        }
+      } while (lookAgain && !ended);
+    } catch (error) {
+      if (ended) return;
+      end();
+      observer.fail(error);
+    } finally {
+      looking = false;
+    }
+  };
+  // The first look is linearizable (and checks the caller may read the election).
+  void look(false);
+  return end;
+}
+
 function observe(
   context: ApiContext,
   kv: KvMethods,
@@ -164,54 +235,18 @@ function observe(
   return (call) => {
     const contention = contentionOf(context, kv, call);
     const { name = '' } = call.request as { name?: string };
-    let ended = false;
-    let looking = false;
-    let lookAgain = false;
-    let lastSent = '';
-    // Called while the store applies: the look itself waits for a microtask, after the apply.
-    const stopListening = context.backend.store.onChange(() => {
-      if (looking) lookAgain = true;
-      else queueMicrotask(() => void look(true));
+    const end = observeLeader(contention, name, {
+      send: async (response) => {
+        if (call.write(response)) return;
+        await new Promise<void>((resolve) => {
+          call.once('drain', resolve);
+          call.once('cancelled', resolve);
+        });
+      },
+      fail: (error) => call.emit('error', statusOf(context, recipeStatus(error), call.getPath())),
     });
-    const end = (): void => {
-      ended = true;
-      stopListening();
-    };
     call.on('cancelled', end);
     call.on('close', end);
-    const look = async (serializable: boolean): Promise<void> => {
-      if (looking) {
-        lookAgain = true;
-        return;
-      }
-      looking = true;
-      try {
-        do {
-          lookAgain = false;
-          const { header, kv: leader } = await currentLeader(contention, name, serializable);
-          if (ended) return;
-          const seen =
-            leader === undefined ? '' : `${leader.key ?? ''}@${leader.mod_revision ?? ''}`;
-          if (leader !== undefined && seen !== lastSent) {
-            lastSent = seen;
-            if (!call.write({ header, kv: leader })) {
-              await new Promise<void>((resolve) => {
-                call.once('drain', resolve);
-                call.once('cancelled', resolve);
-              });
-            }
-          }
-        } while (lookAgain && !ended);
-      } catch (error) {
-        if (ended) return;
-        end();
-        call.emit('error', statusOf(context, error, call.getPath()));
-      } finally {
-        looking = false;
-      }
-    };
-    // The first look is linearizable (and checks the caller may read the election).
-    void look(false);
   };
 }
 
@@ -220,12 +255,7 @@ export function electionService(context: ApiContext, kv: KvMethods): UntypedServ
   return {
     Campaign: contending(context, kv, campaign),
     Proclaim: contending(context, kv, proclaim),
-    Leader: contending(context, kv, async (request, contention) => {
-      const { name = '' } = request as { name?: string };
-      const { header, kv: leader } = await currentLeader(contention, name, false);
-      if (leader === undefined) throw grpcError(GrpcStatus.UNKNOWN, NO_LEADER);
-      return { header, kv: leader };
-    }),
+    Leader: contending(context, kv, leader),
     Observe: observe(context, kv),
     Resign: contending(context, kv, resign),
   };

@@ -13,6 +13,7 @@ import {
   contenderKey,
   enterLine,
   leaveLine,
+  recipeStatus,
   requiredLease,
   toBase64,
   waitForTurn,
@@ -54,16 +55,17 @@ export function contending(
     const contention = contentionOf(context, kv, call);
     method(call.request, contention).then(
       (response) => callback(null, response),
-      (error: unknown) => callback(statusOf(context, error, call.getPath())),
+      (error: unknown) => callback(statusOf(context, recipeStatus(error), call.getPath())),
     );
   };
 }
 
 /**
  * Lock: enters the line for `name` under `lease` and answers once first in it. A caller that
- * cancels while waiting leaves the line (its key is deleted), as etcd's mutex does.
+ * cancels while waiting leaves the line (its key is deleted), as etcd's mutex does. Shared by
+ * the gRPC service and the JSON gateway's `/v3/lock/lock` (requests in proto-loader's shapes).
  */
-async function lock(request: unknown, contention: ContentionContext): Promise<JsonBody> {
+export async function lock(request: unknown, contention: ContentionContext): Promise<JsonBody> {
   const { name, lease } = request as { name?: string; lease?: unknown };
   const held = requiredLease(lease, 'Lock');
   const key = contenderKey(name ?? '', held);
@@ -77,17 +79,17 @@ async function lock(request: unknown, contention: ContentionContext): Promise<Js
   }
 }
 
+/** Unlock: deletes the key that Lock answered, so the next contender in line goes on. */
+export async function unlock(request: unknown, contention: ContentionContext): Promise<JsonBody> {
+  const { key } = request as { key?: string };
+  const header = await leaveLine(contention, Buffer.from(key ?? '', 'base64').toString('latin1'));
+  return { header };
+}
+
 /** The handlers of `v3lockpb.Lock`. */
 export function lockService(context: ApiContext, kv: KvMethods): UntypedServiceImplementation {
   return {
     Lock: contending(context, kv, lock),
-    Unlock: contending(context, kv, async (request, contention) => {
-      const { key } = request as { key?: string };
-      const header = await leaveLine(
-        contention,
-        Buffer.from(key ?? '', 'base64').toString('latin1'),
-      );
-      return { header };
-    }),
+    Unlock: contending(context, kv, unlock),
   };
 }

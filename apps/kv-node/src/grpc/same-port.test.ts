@@ -1,3 +1,4 @@
+import { DEFAULT_API_LIMITS } from '../http/api-limits.js';
 import { createServer } from 'node:http';
 import type { Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
@@ -41,7 +42,7 @@ async function start(headersTimeoutMs = 5000): Promise<{ port: number; injected:
       response.end(`served ${request.method} ${request.url}`);
     },
   );
-  serveGrpcOnSamePort(server, gateway);
+  serveGrpcOnSamePort(server, gateway, DEFAULT_API_LIMITS.maxRequestBytes);
   await new Promise<void>((resolve) => server?.listen(0, '127.0.0.1', resolve));
   return { port: (server.address() as AddressInfo).port, injected };
 }

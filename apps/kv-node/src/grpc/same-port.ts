@@ -14,6 +14,14 @@ import { Server as TlsServer } from 'node:tls';
 import type { TLSSocket } from 'node:tls';
 import type { GrpcGateway } from './grpc-gateway.js';
 import { acceptEtcdAuthority } from './lenient-authority.js';
+import { RequestMemoryCap } from './request-memory-cap.js';
+
+/**
+ * What one plain gRPC connection may make the server hold in request messages not yet handed to
+ * their calls (`request-memory-cap.ts`), in messages of the largest size: sixteen of them, where
+ * the stream limit alone would allow 1,024.
+ */
+export const CONNECTION_REQUEST_MESSAGES = 16;
 
 /** The first bytes of every HTTP/2 connection (RFC 9113 §3.4). */
 const HTTP2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
@@ -74,8 +82,16 @@ function sniffPreface(
  * Makes `server` hand HTTP/2 connections to `grpc` instead of serving them itself (see the file
  * comment). Call before the server accepts connections. A plain connection must send its first
  * bytes within the server's `headersTimeout`, as an HTTP/1.1 client must send its headers.
+ *
+ * @param maxRequestBytes the gRPC server's limit on one request message (`--max-request-bytes`);
+ *   a plain connection may make it hold {@link CONNECTION_REQUEST_MESSAGES} times that in
+ *   request messages, and a message past it is refused with RESOURCE_EXHAUSTED.
  */
-export function serveGrpcOnSamePort(server: HttpServer, grpc: GrpcGateway): void {
+export function serveGrpcOnSamePort(
+  server: HttpServer,
+  grpc: GrpcGateway,
+  maxRequestBytes: number,
+): void {
   if (server instanceof TlsServer) {
     // An HTTPS server serves HTTP on 'secureConnection'; ALPN has been negotiated by then.
     const serveHttp = server.listeners('secureConnection') as ConnectionListener[];
@@ -92,7 +108,13 @@ export function serveGrpcOnSamePort(server: HttpServer, grpc: GrpcGateway): void
     sniffPreface(socket, server.headersTimeout, (isHttp2) => {
       if (isHttp2) {
         // etcd's clients send `http://host:port` as `:authority`, which Node's HTTP/2 refuses.
-        grpc.injectConnection(acceptEtcdAuthority(socket));
+        grpc.injectConnection(
+          new RequestMemoryCap(
+            acceptEtcdAuthority(socket),
+            CONNECTION_REQUEST_MESSAGES * maxRequestBytes,
+            maxRequestBytes,
+          ),
+        );
       } else {
         for (const listener of serveHttp) listener.call(server, socket);
         socket.resume();

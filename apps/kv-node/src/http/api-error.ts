@@ -46,7 +46,9 @@ export type ErrorReason =
   | 'permission_denied'
   | 'auth_throttled'
   | 'too_many_requests'
-  | 'internal';
+  | 'internal'
+  /** etcd's UNKNOWN status: a refusal of its lock and election recipes ("election: no leader"). */
+  | 'unknown';
 
 /** What an {@link ApiError} carries besides its message. */
 export interface ApiErrorDetails {

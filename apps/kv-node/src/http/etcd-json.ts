@@ -1,13 +1,16 @@
 /**
- * etcd v3 gateway JSON (etcd 3.4, `OrigName: true`): request decoding into the store model and
- * response encoding from it. Bytes are base64, 64-bit integers are decimal strings, and fields
- * with zero values are omitted, exactly as etcd's gateway writes them.
+ * etcd v3 gateway JSON (etcd 3.4, `OrigName: true`) for the KV service: request decoding into the
+ * store model and response encoding from it. The field mapping itself (names, bytes as base64,
+ * 64-bit integers as decimal strings, enums by name, zero values omitted) comes from etcd's
+ * `.proto` files through `proto-json.ts`; this file says only how etcd's messages correspond to
+ * the store model, and applies etcd's rules on them (key given, sizes, the txn budget).
  */
 
 import type { ByteString } from '../store/byte-string.js';
-import { base64FromByteString } from '../store/byte-string.js';
 import type {
   Compare,
+  CompareResult,
+  CompareTarget,
   DeleteRangeRequest,
   DeleteRangeResult,
   KeyValue,
@@ -18,19 +21,16 @@ import type {
   RangeView,
   RequestOp,
   ResponseOp,
+  SortOrder,
+  SortTarget,
   TxnRequest,
   TxnResult,
 } from '../store/kv-types.js';
-import {
-  COMPARE_RESULTS,
-  COMPARE_TARGETS,
-  SORT_ORDERS,
-  SORT_TARGETS,
-} from '../codec/enum-codes.js';
-import { NO_LEASE, parseLeaseId } from '../lease/lease-id.js';
+import { NO_LEASE } from '../lease/lease-id.js';
 import type { ApiLimits } from './api-limits.js';
 import { ApiError, GrpcCode, badRequest, tooLarge, unsupported } from './api-error.js';
-import { FieldReader } from './json-fields.js';
+import type { DecodedMessage } from './proto-json.js';
+import { protoJson } from './proto-json.js';
 import type { SlicedArrayBody } from './json-body-slices.js';
 
 /** A JSON response body. */
@@ -43,10 +43,22 @@ export interface HeaderSource {
   generation: number;
 }
 
-const SORT_ORDER_NAMES = ['NONE', 'ASCEND', 'DESCEND'];
-const SORT_TARGET_NAMES = ['KEY', 'VERSION', 'CREATE', 'MOD', 'VALUE'];
-const COMPARE_TARGET_NAMES = ['VERSION', 'CREATE', 'MOD', 'VALUE', 'LEASE'];
-const COMPARE_RESULT_NAMES = ['EQUAL', 'GREATER', 'LESS', 'NOT_EQUAL'];
+/** The mappings of the messages this file reads and writes, from etcd's protos. */
+const messages = {
+  header: protoJson('etcdserverpb.ResponseHeader'),
+  keyValue: protoJson('mvccpb.KeyValue'),
+  rangeRequest: protoJson('etcdserverpb.RangeRequest'),
+  rangeResponse: protoJson('etcdserverpb.RangeResponse'),
+  putRequest: protoJson('etcdserverpb.PutRequest'),
+  putResponse: protoJson('etcdserverpb.PutResponse'),
+  deleteRangeRequest: protoJson('etcdserverpb.DeleteRangeRequest'),
+  deleteRangeResponse: protoJson('etcdserverpb.DeleteRangeResponse'),
+  compare: protoJson('etcdserverpb.Compare'),
+  requestOp: protoJson('etcdserverpb.RequestOp'),
+  responseOp: protoJson('etcdserverpb.ResponseOp'),
+  txnRequest: protoJson('etcdserverpb.TxnRequest'),
+  txnResponse: protoJson('etcdserverpb.TxnResponse'),
+};
 
 /** A decoded `/v3/kv/range` request. */
 export interface DecodedRange {
@@ -57,131 +69,155 @@ export interface DecodedRange {
   revision: number;
 }
 
-function checkKey(fields: FieldReader, key: ByteString, limits: ApiLimits): void {
-  if (key.length === 0)
-    throw badRequest('etcdserver: key is not provided', fields.fieldName('key'));
+function fieldPath(path: string, protoName: string): string {
+  return path === '' ? protoName : `${path}.${protoName}`;
+}
+
+function checkKey(key: ByteString, path: string, limits: ApiLimits): void {
+  if (key.length === 0) throw badRequest('etcdserver: key is not provided', fieldPath(path, 'key'));
   if (key.length > limits.maxKeyBytes) {
     throw tooLarge(
       `key is ${key.length} bytes; the limit is ${limits.maxKeyBytes}`,
-      fields.fieldName('key'),
+      fieldPath(path, 'key'),
     );
   }
 }
 
-function rejectNonZero(fields: FieldReader, protoName: string, why: string): void {
-  const value = fields.raw(protoName);
-  if (value !== undefined && value !== 0 && value !== '0' && value !== false) {
-    throw unsupported(`${fields.fieldName(protoName)}: ${why}`, fields.fieldName(protoName));
+/**
+ * A count or revision: the store keeps them as safe non-negative numbers (an int64 in etcd's
+ * protos; etcd refuses negative ones where it matters, and none reaches 2^53).
+ */
+function count(decoded: DecodedMessage, jsonName: string, path: string, protoName: string): number {
+  const value = decoded[jsonName];
+  if (typeof value !== 'number' || value < 0) {
+    const name = fieldPath(path, protoName);
+    throw badRequest(`${name} must be a non-negative integer`, name);
   }
+  return value;
 }
 
-function decodeRangeFields(fields: FieldReader, limits: ApiLimits): DecodedRange {
-  const key = fields.bytes('key');
-  checkKey(fields, key, limits);
+/** The store model's name of an etcd enum value (`NOT_EQUAL` -> `not_equal`). */
+function modelName<T extends string>(protoName: unknown): T {
+  return (protoName as string).toLowerCase() as T;
+}
+
+function decodeRangeMessage(
+  decoded: DecodedMessage,
+  path: string,
+  limits: ApiLimits,
+): DecodedRange {
+  const key = decoded.key as ByteString;
+  checkKey(key, path, limits);
   const request: RangeRequest = {
     key,
-    rangeEnd: fields.bytes('range_end'),
-    limit: fields.integer('limit'),
-    keysOnly: fields.boolean('keys_only'),
-    countOnly: fields.boolean('count_only'),
-    sortOrder: fields.enumeration('sort_order', SORT_ORDER_NAMES, SORT_ORDERS),
-    sortTarget: fields.enumeration('sort_target', SORT_TARGET_NAMES, SORT_TARGETS),
-    minModRevision: fields.integer('min_mod_revision'),
-    maxModRevision: fields.integer('max_mod_revision'),
-    minCreateRevision: fields.integer('min_create_revision'),
-    maxCreateRevision: fields.integer('max_create_revision'),
+    rangeEnd: decoded.rangeEnd as ByteString,
+    limit: count(decoded, 'limit', path, 'limit'),
+    keysOnly: decoded.keysOnly as boolean,
+    countOnly: decoded.countOnly as boolean,
+    sortOrder: modelName<SortOrder>(decoded.sortOrder),
+    sortTarget: modelName<SortTarget>(decoded.sortTarget),
+    minModRevision: count(decoded, 'minModRevision', path, 'min_mod_revision'),
+    maxModRevision: count(decoded, 'maxModRevision', path, 'max_mod_revision'),
+    minCreateRevision: count(decoded, 'minCreateRevision', path, 'min_create_revision'),
+    maxCreateRevision: count(decoded, 'maxCreateRevision', path, 'max_create_revision'),
   };
-  const serializable = fields.boolean('serializable');
-  const revision = fields.integer('revision');
-  fields.rejectUnknown();
-  return { request, serializable, revision };
+  return {
+    request,
+    serializable: decoded.serializable as boolean,
+    revision: count(decoded, 'revision', path, 'revision'),
+  };
 }
 
 /** Decodes a `/v3/kv/range` body. @throws ApiError (400/413) naming the field. */
 export function decodeRange(body: unknown, limits: ApiLimits): DecodedRange {
-  return decodeRangeFields(new FieldReader(body), limits);
+  return decodeRangeMessage(messages.rangeRequest.decode(body), '', limits);
 }
 
-/** A put's `lease` (an int64, number or decimal string); `NO_LEASE` when absent or 0. */
-function leaseField(fields: FieldReader): string {
-  const value = fields.raw('lease');
-  if (value === undefined) return NO_LEASE;
-  const id = parseLeaseId(value);
-  if (id === undefined) {
-    throw badRequest(
-      `${fields.fieldName('lease')} must be a 64-bit integer`,
-      fields.fieldName('lease'),
-    );
+/** An int64 lease id as kv-node keeps it (a decimal string; `NO_LEASE` for 0). */
+function leaseOf(decoded: DecodedMessage): string {
+  return String(decoded.lease);
+}
+
+function rejectSet(
+  decoded: DecodedMessage,
+  jsonName: string,
+  path: string,
+  protoName: string,
+): void {
+  if (decoded[jsonName] === true) {
+    const name = fieldPath(path, protoName);
+    throw unsupported(`${name}: ${protoName} is not supported`, name);
   }
-  return id;
 }
 
-function decodePutFields(fields: FieldReader, limits: ApiLimits): PutRequest {
-  const key = fields.bytes('key');
-  checkKey(fields, key, limits);
-  const value = fields.bytes('value');
+function decodePutMessage(decoded: DecodedMessage, path: string, limits: ApiLimits): PutRequest {
+  const key = decoded.key as ByteString;
+  checkKey(key, path, limits);
+  const value = decoded.value as ByteString;
   if (value.length > limits.maxValueBytes) {
     throw tooLarge(
       `value is ${value.length} bytes; the limit is ${limits.maxValueBytes}`,
-      fields.fieldName('value'),
+      fieldPath(path, 'value'),
     );
   }
-  const prevKv = fields.boolean('prev_kv');
-  const lease = leaseField(fields);
-  rejectNonZero(fields, 'ignore_value', 'ignore_value is not supported');
-  rejectNonZero(fields, 'ignore_lease', 'ignore_lease is not supported');
-  fields.rejectUnknown();
+  rejectSet(decoded, 'ignoreValue', path, 'ignore_value');
+  rejectSet(decoded, 'ignoreLease', path, 'ignore_lease');
+  const prevKv = decoded.prevKv as boolean;
+  const lease = leaseOf(decoded);
   return lease === NO_LEASE ? { key, value, prevKv } : { key, value, prevKv, lease };
 }
 
 /** Decodes a `/v3/kv/put` body. @throws ApiError (400/413) naming the field. */
 export function decodePut(body: unknown, limits: ApiLimits): PutRequest {
-  return decodePutFields(new FieldReader(body), limits);
+  return decodePutMessage(messages.putRequest.decode(body), '', limits);
 }
 
-function decodeDeleteRangeFields(fields: FieldReader, limits: ApiLimits): DeleteRangeRequest {
-  const key = fields.bytes('key');
-  checkKey(fields, key, limits);
-  const request = {
-    key,
-    rangeEnd: fields.bytes('range_end'),
-    prevKv: fields.boolean('prev_kv'),
-  };
-  fields.rejectUnknown();
-  return request;
+function decodeDeleteRangeMessage(
+  decoded: DecodedMessage,
+  path: string,
+  limits: ApiLimits,
+): DeleteRangeRequest {
+  const key = decoded.key as ByteString;
+  checkKey(key, path, limits);
+  return { key, rangeEnd: decoded.rangeEnd as ByteString, prevKv: decoded.prevKv as boolean };
 }
 
 /** Decodes a `/v3/kv/deleterange` body. @throws ApiError (400/413) naming the field. */
 export function decodeDeleteRange(body: unknown, limits: ApiLimits): DeleteRangeRequest {
-  return decodeDeleteRangeFields(new FieldReader(body), limits);
+  return decodeDeleteRangeMessage(messages.deleteRangeRequest.decode(body), '', limits);
 }
 
 function decodeCompare(value: unknown, path: string, limits: ApiLimits): Compare {
-  const fields = new FieldReader(value, path);
-  const result = fields.enumeration('result', COMPARE_RESULT_NAMES, COMPARE_RESULTS);
-  const target = fields.enumeration('target', COMPARE_TARGET_NAMES, COMPARE_TARGETS);
-  const key = fields.bytes('key');
-  checkKey(fields, key, limits);
-  const rangeEnd = fields.bytes('range_end');
-  const version = fields.integer('version');
-  const createRevision = fields.integer('create_revision');
-  const modRevision = fields.integer('mod_revision');
-  const operandValue = fields.bytes('value');
-  const lease = leaseField(fields);
-  fields.rejectUnknown();
+  const decoded = messages.compare.decode(value, path);
+  const result = modelName<CompareResult>(decoded.result);
+  const target = modelName<CompareTarget>(decoded.target);
+  const key = decoded.key as ByteString;
+  checkKey(key, path, limits);
+  const rangeEnd = decoded.rangeEnd as ByteString;
   switch (target) {
     case 'value':
-      return { target, result, key, rangeEnd, operand: operandValue };
+      return { target, result, key, rangeEnd, operand: decoded.value as ByteString };
     case 'version':
-      return { target, result, key, rangeEnd, operand: version };
-    case 'create':
-      return { target, result, key, rangeEnd, operand: createRevision };
+      return { target, result, key, rangeEnd, operand: count(decoded, 'version', path, 'version') };
+    case 'create': {
+      const operand = count(decoded, 'createRevision', path, 'create_revision');
+      return { target, result, key, rangeEnd, operand };
+    }
     case 'mod':
-      return { target, result, key, rangeEnd, operand: modRevision };
+      return {
+        target,
+        result,
+        key,
+        rangeEnd,
+        operand: count(decoded, 'modRevision', path, 'mod_revision'),
+      };
     case 'lease':
-      return { target, result, key, rangeEnd, operand: lease };
+      return { target, result, key, rangeEnd, operand: leaseOf(decoded) };
   }
 }
+
+/** The members of `RequestOp`'s `request` oneof, by proto name. */
+const REQUEST_OP_MEMBERS = ['request_range', 'request_put', 'request_delete_range', 'request_txn'];
 
 function decodeRequestOp(
   value: unknown,
@@ -190,47 +226,52 @@ function decodeRequestOp(
   depth: number,
   opsBudget: number,
 ): RequestOp {
-  const fields = new FieldReader(value, path);
-  const range = fields.raw('request_range');
-  const put = fields.raw('request_put');
-  const deleteRange = fields.raw('request_delete_range');
-  const txn = fields.raw('request_txn');
-  fields.rejectUnknown();
-  const present = [range, put, deleteRange, txn].filter((member) => member !== undefined).length;
+  const decoded = messages.requestOp.decode(value, path);
+  const { requestRange, requestPut, requestDeleteRange, requestTxn } = decoded;
+  const present = [requestRange, requestPut, requestDeleteRange, requestTxn].filter(
+    (member) => member !== undefined,
+  ).length;
   if (present !== 1) {
-    throw badRequest(
-      `${path} must have exactly one of request_range, request_put, request_delete_range, request_txn`,
-      path,
-    );
+    throw badRequest(`${path} must have exactly one of ${REQUEST_OP_MEMBERS.join(', ')}`, path);
   }
-  if (range !== undefined) {
-    const decoded = decodeRangeFields(new FieldReader(range, `${path}.request_range`), limits);
+  if (requestRange !== undefined) {
+    const memberPath = `${path}.request_range`;
+    const ranged = decodeRangeMessage(
+      messages.rangeRequest.decode(requestRange, memberPath),
+      memberPath,
+      limits,
+    );
     return {
       type: 'range',
       request:
-        decoded.revision === 0
-          ? decoded.request
-          : { ...decoded.request, revision: decoded.revision },
+        ranged.revision === 0 ? ranged.request : { ...ranged.request, revision: ranged.revision },
     };
   }
-  if (put !== undefined) {
+  if (requestPut !== undefined) {
+    const memberPath = `${path}.request_put`;
     return {
       type: 'put',
-      request: decodePutFields(new FieldReader(put, `${path}.request_put`), limits),
+      request: decodePutMessage(
+        messages.putRequest.decode(requestPut, memberPath),
+        memberPath,
+        limits,
+      ),
     };
   }
-  if (deleteRange !== undefined) {
-    const fieldsOfDelete = new FieldReader(deleteRange, `${path}.request_delete_range`);
-    return { type: 'deleteRange', request: decodeDeleteRangeFields(fieldsOfDelete, limits) };
+  if (requestDeleteRange !== undefined) {
+    const memberPath = `${path}.request_delete_range`;
+    return {
+      type: 'deleteRange',
+      request: decodeDeleteRangeMessage(
+        messages.deleteRangeRequest.decode(requestDeleteRange, memberPath),
+        memberPath,
+        limits,
+      ),
+    };
   }
   return {
     type: 'txn',
-    request: decodeTxnFields(
-      new FieldReader(txn, `${path}.request_txn`),
-      limits,
-      depth + 1,
-      opsBudget,
-    ),
+    request: decodeTxnMessage(requestTxn, `${path}.request_txn`, limits, depth + 1, opsBudget),
   };
 }
 
@@ -259,57 +300,46 @@ function tooManyOperations(field: string): ApiError {
  * that length. Nested transactions thus share one budget down every path, instead of each level
  * getting the whole budget again.
  */
-function decodeTxnFields(
-  fields: FieldReader,
+function decodeTxnMessage(
+  value: unknown,
+  path: string,
   limits: ApiLimits,
   depth: number,
   opsBudget: number,
 ): TxnRequest {
-  if (depth > MAX_TXN_DEPTH)
-    throw badRequest('transactions nested too deeply', fields.fieldName('request_txn'));
+  if (depth > MAX_TXN_DEPTH) throw badRequest('transactions nested too deeply', path);
+  const decoded = messages.txnRequest.decode(value, path);
   const lists = {
-    compare: fields.array('compare'),
-    success: fields.array('success'),
-    failure: fields.array('failure'),
+    compare: decoded.compare as unknown[],
+    success: decoded.success as unknown[],
+    failure: decoded.failure as unknown[],
   };
-  fields.rejectUnknown();
   let longest: keyof typeof lists = 'compare';
   if (lists.success.length > lists[longest].length) longest = 'success';
   if (lists.failure.length > lists[longest].length) longest = 'failure';
   const levelOps = lists[longest].length;
-  if (levelOps > opsBudget) throw tooManyOperations(fields.fieldName(longest));
+  if (levelOps > opsBudget) throw tooManyOperations(fieldPath(path, longest));
   const nestedBudget = opsBudget - levelOps;
+  const listPath = (name: string, index: number): string => `${fieldPath(path, name)}[${index}]`;
   const request: TxnRequest = {
-    compare: lists.compare.map((value, index) =>
-      decodeCompare(value, `${fields.fieldName('compare')}[${index}]`, limits),
+    compare: lists.compare.map((item, index) =>
+      decodeCompare(item, listPath('compare', index), limits),
     ),
-    success: lists.success.map((value, index) =>
-      decodeRequestOp(
-        value,
-        `${fields.fieldName('success')}[${index}]`,
-        limits,
-        depth,
-        nestedBudget,
-      ),
+    success: lists.success.map((item, index) =>
+      decodeRequestOp(item, listPath('success', index), limits, depth, nestedBudget),
     ),
-    failure: lists.failure.map((value, index) =>
-      decodeRequestOp(
-        value,
-        `${fields.fieldName('failure')}[${index}]`,
-        limits,
-        depth,
-        nestedBudget,
-      ),
+    failure: lists.failure.map((item, index) =>
+      decodeRequestOp(item, listPath('failure', index), limits, depth, nestedBudget),
     ),
   };
-  checkNoOverlappingWrites(request.success, fields.fieldName('success'));
-  checkNoOverlappingWrites(request.failure, fields.fieldName('failure'));
+  checkNoOverlappingWrites(request.success, fieldPath(path, 'success'));
+  checkNoOverlappingWrites(request.failure, fieldPath(path, 'failure'));
   return request;
 }
 
 /** Decodes a `/v3/kv/txn` body. @throws ApiError (400/413) naming the field. */
 export function decodeTxn(body: unknown, limits: ApiLimits): TxnRequest {
-  return decodeTxnFields(new FieldReader(body), limits, 0, limits.maxTxnOps);
+  return decodeTxnMessage(body, '', limits, 0, limits.maxTxnOps);
 }
 
 interface BranchWrites {
@@ -363,109 +393,81 @@ export function isReadOnlyTxn(request: TxnRequest): boolean {
   return readOnly(request.success) && readOnly(request.failure);
 }
 
-function int64(value: number): string | undefined {
-  return value === 0 ? undefined : String(value);
-}
-
 /**
- * Drops `undefined` members so JSON.stringify omits them (and keeps field order). Copies into a
- * fresh object rather than deleting: `delete` turns an object into a slow dictionary, and these
- * are built for every response.
+ * A response header in the shape `ProtoJson.encode` reads (`ResponseHeader`'s fields under
+ * their lowerCamel names), to nest in a response that is encoded whole.
  */
-function compact(body: Record<string, unknown>): JsonBody {
-  const result: JsonBody = {};
-  for (const name in body) {
-    const value = body[name];
-    if (value !== undefined) result[name] = value;
-  }
-  return result;
+export function headerModel(source: HeaderSource, revision: number): JsonBody {
+  return {
+    clusterId: source.clusterId,
+    memberId: source.memberId,
+    revision,
+    raftTerm: source.generation,
+  };
 }
 
 /** The `header` of a top-level response. */
 export function responseHeader(source: HeaderSource, revision: number): JsonBody {
-  return compact({
-    cluster_id: source.clusterId === '0' ? undefined : source.clusterId,
-    member_id: source.memberId === '0' ? undefined : source.memberId,
-    revision: int64(revision),
-    raft_term: int64(source.generation),
-  });
+  return messages.header.encode(headerModel(source, revision));
 }
 
-/** A `mvccpb.KeyValue` in gateway JSON. */
+/** A `mvccpb.KeyValue` in gateway JSON (the store's key-value has the message's field names). */
 export function keyValueJson(kv: KeyValue): JsonBody {
-  return compact({
-    key: kv.key === '' ? undefined : base64FromByteString(kv.key),
-    create_revision: int64(kv.createRevision),
-    mod_revision: int64(kv.modRevision),
-    version: int64(kv.version),
-    value: kv.value === '' ? undefined : base64FromByteString(kv.value),
-    lease: kv.lease === undefined || kv.lease === '0' ? undefined : kv.lease,
-  });
+  return messages.keyValue.encode(kv as unknown as JsonBody);
 }
 
-function rangeBody(result: RangeResult, header: JsonBody): JsonBody {
-  return compact({
-    header,
-    kvs: result.kvs.length === 0 ? undefined : result.kvs.map(keyValueJson),
-    more: result.more ? true : undefined,
-    count: int64(result.count),
-  });
+function rangeModel(result: RangeResult, header: JsonBody): JsonBody {
+  return { header, kvs: result.kvs, more: result.more, count: result.count };
 }
 
-function putBody(result: PutResult, header: JsonBody): JsonBody {
+function putModel(result: PutResult, header: JsonBody): JsonBody {
   if (result.prevNotRead === true) throw new Error('a prev_kv not kept reached the encoder');
-  return compact({
-    header,
-    prev_kv: result.prevKv === undefined ? undefined : keyValueJson(result.prevKv),
-  });
+  return { header, prevKv: result.prevKv };
 }
 
-function deleteRangeBody(result: DeleteRangeResult, header: JsonBody): JsonBody {
+function deleteRangeModel(result: DeleteRangeResult, header: JsonBody): JsonBody {
   if (result.prevNotRead === true) throw new Error('prev_kvs not kept reached the encoder');
-  return compact({
-    header,
-    deleted: int64(result.deleted),
-    prev_kvs: result.prevKvs.length === 0 ? undefined : result.prevKvs.map(keyValueJson),
-  });
+  return { header, deleted: result.deleted, prevKvs: result.prevKvs };
 }
 
-function responseOpJson(response: ResponseOp): JsonBody {
+function responseOpModel(response: ResponseOp): JsonBody {
   if (response.type === 'rangeNotRead') {
     // kv-operations answers such results with an error; showing one would fabricate a result.
     throw new Error('a range that was not read reached the response encoder');
   }
   // Inside a transaction etcd fills only the revision of each operation's header.
-  const header = { revision: String(response.result.revision) };
+  const header = { revision: response.result.revision };
   switch (response.type) {
     case 'range':
-      return { response_range: rangeBody(response.result, header) };
+      return { responseRange: rangeModel(response.result, header) };
     case 'put':
-      return { response_put: putBody(response.result, header) };
+      return { responsePut: putModel(response.result, header) };
     case 'deleteRange':
-      return { response_delete_range: deleteRangeBody(response.result, header) };
+      return { responseDeleteRange: deleteRangeModel(response.result, header) };
     case 'txn':
       // A nested txn's header is empty in etcd 3.4 (its operations' headers have the revision).
-      return { response_txn: txnBody(response.result, {}) };
+      return { responseTxn: txnModel(response.result, {}) };
   }
 }
 
-function txnBody(result: TxnResult, header: JsonBody): JsonBody {
-  return compact({
+function txnModel(result: TxnResult, header: JsonBody): JsonBody {
+  return {
     header,
-    succeeded: result.succeeded ? true : undefined,
-    responses: result.responses.length === 0 ? undefined : result.responses.map(responseOpJson),
-  });
+    succeeded: result.succeeded,
+    responses: result.responses.map(responseOpModel),
+  };
 }
 
 /** A `/v3/kv/range` response. */
 export function rangeResponseJson(source: HeaderSource, result: RangeResult): JsonBody {
-  return rangeBody(result, responseHeader(source, result.revision));
+  return messages.rangeResponse.encode(rangeModel(result, headerModel(source, result.revision)));
 }
 
 /**
  * A `/v3/kv/range` response with its `kvs` split out for {@link jsonBodySlices}, each key-value
  * materialized and encoded only when its slice is produced: joined, the slices are exactly
- * `JSON.stringify(rangeResponseJson(source, result))` for the same answer; a cut body says
+ * `JSON.stringify(rangeResponseJson(source, result))` for the same answer (`kvs` follows
+ * `header` and comes before the other fields in `RangeResponse`); a cut body says
  * `"more":true`, as etcd does when a limit leaves keys out. `undefined` when there are no kvs
  * (etcd then omits the array, and the body is small).
  */
@@ -475,27 +477,34 @@ export function rangeResponseParts(
 ): SlicedArrayBody | undefined {
   if (view.length === 0) return undefined;
   const header = JSON.stringify(responseHeader(source, view.revision));
-  const count = int64(view.count);
-  const countText = count === undefined ? '' : `,"count":${JSON.stringify(count)}`;
+  const rest = (cut: boolean): string => {
+    const text = JSON.stringify(
+      messages.rangeResponse.encode({ more: view.more || cut, count: view.count }),
+    );
+    return text === '{}' ? '' : `,${text.slice(1, -1)}`;
+  };
+  const uncut = rest(false);
   return {
     open: `{"header":${header},"kvs":[`,
     itemCount: view.length,
     encodeItem: (index) => JSON.stringify(keyValueJson(view.keyValue(index))),
-    close: (cut) => `]${view.more || cut ? ',"more":true' : ''}${countText}}`,
+    close: (cut) => `]${cut ? rest(true) : uncut}}`,
   };
 }
 
 /** A `/v3/kv/put` response. */
 export function putResponseJson(source: HeaderSource, result: PutResult): JsonBody {
-  return putBody(result, responseHeader(source, result.revision));
+  return messages.putResponse.encode(putModel(result, headerModel(source, result.revision)));
 }
 
 /** A `/v3/kv/deleterange` response. */
 export function deleteRangeResponseJson(source: HeaderSource, result: DeleteRangeResult): JsonBody {
-  return deleteRangeBody(result, responseHeader(source, result.revision));
+  return messages.deleteRangeResponse.encode(
+    deleteRangeModel(result, headerModel(source, result.revision)),
+  );
 }
 
 /** A `/v3/kv/txn` response. */
 export function txnResponseJson(source: HeaderSource, result: TxnResult): JsonBody {
-  return txnBody(result, responseHeader(source, result.revision));
+  return messages.txnResponse.encode(txnModel(result, headerModel(source, result.revision)));
 }

@@ -10,6 +10,7 @@ import { AuthGate, DEFAULT_AUTH_GATE_OPTIONS } from '../auth/auth-gate.js';
 import type { AuthGateOptions } from '../auth/auth-gate.js';
 import { AUTH_ROUTES } from '../auth/auth-routes.js';
 import { LEASE_ROUTES } from '../lease/lease-routes.js';
+import { CONTENTION_ROUTES } from './contention-routes.js';
 import { silentLogger } from '../logging/logger.js';
 import type { Logger } from '../logging/logger.js';
 import type { NodeMetrics } from '../metrics/node-metrics.js';
@@ -68,6 +69,10 @@ const exactRoutes = new Map<string, Route>([
     { pattern: path, methods: { POST: handler } },
   ]),
   ...LEASE_ROUTES.map(([path, handler]): [string, Route] => [
+    path,
+    { pattern: path, methods: { POST: handler } },
+  ]),
+  ...CONTENTION_ROUTES.map(([path, handler]): [string, Route] => [
     path,
     { pattern: path, methods: { POST: handler } },
   ]),

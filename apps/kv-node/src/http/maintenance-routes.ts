@@ -4,21 +4,26 @@
  * at the same revision and sees the same alarms.
  */
 
-import type { AlarmMember } from '../store/maintenance-command.js';
+import type { AlarmMember, AlarmType } from '../store/maintenance-command.js';
 import type { ApiContext } from './api-context.js';
 import { badRequest } from './api-error.js';
-import { responseHeader } from './etcd-json.js';
+import { headerModel } from './etcd-json.js';
 import type { JsonBody } from './etcd-json.js';
 import type { Exchange } from './exchange.js';
-import { FieldReader } from './json-fields.js';
 import { readBarrier, replicateMaintenance } from './kv-operations.js';
+import { protoJson } from './proto-json.js';
 import { responseHeaderSource } from './response-header-source.js';
 import { CompactedRevisionError, FutureRevisionError } from '../store/revision-errors.js';
 import { revisionApiError } from './revision-api-errors.js';
 
-const ALARM_ACTIONS = ['GET', 'ACTIVATE', 'DEACTIVATE'] as const;
-const ALARM_TYPES = ['NONE', 'NOSPACE', 'CORRUPT'] as const;
-const MAX_MEMBER_ID = 2n ** 64n - 1n;
+/** The messages read and written here, from etcd's protos. */
+const messages = {
+  compactionRequest: protoJson('etcdserverpb.CompactionRequest'),
+  compactionResponse: protoJson('etcdserverpb.CompactionResponse'),
+  alarmRequest: protoJson('etcdserverpb.AlarmRequest'),
+  alarmResponse: protoJson('etcdserverpb.AlarmResponse'),
+  statusResponse: protoJson('etcdserverpb.StatusResponse'),
+};
 
 /**
  * A `CompactionRequest` (`{revision, physical}`, decoded) through the log; its response (the
@@ -27,10 +32,12 @@ const MAX_MEMBER_ID = 2n ** 64n - 1n;
  * @throws ApiError OUT_OF_RANGE (etcd's words) for a compacted or a future revision.
  */
 export async function compactionResponse(context: ApiContext, body: unknown): Promise<JsonBody> {
-  const fields = new FieldReader(body);
-  const revision = fields.integer('revision');
-  const physical = fields.boolean('physical');
-  fields.rejectUnknown();
+  const decoded = messages.compactionRequest.decode(body);
+  const revision = decoded.revision;
+  if (typeof revision !== 'number' || revision < 0) {
+    throw badRequest('revision must be a non-negative integer', 'revision');
+  }
+  const physical = decoded.physical as boolean;
   const result = await replicateMaintenance(context, { kind: 'compact', revision, physical });
   if (result.error !== undefined) {
     const error =
@@ -39,7 +46,9 @@ export async function compactionResponse(context: ApiContext, body: unknown): Pr
         : new FutureRevisionError(revision);
     throw revisionApiError(error) ?? error;
   }
-  return { header: responseHeader(responseHeaderSource(context.backend), result.revision) };
+  return messages.compactionResponse.encode({
+    header: headerModel(responseHeaderSource(context.backend), result.revision),
+  });
 }
 
 /** POST /v3/kv/compaction: `{revision, physical}`; answers the header once applied. */
@@ -48,44 +57,11 @@ export async function v3Compaction(context: ApiContext, exchange: Exchange): Pro
   exchange.json(200, await compactionResponse(context, body));
 }
 
-/** An enum field as etcd's gateway reads it: by name or number, with its error message. */
-function enumField<T extends string>(
-  fields: FieldReader,
-  protoName: string,
-  names: readonly T[],
-  protoType: string,
-): T {
-  const value = fields.raw(protoName);
-  if (value === undefined) return names[0] as T;
-  const name = typeof value === 'number' ? names[value] : names.find((known) => known === value);
-  if (name === undefined) {
-    throw badRequest(
-      `unknown value ${JSON.stringify(value)} for enum ${protoType}`,
-      fields.fieldName(protoName),
-    );
-  }
-  return name;
-}
-
-function memberIdOf(fields: FieldReader): string {
-  const value = fields.raw('memberID');
-  if (value === undefined) return '0';
-  const text = typeof value === 'number' ? String(value) : value;
-  if (typeof text !== 'string' || !/^\d{1,20}$/.test(text) || BigInt(text) > MAX_MEMBER_ID) {
-    throw badRequest('memberID must be an unsigned 64-bit integer', 'memberID');
-  }
-  return BigInt(text).toString();
-}
-
 /** etcd's shape of alarm members: a NONE alarm is left out, as a zero enum is. */
 function alarmsJson(alarms: readonly AlarmMember[]): JsonBody {
-  if (alarms.length === 0) return {};
-  return {
-    alarms: alarms.map((member) => ({
-      memberID: member.memberId,
-      ...(member.alarm === 'NONE' ? {} : { alarm: member.alarm }),
-    })),
-  };
+  return messages.alarmResponse.encode({
+    alarms: alarms.map((member) => ({ memberID: member.memberId, alarm: member.alarm })),
+  });
 }
 
 /**
@@ -94,16 +70,10 @@ function alarmsJson(alarms: readonly AlarmMember[]): JsonBody {
  * As in etcd 3.4, the response has no header. Shared by the JSON gateway and gRPC Maintenance.
  */
 export async function alarmResponse(context: ApiContext, body: unknown): Promise<JsonBody> {
-  const fields = new FieldReader(body);
-  const action = enumField(
-    fields,
-    'action',
-    ALARM_ACTIONS,
-    'etcdserverpb.AlarmRequest_AlarmAction',
-  );
-  const memberId = memberIdOf(fields);
-  const alarm = enumField(fields, 'alarm', ALARM_TYPES, 'etcdserverpb.AlarmType');
-  fields.rejectUnknown();
+  const decoded = messages.alarmRequest.decode(body);
+  const action = decoded.action as 'GET' | 'ACTIVATE' | 'DEACTIVATE';
+  const memberId = String(decoded.memberID);
+  const alarm = decoded.alarm as AlarmType;
   if (action === 'GET') {
     await readBarrier(context);
     return alarmsJson(context.backend.alarms.list());
@@ -116,11 +86,6 @@ export async function alarmResponse(context: ApiContext, body: unknown): Promise
   return alarmsJson(result.alarms);
 }
 
-/** A uint64 field of a response: omitted when zero or unknown, as protobuf's JSON omits zeros. */
-function nonZero(value: number | string | undefined): string | undefined {
-  return value === undefined || value === 0 || value === '0' ? undefined : String(value);
-}
-
 /**
  * A `StatusResponse` from this member's view, with etcd's field names (lowerCamel in etcd's
  * .proto, so in the gateway's JSON too): `raftIndex` is the committed index (etcd reports its
@@ -130,7 +95,7 @@ function nonZero(value: number | string | undefined): string | undefined {
  */
 export function statusResponse(context: ApiContext): JsonBody {
   const status = context.backend.status();
-  const dbSize = nonZero(context.backend.store.accountedBytes);
+  const dbSize = context.backend.store.accountedBytes;
   // etcd lists "no leader" and every raised alarm, as Go prints an AlarmMember.
   const errors = [
     ...(status.leaderId === undefined ? ['etcdserver: no leader'] : []),
@@ -141,17 +106,17 @@ export function statusResponse(context: ApiContext): JsonBody {
           `memberID:${member.memberId} ${member.alarm === 'NONE' ? '' : `alarm:${member.alarm} `}`,
       ),
   ];
-  return {
-    header: responseHeader(responseHeaderSource(context.backend), context.backend.store.revision),
+  return messages.statusResponse.encode({
+    header: headerModel(responseHeaderSource(context.backend), context.backend.store.revision),
     version: context.version,
     dbSize,
-    leader: nonZero(status.leaderId),
-    raftIndex: nonZero(status.highWaterMark),
-    raftTerm: nonZero(status.generation),
-    raftAppliedIndex: nonZero(status.appliedIndex),
-    errors: errors.length === 0 ? undefined : errors,
+    leader: status.leaderId,
+    raftIndex: status.highWaterMark,
+    raftTerm: status.generation,
+    raftAppliedIndex: status.appliedIndex,
+    errors,
     dbSizeInUse: dbSize,
-  };
+  });
 }
 
 /** POST /v3/maintenance/status: see {@link statusResponse}. */

@@ -14,7 +14,7 @@ import {
   putResponseJson,
   rangeResponseJson,
   rangeResponseParts,
-  responseHeader,
+  headerModel,
   txnResponseJson,
 } from './etcd-json.js';
 import type { DecodedRange, HeaderSource, JsonBody } from './etcd-json.js';
@@ -26,6 +26,9 @@ import { jsonBodySlices } from './json-body-slices.js';
 import { responseHeaderSource } from './response-header-source.js';
 import { sliceOptions } from './range-slicing.js';
 import { rangeViewWithLeases, txnResultWithLeases } from '../lease/lease-views.js';
+import { protoJson } from './proto-json.js';
+
+const memberListResponse = protoJson('etcdserverpb.MemberListResponse');
 
 function headerSource(context: ApiContext): HeaderSource {
   return responseHeaderSource(context.backend);
@@ -151,15 +154,15 @@ export async function v3MemberList(context: ApiContext, exchange: Exchange): Pro
 
 /** A `MemberListResponse` (gateway JSON; the gRPC Cluster service encodes the same object). */
 export function memberListResponseJson(context: ApiContext, status: ClusterStatus): JsonBody {
-  return {
+  return memberListResponse.encode({
     // etcd's Cluster service answers with a header that has no revision (its cluster server
     // fills in only the cluster id, member id and term).
-    header: responseHeader(headerSource(context), 0),
+    header: headerModel(headerSource(context), 0),
     members: status.members.map((member) => ({
       ID: member.id,
       name: member.name,
       peerURLs: member.peerUrls,
-      ...(member.clientUrls.length === 0 ? {} : { clientURLs: member.clientUrls }),
+      clientURLs: member.clientUrls,
     })),
-  };
+  });
 }

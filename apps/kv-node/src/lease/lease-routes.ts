@@ -1,24 +1,24 @@
 /**
  * etcd 3.4's lease routes on the JSON gateway (`/v3/lease/*` and the `/v3/kv/lease/*` aliases it
- * also serves), in its shapes: int64s as decimal strings, zero fields omitted, keep-alive answered
- * as one line of its stream (`{"result": {...}}`). Grant and revoke go through the log;
- * keep-alive and time-to-live ask the leader's lease clock.
+ * also serves), in its shapes (mapped from etcd's protos by `proto-json.ts`: int64s as decimal
+ * strings, zero fields omitted), keep-alive answered as one line of its stream
+ * (`{"result": {...}}`). Grant and revoke go through the log; keep-alive and time-to-live ask the
+ * leader's lease clock.
  */
 
 import { randomBytes } from 'node:crypto';
 import type { ApiContext } from '../http/api-context.js';
-import { badRequest } from '../http/api-error.js';
 import type { RequestCredentials } from '../auth/auth-gate.js';
-import { responseHeader } from '../http/etcd-json.js';
+import { headerModel } from '../http/etcd-json.js';
 import type { JsonBody } from '../http/etcd-json.js';
 import type { Exchange } from '../http/exchange.js';
-import { FieldReader } from '../http/json-fields.js';
 import { readBarrier, replicateLease } from '../http/kv-operations.js';
+import type { DecodedMessage } from '../http/proto-json.js';
+import { protoJson } from '../http/proto-json.js';
 import { responseHeaderSource } from '../http/response-header-source.js';
-import { base64FromByteString } from '../store/byte-string.js';
 import { leaseError } from './lease-errors.js';
 import type { LeaseId } from './lease-id.js';
-import { NO_LEASE, leaseIdFromRandomBytes, parseLeaseId } from './lease-id.js';
+import { NO_LEASE, leaseIdFromRandomBytes } from './lease-id.js';
 import { MAX_LEASE_TTL_SECONDS } from './lease-limits.js';
 
 type Handler = (context: ApiContext, exchange: Exchange) => Promise<void>;
@@ -26,26 +26,27 @@ type Handler = (context: ApiContext, exchange: Exchange) => Promise<void>;
 /** etcd's minimum TTL with its default timing (heartbeat 100 ms, election 1000 ms). */
 export const DEFAULT_MIN_LEASE_TTL_SECONDS = 2;
 
-function header(context: ApiContext, revision = context.backend.store.revision): unknown {
-  return responseHeader(responseHeaderSource(context.backend), revision);
+/** The messages of etcd's Lease service, from its protos. */
+const messages = {
+  grantRequest: protoJson('etcdserverpb.LeaseGrantRequest'),
+  grantResponse: protoJson('etcdserverpb.LeaseGrantResponse'),
+  revokeRequest: protoJson('etcdserverpb.LeaseRevokeRequest'),
+  revokeResponse: protoJson('etcdserverpb.LeaseRevokeResponse'),
+  keepAliveRequest: protoJson('etcdserverpb.LeaseKeepAliveRequest'),
+  keepAliveResponse: protoJson('etcdserverpb.LeaseKeepAliveResponse'),
+  timeToLiveRequest: protoJson('etcdserverpb.LeaseTimeToLiveRequest'),
+  timeToLiveResponse: protoJson('etcdserverpb.LeaseTimeToLiveResponse'),
+  leasesRequest: protoJson('etcdserverpb.LeaseLeasesRequest'),
+  leasesResponse: protoJson('etcdserverpb.LeaseLeasesResponse'),
+};
+
+function header(context: ApiContext, revision = context.backend.store.revision): JsonBody {
+  return headerModel(responseHeaderSource(context.backend), revision);
 }
 
-/** An int64 field (number or decimal string; negative allowed), `0n` when absent. */
-function int64Field(fields: FieldReader, protoName: string): bigint {
-  const value = fields.raw(protoName);
-  if (value === undefined) return 0n;
-  const canonical = parseLeaseId(value);
-  if (canonical === undefined) {
-    throw badRequest(
-      `${fields.fieldName(protoName)} must be a 64-bit integer`,
-      fields.fieldName(protoName),
-    );
-  }
-  return BigInt(canonical);
-}
-
-function leaseIdField(fields: FieldReader): LeaseId {
-  return int64Field(fields, 'ID').toString();
+/** A lease id as kv-node keeps it: the int64 as a decimal string (`NO_LEASE` for 0). */
+function leaseIdOf(decoded: DecodedMessage): LeaseId {
+  return String(decoded.ID);
 }
 
 /** The id and TTL a grant asks for: the TTL raised to the minimum, as etcd's lessor does. */
@@ -66,19 +67,18 @@ export async function leaseGrantResponse(
   body: unknown,
   credentials: RequestCredentials,
 ): Promise<JsonBody> {
-  const fields = new FieldReader(body);
-  const ttlSeconds = grantTtl(context, int64Field(fields, 'TTL'));
-  let id = leaseIdField(fields);
-  fields.rejectUnknown();
+  const decoded = messages.grantRequest.decode(body);
+  const ttlSeconds = grantTtl(context, BigInt(decoded.TTL as number | string));
+  let id = leaseIdOf(decoded);
   const user = context.auth.authorize(context.backend.auth, credentials, () => []);
   if (id === NO_LEASE) id = leaseIdFromRandomBytes(randomBytes(8));
   const result = await replicateLease(context, { op: 'grant', id, ttlSeconds }, user);
   if (result.error !== undefined) throw leaseError(result.error);
-  return {
+  return messages.grantResponse.encode({
     header: header(context, result.revision),
     ID: result.id,
-    TTL: String(result.ttlSeconds),
-  };
+    TTL: result.ttlSeconds,
+  });
 }
 
 /**
@@ -91,14 +91,12 @@ export async function leaseRevokeResponse(
   body: unknown,
   credentials: RequestCredentials,
 ): Promise<JsonBody> {
-  const fields = new FieldReader(body);
-  const id = leaseIdField(fields);
-  fields.rejectUnknown();
+  const id = leaseIdOf(messages.revokeRequest.decode(body));
   const user = context.auth.authorize(context.backend.auth, credentials, () => []);
   if (id === NO_LEASE) throw leaseError('leaseNotFound');
   const result = await replicateLease(context, { op: 'revoke', id, expired: false }, user);
   if (result.error !== undefined) throw leaseError(result.error);
-  return { header: header(context, result.revision) };
+  return messages.revokeResponse.encode({ header: header(context, result.revision) });
 }
 
 /**
@@ -110,16 +108,15 @@ export async function leaseKeepAliveResponse(
   body: unknown,
   credentials: RequestCredentials,
 ): Promise<JsonBody> {
-  const fields = new FieldReader(body);
-  const id = leaseIdField(fields);
-  fields.rejectUnknown();
+  const id = leaseIdOf(messages.keepAliveRequest.decode(body));
   context.auth.authorize(context.backend.auth, credentials, () => []);
   const answer =
     id === NO_LEASE ? undefined : await context.backend.leaseQuery({ op: 'keepAlive', id });
-  const result: JsonBody = { header: header(context) };
-  if (id !== NO_LEASE) result.ID = id;
-  if (answer !== undefined) result.TTL = String(answer.grantedSeconds);
-  return result;
+  return messages.keepAliveResponse.encode({
+    header: header(context),
+    ID: id,
+    TTL: answer?.grantedSeconds,
+  });
 }
 
 /** A `LeaseTimeToLiveRequest` (`{ID, keys}`) answered; TTL "-1" when the lease does not exist. */
@@ -128,28 +125,23 @@ export async function leaseTimeToLiveResponse(
   body: unknown,
   credentials: RequestCredentials,
 ): Promise<JsonBody> {
-  const fields = new FieldReader(body);
-  const id = leaseIdField(fields);
-  const withKeys = fields.boolean('keys');
-  fields.rejectUnknown();
+  const decoded = messages.timeToLiveRequest.decode(body);
+  const id = leaseIdOf(decoded);
   context.auth.authorize(context.backend.auth, credentials, () => []);
   const answer =
     id === NO_LEASE ? undefined : await context.backend.leaseQuery({ op: 'timeToLive', id });
-  const response: JsonBody = { header: header(context) };
-  if (id !== NO_LEASE) response.ID = id;
   if (answer === undefined) {
-    response.TTL = '-1';
-    return response;
+    return messages.timeToLiveResponse.encode({ header: header(context), ID: id, TTL: -1 });
   }
-  if (answer.remainingSeconds !== 0) response.TTL = String(answer.remainingSeconds);
-  response.grantedTTL = String(answer.grantedSeconds);
-  if (withKeys) {
-    // The leader answered after catching up; this member's table must be as fresh for the keys.
-    await readBarrier(context);
-    const keys = context.backend.leases.keysOf(id);
-    if (keys.length > 0) response.keys = keys.map(base64FromByteString);
-  }
-  return response;
+  // The leader answered after catching up; this member's table must be as fresh for the keys.
+  if (decoded.keys === true) await readBarrier(context);
+  return messages.timeToLiveResponse.encode({
+    header: header(context),
+    ID: id,
+    TTL: answer.remainingSeconds,
+    grantedTTL: answer.grantedSeconds,
+    keys: decoded.keys === true ? context.backend.leases.keysOf(id) : [],
+  });
 }
 
 /** A `LeaseLeasesRequest` answered: every lease's id, from a linearizable read of the table. */
@@ -158,14 +150,14 @@ export async function leaseLeasesResponse(
   body: unknown,
   credentials: RequestCredentials,
 ): Promise<JsonBody> {
-  const fields = new FieldReader(body);
-  fields.rejectUnknown();
+  messages.leasesRequest.decode(body);
   await readBarrier(context);
   context.auth.authorize(context.backend.auth, credentials, () => []);
   const leases = context.backend.leases.list();
-  const response: JsonBody = { header: header(context) };
-  if (leases.length > 0) response.leases = leases.map((lease) => ({ ID: lease.id }));
-  return response;
+  return messages.leasesResponse.encode({
+    header: header(context),
+    leases: leases.map((lease) => ({ ID: lease.id })),
+  });
 }
 
 /** A route answering the JSON body with what `respond` makes of it. */

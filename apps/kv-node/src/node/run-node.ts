@@ -212,7 +212,7 @@ export async function startNode(
         requestTimeoutMs: config.requestTimeoutMs,
         ...(clientTls === undefined ? {} : { tls: clientTls, alpnCallback: chooseAlpnProtocol }),
       });
-      serveGrpcOnSamePort(server, grpc);
+      serveGrpcOnSamePort(server, grpc, config.limits.maxRequestBytes);
       servers.push(server);
       await listen(server, url);
     }

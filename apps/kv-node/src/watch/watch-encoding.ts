@@ -9,8 +9,12 @@
  */
 
 import type { HeaderSource, JsonBody } from '../http/etcd-json.js';
-import { keyValueJson, responseHeader } from '../http/etcd-json.js';
+import { headerModel, responseHeader } from '../http/etcd-json.js';
+import { protoJson } from '../http/proto-json.js';
 import type { WatchEvent } from './watch-hub.js';
+
+const eventMessage = protoJson('mvccpb.Event');
+const watchResponse = protoJson('etcdserverpb.WatchResponse');
 
 const eventBodies = new WeakMap<WatchEvent, JsonBody>();
 const eventTexts = new WeakMap<WatchEvent, string>();
@@ -19,15 +23,14 @@ const eventTexts = new WeakMap<WatchEvent, string>();
 export function eventJson(event: WatchEvent): JsonBody {
   let body = eventBodies.get(event);
   if (body === undefined) {
-    const kv =
-      event.type === 'delete'
-        ? keyValueJson({ ...event.kv, createRevision: 0, version: 0, value: '' })
-        : keyValueJson(event.kv);
-    body = {
-      ...(event.type === 'delete' ? { type: 'DELETE' } : {}),
-      kv,
-      ...(event.prevKv === undefined ? {} : { prev_kv: keyValueJson(event.prevKv) }),
-    };
+    body = eventMessage.encode({
+      type: event.type === 'delete' ? 'DELETE' : 'PUT',
+      kv:
+        event.type === 'delete'
+          ? { ...event.kv, createRevision: 0, version: 0, value: '' }
+          : event.kv,
+      prevKv: event.prevKv,
+    });
     eventBodies.set(event, body);
   }
   return body;
@@ -67,11 +70,19 @@ export interface EventsResponse {
 
 /** The response as an object (for transports that encode it themselves, such as gRPC). */
 export function eventsResponseJson(response: EventsResponse): JsonBody {
+  const encoded = watchResponse.encode({
+    header: headerModel(response.header, response.headerRevision),
+    watchId: response.watchId,
+    fragment: response.fragment,
+  });
+  // Each event's encoding is kept with the event (see above), so it is spliced in, not redone;
+  // `events` comes after `watch_id` and before `fragment` in `WatchResponse`.
+  const { header, watch_id: watchId, fragment } = encoded;
   return {
-    header: responseHeader(response.header, response.headerRevision),
-    ...(response.watchId === 0 ? {} : { watch_id: String(response.watchId) }),
+    header,
+    ...(watchId === undefined ? {} : { watch_id: watchId }),
     events: response.events.map(eventJson),
-    ...(response.fragment ? { fragment: true } : {}),
+    ...(fragment === undefined ? {} : { fragment }),
   };
 }
 

@@ -12,8 +12,9 @@ import { rangeNeeds } from '../auth/request-permissions.js';
 import type { ApiContext } from '../http/api-context.js';
 import { ApiError, badRequest } from '../http/api-error.js';
 import type { HeaderSource, JsonBody } from '../http/etcd-json.js';
-import { responseHeader } from '../http/etcd-json.js';
-import { FieldReader } from '../http/json-fields.js';
+import { headerModel } from '../http/etcd-json.js';
+import type { DecodedMessage } from '../http/proto-json.js';
+import { protoJson } from '../http/proto-json.js';
 import { responseHeaderSource } from '../http/response-header-source.js';
 import type { ByteString } from '../store/byte-string.js';
 import { rangeRequest } from '../store/kv-types.js';
@@ -29,7 +30,23 @@ export const DEFAULT_WATCH_PROGRESS_INTERVAL_MS = 10 * 60_000;
 /** Most watchers one stream may hold (beyond it a create is cancelled with a reason). */
 export const MAX_WATCHERS_PER_STREAM = 1000;
 
-const FILTERS = ['NOPUT', 'NODELETE'] as const;
+/** The watch request messages, from etcd's protos. */
+const messages = {
+  request: protoJson('etcdserverpb.WatchRequest'),
+  create: protoJson('etcdserverpb.WatchCreateRequest'),
+  cancel: protoJson('etcdserverpb.WatchCancelRequest'),
+  progress: protoJson('etcdserverpb.WatchProgressRequest'),
+  response: protoJson('etcdserverpb.WatchResponse'),
+};
+
+/** A revision or watch id: a safe non-negative number (an int64 in etcd's protos). */
+function count(decoded: DecodedMessage, jsonName: string, path: string): number {
+  const value = decoded[jsonName];
+  if (typeof value !== 'number' || value < 0) {
+    throw badRequest(`${path} must be a non-negative integer`, path);
+  }
+  return value;
+}
 
 /** A decoded `WatchCreateRequest`. */
 export interface WatchCreate {
@@ -48,37 +65,20 @@ export type WatchStreamRequest =
   | { kind: 'none' };
 
 function decodeCreate(value: unknown): WatchCreate {
-  const fields = new FieldReader(value, 'create_request');
-  const key = fields.bytes('key');
-  const rangeEnd = fields.bytes('range_end');
-  const startRevision = fields.integer('start_revision');
-  const progressNotify = fields.boolean('progress_notify');
-  const prevKv = fields.boolean('prev_kv');
-  const watchId = fields.integer('watch_id');
-  const fragment = fields.boolean('fragment');
-  const filters = fields.array('filters').map((filter) => {
-    const name = typeof filter === 'number' ? FILTERS[filter] : FILTERS.find((f) => f === filter);
-    if (name === undefined) {
-      throw badRequest(
-        `unknown value ${JSON.stringify(filter)} for enum etcdserverpb.WatchCreateRequest_FilterType`,
-        'create_request.filters',
-      );
-    }
-    return name;
-  });
-  fields.rejectUnknown();
+  const decoded = messages.create.decode(value, 'create_request');
+  const filters = decoded.filters as string[];
   return {
     request: {
-      key,
-      rangeEnd,
-      startRevision,
-      prevKv,
+      key: decoded.key as ByteString,
+      rangeEnd: decoded.rangeEnd as ByteString,
+      startRevision: count(decoded, 'startRevision', 'create_request.start_revision'),
+      prevKv: decoded.prevKv as boolean,
       noPut: filters.includes('NOPUT'),
       noDelete: filters.includes('NODELETE'),
-      progressNotify,
+      progressNotify: decoded.progressNotify as boolean,
     },
-    watchId,
-    fragment,
+    watchId: count(decoded, 'watchId', 'create_request.watch_id'),
+    fragment: decoded.fragment as boolean,
   };
 }
 
@@ -88,19 +88,17 @@ function decodeCreate(value: unknown): WatchCreate {
  * @throws ApiError (INVALID_ARGUMENT) for an unknown field or a malformed value.
  */
 export function decodeWatchRequest(value: unknown): WatchStreamRequest {
-  const fields = new FieldReader(value);
-  const createRequest = fields.raw('create_request');
-  const cancelRequest = fields.raw('cancel_request');
-  const progressRequest = fields.raw('progress_request');
-  fields.rejectUnknown();
-  if (createRequest !== undefined) return { kind: 'create', create: decodeCreate(createRequest) };
-  if (cancelRequest !== undefined) {
-    const cancel = new FieldReader(cancelRequest, 'cancel_request');
-    const watchId = cancel.integer('watch_id');
-    cancel.rejectUnknown();
-    return { kind: 'cancel', watchId };
+  const decoded = messages.request.decode(value);
+  if (decoded.createRequest !== undefined) {
+    return { kind: 'create', create: decodeCreate(decoded.createRequest) };
   }
-  return progressRequest === undefined ? { kind: 'none' } : { kind: 'progress' };
+  if (decoded.cancelRequest !== undefined) {
+    const cancel = messages.cancel.decode(decoded.cancelRequest, 'cancel_request');
+    return { kind: 'cancel', watchId: count(cancel, 'watchId', 'cancel_request.watch_id') };
+  }
+  if (decoded.progressRequest === undefined) return { kind: 'none' };
+  messages.progress.decode(decoded.progressRequest, 'progress_request');
+  return { kind: 'progress' };
 }
 
 /** Roughly what an event costs on the wire: its keys and values plus the fixed fields. */
@@ -135,11 +133,6 @@ function fragmentsOf(events: readonly WatchEvent[], maxBytes: number): WatchEven
 /** A range is empty when it has an end at or before its key (etcd cancels such a watch). */
 function isEmptyRange(key: ByteString, rangeEnd: ByteString): boolean {
   return rangeEnd !== '' && rangeEnd !== '\0' && rangeEnd <= key;
-}
-
-/** etcd's `watch_id` field: omitted when zero, as protobuf omits zero values. */
-function idJson(id: number): JsonBody {
-  return id === 0 ? {} : { watch_id: String(id) };
 }
 
 /** One stream's watchers and etcd's protocol over them (see the module comment). */
@@ -230,8 +223,11 @@ export class WatchSession<Out> {
     return responseHeaderSource(this.#context.backend);
   }
 
-  #header(revision: number): JsonBody {
-    return responseHeader(this.#headerSource, revision);
+  /** A `WatchResponse` without events, from its fields (lowerCamel), with the header at `revision`. */
+  #response(revision: number, fields: JsonBody = {}): Out {
+    return this.#wrap(
+      messages.response.encode({ header: headerModel(this.#headerSource, revision), ...fields }),
+    );
   }
 
   #create(create: WatchCreate, credentials: RequestCredentials): void {
@@ -239,13 +235,7 @@ export class WatchSession<Out> {
     const current = this.#context.backend.store.revision;
     const refuse = (watchId: number, reason: string): void =>
       this.#stream.write(
-        this.#wrap({
-          header: this.#header(current),
-          watch_id: String(watchId),
-          created: true,
-          canceled: true,
-          cancel_reason: reason,
-        }),
+        this.#response(current, { watchId, created: true, canceled: true, cancelReason: reason }),
       );
     try {
       this.#context.auth.authorize(this.#context.backend.auth, credentials, () =>
@@ -273,7 +263,7 @@ export class WatchSession<Out> {
     }
     if (create.fragment) this.#fragmented.add(id);
     else this.#fragmented.delete(id);
-    this.#stream.write(this.#wrap({ header: this.#header(current), ...idJson(id), created: true }));
+    this.#stream.write(this.#response(current, { watchId: id, created: true }));
     this.#stream.add(id, this.#hub.watch(request, this.#stream.readable));
   }
 
@@ -282,11 +272,7 @@ export class WatchSession<Out> {
     if (!this.#stream.remove(id)) return;
     this.#fragmented.delete(id);
     this.#stream.write(
-      this.#wrap({
-        header: this.#header(this.#context.backend.store.revision),
-        ...idJson(id),
-        canceled: true,
-      }),
+      this.#response(this.#context.backend.store.revision, { watchId: id, canceled: true }),
     );
   }
 
@@ -307,9 +293,7 @@ export class WatchSession<Out> {
   #answerProgressRequest(): void {
     if (!this.#progressRequested || this.closed || !this.#caughtUp()) return;
     this.#progressRequested = false;
-    this.#stream.write(
-      this.#wrap({ header: this.#header(this.#context.backend.store.revision), watch_id: '-1' }),
-    );
+    this.#stream.write(this.#response(this.#context.backend.store.revision, { watchId: -1 }));
   }
 
   /** The periodic progress notification of each idle watcher that asked for it. */
@@ -318,7 +302,7 @@ export class WatchSession<Out> {
     for (const [id, watcher] of this.#stream.watchers) {
       if (watcher.request.progressNotify && watcher.synced && watcher.queued === 0) {
         const revision = this.#context.backend.store.revision;
-        this.#stream.write(this.#wrap({ header: this.#header(revision), ...idJson(id) }));
+        this.#stream.write(this.#response(revision, { watchId: id }));
       }
     }
   }
@@ -342,19 +326,16 @@ export class WatchSession<Out> {
         );
       }
       case 'progress':
-        return [this.#wrap({ header: this.#header(message.revision), ...idJson(id) })];
+        return [this.#response(message.revision, { watchId: id })];
       case 'canceled':
         this.#fragmented.delete(id);
         return [
-          this.#wrap({
-            // As etcd 3.4 sends it: a cancel for compaction has no revision in its header.
-            header: this.#header(0),
-            ...idJson(id),
+          // As etcd 3.4 sends it: a cancel for compaction has no revision in its header.
+          this.#response(0, {
+            watchId: id,
             canceled: true,
-            ...(message.compactRevision === undefined
-              ? {}
-              : { compact_revision: String(message.compactRevision) }),
-            ...(message.reason === undefined ? {} : { cancel_reason: message.reason }),
+            compactRevision: message.compactRevision,
+            cancelReason: message.reason,
           }),
         ];
     }

@@ -33,7 +33,7 @@ export async function startTestApi(
   });
   const server = createHttpServer(apiHandlerFor(context), options.server);
   const grpc = createGrpcGateway(context);
-  serveGrpcOnSamePort(server, grpc);
+  serveGrpcOnSamePort(server, grpc, context.limits.maxRequestBytes);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as AddressInfo).port;
   return {

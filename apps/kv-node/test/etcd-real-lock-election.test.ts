@@ -1,0 +1,213 @@
+/**
+ * The lock and election routes of the JSON gateway (`/v3/lock/*`, `/v3/election/*`) against a
+ * real etcd 3.4 (when `etcd` is installed, e.g. Debian's etcd-server): the same requests, in the
+ * same order, must get identical responses, ids and terms aside, and `/v3/election/observe` must
+ * stream the same lines. Skipped without etcd.
+ */
+
+import type { ChildProcess } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { TestApi } from './support/api-server.js';
+import { startTestApi } from './support/api-server.js';
+import { freePort } from './support/process-cluster.js';
+
+function hasEtcd(): boolean {
+  try {
+    execFileSync('etcd', ['--version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const b = (text: string): string => Buffer.from(text).toString('base64');
+
+/** Drops what differs by design (ids, term) and keeps etcd's own error fields. */
+function comparable(status: number, body: Record<string, unknown>): unknown {
+  const withoutIds = JSON.parse(
+    JSON.stringify(body, (key, value: unknown) =>
+      ['cluster_id', 'member_id', 'raft_term'].includes(key) ? undefined : value,
+    ),
+  ) as Record<string, unknown>;
+  return {
+    status,
+    body:
+      typeof withoutIds.error === 'string'
+        ? { error: withoutIds.error, code: withoutIds.code }
+        : withoutIds,
+  };
+}
+
+async function post(base: string, path: string, body: unknown): Promise<unknown> {
+  const response = await fetch(`${base}${path}`, { method: 'POST', body: JSON.stringify(body) });
+  return comparable(response.status, (await response.json()) as Record<string, unknown>);
+}
+
+/** Reads `/v3/election/observe`'s lines (parsed) as they come. */
+function observe(
+  base: string,
+  body: unknown,
+): { status: Promise<number>; next(): Promise<unknown>; close(): void } {
+  const abort = new AbortController();
+  const started = fetch(`${base}/v3/election/observe`, {
+    method: 'POST',
+    body: JSON.stringify(body),
+    signal: abort.signal,
+  });
+  let reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
+  const decoder = new TextDecoder();
+  let buffered = '';
+  return {
+    status: started.then((response) => response.status),
+    async next() {
+      reader ??= ((await started).body as ReadableStream<Uint8Array>).getReader();
+      for (;;) {
+        const newline = buffered.indexOf('\n');
+        if (newline >= 0) {
+          const text = buffered.slice(0, newline);
+          buffered = buffered.slice(newline + 1);
+          return JSON.parse(text) as unknown;
+        }
+        const { value, done } = await reader.read();
+        if (done) throw new Error(`observe stream ended; buffered: ${buffered}`);
+        buffered += decoder.decode(value, { stream: true });
+      }
+    },
+    close: () => abort.abort(),
+  };
+}
+
+/**
+ * Lock and election requests in order. Each contender's key is `<name>/<lease in hex>`, so the
+ * leases are given ids; `{leader}` stands for the leader key the previous campaign answered.
+ */
+const LEADER = Symbol('the leader key of the last campaign');
+const steps: [string, unknown][] = [
+  ['/v3/lease/grant', { TTL: 600, ID: 9001 }],
+  ['/v3/lease/grant', { TTL: 600, ID: 9002 }],
+  ['/v3/lock/lock', { name: b('door'), lease: 9001 }],
+  ['/v3/kv/range', { key: b('door/'), range_end: b('door0') }],
+  ['/v3/lock/unlock', { key: b('door/2329') }],
+  ['/v3/lock/lock', { name: b('door'), lease: '9002' }],
+  ['/v3/lock/unlock', { key: b('door/232a') }],
+  ['/v3/lock/unlock', { key: b('door/absent') }],
+  ['/v3/lock/lock', { name: b('door'), lease: '9999' }],
+  ['/v3/election/leader', { name: b('vote') }],
+  ['/v3/election/campaign', { name: b('vote'), lease: 9001, value: b('first') }],
+  ['/v3/election/leader', { name: b('vote') }],
+  ['/v3/election/proclaim', { leader: LEADER, value: b('second') }],
+  ['/v3/election/leader', { name: b('vote') }],
+  ['/v3/election/resign', { leader: LEADER }],
+  ['/v3/election/leader', { name: b('vote') }],
+  ['/v3/election/proclaim', { leader: LEADER, value: b('late') }],
+  ['/v3/election/resign', { leader: LEADER }],
+  ['/v3/election/campaign', { name: b('vote'), lease: '9002', value: b('third') }],
+  ['/v3/election/leader', { name: b('vote') }],
+  ['/v3/election/resign', { leader: LEADER }],
+];
+
+let etcd: ChildProcess | undefined;
+let etcdRoot: string;
+let etcdUrl: string;
+let api: TestApi;
+
+describe.skipIf(!hasEtcd())('lock and election gateway routes beside a real etcd 3.4', () => {
+  beforeAll(async () => {
+    etcdRoot = await mkdtemp(`${tmpdir()}/kv-etcd-lock-`);
+    const clientPort = await freePort();
+    const peerPort = await freePort();
+    etcdUrl = `http://127.0.0.1:${clientPort}`;
+    const peerUrl = `http://127.0.0.1:${peerPort}`;
+    etcd = spawn(
+      'etcd',
+      [
+        ...['--name', 's', '--data-dir', `${etcdRoot}/data`],
+        ...['--listen-client-urls', etcdUrl, '--advertise-client-urls', etcdUrl],
+        ...['--listen-peer-urls', peerUrl, '--initial-advertise-peer-urls', peerUrl],
+        ...['--initial-cluster', `s=${peerUrl}`],
+      ],
+      { stdio: 'ignore' },
+    );
+    for (let attempt = 0; attempt < 200; attempt++) {
+      const response = await fetch(`${etcdUrl}/health`).catch(() => undefined);
+      if (response?.ok) break;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    api = await startTestApi();
+  }, 60_000);
+
+  afterAll(async () => {
+    if (etcd?.pid !== undefined) process.kill(etcd.pid, 'SIGKILL');
+    await api?.close();
+    await rm(etcdRoot, { recursive: true, force: true });
+  });
+
+  it('answers every lock and election request as etcd does', { timeout: 60_000 }, async () => {
+    const transcripts: unknown[][] = [];
+    for (const base of [etcdUrl, api.baseUrl]) {
+      const transcript: unknown[] = [];
+      let leader: unknown;
+      for (const [path, body] of steps) {
+        const sent = JSON.parse(
+          JSON.stringify(body, (_key, value: unknown) => (value === LEADER ? leader : value)),
+        ) as unknown;
+        const answer = await post(base, path, sent);
+        const campaigned = (answer as { body: { leader?: unknown } }).body.leader;
+        if (campaigned !== undefined) leader = campaigned;
+        transcript.push([path, answer]);
+      }
+      transcripts.push(transcript);
+    }
+    expect(transcripts[1]).toEqual(transcripts[0]);
+  });
+
+  it(
+    'streams the leader and each change on /v3/election/observe',
+    { timeout: 60_000 },
+    async () => {
+      const transcripts: unknown[][] = [];
+      for (const base of [etcdUrl, api.baseUrl]) {
+        const lease = async (id: number): Promise<void> => {
+          await post(base, '/v3/lease/grant', { TTL: 600, ID: id });
+        };
+        await lease(9101);
+        await lease(9102);
+        const name = b('observed');
+        const stream = observe(base, { name });
+        const lines: unknown[] = [];
+        const first = (await post(base, '/v3/election/campaign', {
+          name,
+          lease: 9101,
+          value: b('a'),
+        })) as { body: { leader: unknown } };
+        lines.push(await stream.next());
+        await post(base, '/v3/election/proclaim', { leader: first.body.leader, value: b('a2') });
+        lines.push(await stream.next());
+        // A second contender waits in line while the first leads: its key is there, then the
+        // first resigns.
+        const second = post(base, '/v3/election/campaign', { name, lease: 9102, value: b('b') });
+        const inLine = { key: b('observed/'), range_end: b('observed0'), count_only: true };
+        while (
+          ((await post(base, '/v3/kv/range', inLine)) as { body: { count?: string } }).body
+            .count !== '2'
+        ) {
+          await new Promise((resolve) => setTimeout(resolve, 10));
+        }
+        await post(base, '/v3/election/resign', { leader: first.body.leader });
+        lines.push(await stream.next());
+        await second;
+        lines.push(await stream.status);
+        stream.close();
+        transcripts.push(
+          lines.map((line) =>
+            typeof line === 'number' ? line : comparable(200, line as Record<string, unknown>),
+          ),
+        );
+      }
+      expect(transcripts[1]).toEqual(transcripts[0]);
+    },
+  );
+});
