@@ -93,10 +93,15 @@ function serve(kind: string, port: number): void {
       return;
     }
     const http = createHttpServer({ noDelay: true }, (_request, response) => response.end());
-    serveGrpcOnSamePort(http, {
-      injectConnection: (connection) => server.injectConnection(connection),
-      close: () => server.destroy(),
-    });
+    serveGrpcOnSamePort(
+      http,
+      {
+        injectConnection: (connection) => server.injectConnection(connection),
+        close: () => server.destroy(),
+      },
+      // The same limit on one received message as the grpc-js servers below.
+      4 * 1024 * 1024,
+    );
     http.listen(port, '127.0.0.1');
     return;
   }
