@@ -1,0 +1,159 @@
+/**
+ * The state store on LMDB (see `state-store.ts`): the live keys and the history in two LMDB
+ * databases, and in a third, committed in the same transaction, the log index they cover and
+ * the rest of the state machine's state. A restarted node reads that index and needs only the
+ * log after it.
+ *
+ * Durability: each commit is one LMDB write transaction, flushed to disk (fdatasync) before it
+ * returns; LMDB never overwrites the pages the last commit reached, so a crash leaves the last
+ * committed state. Commands applied since sit only in memory, and the replicated log, made
+ * durable before they were applied, holds them (the argument in full: docs/design.md).
+ */
+
+import type { Database, RootDatabase, Transaction } from 'lmdb';
+import { open } from 'lmdb';
+import type { KeyHistory } from './key-history.js';
+import type { KvStoreMaps } from './kv-store.js';
+import { LmdbKeyMap } from './lmdb-key-map.js';
+import { keyHistoryCodec, packedEntryCodec } from './lmdb-value-codecs.js';
+import type { PackedEntry } from './packed-entry.js';
+import type { CapturedState, RecoveredState, StateStore } from './state-store.js';
+
+/** When an {@link LmdbStateStore} commits on its own, besides before snapshots. */
+export interface LmdbCommitPolicy {
+  /** Commit once this many keys and histories changed since the last commit (default 10,000). */
+  maxPendingKeys: number;
+  /** Commit once this many commands were applied since the last commit (default 10,000). */
+  maxPendingCommands: number;
+}
+
+/** The default {@link LmdbCommitPolicy}: a commit per about 10,000 writes. */
+export const DEFAULT_LMDB_COMMIT_POLICY: LmdbCommitPolicy = {
+  maxPendingKeys: 10_000,
+  maxPendingCommands: 10_000,
+};
+
+/** The layout version of what this store writes; a store of another version is refused. */
+const LAYOUT_VERSION = 1;
+const STATE_KEY = 'state';
+
+/** What the meta database holds under {@link STATE_KEY}. */
+interface StoredState extends CapturedState {
+  layout: number;
+  keyCount: number;
+  historyKeyCount: number;
+}
+
+/** The LMDB state store (see the module comment). */
+export class LmdbStateStore implements StateStore {
+  readonly backend = 'lmdb';
+  readonly maps: KvStoreMaps;
+  readonly recovered: RecoveredState | undefined;
+  readonly #root: RootDatabase;
+  readonly #meta: Database<StoredState, string>;
+  readonly #keys: LmdbKeyMap<PackedEntry>;
+  readonly #history: LmdbKeyMap<KeyHistory>;
+  readonly #policy: LmdbCommitPolicy;
+  #pendingCommands = 0;
+  #closed = false;
+
+  /**
+   * Opens (or creates) the store in the file `path` (LMDB adds `path-lock`).
+   *
+   * @throws Error if the file is not an LMDB environment or holds another layout version.
+   */
+  constructor(path: string, policy: LmdbCommitPolicy = DEFAULT_LMDB_COMMIT_POLICY) {
+    this.#policy = policy;
+    // overlappingSync off: a synchronous commit returns only once it is on disk.
+    this.#root = open({ path, maxDbs: 4, overlappingSync: false, noSync: false, cache: false });
+    this.#meta = this.#root.openDB<StoredState, string>({ name: 'meta', encoding: 'msgpack' });
+    const binary = { encoding: 'binary', keyEncoding: 'binary' } as const;
+    const stored = this.#meta.get(STATE_KEY);
+    if (stored !== undefined && stored.layout !== LAYOUT_VERSION) {
+      void this.#root.close();
+      throw new Error(`${path}: LMDB state layout ${stored.layout}, expected ${LAYOUT_VERSION}`);
+    }
+    this.#keys = new LmdbKeyMap(
+      this.#root.openDB<Buffer, Buffer>({ name: 'keys', ...binary }),
+      packedEntryCodec,
+      stored?.keyCount ?? 0,
+    );
+    this.#history = new LmdbKeyMap(
+      this.#root.openDB<Buffer, Buffer>({ name: 'history', ...binary }),
+      keyHistoryCodec,
+      stored?.historyKeyCount ?? 0,
+    );
+    this.maps = { keys: this.#keys, history: this.#history };
+    this.recovered =
+      stored === undefined
+        ? undefined
+        : {
+            appliedIndex: stored.appliedIndex,
+            accountedBytes: stored.accountedBytes,
+            rest: stored.rest,
+          };
+  }
+
+  /** Number of keys and histories changed since the last commit. */
+  get pendingKeys(): number {
+    return this.#keys.pendingCount + this.#history.pendingCount;
+  }
+
+  applied(capture: () => CapturedState): void {
+    this.#pendingCommands++;
+    if (
+      this.#pendingCommands >= this.#policy.maxPendingCommands ||
+      this.pendingKeys >= this.#policy.maxPendingKeys
+    ) {
+      this.commit(capture);
+    }
+  }
+
+  commit(capture: () => CapturedState): void {
+    if (this.#closed) throw new Error('the LMDB state store is closed');
+    const state: StoredState = {
+      ...capture(),
+      layout: LAYOUT_VERSION,
+      keyCount: this.#keys.size,
+      historyKeyCount: this.#history.size,
+    };
+    this.#root.transactionSync(() => {
+      this.#keys.writePending();
+      this.#history.writePending();
+      void this.#meta.put(STATE_KEY, state);
+    });
+    this.#keys.committed();
+    this.#history.committed();
+    this.#pendingCommands = 0;
+  }
+
+  /**
+   * Runs `read` in one LMDB read transaction over the committed state: what it visits does not
+   * change while commands keep applying and committing. Commit first for the latest state.
+   */
+  readCommitted<T>(
+    read: (view: {
+      recovered: RecoveredState | undefined;
+      scanKeys: (visit: (key: string, entry: PackedEntry) => void) => void;
+      scanHistory: (visit: (key: string, history: KeyHistory) => void) => void;
+    }) => T,
+  ): T {
+    const transaction: Transaction = this.#root.useReadTransaction();
+    try {
+      const stored = this.#meta.get(STATE_KEY, { transaction });
+      return read({
+        recovered: stored,
+        scanKeys: (visit) => this.#keys.scanCommitted(transaction, visit),
+        scanHistory: (visit) => this.#history.scanCommitted(transaction, visit),
+      });
+    } finally {
+      transaction.done();
+    }
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    void this.#root.close();
+  }
+}
