@@ -50,6 +50,8 @@ export interface NodeConfig {
   /** `--failure-detector`: how the replica suspects a silent leader or follower. */
   failureDetector: 'fixed' | 'phi';
   snapshotCount: number;
+  /** `--backend`: where the key-value state lives (see `store/state-store.ts`). */
+  backend: 'memory' | 'lmdb';
   peerSecretFile?: string;
   clientTls?: TlsFiles & { clientCertAuth: boolean };
   /** Client authentication (etcd's auth): token lifetime and password hash cost. */
@@ -400,6 +402,7 @@ export function buildConfig(...sources: Settings[]): NodeConfig {
     electionTimeoutMs,
     failureDetector: view.choice('failure-detector'),
     snapshotCount: view.integer('snapshot-count', 1),
+    backend: view.choice('backend'),
     ...(peerSecretFile === undefined ? {} : { peerSecretFile }),
     ...(clientTls === undefined ? {} : { clientTls: { ...clientTls, clientCertAuth } }),
     ...(peerTls === undefined ? {} : { peerTls }),

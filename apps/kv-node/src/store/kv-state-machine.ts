@@ -135,6 +135,14 @@ export class KvStateMachine {
     if (recovered !== undefined) this.#resume(recovered);
   }
 
+  /**
+   * The log index through which the state store's recovered state stood when this machine was
+   * built (0 for none, and after a snapshot install): commands up to it are not applied again.
+   */
+  durableAppliedIndex(): number {
+    return this.#recoveredThrough;
+  }
+
   /** Which backend holds the state. */
   get backend(): StateBackendName {
     return this.#stateStore.backend;

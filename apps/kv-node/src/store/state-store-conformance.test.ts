@@ -159,69 +159,80 @@ describe.each([
   });
 });
 
-describe('state store conformance: memory and LMDB agree', () => {
-  it('the same commands give the same outcomes and the same state, across restarts', () => {
-    fc.assert(
-      fc.property(commands, commitPolicy, (steps, policy) => {
-        const path = lmdbPath();
-        const memory = machineOn(new MemoryStateStore());
-        let lmdb = machineOn(openLmdb(path, policy));
-        const log: Uint8Array[] = [];
-        for (const [step, id] of steps) {
-          if (step === 'restart') {
-            // A crash loses what was not committed; replaying the log restores it.
-            stores.pop()?.close();
-            lmdb = machineOn(openLmdb(path, policy));
-            log.forEach((bytes, at) => lmdb.apply(at + 1, bytes, false));
-            expect(observed(lmdb)).toEqual(observed(memory));
-            continue;
-          }
-          const withRequestId =
-            id !== undefined &&
-            (step.type === 'put' || step.type === 'deleteRange' || step.type === 'txn')
-              ? { ...step, requestId: id }
-              : step;
-          const bytes = encodeCommand(withRequestId);
-          log.push(bytes);
-          const index = log.length;
-          expect(lmdb.apply(index, bytes)).toEqual(memory.apply(index, bytes));
-        }
-        expect(observed(lmdb)).toEqual(observed(memory));
-        for (
-          let revision = memory.store.compactRevision || 1;
-          revision <= memory.store.revision;
-          revision++
-        ) {
-          const all = rangeRequest('', { rangeEnd: '\0' });
-          expect(lmdb.store.range(all, revision)).toEqual(memory.store.range(all, revision));
-        }
-      }),
-      { numRuns: 80 },
-    );
-  });
+/** Every LMDB commit waits for an fdatasync: on a loaded machine a property run takes seconds. */
+const FSYNC_BOUND_TIMEOUT_MS = 120_000;
 
-  it('installing a snapshot replaces the LMDB state whole, and it survives a restart', () => {
-    fc.assert(
-      fc.property(commands, commands, (before, source) => {
-        const path = lmdbPath();
-        const lmdb = machineOn(openLmdb(path));
-        const leader = machineOn(new MemoryStateStore());
-        let index = 0;
-        for (const [step] of before) {
-          if (step !== 'restart') lmdb.apply(++index, encodeCommand(step));
-        }
-        let leaderIndex = 0;
-        for (const [step] of source) {
-          if (step !== 'restart') leader.apply(++leaderIndex, encodeCommand(step));
-        }
-        lmdb.restore(leader.snapshot(), leaderIndex);
-        expect(observed(lmdb)).toEqual(observed(leader));
-        stores.pop()?.close();
-        const reopened = machineOn(openLmdb(path));
-        expect(reopened.appliedIndex).toBe(leaderIndex);
-        expect(observed(reopened)).toEqual(observed(leader));
-      }),
-      { numRuns: 15 },
-    );
-  });
+describe('state store conformance: memory and LMDB agree', () => {
+  it(
+    'the same commands give the same outcomes and the same state, across restarts',
+    () => {
+      fc.assert(
+        fc.property(commands, commitPolicy, (steps, policy) => {
+          const path = lmdbPath();
+          const memory = machineOn(new MemoryStateStore());
+          let lmdb = machineOn(openLmdb(path, policy));
+          const log: Uint8Array[] = [];
+          for (const [step, id] of steps) {
+            if (step === 'restart') {
+              // A crash loses what was not committed; replaying the log restores it.
+              stores.pop()?.close();
+              lmdb = machineOn(openLmdb(path, policy));
+              log.forEach((bytes, at) => lmdb.apply(at + 1, bytes, false));
+              expect(observed(lmdb)).toEqual(observed(memory));
+              continue;
+            }
+            const withRequestId =
+              id !== undefined &&
+              (step.type === 'put' || step.type === 'deleteRange' || step.type === 'txn')
+                ? { ...step, requestId: id }
+                : step;
+            const bytes = encodeCommand(withRequestId);
+            log.push(bytes);
+            const index = log.length;
+            expect(lmdb.apply(index, bytes)).toEqual(memory.apply(index, bytes));
+          }
+          expect(observed(lmdb)).toEqual(observed(memory));
+          for (
+            let revision = memory.store.compactRevision || 1;
+            revision <= memory.store.revision;
+            revision++
+          ) {
+            const all = rangeRequest('', { rangeEnd: '\0' });
+            expect(lmdb.store.range(all, revision)).toEqual(memory.store.range(all, revision));
+          }
+        }),
+        { numRuns: 80 },
+      );
+    },
+    FSYNC_BOUND_TIMEOUT_MS,
+  );
+
+  it(
+    'installing a snapshot replaces the LMDB state whole, and it survives a restart',
+    () => {
+      fc.assert(
+        fc.property(commands, commands, (before, source) => {
+          const path = lmdbPath();
+          const lmdb = machineOn(openLmdb(path));
+          const leader = machineOn(new MemoryStateStore());
+          let index = 0;
+          for (const [step] of before) {
+            if (step !== 'restart') lmdb.apply(++index, encodeCommand(step));
+          }
+          let leaderIndex = 0;
+          for (const [step] of source) {
+            if (step !== 'restart') leader.apply(++leaderIndex, encodeCommand(step));
+          }
+          lmdb.restore(leader.snapshot(), leaderIndex);
+          expect(observed(lmdb)).toEqual(observed(leader));
+          stores.pop()?.close();
+          const reopened = machineOn(openLmdb(path));
+          expect(reopened.appliedIndex).toBe(leaderIndex);
+          expect(observed(reopened)).toEqual(observed(leader));
+        }),
+        { numRuns: 15 },
+      );
+    },
+    FSYNC_BOUND_TIMEOUT_MS,
+  );
 });
