@@ -267,6 +267,20 @@ export interface KvStoreMaps {
   keys: KeyMap<PackedEntry>;
   /** Each key's superseded records (see `key-history.ts`). */
   history: KeyMap<KeyHistory>;
+  /** The lease each kept entry was put with, by `modRevision:key` (see {@link LeaseNotes}). */
+  entryLeases: LeaseNotes;
+}
+
+/**
+ * The lease of each kept entry put with one, by `modRevision:key`: what a `Map` offers and the
+ * store uses (a plain `Map` in memory; no order needed).
+ */
+export interface LeaseNotes {
+  readonly size: number;
+  get(noteKey: string): string | undefined;
+  set(noteKey: string, lease: string): unknown;
+  delete(noteKey: string): boolean;
+  clear(): void;
 }
 
 /**
@@ -314,9 +328,9 @@ export class KvStore {
    * lease id. Why here: a watch event carries its key-value's lease as of that revision (etcd's
    * `mvccpb.KeyValue.lease`), and the lease table only knows today's attachments. Dropped with
    * the entry by compaction; not in snapshots (after a restore, only current entries have theirs,
-   * from the lease table).
+   * from the lease table), but kept by a durable state store across restarts.
    */
-  readonly #entryLeases = new Map<string, string>();
+  readonly #entryLeases: LeaseNotes;
   readonly #history: KeyMap<KeyHistory>;
   #changes = new RevisionLog(INITIAL_REVISION + 1);
   #compactRevision = 0;
@@ -326,10 +340,15 @@ export class KvStore {
 
   /** @param maps where the keys and history live; in the heap when omitted. */
   constructor(
-    maps: KvStoreMaps = { keys: new SortedKeyMap<PackedEntry>(), history: new SortedKeyMap() },
+    maps: KvStoreMaps = {
+      keys: new SortedKeyMap<PackedEntry>(),
+      history: new SortedKeyMap(),
+      entryLeases: new Map(),
+    },
   ) {
     this.#keys = maps.keys;
     this.#history = maps.history;
+    this.#entryLeases = maps.entryLeases;
   }
 
   /** The counters and revision log a durable backend saves (see {@link resume}). */
@@ -355,7 +374,6 @@ export class KvStore {
     this.#revision = counters.revision;
     this.#compactRevision = counters.compactRevision;
     this.#accountedBytes = counters.accountedBytes;
-    this.#entryLeases.clear();
     for (const listener of this.#listeners) listener(this.#revision, true);
   }
 

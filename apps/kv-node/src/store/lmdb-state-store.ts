@@ -15,7 +15,7 @@ import { open } from 'lmdb';
 import type { KeyHistory } from './key-history.js';
 import type { KvStoreMaps } from './kv-store.js';
 import { LmdbKeyMap } from './lmdb-key-map.js';
-import { keyHistoryCodec, packedEntryCodec } from './lmdb-value-codecs.js';
+import { keyHistoryCodec, leaseIdCodec, packedEntryCodec } from './lmdb-value-codecs.js';
 import type { PackedEntry } from './packed-entry.js';
 import type { CapturedState, RecoveredState, StateStore } from './state-store.js';
 
@@ -42,6 +42,7 @@ interface StoredState extends CapturedState {
   layout: number;
   keyCount: number;
   historyKeyCount: number;
+  entryLeaseCount: number;
 }
 
 /** The LMDB state store (see the module comment). */
@@ -53,6 +54,7 @@ export class LmdbStateStore implements StateStore {
   readonly #meta: Database<StoredState, string>;
   readonly #keys: LmdbKeyMap<PackedEntry>;
   readonly #history: LmdbKeyMap<KeyHistory>;
+  readonly #entryLeases: LmdbKeyMap<string>;
   readonly #policy: LmdbCommitPolicy;
   #pendingCommands = 0;
   #closed = false;
@@ -65,7 +67,7 @@ export class LmdbStateStore implements StateStore {
   constructor(path: string, policy: LmdbCommitPolicy = DEFAULT_LMDB_COMMIT_POLICY) {
     this.#policy = policy;
     // overlappingSync off: a synchronous commit returns only once it is on disk.
-    this.#root = open({ path, maxDbs: 4, overlappingSync: false, noSync: false, cache: false });
+    this.#root = open({ path, maxDbs: 8, overlappingSync: false, noSync: false, cache: false });
     this.#meta = this.#root.openDB<StoredState, string>({ name: 'meta', encoding: 'msgpack' });
     const binary = { encoding: 'binary', keyEncoding: 'binary' } as const;
     const stored = this.#meta.get(STATE_KEY);
@@ -83,7 +85,12 @@ export class LmdbStateStore implements StateStore {
       keyHistoryCodec,
       stored?.historyKeyCount ?? 0,
     );
-    this.maps = { keys: this.#keys, history: this.#history };
+    this.#entryLeases = new LmdbKeyMap(
+      this.#root.openDB<Buffer, Buffer>({ name: 'entry-leases', ...binary }),
+      leaseIdCodec,
+      stored?.entryLeaseCount ?? 0,
+    );
+    this.maps = { keys: this.#keys, history: this.#history, entryLeases: this.#entryLeases };
     this.recovered =
       stored === undefined
         ? undefined
@@ -96,7 +103,7 @@ export class LmdbStateStore implements StateStore {
 
   /** Number of keys and histories changed since the last commit. */
   get pendingKeys(): number {
-    return this.#keys.pendingCount + this.#history.pendingCount;
+    return this.#keys.pendingCount + this.#history.pendingCount + this.#entryLeases.pendingCount;
   }
 
   applied(capture: () => CapturedState): void {
@@ -116,14 +123,17 @@ export class LmdbStateStore implements StateStore {
       layout: LAYOUT_VERSION,
       keyCount: this.#keys.size,
       historyKeyCount: this.#history.size,
+      entryLeaseCount: this.#entryLeases.size,
     };
     this.#root.transactionSync(() => {
       this.#keys.writePending();
       this.#history.writePending();
+      this.#entryLeases.writePending();
       void this.#meta.put(STATE_KEY, state);
     });
     this.#keys.committed();
     this.#history.committed();
+    this.#entryLeases.committed();
     this.#pendingCommands = 0;
   }
 

@@ -21,6 +21,13 @@ export const packedEntryCodec: ValueCodec<PackedEntry> = {
     Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1'),
 };
 
+/** A lease id (a canonical decimal int64, so ASCII). */
+export const leaseIdCodec: ValueCodec<string> = {
+  encode: (id) => Buffer.from(id, 'latin1'),
+  decode: (bytes) =>
+    Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1'),
+};
+
 /** A key's superseded records (see `key-history.ts`). */
 export const keyHistoryCodec: ValueCodec<KeyHistory> = {
   encode(history) {

@@ -223,12 +223,17 @@ describe('state store conformance: memory and LMDB agree', () => {
           for (const [step] of source) {
             if (step !== 'restart') leader.apply(++leaderIndex, encodeCommand(step));
           }
-          lmdb.restore(leader.snapshot(), leaderIndex);
-          expect(observed(lmdb)).toEqual(observed(leader));
+          // Compared with a memory store that installed the same snapshot: a snapshot does not
+          // carry the leases of past entries, so neither knows them after the install.
+          const snapshot = leader.snapshot();
+          const reference = machineOn(new MemoryStateStore());
+          reference.restore(snapshot, leaderIndex);
+          lmdb.restore(snapshot, leaderIndex);
+          expect(observed(lmdb)).toEqual(observed(reference));
           stores.pop()?.close();
           const reopened = machineOn(openLmdb(path));
           expect(reopened.appliedIndex).toBe(leaderIndex);
-          expect(observed(reopened)).toEqual(observed(leader));
+          expect(observed(reopened)).toEqual(observed(reference));
         }),
         { numRuns: 15 },
       );

@@ -68,6 +68,7 @@ export class MemoryStateStore implements StateStore {
   readonly maps: KvStoreMaps = {
     keys: new SortedKeyMap<PackedEntry>(),
     history: new SortedKeyMap<KeyHistory>(),
+    entryLeases: new Map<string, string>(),
   };
   readonly recovered = undefined;
 
