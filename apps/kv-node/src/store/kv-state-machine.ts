@@ -349,7 +349,13 @@ export class KvStateMachine {
     // A durable store commits first: its state on disk is then at least the snapshot's, which
     // lets the node drop the log the snapshot covers.
     this.#stateStore.commit(this.#capture);
-    return encodeSnapshot(this.#snapshotView(), Math.max(64, chunkBytes), 0);
+    const chunkSize = Math.max(64, chunkBytes);
+    const streamed = this.#stateStore.openCommittedEntries?.();
+    // Streamed from one LMDB read transaction, opened with nothing applied since the commit, so
+    // it and the rest of the state are as of the same index.
+    if (streamed !== undefined)
+      return encodeSnapshot({ ...this.#restView(), streamed }, chunkSize, 0);
+    return encodeSnapshot(this.#snapshotView(), chunkSize, 0);
   }
 
   #snapshotView(): SnapshotView {

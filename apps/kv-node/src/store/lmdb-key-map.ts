@@ -131,15 +131,13 @@ export class LmdbKeyMap<V> implements KeyMap<V> {
   }
 
   /**
-   * Visits the committed contents as of `transaction` (a read transaction the caller holds),
-   * ignoring the overlay: a consistent view while later commands keep applying.
+   * The committed contents as of `transaction` (a read transaction the caller holds), read as
+   * they are iterated and ignoring the overlay: a consistent view while later commands keep
+   * applying and committing.
    */
-  scanCommitted(
-    transaction: Transaction,
-    visit: (key: ByteString, value: V) => boolean | void,
-  ): void {
+  *committedEntries(transaction: Transaction): Generator<[ByteString, V]> {
     for (const { key, value } of this.#db.getRange({ transaction })) {
-      if (visit(byteStringOf(key), this.#codec.decode(value)) === false) return;
+      yield [byteStringOf(key), this.#codec.decode(value)];
     }
   }
 

@@ -16,6 +16,7 @@ import type { KeyHistory } from './key-history.js';
 import type { KvStoreMaps } from './kv-store.js';
 import { LmdbKeyMap } from './lmdb-key-map.js';
 import { keyHistoryCodec, leaseIdCodec, packedEntryCodec } from './lmdb-value-codecs.js';
+import type { StreamedEntries } from './kv-snapshot-codec.js';
 import type { PackedEntry } from './packed-entry.js';
 import type { CapturedState, RecoveredState, StateStore } from './state-store.js';
 
@@ -138,27 +139,26 @@ export class LmdbStateStore implements StateStore {
   }
 
   /**
-   * Runs `read` in one LMDB read transaction over the committed state: what it visits does not
-   * change while commands keep applying and committing. Commit first for the latest state.
+   * The committed keys and histories in one LMDB read transaction, read lazily as a snapshot is
+   * encoded: what they hold does not change while commands keep applying and committing, and
+   * writers never wait for the reader. Commit first for the latest state. The transaction ends
+   * when the encoding calls `release` (LMDB cannot reuse the pages it sees until then).
    */
-  readCommitted<T>(
-    read: (view: {
-      recovered: RecoveredState | undefined;
-      scanKeys: (visit: (key: string, entry: PackedEntry) => void) => void;
-      scanHistory: (visit: (key: string, history: KeyHistory) => void) => void;
-    }) => T,
-  ): T {
+  openCommittedEntries(): StreamedEntries {
     const transaction: Transaction = this.#root.useReadTransaction();
-    try {
-      const stored = this.#meta.get(STATE_KEY, { transaction });
-      return read({
-        recovered: stored,
-        scanKeys: (visit) => this.#keys.scanCommitted(transaction, visit),
-        scanHistory: (visit) => this.#history.scanCommitted(transaction, visit),
-      });
-    } finally {
-      transaction.done();
-    }
+    const stored = this.#meta.get(STATE_KEY, { transaction });
+    let released = false;
+    return {
+      keyCount: stored?.keyCount ?? 0,
+      keys: () => this.#keys.committedEntries(transaction),
+      historyKeyCount: stored?.historyKeyCount ?? 0,
+      histories: () => this.#history.committedEntries(transaction),
+      release: () => {
+        if (released) return;
+        released = true;
+        transaction.done();
+      },
+    };
   }
 
   close(): void {

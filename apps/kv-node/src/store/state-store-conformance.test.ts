@@ -208,6 +208,40 @@ describe('state store conformance: memory and LMDB agree', () => {
   );
 
   it(
+    'a snapshot streams from one LMDB read, unchanged by the writes applied meanwhile',
+    () => {
+      fc.assert(
+        fc.property(commands, commands, (before, during) => {
+          const lmdb = machineOn(openLmdb(lmdbPath()));
+          const memory = machineOn(new MemoryStateStore());
+          let index = 0;
+          for (const [step] of before) {
+            if (step === 'restart') continue;
+            const bytes = encodeCommand(step);
+            index++;
+            lmdb.apply(index, bytes);
+            memory.apply(index, bytes);
+          }
+          const expected = Buffer.from(memory.snapshot());
+          const chunks = lmdb.snapshotChunks(64)[Symbol.iterator]();
+          const streamed: Uint8Array[] = [];
+          // Nothing is read before these writes commit: the read transaction alone keeps the
+          // snapshot as of the call.
+          for (const [step] of during) {
+            if (step !== 'restart') lmdb.apply(++index, encodeCommand(step));
+          }
+          for (let next = chunks.next(); next.done !== true; next = chunks.next()) {
+            streamed.push(next.value);
+          }
+          expect(Buffer.concat(streamed).equals(expected)).toBe(true);
+        }),
+        { numRuns: 15 },
+      );
+    },
+    FSYNC_BOUND_TIMEOUT_MS,
+  );
+
+  it(
     'installing a snapshot replaces the LMDB state whole, and it survives a restart',
     () => {
       fc.assert(

@@ -7,6 +7,7 @@
  */
 
 import type { KeyHistory } from './key-history.js';
+import type { StreamedEntries } from './kv-snapshot-codec.js';
 import type { KvStoreMaps } from './kv-store.js';
 import type { PackedEntry } from './packed-entry.js';
 import { SortedKeyMap } from './sorted-key-map.js';
@@ -58,6 +59,12 @@ export interface StateStore {
    * @throws Error if the commit fails.
    */
   commit(capture: () => CapturedState): void;
+  /**
+   * Optional, for a durable store: its committed keys and histories, read lazily in one
+   * consistent read (see `LmdbStateStore.openCommittedEntries`), for snapshots that stream from
+   * disk instead of from the heap.
+   */
+  openCommittedEntries?(): StreamedEntries;
   /** Releases the store (a durable one commits nothing more). */
   close(): void;
 }
