@@ -15,6 +15,13 @@ import { SortedKeyMap } from './sorted-key-map.js';
 /** The backends `--backend` chooses between. */
 export type StateBackendName = 'memory' | 'lmdb';
 
+/**
+ * The longest key the LMDB backend stores: LMDB's key limit (1,978 bytes) less the prefix of
+ * the entry-lease notes (`modRevision:`, up to 17 bytes). etcd's default `--max-key-bytes`
+ * (1,536) is within it.
+ */
+export const LMDB_MAX_KEY_BYTES = 1961;
+
 /** Every backend `--backend` accepts, in the order the help lists them. */
 export const STATE_BACKEND_NAMES: readonly StateBackendName[] = ['memory', 'lmdb'];
 
