@@ -22,6 +22,7 @@ import type { ByteString } from './byte-string.js';
 import type { CommandResult, IdempotencyLimits, RememberedResult } from './idempotency-table.js';
 import { DEFAULT_IDEMPOTENCY_LIMITS, IdempotencyTable } from './idempotency-table.js';
 import { encodeSnapshot, SnapshotDecoder, type SnapshotView } from './kv-snapshot-codec.js';
+import type { HistoryView } from './kv-store.js';
 import { KvStore } from './kv-store.js';
 import type { CapturedState, RecoveredState, StateBackendName, StateStore } from './state-store.js';
 import { MemoryStateStore } from './state-store.js';
@@ -116,6 +117,8 @@ export class KvStateMachine {
    * from an earlier point (its snapshot) must not apply them twice.
    */
   #recoveredThrough = 0;
+  /** Whether a snapshot replaced the state since the state store last committed. */
+  #replacedSinceCommit = false;
   readonly #capture = (): CapturedState => this.#captureState();
 
   /**
@@ -353,8 +356,16 @@ export class KvStateMachine {
     const streamed = this.#stateStore.openCommittedEntries?.();
     // Streamed from one LMDB read transaction, opened with nothing applied since the commit, so
     // it and the rest of the state are as of the same index.
-    if (streamed !== undefined)
-      return encodeSnapshot({ ...this.#restView(), streamed }, chunkSize, 0);
+    if (streamed !== undefined) {
+      const rest = this.#restView();
+      const log = this.store.revisionLog();
+      const changes: [number, ByteString[]][] = [];
+      for (let revision = log.firstRevision; revision <= log.lastRevision; revision++) {
+        changes.push([revision, log.keysAt(revision)]);
+      }
+      const history = { ...(rest.history as HistoryView), changes };
+      return encodeSnapshot({ ...rest, history, streamed }, chunkSize, 0);
+    }
     return encodeSnapshot(this.#snapshotView(), chunkSize, 0);
   }
 
@@ -366,7 +377,10 @@ export class KvStateMachine {
     };
   }
 
-  /** The state besides the keys and the history records, as a snapshot view without them. */
+  /**
+   * The state besides the keys, the history records and the revision log, as a snapshot view
+   * without them.
+   */
   #restView(): SnapshotView {
     const remembered: [string, RememberedResult][] = [];
     this.#idempotency.forEach((requestId, entry) => remembered.push([requestId, entry]));
@@ -374,7 +388,7 @@ export class KvStateMachine {
     this.auth.encode(auth);
     const leases = new BinaryWriter(256);
     this.leases.encode(leases);
-    const { revision, compactRevision, changes } = this.store.counters();
+    const revision = this.store.revision;
     return {
       revision,
       keys: [],
@@ -382,7 +396,8 @@ export class KvStateMachine {
       remembered,
       auth: auth.finishExact(),
       leases: leases.finishExact(),
-      history: { compactRevision, keys: [], records: [], changes },
+      // The revision log goes to a durable store revision by revision (see #captureState).
+      history: { compactRevision: this.store.compactRevision, keys: [], records: [], changes: [] },
       alarms: this.alarms.list(),
     };
   }
@@ -390,10 +405,14 @@ export class KvStateMachine {
   /** What a durable state store commits beside its maps (see {@link CapturedState}). */
   #captureState(): CapturedState {
     const chunks = [...encodeSnapshot(this.#restView(), Infinity, 4096)];
+    const replacesAll = this.#replacedSinceCommit;
+    this.#replacedSinceCommit = false;
     return {
       appliedIndex: this.#appliedIndex,
       accountedBytes: this.store.accountedBytes,
       rest: chunks.length === 1 ? (chunks[0] as Uint8Array) : Buffer.concat(chunks),
+      revisionLog: this.store.revisionLog(),
+      replacesAll,
     };
   }
 
@@ -406,7 +425,8 @@ export class KvStateMachine {
       revision: view.revision,
       compactRevision: view.history?.compactRevision ?? view.revision,
       accountedBytes: recovered.accountedBytes,
-      changes: view.history?.changes ?? [],
+      firstChangeRevision: recovered.firstChangeRevision,
+      changes: recovered.changes,
     });
     this.#installRest(view);
     this.#appliedIndex = recovered.appliedIndex;
@@ -459,6 +479,7 @@ export class KvStateMachine {
     }
     this.#appliedIndex = index;
     this.#recoveredThrough = 0;
+    this.#replacedSinceCommit = true;
     // One commit replaces a durable store's contents whole: a crash leaves the old state or this.
     this.#stateStore.commit(this.#capture);
   }

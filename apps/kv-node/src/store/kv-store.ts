@@ -291,8 +291,20 @@ export interface KvStoreCounters {
   revision: number;
   compactRevision: number;
   accountedBytes: number;
-  /** Each revision after the compact revision and the keys it changed, oldest first. */
+  /** The revision log's first revision (see {@link RevisionLogView}). */
+  firstChangeRevision: number;
+  /** Each logged revision from `firstChangeRevision` on and the keys it changed, in order. */
   changes: [number, ByteString[]][];
+}
+
+/** The revision log, read revision by revision (see {@link KvStore.revisionLog}). */
+export interface RevisionLogView {
+  /** The oldest revision logged (or the next one when none is). */
+  firstRevision: number;
+  /** The newest revision logged (`firstRevision - 1` when none is). */
+  lastRevision: number;
+  /** The keys `revision` changed, in order. */
+  keysAt(revision: number): ByteString[];
 }
 
 /**
@@ -302,13 +314,11 @@ export interface KvStoreCounters {
  *   `revision`, or change no key.
  */
 function revisionLogOf(
-  compactRevision: number,
+  firstRevision: number,
   changed: readonly [number, ByteString[]][],
   revision: number,
 ): RevisionLog {
-  // The log starts at the compact revision (whose changes stay logged), never before 2:
-  // revision 1 (the empty store) changed nothing.
-  let expected = Math.max(compactRevision, INITIAL_REVISION + 1);
+  let expected = firstRevision;
   const changes = new RevisionLog(expected);
   for (const [at, keys] of changed) {
     if (at !== expected || at > revision || keys.length === 0) {
@@ -351,15 +361,16 @@ export class KvStore {
     this.#entryLeases = maps.entryLeases;
   }
 
-  /** The counters and revision log a durable backend saves (see {@link resume}). */
-  counters(): KvStoreCounters {
-    const changes: [number, ByteString[]][] = [];
-    this.#changes.forEachRevision((revision, changed) => changes.push([revision, changed]));
+  /**
+   * The revision log as a durable backend saves it, revision by revision: it holds the keys each
+   * revision from `firstRevision` through `lastRevision` changed (`keysAt`).
+   */
+  revisionLog(): RevisionLogView {
+    const changes = this.#changes;
     return {
-      revision: this.#revision,
-      compactRevision: this.#compactRevision,
-      accountedBytes: this.#accountedBytes,
-      changes,
+      firstRevision: changes.firstRevision,
+      lastRevision: changes.lastRevision,
+      keysAt: (revision) => changes.keysAt(revision),
     };
   }
 
@@ -370,7 +381,11 @@ export class KvStore {
    * @throws RangeError if the revision log does not fit the revisions.
    */
   resume(counters: KvStoreCounters): void {
-    this.#changes = revisionLogOf(counters.compactRevision, counters.changes, counters.revision);
+    this.#changes = revisionLogOf(
+      counters.firstChangeRevision,
+      counters.changes,
+      counters.revision,
+    );
     this.#revision = counters.revision;
     this.#compactRevision = counters.compactRevision;
     this.#accountedBytes = counters.accountedBytes;
@@ -762,7 +777,10 @@ export class KvStore {
         last = revision;
       }
     }
-    const changes = revisionLogOf(view.compactRevision, view.changes, this.#revision);
+    // The log starts at the compact revision (whose changes stay logged), never before 2:
+    // revision 1 (the empty store) changed nothing.
+    const first = Math.max(view.compactRevision, INITIAL_REVISION + 1);
+    const changes = revisionLogOf(first, view.changes, this.#revision);
     this.#history.load(view.keys, view.records);
     let added = changes.changeCount * CHANGE_OVERHEAD;
     for (let index = 0; index < view.keys.length; index++) {

@@ -13,7 +13,10 @@
 import type { Database, RootDatabase, Transaction } from 'lmdb';
 import { open } from 'lmdb';
 import type { KeyHistory } from './key-history.js';
-import type { KvStoreMaps } from './kv-store.js';
+import { BinaryReader } from '../codec/binary-reader.js';
+import { BinaryWriter } from '../codec/binary-writer.js';
+import type { ByteString } from './byte-string.js';
+import type { KvStoreMaps, RevisionLogView } from './kv-store.js';
 import { LmdbKeyMap } from './lmdb-key-map.js';
 import { keyHistoryCodec, leaseIdCodec, packedEntryCodec } from './lmdb-value-codecs.js';
 import type { StreamedEntries } from './kv-snapshot-codec.js';
@@ -38,9 +41,22 @@ export const DEFAULT_LMDB_COMMIT_POLICY: LmdbCommitPolicy = {
 const LAYOUT_VERSION = 1;
 const STATE_KEY = 'state';
 
+/** A revision as a key that sorts in revision order: 8 bytes, big-endian. */
+function revisionKey(revision: number): Buffer {
+  const key = Buffer.alloc(8);
+  key.writeUIntBE(revision, 2, 6);
+  return key;
+}
+
 /** What the meta database holds under {@link STATE_KEY}. */
-interface StoredState extends CapturedState {
+interface StoredState {
   layout: number;
+  appliedIndex: number;
+  accountedBytes: number;
+  rest: Uint8Array;
+  /** The revision log's first revision, and the last one the changes database holds. */
+  firstChangeRevision: number;
+  loggedThrough: number;
   keyCount: number;
   historyKeyCount: number;
   entryLeaseCount: number;
@@ -56,6 +72,9 @@ export class LmdbStateStore implements StateStore {
   readonly #keys: LmdbKeyMap<PackedEntry>;
   readonly #history: LmdbKeyMap<KeyHistory>;
   readonly #entryLeases: LmdbKeyMap<string>;
+  /** The revision log: revision (8 bytes, big-endian) to the keys it changed. */
+  readonly #changes: Database<Buffer, Buffer>;
+  #loggedThrough: number;
   readonly #policy: LmdbCommitPolicy;
   #pendingCommands = 0;
   #closed = false;
@@ -92,6 +111,8 @@ export class LmdbStateStore implements StateStore {
       stored?.entryLeaseCount ?? 0,
     );
     this.maps = { keys: this.#keys, history: this.#history, entryLeases: this.#entryLeases };
+    this.#changes = this.#root.openDB<Buffer, Buffer>({ name: 'changes', ...binary });
+    this.#loggedThrough = stored?.loggedThrough ?? 0;
     this.recovered =
       stored === undefined
         ? undefined
@@ -99,6 +120,8 @@ export class LmdbStateStore implements StateStore {
             appliedIndex: stored.appliedIndex,
             accountedBytes: stored.accountedBytes,
             rest: stored.rest,
+            firstChangeRevision: stored.firstChangeRevision,
+            changes: this.#readChanges(),
           };
   }
 
@@ -119,8 +142,14 @@ export class LmdbStateStore implements StateStore {
 
   commit(capture: () => CapturedState): void {
     if (this.#closed) throw new Error('the LMDB state store is closed');
+    const captured = capture();
+    const log = captured.revisionLog;
     const state: StoredState = {
-      ...capture(),
+      appliedIndex: captured.appliedIndex,
+      accountedBytes: captured.accountedBytes,
+      rest: captured.rest,
+      firstChangeRevision: log.firstRevision,
+      loggedThrough: log.lastRevision,
       layout: LAYOUT_VERSION,
       keyCount: this.#keys.size,
       historyKeyCount: this.#history.size,
@@ -130,8 +159,10 @@ export class LmdbStateStore implements StateStore {
       this.#keys.writePending();
       this.#history.writePending();
       this.#entryLeases.writePending();
+      this.#writeRevisionLog(log, captured.replacesAll);
       void this.#meta.put(STATE_KEY, state);
     });
+    this.#loggedThrough = log.lastRevision;
     this.#keys.committed();
     this.#history.committed();
     this.#entryLeases.committed();
@@ -159,6 +190,42 @@ export class LmdbStateStore implements StateStore {
         transaction.done();
       },
     };
+  }
+
+  /**
+   * Saves the revisions logged since the last commit and forgets the compacted ones, inside the
+   * commit's transaction: a commit costs what changed, not the whole log.
+   */
+  #writeRevisionLog(log: RevisionLogView, replacesAll: boolean): void {
+    if (replacesAll) this.#changes.clearSync();
+    else {
+      const compactedEnd = Math.min(log.firstRevision, this.#loggedThrough + 1);
+      for (const { key } of this.#changes.getRange({ end: revisionKey(compactedEnd) })) {
+        void this.#changes.remove(key);
+      }
+    }
+    const from = replacesAll
+      ? log.firstRevision
+      : Math.max(log.firstRevision, this.#loggedThrough + 1);
+    for (let revision = from; revision <= log.lastRevision; revision++) {
+      const keys = log.keysAt(revision);
+      const writer = new BinaryWriter(16 + keys.length * 24);
+      writer.writeVarint(keys.length);
+      for (const key of keys) writer.writeByteString(key);
+      void this.#changes.put(revisionKey(revision), Buffer.from(writer.finishExact()));
+    }
+  }
+
+  /** The saved revision log, oldest first. */
+  #readChanges(): [number, ByteString[]][] {
+    const changes: [number, ByteString[]][] = [];
+    for (const { key, value } of this.#changes.getRange({})) {
+      const reader = new BinaryReader(value);
+      const keys: ByteString[] = [];
+      for (let count = reader.readVarint(); count > 0; count--) keys.push(reader.readByteString());
+      changes.push([key.readUIntBE(2, 6), keys]);
+    }
+    return changes;
   }
 
   close(): void {

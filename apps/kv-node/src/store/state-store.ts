@@ -8,7 +8,8 @@
 
 import type { KeyHistory } from './key-history.js';
 import type { StreamedEntries } from './kv-snapshot-codec.js';
-import type { KvStoreMaps } from './kv-store.js';
+import type { ByteString } from './byte-string.js';
+import type { KvStoreMaps, RevisionLogView } from './kv-store.js';
 import type { PackedEntry } from './packed-entry.js';
 import { SortedKeyMap } from './sorted-key-map.js';
 
@@ -35,14 +36,26 @@ export interface CapturedState {
   /** The key-value store's accounted size (see `KvStore.accountedBytes`). */
   accountedBytes: number;
   /**
-   * Everything else the state machine holds, encoded: a snapshot (`kv-snapshot-codec.ts`)
-   * without its keys and history records, which the maps hold.
+   * Everything else the state machine holds but the revision log, encoded: a snapshot
+   * (`kv-snapshot-codec.ts`) without its keys, history records and revision log.
    */
   rest: Uint8Array;
+  /** The revision log; a durable store saves the revisions it has not saved yet. */
+  revisionLog: RevisionLogView;
+  /** Whether the whole state was replaced (a snapshot installed) since the last commit. */
+  replacesAll: boolean;
 }
 
 /** A state a durable store found on open: the last one it committed. */
-export type RecoveredState = CapturedState;
+export interface RecoveredState {
+  appliedIndex: number;
+  accountedBytes: number;
+  rest: Uint8Array;
+  /** The revision log's first revision. */
+  firstChangeRevision: number;
+  /** Each logged revision and the keys it changed, oldest first. */
+  changes: [number, ByteString[]][];
+}
 
 /** See the module comment. */
 export interface StateStore {
