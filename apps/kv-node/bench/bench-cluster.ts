@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 
 /** One system under test: how to start one of its members. */
 export interface BenchSystem {
-  name: 'kv-node' | 'kv-node-quorum' | 'etcd-3.4';
+  name: 'kv-node' | 'kv-node-quorum' | 'kv-node-lmdb' | 'etcd-3.4';
   start(
     root: string,
     index: number,
@@ -62,15 +62,18 @@ export function benchSystems(kvNodeCli: string, kvNodeFlags: readonly string[]):
 
 /**
  * kv-node (from `kvNodeCli`, with node flags `kvNodeFlags`) replicating through a leader (the
- * default) or leaderless (`--replication quorum`, named `kv-node-quorum`).
+ * default) or leaderless (`--replication quorum`, named `kv-node-quorum`), its state in memory
+ * (the default) or in LMDB (`--backend lmdb`, named `kv-node-lmdb`).
  */
 export function kvNodeSystem(
   kvNodeCli: string,
   kvNodeFlags: readonly string[],
   replication: 'leader' | 'quorum',
+  backend: 'memory' | 'lmdb' = 'memory',
 ): BenchSystem {
   return {
-    name: replication === 'leader' ? 'kv-node' : 'kv-node-quorum',
+    name:
+      backend === 'lmdb' ? 'kv-node-lmdb' : replication === 'leader' ? 'kv-node' : 'kv-node-quorum',
     start: (root, index, clientUrl, peerUrl, initialCluster) => {
       // Errors (the log level) go to a file beside the data, for a member that dies mid-run.
       const log = openSync(`${root}/m${index}.log`, 'a');
@@ -81,6 +84,8 @@ export function kvNodeSystem(
           kvNodeCli,
           '--replication',
           replication,
+          '--backend',
+          backend,
           '--name',
           `m${index}`,
           '--data-dir',

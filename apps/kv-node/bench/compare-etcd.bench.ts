@@ -5,7 +5,7 @@
  *
  * Environment: SECONDS_PER_RUN (default 10), PROTOCOL (http, the JSON gateway, by default; grpc
  * for etcd's gRPC API through grpc-js), WORKLOADS (comma-separated "workload:clients"),
- * SYSTEMS (comma-separated subset of "kv-node,etcd-3.4"), WARMUP_SECONDS (default 5, a mixed run
+ * SYSTEMS (comma-separated subset of "kv-node,etcd-3.4,kv-node-lmdb"; default the first two), WARMUP_SECONDS (default 5, a mixed run
  * that is not reported), BASE_PORT (default 42379; members use BASE_PORT + 10 * i and + 1),
  * BENCH_KV_NODE_CLI (the kv-node entry point; default ../dist/cli.js), BENCH_KV_NODE_FLAGS (node flags for
  * the kv-node members, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"; members are then stopped with
@@ -20,7 +20,7 @@
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { benchSystems, processCosts, startBenchCluster } from './bench-cluster.js';
+import { benchSystems, kvNodeSystem, processCosts, startBenchCluster } from './bench-cluster.js';
 
 const run = promisify(execFile);
 const seconds = process.env.SECONDS_PER_RUN ?? '10';
@@ -39,12 +39,14 @@ const kvNodeFlags = (process.env.BENCH_KV_NODE_FLAGS ?? '')
   .filter((flag) => flag !== '');
 const benchScript = fileURLToPath(new URL('./kv-bench.js', import.meta.url));
 
-const systems = benchSystems(kvNodeCli, kvNodeFlags);
+// kv-node on LMDB runs only when SYSTEMS names it (kv-node-lmdb).
+const systems = [
+  ...benchSystems(kvNodeCli, kvNodeFlags),
+  kvNodeSystem(kvNodeCli, kvNodeFlags, 'leader', 'lmdb'),
+];
 
-const only = process.env.SYSTEMS?.split(',');
-for (const system of systems.filter(
-  (candidate) => only === undefined || only.includes(candidate.name),
-)) {
+const only = process.env.SYSTEMS?.split(',') ?? ['kv-node', 'etcd-3.4'];
+for (const system of systems.filter((candidate) => only.includes(candidate.name))) {
   const cluster = await startBenchCluster(system, Number(process.env.BASE_PORT ?? 42379));
   const children = cluster.children;
   const endpoints = cluster.clientUrls.join(',');
@@ -99,6 +101,6 @@ for (const system of systems.filter(
     }
   } finally {
     // A SIGKILLed process writes no profile: stop gracefully when profiling.
-    await cluster.stop(system.name === 'kv-node' && kvNodeFlags.length > 0);
+    await cluster.stop(system.name !== 'etcd-3.4' && kvNodeFlags.length > 0);
   }
 }

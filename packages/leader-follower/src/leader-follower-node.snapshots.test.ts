@@ -89,6 +89,44 @@ describe('LeaderFollowerNode streaming snapshots', () => {
     await again.close();
   });
 
+  it('does not restore a snapshot that a self-persisting state machine already holds', async () => {
+    const disk = new FaultFileSystem({ random: seededRandom(5) });
+    const list = new StreamingList();
+    let lastApplied = 0;
+    const apply = list.apply.bind(list);
+    list.apply = (index, command) => {
+      lastApplied = index;
+      return apply(index, command);
+    };
+    const node = await openSolo(disk, list);
+    const items = Array.from({ length: 25 }, (_, i) => `item ${i}`);
+    for (const item of items) await node.propose(encoder.encode(item));
+    await settle();
+    expect(node.lowWaterMark).toBeGreaterThanOrEqual(20);
+    await node.close();
+
+    // As if its own storage kept everything through lastApplied: it skips what it holds.
+    const durable = new StreamingList();
+    durable.items = [...list.items];
+    const durableThrough = lastApplied;
+    const replayed: number[] = [];
+    const appendItem = durable.apply.bind(durable);
+    durable.apply = (index, command) => {
+      replayed.push(index);
+      return index <= durableThrough ? durable.items.length : appendItem(index, command);
+    };
+    const selfPersisting = Object.assign(durable, { durableAppliedIndex: () => durableThrough });
+    const again = await openSolo(disk, selfPersisting);
+    expect(durable.counts).toMatchObject({ restoredInChunks: 0, restoredWhole: 0 });
+    expect(durable.items).toEqual(items);
+    // The log after the snapshot was replayed to it (and skipped), not the whole log.
+    expect(replayed.length).toBeGreaterThan(0);
+    expect(Math.min(...replayed)).toBeGreaterThan(node.lowWaterMark);
+    await again.propose(encoder.encode('after'));
+    expect(durable.items).toEqual([...items, 'after']);
+    await again.close();
+  });
+
   it('refuses to start from a damaged snapshot and leaves the state machine as it was', async () => {
     const disk = new FaultFileSystem({ random: seededRandom(2) });
     const node = await openSolo(disk, new StreamingList());

@@ -55,6 +55,14 @@ export interface StateMachine {
    * the iteration has ended without error, and read it to the end (the node fails otherwise).
    */
   restoreChunks?(chunks: AsyncIterable<Uint8Array>, index: number): Promise<void>;
+  /**
+   * Optional, for a state machine that keeps its state on disk itself: the log index through
+   * which that state stood when the node opened (0 for none). When it is at or past the latest
+   * snapshot's index, the node does not restore the snapshot: it replays the log after the
+   * snapshot as usual, and the state machine must ignore the commands at or below this index,
+   * which its state already holds.
+   */
+  durableAppliedIndex?(): number;
 }
 
 /**

@@ -91,6 +91,15 @@ export const FLAG_SPECS: readonly FlagSpec[] = [
     description: 'Applied entries between snapshots (after which older log segments are deleted).',
   },
   {
+    name: 'backend',
+    kind: 'enum',
+    defaultValue: 'memory',
+    values: ['memory', 'lmdb'],
+    section: 'member',
+    description:
+      "Where the key-value state lives: 'memory' (the heap, rebuilt from the snapshot and the log on restart) or 'lmdb' (an LMDB file in the data directory, committed with the applied index; restart replays only the log after it).",
+  },
+  {
     name: 'replication',
     kind: 'enum',
     defaultValue: 'leader',

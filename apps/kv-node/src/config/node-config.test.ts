@@ -47,6 +47,18 @@ function flagAtFault(action: () => unknown): string {
 const cluster = 'a=http://127.0.0.1:2380,b=http://127.0.0.1:2390,c=http://127.0.0.1:2400';
 
 describe('node configuration', () => {
+  it('chooses the state backend, memory by default, and refuses keys LMDB cannot store', () => {
+    expect(config([]).backend).toBe('memory');
+    expect(config(['--backend', 'lmdb']).backend).toBe('lmdb');
+    expect(config([], { KV_NODE_BACKEND: 'lmdb' }).backend).toBe('lmdb');
+    expect(flagAtFault(() => config(['--backend', 'rocksdb']))).toBe('backend');
+    expect(config(['--backend', 'lmdb', '--max-key-bytes', '1961']).limits.maxKeyBytes).toBe(1961);
+    expect(flagAtFault(() => config(['--backend', 'lmdb', '--max-key-bytes', '1962']))).toBe(
+      'max-key-bytes',
+    );
+    expect(config(['--max-key-bytes', '4096']).limits.maxKeyBytes).toBe(4096);
+  });
+
   it('has defaults that bind to 127.0.0.1 and form a one-member cluster', () => {
     const defaults = config([]);
     expect(defaults.name).toBe('default');

@@ -14,6 +14,8 @@ import { clusterIdOf, memberIdOf } from './member-id.js';
 import { checkPeerAuthentication } from './peer-security.js';
 import type { Settings } from './settings-sources.js';
 import { parseArguments, parseConfigFile, readEnvironment } from './settings-sources.js';
+import type { StateBackendName } from '../store/state-store.js';
+import { LMDB_MAX_KEY_BYTES } from '../store/state-store.js';
 
 /** One member of the initial cluster. */
 export interface MemberConfig {
@@ -50,6 +52,8 @@ export interface NodeConfig {
   /** `--failure-detector`: how the replica suspects a silent leader or follower. */
   failureDetector: 'fixed' | 'phi';
   snapshotCount: number;
+  /** `--backend`: where the key-value state lives (see `store/state-store.ts`). */
+  backend: 'memory' | 'lmdb';
   peerSecretFile?: string;
   clientTls?: TlsFiles & { clientCertAuth: boolean };
   /** Client authentication (etcd's auth): token lifetime and password hash cost. */
@@ -286,6 +290,22 @@ function parseInitialCluster(text: string, token: string): MemberConfig[] {
 }
 
 /** Merges sources (later ones win) and validates the result. @throws ConfigError naming the flag. */
+/**
+ * `--max-key-bytes`, checked against what the backend can store: on LMDB a longer key would be
+ * admitted and then fail every member when applied.
+ *
+ * @throws ConfigError if the backend cannot store keys that long.
+ */
+function maxKeyBytesFor(backend: StateBackendName, maxKeyBytes: number): number {
+  if (backend === 'lmdb' && maxKeyBytes > LMDB_MAX_KEY_BYTES) {
+    throw new ConfigError(
+      'max-key-bytes',
+      `is ${maxKeyBytes}; with --backend lmdb keys can be at most ${LMDB_MAX_KEY_BYTES} bytes`,
+    );
+  }
+  return maxKeyBytes;
+}
+
 export function buildConfig(...sources: Settings[]): NodeConfig {
   const merged: Settings = new Map();
   for (const source of sources) for (const [name, value] of source) merged.set(name, value);
@@ -400,6 +420,7 @@ export function buildConfig(...sources: Settings[]): NodeConfig {
     electionTimeoutMs,
     failureDetector: view.choice('failure-detector'),
     snapshotCount: view.integer('snapshot-count', 1),
+    backend: view.choice('backend'),
     ...(peerSecretFile === undefined ? {} : { peerSecretFile }),
     ...(clientTls === undefined ? {} : { clientTls: { ...clientTls, clientCertAuth } }),
     ...(peerTls === undefined ? {} : { peerTls }),
@@ -418,7 +439,7 @@ export function buildConfig(...sources: Settings[]): NodeConfig {
       maxTxnReadKeys: view.integer('max-txn-read-keys', 1),
       maxTxnReadBytes: view.integer('max-txn-read-bytes', 1),
       maxRangeResponseBytes: view.integer('max-range-response-bytes', 1024),
-      maxKeyBytes: view.integer('max-key-bytes', 1),
+      maxKeyBytes: maxKeyBytesFor(view.choice('backend'), view.integer('max-key-bytes', 1)),
       maxValueBytes: view.integer('max-value-bytes', 0),
     },
     pendingWrites: {

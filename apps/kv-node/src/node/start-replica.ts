@@ -20,6 +20,8 @@ import { CorruptGenerationFileError } from '@x/generation-clock';
 import { NodeFileSystem, WalCorruptionError } from '@x/wal';
 import { RequestWaitingList } from '@x/high-water-mark';
 import { KvStateMachine } from '../store/kv-state-machine.js';
+import { openStateStore } from '../store/open-state-store.js';
+import type { StateStore } from '../store/state-store.js';
 import { txnReadAdmission } from './write-admission.js';
 import { replicaTicks } from './replica-ticks.js';
 import { LeaderFollowerReplica } from './local-replica.js';
@@ -113,7 +115,16 @@ export async function startReplica(options: ReplicaStartOptions): Promise<Replic
     maxKeys: config.limits.maxTxnReadKeys,
     maxBytes: config.limits.maxTxnReadBytes,
   };
+  let stateStore: StateStore;
+  try {
+    stateStore = openStateStore(config.backend, config.dataDir);
+  } catch (error) {
+    prober.stop();
+    await tcp.close();
+    throw new StartupError(`--backend ${config.backend}: ${(error as Error).message}`);
+  }
   const machine = new KvStateMachine(undefined, {
+    stateStore,
     txnReadLimits,
     onTxnRanges: (read, notRead) => {
       if (read > 0) metrics.txnRanges.inc({ outcome: 'read' }, read);
@@ -139,6 +150,8 @@ export async function startReplica(options: ReplicaStartOptions): Promise<Replic
         snapshot: () => machine.snapshotChunks(),
         restore: (snapshot, index) => machine.restore(snapshot, index),
         restoreChunks: (chunks, index) => machine.restoreChunks(chunks, index),
+        // The LMDB backend's state reaches past the snapshot: only the log after it is replayed.
+        durableAppliedIndex: () => machine.durableAppliedIndex(),
       },
       fileSystem: new NodeFileSystem(),
       dataDirectory: config.dataDir,
@@ -190,6 +203,7 @@ export async function startReplica(options: ReplicaStartOptions): Promise<Replic
     });
   } catch (error) {
     prober.stop();
+    machine.close();
     await tcp.close();
     if (error instanceof Error && namesLostData(error)) {
       throw new StartupError(`${error.message}; ${LOST_DATA_RUNBOOK}`);
@@ -243,6 +257,7 @@ export async function startReplica(options: ReplicaStartOptions): Promise<Replic
     close: async () => {
       prober.stop();
       await node.close();
+      machine.close();
       await tcp.close();
     },
   };

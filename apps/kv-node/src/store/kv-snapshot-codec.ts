@@ -25,6 +25,7 @@ import { AuthState } from '../auth/auth-state.js';
 import { LeaseTable } from '../lease/lease-table.js';
 import type { ByteString } from './byte-string.js';
 import type { RememberedResult } from './idempotency-table.js';
+import type { KeyHistory } from './key-history.js';
 import type { HistoryView } from './kv-store.js';
 import type { AlarmMember } from './maintenance-command.js';
 import { AlarmTable } from './maintenance-command.js';
@@ -66,6 +67,30 @@ export interface SnapshotView {
   history?: HistoryView;
   /** The raised alarms (format 4, with `history`). */
   alarms?: AlarmMember[];
+  /**
+   * The keys and history records read as the chunks are produced, in place of `keys`, `packed`,
+   * `history.keys` and `history.records` (which are then empty): a durable store's committed
+   * state, never held whole (encoding only).
+   */
+  streamed?: StreamedEntries;
+}
+
+/** Keys and history records a snapshot reads lazily (see {@link SnapshotView.streamed}). */
+export interface StreamedEntries {
+  keyCount: number;
+  /** Exactly `keyCount` keys and their packed entries, ascending. */
+  keys(): Iterable<[ByteString, PackedEntry]>;
+  historyKeyCount: number;
+  /** Exactly `historyKeyCount` keys and their records, ascending. */
+  histories(): Iterable<[ByteString, KeyHistory]>;
+  /** Called once, when the encoding ended or was abandoned. */
+  release(): void;
+}
+
+function* arrayEntries<V>(keys: ByteString[], values: V[]): Generator<[ByteString, V]> {
+  for (let index = 0; index < keys.length; index++) {
+    yield [keys[index] as ByteString, values[index] as V];
+  }
 }
 
 /**
@@ -95,61 +120,90 @@ export function* encodeSnapshot(
           : FORMAT_WITH_HISTORY;
   writer.writeByte(format);
   writer.writeVarint(view.revision);
-  writer.writeVarint(view.keys.length);
-  for (let index = 0; index < view.keys.length; index++) {
-    writer.writeByteString(view.keys[index] as ByteString);
-    writer.writeByteString(view.packed[index] as PackedEntry);
-    if (writer.length >= chunkBytes) {
-      yield writer.finish();
-      writer = new BinaryWriter(capacity());
-    }
-  }
-  writer.writeVarint(view.remembered.length);
-  for (const [requestId, remembered] of view.remembered) {
-    writer.writeUtf8(requestId);
-    writer.writeVarint(remembered.revision);
-    writer.writeVarint(remembered.bodyFingerprint);
-    encodeResponseOp(writer, remembered.result);
-  }
-  if (view.auth !== undefined) writer.writeBytes(view.auth);
-  if (view.auth !== undefined && view.leases !== undefined) writer.writeBytes(view.leases);
-  if (format === FORMAT_WITH_HISTORY) {
-    const history = view.history as HistoryView;
-    writer.writeVarint(history.compactRevision);
-    writer.writeVarint(history.keys.length);
-    for (let index = 0; index < history.keys.length; index++) {
-      writer.writeByteString(history.keys[index] as ByteString);
-      const records = history.records[index] as (PackedEntry | number)[];
-      writer.writeVarint(records.length);
-      for (const record of records) {
-        if (typeof record === 'number') {
-          writer.writeByte(RECORD_TOMBSTONE);
-          writer.writeVarint(record);
-        } else {
-          writer.writeByte(RECORD_PUT);
-          writer.writeByteString(record);
+  const streamed = view.streamed;
+  try {
+    if (streamed === undefined) {
+      // The common case, kept a plain loop over the arrays.
+      writer.writeVarint(view.keys.length);
+      for (let index = 0; index < view.keys.length; index++) {
+        writer.writeByteString(view.keys[index] as ByteString);
+        writer.writeByteString(view.packed[index] as PackedEntry);
+        if (writer.length >= chunkBytes) {
+          yield writer.finish();
+          writer = new BinaryWriter(capacity());
         }
       }
-      if (writer.length >= chunkBytes) {
-        yield writer.finish();
-        writer = new BinaryWriter(capacity());
+    } else {
+      writer.writeVarint(streamed.keyCount);
+      let written = 0;
+      for (const [key, packed] of streamed.keys()) {
+        writer.writeByteString(key);
+        writer.writeByteString(packed);
+        written++;
+        if (writer.length >= chunkBytes) {
+          yield writer.finish();
+          writer = new BinaryWriter(capacity());
+        }
+      }
+      if (written !== streamed.keyCount) {
+        throw new Error(`snapshot streamed ${written} keys, announced ${streamed.keyCount}`);
       }
     }
-    writer.writeVarint(history.changes.length);
-    for (const [revision, keys] of history.changes) {
-      writer.writeVarint(revision);
-      writer.writeVarint(keys.length);
-      for (const key of keys) writer.writeByteString(key);
-      if (writer.length >= chunkBytes) {
-        yield writer.finish();
-        writer = new BinaryWriter(capacity());
-      }
+    writer.writeVarint(view.remembered.length);
+    for (const [requestId, remembered] of view.remembered) {
+      writer.writeUtf8(requestId);
+      writer.writeVarint(remembered.revision);
+      writer.writeVarint(remembered.bodyFingerprint);
+      encodeResponseOp(writer, remembered.result);
     }
-    const alarms = new AlarmTable();
-    alarms.replaceWith(view.alarms ?? []);
-    alarms.encode(writer);
+    if (view.auth !== undefined) writer.writeBytes(view.auth);
+    if (view.auth !== undefined && view.leases !== undefined) writer.writeBytes(view.leases);
+    if (format === FORMAT_WITH_HISTORY) {
+      const history = view.history as HistoryView;
+      writer.writeVarint(history.compactRevision);
+      const historyCount = streamed?.historyKeyCount ?? history.keys.length;
+      writer.writeVarint(historyCount);
+      let written = 0;
+      const histories = streamed?.histories() ?? arrayEntries(history.keys, history.records);
+      for (const [key, records] of histories) {
+        written++;
+        writer.writeByteString(key);
+        writer.writeVarint(records.length);
+        for (const record of records) {
+          if (typeof record === 'number') {
+            writer.writeByte(RECORD_TOMBSTONE);
+            writer.writeVarint(record);
+          } else {
+            writer.writeByte(RECORD_PUT);
+            writer.writeByteString(record);
+          }
+        }
+        if (writer.length >= chunkBytes) {
+          yield writer.finish();
+          writer = new BinaryWriter(capacity());
+        }
+      }
+      if (written !== historyCount) {
+        throw new Error(`snapshot streamed ${written} histories, announced ${historyCount}`);
+      }
+      writer.writeVarint(history.changes.length);
+      for (const [revision, keys] of history.changes) {
+        writer.writeVarint(revision);
+        writer.writeVarint(keys.length);
+        for (const key of keys) writer.writeByteString(key);
+        if (writer.length >= chunkBytes) {
+          yield writer.finish();
+          writer = new BinaryWriter(capacity());
+        }
+      }
+      const alarms = new AlarmTable();
+      alarms.replaceWith(view.alarms ?? []);
+      alarms.encode(writer);
+    }
+    yield writer.finish();
+  } finally {
+    streamed?.release();
   }
-  yield writer.finish();
 }
 
 /**

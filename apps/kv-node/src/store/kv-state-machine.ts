@@ -22,7 +22,10 @@ import type { ByteString } from './byte-string.js';
 import type { CommandResult, IdempotencyLimits, RememberedResult } from './idempotency-table.js';
 import { DEFAULT_IDEMPOTENCY_LIMITS, IdempotencyTable } from './idempotency-table.js';
 import { encodeSnapshot, SnapshotDecoder, type SnapshotView } from './kv-snapshot-codec.js';
+import type { HistoryView } from './kv-store.js';
 import { KvStore } from './kv-store.js';
+import type { CapturedState, RecoveredState, StateBackendName, StateStore } from './state-store.js';
+import { MemoryStateStore } from './state-store.js';
 import type { ResponseOp } from './kv-types.js';
 import { opsAddData } from './kv-types.js';
 import type { MaintenanceCommand, MaintenanceResult } from './maintenance-command.js';
@@ -44,6 +47,12 @@ export interface KvStateMachineOptions {
    * and how many were not (`rangeNotRead`). Must not throw.
    */
   onTxnRanges?: (read: number, notRead: number) => void;
+  /**
+   * Where the state lives (see `state-store.ts`); default a new {@link MemoryStateStore}. A
+   * durable store that recovered a state resumes from it: {@link KvStateMachine.appliedIndex}
+   * starts at the index it covers.
+   */
+  stateStore?: StateStore;
 }
 
 function countRanges(responses: readonly ResponseOp[], counts: [number, number]): void {
@@ -91,7 +100,7 @@ export type RefusalReason = 'no_space' | 'compacted' | 'future_revision';
  */
 export class KvStateMachine {
   /** The store; read it directly for local (serializable) reads. */
-  readonly store = new KvStore();
+  readonly store: KvStore;
   /** Users, roles and permissions (see `auth/`): replicated like the keys, in snapshots too. */
   readonly auth = new AuthState();
   /** Leases and the keys attached to them (see `lease/`): replicated, in snapshots too. */
@@ -102,6 +111,15 @@ export class KvStateMachine {
   readonly #txnReadLimits: TxnReadLimits;
   readonly #onTxnRanges: ((read: number, notRead: number) => void) | undefined;
   #appliedIndex = 0;
+  readonly #stateStore: StateStore;
+  /**
+   * Commands up to this index are already in the recovered state: a node that replays its log
+   * from an earlier point (its snapshot) must not apply them twice.
+   */
+  #recoveredThrough = 0;
+  /** Whether a snapshot replaced the state since the state store last committed. */
+  #replacedSinceCommit = false;
+  readonly #capture = (): CapturedState => this.#captureState();
 
   /**
    * @param limits bounds of the idempotency table.
@@ -114,6 +132,23 @@ export class KvStateMachine {
     this.#idempotency = new IdempotencyTable(limits);
     this.#txnReadLimits = options.txnReadLimits ?? DEFAULT_TXN_READ_LIMITS;
     this.#onTxnRanges = options.onTxnRanges;
+    this.#stateStore = options.stateStore ?? new MemoryStateStore();
+    this.store = new KvStore(this.#stateStore.maps);
+    const recovered = this.#stateStore.recovered;
+    if (recovered !== undefined) this.#resume(recovered);
+  }
+
+  /**
+   * The log index through which the state store's recovered state stood when this machine was
+   * built (0 for none, and after a snapshot install): commands up to it are not applied again.
+   */
+  durableAppliedIndex(): number {
+    return this.#recoveredThrough;
+  }
+
+  /** Which backend holds the state. */
+  get backend(): StateBackendName {
+    return this.#stateStore.backend;
   }
 
   /** Log index of the last applied command (or restored snapshot). */
@@ -140,7 +175,14 @@ export class KvStateMachine {
    *   must stop rather than diverge).
    */
   apply(index: number, command: Uint8Array, awaited = true): ApplyOutcome | undefined {
+    if (index <= this.#recoveredThrough) return undefined;
     this.#appliedIndex = index;
+    const outcome = this.#applyCommand(command, awaited);
+    this.#stateStore.applied(this.#capture);
+    return outcome;
+  }
+
+  #applyCommand(command: Uint8Array, awaited: boolean): ApplyOutcome | undefined {
     if (command.byteLength === 0) return undefined;
     const { command: decoded, bodyFingerprint } = decodeCommand(command);
     // While auth is enabled, the user must still be allowed the write at this point of the log.
@@ -269,6 +311,7 @@ export class KvStateMachine {
 
   /** The whole state (keys, revision, idempotency table, auth, leases, history, alarms) as bytes. */
   snapshot(): Uint8Array {
+    this.#stateStore.commit(this.#capture);
     const view = this.#snapshotView();
     let estimate = 64;
     for (let index = 0; index < view.keys.length; index++) {
@@ -306,24 +349,99 @@ export class KvStateMachine {
    * @param chunkBytes target size of each chunk in bytes (default 1 MiB); the last one is smaller.
    */
   snapshotChunks(chunkBytes = 1 << 20): Iterable<Uint8Array> {
-    return encodeSnapshot(this.#snapshotView(), Math.max(64, chunkBytes), 0);
+    // A durable store commits first: its state on disk is then at least the snapshot's, which
+    // lets the node drop the log the snapshot covers.
+    this.#stateStore.commit(this.#capture);
+    const chunkSize = Math.max(64, chunkBytes);
+    const streamed = this.#stateStore.openCommittedEntries?.();
+    // Streamed from one LMDB read transaction, opened with nothing applied since the commit, so
+    // it and the rest of the state are as of the same index.
+    if (streamed !== undefined) {
+      const rest = this.#restView();
+      const log = this.store.revisionLog();
+      const changes: [number, ByteString[]][] = [];
+      for (let revision = log.firstRevision; revision <= log.lastRevision; revision++) {
+        changes.push([revision, log.keysAt(revision)]);
+      }
+      const history = { ...(rest.history as HistoryView), changes };
+      return encodeSnapshot({ ...rest, history, streamed }, chunkSize, 0);
+    }
+    return encodeSnapshot(this.#snapshotView(), chunkSize, 0);
   }
 
   #snapshotView(): SnapshotView {
+    return {
+      ...this.#restView(),
+      ...this.store.packedView(),
+      history: this.store.historyView(),
+    };
+  }
+
+  /**
+   * The state besides the keys, the history records and the revision log, as a snapshot view
+   * without them.
+   */
+  #restView(): SnapshotView {
     const remembered: [string, RememberedResult][] = [];
     this.#idempotency.forEach((requestId, entry) => remembered.push([requestId, entry]));
     const auth = new BinaryWriter(256);
     this.auth.encode(auth);
     const leases = new BinaryWriter(256);
     this.leases.encode(leases);
+    const revision = this.store.revision;
     return {
-      ...this.store.packedView(),
+      revision,
+      keys: [],
+      packed: [],
       remembered,
       auth: auth.finishExact(),
       leases: leases.finishExact(),
-      history: this.store.historyView(),
+      // The revision log goes to a durable store revision by revision (see #captureState).
+      history: { compactRevision: this.store.compactRevision, keys: [], records: [], changes: [] },
       alarms: this.alarms.list(),
     };
+  }
+
+  /** What a durable state store commits beside its maps (see {@link CapturedState}). */
+  #captureState(): CapturedState {
+    const chunks = [...encodeSnapshot(this.#restView(), Infinity, 4096)];
+    const replacesAll = this.#replacedSinceCommit;
+    this.#replacedSinceCommit = false;
+    return {
+      appliedIndex: this.#appliedIndex,
+      accountedBytes: this.store.accountedBytes,
+      rest: chunks.length === 1 ? (chunks[0] as Uint8Array) : Buffer.concat(chunks),
+      revisionLog: this.store.revisionLog(),
+      replacesAll,
+    };
+  }
+
+  /** Takes up a state a durable store recovered (its maps already hold the keys and history). */
+  #resume(recovered: RecoveredState): void {
+    const decoder = new SnapshotDecoder();
+    decoder.push(recovered.rest);
+    const view = decoder.finish();
+    this.store.resume({
+      revision: view.revision,
+      compactRevision: view.history?.compactRevision ?? view.revision,
+      accountedBytes: recovered.accountedBytes,
+      firstChangeRevision: recovered.firstChangeRevision,
+      changes: recovered.changes,
+    });
+    this.#installRest(view);
+    this.#appliedIndex = recovered.appliedIndex;
+    this.#recoveredThrough = recovered.appliedIndex;
+  }
+
+  /** Replaces the state besides the keys and history with a snapshot's. */
+  #installRest(view: SnapshotView): void {
+    this.alarms.replaceWith(view.alarms ?? []);
+    this.#idempotency.clear();
+    for (const [requestId, entry] of view.remembered) this.#idempotency.remember(requestId, entry);
+    this.auth.replaceWith(view.authState ?? new AuthState());
+    this.leases.replaceWith(view.leaseTable ?? new LeaseTable());
+    // Snapshots keep today's attachments, not each past entry's: current entries get theirs.
+    this.leases.forEachAttachedKey((key, id) => this.store.noteCurrentLease(key, id));
   }
 
   /**
@@ -355,17 +473,19 @@ export class KvStateMachine {
     try {
       this.store.loadPacked(view.revision, view.keys, view.packed);
       if (view.history !== undefined) this.store.loadHistory(view.history);
-      this.alarms.replaceWith(view.alarms ?? []);
-      this.#idempotency.clear();
-      for (const [requestId, entry] of view.remembered)
-        this.#idempotency.remember(requestId, entry);
-      this.auth.replaceWith(view.authState ?? new AuthState());
-      this.leases.replaceWith(view.leaseTable ?? new LeaseTable());
-      // Snapshots keep today's attachments, not each past entry's: current entries get theirs.
-      this.leases.forEachAttachedKey((key, id) => this.store.noteCurrentLease(key, id));
+      this.#installRest(view);
     } catch (error) {
       throw new MalformedEncodingError(`snapshot keys: ${(error as Error).message}`);
     }
     this.#appliedIndex = index;
+    this.#recoveredThrough = 0;
+    this.#replacedSinceCommit = true;
+    // One commit replaces a durable store's contents whole: a crash leaves the old state or this.
+    this.#stateStore.commit(this.#capture);
+  }
+
+  /** Releases the state store (a durable one keeps what it last committed). */
+  close(): void {
+    this.#stateStore.close();
   }
 }

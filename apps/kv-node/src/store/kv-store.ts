@@ -35,6 +35,7 @@ import type { EntryHeader, PackedEntry } from './packed-entry.js';
 import { isWellFormedEntry, packEntry, unpackHeader, valueOf } from './packed-entry.js';
 import { CompactedRevisionError, FutureRevisionError } from './revision-errors.js';
 import { RevisionLog } from './revision-log.js';
+import type { KeyMap } from './key-map.js';
 import { SortedKeyMap } from './sorted-key-map.js';
 import type { TxnReadBudget, TxnReads } from './txn-read-budget.js';
 
@@ -82,7 +83,7 @@ function historyCost(history: KeyHistory): number {
  * when it is `"\0"`, otherwise `[key, rangeEnd)`.
  */
 function visitRange(
-  keys: SortedKeyMap<PackedEntry>,
+  keys: KeyMap<PackedEntry>,
   key: ByteString,
   rangeEnd: ByteString,
   visit: (key: ByteString, stored: PackedEntry) => boolean | void,
@@ -114,7 +115,7 @@ function entryAt(
 
 /** The keys of one map in a range, as parallel arrays of references. */
 function collectRange<V>(
-  map: SortedKeyMap<V>,
+  map: KeyMap<V>,
   key: ByteString,
   rangeEnd: ByteString,
 ): { keys: ByteString[]; values: V[] } {
@@ -257,23 +258,139 @@ function passesFilters(header: EntryHeader, request: RangeRequest): boolean {
   );
 }
 
-/** An in-memory key-value store with etcd's revision model and history (see the module comment). */
+/**
+ * Where a {@link KvStore} keeps its live keys and its history: in the heap by default, or in a
+ * backend's maps (see `state-store.ts`).
+ */
+export interface KvStoreMaps {
+  /** Each live key's packed entry. */
+  keys: KeyMap<PackedEntry>;
+  /** Each key's superseded records (see `key-history.ts`). */
+  history: KeyMap<KeyHistory>;
+  /** The lease each kept entry was put with, by `modRevision:key` (see {@link LeaseNotes}). */
+  entryLeases: LeaseNotes;
+}
+
+/**
+ * The lease of each kept entry put with one, by `modRevision:key`: what a `Map` offers and the
+ * store uses (a plain `Map` in memory; no order needed).
+ */
+export interface LeaseNotes {
+  readonly size: number;
+  get(noteKey: string): string | undefined;
+  set(noteKey: string, lease: string): unknown;
+  delete(noteKey: string): boolean;
+  clear(): void;
+}
+
+/**
+ * The store's counters and revision log, which a durable backend saves beside its maps so that a
+ * store can resume from them (see {@link KvStore.resume}).
+ */
+export interface KvStoreCounters {
+  revision: number;
+  compactRevision: number;
+  accountedBytes: number;
+  /** The revision log's first revision (see {@link RevisionLogView}). */
+  firstChangeRevision: number;
+  /** Each logged revision from `firstChangeRevision` on and the keys it changed, in order. */
+  changes: [number, ByteString[]][];
+}
+
+/** The revision log, read revision by revision (see {@link KvStore.revisionLog}). */
+export interface RevisionLogView {
+  /** The oldest revision logged (or the next one when none is). */
+  firstRevision: number;
+  /** The newest revision logged (`firstRevision - 1` when none is). */
+  lastRevision: number;
+  /** The keys `revision` changed, in order. */
+  keysAt(revision: number): ByteString[];
+}
+
+/**
+ * Builds the revision log of a history view, checking it.
+ *
+ * @throws RangeError if the revisions are not consecutive from the compact revision, above
+ *   `revision`, or change no key.
+ */
+function revisionLogOf(
+  firstRevision: number,
+  changed: readonly [number, ByteString[]][],
+  revision: number,
+): RevisionLog {
+  let expected = firstRevision;
+  const changes = new RevisionLog(expected);
+  for (const [at, keys] of changed) {
+    if (at !== expected || at > revision || keys.length === 0) {
+      throw new RangeError(`revision log has revision ${at} where ${expected} belongs`);
+    }
+    for (const key of keys) changes.record(at, key);
+    expected++;
+  }
+  return changes;
+}
+
+/** A key-value store with etcd's revision model and history (see the module comment). */
 export class KvStore {
-  readonly #keys = new SortedKeyMap<PackedEntry>();
+  readonly #keys: KeyMap<PackedEntry>;
   /**
    * The lease each kept entry was put with, for entries put with one: `modRevision:key` to the
    * lease id. Why here: a watch event carries its key-value's lease as of that revision (etcd's
    * `mvccpb.KeyValue.lease`), and the lease table only knows today's attachments. Dropped with
    * the entry by compaction; not in snapshots (after a restore, only current entries have theirs,
-   * from the lease table).
+   * from the lease table), but kept by a durable state store across restarts.
    */
-  readonly #entryLeases = new Map<string, string>();
-  #history = new SortedKeyMap<KeyHistory>();
+  readonly #entryLeases: LeaseNotes;
+  readonly #history: KeyMap<KeyHistory>;
   #changes = new RevisionLog(INITIAL_REVISION + 1);
   #compactRevision = 0;
   #revision = INITIAL_REVISION;
   #accountedBytes = 0;
   #listeners: ((revision: number, replaced: boolean) => void)[] = [];
+
+  /** @param maps where the keys and history live; in the heap when omitted. */
+  constructor(
+    maps: KvStoreMaps = {
+      keys: new SortedKeyMap<PackedEntry>(),
+      history: new SortedKeyMap(),
+      entryLeases: new Map(),
+    },
+  ) {
+    this.#keys = maps.keys;
+    this.#history = maps.history;
+    this.#entryLeases = maps.entryLeases;
+  }
+
+  /**
+   * The revision log as a durable backend saves it, revision by revision: it holds the keys each
+   * revision from `firstRevision` through `lastRevision` changed (`keysAt`).
+   */
+  revisionLog(): RevisionLogView {
+    const changes = this.#changes;
+    return {
+      firstRevision: changes.firstRevision,
+      lastRevision: changes.lastRevision,
+      keysAt: (revision) => changes.keysAt(revision),
+    };
+  }
+
+  /**
+   * Takes up the counters and revision log saved with the maps this store was built on: a
+   * durable backend reopened at the state it committed.
+   *
+   * @throws RangeError if the revision log does not fit the revisions.
+   */
+  resume(counters: KvStoreCounters): void {
+    this.#changes = revisionLogOf(
+      counters.firstChangeRevision,
+      counters.changes,
+      counters.revision,
+    );
+    this.#revision = counters.revision;
+    this.#compactRevision = counters.compactRevision;
+    this.#accountedBytes = counters.accountedBytes;
+    for (const listener of this.#listeners) listener(this.#revision, true);
+  }
 
   /**
    * The store's accounted size in bytes: keys, values and metadata of the current values and of
@@ -513,7 +630,7 @@ export class KvStore {
       this.#accountedBytes += LIVE_KEY_OVERHEAD;
     }
     // Without history (until loadHistory), nothing below this revision can be read.
-    this.#history = new SortedKeyMap<KeyHistory>();
+    this.#history.clear();
     this.#changes = new RevisionLog(revision + 1);
     this.#compactRevision = revision;
     for (const listener of this.#listeners) listener(revision, true);
@@ -662,23 +779,14 @@ export class KvStore {
     }
     // The log starts at the compact revision (whose changes stay logged), never before 2:
     // revision 1 (the empty store) changed nothing.
-    let expected = Math.max(view.compactRevision, INITIAL_REVISION + 1);
-    const changes = new RevisionLog(expected);
-    for (const [revision, keys] of view.changes) {
-      if (revision !== expected || revision > this.#revision || keys.length === 0) {
-        throw new RangeError(`revision log has revision ${revision} where ${expected} belongs`);
-      }
-      for (const key of keys) changes.record(revision, key);
-      expected++;
-    }
-    const history = new SortedKeyMap<KeyHistory>();
-    history.load(view.keys, view.records);
+    const first = Math.max(view.compactRevision, INITIAL_REVISION + 1);
+    const changes = revisionLogOf(first, view.changes, this.#revision);
+    this.#history.load(view.keys, view.records);
     let added = changes.changeCount * CHANGE_OVERHEAD;
     for (let index = 0; index < view.keys.length; index++) {
       added += (view.keys[index] as ByteString).length + HISTORY_KEY_OVERHEAD;
       added += historyCost(view.records[index] as KeyHistory);
     }
-    this.#history = history;
     this.#changes = changes;
     this.#compactRevision = view.compactRevision;
     this.#accountedBytes += added;

@@ -9,6 +9,7 @@
  */
 
 import type { ByteString } from './byte-string.js';
+import type { KeyMap } from './key-map.js';
 
 /** Most keys a node holds before it splits; small enough that an insert's array shift is cheap. */
 const MAX_KEYS = 64;
@@ -82,7 +83,7 @@ function newLeaf<V>(): LeafNode<V> {
  *
  * `get`, `set` and `delete` take O(log n); {@link SortedKeyMap.scan} visits a key range in order.
  */
-export class SortedKeyMap<V> {
+export class SortedKeyMap<V> implements KeyMap<V> {
   #root: TreeNode<V> = newLeaf<V>();
   #size = 0;
   /** The value an upsert replaced (a field rather than a return path through the recursion). */

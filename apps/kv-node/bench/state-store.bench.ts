@@ -1,0 +1,122 @@
+/**
+ * State-store benchmark: the same puts (16-byte keys, 100-byte values) applied through the
+ * command codec to a state machine on one backend, then point reads, the streamed snapshot, and
+ * for LMDB the reopen of the committed state. Run once per backend, alternating, on the same
+ * machine: BACKEND=memory|lmdb (default memory), KEYS (default 1,000,000).
+ *
+ * Memory is read from /proc: RSS split into anonymous memory (the heap, buffers) and file pages
+ * (LMDB's memory map, which the kernel may drop and read again), as the acceptance asks about
+ * memory that grows with the data. Output: one JSON object on stdout.
+ */
+
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { encodeCommand } from '../src/codec/command-codec.js';
+import { rangeRequest } from '../src/store/kv-types.js';
+import { KvStateMachine } from '../src/store/kv-state-machine.js';
+import { LmdbStateStore } from '../src/store/lmdb-state-store.js';
+import type { StateStore } from '../src/store/state-store.js';
+import { MemoryStateStore } from '../src/store/state-store.js';
+
+const backend = process.env.BACKEND ?? 'memory';
+const keyCount = Number(process.env.KEYS ?? 1_000_000);
+const value = 'v'.repeat(100);
+const keyOf = (index: number): string => `key/${String(index).padStart(12, '0')}`;
+const directory = mkdtempSync(join(tmpdir(), 'kv-state-bench-'));
+const path = join(directory, 'kv-state.mdb');
+
+function openStore(): StateStore {
+  return backend === 'lmdb' ? new LmdbStateStore(path) : new MemoryStateStore();
+}
+
+/** RSS, anonymous and file-backed resident memory in MB, from /proc/self/status. */
+function residentMB(): { rss: number; anon: number; file: number } {
+  const status = readFileSync('/proc/self/status', 'utf8');
+  const field = (name: string): number =>
+    Math.round(
+      Number(new RegExp(`^${name}:\\s+(\\d+) kB$`, 'm').exec(status)?.[1] ?? NaN) / 102.4,
+    ) / 10;
+  return { rss: field('VmRSS'), anon: field('RssAnon'), file: field('RssFile') };
+}
+
+function percentile(sorted: number[], fraction: number): number {
+  return (
+    Math.round(
+      (sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * fraction))] ?? 0) * 1000,
+    ) / 1000
+  );
+}
+
+try {
+  const machine = new KvStateMachine(undefined, { stateStore: openStore() });
+  let started = performance.now();
+  for (let index = 0; index < keyCount; index++) {
+    // Spread inserts over the key space, as random keys would.
+    const key = keyOf((index * 7_919) % keyCount);
+    machine.apply(
+      index + 1,
+      encodeCommand({ type: 'put', request: { key, value, prevKv: false } }),
+    );
+  }
+  const applySeconds = (performance.now() - started) / 1000;
+  globalThis.gc?.();
+  const afterLoad = residentMB();
+
+  const latencies: number[] = [];
+  started = performance.now();
+  for (let index = 0; index < 100_000; index++) {
+    const begun = performance.now();
+    machine.store.range(rangeRequest(keyOf((index * 7_727) % keyCount)));
+    latencies.push(performance.now() - begun);
+  }
+  const pointReadSeconds = (performance.now() - started) / 1000;
+  latencies.sort((left, right) => left - right);
+
+  started = performance.now();
+  let snapshotBytes = 0;
+  let peakDuringSnapshot = residentMB().rss;
+  for (const chunk of machine.snapshotChunks()) {
+    snapshotBytes += chunk.byteLength;
+    peakDuringSnapshot = Math.max(peakDuringSnapshot, residentMB().rss);
+  }
+  const snapshotSeconds = (performance.now() - started) / 1000;
+
+  let reopen: { seconds: number; appliedIndex: number; fileMB: number } | undefined;
+  if (backend === 'lmdb') {
+    machine.close();
+    started = performance.now();
+    const reopened = new KvStateMachine(undefined, { stateStore: openStore() });
+    reopen = {
+      seconds: Math.round(performance.now() - started) / 1000,
+      appliedIndex: reopened.appliedIndex,
+      fileMB: Math.round(statSync(path).size / 1024 / 102.4) / 10,
+    };
+    reopened.close();
+  }
+
+  console.log(
+    JSON.stringify({
+      benchmark: 'state-store',
+      backend,
+      node: process.version,
+      keys: keyCount,
+      valueBytes: value.length,
+      applyPerSecond: Math.round(keyCount / applySeconds),
+      residentAfterLoadMB: afterLoad,
+      pointReads: {
+        perSecond: Math.round(100_000 / pointReadSeconds),
+        p50ms: percentile(latencies, 0.5),
+        p99ms: percentile(latencies, 0.99),
+      },
+      snapshot: {
+        megabytes: Math.round(snapshotBytes / 1024 / 102.4) / 10,
+        seconds: Math.round(snapshotSeconds * 100) / 100,
+        peakRssMB: peakDuringSnapshot,
+      },
+      ...(reopen === undefined ? {} : { reopen }),
+    }),
+  );
+} finally {
+  rmSync(directory, { recursive: true, force: true });
+}
