@@ -4,8 +4,9 @@ import {
   MAX_RECORD_BYTES,
   RECORD_CIPHER,
   RECORD_HEADER_BYTES,
+  RECORD_NONCE_BYTES,
   RECORD_TAG_BYTES,
-  recordNonce,
+  writeRecordNonce,
 } from './record.js';
 
 /** Receives the plaintext of an authenticated record, in order; the receiver owns the bytes. */
@@ -24,6 +25,8 @@ export class RecordOpener {
   private readonly header = Buffer.alloc(RECORD_HEADER_BYTES);
   private headerFilled = 0;
   private readonly tag = Buffer.alloc(RECORD_TAG_BYTES);
+  /** Rewritten for every record; the decipher copies the nonce when it is created. */
+  private readonly nonce = Buffer.alloc(RECORD_NONCE_BYTES);
   private tagFilled = 0;
   /** Ciphertext bytes of the current record still to come; -1 while reading a header. */
   private bodyRemaining = -1;
@@ -101,7 +104,8 @@ export class RecordOpener {
         'RECORD_TOO_LARGE',
       );
     }
-    const decipher = createDecipheriv(RECORD_CIPHER, this.key, recordNonce(this.sequence), {
+    writeRecordNonce(this.nonce, this.sequence);
+    const decipher = createDecipheriv(RECORD_CIPHER, this.key, this.nonce, {
       authTagLength: RECORD_TAG_BYTES,
     });
     decipher.setAAD(this.header);
