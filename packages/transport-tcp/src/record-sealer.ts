@@ -1,4 +1,4 @@
-import { createCipheriv, type CipherGCM } from 'node:crypto';
+import { createCipheriv, createSecretKey, type CipherGCM, type KeyObject } from 'node:crypto';
 import { ProtocolError } from './errors.js';
 import {
   MAX_RECORD_BYTES,
@@ -29,8 +29,13 @@ export class RecordSealer {
   /** Rewritten for every record; the cipher copies the nonce when it is created. */
   private readonly nonce = Buffer.alloc(RECORD_NONCE_BYTES);
 
+  /** The key as a native key object: each record's cipher then skips importing its bytes. */
+  private readonly key: KeyObject;
+
   /** @param key - this direction's 32-byte AES-256-GCM key */
-  constructor(private readonly key: Uint8Array) {}
+  constructor(key: Uint8Array) {
+    this.key = createSecretKey(key);
+  }
 
   /** Records sealed so far. */
   get sealedRecords(): number {
