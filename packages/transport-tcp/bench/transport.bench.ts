@@ -16,6 +16,11 @@ const REQUEST_COUNT = Number(process.env.BENCH_REQUESTS ?? 200_000);
 const LARGE_COUNT = Number(process.env.BENCH_LARGE ?? 512);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const WINDOW = 256;
+/**
+ * Requests in flight in the small-window case: a few frames per socket write, so every write is
+ * a record of its own, as between cluster members (an append or two, an acknowledgement).
+ */
+const SMALL_WINDOW = Number(process.env.BENCH_SMALL_WINDOW ?? 4);
 const TYPE_DATA = 1;
 const TYPE_DONE = 2;
 /** Starts a measured run on the server: resets its message count and its CPU mark. */
@@ -119,7 +124,7 @@ async function runClient(): Promise<void> {
 
     const results: Record<string, unknown> = {};
     // BENCH_CASES=requests (comma-separated) runs a subset, e.g. under `node --cpu-prof`.
-    const cases = (process.env.BENCH_CASES ?? 'one-way,requests,large').split(',');
+    const cases = (process.env.BENCH_CASES ?? 'one-way,requests,small-window,large').split(',');
     if (cases.includes('one-way')) {
       results.oneWay128 = await measure('msgs/s', ONE_WAY_COUNT, {
         transport: (count) => transportOneWay(client, count, SMALL_BYTES),
@@ -133,6 +138,16 @@ async function runClient(): Promise<void> {
         rawPerMessage: (count) => rawRequests(ports.echo, count, 'per-message'),
         rawPreBatched: (count) => rawRequests(ports.echo, count, 'pre-batched'),
       });
+    }
+    if (cases.includes('small-window')) {
+      results[`requestResponse128Window${SMALL_WINDOW}`] = await measure(
+        'req/s',
+        REQUEST_COUNT / 4,
+        {
+          transport: (count) => transportRequests(client, count, SMALL_WINDOW),
+          rawPerMessage: (count) => rawRequests(ports.echo, count, 'per-message', SMALL_WINDOW),
+        },
+      );
     }
     if (cases.includes('large')) {
       // One write per 1 MiB message is already a batch: the two raw baselines coincide.
@@ -243,8 +258,12 @@ async function rawOneWay(
   return { seconds };
 }
 
-/** `count` echo requests of 128 bytes with `WINDOW` in flight. */
-async function transportRequests(client: TcpTransport, count: number): Promise<RunResult> {
+/** `count` echo requests of 128 bytes with `window` in flight. */
+async function transportRequests(
+  client: TcpTransport,
+  count: number,
+  window = WINDOW,
+): Promise<RunResult> {
   const payload = Buffer.alloc(SMALL_BYTES, 3);
   await client.request('server', TYPE_MARK, new Uint8Array(0));
   const cpuStart = process.cpuUsage();
@@ -260,7 +279,7 @@ async function transportRequests(client: TcpTransport, count: number): Promise<R
         else if (completed === count) resolve();
       }, reject);
     };
-    for (let index = 0; index < WINDOW && index < count; index += 1) issue();
+    for (let index = 0; index < window && index < count; index += 1) issue();
   });
   const seconds = (performance.now() - started) / 1000;
   const reply = await client.request('server', TYPE_DONE, new Uint8Array(0));
@@ -268,8 +287,13 @@ async function transportRequests(client: TcpTransport, count: number): Promise<R
   return { seconds, cpuMicros: { client: cpuMicros(cpuStart), server } };
 }
 
-/** The same request and response bytes over a raw echo socket, `WINDOW` frames outstanding. */
-async function rawRequests(port: number, count: number, mode: RawMode): Promise<RunResult> {
+/** The same request and response bytes over a raw echo socket, `window` frames outstanding. */
+async function rawRequests(
+  port: number,
+  count: number,
+  mode: RawMode,
+  window = WINDOW,
+): Promise<RunResult> {
   const socket = await open(port);
   const frameBytes = HEADER_BYTES + SMALL_BYTES;
   const frame = Buffer.alloc(frameBytes, 3);
@@ -291,7 +315,7 @@ async function rawRequests(port: number, count: number, mode: RawMode): Promise<
       if (completed >= count) resolve();
       else issue(completed - before);
     });
-    issue(WINDOW);
+    issue(window);
   });
   const seconds = (performance.now() - started) / 1000;
   socket.destroy();

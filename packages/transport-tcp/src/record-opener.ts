@@ -1,11 +1,12 @@
-import { createDecipheriv, type DecipherGCM } from 'node:crypto';
+import { createDecipheriv, createSecretKey, type DecipherGCM, type KeyObject } from 'node:crypto';
 import { IntegrityError, ProtocolError } from './errors.js';
 import {
   MAX_RECORD_BYTES,
   RECORD_CIPHER,
   RECORD_HEADER_BYTES,
+  RECORD_NONCE_BYTES,
   RECORD_TAG_BYTES,
-  recordNonce,
+  writeRecordNonce,
 } from './record.js';
 
 /** Receives the plaintext of an authenticated record, in order; the receiver owns the bytes. */
@@ -24,6 +25,10 @@ export class RecordOpener {
   private readonly header = Buffer.alloc(RECORD_HEADER_BYTES);
   private headerFilled = 0;
   private readonly tag = Buffer.alloc(RECORD_TAG_BYTES);
+  /** Rewritten for every record; the decipher copies the nonce when it is created. */
+  private readonly nonce = Buffer.alloc(RECORD_NONCE_BYTES);
+  /** The key as a native key object: each record's decipher then skips importing its bytes. */
+  private readonly key: KeyObject;
   private tagFilled = 0;
   /** Ciphertext bytes of the current record still to come; -1 while reading a header. */
   private bodyRemaining = -1;
@@ -36,9 +41,11 @@ export class RecordOpener {
    * @param onPlaintext - called synchronously with each authenticated record's plaintext
    */
   constructor(
-    private readonly key: Uint8Array,
+    key: Uint8Array,
     private readonly onPlaintext: PlaintextHandler,
-  ) {}
+  ) {
+    this.key = createSecretKey(key);
+  }
 
   /** Records authenticated so far. */
   get openedRecords(): number {
@@ -101,7 +108,8 @@ export class RecordOpener {
         'RECORD_TOO_LARGE',
       );
     }
-    const decipher = createDecipheriv(RECORD_CIPHER, this.key, recordNonce(this.sequence), {
+    writeRecordNonce(this.nonce, this.sequence);
+    const decipher = createDecipheriv(RECORD_CIPHER, this.key, this.nonce, {
       authTagLength: RECORD_TAG_BYTES,
     });
     decipher.setAAD(this.header);

@@ -3,8 +3,14 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { IntegrityError, ProtocolError } from './errors.js';
 import { RecordOpener } from './record-opener.js';
-import { RecordSealer } from './record-sealer.js';
-import { MAX_RECORD_BYTES, RECORD_HEADER_BYTES, RECORD_TAG_BYTES } from './record.js';
+import { CONTIGUOUS_RECORD_BYTES, RecordSealer } from './record-sealer.js';
+import {
+  MAX_RECORD_BYTES,
+  RECORD_HEADER_BYTES,
+  RECORD_TAG_BYTES,
+  recordNonce,
+  writeRecordNonce,
+} from './record.js';
 
 const key = randomBytes(32);
 
@@ -93,6 +99,48 @@ describe('sealed records', () => {
     });
     expect(records.length).toBe(3);
     expect(Buffer.concat(opened).equals(big)).toBe(true);
+  });
+
+  it('a record of up to the contiguous bound comes out as one buffer, a larger one as pieces', () => {
+    // Sizes around the bound, each split into several input chunks (as a batch of slab chunks and
+    // by-reference payloads arrives), so the ciphertext of every chunk lands in the one buffer.
+    for (const size of [1, 100, CONTIGUOUS_RECORD_BYTES - 1, CONTIGUOUS_RECORD_BYTES]) {
+      const plain = randomBytes(size);
+      const chunks = [plain.subarray(0, size >> 1), plain.subarray(size >> 1)];
+      const records: (readonly Buffer[])[] = [];
+      new RecordSealer(key).sealEach(chunks, (record) => records.push(record));
+      expect(records).toHaveLength(1);
+      expect(records[0]).toHaveLength(1);
+      const bytes = records[0]![0]!;
+      expect(bytes.length).toBe(RECORD_HEADER_BYTES + size + RECORD_TAG_BYTES);
+      expect(bytes.readUInt32BE(0)).toBe(size);
+      const { delivered, error } = open(bytes);
+      expect(error).toBeUndefined();
+      expect(delivered.equals(plain)).toBe(true);
+    }
+    const large = randomBytes(CONTIGUOUS_RECORD_BYTES + 1);
+    const pieces: (readonly Buffer[])[] = [];
+    new RecordSealer(key).sealEach([large], (record) => pieces.push(record));
+    expect(pieces).toHaveLength(1);
+    expect(pieces[0]!.length).toBeGreaterThan(1);
+    const { delivered, error } = open(Buffer.concat(pieces[0]!));
+    expect(error).toBeUndefined();
+    expect(delivered.equals(large)).toBe(true);
+  });
+
+  it('an empty run seals no record', () => {
+    const sealer = new RecordSealer(key);
+    expect(sealer.seal([Buffer.alloc(0)])).toEqual([]);
+    expect(sealer.seal([])).toEqual([]);
+    expect(sealer.sealedRecords).toBe(0);
+  });
+
+  it('a reused nonce buffer holds the same nonce as a fresh one, high bits included', () => {
+    const reused = Buffer.alloc(12, 0xff);
+    for (const sequence of [0, 1, 2 ** 32 - 1, 2 ** 32, 2 ** 40 - 1]) {
+      writeRecordNonce(reused, sequence);
+      expect(reused.equals(recordNonce(sequence))).toBe(true);
+    }
   });
 
   it('a flipped bit anywhere in a record delivers nothing of it and throws IntegrityError', () => {

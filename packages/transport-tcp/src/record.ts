@@ -41,10 +41,22 @@ export const MAX_RECORDS_PER_KEY = 2 ** 40;
 /** The AEAD: AES-256-GCM (hardware AES on x86-64 and ARMv8; see the README for the choice). */
 export const RECORD_CIPHER = 'aes-256-gcm';
 
+/** Bytes in a record nonce (the 96-bit GCM nonce). */
+export const RECORD_NONCE_BYTES = 12;
+
 /** The 96-bit GCM nonce of record `sequence`: 4 zero bytes, then the sequence as u64 big-endian. */
 export function recordNonce(sequence: number): Buffer {
-  const nonce = Buffer.alloc(12);
+  const nonce = Buffer.alloc(RECORD_NONCE_BYTES);
+  writeRecordNonce(nonce, sequence);
+  return nonce;
+}
+
+/**
+ * Writes the nonce of record `sequence` into `nonce` (12 bytes, reused record after record: the
+ * cipher copies it when it is created, so one buffer per connection direction serves them all).
+ */
+export function writeRecordNonce(nonce: Buffer, sequence: number): void {
+  nonce.writeUInt32BE(0, 0);
   nonce.writeUInt32BE(Math.floor(sequence / 2 ** 32), 4);
   nonce.writeUInt32BE(sequence >>> 0, 8);
-  return nonce;
 }

@@ -220,17 +220,27 @@ export class TcpConnection {
     this.context.counters.bytesIn += chunk.length;
     try {
       if (this.opener !== undefined) {
-        this.opener.push(chunk);
+        this.openRecords(this.opener, chunk);
         return;
       }
       this.handshakeDecoder.push(chunk);
       // The handshake may have ended inside this chunk: what follows it is sealed records.
       const opener = this.opener as RecordOpener | undefined;
       if (opener !== undefined) {
-        for (const rest of this.handshakeDecoder.takeRemainder()) opener.push(rest);
+        for (const rest of this.handshakeDecoder.takeRemainder()) this.openRecords(opener, rest);
       }
     } catch (error) {
       this.onProtocolError(error);
+    }
+  }
+
+  /** Feeds record bytes to `opener`, counting the records it authenticated (even if it throws). */
+  private openRecords(opener: RecordOpener, bytes: Buffer): void {
+    const before = opener.openedRecords;
+    try {
+      opener.push(bytes);
+    } finally {
+      this.context.counters.recordsIn += opener.openedRecords - before;
     }
   }
 
@@ -449,9 +459,10 @@ export class TcpConnection {
   };
 
   /**
-   * Seals chunks into records and writes each record as soon as it is sealed (one gathered write
-   * per record), so the peer opens one record while the next is sealed; returns what
-   * `socket.write` said about backpressure.
+   * Seals chunks into records and writes each record as soon as it is sealed, so the peer opens
+   * one record while the next is sealed; returns what `socket.write` said about backpressure. A
+   * batch of small frames is one record in one buffer: one `socket.write`, one `write` system
+   * call. Only the pieces of a large record are gathered under a cork.
    */
   private writeChunks(plain: Buffer[], frames: number): boolean {
     const counters = this.context.counters;
@@ -459,6 +470,13 @@ export class TcpConnection {
     let ok = true;
     try {
       this.sealer!.sealEach(plain, (record) => {
+        counters.recordsOut += 1;
+        if (record.length === 1) {
+          const only = record[0]!;
+          counters.bytesOut += only.length;
+          ok = this.socket.write(only);
+          return;
+        }
         this.socket.cork();
         for (const piece of record) {
           counters.bytesOut += piece.length;
