@@ -13,10 +13,11 @@ import { Etcd3 } from 'etcd3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MetricFamily } from './support/prometheus-text.js';
 import { labelNamesOf, parsePrometheusText } from './support/prometheus-text.js';
-import type { ProcessMember } from './support/process-cluster.js';
-import { ProcessCluster, buildCli, freePort } from './support/process-cluster.js';
+import type { ProcessCluster, ProcessMember } from './support/process-cluster.js';
+import { freePort } from './support/process-cluster.js';
+import type { StartedCluster } from './support/started-cluster.js';
+import { startedCluster } from './support/started-cluster.js';
 
-const appRoot = new URL('..', import.meta.url).pathname;
 const GRPC_CALL_LABELS = ['grpc_method', 'grpc_service', 'grpc_type'];
 
 /** Every series etcd's mixin alerts read, and the others kv-node exports under etcd's names. */
@@ -103,50 +104,57 @@ function logRecords(member: ProcessMember): Record<string, unknown>[] {
     .map((line) => JSON.parse(line) as Record<string, unknown>);
 }
 
-let buildDir: string;
+let started: StartedCluster | undefined;
 let cluster: ProcessCluster;
 let metricsUrl: string;
 /** Member ids in hexadecimal by name, from the member list. */
 const hexIds = new Map<string, string>();
 
 beforeAll(async () => {
-  buildDir = `${appRoot}/dist-bench/etcd-conventions-test-${process.pid}`;
-  cluster = await ProcessCluster.create(await buildCli(buildDir), 3);
-  const [first, second, third] = cluster.members as [ProcessMember, ProcessMember, ProcessMember];
-  metricsUrl = `http://127.0.0.1:${await freePort()}`;
-  cluster.start(first, [
-    '--log-level',
-    'info',
-    '--listen-metrics-urls',
-    metricsUrl,
-    '--logger',
-    'zap',
-    '--max-wals',
-    '3',
-  ]);
-  cluster.start(second);
-  // The third member is configured by etcd's variables alone, as an etcd unit file would.
-  cluster.start(third, [], {
-    args: [],
-    env: {
-      ...baseEnvironment(),
-      ...etcdEnvironment(third.args),
-      ETCD_LOG_LEVEL: 'info',
-      ETCD_UNKNOWN_SETTING: 'x',
+  started = await startedCluster(3, {
+    // Picked after the members' ports are planned, as before.
+    beforeStart: async () => {
+      metricsUrl = `http://127.0.0.1:${await freePort()}`;
+    },
+    memberStart: (member, index) => {
+      if (index === 0) {
+        return {
+          extraArgs: [
+            '--log-level',
+            'info',
+            '--listen-metrics-urls',
+            metricsUrl,
+            '--logger',
+            'zap',
+            '--max-wals',
+            '3',
+          ],
+        };
+      }
+      // The third member is configured by etcd's variables alone, as an etcd unit file would.
+      if (index === 2) {
+        return {
+          args: [],
+          env: {
+            ...baseEnvironment(),
+            ...etcdEnvironment(member.args),
+            ETCD_LOG_LEVEL: 'info',
+            ETCD_UNKNOWN_SETTING: 'x',
+          },
+        };
+      }
+      return undefined;
     },
   });
-  await cluster.waitReady();
-  await cluster.leader();
+  cluster = started.cluster;
+  const first = cluster.members[0] as ProcessMember;
   const list = (await (
     await fetch(`${first.clientUrl}/v3/cluster/member/list`, { method: 'POST', body: '{}' })
   ).json()) as { members: { ID: string; name: string }[] };
   for (const member of list.members) hexIds.set(member.name, BigInt(member.ID).toString(16));
 }, 120_000);
 
-afterAll(async () => {
-  await cluster?.destroy();
-  await rm(buildDir, { recursive: true, force: true });
-});
+afterAll(() => started?.stop());
 
 describe("etcd's conventions on a running member", { timeout: 60_000 }, () => {
   it('reads a member configured by ETCD_* variables only, and warns about an unknown one', () => {

@@ -9,7 +9,6 @@ import { connect as connectHttp2, constants } from 'node:http2';
 import type { ClientHttp2Session, ClientHttp2Stream, IncomingHttpHeaders } from 'node:http2';
 import { connect as connectTcp } from 'node:net';
 import type { Socket } from 'node:net';
-import { rm } from 'node:fs/promises';
 import { gzipSync } from 'node:zlib';
 import { status } from '@grpc/grpc-js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -17,28 +16,23 @@ import { MAX_CONCURRENT_STREAMS } from '../src/grpc/grpc-gateway.js';
 import { etcdServices } from '../src/grpc/etcd-proto.js';
 import { CONNECTION_REQUEST_MESSAGES } from '../src/grpc/same-port.js';
 import { encodeHeaderBlock } from '../src/grpc/hpack.js';
-import type { ProcessCluster, ProcessMember } from './support/process-cluster.js';
-import { ProcessCluster as Cluster, buildCli } from './support/process-cluster.js';
+import type { ProcessMember } from './support/process-cluster.js';
+import type { StartedCluster } from './support/started-cluster.js';
+import { startedCluster } from './support/started-cluster.js';
 
 const MAX_REQUEST_BYTES = 65_536;
 const b64 = (text: string): string => Buffer.from(text).toString('base64');
-const appRoot = new URL('..', import.meta.url).pathname;
 
-let buildDir: string;
-let cluster: ProcessCluster;
+let started: StartedCluster | undefined;
 let member: ProcessMember;
 const sessions: ClientHttp2Session[] = [];
 const sockets: Socket[] = [];
 
 beforeAll(async () => {
-  buildDir = `${appRoot}/dist-bench/grpc-bad-input-${process.pid}`;
-  cluster = await Cluster.create(await buildCli(buildDir), 1, [
-    '--max-request-bytes',
-    String(MAX_REQUEST_BYTES),
-  ]);
-  cluster.startAll();
-  await cluster.waitReady();
-  member = await cluster.leader();
+  started = await startedCluster(1, {
+    extraArgs: ['--max-request-bytes', String(MAX_REQUEST_BYTES)],
+  });
+  member = started.first;
 }, 120_000);
 
 afterEach(() => {
@@ -47,8 +41,7 @@ afterEach(() => {
 });
 
 afterAll(async () => {
-  await cluster?.destroy();
-  await rm(buildDir, { recursive: true, force: true });
+  await started?.stop();
 });
 
 const services = etcdServices();

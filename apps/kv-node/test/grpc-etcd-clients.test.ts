@@ -6,7 +6,6 @@
  */
 
 import { execFile, spawn } from 'node:child_process';
-import { rm } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { promisify } from 'node:util';
 import { Metadata, credentials, makeGenericClientConstructor, status } from '@grpc/grpc-js';
@@ -16,14 +15,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { etcdServices } from '../src/grpc/etcd-proto.js';
 import type { ProcessCluster, ProcessMember } from './support/process-cluster.js';
 import { etcdctlPresent } from './support/etcd-binaries.js';
-import { ProcessCluster as Cluster, buildCli } from './support/process-cluster.js';
+import type { StartedCluster } from './support/started-cluster.js';
+import { startedCluster } from './support/started-cluster.js';
 
 const run = promisify(execFile);
 const b64 = (text: string): string => Buffer.from(text).toString('base64');
 const fromB64 = (text: string): string => Buffer.from(text, 'base64').toString();
 
-const appRoot = new URL('..', import.meta.url).pathname;
-let buildDir: string;
+let started: StartedCluster | undefined;
 let cluster: ProcessCluster;
 
 /** `host:port` of a member's client URL (etcdctl's endpoint form). */
@@ -88,22 +87,14 @@ function kvClient(member: ProcessMember): {
 }
 
 beforeAll(async () => {
-  // Inside the app, so the bundle resolves its npm dependencies from its node_modules.
-  buildDir = `${appRoot}/dist-bench/grpc-test-${process.pid}`;
-  cluster = await Cluster.create(await buildCli(buildDir), 3, [
-    '--max-request-bytes',
-    '65536',
-    '--max-value-bytes',
-    '32768',
-  ]);
-  cluster.startAll();
-  await cluster.waitReady();
-  await cluster.leader();
+  started = await startedCluster(3, {
+    extraArgs: ['--max-request-bytes', '65536', '--max-value-bytes', '32768'],
+  });
+  cluster = started.cluster;
 }, 120_000);
 
 afterAll(async () => {
-  await cluster?.destroy();
-  await rm(buildDir, { recursive: true, force: true });
+  await started?.stop();
 });
 
 describe.skipIf(!etcdctlPresent)(

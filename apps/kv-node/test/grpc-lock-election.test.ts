@@ -15,10 +15,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { etcdServices } from '../src/grpc/etcd-proto.js';
 import type { ProcessCluster } from './support/process-cluster.js';
 import { etcdctlPresent } from './support/etcd-binaries.js';
-import { ProcessCluster as Cluster, buildCli } from './support/process-cluster.js';
+import type { StartedCluster } from './support/started-cluster.js';
+import { startedCluster } from './support/started-cluster.js';
 
-const appRoot = new URL('..', import.meta.url).pathname;
-let buildDir: string;
+let started: StartedCluster | undefined;
 let cluster: ProcessCluster;
 
 /** A running etcdctl and everything it printed so far. */
@@ -63,16 +63,12 @@ function stop(process: Etcdctl): void {
 }
 
 beforeAll(async () => {
-  buildDir = `${appRoot}/dist-bench/grpc-lock-test-${process.pid}`;
-  cluster = await Cluster.create(await buildCli(buildDir), 3);
-  cluster.startAll();
-  await cluster.waitReady();
-  await cluster.leader();
+  started = await startedCluster(3);
+  cluster = started.cluster;
 }, 120_000);
 
 afterAll(async () => {
-  await cluster?.destroy();
-  await rm(buildDir, { recursive: true, force: true });
+  await started?.stop();
 });
 
 describe.skipIf(!etcdctlPresent)('etcdctl lock', { timeout: 60_000 }, () => {

@@ -20,12 +20,12 @@ import { rangeRequest } from '../src/store/kv-types.js';
 import { KvStateMachine } from '../src/store/kv-state-machine.js';
 import type { ProcessCluster, ProcessMember } from './support/process-cluster.js';
 import { etcdctlPresent } from './support/etcd-binaries.js';
-import { ProcessCluster as Cluster, buildCli } from './support/process-cluster.js';
+import type { StartedCluster } from './support/started-cluster.js';
+import { startedCluster } from './support/started-cluster.js';
 
 const run = promisify(execFile);
 
-const appRoot = new URL('..', import.meta.url).pathname;
-let buildDir: string;
+let started: StartedCluster | undefined;
 let cluster: ProcessCluster;
 
 /** `host:port` of a member's client URL (etcdctl's endpoint form). */
@@ -83,17 +83,12 @@ async function reportedLeaders(): Promise<Set<string>> {
 }
 
 beforeAll(async () => {
-  // Inside the app, so the bundle resolves its npm dependencies from its node_modules.
-  buildDir = `${appRoot}/dist-bench/grpc-maintenance-test-${process.pid}`;
-  cluster = await Cluster.create(await buildCli(buildDir), 3);
-  cluster.startAll();
-  await cluster.waitReady();
-  await cluster.leader();
+  started = await startedCluster(3);
+  cluster = started.cluster;
 }, 120_000);
 
 afterAll(async () => {
-  await cluster?.destroy();
-  await rm(buildDir, { recursive: true, force: true });
+  await started?.stop();
 });
 
 describe.skipIf(!etcdctlPresent)('etcdctl endpoint hashkv', { timeout: 60_000 }, () => {

@@ -10,7 +10,6 @@
 
 import type { ChildProcess } from 'node:child_process';
 import { execFile, spawn } from 'node:child_process';
-import { rm } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { Metadata, credentials, makeGenericClientConstructor, status } from '@grpc/grpc-js';
 import type { ClientDuplexStream, ServiceDefinition, ServiceError } from '@grpc/grpc-js';
@@ -19,7 +18,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { etcdServices } from '../src/grpc/etcd-proto.js';
 import type { ProcessCluster, ProcessMember } from './support/process-cluster.js';
 import { etcdctlPresent } from './support/etcd-binaries.js';
-import { ProcessCluster as Cluster, buildCli } from './support/process-cluster.js';
+import type { StartedCluster } from './support/started-cluster.js';
+import { startedCluster } from './support/started-cluster.js';
 
 const run = promisify(execFile);
 const b64 = (text: string): string => Buffer.from(text).toString('base64');
@@ -28,8 +28,7 @@ const fromB64 = (text: string): string => Buffer.from(text, 'base64').toString()
 /** Small enough that the NOSPACE test fills it with a few puts, big enough for the rest. */
 const QUOTA_BYTES = 16 * 1024 * 1024;
 
-const appRoot = new URL('..', import.meta.url).pathname;
-let buildDir: string;
+let started: StartedCluster | undefined;
 let cluster: ProcessCluster;
 const children = new Set<ChildProcess>();
 
@@ -164,22 +163,17 @@ const revisionOf = (response: Record<string, unknown>): number =>
   Number((response.header as { revision: string }).revision);
 
 beforeAll(async () => {
-  buildDir = `${appRoot}/dist-bench/grpc-watch-lease-test-${process.pid}`;
-  cluster = await Cluster.create(await buildCli(buildDir), 3, [
-    '--quota-backend-bytes',
-    String(QUOTA_BYTES),
-  ]);
-  cluster.startAll();
-  await cluster.waitReady();
-  await cluster.leader();
+  started = await startedCluster(3, {
+    extraArgs: ['--quota-backend-bytes', String(QUOTA_BYTES)],
+  });
+  cluster = started.cluster;
 }, 120_000);
 
 afterAll(async () => {
   for (const child of children) {
     if (child.pid !== undefined && child.exitCode === null) process.kill(child.pid, 'SIGKILL');
   }
-  await cluster?.destroy();
-  await rm(buildDir, { recursive: true, force: true });
+  await started?.stop();
 });
 
 describe.skipIf(!etcdctlPresent)(

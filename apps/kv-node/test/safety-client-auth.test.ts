@@ -11,8 +11,8 @@ import { execFileSync, spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ProcessMember } from './support/process-cluster.js';
-import { ProcessCluster, freePort, sharedCliPath } from './support/process-cluster.js';
+import type { ProcessCluster, ProcessMember } from './support/process-cluster.js';
+import { freePort } from './support/process-cluster.js';
 import type { StartedCluster } from './support/started-cluster.js';
 import { startedCluster } from './support/started-cluster.js';
 
@@ -52,7 +52,6 @@ const SETUP: [string, unknown][] = [
   ['/v3/auth/enable', {}],
 ];
 
-const cliPath = sharedCliPath();
 let started: StartedCluster | undefined;
 let cluster: ProcessCluster;
 
@@ -241,7 +240,7 @@ describe.skipIf(!hasEtcd())(
     let etcd: ChildProcess | undefined;
     let etcdRoot: string;
     let etcdUrl: string;
-    let single: ProcessCluster;
+    let single: StartedCluster | undefined;
 
     beforeAll(async () => {
       etcdRoot = await mkdtemp(`${tmpdir()}/kv-auth-etcd-`);
@@ -267,24 +266,23 @@ describe.skipIf(!hasEtcd())(
         ],
         { stdio: 'ignore' },
       );
-      single = await ProcessCluster.create(cliPath, 1, ['--auth-scrypt-cost', '8']);
-      single.startAll();
+      // etcd starts meanwhile: it was spawned first.
+      single = await startedCluster(1, { extraArgs: ['--auth-scrypt-cost', '8'] });
       for (let attempt = 0; attempt < 200; attempt++) {
         const response = await fetch(`${etcdUrl}/health`).catch(() => undefined);
         if (response?.ok) break;
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
-      await single.waitReady();
     }, 60_000);
 
     afterAll(async () => {
       if (etcd?.pid !== undefined && etcd.exitCode === null) process.kill(etcd.pid, 'SIGKILL');
-      await single?.destroy();
+      await single?.stop();
       await rm(etcdRoot, { recursive: true, force: true });
     });
 
     it('for management, authentication, permission checks and their errors', async () => {
-      const kvNode = (single.members[0] as ProcessMember).clientUrl;
+      const kvNode = (single as StartedCluster).first.clientUrl;
       const steps: [string, unknown, 'none' | 'root' | 'alice'][] = [
         ['/v3/auth/enable', {}, 'none'],
         ['/v3/auth/authenticate', { name: 'root', password: 'root-pw' }, 'none'],

@@ -13,11 +13,12 @@ import { tmpdir } from 'node:os';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { etcdctlPresent } from './support/etcd-binaries.js';
-import type { ProcessCluster, ProcessMember } from './support/process-cluster.js';
-import { ProcessCluster as Cluster, buildCli, freePort } from './support/process-cluster.js';
+import type { ProcessMember } from './support/process-cluster.js';
+import { freePort, sharedCliPath } from './support/process-cluster.js';
+import type { StartedCluster } from './support/started-cluster.js';
+import { startedCluster } from './support/started-cluster.js';
 
 const run = promisify(execFile);
-const appRoot = new URL('..', import.meta.url).pathname;
 const fromB64 = (text: string | undefined): string => Buffer.from(text ?? '', 'base64').toString();
 
 function hasEtcd(): boolean {
@@ -29,11 +30,10 @@ function hasEtcd(): boolean {
   }
 }
 
-let buildDir: string;
 let cliPath: string;
 let workDir: string;
-let source: ProcessCluster | undefined;
-let restored: ProcessCluster | undefined;
+let source: StartedCluster | undefined;
+let restored: StartedCluster | undefined;
 let etcd: ChildProcess | undefined;
 
 async function etcdctl(endpoints: string[], args: string[]): Promise<string> {
@@ -121,19 +121,18 @@ async function clusterData(endpoints: string[]): Promise<ClusterData> {
 }
 
 beforeAll(async () => {
-  buildDir = `${appRoot}/dist-bench/snapshot-restore-${process.pid}`;
-  cliPath = await buildCli(buildDir);
+  // `snapshot restore` runs the CLI the members run; it writes only into the data directories.
+  cliPath = sharedCliPath();
   workDir = await mkdtemp(`${tmpdir()}/kv-restore-`);
 }, 120_000);
 
 afterAll(async () => {
-  await source?.destroy();
-  await restored?.destroy();
+  await source?.stop();
+  await restored?.stop();
   if (etcd?.pid !== undefined && etcd.exitCode === null && etcd.signalCode === null) {
     process.kill(etcd.pid, 'SIGKILL');
   }
   await rm(workDir, { recursive: true, force: true });
-  await rm(buildDir, { recursive: true, force: true });
 });
 
 describe.skipIf(!etcdctlPresent)('kv-node snapshot restore', { timeout: 180_000 }, () => {
@@ -141,11 +140,8 @@ describe.skipIf(!etcdctlPresent)('kv-node snapshot restore', { timeout: 180_000 
   let saved: ClusterData;
 
   it('restores a snapshot saved with etcdctl into a new 3-member cluster: same keys, values, revisions and leases', async () => {
-    source = await Cluster.create(cliPath, 3);
-    source.startAll();
-    await source.waitReady();
-    await source.leader();
-    const endpoints = source.members.map(endpointOf);
+    source = await startedCluster(3);
+    const endpoints = source.cluster.members.map(endpointOf);
     const [first] = endpoints as [string];
     // Overwrites, a delete and a lease with keys, so revisions and versions differ per key.
     for (const [key, value] of [
@@ -176,22 +172,23 @@ describe.skipIf(!etcdctlPresent)('kv-node snapshot restore', { timeout: 180_000 
     backup = `${workDir}/backup.db`;
     const saveOutput = await etcdctl([endpoints[1] as string], ['snapshot', 'save', backup]);
     expect(saveOutput).toContain(`Snapshot saved at ${backup}`);
-    await source.destroy();
+    await source.stop();
     source = undefined;
 
-    restored = await Cluster.create(cliPath, 3);
-    for (const member of restored.members) {
-      const result = await restore([backup, ...member.args]);
-      expect(result.stderr).toBe('');
-      expect(result.code).toBe(0);
-      expect(result.stdout).toContain(
-        `restored ${backup} into ${member.dataDir} for member ${member.name} (revision ${saved.revision}, 5 keys, 2 leases)`,
-      );
-    }
-    restored.startAll();
-    await restored.waitReady();
-    await restored.leader();
-    const restoredEndpoints = restored.members.map(endpointOf);
+    // Each member's data directory is restored before any member starts.
+    restored = await startedCluster(3, {
+      beforeStart: async (planned) => {
+        for (const member of planned.members) {
+          const result = await restore([backup, ...member.args]);
+          expect(result.stderr).toBe('');
+          expect(result.code).toBe(0);
+          expect(result.stdout).toContain(
+            `restored ${backup} into ${member.dataDir} for member ${member.name} (revision ${saved.revision}, 5 keys, 2 leases)`,
+          );
+        }
+      },
+    });
+    const restoredEndpoints = restored.cluster.members.map(endpointOf);
     // Every member serves the restored data (serializable reads: each member's own copy).
     for (const endpoint of restoredEndpoints) {
       const local = JSON.parse(
@@ -213,7 +210,7 @@ describe.skipIf(!etcdctlPresent)('kv-node snapshot restore', { timeout: 180_000 
     const middle = Math.floor(damaged.length / 2);
     damaged[middle] = (damaged[middle] as number) ^ 0x01;
     await writeFile(`${workDir}/damaged.db`, damaged);
-    const member = (restored as ProcessCluster).members[0] as ProcessMember;
+    const member = (restored as StartedCluster).cluster.members[0] as ProcessMember;
     const fresh = `${workDir}/fresh`;
     const args = [...member.args];
     args[args.indexOf('--data-dir') + 1] = fresh;
@@ -274,7 +271,7 @@ describe.skipIf(!etcdctlPresent)('kv-node snapshot restore', { timeout: 180_000 
         if (etcd?.pid !== undefined) process.kill(etcd.pid, 'SIGKILL');
         await exited;
       }
-      const member = (restored as ProcessCluster).members[0] as ProcessMember;
+      const member = (restored as StartedCluster).cluster.members[0] as ProcessMember;
       const args = [...member.args];
       const target = `${workDir}/from-etcd`;
       args[args.indexOf('--data-dir') + 1] = target;

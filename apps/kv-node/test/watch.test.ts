@@ -6,31 +6,25 @@
  * cancelled with the compact revision.
  */
 
-import { rm } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ProcessCluster, buildCli, type ProcessMember } from './support/process-cluster.js';
+import type { ProcessCluster, ProcessMember } from './support/process-cluster.js';
+import type { StartedCluster } from './support/started-cluster.js';
+import { startedCluster } from './support/started-cluster.js';
 
-const appRoot = new URL('..', import.meta.url).pathname;
 const b = (text: string): string => Buffer.from(text).toString('base64');
-let buildDir: string;
+let started: StartedCluster | undefined;
 let cluster: ProcessCluster;
 let leader: ProcessMember;
 let follower: ProcessMember;
 
 beforeAll(async () => {
-  buildDir = `${appRoot}/dist-bench/watch-test-${process.pid}`;
-  const cliPath = await buildCli(buildDir);
-  cluster = await ProcessCluster.create(cliPath, 3);
-  cluster.startAll();
-  await cluster.waitReady();
+  started = await startedCluster(3);
+  cluster = started.cluster;
   leader = await cluster.leader();
   follower = cluster.members.find((member) => member !== leader) as ProcessMember;
 }, 120_000);
 
-afterAll(async () => {
-  await cluster?.destroy();
-  await rm(buildDir, { recursive: true, force: true });
-});
+afterAll(() => started?.stop());
 
 async function post(
   member: ProcessMember,

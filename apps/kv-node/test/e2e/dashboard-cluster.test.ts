@@ -12,32 +12,26 @@ import { startDashboardServer } from '../../src/dashboard/dashboard-server.js';
 import type { RunningDashboardServer } from '../../src/dashboard/dashboard-server.js';
 import { HttpClusterStatusSource } from '../../src/dashboard/http-status-source.js';
 import { createSignalDemoControl } from '../../src/dashboard/signal-demo-control.js';
-import { ProcessCluster, buildCli } from '../support/process-cluster.js';
+import type { ProcessCluster } from '../support/process-cluster.js';
+import type { StartedCluster } from '../support/started-cluster.js';
+import { startedCluster } from '../support/started-cluster.js';
 import type { BrowserSession } from './chromium.js';
 import { SCREENSHOT_DIRECTORY, openBrowser } from './chromium.js';
 import { buildDashboardBundle, removeDirectory } from './dashboard-fixtures.js';
 import { killLeaderFromPage, leaderShown, restartFromPage } from './failover-flow.js';
 
 describe('dashboard of a real 3-node cluster in Chromium', () => {
-  let cliDirectory: string | undefined;
   let bundle: string | undefined;
+  let launched: StartedCluster | undefined;
   let cluster: ProcessCluster | undefined;
   let server: RunningDashboardServer | undefined;
   let browser: BrowserSession | undefined;
 
   beforeAll(async () => {
-    // Inside the package (git-ignored dist-bench/), so the bundle resolves pino and prom-client.
-    cliDirectory = new URL(`../../dist-bench/dashboard-e2e-${process.pid}`, import.meta.url)
-      .pathname;
-    const [cliPath, bundleDirectory] = await Promise.all([
-      buildCli(cliDirectory),
-      buildDashboardBundle(),
-    ]);
-    bundle = bundleDirectory;
-    const started = await ProcessCluster.create(cliPath, 3);
+    bundle = await buildDashboardBundle();
+    launched = await startedCluster(3);
+    const started = launched.cluster;
     cluster = started;
-    started.startAll();
-    await started.waitReady();
     const running = (name: string) => {
       const child = started.members.find((member) => member.name === name)?.process;
       return child !== undefined && child.exitCode === null && child.signalCode === null
@@ -75,9 +69,8 @@ describe('dashboard of a real 3-node cluster in Chromium', () => {
   afterAll(async () => {
     await browser?.close();
     await server?.close();
-    await cluster?.destroy();
+    await launched?.stop();
     await removeDirectory(bundle);
-    await removeDirectory(cliDirectory);
   });
 
   it('shows the leader, kills it from the page and shows the new leader', async () => {

@@ -7,6 +7,16 @@
 import type { ProcessMember } from './process-cluster.js';
 import { ProcessCluster, sharedCliPath } from './process-cluster.js';
 
+/** How one member is started when it differs from the rest (see {@link ProcessCluster.start}). */
+export interface MemberStart {
+  /** Flags after the member's planned ones. */
+  readonly extraArgs?: readonly string[];
+  /** Replaces the member's planned flags (e.g. `[]` for a member configured by `ETCD_*` alone). */
+  readonly args?: readonly string[];
+  /** Replaces the environment (default: this process's). */
+  readonly env?: NodeJS.ProcessEnv;
+}
+
 /** Options of {@link startedCluster}. */
 export interface StartedClusterOptions {
   /** Flags every member gets after the defaults of {@link ProcessCluster.create}. */
@@ -16,6 +26,11 @@ export interface StartedClusterOptions {
    * something (a proxy) in front of them.
    */
   readonly beforeStart?: (cluster: ProcessCluster) => Promise<void>;
+  /**
+   * How the member at `index` (0-based) is started, for a file whose members do not all start
+   * alike; members for which it returns `undefined` start with their planned flags.
+   */
+  readonly memberStart?: (member: ProcessMember, index: number) => MemberStart | undefined;
 }
 
 /** A cluster whose members all answered /readyz, and the one way to stop it. */
@@ -41,7 +56,13 @@ export async function startedCluster(
   const stop = (): Promise<void> => cluster.destroy();
   try {
     await options.beforeStart?.(cluster);
-    cluster.startAll();
+    for (const [index, member] of cluster.members.entries()) {
+      const how = options.memberStart?.(member, index) ?? {};
+      cluster.start(member, [...(how.extraArgs ?? [])], {
+        ...(how.args === undefined ? {} : { args: [...how.args] }),
+        ...(how.env === undefined ? {} : { env: how.env }),
+      });
+    }
     await cluster.waitReady();
   } catch (error) {
     await stop();
