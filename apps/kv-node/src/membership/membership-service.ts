@@ -137,6 +137,8 @@ export class MembershipService implements Membership {
   /** Changes run one after another on this member (the core allows one in flight anyway). */
   #queue: Promise<unknown> = Promise.resolve();
   #publishing = false;
+  /** The peer URL last given to the transport for each peer. */
+  readonly #dialedUrls = new Map<string, string | undefined>();
   /** Transport peers no longer in the configuration, and since when (monotonic ms). */
   readonly #leftAt = new Map<string, number>();
   #promoting = false;
@@ -349,8 +351,12 @@ export class MembershipService implements Membership {
       if (!current.has(peer)) {
         this.#options.logger.info({ peer, url }, 'member added: now a transport peer');
         transport.addPeer(peer, address);
-      } else if (address !== undefined) {
+        this.#dialedUrls.set(peer, url);
+      } else if (address !== undefined && this.#dialedUrls.get(peer) !== url) {
+        // Only when it moved (`member update`): setting an address redials a peer that is down
+        // at once, which would defeat the transport's reconnect backoff every round.
         transport.setPeerAddress(peer, address);
+        this.#dialedUrls.set(peer, url);
       }
     }
     // Until this member holds a configuration from the cluster (a joining member starts with a
@@ -366,6 +372,7 @@ export class MembershipService implements Membership {
       this.#leftAt.set(peer, leftAt);
       if (now - leftAt < this.#options.removalGraceMs) continue;
       this.#leftAt.delete(peer);
+      this.#dialedUrls.delete(peer);
       this.#options.logger.info({ peer }, 'member removed: no longer a transport peer');
       transport.removePeer(peer);
     }
