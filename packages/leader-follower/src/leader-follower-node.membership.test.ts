@@ -83,8 +83,12 @@ describe('LeaderFollowerNode membership', () => {
       const added = await settle(cluster, adding);
       expect(added).toEqual({ ok: true, value: { voters: VOTERS, learners: ['delphi'] } });
 
+      // In sync as the leader sees it: delphi applied everything and the leader heard it say so.
       await cluster.runUntil(
-        () => node(cluster, 'delphi').appliedThrough === leader.highWaterMark,
+        () =>
+          node(cluster, 'delphi').appliedThrough === leader.highWaterMark &&
+          leader.status().followers.find((follower) => follower.id === 'delphi')?.matchIndex ===
+            leader.highWaterMark,
         10_000,
       );
       const promoted = await settle(

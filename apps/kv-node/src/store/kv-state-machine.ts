@@ -30,6 +30,7 @@ import type { ResponseOp } from './kv-types.js';
 import { opsAddData } from './kv-types.js';
 import type { MaintenanceCommand, MaintenanceResult } from './maintenance-command.js';
 import { AlarmTable } from './maintenance-command.js';
+import { MemberRegistry } from './member-registry.js';
 import { CompactedRevisionError, FutureRevisionError } from './revision-errors.js';
 import type { TxnReadLimits } from './txn-read-budget.js';
 import { DEFAULT_TXN_READ_LIMITS, TxnReadBudget } from './txn-read-budget.js';
@@ -107,6 +108,8 @@ export class KvStateMachine {
   readonly leases = new LeaseTable();
   /** The raised alarms (NOSPACE refuses writes that add data): replicated, in snapshots too. */
   readonly alarms = new AlarmTable();
+  /** Each member's name, ids and URLs (see `member-registry.ts`): replicated, in snapshots too. */
+  readonly members = new MemberRegistry();
   readonly #idempotency: IdempotencyTable;
   readonly #txnReadLimits: TxnReadLimits;
   readonly #onTxnRanges: ((read: number, notRead: number) => void) | undefined;
@@ -287,6 +290,10 @@ export class KvStateMachine {
   }
 
   #applyMaintenance(command: MaintenanceCommand): MaintenanceResult {
+    if (command.kind === 'member-put' || command.kind === 'member-forget') {
+      this.members.apply(command);
+      return { revision: this.store.revision, alarms: [] };
+    }
     if (command.kind === 'alarm') {
       const alarms =
         command.action === 'activate'
@@ -309,7 +316,7 @@ export class KvStateMachine {
     return { revision: this.store.revision, alarms: [] };
   }
 
-  /** The whole state (keys, revision, idempotency table, auth, leases, history, alarms) as bytes. */
+  /** The whole state (keys, revision, idempotency table, auth, leases, history, alarms, members) as bytes. */
   snapshot(): Uint8Array {
     this.#stateStore.commit(this.#capture);
     const view = this.#snapshotView();
@@ -333,7 +340,7 @@ export class KvStateMachine {
         for (const key of keys) estimate += key.length + 4;
       }
     }
-    estimate += 16 + 32 * (view.alarms?.length ?? 0);
+    estimate += 16 + 32 * (view.alarms?.length ?? 0) + 256 * this.members.list().length;
     // One chunk sized up front: no doubling copies of a buffer that may be 100+ MB.
     const [only] = encodeSnapshot(view, Infinity, estimate);
     return only as Uint8Array;
@@ -399,6 +406,7 @@ export class KvStateMachine {
       // The revision log goes to a durable store revision by revision (see #captureState).
       history: { compactRevision: this.store.compactRevision, keys: [], records: [], changes: [] },
       alarms: this.alarms.list(),
+      members: this.members,
     };
   }
 
@@ -436,6 +444,10 @@ export class KvStateMachine {
   /** Replaces the state besides the keys and history with a snapshot's. */
   #installRest(view: SnapshotView): void {
     this.alarms.replaceWith(view.alarms ?? []);
+    // Snapshots before the registry (format 4) describe no member: the initial ones are known
+    // from --initial-cluster.
+    const registry = view.members ?? new MemberRegistry();
+    this.members.replaceWith(registry.list(), registry.removedIds());
     this.#idempotency.clear();
     for (const [requestId, entry] of view.remembered) this.#idempotency.remember(requestId, entry);
     this.auth.replaceWith(view.authState ?? new AuthState());
