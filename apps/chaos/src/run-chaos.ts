@@ -39,6 +39,7 @@ import {
   selectNodes,
 } from './nemesis-schedule.js';
 import type { OperationSample } from './operation-sample.js';
+import { countOutcomes } from './operation-sample.js';
 import type { PoisonKind } from './poison-requests.js';
 import { defaultPoisonKinds } from './poison-requests.js';
 import type { PoisonResult } from './poison-workload.js';
@@ -421,8 +422,7 @@ async function runWatchedWorkloadAndFaults(
           stopping: () => stopping,
         });
   const progress = setInterval(() => {
-    const counts = { ok: 0, fail: 0, info: 0 };
-    for (const sample of samples) counts[sample.outcome]++;
+    const counts = countOutcomes(samples);
     log(
       `[${(now() / 1000).toFixed(0)} s] ok ${counts.ok}, fail ${counts.fail}, info ${counts.info}`,
     );
@@ -564,8 +564,7 @@ async function runWatchedWorkloadAndFaults(
   );
   const failover = failoverTimes(windows);
   const failoverAfterKills = failoverTimes(windows, ['kill']);
-  const counts = { ok: 0, fail: 0, info: 0 };
-  for (const sample of samples) counts[sample.outcome]++;
+  const counts = countOutcomes(samples);
   const result: ChaosResult = {
     seed: options.seed,
     nodeCount: options.nodeCount,
