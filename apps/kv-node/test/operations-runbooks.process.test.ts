@@ -150,7 +150,7 @@ async function leaderName(): Promise<string> {
   return eventually('a leader', async () => {
     for (const voter of voters.filter((member) => MembershipCluster.running(member))) {
       const status = await postJson(`${voter.clientUrl}/v3/maintenance/status`, {});
-      const leader = String(status.leader ?? '0');
+      const leader = typeof status.leader === 'string' ? status.leader : '0';
       if (leader === '0') continue;
       const named = (await memberList(voter)).find((member) => member.ID === leader);
       if (named?.name !== undefined && named.name !== '') return named.name;
