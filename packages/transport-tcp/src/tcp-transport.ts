@@ -185,6 +185,7 @@ export class TcpTransport {
   private readonly requestTimeoutMs: number;
   private readonly maxFrameBytes: number;
   private readonly connectionContext: ConnectionContext;
+  private readonly channelContext: ChannelContext;
 
   private constructor(
     private readonly options: TcpTransportOptions,
@@ -219,18 +220,10 @@ export class TcpTransport {
         this.counters.lateResponses += 1;
       },
     };
+    this.channelContext = channelContext;
     for (const [peer, address] of Object.entries(options.peers)) {
       if (peer === options.nodeId) continue;
-      this.channels.set(peer, new PeerChannel(peer, channelContext));
-      if (peer > options.nodeId) {
-        this.dialStates.set(peer, {
-          address,
-          connection: undefined,
-          timer: undefined,
-          attempt: 0,
-          dialedBefore: false,
-        });
-      }
+      this.registerPeer(peer, address);
     }
     this.connectionContext = {
       nodeId: options.nodeId,
@@ -338,6 +331,56 @@ export class TcpTransport {
   }
 
   /**
+   * Admits a new peer at run time (a member added to the cluster): from now on it may connect, and
+   * this node dials it when its id is higher. Adding a known peer only updates its address, like
+   * {@link TcpTransport.setPeerAddress}.
+   *
+   * @param address - where the peer listens; may be undefined when the peer dials this node
+   * @throws RangeError for this node's own id or an id longer than 255 UTF-8 bytes;
+   *   {@link TransportClosedError} after close
+   */
+  addPeer(peer: string, address: PeerAddress | undefined): void {
+    if (peer === this.options.nodeId) throw new RangeError('a node cannot be its own peer');
+    if (Buffer.byteLength(peer) === 0 || Buffer.byteLength(peer) > 255) {
+      throw new RangeError('peer id must be 1 to 255 UTF-8 bytes');
+    }
+    if (this.closing !== undefined) throw new TransportClosedError();
+    if (this.channels.has(peer)) {
+      if (address !== undefined) this.setPeerAddress(peer, address);
+      return;
+    }
+    this.registerPeer(peer, address);
+    if (this.dialStates.has(peer)) this.dial(peer);
+  }
+
+  /**
+   * Forgets a peer at run time (a member removed from the cluster): its open connection and any
+   * connection still in its handshake are closed, it is no longer dialed, and from now on its
+   * handshakes are refused as `unknown-node`. Requests to it reject with
+   * {@link TransportClosedError}, and queued one-way messages are reported undelivered (reason
+   * `closed`). Removing an unknown peer does nothing.
+   */
+  removePeer(peer: string): void {
+    const channel = this.channels.get(peer);
+    if (channel === undefined) return;
+    const state = this.dialStates.get(peer);
+    if (state !== undefined && state.timer !== undefined) this.timers.clearTimeout(state.timer);
+    // No reconnect: onClosed finds no dial state for the peer.
+    this.dialStates.delete(peer);
+    for (const connection of [...this.connections]) {
+      if (connection.peer === peer) connection.destroy('peer removed');
+    }
+    this.channels.delete(peer);
+    channel.close();
+    this.logger.info({ peer }, 'peer removed');
+  }
+
+  /** The ids of the peers this node currently accepts and talks to. */
+  get peerIds(): string[] {
+    return [...this.channels.keys()];
+  }
+
+  /**
    * Sends a one-way message, in order with everything else sent to `to`. Never throws for
    * connectivity: when the message cannot be delivered (queue bound reached, connection lost
    * after writing, transport closed) it is reported to the {@link TcpTransport.onUndelivered}
@@ -442,6 +485,19 @@ export class TcpTransport {
     await allClosed;
     for (const channel of this.channels.values()) channel.close();
     await serverClosed;
+  }
+
+  private registerPeer(peer: string, address: PeerAddress | undefined): void {
+    this.channels.set(peer, new PeerChannel(peer, this.channelContext));
+    if (peer > this.options.nodeId) {
+      this.dialStates.set(peer, {
+        address,
+        connection: undefined,
+        timer: undefined,
+        attempt: 0,
+        dialedBefore: false,
+      });
+    }
   }
 
   private channelFor(to: string, type: number, payload: Uint8Array): PeerChannel {
