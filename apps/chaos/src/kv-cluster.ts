@@ -1,6 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
 import { execFileSync, spawn } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, rmSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 
 /** One kv-node member as the cluster starts it. */
@@ -151,6 +151,8 @@ export class KvCluster {
   /** Unexpected exits (not caused by {@link KvCluster.kill}), for the result. */
   readonly unexpectedExits: { node: string; code: number | null; signal: string | null }[] = [];
   private readonly expectedExit = new Set<number>();
+  /** Nodes added to the running cluster as new members: they start with state `existing`. */
+  private readonly joining = new Set<number>();
 
   constructor(private readonly options: KvClusterOptions) {}
 
@@ -179,7 +181,7 @@ export class KvCluster {
       '--initial-cluster-token',
       this.options.clusterToken,
       '--initial-cluster-state',
-      'new',
+      this.joining.has(index) ? 'existing' : 'new',
       ...this.options.commonArgs,
       ...node.extraArgs,
     ];
@@ -229,6 +231,23 @@ export class KvCluster {
         child.once('error', () => onExit(null, null));
       }),
     );
+  }
+
+  /**
+   * Node `index` has been added to the running cluster as a new member (its old data wiped, see
+   * {@link KvCluster.wipeData}): from now on it starts with `--initial-cluster-state existing`.
+   */
+  joinExisting(index: number): void {
+    this.joining.add(index);
+  }
+
+  /**
+   * Deletes node `index`'s data directory, as a dead disk would.
+   * @throws Error if the node is running.
+   */
+  wipeData(index: number): void {
+    if (this.processes.has(index)) throw new Error(`node ${this.spec(index).name} is running`);
+    rmSync(this.spec(index).dataDir, { recursive: true, force: true });
   }
 
   /** Whether node `index` has a live process. */
