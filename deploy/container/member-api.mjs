@@ -91,6 +91,7 @@ export function memberSettings(env = process.env) {
     prefix,
     name,
     peerUrl,
+    listenPeerUrl: (read('LISTEN_PEER_URLS') ?? peerUrl).split(',')[0].trim(),
     dataDir: read('DATA_DIR') ?? (prefix === 'KV_NODE_' ? `${name}.kv` : `${name}.etcd`),
     initialCluster: read('INITIAL_CLUSTER') ?? '',
     endpoints,

@@ -43,19 +43,45 @@ const discoverySeconds = Number(process.env.KV_MEMBER_DISCOVERY_SECONDS ?? 5);
  */
 const changeSeconds = 30;
 
+/** How many peer ports, from the manifest's up, a member may take over its replacements. */
+const peerPortRange = Number(process.env.KV_MEMBER_PEER_PORT_RANGE ?? 10);
+
 function holdsState(dataDir) {
   // A new file system's lost+found is not member state.
   return existsSync(dataDir) && readdirSync(dataDir).some((entry) => entry !== 'lost+found');
 }
 
 /** `name=url,...` of every member, the joining one (not yet named in the list) as `name`. */
-function initialClusterOf(members, settings) {
+function initialClusterOf(members, name, peerUrl) {
   return members
-    .map((member) => {
-      const isSelf = member.peerURLs.includes(settings.peerUrl);
-      return `${isSelf ? settings.name : member.name}=${member.peerURLs[0]}`;
-    })
+    .map(
+      (member) => `${member.peerURLs.includes(peerUrl) ? name : member.name}=${member.peerURLs[0]}`,
+    )
     .join(',');
+}
+
+/** `url` with its port replaced. */
+function withPort(url, port) {
+  const changed = new URL(url);
+  changed.port = String(port);
+  return changed.origin;
+}
+
+/**
+ * Whether `member` is this pod: listed under its name, or (added, not started yet) at a peer URL
+ * on its host. A replaced member's port differs from the manifest's: see `addSelf`.
+ */
+function isSelf(member, settings) {
+  const own = new URL(settings.peerUrl);
+  const basePort = Number(own.port);
+  return (
+    member.name === settings.name ||
+    member.peerURLs.some((text) => {
+      const url = new URL(text);
+      const port = Number(url.port);
+      return url.hostname === own.hostname && port >= basePort && port < basePort + peerPortRange;
+    })
+  );
 }
 
 async function existingMembers(settings) {
@@ -67,12 +93,42 @@ async function existingMembers(settings) {
   }
 }
 
-/** How to start: `{ state, initialCluster }`, or an Error that stops the pod with its message. */
+/**
+ * Adds this pod as a learner. kv-node never adds a removed member's peer URLs again (its member
+ * id derives from them), and this pod's host name is fixed, so after a scale-down or a lost
+ * volume it takes the next port: the manifest's, then up to `peerPortRange` above it.
+ */
+async function addSelf(settings) {
+  const basePort = Number(new URL(settings.peerUrl).port);
+  for (let offset = 0; offset < peerPortRange; offset++) {
+    const peerUrl = withPort(settings.peerUrl, basePort + offset);
+    try {
+      const added = await whileUnreachable(changeSeconds, () =>
+        memberCall(settings.endpoints, 'add', { peerURLs: [peerUrl], isLearner: true }),
+      );
+      log(`added ${settings.name} as learner ${added.member?.ID} at ${peerUrl}`);
+      return { peerUrl, members: listed(added.members) };
+    } catch (error) {
+      if (!(error instanceof MemberApiError && /ID removed|already exist/.test(error.message))) {
+        throw error;
+      }
+      log(`${peerUrl} cannot be added again (${error.message}): trying the next port`);
+    }
+  }
+  throw new Error(
+    `no peer port from ${basePort} to ${basePort + peerPortRange - 1} could be added; see ${replaceRunbook}`,
+  );
+}
+
+/**
+ * How to start: `{ state?, initialCluster?, peerUrl? }` (peerUrl: where to listen and advertise,
+ * when the cluster knows this member at another port than the manifest's), or an Error that
+ * stops the pod with its message.
+ */
 async function planStart(settings) {
   const members = await existingMembers(settings);
-  const self = members?.find(
-    (member) => member.name === settings.name || member.peerURLs.includes(settings.peerUrl),
-  );
+  const self = members?.find((member) => isSelf(member, settings));
+  const registeredUrl = self?.peerURLs[0];
   if (holdsState(settings.dataDir)) {
     if (members !== undefined && self === undefined) {
       return new Error(
@@ -80,7 +136,7 @@ async function planStart(settings) {
       );
     }
     log(`${settings.dataDir} holds state: restarting as member ${settings.name}`);
-    return {};
+    return registeredUrl === undefined ? {} : { peerUrl: registeredUrl };
   }
   if (members === undefined) {
     const bootstrap = settings.initialCluster.split(',').map((entry) => entry.split('=')[0]);
@@ -99,7 +155,11 @@ async function planStart(settings) {
   }
   if (self !== undefined && self.clientURLs.length === 0) {
     log(`${settings.name} was added earlier and has not run yet: starting it`);
-    return { state: 'existing', initialCluster: initialClusterOf(members, settings) };
+    return {
+      state: 'existing',
+      peerUrl: registeredUrl,
+      initialCluster: initialClusterOf(members, settings.name, registeredUrl),
+    };
   }
   if (self !== undefined) {
     if (process.env.KV_MEMBER_ON_LOST_VOLUME === 'refuse') {
@@ -114,11 +174,12 @@ async function planStart(settings) {
       memberCall(settings.endpoints, 'remove', { ID: self.ID }),
     );
   }
-  const added = await whileUnreachable(changeSeconds, () =>
-    memberCall(settings.endpoints, 'add', { peerURLs: [settings.peerUrl], isLearner: true }),
-  );
-  log(`added ${settings.name} as learner ${added.member?.ID}`);
-  return { state: 'existing', initialCluster: initialClusterOf(listed(added.members), settings) };
+  const { peerUrl, members: after } = await addSelf(settings);
+  return {
+    state: 'existing',
+    peerUrl,
+    initialCluster: initialClusterOf(after, settings.name, peerUrl),
+  };
 }
 
 function listed(members = []) {
@@ -130,11 +191,11 @@ function listed(members = []) {
 }
 
 /** Promotes this member once the cluster accepts it; returns when it is a voter. */
-async function promoteWhenCaughtUp(settings, running) {
+async function promoteWhenCaughtUp(settings, peerUrl, running) {
   while (running()) {
     try {
       const self = (await listMembers(settings.endpoints)).find((member) =>
-        member.peerURLs.includes(settings.peerUrl),
+        member.peerURLs.includes(peerUrl),
       );
       if (self !== undefined && !self.isLearner) {
         log(`${settings.name} is a voting member`);
@@ -168,6 +229,14 @@ async function main() {
   if (plan.initialCluster !== undefined) {
     env[`${settings.prefix}INITIAL_CLUSTER`] = plan.initialCluster;
   }
+  const peerUrl = plan.peerUrl ?? settings.peerUrl;
+  if (peerUrl !== settings.peerUrl) {
+    // Replaced before at another port: listen and advertise where the cluster knows it.
+    const port = new URL(peerUrl).port;
+    env[`${settings.prefix}INITIAL_ADVERTISE_PEER_URLS`] = peerUrl;
+    env[`${settings.prefix}LISTEN_PEER_URLS`] = withPort(settings.listenPeerUrl, port);
+    log(`peer URL ${peerUrl} (the cluster's record of ${settings.name})`);
+  }
   const child = spawn(program, args, { stdio: 'inherit', env });
   for (const signal of ['SIGTERM', 'SIGINT']) process.on(signal, () => child.kill(signal));
   const exited = new Promise((resolve) =>
@@ -176,7 +245,7 @@ async function main() {
   let running = true;
   void exited.then(() => (running = false));
   if (plan.state === 'existing') {
-    promoteWhenCaughtUp(settings, () => running).catch((error) =>
+    promoteWhenCaughtUp(settings, peerUrl, () => running).catch((error) =>
       log(`promotion stopped: ${error.message}`),
     );
   }

@@ -329,7 +329,9 @@ describe.skipIf(!etcdctlPresent || !jqPresent)(`the membership runbooks (${engin
     await runbook('remove.etcdctl', lost);
     voters = voters.filter((voter) => voter !== lost);
     await writeKeys('w/while-replacing', 3);
+    // A new disk and a new peer URL: a removed member's peer URLs are never added again.
     cluster.freshDataDir(lost, 'replacement');
+    await cluster.movePeerUrl(lost);
     await addAndPromote(lost, 'etcdctl');
     await writeKeys('w/replaced', 3);
     await expectConverged();
