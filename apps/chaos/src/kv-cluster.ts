@@ -153,6 +153,11 @@ export class KvCluster {
   private readonly expectedExit = new Set<number>();
   /** Nodes added to the running cluster as new members: they start with state `existing`. */
   private readonly joining = new Set<number>();
+  /** A re-added node's peer URLs and initial cluster, in place of its spec's. */
+  private readonly identities = new Map<
+    number,
+    { readonly advertisedPeerUrls: readonly string[]; readonly initialCluster: string }
+  >();
 
   constructor(private readonly options: KvClusterOptions) {}
 
@@ -162,7 +167,7 @@ export class KvCluster {
 
   /** The flags node `index` is started with. */
   argumentsOf(index: number): string[] {
-    const node = this.spec(index);
+    const node = { ...this.spec(index), ...this.identities.get(index) };
     return [
       '--name',
       node.name,
@@ -239,6 +244,22 @@ export class KvCluster {
    */
   joinExisting(index: number): void {
     this.joining.add(index);
+  }
+
+  /**
+   * The peer URLs node `index` advertises now: its spec's, or those it was last added back with
+   * (see {@link KvCluster.reidentify}).
+   */
+  advertisedPeerUrlsOf(index: number): readonly string[] {
+    return this.identities.get(index)?.advertisedPeerUrls ?? this.spec(index).advertisedPeerUrls;
+  }
+
+  /**
+   * Node `index` was added back as a new member under other peer URLs (a removed member's are
+   * never added again): it starts with these from now on.
+   */
+  reidentify(index: number, advertisedPeerUrls: readonly string[], initialCluster: string): void {
+    this.identities.set(index, { advertisedPeerUrls, initialCluster });
   }
 
   /**

@@ -827,6 +827,10 @@ async function applyFault(
     }
     case 'replace-member': {
       if (context.quorumMode) return skip('quorum mode has no membership changes');
+      if (context.options.peerRouting === 'shared') {
+        // The shared listeners know dialers by member id, and a member added back has a new one.
+        return skip('shared peer routing cannot tell a member added back (a new member id)');
+      }
       await Promise.all(targets.map((index) => cluster.kill(index)));
       startFailoverProbe();
       for (const index of targets) cluster.wipeData(index);
@@ -841,6 +845,10 @@ async function applyFault(
     }
     case 'shrink-grow': {
       if (context.quorumMode) return skip('quorum mode has no membership changes');
+      if (context.options.peerRouting === 'shared') {
+        // The shared listeners know dialers by member id, and a member added back has a new one.
+        return skip('shared peer routing cannot tell a member added back (a new member id)');
+      }
       startFailoverProbe();
       const removed: number[] = [];
       for (const index of targets) {
