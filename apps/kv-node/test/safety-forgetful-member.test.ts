@@ -12,7 +12,7 @@ import type { ProcessCluster, ProcessMember } from './support/process-cluster.js
 import type { StartedCluster } from './support/started-cluster.js';
 import { startedCluster } from './support/started-cluster.js';
 
-const RUNBOOK = 'Runbook: a member that lost its data';
+const RUNBOOK = 'docs/guides/operations.md#replace-a-member';
 let running: StartedCluster | undefined;
 
 afterEach(async () => {

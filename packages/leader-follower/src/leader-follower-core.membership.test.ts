@@ -125,6 +125,26 @@ describe('membership changes', () => {
     expect(leader.highWaterMark).toBe(before);
   });
 
+  it('refuses to promote a learner that has acknowledged nothing yet, however short the log', () => {
+    const network = clusterWithLeaderA();
+    network.addServer('d', ['a', 'b', 'c']);
+    network.isolate('d');
+    const leader = network.core('a');
+    expect(leader.proposeConfigurationChange({ kind: 'add-learner', member: 'd' }).accepted).toBe(
+      true,
+    );
+    // One tick: the change commits on a and b, d has had no time to answer anything.
+    network.run(1);
+    expect(leader.configuration.learners).toEqual(['d']);
+    // Well within the lag limit and the election timeout, but d never answered.
+    expect(refusal(leader.proposeConfigurationChange({ kind: 'promote', member: 'd' }))).toBe(
+      'learner-not-caught-up',
+    );
+    network.heal();
+    network.run(10);
+    expect(change(network, 'a', { kind: 'promote', member: 'd' }).accepted).toBe(true);
+  });
+
   it('refuses changes that do not apply: promoting a voter, adding a member, removing the last voter', () => {
     const network = clusterWithLeaderA();
     const leader = network.core('a');

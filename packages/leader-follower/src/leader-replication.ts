@@ -269,8 +269,11 @@ export class LeaderReplication {
     if (change.kind === 'promote') {
       const progress = this.progress.get(change.member);
       const lag = replica.log.lastIndex - (progress?.matchIndex ?? 0);
+      // A learner that has acknowledged nothing to this leader is not known to be in sync, however
+      // short the log: right after it was added it may not even be running.
       if (
         progress === undefined ||
+        progress.matchIndex === 0 ||
         lag > this.options.promoteLagLimit ||
         progress.ticksSinceResponse >= this.options.electionTimeoutTicks
       ) {

@@ -165,7 +165,16 @@ export const FLAG_SPECS: readonly FlagSpec[] = [
     defaultValue: 'new',
     values: ['new', 'existing'],
     section: 'clustering',
-    description: "'new' to form a cluster, 'existing' to join one (the data dir must then exist).",
+    description:
+      "'new' to form a cluster, 'existing' to restart a member or join one after `member add` (an empty data dir then needs --initial-cluster-id).",
+  },
+  {
+    name: 'initial-cluster-id',
+    kind: 'string',
+    defaultValue: '',
+    section: 'clustering',
+    description:
+      'Joining a running cluster (--initial-cluster-state existing, empty data dir): its cluster id, as `member add` prints it (hex).',
   },
   {
     name: 'peer-secret-file',

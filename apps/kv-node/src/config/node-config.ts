@@ -45,6 +45,11 @@ export interface NodeConfig {
   clusterToken: string;
   clusterId: string;
   clusterState: 'new' | 'existing';
+  /**
+   * `--initial-cluster-id` (decimal): the cluster a new member joins. Its id cannot be computed
+   * from `--initial-cluster`, which lists today's members, not the ones the cluster started with.
+   */
+  joinClusterId: string | undefined;
   heartbeatIntervalMs: number;
   electionTimeoutMs: number;
   /** `--failure-detector`: how the replica suspects a silent leader or follower. */
@@ -285,6 +290,18 @@ function parseInitialCluster(text: string, token: string): MemberConfig[] {
   return members;
 }
 
+/** `--initial-cluster-id` as etcd prints ids (hex), to the decimal form kv-node keeps. */
+function parseJoinClusterId(text: string): string | undefined {
+  if (text === '') return undefined;
+  if (!/^[0-9a-fA-F]{1,16}$/.test(text)) {
+    throw new ConfigError(
+      'initial-cluster-id',
+      `"${text}" must be a cluster id in hex, as \`member add\` prints it`,
+    );
+  }
+  return BigInt(`0x${text}`).toString(10);
+}
+
 /** Merges sources (later ones win) and validates the result. @throws ConfigError naming the flag. */
 export function buildConfig(...sources: Settings[]): NodeConfig {
   const merged: Settings = new Map();
@@ -396,6 +413,7 @@ export function buildConfig(...sources: Settings[]): NodeConfig {
     clusterToken,
     clusterId: clusterIdOf(members.map((member) => member.id)),
     clusterState: view.choice('initial-cluster-state'),
+    joinClusterId: parseJoinClusterId(view.text('initial-cluster-id')),
     heartbeatIntervalMs,
     electionTimeoutMs,
     failureDetector: view.choice('failure-detector'),

@@ -1,14 +1,24 @@
-/** etcd's Cluster service: MemberList now; membership changes come with the membership work. */
+/** etcd's Cluster service: the member list and membership changes (see `membership/`). */
 
 import type { UntypedServiceImplementation } from '@grpc/grpc-js';
 import type { ApiContext } from '../http/api-context.js';
-import { memberListResponseJson } from '../http/v3-routes.js';
-import { unary, unimplemented } from './grpc-call.js';
+import {
+  decodeMemberChange,
+  memberChangeResponse,
+  memberListResponseJson,
+} from '../http/cluster-routes.js';
+import type { MemberChangeKind } from '../http/cluster-routes.js';
+import { unary } from './grpc-call.js';
+import type { UnaryMethod } from './grpc-call.js';
 
-const MEMBERSHIP_LATER =
-  'etcdserver: kv-node does not change membership at run time yet: members are fixed by ' +
-  '--initial-cluster; MemberAdd, MemberRemove, MemberUpdate and MemberPromote come with the ' +
-  'membership work';
+function change(context: ApiContext, kind: MemberChangeKind): UnaryMethod {
+  return (body, credentials) => {
+    const request = decodeMemberChange(kind, body);
+    // etcd keeps membership changes to admins when auth is on.
+    context.auth.authorizeAdmin(context.backend.auth, credentials);
+    return memberChangeResponse(context, request);
+  };
+}
 
 /** The handlers of `etcdserverpb.Cluster`. */
 export function clusterService(context: ApiContext): UntypedServiceImplementation {
@@ -16,9 +26,9 @@ export function clusterService(context: ApiContext): UntypedServiceImplementatio
     // etcd serves the member list without an auth check, so `etcdctl member list` works with
     // auth enabled and no user.
     MemberList: unary(context, () => memberListResponseJson(context, context.backend.status())),
-    MemberAdd: unimplemented(MEMBERSHIP_LATER),
-    MemberRemove: unimplemented(MEMBERSHIP_LATER),
-    MemberUpdate: unimplemented(MEMBERSHIP_LATER),
-    MemberPromote: unimplemented(MEMBERSHIP_LATER),
+    MemberAdd: unary(context, change(context, 'add')),
+    MemberRemove: unary(context, change(context, 'remove')),
+    MemberUpdate: unary(context, change(context, 'update')),
+    MemberPromote: unary(context, change(context, 'promote')),
   };
 }

@@ -32,6 +32,7 @@ import {
 import { v3Alarm, v3Compaction, v3Status } from './maintenance-routes.js';
 import { restWatch, v3Watch } from './watch-routes.js';
 import { v3DeleteRange, v3MemberList, v3Put, v3Range, v3Txn } from './v3-routes.js';
+import { v3MemberChange } from './cluster-routes.js';
 
 type Handler = (context: ApiContext, exchange: Exchange) => Promise<void>;
 
@@ -55,6 +56,10 @@ const exactRoutes = new Map<string, Route>([
     '/v3/cluster/member/list',
     { pattern: '/v3/cluster/member/list', methods: { POST: v3MemberList } },
   ],
+  ...(['add', 'remove', 'update', 'promote'] as const).map((kind): [string, Route] => {
+    const path = `/v3/cluster/member/${kind}`;
+    return [path, { pattern: path, methods: { POST: v3MemberChange(kind) } }];
+  }),
   ['/v1/kv', { pattern: '/v1/kv', methods: { GET: restList } }],
   ['/v1/cluster', { pattern: '/v1/cluster', methods: { GET: restCluster } }],
   ['/health', { pattern: '/health', methods: { GET: health } }],

@@ -5,6 +5,7 @@
  * double that applies to one state machine.
  */
 
+import type { Membership } from '../membership/membership-service.js';
 import type { KvCommand } from '../codec/command-codec.js';
 import type { AuthState } from '../auth/auth-state.js';
 import type { LeaseAnswer, LeaseQuery } from '../lease/lease-driver.js';
@@ -24,6 +25,8 @@ export interface MemberStatus {
   peerUrls: string[];
   clientUrls: string[];
   role: NodeRole;
+  /** A learner: receives the log, never votes or counts for quorum (etcd's `isLearner`). */
+  isLearner?: boolean;
   /** Highest log index known to be stored on the member (from the leader's view). */
   matchIndex?: number;
   /** Entries the member is behind the leader's last index. */
@@ -119,4 +122,9 @@ export interface KvBackend {
    * is no state machine to snapshot (test doubles).
    */
   snapshotChunks?(): Iterable<Uint8Array>;
+  /**
+   * Membership changes (etcd's Cluster API): undefined while the node starts and in quorum mode,
+   * where members are fixed by `--initial-cluster`.
+   */
+  membership?(): Membership | undefined;
 }

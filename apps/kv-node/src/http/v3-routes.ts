@@ -14,11 +14,10 @@ import {
   putResponseJson,
   rangeResponseJson,
   rangeResponseParts,
-  responseHeader,
   txnResponseJson,
 } from './etcd-json.js';
-import type { DecodedRange, HeaderSource, JsonBody } from './etcd-json.js';
-import type { ClusterStatus } from './kv-backend.js';
+import type { DecodedRange, HeaderSource } from './etcd-json.js';
+import { memberListResponseJson } from './cluster-routes.js';
 import type { RangeView } from '../store/kv-types.js';
 import type { Exchange } from './exchange.js';
 import { idempotencyKey, readBarrier, replicateWrite } from './kv-operations.js';
@@ -147,19 +146,4 @@ export async function v3MemberList(context: ApiContext, exchange: Exchange): Pro
   await exchange.readJson(context.limits.maxRequestBytes);
   const status = context.backend.status();
   exchange.json(200, memberListResponseJson(context, status));
-}
-
-/** A `MemberListResponse` (gateway JSON; the gRPC Cluster service encodes the same object). */
-export function memberListResponseJson(context: ApiContext, status: ClusterStatus): JsonBody {
-  return {
-    // etcd's Cluster service answers with a header that has no revision (its cluster server
-    // fills in only the cluster id, member id and term).
-    header: responseHeader(headerSource(context), 0),
-    members: status.members.map((member) => ({
-      ID: member.id,
-      name: member.name,
-      peerURLs: member.peerUrls,
-      ...(member.clientUrls.length === 0 ? {} : { clientURLs: member.clientUrls }),
-    })),
-  };
 }

@@ -17,7 +17,28 @@ export interface DataDirectoryIdentity {
   clusterId: string;
   memberId: string;
   name: string;
+  /**
+   * The member's id in `@x/leader-follower` and on the peer transport: its name for a member of
+   * the initial cluster (absent in files written before membership changes), its member id in
+   * hexadecimal for one that joined after `member add` (the cluster knows it by its peer URLs,
+   * not by a name).
+   */
+  replicationId?: string;
 }
+
+/** How this process may use the data directory it opened. */
+export interface DataDirectoryPlan {
+  /** `--initial-cluster-state`. */
+  clusterState: 'new' | 'existing';
+  /** `--initial-cluster-id`: the cluster an empty directory joins with `existing`. */
+  joinClusterId: string | undefined;
+}
+
+/**
+ * The anchor of the operations guide's runbook that replaces a member: remove it, then add a
+ * new member with a new data directory.
+ */
+export const REPLACE_MEMBER_RUNBOOK = 'docs/guides/operations.md#replace-a-member';
 
 /** Why a data directory cannot be used; the message says what to do. */
 export class DataDirectoryError extends Error {
@@ -33,6 +54,10 @@ export interface OpenDataDirectory {
   path: string;
   /** Whether it held no identity before (a brand-new member). */
   fresh: boolean;
+  /** Whether this is a new member joining a running cluster (empty directory, `existing`). */
+  joining: boolean;
+  /** The identity it holds (the cluster id a joined member was given, its replication id). */
+  identity: Required<DataDirectoryIdentity>;
   release(): Promise<void>;
 }
 
@@ -76,8 +101,9 @@ async function writeDurably(directory: string, name: string, text: string): Prom
 export async function openDataDirectory(
   path: string,
   identity: DataDirectoryIdentity,
-  clusterState: 'new' | 'existing',
+  plan: DataDirectoryPlan,
 ): Promise<OpenDataDirectory> {
+  const { clusterState, joinClusterId } = plan;
   await mkdir(path, { recursive: true });
   const fileSystem = new NodeFileSystem();
   let lock: { release(): Promise<void> };
@@ -103,18 +129,33 @@ export async function openDataDirectory(
       }
     }
     if (stored === undefined) {
-      if (clusterState === 'existing') {
+      const joining = clusterState === 'existing';
+      if (joining && joinClusterId === undefined) {
         throw new DataDirectoryError(
-          `--initial-cluster-state existing needs this member's data in ${path}; ` +
-            'adding members to a running cluster is not supported',
+          `--initial-cluster-state existing with an empty data directory (${path}) joins a ` +
+            'running cluster: add this member first (`etcdctl member add` or POST ' +
+            '/v3/cluster/member/add) and pass the cluster id it prints as --initial-cluster-id; ' +
+            `to bring back a member that lost its data, see ${REPLACE_MEMBER_RUNBOOK}`,
         );
       }
-      await writeDurably(path, IDENTITY_FILE, `${JSON.stringify(identity, null, 2)}\n`);
-      return { path, fresh: true, release: () => lock.release() };
+      const created: Required<DataDirectoryIdentity> = joining
+        ? {
+            clusterId: joinClusterId as string,
+            memberId: identity.memberId,
+            name: identity.name,
+            replicationId: BigInt(identity.memberId).toString(16),
+          }
+        : { ...identity, replicationId: identity.name };
+      await writeDurably(path, IDENTITY_FILE, `${JSON.stringify(created, null, 2)}\n`);
+      return { path, fresh: true, joining, identity: created, release: () => lock.release() };
     }
-    if (stored.clusterId !== identity.clusterId) {
+    // A member that joined keeps the cluster id it was given: --initial-cluster lists today's
+    // members, from which the cluster's id cannot be computed.
+    const expectedClusterId =
+      clusterState === 'existing' ? (joinClusterId ?? stored.clusterId) : identity.clusterId;
+    if (stored.clusterId !== expectedClusterId) {
       throw new DataDirectoryError(
-        `data directory ${path} belongs to cluster ${stored.clusterId}, not ${identity.clusterId} ` +
+        `data directory ${path} belongs to cluster ${stored.clusterId}, not ${expectedClusterId} ` +
           '(check --initial-cluster and --initial-cluster-token, or use another --data-dir)',
       );
     }
@@ -132,7 +173,13 @@ export async function openDataDirectory(
         );
       }
     }
-    return { path, fresh: false, release: () => lock.release() };
+    return {
+      path,
+      fresh: false,
+      joining: false,
+      identity: { ...stored, replicationId: stored.replicationId ?? stored.name },
+      release: () => lock.release(),
+    };
   } catch (error) {
     await lock.release();
     throw error;

@@ -76,11 +76,15 @@ export type ReplicaNode = Pick<
 
 /** A member of the cluster as {@link LeaderFollowerReplica} reports it. */
 export interface ReplicaMember {
+  /** Its id in `@x/leader-follower` (default: `name`). */
+  replicationId?: string;
   name: string;
   /** etcd-style member id (decimal string). */
   id: string;
   peerUrls: string[];
   clientUrls: string[];
+  /** A learner (see `MemberStatus.isLearner`). */
+  isLearner?: boolean;
 }
 
 /** Options of {@link LeaderFollowerReplica}. */
@@ -98,10 +102,13 @@ export interface LeaderFollowerReplicaOptions {
    * pattern, from `@x/high-water-mark`), advanced by the node's `appliedThrough` hook.
    */
   appliedWaiters: RequestWaitingList;
-  /** This member's name (its node id on the transport). */
+  /** This member's id in `@x/leader-follower` and on the transport (its name, or see `ReplicaMember`). */
   name: string;
   clusterId: string;
-  members: ReplicaMember[];
+  /** This member's etcd id, for when the members in force do not list it (yet, or any more). */
+  selfMemberId?: string;
+  /** The members, fixed or as the membership in force says now. */
+  members: ReplicaMember[] | (() => ReplicaMember[]);
   /**
    * UNSAFE, tests only: the leader answers linearizable reads from local state without the
    * quorum round (DESIGN.md §5 rule 7 broken on purpose, so a deposed leader may serve stale
@@ -133,7 +140,6 @@ export class LeaderFollowerReplica implements LocalReplica {
   readonly #auth: AuthState;
   readonly #leases: LeaseTable;
   readonly #alarms: AlarmTable;
-  readonly #idByName: Map<string, string>;
   /** The read barrier that reads arriving in this turn share, started at the end of the turn. */
   #turnBarrier: Promise<number> | undefined;
 
@@ -144,7 +150,6 @@ export class LeaderFollowerReplica implements LocalReplica {
     this.#auth = options.auth ?? new AuthState();
     this.#leases = options.leases ?? new LeaseTable();
     this.#alarms = options.alarms ?? new AlarmTable();
-    this.#idByName = new Map(options.members.map((member) => [member.name, member.id]));
   }
 
   /** The local store. */
@@ -195,7 +200,7 @@ export class LeaderFollowerReplica implements LocalReplica {
    */
   async transferLeadership(toMemberId: string): Promise<LeaderTransferStart> {
     if (this.#node.role !== 'leader') return 'not_leader';
-    const target = [...this.#idByName].find(([, id]) => id === toMemberId)?.[0];
+    const target = [...this.#idByReplicationId()].find(([, id]) => id === toMemberId)?.[0];
     if (target === undefined) return 'bad_transferee';
     if (target === this.#options.name) return 'started';
     try {
@@ -260,6 +265,17 @@ export class LeaderFollowerReplica implements LocalReplica {
     return index <= waiters.reachedIndex ? Promise.resolve() : waiters.add(index);
   }
 
+  #members(): ReplicaMember[] {
+    const members = this.#options.members;
+    return typeof members === 'function' ? members() : members;
+  }
+
+  #idByReplicationId(): Map<string, string> {
+    return new Map(
+      this.#members().map((member) => [member.replicationId ?? member.name, member.id]),
+    );
+  }
+
   /** This member's view of the cluster. */
   status(): ClusterStatus {
     const node = this.#node.status();
@@ -267,26 +283,32 @@ export class LeaderFollowerReplica implements LocalReplica {
       node.role === 'leader' ? 'leader' : node.role === 'follower' ? 'follower' : 'candidate';
     const followers = new Map(node.followers.map((follower) => [follower.id, follower]));
     const self = this.#options.name;
-    const members: MemberStatus[] = this.#options.members.map((member) => {
-      const follower = followers.get(member.name);
+    const replicaMembers = this.#members();
+    const idByReplicationId = new Map(
+      replicaMembers.map((member) => [member.replicationId ?? member.name, member.id]),
+    );
+    const members: MemberStatus[] = replicaMembers.map((member) => {
+      const replicationId = member.replicationId ?? member.name;
+      const follower = followers.get(replicationId);
       const base: MemberStatus = {
         id: member.id,
         name: member.name,
         peerUrls: member.peerUrls,
         clientUrls: member.clientUrls,
+        ...(member.isLearner === true ? { isLearner: true } : {}),
         role:
-          member.name === node.leaderId
+          replicationId === node.leaderId
             ? 'leader'
-            : member.name === self
+            : replicationId === self
               ? role
               : node.role === 'leader'
                 ? 'follower'
                 : 'unknown',
       };
-      if (member.name === self && node.role === 'leader') {
+      if (replicationId === self && node.role === 'leader') {
         return { ...base, matchIndex: node.durableIndex, lag: 0, lastContactAgoMs: 0 };
       }
-      if (member.name === node.leaderId && node.role !== 'leader') {
+      if (replicationId === node.leaderId && node.role !== 'leader') {
         // A follower's failure detector watches its leader only.
         return {
           ...base,
@@ -309,11 +331,11 @@ export class LeaderFollowerReplica implements LocalReplica {
     });
     return {
       clusterId: this.#options.clusterId,
-      memberId: this.#idByName.get(self) ?? '0',
+      memberId: idByReplicationId.get(self) ?? this.#options.selfMemberId ?? '0',
       name: self,
       role,
       generation: node.generation,
-      leaderId: node.leaderId === undefined ? undefined : this.#idByName.get(node.leaderId),
+      leaderId: node.leaderId === undefined ? undefined : idByReplicationId.get(node.leaderId),
       lastLogIndex: node.lastIndex,
       highWaterMark: node.highWaterMark,
       appliedIndex: node.appliedIndex,

@@ -15,12 +15,14 @@ import type { KvStore } from '../store/kv-store.js';
 import type { ApplyOutcome } from '../store/kv-state-machine.js';
 import type { LeaderForwarding } from './leader-forwarding.js';
 import type { LocalReplica } from './local-replica.js';
+import type { Membership } from '../membership/membership-service.js';
 
 /** A {@link KvBackend} over a {@link LocalReplica}, forwarding to the leader when following. */
 export class ReplicatedBackend implements KvBackend {
   readonly #replica: LocalReplica;
   readonly #forwarding: LeaderForwarding;
   readonly #leaseDriver: LeaseDriver | undefined;
+  readonly #membership: Membership | undefined;
   /** The read barrier asked of the leader now, if any. */
   #barrierInFlight: Promise<number> | undefined;
   /** The barrier that reads arriving meanwhile share; asked once the one in flight answers. */
@@ -31,8 +33,15 @@ export class ReplicatedBackend implements KvBackend {
    * @param forwarding the path to the leader.
    * @param leaseDriver this member's lease clock, which answers lease questions when it leads
    *   (without one, they are refused with 503 here).
+   * @param membership the membership service (without one, changes are refused).
    */
-  constructor(replica: LocalReplica, forwarding: LeaderForwarding, leaseDriver?: LeaseDriver) {
+  constructor(
+    replica: LocalReplica,
+    forwarding: LeaderForwarding,
+    leaseDriver?: LeaseDriver,
+    membership?: Membership,
+  ) {
+    this.#membership = membership;
     this.#replica = replica;
     this.#forwarding = forwarding;
     this.#leaseDriver = leaseDriver;
@@ -118,6 +127,11 @@ export class ReplicatedBackend implements KvBackend {
         return this.#sharedBarrier(current);
       });
     return this.#barrierQueued;
+  }
+
+  /** The membership service, if this node has one. */
+  membership(): Membership | undefined {
+    return this.#membership;
   }
 
   /** This node's status. */

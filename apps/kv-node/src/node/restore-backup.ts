@@ -81,16 +81,24 @@ export async function restoreBackup(
   } catch (error) {
     throw new RestoreError(`${file}: snapshot damaged: ${(error as Error).message}`);
   }
+  // The restored cluster is the one --initial-cluster names (etcd's `snapshot restore` rewrites
+  // membership the same way): the backed-up cluster's member registry would send this one's
+  // members to the old members' addresses.
+  machine.members.replaceWith([], []);
+  const seeded = machine.snapshot();
   try {
     await seedDataDirectory(new NodeFileSystem(), dataDir, {
       index: RESTORED_INDEX,
       generation: RESTORED_GENERATION,
-      data: snapshot,
+      data: seeded,
     });
   } catch (error) {
     throw new RestoreError(`--data-dir: ${(error as Error).message}`);
   }
-  const directory = await openDataDirectory(dataDir, identity, 'new');
+  const directory = await openDataDirectory(dataDir, identity, {
+    clusterState: 'new',
+    joinClusterId: undefined,
+  });
   await directory.release();
   return {
     revision: machine.store.revision,

@@ -97,28 +97,38 @@ function closeServer(server: Server, graceMs: number): Promise<void> {
  * @throws StartupError (or DataDirectoryError) with an operator-facing message.
  */
 export async function startNode(
-  config: NodeConfig,
+  givenConfig: NodeConfig,
   logger: Logger,
   replicaStarter: ReplicaStarter = startReplica,
 ): Promise<RunningNode> {
-  const clientTls: ServerTls | undefined =
-    config.clientTls === undefined
-      ? undefined
-      : {
-          cert: readFileFor('cert-file', config.clientTls.certFile),
-          key: readFileFor('key-file', config.clientTls.keyFile),
-          ...(config.clientTls.clientCertAuth && config.clientTls.trustedCaFile !== undefined
-            ? { ca: readFileFor('trusted-ca-file', config.clientTls.trustedCaFile) }
-            : {}),
-        };
-  // etcd settings accepted without effect, unrecognized ETCD_* variables: said once, at start.
-  for (const warning of config.warnings) logger.warn({}, warning);
-  const peerSecret = resolvePeerSecret(config, logger);
   const dataDirectory = await openDataDirectory(
-    config.dataDir,
-    { clusterId: config.clusterId, memberId: config.memberId, name: config.name },
-    config.clusterState,
+    givenConfig.dataDir,
+    { clusterId: givenConfig.clusterId, memberId: givenConfig.memberId, name: givenConfig.name },
+    { clusterState: givenConfig.clusterState, joinClusterId: givenConfig.joinClusterId },
   );
+  // A member that joined a running cluster belongs to the cluster it was given, which
+  // --initial-cluster (today's members) cannot tell.
+  const config: NodeConfig = { ...givenConfig, clusterId: dataDirectory.identity.clusterId };
+  let clientTls: ServerTls | undefined;
+  let peerSecret: string;
+  try {
+    clientTls =
+      config.clientTls === undefined
+        ? undefined
+        : {
+            cert: readFileFor('cert-file', config.clientTls.certFile),
+            key: readFileFor('key-file', config.clientTls.keyFile),
+            ...(config.clientTls.clientCertAuth && config.clientTls.trustedCaFile !== undefined
+              ? { ca: readFileFor('trusted-ca-file', config.clientTls.trustedCaFile) }
+              : {}),
+          };
+    // etcd settings accepted without effect, unrecognized ETCD_* variables: said once, at start.
+    for (const warning of config.warnings) logger.warn({}, warning);
+    peerSecret = resolvePeerSecret(config, logger);
+  } catch (error) {
+    await dataDirectory.release();
+    throw error;
+  }
   const metrics = new NodeMetrics();
   try {
     assertDataDirectoryMode(config.dataDir, config.replication);
@@ -224,7 +234,14 @@ export async function startNode(
       servers.push(server);
       await listen(server, url, 'listen-metrics-urls');
     }
-    runtime = await replicaStarter({ config, logger, metrics, peerSecret });
+    runtime = await replicaStarter({
+      config,
+      logger,
+      metrics,
+      peerSecret,
+      replicationId: dataDirectory.identity.replicationId,
+      joining: dataDirectory.joining,
+    });
     leaseClock = leaseClockOf(runtime.replica, {
       now: () => performance.now(),
       timers,
@@ -243,7 +260,9 @@ export async function startNode(
       answerLeaseQuery: (query) => answeringClock.answer(query),
       leaseQueryTimeoutMs: config.electionTimeoutMs,
     });
-    backend.setTarget(new ReplicatedBackend(runtime.replica, forwarding, leaseClock));
+    backend.setTarget(
+      new ReplicatedBackend(runtime.replica, forwarding, leaseClock, runtime.membership),
+    );
     leaseClock.start();
   } catch (error) {
     leaseClock?.stop();

@@ -9,7 +9,7 @@
  */
 
 import { readFileSync } from 'node:fs';
-import { TcpTransport } from '@x/transport-tcp';
+import { TcpTransport, UnknownPeerError } from '@x/transport-tcp';
 import type { PeerAddress } from '@x/transport-tcp';
 import {
   LeaderFollowerNode,
@@ -25,11 +25,18 @@ import { replicaTicks } from './replica-ticks.js';
 import { LeaderFollowerReplica } from './local-replica.js';
 import type { ReplicaRuntime, ReplicaStartOptions } from './replica-runtime.js';
 import { LOST_DATA_RUNBOOK, StartupError } from './startup-error.js';
+import { REPLACE_MEMBER_RUNBOOK } from './data-directory.js';
 import { splitTransport } from './transport.js';
 import { hexIdOf } from '../config/member-id.js';
 import type { NodeConfig } from '../config/node-config.js';
 import type { NodeMetrics } from '../metrics/node-metrics.js';
 import { PeerProber, PROBE_MESSAGE_TYPE } from './peer-prober.js';
+import { MEMBERSHIP_REQUEST_TYPE, MembershipService } from '../membership/membership-service.js';
+import type { ListedMember } from '../membership/member-directory.js';
+import type { ApplyOutcome } from '../store/kv-state-machine.js';
+
+/** How often each member brings its transport peers in line with the membership in force. */
+const MEMBERSHIP_UPKEEP_MS = 200;
 
 /**
  * Entries kept in the log below a snapshot so that slightly lagging followers need no snapshot
@@ -63,9 +70,17 @@ function readPeerFile(flag: string, path: string): Buffer {
 /** Starts this member's replica. @throws StartupError for a peer port in use or bad TLS files. */
 export async function startReplica(options: ReplicaStartOptions): Promise<ReplicaRuntime> {
   const { config, logger, metrics } = options;
+  const replicationId = options.replicationId ?? config.name;
+  // A member added at run time: the cluster knows it by its member id, not its name.
+  const added = replicationId !== config.name;
   const peers: Record<string, PeerAddress | undefined> = {};
   for (const member of config.members) {
-    if (member.name !== config.name) peers[member.name] = addressOf(member.peerUrls[0] as string);
+    if (member.name === config.name) continue;
+    const address = addressOf(member.peerUrls[0] as string);
+    peers[member.name] = address;
+    // An added member cannot tell which of the others were added too (known by their member id)
+    // until it has the cluster's member registry: it admits both ids until then.
+    if (added) peers[hexIdOf(member.id)] = address;
   }
   let tls;
   if (config.peerTls !== undefined) {
@@ -81,7 +96,7 @@ export async function startReplica(options: ReplicaStartOptions): Promise<Replic
   let tcp: TcpTransport;
   try {
     tcp = await TcpTransport.start({
-      nodeId: config.name,
+      nodeId: replicationId,
       clusterId: config.clusterId,
       secret: options.peerSecret,
       peers,
@@ -107,8 +122,32 @@ export async function startReplica(options: ReplicaStartOptions): Promise<Replic
   tcp.onEvent((event) => {
     if (event.kind === 'integrity-failure') metrics.peerIntegrityFailures.inc({ peer: event.peer });
   });
-  const prober = probePeers(tcp, config, metrics);
-  const { replication, node: nodeTransport } = splitTransport(tcp);
+  // Set once the node is open; peers may ask before that (answered as an unknown request).
+  const membershipRef: { service?: MembershipService } = {};
+  const prober = probePeers(tcp, config, metrics, (type, payload) => {
+    const service = membershipRef.service;
+    if (type !== MEMBERSHIP_REQUEST_TYPE || service === undefined) return undefined;
+    return service.answerForwarded(payload);
+  });
+  // The replication protocol may send to a member before this member's upkeep has made it a
+  // transport peer (the leader, right after it appended the change that adds it): it becomes one
+  // on the spot. A member nobody can describe is not sent to (the transport may lose messages).
+  const peerTransport = {
+    send: (to: string, type: number, payload: Uint8Array): void => {
+      try {
+        tcp.send(to, type, payload);
+      } catch (error) {
+        if (!(error instanceof UnknownPeerError)) throw error;
+        const address = membershipRef.service?.peerAddressOf(to);
+        if (address === undefined) return;
+        tcp.addPeer(to, address);
+        tcp.send(to, type, payload);
+      }
+    },
+    onMessage: (handler: (from: string, type: number, payload: Uint8Array) => void): void =>
+      tcp.onMessage(handler),
+  };
+  const { replication, node: nodeTransport } = splitTransport(peerTransport);
   const txnReadLimits = {
     maxKeys: config.limits.maxTxnReadKeys,
     maxBytes: config.limits.maxTxnReadBytes,
@@ -128,8 +167,13 @@ export async function startReplica(options: ReplicaStartOptions): Promise<Replic
   let node: LeaderFollowerNode;
   try {
     node = await LeaderFollowerNode.open({
-      id: config.name,
-      members: config.members.map((member) => member.name),
+      id: replicationId,
+      // An added member starts as a learner and follows whichever leader reaches it; the
+      // configuration it then receives (log or snapshot) replaces this guess.
+      members: config.members
+        .map((member) => member.name)
+        .filter((name) => !added || name !== config.name),
+      ...(added ? { learners: [replicationId] } : {}),
       transport: replication,
       // Snapshots stream to and from disk in chunks: a million keys encode to about 120 MB,
       // which is never held whole.
@@ -157,7 +201,11 @@ export async function startReplica(options: ReplicaStartOptions): Promise<Replic
         },
         appliedThrough: (index) => appliedWaiters.advanceTo(index),
         leaderChanged: (leader, generation) => {
-          const leaderId = config.members.find((member) => member.name === leader)?.id;
+          const leaderId =
+            leader === undefined
+              ? undefined
+              : (membershipRef.service?.list().find((member) => member.replicationId === leader)
+                  ?.id ?? config.members.find((member) => member.name === leader)?.id);
           logger.info(
             {
               leader: leader ?? null,
@@ -196,6 +244,39 @@ export async function startReplica(options: ReplicaStartOptions): Promise<Replic
     }
     throw error;
   }
+  const startedNode = node;
+  const service = new MembershipService({
+    node: startedNode,
+    transport: tcp,
+    directory: {
+      configuration: () => startedNode.configuration,
+      registry: machine.members,
+      initialMembers: config.members,
+      self: { replicationId, clientUrls: config.advertiseClientUrls },
+    },
+    propose: (command): Promise<ApplyOutcome> => replica.propose(command),
+    clusterToken: config.clusterToken,
+    name: config.name,
+    logger,
+    forwardTimeoutMs: 4 * config.electionTimeoutMs,
+    removalGraceMs: 2 * config.electionTimeoutMs,
+    now: () => performance.now(),
+  });
+  membershipRef.service = service;
+  const upkeep = setInterval(() => {
+    if (removedFrom(startedNode, replicationId)) {
+      clearInterval(upkeep);
+      reportFailure(
+        new Error(
+          'this member was removed from the cluster (a committed membership change no longer ' +
+            'lists it): it stopped and must not be restarted with this data directory; to ' +
+            `bring it back, add it as a new member with a new data directory (${REPLACE_MEMBER_RUNBOOK})`,
+        ),
+      );
+      return;
+    }
+    service.reconcile();
+  }, MEMBERSHIP_UPKEEP_MS);
   appliedWaiters.advanceTo(node.appliedThrough);
   metrics.hasLeader.set(0);
   node.start();
@@ -223,24 +304,22 @@ export async function startReplica(options: ReplicaStartOptions): Promise<Replic
     leases: machine.leases,
     alarms: machine.alarms,
     appliedWaiters,
-    name: config.name,
+    name: replicationId,
     clusterId: config.clusterId,
-    members: config.members.map((member) => ({
-      name: member.name,
-      id: member.id,
-      peerUrls: member.peerUrls,
-      clientUrls: member.id === config.memberId ? config.advertiseClientUrls : [],
-    })),
+    selfMemberId: config.memberId,
+    members: (): ListedMember[] => service.list(),
     unsafeLocalLinearizableReads: config.unsafeLocalLinearizableReads,
     admission: txnReadAdmission(machine.store, txnReadLimits),
   });
   return {
     replica,
     nodeTransport,
+    membership: service,
     failed,
     transferLeadership: () =>
       handOverLeadership(node, config.heartbeatIntervalMs, 2 * config.electionTimeoutMs),
     close: async () => {
+      clearInterval(upkeep);
       prober.stop();
       await node.close();
       await tcp.close();
@@ -254,20 +333,28 @@ const NO_BYTES = new Uint8Array(0);
  * etcd's peer series on the transport, labelled `To` with the peer's member id in hexadecimal as
  * etcd labels them: messages it could not deliver, and the round trips of a prober (started).
  */
-function probePeers(tcp: TcpTransport, config: NodeConfig, metrics: NodeMetrics): PeerProber {
+function probePeers(
+  tcp: TcpTransport,
+  config: NodeConfig,
+  metrics: NodeMetrics,
+  answerOther: (type: number, payload: Uint8Array) => Promise<Uint8Array> | undefined,
+): PeerProber {
   const hexIds = new Map(config.members.map((member) => [member.name, hexIdOf(member.id)]));
   const peers = config.members.map((member) => member.name).filter((name) => name !== config.name);
   for (const peer of peers) metrics.etcd.peerSentFailures.inc({ To: hexIds.get(peer) ?? peer }, 0);
   tcp.onUndelivered((peer, messages) =>
     metrics.etcd.peerSentFailures.inc({ To: hexIds.get(peer) ?? peer }, messages.length),
   );
-  tcp.onRequest((_from, type) => {
-    if (type !== PROBE_MESSAGE_TYPE) throw new Error(`unknown peer request type ${type}`);
-    return { type: PROBE_MESSAGE_TYPE, payload: NO_BYTES };
+  tcp.onRequest((_from, type, payload) => {
+    if (type === PROBE_MESSAGE_TYPE) return { type: PROBE_MESSAGE_TYPE, payload: NO_BYTES };
+    const answer = answerOther(type, payload);
+    if (answer === undefined) throw new Error(`unknown peer request type ${type}`);
+    return answer.then((bytes) => ({ type, payload: bytes }));
   });
   const prober = new PeerProber({
     peers,
-    probe: (peer) => tcp.request(peer, PROBE_MESSAGE_TYPE, NO_BYTES),
+    // A member removed at run time is no longer a transport peer: its probe fails like a lost one.
+    probe: async (peer) => tcp.request(peer, PROBE_MESSAGE_TYPE, NO_BYTES),
     now: () => performance.now(),
     setInterval: (callback, intervalMs) => setInterval(callback, intervalMs),
     clearInterval: (handle) => clearInterval(handle as NodeJS.Timeout),
@@ -312,4 +399,18 @@ async function handOverLeadership(
   while (node.role === 'leader' && clock.now() < deadline) {
     await new Promise((resolve) => setTimeout(resolve, pollMs));
   }
+}
+
+/**
+ * Whether a committed configuration no longer lists this member: the node has stopped (it
+ * reports `removedFromCluster` only through its log), and kv-node must stop too.
+ */
+function removedFrom(node: LeaderFollowerNode, replicationId: string): boolean {
+  const { voters, learners } = node.configuration;
+  return (
+    node.configurationIndex > 0 &&
+    node.configurationIndex <= node.appliedThrough &&
+    !voters.includes(replicationId) &&
+    !learners.includes(replicationId)
+  );
 }

@@ -3,6 +3,7 @@
  * first: a port conflict then fails startup at once, before any log is opened.
  */
 
+import type { Membership } from '../membership/membership-service.js';
 import type { KvCommand } from '../codec/command-codec.js';
 import { unavailable } from '../http/api-error.js';
 import type { KvBackend, LeaderTransferStart, ClusterStatus } from '../http/kv-backend.js';
@@ -83,6 +84,11 @@ export class SwitchableBackend implements KvBackend {
   transferLeadership(toMemberId: string): Promise<LeaderTransferStart> {
     if (this.#target?.transferLeadership === undefined) return Promise.resolve('not_leader');
     return this.#target.transferLeadership(toMemberId);
+  }
+
+  /** The target's membership service; none while starting. */
+  membership(): Membership | undefined {
+    return this.#target?.membership?.();
   }
 
   /** The target's state-machine snapshot; 503 while starting. */

@@ -9,6 +9,9 @@
  * Format 4 adds, after the lease table, the history (compact revision, each key's superseded
  * records, the revision log; see `kv-store.ts`) and the raised alarms; older formats restore with
  * no history (nothing below the snapshot's revision can be read) and no alarm.
+ * Format 5 appends the member registry (see `member-registry.ts`) as one more required
+ * length-prefixed record; older formats restore with an empty registry (the initial members are
+ * known from `--initial-cluster`).
  * Encoded lazily in chunks and decoded from chunks cut at any byte, so a
  * snapshot of any size passes to and from disk without ever being held whole: the keys and, in
  * format 4, the history are decoded record by record as their bytes arrive.
@@ -28,6 +31,7 @@ import type { RememberedResult } from './idempotency-table.js';
 import type { HistoryView } from './kv-store.js';
 import type { AlarmMember } from './maintenance-command.js';
 import { AlarmTable } from './maintenance-command.js';
+import { MemberRegistry } from './member-registry.js';
 import type { PackedEntry } from './packed-entry.js';
 
 const SNAPSHOT_MAGIC = 0x4b56534e; // "KVSN"
@@ -39,6 +43,8 @@ const FORMAT_WITH_AUTH = 2;
 const FORMAT_WITH_LEASES = 3;
 /** With the auth state, the lease table, the history and the alarms (all required). */
 const FORMAT_WITH_HISTORY = 4;
+/** Format 4 and the member registry (required). */
+const FORMAT_WITH_MEMBERS = 5;
 const RECORD_TOMBSTONE = 0;
 const RECORD_PUT = 1;
 
@@ -66,6 +72,8 @@ export interface SnapshotView {
   history?: HistoryView;
   /** The raised alarms (format 4, with `history`). */
   alarms?: AlarmMember[];
+  /** The member registry (format 5, with `history`); absent in older snapshots. */
+  members?: MemberRegistry;
 }
 
 /**
@@ -82,7 +90,7 @@ export function* encodeSnapshot(
   let writer = new BinaryWriter(capacity());
   writer.writeVarint(SNAPSHOT_MAGIC);
   if (view.history !== undefined && (view.auth === undefined || view.leases === undefined)) {
-    // Format 4 is the only one with history; dropping it silently would lose past revisions.
+    // Formats 4 and 5 are the only ones with history; dropping it silently would lose past revisions.
     throw new Error('a snapshot with history needs the auth state and the lease table too');
   }
   const format =
@@ -92,7 +100,9 @@ export function* encodeSnapshot(
         ? FORMAT_WITH_AUTH
         : view.history === undefined
           ? FORMAT_WITH_LEASES
-          : FORMAT_WITH_HISTORY;
+          : view.members === undefined
+            ? FORMAT_WITH_HISTORY
+            : FORMAT_WITH_MEMBERS;
   writer.writeByte(format);
   writer.writeVarint(view.revision);
   writer.writeVarint(view.keys.length);
@@ -113,7 +123,7 @@ export function* encodeSnapshot(
   }
   if (view.auth !== undefined) writer.writeBytes(view.auth);
   if (view.auth !== undefined && view.leases !== undefined) writer.writeBytes(view.leases);
-  if (format === FORMAT_WITH_HISTORY) {
+  if (format === FORMAT_WITH_HISTORY || format === FORMAT_WITH_MEMBERS) {
     const history = view.history as HistoryView;
     writer.writeVarint(history.compactRevision);
     writer.writeVarint(history.keys.length);
@@ -148,6 +158,11 @@ export function* encodeSnapshot(
     const alarms = new AlarmTable();
     alarms.replaceWith(view.alarms ?? []);
     alarms.encode(writer);
+    if (view.members !== undefined) {
+      const members = new BinaryWriter(256);
+      view.members.encode(members);
+      writer.writeBytes(members.finishExact());
+    }
   }
   yield writer.finish();
 }
@@ -159,7 +174,15 @@ export function* encodeSnapshot(
  * then the alarms), so the history, which can be as large as the keys, is never held as bytes.
  */
 type Stage =
-  'header' | 'keys' | 'remembered' | 'tail' | 'historyKeys' | 'historyChanges' | 'alarms' | 'done';
+  | 'header'
+  | 'keys'
+  | 'remembered'
+  | 'tail'
+  | 'historyKeys'
+  | 'historyChanges'
+  | 'alarms'
+  | 'members'
+  | 'done';
 
 /** A nested record's own truncation is malformed data, not a sign that more bytes will come. */
 function decodeNested<T>(bytes: Uint8Array, decode: (reader: BinaryReader) => T, what: string): T {
@@ -236,6 +259,7 @@ export class SnapshotDecoder {
   #revisionCount = 0;
   readonly #changes: [number, ByteString[]][] = [];
   #alarms: AlarmMember[] = [];
+  #members: MemberRegistry | undefined;
   /** Undecoded bytes from earlier chunks. */
   #unread: Buffer = Buffer.alloc(0);
   /** Chunks received since the last attempt, and how many bytes the next attempt needs. */
@@ -268,7 +292,9 @@ export class SnapshotDecoder {
         `snapshot ends after ${this.#keys.length} of ${this.#keyCount} keys`,
       );
     }
-    if (this.#format === FORMAT_WITH_HISTORY) return this.#finishStreamed();
+    if (this.#format === FORMAT_WITH_HISTORY || this.#format === FORMAT_WITH_MEMBERS) {
+      return this.#finishStreamed();
+    }
     const reader = new BinaryReader(this.#unread);
     const remembered = decodeRemembered(reader);
     let authState: AuthState | undefined;
@@ -320,6 +346,7 @@ export class SnapshotDecoder {
         changes: this.#changes,
       },
       alarms: this.#alarms,
+      ...(this.#members === undefined ? {} : { members: this.#members }),
     };
   }
 
@@ -364,6 +391,12 @@ export class SnapshotDecoder {
     if (this.#stage === 'alarms') {
       this.#alarms = AlarmTable.decode(reader);
       progress.consumed = reader.offset;
+      this.#stage = this.#format === FORMAT_WITH_MEMBERS ? 'members' : 'done';
+    }
+    if (this.#stage === 'members') {
+      const bytes = reader.readBytes();
+      this.#members = decodeNested(bytes, (nested) => MemberRegistry.decode(nested), 'members');
+      progress.consumed = reader.offset;
       this.#stage = 'done';
     }
   }
@@ -382,7 +415,8 @@ export class SnapshotDecoder {
           format !== FORMAT_WITHOUT_AUTH &&
           format !== FORMAT_WITH_AUTH &&
           format !== FORMAT_WITH_LEASES &&
-          format !== FORMAT_WITH_HISTORY
+          format !== FORMAT_WITH_HISTORY &&
+          format !== FORMAT_WITH_MEMBERS
         ) {
           throw new MalformedEncodingError(`unknown snapshot format ${format}`);
         }
@@ -400,7 +434,7 @@ export class SnapshotDecoder {
         consumed = reader.offset;
       }
       if (this.#stage === 'keys') {
-        this.#stage = this.#format === FORMAT_WITH_HISTORY ? 'tail' : 'remembered';
+        this.#stage = this.#format >= FORMAT_WITH_HISTORY ? 'tail' : 'remembered';
       }
       if (this.#stage === 'remembered') {
         // Older formats: what follows the keys is decoded in `finish`, from all that is left.

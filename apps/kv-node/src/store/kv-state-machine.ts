@@ -27,6 +27,7 @@ import type { ResponseOp } from './kv-types.js';
 import { opsAddData } from './kv-types.js';
 import type { MaintenanceCommand, MaintenanceResult } from './maintenance-command.js';
 import { AlarmTable } from './maintenance-command.js';
+import { MemberRegistry } from './member-registry.js';
 import { CompactedRevisionError, FutureRevisionError } from './revision-errors.js';
 import type { TxnReadLimits } from './txn-read-budget.js';
 import { DEFAULT_TXN_READ_LIMITS, TxnReadBudget } from './txn-read-budget.js';
@@ -98,6 +99,8 @@ export class KvStateMachine {
   readonly leases = new LeaseTable();
   /** The raised alarms (NOSPACE refuses writes that add data): replicated, in snapshots too. */
   readonly alarms = new AlarmTable();
+  /** Each member's name, ids and URLs (see `member-registry.ts`): replicated, in snapshots too. */
+  readonly members = new MemberRegistry();
   readonly #idempotency: IdempotencyTable;
   readonly #txnReadLimits: TxnReadLimits;
   readonly #onTxnRanges: ((read: number, notRead: number) => void) | undefined;
@@ -245,6 +248,10 @@ export class KvStateMachine {
   }
 
   #applyMaintenance(command: MaintenanceCommand): MaintenanceResult {
+    if (command.kind === 'member-put' || command.kind === 'member-forget') {
+      this.members.apply(command);
+      return { revision: this.store.revision, alarms: [] };
+    }
     if (command.kind === 'alarm') {
       const alarms =
         command.action === 'activate'
@@ -267,7 +274,7 @@ export class KvStateMachine {
     return { revision: this.store.revision, alarms: [] };
   }
 
-  /** The whole state (keys, revision, idempotency table, auth, leases, history, alarms) as bytes. */
+  /** The whole state (keys, revision, idempotency table, auth, leases, history, alarms, members) as bytes. */
   snapshot(): Uint8Array {
     const view = this.#snapshotView();
     let estimate = 64;
@@ -290,7 +297,7 @@ export class KvStateMachine {
         for (const key of keys) estimate += key.length + 4;
       }
     }
-    estimate += 16 + 32 * (view.alarms?.length ?? 0);
+    estimate += 16 + 32 * (view.alarms?.length ?? 0) + 256 * this.members.list().length;
     // One chunk sized up front: no doubling copies of a buffer that may be 100+ MB.
     const [only] = encodeSnapshot(view, Infinity, estimate);
     return only as Uint8Array;
@@ -323,6 +330,7 @@ export class KvStateMachine {
       leases: leases.finishExact(),
       history: this.store.historyView(),
       alarms: this.alarms.list(),
+      members: this.members,
     };
   }
 
@@ -356,6 +364,10 @@ export class KvStateMachine {
       this.store.loadPacked(view.revision, view.keys, view.packed);
       if (view.history !== undefined) this.store.loadHistory(view.history);
       this.alarms.replaceWith(view.alarms ?? []);
+      // Snapshots before the registry (format 4) describe no member: the initial ones are known
+      // from --initial-cluster.
+      const registry = view.members ?? new MemberRegistry();
+      this.members.replaceWith(registry.list(), registry.removedIds());
       this.#idempotency.clear();
       for (const [requestId, entry] of view.remembered)
         this.#idempotency.remember(requestId, entry);

@@ -7,6 +7,8 @@
 import type { BinaryReader } from '../codec/binary-reader.js';
 import { MalformedEncodingError } from '../codec/binary-reader.js';
 import type { BinaryWriter } from '../codec/binary-writer.js';
+import type { MemberRegistryCommand } from './member-registry.js';
+import { readRegisteredMember, writeRegisteredMember } from './member-registry.js';
 
 /** etcd's alarm types (NONE too: etcd keeps an alarm of type NONE when asked to raise one). */
 export type AlarmType = 'NONE' | 'NOSPACE' | 'CORRUPT';
@@ -22,7 +24,9 @@ export type MaintenanceCommand =
   /** Compact the history at `revision` (`physical` is accepted for etcd's API; see README). */
   | { kind: 'compact'; revision: number; physical: boolean }
   /** Raise or clear an alarm. */
-  | { kind: 'alarm'; action: 'activate' | 'deactivate'; member: AlarmMember };
+  | { kind: 'alarm'; action: 'activate' | 'deactivate'; member: AlarmMember }
+  /** Describe or forget a member in the member registry (see `member-registry.ts`). */
+  | MemberRegistryCommand;
 
 /** What applying a maintenance command produced, the same on every member. */
 export interface MaintenanceResult {
@@ -36,6 +40,8 @@ export interface MaintenanceResult {
 
 const KIND_COMPACT = 1;
 const KIND_ALARM = 2;
+const KIND_MEMBER_PUT = 3;
+const KIND_MEMBER_FORGET = 4;
 const ALARM_TYPES: readonly AlarmType[] = ['NONE', 'NOSPACE', 'CORRUPT'];
 const ERRORS = ['compacted', 'future_revision'] as const;
 
@@ -57,10 +63,17 @@ export function encodeMaintenanceCommand(writer: BinaryWriter, command: Maintena
     writer.writeByte(KIND_COMPACT);
     writer.writeVarint(command.revision);
     writer.writeByte(command.physical ? 1 : 0);
-  } else {
+  } else if (command.kind === 'alarm') {
     writer.writeByte(KIND_ALARM);
     writer.writeByte(command.action === 'activate' ? 1 : 0);
     writeAlarm(writer, command.member);
+  } else if (command.kind === 'member-put') {
+    writer.writeByte(KIND_MEMBER_PUT);
+    writeRegisteredMember(writer, command.member);
+  } else {
+    writer.writeByte(KIND_MEMBER_FORGET);
+    writer.writeUtf8(command.replicationId);
+    writer.writeUtf8(command.id);
   }
 }
 
@@ -74,6 +87,11 @@ export function decodeMaintenanceCommand(reader: BinaryReader): MaintenanceComma
   if (kind === KIND_ALARM) {
     const action = reader.readByte() === 1 ? 'activate' : 'deactivate';
     return { kind: 'alarm', action, member: readAlarm(reader) };
+  }
+  if (kind === KIND_MEMBER_PUT) return { kind: 'member-put', member: readRegisteredMember(reader) };
+  if (kind === KIND_MEMBER_FORGET) {
+    const replicationId = reader.readUtf8();
+    return { kind: 'member-forget', replicationId, id: reader.readUtf8() };
   }
   throw new MalformedEncodingError(`unknown maintenance command ${kind}`);
 }

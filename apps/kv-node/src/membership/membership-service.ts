@@ -1,0 +1,481 @@
+/**
+ * Membership changes as etcd 3.4's Cluster API offers them (add, remove, update, promote), run
+ * on the leader, one at a time: the member registry (names and URLs, in the kv state machine)
+ * and `@x/leader-follower`'s configuration (who votes, who learns) change through the same log.
+ * A follower forwards the request to the leader on the peer transport. Every member keeps its
+ * transport's peers equal to the configuration in force and publishes its own name and client
+ * URLs, as an etcd member publishes its attributes once started.
+ */
+
+import type { ClusterConfiguration, ConfigurationChange } from '@x/leader-follower';
+import { encodeCommand } from '../codec/command-codec.js';
+import { ApiError, unavailable } from '../http/api-error.js';
+import type { Logger } from '../logging/logger.js';
+import { memberIdOf } from '../config/member-id.js';
+import type { ApplyOutcome } from '../store/kv-state-machine.js';
+import type { MemberRegistryCommand, RegisteredMember } from '../store/member-registry.js';
+import { KV_NODE_MESSAGE_TYPE_BASE } from '../node/transport.js';
+import {
+  memberBadUrls,
+  memberIdExists,
+  memberIdRemoved,
+  memberNotFound,
+  memberNotLearner,
+  membershipApiError,
+  peerUrlExists,
+} from './member-errors.js';
+import { describeMember, listMembers } from './member-directory.js';
+import type { ListedMember, MemberDirectorySources } from './member-directory.js';
+
+/** The peer transport request type of a membership request forwarded to the leader. */
+export const MEMBERSHIP_REQUEST_TYPE = KV_NODE_MESSAGE_TYPE_BASE + 0x81;
+
+/** A change as the Cluster API asks for it (member ids are etcd's, decimal). */
+export type MembershipRequest =
+  | { kind: 'add'; peerUrls: string[]; isLearner: boolean }
+  | { kind: 'remove'; id: string }
+  | { kind: 'update'; id: string; peerUrls: string[] }
+  | { kind: 'promote'; id: string };
+
+/** What a change answers: the member added (for `add`) and the members after the change. */
+export interface MembershipAnswer {
+  member?: ListedMember;
+  members: ListedMember[];
+}
+
+/** The Cluster API's view of membership (absent in quorum mode). */
+export interface Membership {
+  /** The members of the configuration in force here. */
+  list(): ListedMember[];
+  /**
+   * Makes one change (on the leader, forwarded there from a follower); resolves once the leader
+   * has applied it. @throws ApiError in etcd's words; definite unless it says otherwise.
+   */
+  change(request: MembershipRequest): Promise<MembershipAnswer>;
+}
+
+/** The part of `LeaderFollowerNode` the service calls. */
+export interface MembershipNode {
+  readonly role: string;
+  readonly leaderId: string | undefined;
+  readonly configuration: ClusterConfiguration;
+  readonly configurationIndex: number;
+  proposeConfigurationChange(change: ConfigurationChange): Promise<ClusterConfiguration>;
+}
+
+/** The part of the peer transport the service calls (`@x/transport-tcp`'s `TcpTransport`). */
+export interface MembershipTransport {
+  readonly peerIds: string[];
+  addPeer(peer: string, address: { host: string; port: number } | undefined): void;
+  removePeer(peer: string): void;
+  setPeerAddress(peer: string, address: { host: string; port: number }): void;
+  request(
+    to: string,
+    type: number,
+    payload: Uint8Array,
+    options?: { timeoutMs?: number },
+  ): Promise<{ type: number; payload: Uint8Array }>;
+}
+
+/** Options of {@link MembershipService}. */
+export interface MembershipServiceOptions {
+  node: MembershipNode;
+  transport: MembershipTransport;
+  directory: MemberDirectorySources;
+  /** Proposes an encoded kv command (leader only) and resolves with its outcome once applied. */
+  propose(command: Uint8Array): Promise<ApplyOutcome>;
+  /** `--initial-cluster-token`: an added member's id is computed from it and its peer URLs. */
+  clusterToken: string;
+  /** This member's `--name`. */
+  name: string;
+  logger: Logger;
+  /** How long a follower waits for the leader's answer, in milliseconds. */
+  forwardTimeoutMs: number;
+  /**
+   * How long a removed member stays a transport peer, in milliseconds: the leader goes on
+   * replicating to it until it has heard that its removal committed (then it stops itself).
+   */
+  removalGraceMs: number;
+  /** Monotonic milliseconds. */
+  now(): number;
+}
+
+/** Peer URLs as etcd accepts them: http(s)://host:port, nothing more. @throws 400. */
+export function parsePeerUrls(value: unknown): string[] {
+  if (!Array.isArray(value) || value.length === 0) throw memberBadUrls();
+  return value.map((text) => {
+    if (typeof text !== 'string') throw memberBadUrls();
+    let url: URL;
+    try {
+      url = new URL(text);
+    } catch {
+      throw memberBadUrls();
+    }
+    if (
+      (url.protocol !== 'http:' && url.protocol !== 'https:') ||
+      url.port === '' ||
+      url.hostname === '' ||
+      (url.pathname !== '/' && url.pathname !== '') ||
+      url.search !== '' ||
+      url.hash !== '' ||
+      url.username !== ''
+    ) {
+      throw memberBadUrls();
+    }
+    return url.origin;
+  });
+}
+
+function addressOf(url: string): { host: string; port: number } {
+  const parsed = new URL(url);
+  return { host: parsed.hostname.replace(/^\[|\]$/g, ''), port: Number(parsed.port) };
+}
+
+/** See the file comment. */
+export class MembershipService implements Membership {
+  readonly #options: MembershipServiceOptions;
+  /** Changes run one after another on this member (the core allows one in flight anyway). */
+  #queue: Promise<unknown> = Promise.resolve();
+  #publishing = false;
+  /** Transport peers no longer in the configuration, and since when (monotonic ms). */
+  readonly #leftAt = new Map<string, number>();
+  #promoting = false;
+
+  /** @param options see {@link MembershipServiceOptions}. */
+  constructor(options: MembershipServiceOptions) {
+    this.#options = options;
+  }
+
+  /** The members of the configuration in force here. */
+  list(): ListedMember[] {
+    return listMembers(this.#options.directory);
+  }
+
+  /** See {@link Membership.change}. */
+  change(request: MembershipRequest): Promise<MembershipAnswer> {
+    const node = this.#options.node;
+    if (node.role !== 'leader') return this.#forward({ request });
+    const run = this.#queue.then(() => this.#changeAsLeader(request));
+    this.#queue = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Where a member of the configuration in force listens, if known. */
+  peerAddressOf(replicationId: string): { host: string; port: number } | undefined {
+    const configuration = this.#options.node.configuration;
+    if (
+      !configuration.voters.includes(replicationId) &&
+      !configuration.learners.includes(replicationId)
+    ) {
+      return undefined;
+    }
+    const url = describeMember(this.#options.directory, replicationId).peerUrls[0];
+    return url === undefined ? undefined : addressOf(url);
+  }
+
+  /**
+   * Answers a request a follower forwarded (the transport's request handler): the answer or the
+   * error, as JSON.
+   */
+  async answerForwarded(payload: Uint8Array): Promise<Uint8Array> {
+    let answer: unknown;
+    try {
+      const forwarded = JSON.parse(Buffer.from(payload).toString('utf8')) as ForwardedRequest;
+      if (this.#options.node.role !== 'leader')
+        throw unavailable('etcdserver: not leader', 'no_leader');
+      answer =
+        forwarded.publish !== undefined
+          ? { published: await this.#publishAsLeader(forwarded.publish) }
+          : { answer: await this.change(forwarded.request as MembershipRequest) };
+    } catch (error) {
+      const apiError =
+        error instanceof ApiError ? error : unavailable(`etcdserver: ${(error as Error).message}`);
+      answer = { error: { message: apiError.message, details: apiError.details } };
+    }
+    return Buffer.from(JSON.stringify(answer), 'utf8');
+  }
+
+  /**
+   * One round of upkeep, run every few hundred milliseconds: keep the transport's peers equal to
+   * the configuration in force, publish this member's name and client URLs when the registry
+   * lacks them, and (on the leader) promote learners that were added as voters once they are in
+   * sync.
+   */
+  reconcile(): void {
+    this.#reconcilePeers();
+    this.#publishSelf();
+    this.#promoteRequestedVoters();
+  }
+
+  async #changeAsLeader(request: MembershipRequest): Promise<MembershipAnswer> {
+    const members = this.list();
+    if (request.kind === 'add') return this.#add(members, request);
+    const target = members.find((member) => member.id === request.id);
+    if (target === undefined) throw memberNotFound();
+    if (request.kind === 'update') {
+      this.#refuseTakenUrls(members, request.peerUrls, target.replicationId);
+      await this.#writeRegistry({
+        kind: 'member-put',
+        member: { ...stripListing(target), peerUrls: request.peerUrls },
+      });
+      return { members: this.list() };
+    }
+    if (request.kind === 'promote') {
+      if (!target.isLearner) throw memberNotLearner();
+      await this.#proposeChange({ kind: 'promote', member: target.replicationId });
+      this.#voterRequested.delete(target.replicationId);
+      return { members: this.list() };
+    }
+    // Retired before the change, so that even a leader that removes itself (and steps down once
+    // the removal commits) has recorded it: the id never comes back, since the others remember
+    // its storage. Retiring a member that then stays (the change is refused) changes nothing.
+    await this.#writeRegistry({
+      kind: 'member-forget',
+      replicationId: target.replicationId,
+      id: target.id,
+    });
+    await this.#proposeChange({ kind: 'remove', member: target.replicationId });
+    const after = this.list().filter((member) => member.replicationId !== target.replicationId);
+    return { members: after };
+  }
+
+  async #add(
+    members: ListedMember[],
+    request: Extract<MembershipRequest, { kind: 'add' }>,
+  ): Promise<MembershipAnswer> {
+    this.#refuseTakenUrls(members, request.peerUrls, undefined);
+    // The new member computes the same id from its own peer URLs and the cluster token: it is
+    // how it knows who it is before it has heard from anyone.
+    const id = memberIdOf(request.peerUrls, this.#options.clusterToken);
+    if (members.some((member) => member.id === id)) throw memberIdExists();
+    if (this.#options.directory.registry.wasRemoved(id)) throw memberIdRemoved();
+    const replicationId = BigInt(id).toString(16);
+    const added: RegisteredMember = {
+      replicationId,
+      id,
+      name: '',
+      peerUrls: request.peerUrls,
+      clientUrls: [],
+    };
+    // Described first, so every member that applies the configuration entry can reach it. A
+    // description whose configuration change is then refused describes nobody (never listed).
+    await this.#writeRegistry({ kind: 'member-put', member: added });
+    if (!request.isLearner) this.#voterRequested.add(replicationId);
+    await this.#proposeChange({ kind: 'add-learner', member: replicationId });
+    const listed = this.list();
+    return {
+      member: listed.find((member) => member.replicationId === replicationId) ?? {
+        ...added,
+        isLearner: true,
+      },
+      members: listed,
+    };
+  }
+
+  /**
+   * Learners added as voters (`isLearner: false`), to promote once in sync. kv-node always adds a
+   * member as a learner first, so that a member that never starts cannot cost the cluster its
+   * quorum (etcd would count it as a voter at once); kept on this leader only.
+   */
+  readonly #voterRequested = new Set<string>();
+
+  #refuseTakenUrls(
+    members: ListedMember[],
+    peerUrls: string[],
+    exceptReplicationId: string | undefined,
+  ): void {
+    const taken = new Set(
+      members
+        .filter((member) => member.replicationId !== exceptReplicationId)
+        .flatMap((member) => member.peerUrls),
+    );
+    if (peerUrls.some((url) => taken.has(url))) throw peerUrlExists();
+    if (new Set(peerUrls).size !== peerUrls.length) throw memberBadUrls();
+  }
+
+  async #proposeChange(change: ConfigurationChange): Promise<void> {
+    try {
+      await this.#options.node.proposeConfigurationChange(change);
+    } catch (error) {
+      throw membershipApiError(error);
+    }
+  }
+
+  async #writeRegistry(command: MemberRegistryCommand): Promise<void> {
+    await this.#options.propose(encodeCommand({ type: 'maintenance', request: command }));
+  }
+
+  async #forward(forwarded: ForwardedRequest): Promise<MembershipAnswer> {
+    const leader = this.#options.node.leaderId;
+    if (leader === undefined) throw unavailable('etcdserver: no leader', 'no_leader');
+    let reply: { payload: Uint8Array };
+    try {
+      reply = await this.#options.transport.request(
+        leader,
+        MEMBERSHIP_REQUEST_TYPE,
+        Buffer.from(JSON.stringify(forwarded), 'utf8'),
+        { timeoutMs: this.#options.forwardTimeoutMs },
+      );
+    } catch (error) {
+      throw new ApiError(
+        `etcdserver: request timed out or the leader was lost (${(error as Error).message}); ` +
+          'the membership change may or may not have been made: list the members',
+        {
+          reason: 'indeterminate',
+          status: 504,
+          grpcCode: 4,
+          definite: false,
+        },
+      );
+    }
+    const answer = JSON.parse(Buffer.from(reply.payload).toString('utf8')) as ForwardedAnswer;
+    if (answer.error !== undefined) {
+      throw new ApiError(answer.error.message, answer.error.details);
+    }
+    return answer.answer ?? { members: this.list() };
+  }
+
+  #reconcilePeers(): void {
+    const { transport, directory } = this.#options;
+    const configuration = this.#options.node.configuration;
+    const wanted = new Map<string, string | undefined>();
+    for (const replicationId of [...configuration.voters, ...configuration.learners]) {
+      if (replicationId === directory.self.replicationId) continue;
+      wanted.set(replicationId, describeMember(directory, replicationId).peerUrls[0]);
+    }
+    const current = new Set(transport.peerIds);
+    for (const [peer, url] of wanted) {
+      const address = url === undefined ? undefined : addressOf(url);
+      if (!current.has(peer)) {
+        this.#options.logger.info({ peer, url }, 'member added: now a transport peer');
+        transport.addPeer(peer, address);
+      } else if (address !== undefined) {
+        transport.setPeerAddress(peer, address);
+      }
+    }
+    // Until this member holds a configuration from the cluster (a joining member starts with a
+    // guess), it keeps every peer it was started with.
+    if (this.#options.node.configurationIndex === 0 && !this.#configurationFromSnapshot()) return;
+    const now = this.#options.now();
+    for (const peer of current) {
+      if (wanted.has(peer)) {
+        this.#leftAt.delete(peer);
+        continue;
+      }
+      const leftAt = this.#leftAt.get(peer) ?? now;
+      this.#leftAt.set(peer, leftAt);
+      if (now - leftAt < this.#options.removalGraceMs) continue;
+      this.#leftAt.delete(peer);
+      this.#options.logger.info({ peer }, 'member removed: no longer a transport peer');
+      transport.removePeer(peer);
+    }
+  }
+
+  #configurationFromSnapshot(): boolean {
+    // A configuration restored from a snapshot has no entry index here, but it lists this member
+    // under the id the cluster gave it.
+    const configuration = this.#options.node.configuration;
+    const self = this.#options.directory.self.replicationId;
+    return (
+      this.#options.directory.registry.get(self) !== undefined &&
+      [...configuration.voters, ...configuration.learners].includes(self)
+    );
+  }
+
+  #publishSelf(): void {
+    if (this.#publishing) return;
+    const { directory, node } = this.#options;
+    const self = directory.self.replicationId;
+    const configuration = node.configuration;
+    if (![...configuration.voters, ...configuration.learners].includes(self)) return;
+    if (node.leaderId === undefined) return;
+    const registered = directory.registry.get(self);
+    const described = registered ?? describeMember(directory, self);
+    const wanted: RegisteredMember = {
+      ...described,
+      name: this.#options.name,
+      clientUrls: [...directory.self.clientUrls],
+    };
+    if (
+      registered !== undefined &&
+      registered.name === wanted.name &&
+      registered.clientUrls.join(',') === wanted.clientUrls.join(',')
+    ) {
+      return;
+    }
+    if (wanted.peerUrls.length === 0) return;
+    this.#publishing = true;
+    const published =
+      node.role === 'leader'
+        ? this.#publishAsLeader(wanted)
+        : this.#forward({ publish: wanted }).then(() => true);
+    void published
+      .then(() => this.#options.logger.info({ name: wanted.name }, 'published member attributes'))
+      .catch((error: unknown) =>
+        this.#options.logger.debug({ err: error }, 'publishing member attributes: will retry'),
+      )
+      .finally(() => {
+        this.#publishing = false;
+      });
+  }
+
+  async #publishAsLeader(member: RegisteredMember): Promise<boolean> {
+    // Only the attributes a member owns: the peer URLs stay whatever the cluster recorded.
+    const current = describeMember(this.#options.directory, member.replicationId);
+    await this.#writeRegistry({
+      kind: 'member-put',
+      member: { ...current, name: member.name, clientUrls: member.clientUrls },
+    });
+    return true;
+  }
+
+  #promoteRequestedVoters(): void {
+    if (this.#promoting || this.#options.node.role !== 'leader') return;
+    const learners = this.#options.node.configuration.learners;
+    const next = [...this.#voterRequested].find((id) => learners.includes(id));
+    for (const id of this.#voterRequested) {
+      if (!learners.includes(id) && !this.#options.node.configuration.voters.includes(id)) {
+        this.#voterRequested.delete(id);
+      }
+    }
+    if (next === undefined) return;
+    this.#promoting = true;
+    const run = this.#queue.then(() =>
+      this.#options.node.proposeConfigurationChange({ kind: 'promote', member: next }),
+    );
+    this.#queue = run.catch(() => undefined);
+    void run
+      .then(() => {
+        this.#voterRequested.delete(next);
+        this.#options.logger.info(
+          { member: next },
+          'member added as a voter: promoted once in sync',
+        );
+      })
+      .catch(() => undefined)
+      .finally(() => {
+        this.#promoting = false;
+      });
+  }
+}
+
+interface ForwardedRequest {
+  request?: MembershipRequest;
+  publish?: RegisteredMember;
+}
+
+interface ForwardedAnswer {
+  answer?: MembershipAnswer;
+  published?: boolean;
+  error?: { message: string; details: ApiError['details'] };
+}
+
+function stripListing(member: ListedMember): RegisteredMember {
+  return {
+    replicationId: member.replicationId,
+    id: member.id,
+    name: member.name,
+    peerUrls: member.peerUrls,
+    clientUrls: member.clientUrls,
+  };
+}
