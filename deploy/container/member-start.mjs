@@ -107,7 +107,7 @@ async function addSelf(settings) {
         memberCall(settings.endpoints, 'add', { peerURLs: [peerUrl], isLearner: true }),
       );
       log(`added ${settings.name} as learner ${added.member?.ID} at ${peerUrl}`);
-      return { peerUrl, members: listed(added.members) };
+      return { peerUrl, members: listed(added.members), clusterId: clusterIdOf(added) };
     } catch (error) {
       if (!(error instanceof MemberApiError && /ID removed|already exist/.test(error.message))) {
         throw error;
@@ -121,9 +121,9 @@ async function addSelf(settings) {
 }
 
 /**
- * How to start: `{ state?, initialCluster?, peerUrl? }` (peerUrl: where to listen and advertise,
- * when the cluster knows this member at another port than the manifest's), or an Error that
- * stops the pod with its message.
+ * How to start: `{ state?, initialCluster?, clusterId?, peerUrl? }` (clusterId: the cluster a
+ * new member joins, in hex; peerUrl: where to listen and advertise, when the cluster knows this
+ * member at another port than the manifest's), or an Error that stops the pod with its message.
  */
 async function planStart(settings) {
   const members = await existingMembers(settings);
@@ -157,6 +157,7 @@ async function planStart(settings) {
     log(`${settings.name} was added earlier and has not run yet: starting it`);
     return {
       state: 'existing',
+      clusterId: clusterIdOf(await memberCall(settings.endpoints, 'list')),
       peerUrl: registeredUrl,
       initialCluster: initialClusterOf(members, settings.name, registeredUrl),
     };
@@ -174,12 +175,18 @@ async function planStart(settings) {
       memberCall(settings.endpoints, 'remove', { ID: self.ID }),
     );
   }
-  const { peerUrl, members: after } = await addSelf(settings);
+  const { peerUrl, members: after, clusterId } = await addSelf(settings);
   return {
     state: 'existing',
+    clusterId,
     peerUrl,
     initialCluster: initialClusterOf(after, settings.name, peerUrl),
   };
+}
+
+/** The cluster id of an answer's header, in hex as etcdctl prints it. */
+function clusterIdOf(answer) {
+  return BigInt(answer.header?.cluster_id ?? 0).toString(16);
 }
 
 function listed(members = []) {
@@ -228,6 +235,10 @@ async function main() {
   if (plan.state !== undefined) env[`${settings.prefix}INITIAL_CLUSTER_STATE`] = plan.state;
   if (plan.initialCluster !== undefined) {
     env[`${settings.prefix}INITIAL_CLUSTER`] = plan.initialCluster;
+  }
+  // kv-node joins only the cluster it is told (etcd asks its peers, and has no such setting).
+  if (plan.clusterId !== undefined && settings.prefix === 'KV_NODE_') {
+    env.KV_NODE_INITIAL_CLUSTER_ID = plan.clusterId;
   }
   const peerUrl = plan.peerUrl ?? settings.peerUrl;
   if (peerUrl !== settings.peerUrl) {

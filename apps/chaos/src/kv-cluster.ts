@@ -156,7 +156,11 @@ export class KvCluster {
   /** A re-added node's peer URLs and initial cluster, in place of its spec's. */
   private readonly identities = new Map<
     number,
-    { readonly advertisedPeerUrls: readonly string[]; readonly initialCluster: string }
+    {
+      readonly advertisedPeerUrls: readonly string[];
+      readonly initialCluster: string;
+      readonly joinArgs: readonly string[];
+    }
   >();
 
   constructor(private readonly options: KvClusterOptions) {}
@@ -189,6 +193,7 @@ export class KvCluster {
       this.joining.has(index) ? 'existing' : 'new',
       ...this.options.commonArgs,
       ...node.extraArgs,
+      ...(this.identities.get(index)?.joinArgs ?? []),
     ];
   }
 
@@ -256,10 +261,16 @@ export class KvCluster {
 
   /**
    * Node `index` was added back as a new member under other peer URLs (a removed member's are
-   * never added again): it starts with these from now on.
+   * never added again): it starts with these from now on, and with `joinArgs` (the cluster id
+   * it joins).
    */
-  reidentify(index: number, advertisedPeerUrls: readonly string[], initialCluster: string): void {
-    this.identities.set(index, { advertisedPeerUrls, initialCluster });
+  reidentify(
+    index: number,
+    advertisedPeerUrls: readonly string[],
+    initialCluster: string,
+    joinArgs: readonly string[],
+  ): void {
+    this.identities.set(index, { advertisedPeerUrls, initialCluster, joinArgs });
   }
 
   /**

@@ -92,8 +92,9 @@ export async function addAndPromote(cluster: KvCluster, index: number): Promise<
   const untried = loopbackNames.slice(loopbackNames.indexOf(current) + 1);
   for (const host of untried) {
     const urls = node.advertisedPeerUrls.map((url) => withHost(url, host));
+    let added: Record<string, unknown>;
     try {
-      await changeMembership(
+      added = await changeMembership(
         endpoints,
         'add',
         { peerURLs: urls, isLearner: true },
@@ -107,7 +108,13 @@ export async function addAndPromote(cluster: KvCluster, index: number): Promise<
       throw error;
     }
     const listed = await listMembers(endpoints);
-    cluster.reidentify(index, urls, initialClusterFor(cluster, index, listed, urls));
+    // kv-node joins only the cluster it is told: the id `member add` answered with, in hex.
+    const header = (added.header ?? {}) as { cluster_id?: string };
+    const clusterId = BigInt(header.cluster_id ?? 0).toString(16);
+    cluster.reidentify(index, urls, initialClusterFor(cluster, index, listed, urls), [
+      '--initial-cluster-id',
+      clusterId,
+    ]);
     cluster.wipeData(index);
     cluster.joinExisting(index);
     cluster.start(index);

@@ -151,6 +151,7 @@ describe.skipIf(!etcdctlPresent)(`etcdctl member commands (${engine})`, () => {
         ETCD_INITIAL_ADVERTISE_PEER_URLS: joining.peerUrl,
         ETCD_INITIAL_CLUSTER_STATE: 'existing',
       },
+      clusterId: ids.get('cluster')!,
     });
     let promoted = await etcdctl('member', 'promote', ids.get('m2')!);
     for (let attempt = 0; !promoted.ok && attempt < 150; attempt++) {

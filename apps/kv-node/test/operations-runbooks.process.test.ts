@@ -212,6 +212,8 @@ async function settle(): Promise<void> {
 async function addAndPromote(member: PlannedMember, form: 'etcdctl' | 'curl'): Promise<void> {
   const added = await runbook(`add.${form}`, member);
   if (form === 'etcdctl') {
+    const clusterId = /^Member +[0-9a-f]+ added to cluster +([0-9a-f]+)$/m.exec(added)?.[1];
+    expect(clusterId, added).toBeDefined();
     const settings = printedSettings(added);
     expect(Object.keys(settings).sort()).toEqual([
       'ETCD_INITIAL_ADVERTISE_PEER_URLS',
@@ -221,9 +223,14 @@ async function addAndPromote(member: PlannedMember, form: 'etcdctl' | 'curl'): P
     ]);
     expect(settings.ETCD_INITIAL_CLUSTER_STATE).toBe('existing');
     // As the guide says: the printed lines, exported, are the joining member's settings.
-    cluster.start(member, { env: settings });
+    cluster.start(member, { env: settings, clusterId: clusterId! });
   } else {
-    cluster.start(member, { initialCluster: { value: added.trim(), state: 'existing' } });
+    const [initialCluster, clusterId] = added.trim().split('\n') as [string, string];
+    expect(clusterId).toMatch(/^[0-9a-f]{1,16}$/);
+    cluster.start(member, {
+      initialCluster: { value: initialCluster, state: 'existing' },
+      clusterId,
+    });
   }
   const learners = (await memberList(voters[0] as PlannedMember)).filter(
     (listed) => listed.isLearner,
