@@ -55,6 +55,15 @@ export function helpText(): string {
     '    --peer-secret-file peer-secret   # the same random file for b and c',
     '  (create it once: head -c 32 /dev/urandom | base64 > peer-secret && chmod 600 peer-secret)',
     '',
+    'Example: a fourth member joins (membership: POST /v3/cluster/member/{list,add,remove,update,promote},',
+    'or etcdctl member ...)',
+    '  etcdctl member add d --learner --peer-urls http://127.0.0.1:2410   # prints the cluster id',
+    '  kv-node --name d --data-dir d.kv --listen-client-urls http://127.0.0.1:2409 \\',
+    '    --listen-peer-urls http://127.0.0.1:2410 --peer-secret-file peer-secret \\',
+    '    --initial-cluster a=http://127.0.0.1:2380,b=http://127.0.0.1:2390,c=http://127.0.0.1:2400,d=http://127.0.0.1:2410 \\',
+    '    --initial-cluster-state existing --initial-cluster-id <cluster id>',
+    '  etcdctl member promote <member id>   # once it has caught up',
+    '',
   );
   return lines.join('\n');
 }
