@@ -357,9 +357,12 @@ describe.skipIf(!etcdctlPresent || !jqPresent)(`the membership runbooks (${engin
       await cluster.movePeerUrl(member);
       await runbook(`update.${form}`, member);
       await cluster.stop(member, 'SIGTERM');
+      // Its other flags as before: the initial cluster and advertised URL it first joined with.
+      const joinedAt = (voter: PlannedMember): string =>
+        voter === member ? member.joinedPeerUrl! : voter.peerUrl;
       cluster.start(member, {
         initialCluster: {
-          value: voters.map((voter) => `${voter.name}=${voter.peerUrl}`).join(','),
+          value: voters.map((voter) => `${voter.name}=${joinedAt(voter)}`).join(','),
           state: 'existing',
         },
       });

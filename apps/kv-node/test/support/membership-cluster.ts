@@ -20,6 +20,11 @@ export interface PlannedMember {
   readonly name: string;
   readonly clientUrl: string;
   peerUrl: string;
+  /**
+   * The peer URL it first started with (`--initial-advertise-peer-urls`, read only when a member
+   * first starts: a moved member keeps passing it, and listens at `peerUrl`).
+   */
+  joinedPeerUrl: string | undefined;
   dataDir: string;
   process: ChildProcess | undefined;
   /** The last output lines (stdout and stderr together). */
@@ -90,6 +95,7 @@ export class MembershipCluster {
       name,
       clientUrl: `http://127.0.0.1:${await freePort()}`,
       peerUrl: `http://127.0.0.1:${await freePort()}`,
+      joinedPeerUrl: undefined,
       dataDir: `${this.root}/${name}`,
       process: undefined,
       output: [],
@@ -107,6 +113,7 @@ export class MembershipCluster {
   /** A new, empty data directory for `member`: what a replacement disk gives it. */
   freshDataDir(member: PlannedMember, label: string): void {
     member.dataDir = `${this.root}/${member.name}-${label}`;
+    member.joinedPeerUrl = undefined;
   }
 
   /** Starts `member` with its planned URLs and data directory. */
@@ -128,8 +135,9 @@ export class MembershipCluster {
     // Settings given as ETCD_* variables must not be given as flags too (etcd and kv-node refuse).
     const env = options.env ?? {};
     if (env.ETCD_NAME === undefined) args.push('--name', member.name);
+    member.joinedPeerUrl ??= env.ETCD_INITIAL_ADVERTISE_PEER_URLS ?? member.peerUrl;
     if (env.ETCD_INITIAL_ADVERTISE_PEER_URLS === undefined) {
-      args.push('--initial-advertise-peer-urls', member.peerUrl);
+      args.push('--initial-advertise-peer-urls', member.joinedPeerUrl);
     }
     if (options.clusterId !== undefined && this.engine === 'kv-node') {
       args.push('--initial-cluster-id', options.clusterId);
