@@ -60,6 +60,7 @@ describe.skipIf(!etcdctlPresent)(`etcdctl member commands (${engine})`, () => {
     joining = await cluster.plan('m2');
     await cluster.plan('m3');
     await cluster.plan('m4');
+    await cluster.plan('m5');
     cluster.start(first, { initialCluster: { value: `m1=${first.peerUrl}`, state: 'new' } });
     for (let attempt = 0; ; attempt++) {
       const listed = await etcdctl('member', 'list');
@@ -136,11 +137,20 @@ describe.skipIf(!etcdctlPresent)(`etcdctl member commands (${engine})`, () => {
       ok: false,
       out: 'Error: etcdserver: can only promote a learner member which is in sync with leader',
     });
-    const m3 = cluster.members.get('m3')!;
-    expect(await etcdctl('member', 'add', 'm3', '--peer-urls', m3.peerUrl, '--learner')).toEqual({
-      ok: false,
-      out: 'Error: etcdserver: too many learner members in cluster',
-    });
+    const m5 = cluster.members.get('m5')!;
+    const second = await etcdctl('member', 'add', 'm5', '--peer-urls', m5.peerUrl, '--learner');
+    if (engine === 'etcd') {
+      expect(second).toEqual({
+        ok: false,
+        out: 'Error: etcdserver: too many learner members in cluster',
+      });
+      return;
+    }
+    // A difference kv-node documents (apps/kv-node/README.md, membership limits): it allows more
+    // than one learner at a time. The second is taken out again.
+    expect(second.ok, second.out).toBe(true);
+    const id = /^Member +([0-9a-f]+) added/.exec(second.out)?.[1];
+    expect((await etcdctl('member', 'remove', id!)).ok).toBe(true);
   });
 
   it('starts the learner with the printed settings and promotes it once it has caught up', async () => {
@@ -206,11 +216,18 @@ describe.skipIf(!etcdctlPresent)(`etcdctl member commands (${engine})`, () => {
     expect(normalized(added.out.split('\n')[0] as string)).toBe(
       'Member <m3-id> added to cluster <cluster-id>',
     );
-    // ... but they are not a majority of four.
-    expect(await etcdctl('member', 'add', 'm4', '--peer-urls', m4.peerUrl)).toEqual({
-      ok: false,
-      out: 'Error: etcdserver: re-configuration failed due to not enough started members',
-    });
+    if (engine === 'etcd') {
+      // ... but they are not a majority of four.
+      expect(await etcdctl('member', 'add', 'm4', '--peer-urls', m4.peerUrl)).toEqual({
+        ok: false,
+        out: 'Error: etcdserver: re-configuration failed due to not enough started members',
+      });
+    } else {
+      // A difference kv-node documents: a voter added is a learner until it is in sync (then
+      // the leader promotes it), so a member that never starts never counts for the majority.
+      const listed = normalized((await etcdctl('member', 'list')).out);
+      expect(listed.split('\n')).toContain('<m3-id>, unstarted, , <m3-peer>, , true');
+    }
     const removed = await etcdctl('member', 'remove', ids.get('m3')!);
     expect(normalized(removed.out)).toBe('Member <m3-id> removed from cluster <cluster-id>\n');
   });
