@@ -52,6 +52,7 @@ export default tseslint.config(
           'setTimeout',
           'clearTimeout',
           'AbortController',
+          'AbortSignal',
           'fetch',
         ].map((name) => [name, 'readonly']),
       ),

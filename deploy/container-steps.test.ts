@@ -117,6 +117,10 @@ describe.skipIf(skipped !== undefined)('deploy/Dockerfile rehearsal', () => {
     const app = image.hostPath('/app');
     expect(existsSync(join(app, 'dist/cli.js'))).toBe(true);
     expect(existsSync(join(app, 'healthcheck.mjs'))).toBe(true);
+    // The StatefulSet's membership steps (deploy/kubernetes/statefulset.yaml).
+    for (const step of ['member-api.mjs', 'member-start.mjs', 'member-leave.mjs']) {
+      expect(existsSync(join(app, step)), step).toBe(true);
+    }
     const installed = readdirSync(join(app, 'node_modules'));
     for (const tool of ['vitest', 'typescript', 'tsup', 'eslint']) {
       expect(installed, tool).not.toContain(tool);

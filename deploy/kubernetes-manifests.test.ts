@@ -52,7 +52,10 @@ interface StatefulSetView {
           };
         };
         securityContext: { runAsNonRoot: boolean };
+        serviceAccountName: string;
         containers: {
+          command: string[];
+          lifecycle: { preStop: { exec: { command: string[] } } };
           image: string;
           env: { name: string; value?: string }[];
           readinessProbe: { httpGet: { path: string } };
@@ -64,6 +67,7 @@ interface StatefulSetView {
       };
     };
     volumeClaimTemplates: { metadata: { name: string } }[];
+    persistentVolumeClaimRetentionPolicy: { whenScaled: string; whenDeleted: string };
   };
 }
 
@@ -198,5 +202,61 @@ describe('Kubernetes manifests', () => {
     expect(kustomization.secretGenerator[0]?.files).toEqual(['peer-secret=peer-secret.txt']);
     const image = statefulSet.spec.template.spec.containers[0]!.image.split(':')[0];
     expect(kustomization.images.map((entry) => entry.name)).toContain(image);
+  });
+
+  it('change membership with replicas: join or replace before the start, leave on a scale-down', () => {
+    const statefulSet = only('StatefulSet') as unknown as StatefulSetView;
+    const { spec } = statefulSet;
+    const container = spec.template.spec.containers[0]!;
+    // The steps deploy/kubernetes-membership.test.ts plays with real processes, as the image has them.
+    expect(container.command).toEqual([
+      'node',
+      '/app/member-start.mjs',
+      'node',
+      '/app/dist/cli.js',
+    ]);
+    expect(container.lifecycle.preStop.exec.command).toEqual(['node', '/app/member-leave.mjs']);
+    const env = new Map(container.env.map((variable) => [variable.name, variable.value]));
+    const clientService = documents
+      .filter((document) => document.object.kind === 'Service')
+      .map((document) => document.object as unknown as ServiceView)
+      .find((service) => service.spec.clusterIP !== 'None');
+    expect(env.get('KV_MEMBER_ENDPOINTS')).toBe(`http://${clientService?.metadata.name}:2379`);
+    expect(env.get('KV_NODE_HOST_WHITELIST')?.split(',')).toContain(clientService?.metadata.name);
+    expect(['replace', 'refuse']).toContain(env.get('KV_MEMBER_ON_LOST_VOLUME'));
+    // A removed member's volume must not come back on a later scale-up.
+    expect(spec.persistentVolumeClaimRetentionPolicy.whenScaled).toBe('Delete');
+    // The pre-stop step may read this StatefulSet and nothing more.
+    const account = documents.find(
+      (document) =>
+        document.object.kind === 'ServiceAccount' &&
+        document.object.metadata?.name === spec.template.spec.serviceAccountName,
+    );
+    expect(account).toBeDefined();
+    const role = only('Role') as unknown as {
+      metadata: { name: string };
+      rules: {
+        apiGroups: string[];
+        resources: string[];
+        resourceNames: string[];
+        verbs: string[];
+      }[];
+    };
+    expect(role.rules).toEqual([
+      {
+        apiGroups: ['apps'],
+        resources: ['statefulsets'],
+        resourceNames: [only('StatefulSet').metadata?.name],
+        verbs: ['get'],
+      },
+    ]);
+    const binding = only('RoleBinding') as unknown as {
+      roleRef: { kind: string; name: string };
+      subjects: { kind: string; name: string }[];
+    };
+    expect(binding.roleRef).toMatchObject({ kind: 'Role', name: role.metadata.name });
+    expect(binding.subjects).toEqual([
+      { kind: 'ServiceAccount', name: spec.template.spec.serviceAccountName },
+    ]);
   });
 });

@@ -38,6 +38,21 @@ const KIND_MODELS: ReadonlyMap<string, KindModel> = new Map([
   ['v1 Service', { module: 'kubernetes-models/v1/Service', interfaceName: 'IService' }],
   ['v1 Secret', { module: 'kubernetes-models/v1/Secret', interfaceName: 'ISecret' }],
   [
+    'v1 ServiceAccount',
+    { module: 'kubernetes-models/v1/ServiceAccount', interfaceName: 'IServiceAccount' },
+  ],
+  [
+    'rbac.authorization.k8s.io/v1 Role',
+    { module: 'kubernetes-models/rbac.authorization.k8s.io/v1/Role', interfaceName: 'IRole' },
+  ],
+  [
+    'rbac.authorization.k8s.io/v1 RoleBinding',
+    {
+      module: 'kubernetes-models/rbac.authorization.k8s.io/v1/RoleBinding',
+      interfaceName: 'IRoleBinding',
+    },
+  ],
+  [
     'policy/v1 PodDisruptionBudget',
     {
       module: 'kubernetes-models/policy/v1/PodDisruptionBudget',

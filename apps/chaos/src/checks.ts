@@ -152,6 +152,26 @@ export function checkWriteAfterHeal(elapsedMs: number | undefined, limitMs = 500
 }
 
 /**
+ * Every membership change a fault asked for was accepted and completed (a member replaced, or
+ * removed and added back, and promoted).
+ * @param failures one line per change that was refused or not completed in time.
+ * @param completed how many changes completed.
+ */
+export function checkMembershipChanges(
+  failures: readonly string[],
+  completed: number,
+): CheckReport {
+  return {
+    name: 'membership-changes',
+    passed: failures.length === 0,
+    detail:
+      failures.length === 0
+        ? `${completed} members replaced or re-added, each promoted`
+        : `${failures.length} change(s) failed; first: ${failures[0]}`,
+  };
+}
+
+/**
  * Every poison request got its expected answer whenever it got a verdict at all: none was
  * accepted or wrongly refused, and no kind sent at least `minimumSent` times went without a
  * single expected answer (which would mean it is never answered, e.g. a 413 the client cannot

@@ -3,6 +3,7 @@ import type { FaultKind } from './nemesis-schedule.js';
 import {
   allFaultKinds,
   knownFaultKinds,
+  membershipFaultKinds,
   quorumFaultKinds,
   safetyFaultKinds,
 } from './nemesis-schedule.js';
@@ -28,7 +29,10 @@ failed; 2: bad usage; 3: the cluster could not be run.
   --faults <kinds>          comma-separated: ${allFaultKinds.join(', ')}
                             (the default mix), and the safety faults
                             ${safetyFaultKinds.join(', ')} (disk-full needs root for
-                            mount; link-tamper passes only with authenticated peer frames)
+                            mount; link-tamper passes only with authenticated peer frames),
+                            and the membership faults ${membershipFaultKinds.join(', ')}
+                            (with --kv-node-arg=--snapshot-count=200, so new members catch
+                            up by snapshot)
   --poison <kinds>          poison requests mixed into the workload: none, all, or
                             comma-separated: ${allPoisonKinds.join(', ')}
                             (default: all; leave out nested-txn against a kv-node

@@ -16,79 +16,97 @@ function withoutSeparator(args: readonly string[]): string[] {
   return args[0] === '--' ? args.slice(1) : [...args];
 }
 
-async function main(): Promise<number> {
-  // `pnpm run chaos -- --flag` passes its `--` on; it separates nothing here.
-  const args = withoutSeparator(process.argv.slice(2));
-  if (args[0] === 'detector-ab') return detectorAb(withoutSeparator(args.slice(1)));
-  let parsed;
+/** What each entry point contributes; `runCommand` does the parsing, checks and exit codes. */
+interface Command<Options> {
+  /** Parses the arguments; a help request is `undefined`. @throws UsageError */
+  readonly parse: (args: readonly string[]) => Options | undefined;
+  readonly kvNodeCli: (options: Options) => string;
+  /** Prefixes the seed line: `chaos`, `chaos detector-ab`. */
+  readonly title: string;
+  /** Runs with the seed and prints the result; resolves to whether every check passed. */
+  readonly run: (options: Options, seed: number, log: (line: string) => void) => Promise<boolean>;
+}
+
+/** Exit codes: 0 passed, 1 a check failed, 2 bad usage, 3 could not run. */
+async function runCommand<Options extends { readonly seed?: number }>(
+  command: Command<Options>,
+  args: readonly string[],
+): Promise<number> {
+  let options;
   try {
-    parsed = parseCommandLine(args, defaultKvNodeCli);
+    options = command.parse(args);
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
     process.stderr.write(`chaos: ${error.message}\n\n${usage}`);
     return 2;
   }
-  if (parsed.kind === 'help') {
+  if (options === undefined) {
     process.stdout.write(usage);
     return 0;
   }
-  if (!existsSync(parsed.options.kvNodeCli)) {
+  const kvNodeCli = command.kvNodeCli(options);
+  if (!existsSync(kvNodeCli)) {
     process.stderr.write(
-      `chaos: kv-node is not built at ${parsed.options.kvNodeCli} (run: pnpm --filter @x/kv-node build)\n`,
+      `chaos: kv-node is not built at ${kvNodeCli} (run: pnpm --filter @x/kv-node build)\n`,
     );
     return 3;
   }
-  const seed = parsed.options.seed ?? freshSeed();
-  const progress = (line: string): void => {
+  const seed = options.seed ?? freshSeed();
+  const log = (line: string): void => {
     process.stderr.write(`${line}\n`);
   };
-  progress(`chaos: seed ${seed} (repeat with --seed ${seed})`);
+  log(`${command.title}: seed ${seed} (repeat with --seed ${seed})`);
   try {
-    const result = await runChaos({ ...parsed.options, seed, log: progress });
-    process.stdout.write(
-      parsed.json ? `${JSON.stringify(result, null, 2)}\n` : `${formatSummary(result)}\n`,
-    );
-    return result.passed ? 0 : 1;
+    return (await command.run(options, seed, log)) ? 0 : 1;
   } catch (error) {
     process.stderr.write(`chaos: ${(error as Error).message}\n`);
     return 3;
   }
 }
 
-/** `chaos detector-ab`: the failure-detector comparison (see the usage text). */
-async function detectorAb(args: readonly string[]): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseDetectorAbCommandLine(args, defaultKvNodeCli);
-  } catch (error) {
-    if (!(error instanceof UsageError)) throw error;
-    process.stderr.write(`chaos: ${error.message}\n\n${usage}`);
-    return 2;
-  }
-  if (parsed.kind === 'help') {
-    process.stdout.write(usage);
-    return 0;
-  }
-  if (!existsSync(parsed.options.base.kvNodeCli)) {
-    process.stderr.write(
-      `chaos: kv-node is not built at ${parsed.options.base.kvNodeCli} (run: pnpm --filter @x/kv-node build)\n`,
+type ChaosCommandOptions = Extract<ReturnType<typeof parseCommandLine>, { kind: 'run' }>;
+
+const chaosCommand: Command<ChaosCommandOptions['options'] & { readonly json: boolean }> = {
+  title: 'chaos',
+  parse: (args) => {
+    const parsed = parseCommandLine(args, defaultKvNodeCli);
+    return parsed.kind === 'help' ? undefined : { ...parsed.options, json: parsed.json };
+  },
+  kvNodeCli: (options) => options.kvNodeCli,
+  run: async ({ json, ...options }, seed, log) => {
+    const result = await runChaos({ ...options, seed, log });
+    process.stdout.write(
+      json ? `${JSON.stringify(result, null, 2)}\n` : `${formatSummary(result)}\n`,
     );
-    return 3;
-  }
-  const seed = parsed.options.seed ?? freshSeed();
-  process.stderr.write(`chaos detector-ab: seed ${seed} (repeat with --seed ${seed})\n`);
-  try {
-    const result = await runDetectorAb({
-      ...parsed.options,
-      seed,
-      log: (line) => process.stderr.write(`${line}\n`),
-    });
+    return result.passed;
+  },
+};
+
+type DetectorAbCommandOptions = Extract<
+  ReturnType<typeof parseDetectorAbCommandLine>,
+  { kind: 'detector-ab' }
+>['options'];
+
+const detectorAbCommand: Command<DetectorAbCommandOptions> = {
+  title: 'chaos detector-ab',
+  parse: (args) => {
+    const parsed = parseDetectorAbCommandLine(args, defaultKvNodeCli);
+    return parsed.kind === 'help' ? undefined : parsed.options;
+  },
+  kvNodeCli: (options) => options.base.kvNodeCli,
+  run: async (options, seed, log) => {
+    const result = await runDetectorAb({ ...options, seed, log });
     process.stdout.write(`${formatDetectorAb(result)}\n`);
-    return result.arms.every((arm) => arm.runs.every((run) => run.passed)) ? 0 : 1;
-  } catch (error) {
-    process.stderr.write(`chaos: ${(error as Error).message}\n`);
-    return 3;
-  }
+    return result.arms.every((arm) => arm.runs.every((run) => run.passed));
+  },
+};
+
+function main(): Promise<number> {
+  // `pnpm run chaos -- --flag` passes its `--` on; it separates nothing here.
+  const args = withoutSeparator(process.argv.slice(2));
+  return args[0] === 'detector-ab'
+    ? runCommand(detectorAbCommand, withoutSeparator(args.slice(1)))
+    : runCommand(chaosCommand, args);
 }
 
 // Every node dies with us: on a normal exit, on Ctrl-C, on SIGTERM and on a crash.

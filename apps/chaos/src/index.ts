@@ -67,6 +67,7 @@ export type {
 export {
   allFaultKinds,
   knownFaultKinds,
+  membershipFaultKinds,
   safetyFaultKinds,
   blockedLinks,
   describeFault,

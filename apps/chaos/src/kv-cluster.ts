@@ -1,6 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
 import { execFileSync, spawn } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, rmSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 
 /** One kv-node member as the cluster starts it. */
@@ -151,6 +151,17 @@ export class KvCluster {
   /** Unexpected exits (not caused by {@link KvCluster.kill}), for the result. */
   readonly unexpectedExits: { node: string; code: number | null; signal: string | null }[] = [];
   private readonly expectedExit = new Set<number>();
+  /** Nodes added to the running cluster as new members: they start with state `existing`. */
+  private readonly joining = new Set<number>();
+  /** A re-added node's peer URLs and initial cluster, in place of its spec's. */
+  private readonly identities = new Map<
+    number,
+    {
+      readonly advertisedPeerUrls: readonly string[];
+      readonly initialCluster: string;
+      readonly joinArgs: readonly string[];
+    }
+  >();
 
   constructor(private readonly options: KvClusterOptions) {}
 
@@ -160,7 +171,7 @@ export class KvCluster {
 
   /** The flags node `index` is started with. */
   argumentsOf(index: number): string[] {
-    const node = this.spec(index);
+    const node = { ...this.spec(index), ...this.identities.get(index) };
     return [
       '--name',
       node.name,
@@ -179,9 +190,10 @@ export class KvCluster {
       '--initial-cluster-token',
       this.options.clusterToken,
       '--initial-cluster-state',
-      'new',
+      this.joining.has(index) ? 'existing' : 'new',
       ...this.options.commonArgs,
       ...node.extraArgs,
+      ...(this.identities.get(index)?.joinArgs ?? []),
     ];
   }
 
@@ -229,6 +241,45 @@ export class KvCluster {
         child.once('error', () => onExit(null, null));
       }),
     );
+  }
+
+  /**
+   * Node `index` has been added to the running cluster as a new member (its old data wiped, see
+   * {@link KvCluster.wipeData}): from now on it starts with `--initial-cluster-state existing`.
+   */
+  joinExisting(index: number): void {
+    this.joining.add(index);
+  }
+
+  /**
+   * The peer URLs node `index` advertises now: its spec's, or those it was last added back with
+   * (see {@link KvCluster.reidentify}).
+   */
+  advertisedPeerUrlsOf(index: number): readonly string[] {
+    return this.identities.get(index)?.advertisedPeerUrls ?? this.spec(index).advertisedPeerUrls;
+  }
+
+  /**
+   * Node `index` was added back as a new member under other peer URLs (a removed member's are
+   * never added again): it starts with these from now on, and with `joinArgs` (the cluster id
+   * it joins).
+   */
+  reidentify(
+    index: number,
+    advertisedPeerUrls: readonly string[],
+    initialCluster: string,
+    joinArgs: readonly string[],
+  ): void {
+    this.identities.set(index, { advertisedPeerUrls, initialCluster, joinArgs });
+  }
+
+  /**
+   * Deletes node `index`'s data directory, as a dead disk would.
+   * @throws Error if the node is running.
+   */
+  wipeData(index: number): void {
+    if (this.processes.has(index)) throw new Error(`node ${this.spec(index).name} is running`);
+    rmSync(this.spec(index).dataDir, { recursive: true, force: true });
   }
 
   /** Whether node `index` has a live process. */

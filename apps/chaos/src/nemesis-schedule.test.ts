@@ -6,6 +6,7 @@ import {
   faultDurationMs,
   generateSchedule,
   largestMinority,
+  membershipFaultKinds,
   safetyFaultKinds,
 } from './nemesis-schedule.js';
 
@@ -121,6 +122,54 @@ describe('generateSchedule', () => {
       }
     }
     expect([...seen].sort()).toEqual(['disk-full', 'kill-all', 'link-tamper']);
+  });
+
+  it('draws the membership faults only when asked; shrink-grow removes a minority', () => {
+    const seen = new Set<string>();
+    for (let seed = 0; seed < 10; seed++) {
+      const defaults = generateSchedule({ seed, nodeCount: 5, durationMs: 60_000 });
+      for (const { fault } of defaults.steps) {
+        expect(membershipFaultKinds).not.toContain(fault.kind);
+      }
+      for (const nodeCount of [3, 5]) {
+        const schedule = generateSchedule({
+          seed,
+          nodeCount,
+          durationMs: 60_000,
+          kinds: membershipFaultKinds,
+        });
+        for (const { fault } of schedule.steps) {
+          seen.add(fault.kind);
+          switch (fault.kind) {
+            case 'replace-member':
+              expect(fault.downMs).toBeGreaterThanOrEqual(500);
+              expect(faultDurationMs(fault)).toBe(fault.downMs);
+              if (fault.nodes.kind === 'nodes') expect(fault.nodes.indexes).toHaveLength(1);
+              break;
+            case 'shrink-grow': {
+              expect(fault.nodes.kind).toBe('nodes');
+              const removed = fault.nodes.kind === 'nodes' ? fault.nodes.indexes : [];
+              expect(removed.length).toBeGreaterThanOrEqual(1);
+              // The members left always hold a majority of the full configuration.
+              expect(removed.length).toBeLessThanOrEqual(largestMinority(nodeCount));
+              expect(faultDurationMs(fault)).toBe(fault.holdMs);
+              break;
+            }
+            default:
+              throw new Error(`unexpected ${fault.kind}`);
+          }
+        }
+      }
+    }
+    expect([...seen].sort()).toEqual(['replace-member', 'shrink-grow']);
+    expect(
+      describeFault(
+        { kind: 'shrink-grow', nodes: { kind: 'nodes', indexes: [1, 3] }, holdMs: 2000 },
+        ['a', 'b', 'c', 'd', 'e'],
+      ),
+    ).toBe(
+      'shrink: remove b+d one at a time, wipe their disks, after 2000 ms grow: add each back as a learner, catch up, promote',
+    );
   });
 
   it('draws exactly faultCount faults however long they take, ending the schedule there', () => {

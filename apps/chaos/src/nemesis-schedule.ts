@@ -83,7 +83,22 @@ export type Fault =
       readonly nodes: NodeSelector;
       readonly probability: number;
       readonly durationMs: number;
-    };
+    }
+  /**
+   * A member's disk dies and it is replaced (docs/guides/operations.md#replace-a-member): SIGKILL
+   * it, delete its data directory, and after `downMs` remove it from the cluster, add it back as
+   * a new learner under the same name and ports (another loopback name in its peer URLs: a
+   * removed member's are never added again), start it with an empty data directory and
+   * `--initial-cluster-state existing`, and promote it once it has caught up (by snapshot, when
+   * the leader's log no longer reaches back to the start).
+   */
+  | { readonly kind: 'replace-member'; readonly nodes: NodeSelector; readonly downMs: number }
+  /**
+   * The cluster shrinks and grows back under load: the selected members (a minority; the leader
+   * among them when drawn) are removed one at a time (each stops by itself), their data is
+   * deleted, and after `holdMs` each is added back as a new learner, started and promoted.
+   */
+  | { readonly kind: 'shrink-grow'; readonly nodes: NodeSelector; readonly holdMs: number };
 
 /** The kinds of fault a schedule may draw from. */
 export type FaultKind =
@@ -97,7 +112,9 @@ export type FaultKind =
   | 'stale-leader'
   | 'kill-all'
   | 'disk-full'
-  | 'link-tamper';
+  | 'link-tamper'
+  | 'replace-member'
+  | 'shrink-grow';
 
 /**
  * The default mix, in the order the generator draws them. It keeps the kinds it had before the
@@ -137,8 +154,19 @@ export const quorumFaultKinds: readonly FaultKind[] = [
   'kill-all',
 ];
 
-/** Every kind a schedule can draw from: the default mix and the safety faults. */
-export const knownFaultKinds: readonly FaultKind[] = [...allFaultKinds, ...safetyFaultKinds];
+/**
+ * Faults of issue 21 (membership changes), asked for with `kinds`: a member replaced after its
+ * disk died, and the cluster shrunk by a minority and grown back. Run with a small
+ * `--snapshot-count` (`--kv-node-arg=--snapshot-count=200`) so a new member catches up by snapshot.
+ */
+export const membershipFaultKinds: readonly FaultKind[] = ['replace-member', 'shrink-grow'];
+
+/** Every kind a schedule can draw from: the default mix, the safety and membership faults. */
+export const knownFaultKinds: readonly FaultKind[] = [
+  ...allFaultKinds,
+  ...safetyFaultKinds,
+  ...membershipFaultKinds,
+];
 
 /** A fault and when it starts, in milliseconds after the workload starts. */
 export interface ScheduledFault {
@@ -182,7 +210,10 @@ export function faultDurationMs(fault: Fault): number {
   switch (fault.kind) {
     case 'kill':
     case 'kill-all':
+    case 'replace-member':
       return fault.downMs;
+    case 'shrink-grow':
+      return fault.holdMs;
     case 'stale-leader':
       return fault.pauseMs + fault.isolatedAfterWakeMs;
     default:
@@ -315,6 +346,18 @@ function drawFault(random: SeededRandom, kind: FaultKind, nodeCount: number): Fa
         probability: random.integer(5, 50) / 100,
         durationMs: random.integer(2000, 5000),
       };
+    case 'replace-member':
+      return {
+        kind: 'replace-member',
+        nodes: drawOneOrLeader(random, nodeCount),
+        downMs: random.integer(500, 3000),
+      };
+    case 'shrink-grow':
+      return {
+        kind: 'shrink-grow',
+        nodes: drawNodes(random, nodeCount, random.integer(1, minority)),
+        holdMs: random.integer(1000, 4000),
+      };
   }
 }
 
@@ -432,5 +475,9 @@ export function describeFault(fault: Fault, names: readonly string[]): string {
       return `disk full on ${describeSelector(fault.nodes, names)} for up to ${fault.durationMs} ms, then space and a restart`;
     case 'link-tamper':
       return `tamper with ${Math.round(fault.probability * 100)}% of chunks on links of ${describeSelector(fault.nodes, names)} for ${fault.durationMs} ms`;
+    case 'replace-member':
+      return `replace ${describeSelector(fault.nodes, names)}: kill -9, wipe its disk, after ${fault.downMs} ms remove it, add it back as a learner, catch up, promote`;
+    case 'shrink-grow':
+      return `shrink: remove ${describeSelector(fault.nodes, names)} one at a time, wipe their disks, after ${fault.holdMs} ms grow: add each back as a learner, catch up, promote`;
   }
 }

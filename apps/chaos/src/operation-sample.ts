@@ -10,3 +10,12 @@ export interface OperationSample {
   /** `ok`: took effect; `fail`: definitely did not; `info`: unknown (timeout, lost connection). */
   readonly outcome: 'ok' | 'fail' | 'info';
 }
+
+/** How many samples ended in each outcome. */
+export function countOutcomes(
+  samples: readonly OperationSample[],
+): Record<OperationSample['outcome'], number> {
+  const counts = { ok: 0, fail: 0, info: 0 };
+  for (const sample of samples) counts[sample.outcome]++;
+  return counts;
+}

@@ -17,6 +17,7 @@ import {
   checkSetReads,
   checkStateHashes,
   checkWriteAfterHeal,
+  checkMembershipChanges,
   stateHash,
 } from './checks.js';
 import { isClusterWhole, isQuorumClusterWhole } from './cluster-recovery.js';
@@ -29,6 +30,7 @@ import { faketimeAvailable, KvCluster, nodePaths } from './kv-cluster.js';
 import type { FaultWindow } from './measures.js';
 import { failoverTimes, faultMeasures, majoritySideAvailability, percentile } from './measures.js';
 import { memberIdOf } from './member-id.js';
+import { addAndPromote, removeMember, removeRunningMember } from './membership-faults.js';
 import type { Fault, FaultKind, NemesisSchedule } from './nemesis-schedule.js';
 import {
   blockedLinks,
@@ -39,6 +41,7 @@ import {
   selectNodes,
 } from './nemesis-schedule.js';
 import type { OperationSample } from './operation-sample.js';
+import { countOutcomes } from './operation-sample.js';
 import type { PoisonKind } from './poison-requests.js';
 import { defaultPoisonKinds } from './poison-requests.js';
 import type { PoisonResult } from './poison-workload.js';
@@ -306,6 +309,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       filesystems,
       quorumMode,
       standInLeaders: new SeededRandom(options.seed ^ 0x1eade4),
+      membership: { completed: 0, failures: [] },
       log,
     });
     return result;
@@ -347,6 +351,8 @@ interface RunContext {
   readonly quorumMode: boolean;
   /** Quorum mode: draws the member a fault aimed at "the leader" hits. */
   readonly standInLeaders: SeededRandom;
+  /** Membership changes the faults made, and those that failed (one line each). */
+  readonly membership: { completed: number; readonly failures: string[] };
   readonly log: (line: string) => void;
 }
 
@@ -421,8 +427,7 @@ async function runWatchedWorkloadAndFaults(
           stopping: () => stopping,
         });
   const progress = setInterval(() => {
-    const counts = { ok: 0, fail: 0, info: 0 };
-    for (const sample of samples) counts[sample.outcome]++;
+    const counts = countOutcomes(samples);
     log(
       `[${(now() / 1000).toFixed(0)} s] ok ${counts.ok}, fail ${counts.fail}, info ${counts.info}`,
     );
@@ -539,6 +544,11 @@ async function runWatchedWorkloadAndFaults(
     checkWriteAfterHeal(writeAfterHealMs),
     ...(poison === undefined ? [] : [checkPoisonAnswered(poison)]),
     checkNoUnexpectedExit(cluster.unexpectedExits),
+    ...(schedule.steps.some(
+      (step) => step.fault.kind === 'replace-member' || step.fault.kind === 'shrink-grow',
+    )
+      ? [checkMembershipChanges(context.membership.failures, context.membership.completed)]
+      : []),
   ];
   if (aborted) checks.push({ name: 'completed', passed: false, detail: 'the run was aborted' });
   for (const exit of cluster.unexpectedExits) {
@@ -564,8 +574,7 @@ async function runWatchedWorkloadAndFaults(
   );
   const failover = failoverTimes(windows);
   const failoverAfterKills = failoverTimes(windows, ['kill']);
-  const counts = { ok: 0, fail: 0, info: 0 };
-  for (const sample of samples) counts[sample.outcome]++;
+  const counts = countOutcomes(samples);
   const result: ChaosResult = {
     seed: options.seed,
     nodeCount: options.nodeCount,
@@ -668,6 +677,8 @@ async function applyFault(
       fault.kind === 'pause' ||
       fault.kind === 'clock-offset' ||
       fault.kind === 'stale-leader' ||
+      fault.kind === 'replace-member' ||
+      fault.kind === 'shrink-grow' ||
       (fault.kind === 'partition' && fault.shape.kind !== 'ring'));
   let failover: Promise<number | undefined> | undefined;
   const startFailoverProbe = (): void => {
@@ -814,6 +825,47 @@ async function applyFault(
       setRules(proxy, names, isolated, passRule);
       break;
     }
+    case 'replace-member': {
+      if (context.quorumMode) return skip('quorum mode has no membership changes');
+      if (context.options.peerRouting === 'shared') {
+        // The shared listeners know dialers by member id, and a member added back has a new one.
+        return skip('shared peer routing cannot tell a member added back (a new member id)');
+      }
+      await Promise.all(targets.map((index) => cluster.kill(index)));
+      startFailoverProbe();
+      for (const index of targets) cluster.wipeData(index);
+      await sleep(durationMs);
+      for (const index of targets) {
+        await membershipStep(context, `replace ${names[index]}`, async () => {
+          await removeMember(cluster, index);
+          await addAndPromote(cluster, index);
+        });
+      }
+      break;
+    }
+    case 'shrink-grow': {
+      if (context.quorumMode) return skip('quorum mode has no membership changes');
+      if (context.options.peerRouting === 'shared') {
+        // The shared listeners know dialers by member id, and a member added back has a new one.
+        return skip('shared peer routing cannot tell a member added back (a new member id)');
+      }
+      startFailoverProbe();
+      const removed: number[] = [];
+      for (const index of targets) {
+        const done = await membershipStep(context, `remove ${names[index]}`, async () => {
+          const notice = await removeRunningMember(cluster, index);
+          if (notice !== undefined) context.notices.push(notice);
+        });
+        if (done) removed.push(index);
+      }
+      await sleep(durationMs);
+      for (const index of removed) {
+        await membershipStep(context, `add back ${names[index]}`, () =>
+          addAndPromote(cluster, index),
+        );
+      }
+      break;
+    }
   }
   return {
     window: {
@@ -828,6 +880,28 @@ async function applyFault(
     },
     ...(failover === undefined ? {} : { failover }),
   };
+}
+
+/**
+ * Runs one membership change of a fault; a refusal or timeout is recorded as a failed change (the
+ * membership-changes check) instead of ending the run.
+ * @returns whether it completed.
+ */
+async function membershipStep(
+  context: RunContext,
+  what: string,
+  step: () => Promise<void>,
+): Promise<boolean> {
+  try {
+    await step();
+    context.membership.completed += 1;
+    context.log(`${what}: done`);
+    return true;
+  } catch (error) {
+    context.membership.failures.push(`${what}: ${(error as Error).message}`);
+    context.log(`${what}: failed: ${(error as Error).message}`);
+    return false;
+  }
 }
 
 /** A fault as applied, with its failover probe still running if it took the leader away. */
