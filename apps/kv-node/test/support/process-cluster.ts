@@ -38,17 +38,41 @@ export async function buildCli(outDir: string): Promise<string> {
   return `${outDir}/cli.js`;
 }
 
-/** A free TCP port on 127.0.0.1 (free when checked). */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+/**
+ * Ports are drawn below Linux's default ephemeral range (32768-60999). A port the kernel picked
+ * for `listen(0)` comes from that range and, once released, may be handed out again as the source
+ * port of any outgoing connection before the member binds it (seen as "already in use" when many
+ * test files connect at once). Below the range only another test's own choice can collide.
+ */
+const PORT_RANGE = { first: 20_000, last: 32_000 };
+const PORT_ATTEMPTS = 64;
+
+function bindsOn(port: number): Promise<number | undefined> {
+  return new Promise((resolve) => {
     const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
+    server.once('error', () => resolve(undefined));
+    server.listen(port, '127.0.0.1', () => {
       const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
+      const bound = typeof address === 'object' && address !== null ? address.port : undefined;
+      server.close(() => resolve(bound));
     });
   });
+}
+
+/**
+ * A TCP port on 127.0.0.1, free when checked: a random one below the ephemeral range (see
+ * {@link PORT_RANGE}), else one the kernel picks.
+ */
+export async function freePort(): Promise<number> {
+  for (let attempt = 0; attempt < PORT_ATTEMPTS; attempt++) {
+    const candidate =
+      PORT_RANGE.first + Math.floor(Math.random() * (PORT_RANGE.last - PORT_RANGE.first));
+    const port = await bindsOn(candidate);
+    if (port !== undefined) return port;
+  }
+  const port = await bindsOn(0);
+  if (port === undefined) throw new Error('no free TCP port on 127.0.0.1');
+  return port;
 }
 
 /** One member process. */
