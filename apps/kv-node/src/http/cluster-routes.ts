@@ -1,7 +1,7 @@
 /**
  * etcd 3.4's Cluster API on the JSON gateway (`/v3/cluster/member/*`), with the request and
- * response builders the gRPC Cluster service shares. Changes are kept to admins when auth is on,
- * as etcd keeps them; the list is open, as etcd's is.
+ * response builders the gRPC Cluster service shares, mapped from etcd's protos (`proto-json.ts`).
+ * Changes are kept to admins when auth is on, as etcd keeps them; the list is open, as etcd's is.
  */
 
 import type { ListedMember } from '../membership/member-directory.js';
@@ -9,20 +9,36 @@ import type { Membership, MembershipRequest } from '../membership/membership-ser
 import { parsePeerUrls } from '../membership/membership-service.js';
 import type { ApiContext } from './api-context.js';
 import { badRequest, unavailable } from './api-error.js';
-import { responseHeader } from './etcd-json.js';
+import { headerModel } from './etcd-json.js';
 import type { JsonBody } from './etcd-json.js';
 import type { Exchange } from './exchange.js';
-import { FieldReader } from './json-fields.js';
 import type { ClusterStatus } from './kv-backend.js';
+import type { JsonObject } from './proto-json.js';
+import { protoJson } from './proto-json.js';
 import { responseHeaderSource } from './response-header-source.js';
-
-const MAX_MEMBER_ID = 2n ** 64n - 1n;
 
 /** Which change a route or gRPC method makes. */
 export type MemberChangeKind = MembershipRequest['kind'];
 
-/** A member as etcd's JSON shows it: empty name, client URLs and a false flag left out. */
-function memberJson(member: {
+/** The messages of etcd's Cluster service, from its protos, by change. */
+const messages = {
+  listResponse: protoJson('etcdserverpb.MemberListResponse'),
+  request: {
+    add: protoJson('etcdserverpb.MemberAddRequest'),
+    remove: protoJson('etcdserverpb.MemberRemoveRequest'),
+    update: protoJson('etcdserverpb.MemberUpdateRequest'),
+    promote: protoJson('etcdserverpb.MemberPromoteRequest'),
+  },
+  response: {
+    add: protoJson('etcdserverpb.MemberAddResponse'),
+    remove: protoJson('etcdserverpb.MemberRemoveResponse'),
+    update: protoJson('etcdserverpb.MemberUpdateResponse'),
+    promote: protoJson('etcdserverpb.MemberPromoteResponse'),
+  },
+};
+
+/** A member under the fields of etcd's `Member` message, for the encoders. */
+function memberModel(member: {
   id: string;
   name: string;
   peerUrls: readonly string[];
@@ -31,17 +47,17 @@ function memberJson(member: {
 }): JsonBody {
   return {
     ID: member.id,
-    ...(member.name === '' ? {} : { name: member.name }),
-    peerURLs: [...member.peerUrls],
-    ...(member.clientUrls.length === 0 ? {} : { clientURLs: [...member.clientUrls] }),
-    ...(member.isLearner === true ? { isLearner: true } : {}),
+    name: member.name,
+    peerURLs: member.peerUrls,
+    clientURLs: member.clientUrls,
+    isLearner: member.isLearner === true,
   };
 }
 
 function header(context: ApiContext): JsonBody {
   // etcd's Cluster service answers with a header that has no revision (its cluster server
   // fills in only the cluster id, member id and term).
-  return responseHeader(responseHeaderSource(context.backend), 0);
+  return headerModel(responseHeaderSource(context.backend), 0);
 }
 
 /** A `MemberListResponse` (gateway JSON; the gRPC Cluster service encodes the same object). */
@@ -49,42 +65,46 @@ export function memberListResponseJson(context: ApiContext, status: ClusterStatu
   const membership = context.backend.membership?.();
   const members: readonly (ListedMember | ClusterStatus['members'][number])[] =
     membership?.list() ?? status.members;
-  return { header: header(context), members: members.map(memberJson) };
+  return messages.listResponse.encode({
+    header: header(context),
+    members: members.map(memberModel),
+  });
 }
 
-function memberIdField(fields: FieldReader): string {
-  const value = fields.raw('ID');
-  const text = typeof value === 'number' ? String(value) : value;
-  if (typeof text !== 'string' || !/^\d{1,20}$/.test(text) || BigInt(text) > MAX_MEMBER_ID) {
+/**
+ * The member a change names, as a decimal string. The protos read the id (an unsigned 64-bit
+ * integer); that it must be given is kv-node's rule (proto3 reads an absent id as 0, which
+ * names no member).
+ */
+function memberIdOf(body: unknown, decoded: JsonObject): string {
+  const given = (body as JsonObject).ID;
+  if (given === undefined || given === null) {
     throw badRequest('ID must be an unsigned 64-bit integer', 'ID');
   }
-  return BigInt(text).toString();
+  return BigInt(decoded.ID as number | string).toString();
 }
 
 /** Decodes a `Member{Add,Remove,Update,Promote}Request`. @throws ApiError 400. */
 export function decodeMemberChange(kind: MemberChangeKind, body: unknown): MembershipRequest {
-  const fields = new FieldReader(body);
-  let request: MembershipRequest;
+  const decoded = messages.request[kind].decode(body);
   switch (kind) {
     case 'add':
-      request = {
+      return {
         kind,
-        peerUrls: parsePeerUrls(fields.raw('peerURLs')),
-        isLearner: fields.boolean('isLearner'),
+        // The URLs' syntax is etcd's rule, not the protos'.
+        peerUrls: parsePeerUrls(decoded.peerURLs),
+        isLearner: decoded.isLearner as boolean,
       };
-      break;
-    case 'update': {
-      const id = memberIdField(fields);
-      request = { kind, id, peerUrls: parsePeerUrls(fields.raw('peerURLs')) };
-      break;
-    }
+    case 'update':
+      return {
+        kind,
+        id: memberIdOf(body, decoded),
+        peerUrls: parsePeerUrls(decoded.peerURLs),
+      };
     case 'remove':
     case 'promote':
-      request = { kind, id: memberIdField(fields) };
-      break;
+      return { kind, id: memberIdOf(body, decoded) };
   }
-  fields.rejectUnknown();
-  return request;
 }
 
 function membershipOf(context: ApiContext): Membership {
@@ -106,11 +126,11 @@ export async function memberChangeResponse(
   request: MembershipRequest,
 ): Promise<JsonBody> {
   const answer = await membershipOf(context).change(request);
-  return {
+  return messages.response[request.kind].encode({
     header: header(context),
-    ...(answer.member === undefined ? {} : { member: memberJson(answer.member) }),
-    members: answer.members.map(memberJson),
-  };
+    member: answer.member === undefined ? undefined : memberModel(answer.member),
+    members: answer.members.map(memberModel),
+  });
 }
 
 /** POST /v3/cluster/member/{add,remove,update,promote}. */
