@@ -191,7 +191,7 @@ describe('the auth gateway', () => {
       await post('/v3/auth/role/grant', { name: 'app', perm: { permType: 'ALL' } }, root),
     ).toMatchObject({
       status: 400,
-      body: { field: 'perm.perm_type' },
+      body: { field: 'perm.permType' },
     });
     expect(
       await post('/v3/auth/role/grant', { name: 'app', perm: { key: b('k'.repeat(5000)) } }, root),

@@ -6,7 +6,7 @@
 
 import { randomBytes } from 'node:crypto';
 import type { ApiContext } from '../http/api-context.js';
-import { ApiError, tooLarge } from '../http/api-error.js';
+import { tooLarge } from '../http/api-error.js';
 import { headerModel } from '../http/etcd-json.js';
 import type { JsonBody } from '../http/etcd-json.js';
 import type { Exchange } from '../http/exchange.js';
@@ -331,20 +331,9 @@ const roleDelete: Handler = async (context, exchange) => {
   await change(context, exchange, { op: 'roleDelete', role }, caller, messages.roleDeleteResponse);
 };
 
-/**
- * Decodes a grant's `perm` (absent: READ of the empty key, as proto3 reads it). An unknown type
- * is reported under `perm.perm_type`, the field name kv-node's errors have always used for it.
- */
+/** Decodes a grant's `perm` (absent: READ of the empty key, as proto3 reads it). */
 function decodePermission(value: unknown): DecodedMessage {
-  const message = messages.roleGrantPermission.field('perm');
-  try {
-    return message.decode(value ?? {}, 'perm');
-  } catch (error) {
-    if (error instanceof ApiError && error.details.field === 'perm.permType') {
-      throw new ApiError(error.message, { ...error.details, field: 'perm.perm_type' });
-    }
-    throw error;
-  }
+  return messages.roleGrantPermission.field('perm').decode(value ?? {}, 'perm');
 }
 
 /** POST /v3/auth/role/grant {name, perm: {permType, key, range_end}} */
