@@ -2,25 +2,11 @@
 // network), 100-byte entries, 1 and 64 concurrent proposers on the leader. Reports commit latency
 // and throughput in VIRTUAL time (what the algorithm costs in round trips and fsyncs) and
 // entries per WALL second (what the whole stack plus the simulator costs in CPU). Prints JSON.
-import { fixedLatency, simulate, type Cluster } from '@x/simulation';
+import { simulate, type Cluster } from '@x/simulation';
 import { LeaderFollowerNode } from '../src/index.js';
 import { summarize } from './latency-summary.js';
 
 const virtualMs = Number(process.env['LF_BENCH_MS'] ?? 5_000);
-// LF_BENCH_CONCURRENCIES=64 measures only that level (e.g. to profile one load alone).
-const concurrencies = (process.env['LF_BENCH_CONCURRENCIES'] ?? '1,64').split(',').map(Number);
-// LF_BENCH_LOOPBACK_LIKE=1: a 50 µs network and a 0.2 ms fdatasync, like the loopback benchmark's,
-// so Readies carry a few entries each instead of dozens: the process CPU per entry then weighs the
-// per-Ready and per-message costs as the loopback benchmark does, but without its noise (the
-// work is the same in every run of a build; compare builds by `process.cpuUsage`).
-const loopbackLike = process.env['LF_BENCH_LOOPBACK_LIKE'] === '1';
-const conditions = loopbackLike
-  ? {
-      network: { latency: fixedLatency(0.05) },
-      diskLatency: (operation: string) =>
-        operation === 'datasync' || operation === 'syncDirectory' ? 0.2 : 0.01,
-    }
-  : {};
 
 async function measure(concurrency: number): Promise<unknown> {
   let result: unknown;
@@ -28,7 +14,6 @@ async function measure(concurrency: number): Promise<unknown> {
     {
       seed: 1,
       nodes: 3,
-      ...conditions,
       createNode: async (ports) => {
         const node = await LeaderFollowerNode.open({
           id: ports.name,
@@ -68,18 +53,15 @@ async function measure(concurrency: number): Promise<unknown> {
         running--;
       };
       const wallStart = performance.now();
-      const cpuStart = process.cpuUsage();
       for (let i = 0; i < concurrency; i++) void worker();
       await cluster.runUntil(() => running === 0, virtualMs + 10_000);
       const wallSeconds = (performance.now() - wallStart) / 1000;
-      const cpu = process.cpuUsage(cpuStart);
       result = {
         concurrency,
         committed: latencies.length,
         virtualEntriesPerSecond: Math.round(latencies.length / (virtualMs / 1000)),
         virtualCommitLatencyMs: summarize(latencies),
         wallEntriesPerSecond: Math.round(latencies.length / wallSeconds),
-        cpuUsPerEntry: Number(((cpu.user + cpu.system) / latencies.length).toFixed(2)),
       };
     },
   );
@@ -87,14 +69,13 @@ async function measure(concurrency: number): Promise<unknown> {
 }
 
 const results = [];
-for (const concurrency of concurrencies) results.push(await measure(concurrency));
+for (const concurrency of [1, 64]) results.push(await measure(concurrency));
 console.log(
   JSON.stringify(
     {
       benchmark: 'leader-follower in the simulator (3 nodes)',
       entryBytes: 100,
       virtualMs,
-      loopbackLike,
       results,
     },
     null,

@@ -98,8 +98,8 @@ const removals = [
     edits: [
       {
         file: 'src/election.ts',
-        find: "this.core.isVoter(this.core.id)) {\n      this.campaign('pre-vote');",
-        replace: "this.core.isVoter(this.core.id)) {\n      this.campaign('election');",
+        find: "if (this.suspicion.suspectsLeader()) this.campaign('pre-vote');",
+        replace: "if (this.suspicion.suspectsLeader()) this.campaign('election');",
       },
     ],
     tests: [coreTests],
@@ -122,7 +122,7 @@ const removals = [
     edits: [
       {
         file: 'src/leader-replication.ts',
-        find: 'if (!this.committedInCurrentGeneration) this.reads.deferUntilCommit(requestId);\n    else if (this.servesReadsAlone()) {',
+        find: 'if (!this.committedInCurrentGeneration) this.reads.deferUntilCommit(requestId);\n    else if (this.core.peers.length === 0) {',
         replace: 'if (true as boolean) {',
       },
     ],
@@ -134,8 +134,8 @@ const removals = [
     edits: [
       {
         file: 'src/proposal-waiters.ts',
-        find: 'throw new IndeterminateOutcomeError(`proposal at ${error.index} timed out`);',
-        replace: 'throw new ProposalDroppedError(`proposal at ${error.index} timed out`);',
+        find: 'throw new IndeterminateOutcomeError(`proposal at ${index} timed out`);',
+        replace: 'throw new ProposalDroppedError(`proposal at ${index} timed out`);',
       },
     ],
     tests: nodeTests,

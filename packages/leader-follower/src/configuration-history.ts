@@ -20,20 +20,14 @@ export class ConfigurationHistory {
   private base: ClusterConfiguration | undefined;
   /** Configuration entries above the compaction point, in index order. */
   private readonly entries: ConfigurationAt[] = [];
-  /**
-   * The latest entry's configuration, else the base: recomputed when the entries or the base
-   * change (rarely), because every message and every commit reads it.
-   */
-  private inForceValue: ClusterConfiguration | undefined;
 
   constructor(base: ClusterConfiguration | undefined) {
     this.base = base;
-    this.inForceValue = base;
   }
 
   /** The configuration in force: the latest entry's, else the base. */
   get inForce(): ClusterConfiguration | undefined {
-    return this.inForceValue;
+    return this.entries[this.entries.length - 1]?.configuration ?? this.base;
   }
 
   /** Index of the latest configuration entry still in the log (0 when none is). */
@@ -75,13 +69,11 @@ export class ConfigurationHistory {
       generation: entry.generation,
       configuration: decodeConfiguration(entry.command),
     });
-    this.recomputeInForce();
   }
 
   /** Every entry after `index` was dropped. */
   truncatedAfter(index: number): void {
     while ((this.entries[this.entries.length - 1]?.index ?? 0) > index) this.entries.pop();
-    this.recomputeInForce();
   }
 
   /** Every entry through `index` was compacted away: the latest of them becomes the base. */
@@ -89,17 +81,11 @@ export class ConfigurationHistory {
     while (this.entries.length > 0 && (this.entries[0]?.index ?? Infinity) <= index) {
       this.base = this.entries.shift()?.configuration;
     }
-    this.recomputeInForce();
   }
 
   /** The log restarted after a snapshot that records `configuration` (undefined: keep the base). */
   reset(configuration: ClusterConfiguration | undefined): void {
     this.entries.length = 0;
     if (configuration !== undefined) this.base = configuration;
-    this.recomputeInForce();
-  }
-
-  private recomputeInForce(): void {
-    this.inForceValue = this.entries[this.entries.length - 1]?.configuration ?? this.base;
   }
 }

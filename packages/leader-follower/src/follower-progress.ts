@@ -26,12 +26,6 @@ export class FollowerProgress {
   snapshotIndex = 0;
   snapshotOffset = 0;
   ticksSinceSnapshotProgress = 0;
-  /**
-   * The highest high-water mark a message of this leadership told the follower it may commit
-   * through (an append's, as far as its entries reach, or a heartbeat's): a rise of the mark that
-   * an append already carried needs no heartbeat of its own.
-   */
-  highWaterMarkSent = 0;
 
   /** Last index of each append in flight, oldest first (a bounded window). */
   private readonly inflight: number[] = [];

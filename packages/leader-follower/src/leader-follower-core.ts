@@ -25,8 +25,6 @@ import type {
   Role,
 } from './core-types.js';
 
-/** The detail of a missing configuration (read on every message: no closure per call). */
-const noConfiguration = (): string => 'no configuration';
 /**
  * The leader-follower algorithm as a synchronous state machine with no I/O (DESIGN.md §5).
  *
@@ -294,7 +292,7 @@ export class LeaderFollowerCore {
   /** The configuration in force: the latest in this server's log, committed or not. */
   get configuration(): ClusterConfiguration {
     const configuration = this.log.configurations.inForce;
-    assertInvariant(configuration !== undefined, 'learner-counted', noConfiguration);
+    assertInvariant(configuration !== undefined, 'learner-counted', () => 'no configuration');
     return configuration as ClusterConfiguration;
   }
 

@@ -363,14 +363,18 @@ export class LeaderFollowerNode {
         const applyNow = this.mayApplyNow(ready);
         // Storage settles persist() calls in call order, so these run in Ready order.
         const durable = this.persist(ready);
-        if (applyNow) this.applyCommitted(ready);
-        else this.deferredApplies++;
-        // One reaction per Ready does all that waits for its durability (a promise hop each
-        // would cost latency and CPU per entry on the commit path).
-        durable.then(
-          () => this.afterDurable(ready, !applyNow),
-          (error: unknown) => this.fail(error),
-        );
+        durable.then(() => this.afterPersist(ready)).catch((error: unknown) => this.fail(error));
+        if (applyNow) {
+          this.applyCommitted(ready);
+        } else {
+          this.deferredApplies++;
+          durable
+            .then(() => {
+              this.deferredApplies--;
+              this.applyCommitted(ready);
+            })
+            .catch((error: unknown) => this.fail(error));
+        }
       }
     } catch (error) {
       this.fail(error);
@@ -397,19 +401,6 @@ export class LeaderFollowerNode {
     const last = ready.committedEntries[ready.committedEntries.length - 1];
     // The core's durable index, not the log's: it already excludes a suffix being replaced.
     return last === undefined || last.index <= this.core.durableLogIndex;
-  }
-
-  /** The Ready is durable: what waited for it, then its deferred applies, in Ready order. */
-  private afterDurable(ready: Ready, applyDeferred: boolean): void {
-    try {
-      this.afterPersist(ready);
-      if (applyDeferred) {
-        this.deferredApplies--;
-        this.applyCommitted(ready);
-      }
-    } catch (error) {
-      this.fail(error);
-    }
   }
 
   /**

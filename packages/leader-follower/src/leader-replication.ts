@@ -73,20 +73,8 @@ export class LeaderReplication {
   private readonly liveness: FollowerLiveness;
   private appendBroadcastPending = false;
   private heartbeatBroadcastPending = false;
-  /**
-   * The high-water mark rose: followers that no message of this Ready tells of it get a
-   * heartbeat. Not a heartbeat to every follower: at load an append leaves in the same Ready and
-   * carries the mark, and a heartbeat beside it doubled the messages (and answers) per commit.
-   */
-  private commitBroadcastPending = false;
   /** The configuration the trackers and the progress map were built for. */
   private trackedConfiguration: ClusterConfiguration;
-  /**
-   * The index of the configuration entry (0: the initial configuration) whose commit this
-   * leadership has handled (see {@link configurationCommitted}); -1 before the first commit.
-   * The mark rises with nearly every answer, a configuration is committed once.
-   */
-  private committedConfigurationHandled = -1;
 
   constructor(
     private readonly core: CoreContext,
@@ -149,7 +137,6 @@ export class LeaderReplication {
     this.transferTarget = undefined;
     this.committedInCurrentGeneration = false;
     this.liveness.restart();
-    this.committedConfigurationHandled = -1;
     this.trackedConfiguration = core.configuration;
     this.syncProgress();
     this.readRoundConfirmations = this.newReadRoundConfirmations();
@@ -163,7 +150,6 @@ export class LeaderReplication {
       progress.ticksSinceResponse = 0;
       progress.becomeProbe();
       progress.nextIndex = replica.log.lastIndex + 1;
-      progress.highWaterMarkSent = 0;
     }
     // Rule 3: an entry of the new generation lets earlier entries commit with it.
     this.appendToOwnLog('empty', EMPTY_COMMAND);
@@ -210,12 +196,7 @@ export class LeaderReplication {
 
   /** Whether the next Ready has appends, heartbeats or a read round to send. */
   get sendsPending(): boolean {
-    return (
-      this.appendBroadcastPending ||
-      this.heartbeatBroadcastPending ||
-      this.commitBroadcastPending ||
-      this.reads.roundNeeded
-    );
+    return this.appendBroadcastPending || this.heartbeatBroadcastPending || this.reads.roundNeeded;
   }
 
   /** Sends what accumulated since the last Ready: one batched append per follower, reads, beats. */
@@ -229,16 +210,7 @@ export class LeaderReplication {
     }
     if (this.heartbeatBroadcastPending) {
       this.heartbeatBroadcastPending = false;
-      this.commitBroadcastPending = false;
       for (const [peer, progress] of this.progress) this.sendHeartbeat(peer, progress);
-    } else if (this.commitBroadcastPending) {
-      this.commitBroadcastPending = false;
-      const highWaterMark = this.core.replica.highWaterMark;
-      for (const [peer, progress] of this.progress) {
-        // What a heartbeat would tell it (see sendHeartbeat), unless a message already did.
-        const news = Math.min(progress.matchIndex, highWaterMark);
-        if (progress.highWaterMarkSent < news) this.sendHeartbeat(peer, progress);
-      }
     }
   }
 
@@ -246,7 +218,6 @@ export class LeaderReplication {
   clearPendingSends(): void {
     this.appendBroadcastPending = false;
     this.heartbeatBroadcastPending = false;
-    this.commitBroadcastPending = false;
   }
 
   /** Appends a client command (the façade checked this server leads). */
@@ -468,7 +439,6 @@ export class LeaderReplication {
       ...this.core.identities.table(),
     };
     this.core.send(peer, heartbeat);
-    progress.highWaterMarkSent = Math.max(progress.highWaterMarkSent, heartbeat.highWaterMark);
     const core = this.core;
     const removalIndex = core.replica.log.configurations.latestEntryIndex;
     if (
@@ -510,11 +480,6 @@ export class LeaderReplication {
       };
       progress.sentAppend(prevIndex + entries.length, entries.length);
       this.core.send(peer, request);
-      // The follower commits through the mark as far as this append's entries reach.
-      progress.highWaterMarkSent = Math.max(
-        progress.highWaterMarkSent,
-        Math.min(request.highWaterMark, prevIndex + entries.length),
-      );
       if (progress.state !== 'replicate' || progress.nextIndex > log.lastIndex) return;
     }
   }
@@ -669,7 +634,7 @@ export class LeaderReplication {
     const replica = this.core.replica;
     if (candidate <= replica.highWaterMark) return;
     replica.highWaterMark = candidate;
-    this.commitBroadcastPending = true;
+    this.heartbeatBroadcastPending = true;
     if (!this.committedInCurrentGeneration) {
       this.committedInCurrentGeneration = true;
       for (const requestId of this.reads.takeDeferred()) this.readBarrier(requestId);
@@ -679,17 +644,12 @@ export class LeaderReplication {
 
   /**
    * The high-water mark moved: once the latest configuration entry is committed, members it
-   * dropped are no longer replicated to, and a leader it removed hands over and steps down. Done
-   * once per configuration entry and leadership: the configuration in force only changes with a
-   * new entry (handled by {@link configurationChanged}), so a later rise finds nothing to do.
+   * dropped are no longer replicated to, and a leader it removed hands over and steps down.
    */
   private configurationCommitted(): void {
     const core = this.core;
     const replica = core.replica;
-    const latestEntryIndex = replica.log.configurations.latestEntryIndex;
-    if (latestEntryIndex > replica.highWaterMark) return;
-    if (latestEntryIndex === this.committedConfigurationHandled) return;
-    this.committedConfigurationHandled = latestEntryIndex;
+    if (replica.log.configurations.latestEntryIndex > replica.highWaterMark) return;
     this.syncProgress();
     if (core.isVoter(core.id)) return;
     // Removed: tell the followers the entry is committed, hand over to the most caught-up voter,

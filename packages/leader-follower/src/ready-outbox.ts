@@ -118,17 +118,15 @@ export class ReadyOutbox {
       this.persistedHardState = hardState;
     }
     const entriesToPersist =
-      this.handedOutIndex < log.lastIndex
-        ? log.slice(this.handedOutIndex + 1, log.lastIndex)
-        : NOTHING;
+      this.handedOutIndex < log.lastIndex ? log.slice(this.handedOutIndex + 1, log.lastIndex) : [];
     this.handedOutIndex = log.lastIndex;
 
-    let messagesToSendNow = drain(this.messagesToSendNow);
-    let messagesAfterPersist = drain(this.messagesAfterPersist);
+    let messagesToSendNow = this.messagesToSendNow.splice(0);
+    let messagesAfterPersist = this.messagesAfterPersist.splice(0);
     if (hardState !== undefined && messagesToSendNow.length > 0) {
       // Nothing may leave before a new generation or vote is durable (rule 1).
       messagesAfterPersist = messagesToSendNow.concat(messagesAfterPersist);
-      messagesToSendNow = NOTHING;
+      messagesToSendNow = [];
     }
     if (this.applyCursor < replica.highWaterMark && log.hollowThrough > this.applyCursor) {
       // Payloads are only dropped once applied: a hollow entry to apply is a bug, so stop.
@@ -136,41 +134,30 @@ export class ReadyOutbox {
         `entry ${this.applyCursor + 1} is hollow but not applied (payloads dropped through ${log.hollowThrough})`,
       );
     }
-    const committedEntries: readonly LogEntry[] =
+    const committedEntries: LogEntry[] =
       this.applyCursor < replica.highWaterMark
         ? log.slice(this.applyCursor + 1, replica.highWaterMark)
-        : NOTHING;
+        : [];
     const last = committedEntries[committedEntries.length - 1];
     if (last !== undefined) this.applyCursor = last.index;
     const ready: Ready = {
       hardState,
       entriesToPersist,
-      snapshotChunksToStore: drain(this.snapshotChunksToStore),
+      snapshotChunksToStore: this.snapshotChunksToStore.splice(0),
       snapshotToInstall: this.snapshotToInstall,
-      snapshotChunksToSend: drain(this.snapshotChunksToSend),
-      entriesToLoad: drain(this.appendLoads.requested),
+      snapshotChunksToSend: this.snapshotChunksToSend.splice(0),
+      entriesToLoad: this.appendLoads.requested.splice(0),
       messagesToSendNow,
       messagesAfterPersist,
       committedEntries,
-      readsPermitted: drain(this.readsPermitted),
-      readsRefused: drain(this.readsRefused),
-      peerStorageIdsLearned: drain(this.peerStorageIdsLearned),
-      lostAcknowledgedEntries: drain(this.lostAcknowledgedEntries),
+      readsPermitted: this.readsPermitted.splice(0),
+      readsRefused: this.readsRefused.splice(0),
+      peerStorageIdsLearned: this.peerStorageIdsLearned.splice(0),
+      lostAcknowledgedEntries: this.lostAcknowledgedEntries.splice(0),
       removedFromCluster: this.removedFromCluster,
     };
     this.snapshotToInstall = undefined;
     this.removedFromCluster = false;
     return ready;
   }
-}
-
-/**
- * The one empty list every Ready shares: most of a Ready's lists are empty (a leader's has no
- * snapshot chunks, loads, refusals...), and a fresh array for each would be garbage per Ready.
- */
-const NOTHING: readonly never[] = Object.freeze([]);
-
-/** Takes everything out of `queue`: a new array when it holds something, else {@link NOTHING}. */
-function drain<T>(queue: T[]): readonly T[] {
-  return queue.length === 0 ? NOTHING : queue.splice(0);
 }

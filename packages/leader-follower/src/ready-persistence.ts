@@ -1,6 +1,6 @@
 import type { Ready } from './core-types.js';
 import type { Clock, Logger, NodeObserver, StateMachine } from './node-ports.js';
-import type { NodeStorage, PersistBatch, SnapshotReader } from './node-storage.js';
+import type { NodeStorage, SnapshotReader } from './node-storage.js';
 import { restoreStateMachine } from './restore-state-machine.js';
 
 /** What {@link persistReady} writes to and reports to. */
@@ -24,23 +24,18 @@ export function persistReady(ready: Ready, deps: ReadyPersistenceDeps): Promise<
   const { storage, stateMachine, clock, logger, observer } = deps;
   const install = ready.snapshotToInstall;
   const entries = ready.entriesToPersist;
-  const timed = entries.length > 0 && observer.logSynced !== undefined;
-  const started = timed ? clock.now() : 0;
-  // Built field by field: this runs once per Ready, and most Readies only carry entries.
-  const batch: { -readonly [Field in keyof PersistBatch]: PersistBatch[Field] } = {
-    snapshotChunks: ready.snapshotChunksToStore,
-    entries,
+  const started = entries.length > 0 ? clock.now() : 0;
+  const restore = async (snapshot: SnapshotReader): Promise<void> => {
+    if (deps.stopped()) return;
+    await restoreStateMachine(stateMachine, snapshot, logger);
   };
-  if (install !== undefined) {
-    const restore = async (snapshot: SnapshotReader): Promise<void> => {
-      if (deps.stopped()) return;
-      await restoreStateMachine(stateMachine, snapshot, logger);
-    };
-    batch.snapshotToInstall = { metadata: install, restore };
-  }
-  if (ready.hardState !== undefined) batch.hardState = ready.hardState;
-  const durable = storage.persist(batch);
-  if (!timed) return durable;
+  const durable = storage.persist({
+    snapshotChunks: ready.snapshotChunksToStore,
+    ...(install === undefined ? {} : { snapshotToInstall: { metadata: install, restore } }),
+    ...(ready.hardState === undefined ? {} : { hardState: ready.hardState }),
+    entries,
+  });
+  if (entries.length === 0 || observer.logSynced === undefined) return durable;
   return durable.then(() => {
     observer.logSynced?.(entries.length, clock.now() - started);
   });

@@ -45,12 +45,6 @@ export class StorageJobQueue {
   /** Queues `run` in `lane` (or as a barrier); resolves or rejects with what it does. */
   enqueue<T>(lane: StorageLane | 'barrier', run: () => Promise<T>): Promise<T> {
     if (this.failure !== undefined) return Promise.reject(this.failure);
-    if (this.waiting.length === 0 && this.mayStartNow(lane)) {
-      // The usual case (a log append behind other appends): nothing waits, so the rules let it
-      // start at once; its own promise carries the outcome, without a job record or a promise
-      // of the queue's wrapped around it (one promise hop less per Ready).
-      return this.runNow(lane, run);
-    }
     return new Promise<T>((resolve, reject) => {
       this.waiting.push({
         lane,
@@ -92,49 +86,35 @@ export class StorageJobQueue {
     }
   }
 
-  /** Whether a job of `lane` queued behind nothing may start now (rules 1 and 3). */
-  private mayStartNow(lane: StorageLane | 'barrier'): boolean {
-    return lane === 'barrier' ? this.runningTotal === 0 : this.mayStart(lane);
-  }
-
   private mayStart(lane: StorageLane): boolean {
     if ((this.running.get('barrier') ?? 0) > 0) return false;
     return lane === 'log' || (this.running.get(lane) ?? 0) === 0;
   }
 
-  /** Starts a queued job; its queued promise settles with what it does. */
   private start(job: Job): void {
-    this.runNow(job.lane, job.run).then(job.resolve, job.reject);
-  }
-
-  /**
-   * Runs a job that may start now: counts it as running until it settles, then lets waiting jobs
-   * start (and fails the queue if it failed) before its outcome reaches the caller.
-   */
-  private runNow<T>(lane: StorageLane | 'barrier', run: () => Promise<T>): Promise<T> {
-    this.running.set(lane, (this.running.get(lane) ?? 0) + 1);
+    this.running.set(job.lane, (this.running.get(job.lane) ?? 0) + 1);
     this.runningTotal++;
-    let outcome: Promise<T>;
+    let outcome: Promise<unknown>;
     try {
-      outcome = run();
+      outcome = job.run();
     } catch (error) {
       outcome = Promise.reject(asError(error));
     }
-    return outcome.then(
+    outcome.then(
       (value) => {
-        this.finish(lane);
-        return value;
+        this.finish(job);
+        job.resolve(value);
       },
       (error: unknown) => {
         this.failWith(error);
-        this.finish(lane);
-        throw error;
+        this.finish(job);
+        job.reject(error);
       },
     );
   }
 
-  private finish(lane: StorageLane | 'barrier'): void {
-    this.running.set(lane, (this.running.get(lane) ?? 1) - 1);
+  private finish(job: Job): void {
+    this.running.set(job.lane, (this.running.get(job.lane) ?? 1) - 1);
     this.runningTotal--;
     this.pump();
     if (this.waiting.length === 0 && this.runningTotal === 0) {

@@ -85,74 +85,21 @@ export function recordableMemberState(
   };
 }
 
-/** One `persist` call waiting for its turn to settle (see {@link PersistOrder}). */
-interface PendingPersist {
-  /** Its steps settled; `error` is set when one failed. */
-  done: boolean;
-  error: unknown;
-  failed: boolean;
-  readonly resolve: () => void;
-  readonly reject: (error: unknown) => void;
-}
-
 /**
  * Makes `persist` promises settle in the order of the calls, whatever lane finished first, so a
  * node acts on each Ready's durability in Ready order (rule 5 of the storage job queue).
- *
- * The calls wait in a FIFO instead of a chain of promises: a Ready whose steps finish settles in
- * the same microtask, with one reaction on its steps, rather than after a promise hop for every
- * link (this runs once per Ready on the commit path, so each hop is latency and CPU per entry).
  */
 export class PersistOrder {
-  private readonly pending: PendingPersist[] = [];
-  /** Position of the oldest call not yet settled in `pending`. */
-  private head = 0;
+  private previous: Promise<void> = Promise.resolve();
 
   /** A promise that settles once `steps` did and every earlier one settled. */
   settleInOrder(steps: readonly Promise<unknown>[]): Promise<void> {
-    let entry: PendingPersist | undefined;
-    const settled = new Promise<void>((resolve, reject) => {
-      entry = { done: false, error: undefined, failed: false, resolve, reject };
-    });
-    const pending = entry as PendingPersist;
-    this.pending.push(pending);
-    if (steps.length === 0) {
-      pending.done = true;
-      this.release();
-      return settled;
-    }
-    const all = steps.length === 1 ? (steps[0] as Promise<unknown>) : Promise.all(steps);
-    all.then(
-      () => {
-        pending.done = true;
-        this.release();
-      },
-      (error: unknown) => {
-        pending.done = true;
-        pending.failed = true;
-        pending.error = error;
-        this.release();
-      },
+    const mine = Promise.all(steps);
+    const settled = this.previous.then(
+      () => mine.then(() => undefined),
+      () => mine.then(() => undefined),
     );
+    this.previous = settled.catch(() => undefined);
     return settled;
-  }
-
-  /** Settles the calls at the head whose steps are done, in call order. */
-  private release(): void {
-    const pending = this.pending;
-    while (this.head < pending.length) {
-      const next = pending[this.head] as PendingPersist;
-      if (!next.done) break;
-      this.head++;
-      if (next.failed) next.reject(next.error);
-      else next.resolve();
-    }
-    if (this.head === pending.length) {
-      pending.length = 0;
-      this.head = 0;
-    } else if (this.head > 1024 && this.head * 2 > pending.length) {
-      pending.splice(0, this.head);
-      this.head = 0;
-    }
   }
 }
