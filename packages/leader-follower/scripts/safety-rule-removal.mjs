@@ -98,8 +98,8 @@ const removals = [
     edits: [
       {
         file: 'src/election.ts',
-        find: "if (this.suspicion.suspectsLeader()) this.campaign('pre-vote');",
-        replace: "if (this.suspicion.suspectsLeader()) this.campaign('election');",
+        find: "this.core.isVoter(this.core.id)) {\n      this.campaign('pre-vote');",
+        replace: "this.core.isVoter(this.core.id)) {\n      this.campaign('election');",
       },
     ],
     tests: [coreTests],
@@ -122,7 +122,7 @@ const removals = [
     edits: [
       {
         file: 'src/leader-replication.ts',
-        find: 'if (!this.committedInCurrentGeneration) this.reads.deferUntilCommit(requestId);\n    else if (this.core.peers.length === 0) {',
+        find: 'if (!this.committedInCurrentGeneration) this.reads.deferUntilCommit(requestId);\n    else if (this.servesReadsAlone()) {',
         replace: 'if (true as boolean) {',
       },
     ],
