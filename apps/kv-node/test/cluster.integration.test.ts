@@ -204,12 +204,14 @@ describe('a 3-process cluster', { timeout: 60_000 }, () => {
   it('times out a client that sends one byte per second, and keeps serving', async () => {
     const member = cluster.members[0]!;
     const port = Number(new URL(member.clientUrl).port);
-    const reply = await new Promise<string>((resolve, reject) => {
+    const reply = await new Promise<string>((resolve) => {
       const socket = connect(port, '127.0.0.1');
       let received = '';
       socket.on('data', (chunk) => (received += chunk.toString()));
       socket.on('close', () => resolve(received));
-      socket.on('error', reject);
+      // A drip that lands just after the member answered 408 and closed draws a reset: what was
+      // received before it is still the answer the assertion below checks.
+      socket.on('error', () => resolve(received));
       socket.write('PUT /v1/kv/slow HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-length: 10\r\n\r\n');
       const drip = setInterval(() => {
         if (socket.destroyed) clearInterval(drip);

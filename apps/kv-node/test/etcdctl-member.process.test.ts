@@ -40,6 +40,16 @@ async function etcdctl(...args: string[]): Promise<{ ok: boolean; out: string }>
   }
 }
 
+/** Whether the member at `clientUrl` knows a leader (etcd 3.4's `/health`, which kv-node serves). */
+async function hasLeader(clientUrl: string): Promise<boolean> {
+  try {
+    const response = await fetch(`${clientUrl}/health`);
+    return ((await response.json()) as { health?: unknown }).health === 'true';
+  } catch {
+    return false;
+  }
+}
+
 /** `text` with the run's ids and URLs replaced by names: what etcd and kv-node must agree on. */
 function normalized(text: string): string {
   // etcdctl pads the ids after "Member" and "cluster" to 16 columns (%16x).
@@ -62,9 +72,11 @@ describe.skipIf(!etcdctlPresent)(`etcdctl member commands (${engine})`, () => {
     await cluster.plan('m4');
     await cluster.plan('m5');
     cluster.start(first, { initialCluster: { value: `m1=${first.peerUrl}`, state: 'new' } });
+    // The member list is served without a leader; the changes below need one, which /health
+    // reports on both engines (a loaded machine can take a while to elect even a single member).
     for (let attempt = 0; ; attempt++) {
       const listed = await etcdctl('member', 'list');
-      if (listed.ok) {
+      if (listed.ok && (await hasLeader(first.clientUrl))) {
         ids.set('m1', listed.out.split(',')[0] as string);
         break;
       }
