@@ -221,17 +221,7 @@ export class HttpClusterStatusSource implements ClusterStatusSource {
         .map((other) => other?.suspects.get(member.name))
         .filter((opinion) => opinion !== undefined);
       const suspectedByPeers = opinions.length === 0 ? null : opinions.some((opinion) => opinion);
-      const unknown = {
-        generation: null,
-        lastIndex: null,
-        highWaterMark: null,
-        snapshotIndex: null,
-        appliedIndex: null,
-        lagBehindLeader: null,
-        heartbeatAgeMs: null,
-        suspectedByLeader: null,
-        clientUrl: member.clientUrl,
-      };
+      const unknown = leaderModeFieldsUnknown(member.clientUrl);
       if (report === undefined) {
         return { name: member.name, role: 'unreachable', ...unknown, suspectedByPeers };
       }
@@ -265,4 +255,22 @@ export class HttpClusterStatusSource implements ClusterStatusSource {
       return undefined;
     }
   }
+}
+
+/**
+ * The fields of a dashboard row that only leader mode knows (generation, log, lag, the leader's
+ * view of heartbeats), unknown for a leaderless member, with the member's client URL.
+ */
+export function leaderModeFieldsUnknown(clientUrl: string | null) {
+  return {
+    generation: null,
+    lastIndex: null,
+    highWaterMark: null,
+    snapshotIndex: null,
+    appliedIndex: null,
+    lagBehindLeader: null,
+    heartbeatAgeMs: null,
+    suspectedByLeader: null,
+    clientUrl,
+  } as const;
 }

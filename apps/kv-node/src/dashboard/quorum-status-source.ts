@@ -5,7 +5,7 @@
 
 import type { ClusterStatusSource } from './cluster-status-source.js';
 import type { NodeView } from './cluster-view.js';
-import { parseQuorumReport } from './http-status-source.js';
+import { leaderModeFieldsUnknown, parseQuorumReport } from './http-status-source.js';
 
 /**
  * Adapts a quorum-mode member's status to the dashboard. No member leads, so every row's role is
@@ -39,17 +39,7 @@ export function quorumNodeViewsFromStatus(body: unknown): NodeView[] {
     const clientUrls = fields['client_urls'];
     const clientUrl =
       Array.isArray(clientUrls) && typeof clientUrls[0] === 'string' ? clientUrls[0] : null;
-    const unknown = {
-      generation: null,
-      lastIndex: null,
-      highWaterMark: null,
-      snapshotIndex: null,
-      appliedIndex: null,
-      lagBehindLeader: null,
-      heartbeatAgeMs: null,
-      suspectedByLeader: null,
-      clientUrl,
-    };
+    const unknown = leaderModeFieldsUnknown(clientUrl);
     if (name === report.name) {
       rows.push({
         name,
