@@ -379,10 +379,17 @@ describe('the npm etcd3 client: watch, lease, lock', { timeout: 60_000 }, () => 
       // The second candidate (its lease granted) does not displace the first: it is elected only
       // once the first's key goes, which it learns from a watch.
       const second = other.election('npm-election', 10).campaign('beta');
+      // `wait()` listens for a future 'elected' event only, and the second can be elected before
+      // the first's revoke answers: listen from the start.
+      let secondElected = false;
+      const elected = second.wait().then(() => {
+        secondElected = true;
+      });
       await second.getCampaignKey();
       expect(await election.leader()).toBe('alpha');
+      expect(secondElected).toBe(false);
       await first.resign();
-      await second.wait();
+      await elected;
       expect(await election.leader()).toBe('beta');
       await second.resign();
       expect(await election.leader()).toBeUndefined();
