@@ -5,10 +5,6 @@
  * hex member ids. Every process is stopped by pid.
  */
 
-import type { ChildProcess } from 'node:child_process';
-import { execFileSync, spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { Etcd3 } from 'etcd3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MetricFamily } from './support/prometheus-text.js';
@@ -17,6 +13,8 @@ import type { ProcessCluster, ProcessMember } from './support/process-cluster.js
 import { freePort } from './support/process-cluster.js';
 import type { StartedCluster } from './support/started-cluster.js';
 import { startedCluster } from './support/started-cluster.js';
+import { etcdPresent } from './support/etcd-binaries.js';
+import { startRealEtcd } from './support/real-etcd.js';
 
 const GRPC_CALL_LABELS = ['grpc_method', 'grpc_service', 'grpc_type'];
 
@@ -48,15 +46,6 @@ const ETCD_SERIES: [name: string, type: string, labels: string[]][] = [
 ];
 
 const PUT = { grpc_type: 'unary', grpc_service: 'etcdserverpb.KV', grpc_method: 'Put' };
-
-function hasEtcd(): boolean {
-  try {
-    execFileSync('etcd', ['--version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** The `ETCD_*` variables that say what `args` (`--flag value` pairs) say. */
 function etcdEnvironment(args: string[]): Record<string, string> {
@@ -287,28 +276,14 @@ describe("etcd's conventions on a running member", { timeout: 60_000 }, () => {
   });
 });
 
-describe.skipIf(!hasEtcd())("the same series as a real etcd 3.4's", { timeout: 60_000 }, () => {
+describe.skipIf(!etcdPresent)("the same series as a real etcd 3.4's", { timeout: 60_000 }, () => {
   it('has, for every series a single etcd exports, the same type and label names', async () => {
-    const root = await mkdtemp(`${tmpdir()}/kv-etcd-metrics-`);
-    const clientUrl = `http://127.0.0.1:${await freePort()}`;
-    const peerUrl = `http://127.0.0.1:${await freePort()}`;
-    let etcd: ChildProcess | undefined;
+    const etcd = await startRealEtcd({
+      extraArgs: ['--metrics', 'extensive'],
+      env: baseEnvironment(),
+    });
+    const { clientUrl } = etcd;
     try {
-      etcd = spawn(
-        'etcd',
-        [
-          ...['--name', 's', '--data-dir', `${root}/data`],
-          ...['--listen-client-urls', clientUrl, '--advertise-client-urls', clientUrl],
-          ...['--listen-peer-urls', peerUrl, '--initial-advertise-peer-urls', peerUrl],
-          ...['--initial-cluster', `s=${peerUrl}`, '--metrics', 'extensive'],
-        ],
-        { stdio: 'ignore', env: baseEnvironment() },
-      );
-      for (let attempt = 0; attempt < 200; attempt++) {
-        const response = await fetch(`${clientUrl}/health`).catch(() => undefined);
-        if (response?.ok) break;
-        await new Promise((resolve) => setTimeout(resolve, 100));
-      }
       const client = new Etcd3({ hosts: [clientUrl] });
       try {
         await client.put('conventions/a').value('1');
@@ -336,8 +311,7 @@ describe.skipIf(!hasEtcd())("the same series as a real etcd 3.4's", { timeout: 6
       );
       expect([...ourCodes].sort()).toEqual([...codes].sort());
     } finally {
-      if (etcd?.pid !== undefined && etcd.exitCode === null) process.kill(etcd.pid, 'SIGKILL');
-      await rm(root, { recursive: true, force: true });
+      await etcd.stop();
     }
   });
 });

@@ -3,23 +3,12 @@
  * etcd-server) and to kv-node's API must get identical responses, ids aside. Skipped without etcd.
  */
 
-import type { ChildProcess } from 'node:child_process';
-import { execFileSync, spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestApi } from './support/api-server.js';
 import { startTestApi } from './support/api-server.js';
-import { freePort } from './support/process-cluster.js';
-
-function hasEtcd(): boolean {
-  try {
-    execFileSync('etcd', ['--version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
+import { etcdPresent } from './support/etcd-binaries.js';
+import type { RealEtcd } from './support/real-etcd.js';
+import { startRealEtcd } from './support/real-etcd.js';
 
 const b = (text: string): string => Buffer.from(text).toString('base64');
 const steps: [string, unknown][] = [
@@ -388,50 +377,20 @@ function comparable(status: number, body: Record<string, unknown>): unknown {
   };
 }
 
-let etcd: ChildProcess | undefined;
-let etcdRoot: string;
+let etcd: RealEtcd | undefined;
 let etcdUrl: string;
 let api: TestApi;
 
-describe.skipIf(!hasEtcd())('responses identical to a real etcd 3.4', { timeout: 60_000 }, () => {
+describe.skipIf(!etcdPresent)('responses identical to a real etcd 3.4', { timeout: 60_000 }, () => {
   beforeAll(async () => {
-    etcdRoot = await mkdtemp(`${tmpdir()}/kv-etcd-`);
-    const clientPort = await freePort();
-    const peerPort = await freePort();
-    etcdUrl = `http://127.0.0.1:${clientPort}`;
-    const peerUrl = `http://127.0.0.1:${peerPort}`;
-    etcd = spawn(
-      'etcd',
-      [
-        '--name',
-        's',
-        '--data-dir',
-        `${etcdRoot}/data`,
-        '--listen-client-urls',
-        etcdUrl,
-        '--advertise-client-urls',
-        etcdUrl,
-        '--listen-peer-urls',
-        peerUrl,
-        '--initial-advertise-peer-urls',
-        peerUrl,
-        '--initial-cluster',
-        `s=${peerUrl}`,
-      ],
-      { stdio: 'ignore' },
-    );
-    for (let attempt = 0; attempt < 200; attempt++) {
-      const response = await fetch(`${etcdUrl}/health`).catch(() => undefined);
-      if (response?.ok) break;
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
+    etcd = await startRealEtcd();
+    etcdUrl = etcd.clientUrl;
     api = await startTestApi();
   });
 
   afterAll(async () => {
-    if (etcd?.pid !== undefined) process.kill(etcd.pid, 'SIGKILL');
+    await etcd?.stop();
     await api?.close();
-    await rm(etcdRoot, { recursive: true, force: true });
   });
 
   it('for every route, shape and error in the sequence', async () => {

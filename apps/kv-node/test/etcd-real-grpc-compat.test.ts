@@ -6,26 +6,15 @@
  * without etcd.
  */
 
-import type { ChildProcess } from 'node:child_process';
-import { execFileSync, spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { Metadata, credentials, makeGenericClientConstructor } from '@grpc/grpc-js';
 import type { ClientDuplexStream, ServiceDefinition, ServiceError } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { etcdServices } from '../src/grpc/etcd-proto.js';
 import type { TestApi } from './support/api-server.js';
 import { startTestApi } from './support/api-server.js';
-import { freePort } from './support/process-cluster.js';
-
-function hasEtcd(): boolean {
-  try {
-    execFileSync('etcd', ['--version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
+import { etcdPresent } from './support/etcd-binaries.js';
+import type { RealEtcd } from './support/real-etcd.js';
+import { startRealEtcd } from './support/real-etcd.js';
 
 const b = (text: string): string => Buffer.from(text).toString('base64');
 
@@ -124,53 +113,23 @@ const watchStreams: { requests: unknown[]; answers: number }[] = [
   },
 ];
 
-let etcd: ChildProcess | undefined;
-let etcdRoot: string;
+let etcd: RealEtcd | undefined;
 let etcdAddress: string;
 let api: TestApi;
 
-describe.skipIf(!hasEtcd())(
+describe.skipIf(!etcdPresent)(
   'gRPC answers identical to a real etcd 3.4',
   { timeout: 60_000 },
   () => {
     beforeAll(async () => {
-      etcdRoot = await mkdtemp(`${tmpdir()}/kv-etcd-grpc-`);
-      const clientPort = await freePort();
-      const peerPort = await freePort();
-      etcdAddress = `127.0.0.1:${clientPort}`;
-      const peerUrl = `http://127.0.0.1:${peerPort}`;
-      etcd = spawn(
-        'etcd',
-        [
-          '--name',
-          's',
-          '--data-dir',
-          `${etcdRoot}/data`,
-          '--listen-client-urls',
-          `http://${etcdAddress}`,
-          '--advertise-client-urls',
-          `http://${etcdAddress}`,
-          '--listen-peer-urls',
-          peerUrl,
-          '--initial-advertise-peer-urls',
-          peerUrl,
-          '--initial-cluster',
-          `s=${peerUrl}`,
-        ],
-        { stdio: 'ignore' },
-      );
-      for (let attempt = 0; attempt < 200; attempt++) {
-        const response = await fetch(`http://${etcdAddress}/health`).catch(() => undefined);
-        if (response?.ok) break;
-        await new Promise((resolve) => setTimeout(resolve, 100));
-      }
+      etcd = await startRealEtcd();
+      etcdAddress = etcd.address;
       api = await startTestApi();
     });
 
     afterAll(async () => {
-      if (etcd?.pid !== undefined) process.kill(etcd.pid, 'SIGKILL');
+      await etcd?.stop();
       await api?.close();
-      await rm(etcdRoot, { recursive: true, force: true });
     });
 
     it('Watch: created, events, filters, prev_kv, refusals, cancels, a compacted start', async () => {

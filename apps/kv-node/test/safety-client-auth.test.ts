@@ -6,15 +6,13 @@
  * With etcd installed, the same calls are also sent to a real etcd 3.4 and the shapes compared.
  */
 
-import type { ChildProcess } from 'node:child_process';
-import { execFileSync, spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ProcessCluster, ProcessMember } from './support/process-cluster.js';
-import { freePort } from './support/process-cluster.js';
 import type { StartedCluster } from './support/started-cluster.js';
 import { startedCluster } from './support/started-cluster.js';
+import { etcdPresent } from './support/etcd-binaries.js';
+import type { RealEtcd } from './support/real-etcd.js';
+import { startRealEtcd } from './support/real-etcd.js';
 
 const b = (text: string): string => Buffer.from(text).toString('base64');
 
@@ -207,15 +205,6 @@ describe('client authentication through the JSON gateway', { timeout: 120_000 },
   });
 });
 
-function hasEtcd(): boolean {
-  try {
-    execFileSync('etcd', ['--version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** Status and body without what differs by design (ids, term, tokens, kv-node's extra fields). */
 function comparable(answer: Answer): unknown {
   const body = JSON.parse(
@@ -233,52 +222,31 @@ function comparable(answer: Answer): unknown {
   };
 }
 
-describe.skipIf(!hasEtcd())(
+describe.skipIf(!etcdPresent)(
   'auth responses shaped as a real etcd 3.4',
   { timeout: 120_000 },
   () => {
-    let etcd: ChildProcess | undefined;
-    let etcdRoot: string;
+    let etcd: RealEtcd | undefined;
     let etcdUrl: string;
     let single: StartedCluster | undefined;
 
     beforeAll(async () => {
-      etcdRoot = await mkdtemp(`${tmpdir()}/kv-auth-etcd-`);
-      etcdUrl = `http://127.0.0.1:${await freePort()}`;
-      const peerUrl = `http://127.0.0.1:${await freePort()}`;
-      etcd = spawn(
-        'etcd',
-        [
-          '--name',
-          's',
-          '--data-dir',
-          `${etcdRoot}/data`,
-          '--listen-client-urls',
-          etcdUrl,
-          '--advertise-client-urls',
-          etcdUrl,
-          '--listen-peer-urls',
-          peerUrl,
-          '--initial-advertise-peer-urls',
-          peerUrl,
-          '--initial-cluster',
-          `s=${peerUrl}`,
-        ],
-        { stdio: 'ignore' },
-      );
-      // etcd starts meanwhile: it was spawned first.
-      single = await startedCluster(1, { extraArgs: ['--auth-scrypt-cost', '8'] });
-      for (let attempt = 0; attempt < 200; attempt++) {
-        const response = await fetch(`${etcdUrl}/health`).catch(() => undefined);
-        if (response?.ok) break;
-        await new Promise((resolve) => setTimeout(resolve, 100));
+      // Both start at once; whichever started is stopped in afterAll even if the other failed.
+      const [etcdStart, singleStart] = await Promise.allSettled([
+        startRealEtcd(),
+        startedCluster(1, { extraArgs: ['--auth-scrypt-cost', '8'] }),
+      ]);
+      if (etcdStart.status === 'fulfilled') etcd = etcdStart.value;
+      if (singleStart.status === 'fulfilled') single = singleStart.value;
+      for (const start of [etcdStart, singleStart]) {
+        if (start.status === 'rejected') throw start.reason;
       }
+      etcdUrl = (etcd as RealEtcd).clientUrl;
     }, 60_000);
 
     afterAll(async () => {
-      if (etcd?.pid !== undefined && etcd.exitCode === null) process.kill(etcd.pid, 'SIGKILL');
+      await etcd?.stop();
       await single?.stop();
-      await rm(etcdRoot, { recursive: true, force: true });
     });
 
     it('for management, authentication, permission checks and their errors', async () => {

@@ -6,35 +6,27 @@
  * with a message that says so, and a used data directory is never overwritten.
  */
 
-import { execFile, execFileSync, spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { etcdctlPresent } from './support/etcd-binaries.js';
+import { etcdPresent, etcdctlPresent } from './support/etcd-binaries.js';
 import type { ProcessMember } from './support/process-cluster.js';
-import { freePort, sharedCliPath } from './support/process-cluster.js';
+import { sharedCliPath } from './support/process-cluster.js';
 import type { StartedCluster } from './support/started-cluster.js';
 import { startedCluster } from './support/started-cluster.js';
+import type { RealEtcd } from './support/real-etcd.js';
+import { startRealEtcd } from './support/real-etcd.js';
 
 const run = promisify(execFile);
 const fromB64 = (text: string | undefined): string => Buffer.from(text ?? '', 'base64').toString();
-
-function hasEtcd(): boolean {
-  try {
-    execFileSync('etcd', ['--version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 let cliPath: string;
 let workDir: string;
 let source: StartedCluster | undefined;
 let restored: StartedCluster | undefined;
-let etcd: ChildProcess | undefined;
+let etcd: RealEtcd | undefined;
 
 async function etcdctl(endpoints: string[], args: string[]): Promise<string> {
   const { stdout } = await run(
@@ -129,9 +121,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await source?.stop();
   await restored?.stop();
-  if (etcd?.pid !== undefined && etcd.exitCode === null && etcd.signalCode === null) {
-    process.kill(etcd.pid, 'SIGKILL');
-  }
+  await etcd?.stop();
   await rm(workDir, { recursive: true, force: true });
 });
 
@@ -231,45 +221,16 @@ describe.skipIf(!etcdctlPresent)('kv-node snapshot restore', { timeout: 180_000 
     expect(missing.stderr).toContain('name one snapshot file');
   });
 
-  it.skipIf(!hasEtcd())(
+  it.skipIf(!etcdPresent)(
     "refuses etcd 3.4's own snapshot (a bbolt database) as not kv-node's",
     async () => {
-      const clientPort = await freePort();
-      const peerUrl = `http://127.0.0.1:${await freePort()}`;
-      const clientUrl = `http://127.0.0.1:${clientPort}`;
-      etcd = spawn(
-        'etcd',
-        [
-          '--name',
-          'e',
-          '--data-dir',
-          `${workDir}/etcd`,
-          '--listen-client-urls',
-          clientUrl,
-          '--advertise-client-urls',
-          clientUrl,
-          '--listen-peer-urls',
-          peerUrl,
-          '--initial-advertise-peer-urls',
-          peerUrl,
-          '--initial-cluster',
-          `e=${peerUrl}`,
-        ],
-        { stdio: 'ignore' },
-      );
+      etcd = await startRealEtcd();
       const etcdSnapshot = `${workDir}/etcd.db`;
       try {
-        for (let attempt = 0; attempt < 200; attempt++) {
-          const response = await fetch(`${clientUrl}/health`).catch(() => undefined);
-          if (response?.ok) break;
-          await new Promise((resolve) => setTimeout(resolve, 100));
-        }
-        await etcdctl([clientUrl], ['put', 'k', 'v']);
-        await etcdctl([clientUrl], ['snapshot', 'save', etcdSnapshot]);
+        await etcdctl([etcd.clientUrl], ['put', 'k', 'v']);
+        await etcdctl([etcd.clientUrl], ['snapshot', 'save', etcdSnapshot]);
       } finally {
-        const exited = new Promise((resolve) => etcd?.once('exit', resolve));
-        if (etcd?.pid !== undefined) process.kill(etcd.pid, 'SIGKILL');
-        await exited;
+        await etcd.stop();
       }
       const member = (restored as StartedCluster).cluster.members[0] as ProcessMember;
       const args = [...member.args];
