@@ -9,6 +9,7 @@ import { startTestApi } from './support/api-server.js';
 import { etcdPresent } from './support/etcd-binaries.js';
 import type { RealEtcd } from './support/real-etcd.js';
 import { startRealEtcd } from './support/real-etcd.js';
+import { comparableAnswer, jsonLinesOf } from './support/gateway-answers.js';
 
 const b = (text: string): string => Buffer.from(text).toString('base64');
 const steps: [string, unknown][] = [
@@ -306,30 +307,13 @@ async function openWatch(
   body: unknown,
 ): Promise<{ next(): Promise<unknown>; close(): void }> {
   const abort = new AbortController();
-  const response = await fetch(`${base}/v3/watch`, {
+  const response = fetch(`${base}/v3/watch`, {
     method: 'POST',
     body: JSON.stringify(body),
     signal: abort.signal,
   });
-  const reader = (response.body as ReadableStream<Uint8Array>).getReader();
-  const decoder = new TextDecoder();
-  let buffered = '';
-  return {
-    async next() {
-      for (;;) {
-        const newline = buffered.indexOf('\n');
-        if (newline >= 0) {
-          const text = buffered.slice(0, newline);
-          buffered = buffered.slice(newline + 1);
-          return JSON.parse(text) as unknown;
-        }
-        const { value, done } = await reader.read();
-        if (done) throw new Error(`watch stream ended; buffered: ${buffered}`);
-        buffered += decoder.decode(value, { stream: true });
-      }
-    },
-    close: () => abort.abort(),
-  };
+  await response;
+  return { next: jsonLinesOf(response, 'the watch stream'), close: () => abort.abort() };
 }
 
 /** Watch requests and how many lines each must answer after the writes below. */
@@ -361,22 +345,6 @@ const watchWrites: [string, unknown][] = [
   ['/v3/lease/revoke', { ID: '8001' }],
 ];
 
-/** Drops what differs by design (ids, term) and keeps etcd's own error fields. */
-function comparable(status: number, body: Record<string, unknown>): unknown {
-  const withoutIds = JSON.parse(
-    JSON.stringify(body, (key, value: unknown) =>
-      ['cluster_id', 'member_id', 'raft_term'].includes(key) ? undefined : value,
-    ),
-  ) as Record<string, unknown>;
-  return {
-    status,
-    body:
-      withoutIds.error === undefined
-        ? withoutIds
-        : { error: withoutIds.error, code: withoutIds.code },
-  };
-}
-
 let etcd: RealEtcd | undefined;
 let etcdUrl: string;
 let api: TestApi;
@@ -402,7 +370,7 @@ describe.skipIf(!etcdPresent)('responses identical to a real etcd 3.4', { timeou
           body: JSON.stringify(body),
         });
         answers.push(
-          comparable(response.status, (await response.json()) as Record<string, unknown>),
+          comparableAnswer(response.status, (await response.json()) as Record<string, unknown>),
         );
       }
       expect(answers[1], `${path} ${JSON.stringify(body)}`).toEqual(answers[0]);
@@ -420,7 +388,7 @@ describe.skipIf(!etcdPresent)('responses identical to a real etcd 3.4', { timeou
         const answer = (await response.json()) as Record<string, unknown>;
         // etcd lists a lease's keys in its map's order, which varies from run to run.
         if (Array.isArray(answer.keys)) answer.keys = [...(answer.keys as string[])].sort();
-        answers.push(comparable(response.status, answer));
+        answers.push(comparableAnswer(response.status, answer));
       }
       expect(answers[1], `${path} ${JSON.stringify(body)}`).toEqual(answers[0]);
     }
@@ -449,7 +417,7 @@ describe.skipIf(!etcdPresent)('responses identical to a real etcd 3.4', { timeou
       }
       transcripts.push(
         lines.map((stream) =>
-          stream.map((line) => comparable(200, line as Record<string, unknown>)),
+          stream.map((line) => comparableAnswer(200, line as Record<string, unknown>)),
         ),
       );
     }
@@ -503,7 +471,7 @@ describe.skipIf(!etcdPresent)('responses identical to a real etcd 3.4', { timeou
           body: JSON.stringify(body),
         });
         answers.push(
-          comparable(response.status, (await response.json()) as Record<string, unknown>),
+          comparableAnswer(response.status, (await response.json()) as Record<string, unknown>),
         );
       }
       expect(answers[1], shape).toEqual(answers[0]);

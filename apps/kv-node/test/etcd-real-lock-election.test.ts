@@ -11,28 +11,13 @@ import { startTestApi } from './support/api-server.js';
 import { etcdPresent } from './support/etcd-binaries.js';
 import type { RealEtcd } from './support/real-etcd.js';
 import { startRealEtcd } from './support/real-etcd.js';
+import { comparableAnswer, jsonLinesOf } from './support/gateway-answers.js';
 
 const b = (text: string): string => Buffer.from(text).toString('base64');
 
-/** Drops what differs by design (ids, term) and keeps etcd's own error fields. */
-function comparable(status: number, body: Record<string, unknown>): unknown {
-  const withoutIds = JSON.parse(
-    JSON.stringify(body, (key, value: unknown) =>
-      ['cluster_id', 'member_id', 'raft_term'].includes(key) ? undefined : value,
-    ),
-  ) as Record<string, unknown>;
-  return {
-    status,
-    body:
-      typeof withoutIds.error === 'string'
-        ? { error: withoutIds.error, code: withoutIds.code }
-        : withoutIds,
-  };
-}
-
 async function post(base: string, path: string, body: unknown): Promise<unknown> {
   const response = await fetch(`${base}${path}`, { method: 'POST', body: JSON.stringify(body) });
-  return comparable(response.status, (await response.json()) as Record<string, unknown>);
+  return comparableAnswer(response.status, (await response.json()) as Record<string, unknown>);
 }
 
 /** Reads `/v3/election/observe`'s lines (parsed) as they come. */
@@ -46,25 +31,9 @@ function observe(
     body: JSON.stringify(body),
     signal: abort.signal,
   });
-  let reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
-  const decoder = new TextDecoder();
-  let buffered = '';
   return {
     status: started.then((response) => response.status),
-    async next() {
-      reader ??= ((await started).body as ReadableStream<Uint8Array>).getReader();
-      for (;;) {
-        const newline = buffered.indexOf('\n');
-        if (newline >= 0) {
-          const text = buffered.slice(0, newline);
-          buffered = buffered.slice(newline + 1);
-          return JSON.parse(text) as unknown;
-        }
-        const { value, done } = await reader.read();
-        if (done) throw new Error(`observe stream ended; buffered: ${buffered}`);
-        buffered += decoder.decode(value, { stream: true });
-      }
-    },
+    next: jsonLinesOf(started, 'the observe stream'),
     close: () => abort.abort(),
   };
 }
@@ -172,7 +141,9 @@ describe.skipIf(!etcdPresent)('lock and election gateway routes beside a real et
         stream.close();
         transcripts.push(
           lines.map((line) =>
-            typeof line === 'number' ? line : comparable(200, line as Record<string, unknown>),
+            typeof line === 'number'
+              ? line
+              : comparableAnswer(200, line as Record<string, unknown>),
           ),
         );
       }
