@@ -11,7 +11,6 @@
  */
 
 import { Agent, request } from 'node:http';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { Client as GrpcChannelClient, ServiceError } from '@grpc/grpc-js';
 import { credentials, makeGenericClientConstructor } from '@grpc/grpc-js';
@@ -145,8 +144,8 @@ class GrpcClient implements BenchClient {
   readonly #connections: number;
   readonly #channels = new Map<string, GrpcChannelClient>();
   readonly #Kv = makeGenericClientConstructor(
-    // Bundled into dist-bench/, away from src/grpc/proto/.
-    etcdServices(fileURLToPath(new URL('../src/grpc/proto/', import.meta.url))).kv,
+    // Bundled into dist-bench/: the protos are found in src/grpc/proto/ (see etcd-proto.ts).
+    etcdServices().kv,
     'KV',
   );
 

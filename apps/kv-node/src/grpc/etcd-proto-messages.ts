@@ -4,9 +4,7 @@
  * protos are the one description of etcd's messages for gRPC and JSON alike.
  */
 
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { loadSync } from '@grpc/proto-loader';
+import { etcdProtoDefinition } from './etcd-proto.js';
 
 /** How a field's value is written in protobuf JSON (proto3's JSON mapping). */
 export type FieldKind =
@@ -45,23 +43,6 @@ export interface MessageShape {
   fullName: string;
   fields: readonly FieldShape[];
 }
-
-/**
- * Where the `.proto` files are: `proto/` beside this module (in the sources, and beside the
- * bundle in `dist/`, where the build copies them), or, for the benchmarks bundled into
- * `dist-bench/` beside `src/`, the sources' own.
- */
-function protoRoot(): string {
-  const beside = fileURLToPath(new URL('./proto/', import.meta.url));
-  const ofBenchmarks = fileURLToPath(new URL('../src/grpc/proto/', import.meta.url));
-  return existsSync(beside) || !existsSync(ofBenchmarks) ? beside : ofBenchmarks;
-}
-
-const PROTO_FILES = [
-  'etcd/etcdserver/etcdserverpb/rpc.proto',
-  'etcd/etcdserver/api/v3lock/v3lockpb/v3lock.proto',
-  'etcd/etcdserver/api/v3election/v3electionpb/v3election.proto',
-];
 
 const KINDS: Record<string, FieldKind> = {
   TYPE_INT64: 'int64',
@@ -136,14 +117,14 @@ let loaded: ReadonlyMap<string, MessageShape> | undefined;
 
 /**
  * Every message type of etcd's `rpc.proto`, `v3lock.proto` and `v3election.proto` (and what they
- * import), by full name. Read once.
+ * import), by full name. Read once, from the definition the gRPC services are loaded from.
  *
  * @throws Error if the `.proto` files are missing (a broken build) or use what proto3's JSON
  *   mapping here does not cover (maps, groups).
  */
 export function etcdMessageShapes(): ReadonlyMap<string, MessageShape> {
   if (loaded !== undefined) return loaded;
-  const definition = loadSync(PROTO_FILES, { keepCase: true, includeDirs: [protoRoot()] });
+  const definition = etcdProtoDefinition();
   const messages = new Map<string, MessageDescriptor>();
   const enums = new Map<string, ReadonlyMap<number, string>>();
   const addNested = (fullName: string, descriptor: MessageDescriptor): void => {

@@ -7,19 +7,31 @@
  * between etcd's messages and the store model, not two.
  */
 
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { ServiceDefinition } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
-import type { Options } from '@grpc/proto-loader';
+import type { Options, PackageDefinition } from '@grpc/proto-loader';
 
 /**
- * Where the `.proto` files sit beside this module: `src/grpc/proto/` in the sources, `proto/`
- * beside the bundle in `dist/` (the build copies them there).
+ * Where the `.proto` files are: `proto/` beside this module (in the sources, and beside the
+ * bundle in `dist/`, where the build copies them), or, for the benchmarks bundled into
+ * `dist-bench/` beside `src/`, the sources' own.
  */
-const PROTO_ROOT = fileURLToPath(new URL('./proto/', import.meta.url));
+function protoRoot(): string {
+  const beside = fileURLToPath(new URL('./proto/', import.meta.url));
+  const ofBenchmarks = fileURLToPath(new URL('../src/grpc/proto/', import.meta.url));
+  return existsSync(beside) || !existsSync(ofBenchmarks) ? beside : ofBenchmarks;
+}
+
+const PROTO_FILES = [
+  'etcd/etcdserver/etcdserverpb/rpc.proto',
+  'etcd/etcdserver/api/v3lock/v3lockpb/v3lock.proto',
+  'etcd/etcdserver/api/v3election/v3electionpb/v3election.proto',
+];
 
 /** Decoding options that give the gateway's JSON shapes (see the file comment). */
-const gatewayShapes = (protoRoot: string): Options => ({
+const gatewayShapes = (root: string): Options => ({
   keepCase: true,
   longs: String,
   enums: String,
@@ -28,7 +40,7 @@ const gatewayShapes = (protoRoot: string): Options => ({
   // A virtual field naming the set member of each oneof would be an unknown field to the gateway's
   // decoders; they tell the members apart themselves.
   oneofs: false,
-  includeDirs: [protoRoot],
+  includeDirs: [root],
 });
 
 /** The services of `etcdserverpb`, `v3lockpb` and `v3electionpb` that kv-node serves. */
@@ -45,34 +57,37 @@ export interface EtcdServices {
   election: ServiceDefinition;
 }
 
+let definition: PackageDefinition | undefined;
+
+/**
+ * etcd's `rpc.proto`, `v3lock.proto` and `v3election.proto` (and what they import), loaded once:
+ * the services below and the message tables of `etcd-proto-messages.ts` both read it.
+ *
+ * @throws Error if the `.proto` files are missing (a broken build).
+ */
+export function etcdProtoDefinition(): PackageDefinition {
+  definition ??= loadSync(PROTO_FILES, gatewayShapes(protoRoot()));
+  return definition;
+}
+
 let loaded: EtcdServices | undefined;
 
 /**
- * Loads (once) the service definitions of etcd's `rpc.proto`, `v3lock.proto` and `v3election.proto`.
+ * The service definitions of etcd's `rpc.proto`, `v3lock.proto` and `v3election.proto`.
  *
- * @param protoRoot the folder of the `.proto` files, for code bundled away from them (the
- *   benchmarks); default: `proto/` beside this module.
  * @throws Error if the `.proto` files are missing (a broken build).
  */
-export function etcdServices(protoRoot?: string): EtcdServices {
-  if (protoRoot === undefined && loaded !== undefined) return loaded;
-  const root = protoRoot ?? PROTO_ROOT;
-  const definition = loadSync(
-    [
-      'etcd/etcdserver/etcdserverpb/rpc.proto',
-      'etcd/etcdserver/api/v3lock/v3lockpb/v3lock.proto',
-      'etcd/etcdserver/api/v3election/v3electionpb/v3election.proto',
-    ],
-    gatewayShapes(root),
-  );
+export function etcdServices(): EtcdServices {
+  if (loaded !== undefined) return loaded;
+  const loadedDefinition = etcdProtoDefinition();
   const service = (name: string, pkg = 'etcdserverpb'): ServiceDefinition => {
-    const found = definition[`${pkg}.${name}`];
+    const found = loadedDefinition[`${pkg}.${name}`];
     if (found === undefined || 'format' in found) {
-      throw new Error(`${pkg}.${name} is not a service in ${root}`);
+      throw new Error(`${pkg}.${name} is not a service in ${protoRoot()}`);
     }
     return found;
   };
-  const services = {
+  loaded = {
     kv: service('KV'),
     watch: service('Watch'),
     lease: service('Lease'),
@@ -82,6 +97,5 @@ export function etcdServices(protoRoot?: string): EtcdServices {
     lock: service('Lock', 'v3lockpb'),
     election: service('Election', 'v3electionpb'),
   };
-  if (protoRoot === undefined) loaded = services;
-  return services;
+  return loaded;
 }
