@@ -1,6 +1,6 @@
 // The chaos CI suite once more, on kv-node's LMDB state backend (issue 25), in one short run
-// (25-35 s on a loaded 2-core machine): the other suite files run on the memory backend, and this one runs the faults
-// whose outcome depends on where the state lives. A SIGKILL of one member, the leader or a
+// (25-35 s on a loaded 2-core machine): the other suite files run on the memory backend, and
+// this one runs the faults whose outcome depends on where the state lives. A SIGKILL of one member, the leader or a
 // minority (the restarted member opens its LMDB file and replays only the log after the applied
 // index LMDB holds, then catches up), a partition (the cut-off side falls behind), and a SIGKILL
 // of every member at once mid-load (every member restarts from its LMDB file; nothing
