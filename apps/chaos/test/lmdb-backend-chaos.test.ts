@@ -1,14 +1,15 @@
 // The chaos CI suite once more, on kv-node's LMDB state backend (issue 25), in one short run
 // (25-35 s on a loaded 2-core machine): the other suite files run on the memory backend, and
-// this one runs the faults whose outcome depends on where the state lives. A SIGKILL of one member, the leader or a
-// minority (the restarted member opens its LMDB file and replays only the log after the applied
-// index LMDB holds, then catches up), a partition (the cut-off side falls behind), and a SIGKILL
-// of every member at once mid-load (every member restarts from its LMDB file; nothing
-// acknowledged may be lost). `--snapshot-count 100` keeps the leader's log short (it retains
-// 100 entries past each snapshot), so a member that fell a few hundred writes behind catches up
-// by a snapshot streamed from the leader's LMDB read transaction and installed in place of its
-// own store. Under the register, set, watch and poison workloads, every check must pass:
-// linearizable histories, no acknowledged write lost, equal state hashes after the heal.
+// this one runs the faults whose outcome depends on where the state lives. A SIGKILL of one
+// member, the leader or a minority (the restarted member opens its LMDB file and replays only
+// the log after the applied index LMDB holds, then catches up), a partition (the cut-off side
+// falls behind), and a SIGKILL of every member at once mid-load (every member restarts from its
+// LMDB file; nothing acknowledged may be lost). `--snapshot-count 100` keeps the leader's log
+// short (it retains 100 entries past each snapshot), so a member that fell a few hundred writes
+// behind catches up by a snapshot streamed from the leader's LMDB read transaction and installed
+// in place of its own store. Under the register, set, watch and poison workloads, every check
+// must pass: linearizable histories, no acknowledged write lost, equal state hashes after the
+// heal.
 //
 // The three faults are the first three of the schedule (the seed is chosen so) and are applied
 // however long recoveries take (`faultCount`). Pause, stale-leader and clock faults are left to
