@@ -96,7 +96,7 @@ async function restartAll(): Promise<void> {
   }
 }
 
-/** A written value: `round-writer-index`; one writer's later writes to a key have larger indexes. */
+/** A written value (`round-writer-index`); a writer's later writes to a key have larger indexes. */
 interface Written {
   readonly round: number;
   readonly writer: number;
