@@ -3,15 +3,17 @@
  * directory, starts kv-node the way the image's ENTRYPOINT would (with the image's environment,
  * overridden as `docker run -e` would to use free loopback ports and a scratch data directory),
  * waits for /readyz, runs the image's HEALTHCHECK, then stops it with the image's STOPSIGNAL and
- * expects a clean exit.
+ * expects a clean exit. The image must also carry what a plain `tsup` build leaves out: the
+ * dashboard's browser bundle (served at /ui) and LMDB's prebuilt binary (`--backend lmdb`).
  */
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rehearseDockerfile, type RehearsedImage } from './checks/dockerfile-rehearsal.js';
@@ -78,6 +80,54 @@ function onHost(image: RehearsedImage, command: readonly string[]): string[] {
   );
 }
 
+/** kv-node started as `docker run -e ...` would start the image, with its output kept. */
+interface StartedImage {
+  readonly child: ChildProcess;
+  readonly clientUrl: string;
+  readonly environment: NodeJS.ProcessEnv;
+  readonly output: () => string;
+}
+
+/**
+ * Starts the image's command with its environment, overridden as `docker run -e` would for free
+ * loopback ports, a scratch data directory and `overrides`. The caller kills it (by pid).
+ */
+async function startImage(
+  image: RehearsedImage,
+  dataDirectory: string,
+  overrides: Record<string, string> = {},
+): Promise<StartedImage> {
+  const [clientPort, peerPort] = [await freePort(), await freePort()];
+  const clientUrl = `http://127.0.0.1:${clientPort}`;
+  const environment = {
+    PATH: process.env.PATH,
+    ...Object.fromEntries(image.environment),
+    // What `docker run -e ... -v data:/var/lib/kv-node` would set for this host.
+    KV_NODE_DATA_DIR: dataDirectory,
+    KV_NODE_LISTEN_CLIENT_URLS: clientUrl,
+    KV_NODE_LISTEN_PEER_URLS: `http://127.0.0.1:${peerPort}`,
+    KV_NODE_NAME: 'rehearsal',
+    ...overrides,
+  };
+  const [program, ...args] = onHost(image, image.command);
+  const child = spawn(program!, args, {
+    cwd: image.hostPath(image.workdir),
+    env: environment,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  return { child, clientUrl, environment, output: () => output };
+}
+
+/** Kills a started image's process by pid if it still runs. */
+function killIfRunning(child: ChildProcess): void {
+  if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+}
+
+const b64 = (text: string): string => Buffer.from(text).toString('base64');
+
 describe.skipIf(skipped !== undefined)('deploy/Dockerfile rehearsal', () => {
   const scratch = mkdtempSync(join(tmpdir(), 'kv-node-image-'));
   let image: RehearsedImage;
@@ -142,41 +192,69 @@ describe.skipIf(skipped !== undefined)('deploy/Dockerfile rehearsal', () => {
     expect(image.stopSignal).toBe('SIGTERM');
   });
 
+  it('ships the dashboard bundle and the LMDB binary for this platform', () => {
+    const ui = image.hostPath('/app/dist/ui');
+    for (const asset of ['app.js', 'app.css', 'playground.js', 'playground.css']) {
+      expect(existsSync(join(ui, asset)), `dist/ui/${asset}`).toBe(true);
+    }
+    // lmdb loads the binary of the optional package named after the platform; the build stage
+    // installs the one of the platform it runs on, as Docker's would (linux-x64 or -arm64).
+    const fromLmdb = createRequire(image.hostPath('/app/node_modules/lmdb/package.json'));
+    const prebuilt = dirname(
+      fromLmdb.resolve(`@lmdb/lmdb-${process.platform}-${process.arch}/package.json`),
+    );
+    expect(readdirSync(prebuilt).filter((file) => file.endsWith('.node'))).not.toEqual([]);
+  });
+
   it('starts, becomes ready, passes its health check and stops cleanly on SIGTERM', async () => {
-    const [clientPort, peerPort] = [await freePort(), await freePort()];
-    const clientUrl = `http://127.0.0.1:${clientPort}`;
-    const environment = {
-      PATH: process.env.PATH,
-      ...Object.fromEntries(image.environment),
-      // What `docker run -e ... -v data:/var/lib/kv-node` would set for this host.
-      KV_NODE_DATA_DIR: join(scratch, 'data'),
-      KV_NODE_LISTEN_CLIENT_URLS: clientUrl,
-      KV_NODE_LISTEN_PEER_URLS: `http://127.0.0.1:${peerPort}`,
-      KV_NODE_NAME: 'rehearsal',
-    };
-    const [program, ...args] = onHost(image, image.command);
-    const child = spawn(program!, args, {
-      cwd: image.hostPath(image.workdir),
-      env: environment,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const started = await startImage(image, join(scratch, 'data'));
+    const { child, clientUrl, environment, output } = started;
     try {
-      await waitForReady(`${clientUrl}/readyz`, child, () => output);
+      await waitForReady(`${clientUrl}/readyz`, child, output);
       const [checkProgram, ...checkArgs] = onHost(image, image.healthCheck!);
       const check = spawnSync(checkProgram!, checkArgs, { env: environment, encoding: 'utf8' });
       expect(check.status, check.stderr).toBe(0);
+      // The dashboard page and its script are served (503 with a "not built" page otherwise).
+      expect((await fetch(`${clientUrl}/ui/`)).status).toBe(200);
+      const script = await fetch(`${clientUrl}/ui/assets/app.js`);
+      expect(script.status).toBe(200);
+      expect((await script.text()).length).toBeGreaterThan(0);
 
       child.kill(image.stopSignal as NodeJS.Signals);
       const exit = await exitOf(child);
-      expect(exit, output).toEqual({ code: 0, signal: null });
+      expect(exit, output()).toEqual({ code: 0, signal: null });
       // After a stop the health check must fail, or an orchestrator would route to a dead member.
       const after = spawnSync(checkProgram!, checkArgs, { env: environment, encoding: 'utf8' });
       expect(after.status).toBe(1);
     } finally {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      killIfRunning(child);
+    }
+  }, 60_000);
+
+  it('keeps its state on LMDB with KV_NODE_BACKEND=lmdb (the prebuilt binary loads)', async () => {
+    const dataDirectory = join(scratch, 'data-lmdb');
+    const started = await startImage(image, dataDirectory, { KV_NODE_BACKEND: 'lmdb' });
+    const { child, clientUrl, output } = started;
+    try {
+      await waitForReady(`${clientUrl}/readyz`, child, output);
+      const put = await fetch(`${clientUrl}/v3/kv/put`, {
+        method: 'POST',
+        body: JSON.stringify({ key: b64('image'), value: b64('on lmdb') }),
+      });
+      expect(put.status, output()).toBe(200);
+      const range = await fetch(`${clientUrl}/v3/kv/range`, {
+        method: 'POST',
+        body: JSON.stringify({ key: b64('image') }),
+      });
+      const body = (await range.json()) as { kvs?: { value: string }[] };
+      expect(body.kvs?.map((kv) => Buffer.from(kv.value, 'base64').toString())).toEqual([
+        'on lmdb',
+      ]);
+      expect(existsSync(join(dataDirectory, 'kv-state.mdb'))).toBe(true);
+      child.kill(image.stopSignal as NodeJS.Signals);
+      expect(await exitOf(child), output()).toEqual({ code: 0, signal: null });
+    } finally {
+      killIfRunning(child);
     }
   }, 60_000);
 });

@@ -3,11 +3,17 @@ import type { ElectionCount } from './leader-elections.js';
 import type { Availability, FaultMeasure, FaultWindow } from './measures.js';
 import type { NemesisSchedule } from './nemesis-schedule.js';
 import type { PoisonResult } from './poison-workload.js';
+import type { StateBackend } from './state-backend.js';
 
 /** Everything a chaos run found, as written to `result.json`. */
 export interface ChaosResult {
   readonly seed: number;
   readonly nodeCount: number;
+  /**
+   * kv-node's state backend in the run (leader mode; absent in quorum mode, which has no state
+   * store, and in results from before the option).
+   */
+  readonly backend?: StateBackend;
   /** Length of the faulty part of the run, in milliseconds. */
   readonly durationMs: number;
   /** True only if every check passed. */

@@ -11,6 +11,7 @@ import type { PoisonKind } from './poison-requests.js';
 import { allPoisonKinds, defaultPoisonKinds } from './poison-requests.js';
 import type { ChaosOptions } from './run-chaos.js';
 import type { DetectorAbOptions } from './detector-ab.js';
+import { isStateBackend, stateBackends } from './state-backend.js';
 
 /** The usage text of the `chaos` command. */
 export const usage = `Usage: chaos [options]
@@ -51,6 +52,8 @@ failed; 2: bad usage; 3: the cluster could not be run.
                             leader; faults drawn from ${quorumFaultKinds.join(', ')}
                             unless --faults says otherwise; no watcher, no compare-and-set,
                             no poison unless --poison says otherwise)
+  --backend <name>          kv-node's state backend: memory (kv-node's default) | lmdb
+                            (an LMDB file in each data directory); leader mode only
   --consistency <level>     quorum mode: the register workload's level, linearizable
                             (default; its histories must be linearizable) | quorum | one
   --peer-routing <mode>     per-link (default: a proxy listener per directed link) |
@@ -131,6 +134,7 @@ export function parseCommandLine(
         'peer-routing': { type: 'string' },
         replication: { type: 'string' },
         consistency: { type: 'string' },
+        backend: { type: 'string' },
         'kv-node': { type: 'string' },
         results: { type: 'string' },
         'keep-data': { type: 'boolean' },
@@ -174,6 +178,13 @@ export function parseCommandLine(
   if (consistency !== undefined && replication !== 'quorum') {
     throw new UsageError('--consistency: only with --replication quorum');
   }
+  const backend = values.backend;
+  if (backend !== undefined && !isStateBackend(backend)) {
+    throw new UsageError(`--backend: "${backend}" is not ${stateBackends.join(' or ')}`);
+  }
+  if (backend === 'lmdb' && replication === 'quorum') {
+    throw new UsageError('--backend lmdb: quorum mode has no state store to put on it');
+  }
   // Poison requests expect leader mode's answers (a txn is 501 in quorum mode).
   const poisonKinds =
     values.poison === undefined && replication === 'quorum' ? [] : parsePoisonKinds(values.poison);
@@ -212,6 +223,7 @@ export function parseCommandLine(
       peerRouting: routing,
       ...(replication === 'quorum' ? { replication } : {}),
       ...(consistency === undefined ? {} : { consistency }),
+      ...(backend === undefined ? {} : { backend }),
       keepData: values['keep-data'] === true,
       ...(values['unsafe-serializable-reads'] === true ? { unsafeSerializableReads: true } : {}),
     },

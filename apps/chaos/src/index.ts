@@ -106,6 +106,8 @@ export { runChaos } from './run-chaos.js';
 export type { Random } from './seeded-random.js';
 export { freshSeed, SeededRandom } from './seeded-random.js';
 export type { SetWorkloadOptions, SetWorkloadResult } from './set-workload.js';
+export type { StateBackend } from './state-backend.js';
+export { isStateBackend, stateBackendArgs, stateBackends } from './state-backend.js';
 export { runSetWorkload } from './set-workload.js';
 export { formatSummary } from './summary-table.js';
 export type { ObservedWatchEvent, RegisterWrite, WatchCoverage } from './watch-check.js';

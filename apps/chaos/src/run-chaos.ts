@@ -50,6 +50,8 @@ import { RegisterWatcher } from './register-watcher.js';
 import { runRegisterWorkload } from './register-workload.js';
 import { SeededRandom } from './seeded-random.js';
 import { runSetWorkload } from './set-workload.js';
+import type { StateBackend } from './state-backend.js';
+import { stateBackendArgs } from './state-backend.js';
 import type { RegisterWrite } from './watch-check.js';
 import { checkWatchStream } from './watch-check.js';
 
@@ -117,6 +119,11 @@ export interface ChaosOptions {
    * promise it, and a run at those levels shows where the checker catches them).
    */
   readonly consistency?: 'one' | 'quorum' | 'linearizable';
+  /**
+   * kv-node's state backend (`--backend`; default: kv-node's, `memory`). Leader mode only: quorum
+   * mode has no state store.
+   */
+  readonly backend?: StateBackend;
   /** Keep data directories after a passing run (default: deleted). */
   readonly keepData?: boolean;
   /** Progress lines for the terminal. */
@@ -148,13 +155,15 @@ const registerPrefix = 'r/';
  * register and set workloads while applying the seeded nemesis schedule, heals everything, waits
  * for convergence, checks, and writes the results under `resultsDirectory`. Every node started is
  * killed before it returns or throws.
- * @throws Error if the cluster cannot be started (no leader within 30 s) or the run is aborted
- *   before it has a result.
+ * @throws Error if the cluster cannot be started (no leader within 30 s), the run is aborted
+ *   before it has a result, or `backend` is `lmdb` in quorum mode.
  */
 export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
   const log = options.log ?? (() => undefined);
   const routing = options.peerRouting ?? 'per-link';
   const quorumMode = options.replication === 'quorum';
+  // Checked before anything starts: lmdb in quorum mode would test nothing more than memory.
+  const backendArgs = stateBackendArgs(options.backend, quorumMode);
   const kinds = options.kinds ?? (quorumMode ? quorumFaultKinds : undefined);
   const schedule = generateSchedule({
     seed: options.seed,
@@ -174,7 +183,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
   );
   mkdirSync(runDirectory, { recursive: true });
   log(
-    `seed ${options.seed}: ${schedule.steps.length} faults over ${schedule.durationMs} ms on ${options.nodeCount} nodes (${routing} peer routing${quorumMode ? `, quorum mode at consistency ${options.consistency ?? 'linearizable'}` : ''})`,
+    `seed ${options.seed}: ${schedule.steps.length} faults over ${schedule.durationMs} ms on ${options.nodeCount} nodes (${routing} peer routing${options.backend === undefined ? '' : `, ${options.backend} backend`}${quorumMode ? `, quorum mode at consistency ${options.consistency ?? 'linearizable'}` : ''})`,
   );
   for (const step of schedule.steps)
     log(`  at ${(step.atMs / 1000).toFixed(1)} s: ${describeFault(step.fault, names)}`);
@@ -234,6 +243,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     '--peer-secret-file',
     peerSecretFile,
     ...(quorumMode ? ['--replication', 'quorum'] : []),
+    ...backendArgs,
     ...(options.heartbeatIntervalMs === undefined
       ? []
       : ['--heartbeat-interval', String(options.heartbeatIntervalMs)]),
@@ -578,6 +588,7 @@ async function runWatchedWorkloadAndFaults(
   const result: ChaosResult = {
     seed: options.seed,
     nodeCount: options.nodeCount,
+    ...(context.quorumMode ? {} : { backend: options.backend ?? 'memory' }),
     // With a fault count the schedule, not the option, says how long the faulty part was planned.
     durationMs: schedule.durationMs,
     passed: checks.every((check) => check.passed),

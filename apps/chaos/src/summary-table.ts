@@ -7,7 +7,8 @@ export function formatSummary(result: ChaosResult): string {
   const lines: string[] = [];
   const width = Math.max(...result.checks.map((check) => check.name.length), 10);
   lines.push(
-    `chaos run seed=${result.seed} nodes=${result.nodeCount} duration=${result.durationMs} ms`,
+    `chaos run seed=${result.seed} nodes=${result.nodeCount} duration=${result.durationMs} ms` +
+      (result.backend === undefined ? '' : ` backend=${result.backend}`),
   );
   lines.push('');
   lines.push(`${'check'.padEnd(width)}  result  detail`);

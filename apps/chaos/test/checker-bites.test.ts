@@ -20,7 +20,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { killEverySpawnedNode } from '../src/kv-cluster.js';
 import { runChaos } from '../src/run-chaos.js';
 import { formatSummary } from '../src/summary-table.js';
-import { kvNodeCli, kvNodeHasFlag, suiteEnabled } from './kv-node-cli.js';
+import { kvNodeCli, kvNodeHasFlag, suiteBackend, suiteEnabled } from './kv-node-cli.js';
 
 const unsafeFlag = process.env.CHAOS_UNSAFE_FLAG ?? '--unsafe-local-linearizable-reads';
 const kvNodeIsUnsafeCapable = suiteEnabled && kvNodeHasFlag(unsafeFlag);
@@ -34,6 +34,7 @@ async function runUnsafely(options: {
 }): Promise<boolean | undefined> {
   const result = await runChaos({
     kvNodeCli,
+    backend: suiteBackend,
     nodeCount: 3,
     // Room for four faults after the 3 s warm-up. One wake-up usually yields stale reads, but on
     // a loaded machine the queued reads can miss the window (a CI run on two busy cores saw both

@@ -9,7 +9,7 @@ import { formatSummary } from '../src/summary-table.js';
 import { killEverySpawnedNode } from '../src/kv-cluster.js';
 import { runChaos } from '../src/run-chaos.js';
 import { freshSeed } from '../src/seeded-random.js';
-import { kvNodeCli, suiteEnabled } from './kv-node-cli.js';
+import { kvNodeCli, suiteBackend, suiteEnabled } from './kv-node-cli.js';
 
 afterAll(() => killEverySpawnedNode());
 
@@ -26,12 +26,13 @@ describe.runIf(suiteEnabled)('chaos CI suite against real kv-node processes', ()
   }));
   for (const { nodeCount, seed } of runs) {
     it(
-      `seed ${seed} on ${nodeCount} nodes: every check passes`,
+      `seed ${seed} on ${nodeCount} nodes (${suiteBackend} backend): every check passes`,
       async () => {
         expect(existsSync(kvNodeCli), `kv-node is not built at ${kvNodeCli}`).toBe(true);
         mkdirSync('results', { recursive: true });
         const result = await runChaos({
           kvNodeCli,
+          backend: suiteBackend,
           nodeCount,
           durationMs,
           seed,

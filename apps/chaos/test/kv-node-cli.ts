@@ -2,6 +2,8 @@ import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import type { StateBackend } from '../src/state-backend.js';
+import { isStateBackend, stateBackends } from '../src/state-backend.js';
 
 /** kv-node's built CLI: `CHAOS_KV_NODE_CLI`, or apps/kv-node/dist/cli.js. */
 export const kvNodeCli =
@@ -10,6 +12,21 @@ export const kvNodeCli =
 
 /** Whether the real-cluster suites should run: asked for with CHAOS_SUITE=1 and kv-node built. */
 export const suiteEnabled = process.env.CHAOS_SUITE === '1';
+
+/**
+ * The state backend the leader-mode suites run kv-node on: `CHAOS_BACKEND` (`memory`, the
+ * default, or `lmdb`, to run the whole suite on LMDB by hand; CI runs it on memory and
+ * `lmdb-backend-chaos.test.ts` on LMDB).
+ */
+export const suiteBackend: StateBackend = backendFromEnvironment(process.env.CHAOS_BACKEND);
+
+function backendFromEnvironment(text: string | undefined): StateBackend {
+  if (text === undefined || text === '') return 'memory';
+  if (!isStateBackend(text)) {
+    throw new Error(`CHAOS_BACKEND: "${text}" is not ${stateBackends.join(' or ')}`);
+  }
+  return text;
+}
 
 /** Whether kv-node is built and its --help lists `flag`. */
 export function kvNodeHasFlag(flag: string): boolean {

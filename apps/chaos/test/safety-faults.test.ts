@@ -15,7 +15,7 @@ import { defaultPoisonKinds } from '../src/poison-requests.js';
 import { runChaos } from '../src/run-chaos.js';
 import { freshSeed } from '../src/seeded-random.js';
 import { formatSummary } from '../src/summary-table.js';
-import { kvNodeCli, peerFramesAuthenticated, suiteEnabled } from './kv-node-cli.js';
+import { kvNodeCli, peerFramesAuthenticated, suiteBackend, suiteEnabled } from './kv-node-cli.js';
 import { seedCovering } from './seed-covering.js';
 
 afterAll(() => killEverySpawnedNode());
@@ -24,7 +24,7 @@ const durationMs = 28_000;
 
 describe.runIf(suiteEnabled)('safety faults against real kv-node processes', () => {
   it(
-    'whole-cluster kill, disk full, tampering and poison requests: every check passes',
+    `whole-cluster kill, disk full, tampering and poison requests (${suiteBackend} backend): every check passes`,
     async () => {
       expect(existsSync(kvNodeCli), `kv-node is not built at ${kvNodeCli}`).toBe(true);
       const kinds: FaultKind[] = [
@@ -44,6 +44,7 @@ describe.runIf(suiteEnabled)('safety faults against real kv-node processes', () 
       mkdirSync('results', { recursive: true });
       const result = await runChaos({
         kvNodeCli,
+        backend: suiteBackend,
         nodeCount: 3,
         durationMs,
         seed,
