@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { MalformedEncodingError } from '../codec/binary-reader.js';
 import { BinaryWriter } from '../codec/binary-writer.js';
 import { decodeCommand, encodeCommand } from '../codec/command-codec.js';
-import { decodeWriteResponse, encodeWriteResponse } from '../node/forwarding-messages.js';
+import { decodeWriteBatchResponse, encodeWriteBatchResponse } from '../node/forwarding-messages.js';
 import { KvStateMachine } from '../store/kv-state-machine.js';
 import { rangeRequest } from '../store/kv-types.js';
 import { encodeSnapshot } from '../store/kv-snapshot-codec.js';
@@ -176,14 +176,18 @@ describe('auth through the log', () => {
   });
 
   it('carries an auth result back to a follower that forwarded the command', () => {
-    const bytes = encodeWriteResponse(7, {
-      status: 'auth',
-      result: { authRevision: 3, error: 'userNotFound' },
-    });
-    expect(decodeWriteResponse(bytes)).toEqual({
-      correlationId: 7,
-      outcome: { status: 'auth', result: { authRevision: 3, error: 'userNotFound' } },
-    });
+    const bytes = encodeWriteBatchResponse([
+      {
+        correlationId: 7,
+        outcome: { status: 'auth', result: { authRevision: 3, error: 'userNotFound' } },
+      },
+    ]);
+    expect(decodeWriteBatchResponse(bytes)).toEqual([
+      {
+        correlationId: 7,
+        outcome: { status: 'auth', result: { authRevision: 3, error: 'userNotFound' } },
+      },
+    ]);
   });
 
   it('never lets a truncated auth state decode', () => {

@@ -78,9 +78,19 @@ export class BinaryReader {
     return this.#buffer.toString('latin1', start, this.#take(length));
   }
 
-  /** A length-prefixed UTF-8 string. */
-  readUtf8(): string {
+  /**
+   * A length-prefixed UTF-8 string.
+   *
+   * @param maxBytes longest length accepted, checked before the string is allocated.
+   * @throws MalformedEncodingError when longer, or truncated.
+   */
+  readUtf8(maxBytes = Number.MAX_SAFE_INTEGER): string {
     const length = this.readVarint();
+    if (length > maxBytes) {
+      throw new MalformedEncodingError(
+        `string of ${length} bytes over ${maxBytes} at ${this.#offset}`,
+      );
+    }
     const start = this.#offset;
     return this.#buffer.toString('utf8', start, this.#take(length));
   }

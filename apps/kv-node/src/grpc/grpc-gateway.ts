@@ -4,6 +4,7 @@
  */
 
 import type { Duplex } from 'node:stream';
+import type { TLSSocket } from 'node:tls';
 import type { ServiceDefinition } from '@grpc/grpc-js';
 import type { GrpcMethodShape } from '../metrics/grpc-server-metrics.js';
 import type { ApiContext } from '../http/api-context.js';
@@ -27,8 +28,11 @@ export const MAX_CONCURRENT_STREAMS = 1024;
 
 /** Accepts HTTP/2 connections (already told apart from HTTP/1.1) and serves gRPC on them. */
 export interface GrpcGateway {
-  /** Serves gRPC on `connection` (plain, or TLS already negotiated with ALPN `h2`). */
-  injectConnection(connection: Duplex): void;
+  /**
+   * Serves gRPC on `connection` (plain, or TLS already negotiated with ALPN `h2`); `tlsSocket`
+   * is the TLS socket under it, when it is TLS (the client certificate is read from it).
+   */
+  injectConnection(connection: Duplex, tlsSocket?: TLSSocket): void;
   /** Asks clients to go away and closes every connection after `graceMs`. */
   close(graceMs: number): void;
 }
@@ -58,7 +62,7 @@ export function createGrpcGateway(context: ApiContext): GrpcGateway {
   server.addService(services.election, electionService(context, kvMethods(context)));
   // TLS, when the port has it, is terminated by the HTTP server before the hand-over.
   return {
-    injectConnection: (connection) => server.injectConnection(connection),
+    injectConnection: (connection, tlsSocket) => server.injectConnection(connection, tlsSocket),
     close: (graceMs) => {
       server.drain();
       setTimeout(() => server.destroy(), graceMs).unref();

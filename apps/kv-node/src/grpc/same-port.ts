@@ -5,21 +5,23 @@
  * host allowlist, limits, auth), untouched. A plain HTTP/2 connection reaches gRPC through
  * `lenient-authority.ts`, so that etcd clients dialling `http://host:port` are served (their
  * `:authority` is the whole URL, which Node's HTTP/2 refuses); on TLS ports they send a plain
- * `host:port`, and the gRPC server reads the client certificate from the TLS socket itself.
+ * `host:port`, and the gRPC server reads the client certificate from the TLS socket under the
+ * filter. Every HTTP/2 connection, plain or TLS, goes through `request-memory-cap.ts`.
  */
 
 import type { Server as HttpServer } from 'node:http';
 import type { Socket } from 'node:net';
 import { Server as TlsServer } from 'node:tls';
 import type { TLSSocket } from 'node:tls';
+import type { Duplex } from 'node:stream';
 import type { GrpcGateway } from './grpc-gateway.js';
 import { acceptEtcdAuthority } from './lenient-authority.js';
 import { RequestMemoryCap } from './request-memory-cap.js';
 
 /**
- * What one plain gRPC connection may make the server hold in request messages not yet handed to
- * their calls (`request-memory-cap.ts`), in messages of the largest size: sixteen of them, where
- * the stream limit alone would allow 1,024.
+ * What one gRPC connection, plain or TLS, may make the server hold in request messages not yet
+ * handed to their calls (`request-memory-cap.ts`), in messages of the largest size: sixteen of
+ * them, where the stream limit alone would allow 1,024.
  */
 export const CONNECTION_REQUEST_MESSAGES = 16;
 
@@ -84,20 +86,26 @@ function sniffPreface(
  * bytes within the server's `headersTimeout`, as an HTTP/1.1 client must send its headers.
  *
  * @param maxRequestBytes the gRPC server's limit on one request message (`--max-request-bytes`);
- *   a plain connection may make it hold {@link CONNECTION_REQUEST_MESSAGES} times that in
- *   request messages, and a message past it is refused with RESOURCE_EXHAUSTED.
+ *   a connection may make it hold {@link CONNECTION_REQUEST_MESSAGES} times that in request
+ *   messages, and a message past it is refused with RESOURCE_EXHAUSTED.
  */
 export function serveGrpcOnSamePort(
   server: HttpServer,
   grpc: GrpcGateway,
   maxRequestBytes: number,
 ): void {
+  const capped = (connection: Duplex): Duplex =>
+    new RequestMemoryCap(
+      connection,
+      CONNECTION_REQUEST_MESSAGES * maxRequestBytes,
+      maxRequestBytes,
+    );
   if (server instanceof TlsServer) {
     // An HTTPS server serves HTTP on 'secureConnection'; ALPN has been negotiated by then.
     const serveHttp = server.listeners('secureConnection') as ConnectionListener[];
     server.removeAllListeners('secureConnection');
     server.on('secureConnection', (socket: TLSSocket) => {
-      if (socket.alpnProtocol === 'h2') grpc.injectConnection(socket);
+      if (socket.alpnProtocol === 'h2') grpc.injectConnection(capped(socket), socket);
       else for (const listener of serveHttp) listener.call(server, socket);
     });
     return;
@@ -108,13 +116,7 @@ export function serveGrpcOnSamePort(
     sniffPreface(socket, server.headersTimeout, (isHttp2) => {
       if (isHttp2) {
         // etcd's clients send `http://host:port` as `:authority`, which Node's HTTP/2 refuses.
-        grpc.injectConnection(
-          new RequestMemoryCap(
-            acceptEtcdAuthority(socket),
-            CONNECTION_REQUEST_MESSAGES * maxRequestBytes,
-            maxRequestBytes,
-          ),
-        );
+        grpc.injectConnection(capped(acceptEtcdAuthority(socket)));
       } else {
         for (const listener of serveHttp) listener.call(server, socket);
         socket.resume();

@@ -11,46 +11,44 @@ import { commandResult, count, kvCommand, leaseId } from '../../test/support/kv-
 import { MalformedEncodingError } from '../codec/binary-reader.js';
 import { BinaryWriter } from '../codec/binary-writer.js';
 import { encodeCommand } from '../codec/command-codec.js';
-import type { ErrorReason } from '../http/api-error.js';
-import { ApiError } from '../http/api-error.js';
+import {
+  FORWARD_REFUSAL_REASONS,
+  ForwardRefusal,
+  MAX_REFUSAL_DETAIL_BYTES,
+  MAX_REFUSAL_RETRY_AFTER_SECONDS,
+} from './forwarded-outcome.js';
 import type { ForwardedWrite, WriteAnswer } from './forwarding-messages.js';
 import {
+  decodeReadRequest,
   decodeReadResponse,
-  decodeRequest,
   decodeWriteBatchRequest,
   decodeWriteBatchResponse,
-  decodeWriteResponse,
   encodeReadResponse,
   decodeLeaseQueryRequest,
   decodeLeaseQueryResponse,
   encodeLeaseQueryRequest,
   encodeLeaseQueryResponse,
-  encodeRequest,
+  encodeReadRequest,
   encodeWriteBatchRequest,
   encodeWriteBatchResponse,
-  encodeWriteResponse,
 } from './forwarding-messages.js';
 
 const runs = fuzzRuns(500);
 
-const apiError: fc.Arbitrary<ApiError> = fc
-  .record(
-    {
-      message: fc.string({ maxLength: 20 }),
-      reason: fc.constantFrom<ErrorReason>(
-        'bad_request',
-        'no_leader',
-        'unavailable',
-        'indeterminate',
-      ),
-      status: fc.integer({ min: 100, max: 599 }),
-      grpcCode: fc.nat({ max: 16 }),
-      definite: fc.boolean(),
-      retryAfterSeconds: fc.integer({ min: 1, max: 3600 }),
-    },
-    { requiredKeys: ['message', 'reason', 'status', 'grpcCode', 'definite'] },
-  )
-  .map(({ message, ...details }) => new ApiError(message, details));
+/** Refusals of every reason, with short details and now and then one cut to its bound. */
+const refusal: fc.Arbitrary<ForwardRefusal> = fc
+  .record({
+    reason: fc.constantFrom(...FORWARD_REFUSAL_REASONS),
+    detail: fc.oneof(
+      { arbitrary: fc.string({ maxLength: 20 }), weight: 4 },
+      { arbitrary: fc.string({ unit: 'grapheme', minLength: 300, maxLength: 600 }), weight: 1 },
+    ),
+    retryAfterSeconds: fc.nat({ max: 2 * MAX_REFUSAL_RETRY_AFTER_SECONDS }),
+  })
+  .map(
+    ({ reason, detail, retryAfterSeconds }) =>
+      new ForwardRefusal(reason, detail, retryAfterSeconds),
+  );
 
 const forwardedWrite: fc.Arbitrary<ForwardedWrite> = fc.record({
   correlationId: count,
@@ -60,7 +58,7 @@ const forwardedWrite: fc.Arbitrary<ForwardedWrite> = fc.record({
 const writeAnswer: fc.Arbitrary<WriteAnswer> = fc.record({
   correlationId: count,
   outcome: fc.oneof(
-    apiError,
+    refusal,
     fc.record({
       status: fc.constantFrom('applied' as const, 'replayed' as const),
       result: commandResult,
@@ -90,27 +88,15 @@ const leaseQuery = fc.record({
 
 /** Each message kind: how to make a valid one, and how its receiver decodes it. */
 const kinds = {
-  writeRequest: {
-    valid: forwardedWrite.map((write) => encodeRequest(write.correlationId, write.command)),
-    decode: (payload: Uint8Array) => decodeRequest(payload, true),
-    encodeAgain: (decoded: ReturnType<typeof decodeRequest>) =>
-      encodeRequest(decoded.correlationId, decoded.command),
-  },
   readRequest: {
-    valid: count.map((id) => encodeRequest(id)),
-    decode: (payload: Uint8Array) => decodeRequest(payload, false),
-    encodeAgain: (decoded: ReturnType<typeof decodeRequest>) =>
-      encodeRequest(decoded.correlationId),
+    valid: count.map(encodeReadRequest),
+    decode: decodeReadRequest,
+    encodeAgain: encodeReadRequest,
   },
   writeBatchRequest: {
     valid: fc.array(forwardedWrite, { maxLength: 4 }).map(encodeWriteBatchRequest),
     decode: decodeWriteBatchRequest,
     encodeAgain: encodeWriteBatchRequest,
-  },
-  writeResponse: {
-    valid: writeAnswer.map((answer) => encodeWriteResponse(answer.correlationId, answer.outcome)),
-    decode: decodeWriteResponse,
-    encodeAgain: (answer: WriteAnswer) => encodeWriteResponse(answer.correlationId, answer.outcome),
   },
   writeBatchResponse: {
     valid: fc.array(writeAnswer, { maxLength: 4 }).map(encodeWriteBatchResponse),
@@ -130,7 +116,7 @@ const kinds = {
       .record({
         correlationId: count,
         outcome: fc.oneof(
-          apiError,
+          refusal,
           fc.constant(undefined),
           fc.record({ grantedSeconds: count, remainingSeconds: count }),
         ),
@@ -142,7 +128,7 @@ const kinds = {
   },
   readResponse: {
     valid: fc
-      .record({ correlationId: count, outcome: fc.oneof(count, apiError) })
+      .record({ correlationId: count, outcome: fc.oneof(count, refusal) })
       .map(({ correlationId, outcome }) => encodeReadResponse(correlationId, outcome)),
     decode: decodeReadResponse,
     encodeAgain: (decoded: ReturnType<typeof decodeReadResponse>) =>
@@ -152,12 +138,12 @@ const kinds = {
 type Kind = keyof typeof kinds;
 const kindNames = Object.keys(kinds) as Kind[];
 
-/** Errors compared by what they carry (message and details), not by identity. */
+/** Messages compared by what they carry; a refusal is told from an outcome by its class. */
 function plain(value: unknown): unknown {
   return JSON.parse(
     JSON.stringify(value, (_key, member: unknown) =>
-      member instanceof ApiError
-        ? { message: member.message, details: member.details }
+      member instanceof ForwardRefusal
+        ? { refusal: { ...member } }
         : member instanceof Uint8Array
           ? Array.from(member)
           : member,
@@ -206,28 +192,60 @@ describe('forwarding messages under fuzzing', () => {
     fuzzTimeoutMs(runs),
   );
 
-  it('refuses an error answer whose HTTP status could not be sent', () => {
-    for (const [status, valid] of [
-      [503, true],
-      [0, false],
-      [99, false],
-      [600, false],
-      [2 ** 40, false],
-    ] as const) {
-      // A failed read answer, field by field: id, status byte, reason, message, definite, HTTP
-      // status, gRPC code, retry-after.
-      const writer = new BinaryWriter(64);
-      writer.writeVarint(7);
-      writer.writeByte(3);
-      writer.writeUtf8('unavailable');
-      writer.writeUtf8('x');
-      writer.writeByte(1);
-      writer.writeVarint(status);
-      writer.writeVarint(14);
-      writer.writeVarint(0);
-      const decode = () => decodeReadResponse(writer.finish());
-      if (valid) expect(decode().outcome).toBeInstanceOf(ApiError);
-      else expect(decode).toThrow(MalformedEncodingError);
-    }
+  /** A refused read answer, field by field: id, status byte, reason, detail, retry-after. */
+  function refusedReadAnswer(reason: number, detail: (writer: BinaryWriter) => void, retry = 0) {
+    const writer = new BinaryWriter(64);
+    writer.writeVarint(7);
+    writer.writeByte(18);
+    writer.writeByte(reason);
+    detail(writer);
+    writer.writeVarint(retry);
+    return writer.finish();
+  }
+
+  it('carries no HTTP error: an answer in the retired error format is malformed', () => {
+    // Status 3 carried an HTTP error (reason, message, definite, HTTP status, gRPC code,
+    // retry-after) before refusals had reasons of their own.
+    const writer = new BinaryWriter(64);
+    writer.writeVarint(7);
+    writer.writeByte(3);
+    writer.writeUtf8('unavailable');
+    writer.writeUtf8('x');
+    writer.writeByte(1);
+    writer.writeVarint(503);
+    writer.writeVarint(14);
+    writer.writeVarint(0);
+    expect(() => decodeReadResponse(writer.finish())).toThrow(MalformedEncodingError);
+  });
+
+  it('decodes a refusal with a known reason, a bounded detail and a bounded retry-after', () => {
+    const fits = refusedReadAnswer(4, (writer) => writer.writeUtf8('x'.repeat(1024)), 3600);
+    expect(decodeReadResponse(fits).outcome).toEqual(
+      new ForwardRefusal('too_many_requests', 'x'.repeat(1024), 3600),
+    );
+    const unknownReason = refusedReadAnswer(FORWARD_REFUSAL_REASONS.length, (writer) =>
+      writer.writeUtf8('x'),
+    );
+    expect(() => decodeReadResponse(unknownReason)).toThrow(/unknown refusal reason/);
+    const retryTooLong = refusedReadAnswer(4, (writer) => writer.writeUtf8('x'), 3601);
+    expect(() => decodeReadResponse(retryTooLong)).toThrow(/retry-after/);
+  });
+
+  it('refuses a detail over its bound before allocating it, present or only claimed', () => {
+    const present = refusedReadAnswer(0, (writer) =>
+      writer.writeUtf8('x'.repeat(MAX_REFUSAL_DETAIL_BYTES + 1)),
+    );
+    expect(() => decodeReadResponse(present)).toThrow(/over 1024/);
+    // A length prefix claiming 2^40 bytes, followed by none: refused for its claim, not its
+    // truncation.
+    const claimed = refusedReadAnswer(0, (writer) => writer.writeVarint(2 ** 40));
+    expect(() => decodeReadResponse(claimed)).toThrow(/over 1024/);
+  });
+
+  it('cuts a long detail to its bound when the leader builds the refusal', () => {
+    const long = new ForwardRefusal('indeterminate', 'é'.repeat(2000));
+    expect(Buffer.byteLength(long.detail)).toBeLessThanOrEqual(MAX_REFUSAL_DETAIL_BYTES);
+    expect(new ForwardRefusal('no_leader', 'x', -5).retryAfterSeconds).toBe(0);
+    expect(new ForwardRefusal('no_leader', 'x', 1e9).retryAfterSeconds).toBe(3600);
   });
 });

@@ -3,8 +3,6 @@
  * transport under kv-node's reserved message types.
  */
 
-import type { ErrorReason } from '../http/api-error.js';
-import { ApiError } from '../http/api-error.js';
 import { BinaryReader } from '../codec/binary-reader.js';
 import { BinaryWriter } from '../codec/binary-writer.js';
 import { decodeAuthResult, encodeAuthResult } from '../auth/auth-command.js';
@@ -16,11 +14,19 @@ import type { ApplyOutcome, RefusalReason } from '../store/kv-state-machine.js';
 import { decodeMaintenanceResult, encodeMaintenanceResult } from '../store/maintenance-command.js';
 import { MalformedEncodingError } from '../codec/binary-reader.js';
 import { KV_NODE_MESSAGE_TYPE_BASE } from './transport.js';
+import type { ForwardedOutcome } from './forwarded-outcome.js';
+import {
+  FORWARD_REFUSAL_REASONS,
+  ForwardRefusal,
+  MAX_REFUSAL_DETAIL_BYTES,
+  MAX_REFUSAL_RETRY_AFTER_SECONDS,
+} from './forwarded-outcome.js';
 
-/** Message types of the forwarding protocol. */
+/**
+ * Message types of the forwarding protocol. `KV_NODE_MESSAGE_TYPE_BASE + 1` and `+ 2` carried
+ * single forwarded writes and their answers before writes travelled in batches: never reuse them.
+ */
 export const ForwardingType = {
-  writeRequest: KV_NODE_MESSAGE_TYPE_BASE + 1,
-  writeResponse: KV_NODE_MESSAGE_TYPE_BASE + 2,
   readRequest: KV_NODE_MESSAGE_TYPE_BASE + 3,
   readResponse: KV_NODE_MESSAGE_TYPE_BASE + 4,
   /** Several writes in one message: what a follower sends (one message per event-loop turn). */
@@ -42,13 +48,14 @@ export interface ForwardedWrite {
 /** One answer in a batch of write answers. */
 export interface WriteAnswer {
   correlationId: number;
-  outcome: ApplyOutcome | ApiError;
+  outcome: ForwardedOutcome<ApplyOutcome>;
 }
 
 const APPLIED = 0;
 const REPLAYED = 1;
 const REJECTED = 2;
-const FAILED = 3;
+// 3 carried an HTTP error (status, gRPC code and all) before refusals had reasons of their own:
+// never reuse it, so that such an answer from an older member reads as malformed.
 /** An auth command's result (see `auth/auth-command.ts`). */
 const AUTH_APPLIED = 4;
 /** A lease command's result, or a write refused for its lease (see `lease/lease-command.ts`). */
@@ -59,59 +66,49 @@ const MAINTENANCE_APPLIED = 16;
 const REFUSED = 17;
 const REFUSAL_REASONS: readonly RefusalReason[] = ['no_space', 'compacted', 'future_revision'];
 
-function writeError(writer: BinaryWriter, error: ApiError): void {
-  writer.writeUtf8(error.details.reason);
-  writer.writeUtf8(error.message);
-  writer.writeByte(error.details.definite ? 1 : 0);
-  writer.writeVarint(error.details.status);
-  writer.writeVarint(error.details.grpcCode);
-  writer.writeVarint(error.details.retryAfterSeconds ?? 0);
+/** The status byte of a refusal: its reason code, detail and retry advice follow. */
+const LEADER_REFUSED = 18;
+
+function writeRefusal(writer: BinaryWriter, refusal: ForwardRefusal): void {
+  writer.writeByte(LEADER_REFUSED);
+  writer.writeByte(FORWARD_REFUSAL_REASONS.indexOf(refusal.reason));
+  writer.writeUtf8(refusal.detail);
+  writer.writeVarint(refusal.retryAfterSeconds);
 }
 
-function readError(reader: BinaryReader): ApiError {
-  const reason = reader.readUtf8() as ErrorReason;
-  const message = reader.readUtf8();
-  const definite = reader.readByte() === 1;
-  const status = reader.readVarint();
-  // Sent on as an HTTP status: anything else would make writing the response throw.
-  if (status < 100 || status > 599) throw new MalformedEncodingError(`bad error status ${status}`);
-  const grpcCode = reader.readVarint();
+/** Reads a refusal after its status byte; every bound is checked before anything is allocated. */
+function readRefusal(reader: BinaryReader): ForwardRefusal {
+  const code = reader.readByte();
+  const reason = FORWARD_REFUSAL_REASONS[code];
+  if (reason === undefined) throw new MalformedEncodingError(`unknown refusal reason ${code}`);
+  const detail = reader.readUtf8(MAX_REFUSAL_DETAIL_BYTES);
   const retryAfterSeconds = reader.readVarint();
-  return new ApiError(message, {
-    reason,
-    status,
-    grpcCode,
-    definite,
-    ...(retryAfterSeconds === 0 ? {} : { retryAfterSeconds }),
-  });
+  if (retryAfterSeconds > MAX_REFUSAL_RETRY_AFTER_SECONDS) {
+    throw new MalformedEncodingError(`retry-after of ${retryAfterSeconds} s over its bound`);
+  }
+  return new ForwardRefusal(reason, detail, retryAfterSeconds);
 }
 
-/** A request: its correlation id and (for writes) the encoded command. */
-export function encodeRequest(correlationId: number, command?: Uint8Array): Uint8Array {
-  const writer = new BinaryWriter(16 + (command?.byteLength ?? 0));
+/** A read-barrier request: its correlation id. */
+export function encodeReadRequest(correlationId: number): Uint8Array {
+  const writer = new BinaryWriter(10);
   writer.writeVarint(correlationId);
-  if (command !== undefined) writer.writeBytes(command);
   return writer.finish();
 }
 
-/** Decodes {@link encodeRequest}. @throws MalformedEncodingError */
-export function decodeRequest(
-  payload: Uint8Array,
-  withCommand: boolean,
-): { correlationId: number; command: Uint8Array | undefined } {
+/** Decodes {@link encodeReadRequest} to the correlation id. @throws MalformedEncodingError */
+export function decodeReadRequest(payload: Uint8Array): number {
   const reader = new BinaryReader(payload);
   const correlationId = reader.readVarint();
-  const command = withCommand ? reader.readBytes() : undefined;
-  if (!reader.atEnd) throw new MalformedEncodingError('trailing bytes after a request');
-  return { correlationId, command };
+  if (!reader.atEnd) throw new MalformedEncodingError('trailing bytes after a read request');
+  return correlationId;
 }
 
 function writeWriteAnswer(writer: BinaryWriter, answer: WriteAnswer): void {
   const { correlationId, outcome } = answer;
   writer.writeVarint(correlationId);
-  if (outcome instanceof ApiError) {
-    writer.writeByte(FAILED);
-    writeError(writer, outcome);
+  if (outcome instanceof ForwardRefusal) {
+    writeRefusal(writer, outcome);
   } else if (outcome.status === 'rejected') {
     writer.writeByte(REJECTED);
     writer.writeUtf8(outcome.requestId);
@@ -138,8 +135,8 @@ function readWriteAnswer(reader: BinaryReader): WriteAnswer {
   const correlationId = reader.readVarint();
   const status = reader.readByte();
   switch (status) {
-    case FAILED:
-      return { correlationId, outcome: readError(reader) };
+    case LEADER_REFUSED:
+      return { correlationId, outcome: readRefusal(reader) };
     case REJECTED:
       return {
         correlationId,
@@ -180,24 +177,6 @@ function readWriteAnswer(reader: BinaryReader): WriteAnswer {
     default:
       throw new MalformedEncodingError(`unknown write status ${status}`);
   }
-}
-
-/** The answer to a forwarded write. */
-export function encodeWriteResponse(
-  correlationId: number,
-  outcome: ApplyOutcome | ApiError,
-): Uint8Array {
-  const writer = new BinaryWriter(64);
-  writeWriteAnswer(writer, { correlationId, outcome });
-  return writer.finish();
-}
-
-/** Decodes {@link encodeWriteResponse}. @throws MalformedEncodingError */
-export function decodeWriteResponse(payload: Uint8Array): WriteAnswer {
-  const reader = new BinaryReader(payload);
-  const answer = readWriteAnswer(reader);
-  if (!reader.atEnd) throw new MalformedEncodingError('trailing bytes after a write answer');
-  return answer;
 }
 
 /** Several forwarded writes: a count, then each correlation id and command. */
@@ -251,13 +230,15 @@ export function decodeWriteBatchResponse(payload: Uint8Array): WriteAnswer[] {
   return answers;
 }
 
-/** The answer to a forwarded read barrier: the index to wait for, or an error. */
-export function encodeReadResponse(correlationId: number, outcome: number | ApiError): Uint8Array {
+/** The answer to a forwarded read barrier: the index to wait for, or a refusal. */
+export function encodeReadResponse(
+  correlationId: number,
+  outcome: ForwardedOutcome<number>,
+): Uint8Array {
   const writer = new BinaryWriter(32);
   writer.writeVarint(correlationId);
-  if (outcome instanceof ApiError) {
-    writer.writeByte(FAILED);
-    writeError(writer, outcome);
+  if (outcome instanceof ForwardRefusal) {
+    writeRefusal(writer, outcome);
   } else {
     writer.writeByte(APPLIED);
     writer.writeVarint(outcome);
@@ -268,15 +249,15 @@ export function encodeReadResponse(correlationId: number, outcome: number | ApiE
 /** Decodes {@link encodeReadResponse}. @throws MalformedEncodingError */
 export function decodeReadResponse(payload: Uint8Array): {
   correlationId: number;
-  outcome: number | ApiError;
+  outcome: ForwardedOutcome<number>;
 } {
   const reader = new BinaryReader(payload);
   const correlationId = reader.readVarint();
   const status = reader.readByte();
-  if (status !== FAILED && status !== APPLIED) {
+  if (status !== LEADER_REFUSED && status !== APPLIED) {
     throw new MalformedEncodingError(`unknown read status ${status}`);
   }
-  const outcome = status === FAILED ? readError(reader) : reader.readVarint();
+  const outcome = status === LEADER_REFUSED ? readRefusal(reader) : reader.readVarint();
   if (!reader.atEnd) throw new MalformedEncodingError('trailing bytes after a read answer');
   return { correlationId, outcome };
 }
@@ -312,13 +293,12 @@ export function decodeLeaseQueryRequest(payload: Uint8Array): {
 /** The leader's answer to a lease question. */
 export function encodeLeaseQueryResponse(
   correlationId: number,
-  outcome: LeaseAnswer | ApiError,
+  outcome: ForwardedOutcome<LeaseAnswer>,
 ): Uint8Array {
   const writer = new BinaryWriter(32);
   writer.writeVarint(correlationId);
-  if (outcome instanceof ApiError) {
-    writer.writeByte(FAILED);
-    writeError(writer, outcome);
+  if (outcome instanceof ForwardRefusal) {
+    writeRefusal(writer, outcome);
   } else if (outcome === undefined) {
     writer.writeByte(LEASE_NOT_FOUND);
   } else {
@@ -332,13 +312,13 @@ export function encodeLeaseQueryResponse(
 /** Decodes {@link encodeLeaseQueryResponse}. @throws MalformedEncodingError */
 export function decodeLeaseQueryResponse(payload: Uint8Array): {
   correlationId: number;
-  outcome: LeaseAnswer | ApiError;
+  outcome: ForwardedOutcome<LeaseAnswer>;
 } {
   const reader = new BinaryReader(payload);
   const correlationId = reader.readVarint();
   const status = reader.readByte();
-  let outcome: LeaseAnswer | ApiError;
-  if (status === FAILED) outcome = readError(reader);
+  let outcome: ForwardedOutcome<LeaseAnswer>;
+  if (status === LEADER_REFUSED) outcome = readRefusal(reader);
   else if (status === LEASE_NOT_FOUND) outcome = undefined;
   else if (status === APPLIED) {
     outcome = { grantedSeconds: reader.readVarint(), remainingSeconds: reader.readVarint() };

@@ -1,13 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { encodeCommand } from '../codec/command-codec.js';
-import { ApiError, indeterminate } from '../http/api-error.js';
+import { ApiError, GrpcCode, indeterminate, tooManyRequests } from '../http/api-error.js';
 import type { ClusterStatus } from '../http/kv-backend.js';
 import { silentLogger } from '../logging/logger.js';
 import { rangeRequest } from '../store/kv-types.js';
 import type { ApplyOutcome } from '../store/kv-state-machine.js';
 import { KvStateMachine } from '../store/kv-state-machine.js';
 import { RequestWaitingList } from '@x/high-water-mark';
-import { decodeWriteResponse, encodeRequest } from './forwarding-messages.js';
+import { BinaryWriter } from '../codec/binary-writer.js';
+import { decodeWriteBatchResponse, encodeWriteBatchRequest } from './forwarding-messages.js';
+import { ForwardRefusal } from './forwarded-outcome.js';
 import { LeaderForwarding } from './leader-forwarding.js';
 import type { LocalReplica } from './local-replica.js';
 import { ReplicatedBackend } from './replicated-backend.js';
@@ -223,20 +225,60 @@ describe('leader forwarding', () => {
     expect(network.delivered.filter((type) => type === 0xff06)).toHaveLength(1);
   });
 
-  it('still serves a single forwarded write from a member that does not batch', async () => {
+  it('no longer serves the single forwarded writes of members before write batching', async () => {
+    const { a, network } = twoNodes();
+    const answered: number[] = [];
+    network.handlers.set('b', (_from, type) => answered.push(type));
+    // The retired single-write request: a correlation id, then the command.
+    const legacy = new BinaryWriter(64);
+    legacy.writeVarint(7);
+    legacy.writeBytes(encodeCommand(put('k', 'v')));
+    network.handlers.get('a')!('b', 0xff01, legacy.finish());
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(answered).toEqual([]);
+    expect(a.replica.store.size).toBe(0);
+  });
+
+  it("answers a refusal in the peer protocol's terms, not with the leader's HTTP error", async () => {
     const { a, network } = twoNodes();
     const answers: Uint8Array[] = [];
     network.handlers.set('b', (_from, type, payload) => {
-      if (type === 0xff02) answers.push(payload);
+      if (type === 0xff06) answers.push(payload);
     });
-    network.handlers.get('a')!('b', 0xff01, encodeRequest(7, encodeCommand(put('k', 'v'))));
+    a.replica.failWith = tooManyRequests(2.5);
+    network.handlers.get('a')!(
+      'b',
+      0xff05,
+      encodeWriteBatchRequest([{ correlationId: 7, command: encodeCommand(put('k', 'v')) }]),
+    );
     await new Promise((resolve) => setTimeout(resolve, 10));
-    expect(answers).toHaveLength(1);
-    expect(decodeWriteResponse(answers[0]!)).toMatchObject({
-      correlationId: 7,
-      outcome: { status: 'applied' },
+    const [answer] = decodeWriteBatchResponse(answers[0]!);
+    expect(answer?.outcome).toBeInstanceOf(ForwardRefusal);
+    expect(answer?.outcome).toMatchObject({ reason: 'too_many_requests', retryAfterSeconds: 3 });
+  });
+
+  it('maps each refusal to the error its client expects at the forwarding member', async () => {
+    const { a, b } = twoNodes();
+    a.replica.failWith = tooManyRequests(2);
+    await expect(b.backend.write(put('k', 'v'))).rejects.toMatchObject({
+      message: 'etcdserver: too many requests',
+      details: {
+        status: 429,
+        grpcCode: GrpcCode.resourceExhausted,
+        definite: true,
+        retryAfterSeconds: 2,
+      },
     });
-    expect(a.replica.store.size).toBe(1);
+    // An error the protocol has no reason for: the write may have been applied.
+    a.replica.failWith = new ApiError('odd', {
+      reason: 'internal',
+      status: 500,
+      grpcCode: GrpcCode.internal,
+      definite: false,
+    });
+    await expect(b.backend.write(put('k', 'v'))).rejects.toMatchObject({
+      details: { reason: 'indeterminate', status: 504, definite: false },
+    });
   });
 
   it('ignores malformed write batches', async () => {

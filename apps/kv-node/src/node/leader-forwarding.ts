@@ -14,6 +14,8 @@
  * confirms its leadership with a quorum and answers with its high-water mark; the follower waits
  * until it has applied that index and then reads locally. A lost message means a timeout: 504
  * (indeterminate) for a write, 503 (definite; nothing changed) for a read.
+ * The leader answers with the outcome or a refusal in the peer protocol's terms
+ * (`forwarded-outcome.ts`); this member turns a refusal into its own API error at its edge.
  */
 
 import type { Logger } from '../logging/logger.js';
@@ -21,6 +23,9 @@ import type { Timers } from '../http/api-context.js';
 import { ApiError, GrpcCode, indeterminate, unavailable } from '../http/api-error.js';
 import type { ApplyOutcome } from '../store/kv-state-machine.js';
 import type { LeaseAnswer, LeaseQuery } from '../lease/lease-driver.js';
+import type { ForwardedOutcome } from './forwarded-outcome.js';
+import { ForwardRefusal } from './forwarded-outcome.js';
+import { apiErrorOf, refusalOf } from './forward-refusal-errors.js';
 import type { ForwardedWrite, WriteAnswer } from './forwarding-messages.js';
 import {
   ForwardingType,
@@ -28,16 +33,14 @@ import {
   decodeLeaseQueryResponse,
   encodeLeaseQueryRequest,
   encodeLeaseQueryResponse,
+  decodeReadRequest,
   decodeReadResponse,
-  decodeRequest,
   decodeWriteBatchRequest,
   decodeWriteBatchResponse,
-  decodeWriteResponse,
+  encodeReadRequest,
   encodeReadResponse,
-  encodeRequest,
   encodeWriteBatchRequest,
   encodeWriteBatchResponse,
-  encodeWriteResponse,
 } from './forwarding-messages.js';
 import type { LocalReplica } from './local-replica.js';
 import type { NodeTransport } from './transport.js';
@@ -87,10 +90,6 @@ export interface LeaderForwardingOptions {
    * election timeout): a keep-alive stuck on a dead leader is worth less than the next one.
    */
   leaseQueryTimeoutMs?: number;
-}
-
-function toApiError(error: unknown, fallback: () => ApiError): ApiError {
-  return error instanceof ApiError ? error : fallback();
 }
 
 /** Both ends of forwarding: sends this node's requests to the leader and serves peers' requests. */
@@ -168,11 +167,16 @@ export class LeaderForwarding {
 
   /** Asks `leader` for a read barrier; resolves with the index to wait for before reading. */
   async forwardReadBarrier(leader: string): Promise<number> {
-    const payload = await this.#request(leader, ForwardingType.readRequest, undefined, () =>
-      unavailable(`no answer from the leader ${leader} in time`),
+    const correlationId = this.#nextCorrelationId++;
+    const payload = await this.#requestPayload(
+      leader,
+      ForwardingType.readRequest,
+      correlationId,
+      encodeReadRequest(correlationId),
+      () => unavailable(`no answer from the leader ${leader} in time`),
     );
     const { outcome } = decodeReadResponse(payload);
-    if (outcome instanceof ApiError) throw outcome;
+    if (outcome instanceof ForwardRefusal) throw apiErrorOf(outcome);
     return outcome;
   }
 
@@ -191,7 +195,7 @@ export class LeaderForwarding {
       this.#options.leaseQueryTimeoutMs,
     );
     const { outcome } = decodeLeaseQueryResponse(payload);
-    if (outcome instanceof ApiError) throw outcome;
+    if (outcome instanceof ForwardRefusal) throw apiErrorOf(outcome);
     return outcome;
   }
 
@@ -270,24 +274,8 @@ export class LeaderForwarding {
     if (observeRoundTrip && batch.started !== undefined && this.#options.now !== undefined) {
       this.#options.onRoundTrip?.(batch.leader, (this.#options.now() - batch.started) / 1000);
     }
-    if (answer.outcome instanceof ApiError) pending.reject(answer.outcome);
+    if (answer.outcome instanceof ForwardRefusal) pending.reject(apiErrorOf(answer.outcome));
     else pending.resolve(answer.outcome);
-  }
-
-  #request(
-    to: string,
-    type: number,
-    command: Uint8Array | undefined,
-    onTimeout: () => ApiError,
-  ): Promise<Uint8Array> {
-    const correlationId = this.#nextCorrelationId++;
-    return this.#requestPayload(
-      to,
-      type,
-      correlationId,
-      encodeRequest(correlationId, command),
-      onTimeout,
-    );
   }
 
   /** Sends an encoded request carrying `correlationId`; resolves with the answer's payload. */
@@ -324,7 +312,7 @@ export class LeaderForwarding {
       case ForwardingType.writeBatchRequest: {
         // Proposed in one synchronous run, so they share one log append and one fsync.
         for (const write of decodeWriteBatchRequest(payload)) {
-          void this.#serveWrite(from, write.correlationId, write.command, true);
+          void this.#serveWrite(from, write.correlationId, write.command);
         }
         return;
       }
@@ -336,19 +324,8 @@ export class LeaderForwarding {
         }
         return;
       }
-      case ForwardingType.writeRequest: {
-        // A single forwarded write, as members before write batching send it.
-        const { correlationId, command } = decodeRequest(payload, true);
-        void this.#serveWrite(from, correlationId, command as Uint8Array, false);
-        return;
-      }
-      case ForwardingType.readRequest: {
-        const { correlationId } = decodeRequest(payload, false);
-        void this.#serveRead(from, correlationId);
-        return;
-      }
-      case ForwardingType.writeResponse:
-        this.#answerWrite(decodeWriteResponse(payload), true);
+      case ForwardingType.readRequest:
+        void this.#serveRead(from, decodeReadRequest(payload));
         return;
       case ForwardingType.leaseQueryRequest: {
         const { correlationId, query } = decodeLeaseQueryRequest(payload);
@@ -378,37 +355,22 @@ export class LeaderForwarding {
     }
   }
 
-  async #serveWrite(
-    from: string,
-    correlationId: number,
-    command: Uint8Array,
-    batched: boolean,
-  ): Promise<void> {
-    let outcome: ApplyOutcome | ApiError;
+  async #serveWrite(from: string, correlationId: number, command: Uint8Array): Promise<void> {
+    let outcome: ForwardedOutcome<ApplyOutcome>;
     const replica = this.#options.replica;
     if (!replica.isLeader()) {
       // Refused before proposing: definitely not applied.
-      outcome = unavailable(
-        'etcdserver: not leader (leadership moved while forwarding)',
+      outcome = new ForwardRefusal(
         'no_leader',
+        'etcdserver: not leader (leadership moved while forwarding)',
       );
     } else {
       try {
         // The command arrives in a buffer the transport gave us; the log keeps it, so copy once.
         outcome = await replica.propose(Uint8Array.prototype.slice.call(command));
       } catch (error) {
-        outcome = toApiError(error, () =>
-          indeterminate(`forwarded write failed: ${String(error)}`),
-        );
+        outcome = refusalOf(error, 'indeterminate', 'forwarded write failed');
       }
-    }
-    if (!batched) {
-      this.#options.transport.send(
-        from,
-        ForwardingType.writeResponse,
-        encodeWriteResponse(correlationId, outcome),
-      );
-      return;
     }
     // Writes applied together resolve in one microtask run: answer them in one message.
     let answers = this.#unsentAnswers.get(from);
@@ -432,17 +394,17 @@ export class LeaderForwarding {
   };
 
   async #serveLeaseQuery(from: string, correlationId: number, query: LeaseQuery): Promise<void> {
-    let outcome: LeaseAnswer | ApiError;
+    let outcome: ForwardedOutcome<LeaseAnswer>;
     const answer = this.#options.answerLeaseQuery;
     if (!this.#options.replica.isLeader()) {
-      outcome = unavailable('etcdserver: not leader', 'no_leader');
+      outcome = new ForwardRefusal('no_leader', 'etcdserver: not leader');
     } else if (answer === undefined) {
-      outcome = unavailable('this member keeps no lease clock');
+      outcome = new ForwardRefusal('unavailable', 'the leader keeps no lease clock');
     } else {
       try {
         outcome = await answer(query);
       } catch (error) {
-        outcome = toApiError(error, () => unavailable(`lease question failed: ${String(error)}`));
+        outcome = refusalOf(error, 'unavailable', 'lease question failed');
       }
     }
     this.#options.transport.send(
@@ -453,15 +415,15 @@ export class LeaderForwarding {
   }
 
   async #serveRead(from: string, correlationId: number): Promise<void> {
-    let outcome: number | ApiError;
+    let outcome: ForwardedOutcome<number>;
     const replica = this.#options.replica;
     if (!replica.isLeader()) {
-      outcome = unavailable('etcdserver: not leader', 'no_leader');
+      outcome = new ForwardRefusal('no_leader', 'etcdserver: not leader');
     } else {
       try {
         outcome = await replica.readBarrier();
       } catch (error) {
-        outcome = toApiError(error, () => unavailable(`read barrier failed: ${String(error)}`));
+        outcome = refusalOf(error, 'unavailable', 'read barrier failed');
       }
     }
     this.#options.transport.send(

@@ -7,7 +7,7 @@
 
 import { constants as http2 } from 'node:http2';
 import type { IncomingHttpHeaders, OutgoingHttpHeaders, ServerHttp2Stream } from 'node:http2';
-import { TLSSocket } from 'node:tls';
+import type { TLSSocket } from 'node:tls';
 import { gunzip, inflate } from 'node:zlib';
 import { Metadata, status as GrpcStatus } from '@grpc/grpc-js';
 import type { ServerUnaryCall } from '@grpc/grpc-js';
@@ -99,6 +99,7 @@ export function statusOfError(error: unknown): CallStatus {
 export class CallStream {
   readonly method: CallMethod;
   readonly #stream: ServerHttp2Stream;
+  readonly #tlsSocket: TLSSocket | undefined;
   readonly #headers: IncomingHttpHeaders;
   readonly #recorder: CallRecorder;
   readonly #reader: MessageReader;
@@ -120,8 +121,10 @@ export class CallStream {
     method: CallMethod,
     maxReceiveBytes: number,
     recorder: CallRecorder,
+    tlsSocket?: TLSSocket,
   ) {
     this.#stream = stream;
+    this.#tlsSocket = tlsSocket;
     this.#headers = headers;
     this.method = method;
     this.#recorder = recorder;
@@ -158,8 +161,8 @@ export class CallStream {
 
   /** grpc-js's auth context: the verified client certificate of a TLS connection. */
   authContext(): AuthContext {
-    const socket = this.#stream.session?.socket;
-    if (!(socket instanceof TLSSocket) || !socket.authorized) return {};
+    const socket = this.#tlsSocket;
+    if (socket === undefined || !socket.authorized) return {};
     const certificate = socket.getPeerCertificate();
     return certificate.raw === undefined
       ? { transportSecurityType: 'ssl' }

@@ -10,11 +10,13 @@
 import { createServer, constants as http2 } from 'node:http2';
 import type {
   Http2Server,
+  Http2Session,
   IncomingHttpHeaders,
   ServerHttp2Session,
   ServerHttp2Stream,
 } from 'node:http2';
 import type { Duplex } from 'node:stream';
+import type { TLSSocket } from 'node:tls';
 import { status as GrpcStatus } from '@grpc/grpc-js';
 import type { ServiceDefinition, UntypedServiceImplementation } from '@grpc/grpc-js';
 import type { CallRecorder, GrpcMethodShape } from '../../metrics/grpc-server-metrics.js';
@@ -48,6 +50,13 @@ export class GrpcServer {
   readonly #methods = new Map<string, RegisteredMethod>();
   readonly #http2: Http2Server;
   readonly #sessions = new Set<ServerHttp2Session>();
+  /**
+   * The TLS socket under each TLS session's connection: the client certificate is read from it,
+   * as the session's own socket may be a filter over it (`request-memory-cap.ts`).
+   */
+  readonly #tlsSockets = new WeakMap<Http2Session, TLSSocket>();
+  /** The TLS socket of the connection being injected (its session is made synchronously). */
+  #injectedTlsSocket: TLSSocket | undefined;
 
   constructor(options: GrpcServerOptions) {
     this.#options = options;
@@ -61,6 +70,9 @@ export class GrpcServer {
     });
     this.#http2.on('session', (session: ServerHttp2Session) => {
       this.#sessions.add(session);
+      if (this.#injectedTlsSocket !== undefined) {
+        this.#tlsSockets.set(session, this.#injectedTlsSocket);
+      }
       // A session's errors end it ('close' follows); there is no one else to tell.
       session.on('error', () => undefined);
       session.on('close', () => this.#sessions.delete(session));
@@ -93,9 +105,19 @@ export class GrpcServer {
     }
   }
 
-  /** Serves gRPC on `connection` (plain, or TLS already negotiated). */
-  injectConnection(connection: Duplex): void {
-    this.#http2.emit('connection', connection);
+  /**
+   * Serves gRPC on `connection` (plain, or TLS already negotiated).
+   *
+   * @param tlsSocket the TLS socket `connection` reads, when it is TLS (it may be the socket
+   *   itself or lie under filters): calls see its verified client certificate.
+   */
+  injectConnection(connection: Duplex, tlsSocket?: TLSSocket): void {
+    this.#injectedTlsSocket = tlsSocket;
+    try {
+      this.#http2.emit('connection', connection);
+    } finally {
+      this.#injectedTlsSocket = undefined;
+    }
   }
 
   /** Asks every client to go away (GOAWAY) and lets calls under way finish. */
@@ -142,6 +164,7 @@ export class GrpcServer {
       method,
       this.#options.maxReceiveMessageBytes,
       method.recorder(),
+      stream.session === undefined ? undefined : this.#tlsSockets.get(stream.session),
     );
     if (method.kind === 'unary') runUnary(call, method.handler);
     else if (method.kind === 'server-stream') runServerStream(call, method.handler);
