@@ -129,12 +129,18 @@ else
     const machine = new KvStateMachine(undefined, { stateStore: openStore() });
     let started = performance.now();
     // Anonymous memory (the heap) as the writes grow: flat when the store holds its data on disk.
-    const growth: { applied: number; anonMB: number; fileMB: number }[] = [];
+    const growth: { applied: number; heapMB: number; anonMB: number; fileMB: number }[] = [];
     for (let index = 0; index < keyCount; index++) {
       if (index > 0 && index % Math.floor(keyCount / 4) === 0) {
         globalThis.gc?.();
         const resident = residentMB();
-        growth.push({ applied: index, anonMB: resident.anon, fileMB: resident.file });
+        growth.push({
+          applied: index,
+          // The JavaScript heap alone; anonymous memory adds LMDB's and V8's native buffers.
+          heapMB: megabytes(process.memoryUsage().heapUsed),
+          anonMB: resident.anon,
+          fileMB: resident.file,
+        });
       }
       // Spread inserts over the key space, as random keys would.
       const key = keyOf((index * 7_919) % keyCount);

@@ -1,12 +1,14 @@
 /**
  * The revision log on LMDB across restarts: a reopened store reads past revisions from disk (a
  * watch from an old revision, ranges at past revisions) and compacts what the earlier process
- * logged, answering as a memory store that never restarted.
+ * logged, answering as a memory store that never restarted; a file from before the log's change
+ * count was saved opens too.
  */
 
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { open } from 'lmdb';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { KvCommand } from '../codec/command-codec.js';
 import { encodeCommand } from '../codec/command-codec.js';
@@ -191,5 +193,32 @@ describe('the revision log on LMDB across restarts', () => {
     );
     expect(watchFrom(again, compactAt)).toEqual(watchFrom(memory, compactAt));
     expect(Buffer.from(again.snapshot()).equals(Buffer.from(memory.snapshot()))).toBe(true);
+  });
+
+  it('a file written before the change count was saved is counted once on open', () => {
+    const path = lmdbPath();
+    const memory = new KvStateMachine(undefined, { stateStore: new MemoryStateStore() });
+    const lmdb = new KvStateMachine(undefined, { stateStore: openLmdb(path) });
+    const commands = workload(150);
+    applyAll(memory, commands);
+    applyAll(lmdb, commands);
+    lmdb.snapshot(); // commits everything
+    lmdb.close();
+    stores.pop();
+    // The earlier layout: the same meta record without the change count.
+    const root = open({ path, maxDbs: 8 });
+    const meta = root.openDB<Record<string, unknown>, string>({
+      name: 'meta',
+      encoding: 'msgpack',
+    });
+    const { changeCount, ...earlier } = meta.get('state') as Record<string, unknown>;
+    expect(changeCount).toBe(memory.store.historyChangeCount);
+    meta.putSync('state', earlier);
+    void root.close();
+
+    const reopened = new KvStateMachine(undefined, { stateStore: openLmdb(path) });
+    expect(reopened.store.historyChangeCount).toBe(memory.store.historyChangeCount);
+    expect(reopened.store.firstChangeRevision).toBe(memory.store.firstChangeRevision);
+    expect(watchFrom(reopened, 2)).toEqual(watchFrom(memory, 2));
   });
 });
