@@ -326,6 +326,7 @@ export async function startReplica(options: ReplicaStartOptions): Promise<Replic
   const replica = new LeaderFollowerReplica({
     node,
     snapshotChunks: () => machine.snapshotChunks(),
+    diskUsage: () => machine.diskUsage(),
     store: machine.store,
     auth: machine.auth,
     leases: machine.leases,
