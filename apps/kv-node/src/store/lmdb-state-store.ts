@@ -1,8 +1,9 @@
 /**
- * The state store on LMDB (see `state-store.ts`): the live keys and the history in two LMDB
- * databases, and in a third, committed in the same transaction, the log index they cover and
- * the rest of the state machine's state. A restarted node reads that index and needs only the
- * log after it.
+ * The state store on LMDB (see `state-store.ts`): the live keys, each key's superseded records,
+ * the leases of past entries and the revision log (`lmdb-revision-log.ts`) in LMDB databases of
+ * their own, and in a meta database, committed in the same transaction, the log index they
+ * cover and the rest of the state machine's state. A restarted node reads that index and needs
+ * only the log after it; it reads neither the keys nor the history until they are asked for.
  *
  * Durability: each commit is one LMDB write transaction, flushed to disk (fdatasync) before it
  * returns; LMDB never overwrites the pages the last commit reached, so a crash leaves the last
