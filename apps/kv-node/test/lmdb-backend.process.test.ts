@@ -7,14 +7,15 @@
  * take a new write. Snapshots are frequent (`--snapshot-count 40`) and each round kills after a
  * different number of acknowledged writes, so the kills land at different points between LMDB
  * commits and snapshots, and restarts take the path that skips the snapshot the LMDB state
- * already holds and replays only the log after it.
+ * already holds and replays only the log after it. Status reports the LMDB file's size and the
+ * part of it in use, as etcd reports its bbolt file's.
  *
  * CI runs five rounds of small bursts (seconds). A soak runs more:
  *   KV_LMDB_KILL_ROUNDS=100 pnpm --filter @x/kv-node exec vitest run test/lmdb-backend.process.test.ts
  */
 
 import type { ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ProcessCluster, ProcessMember } from './support/process-cluster.js';
 import type { StartedCluster } from './support/started-cluster.js';
@@ -169,4 +170,21 @@ describe('kv-node on LMDB, real processes', () => {
     },
     60_000 + rounds * 40_000,
   );
+
+  it('reports the LMDB file size as dbSize and its used pages as dbSizeInUse', async () => {
+    const member = cluster.members[0] as ProcessMember;
+    const response = await fetch(`${member.clientUrl}/v3/maintenance/status`, {
+      method: 'POST',
+      body: '{}',
+    });
+    expect(response.status).toBe(200);
+    const body = (await response.json()) as { dbSize?: string; dbSizeInUse?: string };
+    const dbSize = Number(body.dbSize);
+    const inUse = Number(body.dbSizeInUse);
+    // The file only grows, and no commit can happen between the answer and this stat without
+    // writes: nothing is written now.
+    expect(dbSize).toBe(statSync(`${member.dataDir}/kv-state.mdb`).size);
+    expect(inUse).toBeGreaterThan(0);
+    expect(inUse).toBeLessThanOrEqual(dbSize);
+  }, 60_000);
 });

@@ -5,6 +5,7 @@
  * double that applies to one state machine.
  */
 
+import type { StoreDiskUsage } from '../store/state-store.js';
 import type { Membership } from '../membership/membership-service.js';
 import type { KvCommand } from '../codec/command-codec.js';
 import type { AuthState } from '../auth/auth-state.js';
@@ -122,6 +123,11 @@ export interface KvBackend {
    * is no state machine to snapshot (test doubles).
    */
   snapshotChunks?(): Iterable<Uint8Array>;
+  /**
+   * A durable state store's file: its size and the part in use (etcd's `dbSize` and
+   * `dbSizeInUse`); `undefined` (or absent) when the state is in memory.
+   */
+  diskUsage?(): StoreDiskUsage | undefined;
   /**
    * Membership changes (etcd's Cluster API): undefined while the node starts and in quorum mode,
    * where members are fixed by `--initial-cluster`.

@@ -89,13 +89,15 @@ export async function alarmResponse(context: ApiContext, body: unknown): Promise
 /**
  * A `StatusResponse` from this member's view, with etcd's field names (lowerCamel in etcd's
  * .proto, so in the gateway's JSON too): `raftIndex` is the committed index (etcd reports its
- * raft committed index there), `dbSize` and `dbSizeInUse` the store's accounted size (what
- * `--quota-backend-bytes` checks; kv-node has no free pages, so both are the same), `errors`
+ * raft committed index there), `dbSize` and `dbSizeInUse` the LMDB state file's size and
+ * the part of it in use with `--backend lmdb`, else the store's accounted size (what
+ * `--quota-backend-bytes` checks; the heap has no free pages, so both are the same), `errors`
  * the missing leader and the raised alarms. Shared by the JSON gateway and gRPC Maintenance.
  */
 export function statusResponse(context: ApiContext): JsonBody {
   const status = context.backend.status();
-  const dbSize = context.backend.store.accountedBytes;
+  const accounted = context.backend.store.accountedBytes;
+  const disk = context.backend.diskUsage?.();
   // etcd lists "no leader" and every raised alarm, as Go prints an AlarmMember.
   const errors = [
     ...(status.leaderId === undefined ? ['etcdserver: no leader'] : []),
@@ -109,13 +111,13 @@ export function statusResponse(context: ApiContext): JsonBody {
   return messages.statusResponse.encode({
     header: headerModel(responseHeaderSource(context.backend), context.backend.store.revision),
     version: context.version,
-    dbSize,
+    dbSize: disk?.fileBytes ?? accounted,
     leader: status.leaderId,
     raftIndex: status.highWaterMark,
     raftTerm: status.generation,
     raftAppliedIndex: status.appliedIndex,
     errors,
-    dbSizeInUse: dbSize,
+    dbSizeInUse: disk?.inUseBytes ?? accounted,
   });
 }
 

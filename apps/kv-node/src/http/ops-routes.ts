@@ -62,9 +62,10 @@ function refreshGauges(context: ApiContext): void {
   etcd.keys.set(store.size);
   etcd.proposalsCommitted.set(status.highWaterMark);
   etcd.proposalsApplied.set(status.appliedIndex);
-  // The size the quota checks (keys, values and history kept in memory and in snapshots).
-  etcd.dbTotalSize.set(store.accountedBytes);
-  etcd.dbTotalSizeInUse.set(store.accountedBytes);
+  // The LMDB file's size and use with --backend lmdb; in memory, the size the quota checks.
+  const disk = context.backend.diskUsage?.();
+  etcd.dbTotalSize.set(disk?.fileBytes ?? store.accountedBytes);
+  etcd.dbTotalSizeInUse.set(disk?.inUseBytes ?? store.accountedBytes);
   etcd.quotaBackendBytes.set(context.quotaBackendBytes ?? 0);
   etcd.setIdentity(context.version, hexIdOf(status.memberId));
 }

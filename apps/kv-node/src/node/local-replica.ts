@@ -1,3 +1,4 @@
+import type { StoreDiskUsage } from '../store/state-store.js';
 import type { LeaderFollowerNode } from '@x/leader-follower';
 import {
   IndeterminateOutcomeError,
@@ -60,6 +61,8 @@ export interface LocalReplica {
   transferLeadership?(toMemberId: string): Promise<LeaderTransferStart>;
   /** The state machine's snapshot, chunk by chunk (see KvBackend). */
   snapshotChunks?(): Iterable<Uint8Array>;
+  /** The durable state store's file size and use (see KvBackend). */
+  diskUsage?(): StoreDiskUsage | undefined;
 }
 
 /** The part of {@link LeaderFollowerNode} the adapter calls (narrow, so tests can fake it). */
@@ -127,6 +130,8 @@ export interface LeaderFollowerReplicaOptions {
   nextTurn?: (task: () => void) => void;
   /** The state machine's snapshot, chunk by chunk, for `Maintenance.Snapshot`. */
   snapshotChunks?: () => Iterable<Uint8Array>;
+  /** The durable state store's file size and use, for `Maintenance.Status`. */
+  diskUsage?: () => StoreDiskUsage | undefined;
 }
 
 /**
@@ -192,6 +197,11 @@ export class LeaderFollowerReplica implements LocalReplica {
       throw new Error('this replica was given no state machine snapshot');
     }
     return this.#options.snapshotChunks();
+  }
+
+  /** The durable state store's file size and use; `undefined` in memory. */
+  diskUsage(): StoreDiskUsage | undefined {
+    return this.#options.diskUsage?.();
   }
 
   /**

@@ -3,6 +3,7 @@
  * when it leads, and are forwarded to the leader otherwise.
  */
 
+import type { StoreDiskUsage } from '../store/state-store.js';
 import type { KvCommand } from '../codec/command-codec.js';
 import { encodeCommand } from '../codec/command-codec.js';
 import { unavailable } from '../http/api-error.js';
@@ -155,5 +156,10 @@ export class ReplicatedBackend implements KvBackend {
       throw new Error('this replica cannot give a state machine snapshot');
     }
     return this.#replica.snapshotChunks();
+  }
+
+  /** The local durable state store's file size and use; `undefined` in memory. */
+  diskUsage(): StoreDiskUsage | undefined {
+    return this.#replica.diskUsage?.();
   }
 }

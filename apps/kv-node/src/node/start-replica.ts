@@ -169,6 +169,19 @@ export async function startReplica(options: ReplicaStartOptions): Promise<Replic
       if (read > 0) metrics.txnRanges.inc({ outcome: 'read' }, read);
       if (notRead > 0) metrics.txnRanges.inc({ outcome: 'not_read' }, notRead);
     },
+    // LMDB reuses the pages compaction frees but never shrinks its file: both figures matter.
+    onCompacted: ({ revision, before, after }) =>
+      logger.info(
+        {
+          revision,
+          fileBytesBefore: before.fileBytes,
+          fileBytesAfter: after.fileBytes,
+          allocatedBytesAfter: after.allocatedBytes,
+          inUseBytesBefore: before.inUseBytes,
+          inUseBytesAfter: after.inUseBytes,
+        },
+        'compaction: state file size',
+      ),
   });
   const appliedWaiters = new RequestWaitingList();
   let reportFailure: (error: Error) => void = () => undefined;
@@ -313,6 +326,7 @@ export async function startReplica(options: ReplicaStartOptions): Promise<Replic
   const replica = new LeaderFollowerReplica({
     node,
     snapshotChunks: () => machine.snapshotChunks(),
+    diskUsage: () => machine.diskUsage(),
     store: machine.store,
     auth: machine.auth,
     leases: machine.leases,

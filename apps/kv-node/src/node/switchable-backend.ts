@@ -3,6 +3,7 @@
  * first: a port conflict then fails startup at once, before any log is opened.
  */
 
+import type { StoreDiskUsage } from '../store/state-store.js';
 import type { Membership } from '../membership/membership-service.js';
 import type { KvCommand } from '../codec/command-codec.js';
 import { unavailable } from '../http/api-error.js';
@@ -95,5 +96,10 @@ export class SwitchableBackend implements KvBackend {
   snapshotChunks(): Iterable<Uint8Array> {
     if (this.#target?.snapshotChunks === undefined) throw unavailable('this node is starting');
     return this.#target.snapshotChunks();
+  }
+
+  /** The target's durable state store's file size and use; `undefined` while starting. */
+  diskUsage(): StoreDiskUsage | undefined {
+    return this.#target?.diskUsage?.();
   }
 }

@@ -76,8 +76,8 @@ export interface SnapshotView {
   /** The member registry (format 5, with `history`); absent in older snapshots. */
   members?: MemberRegistry;
   /**
-   * The keys and history records read as the chunks are produced, in place of `keys`, `packed`,
-   * `history.keys` and `history.records` (which are then empty): a durable store's committed
+   * The keys, history records and revision log read as the chunks are produced, in place of
+   * `keys`, `packed`, `history.keys`, `history.records` and `history.changes` (then empty): a durable store's committed
    * state, never held whole (encoding only).
    */
   streamed?: StreamedEntries;
@@ -91,6 +91,10 @@ export interface StreamedEntries {
   historyKeyCount: number;
   /** Exactly `historyKeyCount` keys and their records, ascending. */
   histories(): Iterable<[ByteString, KeyHistory]>;
+  /** The number of logged revisions, in place of `history.changes`. */
+  revisionCount: number;
+  /** Exactly `revisionCount` revisions and the keys each changed, oldest first. */
+  changes(): Iterable<[number, ByteString[]]>;
   /** Called once, when the encoding ended or was abandoned. */
   release(): void;
 }
@@ -197,8 +201,11 @@ export function* encodeSnapshot(
       if (written !== historyCount) {
         throw new Error(`snapshot streamed ${written} histories, announced ${historyCount}`);
       }
-      writer.writeVarint(history.changes.length);
-      for (const [revision, keys] of history.changes) {
+      const revisionCount = streamed?.revisionCount ?? history.changes.length;
+      writer.writeVarint(revisionCount);
+      let revisionsWritten = 0;
+      for (const [revision, keys] of streamed?.changes() ?? history.changes) {
+        revisionsWritten++;
         writer.writeVarint(revision);
         writer.writeVarint(keys.length);
         for (const key of keys) writer.writeByteString(key);
@@ -206,6 +213,11 @@ export function* encodeSnapshot(
           yield writer.finish();
           writer = new BinaryWriter(capacity());
         }
+      }
+      if (revisionsWritten !== revisionCount) {
+        throw new Error(
+          `snapshot streamed ${revisionsWritten} revisions, announced ${revisionCount}`,
+        );
       }
       const alarms = new AlarmTable();
       alarms.replaceWith(view.alarms ?? []);

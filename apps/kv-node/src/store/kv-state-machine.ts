@@ -22,9 +22,14 @@ import type { ByteString } from './byte-string.js';
 import type { CommandResult, IdempotencyLimits, RememberedResult } from './idempotency-table.js';
 import { DEFAULT_IDEMPOTENCY_LIMITS, IdempotencyTable } from './idempotency-table.js';
 import { encodeSnapshot, SnapshotDecoder, type SnapshotView } from './kv-snapshot-codec.js';
-import type { HistoryView } from './kv-store.js';
 import { KvStore } from './kv-store.js';
-import type { CapturedState, RecoveredState, StateBackendName, StateStore } from './state-store.js';
+import type {
+  CapturedState,
+  RecoveredState,
+  StateBackendName,
+  StateStore,
+  StoreDiskUsage,
+} from './state-store.js';
 import { MemoryStateStore } from './state-store.js';
 import type { ResponseOp } from './kv-types.js';
 import { opsAddData } from './kv-types.js';
@@ -54,6 +59,21 @@ export interface KvStateMachineOptions {
    * starts at the index it covers.
    */
   stateStore?: StateStore;
+  /**
+   * Called after a compaction applied on a durable store, which commits it at once: the store's
+   * file before and after (see {@link CompactionDiskReport}). Must not throw.
+   */
+  onCompacted?: (report: CompactionDiskReport) => void;
+}
+
+/** A durable store's file around a compaction (see {@link KvStateMachineOptions.onCompacted}). */
+export interface CompactionDiskReport {
+  /** The compact revision. */
+  revision: number;
+  /** As of the commit before the compaction. */
+  before: StoreDiskUsage;
+  /** Once the compaction's commit freed the pages it no longer needs. */
+  after: StoreDiskUsage;
 }
 
 function countRanges(responses: readonly ResponseOp[], counts: [number, number]): void {
@@ -113,6 +133,7 @@ export class KvStateMachine {
   readonly #idempotency: IdempotencyTable;
   readonly #txnReadLimits: TxnReadLimits;
   readonly #onTxnRanges: ((read: number, notRead: number) => void) | undefined;
+  readonly #onCompacted: ((report: CompactionDiskReport) => void) | undefined;
   #appliedIndex = 0;
   readonly #stateStore: StateStore;
   /**
@@ -120,8 +141,6 @@ export class KvStateMachine {
    * from an earlier point (its snapshot) must not apply them twice.
    */
   #recoveredThrough = 0;
-  /** Whether a snapshot replaced the state since the state store last committed. */
-  #replacedSinceCommit = false;
   readonly #capture = (): CapturedState => this.#captureState();
 
   /**
@@ -135,6 +154,7 @@ export class KvStateMachine {
     this.#idempotency = new IdempotencyTable(limits);
     this.#txnReadLimits = options.txnReadLimits ?? DEFAULT_TXN_READ_LIMITS;
     this.#onTxnRanges = options.onTxnRanges;
+    this.#onCompacted = options.onCompacted;
     this.#stateStore = options.stateStore ?? new MemoryStateStore();
     this.store = new KvStore(this.#stateStore.maps);
     const recovered = this.#stateStore.recovered;
@@ -147,6 +167,11 @@ export class KvStateMachine {
    */
   durableAppliedIndex(): number {
     return this.#recoveredThrough;
+  }
+
+  /** A durable store's file size and use as of its last commit; `undefined` in memory. */
+  diskUsage(): StoreDiskUsage | undefined {
+    return this.#stateStore.diskUsage?.();
   }
 
   /** Which backend holds the state. */
@@ -313,7 +338,20 @@ export class KvStateMachine {
       }
       throw error;
     }
+    this.#commitCompaction(command.revision);
     return { revision: this.store.revision, alarms: [] };
+  }
+
+  /**
+   * Commits a compaction on a durable store at once, so that the pages it frees are reused from
+   * the next commit on and the size it reports is current.
+   */
+  #commitCompaction(revision: number): void {
+    const before = this.#stateStore.diskUsage?.();
+    if (before === undefined) return;
+    this.#stateStore.commit(this.#capture);
+    const after = this.#stateStore.diskUsage?.() as StoreDiskUsage;
+    this.#onCompacted?.({ revision, before, after });
   }
 
   /** The whole state (keys, revision, idempotency table, auth, leases, history, alarms, members) as bytes. */
@@ -364,14 +402,7 @@ export class KvStateMachine {
     // Streamed from one LMDB read transaction, opened with nothing applied since the commit, so
     // it and the rest of the state are as of the same index.
     if (streamed !== undefined) {
-      const rest = this.#restView();
-      const log = this.store.revisionLog();
-      const changes: [number, ByteString[]][] = [];
-      for (let revision = log.firstRevision; revision <= log.lastRevision; revision++) {
-        changes.push([revision, log.keysAt(revision)]);
-      }
-      const history = { ...(rest.history as HistoryView), changes };
-      return encodeSnapshot({ ...rest, history, streamed }, chunkSize, 0);
+      return encodeSnapshot({ ...this.#restView(), streamed }, chunkSize, 0);
     }
     return encodeSnapshot(this.#snapshotView(), chunkSize, 0);
   }
@@ -403,7 +434,7 @@ export class KvStateMachine {
       remembered,
       auth: auth.finishExact(),
       leases: leases.finishExact(),
-      // The revision log goes to a durable store revision by revision (see #captureState).
+      // The keys, history and revision log live in the state store's maps.
       history: { compactRevision: this.store.compactRevision, keys: [], records: [], changes: [] },
       alarms: this.alarms.list(),
       members: this.members,
@@ -413,18 +444,17 @@ export class KvStateMachine {
   /** What a durable state store commits beside its maps (see {@link CapturedState}). */
   #captureState(): CapturedState {
     const chunks = [...encodeSnapshot(this.#restView(), Infinity, 4096)];
-    const replacesAll = this.#replacedSinceCommit;
-    this.#replacedSinceCommit = false;
     return {
       appliedIndex: this.#appliedIndex,
       accountedBytes: this.store.accountedBytes,
       rest: chunks.length === 1 ? (chunks[0] as Uint8Array) : Buffer.concat(chunks),
-      revisionLog: this.store.revisionLog(),
-      replacesAll,
     };
   }
 
-  /** Takes up a state a durable store recovered (its maps already hold the keys and history). */
+  /**
+   * Takes up a state a durable store recovered (its maps already hold the keys, the history and
+   * the revision log, read from disk as they are used).
+   */
   #resume(recovered: RecoveredState): void {
     const decoder = new SnapshotDecoder();
     decoder.push(recovered.rest);
@@ -433,8 +463,6 @@ export class KvStateMachine {
       revision: view.revision,
       compactRevision: view.history?.compactRevision ?? view.revision,
       accountedBytes: recovered.accountedBytes,
-      firstChangeRevision: recovered.firstChangeRevision,
-      changes: recovered.changes,
     });
     this.#installRest(view);
     this.#appliedIndex = recovered.appliedIndex;
@@ -491,7 +519,6 @@ export class KvStateMachine {
     }
     this.#appliedIndex = index;
     this.#recoveredThrough = 0;
-    this.#replacedSinceCommit = true;
     // One commit replaces a durable store's contents whole: a crash leaves the old state or this.
     this.#stateStore.commit(this.#capture);
   }

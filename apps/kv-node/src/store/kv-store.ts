@@ -34,6 +34,7 @@ import { compactKeyHistory, isTombstone, lastIndexAtOrBefore } from './key-histo
 import type { EntryHeader, PackedEntry } from './packed-entry.js';
 import { isWellFormedEntry, packEntry, unpackHeader, valueOf } from './packed-entry.js';
 import { CompactedRevisionError, FutureRevisionError } from './revision-errors.js';
+import type { ChangeLog } from './revision-log.js';
 import { RevisionLog } from './revision-log.js';
 import type { KeyMap } from './key-map.js';
 import { SortedKeyMap } from './sorted-key-map.js';
@@ -269,6 +270,8 @@ export interface KvStoreMaps {
   history: KeyMap<KeyHistory>;
   /** The lease each kept entry was put with, by `modRevision:key` (see {@link LeaseNotes}). */
   entryLeases: LeaseNotes;
+  /** Which keys each revision after the compact revision changed (see `revision-log.ts`). */
+  changes: ChangeLog;
 }
 
 /**
@@ -284,50 +287,33 @@ export interface LeaseNotes {
 }
 
 /**
- * The store's counters and revision log, which a durable backend saves beside its maps so that a
- * store can resume from them (see {@link KvStore.resume}).
+ * The store's counters, which a durable backend saves beside its maps so that a store can resume
+ * from them (see {@link KvStore.resume}).
  */
 export interface KvStoreCounters {
   revision: number;
   compactRevision: number;
   accountedBytes: number;
-  /** The revision log's first revision (see {@link RevisionLogView}). */
-  firstChangeRevision: number;
-  /** Each logged revision from `firstChangeRevision` on and the keys it changed, in order. */
-  changes: [number, ByteString[]][];
-}
-
-/** The revision log, read revision by revision (see {@link KvStore.revisionLog}). */
-export interface RevisionLogView {
-  /** The oldest revision logged (or the next one when none is). */
-  firstRevision: number;
-  /** The newest revision logged (`firstRevision - 1` when none is). */
-  lastRevision: number;
-  /** The keys `revision` changed, in order. */
-  keysAt(revision: number): ByteString[];
 }
 
 /**
- * Builds the revision log of a history view, checking it.
+ * Checks a history view's revision log before anything is replaced: revisions consecutive from
+ * `firstRevision`, none above `revision`, each changing a key.
  *
- * @throws RangeError if the revisions are not consecutive from the compact revision, above
- *   `revision`, or change no key.
+ * @throws RangeError if it is not so.
  */
-function revisionLogOf(
+function checkRevisionChanges(
   firstRevision: number,
   changed: readonly [number, ByteString[]][],
   revision: number,
-): RevisionLog {
+): void {
   let expected = firstRevision;
-  const changes = new RevisionLog(expected);
   for (const [at, keys] of changed) {
     if (at !== expected || at > revision || keys.length === 0) {
       throw new RangeError(`revision log has revision ${at} where ${expected} belongs`);
     }
-    for (const key of keys) changes.record(at, key);
     expected++;
   }
-  return changes;
 }
 
 /** A key-value store with etcd's revision model and history (see the module comment). */
@@ -342,50 +328,39 @@ export class KvStore {
    */
   readonly #entryLeases: LeaseNotes;
   readonly #history: KeyMap<KeyHistory>;
-  #changes = new RevisionLog(INITIAL_REVISION + 1);
+  readonly #changes: ChangeLog;
   #compactRevision = 0;
   #revision = INITIAL_REVISION;
   #accountedBytes = 0;
   #listeners: ((revision: number, replaced: boolean) => void)[] = [];
 
-  /** @param maps where the keys and history live; in the heap when omitted. */
+  /** @param maps where the keys, history and revision log live; in the heap when omitted. */
   constructor(
     maps: KvStoreMaps = {
       keys: new SortedKeyMap<PackedEntry>(),
       history: new SortedKeyMap(),
       entryLeases: new Map(),
+      changes: new RevisionLog(INITIAL_REVISION + 1),
     },
   ) {
     this.#keys = maps.keys;
     this.#history = maps.history;
     this.#entryLeases = maps.entryLeases;
+    this.#changes = maps.changes;
   }
 
   /**
-   * The revision log as a durable backend saves it, revision by revision: it holds the keys each
-   * revision from `firstRevision` through `lastRevision` changed (`keysAt`).
-   */
-  revisionLog(): RevisionLogView {
-    const changes = this.#changes;
-    return {
-      firstRevision: changes.firstRevision,
-      lastRevision: changes.lastRevision,
-      keysAt: (revision) => changes.keysAt(revision),
-    };
-  }
-
-  /**
-   * Takes up the counters and revision log saved with the maps this store was built on: a
+   * Takes up the counters saved with the maps (and revision log) this store was built on: a
    * durable backend reopened at the state it committed.
    *
    * @throws RangeError if the revision log does not fit the revisions.
    */
   resume(counters: KvStoreCounters): void {
-    this.#changes = revisionLogOf(
-      counters.firstChangeRevision,
-      counters.changes,
-      counters.revision,
-    );
+    if (this.#changes.lastRevision > counters.revision) {
+      throw new RangeError(
+        `revision log reaches revision ${this.#changes.lastRevision}, above ${counters.revision}`,
+      );
+    }
     this.#revision = counters.revision;
     this.#compactRevision = counters.compactRevision;
     this.#accountedBytes = counters.accountedBytes;
@@ -631,7 +606,7 @@ export class KvStore {
     }
     // Without history (until loadHistory), nothing below this revision can be read.
     this.#history.clear();
-    this.#changes = new RevisionLog(revision + 1);
+    this.#changes.reset(revision + 1);
     this.#compactRevision = revision;
     for (const listener of this.#listeners) listener(revision, true);
   }
@@ -780,14 +755,15 @@ export class KvStore {
     // The log starts at the compact revision (whose changes stay logged), never before 2:
     // revision 1 (the empty store) changed nothing.
     const first = Math.max(view.compactRevision, INITIAL_REVISION + 1);
-    const changes = revisionLogOf(first, view.changes, this.#revision);
+    checkRevisionChanges(first, view.changes, this.#revision);
     this.#history.load(view.keys, view.records);
-    let added = changes.changeCount * CHANGE_OVERHEAD;
+    this.#changes.reset(first);
+    for (const [at, keys] of view.changes) for (const key of keys) this.#changes.record(at, key);
+    let added = this.#changes.changeCount * CHANGE_OVERHEAD;
     for (let index = 0; index < view.keys.length; index++) {
       added += (view.keys[index] as ByteString).length + HISTORY_KEY_OVERHEAD;
       added += historyCost(view.records[index] as KeyHistory);
     }
-    this.#changes = changes;
     this.#compactRevision = view.compactRevision;
     this.#accountedBytes += added;
     for (const listener of this.#listeners) listener(this.#revision, true);

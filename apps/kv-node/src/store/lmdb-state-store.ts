@@ -1,8 +1,9 @@
 /**
- * The state store on LMDB (see `state-store.ts`): the live keys and the history in two LMDB
- * databases, and in a third, committed in the same transaction, the log index they cover and
- * the rest of the state machine's state. A restarted node reads that index and needs only the
- * log after it.
+ * The state store on LMDB (see `state-store.ts`): the live keys, each key's superseded records,
+ * the leases of past entries and the revision log (`lmdb-revision-log.ts`) in LMDB databases of
+ * their own, and in a meta database, committed in the same transaction, the log index they
+ * cover and the rest of the state machine's state. A restarted node reads that index and needs
+ * only the log after it; it reads neither the keys nor the history until they are asked for.
  *
  * Durability: each commit is one LMDB write transaction, flushed to disk (fdatasync) before it
  * returns; LMDB never overwrites the pages the last commit reached, so a crash leaves the last
@@ -10,18 +11,18 @@
  * durable before they were applied, holds them (the argument in full: docs/design.md).
  */
 
+import { statSync } from 'node:fs';
 import type { Database, RootDatabase, Transaction } from 'lmdb';
 import { open } from 'lmdb';
 import type { KeyHistory } from './key-history.js';
-import { BinaryReader } from '../codec/binary-reader.js';
-import { BinaryWriter } from '../codec/binary-writer.js';
-import type { ByteString } from './byte-string.js';
-import type { KvStoreMaps, RevisionLogView } from './kv-store.js';
+import type { KvStoreMaps } from './kv-store.js';
+import { INITIAL_REVISION } from './kv-store.js';
 import { LmdbKeyMap } from './lmdb-key-map.js';
+import { LmdbRevisionLog } from './lmdb-revision-log.js';
 import { keyHistoryCodec, leaseIdCodec, packedEntryCodec } from './lmdb-value-codecs.js';
 import type { StreamedEntries } from './kv-snapshot-codec.js';
 import type { PackedEntry } from './packed-entry.js';
-import type { CapturedState, RecoveredState, StateStore } from './state-store.js';
+import type { CapturedState, RecoveredState, StateStore, StoreDiskUsage } from './state-store.js';
 
 /** When an {@link LmdbStateStore} commits on its own, besides before snapshots. */
 export interface LmdbCommitPolicy {
@@ -37,16 +38,22 @@ export const DEFAULT_LMDB_COMMIT_POLICY: LmdbCommitPolicy = {
   maxPendingCommands: 10_000,
 };
 
+/** LMDB's page counts of one database (`mdb_stat`), as `lmdb`'s `getStats` returns them. */
+interface PageStats {
+  pageSize: number;
+  treeBranchPageCount: number;
+  treeLeafPageCount: number;
+  overflowPages: number;
+}
+
+/** The pages a database's tree occupies. */
+function pagesOf(stats: PageStats): number {
+  return stats.treeBranchPageCount + stats.treeLeafPageCount + stats.overflowPages;
+}
+
 /** The layout version of what this store writes; a store of another version is refused. */
 const LAYOUT_VERSION = 1;
 const STATE_KEY = 'state';
-
-/** A revision as a key that sorts in revision order: 8 bytes, big-endian. */
-function revisionKey(revision: number): Buffer {
-  const key = Buffer.alloc(8);
-  key.writeUIntBE(revision, 2, 6);
-  return key;
-}
 
 /** What the meta database holds under {@link STATE_KEY}. */
 interface StoredState {
@@ -57,6 +64,11 @@ interface StoredState {
   /** The revision log's first revision, and the last one the changes database holds. */
   firstChangeRevision: number;
   loggedThrough: number;
+  /**
+   * The number of key changes the changes database holds; absent in files written before the
+   * log stayed on disk (counted once on open).
+   */
+  changeCount?: number;
   keyCount: number;
   historyKeyCount: number;
   entryLeaseCount: number;
@@ -73,11 +85,13 @@ export class LmdbStateStore implements StateStore {
   readonly #history: LmdbKeyMap<KeyHistory>;
   readonly #entryLeases: LmdbKeyMap<string>;
   /** The revision log: revision (8 bytes, big-endian) to the keys it changed. */
-  readonly #changes: Database<Buffer, Buffer>;
-  #loggedThrough: number;
+  readonly #changes: LmdbRevisionLog;
   readonly #policy: LmdbCommitPolicy;
   #pendingCommands = 0;
   #closed = false;
+  readonly #path: string;
+  /** Every named database, for their page counts (see {@link LmdbStateStore.diskUsage}). */
+  readonly #databases: { getStats(): unknown }[] = [];
 
   /**
    * Opens (or creates) the store in the file `path` (LMDB adds `path-lock`).
@@ -86,33 +100,50 @@ export class LmdbStateStore implements StateStore {
    */
   constructor(path: string, policy: LmdbCommitPolicy = DEFAULT_LMDB_COMMIT_POLICY) {
     this.#policy = policy;
+    this.#path = path;
     // overlappingSync off: a synchronous commit returns only once it is on disk.
     this.#root = open({ path, maxDbs: 8, overlappingSync: false, noSync: false, cache: false });
     this.#meta = this.#root.openDB<StoredState, string>({ name: 'meta', encoding: 'msgpack' });
-    const binary = { encoding: 'binary', keyEncoding: 'binary' } as const;
+    const named = (name: string): Database<Buffer, Buffer> => {
+      const db = this.#root.openDB<Buffer, Buffer>({
+        name,
+        encoding: 'binary',
+        keyEncoding: 'binary',
+      });
+      this.#databases.push(db);
+      return db;
+    };
+    this.#databases.push(this.#meta);
     const stored = this.#meta.get(STATE_KEY);
     if (stored !== undefined && stored.layout !== LAYOUT_VERSION) {
       void this.#root.close();
       throw new Error(`${path}: LMDB state layout ${stored.layout}, expected ${LAYOUT_VERSION}`);
     }
-    this.#keys = new LmdbKeyMap(
-      this.#root.openDB<Buffer, Buffer>({ name: 'keys', ...binary }),
-      packedEntryCodec,
-      stored?.keyCount ?? 0,
-    );
-    this.#history = new LmdbKeyMap(
-      this.#root.openDB<Buffer, Buffer>({ name: 'history', ...binary }),
-      keyHistoryCodec,
-      stored?.historyKeyCount ?? 0,
-    );
+    this.#keys = new LmdbKeyMap(named('keys'), packedEntryCodec, stored?.keyCount ?? 0);
+    this.#history = new LmdbKeyMap(named('history'), keyHistoryCodec, stored?.historyKeyCount ?? 0);
     this.#entryLeases = new LmdbKeyMap(
-      this.#root.openDB<Buffer, Buffer>({ name: 'entry-leases', ...binary }),
+      named('entry-leases'),
       leaseIdCodec,
       stored?.entryLeaseCount ?? 0,
     );
-    this.maps = { keys: this.#keys, history: this.#history, entryLeases: this.#entryLeases };
-    this.#changes = this.#root.openDB<Buffer, Buffer>({ name: 'changes', ...binary });
-    this.#loggedThrough = stored?.loggedThrough ?? 0;
+    const changes = named('changes');
+    const firstChangeRevision = stored?.firstChangeRevision ?? INITIAL_REVISION + 1;
+    this.#changes = new LmdbRevisionLog(
+      changes,
+      stored?.changeCount === undefined
+        ? LmdbRevisionLog.countStored(changes, firstChangeRevision)
+        : {
+            firstRevision: firstChangeRevision,
+            lastRevision: stored.loggedThrough,
+            changeCount: stored.changeCount,
+          },
+    );
+    this.maps = {
+      keys: this.#keys,
+      history: this.#history,
+      entryLeases: this.#entryLeases,
+      changes: this.#changes,
+    };
     this.recovered =
       stored === undefined
         ? undefined
@@ -120,8 +151,6 @@ export class LmdbStateStore implements StateStore {
             appliedIndex: stored.appliedIndex,
             accountedBytes: stored.accountedBytes,
             rest: stored.rest,
-            firstChangeRevision: stored.firstChangeRevision,
-            changes: this.#readChanges(),
           };
   }
 
@@ -143,13 +172,14 @@ export class LmdbStateStore implements StateStore {
   commit(capture: () => CapturedState): void {
     if (this.#closed) throw new Error('the LMDB state store is closed');
     const captured = capture();
-    const log = captured.revisionLog;
+    const log = this.#changes.afterCommit;
     const state: StoredState = {
       appliedIndex: captured.appliedIndex,
       accountedBytes: captured.accountedBytes,
       rest: captured.rest,
       firstChangeRevision: log.firstRevision,
       loggedThrough: log.lastRevision,
+      changeCount: log.changeCount,
       layout: LAYOUT_VERSION,
       keyCount: this.#keys.size,
       historyKeyCount: this.#history.size,
@@ -159,10 +189,10 @@ export class LmdbStateStore implements StateStore {
       this.#keys.writePending();
       this.#history.writePending();
       this.#entryLeases.writePending();
-      this.#writeRevisionLog(log, captured.replacesAll);
+      this.#changes.writePending();
       void this.#meta.put(STATE_KEY, state);
     });
-    this.#loggedThrough = log.lastRevision;
+    this.#changes.committed();
     this.#keys.committed();
     this.#history.committed();
     this.#entryLeases.committed();
@@ -170,7 +200,7 @@ export class LmdbStateStore implements StateStore {
   }
 
   /**
-   * The committed keys and histories in one LMDB read transaction, read lazily as a snapshot is
+   * The committed keys, histories and revision log in one LMDB read transaction, read lazily as a snapshot is
    * encoded: what they hold does not change while commands keep applying and committing, and
    * writers never wait for the reader. Commit first for the latest state. The transaction ends
    * when the encoding calls `release` (LMDB cannot reuse the pages it sees until then).
@@ -184,6 +214,11 @@ export class LmdbStateStore implements StateStore {
       keys: () => this.#keys.committedEntries(transaction),
       historyKeyCount: stored?.historyKeyCount ?? 0,
       histories: () => this.#history.committedEntries(transaction),
+      revisionCount:
+        stored === undefined
+          ? 0
+          : Math.max(0, stored.loggedThrough - stored.firstChangeRevision + 1),
+      changes: () => this.#changes.committedRevisions(transaction),
       release: () => {
         if (released) return;
         released = true;
@@ -193,39 +228,23 @@ export class LmdbStateStore implements StateStore {
   }
 
   /**
-   * Saves the revisions logged since the last commit and forgets the compacted ones, inside the
-   * commit's transaction: a commit costs what changed, not the whole log.
+   * The file's size and what LMDB's trees use of it, as of the last commit (etcd's `dbSize` and
+   * `dbSizeInUse`): LMDB never shrinks its file; the pages a commit frees (compaction's deletes)
+   * go to its free list and are reused by later commits, so the in-use figure drops at once and
+   * the file stops growing until it is reached again.
    */
-  #writeRevisionLog(log: RevisionLogView, replacesAll: boolean): void {
-    if (replacesAll) this.#changes.clearSync();
-    else {
-      const compactedEnd = Math.min(log.firstRevision, this.#loggedThrough + 1);
-      for (const { key } of this.#changes.getRange({ end: revisionKey(compactedEnd) })) {
-        void this.#changes.remove(key);
-      }
-    }
-    const from = replacesAll
-      ? log.firstRevision
-      : Math.max(log.firstRevision, this.#loggedThrough + 1);
-    for (let revision = from; revision <= log.lastRevision; revision++) {
-      const keys = log.keysAt(revision);
-      const writer = new BinaryWriter(16 + keys.length * 24);
-      writer.writeVarint(keys.length);
-      for (const key of keys) writer.writeByteString(key);
-      void this.#changes.put(revisionKey(revision), Buffer.from(writer.finishExact()));
-    }
-  }
-
-  /** The saved revision log, oldest first. */
-  #readChanges(): [number, ByteString[]][] {
-    const changes: [number, ByteString[]][] = [];
-    for (const { key, value } of this.#changes.getRange({})) {
-      const reader = new BinaryReader(value);
-      const keys: ByteString[] = [];
-      for (let count = reader.readVarint(); count > 0; count--) keys.push(reader.readByteString());
-      changes.push([key.readUIntBE(2, 6), keys]);
-    }
-    return changes;
+  diskUsage(): StoreDiskUsage {
+    const file = statSync(this.#path);
+    const root = this.#root.getStats() as PageStats & { free?: PageStats };
+    // The two meta pages, the root tree naming the databases, the free list's own tree, and
+    // each database's tree.
+    let pages = 2 + pagesOf(root) + (root.free === undefined ? 0 : pagesOf(root.free));
+    for (const db of this.#databases) pages += pagesOf(db.getStats() as PageStats);
+    return {
+      fileBytes: file.size,
+      allocatedBytes: file.blocks * 512,
+      inUseBytes: pages * root.pageSize,
+    };
   }
 
   close(): void {

@@ -9,8 +9,38 @@
 
 import type { ByteString } from './byte-string.js';
 
-/** The keys changed per revision, from {@link RevisionLog.firstRevision} on. */
-export class RevisionLog {
+/**
+ * The revision log as the key-value store uses it, wherever it lives: {@link RevisionLog} in the
+ * heap, or `lmdb-revision-log.ts` in an LMDB database read revision by revision.
+ */
+export interface ChangeLog {
+  /** The oldest revision logged (or the next one, when the log is empty). */
+  readonly firstRevision: number;
+  /** The newest revision logged (`firstRevision - 1` when empty). */
+  readonly lastRevision: number;
+  /** Number of key changes logged. */
+  readonly changeCount: number;
+  /**
+   * Records that `revision` changed `key`; revisions are recorded in order, without gaps.
+   *
+   * @throws RangeError if `revision` is neither the last one logged nor the next.
+   */
+  record(revision: number, key: ByteString): void;
+  /** The keys `revision` changed, in order (empty when it is not logged). */
+  keysAt(revision: number): ByteString[];
+  /**
+   * Forgets every revision up to and including `revision`, calling `visit` for each key they
+   * changed (a key changed by several of them is visited several times).
+   */
+  dropThrough(revision: number, visit: (key: ByteString) => void): void;
+  /** Every logged revision and its keys, oldest first. */
+  forEachRevision(visit: (revision: number, keys: ByteString[]) => void): void;
+  /** Forgets every revision: the next one recorded is `firstRevision`. */
+  reset(firstRevision: number): void;
+}
+
+/** The keys changed per revision, from {@link RevisionLog.firstRevision} on, in the heap. */
+export class RevisionLog implements ChangeLog {
   #firstRevision: number;
   #keys: ByteString[] = [];
   /** `#ends[i]`: end offset in `#keys` of revision `#firstRevision + i`. */
@@ -75,6 +105,13 @@ export class RevisionLog {
     this.#keys = this.#keys.slice(keyCount);
     this.#ends = this.#ends.slice(count).map((end) => end - keyCount);
     this.#firstRevision = Math.max(this.#firstRevision + count, revision + 1);
+  }
+
+  /** Forgets every revision: the next one recorded is `firstRevision`. */
+  reset(firstRevision: number): void {
+    this.#firstRevision = firstRevision;
+    this.#keys = [];
+    this.#ends = [];
   }
 
   /** Every logged revision and its keys, oldest first (for snapshots). */

@@ -1,16 +1,17 @@
 /**
  * The port between kv-node's state machine and where its state lives, with the in-memory
  * implementation. The state machine keeps etcd's semantics; a state store holds the keys and the
- * history (as {@link KvStoreMaps}) and, when durable, commits them together with everything else
- * the state machine holds (revision log, idempotency table, leases, auth, alarms) and the log
- * index they cover. `lmdb-state-store.ts` is the durable implementation.
+ * history and the revision log (as {@link KvStoreMaps}) and, when durable, commits them together
+ * with everything else the state machine holds (idempotency table, leases, auth, alarms) and the
+ * log index they cover. `lmdb-state-store.ts` is the durable implementation.
  */
 
 import type { KeyHistory } from './key-history.js';
 import type { StreamedEntries } from './kv-snapshot-codec.js';
-import type { ByteString } from './byte-string.js';
-import type { KvStoreMaps, RevisionLogView } from './kv-store.js';
+import type { KvStoreMaps } from './kv-store.js';
+import { INITIAL_REVISION } from './kv-store.js';
 import type { PackedEntry } from './packed-entry.js';
+import { RevisionLog } from './revision-log.js';
 import { SortedKeyMap } from './sorted-key-map.js';
 
 /** The backends `--backend` chooses between. */
@@ -36,14 +37,10 @@ export interface CapturedState {
   /** The key-value store's accounted size (see `KvStore.accountedBytes`). */
   accountedBytes: number;
   /**
-   * Everything else the state machine holds but the revision log, encoded: a snapshot
-   * (`kv-snapshot-codec.ts`) without its keys, history records and revision log.
+   * Everything else the state machine holds, encoded: a snapshot (`kv-snapshot-codec.ts`)
+   * without its keys, history records and revision log (which live in the store's maps).
    */
   rest: Uint8Array;
-  /** The revision log; a durable store saves the revisions it has not saved yet. */
-  revisionLog: RevisionLogView;
-  /** Whether the whole state was replaced (a snapshot installed) since the last commit. */
-  replacesAll: boolean;
 }
 
 /** A state a durable store found on open: the last one it committed. */
@@ -51,17 +48,23 @@ export interface RecoveredState {
   appliedIndex: number;
   accountedBytes: number;
   rest: Uint8Array;
-  /** The revision log's first revision. */
-  firstChangeRevision: number;
-  /** Each logged revision and the keys it changed, oldest first. */
-  changes: [number, ByteString[]][];
+}
+
+/** A durable store's file: its size and how much of it holds data (etcd's `dbSizeInUse`). */
+export interface StoreDiskUsage {
+  /** The file's length (what `ls -l` shows; etcd's `dbSize`). */
+  fileBytes: number;
+  /** The disk blocks the file occupies (what `du` shows; less when the file is sparse). */
+  allocatedBytes: number;
+  /** The pages the store's trees use, in bytes; the rest of the file is free pages to reuse. */
+  inUseBytes: number;
 }
 
 /** See the module comment. */
 export interface StateStore {
   /** Which backend this is. */
   readonly backend: StateBackendName;
-  /** Where the key-value store keeps its live keys and history. */
+  /** Where the key-value store keeps its live keys, history and revision log. */
   readonly maps: KvStoreMaps;
   /** The state committed before this process opened the store; `undefined` when empty. */
   readonly recovered: RecoveredState | undefined;
@@ -85,6 +88,8 @@ export interface StateStore {
    * disk instead of from the heap.
    */
   openCommittedEntries?(): StreamedEntries;
+  /** Optional, for a durable store: its file's size and use, as of its last commit. */
+  diskUsage?(): StoreDiskUsage;
   /** Releases the store (a durable one commits nothing more). */
   close(): void;
 }
@@ -96,6 +101,7 @@ export class MemoryStateStore implements StateStore {
     keys: new SortedKeyMap<PackedEntry>(),
     history: new SortedKeyMap<KeyHistory>(),
     entryLeases: new Map<string, string>(),
+    changes: new RevisionLog(INITIAL_REVISION + 1),
   };
   readonly recovered = undefined;
 

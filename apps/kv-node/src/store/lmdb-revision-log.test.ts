@@ -1,0 +1,224 @@
+/**
+ * The revision log on LMDB across restarts: a reopened store reads past revisions from disk (a
+ * watch from an old revision, ranges at past revisions) and compacts what the earlier process
+ * logged, answering as a memory store that never restarted; a file from before the log's change
+ * count was saved opens too.
+ */
+
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { open } from 'lmdb';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { KvCommand } from '../codec/command-codec.js';
+import { encodeCommand } from '../codec/command-codec.js';
+import type { WatchMessage, WatchRequest } from '../watch/watch-hub.js';
+import { WatchHub } from '../watch/watch-hub.js';
+import { hashKeyValues } from './kv-hash.js';
+import type { CompactionDiskReport } from './kv-state-machine.js';
+import { KvStateMachine } from './kv-state-machine.js';
+import { rangeRequest } from './kv-types.js';
+import { LmdbStateStore } from './lmdb-state-store.js';
+import { CompactedRevisionError } from './revision-errors.js';
+import { MemoryStateStore } from './state-store.js';
+
+/** Commits often, so most of the log is on disk, and some of it pending, when the store closes. */
+const POLICY = { maxPendingKeys: 50, maxPendingCommands: 37 };
+
+const directories: string[] = [];
+const stores: LmdbStateStore[] = [];
+
+afterEach(() => {
+  for (const store of stores.splice(0)) store.close();
+  for (const directory of directories.splice(0)) {
+    rmSync(directory, { recursive: true, force: true });
+  }
+});
+
+function lmdbPath(): string {
+  const directory = mkdtempSync(join(tmpdir(), 'kv-revision-log-'));
+  directories.push(directory);
+  return join(directory, 'state.mdb');
+}
+
+function openLmdb(path: string): LmdbStateStore {
+  const store = new LmdbStateStore(path, POLICY);
+  stores.push(store);
+  return store;
+}
+
+/** Puts over a few keys (so keys have histories), deletes and multi-key transactions. */
+function workload(count: number): KvCommand[] {
+  const commands: KvCommand[] = [];
+  for (let index = 0; index < count; index++) {
+    const key = `key/${index % 23}`;
+    if (index % 11 === 10) {
+      commands.push({ type: 'deleteRange', request: { key, rangeEnd: '', prevKv: false } });
+    } else if (index % 7 === 6) {
+      commands.push({
+        type: 'txn',
+        request: {
+          compare: [],
+          success: [
+            { type: 'put', request: { key, value: `t${index}`, prevKv: false } },
+            { type: 'put', request: { key: `other/${index % 5}`, value: 'o', prevKv: false } },
+          ],
+          failure: [],
+        },
+      });
+    } else {
+      commands.push({
+        type: 'put',
+        request: { key, value: `value ${index} `.repeat(20), prevKv: false },
+      });
+    }
+  }
+  return commands;
+}
+
+/** A log applied to a machine; returns the log's bytes. */
+function applyAll(machine: KvStateMachine, commands: KvCommand[], from = 1): Uint8Array[] {
+  const log = commands.map((command) => encodeCommand(command));
+  log.forEach((bytes, at) => machine.apply(from + at, bytes));
+  return log;
+}
+
+const watchAll: WatchRequest = {
+  key: '\0',
+  rangeEnd: '\0',
+  startRevision: 0,
+  prevKv: true,
+  noPut: false,
+  noDelete: false,
+  progressNotify: false,
+};
+
+/** The events a watch from `startRevision` reports up to the store's revision. */
+function watchFrom(machine: KvStateMachine, startRevision: number): WatchMessage[] {
+  const tasks: (() => void)[] = [];
+  const hub = new WatchHub(machine.store, {
+    queueCapacity: 1_000_000,
+    schedule: (task) => tasks.push(task),
+  });
+  const watcher = hub.watch({ ...watchAll, startRevision }, () => undefined);
+  const messages: WatchMessage[] = [];
+  for (let turn = 0; turn < 1000; turn++) {
+    while (tasks.length > 0) (tasks.shift() as () => void)();
+    for (let message = watcher.take(); message !== undefined; message = watcher.take()) {
+      messages.push(message);
+    }
+    if (watcher.synced && tasks.length === 0) break;
+  }
+  hub.close();
+  return messages;
+}
+
+describe('the revision log on LMDB across restarts', () => {
+  it('a watch from an old revision after reopen reports what a memory store reports', () => {
+    const path = lmdbPath();
+    const memory = new KvStateMachine(undefined, { stateStore: new MemoryStateStore() });
+    const lmdb = new KvStateMachine(undefined, { stateStore: openLmdb(path) });
+    const commands = workload(400);
+    applyAll(memory, commands);
+    applyAll(lmdb, commands);
+    lmdb.close();
+    stores.pop();
+
+    const reopened = new KvStateMachine(undefined, { stateStore: openLmdb(path) });
+    // Commands after the last commit are replayed from the log, as a node does on restart.
+    const log = commands.map((command) => encodeCommand(command));
+    log.forEach((bytes, at) => reopened.apply(at + 1, bytes, false));
+    expect(reopened.store.revision).toBe(memory.store.revision);
+    expect(reopened.store.historyChangeCount).toBe(memory.store.historyChangeCount);
+    const expected = watchFrom(memory, 2);
+    expect(expected.length).toBeGreaterThan(100);
+    expect(watchFrom(reopened, 2)).toEqual(expected);
+    expect(watchFrom(reopened, 300)).toEqual(watchFrom(memory, 300));
+    for (const revision of [2, 57, 200, memory.store.revision - 1]) {
+      const all = rangeRequest('', { rangeEnd: '\0' });
+      expect(reopened.store.range(all, revision)).toEqual(memory.store.range(all, revision));
+    }
+  });
+
+  it('compaction after reopen drops what the earlier process logged, and stays dropped', () => {
+    const path = lmdbPath();
+    const memory = new KvStateMachine(undefined, { stateStore: new MemoryStateStore() });
+    const lmdb = new KvStateMachine(undefined, { stateStore: openLmdb(path) });
+    const commands = workload(600);
+    applyAll(memory, commands);
+    applyAll(lmdb, commands);
+    lmdb.close();
+    stores.pop();
+
+    const reports: CompactionDiskReport[] = [];
+    const reopened = new KvStateMachine(undefined, {
+      stateStore: openLmdb(path),
+      onCompacted: (report) => reports.push(report),
+    });
+    const log = commands.map((command) => encodeCommand(command));
+    log.forEach((bytes, at) => reopened.apply(at + 1, bytes, false));
+    const compactAt = memory.store.revision - 10;
+    const compact: KvCommand = {
+      type: 'maintenance',
+      request: { kind: 'compact', revision: compactAt, physical: false },
+    };
+    const next = log.length + 1;
+    expect(reopened.apply(next, encodeCommand(compact))).toEqual(
+      memory.apply(next, encodeCommand(compact)),
+    );
+
+    // The compaction committed at once and freed the pages of the values it dropped.
+    expect(reports).toHaveLength(1);
+    const [report] = reports as [CompactionDiskReport];
+    expect(report.revision).toBe(compactAt);
+    expect(report.after.inUseBytes).toBeLessThan(report.before.inUseBytes);
+    expect(report.after.inUseBytes).toBeLessThanOrEqual(report.after.fileBytes);
+
+    reopened.close();
+    stores.pop();
+    const again = new KvStateMachine(undefined, { stateStore: openLmdb(path) });
+    expect(again.appliedIndex).toBe(next);
+    expect(again.store.compactRevision).toBe(compactAt);
+    expect(again.store.firstChangeRevision).toBe(memory.store.firstChangeRevision);
+    expect(again.store.historyChangeCount).toBe(memory.store.historyChangeCount);
+    expect(again.store.historyKeyCount).toBe(memory.store.historyKeyCount);
+    expect(again.store.accountedBytes).toBe(memory.store.accountedBytes);
+    expect(hashKeyValues(again.store)).toEqual(hashKeyValues(memory.store));
+    expect(again.store.changesAt(compactAt - 1)).toEqual([]);
+    for (let revision = compactAt; revision <= memory.store.revision; revision++) {
+      expect(again.store.changesAt(revision)).toEqual(memory.store.changesAt(revision));
+    }
+    expect(() => again.store.range(rangeRequest('key/1'), compactAt - 1)).toThrow(
+      CompactedRevisionError,
+    );
+    expect(watchFrom(again, compactAt)).toEqual(watchFrom(memory, compactAt));
+    expect(Buffer.from(again.snapshot()).equals(Buffer.from(memory.snapshot()))).toBe(true);
+  });
+
+  it('a file written before the change count was saved is counted once on open', () => {
+    const path = lmdbPath();
+    const memory = new KvStateMachine(undefined, { stateStore: new MemoryStateStore() });
+    const lmdb = new KvStateMachine(undefined, { stateStore: openLmdb(path) });
+    const commands = workload(150);
+    applyAll(memory, commands);
+    applyAll(lmdb, commands);
+    lmdb.snapshot(); // commits everything
+    lmdb.close();
+    stores.pop();
+    // The earlier layout: the same meta record without the change count.
+    const root = open({ path, maxDbs: 8 });
+    const meta = root.openDB<Record<string, unknown>, string>({
+      name: 'meta',
+      encoding: 'msgpack',
+    });
+    const { changeCount, ...earlier } = meta.get('state') as Record<string, unknown>;
+    expect(changeCount).toBe(memory.store.historyChangeCount);
+    meta.putSync('state', earlier);
+    void root.close();
+
+    const reopened = new KvStateMachine(undefined, { stateStore: openLmdb(path) });
+    expect(reopened.store.historyChangeCount).toBe(memory.store.historyChangeCount);
+    expect(reopened.store.firstChangeRevision).toBe(memory.store.firstChangeRevision);
+    expect(watchFrom(reopened, 2)).toEqual(watchFrom(memory, 2));
+  });
+});
