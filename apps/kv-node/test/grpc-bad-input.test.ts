@@ -19,6 +19,7 @@ import { encodeHeaderBlock } from '../src/grpc/hpack.js';
 import type { ProcessMember } from './support/process-cluster.js';
 import type { StartedCluster } from './support/started-cluster.js';
 import { startedCluster } from './support/started-cluster.js';
+import { grpcMessage, kvRequestBytes } from './support/grpc-wire.js';
 
 const MAX_REQUEST_BYTES = 65_536;
 const b64 = (text: string): string => Buffer.from(text).toString('base64');
@@ -43,18 +44,6 @@ afterEach(() => {
 afterAll(async () => {
   await started?.stop();
 });
-
-const services = etcdServices();
-const kvMethod = (name: string): { requestSerialize: (value: unknown) => Buffer } =>
-  services.kv[name] as unknown as { requestSerialize: (value: unknown) => Buffer };
-
-/** A gRPC message: the 5-byte prefix (compressed flag, length) and the bytes. */
-function grpcMessage(bytes: Buffer, options: { compressed?: boolean; claimed?: number } = {}) {
-  const prefix = Buffer.alloc(5);
-  prefix[0] = options.compressed === true ? 1 : 0;
-  prefix.writeUInt32BE(options.claimed ?? bytes.length, 1);
-  return Buffer.concat([prefix, bytes]);
-}
 
 function openSession(): ClientHttp2Session {
   const session = connectHttp2(member.clientUrl);
@@ -115,13 +104,13 @@ async function expectServing(key: string): Promise<void> {
   const put = await rawCall(
     session,
     '/etcdserverpb.KV/Put',
-    grpcMessage(kvMethod('Put').requestSerialize({ key: b64(key), value: b64('still-here') })),
+    grpcMessage(kvRequestBytes('Put', { key: b64(key), value: b64('still-here') })),
   );
   expect(put.grpcStatus).toBe(status.OK);
   const range = await rawCall(
     session,
     '/etcdserverpb.KV/Range',
-    grpcMessage(kvMethod('Range').requestSerialize({ key: b64(key) })),
+    grpcMessage(kvRequestBytes('Range', { key: b64(key) })),
   );
   expect(range.grpcStatus).toBe(status.OK);
   expect(range.messages.includes(Buffer.from('still-here'))).toBe(true);
@@ -334,7 +323,7 @@ describe('a watch stream whose client never reads', { timeout: 120_000 }, () => 
       te: 'trailers',
     });
     watch.on('error', () => undefined);
-    const watchRequest = services.watch.Watch as unknown as {
+    const watchRequest = etcdServices().watch.Watch as unknown as {
       requestSerialize: (value: unknown) => Buffer;
       responseDeserialize: (bytes: Buffer) => {
         created?: boolean;
@@ -357,7 +346,7 @@ describe('a watch stream whose client never reads', { timeout: 120_000 }, () => 
       const put = await rawCall(
         writer,
         '/etcdserverpb.KV/Put',
-        grpcMessage(kvMethod('Put').requestSerialize({ key: b64('stalled'), value: b64(VALUE) })),
+        grpcMessage(kvRequestBytes('Put', { key: b64('stalled'), value: b64(VALUE) })),
       );
       expect(put.grpcStatus).toBe(status.OK);
     }
@@ -429,14 +418,14 @@ describe('request messages held for one connection', { timeout: 60_000 }, () => 
     const put = await rawCall(
       session,
       '/etcdserverpb.KV/Put',
-      grpcMessage(kvMethod('Put').requestSerialize({ key: b64('beside'), value: b64('v') })),
+      grpcMessage(kvRequestBytes('Put', { key: b64('beside'), value: b64('v') })),
     );
     expect(put.grpcStatus).toBe(status.OK);
     // The held calls are still open (none was refused), and going away frees their share.
     for (const call of held) expect(call.stream.closed).toBe(false);
     for (const call of held.slice(0, 2)) call.stream.close(constants.NGHTTP2_CANCEL);
     expect(await Promise.all(held.slice(0, 2).map((call) => call.status))).toEqual([-1, -1]);
-    const bigPut = kvMethod('Put').requestSerialize({
+    const bigPut = kvRequestBytes('Put', {
       key: b64('big'),
       value: Buffer.alloc(60_000, 'v').toString('base64'),
     });

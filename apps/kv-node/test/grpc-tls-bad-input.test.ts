@@ -17,7 +17,6 @@ import type { TLSSocket } from 'node:tls';
 import { status } from '@grpc/grpc-js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { buildConfig } from '../src/config/node-config.js';
-import { etcdServices } from '../src/grpc/etcd-proto.js';
 import { MAX_CONCURRENT_STREAMS } from '../src/grpc/grpc-gateway.js';
 import { encodeHeaderBlock } from '../src/grpc/hpack.js';
 import { CONNECTION_REQUEST_MESSAGES } from '../src/grpc/same-port.js';
@@ -26,6 +25,7 @@ import type { RunningNode } from '../src/node/run-node.js';
 import { startNode } from '../src/node/run-node.js';
 import { freePort } from './support/process-cluster.js';
 import { singleReplicaStarter } from './support/single-replica.js';
+import { grpcMessage, kvRequestBytes } from './support/grpc-wire.js';
 
 const MAX_REQUEST_BYTES = 65_536;
 const b64 = (text: string): string => Buffer.from(text).toString('base64');
@@ -45,17 +45,6 @@ let port: number;
 let certificate: Buffer;
 const sessions: ClientHttp2Session[] = [];
 const sockets: TLSSocket[] = [];
-
-const services = etcdServices();
-const kvMethod = (name: string): { requestSerialize: (value: unknown) => Buffer } =>
-  services.kv[name] as unknown as { requestSerialize: (value: unknown) => Buffer };
-
-/** A gRPC message: the 5-byte prefix (compressed flag, length) and the bytes. */
-function grpcMessage(bytes: Buffer, claimed = bytes.length): Buffer {
-  const prefix = Buffer.alloc(5);
-  prefix.writeUInt32BE(claimed, 1);
-  return Buffer.concat([prefix, bytes]);
-}
 
 /** An HTTP/2 session over TLS; Node's client offers ALPN `h2` alone, as gRPC clients do. */
 function openSession(): ClientHttp2Session {
@@ -104,7 +93,7 @@ async function expectServing(key: string): Promise<void> {
   const put = call(
     openSession(),
     '/etcdserverpb.KV/Put',
-    grpcMessage(kvMethod('Put').requestSerialize({ key: b64(key), value: b64('still-here') })),
+    grpcMessage(kvRequestBytes('Put', { key: b64(key), value: b64('still-here') })),
   );
   expect((await put.status).code).toBe(status.OK);
   const body = await new Promise<string>((resolve, reject) => {
@@ -176,7 +165,7 @@ describe.skipIf(!hasOpenssl())('bad input on a TLS gRPC connection', { timeout: 
     const result = call(
       openSession(),
       '/etcdserverpb.KV/Put',
-      grpcMessage(Buffer.alloc(16), 2 ** 31),
+      grpcMessage(Buffer.alloc(16), { claimed: 2 ** 31 }),
     );
     expect(await result.status).toEqual({
       code: status.RESOURCE_EXHAUSTED,
@@ -190,7 +179,7 @@ describe.skipIf(!hasOpenssl())('bad input on a TLS gRPC connection', { timeout: 
     const claimed = MAX_REQUEST_BYTES - 100;
     /** A call that sends the start of a message announcing `claimed` bytes and stays open. */
     const held = () =>
-      call(session, '/etcdserverpb.KV/Put', grpcMessage(Buffer.alloc(1000), claimed), false);
+      call(session, '/etcdserverpb.KV/Put', grpcMessage(Buffer.alloc(1000), { claimed }), false);
     // As many messages of nearly the limit as the bound holds fit; the next ones are refused.
     const fitting = Math.floor((CONNECTION_REQUEST_MESSAGES * MAX_REQUEST_BYTES) / claimed);
     const holding = Array.from({ length: fitting }, held);
@@ -202,14 +191,14 @@ describe.skipIf(!hasOpenssl())('bad input on a TLS gRPC connection', { timeout: 
     const put = call(
       session,
       '/etcdserverpb.KV/Put',
-      grpcMessage(kvMethod('Put').requestSerialize({ key: b64('beside'), value: b64('v') })),
+      grpcMessage(kvRequestBytes('Put', { key: b64('beside'), value: b64('v') })),
     );
     expect((await put.status).code).toBe(status.OK);
     // The held calls are still open, and going away frees their share.
     for (const holder of holding) expect(holder.stream.closed).toBe(false);
     for (const holder of holding.slice(0, 2)) holder.stream.close(constants.NGHTTP2_CANCEL);
     await Promise.all(holding.slice(0, 2).map((holder) => holder.status));
-    const bigPut = kvMethod('Put').requestSerialize({
+    const bigPut = kvRequestBytes('Put', {
       key: b64('big'),
       value: Buffer.alloc(60_000, 'v').toString('base64'),
     });
