@@ -402,7 +402,12 @@ export class TcpConnection {
       Buffer.concat([computeAnswerProof(secret, transcript, answer), answer]),
     );
     this.context.inquiryAnswered(this, transcript.dialerId);
-    // The answer is flushed before the FIN; the socket's 'close' then destroys the connection.
+    // The answer is flushed before the FIN; the socket's 'close' then destroys the connection,
+    // or, if the inquirer keeps its side open, this timer does.
+    this.handshakeTimer = this.context.timers.setTimeout(() => {
+      this.handshakeTimer = undefined;
+      this.destroy('inquiry answered');
+    }, this.context.handshakeTimeoutMs);
     this.socket.end();
   }
 

@@ -1,15 +1,26 @@
+import { connect } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ControlType, FrameFlags } from './frame.js';
-import { INCARNATION_BYTES, NONCE_BYTES, encodeHello } from './handshake.js';
+import {
+  computeProof,
+  decodeChallenge,
+  encodeHello,
+  encodeProof,
+  INCARNATION_BYTES,
+  NONCE_BYTES,
+  transcriptOf,
+} from './handshake.js';
 import { inquire, InquiryFailedError } from './tcp-inquiry.js';
 import type { TcpTransport, TransportEvent } from './tcp-transport.js';
 import {
   closedBy,
   encodeFrame,
+  frameReader,
   openRaw,
   startCluster,
   TEST_SECRET,
   waitConnected,
+  waitFor,
 } from './tcp-test-support.js';
 
 let open: TcpTransport[] = [];
@@ -87,6 +98,32 @@ describe('inquiries', () => {
     }).catch((error: unknown) => error);
     expect(failure).toBeInstanceOf(InquiryFailedError);
     expect((failure as Error).message).toMatch(/payload bytes; the maximum is/);
+  });
+
+  it('closes on an inquirer that keeps its side open after the answer', async () => {
+    open = await startCluster(['a'], { answerInquiry: () => ANSWER, handshakeTimeoutMs: 200 });
+    // Half-open allowed: the acceptor's FIN does not close this side.
+    const raw = connect({ host: '127.0.0.1', port: open[0]!.address.port, allowHalfOpen: true });
+    await new Promise((resolve) => raw.once('connect', resolve));
+    const next = frameReader(raw);
+    const hello = {
+      clusterId: '',
+      dialerId: 'lingering',
+      acceptorId: '',
+      dialerNonce: new Uint8Array(NONCE_BYTES),
+      dialerIncarnation: new Uint8Array(INCARNATION_BYTES),
+    };
+    raw.write(encodeFrame(FrameFlags.control, ControlType.inquiry, 0, encodeHello(hello)));
+    const transcript = transcriptOf(hello, decodeChallenge((await next()).payload));
+    const progress = { knowsYou: false, lastSequence: 0 };
+    const proof = computeProof(Buffer.from(TEST_SECRET), 'inquirer', transcript, progress);
+    raw.write(
+      encodeFrame(FrameFlags.control, ControlType.proof, 0, encodeProof({ proof, ...progress })),
+    );
+    expect((await next()).type).toBe(ControlType.answer);
+    // This side never closes: the acceptor does, after its handshake timeout.
+    await waitFor(() => open[0]!.metrics().openConnections === 0, 2000, 'the connection closed');
+    raw.destroy();
   });
 
   it('answers no inquiry that names a cluster or an acceptor (it could pass for a peer)', async () => {
