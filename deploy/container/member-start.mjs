@@ -94,9 +94,10 @@ async function existingMembers(settings) {
 }
 
 /**
- * Adds this pod as a learner. kv-node never adds a removed member's peer URLs again (its member
- * id derives from them), and this pod's host name is fixed, so after a scale-down or a lost
- * volume it takes the next port: the manifest's, then up to `peerPortRange` above it.
+ * Adds this pod as a learner at the manifest's peer URL. Every `member add` gives a fresh member
+ * id, so the URL of a removed member (a scale-down, a lost volume) is taken again. Earlier
+ * kv-node releases refused it (their member id derived from the URL): a URL the cluster refuses
+ * so is retried at the next port, up to `peerPortRange` above the manifest's.
  */
 async function addSelf(settings) {
   const basePort = Number(new URL(settings.peerUrl).port);
@@ -107,7 +108,7 @@ async function addSelf(settings) {
         memberCall(settings.endpoints, 'add', { peerURLs: [peerUrl], isLearner: true }),
       );
       log(`added ${settings.name} as learner ${added.member?.ID} at ${peerUrl}`);
-      return { peerUrl, members: listed(added.members), clusterId: clusterIdOf(added) };
+      return { peerUrl, members: listed(added.members) };
     } catch (error) {
       if (!(error instanceof MemberApiError && /ID removed|already exist/.test(error.message))) {
         throw error;
@@ -121,9 +122,10 @@ async function addSelf(settings) {
 }
 
 /**
- * How to start: `{ state?, initialCluster?, clusterId?, peerUrl? }` (clusterId: the cluster a
- * new member joins, in hex; peerUrl: where to listen and advertise, when the cluster knows this
- * member at another port than the manifest's), or an Error that stops the pod with its message.
+ * How to start: `{ state?, initialCluster?, peerUrl? }` (peerUrl: where to listen and advertise,
+ * when the cluster knows this member at another port than the manifest's), or an Error that
+ * stops the pod with its message. A joining member learns the cluster id and its member id from
+ * the members, as etcd does.
  */
 async function planStart(settings) {
   const members = await existingMembers(settings);
@@ -157,7 +159,6 @@ async function planStart(settings) {
     log(`${settings.name} was added earlier and has not run yet: starting it`);
     return {
       state: 'existing',
-      clusterId: clusterIdOf(await memberCall(settings.endpoints, 'list')),
       peerUrl: registeredUrl,
       initialCluster: initialClusterOf(members, settings.name, registeredUrl),
     };
@@ -175,18 +176,12 @@ async function planStart(settings) {
       memberCall(settings.endpoints, 'remove', { ID: self.ID }),
     );
   }
-  const { peerUrl, members: after, clusterId } = await addSelf(settings);
+  const { peerUrl, members: after } = await addSelf(settings);
   return {
     state: 'existing',
-    clusterId,
     peerUrl,
     initialCluster: initialClusterOf(after, settings.name, peerUrl),
   };
-}
-
-/** The cluster id of an answer's header, in hex as etcdctl prints it. */
-function clusterIdOf(answer) {
-  return BigInt(answer.header?.cluster_id ?? 0).toString(16);
 }
 
 function listed(members = []) {
@@ -235,10 +230,6 @@ async function main() {
   if (plan.state !== undefined) env[`${settings.prefix}INITIAL_CLUSTER_STATE`] = plan.state;
   if (plan.initialCluster !== undefined) {
     env[`${settings.prefix}INITIAL_CLUSTER`] = plan.initialCluster;
-  }
-  // kv-node joins only the cluster it is told (etcd asks its peers, and has no such setting).
-  if (plan.clusterId !== undefined && settings.prefix === 'KV_NODE_') {
-    env.KV_NODE_INITIAL_CLUSTER_ID = plan.clusterId;
   }
   const peerUrl = plan.peerUrl ?? settings.peerUrl;
   if (peerUrl !== settings.peerUrl) {

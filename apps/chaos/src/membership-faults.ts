@@ -2,10 +2,11 @@
  * The steps of the membership faults on a running chaos cluster: a member replaced after its disk
  * died, and members removed and added back, all through the member API while the workloads run.
  *
- * A member added back needs peer URLs that were never removed: kv-node derives a member's id from
- * its peer URLs and never adds a removed id again. The node keeps its ports (the proxy's links
- * stay in place) and is advertised under another name of the loopback address: `127.0.0.1`, then
- * `localhost`, then `[::ffff:7f00:1]`, so each node can be added back twice in a run.
+ * A member added back is advertised under another name of the loopback address (`127.0.0.1`,
+ * then `localhost`, then `[::ffff:7f00:1]`; its ports, and so the proxy's links, stay), so each
+ * node can be added back twice in a run. kv-node once needed that (a member id derived from the
+ * peer URLs alone, and a removed id is never reused); `member add` now gives a fresh id, so the
+ * same URLs would do too, but the faults keep exercising a member that moved host name.
  */
 
 import type { KvCluster } from './kv-cluster.js';
@@ -108,7 +109,8 @@ export async function addAndPromote(cluster: KvCluster, index: number): Promise<
       throw error;
     }
     const listed = await listMembers(endpoints);
-    // kv-node joins only the cluster it is told: the id `member add` answered with, in hex.
+    // The cluster id is checked, not needed: the joining node learns it (and its member id)
+    // from the members over the peer port.
     const header = (added.header ?? {}) as { cluster_id?: string };
     const clusterId = BigInt(header.cluster_id ?? 0).toString(16);
     cluster.reidentify(index, urls, initialClusterFor(cluster, index, listed, urls), [

@@ -3,8 +3,9 @@
  * changes step by step (the steps depend on each other; each `it` is one step): bad input first
  * (refused, nothing changed), then a learner joins, catches up and is promoted; a follower and
  * then the leader are removed; a member restarted on a wiped data directory under its old name is
- * refused, and the runbook (remove it, add a new member with a new data directory) brings the
- * cluster back with every acknowledged key.
+ * refused, and the runbook (remove it, add a new member at the same peer URL with a new data
+ * directory: it learns its fresh id and the cluster id from the members) brings the cluster back
+ * with every acknowledged key.
  */
 
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -121,8 +122,12 @@ const joiners: { dataRoot: string }[] = [];
 const acknowledged = new Map<string, string>();
 
 /** Plans a member that joins with `--initial-cluster-state existing` (not started). */
-async function planJoiner(name: string, others: ProcessMember[]): Promise<ProcessMember> {
-  const [clientPort, peerPort] = [await freePort(), await freePort()];
+async function planJoiner(
+  name: string,
+  others: ProcessMember[],
+  givenPeerPort?: number,
+): Promise<ProcessMember> {
+  const [clientPort, peerPort] = [await freePort(), givenPeerPort ?? (await freePort())];
   const dataRoot = await mkdtemp(`${started.cluster.root}/join-`);
   joiners.push({ dataRoot });
   const template = started.first.args;
@@ -149,8 +154,6 @@ async function planJoiner(name: string, others: ProcessMember[]): Promise<Proces
       initialCluster,
       '--initial-cluster-state',
       'existing',
-      '--initial-cluster-id',
-      clusterIdHex,
       '--heartbeat-interval',
       flag('--heartbeat-interval'),
       '--election-timeout',
@@ -235,6 +238,38 @@ describe('membership changes with real processes', () => {
     expect(await members(leader)).toEqual(before);
   });
 
+  it('refuses a change while another is in flight, in etcd’s words, and makes the one taken', async () => {
+    const leader = await started.cluster.leader();
+    const before = await members(leader);
+    const ports = [await freePort(), await freePort(), await freePort(), await freePort()];
+    // Sent together: the leader takes the first and refuses the rest until it is applied.
+    const answers = await Promise.all(
+      ports.map((port) =>
+        post(leader, '/v3/cluster/member/add', { peerURLs: [`http://127.0.0.1:${port}`] }),
+      ),
+    );
+    const taken = answers.filter((answer) => answer.status === 200);
+    const refused = answers.filter((answer) => answer.status !== 200);
+    expect(taken.length).toBeGreaterThanOrEqual(1);
+    expect(refused.length).toBeGreaterThanOrEqual(1);
+    for (const answer of refused) {
+      expect([answer.status, answer.body.code, answer.body.error]).toEqual([
+        503,
+        14,
+        'etcdserver: unhealthy cluster',
+      ]);
+    }
+    expect(await members(leader)).toHaveLength(before.length + taken.length);
+    // Taken out again, one at a time (never started: still learners, costing no quorum).
+    for (const answer of taken) {
+      const removed = await post(leader, '/v3/cluster/member/remove', {
+        ID: answer.body.member?.ID,
+      });
+      expect(removed.status, JSON.stringify(removed.body)).toBe(200);
+    }
+    expect(await members(leader)).toEqual(before);
+  });
+
   it('adds a learner that catches up, then promotes it; writes stay linearizable on all', async () => {
     const leader = await started.cluster.leader();
     const follower = live(started).find((member) => member !== leader);
@@ -250,6 +285,26 @@ describe('membership changes with real processes', () => {
     });
     expect(added.body.members).toHaveLength(4);
     const learnerId = added.body.member?.ID as string;
+    // One learner at a time, as etcd 3.4 allows.
+    const second = await post(leader, '/v3/cluster/member/add', {
+      peerURLs: [`http://127.0.0.1:${await freePort()}`],
+      isLearner: true,
+    });
+    expect([second.status, second.body.error]).toEqual([
+      412,
+      'etcdserver: too many learner members in cluster',
+    ]);
+    // kv-node's own view of the cluster lists the learner, marked as one.
+    const view = (await (await fetch(`${leader.clientUrl}/v1/cluster`)).json()) as {
+      members: { id: string; is_learner: boolean }[];
+    };
+    expect(view.members.map((member) => [member.id === learnerId, member.is_learner])).toEqual(
+      expect.arrayContaining([
+        [true, true],
+        [false, false],
+      ]),
+    );
+    expect(view.members.filter((member) => member.is_learner)).toHaveLength(1);
     // Not in sync yet: it has not even started.
     const early = await post(started.first, '/v3/cluster/member/promote', { ID: learnerId });
     expect([early.status, early.body.error]).toEqual([
@@ -288,6 +343,10 @@ describe('membership changes with real processes', () => {
     expect(await exited).toBe(1);
     expect(follower.output.join('')).toContain('removed from the cluster');
     await writeSome('after-follower-removed', 5);
+    // Restarted with its old data directory, it learns from a member that it was removed.
+    started.cluster.start(follower);
+    expect(await exitOf(follower)).toBe(1);
+    expect(follower.output.join('')).toContain('this member was removed from the cluster');
   }, 30_000);
 
   it('removes the leader: the rest elect another and go on', async () => {
@@ -336,21 +395,33 @@ describe('membership changes with real processes', () => {
       ID: added.body.member?.ID,
     });
     expect(removed.status, JSON.stringify(removed.body)).toBe(200);
-    const again = await post(survivor, '/v3/cluster/member/add', {
-      peerURLs: [`http://127.0.0.1:${third.peerPort}`],
-    });
-    expect([again.status, again.body.error]).toEqual([
-      412,
-      expect.stringContaining('etcdserver: ID removed'),
-    ]);
-    const replacement = await planJoiner('m6', live(started));
+    // At the same peer URL, as etcd allows: the new member gets a fresh id.
     const readded = await post(survivor, '/v3/cluster/member/add', {
-      peerURLs: [`http://127.0.0.1:${replacement.peerPort}`],
+      peerURLs: [`http://127.0.0.1:${third.peerPort}`],
       isLearner: true,
     });
     expect(readded.status, JSON.stringify(readded.body)).toBe(200);
+    expect(readded.body.member?.ID).not.toBe(added.body.member?.ID);
+    // The removed id stays retired.
+    const stale = await post(survivor, '/v3/cluster/member/promote', { ID: added.body.member?.ID });
+    expect([stale.status, stale.body.error]).toEqual([404, 'etcdserver: member not found']);
+    const replacement = await planJoiner('m6', live(started), third.peerPort);
+    // --initial-cluster-id is optional; given, it must name the cluster the members answer for.
+    replacement.args.push('--initial-cluster-id', 'abc');
+    started.cluster.start(replacement);
+    expect(await exitOf(replacement)).toBe(1);
+    expect(replacement.output.join('')).toContain(
+      `--initial-cluster-id abc does not match the cluster the members of --initial-cluster belong to (${clusterIdHex})`,
+    );
+    replacement.args.splice(-2, 2, '--initial-cluster-id', clusterIdHex);
     started.cluster.start(replacement);
     await started.cluster.waitReady([replacement]);
     await expectEveryAcknowledgedKey(replacement);
+    expect(
+      (await members(survivor)).find((member) => member.ID === readded.body.member?.ID),
+    ).toMatchObject({
+      name: 'm6',
+      isLearner: true,
+    });
   }, 60_000);
 });

@@ -48,6 +48,13 @@ export const ControlType = {
   welcome: 4,
   /** Cumulative acknowledgement of one-way messages; the correlation field is the last sequence. */
   acknowledge: 5,
+  /**
+   * A one-shot question from a process that is not a peer yet (a member joining the cluster):
+   * a hello with empty cluster and acceptor ids. See `tcp-inquiry.ts`.
+   */
+  inquiry: 6,
+  /** The acceptor's answer to an authenticated inquiry, MAC'd with the secret; then it closes. */
+  answer: 7,
 } as const;
 
 /** Writes a frame header into `target` at `offset` (plain byte stores: this is the hot path). */

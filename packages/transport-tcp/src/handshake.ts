@@ -58,8 +58,28 @@ export interface Transcript {
   acceptorIncarnation: Uint8Array;
 }
 
-/** Which side computes a proof; part of the MAC input so one side's proof never passes as the other's. */
-export type HandshakeRole = 'dialer' | 'acceptor';
+/**
+ * Which side computes a proof; part of the MAC input so one side's proof never passes as the
+ * other's, and an inquiry's never as a connection's.
+ */
+export type HandshakeRole = 'dialer' | 'acceptor' | 'inquirer';
+
+/**
+ * The MAC the acceptor puts in front of its answer to an inquiry: HMAC-SHA256 with the secret
+ * over the inquiry's transcript and the answer, so the inquirer knows a holder of the secret
+ * answered this very inquiry and nothing was altered.
+ */
+export function computeAnswerProof(
+  secret: Uint8Array,
+  transcript: Transcript,
+  answer: Uint8Array,
+): Uint8Array {
+  const writer = new FieldWriter();
+  writer.string('answerer');
+  writer.bytes(encodeTranscript(transcript));
+  writer.bytes(answer);
+  return createHmac('sha256', secret).update(writer.finish()).digest();
+}
 
 /** The transcript of a hello and the challenge that answered it. */
 export function transcriptOf(hello: Hello, challenge: Challenge): Transcript {

@@ -1,4 +1,6 @@
 export { TcpTransport } from './tcp-transport.js';
+export { inquire, InquiryFailedError } from './tcp-inquiry.js';
+export type { InquiryOptions } from './tcp-inquiry.js';
 export type {
   PeerAddress,
   RequestOptions,

@@ -15,6 +15,7 @@ import {
   writeFrameHeader,
 } from './frame.js';
 import {
+  computeAnswerProof,
   computeProof,
   decodeChallenge,
   decodeHello,
@@ -27,6 +28,7 @@ import {
   proofMatches,
   transcriptOf,
   type Hello,
+  type Proof,
   type ReceiveProgress,
   type Transcript,
 } from './handshake.js';
@@ -53,6 +55,15 @@ export interface ConnectionContext {
   readonly maxFrameBytes: number;
   randomBytes(length: number): Uint8Array;
   isKnownPeer(nodeId: string): boolean;
+  /**
+   * Acceptor only: the answer to an authenticated inquiry (see `tcp-inquiry.ts`), or undefined
+   * when this transport answers none.
+   */
+  readonly answerInquiry: ((inquirer: string) => Uint8Array) | undefined;
+  /** The secret an inquirer proves (default {@link ConnectionContext.secret}). */
+  readonly inquirySecret: Uint8Array | undefined;
+  /** Acceptor only: an inquiry was answered; the connection closes once the answer is written. */
+  inquiryAnswered(connection: TcpConnection, inquirer: string): void;
   channel(nodeId: string): PeerChannel;
   /** Acceptor only: closes any older connection from `peer` before progress is computed. */
   retireConnection(peer: string): void;
@@ -74,6 +85,7 @@ type Phase =
   | 'awaiting-challenge'
   | 'awaiting-proof'
   | 'awaiting-welcome'
+  | 'answered'
   | 'open'
   | 'closed';
 
@@ -102,6 +114,8 @@ export class TcpConnection {
   private ending = false;
   private hello: Hello | undefined;
   private transcript: Transcript | undefined;
+  /** Acceptor: the caller asked a one-shot inquiry rather than opening a peer connection. */
+  private inquiry = false;
   private readonly closedPromise: Promise<void>;
 
   constructor(
@@ -290,6 +304,7 @@ export class TcpConnection {
       throw new HandshakeError('malformed', 'data frame before handshake');
     switch (this.phase) {
       case 'awaiting-hello':
+        if (type === ControlType.inquiry) return this.onInquiry(decodeHello(payload));
         return this.expect(type, ControlType.hello, () => this.onHello(decodeHello(payload)));
       case 'awaiting-challenge':
         return this.expect(type, ControlType.challenge, () => this.onChallenge(payload));
@@ -342,6 +357,61 @@ export class TcpConnection {
   }
 
   /**
+   * Acceptor: a caller that is not a peer yet (it knows neither the cluster id nor our id) asks
+   * the one question this transport answers; it gets a challenge like any dialer and must prove
+   * the secret before it is answered. Its hello carries empty cluster and acceptor ids, so its
+   * proof can never pass for a peer's.
+   */
+  private onInquiry(hello: Hello): void {
+    if (this.context.answerInquiry === undefined) {
+      throw new HandshakeError('unknown-node', 'inquiries are not answered here');
+    }
+    if (hello.clusterId !== '' || hello.acceptorId !== '') {
+      throw new HandshakeError('malformed', 'an inquiry names no cluster and no acceptor');
+    }
+    this.inquiry = true;
+    this.helloReceived = true;
+    const challenge = {
+      acceptorId: this.context.nodeId,
+      acceptorNonce: this.context.randomBytes(NONCE_BYTES),
+      acceptorIncarnation: this.context.incarnation,
+    };
+    this.transcript = transcriptOf(hello, challenge);
+    this.phase = 'awaiting-proof';
+    this.writeControl(ControlType.challenge, encodeChallenge(challenge));
+  }
+
+  /** Acceptor: the inquirer proved the secret; answer once, MAC'd, and close. */
+  private answer(proof: Proof): void {
+    const transcript = this.transcript!;
+    const secret = this.context.inquirySecret ?? this.context.secret;
+    const expected = computeProof(secret, 'inquirer', transcript, proof);
+    if (!proofMatches(expected, proof.proof)) {
+      throw new HandshakeError(
+        'bad-proof',
+        `inquirer ${transcript.dialerId} does not know the cluster secret`,
+      );
+    }
+    const answer = this.context.answerInquiry!(transcript.dialerId);
+    if (this.handshakeTimer !== undefined) this.context.timers.clearTimeout(this.handshakeTimer);
+    this.handshakeTimer = undefined;
+    this.phase = 'answered';
+    this.handshakeDecoder.stop();
+    this.writeControl(
+      ControlType.answer,
+      Buffer.concat([computeAnswerProof(secret, transcript, answer), answer]),
+    );
+    this.context.inquiryAnswered(this, transcript.dialerId);
+    // The answer is flushed before the FIN; the socket's 'close' then destroys the connection,
+    // or, if the inquirer keeps its side open, this timer does.
+    this.handshakeTimer = this.context.timers.setTimeout(() => {
+      this.handshakeTimer = undefined;
+      this.destroy('inquiry answered');
+    }, this.context.handshakeTimeoutMs);
+    this.socket.end();
+  }
+
+  /**
    * Dialer: prove we know the secret, over the whole transcript and the progress we report. The
    * progress is only peeked at: the acceptor is not authenticated yet, so it must not reset our
    * record of its stream.
@@ -373,6 +443,10 @@ export class TcpConnection {
   /** Acceptor: the dialer proved it knows the secret; prove we do too, and open. */
   private onProof(payload: Buffer): void {
     const proof = decodeProof(payload);
+    if (this.inquiry) {
+      this.answer(proof);
+      return;
+    }
     const transcript = this.transcript!;
     const expected = computeProof(this.context.secret, 'dialer', transcript, proof);
     if (!proofMatches(expected, proof.proof)) {
@@ -437,7 +511,7 @@ export class TcpConnection {
   }
 
   private reject(reason: HandshakeRejection, detail: string): void {
-    if (this.phase === 'closed' || this.phase === 'open') return;
+    if (this.phase === 'closed' || this.phase === 'open' || this.phase === 'answered') return;
     this.context.rejected(this, reason, detail);
     this.destroy(`handshake rejected: ${reason}`);
   }

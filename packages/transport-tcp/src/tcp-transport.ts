@@ -117,6 +117,21 @@ export interface TcpTransportOptions {
   reconnect?: BackoffOptions;
   /** How long {@link TcpTransport.close} waits for peers to close their side. Default 2,000 ms. */
   closeTimeoutMs?: number;
+  /**
+   * Answers inquiries (see {@link inquire}): a process that knows the secret but is not a peer
+   * yet, such as a member joining a running cluster that must learn the cluster id and its own
+   * node id, asks once and gets these bytes, MAC'd with the secret. It must prove the secret
+   * first, exactly as a peer does (and present a certificate of the cluster CA with `tls`).
+   * Keep the answer small: the inquirer bounds what it reads. Default: inquiries are refused
+   * (`unknown-node`).
+   */
+  answerInquiry?: (inquirer: string) => Uint8Array;
+  /**
+   * The secret an inquirer must prove, and that MACs the answer. Default `secret`. Differs only
+   * where `secret` is derived from something an inquirer cannot know yet (such as the cluster
+   * id) and `tls` authenticates the inquirer.
+   */
+  inquirySecret?: string | Uint8Array;
 }
 
 /** Options of one request. */
@@ -148,7 +163,9 @@ export type TransportEvent =
       detail: string;
       remoteAddress: string | undefined;
     }
-  | { kind: 'reconnect-scheduled'; peer: string; attempt: number; delayMs: number };
+  | { kind: 'reconnect-scheduled'; peer: string; attempt: number; delayMs: number }
+  /** An inquirer proved the secret and was answered (see {@link TcpTransportOptions.answerInquiry}). */
+  | { kind: 'inquiry-answered'; inquirer: string; remoteAddress: string | undefined };
 
 interface DialState {
   address: PeerAddress | undefined;
@@ -238,6 +255,18 @@ export class TcpTransport {
       maxFrameBytes: this.maxFrameBytes,
       randomBytes,
       isKnownPeer: (nodeId) => this.channels.has(nodeId),
+      answerInquiry: options.answerInquiry,
+      inquirySecret:
+        options.inquirySecret === undefined
+          ? undefined
+          : typeof options.inquirySecret === 'string'
+            ? Buffer.from(options.inquirySecret, 'utf8')
+            : options.inquirySecret,
+      inquiryAnswered: (connection, inquirer) => {
+        this.handshaking.remove(connection);
+        this.logger.info({ inquirer, remoteAddress: connection.remoteAddress }, 'inquiry answered');
+        this.emit({ kind: 'inquiry-answered', inquirer, remoteAddress: connection.remoteAddress });
+      },
       channel: (nodeId) => this.channels.get(nodeId)!,
       retireConnection: (peer) => this.active.get(peer)?.destroy('replaced by a new connection'),
       authenticated: (connection, peer, incarnation, remote) =>

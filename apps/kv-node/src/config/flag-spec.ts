@@ -175,7 +175,7 @@ export const FLAG_SPECS: readonly FlagSpec[] = [
     values: ['new', 'existing'],
     section: 'clustering',
     description:
-      "'new' to form a cluster, 'existing' to restart a member or join one after `member add` (an empty data dir then needs --initial-cluster-id).",
+      "'new' to form a cluster, 'existing' to restart a member or join one after `member add` (an empty data dir then learns the cluster from the members).",
   },
   {
     name: 'initial-cluster-id',
@@ -183,7 +183,7 @@ export const FLAG_SPECS: readonly FlagSpec[] = [
     defaultValue: '',
     section: 'clustering',
     description:
-      'Joining a running cluster (--initial-cluster-state existing, empty data dir): its cluster id, as `member add` prints it (hex).',
+      'Optional check when joining a running cluster (--initial-cluster-state existing, empty data dir): the cluster id `member add` printed (hex); the member refuses to start if the members answer for another.',
   },
   {
     name: 'peer-secret-file',

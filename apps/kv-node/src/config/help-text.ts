@@ -57,11 +57,11 @@ export function helpText(): string {
     '',
     'Example: a fourth member joins (membership: POST /v3/cluster/member/{list,add,remove,update,promote},',
     'or etcdctl member ...)',
-    '  etcdctl member add d --learner --peer-urls http://127.0.0.1:2410   # prints the cluster id',
+    '  etcdctl member add d --learner --peer-urls http://127.0.0.1:2410',
     '  kv-node --name d --data-dir d.kv --listen-client-urls http://127.0.0.1:2409 \\',
     '    --listen-peer-urls http://127.0.0.1:2410 --peer-secret-file peer-secret \\',
     '    --initial-cluster a=http://127.0.0.1:2380,b=http://127.0.0.1:2390,c=http://127.0.0.1:2400,d=http://127.0.0.1:2410 \\',
-    '    --initial-cluster-state existing --initial-cluster-id <cluster id>',
+    '    --initial-cluster-state existing   # learns the cluster id and its member id from a, b, c',
     '  etcdctl member promote <member id>   # once it has caught up',
     '',
   );

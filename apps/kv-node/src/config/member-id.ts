@@ -16,6 +16,25 @@ export function memberIdOf(peerUrls: readonly string[], clusterToken: string): s
 }
 
 /**
+ * The id `member add` gives a new member: the first 8 bytes of the SHA-1 of its sorted peer URLs,
+ * the cluster token and `salt`, as a decimal string. etcd mixes in the time of the add; kv-node
+ * mixes in the leader's applied index, which differs between any two adds of the same peer URLs
+ * (the first member must be removed in between), so a member added where a removed one listened
+ * gets a fresh id, and the removed id is never reused.
+ */
+export function addedMemberIdOf(
+  peerUrls: readonly string[],
+  clusterToken: string,
+  salt: number,
+): string {
+  const hash = createHash('sha1');
+  hash.update([...peerUrls].sort().join(''));
+  hash.update(clusterToken);
+  hash.update(`@${salt}`);
+  return first8BytesAsDecimal(hash.digest());
+}
+
+/**
  * A cluster id as etcd computes it: the first 8 bytes of the SHA-1 of the member ids (sorted,
  * each as 8 big-endian bytes), as a decimal string.
  */

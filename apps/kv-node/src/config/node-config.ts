@@ -48,8 +48,9 @@ export interface NodeConfig {
   clusterId: string;
   clusterState: 'new' | 'existing';
   /**
-   * `--initial-cluster-id` (decimal): the cluster a new member joins. Its id cannot be computed
-   * from `--initial-cluster`, which lists today's members, not the ones the cluster started with.
+   * `--initial-cluster-id` (decimal), optional: the cluster a new member expects to join (it
+   * learns the cluster's id from the members; this is checked against it). The id cannot be
+   * computed from `--initial-cluster`, which lists today's members, not the initial ones.
    */
   joinClusterId: string | undefined;
   heartbeatIntervalMs: number;

@@ -274,7 +274,7 @@ export async function restList(context: ApiContext, exchange: Exchange): Promise
 }
 
 /**
- * GET /v1/cluster: every member's role, generation, indexes (`commit_index` is the high-water
+ * GET /v1/cluster: every member (learners too, `is_learner`), its role, generation, indexes (`commit_index` is the high-water
  * mark, `snapshot_index` the latest snapshot's index, `low_water_mark` the highest index released
  * from the log), lag, heartbeat age, and whether this node's failure detector suspects it (a
  * leader watches its followers, a follower its leader; `null` for members it does not watch).
@@ -300,6 +300,8 @@ export function restCluster(context: ApiContext, exchange: Exchange): Promise<vo
       id: member.id,
       name: member.name,
       role: member.role,
+      // A learner receives the log but never votes (etcd's `isLearner`).
+      is_learner: member.isLearner === true,
       peer_urls: member.peerUrls,
       client_urls: member.clientUrls,
       match_index: member.matchIndex ?? null,

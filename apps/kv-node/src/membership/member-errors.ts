@@ -6,7 +6,6 @@
 import { ConfigurationChangeRefusedError } from '@x/leader-follower';
 import { ApiError, GrpcCode, badRequest, unavailable } from '../http/api-error.js';
 import { toApiError } from '../node/local-replica.js';
-import { REPLACE_MEMBER_RUNBOOK } from '../node/data-directory.js';
 
 function failedPrecondition(message: string): ApiError {
   return new ApiError(message, {
@@ -43,15 +42,21 @@ export function memberIdExists(): ApiError {
 }
 
 /**
- * 412: these peer URLs belonged to a removed member. kv-node derives an added member's id from
- * its peer URLs (so the new member can compute it), and a removed id never comes back: the
- * others remember its storage, and a new disk under it would be refused as a forgetful member.
+ * 412: a learner is to be added while the cluster has one already. etcd 3.4 allows one learner
+ * (`maxLearners`): each costs the leader a stream of the log and snapshots, for no quorum.
  */
-export function memberIdRemoved(): ApiError {
-  return failedPrecondition(
-    'etcdserver: ID removed: a member with these peer URLs was removed; add the new member ' +
-      `with other peer URLs (another port or host), see ${REPLACE_MEMBER_RUNBOOK}`,
-  );
+export function tooManyLearners(): ApiError {
+  return failedPrecondition('etcdserver: too many learner members in cluster');
+}
+
+/**
+ * 503: another membership change is running and not yet applied; one at a time. etcd 3.4's raft
+ * drops such a change (it then times out as "etcdserver: request timed out"); kv-node refuses
+ * it at once, definitely, in etcd's words for a cluster not ready for a change (`ErrUnhealthy`),
+ * exactly, so that etcd's clients recognise it (`rpctypes.ErrUnhealthy`).
+ */
+export function membershipChangeInFlight(): ApiError {
+  return unavailable('etcdserver: unhealthy cluster');
 }
 
 /** 412: promoting a voter. */
@@ -93,14 +98,10 @@ export function membershipApiError(error: unknown): unknown {
     case 'duplicate-member':
       return memberIdExists();
     case 'change-in-flight':
-      return unavailable(
-        'etcdserver: unhealthy cluster: another membership change is not committed yet; ' +
-          'retry once it is',
-      );
     case 'leader-not-ready':
-      return unavailable(
-        'etcdserver: unhealthy cluster: the new leader has not committed an entry yet; retry',
-      );
+      // Another change is not committed yet, or a new leader has not committed an entry of its
+      // own generation yet: either way retry shortly.
+      return membershipChangeInFlight();
     case 'not-leader':
     case 'leadership-transfer':
       return unavailable('etcdserver: not leader', 'no_leader');

@@ -11,21 +11,28 @@ import type { ClusterConfiguration, ConfigurationChange } from '@x/leader-follow
 import { encodeCommand } from '../codec/command-codec.js';
 import { ApiError, unavailable } from '../http/api-error.js';
 import type { Logger } from '../logging/logger.js';
-import { memberIdOf } from '../config/member-id.js';
+import { addedMemberIdOf } from '../config/member-id.js';
 import type { ApplyOutcome } from '../store/kv-state-machine.js';
 import type { MemberRegistryCommand, RegisteredMember } from '../store/member-registry.js';
 import { KV_NODE_MESSAGE_TYPE_BASE } from '../node/transport.js';
 import {
   memberBadUrls,
   memberIdExists,
-  memberIdRemoved,
   memberNotFound,
   memberNotLearner,
   membershipApiError,
+  membershipChangeInFlight,
   peerUrlExists,
+  tooManyLearners,
 } from './member-errors.js';
 import { describeMember, listMembers } from './member-directory.js';
 import type { ListedMember, MemberDirectorySources } from './member-directory.js';
+
+/** Learners a cluster may have at once, as etcd 3.4 allows (`membership.maxLearners`). */
+export const MAX_LEARNERS = 1;
+
+/** Salts tried for a fresh member id before giving up (only hash collisions need a second). */
+const MAX_ID_TRIES = 8;
 
 /** The peer transport request type of a membership request forwarded to the leader. */
 export const MEMBERSHIP_REQUEST_TYPE = KV_NODE_MESSAGE_TYPE_BASE + 0x81;
@@ -60,6 +67,8 @@ export interface MembershipNode {
   readonly leaderId: string | undefined;
   readonly configuration: ClusterConfiguration;
   readonly configurationIndex: number;
+  /** The index applied here last (salts the id of an added member). */
+  readonly appliedThrough: number;
   proposeConfigurationChange(change: ConfigurationChange): Promise<ClusterConfiguration>;
 }
 
@@ -84,7 +93,7 @@ export interface MembershipServiceOptions {
   directory: MemberDirectorySources;
   /** Proposes an encoded kv command (leader only) and resolves with its outcome once applied. */
   propose(command: Uint8Array): Promise<ApplyOutcome>;
-  /** `--initial-cluster-token`: an added member's id is computed from it and its peer URLs. */
+  /** `--initial-cluster-token`: an added member's id is computed from it, its peer URLs and a salt. */
   clusterToken: string;
   /** This member's `--name`. */
   name: string;
@@ -134,14 +143,17 @@ function addressOf(url: string): { host: string; port: number } {
 /** See the file comment. */
 export class MembershipService implements Membership {
   readonly #options: MembershipServiceOptions;
-  /** Changes run one after another on this member (the core allows one in flight anyway). */
-  #queue: Promise<unknown> = Promise.resolve();
+  /**
+   * The change this leader is making (a user's, or the promotion of a member added as a voter),
+   * until it is applied or refused: one at a time, and a second is refused, not queued (etcd's
+   * rule; a queued change would run against a cluster its caller never saw).
+   */
+  #changing = false;
   #publishing = false;
   /** The peer URL last given to the transport for each peer. */
   readonly #dialedUrls = new Map<string, string | undefined>();
   /** Transport peers no longer in the configuration, and since when (monotonic ms). */
   readonly #leftAt = new Map<string, number>();
-  #promoting = false;
 
   /** @param options see {@link MembershipServiceOptions}. */
   constructor(options: MembershipServiceOptions) {
@@ -157,9 +169,18 @@ export class MembershipService implements Membership {
   change(request: MembershipRequest): Promise<MembershipAnswer> {
     const node = this.#options.node;
     if (node.role !== 'leader') return this.#forward({ request });
-    const run = this.#queue.then(() => this.#changeAsLeader(request));
-    this.#queue = run.catch(() => undefined);
-    return run;
+    return this.#oneAtATime(() => this.#changeAsLeader(request));
+  }
+
+  /** Runs `change` unless another is running. @throws 503 "etcdserver: unhealthy cluster". */
+  async #oneAtATime<T>(change: () => Promise<T>): Promise<T> {
+    if (this.#changing) throw membershipChangeInFlight();
+    this.#changing = true;
+    try {
+      return await change();
+    } finally {
+      this.#changing = false;
+    }
   }
 
   /** Where a member of the configuration in force listens, if known. */
@@ -246,11 +267,12 @@ export class MembershipService implements Membership {
     request: Extract<MembershipRequest, { kind: 'add' }>,
   ): Promise<MembershipAnswer> {
     this.#refuseTakenUrls(members, request.peerUrls, undefined);
-    // The new member computes the same id from its own peer URLs and the cluster token: it is
-    // how it knows who it is before it has heard from anyone.
-    const id = memberIdOf(request.peerUrls, this.#options.clusterToken);
+    if (request.isLearner && this.#learnersAsked(members) >= MAX_LEARNERS) throw tooManyLearners();
+    // A fresh id for every add (the new member learns it by asking a member, see
+    // cluster-inquiry.ts), so that peer URLs whose member was removed can be used again while
+    // the removed id stays retired.
+    const id = this.#freshMemberId(request.peerUrls);
     if (members.some((member) => member.id === id)) throw memberIdExists();
-    if (this.#options.directory.registry.wasRemoved(id)) throw memberIdRemoved();
     const replicationId = BigInt(id).toString(16);
     const added: RegisteredMember = {
       replicationId,
@@ -274,12 +296,49 @@ export class MembershipService implements Membership {
     };
   }
 
+  #freshMemberId(peerUrls: string[]): string {
+    const { registry } = this.#options.directory;
+    const applied = this.#options.node.appliedThrough;
+    // Only a 64-bit hash collision with a removed id takes a second try.
+    for (let salt = applied; salt < applied + MAX_ID_TRIES; salt++) {
+      const id = addedMemberIdOf(peerUrls, this.#options.clusterToken, salt);
+      if (!registry.wasRemoved(id) && id !== '0') return id;
+    }
+    // etcd answers a colliding id so too (its `ErrIDExists`).
+    throw memberIdExists();
+  }
+
+  /**
+   * Whether `replicationId` names a member this cluster removed (and that is not a member now):
+   * what an inquiry tells a process that asks under that id, so that a removed member restarted
+   * with its old data directory stops instead of waiting for peers that refuse it.
+   */
+  wasRemoved(replicationId: string): boolean {
+    const { voters, learners } = this.#options.node.configuration;
+    if (voters.includes(replicationId) || learners.includes(replicationId)) return false;
+    const { registry, initialMembers } = this.#options.directory;
+    const id =
+      registry.get(replicationId)?.id ??
+      initialMembers.find((member) => member.name === replicationId)?.id;
+    return id !== undefined && registry.wasRemoved(id);
+  }
+
   /**
    * Learners added as voters (`isLearner: false`), to promote once in sync. kv-node always adds a
    * member as a learner first, so that a member that never starts cannot cost the cluster its
    * quorum (etcd would count it as a voter at once); kept on this leader only.
    */
   readonly #voterRequested = new Set<string>();
+
+  /**
+   * Learners as etcd would count them: a member added as a voter is a learner here only until it
+   * is in sync (see {@link MembershipService.#voterRequested}), which etcd never shows.
+   */
+  #learnersAsked(members: ListedMember[]): number {
+    return members.filter(
+      (member) => member.isLearner && !this.#voterRequested.has(member.replicationId),
+    ).length;
+  }
 
   #refuseTakenUrls(
     members: ListedMember[],
@@ -437,7 +496,7 @@ export class MembershipService implements Membership {
   }
 
   #promoteRequestedVoters(): void {
-    if (this.#promoting || this.#options.node.role !== 'leader') return;
+    if (this.#changing || this.#options.node.role !== 'leader') return;
     const learners = this.#options.node.configuration.learners;
     const next = [...this.#voterRequested].find((id) => learners.includes(id));
     for (const id of this.#voterRequested) {
@@ -446,12 +505,9 @@ export class MembershipService implements Membership {
       }
     }
     if (next === undefined) return;
-    this.#promoting = true;
-    const run = this.#queue.then(() =>
+    void this.#oneAtATime(() =>
       this.#options.node.proposeConfigurationChange({ kind: 'promote', member: next }),
-    );
-    this.#queue = run.catch(() => undefined);
-    void run
+    )
       .then(() => {
         this.#voterRequested.delete(next);
         this.#options.logger.info(
@@ -459,10 +515,7 @@ export class MembershipService implements Membership {
           'member added as a voter: promoted once in sync',
         );
       })
-      .catch(() => undefined)
-      .finally(() => {
-        this.#promoting = false;
-      });
+      .catch(() => undefined);
   }
 }
 

@@ -62,6 +62,49 @@ describe('data directory', () => {
     await again.release();
   });
 
+  it("joins with 'existing' and no data by learning the cluster and its id from the members", async () => {
+    const learned = { clusterId: '77', memberId: '1234', replicationId: (1234).toString(16) };
+    const joined = await openDataDirectory(`${root}/c`, identity, {
+      ...EXISTING,
+      learnCluster: () => Promise.resolve(learned),
+    });
+    expect(joined).toMatchObject({ fresh: true, joining: true });
+    expect(joined.identity).toEqual({ ...learned, name: 'a' });
+    await joined.release();
+    // Restarted: the id the cluster gave it stands, though no flag computes it.
+    const again = await openDataDirectory(`${root}/c`, identity, {
+      ...EXISTING,
+      learnCluster: () => Promise.reject(new Error('a restart asks nobody')),
+    });
+    expect(again.identity).toEqual({ ...learned, name: 'a' });
+    await again.release();
+    // Under another name it is another member's directory.
+    await expect(
+      openDataDirectory(`${root}/c`, { ...identity, name: 'z' }, EXISTING),
+    ).rejects.toThrow(/belongs to member a/);
+  });
+
+  it('checks --initial-cluster-id against the cluster the members answer for, and says why it cannot join', async () => {
+    const learnCluster = () =>
+      Promise.resolve({ clusterId: '255', memberId: '1234', replicationId: '4d2' });
+    await expect(
+      openDataDirectory(`${root}/d`, identity, { ...EXISTING, joinClusterId: '254', learnCluster }),
+    ).rejects.toThrow(/--initial-cluster-id fe does not match .* \(ff\)/);
+    const agreed = await openDataDirectory(`${root}/d`, identity, {
+      ...EXISTING,
+      joinClusterId: '255',
+      learnCluster,
+    });
+    expect(agreed.identity.clusterId).toBe('255');
+    await agreed.release();
+    await expect(
+      openDataDirectory(`${root}/e`, identity, {
+        ...EXISTING,
+        learnCluster: () => Promise.reject(new Error('no member lists this one')),
+      }),
+    ).rejects.toThrow(/no member lists this one.*operations\.md#replace-a-member/);
+  });
+
   it('refuses a directory in the older wal/ + snap/ layout instead of ignoring its data', async () => {
     await (await openDataDirectory(`${root}/a`, identity, NEW)).release();
     await mkdir(`${root}/a/wal`);

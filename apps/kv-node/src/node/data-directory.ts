@@ -30,8 +30,18 @@ export interface DataDirectoryIdentity {
 export interface DataDirectoryPlan {
   /** `--initial-cluster-state`. */
   clusterState: 'new' | 'existing';
-  /** `--initial-cluster-id`: the cluster an empty directory joins with `existing`. */
+  /**
+   * `--initial-cluster-id`: with `existing` and an empty directory, the cluster it must join
+   * (checked against what the members answer); with data, the cluster the data must belong to.
+   */
   joinClusterId: string | undefined;
+  /**
+   * Learns from the running members, for an empty directory with `existing`, the cluster id and
+   * the id `member add` gave this member (see join-cluster.ts). Without it (quorum mode, whose
+   * members are fixed) joining needs `--initial-cluster-id` and this member's computed id.
+   * @throws an Error whose message tells the operator what to do
+   */
+  learnCluster?: () => Promise<{ clusterId: string; memberId: string; replicationId: string }>;
 }
 
 /**
@@ -103,7 +113,7 @@ export async function openDataDirectory(
   identity: DataDirectoryIdentity,
   plan: DataDirectoryPlan,
 ): Promise<OpenDataDirectory> {
-  const { clusterState, joinClusterId } = plan;
+  const { clusterState, joinClusterId, learnCluster } = plan;
   await mkdir(path, { recursive: true });
   const fileSystem = new NodeFileSystem();
   let lock: { release(): Promise<void> };
@@ -130,21 +140,8 @@ export async function openDataDirectory(
     }
     if (stored === undefined) {
       const joining = clusterState === 'existing';
-      if (joining && joinClusterId === undefined) {
-        throw new DataDirectoryError(
-          `--initial-cluster-state existing with an empty data directory (${path}) joins a ` +
-            'running cluster: add this member first (`etcdctl member add` or POST ' +
-            '/v3/cluster/member/add) and pass the cluster id it prints as --initial-cluster-id; ' +
-            `to bring back a member that lost its data, see ${REPLACE_MEMBER_RUNBOOK}`,
-        );
-      }
       const created: Required<DataDirectoryIdentity> = joining
-        ? {
-            clusterId: joinClusterId as string,
-            memberId: identity.memberId,
-            name: identity.name,
-            replicationId: BigInt(identity.memberId).toString(16),
-          }
+        ? await joinedIdentity(path, identity, joinClusterId, learnCluster)
         : { ...identity, replicationId: identity.name };
       await writeDurably(path, IDENTITY_FILE, `${JSON.stringify(created, null, 2)}\n`);
       return { path, fresh: true, joining, identity: created, release: () => lock.release() };
@@ -159,7 +156,14 @@ export async function openDataDirectory(
           '(check --initial-cluster and --initial-cluster-token, or use another --data-dir)',
       );
     }
-    if (stored.memberId !== identity.memberId || stored.name !== identity.name) {
+    // A member that joined after `member add` has the id the cluster gave it, which no flag
+    // tells (its replication id is that id in hexadecimal, not its name).
+    const joinedEarlier =
+      stored.replicationId !== undefined && stored.replicationId !== stored.name;
+    if (
+      (!joinedEarlier && stored.memberId !== identity.memberId) ||
+      stored.name !== identity.name
+    ) {
       throw new DataDirectoryError(
         `data directory ${path} belongs to member ${stored.name} (${stored.memberId}), ` +
           `not ${identity.name} (${identity.memberId})`,
@@ -184,4 +188,52 @@ export async function openDataDirectory(
     await lock.release();
     throw error;
   }
+}
+
+/** The identity of a member joining a running cluster with an empty data directory. */
+async function joinedIdentity(
+  path: string,
+  identity: DataDirectoryIdentity,
+  joinClusterId: string | undefined,
+  learnCluster: DataDirectoryPlan['learnCluster'],
+): Promise<Required<DataDirectoryIdentity>> {
+  if (learnCluster === undefined) {
+    if (joinClusterId === undefined) {
+      throw new DataDirectoryError(
+        `--initial-cluster-state existing with an empty data directory (${path}) joins a ` +
+          'running cluster: add this member first (`etcdctl member add` or POST ' +
+          '/v3/cluster/member/add) and pass the cluster id it prints as --initial-cluster-id; ' +
+          `to bring back a member that lost its data, see ${REPLACE_MEMBER_RUNBOOK}`,
+      );
+    }
+    return {
+      clusterId: joinClusterId,
+      memberId: identity.memberId,
+      name: identity.name,
+      replicationId: BigInt(identity.memberId).toString(16),
+    };
+  }
+  let learned: Awaited<ReturnType<NonNullable<DataDirectoryPlan['learnCluster']>>>;
+  try {
+    learned = await learnCluster();
+  } catch (error) {
+    throw new DataDirectoryError(
+      `--initial-cluster-state existing with an empty data directory (${path}): ` +
+        `${(error as Error).message}; to bring back a member that lost its data, see ` +
+        REPLACE_MEMBER_RUNBOOK,
+    );
+  }
+  if (joinClusterId !== undefined && joinClusterId !== learned.clusterId) {
+    throw new DataDirectoryError(
+      `--initial-cluster-id ${BigInt(joinClusterId).toString(16)} does not match the cluster ` +
+        `the members of --initial-cluster belong to (${BigInt(learned.clusterId).toString(16)}): ` +
+        'drop the flag, or point --initial-cluster at the cluster you meant',
+    );
+  }
+  return {
+    clusterId: learned.clusterId,
+    memberId: learned.memberId,
+    name: identity.name,
+    replicationId: learned.replicationId,
+  };
 }

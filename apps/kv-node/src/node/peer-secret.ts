@@ -60,3 +60,16 @@ export function resolvePeerSecret(config: NodeConfig, logger: Logger): string {
   }
   return randomBytes(32).toString('base64');
 }
+
+/**
+ * The secret a process that is not a peer yet proves to ask a member (see join-cluster.ts): the
+ * peer secret, except where that is the TLS-only label, which names the cluster id a joining
+ * member has yet to learn; there the cluster CA's certificates authenticate it, as they do peers.
+ *
+ * @param peerSecret resolves the peer secret (called only when it is the answer)
+ */
+export function inquirySecretFor(config: NodeConfig, peerSecret: () => string): string {
+  return config.peerSecretFile === undefined && config.peerTls !== undefined
+    ? 'kv-node:peer-tls-only'
+    : peerSecret();
+}

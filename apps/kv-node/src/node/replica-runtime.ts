@@ -4,6 +4,7 @@ import type { NodeMetrics } from '../metrics/node-metrics.js';
 import type { LocalReplica } from './local-replica.js';
 import type { NodeTransport } from './transport.js';
 import type { Membership } from '../membership/membership-service.js';
+import type { InquiredMember } from '../membership/cluster-inquiry.js';
 
 /** A running replica: the log, its driver and the peer transport. */
 export interface ReplicaRuntime {
@@ -34,6 +35,12 @@ export interface ReplicaStartOptions {
   replicationId?: string;
   /** A new member joining a running cluster: it starts as a learner and waits for the leader. */
   joining?: boolean;
+  /**
+   * For a joining member, the members in force as a running member answered (see
+   * join-cluster.ts): the transport admits exactly these peers, and the node starts from this
+   * configuration until the leader sends it the log.
+   */
+  joinedMembers?: readonly InquiredMember[];
 }
 
 /** Starts a replica (the real one wraps `@x/leader-follower`; tests may pass another). */

@@ -22,7 +22,10 @@ import { NodeMetrics } from '../metrics/node-metrics.js';
 import { ETCD_SERVER_VERSION } from '../version.js';
 import { hexIdOf } from '../config/member-id.js';
 import { openDataDirectory } from './data-directory.js';
-import { resolvePeerSecret } from './peer-secret.js';
+import { inquirySecretFor, resolvePeerSecret } from './peer-secret.js';
+import { learnClusterToJoin } from './join-cluster.js';
+import type { LearnedCluster } from './join-cluster.js';
+import { peerTlsOf } from './start-replica.js';
 import { HeapGrowthPolicy } from './heap-growth.js';
 import { AutoCompactor } from './auto-compactor.js';
 import { LeaderForwarding } from './leader-forwarding.js';
@@ -80,6 +83,10 @@ function listen(server: Server, url: URL, flag = 'listen-client-urls'): Promise<
   });
 }
 
+function optionalTls<T>(tls: T | undefined): { tls?: T } {
+  return tls === undefined ? {} : { tls };
+}
+
 function closeServer(server: Server, graceMs: number): Promise<void> {
   return new Promise((resolve) => {
     const force = setTimeout(() => server.closeAllConnections(), graceMs);
@@ -101,14 +108,46 @@ export async function startNode(
   logger: Logger,
   replicaStarter: ReplicaStarter = startReplica,
 ): Promise<RunningNode> {
+  let learned: LearnedCluster | undefined;
   const dataDirectory = await openDataDirectory(
     givenConfig.dataDir,
     { clusterId: givenConfig.clusterId, memberId: givenConfig.memberId, name: givenConfig.name },
-    { clusterState: givenConfig.clusterState, joinClusterId: givenConfig.joinClusterId },
+    {
+      clusterState: givenConfig.clusterState,
+      joinClusterId: givenConfig.joinClusterId,
+      // Quorum mode's members are fixed by --initial-cluster: nobody joins it at run time.
+      ...(givenConfig.replication === 'quorum'
+        ? {}
+        : {
+            learnCluster: async () => {
+              learned = await learnClusterToJoin({
+                peers: givenConfig.members.filter((member) => member.name !== givenConfig.name),
+                selfPeerUrls: givenConfig.advertisePeerUrls,
+                name: givenConfig.name,
+                secret: inquirySecretFor(givenConfig, () => resolvePeerSecret(givenConfig, logger)),
+                ...optionalTls(peerTlsOf(givenConfig)),
+                logger,
+                giveUpAfterMs: Math.max(10_000, 10 * givenConfig.electionTimeoutMs),
+                inquiryTimeoutMs: 2000,
+                now: () => performance.now(),
+                sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+              });
+              return {
+                clusterId: learned.clusterId,
+                memberId: learned.self.id,
+                replicationId: learned.self.replicationId,
+              };
+            },
+          }),
+    },
   );
   // A member that joined a running cluster belongs to the cluster it was given, which
-  // --initial-cluster (today's members) cannot tell.
-  const config: NodeConfig = { ...givenConfig, clusterId: dataDirectory.identity.clusterId };
+  // --initial-cluster (today's members) cannot tell, under the id the cluster gave it.
+  const config: NodeConfig = {
+    ...givenConfig,
+    clusterId: dataDirectory.identity.clusterId,
+    memberId: dataDirectory.identity.memberId,
+  };
   let clientTls: ServerTls | undefined;
   let peerSecret: string;
   try {
@@ -241,6 +280,7 @@ export async function startNode(
       peerSecret,
       replicationId: dataDirectory.identity.replicationId,
       joining: dataDirectory.joining,
+      ...(learned === undefined ? {} : { joinedMembers: learned.members }),
     });
     leaseClock = leaseClockOf(runtime.replica, {
       now: () => performance.now(),

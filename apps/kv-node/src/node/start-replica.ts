@@ -10,7 +10,7 @@
 
 import { readFileSync } from 'node:fs';
 import { TcpTransport, UnknownPeerError } from '@x/transport-tcp';
-import type { PeerAddress } from '@x/transport-tcp';
+import type { PeerAddress, TlsOptions } from '@x/transport-tcp';
 import {
   LeaderFollowerNode,
   MemberStateCorruptError,
@@ -35,6 +35,10 @@ import type { NodeMetrics } from '../metrics/node-metrics.js';
 import { PeerProber, PROBE_MESSAGE_TYPE } from './peer-prober.js';
 import { MEMBERSHIP_REQUEST_TYPE, MembershipService } from '../membership/membership-service.js';
 import type { ListedMember } from '../membership/member-directory.js';
+import { encodeInquiryAnswer, inquiryAnswerOf } from '../membership/cluster-inquiry.js';
+import type { InquiredMember } from '../membership/cluster-inquiry.js';
+import { askWhetherRemoved } from './join-cluster.js';
+import { inquirySecretFor } from './peer-secret.js';
 import type { ApplyOutcome } from '../store/kv-state-machine.js';
 
 /** How often each member brings its transport peers in line with the membership in force. */
@@ -75,26 +79,26 @@ export async function startReplica(options: ReplicaStartOptions): Promise<Replic
   const replicationId = options.replicationId ?? config.name;
   // A member added at run time: the cluster knows it by its member id, not its name.
   const added = replicationId !== config.name;
+  const joinedMembers = options.joinedMembers;
   const peers: Record<string, PeerAddress | undefined> = {};
-  for (const member of config.members) {
-    if (member.name === config.name) continue;
-    const address = addressOf(member.peerUrls[0] as string);
-    peers[member.name] = address;
-    // An added member cannot tell which of the others were added too (known by their member id)
-    // until it has the cluster's member registry: it admits both ids until then.
-    if (added) peers[hexIdOf(member.id)] = address;
-  }
-  let tls;
-  if (config.peerTls !== undefined) {
-    if (config.peerTls.trustedCaFile === undefined) {
-      throw new StartupError('--peer-trusted-ca-file: required for https:// peer URLs');
+  if (joinedMembers !== undefined) {
+    // A joining member was told who the members are and where they listen.
+    for (const member of joinedMembers) {
+      const url = member.peerUrls[0];
+      if (member.replicationId === replicationId) continue;
+      peers[member.replicationId] = url === undefined ? undefined : addressOf(url);
     }
-    tls = {
-      cert: readPeerFile('peer-cert-file', config.peerTls.certFile),
-      key: readPeerFile('peer-key-file', config.peerTls.keyFile),
-      ca: readPeerFile('peer-trusted-ca-file', config.peerTls.trustedCaFile),
-    };
+  } else {
+    for (const member of config.members) {
+      if (member.name === config.name) continue;
+      const address = addressOf(member.peerUrls[0] as string);
+      peers[member.name] = address;
+      // A member added earlier cannot tell which of the others were added too (known by their
+      // member id) until it has the cluster's member registry: it admits both ids until then.
+      if (added) peers[hexIdOf(member.id)] = address;
+    }
   }
+  const tls = peerTlsOf(config);
   let tcp: TcpTransport;
   try {
     tcp = await TcpTransport.start({
@@ -112,6 +116,17 @@ export async function startReplica(options: ReplicaStartOptions): Promise<Replic
       // retrying twice a second costs nothing.
       reconnect: { maxDelayMs: Math.min(5000, Math.max(100, config.electionTimeoutMs / 2)) },
       ...(tls === undefined ? {} : { tls }),
+      // Members added later learn the cluster from any member (join-cluster.ts); a removed
+      // member restarted with its old data learns that it was removed.
+      answerInquiry: (inquirer) =>
+        encodeInquiryAnswer(
+          inquiryAnswerOf(
+            config.clusterId,
+            membershipRef.service?.list() ?? [],
+            membershipRef.service?.wasRemoved(inquirer) ?? false,
+          ),
+        ),
+      inquirySecret: inquirySecretFor(config, () => options.peerSecret),
     });
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
@@ -194,10 +209,7 @@ export async function startReplica(options: ReplicaStartOptions): Promise<Replic
       id: replicationId,
       // An added member starts as a learner and follows whichever leader reaches it; the
       // configuration it then receives (log or snapshot) replaces this guess.
-      members: config.members
-        .map((member) => member.name)
-        .filter((name) => !added || name !== config.name),
-      ...(added ? { learners: [replicationId] } : {}),
+      ...startingConfiguration(config, replicationId, added, joinedMembers),
       transport: replication,
       // Snapshots stream to and from disk in chunks: a million keys encode to about 120 MB,
       // which is never held whole.
@@ -293,13 +305,7 @@ export async function startReplica(options: ReplicaStartOptions): Promise<Replic
   const upkeep = setInterval(() => {
     if (removedFrom(startedNode, replicationId)) {
       clearInterval(upkeep);
-      reportFailure(
-        new Error(
-          'this member was removed from the cluster (a committed membership change no longer ' +
-            'lists it): it stopped and must not be restarted with this data directory; to ' +
-            `bring it back, add it as a new member with a new data directory (${REPLACE_MEMBER_RUNBOOK})`,
-        ),
-      );
+      reportFailure(new Error(removedMessage()));
       return;
     }
     service.reconcile();
@@ -307,6 +313,21 @@ export async function startReplica(options: ReplicaStartOptions): Promise<Replic
   appliedWaiters.advanceTo(node.appliedThrough);
   metrics.hasLeader.set(0);
   node.start();
+  if (joinedMembers === undefined) {
+    // A member restarted after it was removed (while it was down, or its stop was missed) is
+    // refused by every peer and would wait for ever: ask once whether the cluster retired it.
+    void askWhetherRemoved({
+      peers: Object.values(peers).filter((address) => address !== undefined),
+      replicationId,
+      secret: inquirySecretFor(config, () => options.peerSecret),
+      ...(tls === undefined ? {} : { tls }),
+      inquiryTimeoutMs: 2000,
+    }).then((removed) => {
+      if (!removed) return;
+      clearInterval(upkeep);
+      reportFailure(new Error(removedMessage()));
+    });
+  }
   const recovered = node.status();
   logger.info(
     {
@@ -357,6 +378,61 @@ export async function startReplica(options: ReplicaStartOptions): Promise<Replic
 }
 
 const NO_BYTES = new Uint8Array(0);
+
+function removedMessage(): string {
+  return (
+    'this member was removed from the cluster (a committed membership change no longer ' +
+    'lists it): it stopped and must not be restarted with this data directory; to ' +
+    `bring it back, add it as a new member with a new data directory (${REPLACE_MEMBER_RUNBOOK})`
+  );
+}
+
+/**
+ * The configuration a node starts from when it has none on disk: `--initial-cluster` for an
+ * initial member; what a member answered for a joining one (itself a learner); else a guess
+ * (every listed member a voter, itself a learner) that the leader's log soon replaces.
+ */
+function startingConfiguration(
+  config: NodeConfig,
+  replicationId: string,
+  added: boolean,
+  joinedMembers: readonly InquiredMember[] | undefined,
+): { members: string[]; learners?: string[] } {
+  if (joinedMembers !== undefined) {
+    return {
+      // A voter's wiped disk restarted under its id is a learner here too: the leader then
+      // refuses it as a member that forgot what it acknowledged.
+      members: joinedMembers
+        .filter((member) => !member.isLearner && member.replicationId !== replicationId)
+        .map((member) => member.replicationId),
+      learners: [
+        ...new Set([
+          ...joinedMembers.filter((member) => member.isLearner).map((m) => m.replicationId),
+          replicationId,
+        ]),
+      ],
+    };
+  }
+  return {
+    members: config.members
+      .map((member) => member.name)
+      .filter((name) => !added || name !== config.name),
+    ...(added ? { learners: [replicationId] } : {}),
+  };
+}
+
+/** The peer transport's TLS files, read. @throws StartupError for a missing or unreadable file. */
+export function peerTlsOf(config: NodeConfig): TlsOptions | undefined {
+  if (config.peerTls === undefined) return undefined;
+  if (config.peerTls.trustedCaFile === undefined) {
+    throw new StartupError('--peer-trusted-ca-file: required for https:// peer URLs');
+  }
+  return {
+    cert: readPeerFile('peer-cert-file', config.peerTls.certFile),
+    key: readPeerFile('peer-key-file', config.peerTls.keyFile),
+    ca: readPeerFile('peer-trusted-ca-file', config.peerTls.trustedCaFile),
+  };
+}
 
 /**
  * etcd's peer series on the transport, labelled `To` with the peer's member id in hexadecimal as

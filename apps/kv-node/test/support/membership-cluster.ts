@@ -37,11 +37,6 @@ export interface StartOptions {
   readonly initialCluster?: { readonly value: string; readonly state: 'new' | 'existing' };
   /** More environment variables, for example the `ETCD_*` lines `etcdctl member add` prints. */
   readonly env?: Readonly<Record<string, string>>;
-  /**
-   * The cluster id (hex) a new member joins, as `member add` printed it: kv-node's
-   * `--initial-cluster-id` (etcd asks its peers instead, so it is not passed to etcd).
-   */
-  readonly clusterId?: string;
 }
 
 /** Members that can be planned, started, stopped and wiped while the test runs. */
@@ -138,9 +133,6 @@ export class MembershipCluster {
     member.joinedPeerUrl ??= env.ETCD_INITIAL_ADVERTISE_PEER_URLS ?? member.peerUrl;
     if (env.ETCD_INITIAL_ADVERTISE_PEER_URLS === undefined) {
       args.push('--initial-advertise-peer-urls', member.joinedPeerUrl);
-    }
-    if (options.clusterId !== undefined && this.engine === 'kv-node') {
-      args.push('--initial-cluster-id', options.clusterId);
     }
     if (options.initialCluster !== undefined) {
       args.push('--initial-cluster', options.initialCluster.value);
