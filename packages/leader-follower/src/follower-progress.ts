@@ -26,6 +26,13 @@ export class FollowerProgress {
   snapshotIndex = 0;
   snapshotOffset = 0;
   ticksSinceSnapshotProgress = 0;
+  /**
+   * The highest high-water mark a message of this leadership told the follower it may commit
+   * through: a heartbeat's, or an append's as far as its entries reach. A rise of the mark that a
+   * message already carried needs no heartbeat of its own. Advisory only: a lost message leaves
+   * the follower to learn the mark from the next append or the tick's heartbeat.
+   */
+  highWaterMarkSent = 0;
 
   /** Last index of each append in flight, oldest first (a bounded window). */
   private readonly inflight: number[] = [];

@@ -617,6 +617,60 @@ describe('replication', () => {
     expect(appends[0]?.entries).toHaveLength(50);
   });
 
+  it('a rise of the high-water mark that an append of the same Ready carries sends no heartbeat', () => {
+    const network = threeNodeClusterWithLeaderA();
+    network.run(2);
+    const a = network.core('a');
+    const index = a.propose(bytes('x'));
+    expect(index).toMatchObject({ accepted: true, index: 2 });
+    const first = messagesOfKind(a.takeReady().messagesToSendNow, 'append');
+    expect(first).toHaveLength(2);
+    a.persisted(2, 1);
+    // b's acknowledgement commits entry 2; a proposal in the same Ready appends entry 3.
+    const ack = { kind: 'append-response', generation: 1, rejected: false, index: 2 } as const;
+    a.step('b', { ...ack, hintIndex: 0, hintGeneration: 0 });
+    expect(a.highWaterMark).toBe(2);
+    a.propose(bytes('y'));
+    const ready = a.takeReady();
+    const appends = ready.messagesToSendNow.filter((o) => o.message.kind === 'append');
+    expect(appends.map((o) => o.to).sort()).toEqual(['b', 'c']);
+    for (const { message } of appends) expect(message).toMatchObject({ highWaterMark: 2 });
+    // The appends tell both followers (c commits through 2 once it stores entry 2, which the
+    // append to c reaches); a heartbeat beside them would say nothing new.
+    expect(messagesOfKind(ready.messagesToSendNow, 'heartbeat')).toEqual([]);
+    const b = network.core('b');
+    const toB = appends.find((o) => o.to === 'b')!.message;
+    b.step('a', first[0]!);
+    b.step('a', toB);
+    expect(b.highWaterMark).toBe(2);
+  });
+
+  it('a rise of the high-water mark with nothing to append tells the follower by a heartbeat', () => {
+    const network = threeNodeClusterWithLeaderA();
+    network.run(2);
+    const a = network.core('a');
+    a.propose(bytes('x'));
+    a.takeReady();
+    a.persisted(2, 1);
+    a.step('b', {
+      kind: 'append-response',
+      generation: 1,
+      rejected: false,
+      index: 2,
+      hintIndex: 0,
+      hintGeneration: 0,
+    });
+    expect(a.highWaterMark).toBe(2);
+    const heartbeats = a
+      .takeReady()
+      .messagesToSendNow.flatMap(({ to, message }) =>
+        message.kind === 'heartbeat' ? [[to, message.highWaterMark]] : [],
+      );
+    // b stores entry 2 and learns it is committed; c has not acknowledged entry 2 yet, so a
+    // heartbeat could tell it no more than the mark it already holds.
+    expect(heartbeats).toEqual([['b', 2]]);
+  });
+
   it('keeps at most the in-flight window of appends outstanding to a silent follower', () => {
     const network = new CoreNetwork(['a', 'b', 'c'], { maxInflightAppends: 3 });
     network.elect('a');

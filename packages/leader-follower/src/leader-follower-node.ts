@@ -357,7 +357,7 @@ export class LeaderFollowerNode {
       while (this.core.hasReady()) {
         const ready = this.core.takeReady();
         this.memberRecords.noteMembers(ready);
-        for (const outbound of ready.messagesToSendNow) this.peers.send(outbound);
+        this.peers.sendAll(ready.messagesToSendNow);
         for (const chunk of ready.snapshotChunksToSend) this.peers.sendSnapshotChunk(chunk);
         for (const load of ready.entriesToLoad) this.peers.loadEntries(load);
         const applyNow = this.mayApplyNow(ready);
@@ -409,7 +409,7 @@ export class LeaderFollowerNode {
    */
   private afterPersist(ready: Ready): void {
     if (this.stopped !== undefined) return;
-    for (const outbound of ready.messagesAfterPersist) this.peers.send(outbound);
+    this.peers.sendAll(ready.messagesAfterPersist);
     const last = ready.entriesToPersist[ready.entriesToPersist.length - 1];
     if (last !== undefined) {
       this.core.persisted(last.index, last.generation);

@@ -73,6 +73,12 @@ export class LeaderReplication {
   private readonly liveness: FollowerLiveness;
   private appendBroadcastPending = false;
   private heartbeatBroadcastPending = false;
+  /**
+   * The high-water mark rose: followers that no message has told of it yet get a heartbeat. Not
+   * every follower: at load an append leaves in the same Ready carrying the mark, and a heartbeat
+   * beside it doubled the messages (and the answers, each a socket write) per commit.
+   */
+  private commitBroadcastPending = false;
   /** The configuration the trackers and the progress map were built for. */
   private trackedConfiguration: ClusterConfiguration;
 
@@ -150,6 +156,7 @@ export class LeaderReplication {
       progress.ticksSinceResponse = 0;
       progress.becomeProbe();
       progress.nextIndex = replica.log.lastIndex + 1;
+      progress.highWaterMarkSent = 0;
     }
     // Rule 3: an entry of the new generation lets earlier entries commit with it.
     this.appendToOwnLog('empty', EMPTY_COMMAND);
@@ -196,7 +203,12 @@ export class LeaderReplication {
 
   /** Whether the next Ready has appends, heartbeats or a read round to send. */
   get sendsPending(): boolean {
-    return this.appendBroadcastPending || this.heartbeatBroadcastPending || this.reads.roundNeeded;
+    return (
+      this.appendBroadcastPending ||
+      this.heartbeatBroadcastPending ||
+      this.commitBroadcastPending ||
+      this.reads.roundNeeded
+    );
   }
 
   /** Sends what accumulated since the last Ready: one batched append per follower, reads, beats. */
@@ -210,7 +222,17 @@ export class LeaderReplication {
     }
     if (this.heartbeatBroadcastPending) {
       this.heartbeatBroadcastPending = false;
+      this.commitBroadcastPending = false;
       for (const [peer, progress] of this.progress) this.sendHeartbeat(peer, progress);
+    } else if (this.commitBroadcastPending) {
+      this.commitBroadcastPending = false;
+      const highWaterMark = this.core.replica.highWaterMark;
+      for (const [peer, progress] of this.progress) {
+        // What a heartbeat would tell it (see sendHeartbeat), unless a message already did.
+        if (progress.highWaterMarkSent < Math.min(progress.matchIndex, highWaterMark)) {
+          this.sendHeartbeat(peer, progress);
+        }
+      }
     }
   }
 
@@ -218,6 +240,7 @@ export class LeaderReplication {
   clearPendingSends(): void {
     this.appendBroadcastPending = false;
     this.heartbeatBroadcastPending = false;
+    this.commitBroadcastPending = false;
   }
 
   /** Appends a client command (the façade checked this server leads). */
@@ -439,6 +462,7 @@ export class LeaderReplication {
       ...this.core.identities.table(),
     };
     this.core.send(peer, heartbeat);
+    progress.highWaterMarkSent = Math.max(progress.highWaterMarkSent, heartbeat.highWaterMark);
     const core = this.core;
     const removalIndex = core.replica.log.configurations.latestEntryIndex;
     if (
@@ -480,6 +504,11 @@ export class LeaderReplication {
       };
       progress.sentAppend(prevIndex + entries.length, entries.length);
       this.core.send(peer, request);
+      // The follower commits through the mark as far as this append's entries reach.
+      progress.highWaterMarkSent = Math.max(
+        progress.highWaterMarkSent,
+        Math.min(request.highWaterMark, prevIndex + entries.length),
+      );
       if (progress.state !== 'replicate' || progress.nextIndex > log.lastIndex) return;
     }
   }
@@ -634,7 +663,7 @@ export class LeaderReplication {
     const replica = this.core.replica;
     if (candidate <= replica.highWaterMark) return;
     replica.highWaterMark = candidate;
-    this.heartbeatBroadcastPending = true;
+    this.commitBroadcastPending = true;
     if (!this.committedInCurrentGeneration) {
       this.committedInCurrentGeneration = true;
       for (const requestId of this.reads.takeDeferred()) this.readBarrier(requestId);

@@ -1,7 +1,7 @@
 import type { EntriesToLoad, SnapshotChunkToSend } from './core-types.js';
 import type { LogEntry } from './log-entry.js';
-import { encodeMessage } from './message-codec.js';
-import type { OutboundMessage } from './messages.js';
+import { encodeMessage, MESSAGE_TYPES } from './message-codec.js';
+import type { AppendRequest, OutboundMessage } from './messages.js';
 import type { Logger, Transport } from './node-ports.js';
 import type { NodeStorage } from './node-storage.js';
 
@@ -18,6 +18,30 @@ export interface PeerMessagesHost {
   fail(error: unknown): void;
 }
 
+/** An append and the payload it was encoded to. */
+interface EncodedAppend {
+  readonly message: AppendRequest;
+  readonly payload: Uint8Array;
+}
+
+/**
+ * Whether two appends encode to the same bytes: the same header fields and the same entry objects
+ * (the leader's log hands out its own entries, never copies, so equal objects mean equal bytes).
+ */
+function sameAppend(a: AppendRequest, b: AppendRequest): boolean {
+  if (
+    a.generation !== b.generation ||
+    a.prevIndex !== b.prevIndex ||
+    a.prevGeneration !== b.prevGeneration ||
+    a.highWaterMark !== b.highWaterMark ||
+    a.entries.length !== b.entries.length
+  ) {
+    return false;
+  }
+  for (let i = 0; i < a.entries.length; i++) if (a.entries[i] !== b.entries[i]) return false;
+  return true;
+}
+
 /**
  * The node's side of the core's messages: encodes and sends them, and serves what the core asks
  * to read from storage for them (snapshot chunks, entries whose bytes left memory).
@@ -28,6 +52,32 @@ export class PeerMessages {
   send(outbound: OutboundMessage): void {
     const { type, payload } = encodeMessage(outbound.message);
     this.host.transport.send(outbound.to, type, payload);
+  }
+
+  /**
+   * Sends a Ready's messages in order. An append that goes alike to several followers (the usual
+   * case at load: every follower in step gets the same new entries) is encoded once and the same
+   * bytes go to each, instead of a copy of every entry's command per follower. The transport only
+   * reads a payload, so sharing one is safe.
+   */
+  sendAll(outbounds: readonly OutboundMessage[]): void {
+    if (outbounds.length === 0) return;
+    // Appends of this Ready by their previous index (a pipelined follower gets several batches).
+    let encodedAppends: Map<number, EncodedAppend> | undefined;
+    for (const outbound of outbounds) {
+      const message = outbound.message;
+      if (message.kind !== 'append') {
+        this.send(outbound);
+        continue;
+      }
+      encodedAppends ??= new Map();
+      let encoded = encodedAppends.get(message.prevIndex);
+      if (encoded === undefined || !sameAppend(encoded.message, message)) {
+        encoded = { message, payload: encodeMessage(message).payload };
+        encodedAppends.set(message.prevIndex, encoded);
+      }
+      this.host.transport.send(outbound.to, MESSAGE_TYPES.append, encoded.payload);
+    }
   }
 
   /**
