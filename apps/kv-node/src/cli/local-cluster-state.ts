@@ -41,8 +41,18 @@ export function readLocalClusterState(dataDir: string): LocalClusterState | unde
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw new Error(`cannot read ${path}: ${(error as Error).message}`);
   }
-  const state = JSON.parse(text) as Partial<LocalClusterState>;
-  if (!Array.isArray(state.members) || typeof state.slotsUsed !== 'number') {
+  let state: Partial<LocalClusterState>;
+  try {
+    state = JSON.parse(text) as Partial<LocalClusterState>;
+  } catch (error) {
+    throw new Error(`${path} is not valid JSON: ${(error as Error).message}`);
+  }
+  if (
+    typeof state !== 'object' ||
+    state === null ||
+    !Array.isArray(state.members) ||
+    typeof state.slotsUsed !== 'number'
+  ) {
     throw new Error(`${path} is not a local cluster's member list`);
   }
   return {
