@@ -92,6 +92,7 @@ async function runCluster(environment: CliEnvironment, argv: readonly string[]):
     dataDir: resolve(values['data-dir']),
     cliPath: fileURLToPath(new URL('./cli.js', import.meta.url)),
     extraArgs: ['--log-level', values['log-level'], '--replication', values.replication],
+    replication: values.replication,
     out: environment.stdout,
   });
 }

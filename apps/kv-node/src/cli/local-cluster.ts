@@ -28,6 +28,8 @@ export interface LocalClusterOptions {
   /** The kv-node entry script to run each member with. */
   cliPath: string;
   extraArgs: string[];
+  /** The members' `--replication` (also in `extraArgs`): quorum mode has no membership changes. */
+  replication?: 'leader' | 'quorum';
   /** Host names the dashboard answers (`--dashboard-host-whitelist`; default: loopback only). */
   dashboardAllowedHosts?: readonly string[];
   out: { write(text: string): unknown };
@@ -204,6 +206,12 @@ export async function runLocalCluster(options: LocalClusterOptions): Promise<num
     proxy: peerProxy,
     processes,
     out: options.out,
+    ...(options.replication === 'quorum'
+      ? {
+          refuseChanges:
+            "a quorum-mode cluster's members are fixed by --initial-cluster (no member API)",
+        }
+      : {}),
     changed: (next) => {
       members = next.members;
       for (const name of [...children.keys()]) {

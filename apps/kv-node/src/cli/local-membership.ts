@@ -46,6 +46,11 @@ export interface LocalMembershipOptions {
   changed(state: LocalClusterState): void;
   /** Where progress is reported (the launcher's terminal). */
   out: { write(text: string): unknown };
+  /**
+   * Why this cluster's members cannot change, if they cannot (a quorum-mode cluster's members
+   * are fixed by `--initial-cluster`): every change is refused with it at once.
+   */
+  refuseChanges?: string;
   /** Longest wait for a learner to catch up before its promotion, ms (default 120000). */
   promoteTimeoutMs?: number;
 }
@@ -131,6 +136,8 @@ export class LocalMembership {
   }
 
   async #exclusive(what: string, change: () => Promise<string>): Promise<string> {
+    const refusal = this.#options.refuseChanges;
+    if (refusal !== undefined) throw new LocalMembershipError(`cannot ${what}: ${refusal}`);
     if (this.#running !== undefined) {
       throw new LocalMembershipError(
         `cannot ${what}: "${this.#running}" is still running (one membership change at a time)`,
