@@ -166,7 +166,7 @@ export function checkMembershipChanges(
     passed: failures.length === 0,
     detail:
       failures.length === 0
-        ? `${completed} members replaced or re-added, each promoted`
+        ? `${completed} membership changes completed (each member added was promoted)`
         : `${failures.length} change(s) failed; first: ${failures[0]}`,
   };
 }

@@ -80,17 +80,24 @@ function initialClusterFor(
 }
 
 /**
- * Adds node `index` back as a new learner under peer URLs never used by a removed member, starts
- * it with an empty data directory and `--initial-cluster-state existing`, and promotes it once it
- * has caught up.
+ * Adds node `index` as a new learner under peer URLs never used by a removed member, starts it
+ * with an empty data directory and `--initial-cluster-state existing`, and promotes it once it
+ * has caught up. A node added back (`fresh` false) takes the next loopback name; a spare node that
+ * was never a member (`fresh` true) is added under the URLs it has.
  * @throws Error if a step is not accepted in time, or the node has no unused loopback name left.
  */
-export async function addAndPromote(cluster: KvCluster, index: number): Promise<void> {
+export async function addAndPromote(
+  cluster: KvCluster,
+  index: number,
+  options: { fresh?: boolean } = {},
+): Promise<void> {
   const node = cluster.nodes[index];
   if (node === undefined) throw new RangeError(`no node ${index}`);
   const endpoints = endpointsBesides(cluster, [index]);
   const current = new URL(cluster.advertisedPeerUrlsOf(index)[0] as string).hostname;
-  const untried = loopbackNames.slice(loopbackNames.indexOf(current) + 1);
+  const untried = loopbackNames.slice(
+    loopbackNames.indexOf(current) + (options.fresh === true ? 0 : 1),
+  );
   for (const host of untried) {
     const urls = node.advertisedPeerUrls.map((url) => withHost(url, host));
     let added: Record<string, unknown>;

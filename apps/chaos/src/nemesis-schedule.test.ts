@@ -124,7 +124,8 @@ describe('generateSchedule', () => {
     expect([...seen].sort()).toEqual(['disk-full', 'kill-all', 'link-tamper']);
   });
 
-  it('draws the membership faults only when asked; shrink-grow removes a minority', () => {
+  it('draws the membership faults only when asked; grow-shrink removes the leader sometimes', () => {
+    const removeLeader = new Set<boolean>();
     const seen = new Set<string>();
     for (let seed = 0; seed < 10; seed++) {
       const defaults = generateSchedule({ seed, nodeCount: 5, durationMs: 60_000 });
@@ -146,29 +147,23 @@ describe('generateSchedule', () => {
               expect(faultDurationMs(fault)).toBe(fault.downMs);
               if (fault.nodes.kind === 'nodes') expect(fault.nodes.indexes).toHaveLength(1);
               break;
-            case 'shrink-grow': {
-              expect(fault.nodes.kind).toBe('nodes');
-              const removed = fault.nodes.kind === 'nodes' ? fault.nodes.indexes : [];
-              expect(removed.length).toBeGreaterThanOrEqual(1);
-              // The members left always hold a majority of the full configuration.
-              expect(removed.length).toBeLessThanOrEqual(largestMinority(nodeCount));
+            case 'grow-shrink':
+              removeLeader.add(fault.removeLeader);
+              expect(fault.holdMs).toBeGreaterThanOrEqual(1000);
               expect(faultDurationMs(fault)).toBe(fault.holdMs);
               break;
-            }
             default:
               throw new Error(`unexpected ${fault.kind}`);
           }
         }
       }
     }
-    expect([...seen].sort()).toEqual(['replace-member', 'shrink-grow']);
+    expect([...seen].sort()).toEqual(['grow-shrink', 'replace-member']);
+    expect([...removeLeader].sort()).toEqual([false, true]);
     expect(
-      describeFault(
-        { kind: 'shrink-grow', nodes: { kind: 'nodes', indexes: [1, 3] }, holdMs: 2000 },
-        ['a', 'b', 'c', 'd', 'e'],
-      ),
+      describeFault({ kind: 'grow-shrink', removeLeader: true, holdMs: 2000 }, ['a', 'b', 'c']),
     ).toBe(
-      'shrink: remove b+d one at a time, wipe their disks, after 2000 ms grow: add each back as a learner, catch up, promote',
+      'grow by 2: add new members one at a time as learners, catch up, promote; after 2000 ms shrink: remove a follower, then the leader one at a time, wipe their disks',
     );
   });
 

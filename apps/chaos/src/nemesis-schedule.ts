@@ -94,11 +94,20 @@ export type Fault =
    */
   | { readonly kind: 'replace-member'; readonly nodes: NodeSelector; readonly downMs: number }
   /**
-   * The cluster shrinks and grows back under load: the selected members (a minority; the leader
-   * among them when drawn) are removed one at a time (each stops by itself), their data is
-   * deleted, and after `holdMs` each is added back as a new learner, started and promoted.
+   * The cluster grows by two and shrinks back under load (3 → 5 → 3, or 5 → 7 → 5): two spare
+   * nodes, never members before, are added one at a time as learners, started with empty data
+   * directories, and promoted once caught up; after `holdMs` two members are removed one at a
+   * time (each stops by itself and its data is deleted): a follower drawn at run time, then the
+   * leader when `removeLeader`, else another follower. Whoever is left is the cluster from then on.
    */
-  | { readonly kind: 'shrink-grow'; readonly nodes: NodeSelector; readonly holdMs: number };
+  | {
+      readonly kind: 'grow-shrink';
+      readonly removeLeader: boolean;
+      readonly holdMs: number;
+    };
+
+/** Members a `grow-shrink` fault adds, and then removes. */
+export const GROW_SHRINK_MEMBERS = 2;
 
 /** The kinds of fault a schedule may draw from. */
 export type FaultKind =
@@ -114,7 +123,7 @@ export type FaultKind =
   | 'disk-full'
   | 'link-tamper'
   | 'replace-member'
-  | 'shrink-grow';
+  | 'grow-shrink';
 
 /**
  * The default mix, in the order the generator draws them. It keeps the kinds it had before the
@@ -156,10 +165,10 @@ export const quorumFaultKinds: readonly FaultKind[] = [
 
 /**
  * Faults of issue 21 (membership changes), asked for with `kinds`: a member replaced after its
- * disk died, and the cluster shrunk by a minority and grown back. Run with a small
+ * disk died, and the cluster grown by two members and shrunk back. Run with a small
  * `--snapshot-count` (`--kv-node-arg=--snapshot-count=200`) so a new member catches up by snapshot.
  */
-export const membershipFaultKinds: readonly FaultKind[] = ['replace-member', 'shrink-grow'];
+export const membershipFaultKinds: readonly FaultKind[] = ['replace-member', 'grow-shrink'];
 
 /** Every kind a schedule can draw from: the default mix, the safety and membership faults. */
 export const knownFaultKinds: readonly FaultKind[] = [
@@ -212,7 +221,7 @@ export function faultDurationMs(fault: Fault): number {
     case 'kill-all':
     case 'replace-member':
       return fault.downMs;
-    case 'shrink-grow':
+    case 'grow-shrink':
       return fault.holdMs;
     case 'stale-leader':
       return fault.pauseMs + fault.isolatedAfterWakeMs;
@@ -352,10 +361,10 @@ function drawFault(random: SeededRandom, kind: FaultKind, nodeCount: number): Fa
         nodes: drawOneOrLeader(random, nodeCount),
         downMs: random.integer(500, 3000),
       };
-    case 'shrink-grow':
+    case 'grow-shrink':
       return {
-        kind: 'shrink-grow',
-        nodes: drawNodes(random, nodeCount, random.integer(1, minority)),
+        kind: 'grow-shrink',
+        removeLeader: random.next() < 0.5,
         holdMs: random.integer(1000, 4000),
       };
   }
@@ -477,7 +486,7 @@ export function describeFault(fault: Fault, names: readonly string[]): string {
       return `tamper with ${Math.round(fault.probability * 100)}% of chunks on links of ${describeSelector(fault.nodes, names)} for ${fault.durationMs} ms`;
     case 'replace-member':
       return `replace ${describeSelector(fault.nodes, names)}: kill -9, wipe its disk, after ${fault.downMs} ms remove it, add it back as a learner, catch up, promote`;
-    case 'shrink-grow':
-      return `shrink: remove ${describeSelector(fault.nodes, names)} one at a time, wipe their disks, after ${fault.holdMs} ms grow: add each back as a learner, catch up, promote`;
+    case 'grow-shrink':
+      return `grow by ${GROW_SHRINK_MEMBERS}: add new members one at a time as learners, catch up, promote; after ${fault.holdMs} ms shrink: remove ${fault.removeLeader ? 'a follower, then the leader' : `${GROW_SHRINK_MEMBERS} followers`} one at a time, wipe their disks`;
   }
 }

@@ -24,7 +24,7 @@ import { isClusterWhole, isQuorumClusterWhole } from './cluster-recovery.js';
 import type { ClusterView } from './etcd-json-client.js';
 import { countFalseSuspicions, parseLeaderElections } from './leader-elections.js';
 import { EtcdJsonClient } from './etcd-json-client.js';
-import { freePort } from './free-port.js';
+import { freePort, freeReservedRangePort } from './free-port.js';
 import type { KvNodeSpec } from './kv-cluster.js';
 import { faketimeAvailable, KvCluster, nodePaths } from './kv-cluster.js';
 import type { FaultWindow } from './measures.js';
@@ -38,6 +38,7 @@ import {
   faultDurationMs,
   generateSchedule,
   quorumFaultKinds,
+  GROW_SHRINK_MEMBERS,
   selectNodes,
 } from './nemesis-schedule.js';
 import type { OperationSample } from './operation-sample.js';
@@ -172,10 +173,17 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     ...(kinds === undefined ? {} : { kinds }),
     ...(options.faultCount === undefined ? {} : { faultCount: options.faultCount }),
   });
+  // Spare nodes for the grow-shrink faults: started only when one adds them as new members.
+  const spareCount =
+    quorumMode || routing === 'shared'
+      ? 0
+      : GROW_SHRINK_MEMBERS *
+        schedule.steps.filter((step) => step.fault.kind === 'grow-shrink').length;
   const names = Array.from(
-    { length: options.nodeCount },
+    { length: options.nodeCount + spareCount },
     (_, index) => `node-${String.fromCharCode(97 + index)}`,
   );
+  const initialMembers = names.slice(0, options.nodeCount);
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
   const runDirectory = join(
     options.resultsDirectory,
@@ -186,12 +194,31 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     `seed ${options.seed}: ${schedule.steps.length} faults over ${schedule.durationMs} ms on ${options.nodeCount} nodes (${routing} peer routing${options.backend === undefined ? '' : `, ${options.backend} backend`}${quorumMode ? `, quorum mode at consistency ${options.consistency ?? 'linearizable'}` : ''})`,
   );
   for (const step of schedule.steps)
-    log(`  at ${(step.atMs / 1000).toFixed(1)} s: ${describeFault(step.fault, names)}`);
+    log(`  at ${(step.atMs / 1000).toFixed(1)} s: ${describeFault(step.fault, initialMembers)}`);
+  if (spareCount > 0)
+    log(`  spare nodes for grow-shrink: ${names.slice(options.nodeCount).join(', ')}`);
   writeFileSync(join(runDirectory, 'schedule.json'), `${JSON.stringify(schedule, null, 2)}\n`);
 
   const notices: string[] = [];
-  const clientPorts = await Promise.all(names.map(() => freePort()));
-  const peerPorts = await Promise.all(names.map(() => freePort()));
+  // A spare starts long after its ports are chosen: from outside the ephemeral range, so no
+  // outgoing connection of the run takes one meanwhile.
+  const chosen = new Set<number>();
+  const portFor = async (index: number): Promise<number> => {
+    for (;;) {
+      const port = await (index < options.nodeCount ? freePort() : freeReservedRangePort());
+      // Each was free when tried, but one after the other: the same port may come twice.
+      if (!chosen.has(port)) {
+        chosen.add(port);
+        return port;
+      }
+    }
+  };
+  const clientPorts: number[] = [];
+  const peerPorts: number[] = [];
+  for (const [index] of names.entries()) {
+    clientPorts.push(await portFor(index));
+    peerPorts.push(await portFor(index));
+  }
   const markers = new Map<string, Uint8Array[]>();
   const proxy =
     routing === 'direct'
@@ -222,7 +249,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     clientUrl: urlOf(clientPorts[index] as number),
     listenPeerUrl: urlOf(peerPorts[index] as number),
     advertisedPeerUrls: peerUrlsOf(name, index, name),
-    initialCluster: names
+    // A spare lists every node: when it joins, only those the cluster then lists are kept.
+    initialCluster: (index < options.nodeCount ? initialMembers : names)
       .flatMap((member, memberIndex) =>
         peerUrlsOf(member, memberIndex, name).map((url) => `${member}=${url}`),
       )
@@ -287,11 +315,12 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
   let result: ChaosResult | undefined;
   try {
     for (const filesystem of filesystems ?? []) filesystem.mount();
-    for (let index = 0; index < specs.length; index++) cluster.start(index);
-    log(`starting ${names.join(', ')}; logs in ${join(runDirectory, 'logs')}`);
+    for (let index = 0; index < options.nodeCount; index++) cluster.start(index);
+    log(`starting ${initialMembers.join(', ')}; logs in ${join(runDirectory, 'logs')}`);
+    const initialControl = control.slice(0, options.nodeCount);
     const leader = quorumMode
-      ? await waitForQuorumCluster(control, cluster, 30_000, options.signal)
-      : await waitForLeader(control, cluster, 30_000, options.signal);
+      ? await waitForQuorumCluster(initialControl, cluster, 30_000, options.signal)
+      : await waitForLeader(initialControl, cluster, 30_000, options.signal);
     if (leader === undefined) {
       const exits = cluster.unexpectedExits.map(
         (exit) =>
@@ -308,9 +337,14 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       options,
       schedule,
       names,
+      members: new Set(initialMembers.map((_, index) => index)),
+      spares: names.map((_, index) => index).slice(options.nodeCount),
       cluster,
       proxy,
-      clients,
+      // The workloads and the watcher talk to the initial members: a spare answers nothing
+      // before it is added, and a removed member answers nothing again, like a killed one.
+      clients: clients.slice(0, options.nodeCount),
+      allClients: clients,
       control,
       finalReaders,
       runDirectory,
@@ -319,6 +353,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       filesystems,
       quorumMode,
       standInLeaders: new SeededRandom(options.seed ^ 0x1eade4),
+      removals: new SeededRandom(options.seed ^ 0x5e1ec7),
       membership: { completed: 0, failures: [] },
       log,
     });
@@ -345,10 +380,17 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
 interface RunContext {
   readonly options: ChaosOptions;
   readonly schedule: NemesisSchedule;
+  /** Every node: the initial members, then the spares (indexes into the arrays below). */
   readonly names: readonly string[];
+  /** The nodes that are members now (grow-shrink adds spares and removes members). */
+  readonly members: Set<number>;
+  /** Spare nodes not added yet, in the order they will be. */
+  readonly spares: number[];
   readonly cluster: KvCluster;
   readonly proxy: LinkProxy | undefined;
   readonly clients: readonly EtcdJsonClient[];
+  /** A client of every node, spares included, by node index. */
+  readonly allClients: readonly EtcdJsonClient[];
   readonly control: readonly EtcdJsonClient[];
   /** Clients with a long timeout for reading whole stores after the heal. */
   readonly finalReaders: readonly EtcdJsonClient[];
@@ -361,6 +403,8 @@ interface RunContext {
   readonly quorumMode: boolean;
   /** Quorum mode: draws the member a fault aimed at "the leader" hits. */
   readonly standInLeaders: SeededRandom;
+  /** Draws the followers a grow-shrink fault removes. */
+  readonly removals: SeededRandom;
   /** Membership changes the faults made, and those that failed (one line each). */
   readonly membership: { completed: number; readonly failures: string[] };
   readonly log: (line: string) => void;
@@ -469,6 +513,7 @@ async function runWatchedWorkloadAndFaults(
       const fault = await applyFault(context, step.fault, now);
       const recoveredAfterMs = await waitUntilRecovered(
         control,
+        [...context.members].sort((left, right) => left - right),
         cluster,
         recoveryLimitMs,
         options.signal,
@@ -490,7 +535,7 @@ async function runWatchedWorkloadAndFaults(
   } finally {
     // The final heal: every link passes, every node runs.
     proxy?.healAll();
-    for (let index = 0; index < names.length; index++) {
+    for (const index of context.members) {
       cluster.resume(index);
       if (!cluster.isRunning(index)) cluster.start(index);
     }
@@ -505,10 +550,16 @@ async function runWatchedWorkloadAndFaults(
   const [register, set, poison] = await Promise.all([registerRun, setRun, poisonRun]);
   log(`workload stopped after ${(now() / 1000).toFixed(0)} s; waiting for convergence`);
 
-  const converged = await waitForConvergence(context.finalReaders, 20_000);
+  // The members at the end: spares added and members removed by grow-shrink are accounted for.
+  const finalMembers = [...context.members].sort((left, right) => left - right);
+  const converged = await waitForConvergence(
+    finalMembers.map((index) => context.finalReaders[index] as EtcdJsonClient),
+    20_000,
+  );
   // Final linearizable reads of every register key join the history: a lost write shows there.
+  const finalClients = finalMembers.map((index) => context.allClients[index] as EtcdJsonClient);
   for (const [index, key] of register.keys.entries()) {
-    const client = clients[index % clients.length] as EtcdJsonClient;
+    const client = finalClients[index % finalClients.length] as EtcdJsonClient;
     const pending = recorder.invoke(`final-${index}`, { op: 'read', key });
     try {
       const kvs = await client.range(key);
@@ -528,8 +579,9 @@ async function runWatchedWorkloadAndFaults(
   }
   const setKeysByNode = new Map<string, Set<string> | Error>();
   const hashes = new Map<string, string | Error>();
-  for (const [index, name] of names.entries()) {
-    const state = converged[index];
+  for (const [position, index] of finalMembers.entries()) {
+    const name = names[index] as string;
+    const state = converged[position];
     if (state instanceof Error || state === undefined) {
       setKeysByNode.set(name, state ?? new Error('no final read'));
       hashes.set(name, state ?? new Error('no final read'));
@@ -555,7 +607,7 @@ async function runWatchedWorkloadAndFaults(
     ...(poison === undefined ? [] : [checkPoisonAnswered(poison)]),
     checkNoUnexpectedExit(cluster.unexpectedExits),
     ...(schedule.steps.some(
-      (step) => step.fault.kind === 'replace-member' || step.fault.kind === 'shrink-grow',
+      (step) => step.fault.kind === 'replace-member' || step.fault.kind === 'grow-shrink',
     )
       ? [checkMembershipChanges(context.membership.failures, context.membership.completed)]
       : []),
@@ -667,17 +719,24 @@ async function applyFault(
     return { window: window([], { skipped: reason }) };
   };
   const durationMs = faultDurationMs(fault);
-  const targets =
+  const everyMember = [...context.members].sort((left, right) => left - right);
+  // A node no longer a member (removed by grow-shrink) is out of reach of later faults.
+  let targets = (
     fault.kind === 'partition'
       ? fault.shape.kind === 'ring'
-        ? names.map((_, index) => index)
+        ? everyMember
         : selectNodes(fault.shape.nodes, leader)
       : fault.kind === 'stale-leader'
         ? selectNodes({ kind: 'leader' }, leader)
         : fault.kind === 'kill-all'
-          ? names.map((_, index) => index)
-          : selectNodes(fault.nodes, leader);
-  if (targets.length === 0) return skip('no leader known');
+          ? everyMember
+          : fault.kind === 'grow-shrink'
+            ? selectNodes({ kind: 'leader' }, leader)
+            : selectNodes(fault.nodes, leader)
+  ).filter((index) => context.members.has(index));
+  if (targets.length === 0) {
+    return skip(leader === undefined ? 'no leader known' : 'its nodes are no longer members');
+  }
   const leaderLost =
     !context.quorumMode &&
     leader !== undefined &&
@@ -689,12 +748,12 @@ async function applyFault(
       fault.kind === 'clock-offset' ||
       fault.kind === 'stale-leader' ||
       fault.kind === 'replace-member' ||
-      fault.kind === 'shrink-grow' ||
+      (fault.kind === 'grow-shrink' && fault.removeLeader) ||
       (fault.kind === 'partition' && fault.shape.kind !== 'ring'));
   let failover: Promise<number | undefined> | undefined;
   const startFailoverProbe = (): void => {
     if (!leaderLost) return;
-    const spared = names.map((_, index) => index).filter((index) => !targets.includes(index));
+    const spared = [...context.members].filter((index) => !targets.includes(index));
     failover = probeFailover(control, spared, now, startMs + durationMs + 5000).then((atMs) =>
       atMs === undefined ? undefined : atMs - startMs,
     );
@@ -854,27 +913,48 @@ async function applyFault(
       }
       break;
     }
-    case 'shrink-grow': {
+    case 'grow-shrink': {
       if (context.quorumMode) return skip('quorum mode has no membership changes');
       if (context.options.peerRouting === 'shared') {
-        // The shared listeners know dialers by member id, and a member added back has a new one.
-        return skip('shared peer routing cannot tell a member added back (a new member id)');
+        // The shared listeners know dialers by member id, and an added member has a new one.
+        return skip('shared peer routing cannot tell an added member (a new member id)');
       }
+      const spares = context.spares.splice(0, GROW_SHRINK_MEMBERS);
+      if (spares.length < GROW_SHRINK_MEMBERS) return skip('no spare nodes left');
+      const added: number[] = [];
+      for (const index of spares) {
+        const done = await membershipStep(context, `add ${names[index]}`, async () => {
+          await addAndPromote(cluster, index, { fresh: true });
+          context.members.add(index);
+        });
+        if (done) added.push(index);
+      }
+      log(
+        `[${(now() / 1000).toFixed(1)} s] members: ${[...context.members].map((index) => names[index]).join(', ')}`,
+      );
+      await sleep(durationMs);
+      // Drawn now, among who is there: the leader may have changed, and a spare may lead.
+      const leaderNow = await findLeader(control, cluster);
+      const followers = [...context.members]
+        .filter((index) => index !== leaderNow)
+        .sort((left, right) => left - right);
+      const removed = context.removals
+        .shuffle(followers)
+        .slice(0, fault.removeLeader && leaderNow !== undefined ? 1 : GROW_SHRINK_MEMBERS);
+      if (fault.removeLeader && leaderNow !== undefined) removed.push(leaderNow);
+      // The window and the failover probe are about the members removed.
+      targets = removed;
       startFailoverProbe();
-      const removed: number[] = [];
-      for (const index of targets) {
-        const done = await membershipStep(context, `remove ${names[index]}`, async () => {
+      for (const index of removed) {
+        await membershipStep(context, `remove ${names[index]}`, async () => {
           const notice = await removeRunningMember(cluster, index);
           if (notice !== undefined) context.notices.push(notice);
+          context.members.delete(index);
         });
-        if (done) removed.push(index);
       }
-      await sleep(durationMs);
-      for (const index of removed) {
-        await membershipStep(context, `add back ${names[index]}`, () =>
-          addAndPromote(cluster, index),
-        );
-      }
+      log(
+        `[${(now() / 1000).toFixed(1)} s] grew by ${added.map((index) => names[index]).join('+')}, shrank by ${removed.map((index) => names[index]).join('+')}; members: ${[...context.members].map((index) => names[index]).join(', ')}`,
+      );
       break;
     }
   }
@@ -1051,13 +1131,14 @@ async function waitForQuorumCluster(
 }
 
 /**
- * Waits until the cluster is whole again: every node runs (none paused), answers, and names the
+ * Waits until the cluster is whole again: every member (`members`, node indexes) runs (none paused), answers, and names the
  * same leader, which in turn has heard from every follower within the last second (when it
  * reports that). A restarted node passes only once it serves clients and has heard from the
  * leader. Resolves with the milliseconds waited, or undefined after `timeoutMs` or an abort.
  */
 async function waitUntilRecovered(
   control: readonly EtcdJsonClient[],
+  members: readonly number[],
   cluster: KvCluster,
   timeoutMs: number,
   signal: AbortSignal | undefined,
@@ -1066,9 +1147,9 @@ async function waitUntilRecovered(
   const start = performance.now();
   while (performance.now() - start < timeoutMs && signal?.aborted !== true) {
     const views = await Promise.all(
-      control.map((client, index) =>
+      members.map((index) =>
         cluster.isRunning(index) && !cluster.isPaused(index)
-          ? client.cluster().catch(() => undefined)
+          ? (control[index] as EtcdJsonClient).cluster().catch(() => undefined)
           : Promise.resolve(undefined),
       ),
     );

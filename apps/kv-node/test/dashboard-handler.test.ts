@@ -130,6 +130,72 @@ describe('dashboard routes with demo mode', () => {
   });
 });
 
+describe('dashboard member routes (the launcher of `kv-node cluster`)', () => {
+  const calls: string[] = [];
+  let server: RunningDashboardServer;
+  let base: string;
+
+  beforeAll(async () => {
+    const cluster = new FakeCluster();
+    server = await startDashboardServer({
+      port: 0,
+      statusSource: cluster,
+      demo: cluster,
+      members: {
+        add: (authorization) => {
+          calls.push(`add ${authorization ?? '-'}`);
+          return Promise.resolve('node-4 added');
+        },
+        remove: (name, authorization) => {
+          calls.push(`remove ${name} ${authorization ?? '-'}`);
+          return Promise.reject(new Error('etcdserver: user name is empty'));
+        },
+        replace: (name, authorization) => {
+          calls.push(`replace ${name} ${authorization ?? '-'}`);
+          return Promise.resolve(`${name} replaced`);
+        },
+      },
+      pollIntervalMs: 50,
+      assetsDirectory,
+    });
+    base = server.url.replace(/\/ui\/$/, '');
+  });
+
+  afterAll(async () => {
+    await server.close();
+  });
+
+  it('passes the caller’s Authorization on, reports refusals, and refuses cross-site requests', async () => {
+    const post = (action: string, body: unknown, headers: Record<string, string> = {}) =>
+      fetch(`${base}/ui/api/members/${action}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...headers },
+        body: JSON.stringify(body),
+      });
+    const view = (await (await fetch(`${base}/ui/api/view`)).json()) as ClusterView;
+    expect(view.memberChanges).toBe(true);
+    const added = await post('add', {});
+    expect(added.status).toBe(200);
+    expect(await added.json()).toEqual({ ok: true, message: 'node-4 added' });
+    const refused = await post('remove', { node: 'node-2' });
+    expect(refused.status).toBe(409);
+    expect(await refused.json()).toEqual({ ok: false, message: 'etcdserver: user name is empty' });
+    const replaced = await post('replace', { node: 'node-3' }, { authorization: 'admin-token' });
+    expect(await replaced.json()).toEqual({ ok: true, message: 'node-3 replaced' });
+    expect((await post('remove', {})).status).toBe(400);
+    expect((await post('grow', {})).status).toBe(404);
+    expect((await post('add', {}, { origin: 'http://evil.example' })).status).toBe(403);
+    const plain = await fetch(`${base}/ui/api/members/add`, {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain' },
+      body: '{}',
+    });
+    expect(plain.status).toBe(403);
+    expect((await fetch(`${base}/ui/api/members/add`)).status).toBe(405);
+    expect(calls).toEqual(['add -', 'remove node-2 -', 'replace node-3 admin-token']);
+  });
+});
+
 describe('dashboard handler mounted in front of another API', () => {
   let server: Server;
   let dashboard: DashboardHandler;
@@ -164,8 +230,15 @@ describe('dashboard handler mounted in front of another API', () => {
       body: '{"node":"node-1"}',
     });
     expect(demo.status).toBe(404);
+    const members = await fetch(`${base}/ui/api/members/add`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{}',
+    });
+    expect(members.status).toBe(404);
     const view = (await (await fetch(`${base}/ui/api/view`)).json()) as ClusterView;
     expect(view.demo).toBe(false);
+    expect(view.memberChanges).toBe(false);
   });
 
   it('ends open streams on close, so the server can close at once', async () => {

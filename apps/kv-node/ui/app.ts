@@ -4,8 +4,8 @@
  */
 
 import './dashboard.css';
-import type { ClusterView, NodeDemoAction } from '../src/dashboard/cluster-view.js';
-import { sendDemoAction } from './demo-client.js';
+import type { ClusterView, MemberAction, NodeDemoAction } from '../src/dashboard/cluster-view.js';
+import { sendDemoAction, sendMemberAction } from './demo-client.js';
 import { byId, setText } from './dom.js';
 import { formatCount, formatRate } from './format.js';
 import { renderLeaderTimeline } from './leader-timeline-view.js';
@@ -33,11 +33,36 @@ async function perform(action: NodeDemoAction | 'heal', node?: string): Promise<
   message.dataset['ok'] = String(result.ok);
 }
 
-const table = new NodeTable(tableBody, (action, node) => void perform(action, node));
+/** A membership change takes seconds (a learner catches up); one at a time, as the launcher allows. */
+let memberChangeRunning = false;
+
+async function changeMembers(action: MemberAction, node?: string): Promise<void> {
+  if (memberChangeRunning) return;
+  memberChangeRunning = true;
+  document.body.classList.add('member-change-running');
+  setText(message, `${action}${node === undefined ? ' member' : ` ${node}`}: in progress...`);
+  message.dataset['ok'] = '';
+  try {
+    const result = await sendMemberAction(action, node);
+    setText(message, result.message);
+    message.dataset['ok'] = String(result.ok);
+  } finally {
+    memberChangeRunning = false;
+    document.body.classList.remove('member-change-running');
+  }
+}
+
+const table = new NodeTable(
+  tableBody,
+  (action, node) => void perform(action, node),
+  (action, node) => void changeMembers(action, node),
+);
 byId<HTMLButtonElement>('heal').addEventListener('click', () => void perform('heal'));
+byId<HTMLButtonElement>('add-member').addEventListener('click', () => void changeMembers('add'));
 
 function render(view: ClusterView): void {
   document.body.classList.toggle('demo', view.demo);
+  document.body.classList.toggle('members', view.memberChanges);
   setText(leader, view.leader ?? 'none');
   leader.dataset['leader'] = view.leader ?? '';
   const leaderRow = view.nodes.find((node) => node.name === view.leader);

@@ -1,12 +1,26 @@
 /** The table of nodes: one row per node, updated in place on every view. */
 
-import type { ClusterView, NodeDemoAction, NodeView } from '../src/dashboard/cluster-view.js';
+import type {
+  ClusterView,
+  MemberAction,
+  NodeDemoAction,
+  NodeView,
+} from '../src/dashboard/cluster-view.js';
 import { NODE_DEMO_ACTIONS } from '../src/dashboard/cluster-view.js';
 import { element, setText } from './dom.js';
 import { formatAge, formatCount, formatQuorumReplica } from './format.js';
 
 /** Called when a demo button is pressed. */
 export type DemoActionHandler = (action: NodeDemoAction, node: string) => void;
+
+/** Called when a member button (remove, replace) is pressed. */
+export type MemberActionHandler = (action: Exclude<MemberAction, 'add'>, node: string) => void;
+
+/** The member buttons of a row, and what each does, shown on hover. */
+const MEMBER_ACTION_TITLES: Readonly<Record<Exclude<MemberAction, 'add'>, string>> = {
+  remove: 'remove the member from the cluster (member API); it stops and its data is deleted',
+  replace: 'remove it, delete its data and add a fresh member that catches up and is promoted',
+};
 
 type Field = Exclude<keyof NodeView, 'clientUrl' | 'suspectedByPeers'>;
 
@@ -57,15 +71,22 @@ function cellText(node: NodeView, field: Field): string {
 export class NodeTable {
   readonly #body: HTMLTableSectionElement;
   readonly #onAction: DemoActionHandler;
+  readonly #onMemberAction: MemberActionHandler;
   readonly #rows = new Map<string, HTMLTableRowElement>();
 
   /**
    * @param body the table body to fill.
    * @param onAction called with the action and node when a demo button is pressed.
+   * @param onMemberAction called with the change and node when a member button is pressed.
    */
-  constructor(body: HTMLTableSectionElement, onAction: DemoActionHandler) {
+  constructor(
+    body: HTMLTableSectionElement,
+    onAction: DemoActionHandler,
+    onMemberAction: MemberActionHandler,
+  ) {
     this.#body = body;
     this.#onAction = onAction;
+    this.#onMemberAction = onMemberAction;
   }
 
   /** Shows `view`: adds rows for new nodes, updates the others, removes the vanished. */
@@ -120,6 +141,23 @@ export class NodeTable {
         action,
       );
       button.addEventListener('click', () => this.#onAction(action, name));
+      actions.append(button);
+    }
+    for (const [action, title] of Object.entries(MEMBER_ACTION_TITLES)) {
+      const button = element(
+        'button',
+        {
+          type: 'button',
+          class: 'member-only',
+          'data-member-action': action,
+          'data-node': name,
+          title,
+        },
+        action,
+      );
+      button.addEventListener('click', () =>
+        this.#onMemberAction(action as Exclude<MemberAction, 'add'>, name),
+      );
       actions.append(button);
     }
     row.append(actions);

@@ -13,6 +13,7 @@ import { resolveConfig } from '../config/node-config.js';
 import type { NodeConfig } from '../config/node-config.js';
 import { VERSION } from '../version.js';
 import { HostAllowlist } from '../http/host-allowlist.js';
+import { clusterMemberCommand, isClusterMemberCommand } from './cluster-member-command.js';
 import { runLocalCluster } from './local-cluster.js';
 import { snapshotCommand } from './snapshot-command.js';
 
@@ -30,6 +31,7 @@ export interface CliEnvironment {
 export const EXIT_USAGE = 2;
 
 async function runCluster(environment: CliEnvironment, argv: readonly string[]): Promise<number> {
+  if (isClusterMemberCommand(argv)) return clusterMemberCommand(environment, argv);
   let values;
   try {
     ({ values } = parseArgs({
@@ -90,6 +92,7 @@ async function runCluster(environment: CliEnvironment, argv: readonly string[]):
     dataDir: resolve(values['data-dir']),
     cliPath: fileURLToPath(new URL('./cli.js', import.meta.url)),
     extraArgs: ['--log-level', values['log-level'], '--replication', values.replication],
+    replication: values.replication,
     out: environment.stdout,
   });
 }

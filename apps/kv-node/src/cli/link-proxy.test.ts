@@ -300,4 +300,37 @@ describe('LinkProxy', () => {
       }),
     ).rejects.toThrow(/EADDRINUSE/);
   });
+
+  it('takes a node added while it runs: its links, its shared listener, isolate', async () => {
+    const echo = await startEcho();
+    opened.push({
+      close: () =>
+        new Promise<void>((resolve) => {
+          for (const socket of echo.sockets) socket.destroy();
+          echo.server.close(() => resolve());
+        }),
+    });
+    const markers = new Map<string, Uint8Array[]>([['a', [Buffer.from('node-aaaa')]]]);
+    const proxy = await LinkProxy.start({
+      targets: [{ name: 'a', host: '127.0.0.1', port: 1 }],
+      random: seededRandom(3),
+      sourceMarkers: markers,
+    });
+    opened.push(proxy);
+    await proxy.addTarget({ name: 'c', host: '127.0.0.1', port: echo.port });
+    markers.set('c', [Buffer.from('node-cccc')]);
+    await expect(proxy.addTarget({ name: 'c', host: '127.0.0.1', port: 1 })).rejects.toThrow(
+      /exists/,
+    );
+    const linked = await dial(proxy.linkAddress('a', 'c').port);
+    linked.socket.write('over the link');
+    await eventually(() => linked.received() === 'over the link');
+    const shared = await dial(proxy.sharedAddress('c').port);
+    shared.socket.write('HELLO from node-aaaa to node-cccc');
+    await eventually(() => shared.received() === 'HELLO from node-aaaa to node-cccc');
+    proxy.isolate('c');
+    expect(proxy.ruleOf('a', 'c').kind).toBe('blackhole');
+    expect(proxy.ruleOf('c', 'a').kind).toBe('blackhole');
+    await eventually(() => linked.closed() && shared.closed());
+  });
 });

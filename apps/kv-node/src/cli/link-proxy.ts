@@ -70,6 +70,13 @@ export interface LinkProxyStatistics {
 
 const linkKey = (from: string, to: string): string => `${from}\u0000${to}`;
 
+function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    if (!server.listening) resolve();
+    else server.close(() => resolve());
+  });
+}
+
 /**
  * A frame-agnostic TCP proxy for the peer links of a cluster, controlled in-process. Node `from`
  * reaches node `to` through {@link LinkProxy.linkAddress}(from, to); a connection accepted there
@@ -176,6 +183,49 @@ export class LinkProxy {
     for (const connection of [...this.connections]) if (connection.poisoned) this.cut(connection);
   }
 
+  /**
+   * Adds a node to a running proxy (a member added to the cluster): opens its listeners as
+   * {@link LinkProxy.start} would have, the links to and from every node when link listeners are
+   * on and its shared listener when `sourceMarkers` were given; its markers must be in that map
+   * before it dials. Resolves once every new listener is bound.
+   * @throws Error if a node of that name exists or a listener cannot be bound (the node is then
+   *   not added).
+   */
+  async addTarget(target: ProxyTarget): Promise<void> {
+    if (this.closed) throw new Error('the proxy is closed');
+    if (this.targets.has(target.name)) throw new Error(`proxy target ${target.name} exists`);
+    const opened = this.servers.length;
+    const links: [string, SocketAddress][] = [];
+    let shared: SocketAddress | undefined;
+    try {
+      if (this.options.linkListeners ?? true) {
+        for (const other of this.targets.keys()) {
+          for (const [from, to] of [
+            [target.name, other],
+            [other, target.name],
+          ] as const) {
+            const address = await this.listen(0, (socket) =>
+              this.accept(socket, from, to, undefined),
+            );
+            links.push([linkKey(from, to), address]);
+          }
+        }
+      }
+      if (this.options.sourceMarkers !== undefined) {
+        shared = await this.listen(target.sharedPort ?? 0, (socket) =>
+          this.identify(socket, target.name),
+        );
+      }
+    } catch (error) {
+      const failed = this.servers.splice(opened);
+      await Promise.all(failed.map((server) => closeServer(server)));
+      throw error;
+    }
+    this.targets.set(target.name, target);
+    for (const [key, address] of links) this.linkAddresses.set(key, address);
+    if (shared !== undefined) this.sharedAddresses.set(target.name, shared);
+  }
+
   /** Cuts every open connection that involves `node` (either end), e.g. when it is killed. */
   cutNode(node: string): void {
     for (const connection of [...this.connections]) {
@@ -197,15 +247,7 @@ export class LinkProxy {
   async close(): Promise<void> {
     this.closed = true;
     for (const connection of [...this.connections]) this.cut(connection);
-    await Promise.all(
-      this.servers.map(
-        (server) =>
-          new Promise<void>((resolve) => {
-            if (!server.listening) resolve();
-            else server.close(() => resolve());
-          }),
-      ),
-    );
+    await Promise.all(this.servers.map((server) => closeServer(server)));
   }
 
   private async listenAll(): Promise<void> {

@@ -41,39 +41,82 @@ export function localClusterSecretFile(dataDir: string): string {
 /** The `--initial-cluster-token` of every local cluster (part of each member id's hash). */
 export const LOCAL_CLUSTER_TOKEN = 'kv-local';
 
+/**
+ * Most member slots a local cluster gives out over its life (`node-1` … `node-9`): every added
+ * member takes a new slot, since a removed member's peer URL is never added again. Nine also
+ * keeps one member's name from containing another's, which the peer proxy relies on.
+ */
+export const MAX_LOCAL_MEMBER_SLOTS = 9;
+
+/** A member without its flags. */
+export type LocalMemberSlot = Omit<LocalMemberPlan, 'args'>;
+
+/** The name, URLs and data directory of slot `index` (0-based) of a local cluster. */
+export function localMemberSlot(index: number, basePort: number, dataDir: string): LocalMemberSlot {
+  return {
+    name: `node-${index + 1}`,
+    clientUrl: `http://127.0.0.1:${basePort + 10 * index}`,
+    peerUrl: `http://127.0.0.1:${basePort + 10 * index + 1}`,
+    listenPeerUrl: `http://127.0.0.1:${basePort + 10 * index + 2}`,
+    dataDir: `${dataDir.replace(/\/+$/, '')}/node-${index + 1}`,
+  };
+}
+
+/** Options of {@link localMemberArgs}. */
+export interface LocalMemberArgsOptions {
+  /** `--initial-cluster`: `name=peerURL,...`, this member included. */
+  initialCluster: string;
+  /** Parent directory of the members' data directories (where the peer secret is). */
+  dataDir: string;
+  /** For a member added to a running cluster: the cluster id (hex) `member add` answered with. */
+  joinClusterId?: string;
+  extraArgs?: readonly string[];
+}
+
+/** The flags to start a member of a local cluster with. */
+export function localMemberArgs(
+  member: LocalMemberSlot,
+  options: LocalMemberArgsOptions,
+): string[] {
+  return [
+    '--name',
+    member.name,
+    '--data-dir',
+    member.dataDir,
+    '--listen-client-urls',
+    member.clientUrl,
+    '--listen-peer-urls',
+    member.listenPeerUrl,
+    // Advertised as before the proxy existed: member ids (hashed from peer URLs), the peer
+    // URLs /v1/cluster shows and existing data directories stay the same.
+    '--initial-advertise-peer-urls',
+    member.peerUrl,
+    '--initial-cluster',
+    options.initialCluster,
+    ...(options.joinClusterId === undefined
+      ? []
+      : ['--initial-cluster-state', 'existing', '--initial-cluster-id', options.joinClusterId]),
+    '--initial-cluster-token',
+    LOCAL_CLUSTER_TOKEN,
+    '--peer-secret-file',
+    localClusterSecretFile(options.dataDir),
+    ...(options.extraArgs ?? []),
+  ];
+}
+
 /** Member names, URLs, data directories and flags for a local cluster on 127.0.0.1. */
 export function planLocalCluster(options: LocalClusterPlanOptions): LocalMemberPlan[] {
-  const members = Array.from({ length: options.nodes }, (_, index) => ({
-    name: `node-${index + 1}`,
-    clientUrl: `http://127.0.0.1:${options.basePort + 10 * index}`,
-    peerUrl: `http://127.0.0.1:${options.basePort + 10 * index + 1}`,
-    listenPeerUrl: `http://127.0.0.1:${options.basePort + 10 * index + 2}`,
-    dataDir: `${options.dataDir.replace(/\/+$/, '')}/node-${index + 1}`,
-  }));
+  const members = Array.from({ length: options.nodes }, (_, index) =>
+    localMemberSlot(index, options.basePort, options.dataDir),
+  );
   const initialCluster = members.map((member) => `${member.name}=${member.peerUrl}`).join(',');
   return members.map((member) => ({
     ...member,
-    args: [
-      '--name',
-      member.name,
-      '--data-dir',
-      member.dataDir,
-      '--listen-client-urls',
-      member.clientUrl,
-      '--listen-peer-urls',
-      member.listenPeerUrl,
-      // Advertised as before the proxy existed: member ids (hashed from peer URLs), the peer
-      // URLs /v1/cluster shows and existing data directories stay the same.
-      '--initial-advertise-peer-urls',
-      member.peerUrl,
-      '--initial-cluster',
+    args: localMemberArgs(member, {
       initialCluster,
-      '--initial-cluster-token',
-      LOCAL_CLUSTER_TOKEN,
-      '--peer-secret-file',
-      localClusterSecretFile(options.dataDir),
-      ...(options.extraArgs ?? []),
-    ],
+      dataDir: options.dataDir,
+      ...(options.extraArgs === undefined ? {} : { extraArgs: options.extraArgs }),
+    }),
   }));
 }
 
@@ -105,6 +148,7 @@ export function clusterBanner(
       `  curl ${first.clientUrl}/v1/cluster`,
       '',
       `Dashboard: ${dashboardUrl}  (kill, pause, partition, restart members from the page)`,
+      'Members: kv-node cluster add | remove <name> | replace <name>  (or from the dashboard)',
       'Ctrl-C stops every member. Nothing is restarted automatically.',
       '',
     );

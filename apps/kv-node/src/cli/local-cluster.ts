@@ -12,9 +12,13 @@ import { HttpClusterStatusSource } from '../dashboard/http-status-source.js';
 import { createSignalDemoControl } from '../dashboard/signal-demo-control.js';
 import type { LocalMemberPlan } from './local-cluster-plan.js';
 import { clusterBanner, localClusterSecretFile, planLocalCluster } from './local-cluster-plan.js';
+import type { LocalClusterState } from './local-cluster-state.js';
+import { readLocalClusterState, writeLocalClusterState } from './local-cluster-state.js';
 import { ensurePeerSecretFile } from './cluster-secret.js';
+import { LocalMembership } from './local-membership.js';
+import type { LocalMemberProcesses } from './local-membership.js';
 import { startLocalPeerProxy } from './local-peer-proxy.js';
-import type { LinkProxy } from './link-proxy.js';
+import type { LocalPeerProxy } from './local-peer-proxy.js';
 
 /** Options of {@link runLocalCluster}. */
 export interface LocalClusterOptions {
@@ -24,6 +28,8 @@ export interface LocalClusterOptions {
   /** The kv-node entry script to run each member with. */
   cliPath: string;
   extraArgs: string[];
+  /** The members' `--replication` (also in `extraArgs`): quorum mode has no membership changes. */
+  replication?: 'leader' | 'quorum';
   /** Host names the dashboard answers (`--dashboard-host-whitelist`; default: loopback only). */
   dashboardAllowedHosts?: readonly string[];
   out: { write(text: string): unknown };
@@ -64,12 +70,32 @@ async function leaderOf(member: LocalMemberPlan): Promise<string | undefined> {
 
 /** Runs the cluster until Ctrl-C (resolves with the exit code). */
 export async function runLocalCluster(options: LocalClusterOptions): Promise<number> {
-  const members = planLocalCluster({
-    nodes: options.nodes,
-    basePort: options.basePort,
-    dataDir: options.dataDir,
-    extraArgs: ['--log-format', 'text', ...options.extraArgs],
-  });
+  const memberExtraArgs = ['--log-format', 'text', ...options.extraArgs];
+  let saved: LocalClusterState | undefined;
+  try {
+    saved = readLocalClusterState(options.dataDir);
+  } catch (error) {
+    options.out.write(`kv-node cluster: ${(error as Error).message}\n`);
+    return 1;
+  }
+  // After a membership change the saved members are the cluster; --nodes described its start.
+  const state: LocalClusterState = saved ?? {
+    members: planLocalCluster({
+      nodes: options.nodes,
+      basePort: options.basePort,
+      dataDir: options.dataDir,
+      extraArgs: memberExtraArgs,
+    }),
+    slotsUsed: options.nodes,
+    addedMemberIds: {},
+  };
+  if (saved !== undefined) {
+    options.out.write(
+      `kv-node cluster: starting the ${saved.members.length} members this cluster had after its ` +
+        'last membership change (--nodes applies to a new data directory only)\n',
+    );
+  }
+  let members = state.members;
   try {
     ensurePeerSecretFile(localClusterSecretFile(options.dataDir));
   } catch (error) {
@@ -78,35 +104,48 @@ export async function runLocalCluster(options: LocalClusterOptions): Promise<num
     );
     return 1;
   }
-  let proxy: LinkProxy;
+  let peerProxy: LocalPeerProxy;
   try {
     // Before any member starts: a taken peer port fails here, with nothing to clean up.
-    proxy = await startLocalPeerProxy(members, { next: Math.random });
+    peerProxy = await startLocalPeerProxy(members, { next: Math.random });
   } catch (error) {
     options.out.write(
       `kv-node cluster: cannot listen on the members' peer ports: ${(error as Error).message}\n`,
     );
     return 1;
   }
+  for (const member of members) {
+    const id = state.addedMemberIds[member.name];
+    if (id !== undefined) peerProxy.identify(member, id);
+  }
+  const proxy = peerProxy.proxy;
   const children = new Map<string, ChildProcess>();
+  /** Members removed from the cluster, whose exit is expected. */
+  const leaving = new Set<string>();
   let stopping = false;
   let failedAtStart = false;
   let startupDone = false;
 
-  const stopAll = async (): Promise<void> => {
-    stopping = true;
-    const running = [...children.values()].filter((child) => child.exitCode === null);
+  const hasExited = (child: ChildProcess): boolean =>
+    child.exitCode !== null || child.signalCode !== null;
+
+  const stopChildren = async (running: ChildProcess[]): Promise<void> => {
     // A member paused from the dashboard cannot handle SIGTERM until it is resumed.
     for (const child of running) child.kill('SIGCONT');
     for (const child of running) child.kill('SIGTERM');
     const deadline = Date.now() + 10_000;
-    while (running.some((child) => child.exitCode === null && child.signalCode === null)) {
+    while (running.some((child) => !hasExited(child))) {
       if (Date.now() > deadline) {
-        for (const child of running) if (child.exitCode === null) child.kill('SIGKILL');
+        for (const child of running) if (!hasExited(child)) child.kill('SIGKILL');
         break;
       }
       await sleep(50);
     }
+  };
+
+  const stopAll = async (): Promise<void> => {
+    stopping = true;
+    await stopChildren([...children.values()].filter((child) => !hasExited(child)));
   };
 
   const startMember = (member: LocalMemberPlan): void => {
@@ -118,6 +157,10 @@ export async function runLocalCluster(options: LocalClusterOptions): Promise<num
     children.set(member.name, child);
     child.on('exit', (code, signal) => {
       if (stopping) return;
+      if (leaving.has(member.name)) {
+        options.out.write(`\n${member.name} stopped: it was removed from the cluster\n`);
+        return;
+      }
       failedAtStart ||= !startupDone;
       options.out.write(
         `\n${member.name} exited (${signal ?? `code ${code}`}); it is not restarted. ` +
@@ -129,10 +172,64 @@ export async function runLocalCluster(options: LocalClusterOptions): Promise<num
 
   const runningChild = (name: string): ChildProcess | undefined => {
     const child = children.get(name);
-    return child !== undefined && child.exitCode === null && child.signalCode === null
-      ? child
-      : undefined;
+    return child !== undefined && !hasExited(child) ? child : undefined;
   };
+  const statusSource = new HttpClusterStatusSource({
+    members: members.map(({ name, clientUrl }) => ({ name, clientUrl })),
+  });
+  const processes: LocalMemberProcesses = {
+    start: (member) => {
+      leaving.delete(member.name);
+      startMember(member);
+    },
+    isRunning: (name) => runningChild(name) !== undefined,
+    expectExit: (name) => void leaving.add(name),
+    waitForExit: async (name, timeoutMs) => {
+      const deadline = Date.now() + timeoutMs;
+      while (runningChild(name) !== undefined) {
+        if (Date.now() > deadline) return false;
+        await sleep(100);
+      }
+      return true;
+    },
+    stop: async (name) => {
+      leaving.add(name);
+      const child = runningChild(name);
+      if (child !== undefined) await stopChildren([child]);
+    },
+  };
+  const membership = new LocalMembership({
+    state,
+    basePort: options.basePort,
+    dataDir: options.dataDir,
+    extraArgs: memberExtraArgs,
+    proxy: peerProxy,
+    processes,
+    out: options.out,
+    ...(options.replication === 'quorum'
+      ? {
+          refuseChanges:
+            "a quorum-mode cluster's members are fixed by --initial-cluster (no member API)",
+        }
+      : {}),
+    changed: (next) => {
+      members = next.members;
+      for (const name of [...children.keys()]) {
+        if (!members.some((member) => member.name === name) && runningChild(name) === undefined) {
+          children.delete(name);
+        }
+      }
+      statusSource.setMembers(members.map(({ name, clientUrl }) => ({ name, clientUrl })));
+      try {
+        writeLocalClusterState(options.dataDir, next);
+      } catch (error) {
+        options.out.write(
+          `\nkv-node cluster: cannot record the members in ${options.dataDir} ` +
+            `(${(error as Error).message}); a restart of the launcher would start the old ones\n`,
+        );
+      }
+    },
+  });
   // The launcher serves the dashboard itself, so the page survives killing any member (demo mode).
   let dashboard: Awaited<ReturnType<typeof startDashboardServer>>;
   try {
@@ -142,9 +239,15 @@ export async function runLocalCluster(options: LocalClusterOptions): Promise<num
       ...(options.dashboardAllowedHosts === undefined
         ? {}
         : { allowedHosts: options.dashboardAllowedHosts }),
-      statusSource: new HttpClusterStatusSource({
-        members: members.map(({ name, clientUrl }) => ({ name, clientUrl })),
-      }),
+      statusSource,
+      members: {
+        add: (authorization) =>
+          membership.add(authorization === undefined ? {} : { authorization }),
+        remove: (name, authorization) =>
+          membership.remove(name, authorization === undefined ? {} : { authorization }),
+        replace: (name, authorization) =>
+          membership.replace(name, authorization === undefined ? {} : { authorization }),
+      },
       demo: createSignalDemoControl({
         pidOf: (name) => runningChild(name)?.pid,
         restart: (name) => {
@@ -206,12 +309,7 @@ export async function runLocalCluster(options: LocalClusterOptions): Promise<num
     }
     while (!interrupted && !failedAtStart) {
       await sleep(200);
-      if (
-        [...children.values()].every(
-          (child) => child.exitCode !== null || child.signalCode !== null,
-        )
-      )
-        break;
+      if (children.size > 0 && [...children.values()].every(hasExited)) break;
     }
   } finally {
     await dashboard.close();

@@ -17,6 +17,8 @@ export interface ClusterObserverOptions {
   intervalMs: number;
   /** Whether views say the demo buttons are available. */
   demo: boolean;
+  /** Whether views say the member buttons are available (default false). */
+  memberChanges?: boolean;
   timers: Timers;
   /** Monotonic time for rates. */
   clock: Clock;
@@ -102,6 +104,7 @@ export class ClusterObserver {
       entriesPerSecond,
       throughputHistory: [...this.#throughput],
       demo: this.#options.demo,
+      memberChanges: this.#options.memberChanges ?? false,
       injectedFaults: this.#options.injectedFaults?.() ?? {},
     };
     this.#latest = view;

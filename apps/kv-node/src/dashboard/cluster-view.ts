@@ -94,6 +94,11 @@ export interface ClusterView {
   throughputHistory: ThroughputPoint[];
   /** Whether the page may offer the demo buttons (kill, restart, pause, resume, partition). */
   demo: boolean;
+  /**
+   * Whether the page may offer the member buttons (add, remove, replace): only on the dashboard
+   * of `kv-node cluster`, whose launcher can start and stop member processes.
+   */
+  memberChanges: boolean;
   /** Faults injected from the page and not yet undone, by node name (demo mode only). */
   injectedFaults: Record<string, InjectedFault>;
 }
@@ -116,7 +121,13 @@ export const NODE_DEMO_ACTIONS: readonly NodeDemoAction[] = [
   'partition',
 ];
 
-/** The answer to a demo action request (`POST /ui/api/demo/{action}`). */
+/** The membership changes the page offers: `add`, and `remove` and `replace` of one member. */
+export type MemberAction = 'add' | 'remove' | 'replace';
+
+/**
+ * The answer to a demo action request (`POST /ui/api/demo/{action}`), and to a member change
+ * (`POST /ui/api/members/{action}`).
+ */
 export interface DemoActionResult {
   ok: boolean;
   /** What happened, or why the action failed; shown on the page. */

@@ -13,15 +13,20 @@
  * - `GET /ui/api/view`: the latest {@link ClusterView} as JSON.
  * - `POST /ui/api/demo/{kill|restart|pause|resume|partition|heal}` with `{"node":"name"}`
  *   (demo mode only): answers a {@link DemoActionResult}.
+ * - `POST /ui/api/members/{add|remove|replace}` with `{"node":"name"}` (`{}` for `add`), only
+ *   with a {@link MemberControl} (the launcher of `kv-node cluster`): answers a
+ *   {@link DemoActionResult} once the change is complete. The request's `Authorization` is
+ *   passed on to the member API, which decides as it always does.
  */
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ClusterStatusSource } from './cluster-status-source.js';
-import type { ClusterView, DemoAction, DemoActionResult } from './cluster-view.js';
+import type { ClusterView, DemoAction, DemoActionResult, MemberAction } from './cluster-view.js';
 import { ClusterObserver } from './cluster-observer.js';
 import { dashboardHtml, missingBundleHtml, playgroundHtml } from './dashboard-html.js';
 import type { Clock, Timers } from './dashboard-ports.js';
 import type { DemoControl } from './demo-control.js';
+import type { MemberControl } from './member-control.js';
 import { HostAllowlist } from '../http/host-allowlist.js';
 import { InjectedFaults } from './injected-faults.js';
 import { monotonicClock, unrefTimers, wallClock } from './node-timers-adapter.js';
@@ -34,6 +39,12 @@ export interface DashboardOptions {
   statusSource: ClusterStatusSource;
   /** The demo actions; without it the page shows no buttons and the action routes answer 404. */
   demo?: DemoControl;
+  /**
+   * Membership changes of the local cluster; without it the page shows no member buttons and
+   * the member routes answer 404. Only the local cluster launcher, which runs the member
+   * processes, provides it.
+   */
+  members?: MemberControl;
   /** Pause between samples of the cluster, in ms (default 500). */
   pollIntervalMs?: number;
   /** The heading of the page (default `kv-node cluster`). */
@@ -74,6 +85,8 @@ const DEMO_ACTIONS: ReadonlySet<string> = new Set<DemoAction>([
   'partition',
   'heal',
 ]);
+
+const MEMBER_ACTIONS: ReadonlySet<string> = new Set<MemberAction>(['add', 'remove', 'replace']);
 
 const MAX_ACTION_BODY_BYTES = 1024;
 
@@ -172,6 +185,7 @@ export function createDashboardHandler(options: DashboardOptions): DashboardHand
     source: options.statusSource,
     intervalMs: options.pollIntervalMs ?? 500,
     demo: demo !== undefined,
+    memberChanges: options.members !== undefined,
     timers: options.timers ?? unrefTimers,
     clock: options.clock ?? monotonicClock,
     wallClock: options.wallClock ?? wallClock,
@@ -281,9 +295,74 @@ export function createDashboardHandler(options: DashboardOptions): DashboardHand
     void observer.refresh();
   }
 
+  async function runMemberAction(
+    action: string,
+    request: IncomingMessage,
+    response: ServerResponse,
+  ): Promise<void> {
+    const members = options.members;
+    if (members === undefined) {
+      sendJson(response, 404, {
+        ok: false,
+        message:
+          'member changes from the dashboard are available when kv-node runs as ' +
+          '`kv-node cluster`; otherwise use the member API (etcdctl member ...)',
+      } satisfies DemoActionResult);
+      return;
+    }
+    if (!MEMBER_ACTIONS.has(action)) {
+      sendJson(response, 404, { ok: false, message: `no member action ${action}` });
+      return;
+    }
+    if (!isSameOriginJson(request)) {
+      sendJson(response, 403, {
+        ok: false,
+        message: 'member actions need a same-origin request with content-type application/json',
+      });
+      return;
+    }
+    const body = await readSmallBody(request, MAX_ACTION_BODY_BYTES);
+    const node = body === undefined ? undefined : parseNodeName(body);
+    if (action !== 'add' && node === undefined) {
+      sendJson(response, 400, { ok: false, message: 'the body must be {"node":"<member name>"}' });
+      return;
+    }
+    const authorization = request.headers.authorization;
+    let message: string;
+    try {
+      switch (action as MemberAction) {
+        case 'add':
+          message = await members.add(authorization);
+          break;
+        case 'remove':
+          message = await members.remove(node ?? '', authorization);
+          break;
+        case 'replace':
+          message = await members.replace(node ?? '', authorization);
+          break;
+      }
+    } catch (error) {
+      sendJson(response, 409, {
+        ok: false,
+        message: error instanceof Error ? error.message : String(error),
+      } satisfies DemoActionResult);
+      return;
+    }
+    sendJson(response, 200, { ok: true, message } satisfies DemoActionResult);
+    void observer.refresh();
+  }
+
   async function route(request: IncomingMessage, response: ServerResponse, path: string) {
     const method = request.method ?? 'GET';
     const readOnly = method === 'GET' || method === 'HEAD';
+    if (path.startsWith('/ui/api/members/')) {
+      if (method !== 'POST') {
+        sendText(response, 405, 'use POST\n', { allow: 'POST' });
+        return;
+      }
+      await runMemberAction(path.slice('/ui/api/members/'.length), request, response);
+      return;
+    }
     if (path.startsWith('/ui/api/demo/')) {
       if (method !== 'POST') {
         sendText(response, 405, 'use POST\n', { allow: 'POST' });

@@ -51,6 +51,8 @@ export function dashboardHtml(title: string): string {
     </table>
     <p class="demo-only"><button type="button" id="heal"
       title="end every partition: links reconnect and cut-off nodes catch up">heal all partitions</button>
+      <button type="button" id="add-member" class="member-only"
+        title="add a member: it joins as a learner, catches up, then is promoted to a voter">add member</button>
       <span id="demo-message" role="status"></span></p>
   </section>
   <section>

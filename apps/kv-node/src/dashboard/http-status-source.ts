@@ -146,7 +146,7 @@ export function parseClusterReport(body: unknown): MemberReport | undefined {
  * member that knows them. A member that does not answer in time is `unreachable`.
  */
 export class HttpClusterStatusSource implements ClusterStatusSource {
-  readonly #members: readonly PolledMember[];
+  #members: readonly PolledMember[];
   readonly #timeoutMs: number;
   readonly #fetch: typeof fetch;
 
@@ -157,12 +157,21 @@ export class HttpClusterStatusSource implements ClusterStatusSource {
     this.#fetch = options.fetch ?? fetch;
   }
 
+  /**
+   * Polls these members from the next sample on (the local cluster launcher after a membership
+   * change); a sample under way finishes with the members it started with.
+   */
+  setMembers(members: readonly PolledMember[]): void {
+    this.#members = [...members];
+  }
+
   /** Asks every member at once; never rejects. */
   async sample(): Promise<NodeView[]> {
-    const bodies = await Promise.all(this.#members.map((member) => this.#body(member)));
+    const members = this.#members;
+    const bodies = await Promise.all(members.map((member) => this.#body(member)));
     const quorumReports = bodies.map((body) => parseQuorumReport(body));
     if (quorumReports.some((report) => report !== undefined))
-      return this.#quorumViews(quorumReports);
+      return this.#quorumViews(members, quorumReports);
     const reports = bodies.map((body) => parseClusterReport(body));
     let leader: MemberReport | undefined;
     for (const report of reports) {
@@ -173,7 +182,7 @@ export class HttpClusterStatusSource implements ClusterStatusSource {
         leader = report;
       }
     }
-    return this.#members.map((member, index): NodeView => {
+    return members.map((member, index): NodeView => {
       const report = reports[index];
       const seenByLeader = leader?.peers.get(member.name);
       if (report === undefined) {
@@ -213,8 +222,11 @@ export class HttpClusterStatusSource implements ClusterStatusSource {
    * Rows of a leaderless cluster: each member's replica as it reports it, and whether a peer that
    * answered suspects it (a member down or paused shows as unreachable, suspected by the others).
    */
-  #quorumViews(reports: readonly (QuorumReport | undefined)[]): NodeView[] {
-    return this.#members.map((member, index): NodeView => {
+  #quorumViews(
+    members: readonly PolledMember[],
+    reports: readonly (QuorumReport | undefined)[],
+  ): NodeView[] {
+    return members.map((member, index): NodeView => {
       const report = reports[index];
       const opinions = reports
         .filter((other) => other !== undefined && other.name !== member.name)

@@ -10,6 +10,7 @@ export { statusSourceFromQuorumStatus, quorumNodeViewsFromStatus } from './quoru
 export { HttpClusterStatusSource } from './http-status-source.js';
 export type { HttpClusterStatusSourceOptions, PolledMember } from './http-status-source.js';
 export type { DemoControl } from './demo-control.js';
+export type { MemberControl } from './member-control.js';
 export { createSignalDemoControl } from './signal-demo-control.js';
 export type { SignalDemoControlOptions } from './signal-demo-control.js';
 export { defaultDashboardAssetsDirectory } from './static-assets.js';
@@ -21,6 +22,7 @@ export type {
   DemoActionResult,
   InjectedFault,
   LeaderChange,
+  MemberAction,
   NodeDemoAction,
   NodeView,
   ThroughputPoint,

@@ -9,7 +9,6 @@
 import type { ChildProcess } from 'node:child_process';
 import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildCli } from '../support/process-cluster.js';
@@ -23,67 +22,8 @@ import {
   partitionLeaderFromPage,
   restartFromPage,
 } from './failover-flow.js';
+import { freeBasePort, waitForOutput } from './launcher-output.js';
 import { killPids, pidsWithArgument } from './process-tools.js';
-
-/** Waits until `pattern` matches the launcher's output so far; resolves with the match. */
-function waitForOutput(
-  child: ChildProcess,
-  output: string[],
-  pattern: RegExp,
-  timeoutMs: number,
-): Promise<RegExpMatchArray> {
-  return new Promise((resolve, reject) => {
-    const check = (): boolean => {
-      const match = pattern.exec(output.join(''));
-      if (match === null) return false;
-      cleanup();
-      resolve(match);
-      return true;
-    };
-    const onData = (): void => void check();
-    const onExit = (): void => {
-      cleanup();
-      reject(new Error(`kv-node cluster exited:\n${output.join('')}`));
-    };
-    const timer = setTimeout(() => {
-      cleanup();
-      reject(new Error(`no ${String(pattern)} in the output:\n${output.join('')}`));
-    }, timeoutMs);
-    const cleanup = (): void => {
-      clearTimeout(timer);
-      child.stdout?.off('data', onData);
-      child.off('exit', onExit);
-    };
-    child.stdout?.on('data', onData);
-    child.once('exit', onExit);
-    check();
-  });
-}
-
-/** Whether nothing listens on `port` of 127.0.0.1 now. */
-function portIsFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const probe = createServer();
-    probe.once('error', () => resolve(false));
-    probe.listen(port, '127.0.0.1', () => probe.close(() => resolve(true)));
-  });
-}
-
-/**
- * A `--base-port` whose every port is free: the dashboard (base - 1) and, per member, the client
- * port, the peer port (the proxy) and the port the member listens on behind it. Searched below
- * Linux's ephemeral range (32768 and up), where no outgoing connection can take one meanwhile.
- */
-async function freeBasePort(nodes: number): Promise<number> {
-  for (let attempt = 0; attempt < 100; attempt++) {
-    const base = 20_001 + 10 * ((process.pid + 37 * attempt) % 1200);
-    const ports = [base - 1];
-    for (let index = 0; index < nodes; index++)
-      ports.push(base + 10 * index, base + 10 * index + 1, base + 10 * index + 2);
-    if ((await Promise.all(ports.map(portIsFree))).every(Boolean)) return base;
-  }
-  throw new Error('no free range of ports for the local cluster');
-}
 
 describe('dashboard of `kv-node cluster` in Chromium', () => {
   let cliDirectory: string | undefined;
