@@ -52,5 +52,9 @@ export const README_EXAMPLES = {
     mode: 'exit',
     prints: [/one-way from n1: type 1, hello/, /11 PING/],
   },
+  'packages-transport-tcp-README-2': {
+    mode: 'compile',
+    why: 'it asks a member of a running cluster (10.0.0.1); inquiries run in the transport tests and in kv-node joining a cluster',
+  },
   'packages-wal-README-1': { mode: 'kill-9', prints: [/durable \d+/] },
 };

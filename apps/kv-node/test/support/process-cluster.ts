@@ -199,14 +199,21 @@ export class ProcessCluster {
     for (const member of members) {
       for (;;) {
         try {
-          const response = await fetch(`${member.clientUrl}/readyz`);
+          // Bounded: whatever holds the port may never answer.
+          const response = await fetch(`${member.clientUrl}/readyz`, {
+            signal: AbortSignal.timeout(5_000),
+          });
           await response.arrayBuffer();
           if (response.ok) break;
         } catch {
-          // not listening yet
+          // not listening yet, or no answer in time
         }
-        if (Date.now() > deadline) {
-          throw new Error(`${member.name} not ready; output:\n${member.output.join('')}`);
+        const child = member.process;
+        const exited =
+          child !== undefined && (child.exitCode !== null || child.signalCode !== null);
+        if (exited || Date.now() > deadline) {
+          const why = exited ? `exited (${child.exitCode ?? child.signalCode})` : 'not ready';
+          throw new Error(`${member.name} ${why}; output:\n${member.output.join('')}`);
         }
         // A short poll: a member is usually ready within a few hundred ms of its leader.
         await new Promise((resolve) => setTimeout(resolve, 20));

@@ -43,30 +43,46 @@ export interface StartedCluster {
 }
 
 /**
+ * How many times a start is tried afresh, on new ports, when a member found a planned port taken:
+ * ports are chosen before the members bind them (see `freePort`), and another test file running
+ * at the same time may take one in between.
+ */
+const START_ATTEMPTS = 3;
+
+/** Whether a member's output says it could not bind a planned port. */
+function portTaken(cluster: ProcessCluster): boolean {
+  return cluster.members.some((member) => member.output.join('').includes('is already in use'));
+}
+
+/**
  * Starts a `size`-member cluster and waits until every member answers /readyz with 200 (it
- * knows a leader). If it fails to, the members are killed before the error is thrown.
+ * knows a leader). If it fails to, the members are killed before the error is thrown; a start
+ * that failed because a planned port was taken is tried again on new ports.
  */
 export async function startedCluster(
   size: number,
   options: StartedClusterOptions = {},
 ): Promise<StartedCluster> {
-  const cluster = await ProcessCluster.create(sharedCliPath(), size, [
-    ...(options.extraArgs ?? []),
-  ]);
-  const stop = (): Promise<void> => cluster.destroy();
-  try {
-    await options.beforeStart?.(cluster);
-    for (const [index, member] of cluster.members.entries()) {
-      const how = options.memberStart?.(member, index) ?? {};
-      cluster.start(member, [...(how.extraArgs ?? [])], {
-        ...(how.args === undefined ? {} : { args: [...how.args] }),
-        ...(how.env === undefined ? {} : { env: how.env }),
-      });
+  for (let attempt = 1; ; attempt++) {
+    const cluster = await ProcessCluster.create(sharedCliPath(), size, [
+      ...(options.extraArgs ?? []),
+    ]);
+    const stop = (): Promise<void> => cluster.destroy();
+    try {
+      await options.beforeStart?.(cluster);
+      for (const [index, member] of cluster.members.entries()) {
+        const how = options.memberStart?.(member, index) ?? {};
+        cluster.start(member, [...(how.extraArgs ?? [])], {
+          ...(how.args === undefined ? {} : { args: [...how.args] }),
+          ...(how.env === undefined ? {} : { env: how.env }),
+        });
+      }
+      await cluster.waitReady();
+      return { cluster, first: cluster.members[0] as ProcessMember, stop };
+    } catch (error) {
+      const retry = attempt < START_ATTEMPTS && portTaken(cluster);
+      await stop();
+      if (!retry) throw error;
     }
-    await cluster.waitReady();
-  } catch (error) {
-    await stop();
-    throw error;
   }
-  return { cluster, first: cluster.members[0] as ProcessMember, stop };
 }
