@@ -35,7 +35,11 @@ export class BinaryReader {
 
   /** @param bytes the encoding; not copied. */
   constructor(bytes: Uint8Array) {
-    this.#buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    // A Buffer is used as it is: wrapping it again costs an allocation per reader, which shows
+    // when a reader is made per LMDB value (the revision log read revision by revision).
+    this.#buffer = Buffer.isBuffer(bytes)
+      ? bytes
+      : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   }
 
   /** Whether every byte has been read. */

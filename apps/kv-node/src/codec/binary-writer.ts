@@ -66,6 +66,16 @@ export class BinaryWriter {
     this.#length += value.byteLength;
   }
 
+  /**
+   * Bytes already in this encoding (a record encoded earlier, read back from disk), as they are:
+   * no length prefix.
+   */
+  writeEncoded(value: Uint8Array): void {
+    this.#reserve(value.byteLength);
+    this.#buffer.set(value, this.#length);
+    this.#length += value.byteLength;
+  }
+
   /** The bytes written, as a view of the internal buffer (do not write after taking it). */
   finish(): Uint8Array {
     return this.#buffer.subarray(0, this.#length);

@@ -86,15 +86,23 @@ export interface SnapshotView {
 /** Keys and history records a snapshot reads lazily (see {@link SnapshotView.streamed}). */
 export interface StreamedEntries {
   keyCount: number;
-  /** Exactly `keyCount` keys and their packed entries, ascending. */
-  keys(): Iterable<[ByteString, PackedEntry]>;
+  /**
+   * Exactly `keyCount` keys and their packed entries, ascending, as bytes (one byte per
+   * character of the byte strings): a store that holds them as bytes hands them over as they
+   * are, and the snapshot copies them.
+   */
+  keys(): Iterable<[Uint8Array, Uint8Array]>;
   historyKeyCount: number;
   /** Exactly `historyKeyCount` keys and their records, ascending. */
   histories(): Iterable<[ByteString, KeyHistory]>;
   /** The number of logged revisions, in place of `history.changes`. */
   revisionCount: number;
-  /** Exactly `revisionCount` revisions and the keys each changed, oldest first. */
-  changes(): Iterable<[number, ByteString[]]>;
+  /**
+   * Exactly `revisionCount` revisions, oldest first, each with the keys it changed already
+   * encoded as a snapshot holds them (their count as a varint, then each key length-prefixed),
+   * copied as they are.
+   */
+  changes(): Iterable<[number, Uint8Array]>;
   /** Called once, when the encoding ended or was abandoned. */
   release(): void;
 }
@@ -152,8 +160,9 @@ export function* encodeSnapshot(
       writer.writeVarint(streamed.keyCount);
       let written = 0;
       for (const [key, packed] of streamed.keys()) {
-        writer.writeByteString(key);
-        writer.writeByteString(packed);
+        // Length-prefixed bytes: the same encoding as a byte string of those characters.
+        writer.writeBytes(key);
+        writer.writeBytes(packed);
         written++;
         if (writer.length >= chunkBytes) {
           yield writer.finish();
@@ -204,14 +213,26 @@ export function* encodeSnapshot(
       const revisionCount = streamed?.revisionCount ?? history.changes.length;
       writer.writeVarint(revisionCount);
       let revisionsWritten = 0;
-      for (const [revision, keys] of streamed?.changes() ?? history.changes) {
-        revisionsWritten++;
-        writer.writeVarint(revision);
-        writer.writeVarint(keys.length);
-        for (const key of keys) writer.writeByteString(key);
-        if (writer.length >= chunkBytes) {
-          yield writer.finish();
-          writer = new BinaryWriter(capacity());
+      if (streamed === undefined) {
+        for (const [revision, keys] of history.changes) {
+          revisionsWritten++;
+          writer.writeVarint(revision);
+          writer.writeVarint(keys.length);
+          for (const key of keys) writer.writeByteString(key);
+          if (writer.length >= chunkBytes) {
+            yield writer.finish();
+            writer = new BinaryWriter(capacity());
+          }
+        }
+      } else {
+        for (const [revision, encodedKeys] of streamed.changes()) {
+          revisionsWritten++;
+          writer.writeVarint(revision);
+          writer.writeEncoded(encodedKeys);
+          if (writer.length >= chunkBytes) {
+            yield writer.finish();
+            writer = new BinaryWriter(capacity());
+          }
         }
       }
       if (revisionsWritten !== revisionCount) {

@@ -141,6 +141,15 @@ export class LmdbKeyMap<V> implements KeyMap<V> {
     }
   }
 
+  /**
+   * As {@link LmdbKeyMap.committedEntries}, with keys and values as LMDB holds them (a key's
+   * bytes are its byte string's characters; a value is its codec's encoding): for a snapshot
+   * that writes them as they are, with no string made per key.
+   */
+  *committedBytes(transaction: Transaction): Generator<[Uint8Array, Uint8Array]> {
+    for (const { key, value } of this.#db.getRange({ transaction })) yield [key, value];
+  }
+
   /** Copies the overlay into the write transaction the caller is running. */
   writePending(): void {
     if (this.#cleared) this.#db.clearSync();

@@ -18,8 +18,10 @@ import { hashKeyValues } from './kv-hash.js';
 import type { CompactionDiskReport } from './kv-state-machine.js';
 import { KvStateMachine } from './kv-state-machine.js';
 import { rangeRequest } from './kv-types.js';
+import { LmdbRevisionLog } from './lmdb-revision-log.js';
 import { LmdbStateStore } from './lmdb-state-store.js';
 import { CompactedRevisionError } from './revision-errors.js';
+import { RevisionLog } from './revision-log.js';
 import { MemoryStateStore } from './state-store.js';
 
 /** Commits often, so most of the log is on disk, and some of it pending, when the store closes. */
@@ -220,5 +222,46 @@ describe('the revision log on LMDB across restarts', () => {
     expect(reopened.store.historyChangeCount).toBe(memory.store.historyChangeCount);
     expect(reopened.store.firstChangeRevision).toBe(memory.store.firstChangeRevision);
     expect(watchFrom(reopened, 2)).toEqual(watchFrom(memory, 2));
+  });
+
+  it('lists, from the oldest kept revision on, what a heap log lists, before a compaction commits and after', () => {
+    const root = open({ path: lmdbPath(), maxDbs: 2 });
+    try {
+      const db = root.openDB<Buffer, Buffer>({
+        name: 'changes',
+        encoding: 'binary',
+        keyEncoding: 'binary',
+      });
+      const lmdb = new LmdbRevisionLog(db, { firstRevision: 2, lastRevision: 1, changeCount: 0 });
+      const heap = new RevisionLog(2);
+      const listed = (log: { forEachRevision: RevisionLog['forEachRevision'] }) => {
+        const revisions: [number, string[]][] = [];
+        log.forEachRevision((revision, keys) => revisions.push([revision, keys]));
+        return revisions;
+      };
+      const commit = (): void => {
+        root.transactionSync(() => lmdb.writePending());
+        lmdb.committed();
+      };
+      for (let revision = 2; revision <= 60; revision++) {
+        for (const log of [lmdb, heap]) {
+          log.record(revision, `key/${revision % 7}`);
+          if (revision % 3 === 0) log.record(revision, `other/${revision}`);
+        }
+        if (revision === 40) commit();
+      }
+      // Dropped from LMDB only at the next commit: listed neither before it nor after.
+      const droppedLmdb: string[] = [];
+      const droppedHeap: string[] = [];
+      lmdb.dropThrough(25, (key) => droppedLmdb.push(key));
+      heap.dropThrough(25, (key) => droppedHeap.push(key));
+      expect(droppedLmdb).toEqual(droppedHeap);
+      expect(listed(lmdb)).toEqual(listed(heap));
+      commit();
+      expect(listed(lmdb)).toEqual(listed(heap));
+      expect(lmdb.changeCount).toBe(heap.changeCount);
+    } finally {
+      void root.close();
+    }
   });
 });

@@ -24,10 +24,16 @@ export function revisionKey(revision: number): Buffer {
 }
 
 function revisionOfKey(key: Uint8Array): number {
-  return Buffer.from(key.buffer, key.byteOffset, key.byteLength).readUIntBE(2, 6);
+  // Read off the bytes: wrapping each key in a Buffer to call readUIntBE cost more than the read.
+  let revision = 0;
+  for (let index = 2; index < 8; index++) revision = revision * 256 + (key[index] as number);
+  return revision;
 }
 
-/** A revision's keys as stored: their count, then each key. */
+/**
+ * A revision's keys as stored: their count, then each key, length-prefixed: the bytes a snapshot
+ * holds for them too (`kv-snapshot-codec.ts`), so a snapshot copies them as they are.
+ */
 function encodeKeys(keys: readonly ByteString[]): Buffer {
   let capacity = 8;
   for (const key of keys) capacity += key.length + 4;
@@ -149,8 +155,9 @@ export class LmdbRevisionLog implements ChangeLog {
 
   forEachRevision(visit: (revision: number, keys: ByteString[]) => void): void {
     if (!this.#cleared) {
-      for (const [revision, keys] of this.committedRevisions()) {
-        if (revision >= this.#firstRevision) visit(revision, keys);
+      // From the oldest revision still logged: those compaction dropped wait for the commit.
+      for (const { key, value } of this.#db.getRange({ start: revisionKey(this.#firstRevision) })) {
+        visit(revisionOfKey(key), decodeKeys(value));
       }
     }
     this.#pending.forEachRevision(visit);
@@ -164,13 +171,13 @@ export class LmdbRevisionLog implements ChangeLog {
   }
 
   /**
-   * The committed revisions and their keys, oldest first, read as iterated: in `transaction`
-   * when given (a snapshot's read transaction), ignoring what is pending.
+   * The committed revisions, oldest first, each with its keys as stored (see `encodeKeys`: the
+   * bytes a snapshot holds), read in `transaction` (a snapshot's read transaction) as iterated:
+   * a snapshot copies them without decoding a key.
    */
-  *committedRevisions(transaction?: Transaction): Generator<[number, ByteString[]]> {
-    const range = transaction === undefined ? {} : { transaction };
-    for (const { key, value } of this.#db.getRange(range)) {
-      yield [revisionOfKey(key), decodeKeys(value)];
+  *committedEncodedRevisions(transaction: Transaction): Generator<[number, Uint8Array]> {
+    for (const { key, value } of this.#db.getRange({ transaction })) {
+      yield [revisionOfKey(key), value];
     }
   }
 

@@ -211,14 +211,15 @@ export class LmdbStateStore implements StateStore {
     let released = false;
     return {
       keyCount: stored?.keyCount ?? 0,
-      keys: () => this.#keys.committedEntries(transaction),
+      // A packed entry's stored bytes are the entry itself (`packedEntryCodec`).
+      keys: () => this.#keys.committedBytes(transaction),
       historyKeyCount: stored?.historyKeyCount ?? 0,
       histories: () => this.#history.committedEntries(transaction),
       revisionCount:
         stored === undefined
           ? 0
           : Math.max(0, stored.loggedThrough - stored.firstChangeRevision + 1),
-      changes: () => this.#changes.committedRevisions(transaction),
+      changes: () => this.#changes.committedEncodedRevisions(transaction),
       release: () => {
         if (released) return;
         released = true;
