@@ -3,7 +3,6 @@
  * by its verified TLS client certificate's common name (CN), as etcd does.
  */
 
-import { execFileSync } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { request } from 'node:https';
 import { tmpdir } from 'node:os';
@@ -17,15 +16,7 @@ import type { RunningNode } from '../src/node/run-node.js';
 import { startNode } from '../src/node/run-node.js';
 import { freePort } from './support/process-cluster.js';
 import { singleReplicaStarter } from './support/single-replica.js';
-
-function hasOpenssl(): boolean {
-  try {
-    execFileSync('openssl', ['version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
+import { openssl, opensslPresent } from './support/test-certificate.js';
 
 const b = (text: string): string => Buffer.from(text).toString('base64');
 
@@ -34,10 +25,6 @@ let node: RunningNode | undefined;
 let port: number;
 let ca: Buffer;
 const identities = new Map<string, { cert: Buffer; key: Buffer }>();
-
-function openssl(...args: string[]): void {
-  execFileSync('openssl', args, { stdio: 'ignore' });
-}
 
 /** A client key and certificate with CN `name`, signed by the test CA. */
 async function clientIdentity(name: string): Promise<void> {
@@ -88,7 +75,7 @@ function post(as: string, path: string, body: unknown): Promise<number> {
   });
 }
 
-describe.skipIf(!hasOpenssl())('client certificate identities', { timeout: 60_000 }, () => {
+describe.skipIf(!opensslPresent)('client certificate identities', { timeout: 60_000 }, () => {
   beforeAll(async () => {
     root = await mkdtemp(`${tmpdir()}/kv-auth-cn-`);
     // One self-signed certificate serves as the CA and as the server's certificate.

@@ -4,7 +4,7 @@
  */
 
 import { execFile, execFileSync } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { connect as connectTls } from 'node:tls';
@@ -18,15 +18,7 @@ import type { RunningNode } from '../src/node/run-node.js';
 import { startNode } from '../src/node/run-node.js';
 import { freePort } from './support/process-cluster.js';
 import { singleReplicaStarter } from './support/single-replica.js';
-
-function hasOpenssl(): boolean {
-  try {
-    execFileSync('openssl', ['version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
+import { opensslPresent, selfSignedCertificate } from './support/test-certificate.js';
 
 function hasEtcdctl(): boolean {
   try {
@@ -45,31 +37,10 @@ let node: RunningNode | undefined;
 let port: number;
 let certificate: Buffer;
 
-describe.skipIf(!hasOpenssl())('client TLS', () => {
+describe.skipIf(!opensslPresent)('client TLS', () => {
   beforeAll(async () => {
     root = await mkdtemp(`${tmpdir()}/kv-tls-`);
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'rsa:2048',
-        '-nodes',
-        '-days',
-        '1',
-        '-subj',
-        '/CN=127.0.0.1',
-        '-addext',
-        'subjectAltName=IP:127.0.0.1',
-        '-keyout',
-        `${root}/key.pem`,
-        '-out',
-        `${root}/cert.pem`,
-      ],
-      { stdio: 'ignore' },
-    );
-    certificate = await readFile(`${root}/cert.pem`);
+    ({ certificate } = await selfSignedCertificate(root));
     port = await freePort();
     const config = buildConfig(
       new Map([

@@ -6,8 +6,7 @@
  * answers a normal request afterwards, over gRPC and over HTTPS.
  */
 
-import { execFileSync } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { connect as connectHttp2, constants } from 'node:http2';
 import type { ClientHttp2Session, ClientHttp2Stream, IncomingHttpHeaders } from 'node:http2';
 import { request } from 'node:https';
@@ -25,19 +24,11 @@ import type { RunningNode } from '../src/node/run-node.js';
 import { startNode } from '../src/node/run-node.js';
 import { freePort } from './support/process-cluster.js';
 import { singleReplicaStarter } from './support/single-replica.js';
+import { opensslPresent, selfSignedCertificate } from './support/test-certificate.js';
 import { grpcMessage, kvRequestBytes } from './support/grpc-wire.js';
 
 const MAX_REQUEST_BYTES = 65_536;
 const b64 = (text: string): string => Buffer.from(text).toString('base64');
-
-function hasOpenssl(): boolean {
-  try {
-    execFileSync('openssl', ['version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 let root: string;
 let node: RunningNode | undefined;
@@ -112,31 +103,10 @@ async function expectServing(key: string): Promise<void> {
   expect(Buffer.from(range.kvs[0]?.value ?? '', 'base64').toString()).toBe('still-here');
 }
 
-describe.skipIf(!hasOpenssl())('bad input on a TLS gRPC connection', { timeout: 120_000 }, () => {
+describe.skipIf(!opensslPresent)('bad input on a TLS gRPC connection', { timeout: 120_000 }, () => {
   beforeAll(async () => {
     root = await mkdtemp(`${tmpdir()}/kv-tls-bad-`);
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'rsa:2048',
-        '-nodes',
-        '-days',
-        '1',
-        '-subj',
-        '/CN=127.0.0.1',
-        '-addext',
-        'subjectAltName=IP:127.0.0.1',
-        '-keyout',
-        `${root}/key.pem`,
-        '-out',
-        `${root}/cert.pem`,
-      ],
-      { stdio: 'ignore' },
-    );
-    certificate = await readFile(`${root}/cert.pem`);
+    ({ certificate } = await selfSignedCertificate(root));
     port = await freePort();
     const config = buildConfig(
       new Map([
