@@ -924,7 +924,7 @@ async function applyFault(
       const added: number[] = [];
       for (const index of spares) {
         const done = await membershipStep(context, `add ${names[index]}`, async () => {
-          await addAndPromote(cluster, index, { fresh: true });
+          await addAndPromote(cluster, index);
           context.members.add(index);
         });
         if (done) added.push(index);
