@@ -216,7 +216,7 @@ export async function runLocalCluster(options: LocalClusterOptions): Promise<num
     ...(options.replication === 'quorum'
       ? {
           refuseChanges:
-            "a quorum-mode cluster's members are fixed by --initial-cluster (no member API)",
+            "a quorum-mode cluster's members are fixed by --initial-cluster (its member API refuses changes)",
         }
       : {}),
     changed: (next) => {
