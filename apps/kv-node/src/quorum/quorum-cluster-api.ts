@@ -99,9 +99,7 @@ export function createQuorumGrpcGateway(options: QuorumGrpcOptions): GrpcGateway
     recorder: (method) => options.metrics.grpc.recorder(method),
   });
   const cluster = etcdServices().cluster;
-  options.metrics.grpc.initialize(
-    Object.values(cluster as Record<string, GrpcMethodShape>),
-  );
+  options.metrics.grpc.initialize(Object.values(cluster as Record<string, GrpcMethodShape>));
   const refuse: handleUnaryCall<unknown, JsonBody> = (_call, callback) =>
     callback(grpcErrorOf(quorumMembershipRefused()));
   server.addService(cluster, {
