@@ -299,10 +299,17 @@ export async function startReplica(options: ReplicaStartOptions): Promise<Replic
     now: () => performance.now(),
   });
   membershipRef.service = service;
+  // A removed member stops, which may take seconds (client connections drain): it closes its
+  // peer port at once. Its peers refuse it, and it them, so every redial either way would log
+  // a handshake rejection; a closed port is only a peer that is down.
+  const leaveCluster = (): void => {
+    clearInterval(upkeep);
+    void startedTcp.close();
+    reportFailure(new Error(removedMessage()));
+  };
   const upkeep = setInterval(() => {
     if (removedFrom(startedNode, replicationId)) {
-      clearInterval(upkeep);
-      reportFailure(new Error(removedMessage()));
+      leaveCluster();
       return;
     }
     service.reconcile();
@@ -320,9 +327,7 @@ export async function startReplica(options: ReplicaStartOptions): Promise<Replic
       ...(tls === undefined ? {} : { tls }),
       inquiryTimeoutMs: 2000,
     }).then((removed) => {
-      if (!removed) return;
-      clearInterval(upkeep);
-      reportFailure(new Error(removedMessage()));
+      if (removed) leaveCluster();
     });
   }
   const recovered = node.status();
