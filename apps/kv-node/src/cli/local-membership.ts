@@ -236,6 +236,7 @@ export class LocalMembership {
     );
     options.processes.start(member);
     await this.#promote(client, slot, added.member.id);
+    await this.#untilNamed(client, slot, added.member.id);
     const message = `${slot.name} added: it caught up as a learner and was promoted to a voter`;
     this.#say(message);
     return message;
@@ -264,6 +265,23 @@ export class LocalMembership {
       throw new LocalMembershipError(`member add answered without ${slot.peerUrl}`);
     }
     return { member, members: answer.members, clusterId: answer.clusterId };
+  }
+
+  /**
+   * Waits until the member list names the new member: it publishes its name itself once it
+   * runs, which may come after its promotion; "added" means listed as the cluster will show it.
+   */
+  async #untilNamed(client: MemberApiClient, slot: LocalMemberSlot, id: string): Promise<void> {
+    const deadline = performance.now() + CHANGE_TIMEOUT_MS;
+    while (performance.now() < deadline) {
+      const listed = await client.call('list', {}, 5000).catch(() => undefined);
+      if (listed?.members.some((member) => member.id === id && member.name === slot.name)) return;
+      await sleep(200);
+    }
+    throw new LocalMembershipError(
+      `${slot.name} was promoted but has not published its name within ` +
+        `${CHANGE_TIMEOUT_MS / 1000} s; see its log`,
+    );
   }
 
   async #promote(client: MemberApiClient, slot: LocalMemberSlot, id: string): Promise<void> {
