@@ -94,8 +94,6 @@ function podEnvironment(pod: Pod, extra: Record<string, string> = {}): NodeJS.Pr
     // Stands in for the client Service: every pod's client URL.
     KV_MEMBER_ENDPOINTS: pods.map((member) => member.clientUrl).join(','),
     KV_MEMBER_DISCOVERY_SECONDS: '2',
-    // A replaced member moves to the next peer port: each pod has a block of its own.
-    KV_MEMBER_PEER_PORT_RANGE: String(peerPortBlock),
     KV_MEMBER_KUBERNETES_API: apiUrl,
     KV_MEMBER_SERVICE_ACCOUNT_DIR: join(scratch, 'serviceaccount'),
     ...Object.fromEntries(Object.entries(settings).map(([key, value]) => [prefix + key, value])),
@@ -103,28 +101,12 @@ function podEnvironment(pod: Pod, extra: Record<string, string> = {}): NodeJS.Pr
   };
 }
 
-/** Peer ports each pod may take (its own and those of its replacements). */
-const peerPortBlock = 4;
-
-function portIsFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = createNetServer();
-    server.once('error', () => resolve(false));
-    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
-  });
-}
-
-/** A free port whose next `peerPortBlock - 1` ports are free too and not handed out before. */
-async function freePortBlock(taken: Set<number>): Promise<number> {
-  for (;;) {
-    const base = await freePort();
-    const block = Array.from({ length: peerPortBlock }, (_, offset) => base + offset);
-    if (block.some((port) => taken.has(port) || port > 65_535)) continue;
-    if ((await Promise.all(block.map(portIsFree))).every(Boolean)) {
-      for (const port of block) taken.add(port);
-      return base;
-    }
-  }
+/** A free port not handed out before in this run. */
+async function freePortOnce(taken: Set<number>): Promise<number> {
+  let port = await freePort();
+  while (taken.has(port)) port = await freePort();
+  taken.add(port);
+  return port;
 }
 
 function memberCommand(): string[] {
@@ -285,10 +267,8 @@ describe(`the StatefulSet's membership steps (${engine})`, () => {
     apiUrl = `http://127.0.0.1:${typeof address === 'object' && address !== null ? address.port : 0}`;
     const taken = new Set<number>();
     for (let ordinal = 0; ordinal < 4; ordinal++) {
-      const peerPort = await freePortBlock(taken);
-      let clientPort = await freePort();
-      while (taken.has(clientPort)) clientPort = await freePort();
-      taken.add(clientPort);
+      // A pod keeps its peer URL for life, a replaced member's included (a fresh member id).
+      const [peerPort, clientPort] = [await freePortOnce(taken), await freePortOnce(taken)];
       pods.push({
         name: `kv-node-${ordinal}`,
         clientUrl: `http://127.0.0.1:${clientPort}`,

@@ -43,9 +43,6 @@ const discoverySeconds = Number(process.env.KV_MEMBER_DISCOVERY_SECONDS ?? 5);
  */
 const changeSeconds = 30;
 
-/** How many peer ports, from the manifest's up, a member may take over its replacements. */
-const peerPortRange = Number(process.env.KV_MEMBER_PEER_PORT_RANGE ?? 10);
-
 function holdsState(dataDir) {
   // A new file system's lost+found is not member state.
   return existsSync(dataDir) && readdirSync(dataDir).some((entry) => entry !== 'lost+found');
@@ -60,28 +57,12 @@ function initialClusterOf(members, name, peerUrl) {
     .join(',');
 }
 
-/** `url` with its port replaced. */
-function withPort(url, port) {
-  const changed = new URL(url);
-  changed.port = String(port);
-  return changed.origin;
-}
-
 /**
- * Whether `member` is this pod: listed under its name, or (added, not started yet) at a peer URL
- * on its host. A replaced member's port differs from the manifest's: see `addSelf`.
+ * Whether `member` is this pod: listed under its name, or (added, not started yet) at its peer
+ * URL.
  */
 function isSelf(member, settings) {
-  const own = new URL(settings.peerUrl);
-  const basePort = Number(own.port);
-  return (
-    member.name === settings.name ||
-    member.peerURLs.some((text) => {
-      const url = new URL(text);
-      const port = Number(url.port);
-      return url.hostname === own.hostname && port >= basePort && port < basePort + peerPortRange;
-    })
-  );
+  return member.name === settings.name || member.peerURLs.includes(settings.peerUrl);
 }
 
 async function existingMembers(settings) {
@@ -95,42 +76,24 @@ async function existingMembers(settings) {
 
 /**
  * Adds this pod as a learner at the manifest's peer URL. Every `member add` gives a fresh member
- * id, so the URL of a removed member (a scale-down, a lost volume) is taken again. Earlier
- * kv-node releases refused it (their member id derived from the URL): a URL the cluster refuses
- * so is retried at the next port, up to `peerPortRange` above the manifest's.
+ * id, so the URL of a removed member (a scale-down, a lost volume) is taken again, as etcd takes
+ * it; the joining member learns its id and the cluster id from the members.
  */
 async function addSelf(settings) {
-  const basePort = Number(new URL(settings.peerUrl).port);
-  for (let offset = 0; offset < peerPortRange; offset++) {
-    const peerUrl = withPort(settings.peerUrl, basePort + offset);
-    try {
-      const added = await whileUnreachable(changeSeconds, () =>
-        memberCall(settings.endpoints, 'add', { peerURLs: [peerUrl], isLearner: true }),
-      );
-      log(`added ${settings.name} as learner ${added.member?.ID} at ${peerUrl}`);
-      return { peerUrl, members: listed(added.members) };
-    } catch (error) {
-      if (!(error instanceof MemberApiError && /ID removed|already exist/.test(error.message))) {
-        throw error;
-      }
-      log(`${peerUrl} cannot be added again (${error.message}): trying the next port`);
-    }
-  }
-  throw new Error(
-    `no peer port from ${basePort} to ${basePort + peerPortRange - 1} could be added; see ${replaceRunbook}`,
+  const added = await whileUnreachable(changeSeconds, () =>
+    memberCall(settings.endpoints, 'add', { peerURLs: [settings.peerUrl], isLearner: true }),
   );
+  log(`added ${settings.name} as learner ${added.member?.ID} at ${settings.peerUrl}`);
+  return listed(added.members);
 }
 
 /**
- * How to start: `{ state?, initialCluster?, peerUrl? }` (peerUrl: where to listen and advertise,
- * when the cluster knows this member at another port than the manifest's), or an Error that
- * stops the pod with its message. A joining member learns the cluster id and its member id from
+ * How to start: `{ state?, initialCluster? }`, or an Error that stops the pod with its message. A joining member learns the cluster id and its member id from
  * the members, as etcd does.
  */
 async function planStart(settings) {
   const members = await existingMembers(settings);
   const self = members?.find((member) => isSelf(member, settings));
-  const registeredUrl = self?.peerURLs[0];
   if (holdsState(settings.dataDir)) {
     if (members !== undefined && self === undefined) {
       return new Error(
@@ -138,7 +101,7 @@ async function planStart(settings) {
       );
     }
     log(`${settings.dataDir} holds state: restarting as member ${settings.name}`);
-    return registeredUrl === undefined ? {} : { peerUrl: registeredUrl };
+    return {};
   }
   if (members === undefined) {
     const bootstrap = settings.initialCluster.split(',').map((entry) => entry.split('=')[0]);
@@ -159,8 +122,7 @@ async function planStart(settings) {
     log(`${settings.name} was added earlier and has not run yet: starting it`);
     return {
       state: 'existing',
-      peerUrl: registeredUrl,
-      initialCluster: initialClusterOf(members, settings.name, registeredUrl),
+      initialCluster: initialClusterOf(members, settings.name, settings.peerUrl),
     };
   }
   if (self !== undefined) {
@@ -176,11 +138,10 @@ async function planStart(settings) {
       memberCall(settings.endpoints, 'remove', { ID: self.ID }),
     );
   }
-  const { peerUrl, members: after } = await addSelf(settings);
+  const after = await addSelf(settings);
   return {
     state: 'existing',
-    peerUrl,
-    initialCluster: initialClusterOf(after, settings.name, peerUrl),
+    initialCluster: initialClusterOf(after, settings.name, settings.peerUrl),
   };
 }
 
@@ -231,14 +192,6 @@ async function main() {
   if (plan.initialCluster !== undefined) {
     env[`${settings.prefix}INITIAL_CLUSTER`] = plan.initialCluster;
   }
-  const peerUrl = plan.peerUrl ?? settings.peerUrl;
-  if (peerUrl !== settings.peerUrl) {
-    // Replaced before at another port: listen and advertise where the cluster knows it.
-    const port = new URL(peerUrl).port;
-    env[`${settings.prefix}INITIAL_ADVERTISE_PEER_URLS`] = peerUrl;
-    env[`${settings.prefix}LISTEN_PEER_URLS`] = withPort(settings.listenPeerUrl, port);
-    log(`peer URL ${peerUrl} (the cluster's record of ${settings.name})`);
-  }
   const child = spawn(program, args, { stdio: 'inherit', env });
   for (const signal of ['SIGTERM', 'SIGINT']) process.on(signal, () => child.kill(signal));
   const exited = new Promise((resolve) =>
@@ -247,7 +200,7 @@ async function main() {
   let running = true;
   void exited.then(() => (running = false));
   if (plan.state === 'existing') {
-    promoteWhenCaughtUp(settings, peerUrl, () => running).catch((error) =>
+    promoteWhenCaughtUp(settings, settings.peerUrl, () => running).catch((error) =>
       log(`promotion stopped: ${error.message}`),
     );
   }

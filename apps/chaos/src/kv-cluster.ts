@@ -153,15 +153,8 @@ export class KvCluster {
   private readonly expectedExit = new Set<number>();
   /** Nodes added to the running cluster as new members: they start with state `existing`. */
   private readonly joining = new Set<number>();
-  /** A re-added node's peer URLs and initial cluster, in place of its spec's. */
-  private readonly identities = new Map<
-    number,
-    {
-      readonly advertisedPeerUrls: readonly string[];
-      readonly initialCluster: string;
-      readonly joinArgs: readonly string[];
-    }
-  >();
+  /** A node added to the running cluster: its `--initial-cluster`, in place of its spec's. */
+  private readonly joinedClusters = new Map<number, string>();
 
   constructor(private readonly options: KvClusterOptions) {}
 
@@ -171,7 +164,7 @@ export class KvCluster {
 
   /** The flags node `index` is started with. */
   argumentsOf(index: number): string[] {
-    const node = { ...this.spec(index), ...this.identities.get(index) };
+    const node = this.spec(index);
     return [
       '--name',
       node.name,
@@ -186,14 +179,13 @@ export class KvCluster {
       '--initial-advertise-peer-urls',
       node.advertisedPeerUrls.join(','),
       '--initial-cluster',
-      node.initialCluster,
+      this.joinedClusters.get(index) ?? node.initialCluster,
       '--initial-cluster-token',
       this.options.clusterToken,
       '--initial-cluster-state',
       this.joining.has(index) ? 'existing' : 'new',
       ...this.options.commonArgs,
       ...node.extraArgs,
-      ...(this.identities.get(index)?.joinArgs ?? []),
     ];
   }
 
@@ -252,25 +244,11 @@ export class KvCluster {
   }
 
   /**
-   * The peer URLs node `index` advertises now: its spec's, or those it was last added back with
-   * (see {@link KvCluster.reidentify}).
+   * Node `index` was added to the running cluster (again) as a new member: it starts with
+   * `initialCluster` (the members it asks for its member id and the cluster id) from now on.
    */
-  advertisedPeerUrlsOf(index: number): readonly string[] {
-    return this.identities.get(index)?.advertisedPeerUrls ?? this.spec(index).advertisedPeerUrls;
-  }
-
-  /**
-   * Node `index` was added back as a new member under other peer URLs (a removed member's are
-   * never added again): it starts with these from now on, and with `joinArgs` (the cluster id
-   * it joins).
-   */
-  reidentify(
-    index: number,
-    advertisedPeerUrls: readonly string[],
-    initialCluster: string,
-    joinArgs: readonly string[],
-  ): void {
-    this.identities.set(index, { advertisedPeerUrls, initialCluster, joinArgs });
+  rejoin(index: number, initialCluster: string): void {
+    this.joinedClusters.set(index, initialCluster);
   }
 
   /**

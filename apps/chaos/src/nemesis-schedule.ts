@@ -87,8 +87,8 @@ export type Fault =
   /**
    * A member's disk dies and it is replaced (docs/guides/operations.md#replace-a-member): SIGKILL
    * it, delete its data directory, and after `downMs` remove it from the cluster, add it back as
-   * a new learner under the same name and ports (another loopback name in its peer URLs: a
-   * removed member's are never added again), start it with an empty data directory and
+   * a new learner under the same name, ports and peer URLs (it gets a fresh member id), start it
+   * with an empty data directory and
    * `--initial-cluster-state existing`, and promote it once it has caught up (by snapshot, when
    * the leader's log no longer reaches back to the start).
    */

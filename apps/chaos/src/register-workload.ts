@@ -9,6 +9,12 @@ import type { RegisterWrite } from './watch-check.js';
 export interface RegisterWorkloadOptions {
   /** One client per node; client `i` of the workload talks to node `i % clients.length`. */
   readonly clients: readonly EtcdJsonClient[];
+  /**
+   * The nodes to talk to now, as indexes into `clients` (default: every client): the members of
+   * a cluster whose membership changes. Read before each operation, so workers follow the
+   * members added and leave those removed.
+   */
+  readonly nodes?: () => readonly number[];
   readonly recorder: HistoryRecorder;
   readonly random: SeededRandom;
   /** Concurrent workers (history processes at any moment). */
@@ -86,10 +92,9 @@ export async function runRegisterWorkload(
 
   const worker = async (index: number): Promise<void> => {
     const group = index % groups;
-    const node = index % options.clients.length;
-    const client = options.clients[node] as EtcdJsonClient;
     let process = index;
     while (!options.stopping()) {
+      const { node, client } = nodeForWorker(options.clients, options.nodes, index);
       const key = keyOf(group);
       groupOperations[group] = (groupOperations[group] ?? 0) + 1;
       operations++;
@@ -183,4 +188,19 @@ async function settle(
     pending.info();
     return 'info';
   }
+}
+
+/**
+ * The node worker `index` talks to now and its client: the `index`-th of the current nodes
+ * (round robin), every client's node when `nodes` is not given or lists none.
+ */
+export function nodeForWorker(
+  clients: readonly EtcdJsonClient[],
+  nodes: (() => readonly number[]) | undefined,
+  index: number,
+): { node: number; client: EtcdJsonClient } {
+  const current = nodes?.() ?? [];
+  const node =
+    current.length === 0 ? index % clients.length : (current[index % current.length] as number);
+  return { node, client: clients[node] as EtcdJsonClient };
 }

@@ -341,8 +341,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       spares: names.map((_, index) => index).slice(options.nodeCount),
       cluster,
       proxy,
-      // The workloads and the watcher talk to the initial members: a spare answers nothing
-      // before it is added, and a removed member answers nothing again, like a killed one.
+      // The watcher and the poison workload talk to the initial members (a removed member answers
+      // nothing again, like a killed one); the register and set workloads follow the members.
       clients: clients.slice(0, options.nodeCount),
       allClients: clients,
       control,
@@ -448,8 +448,12 @@ async function runWatchedWorkloadAndFaults(
   let stopping = false;
   const random = new SeededRandom(options.seed ^ 0x0c11e47);
   const writes: RegisterWrite[] = [];
+  // The workloads follow the members (grow-shrink adds and removes some); the watcher, the
+  // poison workload and the checks keep to the initial members' clients.
+  const currentMembers = (): number[] => [...context.members].sort((left, right) => left - right);
   const registerRun = runRegisterWorkload({
-    clients,
+    clients: context.allClients,
+    nodes: currentMembers,
     recorder,
     random,
     workers: options.registerWorkers ?? 10,
@@ -463,7 +467,8 @@ async function runWatchedWorkloadAndFaults(
     onWrite: (write) => writes.push(write),
   });
   const setRun = runSetWorkload({
-    clients,
+    clients: context.allClients,
+    nodes: currentMembers,
     workers: options.setWorkers ?? 2,
     now,
     stopping: () => stopping,
@@ -924,7 +929,7 @@ async function applyFault(
       const added: number[] = [];
       for (const index of spares) {
         const done = await membershipStep(context, `add ${names[index]}`, async () => {
-          await addAndPromote(cluster, index, { fresh: true });
+          await addAndPromote(cluster, index);
           context.members.add(index);
         });
         if (done) added.push(index);

@@ -1,4 +1,5 @@
 import type { EtcdJsonClient } from './etcd-json-client.js';
+import { nodeForWorker } from './register-workload.js';
 import { isDefiniteFailure } from './kv-request-error.js';
 import type { OperationSample } from './operation-sample.js';
 
@@ -6,6 +7,12 @@ import type { OperationSample } from './operation-sample.js';
 export interface SetWorkloadOptions {
   /** One client per node; worker `i` talks to node `i % clients.length`. */
   readonly clients: readonly EtcdJsonClient[];
+  /**
+   * The nodes to talk to now, as indexes into `clients` (default: every client): the members of
+   * a cluster whose membership changes. Read before each operation, so workers follow the
+   * members added and leave those removed.
+   */
+  readonly nodes?: () => readonly number[];
   readonly workers: number;
   /** Prefix of every key (default `s/`). */
   readonly keyPrefix?: string;
@@ -40,9 +47,8 @@ export async function runSetWorkload(options: SetWorkloadOptions): Promise<SetWo
   const indeterminate: string[] = [];
   let next = 0;
   const worker = async (index: number): Promise<void> => {
-    const node = index % options.clients.length;
-    const client = options.clients[node] as EtcdJsonClient;
     while (!options.stopping()) {
+      const { node, client } = nodeForWorker(options.clients, options.nodes, index);
       const key = `${prefix}${String(next++).padStart(8, '0')}`;
       const invokedAtMs = options.now();
       let outcome: OperationSample['outcome'];

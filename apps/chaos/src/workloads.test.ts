@@ -156,6 +156,33 @@ describe('runSetWorkload', () => {
     expect(second.failed).toHaveLength(3);
   });
 
+  it('follows the current nodes: workers move to a node added and leave one removed', async () => {
+    const { now } = await setup();
+    const servers = [await FakeEtcdServer.start(), await FakeEtcdServer.start()];
+    const clients = servers.map(
+      (server) => new EtcdJsonClient({ endpoint: server.endpoint, timeoutMs: 300 }),
+    );
+    for (const [index, server] of servers.entries()) {
+      cleanups.push(() => server.close());
+      cleanups.push(() => clients[index]?.close());
+    }
+    // Node 0 alone for the first 10 operations, node 1 alone after.
+    let operations = 0;
+    const samples: OperationSample[] = [];
+    await runSetWorkload({
+      clients,
+      nodes: () => (operations < 10 ? [0] : [1]),
+      workers: 2,
+      now,
+      stopping: () => operations++ >= 20,
+      onSample: (sample) => samples.push(sample),
+    });
+    const nodes = samples.map((sample) => sample.node);
+    expect(new Set(nodes.slice(0, 8))).toEqual(new Set([0]));
+    expect(new Set(nodes.slice(-8))).toEqual(new Set([1]));
+    expect((await clients[1]!.range('s/', { prefix: true })).length).toBeGreaterThan(0);
+  });
+
   it('reports acknowledged keys missing from a node', () => {
     const reports = checkSetReads(
       { acknowledged: ['a', 'b'], failed: ['c'], indeterminate: [] },

@@ -183,6 +183,25 @@ describe('nodeViewsFromStatus', () => {
       clientUrl: null,
     });
   });
+
+  it('marks a member the node lists as a learner', () => {
+    const withLearner: ClusterStatus = {
+      ...status,
+      members: [
+        ...status.members,
+        {
+          id: '13',
+          name: 'node-3',
+          peerUrls: [],
+          clientUrls: [],
+          role: 'follower',
+          isLearner: true,
+        },
+      ],
+    };
+    const views = nodeViewsFromStatus(withLearner);
+    expect(views.map((view) => view.learner === true)).toEqual([false, false, true]);
+  });
 });
 
 function clusterBody(name: string, role: string, generation: number, lastIndex: number) {
@@ -249,6 +268,33 @@ describe('HttpClusterStatusSource', () => {
       heartbeatAgeMs: 1500,
       suspectedByLeader: true,
     });
+  });
+
+  it('marks a learner as the leader lists it, and only a learner', async () => {
+    const leaderBody = clusterBody('a', 'leader', 5, 20);
+    leaderBody.members.push({
+      name: 'd',
+      lag: 1,
+      last_contact_ago_ms: 50,
+      suspected: false,
+      is_learner: true,
+    } as (typeof leaderBody.members)[number]);
+    const fakeFetch: typeof fetch = (input) => {
+      const url = input instanceof Request ? input.url : input.toString();
+      return url.startsWith('http://a')
+        ? Promise.resolve(Response.json(leaderBody))
+        : Promise.reject(new Error('ECONNREFUSED'));
+    };
+    const source = new HttpClusterStatusSource({
+      members: [
+        { name: 'a', clientUrl: 'http://a' },
+        { name: 'd', clientUrl: 'http://d' },
+      ],
+      fetch: fakeFetch,
+    });
+    const [a, d] = await source.sample();
+    expect(a?.learner).toBeUndefined();
+    expect(d).toMatchObject({ name: 'd', learner: true });
   });
 
   it('shows an unknown snapshot index for a node that does not report one', () => {

@@ -330,6 +330,24 @@ describe('membership changes with real processes', () => {
     for (const member of live(started)) await expectEveryAcknowledgedKey(member);
   }, 60_000);
 
+  it('an added member shows its own name and, restarted, dials its peers only by their ids', async () => {
+    const joiner = started.cluster.members.find((member) => member.name === 'm4') as ProcessMember;
+    const own = (await (await fetch(`${joiner.clientUrl}/v1/cluster`)).json()) as { name: string };
+    expect(own.name).toBe('m4');
+    // Restarted with its data and the flags it joined with: it knows its peers from its data,
+    // as the cluster knows them (no name of --initial-cluster that is not a peer's id).
+    await started.cluster.kill(joiner, 'SIGTERM');
+    for (const member of live(started)) member.output.length = 0;
+    started.cluster.start(joiner);
+    await started.cluster.waitReady([joiner]);
+    await writeSome('after-restart', 10);
+    await expectEveryAcknowledgedKey(joiner);
+    const rejections = live(started)
+      .flatMap((member) => member.output.join('').split('\n'))
+      .filter((line) => line.includes('handshake rejected'));
+    expect(rejections).toEqual([]);
+  }, 60_000);
+
   it('removes a follower: it stops with a clear line and a non-zero exit', async () => {
     const leader = await started.cluster.leader();
     const follower = live(started).find(

@@ -8,14 +8,16 @@
  */
 
 import type { ChildProcess } from 'node:child_process';
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LinkProxy } from '../src/cli/link-proxy.js';
 import type { ClusterView as DashboardView } from '../src/dashboard/cluster-view.js';
 import { buildDashboardBundleInto } from './e2e/dashboard-fixtures.js';
+import { etcdctlPresent } from './support/etcd-binaries.js';
 import { buildCli, freePort } from './support/process-cluster.js';
 
 interface Member {
@@ -256,6 +258,50 @@ afterAll(async () => {
 });
 
 describe('quorum mode with three processes: athens, byzantium, cyrene', { timeout: 90_000 }, () => {
+  it('lists the configured members to etcd clients (JSON gateway, etcdctl over gRPC) and refuses changes saying why', async () => {
+    const athens = member('athens');
+    await until('athens answers', async () =>
+      (await fetch(`${athens.clientUrl}/readyz`)).ok ? true : undefined,
+    );
+    const listed = await v3('athens', '/v3/cluster/member/list', {});
+    expect(listed.status).toBe(200);
+    const body = (await listed.json()) as {
+      header: { cluster_id: string; member_id: string };
+      members: { ID: string; name: string; clientURLs?: string[]; isLearner?: boolean }[];
+    };
+    expect(body.members.map((entry) => entry.name).sort()).toEqual(names);
+    expect(body.members.some((entry) => entry.isLearner === true)).toBe(false);
+    const self = body.members.find((entry) => entry.name === 'athens');
+    expect(self?.ID).toBe(body.header.member_id);
+    expect(self?.clientURLs).toEqual([athens.clientUrl]);
+    for (const change of ['add', 'remove', 'update', 'promote']) {
+      const refused = await v3('athens', `/v3/cluster/member/${change}`, {
+        ID: self?.ID,
+        peerURLs: ['http://127.0.0.1:1'],
+      });
+      expect(refused.status, change).toBe(501);
+      expect(((await refused.json()) as { error: string }).error).toMatch(
+        /not available with --replication quorum: its members are fixed by --initial-cluster/,
+      );
+    }
+    if (!etcdctlPresent) return;
+    const etcdctl = (...args: string[]) =>
+      promisify(execFile)(
+        'etcdctl',
+        [`--endpoints=${athens.clientUrl}`, '--dial-timeout=5s', '--command-timeout=10s', ...args],
+        { env: { ...process.env, ETCDCTL_API: '3' } },
+      );
+    const { stdout } = await etcdctl('member', 'list');
+    const lines = stdout.trim().split('\n');
+    expect(lines).toHaveLength(3);
+    for (const name of names) expect(lines.some((line) => line.includes(`, ${name}, `))).toBe(true);
+    const added = await etcdctl('member', 'add', 'delphi', '--peer-urls=http://127.0.0.1:1').then(
+      () => '',
+      (error: { stderr?: string }) => error.stderr ?? '',
+    );
+    expect(added).toMatch(/members are fixed by --initial-cluster/);
+  });
+
   it('reads the acknowledged write back with quorum and linearizable after byzantium comes back without repair and cyrene goes offline; one reads stale', async () => {
     for (const name of names) {
       const view = await untilSees(

@@ -22,7 +22,7 @@ const MEMBER_ACTION_TITLES: Readonly<Record<Exclude<MemberAction, 'add'>, string
   replace: 'remove it, delete its data and add a fresh member that catches up and is promoted',
 };
 
-type Field = Exclude<keyof NodeView, 'clientUrl' | 'suspectedByPeers'>;
+type Field = Exclude<keyof NodeView, 'clientUrl' | 'suspectedByPeers' | 'learner'>;
 
 const FIELDS: readonly Field[] = [
   'name',
@@ -96,6 +96,9 @@ export class NodeTable {
       seen.add(node.name);
       const row = this.#rows.get(node.name) ?? this.#addRow(node.name);
       row.dataset['role'] = node.role;
+      // A learner follows the log without a vote: marked beside its role until it is promoted.
+      if (node.learner === true) row.dataset['learner'] = 'true';
+      else delete row.dataset['learner'];
       row.classList.toggle('is-leader', node.name === view.leader);
       const fault = view.injectedFaults[node.name];
       if (fault === undefined) delete row.dataset['fault'];
@@ -104,6 +107,8 @@ export class NodeTable {
         const cell = row.querySelector(`[data-field="${field}"]`);
         if (cell !== null) setText(cell, cellText(node, field));
       }
+      const learnerLabel = row.querySelector('[data-field="learner"]');
+      if (learnerLabel !== null) setText(learnerLabel, node.learner === true ? 'learner' : '');
       const faultLabel = row.querySelector('[data-field="fault"]');
       if (faultLabel !== null) setText(faultLabel, fault ?? '');
     }
@@ -127,9 +132,14 @@ export class NodeTable {
       const cell = element('td', { 'data-field': field });
       if (field === 'name') {
         const label = element('span', { 'data-field': 'name' });
+        const learner = element('span', {
+          'data-field': 'learner',
+          class: 'learner',
+          title: 'a learner: receives the log, does not vote until promoted',
+        });
         const fault = element('span', { 'data-field': 'fault', class: 'fault' });
         cell.removeAttribute('data-field');
-        cell.append(label, fault);
+        cell.append(label, learner, fault);
       }
       row.append(cell);
     }

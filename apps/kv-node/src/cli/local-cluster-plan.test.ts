@@ -49,5 +49,18 @@ describe('local cluster plan', () => {
     expect(banner).toContain('node-2   http://127.0.0.1:2389   (leader)');
     expect(banner).toContain("curl -X PUT --data-binary 'world' http://127.0.0.1:2379/v1/kv/hello");
     expect(banner).toContain('Dashboard: http://127.0.0.1:2378/ui/');
+    expect(banner).not.toContain('learner');
+  });
+
+  it('marks a learner in the banner', () => {
+    const banner = clusterBanner(
+      plan,
+      'node-1',
+      './.kv-data',
+      'http://127.0.0.1:2378/ui/',
+      new Set(['node-3']),
+    );
+    expect(banner).toContain('node-3   http://127.0.0.1:2399   (learner: no vote until promoted)');
+    expect(banner).toContain('node-1   http://127.0.0.1:2379   (leader)\n');
   });
 });

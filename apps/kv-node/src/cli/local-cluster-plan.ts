@@ -42,14 +42,21 @@ export function localClusterSecretFile(dataDir: string): string {
 export const LOCAL_CLUSTER_TOKEN = 'kv-local';
 
 /**
- * Most member slots a local cluster gives out over its life (`node-1` … `node-9`): every added
- * member takes a new slot, since a removed member's peer URL is never added again. Nine also
- * keeps one member's name from containing another's, which the peer proxy relies on.
+ * Most members a local cluster has at once (slots `node-1` … `node-9`). An added member takes
+ * the lowest slot no member holds, so a removed or replaced member's name and ports are used
+ * again (its peer URL may be added again: `member add` gives a fresh member id). Nine keeps one
+ * member's name from containing another's, which the peer proxy relies on.
  */
 export const MAX_LOCAL_MEMBER_SLOTS = 9;
 
 /** A member without its flags. */
 export type LocalMemberSlot = Omit<LocalMemberPlan, 'args'>;
+
+/** The slot (0-based) a member of a local cluster holds, from its name (`node-3`: 2). */
+export function localMemberSlotIndex(name: string): number {
+  const match = /^node-([1-9][0-9]*)$/.exec(name);
+  return match === null ? -1 : Number(match[1]) - 1;
+}
 
 /** The name, URLs and data directory of slot `index` (0-based) of a local cluster. */
 export function localMemberSlot(index: number, basePort: number, dataDir: string): LocalMemberSlot {
@@ -68,8 +75,11 @@ export interface LocalMemberArgsOptions {
   initialCluster: string;
   /** Parent directory of the members' data directories (where the peer secret is). */
   dataDir: string;
-  /** For a member added to a running cluster: the cluster id (hex) `member add` answered with. */
-  joinClusterId?: string;
+  /**
+   * A member added to a running cluster: it starts with `--initial-cluster-state existing` and
+   * learns its member id and the cluster id from the members of `initialCluster`.
+   */
+  joining?: boolean;
   extraArgs?: readonly string[];
 }
 
@@ -93,9 +103,7 @@ export function localMemberArgs(
     member.peerUrl,
     '--initial-cluster',
     options.initialCluster,
-    ...(options.joinClusterId === undefined
-      ? []
-      : ['--initial-cluster-state', 'existing', '--initial-cluster-id', options.joinClusterId]),
+    ...(options.joining === true ? ['--initial-cluster-state', 'existing'] : []),
     '--initial-cluster-token',
     LOCAL_CLUSTER_TOKEN,
     '--peer-secret-file',
@@ -120,12 +128,16 @@ export function planLocalCluster(options: LocalClusterPlanOptions): LocalMemberP
   }));
 }
 
-/** The text printed once a local cluster is up: URLs, the leader, example commands. */
+/**
+ * The text printed once a local cluster is up: URLs, the leader and any learner (a member added
+ * and not yet promoted: it does not vote), example commands.
+ */
 export function clusterBanner(
   members: readonly LocalMemberPlan[],
   leaderName: string | undefined,
   dataDir: string,
   dashboardUrl: string,
+  learners: ReadonlySet<string> = new Set(),
 ): string {
   const first = members[0];
   const second = members[1] ?? first;
@@ -134,7 +146,8 @@ export function clusterBanner(
     `kv-node local cluster: ${members.length} member${members.length === 1 ? '' : 's'}, data under ${dataDir}`,
     ...members.map(
       (member) =>
-        `  ${member.name.padEnd(8)} ${member.clientUrl}${member.name === leaderName ? '   (leader)' : ''}`,
+        `  ${member.name.padEnd(8)} ${member.clientUrl}${member.name === leaderName ? '   (leader)' : ''}` +
+        (learners.has(member.name) ? '   (learner: no vote until promoted)' : ''),
     ),
   ];
   if (first !== undefined && second !== undefined) {

@@ -26,7 +26,7 @@ describe('local cluster state', () => {
     const directory = dataDir();
     expect(readLocalClusterState(directory)).toBeUndefined();
     const members = planLocalCluster({ nodes: 3, basePort: 2379, dataDir: directory }).slice(1);
-    const state = { members, slotsUsed: 4, addedMemberIds: { 'node-4': '123' } };
+    const state = { members, addedMemberIds: { 'node-4': '123' } };
     writeLocalClusterState(directory, state);
     expect(readLocalClusterState(directory)).toEqual(state);
     // It names the members' flags: readable by its owner only, like the peer secret beside it.

@@ -12,11 +12,6 @@ export interface LocalClusterState {
   /** The members now in the cluster, each with the flags it runs with. */
   members: LocalMemberPlan[];
   /**
-   * Member slots given out so far (`node-1` … `node-<slotsUsed>`): a removed member's peer URL
-   * is never added again (kv-node refuses its member id), so neither is its slot.
-   */
-  slotsUsed: number;
-  /**
    * Member ids (decimal) of the members added at run time, by name: their peers know them by
    * it, and the peer proxy recognises their connections by it.
    */
@@ -47,17 +42,11 @@ export function readLocalClusterState(dataDir: string): LocalClusterState | unde
   } catch (error) {
     throw new Error(`${path} is not valid JSON: ${(error as Error).message}`);
   }
-  if (
-    typeof state !== 'object' ||
-    state === null ||
-    !Array.isArray(state.members) ||
-    typeof state.slotsUsed !== 'number'
-  ) {
+  if (typeof state !== 'object' || state === null || !Array.isArray(state.members)) {
     throw new Error(`${path} is not a local cluster's member list`);
   }
   return {
     members: state.members,
-    slotsUsed: state.slotsUsed,
     addedMemberIds: state.addedMemberIds ?? {},
   };
 }

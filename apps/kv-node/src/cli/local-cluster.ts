@@ -53,18 +53,26 @@ async function isReady(member: LocalMemberPlan): Promise<boolean> {
   }
 }
 
-async function leaderOf(member: LocalMemberPlan): Promise<string | undefined> {
+/** The leader's name and the learners' names, as `member` sees the cluster. */
+async function rolesSeenBy(
+  member: LocalMemberPlan,
+): Promise<{ leader: string | undefined; learners: Set<string> }> {
   try {
     const response = await fetch(`${member.clientUrl}/v1/cluster`, {
       signal: AbortSignal.timeout(1000),
     });
     const status = (await response.json()) as {
       leader_id: string | null;
-      members: { id: string; name: string }[];
+      members: { id: string; name: string; is_learner?: boolean }[];
     };
-    return status.members.find((candidate) => candidate.id === status.leader_id)?.name;
+    return {
+      leader: status.members.find((candidate) => candidate.id === status.leader_id)?.name,
+      learners: new Set(
+        status.members.filter((candidate) => candidate.is_learner === true).map((m) => m.name),
+      ),
+    };
   } catch {
-    return undefined;
+    return { leader: undefined, learners: new Set() };
   }
 }
 
@@ -86,7 +94,6 @@ export async function runLocalCluster(options: LocalClusterOptions): Promise<num
       dataDir: options.dataDir,
       extraArgs: memberExtraArgs,
     }),
-    slotsUsed: options.nodes,
     addedMemberIds: {},
   };
   if (saved !== undefined) {
@@ -209,7 +216,7 @@ export async function runLocalCluster(options: LocalClusterOptions): Promise<num
     ...(options.replication === 'quorum'
       ? {
           refuseChanges:
-            "a quorum-mode cluster's members are fixed by --initial-cluster (no member API)",
+            "a quorum-mode cluster's members are fixed by --initial-cluster (its member API refuses changes)",
         }
       : {}),
     changed: (next) => {
@@ -304,8 +311,8 @@ export async function runLocalCluster(options: LocalClusterOptions): Promise<num
     }
     startupDone = true;
     if (!interrupted && !failedAtStart) {
-      const leader = await leaderOf(members[0] as LocalMemberPlan);
-      options.out.write(clusterBanner(members, leader, options.dataDir, dashboard.url));
+      const { leader, learners } = await rolesSeenBy(members[0] as LocalMemberPlan);
+      options.out.write(clusterBanner(members, leader, options.dataDir, dashboard.url, learners));
     }
     while (!interrupted && !failedAtStart) {
       await sleep(200);

@@ -12,7 +12,12 @@ import { existsSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { hexIdOf } from '../config/member-id.js';
 import type { LocalMemberPlan, LocalMemberSlot } from './local-cluster-plan.js';
-import { MAX_LOCAL_MEMBER_SLOTS, localMemberArgs, localMemberSlot } from './local-cluster-plan.js';
+import {
+  MAX_LOCAL_MEMBER_SLOTS,
+  localMemberArgs,
+  localMemberSlot,
+  localMemberSlotIndex,
+} from './local-cluster-plan.js';
 import type { LocalClusterState } from './local-cluster-state.js';
 import type { LocalPeerProxy } from './local-peer-proxy.js';
 import type { ApiMember } from './member-api-client.js';
@@ -104,7 +109,7 @@ export class LocalMembership {
   }
 
   /**
-   * Adds a member in the next free slot: the proxy listens on its peer port, the member API adds
+   * Adds a member in the lowest free slot: the proxy listens on its peer port, the member API adds
    * it as a learner, it starts with an empty data directory and `--initial-cluster-state
    * existing`, and it is promoted once it has caught up.
    * @returns what was done, for the caller to show.
@@ -124,13 +129,14 @@ export class LocalMembership {
 
   /**
    * Replaces member `name` as the runbook replaces a member whose disk died: removes it, deletes
-   * its data, and adds a new member in the next slot with a new, empty data directory, which
-   * catches up (by snapshot when the log no longer reaches back) and is promoted.
+   * its data, and adds a new member under the same name, ports and peer URL (a new member to the
+   * cluster, with a fresh member id) with a new, empty data directory, which catches up (by
+   * snapshot when the log no longer reaches back) and is promoted.
    */
   replace(name: string, credentials: ChangeCredentials = {}): Promise<string> {
     return this.#exclusive(`replace ${name}`, async () => {
       const removed = await this.#remove(name, credentials);
-      const added = await this.#add(credentials);
+      const added = await this.#add(credentials, localMemberSlotIndex(name));
       return `${removed}; ${added}`;
     });
   }
@@ -173,13 +179,23 @@ export class LocalMembership {
     this.#options.changed({ ...state, members: [...state.members] });
   }
 
-  async #add(credentials: ChangeCredentials): Promise<string> {
+  /** The lowest slot no member holds (`preferred` if free), or -1 when all are held. */
+  #freeSlot(preferred: number | undefined): number {
+    const held = new Set(this.#state.members.map((member) => localMemberSlotIndex(member.name)));
+    if (preferred !== undefined && preferred >= 0 && !held.has(preferred)) return preferred;
+    for (let index = 0; index < MAX_LOCAL_MEMBER_SLOTS; index++) {
+      if (!held.has(index)) return index;
+    }
+    return -1;
+  }
+
+  async #add(credentials: ChangeCredentials, preferredSlot?: number): Promise<string> {
     const options = this.#options;
-    const slotIndex = this.#state.slotsUsed;
-    if (slotIndex >= MAX_LOCAL_MEMBER_SLOTS) {
+    const slotIndex = this.#freeSlot(preferredSlot);
+    if (slotIndex < 0) {
       throw new LocalMembershipError(
-        `this local cluster has used all ${MAX_LOCAL_MEMBER_SLOTS} member slots (a removed ` +
-          "member's slot is never reused); start a new cluster with another --data-dir",
+        `this local cluster has ${MAX_LOCAL_MEMBER_SLOTS} members, as many as a local cluster ` +
+          'may have at once; remove one first',
       );
     }
     const slot = localMemberSlot(slotIndex, options.basePort, options.dataDir);
@@ -206,14 +222,13 @@ export class LocalMembership {
       args: localMemberArgs(slot, {
         initialCluster,
         dataDir: options.dataDir,
-        joinClusterId: hexIdOf(added.clusterId),
+        joining: true,
         extraArgs: options.extraArgs,
       }),
     };
-    // The slot is spent from here on: its peer URL now belongs to a member id the cluster knows.
+    // A member from here on: its peer URL belongs to the member id the cluster just gave.
     this.#commit({
       members: [...this.#state.members, member],
-      slotsUsed: slotIndex + 1,
       addedMemberIds: { ...this.#state.addedMemberIds, [slot.name]: added.member.id },
     });
     this.#say(
@@ -221,6 +236,7 @@ export class LocalMembership {
     );
     options.processes.start(member);
     await this.#promote(client, slot, added.member.id);
+    await this.#untilNamed(client, slot, added.member.id);
     const message = `${slot.name} added: it caught up as a learner and was promoted to a voter`;
     this.#say(message);
     return message;
@@ -249,6 +265,23 @@ export class LocalMembership {
       throw new LocalMembershipError(`member add answered without ${slot.peerUrl}`);
     }
     return { member, members: answer.members, clusterId: answer.clusterId };
+  }
+
+  /**
+   * Waits until the member list names the new member: it publishes its name itself once it
+   * runs, which may come after its promotion; "added" means listed as the cluster will show it.
+   */
+  async #untilNamed(client: MemberApiClient, slot: LocalMemberSlot, id: string): Promise<void> {
+    const deadline = performance.now() + CHANGE_TIMEOUT_MS;
+    while (performance.now() < deadline) {
+      const listed = await client.call('list', {}, 5000).catch(() => undefined);
+      if (listed?.members.some((member) => member.id === id && member.name === slot.name)) return;
+      await sleep(200);
+    }
+    throw new LocalMembershipError(
+      `${slot.name} was promoted but has not published its name within ` +
+        `${CHANGE_TIMEOUT_MS / 1000} s; see its log`,
+    );
   }
 
   async #promote(client: MemberApiClient, slot: LocalMemberSlot, id: string): Promise<void> {
@@ -307,10 +340,10 @@ export class LocalMembership {
     const { [name]: _removedId, ...addedMemberIds } = this.#state.addedMemberIds;
     this.#commit({
       members: this.#state.members.filter((candidate) => candidate.name !== name),
-      slotsUsed: this.#state.slotsUsed,
       addedMemberIds,
     });
-    // Never to be started again: a removed member's data would be refused, and its slot is spent.
+    // Never to be started again: a removed member's data would be refused. Its slot (name and
+    // ports) is free for the next member added.
     rmSync(member.dataDir, { recursive: true, force: true });
     const message = `${name} removed (${how}; its data directory was deleted)`;
     this.#say(message);

@@ -52,6 +52,11 @@ export interface NodeView {
   suspectedByLeader: boolean | null;
   /** Where clients reach the node, if known. */
   clientUrl: string | null;
+  /**
+   * Present (true) only for a learner (etcd's `isLearner`): a member that receives the log but
+   * neither votes nor counts for quorum until it is promoted.
+   */
+  learner?: true;
   /** Present only for a quorum-mode member that answered: its replica as it reports it. */
   quorum?: QuorumMemberView;
   /**

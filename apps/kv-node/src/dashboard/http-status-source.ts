@@ -74,6 +74,8 @@ interface PeerSeen {
   heartbeatAgeMs: number | null;
   /** Not counted live by the leader's failure detector; null when not reported. */
   suspected: boolean | null;
+  /** Listed as a learner (`is_learner`). */
+  learner: boolean;
 }
 
 /** What this source reads from a member's `/v1/cluster` answer. */
@@ -126,6 +128,7 @@ export function parseClusterReport(body: unknown): MemberReport | undefined {
       lag: numberOrNull(fields['lag']),
       heartbeatAgeMs: numberOrNull(fields['last_contact_ago_ms']),
       suspected: typeof fields['suspected'] === 'boolean' ? fields['suspected'] : null,
+      learner: fields['is_learner'] === true,
     });
   }
   return {
@@ -185,6 +188,11 @@ export class HttpClusterStatusSource implements ClusterStatusSource {
     return members.map((member, index): NodeView => {
       const report = reports[index];
       const seenByLeader = leader?.peers.get(member.name);
+      // The leader's configuration is the one in force; without a leader, the member's own.
+      const learner =
+        (seenByLeader ?? report?.peers.get(member.name))?.learner === true
+          ? { learner: true as const }
+          : {};
       if (report === undefined) {
         return {
           name: member.name,
@@ -198,6 +206,7 @@ export class HttpClusterStatusSource implements ClusterStatusSource {
           heartbeatAgeMs: seenByLeader?.heartbeatAgeMs ?? null,
           suspectedByLeader: seenByLeader?.suspected ?? null,
           clientUrl: member.clientUrl,
+          ...learner,
         };
       }
       return {
@@ -214,6 +223,7 @@ export class HttpClusterStatusSource implements ClusterStatusSource {
         heartbeatAgeMs: seenByLeader?.heartbeatAgeMs ?? null,
         suspectedByLeader: seenByLeader?.suspected ?? null,
         clientUrl: member.clientUrl,
+        ...learner,
       };
     });
   }

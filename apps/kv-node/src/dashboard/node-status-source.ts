@@ -38,6 +38,7 @@ export function nodeViewsFromStatus(status: ClusterStatus): NodeView[] {
       // The leader's view of its followers; a follower's view of its leader is not this column.
       suspectedByLeader: status.role === 'leader' && !isSelf ? (member.suspected ?? null) : null,
       clientUrl: member.clientUrls[0] ?? null,
+      ...(member.isLearner === true ? { learner: true as const } : {}),
     };
   });
 }

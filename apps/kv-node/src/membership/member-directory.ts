@@ -50,6 +50,23 @@ export function describeMember(
   return described;
 }
 
+/**
+ * The peer URL to dial `replicationId` at: the first of its registered URLs, or, when
+ * `--initial-cluster` lists it with the same URLs, the first there: a member may list a peer's
+ * URLs in an order of its own (the chaos tool gives each directed link its own proxy address).
+ */
+export function dialUrlOf(
+  sources: MemberDirectorySources,
+  replicationId: string,
+): string | undefined {
+  const described = describeMember(sources, replicationId);
+  const initial = sources.initialMembers.find((member) => member.name === replicationId);
+  const sameUrls =
+    initial !== undefined &&
+    [...initial.peerUrls].sort().join(',') === [...described.peerUrls].sort().join(',');
+  return sameUrls ? initial.peerUrls[0] : described.peerUrls[0];
+}
+
 /** An added member's replication id is its member id in hexadecimal. */
 function idOfReplicationId(replicationId: string): string {
   return /^[0-9a-f]{1,16}$/.test(replicationId) ? BigInt(`0x${replicationId}`).toString(10) : '0';

@@ -25,7 +25,7 @@ import {
   peerUrlExists,
   tooManyLearners,
 } from './member-errors.js';
-import { describeMember, listMembers } from './member-directory.js';
+import { describeMember, dialUrlOf, listMembers } from './member-directory.js';
 import type { ListedMember, MemberDirectorySources } from './member-directory.js';
 
 /** Learners a cluster may have at once, as etcd 3.4 allows (`membership.maxLearners`). */
@@ -192,7 +192,7 @@ export class MembershipService implements Membership {
     ) {
       return undefined;
     }
-    const url = describeMember(this.#options.directory, replicationId).peerUrls[0];
+    const url = dialUrlOf(this.#options.directory, replicationId);
     return url === undefined ? undefined : addressOf(url);
   }
 
@@ -402,7 +402,7 @@ export class MembershipService implements Membership {
     const wanted = new Map<string, string | undefined>();
     for (const replicationId of [...configuration.voters, ...configuration.learners]) {
       if (replicationId === directory.self.replicationId) continue;
-      wanted.set(replicationId, describeMember(directory, replicationId).peerUrls[0]);
+      wanted.set(replicationId, dialUrlOf(directory, replicationId));
     }
     const current = new Set(transport.peerIds);
     for (const [peer, url] of wanted) {

@@ -100,6 +100,25 @@ async function rejection(promise: Promise<unknown>): Promise<ApiError> {
 }
 
 describe('LeaderFollowerReplica', () => {
+  it('names itself by its --name in its status, not by the id it replicates under', () => {
+    // A member added at run time replicates under its member id in hexadecimal.
+    const added = { name: 'm4', replicationId: '1f', id: '31', peerUrls: [], clientUrls: [] };
+    const replica = new LeaderFollowerReplica({
+      node: fakeNode({
+        role: 'follower',
+        status: () => replicationStatus({ id: '1f', role: 'follower', followers: [] }),
+      }),
+      store: new KvStore(),
+      appliedWaiters: new RequestWaitingList(),
+      name: '1f',
+      memberName: 'm4',
+      clusterId: '7',
+      members: [...members, added],
+      unsafeLocalLinearizableReads: false,
+    });
+    expect(replica.status()).toMatchObject({ name: 'm4', memberId: '31' });
+  });
+
   it('confirms linearizable reads with the quorum barrier by default', async () => {
     const node = fakeNode();
     await expect(replicaOver(node).readBarrier()).resolves.toBe(39);

@@ -107,6 +107,11 @@ export interface LeaderFollowerReplicaOptions {
   appliedWaiters: RequestWaitingList;
   /** This member's id in `@x/leader-follower` and on the transport (its name, or see `ReplicaMember`). */
   name: string;
+  /**
+   * This member's `--name`, which `/v1/cluster` shows (default `name`): a member added at run
+   * time replicates under its member id in hexadecimal, which is no name for a human.
+   */
+  memberName?: string;
   clusterId: string;
   /** This member's etcd id, for when the members in force do not list it (yet, or any more). */
   selfMemberId?: string;
@@ -342,7 +347,7 @@ export class LeaderFollowerReplica implements LocalReplica {
     return {
       clusterId: this.#options.clusterId,
       memberId: idByReplicationId.get(self) ?? this.#options.selfMemberId ?? '0',
-      name: self,
+      name: this.#options.memberName ?? self,
       role,
       generation: node.generation,
       leaderId: node.leaderId === undefined ? undefined : idByReplicationId.get(node.leaderId),

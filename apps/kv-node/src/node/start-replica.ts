@@ -34,7 +34,8 @@ import type { NodeConfig } from '../config/node-config.js';
 import type { NodeMetrics } from '../metrics/node-metrics.js';
 import { PeerProber, PROBE_MESSAGE_TYPE } from './peer-prober.js';
 import { MEMBERSHIP_REQUEST_TYPE, MembershipService } from '../membership/membership-service.js';
-import type { ListedMember } from '../membership/member-directory.js';
+import { dialUrlOf } from '../membership/member-directory.js';
+import type { ListedMember, MemberDirectorySources } from '../membership/member-directory.js';
 import { encodeInquiryAnswer, inquiryAnswerOf } from '../membership/cluster-inquiry.js';
 import type { InquiredMember } from '../membership/cluster-inquiry.js';
 import { askWhetherRemoved } from './join-cluster.js';
@@ -80,77 +81,20 @@ export async function startReplica(options: ReplicaStartOptions): Promise<Replic
   // A member added at run time: the cluster knows it by its member id, not its name.
   const added = replicationId !== config.name;
   const joinedMembers = options.joinedMembers;
-  const peers: Record<string, PeerAddress | undefined> = {};
-  if (joinedMembers !== undefined) {
-    // A joining member was told who the members are and where they listen.
-    for (const member of joinedMembers) {
-      const url = member.peerUrls[0];
-      if (member.replicationId === replicationId) continue;
-      peers[member.replicationId] = url === undefined ? undefined : addressOf(url);
-    }
-  } else {
-    for (const member of config.members) {
-      if (member.name === config.name) continue;
-      const address = addressOf(member.peerUrls[0] as string);
-      peers[member.name] = address;
-      // A member added earlier cannot tell which of the others were added too (known by their
-      // member id) until it has the cluster's member registry: it admits both ids until then.
-      if (added) peers[hexIdOf(member.id)] = address;
-    }
-  }
   const tls = peerTlsOf(config);
-  let tcp: TcpTransport;
-  try {
-    tcp = await TcpTransport.start({
-      nodeId: replicationId,
-      clusterId: config.clusterId,
-      secret: options.peerSecret,
-      peers,
-      listen: {
-        host: config.listenPeerUrl.hostname.replace(/^\[|\]$/g, ''),
-        port: Number(config.listenPeerUrl.port),
-      },
-      logger,
-      // A member back from a crash or a healed partition should rejoin within about one election
-      // timeout, not after the transport's default 5 s backoff: with a handful of peers on a LAN
-      // retrying twice a second costs nothing.
-      reconnect: { maxDelayMs: Math.min(5000, Math.max(100, config.electionTimeoutMs / 2)) },
-      ...(tls === undefined ? {} : { tls }),
-      // Members added later learn the cluster from any member (join-cluster.ts); a removed
-      // member restarted with its old data learns that it was removed.
-      answerInquiry: (inquirer) =>
-        encodeInquiryAnswer(
-          inquiryAnswerOf(
-            config.clusterId,
-            membershipRef.service?.list() ?? [],
-            membershipRef.service?.wasRemoved(inquirer) ?? false,
-          ),
-        ),
-      inquirySecret: inquirySecretFor(config, () => options.peerSecret),
-    });
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    throw new StartupError(
-      code === 'EADDRINUSE'
-        ? `--listen-peer-urls: ${config.listenPeerUrl.origin} is already in use`
-        : `--listen-peer-urls: cannot listen on ${config.listenPeerUrl.origin}: ${(error as Error).message}`,
-    );
-  }
-  tcp.onEvent((event) => {
-    if (event.kind === 'integrity-failure') metrics.peerIntegrityFailures.inc({ peer: event.peer });
-  });
+  // Set once the transport has started (after the node is open, see below); the node sends and
+  // registers its handler only from `start()`.
+  const transportRef: { tcp?: TcpTransport } = {};
+  let inboundHandler: ((from: string, type: number, payload: Uint8Array) => void) | undefined;
   // Set once the node is open; peers may ask before that (answered as an unknown request).
   const membershipRef: { service?: MembershipService } = {};
-  const prober = probePeers(tcp, config, metrics, (type, payload) => {
-    const service = membershipRef.service;
-    if (type !== MEMBERSHIP_REQUEST_TYPE || service === undefined) return undefined;
-    return service.answerForwarded(payload);
-  });
   // The replication protocol may send to a member before this member's upkeep has made it a
   // transport peer (the leader, right after it appended the change that adds it): it becomes one
   // on the spot. A member nobody can describe is not sent to (the transport may lose messages).
   const peerTransport = {
     send: (to: string, type: number, payload: Uint8Array): void => {
+      const tcp = transportRef.tcp;
+      if (tcp === undefined) return;
       try {
         tcp.send(to, type, payload);
       } catch (error) {
@@ -161,8 +105,10 @@ export async function startReplica(options: ReplicaStartOptions): Promise<Replic
         tcp.send(to, type, payload);
       }
     },
-    onMessage: (handler: (from: string, type: number, payload: Uint8Array) => void): void =>
-      tcp.onMessage(handler),
+    onMessage: (handler: (from: string, type: number, payload: Uint8Array) => void): void => {
+      inboundHandler = handler;
+      transportRef.tcp?.onMessage(handler);
+    },
   };
   const { replication, node: nodeTransport } = splitTransport(peerTransport);
   const txnReadLimits = {
@@ -173,8 +119,6 @@ export async function startReplica(options: ReplicaStartOptions): Promise<Replic
   try {
     stateStore = openStateStore(config.backend, config.dataDir);
   } catch (error) {
-    prober.stop();
-    await tcp.close();
     throw new StartupError(`--backend ${config.backend}: ${(error as Error).message}`);
   }
   const machine = new KvStateMachine(undefined, {
@@ -275,24 +219,77 @@ export async function startReplica(options: ReplicaStartOptions): Promise<Replic
       maxUncommittedBytes: config.pendingWrites.maxUncommittedBytes,
     });
   } catch (error) {
-    prober.stop();
     machine.close();
-    await tcp.close();
     if (error instanceof Error && namesLostData(error)) {
       throw new StartupError(`${error.message}; ${LOST_DATA_RUNBOOK}`);
     }
     throw error;
   }
   const startedNode = node;
+  const directory: MemberDirectorySources = {
+    configuration: () => startedNode.configuration,
+    registry: machine.members,
+    initialMembers: config.members,
+    self: { replicationId, clientUrls: config.advertiseClientUrls },
+  };
+  // The transport starts once the node is open: a member with data then knows its peers by the
+  // ids the cluster knows them by (its configuration and member registry), not by the names of
+  // --initial-cluster, which an etcd member also ignores once it has data. A member added at run
+  // time is known by its member id in hexadecimal, which no flag tells.
+  const peers = transportPeersAtStart(directory, joinedMembers);
+  let startedTcp: TcpTransport;
+  try {
+    startedTcp = await TcpTransport.start({
+      nodeId: replicationId,
+      clusterId: config.clusterId,
+      secret: options.peerSecret,
+      peers,
+      listen: {
+        host: config.listenPeerUrl.hostname.replace(/^\[|\]$/g, ''),
+        port: Number(config.listenPeerUrl.port),
+      },
+      logger,
+      // A member back from a crash or a healed partition should rejoin within about one election
+      // timeout, not after the transport's default 5 s backoff: with a handful of peers on a LAN
+      // retrying twice a second costs nothing.
+      reconnect: { maxDelayMs: Math.min(5000, Math.max(100, config.electionTimeoutMs / 2)) },
+      ...(tls === undefined ? {} : { tls }),
+      // Members added later learn the cluster from any member (join-cluster.ts); a removed
+      // member restarted with its old data learns that it was removed.
+      answerInquiry: (inquirer) =>
+        encodeInquiryAnswer(
+          inquiryAnswerOf(
+            config.clusterId,
+            membershipRef.service?.list() ?? [],
+            membershipRef.service?.wasRemoved(inquirer) ?? false,
+          ),
+        ),
+      inquirySecret: inquirySecretFor(config, () => options.peerSecret),
+    });
+  } catch (error) {
+    await node.close();
+    machine.close();
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new StartupError(
+      code === 'EADDRINUSE'
+        ? `--listen-peer-urls: ${config.listenPeerUrl.origin} is already in use`
+        : `--listen-peer-urls: cannot listen on ${config.listenPeerUrl.origin}: ${(error as Error).message}`,
+    );
+  }
+  transportRef.tcp = startedTcp;
+  if (inboundHandler !== undefined) startedTcp.onMessage(inboundHandler);
+  startedTcp.onEvent((event) => {
+    if (event.kind === 'integrity-failure') metrics.peerIntegrityFailures.inc({ peer: event.peer });
+  });
+  const prober = probePeers(startedTcp, config, metrics, (type, payload) => {
+    const service = membershipRef.service;
+    if (type !== MEMBERSHIP_REQUEST_TYPE || service === undefined) return undefined;
+    return service.answerForwarded(payload);
+  });
   const service = new MembershipService({
     node: startedNode,
-    transport: tcp,
-    directory: {
-      configuration: () => startedNode.configuration,
-      registry: machine.members,
-      initialMembers: config.members,
-      self: { replicationId, clientUrls: config.advertiseClientUrls },
-    },
+    transport: startedTcp,
+    directory,
     propose: (command): Promise<ApplyOutcome> => replica.propose(command),
     clusterToken: config.clusterToken,
     name: config.name,
@@ -302,10 +299,17 @@ export async function startReplica(options: ReplicaStartOptions): Promise<Replic
     now: () => performance.now(),
   });
   membershipRef.service = service;
+  // A removed member stops, which may take seconds (client connections drain): it closes its
+  // peer port at once. Its peers refuse it, and it them, so every redial either way would log
+  // a handshake rejection; a closed port is only a peer that is down.
+  const leaveCluster = (): void => {
+    clearInterval(upkeep);
+    void startedTcp.close();
+    reportFailure(new Error(removedMessage()));
+  };
   const upkeep = setInterval(() => {
     if (removedFrom(startedNode, replicationId)) {
-      clearInterval(upkeep);
-      reportFailure(new Error(removedMessage()));
+      leaveCluster();
       return;
     }
     service.reconcile();
@@ -323,9 +327,7 @@ export async function startReplica(options: ReplicaStartOptions): Promise<Replic
       ...(tls === undefined ? {} : { tls }),
       inquiryTimeoutMs: 2000,
     }).then((removed) => {
-      if (!removed) return;
-      clearInterval(upkeep);
-      reportFailure(new Error(removedMessage()));
+      if (removed) leaveCluster();
     });
   }
   const recovered = node.status();
@@ -354,6 +356,7 @@ export async function startReplica(options: ReplicaStartOptions): Promise<Replic
     alarms: machine.alarms,
     appliedWaiters,
     name: replicationId,
+    memberName: config.name,
     clusterId: config.clusterId,
     selfMemberId: config.memberId,
     members: (): ListedMember[] => service.list(),
@@ -372,7 +375,7 @@ export async function startReplica(options: ReplicaStartOptions): Promise<Replic
       prober.stop();
       await node.close();
       machine.close();
-      await tcp.close();
+      await startedTcp.close();
     },
   };
 }
@@ -385,6 +388,28 @@ function removedMessage(): string {
     'lists it): it stopped and must not be restarted with this data directory; to ' +
     `bring it back, add it as a new member with a new data directory (${REPLACE_MEMBER_RUNBOOK})`
   );
+}
+
+/**
+ * The transport's peers when it starts: every member of the configuration in force but this
+ * one, under the id it replicates under, where the member registry (or, for a joining member,
+ * the member that answered its inquiry; for an initial member, --initial-cluster) says it
+ * listens. The membership upkeep follows every later change.
+ */
+export function transportPeersAtStart(
+  directory: MemberDirectorySources,
+  joinedMembers: readonly InquiredMember[] | undefined,
+): Record<string, PeerAddress | undefined> {
+  const { voters, learners } = directory.configuration();
+  const peers: Record<string, PeerAddress | undefined> = {};
+  for (const replicationId of [...voters, ...learners]) {
+    if (replicationId === directory.self.replicationId) continue;
+    const url =
+      joinedMembers?.find((member) => member.replicationId === replicationId)?.peerUrls[0] ??
+      dialUrlOf(directory, replicationId);
+    peers[replicationId] = url === undefined ? undefined : addressOf(url);
+  }
+  return peers;
 }
 
 /**

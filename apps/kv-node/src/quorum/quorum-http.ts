@@ -2,7 +2,7 @@
  * The client API of a member in quorum mode: the REST key routes and etcd's v3 JSON put, range
  * and deleterange, each at the consistency level the request names (`?consistency=` or the
  * `X-Kv-Consistency` header: one, quorum (default), linearizable); `/v1/cluster`, health and
- * metrics. Txn (and with it CAS, If-Match) answers 501: without a leader there is no order of
+ * metrics; etcd's member list (its changes refused: the members are fixed). Txn (and with it CAS, If-Match) answers 501: without a leader there is no order of
  * writes to compare against. Other routes answer 501 too.
  */
 
@@ -47,6 +47,8 @@ import type { QuorumCoordinator } from './quorum-coordinator.js';
 import type { StoredValue } from './value-version.js';
 import { encodeValueVersion } from './value-version.js';
 import { QuorumFailedError } from '@x/quorum';
+import type { JsonBody } from '../http/etcd-json.js';
+import { quorumMembershipRefused } from './quorum-cluster-api.js';
 
 /** What the routes need. */
 export interface QuorumHttpOptions {
@@ -58,6 +60,8 @@ export interface QuorumHttpOptions {
   readonly memberId: string;
   /** The body of `/v1/cluster`. */
   readonly clusterStatus: () => Record<string, unknown>;
+  /** The body of `POST /v3/cluster/member/list` (see quorum-cluster-api.ts). */
+  readonly memberList: () => JsonBody;
   /** Why this member cannot serve quorum requests now (`undefined`: it can), for `/health`. */
   readonly unhealthyReason: () => string | undefined;
   /** Called before `/metrics` renders, to refresh gauges. */
@@ -120,6 +124,13 @@ async function handle(options: QuorumHttpOptions, exchange: Exchange): Promise<v
     } else if (path === '/v3/kv/deleterange' && method === 'POST') {
       operation = 'v3 deleterange';
       await v3DeleteRange(options, exchange, level);
+    } else if (path === '/v3/cluster/member/list' && method === 'POST') {
+      operation = 'v3 member list';
+      // The body is etcd's empty MemberListRequest: read (bounded) and not needed.
+      await exchange.readJson(options.limits.maxRequestBytes);
+      exchange.json(200, options.memberList());
+    } else if (path.startsWith('/v3/cluster/member/')) {
+      throw quorumMembershipRefused();
     } else if (path === '/v3/kv/txn') {
       throw notImplemented(
         'txn is not available with --replication quorum: without a leader no order of writes exists ' +

@@ -22,6 +22,8 @@ import type { NodeMetrics } from '../metrics/node-metrics.js';
 import { StartupError } from '../node/startup-error.js';
 import { QUORUM_LOG_DIRECTORY } from './data-directory-mode.js';
 import { createQuorumApiHandler } from './quorum-http.js';
+import { createQuorumGrpcGateway, quorumMemberListJson } from './quorum-cluster-api.js';
+import { chooseAlpnProtocol, serveGrpcOnSamePort } from '../grpc/same-port.js';
 import { QuorumMember } from './quorum-member.js';
 import { QuorumMetrics } from './quorum-metrics.js';
 import { QuorumReplicaStore } from './quorum-replica-store.js';
@@ -181,6 +183,21 @@ export async function startQuorumNode(options: QuorumNodeOptions): Promise<Runni
       }),
     };
   };
+  const clusterFacts = {
+    clusterId: config.clusterId,
+    memberId: config.memberId,
+    name: config.name,
+    advertiseClientUrls: config.advertiseClientUrls,
+    members: config.members,
+  };
+  // etcd clients list the members when they connect, over gRPC: the Cluster service is served
+  // on the client port as in leader mode (the other services answer UNIMPLEMENTED).
+  const grpc = createQuorumGrpcGateway({
+    facts: clusterFacts,
+    maxRequestBytes: config.limits.maxRequestBytes,
+    metrics,
+    logger,
+  });
   const api = createQuorumApiHandler({
     coordinator: member.coordinator,
     limits: config.limits,
@@ -189,6 +206,7 @@ export async function startQuorumNode(options: QuorumNodeOptions): Promise<Runni
     clusterId: config.clusterId,
     memberId: config.memberId,
     clusterStatus,
+    memberList: () => quorumMemberListJson(clusterFacts),
     unhealthyReason: () => {
       const reachable = 1 + member.peerStates().filter((s) => s.agreed && !s.suspected).length;
       const needed = Math.max(config.readQuorum, config.writeQuorum);
@@ -224,8 +242,11 @@ export async function startQuorumNode(options: QuorumNodeOptions): Promise<Runni
     for (const url of config.listenClientUrls) {
       const server = createHttpServer(handler, {
         requestTimeoutMs: config.requestTimeoutMs,
-        ...(options.clientTls === undefined ? {} : { tls: options.clientTls }),
+        ...(options.clientTls === undefined
+          ? {}
+          : { tls: options.clientTls, alpnCallback: chooseAlpnProtocol }),
       });
+      serveGrpcOnSamePort(server, grpc, config.limits.maxRequestBytes);
       servers.push(server);
       await options.listen(server, url);
     }
@@ -241,6 +262,7 @@ export async function startQuorumNode(options: QuorumNodeOptions): Promise<Runni
     }
   } catch (error) {
     dashboard.close();
+    grpc.close(0);
     for (const server of servers) server.close();
     await member.close();
     await store.close();
@@ -258,6 +280,7 @@ export async function startQuorumNode(options: QuorumNodeOptions): Promise<Runni
         shuttingDown = true;
         // Ends the event streams, which would otherwise hold the servers open.
         dashboard.close();
+        grpc.close(5000);
         await Promise.all(servers.map((server) => options.closeServer(server, 5000)));
         await member.close();
         await store.close();
