@@ -370,13 +370,15 @@ describe('errors', () => {
   });
 
   it('408 for a slow client that sends one byte at a time; the node keeps serving', async () => {
-    const reply = await new Promise<string>((resolve, reject) => {
+    const reply = await new Promise<string>((resolve) => {
       const socket = connect(api.port, '127.0.0.1');
       let received = '';
       const body = JSON.stringify({ key: b64('slow'), value: b64('x') });
       socket.on('data', (chunk) => (received += chunk.toString()));
       socket.on('close', () => resolve(received));
-      socket.on('error', reject);
+      // A drip that lands just after the node answered 408 and closed draws a reset (CI, under
+      // load: ECONNRESET): what was received before it is still the answer checked below.
+      socket.on('error', () => resolve(received));
       socket.write(`POST /v3/kv/put HTTP/1.1\r\nhost: x\r\ncontent-length: ${body.length}\r\n\r\n`);
       let sent = 0;
       const drip = setInterval(() => {
