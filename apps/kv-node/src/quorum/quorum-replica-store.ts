@@ -188,8 +188,9 @@ export class QuorumReplicaStore {
    * Stores `incoming` unless the key already holds a newer or equal version; resolves once it is
    * durable (or at once when there was nothing to store).
    *
-   * A value of a key this member does not hold, at or below the collection horizon, may be an old
-   * value of a deleted key whose tombstone was collected here: sent to this member, it is
+   * A value of a key this member holds no value of (nothing, or a tombstone), at or below the
+   * collection horizon, may be an old value of a deleted key whose tombstone was collected here:
+   * sent to this member, it is
    * refused; pulled by its own anti-entropy round from a peer's current state, it is stored (no
    * member holds an old value of a collected key, see {@link collectTombstones}). A tombstone
    * this member collected recently is not stored again (a peer that has not collected it yet
@@ -207,8 +208,11 @@ export class QuorumReplicaStore {
   ): Promise<boolean> {
     const current = this.#values.get(key);
     if (compareValueVersions(incoming.version, current?.version) <= 0) return false;
+    // A key held as a tombstone is as unprotected as a key not held: an older tombstone sent late,
+    // after this member collected the key and forgot it, is stored again, and an older value
+    // behind it would then pass for newer.
     if (
-      current === undefined &&
+      (current === undefined || current.value === null) &&
       this.#collectionHorizon !== undefined &&
       compareValueVersions(incoming.version, this.#collectionHorizon) <= 0
     ) {

@@ -74,6 +74,18 @@ const step: fc.Arbitrary<Step> = fc.oneof(
   },
 );
 
+/** A write by the first member that reaches no other member (and is held back from none). */
+function soloWrite(key: number, remove: boolean): Step {
+  return {
+    kind: 'write',
+    coordinator: 0,
+    key,
+    remove,
+    reach: [false, false, false],
+    hold: [false, false, false],
+  };
+}
+
 function cluster(wall: { now: () => number }): Member[] {
   const settings: ReplicationSettings = {
     mode: 'quorum',
@@ -128,7 +140,7 @@ function cluster(wall: { now: () => number }): Member[] {
 describe('tombstone collection (property)', () => {
   it('never brings a deleted key back, and the members still converge', async () => {
     // How often the interesting paths ran: the property proves nothing if they never did.
-    const sometimes = { collected: 0, lateWriteRefused: 0 };
+    const sometimes = { collected: 0, soloWriteRefused: 0 };
     await fc.assert(
       fc.asyncProperty(fc.array(step, { minLength: 5, maxLength: 150 }), async (steps) => {
         let wallMs = 1_000_000;
@@ -149,7 +161,7 @@ describe('tombstone collection (property)', () => {
             .write(names[to] as string, key, stored)
             .catch((error: unknown) => {
               if (!(error instanceof BelowCollectionHorizonError)) throw error;
-              sometimes.lateWriteRefused++;
+              sometimes.soloWriteRefused++;
             });
         };
         const noteCollections = (before: Map<string, StoredValue | undefined>[]): void => {
@@ -248,9 +260,28 @@ describe('tombstone collection (property)', () => {
           if (newest?.value === null) throw new Error(`tombstone of ${key} not collected`);
         }
       }),
-      { numRuns: 100 },
+      {
+        numRuns: 100,
+        examples: [
+          // Found by CI: an older tombstone delivered late, after every member collected the
+          // key and forgot it, was stored again, and the value held back behind it then passed
+          // for newer than that tombstone.
+          [
+            [
+              { ...soloWrite(1, true), hold: [false, false, true] },
+              { ...soloWrite(1, false), hold: [false, false, true] },
+              soloWrite(1, true),
+              soloWrite(0, false),
+              { kind: 'tick', ms: 1 },
+              soloWrite(0, false),
+              soloWrite(0, false),
+              { kind: 'round', member: 0 },
+            ],
+          ],
+        ],
+      },
     );
     expect(sometimes.collected).toBeGreaterThan(0);
-    expect(sometimes.lateWriteRefused).toBeGreaterThan(0);
+    expect(sometimes.soloWriteRefused).toBeGreaterThan(0);
   }, 60_000);
 });
