@@ -79,3 +79,11 @@ export function writeFrameHeader(
   target[offset + 10] = correlation >>> 8;
   target[offset + 11] = correlation;
 }
+
+/** A whole control frame (header, then `payload`) in one buffer: the handshake's plain frames. */
+export function encodeControlFrame(type: number, payload: Uint8Array): Buffer {
+  const frame = Buffer.allocUnsafe(FRAME_HEADER_BYTES + payload.byteLength);
+  writeFrameHeader(frame, 0, payload.byteLength, FrameFlags.control, type, 0);
+  frame.set(payload, FRAME_HEADER_BYTES);
+  return frame;
+}

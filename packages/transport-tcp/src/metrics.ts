@@ -13,6 +13,12 @@ export interface TransportCounters {
   recordsIn: number;
   /** Sealed records written; a record of up to 16 KiB is one socket write of one buffer. */
   recordsOut: number;
+  /**
+   * Writes handed to the sockets, each one system call when the kernel takes it at once: a
+   * handshake frame, a record of one buffer, or the corked pieces of a larger record. Writes per
+   * message sent is what coalescing saves.
+   */
+  socketWrites: number;
   /** Outbound connection attempts after the first one to a peer. */
   reconnects: number;
   /** Connections that completed the handshake, both directions. */
@@ -66,6 +72,7 @@ export function createCounters(): TransportCounters {
     framesOut: 0,
     recordsIn: 0,
     recordsOut: 0,
+    socketWrites: 0,
     reconnects: 0,
     handshakesCompleted: 0,
     handshakesRejected: {

@@ -178,6 +178,28 @@ describe('PeerChannel', () => {
     expect(write()).toEqual([[8, 5, 42]]);
   });
 
+  it('writes no acknowledgement of its own while acknowledgements ride on data; at most twice the delay', () => {
+    const { channel, link, write, flushes, timers } = setup({ acknowledgementDelayMs: 10 });
+    channel.attach(link, 'peer-1', { knowsYou: false, lastSequence: 0 });
+    channel.receive(0, 1, 41, one); // arms the timer, due at 10
+    timers.advance(5);
+    channel.send(7, one);
+    expect(write()).toEqual([
+      [8, 5, 41],
+      [0, 7, 0],
+    ]);
+    channel.receive(0, 1, 42, one); // at 5: due, and the timer is still pending
+    timers.advance(5); // at 10: an acknowledgement rode meanwhile, so the link is busy
+    expect(flushes()).toBe(1);
+    expect(timers.pending).toBe(1);
+    timers.advance(9);
+    expect(flushes()).toBe(1);
+    timers.advance(1); // at 20: no data since; 42 waited 15 ms, under twice the delay
+    expect(flushes()).toBe(2);
+    expect(write()).toEqual([[8, 5, 42]]);
+    expect(timers.pending).toBe(0);
+  });
+
   it('acknowledges at once after a burst of 256 messages or 256 KiB, without waiting', () => {
     const { channel, link, write, flushes } = setup({
       acknowledgementDelayMs: 10,

@@ -107,6 +107,8 @@ export class PeerChannel {
   private unacknowledgedReceivedBytes = 0;
   /** Fires `acknowledgementDelayMs` after a message arrives while no timer is pending. */
   private acknowledgementTimer: unknown;
+  /** An acknowledgement rode on outbound data since {@link acknowledgementTimer} was armed. */
+  private acknowledgementRode = false;
 
   constructor(
     /** The peer's node id. */
@@ -201,6 +203,7 @@ export class PeerChannel {
   drainInto(batch: FrameBatch, limitBytes: number): void {
     if (this.acknowledgementDue) {
       this.acknowledgementDue = false;
+      this.acknowledgementRode = true;
       this.unacknowledgedReceivedMessages = 0;
       this.unacknowledgedReceivedBytes = 0;
       batch.add(FrameFlags.control, ControlType.acknowledge, this.lastReceived, EMPTY);
@@ -258,7 +261,10 @@ export class PeerChannel {
    * Makes an acknowledgement due. It is written with the next outbound data, which usually
    * follows within a turn or two (replies, appends), rather than as a write of its own: on
    * loopback and virtual machines every socket write that wakes the peer costs far more than the
-   * bytes. A timer (or a burst of messages) sends it alone when no data comes.
+   * bytes. A timer (or a burst of messages) sends it alone only once the link has been quiet: if
+   * an acknowledgement rode on data since the timer was armed, the link is busy and the timer is
+   * armed again, so a message waits at most twice the delay for its acknowledgement, and a
+   * connection with traffic both ways writes no acknowledgement of its own.
    */
   private noteReceived(bytes: number): void {
     this.acknowledgementDue = true;
@@ -276,16 +282,24 @@ export class PeerChannel {
     } else if (this.acknowledgementTimer === undefined) {
       // Not cleared when the acknowledgement rides on data: firing late with nothing due is
       // cheaper than a clear and a new timer for every flush.
-      this.acknowledgementTimer = this.context.timers.setTimeout(
-        this.onAcknowledgementTimer,
-        delayMs,
-      );
+      this.armAcknowledgementTimer(delayMs);
     }
+  }
+
+  private armAcknowledgementTimer(delayMs: number): void {
+    this.acknowledgementRode = false;
+    this.acknowledgementTimer = this.context.timers.setTimeout(
+      this.onAcknowledgementTimer,
+      delayMs,
+    );
   }
 
   private readonly onAcknowledgementTimer = (): void => {
     this.acknowledgementTimer = undefined;
-    if (this.acknowledgementDue) this.link?.requestFlush();
+    if (!this.acknowledgementDue || this.link === undefined) return;
+    // Data went out meanwhile: more will likely follow for this acknowledgement to ride on.
+    if (this.acknowledgementRode) this.armAcknowledgementTimer(this.context.acknowledgementDelayMs);
+    else this.link.requestFlush();
   };
 
   private cancelAcknowledgementTimer(): void {

@@ -7,13 +7,7 @@ import {
 } from './errors.js';
 import { FrameBatch } from './frame-batch.js';
 import { FrameDecoder } from './frame-decoder.js';
-import {
-  ControlType,
-  FRAME_HEADER_BYTES,
-  FrameFlags,
-  KNOWN_FLAGS,
-  writeFrameHeader,
-} from './frame.js';
+import { ControlType, encodeControlFrame, FrameFlags, KNOWN_FLAGS } from './frame.js';
 import {
   computeAnswerProof,
   computeProof,
@@ -27,6 +21,7 @@ import {
   NONCE_BYTES,
   proofMatches,
   transcriptOf,
+  type HandshakeRole,
   type Hello,
   type Proof,
   type ReceiveProgress,
@@ -385,13 +380,7 @@ export class TcpConnection {
   private answer(proof: Proof): void {
     const transcript = this.transcript!;
     const secret = this.context.inquirySecret ?? this.context.secret;
-    const expected = computeProof(secret, 'inquirer', transcript, proof);
-    if (!proofMatches(expected, proof.proof)) {
-      throw new HandshakeError(
-        'bad-proof',
-        `inquirer ${transcript.dialerId} does not know the cluster secret`,
-      );
-    }
+    checkProof(secret, 'inquirer', transcript, proof, `inquirer ${transcript.dialerId}`);
     const answer = this.context.answerInquiry!(transcript.dialerId);
     if (this.handshakeTimer !== undefined) this.context.timers.clearTimeout(this.handshakeTimer);
     this.handshakeTimer = undefined;
@@ -448,13 +437,7 @@ export class TcpConnection {
       return;
     }
     const transcript = this.transcript!;
-    const expected = computeProof(this.context.secret, 'dialer', transcript, proof);
-    if (!proofMatches(expected, proof.proof)) {
-      throw new HandshakeError(
-        'bad-proof',
-        `${transcript.dialerId} does not know the cluster secret`,
-      );
-    }
+    checkProof(this.context.secret, 'dialer', transcript, proof, transcript.dialerId);
     const peer = transcript.dialerId;
     const peerIncarnation = hex(transcript.dialerIncarnation);
     this.context.retireConnection(peer);
@@ -473,13 +456,7 @@ export class TcpConnection {
   private onWelcome(payload: Buffer): void {
     const welcome = decodeProof(payload);
     const transcript = this.transcript!;
-    const expected = computeProof(this.context.secret, 'acceptor', transcript, welcome);
-    if (!proofMatches(expected, welcome.proof)) {
-      throw new HandshakeError(
-        'bad-proof',
-        `${transcript.acceptorId} does not know the cluster secret`,
-      );
-    }
+    checkProof(this.context.secret, 'acceptor', transcript, welcome, transcript.acceptorId);
     const peerIncarnation = hex(transcript.acceptorIncarnation);
     this.context.channel(transcript.acceptorId).receiveProgress(peerIncarnation);
     this.open(transcript.acceptorId, peerIncarnation, welcome);
@@ -545,6 +522,7 @@ export class TcpConnection {
     try {
       this.sealer!.sealEach(plain, (record) => {
         counters.recordsOut += 1;
+        counters.socketWrites += 1;
         if (record.length === 1) {
           const only = record[0]!;
           counters.bytesOut += only.length;
@@ -566,17 +544,34 @@ export class TcpConnection {
   }
 
   private writeControl(type: number, payload: Buffer): void {
-    const frame = Buffer.allocUnsafe(FRAME_HEADER_BYTES + payload.length);
-    writeFrameHeader(frame, 0, payload.length, FrameFlags.control, type, 0);
-    payload.copy(frame, FRAME_HEADER_BYTES);
+    const frame = encodeControlFrame(type, payload);
     this.context.counters.framesOut += 1;
     this.context.counters.bytesOut += frame.length;
+    this.context.counters.socketWrites += 1;
     this.socket.write(frame);
   }
 
   private cancelFlush(): void {
     if (this.flushScheduled !== undefined) clearImmediate(this.flushScheduled);
     this.flushScheduled = undefined;
+  }
+}
+
+/**
+ * Throws unless `proof` is what a holder of `secret` computes as `role` over `transcript` and the
+ * progress it reports (compared in constant time).
+ *
+ * @throws {@link HandshakeError} (`bad-proof`) naming `who`
+ */
+function checkProof(
+  secret: Uint8Array,
+  role: HandshakeRole,
+  transcript: Transcript,
+  proof: Proof,
+  who: string,
+): void {
+  if (!proofMatches(computeProof(secret, role, transcript, proof), proof.proof)) {
+    throw new HandshakeError('bad-proof', `${who} does not know the cluster secret`);
   }
 }
 

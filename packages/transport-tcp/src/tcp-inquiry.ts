@@ -11,11 +11,9 @@
  * closes. Nothing is sealed: the answer is authenticated, not secret (peer TLS, if used, hides it).
  */
 
-import { connect as netConnect, type Socket } from 'node:net';
-import { connect as tlsConnect } from 'node:tls';
 import { TransportError } from './errors.js';
 import { FrameDecoder } from './frame-decoder.js';
-import { ControlType, FRAME_HEADER_BYTES, FrameFlags, writeFrameHeader } from './frame.js';
+import { ControlType, encodeControlFrame, FrameFlags } from './frame.js';
 import {
   computeAnswerProof,
   computeProof,
@@ -31,6 +29,7 @@ import {
   type Transcript,
 } from './handshake.js';
 import { secureRandomBytes } from './node-random.js';
+import { dialSocket, secretBytes } from './tcp-dial.js';
 import type { PeerAddress, TlsOptions } from './tcp-transport.js';
 
 /** Options of {@link inquire}. Durations are in milliseconds, sizes in bytes. */
@@ -64,13 +63,6 @@ export class InquiryFailedError extends TransportError {
 
 const DEFAULT_MAX_ANSWER_BYTES = 64 * 1024;
 
-function controlFrame(type: number, payload: Buffer): Buffer {
-  const frame = Buffer.allocUnsafe(FRAME_HEADER_BYTES + payload.length);
-  writeFrameHeader(frame, 0, payload.length, FrameFlags.control, type, 0);
-  payload.copy(frame, FRAME_HEADER_BYTES);
-  return frame;
-}
-
 /**
  * Asks the transport at `options.address` its answer to an inquiry (see
  * `TcpTransportOptions.answerInquiry`), proving the secret first.
@@ -82,23 +74,12 @@ function controlFrame(type: number, payload: Buffer): Buffer {
  *   `timeoutMs`
  */
 export function inquire(options: InquiryOptions): Promise<Uint8Array> {
-  const secret =
-    typeof options.secret === 'string' ? Buffer.from(options.secret, 'utf8') : options.secret;
+  const secret = secretBytes(options.secret);
   const randomBytes = options.randomBytes ?? secureRandomBytes;
   const maxAnswerBytes = options.maxAnswerBytes ?? DEFAULT_MAX_ANSWER_BYTES;
   const { address, tls } = options;
   return new Promise((resolve, reject) => {
-    const socket: Socket =
-      tls === undefined
-        ? netConnect({ host: address.host, port: address.port, noDelay: true })
-        : tlsConnect({
-            host: address.host,
-            port: address.port,
-            key: tls.key,
-            cert: tls.cert,
-            ca: tls.ca,
-            checkServerIdentity: tls.checkServerIdentity ?? (() => undefined),
-          });
+    const { socket, readyEvent } = dialSocket(address, tls);
     let settled = false;
     const finish = (error: Error | undefined, answer?: Uint8Array): void => {
       if (settled) return;
@@ -129,7 +110,7 @@ export function inquire(options: InquiryOptions): Promise<Uint8Array> {
         transcript = transcriptOf(hello, decodeChallenge(payload));
         const progress = { knowsYou: false, lastSequence: 0 };
         const proof = computeProof(secret, 'inquirer', transcript, progress);
-        socket.write(controlFrame(ControlType.proof, encodeProof({ proof, ...progress })));
+        socket.write(encodeControlFrame(ControlType.proof, encodeProof({ proof, ...progress })));
         // Only the answer may be larger than a handshake message, and only up to the bound.
         decoder.setMaxPayloadBytes(PROOF_BYTES + maxAnswerBytes);
         return;
@@ -145,8 +126,8 @@ export function inquire(options: InquiryOptions): Promise<Uint8Array> {
       }
       fail(`unexpected control frame ${type}`);
     });
-    socket.once(tls === undefined ? 'connect' : 'secureConnect', () => {
-      socket.write(controlFrame(ControlType.inquiry, encodeHello(hello)));
+    socket.once(readyEvent, () => {
+      socket.write(encodeControlFrame(ControlType.inquiry, encodeHello(hello)));
     });
     socket.on('data', (chunk: Buffer) => {
       try {

@@ -1,14 +1,5 @@
-import {
-  createServer as createNetServer,
-  connect as netConnect,
-  type Server,
-  type Socket,
-} from 'node:net';
-import {
-  createServer as createTlsServer,
-  connect as tlsConnect,
-  type PeerCertificate,
-} from 'node:tls';
+import { createServer as createNetServer, type Server, type Socket } from 'node:net';
+import { createServer as createTlsServer, type PeerCertificate } from 'node:tls';
 import { backoffDelayMs, type BackoffOptions } from './backoff.js';
 import { UnknownPeerError, TransportClosedError, type HandshakeRejection } from './errors.js';
 import { DEFAULT_MAX_FRAME_BYTES } from './frame.js';
@@ -20,6 +11,7 @@ import { PeerChannel, type ChannelContext } from './peer-channel.js';
 import { PendingHandshakes } from './pending-handshakes.js';
 import { silentLogger, type Logger, type Random, type Timers } from './ports.js';
 import { TcpConnection, type ConnectionContext } from './tcp-connection.js';
+import { dialSocket, secretBytes } from './tcp-dial.js';
 import type {
   MessageHandler,
   Reply,
@@ -96,9 +88,10 @@ export interface TcpTransportOptions {
   /**
    * How long the cumulative acknowledgement of received one-way messages may wait to ride on
    * outbound data instead of costing a socket write (and a wake-up of the peer) of its own.
-   * It goes out at once after 256 messages or 256 KiB. Acknowledgements only free the sender's
-   * retained copies; delivery order and loss reporting do not depend on them. Default 10 ms;
-   * 0 acknowledges every read at once.
+   * It goes out at once after 256 messages or 256 KiB. When one rode on data while the delay ran,
+   * the delay starts again (the link is busy), so the wait is at most twice this. Acknowledgements
+   * only free the sender's retained copies; delivery order and loss reporting do not depend on
+   * them. Default 10 ms; 0 acknowledges every read at once.
    */
   acknowledgementDelayMs?: number;
   /**
@@ -245,8 +238,7 @@ export class TcpTransport {
     this.connectionContext = {
       nodeId: options.nodeId,
       clusterId: options.clusterId,
-      secret:
-        typeof options.secret === 'string' ? Buffer.from(options.secret, 'utf8') : options.secret,
+      secret: secretBytes(options.secret),
       incarnation: randomBytes(8),
       timers: this.timers,
       logger: this.logger,
@@ -257,11 +249,7 @@ export class TcpTransport {
       isKnownPeer: (nodeId) => this.channels.has(nodeId),
       answerInquiry: options.answerInquiry,
       inquirySecret:
-        options.inquirySecret === undefined
-          ? undefined
-          : typeof options.inquirySecret === 'string'
-            ? Buffer.from(options.inquirySecret, 'utf8')
-            : options.inquirySecret,
+        options.inquirySecret === undefined ? undefined : secretBytes(options.inquirySecret),
       inquiryAnswered: (connection, inquirer) => {
         this.handshaking.remove(connection);
         this.logger.info({ inquirer, remoteAddress: connection.remoteAddress }, 'inquiry answered');
@@ -550,22 +538,11 @@ export class TcpTransport {
     if (address === undefined) return;
     if (state.dialedBefore) this.counters.reconnects += 1;
     state.dialedBefore = true;
-    const tls = this.options.tls;
-    const socket =
-      tls === undefined
-        ? netConnect({ host: address.host, port: address.port, noDelay: true })
-        : tlsConnect({
-            host: address.host,
-            port: address.port,
-            key: tls.key,
-            cert: tls.cert,
-            ca: tls.ca,
-            checkServerIdentity: tls.checkServerIdentity ?? (() => undefined),
-          });
+    const { socket, readyEvent } = dialSocket(address, this.options.tls);
     const connection = new TcpConnection(socket, 'dialer', this.connectionContext, peer);
     state.connection = connection;
     this.connections.add(connection);
-    socket.once(tls === undefined ? 'connect' : 'secureConnect', () => connection.start());
+    socket.once(readyEvent, () => connection.start());
   }
 
   private accept(socket: Socket): void {
