@@ -19,34 +19,16 @@
 import { createServer as createNetServer } from 'node:net';
 import type { AddressInfo, Socket } from 'node:net';
 import { Duplex } from 'node:stream';
-import { fileURLToPath } from 'node:url';
 import { Metadata, credentials, makeGenericClientConstructor } from '@grpc/grpc-js';
-import type { ServiceDefinition } from '@grpc/grpc-js';
-import { loadSync } from '@grpc/proto-loader';
 import { encodeHeaderBlock } from '../src/grpc/hpack.js';
 import { acceptEtcdAuthority } from '../src/grpc/lenient-authority.js';
 import { RequestMemoryCap } from '../src/grpc/request-memory-cap.js';
-import { GrpcServer } from '../src/grpc/server/grpc-server.js';
+import { etcdKvDefinition, instantPutGrpcServer } from './instant-put-server.js';
 
 const CALLS = Number(process.env.CALLS ?? 4000);
 const ROUNDS = Number(process.env.ROUNDS ?? 3);
 const LAYER_CALLS = Number(process.env.LAYER_CALLS ?? 200_000);
 const MAX_MESSAGE = 1_572_864;
-const HEADER = { revision: '5', cluster_id: '123', member_id: '456', raft_term: '2' };
-
-/** etcd's KV service, from the vendored protos (found from this file, bundled or not). */
-function kvDefinition(): ServiceDefinition {
-  const definition = loadSync('etcd/etcdserver/etcdserverpb/rpc.proto', {
-    keepCase: true,
-    longs: String,
-    enums: String,
-    bytes: String,
-    defaults: false,
-    oneofs: false,
-    includeDirs: [fileURLToPath(new URL('../src/grpc/proto/', import.meta.url))],
-  });
-  return definition['etcdserverpb.KV'] as ServiceDefinition;
-}
 
 const LAYERS: Record<string, (socket: Socket) => Duplex> = {
   raw: (socket) => socket,
@@ -56,19 +38,7 @@ const LAYERS: Record<string, (socket: Socket) => Duplex> = {
 };
 
 async function listen(layer: (socket: Socket) => Duplex): Promise<number> {
-  const server = new GrpcServer({
-    maxReceiveMessageBytes: MAX_MESSAGE,
-    maxConcurrentStreams: 1024,
-    recorder: () => () => ({
-      received: () => undefined,
-      sent: () => undefined,
-      finished: () => undefined,
-    }),
-  });
-  server.addService(kvDefinition(), {
-    Put: (_call: unknown, callback: (error: null, response: unknown) => void) =>
-      callback(null, { header: HEADER }),
-  });
+  const server = instantPutGrpcServer(MAX_MESSAGE);
   const listener = createNetServer({ noDelay: true }, (socket) =>
     server.injectConnection(layer(socket)),
   );
@@ -80,7 +50,7 @@ async function listen(layer: (socket: Socket) => Duplex): Promise<number> {
 type Put = (request: unknown, metadata: Metadata, callback: (error: Error | null) => void) => void;
 
 function client(port: number): { put: () => Promise<void>; close: () => void } {
-  const Client = makeGenericClientConstructor(kvDefinition(), 'KV');
+  const Client = makeGenericClientConstructor(etcdKvDefinition(), 'KV');
   const instance = new Client(`127.0.0.1:${port}`, credentials.createInsecure());
   const put = (instance as unknown as { Put: Put }).Put.bind(instance);
   const request = { key: Buffer.from('k').toString('base64'), value: 'dg==' };
