@@ -17,12 +17,12 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
-import { createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '../tools/net/free-port.js';
 
 const run = promisify(execFile);
 const engine = process.env.KV_DEPLOY_ENGINE === 'etcd' ? 'etcd' : 'kv-node';
@@ -33,19 +33,6 @@ const b64 = (text: string): string => Buffer.from(text).toString('base64');
 
 if (engine === 'kv-node' && !existsSync(kvNodeCli)) {
   throw new Error(`${kvNodeCli} is missing: run pnpm build first`);
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createNetServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() =>
-        resolve(typeof address === 'object' && address !== null ? address.port : 0),
-      );
-    });
-  });
 }
 
 interface Pod {

@@ -9,11 +9,12 @@ import type { ChildProcess } from 'node:child_process';
 import { spawn } from 'node:child_process';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { freeBasePort } from '../../../../tools/net/free-port.js';
 import { buildCli } from '../support/process-cluster.js';
 import type { BrowserSession } from './chromium.js';
 import { openBrowser } from './chromium.js';
 import { buildDashboardBundleInto, removeDirectory } from './dashboard-fixtures.js';
-import { freeBasePort, waitForOutput } from './launcher-output.js';
+import { waitForOutput } from './launcher-output.js';
 import { killPids, pidsWithArgument } from './process-tools.js';
 
 /** How a test file's launcher is set up. */
