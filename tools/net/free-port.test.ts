@@ -1,7 +1,7 @@
 import { createServer } from 'node:net';
 import type { Server } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { freeBasePort, freePort, portIsFree } from './free-port.js';
+import { freeBasePort, freePort, freePorts, portIsFree } from './free-port.js';
 
 const listening: Server[] = [];
 
@@ -36,6 +36,12 @@ describe('free ports', () => {
     expect(await portIsFree(port)).toBe(false);
     await new Promise((resolve) => listening.pop()?.close(resolve));
     expect(await portIsFree(port)).toBe(true);
+  });
+
+  it('freePorts gives as many distinct ports as asked, each of which can then be bound', async () => {
+    const ports = await freePorts(12);
+    expect(new Set(ports).size).toBe(12);
+    for (const port of ports) await listenOn(port);
   });
 
   it('freeBasePort gives a base whose dashboard and member ports are all free', async () => {

@@ -52,6 +52,19 @@ export async function freePort(host = '127.0.0.1'): Promise<number> {
 }
 
 /**
+ * `count` distinct TCP ports on `host`, each free when checked (see {@link freePort}). Each is
+ * released before the next is drawn, so one call after another may return the same port; this
+ * one never does.
+ *
+ * @throws Error if no port at all can be bound on `host`.
+ */
+export async function freePorts(count: number, host = '127.0.0.1'): Promise<number[]> {
+  const ports = new Set<number>();
+  while (ports.size < count) ports.add(await freePort(host));
+  return [...ports];
+}
+
+/**
  * A `--base-port` for `kv-node cluster --nodes <nodes>` whose every port on 127.0.0.1 is free:
  * the dashboard's (base - 1) and, per member `i` (from 0), the client port (base + 10i), the
  * peer port its launcher proxies (base + 10i + 1) and the port the member listens on behind the

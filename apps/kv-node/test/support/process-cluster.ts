@@ -10,10 +10,10 @@ import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname } from 'node:path';
 import { inject } from 'vitest';
-import { freePort } from '../../../../tools/net/free-port.js';
+import { freePort, freePorts } from '../../../../tools/net/free-port.js';
 
-// The repository's one free-port helper, re-exported for the tests that plan members with it.
-export { freePort };
+// The repository's one free-port helper (tools/net), re-exported for the tests that plan members.
+export { freePort, freePorts };
 
 /**
  * The CLI bundled once for this test run by the project's global setup
@@ -74,8 +74,7 @@ export class ProcessCluster {
     // Members of a cluster share a random peer secret (kv-node never derives one).
     const peerSecretFile = `${root}/peer-secret`;
     await writeFile(peerSecretFile, `${randomBytes(32).toString('base64')}\n`, { mode: 0o600 });
-    const ports: number[] = [];
-    for (let index = 0; index < size * 2; index++) ports.push(await freePort());
+    const ports = await freePorts(size * 2);
     const planned = Array.from({ length: size }, (_, index) => ({
       name: `m${index + 1}`,
       clientPort: ports[2 * index] as number,
