@@ -29,13 +29,9 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { Server, ServerCredentials } from '@grpc/grpc-js';
 import { freePort } from '../../../tools/net/free-port.js';
+import { etcdServices } from '../src/grpc/etcd-proto.js';
 import { serveGrpcOnSamePort } from '../src/grpc/same-port.js';
-import {
-  INSTANT_PUT_HEADER,
-  etcdKvDefinition,
-  instantPut,
-  instantPutGrpcServer,
-} from './instant-put-server.js';
+import { INSTANT_PUT_HEADER, instantPut, instantPutGrpcServer } from './instant-put-server.js';
 
 const run = promisify(execFile);
 
@@ -75,7 +71,7 @@ function serve(kind: string, port: number): void {
   }
   if (kind === 'grpc' || kind === 'grpc-same-port') {
     const server = new Server({ 'grpc.enable_channelz': 0 });
-    server.addService(etcdKvDefinition(), instantPut);
+    server.addService(etcdServices().kv, instantPut);
     if (kind === 'grpc') {
       server.bindAsync(`127.0.0.1:${port}`, ServerCredentials.createInsecure(), () => undefined);
       return;

@@ -20,10 +20,11 @@ import { createServer as createNetServer } from 'node:net';
 import type { AddressInfo, Socket } from 'node:net';
 import { Duplex } from 'node:stream';
 import { Metadata, credentials, makeGenericClientConstructor } from '@grpc/grpc-js';
+import { etcdServices } from '../src/grpc/etcd-proto.js';
 import { encodeHeaderBlock } from '../src/grpc/hpack.js';
 import { acceptEtcdAuthority } from '../src/grpc/lenient-authority.js';
 import { RequestMemoryCap } from '../src/grpc/request-memory-cap.js';
-import { etcdKvDefinition, instantPutGrpcServer } from './instant-put-server.js';
+import { instantPutGrpcServer } from './instant-put-server.js';
 
 const CALLS = Number(process.env.CALLS ?? 4000);
 const ROUNDS = Number(process.env.ROUNDS ?? 3);
@@ -50,7 +51,7 @@ async function listen(layer: (socket: Socket) => Duplex): Promise<number> {
 type Put = (request: unknown, metadata: Metadata, callback: (error: Error | null) => void) => void;
 
 function client(port: number): { put: () => Promise<void>; close: () => void } {
-  const Client = makeGenericClientConstructor(etcdKvDefinition(), 'KV');
+  const Client = makeGenericClientConstructor(etcdServices().kv, 'KV');
   const instance = new Client(`127.0.0.1:${port}`, credentials.createInsecure());
   const put = (instance as unknown as { Put: Put }).Put.bind(instance);
   const request = { key: Buffer.from('k').toString('base64'), value: 'dg==' };

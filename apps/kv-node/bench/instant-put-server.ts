@@ -1,12 +1,11 @@
 /**
- * The server side the gRPC benches share: etcd's KV service from the vendored protos, with a Put
- * that answers at once, so a bench measures the transport and the server's own cost per call and
- * nothing of the store.
+ * The server side the gRPC benches share: etcd's KV service (as kv-node loads it, `etcdServices`)
+ * with a Put that answers at once, so a bench measures the transport and the server's own cost
+ * per call and nothing of the store.
  */
 
-import { fileURLToPath } from 'node:url';
-import type { ServiceDefinition, UntypedServiceImplementation } from '@grpc/grpc-js';
-import { loadSync } from '@grpc/proto-loader';
+import type { UntypedServiceImplementation } from '@grpc/grpc-js';
+import { etcdServices } from '../src/grpc/etcd-proto.js';
 import { GrpcServer } from '../src/grpc/server/grpc-server.js';
 
 /** The fixed response header of {@link instantPut} (and of any other server a bench compares). */
@@ -16,23 +15,6 @@ export const INSTANT_PUT_HEADER = {
   member_id: '456',
   raft_term: '2',
 };
-
-/**
- * etcd's KV service, loaded from the vendored protos with kv-node's decoding options (found from
- * this file, bundled into `dist-bench/` or not).
- */
-export function etcdKvDefinition(): ServiceDefinition {
-  const definition = loadSync('etcd/etcdserver/etcdserverpb/rpc.proto', {
-    keepCase: true,
-    longs: String,
-    enums: String,
-    bytes: String,
-    defaults: false,
-    oneofs: false,
-    includeDirs: [fileURLToPath(new URL('../src/grpc/proto/', import.meta.url))],
-  });
-  return definition['etcdserverpb.KV'] as ServiceDefinition;
-}
 
 /** A KV service whose Put answers at once with a fixed header; for a grpc-js or kv-node server. */
 export const instantPut: UntypedServiceImplementation = {
@@ -56,6 +38,6 @@ export function instantPutGrpcServer(maxReceiveMessageBytes: number): GrpcServer
       finished: () => undefined,
     }),
   });
-  server.addService(etcdKvDefinition(), instantPut);
+  server.addService(etcdServices().kv, instantPut);
   return server;
 }

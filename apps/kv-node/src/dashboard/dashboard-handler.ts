@@ -223,26 +223,9 @@ export function createDashboardHandler(options: DashboardOptions): DashboardHand
     action: DemoAction,
     target: string,
   ): Promise<string> {
-    switch (action) {
-      case 'kill':
-        await control.kill(target);
-        break;
-      case 'restart':
-        await control.restart(target);
-        break;
-      case 'pause':
-        await control.pause(target);
-        break;
-      case 'resume':
-        await control.resume(target);
-        break;
-      case 'partition':
-        await control.partition(target);
-        break;
-      case 'heal':
-        await control.heal();
-        break;
-    }
+    // Every action but heal is the control's method of that name, applied to one member.
+    if (action === 'heal') await control.heal();
+    else await control[action](target);
     faults.record(action, target);
     return action === 'heal' ? 'healed every partition' : `${action}: ${target}`;
   }
