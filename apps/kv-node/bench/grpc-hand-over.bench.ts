@@ -25,6 +25,7 @@ import { encodeHeaderBlock } from '../src/grpc/hpack.js';
 import { acceptEtcdAuthority } from '../src/grpc/lenient-authority.js';
 import { RequestMemoryCap } from '../src/grpc/request-memory-cap.js';
 import { instantPutGrpcServer } from './instant-put-server.js';
+import { http2Frame } from '../test/support/grpc-wire.js';
 
 const CALLS = Number(process.env.CALLS ?? 4000);
 const ROUNDS = Number(process.env.ROUNDS ?? 3);
@@ -104,15 +105,6 @@ for (let round = 0; round < ROUNDS; round++) {
   }
 }
 
-function frame(type: number, flags: number, streamId: number, payload: Buffer): Buffer {
-  const header = Buffer.alloc(9);
-  header.writeUIntBE(payload.length, 0, 3);
-  header[3] = type;
-  header[4] = flags;
-  header.writeUInt32BE(streamId, 5);
-  return Buffer.concat([header, payload]);
-}
-
 /** CPU time per call of the client's and the server's bytes of one call through `layer`. */
 async function layerAlone(layer: (socket: Socket) => Duplex): Promise<number> {
   const socket = new Duplex({ read: () => undefined, write: (_chunk, _encoding, done) => done() });
@@ -129,12 +121,12 @@ async function layerAlone(layer: (socket: Socket) => Duplex): Promise<number> {
   const message = Buffer.alloc(105);
   message.writeUInt32BE(100, 1);
   const callBytes = (streamId: number): Buffer =>
-    Buffer.concat([frame(0x1, 0x4, streamId, block), frame(0x0, 0x1, streamId, message)]);
-  const answer = frame(0x0, 0, 1, Buffer.alloc(100));
+    Buffer.concat([http2Frame(0x1, 0x4, streamId, block), http2Frame(0x0, 0x1, streamId, message)]);
+  const answer = http2Frame(0x0, 0, 1, Buffer.alloc(100));
   socket.push(
     Buffer.concat([
       Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1'),
-      frame(0x4, 0, 0, Buffer.alloc(0)),
+      http2Frame(0x4, 0, 0, Buffer.alloc(0)),
     ]),
   );
   const cpu = process.cpuUsage();
