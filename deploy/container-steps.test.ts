@@ -11,11 +11,11 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '../tools/net/free-port.js';
 import { rehearseDockerfile, type RehearsedImage } from './checks/dockerfile-rehearsal.js';
 
 const repositoryRoot = fileURLToPath(new URL('../', import.meta.url));
@@ -34,19 +34,6 @@ function skipReason(): string | undefined {
 const skipped = skipReason();
 if (skipped !== undefined) {
   console.warn(`deploy: skipping the Dockerfile rehearsal: ${skipped}`);
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() =>
-        resolve(typeof address === 'object' && address !== null ? address.port : 0),
-      );
-    });
-  });
 }
 
 function exitOf(child: ChildProcess): Promise<{ code: number | null; signal: string | null }> {

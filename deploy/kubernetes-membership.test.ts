@@ -17,12 +17,12 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
-import { createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePorts } from '../tools/net/free-port.js';
 
 const run = promisify(execFile);
 const engine = process.env.KV_DEPLOY_ENGINE === 'etcd' ? 'etcd' : 'kv-node';
@@ -33,19 +33,6 @@ const b64 = (text: string): string => Buffer.from(text).toString('base64');
 
 if (engine === 'kv-node' && !existsSync(kvNodeCli)) {
   throw new Error(`${kvNodeCli} is missing: run pnpm build first`);
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createNetServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() =>
-        resolve(typeof address === 'object' && address !== null ? address.port : 0),
-      );
-    });
-  });
 }
 
 interface Pod {
@@ -99,14 +86,6 @@ function podEnvironment(pod: Pod, extra: Record<string, string> = {}): NodeJS.Pr
     ...Object.fromEntries(Object.entries(settings).map(([key, value]) => [prefix + key, value])),
     ...extra,
   };
-}
-
-/** A free port not handed out before in this run. */
-async function freePortOnce(taken: Set<number>): Promise<number> {
-  let port = await freePort();
-  while (taken.has(port)) port = await freePort();
-  taken.add(port);
-  return port;
 }
 
 function memberCommand(): string[] {
@@ -265,10 +244,13 @@ describe(`the StatefulSet's membership steps (${engine})`, () => {
     await new Promise<void>((resolve) => kubernetesApi.listen(0, '127.0.0.1', resolve));
     const address = kubernetesApi.address();
     apiUrl = `http://127.0.0.1:${typeof address === 'object' && address !== null ? address.port : 0}`;
-    const taken = new Set<number>();
+    const ports = await freePorts(8);
     for (let ordinal = 0; ordinal < 4; ordinal++) {
       // A pod keeps its peer URL for life, a replaced member's included (a fresh member id).
-      const [peerPort, clientPort] = [await freePortOnce(taken), await freePortOnce(taken)];
+      const [peerPort, clientPort] = [
+        ports[2 * ordinal] as number,
+        ports[2 * ordinal + 1] as number,
+      ];
       pods.push({
         name: `kv-node-${ordinal}`,
         clientUrl: `http://127.0.0.1:${clientPort}`,

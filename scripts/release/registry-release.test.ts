@@ -6,9 +6,9 @@
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freeBasePort } from '../../tools/net/free-port.js';
 import type { LocalRegistry } from './local-registry.mjs';
 import { startLocalRegistry, writeRegistryConfig } from './local-registry.mjs';
 import { listPublishedPackages, repositoryRoot } from './published-packages.mjs';
@@ -39,28 +39,6 @@ if (skipped) {
 function examplesOf(directory: string): { id: string; code: string }[] {
   const readme = join(directory, 'README.md');
   return collectExamples([readme]);
-}
-
-/** Whether nothing listens on `port` of 127.0.0.1 now. */
-function portIsFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const probe = createServer();
-    probe.once('error', () => resolve(false));
-    probe.listen(port, '127.0.0.1', () => probe.close(() => resolve(true)));
-  });
-}
-
-/** A `--base-port` for `kv-node cluster` whose ports (base - 1, base + 10i + 0..2) are all free. */
-async function freeBasePort(nodes: number): Promise<number> {
-  // Below Linux's ephemeral range (32768 and up), where no outgoing connection takes one meanwhile.
-  for (let attempt = 0; attempt < 100; attempt++) {
-    const base = 24_001 + 10 * ((process.pid * 7 + 37 * attempt) % 800);
-    const ports = [base - 1];
-    for (let index = 0; index < nodes; index++)
-      ports.push(base + 10 * index, base + 10 * index + 1, base + 10 * index + 2);
-    if ((await Promise.all(ports.map(portIsFree))).every(Boolean)) return base;
-  }
-  throw new Error('no free range of ports for the local cluster');
 }
 
 /** SIGKILL to a process group, ignoring one that is already gone. */

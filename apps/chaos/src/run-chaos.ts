@@ -24,7 +24,7 @@ import { isClusterWhole, isQuorumClusterWhole } from './cluster-recovery.js';
 import type { ClusterView } from './etcd-json-client.js';
 import { countFalseSuspicions, parseLeaderElections } from './leader-elections.js';
 import { EtcdJsonClient } from './etcd-json-client.js';
-import { freePort, freeReservedRangePort } from './free-port.js';
+import { freePorts } from '../../../tools/net/free-port.js';
 import type { KvNodeSpec } from './kv-cluster.js';
 import { faketimeAvailable, KvCluster, nodePaths } from './kv-cluster.js';
 import type { FaultWindow } from './measures.js';
@@ -200,25 +200,11 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
   writeFileSync(join(runDirectory, 'schedule.json'), `${JSON.stringify(schedule, null, 2)}\n`);
 
   const notices: string[] = [];
-  // A spare starts long after its ports are chosen: from outside the ephemeral range, so no
-  // outgoing connection of the run takes one meanwhile.
-  const chosen = new Set<number>();
-  const portFor = async (index: number): Promise<number> => {
-    for (;;) {
-      const port = await (index < options.nodeCount ? freePort() : freeReservedRangePort());
-      // Each was free when tried, but one after the other: the same port may come twice.
-      if (!chosen.has(port)) {
-        chosen.add(port);
-        return port;
-      }
-    }
-  };
-  const clientPorts: number[] = [];
-  const peerPorts: number[] = [];
-  for (const [index] of names.entries()) {
-    clientPorts.push(await portFor(index));
-    peerPorts.push(await portFor(index));
-  }
+  // A spare starts long after its ports are chosen: freePort draws from outside the ephemeral
+  // range, so no outgoing connection of the run takes one meanwhile.
+  const ports = await freePorts(2 * names.length);
+  const clientPorts = ports.slice(0, names.length);
+  const peerPorts = ports.slice(names.length);
   const markers = new Map<string, Uint8Array[]>();
   const proxy =
     routing === 'direct'

@@ -25,26 +25,15 @@ import { execFile, spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { createServer as createHttpServer } from 'node:http';
 import { createServer as createNetServer } from 'node:net';
-import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { Server, ServerCredentials } from '@grpc/grpc-js';
-import type { ServiceDefinition } from '@grpc/grpc-js';
-import { loadSync } from '@grpc/proto-loader';
+import { freePort } from '../../../tools/net/free-port.js';
+import { etcdServices } from '../src/grpc/etcd-proto.js';
 import { serveGrpcOnSamePort } from '../src/grpc/same-port.js';
-import { GrpcServer } from '../src/grpc/server/grpc-server.js';
+import { INSTANT_PUT_HEADER, instantPut, instantPutGrpcServer } from './instant-put-server.js';
 
 const run = promisify(execFile);
-const HEADER = { revision: '5', cluster_id: '123', member_id: '456', raft_term: '2' };
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createNetServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 type ServerKind = 'http' | 'grpc' | 'grpc-same-port' | 'lean' | 'lean-same-port';
 
@@ -56,35 +45,10 @@ const SERVER_NAMES: Record<ServerKind, string> = {
   'lean-same-port': 'lean same-port',
 };
 
-function kvDefinition(): ServiceDefinition {
-  const definition = loadSync('etcd/etcdserver/etcdserverpb/rpc.proto', {
-    keepCase: true,
-    longs: String,
-    enums: String,
-    bytes: String,
-    defaults: false,
-    oneofs: false,
-    includeDirs: [fileURLToPath(new URL('../src/grpc/proto/', import.meta.url))],
-  });
-  return definition['etcdserverpb.KV'] as ServiceDefinition;
-}
-
 /** Runs as the server process: `grpc-floor.bench.js serve <kind> <port>`. */
 function serve(kind: string, port: number): void {
   if (kind === 'lean' || kind === 'lean-same-port') {
-    const server = new GrpcServer({
-      maxReceiveMessageBytes: 4 * 1024 * 1024,
-      maxConcurrentStreams: 1024,
-      recorder: () => () => ({
-        received: () => undefined,
-        sent: () => undefined,
-        finished: () => undefined,
-      }),
-    });
-    server.addService(kvDefinition(), {
-      Put: (_call: unknown, callback: (error: null, response: unknown) => void) =>
-        callback(null, { header: HEADER }),
-    });
+    const server = instantPutGrpcServer(4 * 1024 * 1024);
     if (kind === 'lean') {
       createNetServer({ noDelay: true }, (socket) => server.injectConnection(socket)).listen(
         port,
@@ -107,10 +71,7 @@ function serve(kind: string, port: number): void {
   }
   if (kind === 'grpc' || kind === 'grpc-same-port') {
     const server = new Server({ 'grpc.enable_channelz': 0 });
-    server.addService(kvDefinition(), {
-      Put: (_call: unknown, callback: (error: null, response: unknown) => void) =>
-        callback(null, { header: HEADER }),
-    });
+    server.addService(etcdServices().kv, instantPut);
     if (kind === 'grpc') {
       server.bindAsync(`127.0.0.1:${port}`, ServerCredentials.createInsecure(), () => undefined);
       return;
@@ -129,7 +90,7 @@ function serve(kind: string, port: number): void {
     http.listen(port, '127.0.0.1');
     return;
   }
-  const body = JSON.stringify({ header: HEADER });
+  const body = JSON.stringify({ header: INSTANT_PUT_HEADER });
   createHttpServer({ noDelay: true }, (request, response) => {
     let text = '';
     request.on('data', (chunk: Buffer) => (text += chunk.toString()));

@@ -19,34 +19,18 @@
 import { createServer as createNetServer } from 'node:net';
 import type { AddressInfo, Socket } from 'node:net';
 import { Duplex } from 'node:stream';
-import { fileURLToPath } from 'node:url';
 import { Metadata, credentials, makeGenericClientConstructor } from '@grpc/grpc-js';
-import type { ServiceDefinition } from '@grpc/grpc-js';
-import { loadSync } from '@grpc/proto-loader';
+import { etcdServices } from '../src/grpc/etcd-proto.js';
 import { encodeHeaderBlock } from '../src/grpc/hpack.js';
 import { acceptEtcdAuthority } from '../src/grpc/lenient-authority.js';
 import { RequestMemoryCap } from '../src/grpc/request-memory-cap.js';
-import { GrpcServer } from '../src/grpc/server/grpc-server.js';
+import { instantPutGrpcServer } from './instant-put-server.js';
+import { http2Frame } from '../test/support/grpc-wire.js';
 
 const CALLS = Number(process.env.CALLS ?? 4000);
 const ROUNDS = Number(process.env.ROUNDS ?? 3);
 const LAYER_CALLS = Number(process.env.LAYER_CALLS ?? 200_000);
 const MAX_MESSAGE = 1_572_864;
-const HEADER = { revision: '5', cluster_id: '123', member_id: '456', raft_term: '2' };
-
-/** etcd's KV service, from the vendored protos (found from this file, bundled or not). */
-function kvDefinition(): ServiceDefinition {
-  const definition = loadSync('etcd/etcdserver/etcdserverpb/rpc.proto', {
-    keepCase: true,
-    longs: String,
-    enums: String,
-    bytes: String,
-    defaults: false,
-    oneofs: false,
-    includeDirs: [fileURLToPath(new URL('../src/grpc/proto/', import.meta.url))],
-  });
-  return definition['etcdserverpb.KV'] as ServiceDefinition;
-}
 
 const LAYERS: Record<string, (socket: Socket) => Duplex> = {
   raw: (socket) => socket,
@@ -56,19 +40,7 @@ const LAYERS: Record<string, (socket: Socket) => Duplex> = {
 };
 
 async function listen(layer: (socket: Socket) => Duplex): Promise<number> {
-  const server = new GrpcServer({
-    maxReceiveMessageBytes: MAX_MESSAGE,
-    maxConcurrentStreams: 1024,
-    recorder: () => () => ({
-      received: () => undefined,
-      sent: () => undefined,
-      finished: () => undefined,
-    }),
-  });
-  server.addService(kvDefinition(), {
-    Put: (_call: unknown, callback: (error: null, response: unknown) => void) =>
-      callback(null, { header: HEADER }),
-  });
+  const server = instantPutGrpcServer(MAX_MESSAGE);
   const listener = createNetServer({ noDelay: true }, (socket) =>
     server.injectConnection(layer(socket)),
   );
@@ -80,7 +52,7 @@ async function listen(layer: (socket: Socket) => Duplex): Promise<number> {
 type Put = (request: unknown, metadata: Metadata, callback: (error: Error | null) => void) => void;
 
 function client(port: number): { put: () => Promise<void>; close: () => void } {
-  const Client = makeGenericClientConstructor(kvDefinition(), 'KV');
+  const Client = makeGenericClientConstructor(etcdServices().kv, 'KV');
   const instance = new Client(`127.0.0.1:${port}`, credentials.createInsecure());
   const put = (instance as unknown as { Put: Put }).Put.bind(instance);
   const request = { key: Buffer.from('k').toString('base64'), value: 'dg==' };
@@ -133,15 +105,6 @@ for (let round = 0; round < ROUNDS; round++) {
   }
 }
 
-function frame(type: number, flags: number, streamId: number, payload: Buffer): Buffer {
-  const header = Buffer.alloc(9);
-  header.writeUIntBE(payload.length, 0, 3);
-  header[3] = type;
-  header[4] = flags;
-  header.writeUInt32BE(streamId, 5);
-  return Buffer.concat([header, payload]);
-}
-
 /** CPU time per call of the client's and the server's bytes of one call through `layer`. */
 async function layerAlone(layer: (socket: Socket) => Duplex): Promise<number> {
   const socket = new Duplex({ read: () => undefined, write: (_chunk, _encoding, done) => done() });
@@ -158,12 +121,12 @@ async function layerAlone(layer: (socket: Socket) => Duplex): Promise<number> {
   const message = Buffer.alloc(105);
   message.writeUInt32BE(100, 1);
   const callBytes = (streamId: number): Buffer =>
-    Buffer.concat([frame(0x1, 0x4, streamId, block), frame(0x0, 0x1, streamId, message)]);
-  const answer = frame(0x0, 0, 1, Buffer.alloc(100));
+    Buffer.concat([http2Frame(0x1, 0x4, streamId, block), http2Frame(0x0, 0x1, streamId, message)]);
+  const answer = http2Frame(0x0, 0, 1, Buffer.alloc(100));
   socket.push(
     Buffer.concat([
       Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1'),
-      frame(0x4, 0, 0, Buffer.alloc(0)),
+      http2Frame(0x4, 0, 0, Buffer.alloc(0)),
     ]),
   );
   const cpu = process.cpuUsage();

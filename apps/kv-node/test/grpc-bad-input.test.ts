@@ -19,7 +19,7 @@ import { encodeHeaderBlock } from '../src/grpc/hpack.js';
 import type { ProcessMember } from './support/process-cluster.js';
 import type { StartedCluster } from './support/started-cluster.js';
 import { startedCluster } from './support/started-cluster.js';
-import { grpcMessage, kvRequestBytes } from './support/grpc-wire.js';
+import { grpcMessage, http2Frame, kvRequestBytes } from './support/grpc-wire.js';
 
 const MAX_REQUEST_BYTES = 65_536;
 const b64 = (text: string): string => Buffer.from(text).toString('base64');
@@ -184,15 +184,6 @@ const FRAME = { headers: 0x1, rstStream: 0x3, settings: 0x4, ping: 0x6, goaway: 
 const END_HEADERS = 0x4;
 const ACK = 0x1;
 
-function frame(type: number, flags: number, streamId: number, payload: Buffer): Buffer {
-  const header = Buffer.alloc(9);
-  header.writeUIntBE(payload.length, 0, 3);
-  header[3] = type;
-  header[4] = flags;
-  header.writeUInt32BE(streamId, 5);
-  return Buffer.concat([header, payload]);
-}
-
 interface ServerFrame {
   type: number;
   flags: number;
@@ -223,7 +214,7 @@ function rawHttp2(): { socket: Socket; frames: ServerFrame[]; closed: Promise<vo
   socket.on('error', () => undefined);
   const closed = new Promise<void>((resolve) => socket.on('close', () => resolve()));
   socket.write('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
-  socket.write(frame(FRAME.settings, 0, 0, Buffer.alloc(0)));
+  socket.write(http2Frame(FRAME.settings, 0, 0, Buffer.alloc(0)));
   return { socket, frames, closed };
 }
 
@@ -251,7 +242,7 @@ describe('many streams on one connection', { timeout: 120_000 }, () => {
     const block = callHeaders();
     return Buffer.concat(
       Array.from({ length: count }, (_, index) =>
-        frame(FRAME.headers, END_HEADERS, 2 * index + 1, block),
+        http2Frame(FRAME.headers, END_HEADERS, 2 * index + 1, block),
       ),
     );
   };
@@ -273,7 +264,7 @@ describe('many streams on one connection', { timeout: 120_000 }, () => {
     socket.write(openCalls(MAX_CONCURRENT_STREAMS + extra));
     await until(() => refusedIds(frames).length >= extra, 'the refusals');
     // A PING is answered once every frame before it was handled: no other stream was refused.
-    socket.write(frame(FRAME.ping, 0, 0, Buffer.from('bad-in!!')));
+    socket.write(http2Frame(FRAME.ping, 0, 0, Buffer.from('bad-in!!')));
     await until(
       () => frames.some((received) => received.type === FRAME.ping && received.flags === ACK),
       'the PING answer',
@@ -301,7 +292,7 @@ describe('many streams on one connection', { timeout: 120_000 }, () => {
       () => frames.some((received) => received.type === FRAME.settings && received.flags === 0),
       "the server's SETTINGS",
     );
-    socket.write(frame(FRAME.settings, ACK, 0, Buffer.alloc(0)));
+    socket.write(http2Frame(FRAME.settings, ACK, 0, Buffer.alloc(0)));
     // One past the limit, last: the server has read everything when it ends the connection.
     socket.write(openCalls(MAX_CONCURRENT_STREAMS + 1));
     await closed;

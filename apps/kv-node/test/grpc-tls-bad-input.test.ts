@@ -25,7 +25,7 @@ import { startNode } from '../src/node/run-node.js';
 import { freePort } from './support/process-cluster.js';
 import { singleReplicaStarter } from './support/single-replica.js';
 import { opensslPresent, selfSignedCertificate } from './support/test-certificate.js';
-import { grpcMessage, kvRequestBytes } from './support/grpc-wire.js';
+import { grpcMessage, http2Frame, kvRequestBytes } from './support/grpc-wire.js';
 
 const MAX_REQUEST_BYTES = 65_536;
 const b64 = (text: string): string => Buffer.from(text).toString('base64');
@@ -196,14 +196,6 @@ describe.skipIf(!opensslPresent)('bad input on a TLS gRPC connection', { timeout
       }
     });
     const closed = new Promise<void>((resolve) => socket.on('close', () => resolve()));
-    const frame = (type: number, flags: number, streamId: number, payload: Buffer): Buffer => {
-      const header = Buffer.alloc(9);
-      header.writeUIntBE(payload.length, 0, 3);
-      header[3] = type;
-      header[4] = flags;
-      header.writeUInt32BE(streamId, 5);
-      return Buffer.concat([header, payload]);
-    };
     const block = encodeHeaderBlock([
       [':method', 'POST'],
       [':scheme', 'https'],
@@ -214,11 +206,11 @@ describe.skipIf(!opensslPresent)('bad input on a TLS gRPC connection', { timeout
     ]);
     const STREAMS = 10_000;
     socket.write('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
-    socket.write(frame(0x4, 0, 0, Buffer.alloc(0)));
+    socket.write(http2Frame(0x4, 0, 0, Buffer.alloc(0)));
     // HEADERS (END_HEADERS) opening calls on streams 1, 3, 5, ... with no message.
     socket.write(
       Buffer.concat(
-        Array.from({ length: STREAMS }, (_, index) => frame(0x1, 0x4, 2 * index + 1, block)),
+        Array.from({ length: STREAMS }, (_, index) => http2Frame(0x1, 0x4, 2 * index + 1, block)),
       ),
     );
     // nghttp2 refuses each stream past the limit, then ends the connection after a burst of

@@ -18,7 +18,7 @@ import { LinkProxy } from '../src/cli/link-proxy.js';
 import type { ClusterView as DashboardView } from '../src/dashboard/cluster-view.js';
 import { buildDashboardBundleInto } from './e2e/dashboard-fixtures.js';
 import { etcdctlPresent } from './support/etcd-binaries.js';
-import { buildCli, freePort } from './support/process-cluster.js';
+import { buildCli, freePorts } from './support/process-cluster.js';
 
 interface Member {
   readonly name: string;
@@ -186,10 +186,7 @@ beforeAll(async () => {
   await buildDashboardBundleInto(`${buildDir}/ui`);
   const secretFile = `${root}/peer-secret`;
   await writeFile(secretFile, `${randomBytes(32).toString('base64')}\n`, { mode: 0o600 });
-  // Nine distinct ports: a port closed by freePort may be handed out again by the next call.
-  const ports = new Set<number>();
-  while (ports.size < 3 * names.length) ports.add(await freePort());
-  const [...free] = ports;
+  const free = await freePorts(3 * names.length);
   const plan = names.map((name, index) => ({
     name,
     clientPort: free[3 * index] as number,

@@ -10,9 +10,9 @@ import type { ChildProcess } from 'node:child_process';
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freeBasePort } from '../../../tools/net/free-port.js';
 import { killPids, pidsWithArgument } from './e2e/process-tools.js';
 import type { ProcessCluster, ProcessMember } from './support/process-cluster.js';
 import { sharedCliPath } from './support/process-cluster.js';
@@ -89,25 +89,6 @@ async function restartMember(extraArgs: string[]): Promise<void> {
   await cluster.waitReady([member]);
 }
 
-function portIsFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const probe = createServer();
-    probe.once('error', () => resolve(false));
-    probe.listen(port, '127.0.0.1', () => probe.close(() => resolve(true)));
-  });
-}
-
-/** A base port below the ephemeral range whose dashboard, client, peer and proxy ports are free. */
-async function freeBasePort(): Promise<number> {
-  for (let attempt = 0; attempt < 100; attempt++) {
-    const base = 20_001 + 10 * ((process.pid + 53 * attempt + 600) % 1200);
-    if ((await Promise.all([base - 1, base, base + 1, base + 2].map(portIsFree))).every(Boolean)) {
-      return base;
-    }
-  }
-  throw new Error('no free range of ports for the local cluster');
-}
-
 async function launcherShows(pattern: RegExp, timeoutMs = 60_000): Promise<RegExpMatchArray> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
@@ -122,7 +103,7 @@ async function launcherShows(pattern: RegExp, timeoutMs = 60_000): Promise<RegEx
 beforeAll(async () => {
   const cliPath = sharedCliPath();
   launcherData = await mkdtemp(`${tmpdir()}/kv-dns-rebinding-`);
-  const basePort = await freeBasePort();
+  const basePort = await freeBasePort(1);
   launcher = spawn(
     process.execPath,
     [

@@ -2,9 +2,9 @@
 // loopback benchmark and by the before/after runner (which starts two, one per build).
 import { fork, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from '../../../tools/net/free-port.js';
 
 /** What a load of closed-loop proposers on the leader measured. */
 export interface LoadResult {
@@ -19,18 +19,6 @@ interface Answer {
   kind: string;
   role?: string;
   result?: unknown;
-}
-
-/** A free loopback port (closed again: the node binds it a moment later). */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 function request(child: ChildProcess, message: object, reply: string): Promise<Answer> {

@@ -20,6 +20,7 @@
  */
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { type ActionFamily, admitAction } from './action-gate.js';
 import type { ClusterStatusSource } from './cluster-status-source.js';
 import type { ClusterView, DemoAction, DemoActionResult, MemberAction } from './cluster-view.js';
 import { ClusterObserver } from './cluster-observer.js';
@@ -77,18 +78,21 @@ export interface DashboardHandler {
   close(): void;
 }
 
-const DEMO_ACTIONS: ReadonlySet<string> = new Set<DemoAction>([
-  'kill',
-  'restart',
-  'pause',
-  'resume',
-  'partition',
-  'heal',
-]);
+const DEMO_FAMILY: ActionFamily = {
+  noun: 'demo',
+  actions: new Set<DemoAction>(['kill', 'restart', 'pause', 'resume', 'partition', 'heal']),
+  unavailable: 'demo mode is off: it is available when kv-node runs as `kv-node cluster`',
+  nodeOptionalFor: 'heal',
+};
 
-const MEMBER_ACTIONS: ReadonlySet<string> = new Set<MemberAction>(['add', 'remove', 'replace']);
-
-const MAX_ACTION_BODY_BYTES = 1024;
+const MEMBER_FAMILY: ActionFamily = {
+  noun: 'member',
+  actions: new Set<MemberAction>(['add', 'remove', 'replace']),
+  unavailable:
+    'member changes from the dashboard are available when kv-node runs as ' +
+    '`kv-node cluster`; otherwise use the member API (etcdctl member ...)',
+  nodeOptionalFor: 'add',
+};
 
 const PAGE_SECURITY_HEADERS = {
   'content-security-policy':
@@ -117,54 +121,6 @@ function sendJson(response: ServerResponse, status: number, value: unknown): voi
     'cache-control': 'no-store',
   });
   response.end(JSON.stringify(value));
-}
-
-/** Reads a small body; `undefined` when it is larger than `limit` bytes. */
-function readSmallBody(request: IncomingMessage, limit: number): Promise<string | undefined> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    request.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > limit) {
-        resolve(undefined);
-        request.resume();
-        return;
-      }
-      chunks.push(chunk);
-    });
-    request.once('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    request.once('error', reject);
-  });
-}
-
-/**
- * Demo actions change the cluster, so a page on another site must not be able to trigger them:
- * a JSON content type forces a CORS preflight (which nothing here answers), and a browser's
- * Origin, when sent, must name this very host.
- */
-function isSameOriginJson(request: IncomingMessage): boolean {
-  const contentType = request.headers['content-type'] ?? '';
-  if (!contentType.toLowerCase().startsWith('application/json')) return false;
-  const origin = request.headers.origin;
-  if (origin === undefined) return true;
-  try {
-    return new URL(origin).host === request.headers.host;
-  } catch {
-    return false;
-  }
-}
-
-function parseNodeName(body: string): string | undefined {
-  let value: unknown;
-  try {
-    value = JSON.parse(body);
-  } catch {
-    return undefined;
-  }
-  if (typeof value !== 'object' || value === null) return undefined;
-  const node = (value as Record<string, unknown>)['node'];
-  return typeof node === 'string' && node.length > 0 && node.length <= 128 ? node : undefined;
 }
 
 /**
@@ -230,57 +186,26 @@ export function createDashboardHandler(options: DashboardOptions): DashboardHand
     response.end(method === 'HEAD' ? undefined : html);
   }
 
-  async function runDemoAction(
+  /**
+   * Runs an action of `family` that the gate admits: `perform` does it with the family's control
+   * and returns the message to show; a failure answers 409 with its message.
+   */
+  async function runAction<Control>(
+    family: ActionFamily,
+    control: Control | undefined,
     action: string,
     request: IncomingMessage,
     response: ServerResponse,
+    perform: (control: Control, node: string | undefined) => Promise<string>,
   ): Promise<void> {
-    if (demo === undefined) {
-      sendJson(response, 404, {
-        ok: false,
-        message: 'demo mode is off: it is available when kv-node runs as `kv-node cluster`',
-      } satisfies DemoActionResult);
+    const admission = await admitAction(family, control, action, request);
+    if (!admission.admitted) {
+      sendJson(response, admission.status, admission.result);
       return;
     }
-    if (!DEMO_ACTIONS.has(action)) {
-      sendJson(response, 404, { ok: false, message: `no demo action ${action}` });
-      return;
-    }
-    if (!isSameOriginJson(request)) {
-      sendJson(response, 403, {
-        ok: false,
-        message: 'demo actions need a same-origin request with content-type application/json',
-      });
-      return;
-    }
-    const body = await readSmallBody(request, MAX_ACTION_BODY_BYTES);
-    const node = body === undefined ? undefined : parseNodeName(body);
-    if (action !== 'heal' && node === undefined) {
-      sendJson(response, 400, { ok: false, message: 'the body must be {"node":"<member name>"}' });
-      return;
-    }
-    const target = node ?? '';
+    let message: string;
     try {
-      switch (action as DemoAction) {
-        case 'kill':
-          await demo.kill(target);
-          break;
-        case 'restart':
-          await demo.restart(target);
-          break;
-        case 'pause':
-          await demo.pause(target);
-          break;
-        case 'resume':
-          await demo.resume(target);
-          break;
-        case 'partition':
-          await demo.partition(target);
-          break;
-        case 'heal':
-          await demo.heal();
-          break;
-      }
+      message = await perform(admission.control, admission.node);
     } catch (error) {
       sendJson(response, 409, {
         ok: false,
@@ -288,87 +213,75 @@ export function createDashboardHandler(options: DashboardOptions): DashboardHand
       } satisfies DemoActionResult);
       return;
     }
-    faults.record(action as DemoAction, target);
-    const message = action === 'heal' ? 'healed every partition' : `${action}: ${target}`;
     sendJson(response, 200, { ok: true, message } satisfies DemoActionResult);
     // Show the effect at once rather than at the next poll.
     void observer.refresh();
   }
 
-  async function runMemberAction(
-    action: string,
-    request: IncomingMessage,
-    response: ServerResponse,
-  ): Promise<void> {
-    const members = options.members;
-    if (members === undefined) {
-      sendJson(response, 404, {
-        ok: false,
-        message:
-          'member changes from the dashboard are available when kv-node runs as ' +
-          '`kv-node cluster`; otherwise use the member API (etcdctl member ...)',
-      } satisfies DemoActionResult);
-      return;
-    }
-    if (!MEMBER_ACTIONS.has(action)) {
-      sendJson(response, 404, { ok: false, message: `no member action ${action}` });
-      return;
-    }
-    if (!isSameOriginJson(request)) {
-      sendJson(response, 403, {
-        ok: false,
-        message: 'member actions need a same-origin request with content-type application/json',
-      });
-      return;
-    }
-    const body = await readSmallBody(request, MAX_ACTION_BODY_BYTES);
-    const node = body === undefined ? undefined : parseNodeName(body);
-    if (action !== 'add' && node === undefined) {
-      sendJson(response, 400, { ok: false, message: 'the body must be {"node":"<member name>"}' });
-      return;
-    }
-    const authorization = request.headers.authorization;
-    let message: string;
-    try {
-      switch (action as MemberAction) {
-        case 'add':
-          message = await members.add(authorization);
-          break;
-        case 'remove':
-          message = await members.remove(node ?? '', authorization);
-          break;
-        case 'replace':
-          message = await members.replace(node ?? '', authorization);
-          break;
-      }
-    } catch (error) {
-      sendJson(response, 409, {
-        ok: false,
-        message: error instanceof Error ? error.message : String(error),
-      } satisfies DemoActionResult);
-      return;
-    }
-    sendJson(response, 200, { ok: true, message } satisfies DemoActionResult);
-    void observer.refresh();
+  async function performDemoAction(
+    control: DemoControl,
+    action: DemoAction,
+    target: string,
+  ): Promise<string> {
+    // Every action but heal is the control's method of that name, applied to one member.
+    if (action === 'heal') await control.heal();
+    else await control[action](target);
+    faults.record(action, target);
+    return action === 'heal' ? 'healed every partition' : `${action}: ${target}`;
   }
+
+  function performMemberAction(
+    control: MemberControl,
+    action: MemberAction,
+    node: string,
+    authorization: string | undefined,
+  ): Promise<string> {
+    switch (action) {
+      case 'add':
+        return control.add(authorization);
+      case 'remove':
+        return control.remove(node, authorization);
+      case 'replace':
+        return control.replace(node, authorization);
+    }
+  }
+
+  /** The POST-only action routes: their prefix and how an action under it runs. */
+  const actionRoutes: ReadonlyArray<{
+    prefix: string;
+    run(action: string, request: IncomingMessage, response: ServerResponse): Promise<void>;
+  }> = [
+    {
+      prefix: '/ui/api/members/',
+      run: (action, request, response) =>
+        runAction(MEMBER_FAMILY, options.members, action, request, response, (control, node) =>
+          performMemberAction(
+            control,
+            action as MemberAction,
+            node ?? '',
+            request.headers.authorization,
+          ),
+        ),
+    },
+    {
+      prefix: '/ui/api/demo/',
+      run: (action, request, response) =>
+        runAction(DEMO_FAMILY, demo, action, request, response, (control, node) =>
+          performDemoAction(control, action as DemoAction, node ?? ''),
+        ),
+    },
+  ];
 
   async function route(request: IncomingMessage, response: ServerResponse, path: string) {
     const method = request.method ?? 'GET';
     const readOnly = method === 'GET' || method === 'HEAD';
-    if (path.startsWith('/ui/api/members/')) {
+    const actionRoute = actionRoutes.find((candidate) => path.startsWith(candidate.prefix));
+    if (actionRoute !== undefined) {
       if (method !== 'POST') {
         sendText(response, 405, 'use POST\n', { allow: 'POST' });
         return;
       }
-      await runMemberAction(path.slice('/ui/api/members/'.length), request, response);
-      return;
-    }
-    if (path.startsWith('/ui/api/demo/')) {
-      if (method !== 'POST') {
-        sendText(response, 405, 'use POST\n', { allow: 'POST' });
-        return;
-      }
-      await runDemoAction(path.slice('/ui/api/demo/'.length), request, response);
+      await actionRoute.run(path.slice(actionRoute.prefix.length), request, response);
       return;
     }
     if (!readOnly) {

@@ -8,19 +8,11 @@
  * made before is readable at the end from every member, and removed members run no more.
  */
 
-import type { ChildProcess } from 'node:child_process';
-import { execFile, spawn } from 'node:child_process';
-import { mkdtemp } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildCli } from '../support/process-cluster.js';
-import type { BrowserSession } from './chromium.js';
-import { openBrowser } from './chromium.js';
-import { buildDashboardBundleInto, removeDirectory } from './dashboard-fixtures.js';
 import { leaderShown } from './failover-flow.js';
-import { freeBasePort, waitForOutput } from './launcher-output.js';
-import { killPids, pidsWithArgument } from './process-tools.js';
+import { LaunchedCluster } from './launched-cluster.js';
 
 const run = promisify(execFile);
 
@@ -46,20 +38,25 @@ async function memberList(clientUrl: string): Promise<ListedMember[]> {
 }
 
 describe('membership changes of `kv-node cluster` from its CLI and its dashboard', () => {
-  let cliDirectory: string | undefined;
-  let dataDirectory: string | undefined;
-  let launcher: ChildProcess | undefined;
-  let browser: BrowserSession | undefined;
-  let basePort = 0;
-  const output: string[] = [];
-  const clientUrlOf = (slot: number): string => `http://127.0.0.1:${basePort + 10 * (slot - 1)}`;
+  // Slots for the three members, the one added and the replacement.
+  const cluster = new LaunchedCluster({ label: 'member-changes', portSlots: 5 });
+  beforeAll(() => cluster.start(), 120_000);
+  afterAll(() => cluster.stop());
+  const clientUrlOf = (slot: number): string =>
+    `http://127.0.0.1:${cluster.basePort + 10 * (slot - 1)}`;
 
   /** `kv-node cluster <args>` against this test's launcher; resolves with its exit code and output. */
   async function clusterCommand(...args: string[]) {
     try {
       const { stdout, stderr } = await run(
         process.execPath,
-        [`${cliDirectory}/cli.js`, 'cluster', ...args, '--base-port', String(basePort)],
+        [
+          `${cluster.cliDirectory}/cli.js`,
+          'cluster',
+          ...args,
+          '--base-port',
+          String(cluster.basePort),
+        ],
         { timeout: 180_000 },
       );
       return { code: 0, stdout, stderr };
@@ -69,52 +66,8 @@ describe('membership changes of `kv-node cluster` from its CLI and its dashboard
     }
   }
 
-  beforeAll(async () => {
-    cliDirectory = new URL(`../../dist-bench/member-changes-e2e-${process.pid}`, import.meta.url)
-      .pathname;
-    await Promise.all([buildCli(cliDirectory), buildDashboardBundleInto(`${cliDirectory}/ui`)]);
-    dataDirectory = await mkdtemp(`${tmpdir()}/kv-member-changes-data-`);
-    // Slots for the three members, the one added and the replacement.
-    basePort = await freeBasePort(5);
-    launcher = spawn(
-      process.execPath,
-      [
-        `${cliDirectory}/cli.js`,
-        'cluster',
-        '--nodes',
-        '3',
-        '--base-port',
-        String(basePort),
-        '--data-dir',
-        dataDirectory,
-      ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    launcher.stdout?.on('data', (chunk: Buffer) => output.push(chunk.toString()));
-    launcher.stderr?.on('data', (chunk: Buffer) => output.push(chunk.toString()));
-    browser = await openBrowser();
-  }, 120_000);
-
-  afterAll(async () => {
-    await browser?.close();
-    if (launcher?.pid !== undefined && launcher.exitCode === null) {
-      const exited = new Promise((resolve) => launcher?.once('exit', resolve));
-      process.kill(launcher.pid, 'SIGKILL');
-      await exited;
-    }
-    // The members are the launcher's children: find them by their data directory.
-    if (dataDirectory !== undefined) killPids(await pidsWithArgument(dataDirectory));
-    await removeDirectory(dataDirectory);
-    await removeDirectory(cliDirectory);
-  });
-
   it('adds with the CLI, replaces the leader from the page, and keeps removal behind auth', async () => {
-    const [, dashboardUrl] = await waitForOutput(
-      launcher!,
-      output,
-      /Dashboard: (http:\/\/\S+\/ui\/)/,
-      60_000,
-    );
+    const dashboardUrl = await cluster.dashboardUrl();
     for (let index = 0; index < 20; index++) {
       const response = await fetch(`${clientUrlOf(1)}/v1/kv/before-${index}`, {
         method: 'PUT',
@@ -136,8 +89,8 @@ describe('membership changes of `kv-node cluster` from its CLI and its dashboard
     ]);
     expect(afterAdd.some((member) => member.isLearner === true)).toBe(false);
 
-    const page = browser!.page;
-    await page.goto(dashboardUrl!);
+    const page = cluster.browser!.page;
+    await page.goto(dashboardUrl);
     await expect
       .poll(() => page.locator('tr[data-node="node-4"] [data-field="role"]').textContent(), {
         timeout: 20_000,
@@ -211,7 +164,7 @@ describe('membership changes of `kv-node cluster` from its CLI and its dashboard
     const onMember = await postJson(`${first}/ui/api/members/add`, {});
     expect(onMember.status).toBe(404);
     // The one refusal above, which the browser logs as a failed request; nothing else.
-    expect(browser!.errors).toEqual([
+    expect(cluster.browser!.errors).toEqual([
       'Failed to load resource: the server responded with a status of 409 (Conflict)',
     ]);
   }, 400_000);

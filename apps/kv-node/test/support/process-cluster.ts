@@ -7,10 +7,13 @@ import type { ChildProcess } from 'node:child_process';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname } from 'node:path';
 import { inject } from 'vitest';
+import { freePort, freePorts } from '../../../../tools/net/free-port.js';
+
+// The repository's one free-port helper (tools/net), re-exported for the tests that plan members.
+export { freePort, freePorts };
 
 /**
  * The CLI bundled once for this test run by the project's global setup
@@ -36,43 +39,6 @@ export function sharedCliPath(): string {
 export async function buildCli(outDir: string): Promise<string> {
   await cp(dirname(sharedCliPath()), outDir, { recursive: true });
   return `${outDir}/cli.js`;
-}
-
-/**
- * Ports are drawn below Linux's default ephemeral range (32768-60999). A port the kernel picked
- * for `listen(0)` comes from that range and, once released, may be handed out again as the source
- * port of any outgoing connection before the member binds it (seen as "already in use" when many
- * test files connect at once). Below the range only another test's own choice can collide.
- */
-const PORT_RANGE = { first: 20_000, last: 32_000 };
-const PORT_ATTEMPTS = 64;
-
-function bindsOn(port: number): Promise<number | undefined> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.once('error', () => resolve(undefined));
-    server.listen(port, '127.0.0.1', () => {
-      const address = server.address();
-      const bound = typeof address === 'object' && address !== null ? address.port : undefined;
-      server.close(() => resolve(bound));
-    });
-  });
-}
-
-/**
- * A TCP port on 127.0.0.1, free when checked: a random one below the ephemeral range (see
- * {@link PORT_RANGE}), else one the kernel picks.
- */
-export async function freePort(): Promise<number> {
-  for (let attempt = 0; attempt < PORT_ATTEMPTS; attempt++) {
-    const candidate =
-      PORT_RANGE.first + Math.floor(Math.random() * (PORT_RANGE.last - PORT_RANGE.first));
-    const port = await bindsOn(candidate);
-    if (port !== undefined) return port;
-  }
-  const port = await bindsOn(0);
-  if (port === undefined) throw new Error('no free TCP port on 127.0.0.1');
-  return port;
 }
 
 /** One member process. */
@@ -108,8 +74,7 @@ export class ProcessCluster {
     // Members of a cluster share a random peer secret (kv-node never derives one).
     const peerSecretFile = `${root}/peer-secret`;
     await writeFile(peerSecretFile, `${randomBytes(32).toString('base64')}\n`, { mode: 0o600 });
-    const ports: number[] = [];
-    for (let index = 0; index < size * 2; index++) ports.push(await freePort());
+    const ports = await freePorts(size * 2);
     const planned = Array.from({ length: size }, (_, index) => ({
       name: `m${index + 1}`,
       clientPort: ports[2 * index] as number,

@@ -4,24 +4,11 @@
  * in memory (the real-process tests use the write-ahead log).
  */
 
-import { createServer } from 'node:net';
+import { freePort } from '../../../../tools/net/free-port.js';
 import { LinkProxy } from '../../src/cli/link-proxy.js';
 import { silentLogger } from '../../src/logging/logger.js';
 import { QuorumMember } from '../../src/quorum/quorum-member.js';
 import { QuorumReplicaStore } from '../../src/quorum/quorum-replica-store.js';
-
-/** A free TCP port on 127.0.0.1 (free when checked). */
-export async function freeLoopbackPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** Options of {@link InProcessQuorumCluster.start}. */
 export interface InProcessClusterOptions {
@@ -60,7 +47,7 @@ export class InProcessQuorumCluster {
   static async start(options: InProcessClusterOptions): Promise<InProcessQuorumCluster> {
     const { names } = options;
     const ports = new Map<string, number>();
-    for (const name of names) ports.set(name, await freeLoopbackPort());
+    for (const name of names) ports.set(name, await freePort());
     const proxy = await LinkProxy.start({
       targets: names.map((name) => ({ name, host: '127.0.0.1', port: ports.get(name) as number })),
       random: { next: () => 0.5 },
