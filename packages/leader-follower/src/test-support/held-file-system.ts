@@ -39,11 +39,10 @@ export class HeldFileSystem implements FileSystem {
 
   private reported<T>(operation: Promise<T>): Promise<T> {
     if (!this.holding) return operation;
-    return new Promise<T>((resolve, reject) => {
-      operation.then(
-        (value) => this.held.push(() => resolve(value)),
-        (error: unknown) => this.held.push(() => reject(error)),
-      );
+    return new Promise<T>((resolve) => {
+      // Settled with the operation itself, so a failure keeps its error as it is.
+      const report = (): void => void this.held.push(() => resolve(operation));
+      operation.then(report, report);
     });
   }
 
