@@ -134,8 +134,8 @@ const removals = [
     edits: [
       {
         file: 'src/proposal-waiters.ts',
-        find: 'throw new IndeterminateOutcomeError(`proposal at ${index} timed out`);',
-        replace: 'throw new ProposalDroppedError(`proposal at ${index} timed out`);',
+        find: 'throw new IndeterminateOutcomeError(`proposal at ${error.index} timed out`);',
+        replace: 'throw new ProposalDroppedError(`proposal at ${error.index} timed out`);',
       },
     ],
     tests: nodeTests,

@@ -1,6 +1,6 @@
 import { FileGenerationStore } from '@x/generation-clock';
 import { WalClosedError, WriteAheadLog } from '@x/wal';
-import type { FileSystem, WalEntry, WriteAheadLogOptions } from '@x/wal';
+import type { FileSystem, NewEntry, WalEntry, WriteAheadLogOptions } from '@x/wal';
 import type { Random } from './core-types.js';
 import { MemberStorageLostError } from './errors.js';
 import { isHollowEntry } from './log-entry.js';
@@ -298,31 +298,38 @@ export class FileNodeStorage implements NodeStorage {
     );
   }
 
-  private async append(entries: readonly LogEntry[]): Promise<void> {
+  /**
+   * Issues the log writes of one Ready. Not an async function: the usual append (no conflicting
+   * suffix) completes with one reaction on the log's own promise, on the commit path.
+   */
+  private append(entries: readonly LogEntry[]): Promise<void> {
     const wal = this.openedLog();
-    for (const entry of entries) {
+    const records = new Array<NewEntry>(entries.length);
+    for (let position = 0; position < entries.length; position++) {
+      const entry = entries[position]!;
       if (isHollowEntry(entry)) throw new Error(`entry ${entry.index} to persist has no bytes`);
+      records[position] = {
+        index: entry.index,
+        generation: entry.generation,
+        type: ENTRY_TYPES[entry.kind],
+        payload: entry.command,
+      };
     }
     const first = entries[0]!;
-    const steps: Promise<unknown>[] = [];
+    const lastIndex = entries[entries.length - 1]!.index;
+    let written: Promise<unknown>;
     if (first.index <= wal.lastIndex) {
       // A conflicting suffix: the WAL makes the truncation durable before the appends that follow.
       this.logger.info({ from: first.index }, 'divergent suffix truncated');
       this.durableThrough = Math.min(this.durableThrough, first.index - 1);
-      steps.push(wal.truncateSuffix(first.index));
+      const truncated = wal.truncateSuffix(first.index);
+      written = Promise.all([truncated, wal.appendAll(records)]);
+    } else {
+      written = wal.appendAll(records);
     }
-    steps.push(
-      wal.appendAll(
-        entries.map((entry) => ({
-          index: entry.index,
-          generation: entry.generation,
-          type: ENTRY_TYPES[entry.kind],
-          payload: entry.command,
-        })),
-      ),
-    );
-    await Promise.all(steps);
-    if (wal === this.wal) this.durableThrough = entries[entries.length - 1]!.index;
+    return written.then(() => {
+      if (wal === this.wal) this.durableThrough = lastIndex;
+    });
   }
 
   /** The barrier job of a snapshot install: the file, a fresh log, then the state machine. */

@@ -17,6 +17,7 @@ import type { LeaderFollowerNodeOptions, NodeStatus } from './node-options.js';
 import type { NodeStorage, RecoveredNodeState } from './node-storage.js';
 import { coreOptionsOf, settingsOf, type NodeSettings } from './node-settings.js';
 import { recoverNode } from './node-recovery.js';
+import { ReadyCompletions } from './ready-completions.js';
 import { persistReady, type ReadyPersistenceDeps } from './ready-persistence.js';
 import { announceFailStop, logFailStop } from './fail-stop.js';
 import { PeerMessages } from './peer-messages.js';
@@ -28,6 +29,15 @@ import { TickSchedule } from './tick-schedule.js';
 
 export type { LeaderFollowerNodeOptions, NodeFollowerStatus, NodeStatus } from './node-options.js';
 export type { Clock, Logger, NodeObserver, StateMachine, Timers, Transport } from './node-ports.js';
+
+/** A Ready handed to storage, waiting in {@link LeaderFollowerNode}'s durability FIFO. */
+interface PersistedReady {
+  readonly ready: Ready;
+  /** Its committed entries wait for its durability (see `mayApplyNow`). */
+  readonly applyDeferred: boolean;
+  /** When its entries went to the log, if an observer times log syncs. */
+  readonly syncStartedAt: number | undefined;
+}
 
 /**
  * A replicated-log server: binds the deterministic {@link LeaderFollowerCore} to a
@@ -47,6 +57,8 @@ export class LeaderFollowerNode {
   private readonly snapshots: SnapshotSchedule;
   private readonly leadership: LeadershipLog;
   private readonly persistence: ReadyPersistenceDeps;
+  /** Readies handed to storage, acted on once durable, in Ready order. */
+  private readonly durability: ReadyCompletions<PersistedReady>;
   private appliedIndex: number;
   /** Readies whose applies wait for their storage work; later applies must wait too (log order). */
   private deferredApplies = 0;
@@ -83,7 +95,8 @@ export class LeaderFollowerNode {
       entriesLoaded: loaded,
       fail,
     });
-    this.persistence = { storage, stateMachine, clock, logger, observer, stopped };
+    this.persistence = { storage, stateMachine, logger, stopped };
+    this.durability = new ReadyCompletions((persisted) => this.readyDurable(persisted), fail);
     const snapshotDeps = { core: this.core, storage, stateMachine, settings, stopped, fail };
     this.snapshots = new SnapshotSchedule(this.appliedIndex, snapshotDeps);
     this.leadership = new LeadershipLog(options.id, logger, observer);
@@ -361,20 +374,16 @@ export class LeaderFollowerNode {
         for (const chunk of ready.snapshotChunksToSend) this.peers.sendSnapshotChunk(chunk);
         for (const load of ready.entriesToLoad) this.peers.loadEntries(load);
         const applyNow = this.mayApplyNow(ready);
-        // Storage settles persist() calls in call order, so these run in Ready order.
-        const durable = this.persist(ready);
-        durable.then(() => this.afterPersist(ready)).catch((error: unknown) => this.fail(error));
-        if (applyNow) {
-          this.applyCommitted(ready);
-        } else {
-          this.deferredApplies++;
-          durable
-            .then(() => {
-              this.deferredApplies--;
-              this.applyCommitted(ready);
-            })
-            .catch((error: unknown) => this.fail(error));
-        }
+        const syncStartedAt =
+          ready.entriesToPersist.length > 0 && this.settings.observer.logSynced !== undefined
+            ? this.options.clock.now()
+            : undefined;
+        this.durability.track(
+          { ready, applyDeferred: !applyNow, syncStartedAt },
+          this.persist(ready),
+        );
+        if (applyNow) this.applyCommitted(ready);
+        else this.deferredApplies++;
       }
     } catch (error) {
       this.fail(error);
@@ -401,6 +410,26 @@ export class LeaderFollowerNode {
     const last = ready.committedEntries[ready.committedEntries.length - 1];
     // The core's durable index, not the log's: it already excludes a suffix being replaced.
     return last === undefined || last.index <= this.core.durableLogIndex;
+  }
+
+  /**
+   * A Ready's storage work is durable, and that of every Ready before it: report the log sync,
+   * act on durability, then apply what waited for it (all in Ready order, see ReadyCompletions).
+   */
+  private readyDurable({ ready, applyDeferred, syncStartedAt }: PersistedReady): void {
+    try {
+      if (syncStartedAt !== undefined) {
+        const entryCount = ready.entriesToPersist.length;
+        this.settings.observer.logSynced?.(entryCount, this.options.clock.now() - syncStartedAt);
+      }
+      this.afterPersist(ready);
+      if (applyDeferred) {
+        this.deferredApplies--;
+        this.applyCommitted(ready);
+      }
+    } catch (error) {
+      this.fail(error);
+    }
   }
 
   /**

@@ -49,9 +49,28 @@ const MAX_MEMBER_ID_BYTES = 255;
 const utf8 = new TextEncoder();
 const fromUtf8 = new TextDecoder('utf-8', { fatal: true });
 
+/** Most identities {@link identityBytes} remembers before it starts afresh. */
+const MAX_REMEMBERED_IDENTITIES = 256;
+/** UTF-8 bytes of member ids and storage identities already encoded (never mutated). */
+const rememberedIdentities = new Map<string, Uint8Array>();
+
+/**
+ * The UTF-8 bytes of a member id or storage identity. A cluster has a handful of them and every
+ * answer and heartbeat carries some, so they are encoded once, not once per message.
+ */
+function identityBytes(text: string): Uint8Array {
+  let bytes = rememberedIdentities.get(text);
+  if (bytes === undefined) {
+    if (rememberedIdentities.size >= MAX_REMEMBERED_IDENTITIES) rememberedIdentities.clear();
+    bytes = utf8.encode(text);
+    rememberedIdentities.set(text, bytes);
+  }
+  return bytes;
+}
+
 /** The UTF-8 bytes of a storage identity ('' when absent). @throws RangeError when too long. */
 function storageIdBytes(storageId: string | undefined): Uint8Array {
-  const bytes = utf8.encode(storageId ?? '');
+  const bytes = identityBytes(storageId ?? '');
   if (bytes.length > MAX_STORAGE_ID_BYTES) {
     throw new RangeError(
       `storage identity of ${bytes.length} bytes exceeds ${MAX_STORAGE_ID_BYTES}`,
@@ -256,7 +275,7 @@ export function encodeMessage(message: Message): { type: number; payload: Uint8A
     }
     case 'heartbeat': {
       const table = (message.storageIds ?? []).map(({ member, storageId }) => {
-        const memberBytes = utf8.encode(member);
+        const memberBytes = identityBytes(member);
         if (memberBytes.length > MAX_MEMBER_ID_BYTES) {
           throw new RangeError(
             `member id of ${memberBytes.length} bytes exceeds ${MAX_MEMBER_ID_BYTES}`,

@@ -2,22 +2,9 @@ import { RequestAbandonedError, RequestWaitingList } from '@x/high-water-mark';
 import { IndeterminateOutcomeError, ProposalDroppedError } from './errors.js';
 import type { LogEntry } from './log-entry.js';
 import type { Clock, Timers } from './node-ports.js';
+import { ProposalDeadlines } from './proposal-deadlines.js';
 
 const TIMED_OUT = 'timed out';
-
-/** When a proposal times out. Proposals are added in time order, so these are too. */
-interface ProposalDeadline {
-  readonly at: number;
-  readonly index: number;
-  readonly generation: number;
-  settled: boolean;
-}
-
-/** What the state machine made of an applied entry, for the proposer waiting on its index. */
-interface AppliedOutcome {
-  readonly generation: number;
-  readonly result: unknown;
-}
 
 /**
  * Proposers waiting for their entry to be applied: one `RequestWaitingList` (@x/high-water-mark)
@@ -29,12 +16,18 @@ interface AppliedOutcome {
  * Timeouts cost no timer per proposal: deadlines are kept in the order proposals arrive (the
  * timeout is the same for all), and one timer, armed for the oldest unsettled one, rejects every
  * proposal past its deadline at once.
+ *
+ * A proposal costs one wait in its list and one shared rejection handler: a list is only ever
+ * advanced by entries of its own generation (see {@link applied}), so a wait resolves with the
+ * state machine's result as it is, and nothing per proposal runs when it is answered.
  */
 export class ProposalWaiters {
-  private readonly byGeneration = new Map<number, RequestWaitingList<AppliedOutcome>>();
-  private deadlines: ProposalDeadline[] = [];
-  /** Position of the oldest deadline still kept in `deadlines`. */
-  private firstDeadline = 0;
+  private readonly byGeneration = new Map<number, RequestWaitingList<unknown>>();
+  /**
+   * One per proposal, oldest first. Whether its proposal still waits is its list's to say
+   * (`waitingAt`), so answering a proposal touches nothing here.
+   */
+  private readonly deadlines = new ProposalDeadlines();
   private timer: unknown;
   private timerArmed = false;
 
@@ -68,48 +61,29 @@ export class ProposalWaiters {
     this.forgetEmptyLists(generation);
     let list = this.byGeneration.get(generation);
     if (list === undefined) {
-      list = new RequestWaitingList<AppliedOutcome>(index - 1);
+      list = new RequestWaitingList<unknown>(index - 1);
       this.byGeneration.set(generation, list);
     }
-    const deadline = { at: this.clock.now() + this.timeoutMs, index, generation, settled: false };
-    this.deadlines.push(deadline);
+    this.deadlines.push(this.clock.now() + this.timeoutMs, index, generation);
+    const answer = list.add(index).catch(rejectProposal);
     this.armTimer();
-    return list.add(index).then(
-      (outcome) => {
-        deadline.settled = true;
-        if (outcome.generation === generation) return outcome.result;
-        throw new ProposalDroppedError(`slot ${index} went to another leader`);
-      },
-      (error: unknown) => {
-        deadline.settled = true;
-        if (error instanceof RequestAbandonedError && error.reason === TIMED_OUT) {
-          this.onTimedOut(index);
-          throw new IndeterminateOutcomeError(`proposal at ${index} timed out`);
-        }
-        throw proposalError(error);
-      },
-    );
+    return answer;
+  }
+
+  /** Whether the proposal of the oldest deadline still waits (not applied, rejected or timed out). */
+  private oldestWaiting(): boolean {
+    const { oldestGeneration, oldestIndex } = this.deadlines;
+    return (this.byGeneration.get(oldestGeneration)?.waitingAt(oldestIndex) ?? 0) > 0;
   }
 
   /** Arms the one timer for the oldest unsettled deadline, if it is not armed. */
   private armTimer(): void {
     if (this.timerArmed) return;
     const deadlines = this.deadlines;
-    while (this.firstDeadline < deadlines.length && deadlines[this.firstDeadline]!.settled) {
-      this.firstDeadline++;
-    }
-    if (this.firstDeadline > 1024 && this.firstDeadline * 2 > deadlines.length) {
-      this.deadlines = deadlines.slice(this.firstDeadline);
-      this.firstDeadline = 0;
-    }
-    const oldest = this.deadlines[this.firstDeadline];
-    if (oldest === undefined) {
-      this.deadlines = [];
-      this.firstDeadline = 0;
-      return;
-    }
+    while (!deadlines.empty && !this.oldestWaiting()) deadlines.dropOldest();
+    if (deadlines.empty) return;
     this.timerArmed = true;
-    const delay = Math.max(0, oldest.at - this.clock.now());
+    const delay = Math.max(0, deadlines.oldestAt - this.clock.now());
     this.timer = this.timers.setTimeout(() => this.expire(), delay);
   }
 
@@ -119,11 +93,13 @@ export class ProposalWaiters {
     const now = this.clock.now();
     const expiredThrough = new Map<number, number>();
     const deadlines = this.deadlines;
-    while (this.firstDeadline < deadlines.length && deadlines[this.firstDeadline]!.at <= now) {
-      const deadline = deadlines[this.firstDeadline++]!;
-      if (deadline.settled) continue;
-      const through = expiredThrough.get(deadline.generation) ?? 0;
-      expiredThrough.set(deadline.generation, Math.max(through, deadline.index));
+    while (!deadlines.empty && deadlines.oldestAt <= now) {
+      const { oldestIndex: index, oldestGeneration: generation } = deadlines;
+      if (this.oldestWaiting()) {
+        this.onTimedOut(index);
+        expiredThrough.set(generation, Math.max(expiredThrough.get(generation) ?? 0, index));
+      }
+      deadlines.dropOldest();
     }
     // Within a generation indexes grow with time: every wait through the index is expired.
     for (const [generation, index] of expiredThrough) {
@@ -137,12 +113,15 @@ export class ProposalWaiters {
     return (this.byGeneration.get(entry.generation)?.waitingAt(entry.index) ?? 0) > 0;
   }
 
-  /** The entry was applied with `result`: answers the proposals at its index. */
+  /**
+   * The entry was applied with `result`: answers the proposals at its index. Only the list of the
+   * entry's own generation is advanced, so what it resolves with is this entry's result; the
+   * proposals of earlier generations from this index on lost their slots (log matching).
+   */
   applied(entry: LogEntry, result: unknown): void {
     if (this.byGeneration.size === 0) return;
-    const outcome = { generation: entry.generation, result };
     for (const [generation, list] of this.byGeneration) {
-      if (generation === entry.generation) list.advanceTo(entry.index, () => outcome);
+      if (generation === entry.generation) list.advanceTo(entry.index, () => result);
       else if (generation < entry.generation && list.size > 0) {
         list.rejectFrom(entry.index, 'not-applied', `slot ${entry.index} went to another leader`);
       }
@@ -162,8 +141,7 @@ export class ProposalWaiters {
     this.byGeneration.clear();
     if (this.timerArmed) this.timers.clearTimeout(this.timer);
     this.timerArmed = false;
-    this.deadlines = [];
-    this.firstDeadline = 0;
+    this.deadlines.clear();
   }
 
   private forgetEmptyLists(current: number): void {
@@ -173,8 +151,12 @@ export class ProposalWaiters {
   }
 }
 
-function proposalError(error: unknown): unknown {
-  if (!(error instanceof RequestAbandonedError)) return error;
-  if (error.outcome === 'not-applied') return new ProposalDroppedError(error.reason);
-  return new IndeterminateOutcomeError(error.reason);
+/** Turns a wait's rejection into the proposal's error (one handler shared by all proposals). */
+function rejectProposal(error: unknown): never {
+  if (!(error instanceof RequestAbandonedError)) throw error;
+  if (error.reason === TIMED_OUT) {
+    throw new IndeterminateOutcomeError(`proposal at ${error.index} timed out`);
+  }
+  if (error.outcome === 'not-applied') throw new ProposalDroppedError(error.reason);
+  throw new IndeterminateOutcomeError(error.reason);
 }

@@ -45,6 +45,12 @@ export class StorageJobQueue {
   /** Queues `run` in `lane` (or as a barrier); resolves or rejects with what it does. */
   enqueue<T>(lane: StorageLane | 'barrier', run: () => Promise<T>): Promise<T> {
     if (this.failure !== undefined) return Promise.reject(this.failure);
+    if (this.waiting.length === 0 && this.mayStartNow(lane)) {
+      // The usual case (a log append beside others in flight): nothing waits, so the rules let
+      // it start at once, and its own promise carries the outcome, with no job record or
+      // promise of the queue's around it (one per Ready on the commit path).
+      return this.runNow(lane, run);
+    }
     return new Promise<T>((resolve, reject) => {
       this.waiting.push({
         lane,
@@ -86,35 +92,61 @@ export class StorageJobQueue {
     }
   }
 
+  /** Whether a job of `lane` queued behind nothing may start now (rules 1 and 3). */
+  private mayStartNow(lane: StorageLane | 'barrier'): boolean {
+    return lane === 'barrier' ? this.runningTotal === 0 : this.mayStart(lane);
+  }
+
   private mayStart(lane: StorageLane): boolean {
     if ((this.running.get('barrier') ?? 0) > 0) return false;
     return lane === 'log' || (this.running.get(lane) ?? 0) === 0;
   }
 
+  /** Starts a queued job; its queued promise settles with what it does. */
   private start(job: Job): void {
-    this.running.set(job.lane, (this.running.get(job.lane) ?? 0) + 1);
+    this.track(job.lane, job.run, job.resolve, job.reject);
+  }
+
+  /** Runs a job that may start now; the promise settles with what it does. */
+  private runNow<T>(lane: StorageLane | 'barrier', run: () => Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.track(lane, run, resolve as (value: unknown) => void, reject);
+    });
+  }
+
+  /**
+   * Runs a job, counted as running until it settles; then lets waiting jobs start (and fails the
+   * queue if it failed) before its outcome reaches the caller, with one reaction on the job.
+   */
+  private track(
+    lane: StorageLane | 'barrier',
+    run: () => Promise<unknown>,
+    resolve: (value: unknown) => void,
+    reject: (error: unknown) => void,
+  ): void {
+    this.running.set(lane, (this.running.get(lane) ?? 0) + 1);
     this.runningTotal++;
     let outcome: Promise<unknown>;
     try {
-      outcome = job.run();
+      outcome = run();
     } catch (error) {
       outcome = Promise.reject(asError(error));
     }
     outcome.then(
       (value) => {
-        this.finish(job);
-        job.resolve(value);
+        this.finish(lane);
+        resolve(value);
       },
       (error: unknown) => {
         this.failWith(error);
-        this.finish(job);
-        job.reject(error);
+        this.finish(lane);
+        reject(error);
       },
     );
   }
 
-  private finish(job: Job): void {
-    this.running.set(job.lane, (this.running.get(job.lane) ?? 1) - 1);
+  private finish(lane: StorageLane | 'barrier'): void {
+    this.running.set(lane, (this.running.get(lane) ?? 1) - 1);
     this.runningTotal--;
     this.pump();
     if (this.waiting.length === 0 && this.runningTotal === 0) {

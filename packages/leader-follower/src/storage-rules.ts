@@ -85,21 +85,80 @@ export function recordableMemberState(
   };
 }
 
+/** One `persist` call waiting for its turn to settle (see {@link PersistOrder}). */
+interface PendingPersist {
+  /** Its steps settled. */
+  done: boolean;
+  /** Set when a step failed: the call rejects with it. */
+  failure: { readonly error: unknown } | undefined;
+  readonly resolve: () => void;
+  readonly reject: (error: unknown) => void;
+}
+
+/** Drop settled calls from the front once this many have piled up (and they are most). */
+const COMPACT_AFTER = 1024;
+
 /**
- * Makes `persist` promises settle in the order of the calls, whatever lane finished first, so a
- * node acts on each Ready's durability in Ready order (rule 5 of the storage job queue).
+ * Makes `persist` promises settle in the order of the calls, whatever lane finished first (rule 5
+ * of the storage job queue).
+ *
+ * The calls wait in a FIFO rather than a chain of promises: a call whose steps are done settles
+ * with one reaction on them, not a promise hop per link (this runs once per Ready on the commit
+ * path). Several calls may then settle in the same turn, in call order: reactions attached
+ * directly to their promises run in call order, but a caller that adds hops to one of them must
+ * keep its own order (the node does, in `ReadyCompletions`).
  */
 export class PersistOrder {
-  private previous: Promise<void> = Promise.resolve();
+  private readonly pending: PendingPersist[] = [];
+  /** Position of the oldest call not settled yet. */
+  private head = 0;
 
-  /** A promise that settles once `steps` did and every earlier one settled. */
+  /** A promise that settles once `steps` did and every earlier call settled. */
   settleInOrder(steps: readonly Promise<unknown>[]): Promise<void> {
-    const mine = Promise.all(steps);
-    const settled = this.previous.then(
-      () => mine.then(() => undefined),
-      () => mine.then(() => undefined),
+    let resolve!: () => void;
+    let reject!: (error: unknown) => void;
+    const settled = new Promise<void>((resolveSettled, rejectSettled) => {
+      resolve = resolveSettled;
+      reject = rejectSettled;
+    });
+    const call: PendingPersist = { done: false, failure: undefined, resolve, reject };
+    this.pending.push(call);
+    if (steps.length === 0) {
+      call.done = true;
+      this.release();
+      return settled;
+    }
+    const all = steps.length === 1 ? steps[0]! : Promise.all(steps);
+    all.then(
+      () => {
+        call.done = true;
+        this.release();
+      },
+      (error: unknown) => {
+        call.done = true;
+        call.failure = { error };
+        this.release();
+      },
     );
-    this.previous = settled.catch(() => undefined);
     return settled;
+  }
+
+  /** Settles the calls at the head whose steps are done, in call order. */
+  private release(): void {
+    const pending = this.pending;
+    while (this.head < pending.length) {
+      const next = pending[this.head]!;
+      if (!next.done) break;
+      this.head++;
+      if (next.failure === undefined) next.resolve();
+      else next.reject(next.failure.error);
+    }
+    if (this.head === pending.length) {
+      pending.length = 0;
+      this.head = 0;
+    } else if (this.head > COMPACT_AFTER && this.head * 2 > pending.length) {
+      pending.splice(0, this.head);
+      this.head = 0;
+    }
   }
 }
