@@ -51,7 +51,8 @@ for (const system of systems.filter((candidate) => only.includes(candidate.name)
   const children = cluster.children;
   const endpoints = cluster.clientUrls.join(',');
   try {
-    // The same warm-up for both systems (JIT, heap growth, connections), not measured.
+    // The same warm-up for both systems (JIT, heap growth, connections), not measured, over
+    // the protocol the runs use: a gRPC run after an HTTP warm-up met a cold gRPC path.
     await run(process.execPath, [
       benchScript,
       '--endpoints',
@@ -62,6 +63,8 @@ for (const system of systems.filter((candidate) => only.includes(candidate.name)
       '64',
       '--duration',
       process.env.WARMUP_SECONDS ?? '5',
+      '--protocol',
+      process.env.PROTOCOL ?? 'http',
     ]);
     for (const { workload, clients } of workloads) {
       const costsBefore = await processCosts(children);
