@@ -34,7 +34,7 @@ function revisionOfKey(key: Uint8Array): number {
  * A revision's keys as stored: their count, then each key, length-prefixed: the bytes a snapshot
  * holds for them too (`kv-snapshot-codec.ts`), so a snapshot copies them as they are.
  */
-function encodeKeys(keys: readonly ByteString[]): Buffer {
+export function encodeChangedKeys(keys: readonly ByteString[]): Buffer {
   let capacity = 8;
   for (const key of keys) capacity += key.length + 4;
   const writer = new BinaryWriter(capacity);
@@ -65,9 +65,17 @@ export interface CommittedRevisionLog {
   changeCount: number;
 }
 
+function* committedRevisions(
+  db: Database<Buffer, Buffer>,
+  transaction: Transaction,
+): Generator<[number, Uint8Array]> {
+  for (const { key, value } of db.getRange({ transaction })) yield [revisionOfKey(key), value];
+}
+
 /** See the module comment. */
 export class LmdbRevisionLog implements ChangeLog {
-  readonly #db: Database<Buffer, Buffer>;
+  /** Replaced only when a snapshot install's database takes over (see `switchTo`). */
+  #db: Database<Buffer, Buffer>;
   /** What LMDB holds: revisions `#committed.firstRevision` through `#committed.lastRevision`. */
   #committed: CommittedRevisionLog;
   /** The oldest revision still logged; those below it in LMDB go at the next commit. */
@@ -171,14 +179,25 @@ export class LmdbRevisionLog implements ChangeLog {
   }
 
   /**
-   * The committed revisions, oldest first, each with its keys as stored (see `encodeKeys`: the
+   * The committed revisions, oldest first, each with its keys as stored (see `encodeChangedKeys`: the
    * bytes a snapshot holds), read in `transaction` (a snapshot's read transaction) as iterated:
-   * a snapshot copies them without decoding a key.
+   * a snapshot copies them without decoding a key. Reads the database the log uses now.
    */
-  *committedEncodedRevisions(transaction: Transaction): Generator<[number, Uint8Array]> {
-    for (const { key, value } of this.#db.getRange({ transaction })) {
-      yield [revisionOfKey(key), value];
-    }
+  committedEncodedRevisions(transaction: Transaction): Iterable<[number, Uint8Array]> {
+    return committedRevisions(this.#db, transaction);
+  }
+
+  /**
+   * Reads `db` from now on, which holds `committed` (a snapshot install's, just written): the
+   * pending revisions and the previous database are forgotten.
+   */
+  switchTo(db: Database<Buffer, Buffer>, committed: CommittedRevisionLog): void {
+    this.#db = db;
+    this.#committed = { ...committed };
+    this.#firstRevision = committed.firstRevision;
+    this.#committedChangesKept = committed.changeCount;
+    this.#pending = new RevisionLog(committed.lastRevision + 1);
+    this.#cleared = false;
   }
 
   /**
@@ -192,7 +211,7 @@ export class LmdbRevisionLog implements ChangeLog {
       for (const key of this.#db.getKeys({ end: revisionKey(end) })) void this.#db.remove(key);
     }
     this.#pending.forEachRevision((revision, keys) => {
-      void this.#db.put(revisionKey(revision), encodeKeys(keys));
+      void this.#db.put(revisionKey(revision), encodeChangedKeys(keys));
     });
   }
 
