@@ -27,8 +27,10 @@ import { rangeRequest } from './kv-types.js';
 import type { InstallBatchLimits, LmdbSnapshotInstall } from './lmdb-snapshot-install.js';
 import { LmdbStateStore } from './lmdb-state-store.js';
 import { packEntry } from './packed-entry.js';
+import { blockOf } from './revision-blocks.js';
 import { SnapshotRecordCheck } from './snapshot-record-check.js';
 import { MemoryStateStore } from './state-store.js';
+import { rewriteAsEarlierLayout } from '../../test/support/lmdb-earlier-layout.js';
 
 /** Small batches, so a few hundred records take many write transactions. */
 const SMALL_BATCHES: InstallBatchLimits = { maxRecords: 16, maxBytes: 4096 };
@@ -179,7 +181,7 @@ describe('installing a snapshot on LMDB in bounded batches', () => {
     const path = lmdbPath();
     const lmdb = new KvStateMachine(undefined, { stateStore: openLmdb(path) });
     applyAll(lmdb, workload(120, 30, 'old'));
-    const snapshot = leaderSnapshot(workload(700, 150, 'new'));
+    const snapshot = leaderSnapshot(workload(2600, 150, 'new'));
     const reference = restoredInMemory(snapshot.bytes, snapshot.index);
 
     await lmdb.restoreChunks(chunksOf(snapshot.bytes, 333), snapshot.index);
@@ -189,11 +191,16 @@ describe('installing a snapshot on LMDB in bounded batches', () => {
     closeLast();
 
     // The install went to the second set, which the meta record names; the first was emptied.
+    // (Its revision log, from the compaction at 650 to about 2,600, spans three blocks.)
     const file = peek(path);
     expect(file.meta.liveSet).toBe(1);
-    expect(file.meta.layout).toBe(2);
+    expect(file.meta.layout).toBe(3);
     expect(setEntries(file.entries, '')).toBe(0);
     expect(file.entries['keys.1']).toBe(reference.store.size);
+    const blocks =
+      blockOf(reference.store.revision) - blockOf(reference.store.firstChangeRevision) + 1;
+    expect(blocks).toBe(3);
+    expect(file.entries['changes.1']).toBe(blocks);
 
     const reopened = new KvStateMachine(undefined, { stateStore: openLmdb(path) });
     expect(reopened.appliedIndex).toBe(snapshot.index);
@@ -416,31 +423,28 @@ describe('installing a snapshot on LMDB in bounded batches', () => {
 });
 
 describe('the LMDB state layout', () => {
-  it('opens a file of layout 1 (one set, no live set named) and writes layout 2 at the next commit', () => {
+  it('opens a file of layout 1 (one set, no live set named) and writes layout 3 at the next commit', () => {
     const path = lmdbPath();
     const lmdb = new KvStateMachine(undefined, { stateStore: openLmdb(path) });
+    const twin = new KvStateMachine(undefined, { stateStore: new MemoryStateStore() });
     const commands = workload(80, 20, 'k');
     const index = applyAll(lmdb, commands);
+    applyAll(twin, commands);
     lmdb.snapshot();
-    const expected = observed(lmdb);
     closeLast();
-    // What the code before two sets wrote: the same databases and meta record, without liveSet.
-    const root = open({ path, maxDbs: 12 });
-    const meta = root.openDB<Record<string, unknown>, string>({
-      name: 'meta',
-      encoding: 'msgpack',
-    });
-    const { liveSet, ...earlier } = meta.get('state') as Record<string, unknown>;
-    expect(liveSet).toBe(0);
-    meta.putSync('state', { ...earlier, layout: 1 });
-    void root.close();
+    // What the code before two sets wrote: no liveSet, a record per logged revision.
+    rewriteAsEarlierLayout(path, 1);
+    expect(peek(path).meta.liveSet).toBeUndefined();
 
     const reopened = new KvStateMachine(undefined, { stateStore: openLmdb(path) });
-    expect(observed(reopened)).toEqual(expected);
-    applyAll(reopened, workload(5, 20, 'k2'), index + 1);
+    expect(observed(reopened)).toEqual(observed(twin));
+    const more = workload(30, 20, 'k2');
+    applyAll(reopened, more, index + 1);
+    applyAll(twin, more, index + 1);
     reopened.snapshot();
+    expect(observed(reopened)).toEqual(observed(twin));
     closeLast();
-    expect(peek(path).meta).toMatchObject({ layout: 2, liveSet: 0 });
+    expect(peek(path).meta).toMatchObject({ layout: 3, liveSet: 0 });
   });
 
   it('empties on open a set the meta record does not name, whatever it holds', () => {
@@ -478,8 +482,8 @@ describe('the LMDB state layout', () => {
       name: 'meta',
       encoding: 'msgpack',
     });
-    meta.putSync('state', { ...(meta.get('state') as Record<string, unknown>), layout: 3 });
+    meta.putSync('state', { ...(meta.get('state') as Record<string, unknown>), layout: 4 });
     void root.close();
-    expect(() => openLmdb(path)).toThrow(/LMDB state layout 3, expected one of 1, 2/);
+    expect(() => openLmdb(path)).toThrow(/LMDB state layout 4, expected one of 1, 2, 3/);
   });
 });

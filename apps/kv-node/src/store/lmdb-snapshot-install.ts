@@ -4,14 +4,16 @@
  * snapshot in bounded batches"). The meta record names the live set, and nothing here writes it:
  * until the state store's next commit flips it, a crash or a refused snapshot leaves the live
  * state as it was, and the half-filled spare set is emptied (here on abandon, or on the next
- * open). Memory: one batch of records, at most {@link InstallBatchLimits} of them.
+ * open). Memory: one batch of records, at most {@link InstallBatchLimits} of them, and the block
+ * of revisions being gathered (`revision-blocks.ts`).
  */
 
 import type { Database, RootDatabase } from 'lmdb';
 import type { ByteString } from './byte-string.js';
 import type { KeyHistory } from './key-history.js';
 import { keyBytes } from './lmdb-key-map.js';
-import { encodeChangedKeys, revisionKey } from './lmdb-revision-log.js';
+import { BinaryWriter } from '../codec/binary-writer.js';
+import { blockKey, blockOf, writeBlockEntry } from './revision-blocks.js';
 import { keyHistoryCodec, packedEntryCodec } from './lmdb-value-codecs.js';
 import type { PackedEntry } from './packed-entry.js';
 import type { InstalledMaps, StateInstall } from './state-store.js';
@@ -78,6 +80,9 @@ export class LmdbSnapshotInstall implements StateInstall {
   #batchBytes = 0;
   #batchesWritten = 0;
   #ended = false;
+  /** The block of revisions being gathered (a record of the batch once the next block starts). */
+  #block = -1;
+  #blockWriter: BinaryWriter | undefined;
 
   /**
    * @param root the environment.
@@ -106,11 +111,19 @@ export class LmdbSnapshotInstall implements StateInstall {
   }
 
   change(revision: number, keys: readonly ByteString[]): void {
-    this.#add(this.#set.changes, revisionKey(revision), encodeChangedKeys(keys));
+    this.#checkOpen();
+    const block = blockOf(revision);
+    if (block !== this.#block) {
+      this.#addBlock();
+      this.#block = block;
+      this.#blockWriter = new BinaryWriter(4096);
+    }
+    writeBlockEntry(this.#blockWriter as BinaryWriter, revision, keys);
   }
 
   adopt(installed: InstalledMaps): void {
     this.#checkOpen();
+    this.#addBlock();
     this.#writeBatch();
     this.#ended = true;
     this.#ends.adopted(installed);
@@ -122,6 +135,7 @@ export class LmdbSnapshotInstall implements StateInstall {
     this.#databases = [];
     this.#keys = [];
     this.#values = [];
+    this.#blockWriter = undefined;
     try {
       emptyDataSet(this.#root, this.#set);
     } finally {
@@ -131,6 +145,14 @@ export class LmdbSnapshotInstall implements StateInstall {
 
   #checkOpen(): void {
     if (this.#ended) throw new Error('this snapshot install has ended');
+  }
+
+  /** Adds the block being gathered, if any, to the batch. */
+  #addBlock(): void {
+    const writer = this.#blockWriter;
+    if (writer === undefined) return;
+    this.#blockWriter = undefined;
+    this.#add(this.#set.changes, blockKey(this.#block), Buffer.from(writer.finish()));
   }
 
   #add(db: Database<Buffer, Buffer>, key: Buffer, value: Buffer): void {

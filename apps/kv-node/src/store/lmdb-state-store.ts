@@ -71,13 +71,14 @@ function pagesOf(stats: PageStats): number {
 }
 
 /**
- * The layout version of what this store writes: 2 has two sets of data databases, the live one
- * named in the meta record. Version 1 (one set, no `liveSet`: its first set) is read too, and
- * written as 2 by the next commit; any other version is refused, as version 2 is by code that
- * knows only version 1.
+ * The layout version of what this store writes. 2: two sets of data databases, the live one
+ * named in the meta record. 3: the revision log in blocks of revisions (`revision-blocks.ts`),
+ * the revisions stored one record each by layouts 1 and 2 still read (`ownChangesThrough`).
+ * Versions 1 (one set, no `liveSet`: its first set) and 2 are read too, and written as 3 by the
+ * next commit; any other version is refused, as version 3 is by code that knows only 1 or 2.
  */
-const LAYOUT_VERSION = 2;
-const READABLE_LAYOUTS: readonly number[] = [1, LAYOUT_VERSION];
+const LAYOUT_VERSION = 3;
+const READABLE_LAYOUTS: readonly number[] = [1, 2, LAYOUT_VERSION];
 const STATE_KEY = 'state';
 
 /** The two sets' database names: the first set's as before there were two. */
@@ -100,6 +101,11 @@ interface StoredState {
    * log stayed on disk (counted once on open).
    */
   changeCount?: number;
+  /**
+   * The newest revision the live set's revision log stores in a record of its own, not in a
+   * block (layout 3; in layouts 1 and 2 every stored revision is).
+   */
+  ownChangesThrough?: number;
   keyCount: number;
   historyKeyCount: number;
   entryLeaseCount: number;
@@ -197,6 +203,8 @@ export class LmdbStateStore implements StateStore {
             firstRevision: firstChangeRevision,
             lastRevision: stored.loggedThrough,
             changeCount: stored.changeCount,
+            ownRecordsThrough:
+              stored.layout < 3 ? stored.loggedThrough : (stored.ownChangesThrough ?? 0),
           },
     );
     this.maps = {
@@ -246,6 +254,7 @@ export class LmdbStateStore implements StateStore {
       firstChangeRevision: log.firstRevision,
       loggedThrough: log.lastRevision,
       changeCount: log.changeCount,
+      ownChangesThrough: log.ownRecordsThrough,
       layout: LAYOUT_VERSION,
       liveSet: this.#liveSet,
       keyCount: this.#keys.size,
@@ -312,6 +321,8 @@ export class LmdbStateStore implements StateStore {
       firstRevision: installed.firstChangeRevision,
       lastRevision: installed.lastChangeRevision,
       changeCount: installed.changeCount,
+      // An install writes blocks only.
+      ownRecordsThrough: 0,
     });
     this.#retiredSet = this.#liveSet;
     this.#liveSet = index;
