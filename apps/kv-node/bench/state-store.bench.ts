@@ -2,7 +2,8 @@
  * State-store benchmark: the same puts (16-byte keys, 100-byte values) applied through the
  * command codec to a state machine on one backend, then point reads, the streamed snapshot, and
  * for LMDB the reopen of the committed state in a fresh process (its time and memory, a watch
- * catch-up from an old revision, and a compaction with the file's size before and after). Run
+ * catch-up from an old revision, and a compaction with the file's size before and after); in
+ * memory, the same compaction in this process, for comparison. Run
  * once per backend, alternating, on the same machine: BACKEND=memory|lmdb (default memory), KEYS
  * (default 1,000,000).
  *
@@ -174,6 +175,23 @@ else
 
     let reopen: { seconds: number; appliedIndex: number; fileMB: number } | undefined;
     let freshProcess: unknown;
+    let memoryCompaction: { revision: number; seconds: number } | undefined;
+    if (backend === 'memory') {
+      // The compaction the LMDB child runs, at the same revision, on the heap's revision log.
+      const compactAt = Math.floor(machine.store.revision / 2);
+      started = performance.now();
+      machine.apply(
+        keyCount + 1,
+        encodeCommand({
+          type: 'maintenance',
+          request: { kind: 'compact', revision: compactAt, physical: false },
+        }),
+      );
+      memoryCompaction = {
+        revision: compactAt,
+        seconds: Math.round(performance.now() - started) / 1000,
+      };
+    }
     if (backend === 'lmdb') {
       machine.close();
       started = performance.now();
@@ -212,6 +230,7 @@ else
           peakRssMB: peakDuringSnapshot,
         },
         ...(reopen === undefined ? {} : { reopen, reopenInFreshProcess: freshProcess }),
+        ...(memoryCompaction === undefined ? {} : { compaction: memoryCompaction }),
       }),
     );
   } finally {

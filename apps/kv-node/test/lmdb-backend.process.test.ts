@@ -7,8 +7,10 @@
  * take a new write. Snapshots are frequent (`--snapshot-count 40`) and each round kills after a
  * different number of acknowledged writes, so the kills land at different points between LMDB
  * commits and snapshots, and restarts take the path that skips the snapshot the LMDB state
- * already holds and replays only the log after it. Status reports the LMDB file's size and the
- * part of it in use, as etcd reports its bbolt file's.
+ * already holds and replays only the log after it. A member stopped while the others write past
+ * the log they keep catches up from the leader's snapshot, installed into LMDB's other set of
+ * databases, and keeps it across a restart. Status reports the LMDB file's size and the part of
+ * it in use, as etcd reports its bbolt file's.
  *
  * CI runs five rounds of small bursts (seconds). A soak runs more:
  *   KV_LMDB_KILL_ROUNDS=100 pnpm --filter @x/kv-node exec vitest run test/lmdb-backend.process.test.ts
@@ -16,6 +18,7 @@
 
 import type { ChildProcess } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
+import { open } from 'lmdb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ProcessCluster, ProcessMember } from './support/process-cluster.js';
 import type { StartedCluster } from './support/started-cluster.js';
@@ -43,6 +46,17 @@ beforeAll(async () => {
 afterAll(async () => {
   await started?.stop();
 });
+
+/** Which set of databases a stopped member's LMDB file names live (it flips with each install). */
+function liveSetOf(member: ProcessMember): number {
+  const root = open({ path: `${member.dataDir}/kv-state.mdb`, maxDbs: 12, readOnly: true });
+  try {
+    const meta = root.openDB<{ liveSet?: number }, string>({ name: 'meta', encoding: 'msgpack' });
+    return meta.get('state')?.liveSet ?? 0;
+  } finally {
+    void root.close();
+  }
+}
 
 /** Puts `key`; resolves whether the cluster acknowledged it (any error: not acknowledged). */
 async function put(member: ProcessMember, key: string, value: string): Promise<boolean> {
@@ -170,6 +184,49 @@ describe('kv-node on LMDB, real processes', () => {
     },
     60_000 + rounds * 40_000,
   );
+
+  it("a member that fell behind installs the leader's snapshot into LMDB and keeps it across a restart", async () => {
+    const leader = await cluster.leader();
+    const behind = cluster.members.find((member) => member !== leader) as ProcessMember;
+    await cluster.kill(behind);
+    const setBefore = liveSetOf(behind);
+    // More than --snapshot-count (40) past a snapshot and the 40 entries kept after it: the
+    // leader no longer has the log the member misses and sends its snapshot.
+    const writes = 150;
+    for (let index = 0; index < writes; index++) {
+      expect(await put(leader, `behind/k${index}`, `v${index}`), `put ${index}`).toBe(true);
+    }
+    const expected = new Map<string, string>();
+    for (const [key, value] of await everything(leader)) expected.set(key, value);
+    // Its own state, read locally (serializable) once it caught up.
+    const local = async (): Promise<Map<string, string>> => {
+      const response = await fetch(`${behind.clientUrl}/v3/kv/range`, {
+        method: 'POST',
+        body: JSON.stringify({ key: b64('\0'), range_end: b64('\0'), serializable: true }),
+      });
+      const body = (await response.json()) as { kvs?: { key: string; value?: string }[] };
+      return new Map((body.kvs ?? []).map((kv) => [fromB64(kv.key), fromB64(kv.value ?? '')]));
+    };
+    const caughtUp = async (): Promise<void> => {
+      const deadline = Date.now() + 30_000;
+      while ((await local()).get(`behind/k${writes - 1}`) === undefined) {
+        if (Date.now() > deadline) throw new Error(`not caught up:\n${behind.output.join('')}`);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    };
+    cluster.start(behind);
+    await cluster.waitReady([behind]);
+    await caughtUp();
+    expect(await local()).toEqual(expected);
+
+    // What the install committed is the member's state on disk, in the other set of databases.
+    await cluster.kill(behind);
+    expect(liveSetOf(behind)).toBe(1 - setBefore);
+    cluster.start(behind);
+    await cluster.waitReady([behind]);
+    await caughtUp();
+    expect(await local()).toEqual(expected);
+  }, 120_000);
 
   it('reports the LMDB file size as dbSize and its used pages as dbSizeInUse', async () => {
     const member = cluster.members[0] as ProcessMember;

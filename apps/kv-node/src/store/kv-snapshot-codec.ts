@@ -107,6 +107,26 @@ export interface StreamedEntries {
   release(): void;
 }
 
+/**
+ * Where a {@link SnapshotDecoder} hands each key, history and logged revision as soon as its
+ * bytes have arrived, instead of collecting them: a durable store installs a snapshot of any
+ * size a batch at a time (see `StateStore.beginInstall`). Calls come in the snapshot's order:
+ * `begin`, every `key`, then (format 4 and later) `beginHistory`, every `history`, every
+ * `change`. A call that throws stops the decoding: `push` and `finish` rethrow it.
+ */
+export interface SnapshotRecordSink {
+  /** The snapshot's revision, before its first key. */
+  begin(revision: number): void;
+  /** A live key and its packed entry. */
+  key(key: ByteString, packed: PackedEntry): void;
+  /** The compact revision, before the first history (snapshots with history only). */
+  beginHistory(compactRevision: number): void;
+  /** A key's superseded records. */
+  history(key: ByteString, records: KeyHistory): void;
+  /** The keys a logged revision changed. */
+  change(revision: number, keys: ByteString[]): void;
+}
+
 function* arrayEntries<V>(keys: ByteString[], values: V[]): Generator<[ByteString, V]> {
   for (let index = 0; index < keys.length; index++) {
     yield [keys[index] as ByteString, values[index] as V];
@@ -327,13 +347,20 @@ function decodeRevisionChanges(reader: BinaryReader): [number, ByteString[]] {
 /**
  * Decodes a snapshot from chunks cut anywhere. Keys and entries become strings as soon as their
  * bytes have arrived, so only the bytes of one unfinished record are kept between chunks (and
- * the idempotency table at the end, which its own limits keep small).
+ * the idempotency table at the end, which its own limits keep small). With a
+ * {@link SnapshotRecordSink}, the keys, histories and logged revisions go to it one by one and
+ * the decoded view holds none of them.
  */
 export class SnapshotDecoder {
+  readonly #sink: SnapshotRecordSink | undefined;
   #stage: Stage = 'header';
   #format = 0;
   #revision = 0;
   #keyCount = 0;
+  /** Keys, histories and revisions decoded so far (kept in the arrays below only without sink). */
+  #keysDecoded = 0;
+  #historyKeysDecoded = 0;
+  #revisionsDecoded = 0;
   readonly #keys: ByteString[] = [];
   readonly #packed: PackedEntry[] = [];
   /** Format 4's sections after the keys, as they are decoded. */
@@ -354,6 +381,11 @@ export class SnapshotDecoder {
   #waiting: Buffer[] = [];
   #waitingBytes = 0;
   #neededBytes = 0;
+
+  /** @param sink where keys, histories and revisions go as they arrive; collected when absent. */
+  constructor(sink?: SnapshotRecordSink) {
+    this.#sink = sink;
+  }
 
   /** Takes the next chunk of the snapshot. @throws MalformedEncodingError on bad bytes. */
   push(chunk: Uint8Array): void {
@@ -377,7 +409,7 @@ export class SnapshotDecoder {
     this.#decodeAvailable();
     if (this.#stage === 'header' || this.#stage === 'keys') {
       throw new MalformedEncodingError(
-        `snapshot ends after ${this.#keys.length} of ${this.#keyCount} keys`,
+        `snapshot ends after ${this.#keysDecoded} of ${this.#keyCount} keys`,
       );
     }
     if (this.#format === FORMAT_WITH_HISTORY || this.#format === FORMAT_WITH_MEMBERS) {
@@ -413,9 +445,9 @@ export class SnapshotDecoder {
     if (this.#stage !== 'done') {
       throw new MalformedEncodingError(
         this.#stage === 'historyKeys'
-          ? `snapshot ends after ${this.#historyKeys.length} of ${this.#historyKeyCount} history keys`
+          ? `snapshot ends after ${this.#historyKeysDecoded} of ${this.#historyKeyCount} history keys`
           : this.#stage === 'historyChanges'
-            ? `snapshot ends after ${this.#changes.length} of ${this.#revisionCount} logged revisions`
+            ? `snapshot ends after ${this.#revisionsDecoded} of ${this.#revisionCount} logged revisions`
             : `snapshot ends in its ${this.#stage === 'tail' ? 'tables' : this.#stage}`,
       );
     }
@@ -458,22 +490,33 @@ export class SnapshotDecoder {
       this.#historyKeyCount = historyKeyCount;
       progress.consumed = reader.offset;
       this.#stage = 'historyKeys';
+      this.#sink?.beginHistory(compactRevision);
     }
-    while (this.#stage === 'historyKeys' && this.#historyKeys.length < this.#historyKeyCount) {
+    while (this.#stage === 'historyKeys' && this.#historyKeysDecoded < this.#historyKeyCount) {
       const key = reader.readByteString();
       const records = decodeHistoryRecords(reader);
-      this.#historyKeys.push(key);
-      this.#historyRecords.push(records);
+      // Counted as consumed before the sink sees it: a sink that throws ends the decoding, and
+      // a record is never handed over twice.
       progress.consumed = reader.offset;
+      this.#historyKeysDecoded++;
+      if (this.#sink === undefined) {
+        this.#historyKeys.push(key);
+        this.#historyRecords.push(records);
+      } else {
+        this.#sink.history(key, records);
+      }
     }
     if (this.#stage === 'historyKeys') {
       this.#revisionCount = reader.readVarint();
       progress.consumed = reader.offset;
       this.#stage = 'historyChanges';
     }
-    while (this.#stage === 'historyChanges' && this.#changes.length < this.#revisionCount) {
-      this.#changes.push(decodeRevisionChanges(reader));
+    while (this.#stage === 'historyChanges' && this.#revisionsDecoded < this.#revisionCount) {
+      const [revision, keys] = decodeRevisionChanges(reader);
       progress.consumed = reader.offset;
+      this.#revisionsDecoded++;
+      if (this.#sink === undefined) this.#changes.push([revision, keys]);
+      else this.#sink.change(revision, keys);
     }
     if (this.#stage === 'historyChanges') this.#stage = 'alarms';
     if (this.#stage === 'alarms') {
@@ -513,13 +556,19 @@ export class SnapshotDecoder {
         this.#keyCount = reader.readVarint();
         consumed = reader.offset;
         this.#stage = 'keys';
+        this.#sink?.begin(this.#revision);
       }
-      while (this.#stage === 'keys' && this.#keys.length < this.#keyCount) {
+      while (this.#stage === 'keys' && this.#keysDecoded < this.#keyCount) {
         const key = reader.readByteString();
         const packed = reader.readByteString();
-        this.#keys.push(key);
-        this.#packed.push(packed);
         consumed = reader.offset;
+        this.#keysDecoded++;
+        if (this.#sink === undefined) {
+          this.#keys.push(key);
+          this.#packed.push(packed);
+        } else {
+          this.#sink.key(key, packed);
+        }
       }
       if (this.#stage === 'keys') {
         this.#stage = this.#format >= FORMAT_WITH_HISTORY ? 'tail' : 'remembered';

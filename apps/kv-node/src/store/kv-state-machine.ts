@@ -23,10 +23,13 @@ import type { CommandResult, IdempotencyLimits, RememberedResult } from './idemp
 import { DEFAULT_IDEMPOTENCY_LIMITS, IdempotencyTable } from './idempotency-table.js';
 import { encodeSnapshot, SnapshotDecoder, type SnapshotView } from './kv-snapshot-codec.js';
 import { KvStore } from './kv-store.js';
+import type { CheckedSnapshot } from './snapshot-record-check.js';
+import { SnapshotRecordCheck } from './snapshot-record-check.js';
 import type {
   CapturedState,
   RecoveredState,
   StateBackendName,
+  StateInstall,
   StateStore,
   StoreDiskUsage,
 } from './state-store.js';
@@ -490,6 +493,20 @@ export class KvStateMachine {
    * @throws MalformedEncodingError if the bytes are not a snapshot of this format.
    */
   restore(snapshot: Uint8Array, index: number): void {
+    const install = this.#stateStore.beginInstall?.();
+    if (install !== undefined) {
+      const { decoder, check } = this.#streamingInto(install);
+      let view: SnapshotView;
+      try {
+        decoder.push(snapshot);
+        view = decoder.finish();
+        install.adopt(check.checked.maps);
+      } catch (error) {
+        throw installRefused(install, error);
+      }
+      this.#adoptInstalled(view, check.checked, index);
+      return;
+    }
     const decoder = new SnapshotDecoder();
     decoder.push(snapshot);
     this.#install(decoder.finish(), index);
@@ -498,15 +515,49 @@ export class KvStateMachine {
   /**
    * Replaces the state with a snapshot read in chunks cut at any byte (as `@x/leader-follower`
    * streams it from disk): never holds the whole encoding, and replaces nothing until the chunks
-   * have ended without error.
+   * have ended without error. A durable store with {@link StateStore.beginInstall} takes the keys,
+   * histories and revisions in bounded batches as they arrive, beside its live state, and
+   * switches to them in one commit; in memory the snapshot is decoded whole, then loaded.
    *
    * @throws MalformedEncodingError if the bytes are not a snapshot of this format; whatever the
-   *   iteration throws (a failed checksum).
+   *   iteration throws (a failed checksum). The state is then as it was.
    */
   async restoreChunks(chunks: AsyncIterable<Uint8Array>, index: number): Promise<void> {
+    const install = this.#stateStore.beginInstall?.();
+    if (install !== undefined) {
+      const { decoder, check } = this.#streamingInto(install);
+      let view: SnapshotView;
+      try {
+        for await (const chunk of chunks) decoder.push(chunk);
+        view = decoder.finish();
+        install.adopt(check.checked.maps);
+      } catch (error) {
+        throw installRefused(install, error);
+      }
+      this.#adoptInstalled(view, check.checked, index);
+      return;
+    }
     const decoder = new SnapshotDecoder();
     for await (const chunk of chunks) decoder.push(chunk);
     this.#install(decoder.finish(), index);
+  }
+
+  /** A decoder that hands each record, checked, to `install` as it arrives. */
+  #streamingInto(install: StateInstall): { decoder: SnapshotDecoder; check: SnapshotRecordCheck } {
+    const check = new SnapshotRecordCheck(install);
+    return { decoder: new SnapshotDecoder(check), check };
+  }
+
+  /**
+   * Takes up a snapshot whose keys, histories and revisions a durable store has adopted (its
+   * maps read them now), and commits: the commit that makes it the store's state on disk.
+   */
+  #adoptInstalled(view: SnapshotView, checked: CheckedSnapshot, index: number): void {
+    this.store.resume(checked.counters);
+    this.#installRest(view);
+    this.#appliedIndex = index;
+    this.#recoveredThrough = 0;
+    this.#stateStore.commit(this.#capture);
   }
 
   #install(view: SnapshotView, index: number): void {
@@ -527,4 +578,24 @@ export class KvStateMachine {
   close(): void {
     this.#stateStore.close();
   }
+}
+
+/**
+ * Abandons a snapshot install that failed (emptying what it wrote) and says why: a record that
+ * failed its check is malformed data, as when the snapshot is loaded whole.
+ */
+function installRefused(install: StateInstall, error: unknown): unknown {
+  const refusal =
+    error instanceof RangeError
+      ? new MalformedEncodingError(`snapshot keys: ${error.message}`)
+      : error;
+  try {
+    install.abandon();
+  } catch (abandonError) {
+    return new AggregateError(
+      [refusal, abandonError],
+      'snapshot install failed, and emptying what it wrote failed too',
+    );
+  }
+  return refusal;
 }

@@ -79,6 +79,47 @@ function historyCost(history: KeyHistory): number {
   return cost;
 }
 
+/** What a live key and its entry add to {@link KvStore.accountedBytes}. */
+export function liveKeyCost(key: ByteString, packed: PackedEntry): number {
+  return key.length + packed.length + LIVE_KEY_OVERHEAD;
+}
+
+/** What a key's superseded records (and the key) add to {@link KvStore.accountedBytes}. */
+export function historyKeyCost(key: ByteString, history: KeyHistory): number {
+  return key.length + HISTORY_KEY_OVERHEAD + historyCost(history);
+}
+
+/** What one key change in the revision log adds to {@link KvStore.accountedBytes}. */
+export const CHANGE_COST = CHANGE_OVERHEAD;
+
+/**
+ * Checks the superseded records of a snapshot's `index`-th history key: each well-formed, their
+ * revisions safe integers, ascending, none above `revision` (the snapshot's).
+ *
+ * @throws RangeError if they are not.
+ */
+export function checkSnapshotHistory(history: KeyHistory, revision: number, index: number): void {
+  let last = 0;
+  for (const record of history) {
+    if (!isTombstone(record) && !isWellFormedEntry(record)) {
+      throw new RangeError(`malformed history record for key #${index}`);
+    }
+    const at = isTombstone(record) ? record : unpackHeader(record).modRevision;
+    if (!Number.isSafeInteger(at) || at <= last || at > revision) {
+      throw new RangeError(`history records out of order for key #${index}`);
+    }
+    last = at;
+  }
+}
+
+/**
+ * The first revision a snapshot's revision log holds: the compact revision (whose changes stay
+ * logged), never before 2 (revision 1, the empty store, changed nothing).
+ */
+export function firstLoggedRevision(compactRevision: number): number {
+  return Math.max(compactRevision, INITIAL_REVISION + 1);
+}
+
 /**
  * Visits the keys a request addresses: just `key` when `rangeEnd` is empty, every key `>= key`
  * when it is `"\0"`, otherwise `[key, rangeEnd)`.
@@ -308,11 +349,23 @@ function checkRevisionChanges(
   revision: number,
 ): void {
   let expected = firstRevision;
-  for (const [at, keys] of changed) {
-    if (at !== expected || at > revision || keys.length === 0) {
-      throw new RangeError(`revision log has revision ${at} where ${expected} belongs`);
-    }
-    expected++;
+  for (const [at, keys] of changed) checkLoggedRevision(at, keys, expected++, revision);
+}
+
+/**
+ * Checks one revision of a snapshot's revision log: the `expected` one (consecutive), not above
+ * `revision` (the snapshot's), changing a key.
+ *
+ * @throws RangeError if it is not so.
+ */
+export function checkLoggedRevision(
+  at: number,
+  keys: readonly ByteString[],
+  expected: number,
+  revision: number,
+): void {
+  if (at !== expected || at > revision || keys.length === 0) {
+    throw new RangeError(`revision log has revision ${at} where ${expected} belongs`);
   }
 }
 
@@ -600,9 +653,7 @@ export class KvStore {
     this.#revision = revision;
     this.#accountedBytes = 0;
     for (let index = 0; index < keys.length; index++) {
-      this.#accountedBytes +=
-        (keys[index] as ByteString).length + (packed[index] as PackedEntry).length;
-      this.#accountedBytes += LIVE_KEY_OVERHEAD;
+      this.#accountedBytes += liveKeyCost(keys[index] as ByteString, packed[index] as PackedEntry);
     }
     // Without history (until loadHistory), nothing below this revision can be read.
     this.#history.clear();
@@ -740,29 +791,16 @@ export class KvStore {
       throw new RangeError('history keys and records differ in length');
     }
     for (const [index, history] of view.records.entries()) {
-      let last = 0;
-      for (const record of history) {
-        if (!isTombstone(record) && !isWellFormedEntry(record)) {
-          throw new RangeError(`malformed history record for key #${index}`);
-        }
-        const revision = isTombstone(record) ? record : unpackHeader(record).modRevision;
-        if (!Number.isSafeInteger(revision) || revision <= last || revision > this.#revision) {
-          throw new RangeError(`history records out of order for key #${index}`);
-        }
-        last = revision;
-      }
+      checkSnapshotHistory(history, this.#revision, index);
     }
-    // The log starts at the compact revision (whose changes stay logged), never before 2:
-    // revision 1 (the empty store) changed nothing.
-    const first = Math.max(view.compactRevision, INITIAL_REVISION + 1);
+    const first = firstLoggedRevision(view.compactRevision);
     checkRevisionChanges(first, view.changes, this.#revision);
     this.#history.load(view.keys, view.records);
     this.#changes.reset(first);
     for (const [at, keys] of view.changes) for (const key of keys) this.#changes.record(at, key);
     let added = this.#changes.changeCount * CHANGE_OVERHEAD;
     for (let index = 0; index < view.keys.length; index++) {
-      added += (view.keys[index] as ByteString).length + HISTORY_KEY_OVERHEAD;
-      added += historyCost(view.records[index] as KeyHistory);
+      added += historyKeyCost(view.keys[index] as ByteString, view.records[index] as KeyHistory);
     }
     this.#compactRevision = view.compactRevision;
     this.#accountedBytes += added;

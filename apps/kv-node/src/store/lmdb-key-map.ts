@@ -25,7 +25,8 @@ export interface ValueCodec<V> {
 const DELETED: unique symbol = Symbol('deleted');
 type Slot<V> = V | typeof DELETED;
 
-function keyBytes(key: ByteString): Buffer {
+/** A byte string's characters as the bytes LMDB keys by. */
+export function keyBytes(key: ByteString): Buffer {
   return Buffer.from(key, 'latin1');
 }
 
@@ -33,9 +34,25 @@ function byteStringOf(key: Uint8Array): ByteString {
   return Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('latin1');
 }
 
+/** Every entry `db` holds as of `transaction`, as stored, in key order, read as iterated. */
+function* committedRange(
+  db: Database<Buffer, Buffer>,
+  transaction: Transaction,
+): Generator<[Uint8Array, Uint8Array]> {
+  for (const { key, value } of db.getRange({ transaction })) yield [key, value];
+}
+
+function* decodedEntries<V>(
+  stored: Iterable<[Uint8Array, Uint8Array]>,
+  codec: ValueCodec<V>,
+): Generator<[ByteString, V]> {
+  for (const [key, value] of stored) yield [byteStringOf(key), codec.decode(value)];
+}
+
 /** See the module comment. */
 export class LmdbKeyMap<V> implements KeyMap<V> {
-  readonly #db: Database<Buffer, Buffer>;
+  /** Replaced only when a snapshot install's database takes over (see `switchTo`). */
+  #db: Database<Buffer, Buffer>;
   readonly #codec: ValueCodec<V>;
   #pending = new SortedKeyMap<Slot<V>>();
   /** Whether LMDB's contents no longer count (a clear or load not yet committed). */
@@ -133,12 +150,11 @@ export class LmdbKeyMap<V> implements KeyMap<V> {
   /**
    * The committed contents as of `transaction` (a read transaction the caller holds), read as
    * they are iterated and ignoring the overlay: a consistent view while later commands keep
-   * applying and committing.
+   * applying and committing. Reads the database the map uses now, also if a snapshot install
+   * switches it to another before the iteration ends.
    */
-  *committedEntries(transaction: Transaction): Generator<[ByteString, V]> {
-    for (const { key, value } of this.#db.getRange({ transaction })) {
-      yield [byteStringOf(key), this.#codec.decode(value)];
-    }
+  committedEntries(transaction: Transaction): Iterable<[ByteString, V]> {
+    return decodedEntries(committedRange(this.#db, transaction), this.#codec);
   }
 
   /**
@@ -146,8 +162,19 @@ export class LmdbKeyMap<V> implements KeyMap<V> {
    * bytes are its byte string's characters; a value is its codec's encoding): for a snapshot
    * that writes them as they are, with no string made per key.
    */
-  *committedBytes(transaction: Transaction): Generator<[Uint8Array, Uint8Array]> {
-    for (const { key, value } of this.#db.getRange({ transaction })) yield [key, value];
+  committedBytes(transaction: Transaction): Iterable<[Uint8Array, Uint8Array]> {
+    return committedRange(this.#db, transaction);
+  }
+
+  /**
+   * Reads `db` from now on, which holds `committedSize` keys (a snapshot install's, just
+   * written): the overlay and the previous database are forgotten.
+   */
+  switchTo(db: Database<Buffer, Buffer>, committedSize: number): void {
+    this.#db = db;
+    this.#pending = new SortedKeyMap<Slot<V>>();
+    this.#cleared = false;
+    this.#size = committedSize;
   }
 
   /** Copies the overlay into the write transaction the caller is running. */

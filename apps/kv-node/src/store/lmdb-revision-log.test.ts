@@ -23,6 +23,7 @@ import { LmdbStateStore } from './lmdb-state-store.js';
 import { CompactedRevisionError } from './revision-errors.js';
 import { RevisionLog } from './revision-log.js';
 import { MemoryStateStore } from './state-store.js';
+import { rewriteAsEarlierLayout } from '../../test/support/lmdb-earlier-layout.js';
 
 /** Commits often, so most of the log is on disk, and some of it pending, when the store closes. */
 const POLICY = { maxPendingKeys: 50, maxPendingCommands: 37 };
@@ -197,6 +198,59 @@ describe('the revision log on LMDB across restarts', () => {
     expect(Buffer.from(again.snapshot()).equals(Buffer.from(memory.snapshot()))).toBe(true);
   });
 
+  it('reads, watches and compacts across blocks and the records of an earlier layout as memory does', () => {
+    const path = lmdbPath();
+    const memory = new KvStateMachine(undefined, { stateStore: new MemoryStateStore() });
+    let lmdb = new KvStateMachine(undefined, { stateStore: openLmdb(path) });
+    // More than two blocks of revisions (1,024 each), written as layout 2 wrote them.
+    const first = workload(2300);
+    applyAll(memory, first);
+    applyAll(lmdb, first);
+    let index = first.length;
+    lmdb.snapshot();
+    lmdb.close();
+    stores.pop();
+    rewriteAsEarlierLayout(path, 2);
+    lmdb = new KvStateMachine(undefined, { stateStore: openLmdb(path) });
+    // Then more blocks in the new layout, committed now and then (the policy).
+    const more = workload(3000);
+    applyAll(memory, more, index + 1);
+    applyAll(lmdb, more, index + 1);
+    index += more.length;
+    expect(watchFrom(lmdb, 2)).toEqual(watchFrom(memory, 2));
+    // Inside the earlier records, at the start of a block, inside one, at its last revision, all.
+    const revision = memory.store.revision;
+    for (const compactAt of [700, 2048, 3000, 4095, 4600, revision - 3, revision]) {
+      const compact = encodeCommand({
+        type: 'maintenance',
+        request: { kind: 'compact', revision: compactAt, physical: false },
+      });
+      index++;
+      expect(lmdb.apply(index, compact)).toEqual(memory.apply(index, compact));
+      if (compactAt === 3000) {
+        // Reopened between compactions: what the commit left is what the next one starts from.
+        lmdb.close();
+        stores.pop();
+        lmdb = new KvStateMachine(undefined, { stateStore: openLmdb(path) });
+      }
+      const tail = workload(40);
+      applyAll(memory, tail, index + 1);
+      applyAll(lmdb, tail, index + 1);
+      index += tail.length;
+      expect(lmdb.store.historyChangeCount).toBe(memory.store.historyChangeCount);
+      expect(lmdb.store.accountedBytes).toBe(memory.store.accountedBytes);
+      expect(watchFrom(lmdb, compactAt)).toEqual(watchFrom(memory, compactAt));
+      expect(Buffer.from(lmdb.snapshot()).equals(Buffer.from(memory.snapshot()))).toBe(true);
+    }
+    lmdb.close();
+    stores.pop();
+    const again = new KvStateMachine(undefined, { stateStore: openLmdb(path) });
+    expect(hashKeyValues(again.store)).toEqual(hashKeyValues(memory.store));
+    expect(watchFrom(again, again.store.compactRevision)).toEqual(
+      watchFrom(memory, memory.store.compactRevision),
+    );
+  }, 120_000);
+
   it('a file written before the change count was saved is counted once on open', () => {
     const path = lmdbPath();
     const memory = new KvStateMachine(undefined, { stateStore: new MemoryStateStore() });
@@ -232,7 +286,12 @@ describe('the revision log on LMDB across restarts', () => {
         encoding: 'binary',
         keyEncoding: 'binary',
       });
-      const lmdb = new LmdbRevisionLog(db, { firstRevision: 2, lastRevision: 1, changeCount: 0 });
+      const lmdb = new LmdbRevisionLog(db, {
+        firstRevision: 2,
+        lastRevision: 1,
+        changeCount: 0,
+        ownRecordsThrough: 0,
+      });
       const heap = new RevisionLog(2);
       const listed = (log: { forEachRevision: RevisionLog['forEachRevision'] }) => {
         const revisions: [number, string[]][] = [];

@@ -1,7 +1,8 @@
 /**
  * The revision log (which keys each revision changed, see `revision-log.ts`) in an LMDB database
- * keyed by revision, with the revisions logged since the last commit held in memory: a restart
- * reads three counters, not the log, and the heap holds at most one commit's worth of it.
+ * of blocks of consecutive revisions (`revision-blocks.ts`; a record per revision in files of
+ * layouts 1 and 2, still read), with the revisions logged since the last commit held in memory: a
+ * restart reads a few counters, not the log, and the heap holds at most one commit's worth of it.
  *
  * Reads (`keysAt`, which watch catch-up and `changesAt` use) go to LMDB for committed revisions;
  * compaction (`dropThrough`) reads the dropped revisions from LMDB as it visits them and deletes
@@ -13,10 +14,21 @@ import type { Database, Transaction } from 'lmdb';
 import { BinaryReader } from '../codec/binary-reader.js';
 import { BinaryWriter } from '../codec/binary-writer.js';
 import type { ByteString } from './byte-string.js';
+import {
+  blockEntries,
+  blockFrom,
+  blockKey,
+  blockOf,
+  isBlockKey,
+  writeBlockEntry,
+} from './revision-blocks.js';
 import type { ChangeLog } from './revision-log.js';
 import { RevisionLog } from './revision-log.js';
 
-/** A revision as a key that sorts in revision order: 8 bytes, big-endian. */
+/**
+ * A revision as the key of its own record (layouts 1 and 2), sorting in revision order: 8 bytes,
+ * big-endian.
+ */
 export function revisionKey(revision: number): Buffer {
   const key = Buffer.alloc(8);
   key.writeUIntBE(revision, 2, 6);
@@ -34,7 +46,7 @@ function revisionOfKey(key: Uint8Array): number {
  * A revision's keys as stored: their count, then each key, length-prefixed: the bytes a snapshot
  * holds for them too (`kv-snapshot-codec.ts`), so a snapshot copies them as they are.
  */
-function encodeKeys(keys: readonly ByteString[]): Buffer {
+export function encodeChangedKeys(keys: readonly ByteString[]): Buffer {
   let capacity = 8;
   for (const key of keys) capacity += key.length + 4;
   const writer = new BinaryWriter(capacity);
@@ -55,6 +67,21 @@ function keyCountOf(bytes: Uint8Array): number {
   return new BinaryReader(bytes).readVarint();
 }
 
+/**
+ * Every revision `db` holds, in order, with its keys' bytes (valid while the iteration is at it):
+ * the records of revisions of their own first, then the blocks (their keys sort so). A block is
+ * copied before its revisions are handed over one by one: other reads may come in between.
+ */
+function* storedRevisions(
+  db: Database<Buffer, Buffer>,
+  transaction?: Transaction,
+): Generator<[number, Uint8Array]> {
+  for (const { key, value } of db.getRange(transaction === undefined ? {} : { transaction })) {
+    if (isBlockKey(key)) yield* blockEntries(Buffer.from(value));
+    else yield [revisionOfKey(key), value];
+  }
+}
+
 /** What LMDB holds, as the last commit left it. */
 export interface CommittedRevisionLog {
   /** The oldest revision the database holds (or the next one when it holds none). */
@@ -63,11 +90,23 @@ export interface CommittedRevisionLog {
   lastRevision: number;
   /** Number of key changes the database holds. */
   changeCount: number;
+  /**
+   * The newest revision stored in a record of its own (layouts 1 and 2); those after it are in
+   * blocks. 0 when none is.
+   */
+  ownRecordsThrough: number;
+}
+
+/** A block read for `keysAt`: each of its revisions' keys, by revision. */
+interface CachedBlock {
+  block: number;
+  keys: Map<number, Uint8Array>;
 }
 
 /** See the module comment. */
 export class LmdbRevisionLog implements ChangeLog {
-  readonly #db: Database<Buffer, Buffer>;
+  /** Replaced only when a snapshot install's database takes over (see `switchTo`). */
+  #db: Database<Buffer, Buffer>;
   /** What LMDB holds: revisions `#committed.firstRevision` through `#committed.lastRevision`. */
   #committed: CommittedRevisionLog;
   /** The oldest revision still logged; those below it in LMDB go at the next commit. */
@@ -78,6 +117,11 @@ export class LmdbRevisionLog implements ChangeLog {
   #pending: RevisionLog;
   /** Whether LMDB's revisions no longer count (a reset not yet committed). */
   #cleared = false;
+  /**
+   * The last block `keysAt` read, decoded into its revisions: a watch catching up reads a block
+   * once, not once per revision. Valid until the next commit.
+   */
+  #cachedBlock: CachedBlock | undefined;
 
   /**
    * @param db the database, opened with binary keys and values.
@@ -92,17 +136,27 @@ export class LmdbRevisionLog implements ChangeLog {
   }
 
   /**
-   * What a database written before the counts were saved holds: its first and last revision and
-   * its change count, read once (each value's count only).
+   * What a database written before the counts were saved holds: its first and last revision,
+   * its change count and the last revision with a record of its own, read once (each value's
+   * count only).
    */
   static countStored(db: Database<Buffer, Buffer>, firstRevision: number): CommittedRevisionLog {
     let lastRevision = firstRevision - 1;
     let changeCount = 0;
+    let ownRecordsThrough = 0;
     for (const { key, value } of db.getRange({})) {
-      lastRevision = revisionOfKey(key);
-      changeCount += keyCountOf(value);
+      if (isBlockKey(key)) {
+        for (const [revision, keys] of blockEntries(value)) {
+          lastRevision = revision;
+          changeCount += keyCountOf(keys);
+        }
+      } else {
+        lastRevision = revisionOfKey(key);
+        ownRecordsThrough = lastRevision;
+        changeCount += keyCountOf(value);
+      }
     }
-    return { firstRevision, lastRevision, changeCount };
+    return { firstRevision, lastRevision, changeCount, ownRecordsThrough };
   }
 
   get firstRevision(): number {
@@ -128,23 +182,22 @@ export class LmdbRevisionLog implements ChangeLog {
 
   keysAt(revision: number): ByteString[] {
     if (revision < this.#firstRevision || revision > this.lastRevision) return [];
-    if (this.#inLmdb(revision)) {
+    if (!this.#inLmdb(revision)) return this.#pending.keysAt(revision);
+    if (revision <= this.#committed.ownRecordsThrough) {
       const bytes = this.#db.get(revisionKey(revision));
       return bytes === undefined ? [] : decodeKeys(bytes);
     }
-    return this.#pending.keysAt(revision);
+    const keys = this.#blockRead(blockOf(revision)).keys.get(revision);
+    return keys === undefined ? [] : decodeKeys(keys);
   }
 
   dropThrough(revision: number, visit: (key: ByteString) => void): void {
     if (revision < this.#firstRevision) return;
     if (!this.#cleared && this.#firstRevision <= this.#committed.lastRevision) {
-      const end = Math.min(revision, this.#committed.lastRevision) + 1;
       // Read as visited: a compaction of a million revisions never holds them all.
-      for (const { value } of this.#db.getRange({
-        start: revisionKey(this.#firstRevision),
-        end: revisionKey(end),
-      })) {
-        const keys = decodeKeys(value);
+      const to = Math.min(revision, this.#committed.lastRevision);
+      for (const [, stored] of this.#storedBetween(this.#firstRevision, to)) {
+        const keys = decodeKeys(stored);
         this.#committedChangesKept -= keys.length;
         for (const key of keys) visit(key);
       }
@@ -156,8 +209,11 @@ export class LmdbRevisionLog implements ChangeLog {
   forEachRevision(visit: (revision: number, keys: ByteString[]) => void): void {
     if (!this.#cleared) {
       // From the oldest revision still logged: those compaction dropped wait for the commit.
-      for (const { key, value } of this.#db.getRange({ start: revisionKey(this.#firstRevision) })) {
-        visit(revisionOfKey(key), decodeKeys(value));
+      for (const [revision, stored] of this.#storedBetween(
+        this.#firstRevision,
+        this.#committed.lastRevision,
+      )) {
+        visit(revision, decodeKeys(stored));
       }
     }
     this.#pending.forEachRevision(visit);
@@ -171,29 +227,78 @@ export class LmdbRevisionLog implements ChangeLog {
   }
 
   /**
-   * The committed revisions, oldest first, each with its keys as stored (see `encodeKeys`: the
+   * The committed revisions, oldest first, each with its keys as stored (see `encodeChangedKeys`: the
    * bytes a snapshot holds), read in `transaction` (a snapshot's read transaction) as iterated:
-   * a snapshot copies them without decoding a key.
+   * a snapshot copies them without decoding a key. Reads the database the log uses now.
    */
-  *committedEncodedRevisions(transaction: Transaction): Generator<[number, Uint8Array]> {
-    for (const { key, value } of this.#db.getRange({ transaction })) {
-      yield [revisionOfKey(key), value];
-    }
+  committedEncodedRevisions(transaction: Transaction): Iterable<[number, Uint8Array]> {
+    return storedRevisions(this.#db, transaction);
+  }
+
+  /**
+   * Reads `db` from now on, which holds `committed` (a snapshot install's, just written): the
+   * pending revisions and the previous database are forgotten.
+   */
+  switchTo(db: Database<Buffer, Buffer>, committed: CommittedRevisionLog): void {
+    this.#db = db;
+    this.#committed = { ...committed };
+    this.#firstRevision = committed.firstRevision;
+    this.#committedChangesKept = committed.changeCount;
+    this.#pending = new RevisionLog(committed.lastRevision + 1);
+    this.#cleared = false;
+    this.#cachedBlock = undefined;
   }
 
   /**
    * Copies what changed since the last commit into the write transaction the caller is running:
-   * the new revisions, and the removal of those compaction dropped (or of all, after a reset).
+   * the removal of the revisions compaction dropped (whole blocks with one delete each; the
+   * block of the last one dropped rewritten with the revisions it keeps), or of all after a
+   * reset, and the new revisions, appended to the last block LMDB holds and then in new blocks.
    */
   writePending(): void {
+    const committed = this.#committed;
+    /** A block this transaction rewrote already, for the new revisions to extend. */
+    let rewritten: { block: number; bytes: Uint8Array } | undefined;
     if (this.#cleared) this.#db.clearSync();
-    else if (this.#committed.firstRevision < this.#firstRevision) {
-      const end = Math.min(this.#firstRevision, this.#committed.lastRevision + 1);
-      for (const key of this.#db.getKeys({ end: revisionKey(end) })) void this.#db.remove(key);
+    else if (committed.firstRevision < this.#firstRevision) {
+      const keptFrom = Math.min(this.#firstRevision, committed.lastRevision + 1);
+      const ownRecordsTo = Math.min(keptFrom - 1, committed.ownRecordsThrough);
+      for (let revision = committed.firstRevision; revision <= ownRecordsTo; revision++) {
+        void this.#db.remove(revisionKey(revision));
+      }
+      const firstInBlocks = Math.max(committed.firstRevision, committed.ownRecordsThrough + 1);
+      if (firstInBlocks < keptFrom) {
+        const lastDropped = blockOf(keptFrom - 1);
+        for (let block = blockOf(firstInBlocks); block < lastDropped; block++) {
+          void this.#db.remove(blockKey(block));
+        }
+        const stored = this.#db.get(blockKey(lastDropped));
+        const kept =
+          stored === undefined ? Buffer.alloc(0) : Buffer.from(blockFrom(stored, keptFrom));
+        if (kept.length === 0) void this.#db.remove(blockKey(lastDropped));
+        else void this.#db.put(blockKey(lastDropped), kept);
+        rewritten = { block: lastDropped, bytes: kept };
+      }
     }
+    let block = -1;
+    let writer: BinaryWriter | undefined;
+    const putBlock = (): void => {
+      if (writer !== undefined) void this.#db.put(blockKey(block), Buffer.from(writer.finish()));
+    };
     this.#pending.forEachRevision((revision, keys) => {
-      void this.#db.put(revisionKey(revision), encodeKeys(keys));
+      const revisionBlock = blockOf(revision);
+      if (revisionBlock !== block) {
+        // Only the first block of the new revisions can hold revisions already: extend it.
+        const extended =
+          writer === undefined ? this.#storedToExtend(revisionBlock, rewritten) : undefined;
+        putBlock();
+        block = revisionBlock;
+        writer = new BinaryWriter(4096 + (extended?.length ?? 0));
+        if (extended !== undefined) writer.writeEncoded(extended);
+      }
+      writeBlockEntry(writer as BinaryWriter, revision, keys);
     });
+    putBlock();
   }
 
   /** What LMDB holds once the transaction of {@link writePending} committed. */
@@ -202,6 +307,7 @@ export class LmdbRevisionLog implements ChangeLog {
       firstRevision: this.#firstRevision,
       lastRevision: this.lastRevision,
       changeCount: this.changeCount,
+      ownRecordsThrough: this.#cleared ? 0 : this.#committed.ownRecordsThrough,
     };
   }
 
@@ -211,10 +317,64 @@ export class LmdbRevisionLog implements ChangeLog {
     this.#committedChangesKept = this.#committed.changeCount;
     this.#pending = new RevisionLog(this.#committed.lastRevision + 1);
     this.#cleared = false;
+    this.#cachedBlock = undefined;
   }
 
   /** Whether `revision` (logged) is read from LMDB rather than from the pending revisions. */
   #inLmdb(revision: number): boolean {
     return !this.#cleared && revision <= this.#committed.lastRevision;
+  }
+
+  /** The committed revisions from `from` through `to`, in order, with their keys' bytes. */
+  *#storedBetween(from: number, to: number): Generator<[number, Uint8Array]> {
+    const ownRecordsTo = Math.min(to, this.#committed.ownRecordsThrough);
+    if (from <= ownRecordsTo) {
+      for (const { key, value } of this.#db.getRange({
+        start: revisionKey(from),
+        end: revisionKey(ownRecordsTo + 1),
+      })) {
+        yield [revisionOfKey(key), value];
+      }
+    }
+    const firstInBlocks = Math.max(from, this.#committed.ownRecordsThrough + 1);
+    if (firstInBlocks > to) return;
+    for (const { value } of this.#db.getRange({
+      start: blockKey(blockOf(firstInBlocks)),
+      end: blockKey(blockOf(to) + 1),
+    })) {
+      // A copy: the caller reads LMDB between revisions (compaction trims each key's history).
+      for (const [revision, keys] of blockEntries(Buffer.from(value))) {
+        if (revision > to) return;
+        if (revision >= firstInBlocks) yield [revision, keys];
+      }
+    }
+  }
+
+  /** Block `block` as LMDB holds it, decoded into its revisions (the last one read is kept). */
+  #blockRead(block: number): CachedBlock {
+    if (this.#cachedBlock?.block === block) return this.#cachedBlock;
+    const stored = this.#db.get(blockKey(block));
+    const keys = new Map<number, Uint8Array>();
+    if (stored !== undefined) {
+      // A copy of its own: the map outlives the read.
+      for (const [revision, bytes] of blockEntries(Buffer.from(stored))) keys.set(revision, bytes);
+    }
+    this.#cachedBlock = { block, keys };
+    return this.#cachedBlock;
+  }
+
+  /**
+   * What the database holds of `block`, to extend with new revisions: the bytes this transaction
+   * rewrote it with, or its stored bytes (the block of the last committed revision).
+   */
+  #storedToExtend(
+    block: number,
+    rewritten: { block: number; bytes: Uint8Array } | undefined,
+  ): Uint8Array | undefined {
+    if (this.#cleared) return undefined;
+    if (rewritten?.block === block) return rewritten.bytes;
+    if (this.#committed.lastRevision <= this.#committed.ownRecordsThrough) return undefined;
+    if (blockOf(this.#committed.lastRevision) !== block) return undefined;
+    return this.#db.get(blockKey(block));
   }
 }

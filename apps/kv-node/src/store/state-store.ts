@@ -6,6 +6,7 @@
  * log index they cover. `lmdb-state-store.ts` is the durable implementation.
  */
 
+import type { ByteString } from './byte-string.js';
 import type { KeyHistory } from './key-history.js';
 import type { StreamedEntries } from './kv-snapshot-codec.js';
 import type { KvStoreMaps } from './kv-store.js';
@@ -60,6 +61,48 @@ export interface StoreDiskUsage {
   inUseBytes: number;
 }
 
+/**
+ * A snapshot's keys, histories and logged revisions, as a durable store takes them in: already
+ * checked (see `snapshot-record-check.ts`), each kind in the snapshot's order (keys ascending,
+ * revisions consecutive), keys before histories before revisions.
+ */
+export interface SnapshotRecordTarget {
+  key(key: ByteString, packed: PackedEntry): void;
+  history(key: ByteString, records: KeyHistory): void;
+  change(revision: number, keys: readonly ByteString[]): void;
+}
+
+/** What an installed snapshot's maps hold, counted as its records went in. */
+export interface InstalledMaps {
+  keyCount: number;
+  historyKeyCount: number;
+  /** The revision log's first revision (the next one when it is empty). */
+  firstChangeRevision: number;
+  /** The revision log's last revision (`firstChangeRevision - 1` when empty). */
+  lastChangeRevision: number;
+  /** Number of key changes the revision log holds. */
+  changeCount: number;
+}
+
+/**
+ * A snapshot a durable store installs beside its live state, a bounded batch at a time (see
+ * {@link StateStore.beginInstall}): nothing the store reads or commits changes until
+ * {@link StateInstall.adopt}.
+ */
+export interface StateInstall extends SnapshotRecordTarget {
+  /**
+   * Writes what is still buffered, then points the store's maps at the installed state (their
+   * overlays dropped). The state machine then installs the rest of the snapshot and commits:
+   * that commit makes the installed state the one the store reopens with; until it, the file
+   * still names the old one.
+   *
+   * @throws Error if a write fails.
+   */
+  adopt(installed: InstalledMaps): void;
+  /** Gives the install up and empties what it wrote; the live state was never touched. */
+  abandon(): void;
+}
+
 /** See the module comment. */
 export interface StateStore {
   /** Which backend this is. */
@@ -88,6 +131,15 @@ export interface StateStore {
    * disk instead of from the heap.
    */
   openCommittedEntries?(): StreamedEntries;
+  /**
+   * Optional, for a durable store: starts installing a snapshot beside the live state, whose
+   * records it writes in bounded batches as they arrive (see `lmdb-snapshot-install.ts`), so an
+   * install of any size holds a batch in memory, not the snapshot. A store without it has its
+   * maps loaded whole (`KvStore.loadPacked`, `loadHistory`).
+   *
+   * @throws Error if an install is already under way or the store is closed.
+   */
+  beginInstall?(): StateInstall;
   /** Optional, for a durable store: its file's size and use, as of its last commit. */
   diskUsage?(): StoreDiskUsage;
   /** Releases the store (a durable one commits nothing more). */
