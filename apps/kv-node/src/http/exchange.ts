@@ -92,6 +92,20 @@ export class Exchange {
     this.send(status, JSON.stringify(body), { 'content-type': 'application/json', ...headers });
   }
 
+  /**
+   * Sends a JSON body already serialized, with only the two headers every JSON answer has: the
+   * put path's answer, built without a header object to spread or copy per request.
+   */
+  jsonText(status: number, text: string): void {
+    if (this.response.headersSent) return;
+    this.status = status;
+    this.response.writeHead(status, {
+      'content-length': Buffer.byteLength(text),
+      'content-type': 'application/json',
+    });
+    this.response.end(text);
+  }
+
   /** Sends a body as is. */
   send(status: number, body: string | Buffer, headers: OutgoingHttpHeaders = {}): void {
     if (this.response.headersSent) return;

@@ -36,9 +36,47 @@ function expire(request: IncomingMessage, response: ServerResponse): void {
   response.end();
 }
 
+/** Arms the timer of one request whose body has not all arrived, `timeoutMs` from now. */
+function armTimer(request: IncomingMessage, response: ServerResponse, timeoutMs: number): void {
+  const timer = setTimeout(() => expire(request, response), timeoutMs);
+  const disarm = (): void => clearTimeout(timer);
+  request.once('end', disarm);
+  response.once('close', disarm);
+}
+
+/**
+ * Requests whose deadline was asked for in this event-loop turn, waiting for the turn to end:
+ * nearly all of them have their whole body by then (it came in the same read as the headers,
+ * and the parser reads it right after the `request` event), and those need no timer at all.
+ */
+const pendingRequests: IncomingMessage[] = [];
+const pendingResponses: ServerResponse[] = [];
+const pendingTimeouts: number[] = [];
+/** When the first pending request of this turn was armed (`performance.now()`). */
+let pendingSince = 0;
+
+function armPending(): void {
+  const elapsed = performance.now() - pendingSince;
+  for (let index = 0; index < pendingRequests.length; index++) {
+    const request = pendingRequests[index] as IncomingMessage;
+    if (request.complete) continue;
+    const timeoutMs = pendingTimeouts[index] as number;
+    // The deadline still counts from the headers, not from the end of this turn.
+    armTimer(request, pendingResponses[index] as ServerResponse, Math.max(1, timeoutMs - elapsed));
+  }
+  pendingRequests.length = 0;
+  pendingResponses.length = 0;
+  pendingTimeouts.length = 0;
+}
+
 /**
  * Arms the request timeout of `request` (see the module comment); disarmed once its body has all
  * arrived or its response has ended.
+ *
+ * Why deferred to the end of the turn: a timer per request costs a timer-list insertion and
+ * removal, three closures and two listener registrations, while a request whose body has arrived
+ * by the end of the turn that parsed its headers (every small request on a healthy connection)
+ * can no longer be slow. One `setImmediate` per turn then looks at them all.
  *
  * @param timeoutMs the longest time, in ms, from the headers to the end of the body; 0: none.
  */
@@ -48,8 +86,11 @@ export function armRequestDeadline(
   timeoutMs: number,
 ): void {
   if (timeoutMs <= 0 || request.complete) return;
-  const timer = setTimeout(() => expire(request, response), timeoutMs);
-  const disarm = (): void => clearTimeout(timer);
-  request.once('end', disarm);
-  response.once('close', disarm);
+  if (pendingRequests.length === 0) {
+    pendingSince = performance.now();
+    setImmediate(armPending);
+  }
+  pendingRequests.push(request);
+  pendingResponses.push(response);
+  pendingTimeouts.push(timeoutMs);
 }

@@ -11,7 +11,6 @@ import {
   decodeTxn,
   deleteRangeResponseJson,
   isReadOnlyTxn,
-  putResponseJson,
   rangeResponseJson,
   rangeResponseParts,
   txnResponseJson,
@@ -23,6 +22,7 @@ import type { Exchange } from './exchange.js';
 import { idempotencyKey, readBarrier, replicateWrite } from './kv-operations.js';
 import { jsonBodySlices } from './json-body-slices.js';
 import { responseHeaderSource } from './response-header-source.js';
+import { putResponseText } from './response-header-text.js';
 import { sliceOptions } from './range-slicing.js';
 import { rangeViewWithLeases, txnResultWithLeases } from '../lease/lease-views.js';
 
@@ -93,7 +93,7 @@ export async function v3Put(context: ApiContext, exchange: Exchange): Promise<vo
     withRequestId({ type: 'put' as const, request, ...asUser(user) }, requestId),
   );
   if (result.type !== 'put') throw new Error(`put answered with ${result.type}`);
-  exchange.json(200, putResponseJson(headerSource(context), result.result));
+  exchange.jsonText(200, putResponseText(headerSource(context), result.result));
 }
 
 /** POST /v3/kv/deleterange */
