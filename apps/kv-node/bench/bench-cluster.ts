@@ -34,8 +34,10 @@ export function benchSystems(kvNodeCli: string, kvNodeFlags: readonly string[]):
 export function etcdSystem(extraFlags: readonly string[] = []): BenchSystem {
   return {
     name: 'etcd-3.4',
-    start: (root, index, clientUrl, peerUrl, initialCluster) =>
-      spawn(
+    start: (root, index, clientUrl, peerUrl, initialCluster) => {
+      // Its log goes to a file beside the data, as kv-node's, for a member that dies or stalls.
+      const log = openSync(`${root}/m${index}.log`, 'a');
+      const child = spawn(
         'etcd',
         [
           '--name',
@@ -58,8 +60,11 @@ export function etcdSystem(extraFlags: readonly string[] = []): BenchSystem {
           'new',
           ...extraFlags,
         ],
-        { stdio: 'ignore' },
-      ),
+        { stdio: ['ignore', 'ignore', log] },
+      );
+      closeSync(log);
+      return child;
+    },
   };
 }
 
@@ -188,6 +193,14 @@ export interface BenchCluster {
   stop(graceful: boolean): Promise<void>;
 }
 
+/** Resolves when `child` has exited. */
+function exited(child: ChildProcess): Promise<void> {
+  return new Promise<void>((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) resolve();
+    else child.once('exit', () => resolve());
+  });
+}
+
 /** Sends SIGTERM to `child` (SIGKILL after 15 s) and resolves when it has exited. */
 function terminate(child: ChildProcess): Promise<void> {
   return new Promise<void>((resolve) => {
@@ -234,6 +247,8 @@ export async function startBenchCluster(
     if (graceful) await Promise.all(children.map(terminate));
     kill();
     process.off('SIGINT', kill);
+    // A member holding gigabytes takes a while to exit: the next cluster reuses its ports.
+    await Promise.all(children.map(exited));
     await new Promise((resolve) => setTimeout(resolve, 500));
     await rm(root, { recursive: true, force: true });
   };

@@ -9,8 +9,9 @@
  *   kernel's VmHWM) and its RSS split into anonymous and file-mapped pages (smaps_rollup), the
  *   data directory's size, random point reads (linearizable and serializable, READ_CLIENTS
  *   clients for READ_SECONDS), then every member restarted in turn (SIGTERM, wait for the exit,
- *   start) timed to `/readyz` (kv-node) and to `/health` (both), then all three at once, then
- *   memory and reads again.
+ *   start) timed to `/livez`, `/readyz` and `/health` (kv-node; its info log's "replica
+ *   recovered" and first "leader changed" split the time) and to `/health` (etcd), then all three
+ *   at once, then memory and reads again.
  * - `lmdb-vs-memory` (`pnpm bench:lmdb-vs-memory`, KEYS=1000000 by default): a memory-backed and
  *   an LMDB-backed kv-node cluster side by side, both loaded, then PUT_ROUNDS rounds of puts at 64
  *   clients over the loaded keys for PUT_SECONDS each, alternating between the two so that both
@@ -63,9 +64,11 @@ const OPS_PER_TXN = 128;
 const MAX_REQUEST_BYTES = 1.5 * 1024 * 1024;
 const VALUE_BYTES = 100;
 
+// kv-node logs at info (a few lines per start, none per request) for `restartPhases`.
+const kvNodeFlags = [...quotaFlags, '--log-level', 'info'];
 const systems: BenchSystem[] = [
-  kvNodeSystem(kvNodeCli, [], 'leader', 'memory', quotaFlags),
-  kvNodeSystem(kvNodeCli, [], 'leader', 'lmdb', quotaFlags),
+  kvNodeSystem(kvNodeCli, [], 'leader', 'memory', kvNodeFlags),
+  kvNodeSystem(kvNodeCli, [], 'leader', 'lmdb', kvNodeFlags),
   etcdSystem(quotaFlags),
 ];
 const chosen = (
@@ -275,26 +278,60 @@ async function timeUntilOk(url: string, child: ChildProcess, since: number): Pro
   throw new Error(`${url} not ready after 300 s`);
 }
 
-/** kv-node is ready at `/readyz` (it knows a leader); etcd has no such route, only `/health`. */
+/**
+ * Where a kv-node member's restart went, from its info log (milliseconds after `sinceWallMs`):
+ * `recoveredMs` when the store was open and the log replayed, `leaderKnownMs` when it heard of a
+ * leader.
+ */
+async function restartPhases(
+  cluster: BenchCluster,
+  index: number,
+  sinceWallMs: number,
+): Promise<{ recoveredMs?: number; leaderKnownMs?: number }> {
+  const log = await readFile(`${cluster.root}/m${index}.log`, 'utf8').catch(() => '');
+  const phases: { recoveredMs?: number; leaderKnownMs?: number } = {};
+  for (const line of log.split('\n')) {
+    if (!line.startsWith('{')) continue;
+    const entry = JSON.parse(line) as { time?: string; msg?: string; leader?: unknown };
+    const at = Date.parse(entry.time ?? '') - sinceWallMs;
+    if (!(at >= 0)) continue;
+    if (entry.msg === 'replica recovered') phases.recoveredMs ??= at;
+    if (entry.msg === 'leader changed' && entry.leader !== null) phases.leaderKnownMs ??= at;
+  }
+  return phases;
+}
+
+/**
+ * kv-node is serving HTTP at `/livez` (before it opens its store), ready at `/readyz` (it knows a
+ * leader), healthy at `/health`; etcd 3.4 has only `/health`.
+ */
 async function timeToReady(
   system: BenchSystem,
   cluster: BenchCluster,
   index: number,
   child: ChildProcess,
   since: number,
-): Promise<{ readyzMs?: number; healthMs: number }> {
+): Promise<Record<string, number>> {
+  const sinceWallMs = Date.now() - (performance.now() - since);
   const url = cluster.clientUrls[index] as string;
-  const readyzMs =
-    system.name === 'etcd-3.4' ? undefined : await timeUntilOk(`${url}/readyz`, child, since);
+  if (system.name === 'etcd-3.4')
+    return { healthMs: await timeUntilOk(`${url}/health`, child, since) };
+  const livezMs = await timeUntilOk(`${url}/livez`, child, since);
+  const readyzMs = await timeUntilOk(`${url}/readyz`, child, since);
   const healthMs = await timeUntilOk(`${url}/health`, child, since);
-  return readyzMs === undefined ? { healthMs } : { readyzMs, healthMs };
+  return {
+    livezMs,
+    ...(await restartPhases(cluster, index, sinceWallMs)),
+    readyzMs,
+    healthMs,
+  };
 }
 
 /** Each member in turn: SIGTERM, wait for its exit, start it, time it to ready. */
 async function rollingRestart(
   system: BenchSystem,
   cluster: BenchCluster,
-): Promise<Record<string, number | undefined>[]> {
+): Promise<Record<string, number>[]> {
   const members = [];
   for (const index of [0, 1, 2]) {
     const stopping = performance.now();
@@ -315,7 +352,7 @@ async function rollingRestart(
 async function fullRestart(
   system: BenchSystem,
   cluster: BenchCluster,
-): Promise<Record<string, number | undefined>[]> {
+): Promise<Record<string, number>[]> {
   const stopping = performance.now();
   await Promise.all([0, 1, 2].map((index) => cluster.stopMember(index)));
   const stopMs = Math.round(performance.now() - stopping);
