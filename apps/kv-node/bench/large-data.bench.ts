@@ -21,7 +21,8 @@
  * grpc), LOAD_CONCURRENCY (txns in flight during the load, default 8), READ_CLIENTS (default 16),
  * READ_SECONDS (default 10), PUT_ROUNDS (default 3), PUT_SECONDS (default 10), QUOTA_BYTES (both
  * systems' `--quota-backend-bytes`, default 8 GiB: 10,000,000 keys pass the 2 GiB default),
- * BASE_PORT (default 45379), BENCH_KV_NODE_CLI (default ../dist/cli.js). Progress goes to stderr
+ * MIN_AVAILABLE_MB (the load stops early when the machine's MemAvailable falls under it; default
+ * 4096), BASE_PORT (default 45379), BENCH_KV_NODE_CLI (default ../dist/cli.js). Progress goes to stderr
  * ("loading 3,400,000 of 10,000,000 keys ..."); results are JSON lines on stdout.
  */
 
@@ -46,7 +47,10 @@ const mode = process.argv[2] ?? 'large';
 if (mode !== 'large' && mode !== 'lmdb-vs-memory') {
   throw new Error(`mode must be large or lmdb-vs-memory, not ${mode}`);
 }
-const keys = Number(process.env.KEYS ?? (mode === 'large' ? 10_000_000 : 1_000_000));
+const keysAsked = Number(process.env.KEYS ?? (mode === 'large' ? 10_000_000 : 1_000_000));
+/** The keys loaded, which reads pick from: fewer than asked if the memory guard stopped the load. */
+let keys = keysAsked;
+const minAvailableMb = Number(process.env.MIN_AVAILABLE_MB ?? 4096);
 const protocol = (process.env.PROTOCOL ?? 'http') as BenchProtocol;
 const loadConcurrency = Number(process.env.LOAD_CONCURRENCY ?? 8);
 const readClients = Number(process.env.READ_CLIENTS ?? 16);
@@ -151,27 +155,43 @@ async function postWithRetries(
   }
 }
 
-/** Loads keys 0 to `keys - 1` with txns of 128 puts, LOAD_CONCURRENCY txns in flight. */
+/** The machine's available memory in MB (MemAvailable), or Infinity without /proc. */
+async function availableMegabytes(): Promise<number> {
+  const meminfo = await readFile('/proc/meminfo', 'utf8').catch(() => '');
+  return meminfo === '' ? Infinity : megabytes(kilobytesOf(meminfo, 'MemAvailable'));
+}
+
+/**
+ * Loads keys 0 to KEYS - 1 with txns of 128 puts, LOAD_CONCURRENCY txns in flight; stops early
+ * (and sets `keys` to what was loaded) if the machine's available memory falls under
+ * MIN_AVAILABLE_MB: the machine is shared, and a system that grows with its data must not bring
+ * it down.
+ */
 async function load(cluster: BenchCluster, name: string): Promise<Record<string, number>> {
   const client = createBenchClient([...cluster.clientUrls], protocol, loadConcurrency);
   const value = b64('x'.repeat(VALUE_BYTES));
   let next = 0;
   let loaded = 0;
+  let stopped = false;
   const started = performance.now();
   const progress = setInterval(() => {
-    void rssLine(cluster).then((rss) => {
+    void Promise.all([rssLine(cluster), availableMegabytes()]).then(([rss, available]) => {
       const seconds = (performance.now() - started) / 1000;
       console.error(
-        `${name}: loading ${count(loaded)} of ${count(keys)} keys (${count(Math.round(loaded / seconds))} keys/s, ${rss})`,
+        `${name}: loading ${count(loaded)} of ${count(keysAsked)} keys (${count(Math.round(loaded / seconds))} keys/s, ${rss}, ${count(available)} MB available)`,
       );
+      if (available < minAvailableMb && !stopped) {
+        stopped = true;
+        console.error(`${name}: stopping the load: under ${minAvailableMb} MB available`);
+      }
     });
   }, 5000);
   try {
     await Promise.all(
       Array.from({ length: loadConcurrency }, async (_, slot) => {
-        while (next < keys) {
+        while (next < keysAsked && !stopped) {
           const first = next;
-          const last = Math.min(keys, first + OPS_PER_TXN);
+          const last = Math.min(keysAsked, first + OPS_PER_TXN);
           next = last;
           const success = [];
           for (let index = first; index < last; index++) {
@@ -190,9 +210,15 @@ async function load(cluster: BenchCluster, name: string): Promise<Record<string,
     clearInterval(progress);
     client.close();
   }
+  // Every txn sent has completed, and they covered keys 0 to next - 1.
+  keys = next;
   const seconds = (performance.now() - started) / 1000;
   console.error(`${name}: loaded ${count(keys)} keys in ${seconds.toFixed(1)} s`);
-  return { loadSeconds: Math.round(seconds * 10) / 10, keysPerSecond: Math.round(keys / seconds) };
+  return {
+    loadSeconds: Math.round(seconds * 10) / 10,
+    keysPerSecond: Math.round(keys / seconds),
+    ...(stopped ? { stoppedByMemoryGuard: 1, minAvailableMb } : {}),
+  };
 }
 
 /** Reads 100 random loaded keys and throws if one is missing or has another value. */
@@ -293,7 +319,7 @@ async function restartPhases(
   for (const line of log.split('\n')) {
     if (!line.startsWith('{')) continue;
     const entry = JSON.parse(line) as { time?: string; msg?: string; leader?: unknown };
-    const at = Date.parse(entry.time ?? '') - sinceWallMs;
+    const at = Math.round(Date.parse(entry.time ?? '') - sinceWallMs);
     if (!(at >= 0)) continue;
     if (entry.msg === 'replica recovered') phases.recoveredMs ??= at;
     if (entry.msg === 'leader changed' && entry.leader !== null) phases.leaderKnownMs ??= at;
@@ -370,7 +396,9 @@ async function fullRestart(
 }
 
 function report(system: BenchSystem, phase: string, figures: Record<string, unknown>): void {
-  console.log(JSON.stringify({ system: system.name, phase, keys, protocol, ...figures }));
+  console.log(
+    JSON.stringify({ system: system.name, phase, keys, keysAsked, protocol, ...figures }),
+  );
 }
 
 async function startLoaded(system: BenchSystem, port: number): Promise<BenchCluster> {
