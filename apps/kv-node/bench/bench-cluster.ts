@@ -27,49 +27,59 @@ export interface BenchSystem {
  * (`etcd` on the PATH, default settings).
  */
 export function benchSystems(kvNodeCli: string, kvNodeFlags: readonly string[]): BenchSystem[] {
-  return [
-    kvNodeSystem(kvNodeCli, kvNodeFlags, 'leader'),
-    {
-      name: 'etcd-3.4',
-      start: (root, index, clientUrl, peerUrl, initialCluster) =>
-        spawn(
-          'etcd',
-          [
-            '--name',
-            `m${index}`,
-            '--data-dir',
-            `${root}/m${index}`,
-            '--listen-client-urls',
-            clientUrl,
-            '--advertise-client-urls',
-            clientUrl,
-            '--listen-peer-urls',
-            peerUrl,
-            '--initial-advertise-peer-urls',
-            peerUrl,
-            '--initial-cluster',
-            initialCluster,
-            '--initial-cluster-token',
-            'bench',
-            '--initial-cluster-state',
-            'new',
-          ],
-          { stdio: 'ignore' },
-        ),
+  return [kvNodeSystem(kvNodeCli, kvNodeFlags, 'leader'), etcdSystem()];
+}
+
+/** etcd 3.4 (`etcd` on the PATH), its default settings plus `extraFlags` (e.g. a larger quota). */
+export function etcdSystem(extraFlags: readonly string[] = []): BenchSystem {
+  return {
+    name: 'etcd-3.4',
+    start: (root, index, clientUrl, peerUrl, initialCluster) => {
+      // Its log goes to a file beside the data, as kv-node's, for a member that dies or stalls.
+      const log = openSync(`${root}/m${index}.log`, 'a');
+      const child = spawn(
+        'etcd',
+        [
+          '--name',
+          `m${index}`,
+          '--data-dir',
+          `${root}/m${index}`,
+          '--listen-client-urls',
+          clientUrl,
+          '--advertise-client-urls',
+          clientUrl,
+          '--listen-peer-urls',
+          peerUrl,
+          '--initial-advertise-peer-urls',
+          peerUrl,
+          '--initial-cluster',
+          initialCluster,
+          '--initial-cluster-token',
+          'bench',
+          '--initial-cluster-state',
+          'new',
+          ...extraFlags,
+        ],
+        { stdio: ['ignore', 'ignore', log] },
+      );
+      closeSync(log);
+      return child;
     },
-  ];
+  };
 }
 
 /**
  * kv-node (from `kvNodeCli`, with node flags `kvNodeFlags`) replicating through a leader (the
  * default) or leaderless (`--replication quorum`, named `kv-node-quorum`), its state in memory
- * (the default) or in LMDB (`--backend lmdb`, named `kv-node-lmdb`).
+ * (the default) or in LMDB (`--backend lmdb`, named `kv-node-lmdb`), with kv-node flags
+ * `extraFlags` after the bench's own (e.g. a larger quota).
  */
 export function kvNodeSystem(
   kvNodeCli: string,
   kvNodeFlags: readonly string[],
   replication: 'leader' | 'quorum',
   backend: 'memory' | 'lmdb' = 'memory',
+  extraFlags: readonly string[] = [],
 ): BenchSystem {
   return {
     name:
@@ -100,6 +110,7 @@ export function kvNodeSystem(
           `${root}/peer-secret`,
           '--log-level',
           'error',
+          ...extraFlags,
         ],
         { stdio: ['ignore', 'ignore', log] },
       );
@@ -169,9 +180,41 @@ export interface BenchCluster {
   /** The temporary folder of the members' data and logs (deleted by `stop`). */
   readonly root: string;
   readonly clientUrls: readonly string[];
+  /** The members' processes, index by index (a restarted member's entry is its new process). */
   readonly children: readonly ChildProcess[];
+  /**
+   * Stops member `index` with SIGTERM (SIGKILL after 15 s) and resolves when it has exited; its
+   * data stays for `startMember`.
+   */
+  stopMember(index: number): Promise<void>;
+  /** Starts member `index` again with the same flags and data (after `stopMember`). */
+  startMember(index: number): ChildProcess;
   /** Stops every member (SIGTERM first when `graceful`, so profiles get written) and cleans up. */
   stop(graceful: boolean): Promise<void>;
+}
+
+/** Resolves when `child` has exited. */
+function exited(child: ChildProcess): Promise<void> {
+  return new Promise<void>((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) resolve();
+    else child.once('exit', () => resolve());
+  });
+}
+
+/** Sends SIGTERM to `child` (SIGKILL after 15 s) and resolves when it has exited. */
+function terminate(child: ChildProcess): Promise<void> {
+  return new Promise<void>((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) {
+      resolve();
+      return;
+    }
+    const force = setTimeout(() => child.kill('SIGKILL'), 15_000);
+    child.once('exit', () => {
+      clearTimeout(force);
+      resolve();
+    });
+    child.kill('SIGTERM');
+  });
 }
 
 /**
@@ -191,35 +234,21 @@ export async function startBenchCluster(
     peerUrl: `http://127.0.0.1:${basePort + 10 * index + 1}`,
   }));
   const initialCluster = members.map((member) => `m${member.index}=${member.peerUrl}`).join(',');
-  const children = members.map((member) =>
-    system.start(root, member.index, member.clientUrl, member.peerUrl, initialCluster),
-  );
+  const startMember = (index: number): ChildProcess => {
+    const member = members[index] as (typeof members)[number];
+    return system.start(root, index, member.clientUrl, member.peerUrl, initialCluster);
+  };
+  const children = members.map((member) => startMember(member.index));
   const kill = (): void => {
     for (const child of children) child.kill('SIGKILL');
   };
   process.once('SIGINT', kill);
   const stop = async (graceful: boolean): Promise<void> => {
-    if (graceful) {
-      await Promise.all(
-        children.map(
-          (child) =>
-            new Promise<void>((resolve) => {
-              if (child.exitCode !== null || child.signalCode !== null) {
-                resolve();
-                return;
-              }
-              const force = setTimeout(() => child.kill('SIGKILL'), 15_000);
-              child.once('exit', () => {
-                clearTimeout(force);
-                resolve();
-              });
-              child.kill('SIGTERM');
-            }),
-        ),
-      );
-    }
+    if (graceful) await Promise.all(children.map(terminate));
     kill();
     process.off('SIGINT', kill);
+    // A member holding gigabytes takes a while to exit: the next cluster reuses its ports.
+    await Promise.all(children.map(exited));
     await new Promise((resolve) => setTimeout(resolve, 500));
     await rm(root, { recursive: true, force: true });
   };
@@ -229,5 +258,16 @@ export async function startBenchCluster(
     await stop(false);
     throw error;
   }
-  return { root, clientUrls: members.map((member) => member.clientUrl), children, stop };
+  return {
+    root,
+    clientUrls: members.map((member) => member.clientUrl),
+    children,
+    stopMember: (index) => terminate(children[index] as ChildProcess),
+    startMember: (index) => {
+      const child = startMember(index);
+      children[index] = child;
+      return child;
+    },
+    stop,
+  };
 }

@@ -7,7 +7,9 @@
  *
  * Workloads: put, range (linearizable), range-serializable, txn-cas (compare-and-swap on each
  * client's own key), mixed (half puts, half linearizable ranges). Each client sends one request,
- * waits for the answer, and sends the next. Output: one JSON object on stdout.
+ * waits for the answer, and sends the next. The `--keys` keys are used in turn, or at random with
+ * `--random-keys`; read workloads write them first unless `--no-fill` (they are loaded already).
+ * Output: one JSON object on stdout.
  */
 
 import { Agent, request } from 'node:http';
@@ -37,6 +39,10 @@ export interface BenchOptions {
   keys: number;
   /** Quorum mode: the consistency level sent as `X-Kv-Consistency` (default: none sent). */
   consistency?: string;
+  /** Each request picks one of the keys at random (default: the keys in turn). */
+  randomKeys?: boolean;
+  /** Skip writing the keys before a read workload (they are there already). */
+  noFill?: boolean;
 }
 
 /** Benchmark result. */
@@ -58,8 +64,13 @@ export interface BenchResult {
 
 const b64 = (text: string): string => Buffer.from(text).toString('base64');
 
+/** The key of index `index` that every workload (and `large-data.bench.ts`'s load) uses. */
+export function benchKey(index: number): string {
+  return `bench/key-${String(index).padStart(8, '0')}`;
+}
+
 /** Sends one gateway-shaped request and answers with its status and body. */
-interface BenchClient {
+export interface BenchClient {
   post(
     endpointIndex: number,
     path: string,
@@ -194,21 +205,34 @@ function percentile(sorted: Float64Array, fraction: number): number {
   return Math.round((sorted[Math.max(0, index)] as number) * 1000) / 1000;
 }
 
+/**
+ * A client for `endpoints` over the JSON gateway or gRPC, `connections` per endpoint; request `i`
+ * of `post(i, ...)` goes to endpoint `i` modulo their number.
+ */
+export function createBenchClient(
+  endpoints: string[],
+  protocol: BenchProtocol,
+  connections: number,
+  extraHeaders: Record<string, string> = {},
+): BenchClient {
+  return protocol === 'grpc'
+    ? new GrpcClient(endpoints, connections)
+    : new HttpClient(endpoints, connections, extraHeaders);
+}
+
 /** Runs one benchmark and returns its result. */
 export async function runBench(options: BenchOptions): Promise<BenchResult> {
   const protocol = options.protocol ?? 'http';
-  const client: BenchClient =
-    protocol === 'grpc'
-      ? new GrpcClient(options.endpoints, options.connections)
-      : new HttpClient(
-          options.endpoints,
-          options.connections,
-          options.consistency === undefined ? {} : { 'x-kv-consistency': options.consistency },
-        );
+  const client = createBenchClient(
+    options.endpoints,
+    protocol,
+    options.connections,
+    options.consistency === undefined ? {} : { 'x-kv-consistency': options.consistency },
+  );
   const value = b64('x'.repeat(options.valueBytes));
-  const keyOf = (index: number): string => b64(`bench/key-${String(index).padStart(8, '0')}`);
+  const keyOf = (index: number): string => b64(benchKey(index));
   try {
-    if (options.workload !== 'put') {
+    if (options.workload !== 'put' && options.noFill !== true) {
       // Fill the keys that reads will find.
       for (let index = 0; index < options.keys; index += 64) {
         await Promise.all(
@@ -245,7 +269,12 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
     const deadline = started + options.durationSeconds * 1000;
     let sequence = 0;
     const oneRequest = async (clientIndex: number): Promise<boolean> => {
-      const key = keyOf(sequence++ % options.keys);
+      const turn = sequence++;
+      const key = keyOf(
+        options.randomKeys === true
+          ? Math.floor(Math.random() * options.keys)
+          : turn % options.keys,
+      );
       const workload =
         options.workload === 'mixed' ? (sequence % 2 === 0 ? 'put' : 'range') : options.workload;
       switch (workload) {
@@ -364,6 +393,8 @@ function parseOptions(argv: string[]): BenchOptions {
       'value-size': { type: 'string', default: '100' },
       keys: { type: 'string', default: '10000' },
       consistency: { type: 'string', default: '' },
+      'random-keys': { type: 'boolean', default: false },
+      'no-fill': { type: 'boolean', default: false },
     },
     strict: true,
   });
@@ -385,6 +416,8 @@ function parseOptions(argv: string[]): BenchOptions {
     valueBytes: Number(values['value-size']),
     keys: Number(values.keys),
     ...(values.consistency === '' ? {} : { consistency: values.consistency }),
+    randomKeys: values['random-keys'],
+    noFill: values['no-fill'],
   };
 }
 
