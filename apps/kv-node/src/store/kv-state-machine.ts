@@ -493,23 +493,13 @@ export class KvStateMachine {
    * @throws MalformedEncodingError if the bytes are not a snapshot of this format.
    */
   restore(snapshot: Uint8Array, index: number): void {
-    const install = this.#stateStore.beginInstall?.();
-    if (install !== undefined) {
-      const { decoder, check } = this.#streamingInto(install);
-      let view: SnapshotView;
-      try {
-        decoder.push(snapshot);
-        view = decoder.finish();
-        install.adopt(check.checked.maps);
-      } catch (error) {
-        throw installRefused(install, error);
-      }
-      this.#adoptInstalled(view, check.checked, index);
-      return;
+    const restoring = this.#beginRestore();
+    try {
+      restoring.decoder.push(snapshot);
+    } catch (error) {
+      throw restoring.refused(error);
     }
-    const decoder = new SnapshotDecoder();
-    decoder.push(snapshot);
-    this.#install(decoder.finish(), index);
+    restoring.finish(index);
   }
 
   /**
@@ -523,29 +513,51 @@ export class KvStateMachine {
    *   iteration throws (a failed checksum). The state is then as it was.
    */
   async restoreChunks(chunks: AsyncIterable<Uint8Array>, index: number): Promise<void> {
-    const install = this.#stateStore.beginInstall?.();
-    if (install !== undefined) {
-      const { decoder, check } = this.#streamingInto(install);
-      let view: SnapshotView;
-      try {
-        for await (const chunk of chunks) decoder.push(chunk);
-        view = decoder.finish();
-        install.adopt(check.checked.maps);
-      } catch (error) {
-        throw installRefused(install, error);
-      }
-      this.#adoptInstalled(view, check.checked, index);
-      return;
+    const restoring = this.#beginRestore();
+    try {
+      for await (const chunk of chunks) restoring.decoder.push(chunk);
+    } catch (error) {
+      throw restoring.refused(error);
     }
-    const decoder = new SnapshotDecoder();
-    for await (const chunk of chunks) decoder.push(chunk);
-    this.#install(decoder.finish(), index);
+    restoring.finish(index);
   }
 
-  /** A decoder that hands each record, checked, to `install` as it arrives. */
-  #streamingInto(install: StateInstall): { decoder: SnapshotDecoder; check: SnapshotRecordCheck } {
+  /**
+   * A restore under way, whichever way its bytes arrive: the decoder to push them into, `finish`
+   * once they have all arrived, and `refused` for an error while they arrive. A durable store
+   * with {@link StateStore.beginInstall} gets each record, checked, as it arrives, and a refusal
+   * empties what it wrote; in memory the snapshot is decoded whole at the end.
+   */
+  #beginRestore(): {
+    decoder: SnapshotDecoder;
+    finish(index: number): void;
+    refused(error: unknown): unknown;
+  } {
+    const install = this.#stateStore.beginInstall?.();
+    if (install === undefined) {
+      const decoder = new SnapshotDecoder();
+      return {
+        decoder,
+        finish: (index) => this.#install(decoder.finish(), index),
+        refused: (error) => error,
+      };
+    }
     const check = new SnapshotRecordCheck(install);
-    return { decoder: new SnapshotDecoder(check), check };
+    const decoder = new SnapshotDecoder(check);
+    return {
+      decoder,
+      finish: (index) => {
+        let view: SnapshotView;
+        try {
+          view = decoder.finish();
+          install.adopt(check.checked.maps);
+        } catch (error) {
+          throw installRefused(install, error);
+        }
+        this.#adoptInstalled(view, check.checked, index);
+      },
+      refused: (error) => installRefused(install, error),
+    };
   }
 
   /**
