@@ -5,11 +5,8 @@
  * count was saved opens too.
  */
 
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { open } from 'lmdb';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { KvCommand } from '../codec/command-codec.js';
 import { encodeCommand } from '../codec/command-codec.js';
 import type { WatchMessage, WatchRequest } from '../watch/watch-hub.js';
@@ -19,35 +16,21 @@ import type { CompactionDiskReport } from './kv-state-machine.js';
 import { KvStateMachine } from './kv-state-machine.js';
 import { rangeRequest } from './kv-types.js';
 import { LmdbRevisionLog } from './lmdb-revision-log.js';
-import { LmdbStateStore } from './lmdb-state-store.js';
+import type { LmdbStateStore } from './lmdb-state-store.js';
 import { CompactedRevisionError } from './revision-errors.js';
 import { RevisionLog } from './revision-log.js';
 import { MemoryStateStore } from './state-store.js';
 import { rewriteAsEarlierLayout } from '../../test/support/lmdb-earlier-layout.js';
+import { temporaryLmdbStores } from '../../test/support/temporary-lmdb.js';
 
 /** Commits often, so most of the log is on disk, and some of it pending, when the store closes. */
 const POLICY = { maxPendingKeys: 50, maxPendingCommands: 37 };
 
-const directories: string[] = [];
-const stores: LmdbStateStore[] = [];
-
-afterEach(() => {
-  for (const store of stores.splice(0)) store.close();
-  for (const directory of directories.splice(0)) {
-    rmSync(directory, { recursive: true, force: true });
-  }
-});
-
-function lmdbPath(): string {
-  const directory = mkdtempSync(join(tmpdir(), 'kv-revision-log-'));
-  directories.push(directory);
-  return join(directory, 'state.mdb');
-}
+const lmdbStores = temporaryLmdbStores('kv-revision-log-');
+const lmdbPath = lmdbStores.path;
 
 function openLmdb(path: string): LmdbStateStore {
-  const store = new LmdbStateStore(path, POLICY);
-  stores.push(store);
-  return store;
+  return lmdbStores.open(path, POLICY);
 }
 
 /** Puts over a few keys (so keys have histories), deletes and multi-key transactions. */
@@ -125,7 +108,7 @@ describe('the revision log on LMDB across restarts', () => {
     applyAll(memory, commands);
     applyAll(lmdb, commands);
     lmdb.close();
-    stores.pop();
+    lmdbStores.forgetLatest();
 
     const reopened = new KvStateMachine(undefined, { stateStore: openLmdb(path) });
     // Commands after the last commit are replayed from the log, as a node does on restart.
@@ -151,7 +134,7 @@ describe('the revision log on LMDB across restarts', () => {
     applyAll(memory, commands);
     applyAll(lmdb, commands);
     lmdb.close();
-    stores.pop();
+    lmdbStores.forgetLatest();
 
     const reports: CompactionDiskReport[] = [];
     const reopened = new KvStateMachine(undefined, {
@@ -178,7 +161,7 @@ describe('the revision log on LMDB across restarts', () => {
     expect(report.after.inUseBytes).toBeLessThanOrEqual(report.after.fileBytes);
 
     reopened.close();
-    stores.pop();
+    lmdbStores.forgetLatest();
     const again = new KvStateMachine(undefined, { stateStore: openLmdb(path) });
     expect(again.appliedIndex).toBe(next);
     expect(again.store.compactRevision).toBe(compactAt);
@@ -209,7 +192,7 @@ describe('the revision log on LMDB across restarts', () => {
     let index = first.length;
     lmdb.snapshot();
     lmdb.close();
-    stores.pop();
+    lmdbStores.forgetLatest();
     rewriteAsEarlierLayout(path, 2);
     lmdb = new KvStateMachine(undefined, { stateStore: openLmdb(path) });
     // Then more blocks in the new layout, committed now and then (the policy).
@@ -230,7 +213,7 @@ describe('the revision log on LMDB across restarts', () => {
       if (compactAt === 3000) {
         // Reopened between compactions: what the commit left is what the next one starts from.
         lmdb.close();
-        stores.pop();
+        lmdbStores.forgetLatest();
         lmdb = new KvStateMachine(undefined, { stateStore: openLmdb(path) });
       }
       const tail = workload(40);
@@ -243,7 +226,7 @@ describe('the revision log on LMDB across restarts', () => {
       expect(Buffer.from(lmdb.snapshot()).equals(Buffer.from(memory.snapshot()))).toBe(true);
     }
     lmdb.close();
-    stores.pop();
+    lmdbStores.forgetLatest();
     const again = new KvStateMachine(undefined, { stateStore: openLmdb(path) });
     expect(hashKeyValues(again.store)).toEqual(hashKeyValues(memory.store));
     expect(watchFrom(again, again.store.compactRevision)).toEqual(
@@ -260,7 +243,7 @@ describe('the revision log on LMDB across restarts', () => {
     applyAll(lmdb, commands);
     lmdb.snapshot(); // commits everything
     lmdb.close();
-    stores.pop();
+    lmdbStores.forgetLatest();
     // The earlier layout: the same meta record without the change count.
     const root = open({ path, maxDbs: 8 });
     const meta = root.openDB<Record<string, unknown>, string>({

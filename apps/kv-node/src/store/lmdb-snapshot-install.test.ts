@@ -8,12 +8,9 @@
  * bytes, also after a reopen.
  */
 
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import fc from 'fast-check';
 import { open } from 'lmdb';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { AuthState } from '../auth/auth-state.js';
 import { MalformedEncodingError } from '../codec/binary-reader.js';
 import { BinaryWriter } from '../codec/binary-writer.js';
@@ -25,12 +22,13 @@ import { encodeSnapshot, SnapshotDecoder } from './kv-snapshot-codec.js';
 import { KvStateMachine } from './kv-state-machine.js';
 import { rangeRequest } from './kv-types.js';
 import type { InstallBatchLimits, LmdbSnapshotInstall } from './lmdb-snapshot-install.js';
-import { LmdbStateStore } from './lmdb-state-store.js';
+import type { LmdbStateStore } from './lmdb-state-store.js';
 import { packEntry } from './packed-entry.js';
 import { blockOf } from './revision-blocks.js';
 import { SnapshotRecordCheck } from './snapshot-record-check.js';
 import { MemoryStateStore } from './state-store.js';
 import { rewriteAsEarlierLayout } from '../../test/support/lmdb-earlier-layout.js';
+import { temporaryLmdbStores } from '../../test/support/temporary-lmdb.js';
 
 /** Small batches, so a few hundred records take many write transactions. */
 const SMALL_BATCHES: InstallBatchLimits = { maxRecords: 16, maxBytes: 4096 };
@@ -39,30 +37,12 @@ const DATA_DATABASES = ['keys', 'history', 'entry-leases', 'changes'];
 /** Every batch of an install waits for an fdatasync: on a loaded machine a property run takes seconds. */
 const FSYNC_BOUND_TIMEOUT_MS = 120_000;
 
-const directories: string[] = [];
-const stores: LmdbStateStore[] = [];
-
-afterEach(() => {
-  for (const store of stores.splice(0)) store.close();
-  for (const directory of directories.splice(0)) {
-    rmSync(directory, { recursive: true, force: true });
-  }
-});
-
-function lmdbPath(): string {
-  const directory = mkdtempSync(join(tmpdir(), 'kv-install-'));
-  directories.push(directory);
-  return join(directory, 'state.mdb');
-}
+const lmdbStores = temporaryLmdbStores('kv-install-');
+const lmdbPath = lmdbStores.path;
+const closeLast = lmdbStores.closeLatest;
 
 function openLmdb(path: string, batch = SMALL_BATCHES): LmdbStateStore {
-  const store = new LmdbStateStore(path, POLICY, batch);
-  stores.push(store);
-  return store;
-}
-
-function closeLast(): void {
-  stores.pop()?.close();
+  return lmdbStores.open(path, POLICY, batch);
 }
 
 /** What the file holds, read with the store closed: entries per data database, the meta record. */
@@ -235,7 +215,7 @@ describe('installing a snapshot on LMDB in bounded batches', () => {
       const spareSuffix = installsBefore === 1 ? '' : '.1';
 
       // The install as the state machine runs it, stopped (a crash) after a few batches.
-      const store = stores[stores.length - 1] as LmdbStateStore;
+      const store = lmdbStores.latest();
       const install = store.beginInstall() as LmdbSnapshotInstall;
       const decoder = new SnapshotDecoder(new SnapshotRecordCheck(install));
       const snapshot = leaderSnapshot(workload(600, 200, 'new')).bytes;

@@ -5,11 +5,8 @@
  * the log from the start, as a node without a snapshot does) and across snapshot installs.
  */
 
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import fc from 'fast-check';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { KvCommand } from '../codec/command-codec.js';
 import { encodeCommand } from '../codec/command-codec.js';
 import { hashKeyValues } from './kv-hash.js';
@@ -17,9 +14,10 @@ import { KvStateMachine } from './kv-state-machine.js';
 import type { RequestOp } from './kv-types.js';
 import { rangeRequest } from './kv-types.js';
 import type { LmdbCommitPolicy } from './lmdb-state-store.js';
-import { LmdbStateStore } from './lmdb-state-store.js';
+import type { LmdbStateStore } from './lmdb-state-store.js';
 import type { StateStore } from './state-store.js';
 import { MemoryStateStore } from './state-store.js';
+import { temporaryLmdbStores } from '../../test/support/temporary-lmdb.js';
 
 /** Commits every few commands, so reads merge the overlay with LMDB all the time. */
 const EAGER_COMMITS: LmdbCommitPolicy = { maxPendingKeys: 3, maxPendingCommands: 4 };
@@ -30,25 +28,11 @@ const commitPolicy: fc.Arbitrary<LmdbCommitPolicy> = fc.record({
   maxPendingCommands: fc.integer({ min: 1, max: 24 }),
 });
 
-const directories: string[] = [];
-const stores: StateStore[] = [];
-
-afterEach(() => {
-  for (const store of stores.splice(0)) store.close();
-  for (const directory of directories.splice(0))
-    rmSync(directory, { recursive: true, force: true });
-});
-
-function lmdbPath(): string {
-  const directory = mkdtempSync(join(tmpdir(), 'kv-state-'));
-  directories.push(directory);
-  return join(directory, 'state.mdb');
-}
+const lmdbStores = temporaryLmdbStores('kv-state-');
+const lmdbPath = lmdbStores.path;
 
 function openLmdb(path: string, policy = EAGER_COMMITS): LmdbStateStore {
-  const store = new LmdbStateStore(path, policy);
-  stores.push(store);
-  return store;
+  return lmdbStores.open(path, policy);
 }
 
 function machineOn(stateStore: StateStore): KvStateMachine {
@@ -175,7 +159,7 @@ describe('state store conformance: memory and LMDB agree', () => {
           for (const [step, id] of steps) {
             if (step === 'restart') {
               // A crash loses what was not committed; replaying the log restores it.
-              stores.pop()?.close();
+              lmdbStores.closeLatest();
               lmdb = machineOn(openLmdb(path, policy));
               log.forEach((bytes, at) => lmdb.apply(at + 1, bytes, false));
               expect(observed(lmdb)).toEqual(observed(memory));
@@ -264,7 +248,7 @@ describe('state store conformance: memory and LMDB agree', () => {
           reference.restore(snapshot, leaderIndex);
           lmdb.restore(snapshot, leaderIndex);
           expect(observed(lmdb)).toEqual(observed(reference));
-          stores.pop()?.close();
+          lmdbStores.closeLatest();
           const reopened = machineOn(openLmdb(path));
           expect(reopened.appliedIndex).toBe(leaderIndex);
           expect(observed(reopened)).toEqual(observed(reference));
