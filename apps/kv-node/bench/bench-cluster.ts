@@ -1,13 +1,15 @@
 /**
- * A 3-member cluster of kv-node or etcd 3.4 on loopback for the benchmarks that compare the two
- * on the same machine (`compare-etcd.bench.ts`, `watch-fanout.bench.ts`): how each system is
- * started, when it is ready, what CPU its members used, and how it is stopped.
+ * A cluster of kv-node or etcd 3.4 on loopback (3 members unless asked otherwise) for the
+ * benchmarks that compare the two on the same machine (`compare-etcd.bench.ts`,
+ * `watch-fanout.bench.ts`, `growth.bench.ts`): how each system is started, when it is ready, what
+ * CPU its members used, and how it is stopped.
  */
 
 import type { ChildProcess } from 'node:child_process';
 import { spawn } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 
 /** One system under test: how to start one of its members. */
@@ -158,6 +160,66 @@ export async function processCosts(
   }
 }
 
+/** What the members of a cluster spent on the requests of one run, from two `processCosts`. */
+export interface RunCosts {
+  /** The members' CPU seconds (user + system) during the run, all members together. */
+  memberCpuSeconds: number;
+  /** `memberCpuSeconds` per request, in milliseconds. */
+  cpuMsPerRequest: number;
+  /** The members' write, writev and pwrite calls per request. */
+  writeSyscallsPerRequest: number;
+}
+
+/**
+ * The members' costs between `before` and `after` spread over `requests`, or undefined where
+ * /proc gave nothing or no request succeeded.
+ */
+export function runCosts(
+  before: Awaited<ReturnType<typeof processCosts>>,
+  after: Awaited<ReturnType<typeof processCosts>>,
+  requests: number,
+): RunCosts | undefined {
+  if (before === undefined || after === undefined || requests === 0) return undefined;
+  const cpuSeconds = after.cpuSeconds - before.cpuSeconds;
+  return {
+    memberCpuSeconds: Math.round(100 * cpuSeconds) / 100,
+    cpuMsPerRequest: Math.round((1e6 * cpuSeconds) / requests) / 1000,
+    writeSyscallsPerRequest:
+      Math.round((1000 * (after.writeSyscalls - before.writeSyscalls)) / requests) / 1000,
+  };
+}
+
+/** Resolves true if nothing listens on loopback `port` now (a listen there succeeds). */
+function portIsFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen({ port, host: '127.0.0.1', exclusive: true }, () =>
+      server.close(() => resolve(true)),
+    );
+  });
+}
+
+/**
+ * A base port for `startBenchCluster` whose `memberCount` client and peer ports are all free now,
+ * picked at random between 20000 and 32000 (below Linux's ephemeral ports, which outgoing
+ * connections take): other benches on the same machine use fixed ports, and a member that cannot
+ * listen, or a readiness check answered by another bench's member, would spoil the run.
+ */
+export async function freeBasePort(memberCount: number): Promise<number> {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const base = 20_000 + 10 * Math.floor(Math.random() * (1200 - memberCount));
+    const ports = Array.from({ length: memberCount }, (_, index) => [
+      base + 10 * index,
+      base + 10 * index + 1,
+    ]).flat();
+    let free = true;
+    for (const port of ports) free &&= await portIsFree(port);
+    if (free) return base;
+  }
+  throw new Error(`no free block of ports for ${memberCount} members in 100 attempts`);
+}
+
 async function ready(clientUrl: string): Promise<void> {
   for (let attempt = 0; attempt < 300; attempt++) {
     try {
@@ -175,7 +237,7 @@ async function ready(clientUrl: string): Promise<void> {
   throw new Error(`${clientUrl} never became ready`);
 }
 
-/** A running 3-member cluster. */
+/** A running cluster. */
 export interface BenchCluster {
   /** The temporary folder of the members' data and logs (deleted by `stop`). */
   readonly root: string;
@@ -191,6 +253,24 @@ export interface BenchCluster {
   startMember(index: number): ChildProcess;
   /** Stops every member (SIGTERM first when `graceful`, so profiles get written) and cleans up. */
   stop(graceful: boolean): Promise<void>;
+}
+
+// Every member started here that has not exited, and every cluster's folder not yet removed,
+// for `stopEveryCluster`: a signal may come while a cluster is still starting.
+const liveMembers = new Set<ChildProcess>();
+const liveRoots = new Set<string>();
+
+/**
+ * Kills (SIGKILL) every member that `startBenchCluster` started in this process, including those
+ * of a cluster still starting, waits for them to exit and removes their folders: for a bench
+ * stopped by a signal.
+ */
+export async function stopEveryCluster(): Promise<void> {
+  const members = [...liveMembers];
+  for (const child of members) child.kill('SIGKILL');
+  await Promise.all(members.map(exited));
+  await Promise.all([...liveRoots].map((root) => rm(root, { recursive: true, force: true })));
+  liveRoots.clear();
 }
 
 /** Resolves when `child` has exited. */
@@ -218,17 +298,20 @@ function terminate(child: ChildProcess): Promise<void> {
 }
 
 /**
- * Starts 3 members of `system` on loopback (client ports `basePort + 10 * i`, peer ports one
- * above) in a fresh temporary directory, and waits until each answers a put.
+ * Starts `memberCount` members of `system` (3 by default) on loopback (client ports
+ * `basePort + 10 * i`, peer ports one above) in a fresh temporary directory, and waits until each
+ * answers a put.
  */
 export async function startBenchCluster(
   system: BenchSystem,
   basePort: number,
+  memberCount = 3,
 ): Promise<BenchCluster> {
   const root = await mkdtemp(`${tmpdir()}/kv-compare-`);
+  liveRoots.add(root);
   // kv-node members share a random peer secret (never derived); etcd ignores the file.
   await writeFile(`${root}/peer-secret`, 'compare-etcd-bench-peer-secret\n', { mode: 0o600 });
-  const members = [0, 1, 2].map((index) => ({
+  const members = Array.from({ length: memberCount }, (_, index) => ({
     index,
     clientUrl: `http://127.0.0.1:${basePort + 10 * index}`,
     peerUrl: `http://127.0.0.1:${basePort + 10 * index + 1}`,
@@ -236,7 +319,10 @@ export async function startBenchCluster(
   const initialCluster = members.map((member) => `m${member.index}=${member.peerUrl}`).join(',');
   const startMember = (index: number): ChildProcess => {
     const member = members[index] as (typeof members)[number];
-    return system.start(root, index, member.clientUrl, member.peerUrl, initialCluster);
+    const child = system.start(root, index, member.clientUrl, member.peerUrl, initialCluster);
+    liveMembers.add(child);
+    child.once('exit', () => liveMembers.delete(child));
+    return child;
   };
   const children = members.map((member) => startMember(member.index));
   const kill = (): void => {
@@ -251,6 +337,7 @@ export async function startBenchCluster(
     await Promise.all(children.map(exited));
     await new Promise((resolve) => setTimeout(resolve, 500));
     await rm(root, { recursive: true, force: true });
+    liveRoots.delete(root);
   };
   try {
     for (const member of members) await ready(member.clientUrl);

@@ -20,7 +20,13 @@
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { benchSystems, kvNodeSystem, processCosts, startBenchCluster } from './bench-cluster.js';
+import {
+  benchSystems,
+  kvNodeSystem,
+  processCosts,
+  runCosts,
+  startBenchCluster,
+} from './bench-cluster.js';
 
 const run = promisify(execFile);
 const seconds = process.env.SECONDS_PER_RUN ?? '10';
@@ -85,21 +91,7 @@ for (const system of systems.filter((candidate) => only.includes(candidate.name)
       ]);
       const costsAfter = await processCosts(children);
       const result = JSON.parse(stdout) as { requests: number };
-      const costs =
-        costsBefore === undefined || costsAfter === undefined || result.requests === 0
-          ? {}
-          : {
-              memberCpuSeconds:
-                Math.round(100 * (costsAfter.cpuSeconds - costsBefore.cpuSeconds)) / 100,
-              cpuMsPerRequest:
-                Math.round(
-                  (1e6 * (costsAfter.cpuSeconds - costsBefore.cpuSeconds)) / result.requests,
-                ) / 1000,
-              writeSyscallsPerRequest:
-                Math.round(
-                  (1000 * (costsAfter.writeSyscalls - costsBefore.writeSyscalls)) / result.requests,
-                ) / 1000,
-            };
+      const costs = runCosts(costsBefore, costsAfter, result.requests) ?? {};
       console.log(JSON.stringify({ system: system.name, ...result, ...costs }));
     }
   } finally {

@@ -5,7 +5,8 @@
  *
  *   node dist-bench/kv-bench.js --endpoints http://127.0.0.1:2379 --workload put --clients 64
  *
- * Workloads: put, range (linearizable), range-serializable, txn-cas (compare-and-swap on each
+ * Workloads: put, range (linearizable), range-serializable, range-keys (a linearizable range over
+ * all `--keys` keys at once, checked to return that many), txn-cas (compare-and-swap on each
  * client's own key), mixed (half puts, half linearizable ranges). Each client sends one request,
  * waits for the answer, and sends the next. The `--keys` keys are used in turn, or at random with
  * `--random-keys`; read workloads write them first unless `--no-fill` (they are loaded already).
@@ -18,8 +19,15 @@ import type { Client as GrpcChannelClient, ServiceError } from '@grpc/grpc-js';
 import { credentials, makeGenericClientConstructor } from '@grpc/grpc-js';
 import { etcdServices } from '../src/grpc/etcd-proto.js';
 
-type Workload = 'put' | 'range' | 'range-serializable' | 'txn-cas' | 'mixed';
-const WORKLOADS: readonly Workload[] = ['put', 'range', 'range-serializable', 'txn-cas', 'mixed'];
+type Workload = 'put' | 'range' | 'range-serializable' | 'range-keys' | 'txn-cas' | 'mixed';
+const WORKLOADS: readonly Workload[] = [
+  'put',
+  'range',
+  'range-serializable',
+  'range-keys',
+  'txn-cas',
+  'mixed',
+];
 
 /** How the load generator talks to the endpoints. */
 export type BenchProtocol = 'http' | 'grpc';
@@ -57,6 +65,10 @@ export interface BenchResult {
   requests: number;
   errors: number;
   throughput: number;
+  /** Body bytes of the successful responses (as received, before any parsing). */
+  responseBytes: number;
+  /** `responseBytes` per second of the run. */
+  responseBytesPerSecond: number;
   /** CPU seconds (user + system) this load generator used while measuring. */
   clientCpuSeconds: number;
   latencyMs: { p50: number; p90: number; p99: number; max: number; mean: number };
@@ -67,6 +79,15 @@ const b64 = (text: string): string => Buffer.from(text).toString('base64');
 /** The key of index `index` that every workload (and `large-data.bench.ts`'s load) uses. */
 export function benchKey(index: number): string {
   return `bench/key-${String(index).padStart(8, '0')}`;
+}
+
+/** The range of every `benchKey`: from the prefix to the prefix with its last byte plus one. */
+const BENCH_KEYS_RANGE = JSON.stringify({ key: b64('bench/key-'), range_end: b64('bench/key.') });
+
+/** The `count` a range answer ends with (etcd's field order puts it last), or undefined. */
+function rangeCount(body: string): number | undefined {
+  const match = /"count":"?(\d+)"?\}\s*$/.exec(body.slice(-64));
+  return match === null ? undefined : Number(match[1]);
 }
 
 /** Sends one gateway-shaped request and answers with its status and body. */
@@ -256,6 +277,13 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
     let latencies = new Float64Array(1 << 16);
     let requests = 0;
     let errors = 0;
+    let responseBytes = 0;
+    const counted = (response: { status: number; body: string }): boolean => {
+      if (!ok(response)) return false;
+      // The gateway's JSON is ASCII (base64 keys and values): one character, one byte.
+      responseBytes += response.body.length;
+      return true;
+    };
     const record = (milliseconds: number): void => {
       if (requests === latencies.length) {
         const grown = new Float64Array(latencies.length * 2);
@@ -279,11 +307,18 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
         options.workload === 'mixed' ? (sequence % 2 === 0 ? 'put' : 'range') : options.workload;
       switch (workload) {
         case 'put':
-          return ok(await client.post(clientIndex, '/v3/kv/put', JSON.stringify({ key, value })));
+          return counted(
+            await client.post(clientIndex, '/v3/kv/put', JSON.stringify({ key, value })),
+          );
         case 'range':
-          return ok(await client.post(clientIndex, '/v3/kv/range', JSON.stringify({ key })));
+          return counted(await client.post(clientIndex, '/v3/kv/range', JSON.stringify({ key })));
+        case 'range-keys': {
+          // Only the count is checked: parsing megabytes of JSON would spend the client's CPU.
+          const response = await client.post(clientIndex, '/v3/kv/range', BENCH_KEYS_RANGE);
+          return rangeCount(response.body) === options.keys && counted(response);
+        }
         case 'range-serializable':
-          return ok(
+          return counted(
             await client.post(
               clientIndex,
               '/v3/kv/range',
@@ -312,7 +347,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
             return false;
           }
           casValues.set(clientIndex, next);
-          return true;
+          return counted(response);
         }
       }
     };
@@ -347,6 +382,8 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
       requests,
       errors,
       throughput: Math.round(requests / elapsedSeconds),
+      responseBytes,
+      responseBytesPerSecond: Math.round(responseBytes / elapsedSeconds),
       clientCpuSeconds: Math.round((cpu.user + cpu.system) / 1e4) / 100,
       latencyMs: {
         p50: percentile(sorted, 0.5),

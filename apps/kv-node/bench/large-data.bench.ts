@@ -39,7 +39,9 @@ import {
   processCosts,
   startBenchCluster,
 } from './bench-cluster.js';
-import type { BenchClient, BenchProtocol, BenchResult } from './kv-bench.js';
+import type { LoadProgress } from './bench-load.js';
+import { loadKeys } from './bench-load.js';
+import type { BenchProtocol, BenchResult } from './kv-bench.js';
 import { benchKey, createBenchClient } from './kv-bench.js';
 
 const run = promisify(execFile);
@@ -63,9 +65,6 @@ const kvNodeCli =
   process.env.BENCH_KV_NODE_CLI ?? fileURLToPath(new URL('../dist/cli.js', import.meta.url));
 const benchScript = fileURLToPath(new URL('./kv-bench.js', import.meta.url));
 
-/** etcd's defaults, which kv-node shares: at most 128 operations and 1.5 MiB per request. */
-const OPS_PER_TXN = 128;
-const MAX_REQUEST_BYTES = 1.5 * 1024 * 1024;
 const VALUE_BYTES = 100;
 
 // kv-node logs at info (a few lines per start, none per request) for `restartPhases`.
@@ -134,27 +133,6 @@ async function dataDirMegabytes(cluster: BenchCluster): Promise<number[]> {
   );
 }
 
-/** Posts `body` to `path`, trying up to five times: a lost connection should not end the load. */
-async function postWithRetries(
-  client: BenchClient,
-  slot: number,
-  path: string,
-  body: string,
-): Promise<void> {
-  for (let attempt = 1; ; attempt++) {
-    let failure: string;
-    try {
-      const response = await client.post(slot, path, body);
-      if (response.status === 200) return;
-      failure = `${response.status} ${response.body.slice(0, 200)}`;
-    } catch (error) {
-      failure = error instanceof Error ? error.message : String(error);
-    }
-    if (attempt >= 5) throw new Error(`${path}: ${failure} after ${attempt} attempts`);
-    await sleep(200 * attempt);
-  }
-}
-
 /** The machine's available memory in MB (MemAvailable), or Infinity without /proc. */
 async function availableMegabytes(): Promise<number> {
   const meminfo = await readFile('/proc/meminfo', 'utf8').catch(() => '');
@@ -169,55 +147,32 @@ async function availableMegabytes(): Promise<number> {
  */
 async function load(cluster: BenchCluster, name: string): Promise<Record<string, number>> {
   const client = createBenchClient([...cluster.clientUrls], protocol, loadConcurrency);
-  const value = b64('x'.repeat(VALUE_BYTES));
-  let next = 0;
-  let loaded = 0;
-  let stopped = false;
+  const progress: LoadProgress = { loaded: 0, stop: false };
   const started = performance.now();
-  const progress = setInterval(() => {
+  const reporter = setInterval(() => {
     void Promise.all([rssLine(cluster), availableMegabytes()]).then(([rss, available]) => {
       const seconds = (performance.now() - started) / 1000;
       console.error(
-        `${name}: loading ${count(loaded)} of ${count(keysAsked)} keys (${count(Math.round(loaded / seconds))} keys/s, ${rss}, ${count(available)} MB available)`,
+        `${name}: loading ${count(progress.loaded)} of ${count(keysAsked)} keys (${count(Math.round(progress.loaded / seconds))} keys/s, ${rss}, ${count(available)} MB available)`,
       );
-      if (available < minAvailableMb && !stopped) {
-        stopped = true;
+      if (available < minAvailableMb && !progress.stop) {
+        progress.stop = true;
         console.error(`${name}: stopping the load: under ${minAvailableMb} MB available`);
       }
     });
   }, 5000);
   try {
-    await Promise.all(
-      Array.from({ length: loadConcurrency }, async (_, slot) => {
-        while (next < keysAsked && !stopped) {
-          const first = next;
-          const last = Math.min(keysAsked, first + OPS_PER_TXN);
-          next = last;
-          const success = [];
-          for (let index = first; index < last; index++) {
-            success.push({ request_put: { key: b64(benchKey(index)), value } });
-          }
-          const body = JSON.stringify({ success });
-          if (Buffer.byteLength(body) > MAX_REQUEST_BYTES) {
-            throw new Error(`a txn of ${last - first} puts is over 1.5 MiB`);
-          }
-          await postWithRetries(client, slot, '/v3/kv/txn', body);
-          loaded += last - first;
-        }
-      }),
-    );
+    keys = await loadKeys(client, keysAsked, VALUE_BYTES, loadConcurrency, progress);
   } finally {
-    clearInterval(progress);
+    clearInterval(reporter);
     client.close();
   }
-  // Every txn sent has completed, and they covered keys 0 to next - 1.
-  keys = next;
   const seconds = (performance.now() - started) / 1000;
   console.error(`${name}: loaded ${count(keys)} keys in ${seconds.toFixed(1)} s`);
   return {
     loadSeconds: Math.round(seconds * 10) / 10,
     keysPerSecond: Math.round(keys / seconds),
-    ...(stopped ? { stoppedByMemoryGuard: 1, minAvailableMb } : {}),
+    ...(progress.stop ? { stoppedByMemoryGuard: 1, minAvailableMb } : {}),
   };
 }
 
