@@ -125,6 +125,33 @@ describe.skipIf(!etcdctlPresent)(
       );
     });
 
+    // Outputs as etcdctl 3.4 prints them against etcd 3.4 for the same puts.
+    it('reads as of a past revision (--rev) and sorts (--sort-by, --order)', async () => {
+      const [first, second, third] = cluster.members as [
+        ProcessMember,
+        ProcessMember,
+        ProcessMember,
+      ];
+      await etcdctl([first], ['put', 'sort/b', '2']);
+      const early = JSON.parse(await etcdctl([first], ['put', 'sort/a', '1', '-w', 'json'])) as {
+        header: { revision: number };
+      };
+      await etcdctl([second], ['put', 'sort/c', '3']);
+      await etcdctl([second], ['put', 'sort/a', '10']);
+      const revision = `--rev=${early.header.revision}`;
+      expect(await etcdctl([third], ['get', 'sort/a', revision])).toBe('sort/a\n1\n');
+      expect(await etcdctl([third], ['get', 'sort/', '--prefix', revision])).toBe(
+        'sort/a\n1\nsort/b\n2\n',
+      );
+      expect(await etcdctl([third], ['get', 'sort/a'])).toBe('sort/a\n10\n');
+      expect(
+        await etcdctl([first], ['get', 'sort/', '--prefix', '--sort-by=KEY', '--order=DESCEND']),
+      ).toBe('sort/c\n3\nsort/b\n2\nsort/a\n10\n');
+      expect(
+        await etcdctl([second], ['get', 'sort/', '--prefix', '--sort-by=MODIFY', '--order=ASCEND']),
+      ).toBe('sort/b\n2\nsort/c\n3\nsort/a\n10\n');
+    });
+
     it('deletes a key and a prefix, reporting how many', async () => {
       const [first, second] = cluster.members as [ProcessMember, ProcessMember];
       await etcdctl([first], ['put', 'del/1', 'x']);
@@ -137,8 +164,12 @@ describe.skipIf(!etcdctlPresent)(
       expect(await etcdctl([first], ['get', 'del/', '--prefix'])).toBe('');
     });
 
-    it('runs a transaction from stdin, both branches', async () => {
-      const [first, second] = cluster.members as [ProcessMember, ProcessMember];
+    it('runs a transaction from stdin, both branches, and interactively', async () => {
+      const [first, second, third] = cluster.members as [
+        ProcessMember,
+        ProcessMember,
+        ProcessMember,
+      ];
       await etcdctl([first], ['put', 'txn/flag', 'on']);
       const succeeded = await etcdctl(
         [second],
@@ -153,6 +184,31 @@ describe.skipIf(!etcdctlPresent)(
         'value("txn/flag") = "off"\n\nput txn/result yes\n\nget txn/flag\n\n',
       );
       expect(failed).toBe('FAILURE\n\ntxn/flag\non\n');
+      // --interactive prompts for each part (etcd 3.4's etcdctl prints the prompts on stdout).
+      const interactive = await etcdctl(
+        [third],
+        ['txn', '--interactive'],
+        'value("txn/flag") = "on"\n\nput txn/result again\n\nput txn/result no\n\n',
+      );
+      expect(interactive).toBe(
+        'compares:\nsuccess requests (get, put, del):\nfailure requests (get, put, del):\n' +
+          'SUCCESS\n\nOK\n',
+      );
+      expect(await etcdctl([first], ['get', 'txn/result', '--print-value-only'])).toBe('again\n');
+    });
+
+    it('reports every member healthy (endpoint health)', async () => {
+      const health = JSON.parse(
+        await etcdctl(cluster.members, ['endpoint', 'health', '-w', 'json']),
+      ) as { endpoint: string; health: boolean; took: string; error?: string }[];
+      expect(health.map((entry) => entry.endpoint).sort()).toEqual(
+        cluster.members.map(endpoint).sort(),
+      );
+      for (const entry of health) {
+        expect(entry.health, entry.endpoint).toBe(true);
+        expect(entry.error).toBeUndefined();
+        expect(entry.took).toMatch(/^[\d.]+(µs|ms|s)$/);
+      }
     });
 
     it('lists the members and their endpoint status', async () => {
@@ -413,6 +469,20 @@ describe('without a quorum', { timeout: 60_000 }, () => {
       expect(await etcdctl([first], ['endpoint', 'status'])).toMatch(
         new RegExp(`^${endpoint(first)}, [0-9a-f]+, `),
       );
+      // etcdctl prints the failed check, then exits 1 with "unhealthy cluster" (as against etcd).
+      const unhealthy = (await etcdctl([first], ['endpoint', 'health', '-w', 'json']).then(
+        (stdout) => ({ stdout, message: 'exited 0' }),
+        (error: Error & { stdout?: string }) => ({ stdout: error.stdout, message: error.message }),
+      )) as { stdout?: string; message: string };
+      expect(unhealthy.message).toMatch(/Error: unhealthy cluster/);
+      const [entry] = JSON.parse(unhealthy.stdout ?? '[]') as {
+        endpoint: string;
+        health: boolean;
+        error?: string;
+      }[];
+      expect(entry?.endpoint).toBe(endpoint(first));
+      expect(entry?.health).toBe(false);
+      expect(entry?.error).toMatch(/etcdserver: (no leader|request timed out)|deadline exceeded/);
     }
   });
 });

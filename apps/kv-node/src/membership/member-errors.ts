@@ -79,6 +79,60 @@ export function notEnoughStartedMembers(): ApiError {
 }
 
 /**
+ * 412: the core refused a configuration change for a reason etcd has no words for (too many
+ * members, a malformed member id); `message` is the core's.
+ */
+export function configurationChangeRefused(message: string): ApiError {
+  return failedPrecondition(message);
+}
+
+/**
+ * Membership refusals in etcd's words, by name: what a leader answers a forwarded change with
+ * (see `forwarded-membership-answer.ts`). The member that took the client's request makes the
+ * error from the name, so its status and gRPC code are decided at its own edge, never sent on
+ * the peer protocol.
+ */
+export const MEMBERSHIP_REFUSALS = {
+  'member-not-found': memberNotFound,
+  'member-bad-urls': memberBadUrls,
+  'peer-url-exists': peerUrlExists,
+  'member-id-exists': memberIdExists,
+  'too-many-learners': tooManyLearners,
+  'change-in-flight': membershipChangeInFlight,
+  'not-a-learner': memberNotLearner,
+  'learner-not-ready': learnerNotReady,
+  'not-enough-started-members': notEnoughStartedMembers,
+} as const satisfies Record<string, () => ApiError>;
+
+/** One of {@link MEMBERSHIP_REFUSALS}' names. */
+export type MembershipRefusal = keyof typeof MEMBERSHIP_REFUSALS;
+
+/** Each refusal's name by etcd's words (its message): the words are the refusal's identity. */
+const refusalByMessage: ReadonlyMap<string, MembershipRefusal> = new Map(
+  (Object.keys(MEMBERSHIP_REFUSALS) as MembershipRefusal[]).map((name) => [
+    MEMBERSHIP_REFUSALS[name]().message,
+    name,
+  ]),
+);
+
+/** The name of the membership refusal `error` is, if it is one of {@link MEMBERSHIP_REFUSALS}. */
+export function membershipRefusalOf(error: ApiError): MembershipRefusal | undefined {
+  const name = refusalByMessage.get(error.message);
+  if (name === undefined) return undefined;
+  // The words alone could be another error's (a status of the same words): the details decide.
+  const made = MEMBERSHIP_REFUSALS[name]();
+  return made.details.status === error.details.status &&
+    made.details.reason === error.details.reason
+    ? name
+    : undefined;
+}
+
+/** Whether `name` (as a peer sent it) is one of {@link MEMBERSHIP_REFUSALS}' names. */
+export function isMembershipRefusal(name: unknown): name is MembershipRefusal {
+  return typeof name === 'string' && Object.hasOwn(MEMBERSHIP_REFUSALS, name);
+}
+
+/**
  * Maps what `proposeConfigurationChange` rejected with to the API's error: refusals are definite
  * (nothing entered the log); the rest as every write's (`toApiError`).
  */
@@ -107,6 +161,6 @@ export function membershipApiError(error: unknown): unknown {
       return unavailable('etcdserver: not leader', 'no_leader');
     case 'too-many-members':
     case 'bad-member-id':
-      return failedPrecondition(error.message);
+      return configurationChangeRefused(error.message);
   }
 }

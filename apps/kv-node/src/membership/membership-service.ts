@@ -25,6 +25,8 @@ import {
   peerUrlExists,
   tooManyLearners,
 } from './member-errors.js';
+import { apiErrorOfRefusal, refusalAnswerOf } from './forwarded-membership-answer.js';
+import type { MembershipRefusalAnswer } from './forwarded-membership-answer.js';
 import { describeMember, dialUrlOf, listMembers } from './member-directory.js';
 import type { ListedMember, MemberDirectorySources } from './member-directory.js';
 
@@ -198,10 +200,10 @@ export class MembershipService implements Membership {
 
   /**
    * Answers a request a follower forwarded (the transport's request handler): the answer or the
-   * error, as JSON.
+   * refusal (`forwarded-membership-answer.ts`), as JSON.
    */
   async answerForwarded(payload: Uint8Array): Promise<Uint8Array> {
-    let answer: unknown;
+    let answer: ForwardedAnswer;
     try {
       const forwarded = JSON.parse(Buffer.from(payload).toString('utf8')) as ForwardedRequest;
       if (this.#options.node.role !== 'leader')
@@ -211,9 +213,7 @@ export class MembershipService implements Membership {
           ? { published: await this.#publishAsLeader(forwarded.publish) }
           : { answer: await this.change(forwarded.request as MembershipRequest) };
     } catch (error) {
-      const apiError =
-        error instanceof ApiError ? error : unavailable(`etcdserver: ${(error as Error).message}`);
-      answer = { error: { message: apiError.message, details: apiError.details } };
+      answer = refusalAnswerOf(error);
     }
     return Buffer.from(JSON.stringify(answer), 'utf8');
   }
@@ -390,10 +390,10 @@ export class MembershipService implements Membership {
       );
     }
     const answer = JSON.parse(Buffer.from(reply.payload).toString('utf8')) as ForwardedAnswer;
-    if (answer.error !== undefined) {
-      throw new ApiError(answer.error.message, answer.error.details);
-    }
-    return answer.answer ?? { members: this.list() };
+    if ('answer' in answer) return answer.answer;
+    if ('published' in answer) return { members: this.list() };
+    // A refusal, or an answer this member cannot read: never taken for a change made.
+    throw apiErrorOfRefusal(answer);
   }
 
   #reconcilePeers(): void {
@@ -524,11 +524,9 @@ interface ForwardedRequest {
   publish?: RegisteredMember;
 }
 
-interface ForwardedAnswer {
-  answer?: MembershipAnswer;
-  published?: boolean;
-  error?: { message: string; details: ApiError['details'] };
-}
+/** The leader's answer: the change's, a publication's, or a refusal (no HTTP status in it). */
+type ForwardedAnswer =
+  { answer: MembershipAnswer } | { published: boolean } | MembershipRefusalAnswer;
 
 function stripListing(member: ListedMember): RegisteredMember {
   return {

@@ -58,7 +58,7 @@ export class ForwardRefusal {
    */
   constructor(reason: ForwardRefusalReason, detail: string, retryAfterSeconds = 0) {
     this.reason = reason;
-    this.detail = fitDetail(detail);
+    this.detail = fitRefusalDetail(detail);
     this.retryAfterSeconds = Math.min(
       MAX_REFUSAL_RETRY_AFTER_SECONDS,
       Math.max(0, Math.ceil(retryAfterSeconds)),
@@ -69,7 +69,8 @@ export class ForwardRefusal {
 /** A forwarded request's answer: `T` when the leader carried it out, else its refusal. */
 export type ForwardedOutcome<T> = T | ForwardRefusal;
 
-function fitDetail(detail: string): string {
+/** `detail`, cut to fit {@link MAX_REFUSAL_DETAIL_BYTES} bytes of UTF-8 when it is longer. */
+export function fitRefusalDetail(detail: string): string {
   if (Buffer.byteLength(detail, 'utf8') <= MAX_REFUSAL_DETAIL_BYTES) return detail;
   // A UTF-16 code unit takes at most 3 UTF-8 bytes (a lone surrogate becomes U+FFFD).
   return detail.slice(0, Math.floor(MAX_REFUSAL_DETAIL_BYTES / 3));

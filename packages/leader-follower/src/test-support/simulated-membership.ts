@@ -35,6 +35,7 @@ export const MEMBERSHIP_EVENTS = [
   'membership: outcome indeterminate',
   coverageEvent('snapshot-installed'),
   'core: configuration-changed',
+  'membership: leadership transferred during a change',
 ] as const;
 
 /** Options of one membership run. */
@@ -61,6 +62,34 @@ function partitioned(cluster: Cluster<RegisterServer>): boolean {
   return cluster.names.some((from) =>
     cluster.names.some((to) => from !== to && !cluster.network.canReach(from, to)),
   );
+}
+
+/**
+ * Every 1-4 virtual s until `untilMs`, asks the current leader to hand leadership over (to the
+ * most caught-up voter): transfers mixed with the changes, some while a change is uncommitted.
+ */
+function driveTransfers(
+  cluster: Cluster<RegisterServer>,
+  untilMs: number,
+  sometimes: SometimesCounters | undefined,
+): void {
+  const random = cluster.simulation.random.stream('leadership transfer');
+  const step = (): void => {
+    if (cluster.now >= untilMs) return;
+    cluster.simulation.schedule(random.between(1000, 4000), 'leadership transfer', step);
+    const leader = currentLeader(cluster);
+    if (leader === undefined) return;
+    const changeUncommitted = leader.node.configurationIndex > leader.node.highWaterMark;
+    leader.node.transferLeadership().then(
+      () => {
+        if (changeUncommitted) sometimes?.hit('membership: leadership transferred during a change');
+      },
+      (error: unknown) => {
+        if (!(error instanceof LeaderFollowerError)) throw error;
+      },
+    );
+  };
+  cluster.simulation.schedule(random.between(1000, 4000), 'leadership transfer', step);
 }
 
 /**
@@ -164,6 +193,7 @@ export function runMembership(options: MembershipRunOptions): Promise<Simulation
       const untilMs = cluster.now + options.durationMs;
       injectRandomFaults(cluster, { untilMs, meanIntervalMs: 500, maxDown: 1 });
       driveMembership(cluster, untilMs, sometimes);
+      driveTransfers(cluster, untilMs, sometimes);
       await runWorkload(cluster, {
         clients: 3,
         durationMs: options.durationMs,
