@@ -31,6 +31,11 @@ function countingFileSystem(): { fileSystem: FileSystem; datasyncs: () => number
         size: () => handle.size(),
         read: (...args) => handle.read(...args),
         write: (...args) => handle.write(...args),
+        // Passed through, so the log writes small batches on the loop as it does in production.
+        ...(handle.writeOnLoop && {
+          writeOnLoop: (...args: Parameters<NonNullable<FileHandle['writeOnLoop']>>) =>
+            handle.writeOnLoop!(...args),
+        }),
         datasync: () => {
           datasyncs++;
           return handle.datasync();

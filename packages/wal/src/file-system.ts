@@ -22,6 +22,14 @@ export interface FileHandle {
   read(buffer: Uint8Array, offset: number, length: number, position: number): Promise<number>;
   /** Writes `buffer[offset..offset+length)` at `position`; resolves when the OS has the bytes (not durable). */
   write(buffer: Uint8Array, offset: number, length: number, position: number): Promise<void>;
+  /**
+   * Optional: the same write done at once on the calling thread, returning when the OS has the
+   * bytes (not durable); throws instead of rejecting. A write into the page cache costs a few
+   * microseconds, less than handing it to a worker thread and being woken when it is done, so the
+   * log uses this for small writes when the handle offers it. A handle that models disk time
+   * (a simulator's) leaves it out, and the log then calls `write`.
+   */
+  writeOnLoop?(buffer: Uint8Array, offset: number, length: number, position: number): void;
   /** fdatasync: data and size durable. */
   datasync(): Promise<void>;
   /** Sets the size to `length` bytes (not durable until `datasync`). */

@@ -34,6 +34,24 @@ describe('NodeFileSystem', () => {
     await expect(fs.open(`${directory}/b`, 'readwrite')).rejects.toMatchObject({ code: 'ENOENT' });
   });
 
+  it('writes on the calling thread with writeOnLoop, and throws where write would reject', async () => {
+    const file = await fs.open(`${directory}/a`, 'create');
+    file.writeOnLoop!(Uint8Array.from([9, 1, 2, 3]), 1, 3, 2);
+    const buffer = new Uint8Array(8);
+    expect(await file.read(buffer, 0, 8, 0)).toBe(5);
+    expect([...buffer.subarray(0, 5)]).toEqual([0, 0, 1, 2, 3]);
+    await file.close();
+    const readOnly = await fs.open(`${directory}/a`, 'read');
+    let thrown: unknown;
+    try {
+      readOnly.writeOnLoop!(Uint8Array.from([7]), 0, 1, 0);
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toMatchObject({ code: 'EBADF' });
+    await readOnly.close();
+  });
+
   it('locks a directory against a second locker and releases it', async () => {
     const lock = await fs.lockDirectory(directory);
     await expect(fs.lockDirectory(directory)).rejects.toMatchObject({ code: 'EBUSY' });

@@ -10,6 +10,7 @@ import {
   readFile,
   writeFile,
 } from 'node:fs/promises';
+import { writeSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { DirectoryLock, FileHandle, FileSystem, OpenMode } from './file-system.js';
 
@@ -65,6 +66,14 @@ class NodeFileHandle implements FileHandle {
     }
   }
 
+  writeOnLoop(buffer: Uint8Array, offset: number, length: number, position: number): void {
+    // The same short-write rule as `write`; a failed write throws (EIO, ENOSPC) to the caller.
+    let done = 0;
+    while (done < length) {
+      done += writeSync(this.handle.fd, buffer, offset + done, length - done, position + done);
+    }
+  }
+
   datasync(): Promise<void> {
     return this.handle.datasync();
   }
@@ -99,8 +108,9 @@ function processIsAlive(pid: number): boolean {
 const lockedInThisProcess = new Set<string>();
 
 /**
- * The `FileSystem` port on the real disk via `node:fs/promises`: `datasync` is fdatasync,
- * `syncDirectory` opens the directory read-only and fsyncs it, and `lockDirectory` combines an
+ * The `FileSystem` port on the real disk via `node:fs/promises`: `writeOnLoop` is `writeSync`
+ * (the one synchronous call: a small write the log makes on the event loop), `datasync` is
+ * fdatasync, `syncDirectory` opens the directory read-only and fsyncs it, and `lockDirectory` combines an
  * in-process registry with a lock file created exclusively (`O_EXCL`) holding the owner's pid.
  * A lock file left by a process that no longer exists (checked with `process.kill(pid, 0)`) is
  * stale and taken over. Limits: advisory only, and a recycled pid of a live unrelated process keeps

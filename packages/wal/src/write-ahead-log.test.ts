@@ -5,6 +5,7 @@ import { WalCorruptionError, WalFailedError, WalLockedError } from './errors.js'
 import { SnapshotCleaner, TimeBasedCleaner } from './log-cleaner.js';
 import { WriteAheadLog, type WriteAheadLogOptions } from './write-ahead-log.js';
 import { SEGMENT_HEADER_BYTES, recordSize } from './record-format.js';
+import type { FileHandle, FileSystem } from './file-system.js';
 
 const DIR = '/data/wal';
 const payloadOf = (index: number, length = 8) => new Uint8Array(length).fill(index & 0xff);
@@ -426,6 +427,95 @@ describe('options', () => {
     await expect(open({ durability: 'sometimes' as 'group' })).rejects.toThrow(RangeError);
     await expect(open({ syncIntervalMs: -1 })).rejects.toThrow(RangeError);
     expect(fs.listFiles()).toEqual([]);
+  });
+});
+
+/** `inner` with its handles' `write` and `writeOnLoop` calls counted. */
+function countingWrites(inner: FileSystem) {
+  const counts = { write: 0, writeOnLoop: 0 };
+  const count = (handle: FileHandle): FileHandle => {
+    const { writeOnLoop } = handle;
+    return {
+      ...handle,
+      write: (buffer, offset, length, position) => {
+        counts.write++;
+        return handle.write(buffer, offset, length, position);
+      },
+      ...(writeOnLoop && {
+        writeOnLoop: (buffer: Uint8Array, offset: number, length: number, position: number) => {
+          counts.writeOnLoop++;
+          writeOnLoop(buffer, offset, length, position);
+        },
+      }),
+    };
+  };
+  const fileSystem: FileSystem = {
+    open: async (path, mode) => count(await inner.open(path, mode)),
+    readdir: (directory) => inner.readdir(directory),
+    mkdir: (directory) => inner.mkdir(directory),
+    exists: (path) => inner.exists(path),
+    rename: (from, to) => inner.rename(from, to),
+    unlink: (path) => inner.unlink(path),
+    syncDirectory: (directory) => inner.syncDirectory(directory),
+    lockDirectory: (directory) => inner.lockDirectory(directory),
+  };
+  return { fileSystem, counts };
+}
+
+describe('writes on the loop', () => {
+  it('writes a small batch with writeOnLoop and a large one with write', async () => {
+    const disk = new FaultFileSystem({ random: seededRandom(4) });
+    const { fileSystem, counts } = countingWrites(disk);
+    const open = () => WriteAheadLog.open(DIR, { fileSystem, wallClock: { now: () => 0 } });
+    const log = await open();
+    await log.append(entry(1));
+    Object.assign(counts, { write: 0, writeOnLoop: 0 });
+    await log.append(entry(2));
+    await log.append(entry(3));
+    expect(counts).toEqual({ write: 0, writeOnLoop: 2 });
+    await log.append(entry(4, 1, 300 * 1024));
+    expect(counts).toEqual({ write: 1, writeOnLoop: 2 });
+    expect(log.durableIndex).toBe(4);
+    disk.crash();
+    const again = await open();
+    expect((await contents(again)).map((e) => [e[0], e[3], e[4]])).toEqual([
+      [1, 1, 8],
+      [2, 2, 8],
+      [3, 3, 8],
+      [4, 4, 300 * 1024],
+    ]);
+    await again.close();
+  });
+
+  it('writes through write when the handle models disk time', async () => {
+    const operations: string[] = [];
+    const disk = new FaultFileSystem({
+      random: seededRandom(4),
+      delay: (operation) => void operations.push(operation),
+    });
+    const { fileSystem, counts } = countingWrites(disk);
+    const log = await WriteAheadLog.open(DIR, { fileSystem, wallClock: { now: () => 0 } });
+    await log.append(entry(1));
+    counts.write = 0;
+    operations.length = 0;
+    await log.append(entry(2));
+    await log.append(entry(3));
+    expect(counts).toEqual({ write: 2, writeOnLoop: 0 });
+    expect(operations.filter((operation) => operation === 'write')).toHaveLength(2);
+    await log.close();
+  });
+
+  it('an ENOSPC on the loop fails the log like one from a worker', async () => {
+    const { fs, open } = setup();
+    const log = await open();
+    await log.append(entry(1));
+    fs.limitSpace(10);
+    await expect(log.append(entry(2))).rejects.toMatchObject({
+      name: 'WalFailedError',
+      cause: { code: 'ENOSPC' },
+    });
+    await expect(log.append(entry(3))).rejects.toBeInstanceOf(WalFailedError);
+    await log.close();
   });
 });
 

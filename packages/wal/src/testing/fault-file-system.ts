@@ -188,6 +188,9 @@ function copyNamespace(namespace: Namespace): Namespace {
  * Faults: `injectFault` makes chosen operations fail with an error code (`EIO` by default), and
  * `limitSpace` makes writes fail with `ENOSPC` (after writing what fits) once a byte budget of
  * file growth is used up. `flipBit` and `overwrite` corrupt data at rest, as a bad disk would.
+ *
+ * Handles offer `writeOnLoop` (the same write, synchronous) unless a `delay` is set: a simulated
+ * disk's writes take its time through `write`.
  */
 export class FaultFileSystem implements FileSystem {
   /** Counters of operations that took effect. */
@@ -480,6 +483,11 @@ export class FaultFileSystem implements FileSystem {
 
   private async enter(operation: FileOperation, path: string, epoch: number): Promise<void> {
     if (this.delay) await this.delay(operation, path);
+    this.enterNow(operation, path, epoch);
+  }
+
+  /** The checks of `enter` without its delay, for calls that take effect at once. */
+  private enterNow(operation: FileOperation, path: string, epoch: number): void {
     // A call from a process that crashed meanwhile never takes effect.
     if (epoch !== this.epoch) throw fsError('EBADF', operation, path, 'process crashed');
     for (const rule of this.faults) {
@@ -504,6 +512,21 @@ export class FaultFileSystem implements FileSystem {
       assertOpen(operation);
       await this.enter(operation, path, epoch);
     };
+    const writeNow = (buffer: Uint8Array, offset: number, length: number, position: number) => {
+      assertOpen('write');
+      if (readOnly) throw fsError('EBADF', 'write', path, 'opened read-only');
+      let bytes = buffer.slice(offset, offset + length);
+      const growth = Math.max(0, position + length - inode.size);
+      const noSpace = growth > this.spaceLeft;
+      if (noSpace) bytes = bytes.subarray(0, Math.max(0, length - (growth - this.spaceLeft)));
+      this.spaceLeft -= Math.min(growth, this.spaceLeft);
+      if (bytes.length > 0) {
+        inode.write(bytes, position);
+        inode.pending.push({ kind: 'write', position, bytes });
+        this.stats.writes++;
+      }
+      if (noSpace) throw fsError('ENOSPC', 'write', path, 'space limit reached');
+    };
     return {
       size: async () => {
         await check('size');
@@ -519,20 +542,19 @@ export class FaultFileSystem implements FileSystem {
       },
       write: async (buffer, offset, length, position) => {
         await check('write');
-        assertOpen('write');
-        if (readOnly) throw fsError('EBADF', 'write', path, 'opened read-only');
-        let bytes = buffer.slice(offset, offset + length);
-        const growth = Math.max(0, position + length - inode.size);
-        const noSpace = growth > this.spaceLeft;
-        if (noSpace) bytes = bytes.subarray(0, Math.max(0, length - (growth - this.spaceLeft)));
-        this.spaceLeft -= Math.min(growth, this.spaceLeft);
-        if (bytes.length > 0) {
-          inode.write(bytes, position);
-          inode.pending.push({ kind: 'write', position, bytes });
-          this.stats.writes++;
-        }
-        if (noSpace) throw fsError('ENOSPC', 'write', path, 'space limit reached');
+        writeNow(buffer, offset, length, position);
       },
+      // Without a delay every operation takes effect at once anyway; with one, writes take the
+      // simulated disk's time through `write`.
+      ...(this.delay
+        ? {}
+        : {
+            writeOnLoop: (buffer: Uint8Array, offset: number, length: number, position: number) => {
+              assertOpen('write');
+              this.enterNow('write', path, epoch);
+              writeNow(buffer, offset, length, position);
+            },
+          }),
       datasync: async () => {
         await check('datasync');
         assertOpen('datasync');
