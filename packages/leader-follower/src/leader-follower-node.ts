@@ -14,9 +14,9 @@ import { LeadershipLog } from './leadership-log.js';
 import { decodeMessage } from './message-codec.js';
 import type { NodeId } from './messages.js';
 import type { LeaderFollowerNodeOptions, NodeStatus } from './node-options.js';
-import type { NodeStorage, RecoveredNodeState } from './node-storage.js';
+import type { NodeStorage } from './node-storage.js';
 import { coreOptionsOf, settingsOf, type NodeSettings } from './node-settings.js';
-import { recoverNode } from './node-recovery.js';
+import { recoverNode, type RecoveredNode } from './node-recovery.js';
 import { ReadyCompletions } from './ready-completions.js';
 import { persistReady, type ReadyPersistenceDeps } from './ready-persistence.js';
 import { announceFailStop, logFailStop } from './fail-stop.js';
@@ -72,11 +72,11 @@ export class LeaderFollowerNode {
   private constructor(
     private readonly options: LeaderFollowerNodeOptions,
     private readonly storage: NodeStorage,
-    recovered: RecoveredNodeState,
+    recovered: RecoveredNode,
   ) {
     const settings = settingsOf(options);
     this.settings = settings;
-    this.appliedIndex = recovered.snapshot?.metadata.index ?? 0;
+    this.appliedIndex = recovered.appliedIndex;
     this.lastLeaderContact = options.clock.now();
     this.core = new LeaderFollowerCore(coreOptionsOf(options, recovered));
     const fail = (error: unknown): void => this.fail(error);

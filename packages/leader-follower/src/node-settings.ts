@@ -2,7 +2,8 @@ import type { CoreOptions } from './core-types.js';
 import { FileNodeStorage } from './file-node-storage.js';
 import type { LeaderFollowerNodeOptions } from './node-options.js';
 import type { Logger, NodeObserver } from './node-ports.js';
-import type { NodeStorage, RecoveredNodeState } from './node-storage.js';
+import type { NodeStorage } from './node-storage.js';
+import type { RecoveredNode } from './node-recovery.js';
 import type { PendingWorkLimits } from './pending-work-limits.js';
 
 /** A node's options with every default filled in (see {@link LeaderFollowerNodeOptions}). */
@@ -69,7 +70,7 @@ export function settingsOf(options: LeaderFollowerNodeOptions): NodeSettings {
 /** The core's options: the node's tuning and what storage recovered. */
 export function coreOptionsOf(
   options: LeaderFollowerNodeOptions,
-  recovered: RecoveredNodeState,
+  recovered: RecoveredNode,
 ): CoreOptions {
   return {
     storageId: recovered.memberState.storageId,
@@ -80,6 +81,7 @@ export function coreOptionsOf(
     random: options.random,
     hardState: recovered.hardState,
     entries: recovered.entries,
+    appliedIndex: recovered.appliedIndex,
     ...(recovered.snapshot === undefined ? {} : { snapshot: recovered.snapshot.metadata }),
     advanceFirstElection: options.advanceFirstElection ?? true,
     ...definedOnly({
