@@ -15,6 +15,7 @@ export interface NodeSettings {
   readonly proposalTimeoutMs: number;
   readonly readTimeoutMs: number;
   readonly snapshotEveryEntries: number;
+  readonly snapshotEveryBytes: number;
   readonly retainEntriesAfterSnapshot: number;
   readonly payloadCacheBytes: number;
   readonly recordAcknowledgedEveryEntries: number;
@@ -37,12 +38,17 @@ export const silentLogger: Logger = {
 
 /**
  * The options with their defaults.
- * @throws RangeError for a negative or NaN `payloadCacheBytes`.
+ * @throws RangeError for a negative or NaN `payloadCacheBytes`, or a `snapshotEveryBytes` that
+ *   is not positive.
  */
 export function settingsOf(options: LeaderFollowerNodeOptions): NodeSettings {
   const payloadCacheBytes = options.payloadCacheBytes ?? DEFAULT_PAYLOAD_CACHE_BYTES;
   if (!(payloadCacheBytes >= 0)) {
     throw new RangeError(`payloadCacheBytes must be >= 0, got ${payloadCacheBytes}`);
+  }
+  const snapshotEveryBytes = options.snapshotEveryBytes ?? Number.POSITIVE_INFINITY;
+  if (!(snapshotEveryBytes > 0)) {
+    throw new RangeError(`snapshotEveryBytes must be > 0, got ${snapshotEveryBytes}`);
   }
   const tickMs = options.tickMs ?? 100;
   return {
@@ -53,6 +59,7 @@ export function settingsOf(options: LeaderFollowerNodeOptions): NodeSettings {
     proposalTimeoutMs: options.proposalTimeoutMs ?? 5000,
     readTimeoutMs: options.readTimeoutMs ?? 5000,
     snapshotEveryEntries: options.snapshotEveryEntries ?? 10_000,
+    snapshotEveryBytes,
     retainEntriesAfterSnapshot: options.retainEntriesAfterSnapshot ?? 1000,
     payloadCacheBytes,
     recordAcknowledgedEveryEntries:
