@@ -299,13 +299,25 @@ async function timeToReady(
     return { healthMs: await timeUntilOk(`${url}/health`, child, since) };
   const livezMs = await timeUntilOk(`${url}/livez`, child, since);
   const readyzMs = await timeUntilOk(`${url}/readyz`, child, since);
+  const readMbAtReady = await megabytesRead(child);
   const healthMs = await timeUntilOk(`${url}/health`, child, since);
   return {
     livezMs,
     ...(await restartPhases(cluster, index, sinceWallMs)),
     readyzMs,
+    readMbAtReady,
     healthMs,
   };
+}
+
+/**
+ * Bytes the process has read through read calls so far (`rchar` in `/proc/<pid>/io`: files,
+ * sockets and pipes, not pages of a memory map such as LMDB's), in MB: at `/readyz`, mostly the
+ * log recovery read.
+ */
+async function megabytesRead(child: ChildProcess): Promise<number> {
+  const io = await readFile(`/proc/${child.pid}/io`, 'utf8');
+  return megabytes(Number(/^rchar: (\d+)$/m.exec(io)?.[1] ?? Number.NaN) / 1024);
 }
 
 /** Each member in turn: SIGTERM, wait for its exit, start it, time it to ready. */

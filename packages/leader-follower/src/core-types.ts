@@ -98,8 +98,17 @@ export interface CoreOptions {
   readonly hardState?: HardState;
   /** The latest durable snapshot; the log starts right after it. */
   readonly snapshot?: SnapshotMetadata;
-  /** Durable entries after the snapshot, in order. */
+  /**
+   * Durable entries after the snapshot, in order; those through `appliedIndex` may be hollow
+   * (see `LogEntry.hollowCommandBytes`), except configuration entries.
+   */
   readonly entries?: readonly LogEntry[];
+  /**
+   * Where the state machine stands at start: the snapshot's index (the default), or later when it
+   * kept its own state durably past it (`StateMachine.durableAppliedIndex`). The apply cursor and
+   * the high-water mark start there; it must not be beyond the last of `entries`.
+   */
+  readonly appliedIndex?: number;
   /**
    * This member's storage identity: a random id created with its storage and kept durably with
    * it (at most 64 UTF-8 bytes). Sent on vote requests and on answers to votes, appends and

@@ -102,10 +102,17 @@ export class NodeStoppedError extends LeaderFollowerError {
  * - `log-missing`: the member's state file exists but no log directory does;
  * - `log-shorter-than-acknowledged`: the log ends before an index the member recorded as durably
  *   acknowledged (segments deleted, emptied or restored from an older copy);
- * - `log-gap`: the log starts after the snapshot ends, so the entries between are gone.
+ * - `log-gap`: the log starts after the snapshot ends, so the entries between are gone;
+ * - `log-shorter-than-applied`: the log ends before the state machine's durable applied index
+ *   (`StateMachine.durableAppliedIndex`), so committed entries it applied are gone from the log.
  */
 export type StorageLossKind =
-  'reported-by-peer' | 'marked-lost' | 'log-missing' | 'log-shorter-than-acknowledged' | 'log-gap';
+  | 'reported-by-peer'
+  | 'marked-lost'
+  | 'log-missing'
+  | 'log-shorter-than-acknowledged'
+  | 'log-gap'
+  | 'log-shorter-than-applied';
 
 /**
  * This member's storage lost what it acknowledged or voted (a forgetful member): it refuses to

@@ -15,6 +15,7 @@ import type {
 } from './node-storage.js';
 import { SnapshotFile, type StoredSnapshot } from './snapshot-file.js';
 import { StorageJobQueue } from './storage-job-queue.js';
+import { RecoveredTail, type RecoverOptions } from './recovered-tail.js';
 import {
   hardStateAfterRecovery,
   mergeChanges,
@@ -98,7 +99,7 @@ export class FileNodeStorage implements NodeStorage {
     return this.currentMemberState;
   }
 
-  async recover(): Promise<RecoveredNodeState> {
+  async recover(options: RecoverOptions = {}): Promise<RecoveredNodeState> {
     const { fileSystem, dataDirectory: directory, id } = this.options;
     await fileSystem.mkdir(directory);
     const saved = await this.generationStore.load();
@@ -119,7 +120,7 @@ export class FileNodeStorage implements NodeStorage {
       await this.snapshotFile.discardIncoming();
       const wal = await this.openLog(snapshot?.metadata.index ?? 0, memberState);
       try {
-        return await this.recoverWith(wal, { saved, memberState, snapshot });
+        return await this.recoverWith(wal, { saved, memberState, snapshot }, options);
       } catch (error) {
         // Do not leave an abandoned log running (and failing) behind a failed start.
         await wal.close().catch(() => undefined);
@@ -191,15 +192,19 @@ export class FileNodeStorage implements NodeStorage {
       memberState: MemberState | undefined;
       snapshot: StoredSnapshot | undefined;
     },
+    options: RecoverOptions,
   ): Promise<RecoveredNodeState> {
     const { saved, snapshot } = stored;
     const snapshotIndex = snapshot?.metadata.index ?? 0;
-    const entries: LogEntry[] = [];
+    // Records are views into the log's 1 MiB read buffers: the tail copies the ones it keeps
+    // whole, so no buffer stays alive for the entries it hollows.
+    const tail = new RecoveredTail(options, true);
     if (wal.lastIndex > snapshotIndex) {
       for await (const record of wal.entries(Math.max(wal.firstIndex, snapshotIndex + 1))) {
-        entries.push(entryOf(record));
+        tail.add(entryOf(record));
       }
     }
+    const entries = tail.finish();
     if (wal.recovery.tornTail !== undefined) {
       this.logger.info({ ...wal.recovery.tornTail }, 'torn tail repaired');
     }

@@ -78,6 +78,8 @@ export type { FileNodeStorageOptions } from './file-node-storage.js';
 export { MemoryNodeStorage } from './memory-node-storage.js';
 export type { MemoryNodeStorageOptions } from './memory-node-storage.js';
 export type { StorageLogger } from './storage-rules.js';
+export { RecoveredTail } from './recovered-tail.js';
+export type { RecoverOptions } from './recovered-tail.js';
 export type { MemberState } from './member-state.js';
 export {
   ConfigurationChangeRefusedError,

@@ -92,7 +92,7 @@ export class LeaderFollowerCore {
       snapshot?.configuration ?? initialConfiguration,
     );
     this.knownConfiguration = this.configuration;
-    this.replica = new ReplicaState(snapshot, this.log);
+    this.replica = new ReplicaState(snapshot, this.log, options.appliedIndex);
     this.checkedGeneration = hardState.generation;
     this.checkedHighWaterMark = this.replica.highWaterMark;
     this.outbox = new ReadyOutbox(hardState, this.replica);

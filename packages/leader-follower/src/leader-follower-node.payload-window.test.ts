@@ -4,6 +4,7 @@ import { NodeStoppedError } from './errors.js';
 import { LeaderFollowerNode, type LeaderFollowerNodeOptions } from './leader-follower-node.js';
 import { decodeMessage, encodeMessage } from './message-codec.js';
 import type { AppendRequest, Message } from './messages.js';
+import { CountingFileSystem } from './test-support/counting-file-system.js';
 import { ManualTime } from './test-support/manual-time.js';
 import { settle } from './test-support/node-event-loop.js';
 
@@ -239,6 +240,65 @@ describe('LeaderFollowerNode payload window', () => {
       NodeStoppedError,
     );
     await harness.node.close();
+  });
+
+  it('restarts after the durable applied index: holds no command at or below it, applies nothing twice, and catches a follower up from the log', async () => {
+    const disk = new FaultFileSystem({ random: seededRandom(2) });
+    const applied: number[] = [];
+    let durableThrough = 0;
+    const stateMachine: LeaderFollowerNodeOptions['stateMachine'] = {
+      apply: (index, command) => {
+        applied.push(index);
+        return decoder.decode(command);
+      },
+      snapshot: () => encoder.encode('state'),
+      restore: () => undefined,
+      durableAppliedIndex: () => durableThrough,
+    };
+    const first = await leaderWithPlayedFollowers({ fileSystem: disk, stateMachine });
+    const commands = await proposeAll(first, 'before', 30);
+    await first.node.close();
+    // The state machine kept entries 1..25 durably (the empty entry and 24 commands).
+    durableThrough = 25;
+    const commandBytes = encoder.encode(commands[0]).length;
+
+    const counting = new CountingFileSystem(disk);
+    const reopened = await LeaderFollowerNode.open({
+      id: 'a',
+      members: ['a', 'b', 'c'],
+      transport: { send: () => undefined, onMessage: () => undefined },
+      stateMachine,
+      fileSystem: counting,
+      dataDirectory: '/data',
+      clock: new ManualTime(),
+      timers: new ManualTime(),
+      random: { next: () => 0 },
+      payloadCacheBytes: 2 * commandBytes,
+    });
+    // Recovered: the six entries after 25 whole, and of those through 25 only the window's two.
+    expect(reopened.logEntryCount).toBe(31);
+    expect(reopened.logPayloadBytes).toBe((6 + 2) * commandBytes);
+    expect(reopened.appliedThrough).toBe(25);
+    await reopened.close();
+
+    applied.length = 0;
+    const second = await leaderWithPlayedFollowers({ fileSystem: disk, stateMachine });
+    // Apply resumed after 25: 26..31 once each (32 is the new leader's empty entry).
+    expect(applied).toEqual([26, 27, 28, 29, 30, 31]);
+    const before = second.toC().length;
+    followerCAcknowledgesFirstEntry(second);
+    await second.pump();
+    const appends = appendsOf(second.toC().slice(before));
+    const sentCommands = appends.flatMap((append) =>
+      append.entries.filter((entry) => entry.kind === 'command'),
+    );
+    expect(sentCommands.map((entry) => entry.index)).toEqual(
+      Array.from({ length: 30 }, (_, offset) => offset + 2),
+    );
+    expect(sentCommands.map((entry) => decoder.decode(entry.command))).toEqual(commands);
+    expect(second.logs).toContain('append refilled from the log');
+    expect(second.fatal).toEqual([]);
+    await second.node.close();
   });
 
   it('rejects a negative payload window', async () => {

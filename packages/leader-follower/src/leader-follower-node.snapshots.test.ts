@@ -1,6 +1,10 @@
 import { FaultFileSystem, seededRandom } from '@x/wal/testing';
 import { describe, expect, it } from 'vitest';
-import { LeaderFollowerNode, type StateMachine } from './leader-follower-node.js';
+import {
+  LeaderFollowerNode,
+  type LeaderFollowerNodeOptions,
+  type StateMachine,
+} from './leader-follower-node.js';
 import { SnapshotCorruptionError } from './snapshot-file.js';
 import { ManualTime } from './test-support/manual-time.js';
 import { settle } from './test-support/node-event-loop.js';
@@ -46,7 +50,11 @@ class StreamingList implements StateMachine {
   }
 }
 
-async function openSolo(disk: FaultFileSystem, stateMachine: StateMachine) {
+async function openSolo(
+  disk: FaultFileSystem,
+  stateMachine: StateMachine,
+  tuning: Partial<LeaderFollowerNodeOptions> = {},
+) {
   const time = new ManualTime();
   const node = await LeaderFollowerNode.open({
     id: 'solo',
@@ -60,6 +68,7 @@ async function openSolo(disk: FaultFileSystem, stateMachine: StateMachine) {
     random: { next: () => 0.5 },
     snapshotEveryEntries: 10,
     retainEntriesAfterSnapshot: 0,
+    ...tuning,
   });
   node.start();
   for (let step = 0; step < 50 && node.role !== 'leader'; step++) {
@@ -119,12 +128,48 @@ describe('LeaderFollowerNode streaming snapshots', () => {
     const again = await openSolo(disk, selfPersisting);
     expect(durable.counts).toMatchObject({ restoredInChunks: 0, restoredWhole: 0 });
     expect(durable.items).toEqual(items);
-    // The log after the snapshot was replayed to it (and skipped), not the whole log.
-    expect(replayed.length).toBeGreaterThan(0);
-    expect(Math.min(...replayed)).toBeGreaterThan(node.lowWaterMark);
+    // Apply resumes after what it holds durably: nothing at or below it is handed to it again.
+    expect(again.appliedThrough).toBeGreaterThanOrEqual(durableThrough);
     await again.propose(encoder.encode('after'));
     expect(durable.items).toEqual([...items, 'after']);
+    expect(replayed.length).toBeGreaterThan(0);
+    expect(Math.min(...replayed)).toBeGreaterThan(durableThrough);
     await again.close();
+  });
+
+  it('takes a snapshot once the entries since the last one hold snapshotEveryBytes, counting across a restart', async () => {
+    const disk = new FaultFileSystem({ random: seededRandom(6) });
+    const bound = { snapshotEveryEntries: 1_000, snapshotEveryBytes: 1_000 };
+    const item = (i: number): string => `item ${i} `.padEnd(300, '.');
+    const node = await openSolo(disk, new StreamingList(), bound);
+    // Three entries of 300 bytes: 900 bytes, under the bound (and far under 1,000 entries).
+    for (let i = 0; i < 3; i++) await node.propose(encoder.encode(item(i)));
+    await settle();
+    expect(node.lowWaterMark).toBe(0);
+    await node.close();
+
+    // Restarted, the 900 bytes recovered still count: the fourth entry reaches the bound.
+    const list = new StreamingList();
+    const again = await openSolo(disk, list, bound);
+    expect(again.lowWaterMark).toBe(0);
+    await again.propose(encoder.encode(item(3)));
+    await settle();
+    const snapshotIndex = again.lowWaterMark;
+    expect(snapshotIndex).toBeGreaterThanOrEqual(5);
+    expect(list.items).toEqual([0, 1, 2, 3].map(item));
+    // The count starts again after it: one more entry is not enough.
+    await again.propose(encoder.encode(item(4)));
+    await settle();
+    expect(again.lowWaterMark).toBe(snapshotIndex);
+    await again.close();
+  });
+
+  it('refuses a snapshotEveryBytes that is not positive', async () => {
+    await expect(
+      openSolo(new FaultFileSystem({ random: seededRandom(7) }), new StreamingList(), {
+        snapshotEveryBytes: 0,
+      }),
+    ).rejects.toThrow(RangeError);
   });
 
   it('refuses to start from a damaged snapshot and leaves the state machine as it was', async () => {

@@ -7,16 +7,16 @@ import {
 } from './errors.js';
 import type { ClusterConfiguration, ConfigurationChange } from './cluster-configuration.js';
 import { LeaderFollowerCore } from './leader-follower-core.js';
-import { isHollowEntry } from './log-entry.js';
+import { commandBytesOf, isHollowEntry } from './log-entry.js';
 import type { LogEntry } from './log-entry.js';
 import { MemberRecords } from './member-records.js';
 import { LeadershipLog } from './leadership-log.js';
 import { decodeMessage } from './message-codec.js';
 import type { NodeId } from './messages.js';
 import type { LeaderFollowerNodeOptions, NodeStatus } from './node-options.js';
-import type { NodeStorage, RecoveredNodeState } from './node-storage.js';
+import type { NodeStorage } from './node-storage.js';
 import { coreOptionsOf, settingsOf, type NodeSettings } from './node-settings.js';
-import { recoverNode } from './node-recovery.js';
+import { recoverNode, type RecoveredNode } from './node-recovery.js';
 import { ReadyCompletions } from './ready-completions.js';
 import { persistReady, type ReadyPersistenceDeps } from './ready-persistence.js';
 import { announceFailStop, logFailStop } from './fail-stop.js';
@@ -72,11 +72,11 @@ export class LeaderFollowerNode {
   private constructor(
     private readonly options: LeaderFollowerNodeOptions,
     private readonly storage: NodeStorage,
-    recovered: RecoveredNodeState,
+    recovered: RecoveredNode,
   ) {
     const settings = settingsOf(options);
     this.settings = settings;
-    this.appliedIndex = recovered.snapshot?.metadata.index ?? 0;
+    this.appliedIndex = recovered.appliedIndex;
     this.lastLeaderContact = options.clock.now();
     this.core = new LeaderFollowerCore(coreOptionsOf(options, recovered));
     const fail = (error: unknown): void => this.fail(error);
@@ -98,7 +98,11 @@ export class LeaderFollowerNode {
     this.persistence = { storage, stateMachine, logger, stopped };
     this.durability = new ReadyCompletions((persisted) => this.readyDurable(persisted), fail);
     const snapshotDeps = { core: this.core, storage, stateMachine, settings, stopped, fail };
-    this.snapshots = new SnapshotSchedule(this.appliedIndex, snapshotDeps);
+    this.snapshots = new SnapshotSchedule(
+      recovered.snapshot?.metadata.index ?? 0,
+      snapshotDeps,
+      appliedBytesAfterSnapshot(recovered),
+    );
     this.leadership = new LeadershipLog(options.id, logger, observer);
     this.admission = new PendingWorkAdmission(settings.pendingWork);
     this.proposals = new ProposalWaiters(clock, timers, settings.proposalTimeoutMs, (index) =>
@@ -504,6 +508,7 @@ export class LeaderFollowerNode {
       }
     }
     this.appliedIndex = entry.index;
+    this.snapshots.applied(entry.command.length);
     this.proposals.applied(entry, result);
   }
 
@@ -537,4 +542,17 @@ export class LeaderFollowerNode {
     this.proposals.rejectAll('node stopped with the proposal in flight');
     this.reads.rejectAll();
   }
+}
+
+/**
+ * Command bytes of the recovered entries the state machine holds already (after the snapshot,
+ * through the applied index): they count toward the next snapshot's byte bound.
+ */
+function appliedBytesAfterSnapshot(recovered: RecoveredNode): number {
+  let bytes = 0;
+  for (const entry of recovered.entries) {
+    if (entry.index > recovered.appliedIndex) break;
+    bytes += commandBytesOf(entry);
+  }
+  return bytes;
 }

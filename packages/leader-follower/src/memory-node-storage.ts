@@ -11,6 +11,7 @@ import type {
 } from './node-storage.js';
 import { encodeSnapshotBytes, openSnapshotBytes } from './snapshot-file.js';
 import { StorageJobQueue } from './storage-job-queue.js';
+import { RecoveredTail, type RecoverOptions } from './recovered-tail.js';
 import {
   hardStateAfterRecovery,
   mergeChanges,
@@ -58,14 +59,17 @@ export class MemoryNodeStorage implements NodeStorage {
     return this.log.length;
   }
 
-  recover(): Promise<RecoveredNodeState> {
+  recover(options: RecoverOptions = {}): Promise<RecoveredNodeState> {
     this.storedMemberState ??= {
       storageId: newStorageId(this.options.random),
       acknowledgedIndex: 0,
       peerStorageIds: new Map(),
     };
     const snapshotIndex = this.snapshot?.index ?? 0;
-    const entries = this.log.filter((entry) => entry.index > snapshotIndex);
+    // The entries are this object's own (nothing to copy); hollowed as a file storage would.
+    const tail = new RecoveredTail(options, false);
+    for (const entry of this.log) if (entry.index > snapshotIndex) tail.add(entry);
+    const entries = tail.finish();
     this.hardState = hardStateAfterRecovery(this.hardState, this.snapshot, entries);
     return Promise.resolve({
       hardState: this.hardState,

@@ -100,6 +100,13 @@ export interface LeaderFollowerNodeOptions {
   readonly readTimeoutMs?: number;
   /** Take a snapshot once this many entries were applied since the last one. Default 10000. */
   readonly snapshotEveryEntries?: number;
+  /**
+   * Take a snapshot also once the entries applied since the last one hold this many command
+   * bytes, whatever their count: the log since the last snapshot, which a restart reads, is then
+   * bounded in bytes as well as in entries (large entries would otherwise grow it to
+   * `snapshotEveryEntries` times their size). Default `Infinity` (entries only).
+   */
+  readonly snapshotEveryBytes?: number;
   /** Entries kept in the log below a snapshot, to spare slightly-behind followers a snapshot. Default 1000. */
   readonly retainEntriesAfterSnapshot?: number;
   /** Appends in flight per follower. Default 64. */

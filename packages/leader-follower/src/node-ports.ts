@@ -58,9 +58,11 @@ export interface StateMachine {
   /**
    * Optional, for a state machine that keeps its state on disk itself: the log index through
    * which that state stood when the node opened (0 for none). When it is at or past the latest
-   * snapshot's index, the node does not restore the snapshot: it replays the log after the
-   * snapshot as usual, and the state machine must ignore the commands at or below this index,
-   * which its state already holds.
+   * snapshot's index, the node does not restore the snapshot. The node recovers the entries at
+   * or below it hollow (their command bytes stay on disk, apart from the payload window) and
+   * applies only the entries after it: it must count only commands whose effects are durable in
+   * that state. Called once, before the log is recovered; a value beyond the log's last entry
+   * refuses the start (`MemberStorageLostError`, `log-shorter-than-applied`).
    */
   durableAppliedIndex?(): number;
 }

@@ -2,7 +2,8 @@ import type { CoreOptions } from './core-types.js';
 import { FileNodeStorage } from './file-node-storage.js';
 import type { LeaderFollowerNodeOptions } from './node-options.js';
 import type { Logger, NodeObserver } from './node-ports.js';
-import type { NodeStorage, RecoveredNodeState } from './node-storage.js';
+import type { NodeStorage } from './node-storage.js';
+import type { RecoveredNode } from './node-recovery.js';
 import type { PendingWorkLimits } from './pending-work-limits.js';
 
 /** A node's options with every default filled in (see {@link LeaderFollowerNodeOptions}). */
@@ -14,6 +15,7 @@ export interface NodeSettings {
   readonly proposalTimeoutMs: number;
   readonly readTimeoutMs: number;
   readonly snapshotEveryEntries: number;
+  readonly snapshotEveryBytes: number;
   readonly retainEntriesAfterSnapshot: number;
   readonly payloadCacheBytes: number;
   readonly recordAcknowledgedEveryEntries: number;
@@ -36,12 +38,17 @@ export const silentLogger: Logger = {
 
 /**
  * The options with their defaults.
- * @throws RangeError for a negative or NaN `payloadCacheBytes`.
+ * @throws RangeError for a negative or NaN `payloadCacheBytes`, or a `snapshotEveryBytes` that
+ *   is not positive.
  */
 export function settingsOf(options: LeaderFollowerNodeOptions): NodeSettings {
   const payloadCacheBytes = options.payloadCacheBytes ?? DEFAULT_PAYLOAD_CACHE_BYTES;
   if (!(payloadCacheBytes >= 0)) {
     throw new RangeError(`payloadCacheBytes must be >= 0, got ${payloadCacheBytes}`);
+  }
+  const snapshotEveryBytes = options.snapshotEveryBytes ?? Number.POSITIVE_INFINITY;
+  if (!(snapshotEveryBytes > 0)) {
+    throw new RangeError(`snapshotEveryBytes must be > 0, got ${snapshotEveryBytes}`);
   }
   const tickMs = options.tickMs ?? 100;
   return {
@@ -52,6 +59,7 @@ export function settingsOf(options: LeaderFollowerNodeOptions): NodeSettings {
     proposalTimeoutMs: options.proposalTimeoutMs ?? 5000,
     readTimeoutMs: options.readTimeoutMs ?? 5000,
     snapshotEveryEntries: options.snapshotEveryEntries ?? 10_000,
+    snapshotEveryBytes,
     retainEntriesAfterSnapshot: options.retainEntriesAfterSnapshot ?? 1000,
     payloadCacheBytes,
     recordAcknowledgedEveryEntries:
@@ -69,7 +77,7 @@ export function settingsOf(options: LeaderFollowerNodeOptions): NodeSettings {
 /** The core's options: the node's tuning and what storage recovered. */
 export function coreOptionsOf(
   options: LeaderFollowerNodeOptions,
-  recovered: RecoveredNodeState,
+  recovered: RecoveredNode,
 ): CoreOptions {
   return {
     storageId: recovered.memberState.storageId,
@@ -80,6 +88,7 @@ export function coreOptionsOf(
     random: options.random,
     hardState: recovered.hardState,
     entries: recovered.entries,
+    appliedIndex: recovered.appliedIndex,
     ...(recovered.snapshot === undefined ? {} : { snapshot: recovered.snapshot.metadata }),
     advanceFirstElection: options.advanceFirstElection ?? true,
     ...definedOnly({

@@ -1,5 +1,6 @@
 import { FaultFileSystem, seededRandom } from '@x/wal/testing';
 import { describe, expect, it } from 'vitest';
+import { clusterConfiguration, encodeConfiguration } from './cluster-configuration.js';
 import { FileNodeStorage } from './file-node-storage.js';
 import type { LogEntry } from './log-entry.js';
 import { MemoryNodeStorage } from './memory-node-storage.js';
@@ -74,6 +75,38 @@ describe.each(Object.entries(storages))('%s', (_name, create) => {
     const recovered = await under.open().recover();
     expect(recovered.hardState).toEqual({ generation: 2, votedFor: 'n2' });
     expect(recovered.entries).toEqual([...range(1, 3), ...range(4, 6, 2)]);
+  });
+
+  it('recovers entries through the applied index hollow, keeping the window and configurations whole', async () => {
+    const under = create();
+    const storage = under.open();
+    await storage.recover();
+    const configuration: LogEntry = {
+      index: 3,
+      generation: 1,
+      kind: 'configuration',
+      command: encodeConfiguration(clusterConfiguration(['n1', 'n2'], [])),
+    };
+    const stored = [...range(1, 2), configuration, ...range(4, 10, 2)];
+    await storage.persist(batch(stored));
+    await storage.close();
+    const again = under.open();
+    // Applied through 8; the window keeps the last two commands' bytes (3 bytes each).
+    const recovered = await again.recover({ appliedThrough: 8, keepRecentBytes: 6 });
+    const hollow = (entry: LogEntry): LogEntry => ({
+      ...entry,
+      command: new Uint8Array(0),
+      hollowCommandBytes: entry.command.length,
+    });
+    expect(recovered.entries).toEqual([
+      ...range(1, 2).map(hollow),
+      configuration,
+      ...range(4, 6, 2).map(hollow),
+      ...range(7, 10, 2),
+    ]);
+    expect(recovered.hardState.generation).toBe(2);
+    // Their bytes are still stored, for a follower that needs them.
+    expect(await again.readEntries(1, 10)).toEqual(stored);
   });
 
   it('settles persist calls in call order, whatever finishes first', async () => {

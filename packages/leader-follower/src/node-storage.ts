@@ -3,6 +3,7 @@ import type { SnapshotChunkToStore } from './core-types.js';
 import type { HardState, LogEntry, SnapshotData, SnapshotMetadata } from './log-entry.js';
 import type { MemberState } from './member-state.js';
 import type { NodeId } from './messages.js';
+import type { RecoverOptions } from './recovered-tail.js';
 
 /**
  * A stored snapshot opened for reading (the state machine's bytes, checksum verified as they are
@@ -32,7 +33,11 @@ export interface RecoveredNodeState {
   readonly memberState: MemberState;
   /** The latest snapshot, open for the state machine to restore (the node closes it). */
   readonly snapshot: SnapshotReader | undefined;
-  /** The stored entries after the snapshot, in order. */
+  /**
+   * The stored entries after the snapshot, in order. Those through `RecoverOptions.appliedThrough`
+   * may be hollow, apart from configuration entries and the most recent `keepRecentBytes` of
+   * commands (see `RecoveredTail`).
+   */
   readonly entries: readonly LogEntry[];
 }
 
@@ -99,11 +104,12 @@ export interface SnapshotToSave {
  */
 export interface NodeStorage {
   /**
-   * Opens the storage (locking it when it is a directory) and reads what it holds.
+   * Opens the storage (locking it when it is a directory) and reads what it holds; `options` say
+   * which entries the state machine holds already, to hand back hollow.
    * @throws MemberStorageLostError when the storage no longer holds what this member
    *   acknowledged; corruption errors naming the file.
    */
-  recover(): Promise<RecoveredNodeState>;
+  recover(options?: RecoverOptions): Promise<RecoveredNodeState>;
   /** Makes one Ready's work durable; settles after every earlier `persist`. */
   persist(batch: PersistBatch): Promise<void>;
   /** Records a member-state change durably (changes made before the write starts share it). */

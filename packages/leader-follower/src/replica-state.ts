@@ -18,15 +18,34 @@ export class ReplicaState {
   /** The latest durable snapshot, if any. */
   latestSnapshot: SnapshotMetadata | undefined;
 
-  constructor(snapshot: SnapshotMetadata | undefined, log: ReplicatedLog) {
+  /**
+   * @param appliedIndex - where the state machine stands: the snapshot's index (it was restored
+   *   from it), or later when it kept its own state durably past the snapshot (its durable
+   *   applied index, at most the log's last index).
+   * @throws Error when `appliedIndex` is beyond the log's last index.
+   */
+  constructor(
+    snapshot: SnapshotMetadata | undefined,
+    log: ReplicatedLog,
+    appliedIndex = snapshot?.index ?? 0,
+  ) {
     this.log = log;
     this.latestSnapshot = snapshot;
-    const snapshotIndex = snapshot?.index ?? 0;
-    // Everything handed in was read back from disk, so it is durable; the state machine was
-    // restored from the snapshot, so it stands at the snapshot index.
-    this.highWaterMark = snapshotIndex;
+    const applied = Math.max(snapshot?.index ?? 0, appliedIndex);
+    if (applied > log.lastIndex) {
+      throw new Error(`applied index ${applied} is beyond the log's last entry ${log.lastIndex}`);
+    }
+    if (log.hollowThrough > applied) {
+      throw new Error(
+        `entries through ${log.hollowThrough} are hollow but only ${applied} applied`,
+      );
+    }
+    // Everything handed in was read back from disk, so it is durable. The state machine stands
+    // at `applied`; only committed entries are ever applied, so everything through it is
+    // committed too (the high-water mark may start there).
+    this.highWaterMark = applied;
     this.durableIndex = log.lastIndex;
-    this.appliedIndex = snapshotIndex;
+    this.appliedIndex = applied;
   }
 
   /** Moves the high-water mark forward to `index` (never back). */

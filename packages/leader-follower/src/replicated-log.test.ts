@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { commandBytesOf, EMPTY_COMMAND, isHollowEntry } from './log-entry.js';
 import type { LogEntry } from './log-entry.js';
 import { ReplicatedLog } from './replicated-log.js';
+import { clusterConfiguration, encodeConfiguration } from './cluster-configuration.js';
 
 const commandOf = (index: number, size: number): LogEntry => ({
   index,
@@ -172,5 +173,41 @@ describe('the payload window of the replicated log', () => {
       }),
       { numRuns: 200 },
     );
+  });
+});
+
+describe('a replicated log built from a recovered tail with a hollow prefix', () => {
+  const hollowOf = (entry: LogEntry): LogEntry => ({
+    ...entry,
+    command: EMPTY_COMMAND,
+    hollowCommandBytes: entry.command.length,
+  });
+  const configurationEntry = (index: number): LogEntry => ({
+    index,
+    generation: 1,
+    kind: 'configuration',
+    command: encodeConfiguration(clusterConfiguration(['a', 'b'], [])),
+  });
+
+  it('holds the prefix hollow, notes a whole configuration entry in it, and the rest whole', () => {
+    const log = new ReplicatedLog(10, 1, [
+      hollowOf(commandOf(11, 40)),
+      configurationEntry(12),
+      hollowOf(commandOf(13, 40)),
+      commandOf(14, 40),
+      commandOf(15, 40),
+    ]);
+    expect(log.hollowThrough).toBe(13);
+    expect(log.payloadBytes).toBe(80);
+    expect(isHollowEntry(log.entryAt(12)!)).toBe(true);
+    expect(log.configurations.at(12)?.voters).toEqual(['a', 'b']);
+    expect(sizesIn(log, 11, 15)).toEqual([40, commandBytesOf(configurationEntry(12)), 40, 40, 40]);
+    expect(heldIn(log, 11, 15)).toEqual([0, 0, 0, 40, 40]);
+  });
+
+  it('refuses a hollow configuration entry: its configuration would be lost', () => {
+    expect(
+      () => new ReplicatedLog(0, 0, [hollowOf(configurationEntry(1)), commandOf(2, 3)]),
+    ).toThrow(/configuration entry 1 recovered hollow/);
   });
 });

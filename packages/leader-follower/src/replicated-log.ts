@@ -41,15 +41,42 @@ export class ReplicatedLog {
     this.compactedIndexValue = compactedIndex;
     this.compactedGenerationValue = compactedGeneration;
     this.hollowThroughValue = compactedIndex;
+    // Recovered entries may start hollow (see `RecoveredTail`): through the last hollow one, the
+    // entries are held hollow, a whole configuration entry among them after its configuration
+    // was noted.
+    let lastHollow = compactedIndex;
+    for (const entry of entries) if (isHollowEntry(entry)) lastHollow = entry.index;
     let expected = compactedIndex + 1;
     for (const entry of entries) {
       if (entry.index < expected) continue;
       if (entry.index !== expected) {
         throw new Error(`log gap: expected index ${expected}, got ${entry.index}`);
       }
-      this.append(entry);
+      if (entry.index <= lastHollow) this.appendRecoveredHollow(entry);
+      else this.append(entry);
       expected++;
     }
+  }
+
+  /** Appends a recovered entry of the hollow prefix, hollow (its bytes stay in the log on disk). */
+  private appendRecoveredHollow(entry: LogEntry): void {
+    if (!isHollowEntry(entry)) this.configurations.appended(entry);
+    else if (entry.kind === 'configuration') {
+      // Its configuration would be lost: a storage must hand configuration entries back whole.
+      throw new Error(`configuration entry ${entry.index} recovered hollow`);
+    }
+    this.entries.push(
+      isHollowEntry(entry) || entry.command.length === 0
+        ? entry
+        : {
+            index: entry.index,
+            generation: entry.generation,
+            kind: entry.kind,
+            command: EMPTY_COMMAND,
+            hollowCommandBytes: entry.command.length,
+          },
+    );
+    this.hollowThroughValue = entry.index;
   }
 
   /** Index of the last entry dropped by compaction (0 when nothing was compacted). */

@@ -5,9 +5,10 @@ import type { NodeSettings } from './node-settings.js';
 import type { NodeStorage } from './node-storage.js';
 
 /**
- * The low-water mark: takes a snapshot of the state machine once `snapshotEveryEntries` entries
- * were applied since the last one, stores it, tells the core, then releases the log below it
- * (keeping `retainEntriesAfterSnapshot` entries for followers slightly behind).
+ * The low-water mark: takes a snapshot of the state machine once `snapshotEveryEntries` entries,
+ * or entries holding `snapshotEveryBytes` command bytes, were applied since the last one, stores
+ * it, tells the core, then releases the log below it (keeping `retainEntriesAfterSnapshot`
+ * entries for followers slightly behind).
  */
 export class SnapshotSchedule {
   private snapshotting = false;
@@ -23,21 +24,37 @@ export class SnapshotSchedule {
       stopped(): boolean;
       fail(error: unknown): void;
     },
+    /** Command bytes of the entries applied since that snapshot (recovered ones included). */
+    private bytesSinceSnapshot = 0,
   ) {}
+
+  /** An entry holding `bytes` command bytes was applied. */
+  applied(bytes: number): void {
+    this.bytesSinceSnapshot += bytes;
+  }
 
   /** A snapshot from the leader was installed (and the state machine restored from it). */
   installed(snapshot: SnapshotMetadata): void {
     this.snapshotIndex = snapshot.index;
+    this.bytesSinceSnapshot = 0;
     const { logger, observer } = this.deps.settings;
     logger.info({ index: snapshot.index }, 'snapshot installed from leader');
     observer.snapshotSaved?.(snapshot.index, snapshot.sizeBytes, 'installed');
   }
 
-  /** Takes a snapshot if enough entries were applied through `appliedIndex` and none is under way. */
+  /**
+   * Takes a snapshot if enough entries (or bytes) were applied through `appliedIndex` and none is
+   * under way.
+   */
   maybeSnapshot(appliedIndex: number): void {
     const { core, storage, stateMachine, settings } = this.deps;
-    const { snapshotEveryEntries, retainEntriesAfterSnapshot, logger, observer } = settings;
-    if (this.snapshotting || appliedIndex - this.snapshotIndex < snapshotEveryEntries) return;
+    const { snapshotEveryEntries, snapshotEveryBytes, retainEntriesAfterSnapshot } = settings;
+    const { logger, observer } = settings;
+    if (this.snapshotting || appliedIndex <= this.snapshotIndex) return;
+    const due =
+      appliedIndex - this.snapshotIndex >= snapshotEveryEntries ||
+      this.bytesSinceSnapshot >= snapshotEveryBytes;
+    if (!due) return;
     const index = appliedIndex;
     const generation = core.generationAt(index);
     if (generation === undefined) return;
@@ -49,6 +66,8 @@ export class SnapshotSchedule {
       ...(configuration === undefined ? {} : { configuration }),
     };
     this.snapshotting = true;
+    // Entries applied while it is saved count toward the next one.
+    this.bytesSinceSnapshot = 0;
     void storage
       .saveSnapshot(snapshot)
       .then(async (metadata) => {

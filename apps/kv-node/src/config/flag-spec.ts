@@ -91,6 +91,14 @@ export const FLAG_SPECS: readonly FlagSpec[] = [
     description: 'Applied entries between snapshots (after which older log segments are deleted).',
   },
   {
+    name: 'snapshot-log-bytes',
+    kind: 'integer',
+    defaultValue: '1073741824',
+    section: 'member',
+    description:
+      'Also snapshot once the entries applied since the last snapshot hold this many command bytes, so large txns cannot grow the log a restart reads past it (0: --snapshot-count only).',
+  },
+  {
     name: 'backend',
     kind: 'enum',
     defaultValue: 'memory',

@@ -133,6 +133,8 @@ describe('node configuration', () => {
       '--election-timeout=500',
       '--snapshot-count',
       '1000',
+      '--snapshot-log-bytes',
+      '4096',
       '--peer-secret-file',
       '/etc/kv/peer-secret',
     ]);
@@ -147,6 +149,7 @@ describe('node configuration', () => {
       heartbeatIntervalMs: 50,
       electionTimeoutMs: 500,
       snapshotCount: 1000,
+      snapshotLogBytes: 4096,
     });
     expect(parsed.members.map((member) => member.name)).toEqual(['a', 'b', 'c']);
     expect(parsed.memberId).toBe(parsed.members[1]?.id);

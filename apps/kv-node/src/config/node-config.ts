@@ -58,6 +58,8 @@ export interface NodeConfig {
   /** `--failure-detector`: how the replica suspects a silent leader or follower. */
   failureDetector: 'fixed' | 'phi';
   snapshotCount: number;
+  /** `--snapshot-log-bytes`: command bytes applied between snapshots; 0 for no byte bound. */
+  snapshotLogBytes: number;
   /** `--backend`: where the key-value state lives (see `store/state-store.ts`). */
   backend: 'memory' | 'lmdb';
   peerSecretFile?: string;
@@ -439,6 +441,7 @@ export function buildConfig(...sources: Settings[]): NodeConfig {
     electionTimeoutMs,
     failureDetector: view.choice('failure-detector'),
     snapshotCount: view.integer('snapshot-count', 1),
+    snapshotLogBytes: view.integer('snapshot-log-bytes', 0),
     backend: view.choice('backend'),
     ...(peerSecretFile === undefined ? {} : { peerSecretFile }),
     ...(clientTls === undefined ? {} : { clientTls: { ...clientTls, clientCertAuth } }),

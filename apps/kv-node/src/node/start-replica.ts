@@ -209,6 +209,9 @@ export async function startReplica(options: ReplicaStartOptions): Promise<Replic
       ...replicaTicks(config.heartbeatIntervalMs, config.electionTimeoutMs),
       failureDetector: config.failureDetector,
       snapshotEveryEntries: config.snapshotCount,
+      // Bounds the log a restart reads in bytes too: large txns reach --snapshot-count slowly.
+      snapshotEveryBytes:
+        config.snapshotLogBytes === 0 ? Number.POSITIVE_INFINITY : config.snapshotLogBytes,
       // Command bytes of applied entries kept for followers a little behind (etcd keeps 5,000
       // entries); a follower further behind is caught up from the log on disk.
       payloadCacheBytes: PAYLOAD_CACHE_BYTES,
