@@ -5,11 +5,15 @@
  * then the leader are removed; a member restarted on a wiped data directory under its old name is
  * refused, and the runbook (remove it, add a new member at the same peer URL with a new data
  * directory: it learns its fresh id and the cluster id from the members) brings the cluster back
- * with every acknowledged key.
+ * with every acknowledged key. A second cluster shows a member added as a voter promoted by a
+ * leader elected after the one that added it was killed.
  */
 
+import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { etcdctlPresent } from './support/etcd-binaries.js';
 import type { ProcessMember } from './support/process-cluster.js';
 import { freePort } from './support/process-cluster.js';
 import { startedCluster } from './support/started-cluster.js';
@@ -109,6 +113,14 @@ function exitOf(member: ProcessMember): Promise<number | null> {
   });
 }
 
+/** The ids of the members `member`'s own status shows as learners (the configuration in force). */
+async function learnersInForce(member: ProcessMember): Promise<string[]> {
+  const view = (await (await fetch(`${member.clientUrl}/v1/cluster`)).json()) as {
+    members: { id: string; is_learner: boolean }[];
+  };
+  return view.members.filter((listed) => listed.is_learner).map((listed) => listed.id);
+}
+
 function live(started: StartedCluster): ProcessMember[] {
   return started.cluster.members.filter((member) => {
     const child = member.process;
@@ -121,16 +133,17 @@ let clusterIdHex: string;
 const joiners: { dataRoot: string }[] = [];
 const acknowledged = new Map<string, string>();
 
-/** Plans a member that joins with `--initial-cluster-state existing` (not started). */
+/** Plans a member of `into` that joins with `--initial-cluster-state existing` (not started). */
 async function planJoiner(
+  into: StartedCluster,
   name: string,
   others: ProcessMember[],
   givenPeerPort?: number,
 ): Promise<ProcessMember> {
   const [clientPort, peerPort] = [await freePort(), givenPeerPort ?? (await freePort())];
-  const dataRoot = await mkdtemp(`${started.cluster.root}/join-`);
+  const dataRoot = await mkdtemp(`${into.cluster.root}/join-`);
   joiners.push({ dataRoot });
-  const template = started.first.args;
+  const template = into.first.args;
   const flag = (name: string): string => template[template.indexOf(name) + 1] as string;
   const initialCluster = [
     ...others.map((member) => `${member.name}=http://127.0.0.1:${member.peerPort}`),
@@ -166,7 +179,7 @@ async function planJoiner(
     process: undefined,
     output: [],
   };
-  started.cluster.members.push(member);
+  into.cluster.members.push(member);
   return member;
 }
 
@@ -273,7 +286,7 @@ describe('membership changes with real processes', () => {
   it('adds a learner that catches up, then promotes it; writes stay linearizable on all', async () => {
     const leader = await started.cluster.leader();
     const follower = live(started).find((member) => member !== leader);
-    const joiner = await planJoiner('m4', live(started));
+    const joiner = await planJoiner(started, 'm4', live(started));
     const added = await post(follower as ProcessMember, '/v3/cluster/member/add', {
       peerURLs: [`http://127.0.0.1:${joiner.peerPort}`],
       isLearner: true,
@@ -385,20 +398,17 @@ describe('membership changes with real processes', () => {
   it('refuses a member restarted on a wiped data directory; remove and add brings it back', async () => {
     // Two voters now: grow to three first, so that one can be lost without losing the quorum.
     const leader = await started.cluster.leader();
-    const third = await planJoiner('m5', live(started));
+    const third = await planJoiner(started, 'm5', live(started));
     const added = await post(leader, '/v3/cluster/member/add', {
       peerURLs: [`http://127.0.0.1:${third.peerPort}`],
     });
     expect(added.status, JSON.stringify(added.body)).toBe(200);
     started.cluster.start(third);
     await started.cluster.waitReady([third]);
-    // Added as a voter (isLearner false): promoted by the leader once in sync.
+    // Added as a voter (isLearner false): promoted by the leader once in sync (listed as a
+    // voter from the start, as etcd lists it; kv-node's own status shows the promotion).
     await eventually('m5 promoted', async () =>
-      (await members(leader)).some(
-        (member) => member.ID === added.body.member?.ID && !member.isLearner,
-      )
-        ? true
-        : undefined,
+      (await learnersInForce(leader)).includes(added.body.member?.ID as string) ? undefined : true,
     );
     await writeSome('three-voters', 5);
     // The disk of m5 dies: it comes back under its old name with an empty data directory.
@@ -423,7 +433,7 @@ describe('membership changes with real processes', () => {
     // The removed id stays retired.
     const stale = await post(survivor, '/v3/cluster/member/promote', { ID: added.body.member?.ID });
     expect([stale.status, stale.body.error]).toEqual([404, 'etcdserver: member not found']);
-    const replacement = await planJoiner('m6', live(started), third.peerPort);
+    const replacement = await planJoiner(started, 'm6', live(started), third.peerPort);
     // --initial-cluster-id is optional; given, it must name the cluster the members answer for.
     replacement.args.push('--initial-cluster-id', 'abc');
     started.cluster.start(replacement);
@@ -442,4 +452,88 @@ describe('membership changes with real processes', () => {
       isLearner: true,
     });
   }, 60_000);
+});
+
+/**
+ * A member added as a voter is a learner until it is in sync, but the request to make it a voter
+ * is replicated: when the leader that took it dies before the member has even started, the next
+ * leader promotes it. etcd's member list shows it as a voter throughout, as etcd makes it one at
+ * once; kv-node's own status shows the learner it is until the promotion.
+ */
+describe('a member added as a voter, promoted by a later leader', () => {
+  let cluster: StartedCluster;
+
+  beforeAll(async () => {
+    cluster = await startedCluster(3);
+  }, 60_000);
+
+  afterAll(async () => {
+    await cluster?.stop();
+  });
+
+  /** Ids as `etcdctl member list` prints them: hexadecimal. */
+  async function etcdctlLearnerFlags(member: ProcessMember): Promise<Map<string, string>> {
+    const { stdout } = await promisify(execFile)(
+      'etcdctl',
+      [
+        `--endpoints=${member.clientUrl}`,
+        '--dial-timeout=5s',
+        '--command-timeout=10s',
+        'member',
+        'list',
+      ],
+      { env: { ...process.env, ETCDCTL_API: '3' } },
+    );
+    const lines = stdout.trim().split('\n');
+    return new Map(
+      lines.map((line) => [line.split(', ')[0] as string, line.split(', ').pop() as string]),
+    );
+  }
+
+  /** Checks that `member` lists `id` as a voter, over JSON and (when present) etcdctl's gRPC. */
+  async function expectListedAsVoter(member: ProcessMember, id: string): Promise<void> {
+    const listed = (await members(member)).find((candidate) => candidate.ID === id);
+    expect(listed, `${member.name} lists ${id}`).toBeDefined();
+    expect(listed?.isLearner === true).toBe(false);
+    if (etcdctlPresent) {
+      expect((await etcdctlLearnerFlags(member)).get(BigInt(id).toString(16))).toBe('false');
+    }
+  }
+
+  it('is promoted by the leader elected after the one that added it was killed', async () => {
+    const leader = await cluster.cluster.leader();
+    const survivors = live(cluster).filter((member) => member !== leader);
+    const joiner = await planJoiner(cluster, 'v4', survivors);
+    const added = await post(leader, '/v3/cluster/member/add', {
+      peerURLs: [`http://127.0.0.1:${joiner.peerPort}`],
+    });
+    expect(added.status, JSON.stringify(added.body)).toBe(200);
+    const id = added.body.member?.ID as string;
+    expect(added.body.member?.isLearner === true).toBe(false);
+    // A learner in the configuration (it has not started, so it costs no quorum).
+    expect(await learnersInForce(leader)).toEqual([id]);
+    for (const member of live(cluster)) await expectListedAsVoter(member, id);
+
+    await cluster.cluster.kill(leader);
+    const next = await cluster.cluster.leader();
+    expect(next).not.toBe(leader);
+    await expectListedAsVoter(next, id);
+    expect(await learnersInForce(next)).toEqual([id]);
+
+    cluster.cluster.start(joiner);
+    await cluster.cluster.waitReady([joiner]);
+    await expectListedAsVoter(next, id);
+    await eventually('the new leader’s promotion of v4', async () =>
+      (await learnersInForce(next)).length === 0 ? true : undefined,
+    );
+    for (const member of live(cluster)) {
+      await expectListedAsVoter(member, id);
+      await eventually(`${member.name} applying the promotion`, async () =>
+        (await learnersInForce(member)).length === 0 ? true : undefined,
+      );
+    }
+    // Four voters, three of them up: the promoted member counts for the quorum of a write.
+    await put(joiner, 'after-promotion', 'yes');
+    expect(await read(next, 'after-promotion')).toBe('yes');
+  }, 90_000);
 });

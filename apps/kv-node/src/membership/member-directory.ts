@@ -72,7 +72,10 @@ function idOfReplicationId(replicationId: string): string {
   return /^[0-9a-f]{1,16}$/.test(replicationId) ? BigInt(`0x${replicationId}`).toString(10) : '0';
 }
 
-/** Every member of the configuration in force, sorted by member id as etcd lists them. */
+/**
+ * Every member of the configuration in force, sorted by member id as etcd lists them, each a
+ * learner exactly when the configuration says so (what a joining member must start from).
+ */
 export function listMembers(sources: MemberDirectorySources): ListedMember[] {
   const configuration = sources.configuration();
   const members: ListedMember[] = [
@@ -90,4 +93,17 @@ export function listMembers(sources: MemberDirectorySources): ListedMember[] {
     const b = BigInt(right.id);
     return a < b ? -1 : a > b ? 1 : 0;
   });
+}
+
+/**
+ * The members as etcd's Cluster API shows them: a member added as a voter is listed as a voter
+ * from the start, as etcd makes it one at once, though kv-node keeps it a learner until it is in
+ * sync (the request is in the replicated registry, so every member lists it alike).
+ */
+export function listMembersAsAdded(sources: MemberDirectorySources): ListedMember[] {
+  return listMembers(sources).map((member) =>
+    member.isLearner && sources.registry.isVoterRequested(member.replicationId)
+      ? { ...member, isLearner: false }
+      : member,
+  );
 }

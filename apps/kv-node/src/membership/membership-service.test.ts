@@ -1,5 +1,8 @@
+import { ConfigurationChangeRefusedError } from '@x/leader-follower';
 import type { ClusterConfiguration, ConfigurationChange } from '@x/leader-follower';
 import { describe, expect, it } from 'vitest';
+import { BinaryReader } from '../codec/binary-reader.js';
+import { BinaryWriter } from '../codec/binary-writer.js';
 import { decodeCommand } from '../codec/command-codec.js';
 import { ApiError } from '../http/api-error.js';
 import type { ApplyOutcome } from '../store/kv-state-machine.js';
@@ -16,32 +19,52 @@ const silent = {
   child: () => silent,
 };
 
+/** The replicated state a test cluster's members share: the configuration and the registry. */
+interface SharedState {
+  configuration: ClusterConfiguration;
+  registry: MemberRegistry;
+  /** Learners that have caught up: the only ones the core lets be promoted. */
+  inSync: Set<string>;
+  /** Which member leads (only it answers as the leader). */
+  leader: string;
+}
+
 /**
- * A leader of three initial members (n1, n2, n3) whose configuration changes wait until the test
- * releases them, so that a second change can be asked for while the first is in flight.
+ * The membership service of member `self` over shared replicated state: its configuration
+ * changes wait until the test releases them when held, so that a second change can be asked
+ * for while the first is in flight; a promotion of a learner not in sync is refused as the core
+ * refuses it.
  */
-function leaderOfThree() {
-  const registry = new MemberRegistry();
-  let configuration: ClusterConfiguration = { voters: ['n1', 'n2', 'n3'], learners: [] };
+function memberOf(self: string, state: SharedState) {
   const held: (() => void)[] = [];
   let holdChanges = false;
   const node = {
-    role: 'leader',
-    leaderId: 'n1',
+    get role() {
+      return state.leader === self ? 'leader' : 'follower';
+    },
+    get leaderId() {
+      return state.leader;
+    },
     get configuration() {
-      return configuration;
+      return state.configuration;
     },
     configurationIndex: 0,
     appliedThrough: 0,
     proposeConfigurationChange(change: ConfigurationChange): Promise<ClusterConfiguration> {
+      if (change.kind === 'promote' && !state.inSync.has(change.member)) {
+        return Promise.reject(
+          new ConfigurationChangeRefusedError('learner-not-caught-up', 'not caught up'),
+        );
+      }
       const apply = (): ClusterConfiguration => {
         node.appliedThrough++;
-        const voters = configuration.voters.filter((id) => id !== change.member);
-        const learners = configuration.learners.filter((id) => id !== change.member);
+        const current = state.configuration;
+        const voters = current.voters.filter((id) => id !== change.member);
+        const learners = current.learners.filter((id) => id !== change.member);
         if (change.kind === 'add-learner') learners.push(change.member);
         if (change.kind === 'promote') voters.push(change.member);
-        configuration = { voters, learners };
-        return configuration;
+        state.configuration = { voters, learners };
+        return state.configuration;
       };
       if (!holdChanges) return Promise.resolve(apply());
       return new Promise((resolve) => held.push(() => resolve(apply())));
@@ -57,24 +80,24 @@ function leaderOfThree() {
       request: () => Promise.reject(new Error('no transport in this test')),
     },
     directory: {
-      configuration: () => configuration,
-      registry,
+      configuration: () => state.configuration,
+      registry: state.registry,
       initialMembers: ['n1', 'n2', 'n3'].map((name, index) => ({
         name,
         id: String(1000 + index),
         peerUrls: [`http://127.0.0.1:${2380 + index}`],
       })),
-      self: { replicationId: 'n1', clientUrls: ['http://127.0.0.1:2379'] },
+      self: { replicationId: self, clientUrls: ['http://127.0.0.1:2379'] },
     },
     propose: (bytes): Promise<ApplyOutcome> => {
       const { command } = decodeCommand(bytes);
       if (command.type !== 'maintenance') throw new Error('a membership write only');
-      registry.apply(command.request as MemberRegistryCommand);
+      state.registry.apply(command.request as MemberRegistryCommand);
       node.appliedThrough++;
       return Promise.resolve({ status: 'maintenance' } as unknown as ApplyOutcome);
     },
     clusterToken: 'token',
-    name: 'n1',
+    name: self,
     logger: silent,
     forwardTimeoutMs: 1000,
     removalGraceMs: 1000,
@@ -82,7 +105,7 @@ function leaderOfThree() {
   });
   return {
     service,
-    registry,
+    registry: state.registry,
     hold: () => {
       holdChanges = true;
     },
@@ -92,6 +115,26 @@ function leaderOfThree() {
     },
     heldCount: () => held.length,
   };
+}
+
+function stateOfThree(): SharedState {
+  return {
+    configuration: { voters: ['n1', 'n2', 'n3'], learners: [] },
+    registry: new MemberRegistry(),
+    inSync: new Set(),
+    leader: 'n1',
+  };
+}
+
+/** The leader (n1) of three initial members (n1, n2, n3). */
+function leaderOfThree() {
+  const state = stateOfThree();
+  return { ...memberOf('n1', state), state };
+}
+
+/** Lets the promises the upkeep started settle (they resolve without I/O here). */
+async function settled(): Promise<void> {
+  for (let turn = 0; turn < 5; turn++) await new Promise((resolve) => setImmediate(resolve));
 }
 
 async function refusal(promise: Promise<unknown>): Promise<[string, number, number, boolean]> {
@@ -149,6 +192,7 @@ describe('MembershipService on the leader', () => {
     expect(voter.members).toHaveLength(5);
     // Once the learner is promoted, another may be added.
     const learner = cluster.service.list().find((member) => member.peerUrls[0]?.endsWith(':2390'));
+    cluster.state.inSync.add(learner!.replicationId);
     await cluster.service.change({ kind: 'promote', id: learner!.id });
     const second = await cluster.service.change(addLearner(2391));
     expect(second.member?.isLearner).toBe(true);
@@ -200,5 +244,98 @@ describe('MembershipService on the leader', () => {
     expect(moved.members.find((member) => member.id === '1001')?.peerUrls).toEqual([
       'http://127.0.0.1:2399',
     ]);
+  });
+});
+
+const addVoter = (port: number): MembershipRequest => ({
+  kind: 'add',
+  peerUrls: [`http://127.0.0.1:${port}`],
+  isLearner: false,
+});
+
+describe('a member added as a voter', () => {
+  it('is listed as a voter while it learns, and whichever member leads once it is in sync promotes it and settles the request', async () => {
+    const state = stateOfThree();
+    const [n1, n2, n3] = (['n1', 'n2', 'n3'] as const).map((name) => memberOf(name, state));
+    const added = (await n1!.service.change(addVoter(2390))).member!;
+    const id = added.replicationId;
+    // As etcd lists it (a voter), on every member; in the configuration, a learner for now.
+    expect(added.isLearner).toBe(false);
+    for (const member of [n1!, n2!, n3!]) {
+      expect(member.service.list().find((listed) => listed.id === added.id)?.isLearner).toBe(false);
+      expect(member.service.listInForce().find((listed) => listed.id === added.id)?.isLearner).toBe(
+        true,
+      );
+    }
+    expect(state.configuration.learners).toEqual([id]);
+    expect(state.registry.voterRequests()).toEqual([id]);
+
+    // The leader that took the request loses its leadership before the member is in sync.
+    state.leader = 'n2';
+    n2!.service.reconcile();
+    await settled();
+    expect(state.configuration.learners).toEqual([id]);
+    state.inSync.add(id);
+    // A follower promotes nothing, though it knows the request too.
+    n1!.service.reconcile();
+    await settled();
+    expect(state.configuration.learners).toEqual([id]);
+    // The new leader knows the request from the replicated registry.
+    n2!.service.reconcile();
+    await settled();
+    expect(state.configuration).toEqual({ voters: ['n1', 'n2', 'n3', id], learners: [] });
+    expect(n3!.service.listInForce().find((listed) => listed.id === added.id)?.isLearner).toBe(
+      false,
+    );
+
+    // Leadership moves again before n2 settled the request: n3 settles it.
+    state.leader = 'n3';
+    expect(state.registry.voterRequests()).toEqual([id]);
+    n3!.service.reconcile();
+    await settled();
+    expect(state.registry.voterRequests()).toEqual([]);
+    expect(state.configuration.voters).toContain(id);
+  });
+
+  it('is promoted after a restart of the whole cluster: the request is in the registry’s snapshot', async () => {
+    const before = stateOfThree();
+    const added = (await memberOf('n1', before).service.change(addVoter(2390))).member!;
+    const writer = new BinaryWriter(64);
+    before.registry.encode(writer);
+    // Every member restarts from its snapshot; n3 leads.
+    const after: SharedState = {
+      configuration: before.configuration,
+      registry: MemberRegistry.decode(new BinaryReader(writer.finishExact())),
+      inSync: new Set([added.replicationId]),
+      leader: 'n3',
+    };
+    const n3 = memberOf('n3', after);
+    expect(n3.service.list().find((listed) => listed.id === added.id)?.isLearner).toBe(false);
+    n3.service.reconcile();
+    await settled();
+    expect(after.configuration.voters).toContain(added.replicationId);
+    n3.service.reconcile();
+    await settled();
+    expect(after.registry.voterRequests()).toEqual([]);
+  });
+
+  it('is refused promotion as a voter is, does not count as a learner, and loses its request when removed', async () => {
+    const cluster = leaderOfThree();
+    const added = (await cluster.service.change(addVoter(2390))).member!;
+    expect(await refusal(cluster.service.change({ kind: 'promote', id: added.id }))).toEqual([
+      'etcdserver: can only promote a learner member',
+      412,
+      9,
+      true,
+    ]);
+    // etcd's one-learner limit counts the learners etcd would show: none yet.
+    const learner = (await cluster.service.change(addLearner(2391))).member!;
+    expect(learner.isLearner).toBe(true);
+    // Removed before it was ever in sync: the request is settled, the learner's untouched.
+    await cluster.service.change({ kind: 'remove', id: added.id });
+    cluster.service.reconcile();
+    await settled();
+    expect(cluster.registry.voterRequests()).toEqual([]);
+    expect(cluster.state.configuration.learners).toEqual([learner.replicationId]);
   });
 });

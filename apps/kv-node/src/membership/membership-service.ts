@@ -27,7 +27,7 @@ import {
 } from './member-errors.js';
 import { apiErrorOfRefusal, refusalAnswerOf } from './forwarded-membership-answer.js';
 import type { MembershipRefusalAnswer } from './forwarded-membership-answer.js';
-import { describeMember, dialUrlOf, listMembers } from './member-directory.js';
+import { describeMember, dialUrlOf, listMembers, listMembersAsAdded } from './member-directory.js';
 import type { ListedMember, MemberDirectorySources } from './member-directory.js';
 
 /** Learners a cluster may have at once, as etcd 3.4 allows (`membership.maxLearners`). */
@@ -54,7 +54,10 @@ export interface MembershipAnswer {
 
 /** The Cluster API's view of membership (absent in quorum mode). */
 export interface Membership {
-  /** The members of the configuration in force here. */
+  /**
+   * The members of the configuration in force here, as etcd lists them: a member added as a
+   * voter is listed as one while kv-node still keeps it a learner (see `listMembersAsAdded`).
+   */
   list(): ListedMember[];
   /**
    * Makes one change (on the leader, forwarded there from a follower); resolves once the leader
@@ -152,6 +155,8 @@ export class MembershipService implements Membership {
    */
   #changing = false;
   #publishing = false;
+  /** A voter request is being settled (see `#settleVoterRequests`). */
+  #settling = false;
   /** The peer URL last given to the transport for each peer. */
   readonly #dialedUrls = new Map<string, string | undefined>();
   /** Transport peers no longer in the configuration, and since when (monotonic ms). */
@@ -162,8 +167,17 @@ export class MembershipService implements Membership {
     this.#options = options;
   }
 
-  /** The members of the configuration in force here. */
+  /** See {@link Membership.list}. */
   list(): ListedMember[] {
+    return listMembersAsAdded(this.#options.directory);
+  }
+
+  /**
+   * The members of the configuration in force here, each a learner exactly when it is one (a
+   * member added as a voter too, until it is promoted): what a joining member starts from, and
+   * kv-node's own status.
+   */
+  listInForce(): ListedMember[] {
     return listMembers(this.#options.directory);
   }
 
@@ -222,7 +236,7 @@ export class MembershipService implements Membership {
    * One round of upkeep, run every few hundred milliseconds: keep the transport's peers equal to
    * the configuration in force, publish this member's name and client URLs when the registry
    * lacks them, and (on the leader) promote learners that were added as voters once they are in
-   * sync.
+   * sync and settle the requests of members promoted or removed.
    */
   reconcile(): void {
     this.#reconcilePeers();
@@ -244,9 +258,10 @@ export class MembershipService implements Membership {
       return { members: this.list() };
     }
     if (request.kind === 'promote') {
+      // A member added as a voter is listed as one, so it is refused here as etcd refuses a
+      // voter: its promotion is the leader's (see `#promoteRequestedVoters`).
       if (!target.isLearner) throw memberNotLearner();
       await this.#proposeChange({ kind: 'promote', member: target.replicationId });
-      this.#voterRequested.delete(target.replicationId);
       return { members: this.list() };
     }
     // Retired before the change, so that even a leader that removes itself (and steps down once
@@ -267,7 +282,10 @@ export class MembershipService implements Membership {
     request: Extract<MembershipRequest, { kind: 'add' }>,
   ): Promise<MembershipAnswer> {
     this.#refuseTakenUrls(members, request.peerUrls, undefined);
-    if (request.isLearner && this.#learnersAsked(members) >= MAX_LEARNERS) throw tooManyLearners();
+    // Counted as etcd counts them: a member added as a voter and not yet promoted is listed as a
+    // voter, so it does not count.
+    const learners = members.filter((member) => member.isLearner).length;
+    if (request.isLearner && learners >= MAX_LEARNERS) throw tooManyLearners();
     // A fresh id for every add (the new member learns it by asking a member, see
     // cluster-inquiry.ts), so that peer URLs whose member was removed can be used again while
     // the removed id stays retired.
@@ -284,13 +302,20 @@ export class MembershipService implements Membership {
     // Described first, so every member that applies the configuration entry can reach it. A
     // description whose configuration change is then refused describes nobody (never listed).
     await this.#writeRegistry({ kind: 'member-put', member: added });
-    if (!request.isLearner) this.#voterRequested.add(replicationId);
+    if (!request.isLearner) {
+      // kv-node adds every member as a learner first, so that a member that never starts cannot
+      // cost the cluster its quorum (etcd would count it as a voter at once). The request to make
+      // it a voter is replicated before it is a member, so whichever member leads once it is in
+      // sync promotes it, after any leader change or restart. A request whose configuration
+      // change is then refused names nobody and is never acted on.
+      await this.#writeRegistry({ kind: 'member-voter-request', replicationId, requested: true });
+    }
     await this.#proposeChange({ kind: 'add-learner', member: replicationId });
     const listed = this.list();
     return {
       member: listed.find((member) => member.replicationId === replicationId) ?? {
         ...added,
-        isLearner: true,
+        isLearner: request.isLearner,
       },
       members: listed,
     };
@@ -321,23 +346,6 @@ export class MembershipService implements Membership {
       registry.get(replicationId)?.id ??
       initialMembers.find((member) => member.name === replicationId)?.id;
     return id !== undefined && registry.wasRemoved(id);
-  }
-
-  /**
-   * Learners added as voters (`isLearner: false`), to promote once in sync. kv-node always adds a
-   * member as a learner first, so that a member that never starts cannot cost the cluster its
-   * quorum (etcd would count it as a voter at once); kept on this leader only.
-   */
-  readonly #voterRequested = new Set<string>();
-
-  /**
-   * Learners as etcd would count them: a member added as a voter is a learner here only until it
-   * is in sync (see {@link MembershipService.#voterRequested}), which etcd never shows.
-   */
-  #learnersAsked(members: ListedMember[]): number {
-    return members.filter(
-      (member) => member.isLearner && !this.#voterRequested.has(member.replicationId),
-    ).length;
   }
 
   #refuseTakenUrls(
@@ -495,27 +503,63 @@ export class MembershipService implements Membership {
     return true;
   }
 
+  /**
+   * On the leader: promotes a learner the registry says was added as a voter, with the same rule
+   * as `member promote` (refused until it is in sync: tried again next round). One change at a
+   * time, as any other.
+   */
   #promoteRequestedVoters(): void {
-    if (this.#changing || this.#options.node.role !== 'leader') return;
+    if (this.#options.node.role !== 'leader') return;
+    this.#settleVoterRequests();
+    if (this.#changing) return;
     const learners = this.#options.node.configuration.learners;
-    const next = [...this.#voterRequested].find((id) => learners.includes(id));
-    for (const id of this.#voterRequested) {
-      if (!learners.includes(id) && !this.#options.node.configuration.voters.includes(id)) {
-        this.#voterRequested.delete(id);
-      }
-    }
+    const next = this.#options.directory.registry
+      .voterRequests()
+      .find((replicationId) => learners.includes(replicationId));
     if (next === undefined) return;
     void this.#oneAtATime(() =>
       this.#options.node.proposeConfigurationChange({ kind: 'promote', member: next }),
     )
-      .then(() => {
-        this.#voterRequested.delete(next);
+      .then(() =>
         this.#options.logger.info(
           { member: next },
           'member added as a voter: promoted once in sync',
-        );
-      })
+        ),
+      )
       .catch(() => undefined);
+  }
+
+  /**
+   * On the leader: drops the request of a member that is a voter now or was removed. Not one of
+   * the one-at-a-time changes (it changes no configuration, and would refuse a user's change
+   * for a round trip): safe beside one in flight, because the promotion or removal it follows
+   * is earlier in the same log, so the write never applies without it.
+   */
+  #settleVoterRequests(): void {
+    if (this.#settling) return;
+    const { voters, learners } = this.#options.node.configuration;
+    const settled = this.#options.directory.registry
+      .voterRequests()
+      .find(
+        (replicationId) =>
+          voters.includes(replicationId) ||
+          (!learners.includes(replicationId) && this.#wasRetired(replicationId)),
+      );
+    if (settled === undefined) return;
+    this.#settling = true;
+    this.#writeRegistry({ kind: 'member-voter-request', replicationId: settled, requested: false })
+      .catch((error: unknown) =>
+        this.#options.logger.debug({ err: error }, 'settling a voter request: will retry'),
+      )
+      .finally(() => {
+        this.#settling = false;
+      });
+  }
+
+  /** Whether the member with this replication id had its etcd id retired by a removal. */
+  #wasRetired(replicationId: string): boolean {
+    const id = this.#options.directory.registry.get(replicationId)?.id;
+    return id !== undefined && this.#options.directory.registry.wasRemoved(id);
   }
 }
 

@@ -263,7 +263,8 @@ export async function startReplica(options: ReplicaStartOptions): Promise<Replic
         encodeInquiryAnswer(
           inquiryAnswerOf(
             config.clusterId,
-            membershipRef.service?.list() ?? [],
+            // Learners as they are: a joining member starts from the configuration in force.
+            membershipRef.service?.listInForce() ?? [],
             membershipRef.service?.wasRemoved(inquirer) ?? false,
           ),
         ),
@@ -362,7 +363,8 @@ export async function startReplica(options: ReplicaStartOptions): Promise<Replic
     memberName: config.name,
     clusterId: config.clusterId,
     selfMemberId: config.memberId,
-    members: (): ListedMember[] => service.list(),
+    // kv-node's own status shows a member added as a voter as the learner it still is.
+    members: (): ListedMember[] => service.listInForce(),
     unsafeLocalLinearizableReads: config.unsafeLocalLinearizableReads,
     admission: txnReadAdmission(machine.store, txnReadLimits),
   });

@@ -12,6 +12,8 @@
  * Format 5 appends the member registry (see `member-registry.ts`) as one more required
  * length-prefixed record; older formats restore with an empty registry (the initial members are
  * known from `--initial-cluster`).
+ * Format 6 is format 5 whose registry record ends with the members added as voters and not yet
+ * promoted; format 5 restores with no such request.
  * Encoded lazily in chunks and decoded from chunks cut at any byte, so a
  * snapshot of any size passes to and from disk without ever being held whole: the keys and, in
  * format 4, the history are decoded record by record as their bytes arrive.
@@ -46,6 +48,8 @@ const FORMAT_WITH_LEASES = 3;
 const FORMAT_WITH_HISTORY = 4;
 /** Format 4 and the member registry (required). */
 const FORMAT_WITH_MEMBERS = 5;
+/** Format 5 whose registry record carries the voter requests too (required). */
+const FORMAT_WITH_VOTER_REQUESTS = 6;
 const RECORD_TOMBSTONE = 0;
 const RECORD_PUT = 1;
 
@@ -73,7 +77,7 @@ export interface SnapshotView {
   history?: HistoryView;
   /** The raised alarms (format 4, with `history`). */
   alarms?: AlarmMember[];
-  /** The member registry (format 5, with `history`); absent in older snapshots. */
+  /** The member registry (format 5 and 6, with `history`); absent in older snapshots. */
   members?: MemberRegistry;
   /**
    * The keys, history records and revision log read as the chunks are produced, in place of
@@ -147,7 +151,7 @@ export function* encodeSnapshot(
   let writer = new BinaryWriter(capacity());
   writer.writeVarint(SNAPSHOT_MAGIC);
   if (view.history !== undefined && (view.auth === undefined || view.leases === undefined)) {
-    // Formats 4 and 5 are the only ones with history; dropping it silently would lose past
+    // Formats 4 and later are the only ones with history; dropping it silently would lose past
     // revisions.
     throw new Error('a snapshot with history needs the auth state and the lease table too');
   }
@@ -160,7 +164,7 @@ export function* encodeSnapshot(
           ? FORMAT_WITH_LEASES
           : view.members === undefined
             ? FORMAT_WITH_HISTORY
-            : FORMAT_WITH_MEMBERS;
+            : FORMAT_WITH_VOTER_REQUESTS;
   writer.writeByte(format);
   writer.writeVarint(view.revision);
   const streamed = view.streamed;
@@ -202,7 +206,7 @@ export function* encodeSnapshot(
     }
     if (view.auth !== undefined) writer.writeBytes(view.auth);
     if (view.auth !== undefined && view.leases !== undefined) writer.writeBytes(view.leases);
-    if (format === FORMAT_WITH_HISTORY || format === FORMAT_WITH_MEMBERS) {
+    if (format >= FORMAT_WITH_HISTORY) {
       const history = view.history as HistoryView;
       writer.writeVarint(history.compactRevision);
       const historyCount = streamed?.historyKeyCount ?? history.keys.length;
@@ -412,7 +416,7 @@ export class SnapshotDecoder {
         `snapshot ends after ${this.#keysDecoded} of ${this.#keyCount} keys`,
       );
     }
-    if (this.#format === FORMAT_WITH_HISTORY || this.#format === FORMAT_WITH_MEMBERS) {
+    if (this.#format >= FORMAT_WITH_HISTORY) {
       return this.#finishStreamed();
     }
     const reader = new BinaryReader(this.#unread);
@@ -522,11 +526,16 @@ export class SnapshotDecoder {
     if (this.#stage === 'alarms') {
       this.#alarms = AlarmTable.decode(reader);
       progress.consumed = reader.offset;
-      this.#stage = this.#format === FORMAT_WITH_MEMBERS ? 'members' : 'done';
+      this.#stage = this.#format >= FORMAT_WITH_MEMBERS ? 'members' : 'done';
     }
     if (this.#stage === 'members') {
       const bytes = reader.readBytes();
-      this.#members = decodeNested(bytes, (nested) => MemberRegistry.decode(nested), 'members');
+      const withVoterRequests = this.#format === FORMAT_WITH_VOTER_REQUESTS;
+      this.#members = decodeNested(
+        bytes,
+        (nested) => MemberRegistry.decode(nested, withVoterRequests),
+        'members',
+      );
       progress.consumed = reader.offset;
       this.#stage = 'done';
     }
@@ -547,7 +556,8 @@ export class SnapshotDecoder {
           format !== FORMAT_WITH_AUTH &&
           format !== FORMAT_WITH_LEASES &&
           format !== FORMAT_WITH_HISTORY &&
-          format !== FORMAT_WITH_MEMBERS
+          format !== FORMAT_WITH_MEMBERS &&
+          format !== FORMAT_WITH_VOTER_REQUESTS
         ) {
           throw new MalformedEncodingError(`unknown snapshot format ${format}`);
         }

@@ -318,7 +318,11 @@ export class KvStateMachine {
   }
 
   #applyMaintenance(command: MaintenanceCommand): MaintenanceResult {
-    if (command.kind === 'member-put' || command.kind === 'member-forget') {
+    if (
+      command.kind === 'member-put' ||
+      command.kind === 'member-forget' ||
+      command.kind === 'member-voter-request'
+    ) {
       this.members.apply(command);
       return { revision: this.store.revision, alarms: [] };
     }
@@ -478,7 +482,7 @@ export class KvStateMachine {
     // Snapshots before the registry (format 4) describe no member: the initial ones are known
     // from --initial-cluster.
     const registry = view.members ?? new MemberRegistry();
-    this.members.replaceWith(registry.list(), registry.removedIds());
+    this.members.replaceWith(registry.list(), registry.removedIds(), registry.voterRequests());
     this.#idempotency.clear();
     for (const [requestId, entry] of view.remembered) this.#idempotency.remember(requestId, entry);
     this.auth.replaceWith(view.authState ?? new AuthState());

@@ -25,7 +25,10 @@ export type MaintenanceCommand =
   | { kind: 'compact'; revision: number; physical: boolean }
   /** Raise or clear an alarm. */
   | { kind: 'alarm'; action: 'activate' | 'deactivate'; member: AlarmMember }
-  /** Describe or forget a member in the member registry (see `member-registry.ts`). */
+  /**
+   * Describe or forget a member, or record or settle a voter request, in the member registry
+   * (see `member-registry.ts`).
+   */
   | MemberRegistryCommand;
 
 /** What applying a maintenance command produced, the same on every member. */
@@ -42,6 +45,7 @@ const KIND_COMPACT = 1;
 const KIND_ALARM = 2;
 const KIND_MEMBER_PUT = 3;
 const KIND_MEMBER_FORGET = 4;
+const KIND_MEMBER_VOTER_REQUEST = 5;
 const ALARM_TYPES: readonly AlarmType[] = ['NONE', 'NOSPACE', 'CORRUPT'];
 const ERRORS = ['compacted', 'future_revision'] as const;
 
@@ -70,10 +74,14 @@ export function encodeMaintenanceCommand(writer: BinaryWriter, command: Maintena
   } else if (command.kind === 'member-put') {
     writer.writeByte(KIND_MEMBER_PUT);
     writeRegisteredMember(writer, command.member);
-  } else {
+  } else if (command.kind === 'member-forget') {
     writer.writeByte(KIND_MEMBER_FORGET);
     writer.writeUtf8(command.replicationId);
     writer.writeUtf8(command.id);
+  } else {
+    writer.writeByte(KIND_MEMBER_VOTER_REQUEST);
+    writer.writeUtf8(command.replicationId);
+    writer.writeByte(command.requested ? 1 : 0);
   }
 }
 
@@ -92,6 +100,12 @@ export function decodeMaintenanceCommand(reader: BinaryReader): MaintenanceComma
   if (kind === KIND_MEMBER_FORGET) {
     const replicationId = reader.readUtf8();
     return { kind: 'member-forget', replicationId, id: reader.readUtf8() };
+  }
+  if (kind === KIND_MEMBER_VOTER_REQUEST) {
+    const replicationId = reader.readUtf8();
+    const requested = reader.readByte();
+    if (requested > 1) throw new MalformedEncodingError('voter request flag is not 0 or 1');
+    return { kind: 'member-voter-request', replicationId, requested: requested === 1 };
   }
   throw new MalformedEncodingError(`unknown maintenance command ${kind}`);
 }
