@@ -815,19 +815,12 @@ export class KvStore {
     }
     const first = firstLoggedRevision(view.compactRevision);
     checkRevisionChanges(first, view.changes, this.#revision);
-    // A snapshot decodes each key afresh wherever it occurs: the history and the revision log
-    // share the live map's strings instead (a million logged changes are 32 MB of copies).
+    // A snapshot decodes each key afresh wherever it occurs: the history shares the live map's
+    // strings instead (the decoder already shares them with the revision log it hands over).
     const liveKey = (key: ByteString): ByteString => this.#keys.keyInstance?.(key) ?? key;
     this.#history.load(view.keys.map(liveKey), view.records);
     this.#changes.reset(first);
-    for (const [at, keys] of view.changes) {
-      for (const key of keys) {
-        this.#changes.record(
-          at,
-          this.#keys.keyInstance?.(key) ?? this.#history.keyInstance?.(key) ?? key,
-        );
-      }
-    }
+    for (const [at, keys] of view.changes) for (const key of keys) this.#changes.record(at, key);
     let added = this.#changes.changeCount * CHANGE_OVERHEAD;
     for (let index = 0; index < view.keys.length; index++) {
       added += historyKeyCost(view.keys[index] as ByteString, view.records[index] as KeyHistory);

@@ -105,6 +105,40 @@ export class CapturedRevisions implements RevisionChanges {
   }
 }
 
+/**
+ * Revisions and their keys as a snapshot's decoder collects them: three flat arrays (revision,
+ * offset of its first key, keys) where an array per revision costs about 150 bytes. The
+ * revisions are kept as they came; whoever loads them checks that they are consecutive.
+ */
+export class RevisionList implements RevisionChanges {
+  readonly #revisions: number[] = [];
+  readonly #starts: number[] = [];
+  readonly #keys: ByteString[] = [];
+
+  /** Number of revisions. */
+  get length(): number {
+    return this.#revisions.length;
+  }
+
+  /** Appends a revision and the keys it changed. */
+  add(revision: number, keys: readonly ByteString[]): void {
+    this.#revisions.push(revision);
+    this.#starts.push(this.#keys.length);
+    for (const key of keys) this.#keys.push(key);
+  }
+
+  /** Each revision and (a new array of) the keys it changed, in the order added. */
+  *[Symbol.iterator](): Generator<[number, ByteString[]]> {
+    for (let position = 0; position < this.#revisions.length; position++) {
+      const end =
+        position + 1 < this.#starts.length
+          ? (this.#starts[position + 1] as number)
+          : this.#keys.length;
+      yield [this.#revisions[position] as number, this.#keys.slice(this.#starts[position], end)];
+    }
+  }
+}
+
 /** The keys changed per revision, from {@link RevisionLog.firstRevision} on, in the heap. */
 export class RevisionLog implements ChangeLog {
   #firstRevision: number;
