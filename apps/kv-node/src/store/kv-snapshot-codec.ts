@@ -334,7 +334,9 @@ function decodeHistoryRecords(reader: BinaryReader): (PackedEntry | number)[] {
     else if (tag === RECORD_PUT) history.push(reader.readByteString());
     else throw new MalformedEncodingError(`unknown history record tag ${tag}`);
   }
-  return history;
+  // An exact copy: the array grown by push keeps 17 slots for one record, and a restored store
+  // keeps this array as the key's history (not sized up front: the count is not trusted yet).
+  return history.slice();
 }
 
 function decodeRevisionChanges(reader: BinaryReader): [number, ByteString[]] {
