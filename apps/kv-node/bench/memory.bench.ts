@@ -16,9 +16,11 @@
  * restarted members, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"; they are then stopped with
  * SIGTERM so that profiles get written), BENCH_KV_NODE_FLAGS (node flags for every member). Output: one JSON object on stdout; progress on stderr.
  *
- * Beside RSS, each point records every member's V8 heap (used and total), external memory and the
- * old space from `/metrics` (prom-client's default process metrics), in MB, so that RSS can be
- * explained: RSS ≈ heap total + external (buffers) + code and native allocations.
+ * Beside RSS (split into anonymous and file-backed), each point records every member's V8 heap
+ * (used and total), external memory and the used size of each V8 space from `/metrics`
+ * (prom-client's default process metrics), in MB, so that RSS can be explained: RSS ≈ heap total
+ * + external (buffers) + code and native allocations. During the load every member's RSS is
+ * sampled every 250 ms (`rssDuringLoad`: the highest reading and when it was).
  */
 
 import type { ChildProcess } from 'node:child_process';
@@ -176,10 +178,14 @@ const SETTLE_MS = 12_000;
 /** Memory of one member in MB, from its Prometheus metrics (heap, external) and /proc (RSS). */
 interface MemoryBreakdown {
   rss: number;
+  /** Anonymous resident memory (heap, buffers, malloc) and file-backed (code, mapped files). */
+  rssAnon: number;
+  rssFile: number;
   heapUsed: number;
   heapTotal: number;
   external: number;
-  oldSpaceUsed: number;
+  /** Used bytes of each V8 space with any in use (old, new, large_object, code, ...). */
+  spacesUsed: Record<string, number>;
 }
 
 function metricMegabytes(text: string, name: string): number {
@@ -191,17 +197,54 @@ function metricMegabytes(text: string, name: string): number {
 async function memoryOf(index: number): Promise<MemoryBreakdown> {
   const child = children[index] as ChildProcess;
   const text = (await call('GET', `${clientUrl(index)}/metrics`)).text;
+  const spacesUsed: Record<string, number> = {};
+  for (const match of text.matchAll(/^nodejs_heap_space_size_used_bytes\{space="(\w+)"\} /gm)) {
+    const used = metricMegabytes(text, match[0]);
+    if (used > 0) spacesUsed[match[1] as string] = used;
+  }
   return {
     rss: await rssMegabytes(child),
+    rssAnon: await rssMegabytes(child, 'RssAnon'),
+    rssFile: await rssMegabytes(child, 'RssFile'),
     heapUsed: metricMegabytes(text, 'nodejs_heap_size_used_bytes '),
     heapTotal: metricMegabytes(text, 'nodejs_heap_size_total_bytes '),
     external: metricMegabytes(text, 'nodejs_external_memory_bytes '),
-    oldSpaceUsed: metricMegabytes(text, 'nodejs_heap_space_size_used_bytes{space="old"} '),
+    spacesUsed,
   };
 }
 
 const memoryOfAll = (): Promise<MemoryBreakdown[]> =>
   Promise.all(names.map((_, index) => memoryOf(index)));
+
+/**
+ * Samples every member's RSS every 250 ms until stopped: the highest reading of each and when
+ * it was (seconds since `since`), to tell a peak while loading (a snapshot taken then, heap
+ * growth) from the steady state.
+ */
+function sampleRss(since: number): {
+  stop: () => { peakMB: number[]; atSeconds: number[] };
+} {
+  const peakMB = names.map(() => 0);
+  const atSeconds = names.map(() => 0);
+  const timer = setInterval(() => {
+    children.forEach((child, index) => {
+      void rssMegabytes(child)
+        .then((rss) => {
+          if (rss > (peakMB[index] as number)) {
+            peakMB[index] = rss;
+            atSeconds[index] = seconds(since);
+          }
+        })
+        .catch(() => undefined);
+    });
+  }, 250);
+  return {
+    stop: () => {
+      clearInterval(timer);
+      return { peakMB, atSeconds };
+    },
+  };
+}
 
 /** Runs `work(i)` for i in [0, count) on `clients` concurrent workers. */
 async function concurrently(count: number, work: (item: number) => Promise<void>): Promise<void> {
@@ -251,6 +294,7 @@ try {
   // Wait for a leader: a write succeeds.
   await postUntilOk(`${clientUrl(0)}/v3/kv/put`, JSON.stringify({ key: keyOf(0), value }));
   const loadStarted = performance.now();
+  const sampler = sampleRss(loadStarted);
   const txns = Math.ceil(keyCount / putsPerTxn);
   await concurrently(txns, async (txn) => {
     const success = [];
@@ -261,6 +305,7 @@ try {
     await postUntilOk(`${clientUrl(txn % 3)}/v3/kv/txn`, JSON.stringify({ success }));
   });
   const loadSeconds = seconds(loadStarted);
+  const rssDuringLoad = sampler.stop();
   progress(`loaded ${keyCount} keys in ${txns} txns in ${loadSeconds} s`);
   await Promise.all(names.map((_, index) => waitFor(() => serves(index, lastKey))));
   await new Promise((resolve) => setTimeout(resolve, 2000));
@@ -320,6 +365,7 @@ try {
       putsPerTxn,
       snapshotCount,
       loadSeconds,
+      rssDuringLoad,
       tailPuts,
       tailSeconds,
       rssAfterLoadMB: rss(memoryAfterLoad),

@@ -20,6 +20,12 @@ export interface KeyMap<V> {
   readonly size: number;
   /** The value stored under `key`, or `undefined`. */
   get(key: ByteString): V | undefined;
+  /**
+   * Optional, for a map that holds its keys as strings: the string it holds equal to `key` (its
+   * own instance), or `undefined` when `key` is absent. Lets other structures share that string
+   * instead of keeping an equal copy (32 bytes or more each).
+   */
+  keyInstance?(key: ByteString): ByteString | undefined;
   /** Stores `value` under `key`, replacing any previous value. */
   set(key: ByteString, value: V): void;
   /** Stores `compute(previous)` under `key`; returns `previous` (`undefined` if absent). */

@@ -36,6 +36,7 @@ import type { AlarmMember } from './maintenance-command.js';
 import { AlarmTable } from './maintenance-command.js';
 import { MemberRegistry } from './member-registry.js';
 import type { PackedEntry } from './packed-entry.js';
+import { RevisionList } from './revision-log.js';
 
 const SNAPSHOT_MAGIC = 0x4b56534e; // "KVSN"
 /** Without the auth state (written before auth existed). */
@@ -337,7 +338,9 @@ function decodeHistoryRecords(reader: BinaryReader): (PackedEntry | number)[] {
     else if (tag === RECORD_PUT) history.push(reader.readByteString());
     else throw new MalformedEncodingError(`unknown history record tag ${tag}`);
   }
-  return history;
+  // An exact copy: the array grown by push keeps 17 slots for one record, and a restored store
+  // keeps this array as the key's history (not sized up front: the count is not trusted yet).
+  return history.slice();
 }
 
 function decodeRevisionChanges(reader: BinaryReader): [number, ByteString[]] {
@@ -346,6 +349,18 @@ function decodeRevisionChanges(reader: BinaryReader): [number, ByteString[]] {
   const changed: ByteString[] = [];
   for (let at = 0; at < count; at++) changed.push(reader.readByteString());
   return [revision, changed];
+}
+
+/** The element of `sorted` (ascending) equal to `key`, or `undefined`. */
+function sameKeyIn(sorted: readonly ByteString[], key: ByteString): ByteString | undefined {
+  let low = 0;
+  let high = sorted.length;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    if ((sorted[middle] as ByteString) < key) low = middle + 1;
+    else high = middle;
+  }
+  return sorted[low] === key ? sorted[low] : undefined;
 }
 
 /**
@@ -376,7 +391,7 @@ export class SnapshotDecoder {
   readonly #historyKeys: ByteString[] = [];
   readonly #historyRecords: (PackedEntry | number)[][] = [];
   #revisionCount = 0;
-  readonly #changes: [number, ByteString[]][] = [];
+  readonly #changes = new RevisionList();
   #alarms: AlarmMember[] = [];
   #members: MemberRegistry | undefined;
   /** Undecoded bytes from earlier chunks. */
@@ -443,6 +458,14 @@ export class SnapshotDecoder {
       ...(leaseTable === undefined ? {} : { leaseTable }),
     };
   }
+
+  /**
+   * The string this decoder already holds for a logged revision's key: the live key or the
+   * history key decoded before (both lists ascending), so the revision log that is loaded from
+   * the view shares them instead of keeping a copy per change (a million changes: 32 MB).
+   */
+  readonly #sharedKey = (key: ByteString): ByteString =>
+    sameKeyIn(this.#keys, key) ?? sameKeyIn(this.#historyKeys, key) ?? key;
 
   /** Format 4's view, decoded as the chunks came. */
   #finishStreamed(): SnapshotView {
@@ -519,7 +542,7 @@ export class SnapshotDecoder {
       const [revision, keys] = decodeRevisionChanges(reader);
       progress.consumed = reader.offset;
       this.#revisionsDecoded++;
-      if (this.#sink === undefined) this.#changes.push([revision, keys]);
+      if (this.#sink === undefined) this.#changes.add(revision, keys.map(this.#sharedKey));
       else this.#sink.change(revision, keys);
     }
     if (this.#stage === 'historyChanges') this.#stage = 'alarms';

@@ -29,12 +29,12 @@ import type {
   TxnResult,
 } from './kv-types.js';
 import { rangeViewOf } from './kv-types.js';
-import type { KeyHistory } from './key-history.js';
+import type { HistoryRecord, KeyHistory } from './key-history.js';
 import { compactKeyHistory, isTombstone, lastIndexAtOrBefore } from './key-history.js';
 import type { EntryHeader, PackedEntry } from './packed-entry.js';
 import { isWellFormedEntry, packEntry, unpackHeader, valueOf } from './packed-entry.js';
 import { CompactedRevisionError, FutureRevisionError } from './revision-errors.js';
-import type { ChangeLog } from './revision-log.js';
+import type { ChangeLog, RevisionChanges } from './revision-log.js';
 import { RevisionLog } from './revision-log.js';
 import type { KeyMap } from './key-map.js';
 import { SortedKeyMap } from './sorted-key-map.js';
@@ -177,8 +177,11 @@ export interface HistoryView {
   keys: ByteString[];
   /** The superseded records of each key (see `key-history.ts`). */
   records: KeyHistory[];
-  /** Each revision after `compactRevision` and the keys it changed, oldest first. */
-  changes: [number, ByteString[]][];
+  /**
+   * Each revision after `compactRevision` and the keys it changed, oldest first (an array when
+   * decoded; over the revision log's own arrays when the store's view, see `revision-log.ts`).
+   */
+  changes: RevisionChanges;
 }
 
 /** What a revision changed for one key: its record then, and its previous put if still kept. */
@@ -345,7 +348,7 @@ export interface KvStoreCounters {
  */
 function checkRevisionChanges(
   firstRevision: number,
-  changed: readonly [number, ByteString[]][],
+  changed: RevisionChanges,
   revision: number,
 ): void {
   let expected = firstRevision;
@@ -630,12 +633,17 @@ export class KvStore {
    * about 8 bytes per key instead of a copy of the data.
    */
   packedView(): { revision: number; keys: ByteString[]; packed: PackedEntry[] } {
-    const keys: ByteString[] = [];
-    const packed: PackedEntry[] = [];
+    // Sized up front: arrays grown by push hold up to half again their length (and the copies
+    // made while growing), 8 bytes a key each, while a snapshot is written.
+    const keys = new Array<ByteString>(this.#keys.size);
+    const packed = new Array<PackedEntry>(this.#keys.size);
+    let count = 0;
     this.#keys.scan('', undefined, (key, entry) => {
-      keys.push(key);
-      packed.push(entry);
+      keys[count] = key;
+      packed[count++] = entry;
     });
+    keys.length = count;
+    packed.length = count;
     return { revision: this.#revision, keys, packed };
   }
 
@@ -772,9 +780,21 @@ export class KvStore {
       keys.push(key);
       records.push(history.slice());
     });
+    return {
+      compactRevision: this.#compactRevision,
+      keys,
+      records,
+      changes: this.#captureChanges(),
+    };
+  }
+
+  /** The revision log as of now: captured without a copy where the log can (in the heap). */
+  #captureChanges(): RevisionChanges {
+    const captured = this.#changes.capture?.();
+    if (captured !== undefined) return captured;
     const changes: [number, ByteString[]][] = [];
     this.#changes.forEachRevision((revision, changed) => changes.push([revision, changed]));
-    return { compactRevision: this.#compactRevision, keys, records, changes };
+    return changes;
   }
 
   /**
@@ -795,7 +815,10 @@ export class KvStore {
     }
     const first = firstLoggedRevision(view.compactRevision);
     checkRevisionChanges(first, view.changes, this.#revision);
-    this.#history.load(view.keys, view.records);
+    // A snapshot decodes each key afresh wherever it occurs: the history shares the live map's
+    // strings instead (the decoder already shares them with the revision log it hands over).
+    const liveKey = (key: ByteString): ByteString => this.#keys.keyInstance?.(key) ?? key;
+    this.#history.load(view.keys.map(liveKey), view.records);
     this.#changes.reset(first);
     for (const [at, keys] of view.changes) for (const key of keys) this.#changes.record(at, key);
     let added = this.#changes.changeCount * CHANGE_OVERHEAD;
@@ -824,20 +847,27 @@ export class KvStore {
     if (retire || deleted) {
       let added = 0;
       const existing = this.#history.upsert(key, (history = []) => {
+        let kept = history.length;
+        const appended: HistoryRecord[] = [];
         if (retire) {
           // A delete then a put in one earlier transaction: the put is that revision's state.
-          if (history[history.length - 1] === previousRevision) {
-            history.pop();
+          if (history[kept - 1] === previousRevision) {
+            kept--;
             added -= RECORD_OVERHEAD;
           }
-          history.push(previous);
+          appended.push(previous);
           added += recordCost(previous);
         }
-        if (deleted && history[history.length - 1] !== revision) {
-          history.push(revision);
+        const last = appended.length > 0 ? appended[appended.length - 1] : history[kept - 1];
+        if (deleted && last !== revision) {
+          appended.push(revision);
           added += RECORD_OVERHEAD;
         }
-        return history;
+        if (appended.length === 0) return history;
+        // A new array of exactly its records rather than the old one grown by push: V8 grows
+        // an array by half its length plus 16 slots, so a one-record history held 17 slots
+        // (184 bytes where 56 do), and most keys that have a history have one record.
+        return history.slice(0, kept).concat(appended);
       });
       if (existing === undefined) added += key.length + HISTORY_KEY_OVERHEAD;
       this.#accountedBytes += added;
@@ -970,7 +1000,10 @@ export class KvStore {
       previous === undefined
         ? request.key.length + written.length + LIVE_KEY_OVERHEAD
         : written.length - previous.length;
-    this.#recordChange(request.key, previous, revision, false);
+    // The string the map holds for the key: an overwrite's request brings an equal copy, which
+    // the history and the revision log would otherwise keep until compaction.
+    const key = this.#keys.keyInstance?.(request.key) ?? request.key;
+    this.#recordChange(key, previous, revision, false);
     // Two puts of one key in a transaction: the last one's lease is the entry's.
     const noteKey = `${revision}:${request.key}`;
     if (request.lease !== undefined && request.lease !== NO_LEASE) {

@@ -129,6 +129,45 @@ describe('SortedKeyMap', () => {
     );
   });
 
+  it('stays consistent when nearly ascending inserts leave the rightmost nodes 7/8 full', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 6000 }),
+        fc.array(fc.nat(), { maxLength: 200 }),
+        fc.array(fc.integer({ min: 0, max: 6000 }), { maxLength: 3000 }),
+        (count, swaps, deleted) => {
+          // Ascending keys, some swapped with a near neighbour, as concurrent clients commit them;
+          // past 65 x 65 keys the internal nodes split at the right edge too.
+          const numbers = Array.from({ length: count }, (_, index) => index);
+          for (const swap of swaps) {
+            if (count < 2) break;
+            const at = swap % (count - 1);
+            const other = Math.min(count - 1, at + 1 + (swap % 32));
+            [numbers[at], numbers[other]] = [numbers[other] as number, numbers[at] as number];
+          }
+          const map = new SortedKeyMap<number>();
+          const model = new Map<string, number>();
+          for (const number of numbers) {
+            const key = String(number).padStart(5, '0');
+            map.set(key, number);
+            model.set(key, number);
+          }
+          for (const number of deleted) {
+            const key = String(number).padStart(5, '0');
+            expect(map.delete(key)).toBe(model.delete(key));
+          }
+          const expected = [...model.keys()].sort();
+          expect(map.size).toBe(expected.length);
+          expect(keysOf(map)).toEqual(expected);
+          for (const key of expected.slice(0, 50)) expect(map.get(key)).toBe(model.get(key));
+          const middle = expected[expected.length >> 1] ?? '';
+          expect(keysOf(map, middle)).toEqual(expected.filter((key) => key >= middle));
+        },
+      ),
+      { numRuns: 30 },
+    );
+  });
+
   it('refuses to bulk-load keys out of order', () => {
     expect(() => new SortedKeyMap<number>().load(['b', 'a'], [1, 2])).toThrow(RangeError);
     expect(() => new SortedKeyMap<number>().load(['a', 'a'], [1, 2])).toThrow(RangeError);

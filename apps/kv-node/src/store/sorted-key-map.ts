@@ -6,6 +6,12 @@
  * byte order, and V8 stores them one byte per character, so a million keys cost little more than
  * their bytes. Leaves are linked left to right so range scans walk them without revisiting
  * internal nodes.
+ *
+ * Memory: a node's arrays are always replaced by arrays of exactly their length (`toSpliced`,
+ * `slice`, `concat`) rather than grown in place, because V8 grows an array in place by half its
+ * length plus 16 slots and never gives the slack back: with `splice` a leaf of 32 keys kept about
+ * 107 slots for its keys. And a split of the rightmost node (where ascending keys, the common
+ * load, all arrive) leaves it 7/8 full instead of half full; see {@link splitPoint}.
  */
 
 import type { ByteString } from './byte-string.js';
@@ -15,6 +21,20 @@ import type { KeyMap } from './key-map.js';
 const MAX_KEYS = 64;
 /** Fewest keys a non-root node holds after a delete before it borrows or merges. */
 const MIN_KEYS = MAX_KEYS >> 1;
+/** Keys the left node keeps when the rightmost node of its level splits. */
+const RIGHTMOST_SPLIT_KEEPS = MAX_KEYS - (MAX_KEYS >> 3);
+
+/**
+ * Where an overfull node of `length` keys splits: the left node keeps the keys before the
+ * returned index. In half, except for the rightmost node of its level: keys inserted in
+ * ascending order (sequential ids, a bulk load of sorted keys, txns of consecutive keys from
+ * several clients) all land there, and a left half would then stay half full for good. Keeping
+ * 7/8 there leaves room for keys that arrive a little out of order; the right node starts below
+ * the minimum fill, which only decides when a delete borrows or merges (see `#rebalance`).
+ */
+function splitPoint(length: number, rightmost: boolean): number {
+  return rightmost ? RIGHTMOST_SPLIT_KEEPS : length >> 1;
+}
 
 interface LeafNode<V> {
   readonly leaf: true;
@@ -102,6 +122,14 @@ export class SortedKeyMap<V> implements KeyMap<V> {
     return node.keys[index] === key ? node.values[index] : undefined;
   }
 
+  /** The key string this map holds equal to `key` (its own instance), or `undefined`. */
+  keyInstance(key: ByteString): ByteString | undefined {
+    let node = this.#root;
+    while (!node.leaf) node = node.children[childIndex(node.keys, key)] as TreeNode<V>;
+    const stored = node.keys[lowerBound(node.keys, key)];
+    return stored === key ? stored : undefined;
+  }
+
   /** Stores `value` under `key`, replacing any previous value. */
   set(key: ByteString, value: V): void {
     this.upsert(key, () => value);
@@ -113,7 +141,7 @@ export class SortedKeyMap<V> implements KeyMap<V> {
    */
   upsert(key: ByteString, compute: (previous: V | undefined) => V): V | undefined {
     this.#previous = undefined;
-    const split = this.#insert(this.#root, key, compute);
+    const split = this.#insert(this.#root, key, compute, true);
     if (split !== undefined) {
       this.#root = { leaf: false, keys: [split.separator], children: [this.#root, split.right] };
     }
@@ -247,10 +275,12 @@ export class SortedKeyMap<V> implements KeyMap<V> {
     return { keys, values, count };
   }
 
+  /** @param rightmost whether `node` is the last node of its level. */
   #insert(
     node: TreeNode<V>,
     key: ByteString,
     compute: (previous: V | undefined) => V,
+    rightmost: boolean,
   ): { separator: ByteString; right: TreeNode<V> } | undefined {
     if (node.leaf) {
       const index = lowerBound(node.keys, key);
@@ -260,44 +290,60 @@ export class SortedKeyMap<V> implements KeyMap<V> {
         node.values[index] = compute(previous);
         return undefined;
       }
-      node.keys.splice(index, 0, key);
-      node.values.splice(index, 0, compute(undefined));
+      const keys = node.keys.toSpliced(index, 0, key);
+      const values = node.values.toSpliced(index, 0, compute(undefined));
       this.#size++;
-      if (node.keys.length <= MAX_KEYS) return undefined;
-      const half = node.keys.length >> 1;
+      if (keys.length <= MAX_KEYS) {
+        node.keys = keys;
+        node.values = values;
+        return undefined;
+      }
+      const at = splitPoint(keys.length, rightmost);
       const right: LeafNode<V> = {
         leaf: true,
-        keys: node.keys.splice(half),
-        values: node.values.splice(half),
+        keys: keys.slice(at),
+        values: values.slice(at),
         next: node.next,
       };
+      node.keys = keys.slice(0, at);
+      node.values = values.slice(0, at);
       node.next = right;
       return { separator: right.keys[0] as ByteString, right };
     }
     const index = childIndex(node.keys, key);
-    const split = this.#insert(node.children[index] as TreeNode<V>, key, compute);
+    const last = index === node.children.length - 1;
+    const split = this.#insert(
+      node.children[index] as TreeNode<V>,
+      key,
+      compute,
+      rightmost && last,
+    );
     if (split === undefined) return undefined;
-    node.keys.splice(index, 0, split.separator);
-    node.children.splice(index + 1, 0, split.right);
-    if (node.keys.length <= MAX_KEYS) return undefined;
-    // The middle key moves up; the right node keeps the keys after it.
-    const half = node.keys.length >> 1;
-    const separator = node.keys[half] as ByteString;
+    const keys = node.keys.toSpliced(index, 0, split.separator);
+    const children = node.children.toSpliced(index + 1, 0, split.right);
+    if (keys.length <= MAX_KEYS) {
+      node.keys = keys;
+      node.children = children;
+      return undefined;
+    }
+    // The key at the split point moves up; the right node keeps the keys after it.
+    const at = splitPoint(keys.length, rightmost);
     const right: InternalNode<V> = {
       leaf: false,
-      keys: node.keys.splice(half + 1),
-      children: node.children.splice(half + 1),
+      keys: keys.slice(at + 1),
+      children: children.slice(at + 1),
     };
-    node.keys.length = half;
-    return { separator, right };
+    node.keys = keys.slice(0, at);
+    node.children = children.slice(0, at + 1);
+    return { separator: keys[at] as ByteString, right };
   }
 
   #remove(node: TreeNode<V>, key: ByteString): boolean {
     if (node.leaf) {
       const index = lowerBound(node.keys, key);
       if (node.keys[index] !== key) return false;
-      node.keys.splice(index, 1);
-      node.values.splice(index, 1);
+      node.keys = node.keys.toSpliced(index, 1);
+      node.values = node.values.toSpliced(index, 1);
       this.#size--;
       return true;
     }
@@ -332,15 +378,19 @@ export class SortedKeyMap<V> implements KeyMap<V> {
     left: TreeNode<V>,
     child: TreeNode<V>,
   ): void {
+    const last = left.keys.length - 1;
     if (left.leaf && child.leaf) {
-      child.keys.unshift(left.keys.pop() as ByteString);
-      child.values.unshift(left.values.pop() as V);
+      child.keys = [left.keys[last] as ByteString].concat(child.keys);
+      child.values = [left.values[last] as V].concat(child.values);
+      left.values = left.values.slice(0, last);
       parent.keys[index - 1] = child.keys[0] as ByteString;
     } else if (!left.leaf && !child.leaf) {
-      child.keys.unshift(parent.keys[index - 1] as ByteString);
-      child.children.unshift(left.children.pop() as TreeNode<V>);
-      parent.keys[index - 1] = left.keys.pop() as ByteString;
+      child.keys = [parent.keys[index - 1] as ByteString].concat(child.keys);
+      child.children = [left.children[last + 1] as TreeNode<V>].concat(child.children);
+      left.children = left.children.slice(0, last + 1);
+      parent.keys[index - 1] = left.keys[last] as ByteString;
     }
+    left.keys = left.keys.slice(0, last);
   }
 
   #borrowFromRight(
@@ -350,28 +400,31 @@ export class SortedKeyMap<V> implements KeyMap<V> {
     right: TreeNode<V>,
   ): void {
     if (child.leaf && right.leaf) {
-      child.keys.push(right.keys.shift() as ByteString);
-      child.values.push(right.values.shift() as V);
-      parent.keys[index] = right.keys[0] as ByteString;
+      child.keys = child.keys.concat([right.keys[0] as ByteString]);
+      child.values = child.values.concat([right.values[0] as V]);
+      right.values = right.values.slice(1);
+      parent.keys[index] = right.keys[1] as ByteString;
     } else if (!child.leaf && !right.leaf) {
-      child.keys.push(parent.keys[index] as ByteString);
-      child.children.push(right.children.shift() as TreeNode<V>);
-      parent.keys[index] = right.keys.shift() as ByteString;
+      child.keys = child.keys.concat([parent.keys[index] as ByteString]);
+      child.children = child.children.concat([right.children[0] as TreeNode<V>]);
+      right.children = right.children.slice(1);
+      parent.keys[index] = right.keys[0] as ByteString;
     }
+    right.keys = right.keys.slice(1);
   }
 
   /** Merges `parent.children[leftIndex + 1]` into `parent.children[leftIndex]`. */
   #merge(parent: InternalNode<V>, leftIndex: number, left: TreeNode<V>, right: TreeNode<V>): void {
     const separator = parent.keys[leftIndex] as ByteString;
     if (left.leaf && right.leaf) {
-      left.keys.push(...right.keys);
-      left.values.push(...right.values);
+      left.keys = left.keys.concat(right.keys);
+      left.values = left.values.concat(right.values);
       left.next = right.next;
     } else if (!left.leaf && !right.leaf) {
-      left.keys.push(separator, ...right.keys);
-      left.children.push(...right.children);
+      left.keys = left.keys.concat([separator], right.keys);
+      left.children = left.children.concat(right.children);
     }
-    parent.keys.splice(leftIndex, 1);
-    parent.children.splice(leftIndex + 1, 1);
+    parent.keys = parent.keys.toSpliced(leftIndex, 1);
+    parent.children = parent.children.toSpliced(leftIndex + 1, 1);
   }
 }
