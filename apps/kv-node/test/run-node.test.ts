@@ -101,3 +101,24 @@ describe('startNode', () => {
     await stopping;
   });
 });
+
+describe('stopping the only member of a cluster', () => {
+  it('hands leadership to nobody and warns of nothing', async () => {
+    const port = await freePort();
+    const warnings: string[] = [];
+    const logger = {
+      ...silentLogger,
+      warn: (_fields: Record<string, unknown>, message: string) => warnings.push(message),
+      error: (_fields: Record<string, unknown>, message: string) => warnings.push(message),
+    };
+    const node = await startNode(await configOn(port), logger);
+    const base = `http://127.0.0.1:${port}`;
+    // Ready once this member leads: then the stop has a leader to step down.
+    while ((await fetch(`${base}/readyz`)).status !== 200) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    expect((await fetch(`${base}/v1/kv/a`, { method: 'PUT', body: '1' })).status).toBe(201);
+    await node.stop();
+    expect(warnings).toEqual([]);
+  });
+});

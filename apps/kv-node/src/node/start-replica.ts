@@ -521,7 +521,8 @@ function withRunbook(error: Error): Error {
 /**
  * Hands leadership to the most caught-up follower; resolves once another member leads or
  * `giveUpMs` passed. A node that failed (a disk error) hands nothing over: it stopped sending at
- * once, so its followers elect another leader after their election timeout (fail-stop).
+ * once, so its followers elect another leader after their election timeout (fail-stop). The only
+ * voter of its cluster has nobody to hand over to (asking would fail with "not the leader").
  */
 async function handOverLeadership(
   node: LeaderFollowerNode,
@@ -529,6 +530,7 @@ async function handOverLeadership(
   giveUpMs: number,
 ): Promise<void> {
   if (node.role !== 'leader' || node.failure !== undefined) return;
+  if (node.configuration.voters.length < 2) return;
   await node.transferLeadership();
   const deadline = clock.now() + giveUpMs;
   while (node.role === 'leader' && clock.now() < deadline) {
