@@ -564,48 +564,6 @@ describe('rule 7: linearizable reads via read barriers', () => {
     ]);
   });
 
-  it('keeps one round in flight: later reads wait for the next round, started on confirmation', () => {
-    const network = threeNodeClusterWithLeaderA();
-    const a = network.core('a');
-    a.readBarrier(1);
-    const first = messagesOfKind(a.takeReady().messagesToSendNow, 'heartbeat');
-    expect(first).toHaveLength(2);
-    const firstRound = first[0]?.readRound ?? 0;
-    a.readBarrier(2);
-    a.readBarrier(3);
-    // The first round awaits its majority: no second round goes out yet.
-    expect(a.hasReady()).toBe(false);
-    a.step('b', { kind: 'heartbeat-response', generation: 1, readRound: firstRound });
-    const ready = a.takeReady();
-    expect(ready.readsPermitted).toEqual([{ requestId: 1, index: 1 }]);
-    const second = messagesOfKind(ready.messagesToSendNow, 'heartbeat');
-    expect(second.map((heartbeat) => heartbeat.readRound)).toEqual([
-      firstRound + 1,
-      firstRound + 1,
-    ]);
-    // An answer to the first round does not permit the reads that came after it began.
-    a.step('c', { kind: 'heartbeat-response', generation: 1, readRound: firstRound });
-    expect(a.takeReady().readsPermitted).toEqual([]);
-    a.step('c', { kind: 'heartbeat-response', generation: 1, readRound: firstRound + 1 });
-    expect(a.takeReady().readsPermitted).toEqual([
-      { requestId: 2, index: 1 },
-      { requestId: 3, index: 1 },
-    ]);
-  });
-
-  it('a lost round is confirmed by the tick’s heartbeats, and the waiting reads follow', () => {
-    const network = threeNodeClusterWithLeaderA();
-    const a = network.core('a');
-    a.readBarrier(1);
-    a.takeReady(); // the round's heartbeats are lost
-    a.readBarrier(2);
-    for (let i = 0; i < 25; i++) {
-      network.tick('a');
-      network.deliver();
-    }
-    expect(network.readsPermitted.get('a')?.map((read) => read.requestId)).toEqual([1, 2]);
-  });
-
   it('a follower refuses a read with the leader’s id', () => {
     const network = threeNodeClusterWithLeaderA();
     network.core('b').readBarrier(1);

@@ -8,17 +8,9 @@ interface ReadBatch {
 
 /**
  * The leader's read barriers for linearizable reads (DESIGN.md §5 rule 7; Raft's read index).
- * A read waits, in order, for: the leader's first entry of its generation to be committed; a
- * confirmation round (every read queued before a round starts shares it, so concurrent reads cost
- * one heartbeat round); a majority to confirm that round. It is then permitted at the high-water
- * mark recorded when its round began.
- *
- * At most one round is in flight: reads that arrive while a round awaits its majority wait for the
- * next round, which starts as soon as that one is confirmed (as etcd's read loop does). Under load
- * a round then covers every read of a round trip instead of the reads of one event-loop turn, so
- * the heartbeats and answers per read fall with the load; a read still waits only for a round
- * that began after it arrived, so it stays linearizable. A lost round does not stall the queue:
- * the tick's heartbeats carry the latest round number and their answers confirm it.
+ * A read waits, in order, for: the leader's first entry of its generation to be committed; a confirmation round (every read queued
+ * before a round starts shares it, so concurrent reads cost one heartbeat round); a majority to
+ * confirm that round. It is then permitted at the high-water mark recorded when its round began.
  */
 export class ReadBarrierQueue {
   /** Number of the latest round started; heartbeats carry it and followers echo it. */
@@ -44,18 +36,17 @@ export class ReadBarrierQueue {
     this.awaitingRound.push(requestId);
   }
 
-  /** True when queued reads wait for a round to start and no round is in flight. */
+  /** True when queued reads wait for a round to start. */
   get roundNeeded(): boolean {
-    return this.awaitingRound.length > 0 && this.batches.length === 0;
+    return this.awaitingRound.length > 0;
   }
 
   /**
    * Starts one round for every queued read, at `highWaterMark` (everything committed before the
-   * reads arrived is at or below it). Returns false when nothing was queued or a round is still
-   * waiting for its majority (the queued reads then go with the next round).
+   * reads arrived is at or below it). Returns false when nothing was queued.
    */
   startRound(highWaterMark: number): boolean {
-    if (!this.roundNeeded) return false;
+    if (this.awaitingRound.length === 0) return false;
     this.round++;
     this.batches.push({ round: this.round, index: highWaterMark, requestIds: this.awaitingRound });
     this.awaitingRound = [];
