@@ -564,6 +564,19 @@ describe('rule 7: linearizable reads via read barriers', () => {
     ]);
   });
 
+  it('a lost round is confirmed by the tick’s heartbeats, and the reads after it follow', () => {
+    const network = threeNodeClusterWithLeaderA();
+    const a = network.core('a');
+    a.readBarrier(1);
+    a.takeReady(); // the round's heartbeats are lost
+    a.readBarrier(2);
+    for (let i = 0; i < 25; i++) {
+      network.tick('a');
+      network.deliver();
+    }
+    expect(network.readsPermitted.get('a')?.map((read) => read.requestId)).toEqual([1, 2]);
+  });
+
   it('a follower refuses a read with the leader’s id', () => {
     const network = threeNodeClusterWithLeaderA();
     network.core('b').readBarrier(1);
