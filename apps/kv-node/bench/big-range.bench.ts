@@ -20,17 +20,12 @@ import type { ChildProcess } from 'node:child_process';
 import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { fileURLToPath } from 'node:url';
+import { kvNodeCli, kvNodeFlags } from './bench-settings.js';
 
 const keyCount = Number(process.env.KEYS ?? 200_000);
 const valueBytes = Number(process.env.VALUE_BYTES ?? 1024);
 const rangeCount = Number(process.env.RANGES ?? 4);
 const basePort = Number(process.env.BASE_PORT ?? 43379);
-const kvNodeCli =
-  process.env.BENCH_KV_NODE_CLI ?? fileURLToPath(new URL('../dist/cli.js', import.meta.url));
-const kvNodeFlags = (process.env.BENCH_KV_NODE_FLAGS ?? '')
-  .split(' ')
-  .filter((flag) => flag !== '');
 
 const b64 = (text: string): string => Buffer.from(text).toString('base64');
 const keyOf = (index: number): string => `bench/${String(index).padStart(8, '0')}`;

@@ -18,7 +18,6 @@
  */
 
 import { execFile } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import {
   benchSystems,
@@ -27,6 +26,7 @@ import {
   runCosts,
   startBenchCluster,
 } from './bench-cluster.js';
+import { kvNodeCli, kvNodeFlags, kvBenchScript as benchScript } from './bench-settings.js';
 
 const run = promisify(execFile);
 const seconds = process.env.SECONDS_PER_RUN ?? '10';
@@ -38,12 +38,6 @@ const workloads = (
     const [workload, clients] = item.split(':');
     return { workload: workload as string, clients: Number(clients) };
   });
-const kvNodeCli =
-  process.env.BENCH_KV_NODE_CLI ?? fileURLToPath(new URL('../dist/cli.js', import.meta.url));
-const kvNodeFlags = (process.env.BENCH_KV_NODE_FLAGS ?? '')
-  .split(' ')
-  .filter((flag) => flag !== '');
-const benchScript = fileURLToPath(new URL('./kv-bench.js', import.meta.url));
 
 // kv-node on LMDB runs only when SYSTEMS names it (kv-node-lmdb).
 const systems = [

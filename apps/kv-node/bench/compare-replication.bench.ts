@@ -16,7 +16,6 @@
  */
 
 import { execFile } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import type { BenchCluster } from './bench-cluster.js';
 import {
@@ -25,6 +24,7 @@ import {
   processCosts,
   startBenchCluster,
 } from './bench-cluster.js';
+import { kvNodeCli, kvBenchScript as benchScript } from './bench-settings.js';
 
 const run = promisify(execFile);
 const seconds = process.env.SECONDS_PER_RUN ?? '5';
@@ -35,9 +35,6 @@ const cells = (process.env.WORKLOADS ?? 'put:1,put:64,range:1,range:64').split('
   const [workload, clients] = item.split(':');
   return { workload: workload as 'put' | 'range', clients: Number(clients) };
 });
-const kvNodeCli =
-  process.env.BENCH_KV_NODE_CLI ?? fileURLToPath(new URL('../dist/cli.js', import.meta.url));
-const benchScript = fileURLToPath(new URL('./kv-bench.js', import.meta.url));
 
 /** One measured configuration: a mode, and for quorum mode a consistency level. */
 interface Arm {

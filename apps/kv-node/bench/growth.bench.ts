@@ -33,7 +33,6 @@
 import type { ChildProcess } from 'node:child_process';
 import { execFile } from 'node:child_process';
 import { loadavg } from 'node:os';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import type { BenchCluster, BenchSystem } from './bench-cluster.js';
 import {
@@ -52,6 +51,7 @@ import { createBenchClient } from './kv-bench.js';
 import type { BenchResult } from './kv-bench.js';
 import { describeCase, growthTable } from './growth-table.js';
 import type { GrowthCase, GrowthRun } from './growth-table.js';
+import { kvNodeCli, kvNodeFlags, kvBenchScript as benchScript } from './bench-settings.js';
 
 const quick = process.env.QUICK === '1';
 const rounds = Number(process.env.ROUNDS ?? (quick ? 1 : 3));
@@ -61,12 +61,6 @@ const clients = Number(process.env.CLIENTS ?? 64);
 const rangeClients = Number(process.env.RANGE_CLIENTS ?? 4);
 const largeKeys = Number(process.env.LARGE_KEYS ?? (quick ? 50_000 : 1_000_000));
 const basePort = process.env.BASE_PORT === undefined ? undefined : Number(process.env.BASE_PORT);
-const kvNodeCli =
-  process.env.BENCH_KV_NODE_CLI ?? fileURLToPath(new URL('../dist/cli.js', import.meta.url));
-const kvNodeFlags = (process.env.BENCH_KV_NODE_FLAGS ?? '')
-  .split(' ')
-  .filter((flag) => flag !== '');
-const benchScript = fileURLToPath(new URL('./kv-bench.js', import.meta.url));
 const run = promisify(execFile);
 const LOAD_CONCURRENCY = 8;
 const SMALL_KEYS = 10_000;

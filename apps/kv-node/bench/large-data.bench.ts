@@ -29,7 +29,6 @@
 import { execFile } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import type { BenchCluster, BenchSystem } from './bench-cluster.js';
 import {
@@ -43,6 +42,7 @@ import type { LoadProgress } from './bench-load.js';
 import { loadKeys } from './bench-load.js';
 import type { BenchProtocol, BenchResult } from './kv-bench.js';
 import { benchKey, createBenchClient } from './kv-bench.js';
+import { kvNodeCli, kvBenchScript as benchScript } from './bench-settings.js';
 
 const run = promisify(execFile);
 const mode = process.argv[2] ?? 'large';
@@ -61,9 +61,6 @@ const putRounds = Number(process.env.PUT_ROUNDS ?? 3);
 const putSeconds = Number(process.env.PUT_SECONDS ?? 10);
 const basePort = Number(process.env.BASE_PORT ?? 45379);
 const quotaFlags = ['--quota-backend-bytes', process.env.QUOTA_BYTES ?? String(8 * 1024 ** 3)];
-const kvNodeCli =
-  process.env.BENCH_KV_NODE_CLI ?? fileURLToPath(new URL('../dist/cli.js', import.meta.url));
-const benchScript = fileURLToPath(new URL('./kv-bench.js', import.meta.url));
 
 const VALUE_BYTES = 100;
 

@@ -28,15 +28,13 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { Agent, request } from 'node:http';
 import { tmpdir } from 'node:os';
-import { fileURLToPath } from 'node:url';
+import { kvNodeCli as cli, kvNodeFlags as memberFlags } from './bench-settings.js';
 
 const keyCount = Number(process.env.KEYS ?? 1_000_000);
 const putsPerTxn = Number(process.env.TXN_PUTS ?? 10);
 const snapshotCount = Number(process.env.SNAPSHOT_COUNT ?? 100_000);
 const targetTail = Number(process.env.TAIL ?? snapshotCount - 1000);
 const clients = Number(process.env.CLIENTS ?? 32);
-const cli =
-  process.env.BENCH_KV_NODE_CLI ?? fileURLToPath(new URL('../dist/cli.js', import.meta.url));
 const basePort = Number(process.env.BASE_PORT ?? 32379);
 const root = await mkdtemp(`${tmpdir()}/kv-memory-`);
 // Members share a random peer secret (kv-node never derives one).
@@ -45,9 +43,6 @@ const names = ['m1', 'm2', 'm3'];
 const clientUrl = (index: number): string => `http://127.0.0.1:${basePort + 10 * index}`;
 const peerUrl = (index: number): string => `http://127.0.0.1:${basePort + 10 * index + 1}`;
 const initialCluster = names.map((name, index) => `${name}=${peerUrl(index)}`).join(',');
-const memberFlags = (process.env.BENCH_KV_NODE_FLAGS ?? '')
-  .split(' ')
-  .filter((flag) => flag !== '');
 const restartFlags = [
   ...memberFlags,
   ...(process.env.BENCH_RESTART_FLAGS ?? '').split(' ').filter((flag) => flag !== ''),

@@ -24,17 +24,13 @@ import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { BenchCluster } from './bench-cluster.js';
 import { benchSystems, processCosts, startBenchCluster } from './bench-cluster.js';
+import { kvNodeCli, kvNodeFlags } from './bench-settings.js';
 
 const seconds = Number(process.env.SECONDS_PER_RUN ?? 10);
 const watcherCount = Number(process.env.WATCHERS ?? 1000);
 const watcherProcesses = Number(process.env.WATCHER_PROCESSES ?? 2);
 const clients = Number(process.env.CLIENTS ?? 64);
 const prefix = 'w/';
-const kvNodeCli =
-  process.env.BENCH_KV_NODE_CLI ?? fileURLToPath(new URL('../dist/cli.js', import.meta.url));
-const kvNodeFlags = (process.env.BENCH_KV_NODE_FLAGS ?? '')
-  .split(' ')
-  .filter((flag) => flag !== '');
 const watcherScript = fileURLToPath(new URL('./watch-fanout-watchers.js', import.meta.url));
 const wallNow = (): number => performance.timeOrigin + performance.now();
 
