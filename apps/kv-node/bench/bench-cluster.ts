@@ -11,6 +11,10 @@ import { closeSync, openSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
+import { basename } from 'node:path';
+import { memberMemoryLimitMb } from './bench-settings.js';
+import type { Launch } from './member-memory-limit.js';
+import { memoryLimitedLaunch } from './member-memory-limit.js';
 
 /** One system under test: how to start one of its members. */
 export interface BenchSystem {
@@ -21,6 +25,7 @@ export interface BenchSystem {
     clientUrl: string,
     peerUrl: string,
     initialCluster: string,
+    launch?: Launch,
   ): ChildProcess;
 }
 
@@ -36,10 +41,10 @@ export function benchSystems(kvNodeCli: string, kvNodeFlags: readonly string[]):
 export function etcdSystem(extraFlags: readonly string[] = []): BenchSystem {
   return {
     name: 'etcd-3.4',
-    start: (root, index, clientUrl, peerUrl, initialCluster) => {
+    start: (root, index, clientUrl, peerUrl, initialCluster, launch = spawn) => {
       // Its log goes to a file beside the data, as kv-node's, for a member that dies or stalls.
       const log = openSync(`${root}/m${index}.log`, 'a');
-      const child = spawn(
+      const child = launch(
         'etcd',
         [
           '--name',
@@ -86,10 +91,10 @@ export function kvNodeSystem(
   return {
     name:
       backend === 'lmdb' ? 'kv-node-lmdb' : replication === 'leader' ? 'kv-node' : 'kv-node-quorum',
-    start: (root, index, clientUrl, peerUrl, initialCluster) => {
+    start: (root, index, clientUrl, peerUrl, initialCluster, launch = spawn) => {
       // Errors (the log level) go to a file beside the data, for a member that dies mid-run.
       const log = openSync(`${root}/m${index}.log`, 'a');
-      const child = spawn(
+      const child = launch(
         process.execPath,
         [
           ...kvNodeFlags,
@@ -319,9 +324,24 @@ export async function startBenchCluster(
   const initialCluster = members.map((member) => `m${member.index}=${member.peerUrl}`).join(',');
   const startMember = (index: number): ChildProcess => {
     const member = members[index] as (typeof members)[number];
-    const child = system.start(root, index, member.clientUrl, member.peerUrl, initialCluster);
+    // Under MEMBER_MEMORY_LIMIT_MB each member runs in a memory cgroup of its own.
+    const limited =
+      memberMemoryLimitMb === undefined
+        ? undefined
+        : memoryLimitedLaunch(`${basename(root)}-m${index}`, memberMemoryLimitMb);
+    const child = system.start(
+      root,
+      index,
+      member.clientUrl,
+      member.peerUrl,
+      initialCluster,
+      limited?.launch,
+    );
     liveMembers.add(child);
-    child.once('exit', () => liveMembers.delete(child));
+    child.once('exit', () => {
+      liveMembers.delete(child);
+      limited?.release();
+    });
     return child;
   };
   const children = members.map((member) => startMember(member.index));
