@@ -26,7 +26,7 @@ export interface RecoverOptions {
  *
  * `copyKept` copies the command bytes of every entry that stays whole when the tail is finished,
  * for a storage whose entries are views into larger read buffers: a view would keep the whole
- * buffer alive.
+ * buffer alive. An entry whose command is only valid during `add` is copied there instead.
  */
 export class RecoveredTail {
   private readonly entries: LogEntry[] = [];
@@ -50,13 +50,28 @@ export class RecoveredTail {
     return this.entries.at(-1)?.index;
   }
 
-  /** Adds the next stored entry (whole, as read). */
-  add(entry: LogEntry): void {
+  /**
+   * Adds the next stored entry (whole, as read). `commandIsTransient`: the command is a view that
+   * is only valid during this call (a log's recovery scan reuses its read buffer), so the tail
+   * copies it if the entry is still whole when the call returns; an entry hollowed at once (the
+   * usual case below the applied index) is never copied.
+   */
+  add(entry: LogEntry, commandIsTransient = false): void {
+    const position = this.entries.length;
     this.entries.push(entry);
-    if (entry.index > this.appliedThrough || entry.kind === 'configuration') return;
-    this.windowBytes += entry.command.length;
-    while (this.windowBytes > this.keepRecentBytes && this.windowStart < this.entries.length) {
-      this.hollowAt(this.windowStart++);
+    if (entry.index <= this.appliedThrough && entry.kind !== 'configuration') {
+      this.windowBytes += entry.command.length;
+      while (this.windowBytes > this.keepRecentBytes && this.windowStart < this.entries.length) {
+        this.hollowAt(this.windowStart++);
+      }
+    }
+    if (commandIsTransient && this.entries[position] === entry) {
+      // Even an empty view would keep the reader's whole buffer alive.
+      const { command } = entry;
+      this.entries[position] = {
+        ...entry,
+        command: command.length === 0 ? EMPTY_COMMAND : command.slice(),
+      };
     }
   }
 
