@@ -7,7 +7,7 @@ import { RecoveredTail } from './recovered-tail.js';
 
 /** A scan-like reader: every entry's command is a view into the same buffer, refilled per entry. */
 function scanOf(entries: { index: number; kind: LogEntry['kind']; bytes: number }[]) {
-  const buffer = new Uint8Array(1024);
+  const buffer = new Uint8Array(64 * 1024);
   return function* (): Generator<LogEntry> {
     for (const { index, kind, bytes } of entries) {
       buffer.fill(index % 251, 0, bytes);
@@ -40,6 +40,31 @@ describe('RecoveredTail with transient commands', () => {
       if (isHollowEntry(entry)) continue;
       expect(entry.command).toEqual(new Uint8Array(entry.command.length).fill(entry.index % 251));
       // Its own bytes: no view that keeps the reader's buffer alive, even when empty.
+      expect(entry.command.buffer.byteLength).toBe(entry.command.length);
+    }
+  });
+
+  it('reuses the window chunks as it moves, never overwriting a command still whole', () => {
+    // 3,000 commands of 1 to 3 KB through the applied index, a 1.5 MB window (more than one of
+    // the arena's 1 MiB chunks): the copies pass through the chunks several times over.
+    const layout = Array.from({ length: 3000 }, (_, offset) => ({
+      index: offset + 1,
+      kind: 'command' as const,
+      bytes: 1000 + ((offset * 7919) % 2000),
+    }));
+    const options = { appliedThrough: 2900, keepRecentBytes: 1_500_000 };
+    const transient = new RecoveredTail(options, false);
+    const stable = new RecoveredTail(options, false);
+    for (const entry of scanOf(layout)()) {
+      transient.add(entry, true);
+      stable.add({ ...entry, command: entry.command.slice() });
+    }
+    const entries = transient.finish();
+    expect(entries).toEqual(stable.finish());
+    const whole = entries.filter((entry) => !isHollowEntry(entry));
+    expect(whole.length).toBeGreaterThan(100);
+    for (const entry of whole) {
+      expect(entry.command).toEqual(new Uint8Array(entry.command.length).fill(entry.index % 251));
       expect(entry.command.buffer.byteLength).toBe(entry.command.length);
     }
   });
