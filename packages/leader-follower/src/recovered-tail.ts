@@ -73,7 +73,7 @@ export class RecoveredTail {
     if (commandIsTransient && this.entries[position] === entry) {
       // Even an empty view would keep the reader's whole buffer alive.
       const { command } = entry;
-      let copy = EMPTY_COMMAND;
+      let copy: Uint8Array = EMPTY_COMMAND;
       if (command.length > 0) copy = inWindow ? this.arena.copy(command) : command.slice();
       this.entries[position] = { ...entry, command: copy };
     }
