@@ -118,9 +118,16 @@ export class FileNodeStorage implements NodeStorage {
     const snapshot = await this.snapshotFile.open();
     try {
       await this.snapshotFile.discardIncoming();
-      const wal = await this.openLog(snapshot?.metadata.index ?? 0, memberState);
+      const snapshotIndex = snapshot?.metadata.index ?? 0;
+      // The tail is built from the entries the log's open scan checks, so a restart reads the
+      // log once. Each command is a view into the scan's buffer, valid during the call: the tail
+      // copies only the entries it keeps whole. If the open fails, this tail is dropped with it.
+      const tail = new RecoveredTail(options, false);
+      const wal = await this.openLog(snapshotIndex, memberState, (record) => {
+        if (record.index > snapshotIndex) tail.add(entryOf(record), true);
+      });
       try {
-        return await this.recoverWith(wal, { saved, memberState, snapshot }, options);
+        return await this.recoverWith(wal, { saved, memberState, snapshot }, tail.finish());
       } catch (error) {
         // Do not leave an abandoned log running (and failing) behind a failed start.
         await wal.close().catch(() => undefined);
@@ -133,10 +140,15 @@ export class FileNodeStorage implements NodeStorage {
     }
   }
 
-  /** Opens the newest log directory (or a fresh one after the snapshot) and removes the others. */
+  /**
+   * Opens the newest log directory (or a fresh one after the snapshot) and removes the others.
+   * `onRecoveredEntry` sees the entries of the log opened, as the WAL's open scan checks them (a
+   * log that ends before the snapshot is replaced by a fresh one, and held none after it).
+   */
   private async openLog(
     snapshotIndex: number,
     memberState: MemberState | undefined,
+    onRecoveredEntry: (record: WalEntry) => void,
   ): Promise<WriteAheadLog> {
     const { fileSystem, dataDirectory: directory, id } = this.options;
     const logDirectories = (await fileSystem.readdir(directory))
@@ -160,6 +172,7 @@ export class FileNodeStorage implements NodeStorage {
       wal = await WriteAheadLog.open(`${directory}/${LOG_DIRECTORY_PREFIX}${newest}`, {
         ...this.walOptions(),
         firstIndex: newest,
+        onRecoveredEntry,
       });
       walFirstIndex = newest;
       if (wal.lastIndex < snapshotIndex) {
@@ -192,19 +205,10 @@ export class FileNodeStorage implements NodeStorage {
       memberState: MemberState | undefined;
       snapshot: StoredSnapshot | undefined;
     },
-    options: RecoverOptions,
+    entries: LogEntry[],
   ): Promise<RecoveredNodeState> {
     const { saved, snapshot } = stored;
     const snapshotIndex = snapshot?.metadata.index ?? 0;
-    // Records are views into the log's 1 MiB read buffers: the tail copies the ones it keeps
-    // whole, so no buffer stays alive for the entries it hollows.
-    const tail = new RecoveredTail(options, true);
-    if (wal.lastIndex > snapshotIndex) {
-      for await (const record of wal.entries(Math.max(wal.firstIndex, snapshotIndex + 1))) {
-        tail.add(entryOf(record));
-      }
-    }
-    const entries = tail.finish();
     if (wal.recovery.tornTail !== undefined) {
       this.logger.info({ ...wal.recovery.tornTail }, 'torn tail repaired');
     }

@@ -1,3 +1,4 @@
+import { CommandArena } from './command-arena.js';
 import { EMPTY_COMMAND, isHollowEntry } from './log-entry.js';
 import type { LogEntry } from './log-entry.js';
 
@@ -26,7 +27,7 @@ export interface RecoverOptions {
  *
  * `copyKept` copies the command bytes of every entry that stays whole when the tail is finished,
  * for a storage whose entries are views into larger read buffers: a view would keep the whole
- * buffer alive.
+ * buffer alive. An entry whose command is only valid during `add` is copied there instead.
  */
 export class RecoveredTail {
   private readonly entries: LogEntry[] = [];
@@ -36,6 +37,8 @@ export class RecoveredTail {
   private windowStart = 0;
   /** Command bytes of the whole entries through `appliedThrough` from `windowStart` on. */
   private windowBytes = 0;
+  /** Holds the copies of transient commands in the window until they are hollowed or finished. */
+  private readonly arena = new CommandArena();
 
   constructor(
     options: RecoverOptions,
@@ -50,22 +53,41 @@ export class RecoveredTail {
     return this.entries.at(-1)?.index;
   }
 
-  /** Adds the next stored entry (whole, as read). */
-  add(entry: LogEntry): void {
+  /**
+   * Adds the next stored entry (whole, as read). `commandIsTransient`: the command is a view that
+   * is only valid during this call (a log's recovery scan reuses its read buffer), so the tail
+   * copies it if the entry is still whole when the call returns; an entry hollowed at once (the
+   * usual case below the applied index with no payload window) is never copied. A copy for the
+   * window goes to reused chunks (`CommandArena`): nearly all of them are hollowed soon after.
+   */
+  add(entry: LogEntry, commandIsTransient = false): void {
+    const position = this.entries.length;
     this.entries.push(entry);
-    if (entry.index > this.appliedThrough || entry.kind === 'configuration') return;
-    this.windowBytes += entry.command.length;
-    while (this.windowBytes > this.keepRecentBytes && this.windowStart < this.entries.length) {
-      this.hollowAt(this.windowStart++);
+    const inWindow = entry.index <= this.appliedThrough && entry.kind !== 'configuration';
+    if (inWindow) {
+      this.windowBytes += entry.command.length;
+      while (this.windowBytes > this.keepRecentBytes && this.windowStart < this.entries.length) {
+        this.hollowAt(this.windowStart++);
+      }
+    }
+    if (commandIsTransient && this.entries[position] === entry) {
+      // Even an empty view would keep the reader's whole buffer alive.
+      const { command } = entry;
+      let copy: Uint8Array = EMPTY_COMMAND;
+      if (command.length > 0) copy = inWindow ? this.arena.copy(command) : command.slice();
+      this.entries[position] = { ...entry, command: copy };
     }
   }
 
-  /** The tail, in order; whole entries' bytes copied when `copyKept`. */
+  /**
+   * The tail, in order; whole entries' bytes copied when `copyKept`, and out of the arena's
+   * chunks (so none stays alive). Call once, after the last `add`.
+   */
   finish(): LogEntry[] {
-    if (this.copyKept) {
-      for (let position = 0; position < this.entries.length; position++) {
-        const entry = this.entries[position]!;
-        if (isHollowEntry(entry) || entry.command.length === 0) continue;
+    for (let position = 0; position < this.entries.length; position++) {
+      const entry = this.entries[position]!;
+      if (isHollowEntry(entry) || entry.command.length === 0) continue;
+      if (this.copyKept || this.arena.holds(entry.command)) {
         this.entries[position] = { ...entry, command: entry.command.slice() };
       }
     }
@@ -77,6 +99,7 @@ export class RecoveredTail {
     if (entry.kind === 'configuration' || isHollowEntry(entry)) return;
     if (entry.command.length === 0) return;
     this.windowBytes -= entry.command.length;
+    this.arena.release(entry.command);
     this.entries[position] = {
       index: entry.index,
       generation: entry.generation,

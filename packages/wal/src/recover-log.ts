@@ -2,11 +2,12 @@
 import { WalCorruptionError } from './errors.js';
 import type { FileHandle, FileSystem } from './file-system.js';
 import type { Logger, WallClock } from './ports.js';
-import { SEGMENT_HEADER_BYTES, encodeSegmentHeader } from './record-format.js';
+import { RECORD_HEADER_BYTES, SEGMENT_HEADER_BYTES, encodeSegmentHeader } from './record-format.js';
 import { Segment } from './segment.js';
 import { SPARE_SEGMENT_NAME, parseSegmentFileName } from './segment-name.js';
 import { findVouchingRecord, scanSegment } from './segment-scan.js';
 import { headerLooksUnwritten, recordLooksTorn } from './torn-write.js';
+import type { WalEntry } from './write-ahead-log.js';
 
 const MIB = 1024 * 1024;
 
@@ -34,6 +35,16 @@ export interface RecoveryReport {
 /**
  * Scans every segment, repairs a torn tail, and rebuilds the in-memory index. `opened` collects
  * each segment as it is opened, so the caller can close them all if recovery throws.
+ *
+ * `onEntry` sees each entry as the scan accepts it (payload a view into the scan's buffer, valid
+ * during the call), so a caller rebuilding state from the log reads it once. Why it never sees an
+ * entry that recovery then drops: the scan of a segment stops at its first invalid record and
+ * hands on only the records before it (checksum, index and generation order checked). Recovery
+ * then either throws (a damaged older segment, a segment that does not follow on, damage to synced
+ * data at the end of the last one, a failed repair), and the caller discards everything it was
+ * given, as `WriteAheadLogOptions.onRecoveredEntry` requires; or it keeps every record before that
+ * first invalid one: a torn tail is cut exactly there (a last segment without a valid header, which
+ * is removed, handed on nothing). Nothing else removes entries during open.
  */
 export async function recover(
   directory: string,
@@ -41,6 +52,7 @@ export async function recover(
   settings: { wallClock: WallClock; logger: Logger; sectorBytes: number },
   firstIndexOfNewLog: number,
   opened: Segment[],
+  onEntry?: (entry: WalEntry) => void,
 ): Promise<{ segments: Segment[]; generations: [number[], number[]]; report: RecoveryReport }> {
   if (!Number.isSafeInteger(firstIndexOfNewLog) || firstIndexOfNewLog < 0) {
     throw new RangeError(
@@ -72,7 +84,8 @@ export async function recover(
     const scan = await scanSegment(
       segment.handle,
       segment.firstIndex,
-      (index, generation, offset) => {
+      (record, offset, bytes, at) => {
+        const { index, generation } = record;
         segment.push(offset);
         if (runGenerations.at(-1) !== generation) {
           if (generation < (runGenerations.at(-1) ?? 0)) {
@@ -85,6 +98,14 @@ export async function recover(
           runStarts.push(index);
           runGenerations.push(generation);
         }
+        if (onEntry === undefined) return;
+        const payloadStart = at + RECORD_HEADER_BYTES;
+        onEntry({
+          index,
+          generation,
+          type: record.type,
+          payload: bytes.subarray(payloadStart, payloadStart + record.payloadLength),
+        });
       },
     );
     segment.endOffset = scan.validEnd;

@@ -73,7 +73,7 @@ describe('segment scan and recovery under fuzzing', () => {
             const firstIndex = parseSegmentFileName(target.slice(directory.length + 1))!;
             const handle = await fs.open(target, 'read');
             const indexes: number[] = [];
-            const scan = await scanSegment(handle, firstIndex, (index, _generation, offset) => {
+            const scan = await scanSegment(handle, firstIndex, ({ index }, offset) => {
               expect(offset).toBeLessThan(fuzzed.length);
               indexes.push(index);
             });

@@ -5,6 +5,7 @@ import {
   decodeRecord,
   emptyRecordHeader,
   decodeSegmentHeader,
+  type RecordHeader,
 } from './record-format.js';
 
 const CHUNK_BYTES = 4 * 1024 * 1024;
@@ -22,14 +23,27 @@ export interface SegmentScan {
 }
 
 /**
- * Reads a segment front to back in large chunks, checking the header and every record's checksum
- * and index, and reports each valid record's index, generation and offset through `onRecord`.
- * Payloads are never kept. Stops at the first invalid record.
+ * Called for each valid record of a scan, in order: `record` (reused between calls) holds its
+ * header, `offset` is its position in the file, and the record itself starts at `bytes[at]`.
+ * `record` and `bytes` are the scan's own and valid only during the call.
+ */
+export type ScannedRecord = (
+  record: Readonly<RecordHeader>,
+  offset: number,
+  bytes: Uint8Array,
+  at: number,
+) => void;
+
+/**
+ * Reads a segment front to back in large chunks (each byte once, apart from a record that
+ * straddles a chunk's end, read again at the start of the next), checking the header and every
+ * record's checksum and index, and reports each valid record through `onRecord`. Payloads are
+ * never kept. Stops at the first invalid record: no record at or after it is reported.
  */
 export async function scanSegment(
   handle: FileHandle,
   expectedFirstIndex: number,
-  onRecord: (index: number, generation: number, offset: number) => void,
+  onRecord: ScannedRecord,
 ): Promise<SegmentScan> {
   const size = await handle.size();
   let buffer = new Uint8Array(Math.min(CHUNK_BYTES, Math.max(size, SEGMENT_HEADER_BYTES)));
@@ -89,7 +103,7 @@ export async function scanSegment(
         },
       };
     }
-    onRecord(record.index, record.generation, position);
+    onRecord(record, position, buffer, at);
     position += record.end - at;
     expectedIndex++;
   }

@@ -57,6 +57,22 @@ export interface WriteAheadLogOptions {
   wallClock?: WallClock;
   /** Default: silent. */
   logger?: Logger;
+  /**
+   * Called during `open` with every entry of the recovered log, in index order, as the recovery
+   * scan checks it: a caller that rebuilds state from the log gets the entries from the read that
+   * recovery makes anyway, instead of reading the log a second time with `entries()`.
+   *
+   * `entry.payload` is a view into the scan's read buffer, valid only during the call (the next
+   * read overwrites it): copy the bytes you keep, and copy only those, so that no large read
+   * buffer stays alive.
+   *
+   * Only entries the scan accepted are passed, never one after the first invalid record, so no
+   * entry given here is later cut off as part of a torn tail. Once `open` resolves, the entries
+   * given are exactly `firstIndex..lastIndex` of the opened log. If `open` rejects (corruption
+   * found further on, a failed repair, or this callback threw), the entries given do not form a
+   * log: discard them. Errors thrown here reject `open` (after closing what it opened).
+   */
+  onRecoveredEntry?: (entry: WalEntry) => void;
 }
 
 /** An entry as stored: the log assigns `index`. */
@@ -205,7 +221,7 @@ export class WriteAheadLog {
     private readonly directory: string,
     private readonly fs: FileSystem,
     private readonly lock: DirectoryLock,
-    private readonly settings: Required<Omit<WriteAheadLogOptions, 'fileSystem' | 'firstIndex'>>,
+    private readonly settings: Settings,
     segments: Segment[],
     generations: [number[], number[]],
     recovery: RecoveryReport,
@@ -249,7 +265,14 @@ export class WriteAheadLog {
     }
     const opened: Segment[] = [];
     try {
-      const recovered = await recover(directory, fs, settings, options.firstIndex ?? 1, opened);
+      const recovered = await recover(
+        directory,
+        fs,
+        settings,
+        options.firstIndex ?? 1,
+        opened,
+        options.onRecoveredEntry,
+      );
       const log = new WriteAheadLog(
         directory,
         fs,
@@ -907,7 +930,10 @@ export class WriteAheadLog {
   }
 }
 
-type Settings = Required<Omit<WriteAheadLogOptions, 'fileSystem' | 'firstIndex'>>;
+/** The tuning and ports the log keeps; the other options are used by `open` alone. */
+type Settings = Required<
+  Omit<WriteAheadLogOptions, 'fileSystem' | 'firstIndex' | 'onRecoveredEntry'>
+>;
 
 function validateSettings(settings: Settings): void {
   const { durability, syncIntervalMs, maxSegmentBytes, maxEntryBytes, sectorBytes } = settings;
