@@ -106,8 +106,25 @@ export const DEFAULT_IDEMPOTENCY_LIMITS: IdempotencyLimits = {
   retainRevisions: 1_000_000,
 };
 
+/**
+ * The table as a queue of numbered ids, for a durable store that keeps each id as a record of
+ * its own (`lmdb-remembered-records.ts`): ids are numbered in the order they are remembered and
+ * expire oldest first, so between two commits the records change only by the ids numbered from
+ * the last commit's {@link RememberedJournal.nextSequence} (new) and those below
+ * {@link RememberedJournal.firstSequence} (expired). A clear, or an id remembered again in
+ * place, numbers every id anew past the last number given.
+ */
+export interface RememberedJournal {
+  /** The number of the oldest id remembered (`nextSequence` when none is). */
+  readonly firstSequence: number;
+  /** The number the next id remembered gets. */
+  readonly nextSequence: number;
+  /** The ids remembered and their results, numbered from `sequence` (or the oldest) on. */
+  entriesFrom(sequence: number): Iterable<[number, string, RememberedResult]>;
+}
+
 /** A bounded map from request id to first result, in the order results were recorded. */
-export class IdempotencyTable {
+export class IdempotencyTable implements RememberedJournal {
   // A Map iterates in insertion order, and revisions only grow, so the oldest entry is first.
   readonly #entries = new Map<string, RememberedResult>();
   /**
@@ -119,6 +136,8 @@ export class IdempotencyTable {
    */
   #order: string[] = [];
   #oldest = 0;
+  /** The number of `#order[0]` (see {@link RememberedJournal}). */
+  #base = 0;
   readonly #limits: IdempotencyLimits;
 
   /** @param limits see {@link IdempotencyLimits}. */
@@ -139,7 +158,8 @@ export class IdempotencyTable {
   /** Remembers the first result of `requestId`, without what it read ({@link retainedResult}). */
   remember(requestId: string, remembered: RememberedResult): void {
     const result = retainedResult(remembered.result);
-    if (!this.#entries.has(requestId)) this.#order.push(requestId);
+    if (this.#entries.has(requestId)) this.#renumber();
+    else this.#order.push(requestId);
     this.#entries.set(
       requestId,
       result === remembered.result ? remembered : { ...remembered, result },
@@ -160,8 +180,48 @@ export class IdempotencyTable {
     // Drop the expired ids' slots once they are half the array (amortized O(1) per id).
     if (this.#oldest > 1024 && this.#oldest * 2 > order.length) {
       this.#order = order.slice(this.#oldest);
+      this.#base += this.#oldest;
       this.#oldest = 0;
     }
+  }
+
+  get firstSequence(): number {
+    return this.#base + this.#oldest;
+  }
+
+  get nextSequence(): number {
+    return this.#base + this.#order.length;
+  }
+
+  *entriesFrom(sequence: number): Iterable<[number, string, RememberedResult]> {
+    const order = this.#order;
+    for (let at = Math.max(sequence - this.#base, this.#oldest); at < order.length; at++) {
+      const requestId = order[at] as string;
+      yield [this.#base + at, requestId, this.#entries.get(requestId) as RememberedResult];
+    }
+  }
+
+  /**
+   * Takes up the ids a durable store kept as records, oldest first, numbered from
+   * `firstSequence` on, in place of what the table held.
+   */
+  resume(firstSequence: number, entries: Iterable<[string, RememberedResult]>): void {
+    this.#entries.clear();
+    this.#order = [];
+    this.#oldest = 0;
+    this.#base = firstSequence;
+    for (const [requestId, remembered] of entries) {
+      this.#order.push(requestId);
+      this.#entries.set(requestId, remembered);
+    }
+  }
+
+  /** Numbers the ids remembered anew, past every number given (see {@link RememberedJournal}). */
+  #renumber(): void {
+    const next = this.nextSequence;
+    this.#order = this.#order.slice(this.#oldest);
+    this.#oldest = 0;
+    this.#base = next;
   }
 
   /** Visits every entry, oldest first (for snapshots). */
@@ -171,6 +231,7 @@ export class IdempotencyTable {
 
   /** Forgets everything (before a restore). */
   clear(): void {
+    this.#base = this.nextSequence;
     this.#entries.clear();
     this.#order = [];
     this.#oldest = 0;
