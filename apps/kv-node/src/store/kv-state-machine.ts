@@ -426,9 +426,11 @@ export class KvStateMachine {
    * The state besides the keys, the history records and the revision log, as a snapshot view
    * without them.
    */
-  #restView(): SnapshotView {
+  #restView(withRemembered = true): SnapshotView {
     const remembered: [string, RememberedResult][] = [];
-    this.#idempotency.forEach((requestId, entry) => remembered.push([requestId, entry]));
+    if (withRemembered) {
+      this.#idempotency.forEach((requestId, entry) => remembered.push([requestId, entry]));
+    }
     const auth = new BinaryWriter(256);
     this.auth.encode(auth);
     const leases = new BinaryWriter(256);
@@ -450,11 +452,14 @@ export class KvStateMachine {
 
   /** What a durable state store commits beside its maps (see {@link CapturedState}). */
   #captureState(): CapturedState {
-    const chunks = [...encodeSnapshot(this.#restView(), Infinity, 4096)];
+    // A store that keeps the idempotency table as records writes only what changed of it.
+    const ownRecords = this.#stateStore.keepsRememberedRecords === true;
+    const chunks = [...encodeSnapshot(this.#restView(!ownRecords), Infinity, 4096)];
     return {
       appliedIndex: this.#appliedIndex,
       accountedBytes: this.store.accountedBytes,
       rest: chunks.length === 1 ? (chunks[0] as Uint8Array) : Buffer.concat(chunks),
+      ...(ownRecords ? { remembered: this.#idempotency } : {}),
     };
   }
 
@@ -472,6 +477,10 @@ export class KvStateMachine {
       accountedBytes: recovered.accountedBytes,
     });
     this.#installRest(view);
+    const remembered = recovered.remembered;
+    if (remembered !== undefined) {
+      this.#idempotency.resume(remembered.firstSequence, remembered.entries);
+    }
     this.#appliedIndex = recovered.appliedIndex;
     this.#recoveredThrough = recovered.appliedIndex;
   }

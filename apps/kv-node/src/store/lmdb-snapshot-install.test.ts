@@ -174,7 +174,7 @@ describe('installing a snapshot on LMDB in bounded batches', () => {
     // (Its revision log, from the compaction at 650 to about 2,600, spans three blocks.)
     const file = peek(path);
     expect(file.meta.liveSet).toBe(1);
-    expect(file.meta.layout).toBe(3);
+    expect(file.meta.layout).toBe(4);
     expect(setEntries(file.entries, '')).toBe(0);
     expect(file.entries['keys.1']).toBe(reference.store.size);
     const blocks =
@@ -403,7 +403,7 @@ describe('installing a snapshot on LMDB in bounded batches', () => {
 });
 
 describe('the LMDB state layout', () => {
-  it('opens a file of layout 1 (one set, no live set named) and writes layout 3 at the next commit', () => {
+  it('opens a file of layout 1 (one set, no live set named) and writes layout 4 at the next commit', () => {
     const path = lmdbPath();
     const lmdb = new KvStateMachine(undefined, { stateStore: openLmdb(path) });
     const twin = new KvStateMachine(undefined, { stateStore: new MemoryStateStore() });
@@ -424,7 +424,7 @@ describe('the LMDB state layout', () => {
     reopened.snapshot();
     expect(observed(reopened)).toEqual(observed(twin));
     closeLast();
-    expect(peek(path).meta).toMatchObject({ layout: 3, liveSet: 0 });
+    expect(peek(path).meta).toMatchObject({ layout: 4, liveSet: 0 });
   });
 
   it('empties on open a set the meta record does not name, whatever it holds', () => {
@@ -462,8 +462,8 @@ describe('the LMDB state layout', () => {
       name: 'meta',
       encoding: 'msgpack',
     });
-    meta.putSync('state', { ...(meta.get('state') as Record<string, unknown>), layout: 4 });
+    meta.putSync('state', { ...(meta.get('state') as Record<string, unknown>), layout: 5 });
     void root.close();
-    expect(() => openLmdb(path)).toThrow(/LMDB state layout 4, expected one of 1, 2, 3/);
+    expect(() => openLmdb(path)).toThrow(/LMDB state layout 5, expected one of 1, 2, 3, 4/);
   });
 });

@@ -15,6 +15,10 @@
  * the other a batch at a time (`lmdb-snapshot-install.ts`) and becomes live with the commit that
  * writes the meta record naming it; the old set is emptied by the commit after. A set the meta
  * record does not name is emptied on open.
+ *
+ * The idempotency table is kept as records of its own, one per remembered id, in a database
+ * beside the sets (`lmdb-remembered-records.ts`): a commit writes the ids remembered since the
+ * last one and deletes the expired ones, instead of encoding the whole table into the rest.
  */
 
 import { statSync } from 'node:fs';
@@ -24,6 +28,7 @@ import type { KeyHistory } from './key-history.js';
 import type { KvStoreMaps } from './kv-store.js';
 import { INITIAL_REVISION } from './kv-store.js';
 import { LmdbKeyMap } from './lmdb-key-map.js';
+import { LmdbRememberedRecords } from './lmdb-remembered-records.js';
 import { LmdbRevisionLog } from './lmdb-revision-log.js';
 import type { InstallBatchLimits, LmdbDataSet } from './lmdb-snapshot-install.js';
 import {
@@ -74,11 +79,13 @@ function pagesOf(stats: PageStats): number {
  * The layout version of what this store writes. 2: two sets of data databases, the live one
  * named in the meta record. 3: the revision log in blocks of revisions (`revision-blocks.ts`),
  * the revisions stored one record each by layouts 1 and 2 still read (`ownChangesThrough`).
- * Versions 1 (one set, no `liveSet`: its first set) and 2 are read too, and written as 3 by the
- * next commit; any other version is refused, as version 3 is by code that knows only 1 or 2.
+ * 4: the idempotency table as records of its own (`lmdb-remembered-records.ts`), not in the
+ * rest. Versions 1 (one set, no `liveSet`: its first set), 2 and 3 (the table in the rest) are
+ * read too, and written as 4 by the next commit; any other version is refused, as version 4 is
+ * by code that knows only 1 to 3.
  */
-const LAYOUT_VERSION = 3;
-const READABLE_LAYOUTS: readonly number[] = [1, 2, LAYOUT_VERSION];
+const LAYOUT_VERSION = 4;
+const READABLE_LAYOUTS: readonly number[] = [1, 2, 3, LAYOUT_VERSION];
 const STATE_KEY = 'state';
 
 /** The two sets' database names: the first set's as before there were two. */
@@ -109,6 +116,12 @@ interface StoredState {
   keyCount: number;
   historyKeyCount: number;
   entryLeaseCount: number;
+  /**
+   * The idempotency table's first and next numbers, when its records hold it (layout 4); absent
+   * when the rest does.
+   */
+  rememberedFirst?: number;
+  rememberedNext?: number;
 }
 
 /** The LMDB state store (see the module comment). */
@@ -116,6 +129,7 @@ export class LmdbStateStore implements StateStore {
   readonly backend = 'lmdb';
   readonly maps: KvStoreMaps;
   readonly recovered: RecoveredState | undefined;
+  readonly keepsRememberedRecords = true;
   readonly #root: RootDatabase;
   readonly #meta: Database<StoredState, string>;
   readonly #keys: LmdbKeyMap<PackedEntry>;
@@ -123,6 +137,7 @@ export class LmdbStateStore implements StateStore {
   readonly #entryLeases: LmdbKeyMap<string>;
   /** The revision log: revision (8 bytes, big-endian) to the keys it changed. */
   readonly #changes: LmdbRevisionLog;
+  readonly #remembered: LmdbRememberedRecords;
   readonly #policy: LmdbCommitPolicy;
   readonly #installBatch: InstallBatchLimits;
   #pendingCommands = 0;
@@ -182,6 +197,11 @@ export class LmdbStateStore implements StateStore {
       changes: named(`changes${suffix}`),
     });
     this.#sets = [setNamed(SET_SUFFIXES[0]), setNamed(SET_SUFFIXES[1])];
+    const rememberedFirst = stored?.layout === LAYOUT_VERSION ? stored.rememberedFirst : undefined;
+    this.#remembered = new LmdbRememberedRecords(
+      named('remembered'),
+      rememberedFirst === undefined ? 0 : (stored?.rememberedNext ?? 0),
+    );
     this.#liveSet = stored?.liveSet ?? 0;
     // An install cut short, or an old set not yet emptied: no meta record points at it.
     emptyDataSet(this.#root, this.#sets[spareOf(this.#liveSet)]);
@@ -220,6 +240,9 @@ export class LmdbStateStore implements StateStore {
             appliedIndex: stored.appliedIndex,
             accountedBytes: stored.accountedBytes,
             rest: stored.rest,
+            ...(rememberedFirst === undefined
+              ? {}
+              : { remembered: this.#remembered.read(rememberedFirst) }),
           };
   }
 
@@ -261,13 +284,20 @@ export class LmdbStateStore implements StateStore {
       historyKeyCount: this.#history.size,
       entryLeaseCount: this.#entryLeases.size,
     };
+    const remembered = captured.remembered;
+    if (remembered !== undefined) {
+      state.rememberedFirst = remembered.firstSequence;
+      state.rememberedNext = remembered.nextSequence;
+    }
     this.#root.transactionSync(() => {
       this.#keys.writePending();
       this.#history.writePending();
       this.#entryLeases.writePending();
       this.#changes.writePending();
+      this.#remembered.writeChanges(remembered);
       void this.#meta.put(STATE_KEY, state);
     });
+    this.#remembered.committed(remembered);
     this.#changes.committed();
     this.#keys.committed();
     this.#history.committed();

@@ -7,6 +7,7 @@
  */
 
 import type { ByteString } from './byte-string.js';
+import type { RememberedJournal, RememberedResult } from './idempotency-table.js';
 import type { KeyHistory } from './key-history.js';
 import type { StreamedEntries } from './kv-snapshot-codec.js';
 import type { KvStoreMaps } from './kv-store.js';
@@ -42,6 +43,11 @@ export interface CapturedState {
    * without its keys, history records and revision log (which live in the store's maps).
    */
   rest: Uint8Array;
+  /**
+   * The idempotency table, for a store that keeps it as records of its own
+   * ({@link StateStore.keepsRememberedRecords}); `rest` then holds none of it.
+   */
+  remembered?: RememberedJournal;
 }
 
 /** A state a durable store found on open: the last one it committed. */
@@ -49,6 +55,11 @@ export interface RecoveredState {
   appliedIndex: number;
   accountedBytes: number;
   rest: Uint8Array;
+  /**
+   * The idempotency table's ids, oldest first, numbered from `firstSequence`, when the store
+   * kept them as records; absent when `rest` holds them (a file of an earlier layout).
+   */
+  remembered?: { firstSequence: number; entries: [string, RememberedResult][] };
 }
 
 /** A durable store's file: its size and how much of it holds data (etcd's `dbSizeInUse`). */
@@ -109,6 +120,11 @@ export interface StateStore {
   readonly backend: StateBackendName;
   /** Where the key-value store keeps its live keys, history and revision log. */
   readonly maps: KvStoreMaps;
+  /**
+   * Whether the store keeps the idempotency table as records of its own, written as they change
+   * ({@link CapturedState.remembered}), instead of in the rest rewritten at each commit.
+   */
+  readonly keepsRememberedRecords?: boolean;
   /** The state committed before this process opened the store; `undefined` when empty. */
   readonly recovered: RecoveredState | undefined;
   /**
