@@ -20,6 +20,12 @@ export interface FileHandle {
   read(buffer: Uint8Array, offset: number, length: number, position: number): Promise<number>;
   /** Writes `buffer[offset..offset+length)` at `position`; resolves when the OS has the bytes (not durable). */
   write(buffer: Uint8Array, offset: number, length: number, position: number): Promise<void>;
+  /**
+   * Optional: the same write done at once on the calling thread (throws instead of rejecting).
+   * The generation store never uses it; it is here so that this port stays identical to
+   * `@x/wal`'s, whose log writes small groups this way, and one file system serves both.
+   */
+  writeOnLoop?(buffer: Uint8Array, offset: number, length: number, position: number): void;
   /** fdatasync: data and size durable. */
   datasync(): Promise<void>;
   /** Sets the size to `length` bytes (not durable until `datasync`). */
