@@ -57,4 +57,6 @@ export const README_EXAMPLES = {
     why: 'it asks a member of a running cluster (10.0.0.1); inquiries run in the transport tests and in kv-node joining a cluster',
   },
   'packages-wal-README-1': { mode: 'kill-9', prints: [/durable \d+/] },
+  // It opens the log the first example wrote (or an empty one) and keeps what the scan handed out.
+  'packages-wal-README-2': { mode: 'exit', prints: [/kept \d+ entries/] },
 };
