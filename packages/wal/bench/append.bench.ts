@@ -16,43 +16,22 @@ import {
   NodeFileSystem,
   WriteAheadLog,
   type DurabilityMode,
-  type FileHandle,
   type FileSystem,
 } from '../src/index.js';
+import { observedFileSystem } from '../src/testing/index.js';
 
-/** The real file system, counting fdatasyncs so the output shows how many appends share one. */
+/**
+ * The real file system, counting fdatasyncs so the output shows how many appends share one (the
+ * rest passed through: small batches are written on the loop as in production).
+ */
 function countingFileSystem(): { fileSystem: FileSystem; datasyncs: () => number } {
-  const inner = new NodeFileSystem();
   let datasyncs = 0;
-  const fileSystem: FileSystem = {
-    open: async (path, mode) => {
-      const handle = await inner.open(path, mode);
-      const counted: FileHandle = {
-        size: () => handle.size(),
-        read: (...args) => handle.read(...args),
-        write: (...args) => handle.write(...args),
-        // Passed through, so the log writes small batches on the loop as it does in production.
-        ...(handle.writeOnLoop && {
-          writeOnLoop: (...args: Parameters<NonNullable<FileHandle['writeOnLoop']>>) =>
-            handle.writeOnLoop!(...args),
-        }),
-        datasync: () => {
-          datasyncs++;
-          return handle.datasync();
-        },
-        truncate: (length) => handle.truncate(length),
-        close: () => handle.close(),
-      };
-      return counted;
+  const fileSystem = observedFileSystem(new NodeFileSystem(), (handle) => ({
+    datasync: () => {
+      datasyncs++;
+      return handle.datasync();
     },
-    readdir: (directory) => inner.readdir(directory),
-    mkdir: (directory) => inner.mkdir(directory),
-    exists: (path) => inner.exists(path),
-    rename: (from, to) => inner.rename(from, to),
-    unlink: (path) => inner.unlink(path),
-    syncDirectory: (directory) => inner.syncDirectory(directory),
-    lockDirectory: (directory) => inner.lockDirectory(directory),
-  };
+  }));
   return { fileSystem, datasyncs: () => datasyncs };
 }
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { WalCorruptionError } from './errors.js';
-import type { FileHandle, FileSystem } from './file-system.js';
+import type { FileSystem } from './file-system.js';
+import { observedFileSystem } from './testing/observed-file-system.js';
 import { SEGMENT_HEADER_BYTES, recordSize } from './record-format.js';
 import { FaultFileSystem } from './testing/fault-file-system.js';
 import { seededRandom } from './testing/seeded-random.js';
@@ -58,31 +59,13 @@ async function readAll(log: WriteAheadLog): Promise<WalEntry[]> {
 /** Wraps `fs` to count the bytes read from `.wal` segment files. */
 function countingSegmentReads(fs: FileSystem): { fs: FileSystem; bytesRead: () => number } {
   let bytes = 0;
-  const wrapped: FileSystem = {
-    open: async (path, mode) => {
-      const handle = await fs.open(path, mode);
-      const counted: FileHandle = {
-        size: () => handle.size(),
-        read: async (buffer, offset, length, position) => {
-          const count = await handle.read(buffer, offset, length, position);
-          if (path.endsWith('.wal')) bytes += count;
-          return count;
-        },
-        write: (buffer, offset, length, position) => handle.write(buffer, offset, length, position),
-        datasync: () => handle.datasync(),
-        truncate: (length) => handle.truncate(length),
-        close: () => handle.close(),
-      };
-      return counted;
+  const wrapped = observedFileSystem(fs, (handle, path) => ({
+    read: async (buffer, offset, length, position) => {
+      const count = await handle.read(buffer, offset, length, position);
+      if (path.endsWith('.wal')) bytes += count;
+      return count;
     },
-    readdir: (directory) => fs.readdir(directory),
-    mkdir: (directory) => fs.mkdir(directory),
-    exists: (path) => fs.exists(path),
-    rename: (from, to) => fs.rename(from, to),
-    unlink: (path) => fs.unlink(path),
-    syncDirectory: (directory) => fs.syncDirectory(directory),
-    lockDirectory: (directory) => fs.lockDirectory(directory),
-  };
+  }));
   return { fs: wrapped, bytesRead: () => bytes };
 }
 

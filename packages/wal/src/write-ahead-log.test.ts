@@ -5,7 +5,8 @@ import { WalCorruptionError, WalFailedError, WalLockedError } from './errors.js'
 import { SnapshotCleaner, TimeBasedCleaner } from './log-cleaner.js';
 import { WriteAheadLog, type WriteAheadLogOptions } from './write-ahead-log.js';
 import { SEGMENT_HEADER_BYTES, recordSize } from './record-format.js';
-import type { FileHandle, FileSystem } from './file-system.js';
+import type { FileSystem } from './file-system.js';
+import { observedFileSystem } from './testing/observed-file-system.js';
 
 const DIR = '/data/wal';
 const payloadOf = (index: number, length = 8) => new Uint8Array(length).fill(index & 0xff);
@@ -433,32 +434,18 @@ describe('options', () => {
 /** `inner` with its handles' `write` and `writeOnLoop` calls counted. */
 function countingWrites(inner: FileSystem) {
   const counts = { write: 0, writeOnLoop: 0 };
-  const count = (handle: FileHandle): FileHandle => {
-    const { writeOnLoop } = handle;
-    return {
-      ...handle,
-      write: (buffer, offset, length, position) => {
-        counts.write++;
-        return handle.write(buffer, offset, length, position);
+  const fileSystem = observedFileSystem(inner, (handle) => ({
+    write: (buffer, offset, length, position) => {
+      counts.write++;
+      return handle.write(buffer, offset, length, position);
+    },
+    ...(handle.writeOnLoop && {
+      writeOnLoop: (buffer: Uint8Array, offset: number, length: number, position: number) => {
+        counts.writeOnLoop++;
+        handle.writeOnLoop!(buffer, offset, length, position);
       },
-      ...(writeOnLoop && {
-        writeOnLoop: (buffer: Uint8Array, offset: number, length: number, position: number) => {
-          counts.writeOnLoop++;
-          writeOnLoop(buffer, offset, length, position);
-        },
-      }),
-    };
-  };
-  const fileSystem: FileSystem = {
-    open: async (path, mode) => count(await inner.open(path, mode)),
-    readdir: (directory) => inner.readdir(directory),
-    mkdir: (directory) => inner.mkdir(directory),
-    exists: (path) => inner.exists(path),
-    rename: (from, to) => inner.rename(from, to),
-    unlink: (path) => inner.unlink(path),
-    syncDirectory: (directory) => inner.syncDirectory(directory),
-    lockDirectory: (directory) => inner.lockDirectory(directory),
-  };
+    }),
+  }));
   return { fileSystem, counts };
 }
 

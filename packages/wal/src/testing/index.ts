@@ -7,3 +7,4 @@ export {
   type Random,
 } from './fault-file-system.js';
 export { seededRandom } from './seeded-random.js';
+export { observedFileSystem } from './observed-file-system.js';
